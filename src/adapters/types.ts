@@ -1,0 +1,59 @@
+import type { ModelSpec, ModelWeights, ParamCount } from '../spec/types';
+import type { Tensor } from '../tensor';
+
+export interface ProbeResult {
+  available: boolean;
+  /** Why it cannot run here (when unavailable). */
+  reason?: string;
+  /** The command or step that makes it available. */
+  fix?: string;
+}
+
+export interface AdapterDescription {
+  runtime: string;
+  version: string;
+  device: string;
+  /** Arithmetic the runtime uses, e.g. "float64", "float32", "TF32 in conv layers". */
+  precision: string;
+  /** Settings that are part of the result (graph optimization level, threads, TF32, SIMD...). */
+  settings: Record<string, string | number | boolean>;
+  notes: string[];
+}
+
+export interface RunOptions {
+  /** BatchNormalization mode for every BN layer (Keras: model(x, training=...)). */
+  training: boolean;
+  /** Layer names whose outputs should be returned as well. */
+  capture?: string[];
+}
+
+export interface RunResult {
+  output: Tensor;
+  /** Captured layer outputs, by layer name (NHWC, batch first). */
+  intermediates: Record<string, Tensor>;
+}
+
+/** The one contract every runtime implements. */
+export interface Adapter {
+  readonly id: string;
+  probe(): Promise<ProbeResult>;
+  describe(): Promise<AdapterDescription>;
+  build(spec: ModelSpec, weights: ModelWeights): Promise<void>;
+  run(input: Tensor, opts: RunOptions): Promise<RunResult>;
+  /** Parameter count as the runtime itself reports it, mapped to Keras's accounting. */
+  paramCount(): Promise<ParamCount>;
+  dispose(): Promise<void>;
+}
+
+/** Precision profile: the column of the tolerance table an adapter's results are judged by. */
+export type PrecisionProfile = 'fp64-reference' | 'fp32-cpu' | 'tf32-gpu';
+
+export interface AdapterEntry {
+  id: string;
+  /** One line for `resnet-conformance adapters`. */
+  summary: string;
+  profile: PrecisionProfile;
+  /** Runs on a fresh machine after `npm ci` with nothing else installed. */
+  outOfTheBox: boolean;
+  create(): Adapter;
+}

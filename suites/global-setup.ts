@@ -1,0 +1,30 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ADAPTERS } from '../src/adapters/registry';
+import { PROBE_FILE, type ProbedAdapter } from './helpers/probe-file';
+import { selectedAdapterIds } from './helpers/selection';
+
+/** Probes every registered adapter once, so suites can register tests for available ones synchronously. */
+export default async function globalSetup(): Promise<void> {
+  const wanted = selectedAdapterIds(ADAPTERS.map((a) => a.id));
+  const results: ProbedAdapter[] = [];
+  for (const entry of ADAPTERS) {
+    if (!wanted.includes(entry.id)) continue;
+    const adapter = entry.create();
+    try {
+      const p = await adapter.probe();
+      results.push({ id: entry.id, profile: entry.profile, available: p.available, reason: p.reason, fix: p.fix });
+    } catch (err) {
+      results.push({ id: entry.id, profile: entry.profile, available: false, reason: `probe threw: ${(err as Error).message}`, fix: 'see the adapter documentation in README.md' });
+    } finally {
+      await adapter.dispose().catch(() => undefined);
+    }
+  }
+  fs.mkdirSync(path.dirname(PROBE_FILE), { recursive: true });
+  fs.writeFileSync(PROBE_FILE, JSON.stringify(results, null, 2));
+  const unavailable = results.filter((r) => !r.available);
+  if (unavailable.length > 0) {
+    process.stdout.write(`\nAdapters unavailable here (their tests are reported as skipped, not passed):\n${
+      unavailable.map((u) => `  ${u.id}: ${u.reason}\n    fix: ${u.fix}`).join('\n')}\n`);
+  }
+}

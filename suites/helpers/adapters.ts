@@ -1,0 +1,34 @@
+import * as fs from 'fs';
+import { ADAPTERS } from '../../src/adapters/registry';
+import type { AdapterEntry } from '../../src/adapters/types';
+import { PROBE_FILE, type ProbedAdapter } from './probe-file';
+
+function readProbes(): ProbedAdapter[] {
+  if (!fs.existsSync(PROBE_FILE)) {
+    throw new Error(`${PROBE_FILE} is missing: run the suites through jest (its globalSetup probes the adapters)`);
+  }
+  return JSON.parse(fs.readFileSync(PROBE_FILE, 'utf8')) as ProbedAdapter[];
+}
+
+/**
+ * One suite, many adapters (in the spirit of tfjs-core's describeWithFlags): registers
+ * `describe(`${title} [${id}]`)` for every available adapter; an unavailable adapter gets one
+ * skipped test whose name carries the reason and the fix, so it is counted as skipped, never passed.
+ */
+export function describeEachAdapter(
+  title: string,
+  body: (entry: AdapterEntry) => void,
+  filter: (entry: AdapterEntry) => boolean = () => true,
+): void {
+  for (const probe of readProbes()) {
+    const entry = ADAPTERS.find((a) => a.id === probe.id);
+    if (!entry || !filter(entry)) continue;
+    if (probe.available) {
+      describe(`${title} [${entry.id}]`, () => body(entry));
+    } else {
+      describe(`${title} [${entry.id}]`, () => {
+        test.skip(`unavailable: ${probe.reason} (fix: ${probe.fix})`, () => undefined);
+      });
+    }
+  }
+}
