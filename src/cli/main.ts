@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Command }> = {
     load: () => (require('./commands/summary') as typeof import('./commands/summary')).summaryCommand,
   },
   init: {
-    usage: 'init <glorot_uniform|random_uniform|constant|zeros|ones> --shape 3,3,64,64 [--seed 0] [--value V] --out w.npy',
+    usage: 'init <glorot_uniform|random_uniform|constant|zeros|ones> --shape 3,3,64,64 [--seed 0] [--value V] [--minval A --maxval B] [--out w.npy]',
     load: () => (require('./commands/init') as typeof import('./commands/init')).initCommand,
   },
   forward: {

@@ -1,7 +1,8 @@
 import { windowOutput } from './shapes';
-import type {
-  BatchNormalizationSpec, Conv2DSpec, DenseSpec, InitializerSpec, LayerSpec, Padding,
-} from './types';
+import type { InitializerSpec, LayerSpec, Padding } from './types';
+
+/** A layer spec before the builder names it (distributes over the union). */
+type WithoutName<T> = T extends unknown ? Omit<T, 'name'> : never;
 
 const KERAS_BASE_NAMES: Record<LayerSpec['className'], string> = {
   InputLayer: 'input_layer',
@@ -37,9 +38,9 @@ export class GraphBuilder {
     return n === 0 ? base : `${base}_${n}`;
   }
 
-  private add<T extends LayerSpec>(layer: Omit<T, 'name'> & { className: T['className'] }): SymbolicTensor {
+  private add(layer: WithoutName<LayerSpec>): SymbolicTensor {
     const name = this.nextName(layer.className);
-    const full = { ...layer, name } as unknown as T;
+    const full = { ...layer, name } as LayerSpec;
     this.layers.push(full);
     return { layer: name, shape: full.outputShape };
   }
@@ -66,7 +67,7 @@ export class GraphBuilder {
     const [h, w] = x.shape;
     const oh = windowOutput(h, a.kernel, a.strides, a.padding);
     const ow = windowOutput(w, a.kernel, a.strides, a.padding);
-    return this.add<Conv2DSpec>({
+    return this.add({
       className: 'Conv2D', inbound: [x.layer], outputShape: [oh, ow, a.filters],
       filters: a.filters, kernelSize: [a.kernel, a.kernel], strides: [a.strides, a.strides],
       padding: a.padding, activation: 'linear', useBias: true,
@@ -75,7 +76,7 @@ export class GraphBuilder {
   }
 
   batchNorm(x: SymbolicTensor, callTraining: boolean | null): SymbolicTensor {
-    return this.add<BatchNormalizationSpec>({
+    return this.add({
       className: 'BatchNormalization', inbound: [x.layer], outputShape: [...x.shape],
       axis: 3, epsilon: 1e-3, momentum: 0.99, center: true, scale: true,
       gammaInitializer: { kind: 'ones' }, betaInitializer: { kind: 'zeros' },
@@ -117,7 +118,7 @@ export class GraphBuilder {
 
   dense(x: SymbolicTensor, units: number, activation: 'softmax' | 'linear', init: InitializerSpec): SymbolicTensor {
     if (x.shape.length !== 1) throw new Error(`Dense expects a flat input, got [${x.shape.join(',')}] from ${x.layer}`);
-    return this.add<DenseSpec>({
+    return this.add({
       className: 'Dense', inbound: [x.layer], outputShape: [units], units, activation, useBias: true,
       kernelInitializer: init, biasInitializer: { kind: 'zeros' },
     });

@@ -1,0 +1,383 @@
+/**
+ * Element-wise comparison of an actual output against an expected one.
+ *
+ * Pass rule for one element (a = actual, e = expected):
+ *   close(a, e)  :=  |a − e| ≤ atol + rtol·|e|          (numpy.isclose: asymmetric,
+ *                                                       tolerance relative to expected)
+ *   ulpOk(a, e)  :=  float32Ulp(a, e) ≤ maxUlp          (only when maxUlp is given)
+ *   pass         :=  close OR ulpOk
+ * ULP is an OR criterion: maxUlp can only loosen allclose. It admits large-
+ * magnitude values that differ by a few float32 rounding steps where rtol
+ * would be too tight; allclose keeps covering values near zero, where ULP
+ * counts explode (every float32 between −1e-30 and 1e-30 is a "ULP").
+ * For a pure ULP check, set atol = rtol = 0; for a pure allclose check, omit maxUlp.
+ * The result still reports both criteria separately (allcloseFailures, ulpFailures).
+ *
+ * Arithmetic is done in float64 on the values as stored. (NumPy 2 computes
+ * isclose in float32 when *both* arrays are float32; results can then differ
+ * only for elements within a float32 rounding of the tolerance boundary. The
+ * notebook compares float32 outputs against float64 literals, i.e. in float64,
+ * as here.)
+ *
+ * Special values:
+ *   −0.0 vs +0.0 : equal (abs error 0, 0 ULP apart).
+ *   NaN          : NaN vs NaN passes only with nanEqual: true (default false, as
+ *                  numpy.allclose). Any other pair with a NaN fails with infinite
+ *                  error. NaNs are counted separately in nanActual / nanExpected.
+ *   ±Inf         : +Inf vs +Inf (and −Inf vs −Inf) pass with error 0; Inf vs
+ *                  finite or vs the opposite Inf fails with infinite error and is
+ *                  counted in infMismatch.
+ *   Infinite errors make maxAbs / maxRel / maxUlp infinite.
+ *
+ * Metrics:
+ *   maxAbs  max |a − e| over all elements.
+ *   maxRel  max |a − e| / |e| over elements whose expected value is not zero;
+ *           elements with e == ±0 are left out (their relative error is
+ *           undefined; maxAbs covers them) and counted in relSkippedZeros.
+ *           0 when no element qualifies.
+ *   maxUlp  max float32Ulp(a, e): distance in float32 units in the last place
+ *           between Math.fround(a) and Math.fround(e), also for float64 data.
+ *           (float64 values beyond the float32 range round to ±Inf first.)
+ *   worst   the failing element with the largest abs error (the first one on
+ *           ties, so the first NaN/Inf failure if any); if nothing fails, the
+ *           element with the largest abs error; null when n = 0.
+ *
+ * JSON: the result is a plain object. JSON cannot hold NaN or ±Infinity, so a
+ * non-finite metric (maxAbs, maxRel, maxUlp, worst.absErr, worst.relErr,
+ * worst.ulp) is reported as null, meaning "infinite / undefined". The values
+ * worst.actual / worst.expected are numbers, or the strings 'NaN',
+ * 'Infinity', '-Infinity' so that the kind of special value is not lost.
+ */
+import { Tensor, sizeOf } from '../tensor';
+
+export type FloatArray = Float32Array | Float64Array;
+
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+  /** Optional float32 ULP allowance (OR-ed with allclose, see above). */
+  maxUlp?: number;
+  /** Treat NaN vs NaN as equal (numpy equal_nan). Default false. */
+  nanEqual?: boolean;
+}
+
+/** A JSON-safe number: null stands for NaN or ±Infinity. */
+export type JsonNumber = number | null;
+/** A value from the data: a finite number, or 'NaN' / 'Infinity' / '-Infinity'. */
+export type JsonValue = number | 'NaN' | 'Infinity' | '-Infinity';
+
+export interface WorstElement {
+  flatIndex: number;
+  /** Row-major multi-index into the shape. */
+  index: number[];
+  actual: JsonValue;
+  expected: JsonValue;
+  absErr: JsonNumber;
+  /** null when expected is 0 or the error is infinite. */
+  relErr: JsonNumber;
+  ulp: JsonNumber;
+  /** Whether this element fails the pass rule. */
+  fails: boolean;
+}
+
+export interface CompareResult {
+  pass: boolean;
+  n: number;
+  /** Elements failing the pass rule (allclose OR ulp). */
+  mismatches: number;
+  mismatchPct: number;
+  maxAbs: JsonNumber;
+  maxRel: JsonNumber;
+  maxUlp: JsonNumber;
+  worst: WorstElement | null;
+  nanActual: number;
+  nanExpected: number;
+  /** Elements where at least one side is ±Inf and the two are not equal (NaN pairs not included). */
+  infMismatch: number;
+  /** Elements failing allclose alone. */
+  allcloseFailures: number;
+  /** Elements beyond maxUlp alone; null when no maxUlp was given. */
+  ulpFailures: number | null;
+  /** Elements left out of maxRel because expected is ±0. */
+  relSkippedZeros: number;
+  tolerance: { atol: number; rtol: number; maxUlp: number | null; nanEqual: boolean };
+  /** Present (and pass = false) when compareTensors got different shapes. */
+  shapeMismatch?: { actual: number[]; expected: number[] };
+}
+
+// ---------------------------------------------------------------------------
+// Scalar helpers
+// ---------------------------------------------------------------------------
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** Maps float32 bits to an integer that is monotonic in the float value; −0 and +0 both map to 0. */
+function orderedFromBits(bits: number): number {
+  return bits & 0x80000000 ? -(bits & 0x7fffffff) : bits;
+}
+
+function orderedFloat32(x: number): number {
+  f32Scratch[0] = x;
+  return orderedFromBits(u32Scratch[0]);
+}
+
+/**
+ * Distance between Math.fround(a) and Math.fround(b) in float32 units in the
+ * last place: the number of representable float32 values stepped over, so
+ * −0/+0 are 0 apart, the smallest positive and negative subnormals are 2
+ * apart, and FLT_MAX and +Inf are 1 apart. NaN if either argument is NaN.
+ */
+export function float32Ulp(a: number, b: number): number {
+  if (a !== a || b !== b) return NaN;
+  return Math.abs(orderedFloat32(a) - orderedFloat32(b));
+}
+
+/**
+ * numpy.isclose for one pair: |a − e| ≤ atol + rtol·|e|, equal infinities are
+ * close, NaN is close to NaN only when nanEqual.
+ */
+export function isClose(a: number, e: number, atol = 1e-8, rtol = 1e-5, nanEqual = false): boolean {
+  if (a !== a || e !== e) return nanEqual && a !== a && e !== e;
+  if (a === e) return true;
+  if (!Number.isFinite(a) || !Number.isFinite(e)) return false;
+  return Math.abs(a - e) <= atol + rtol * Math.abs(e);
+}
+
+/**
+ * numpy.allclose: true when every pair isClose. Defaults as NumPy
+ * (atol 1e-8, rtol 1e-5). Accepts numbers or equal-length arrays.
+ */
+export function allclose(
+  actual: number | ArrayLike<number>,
+  expected: number | ArrayLike<number>,
+  atol = 1e-8,
+  rtol = 1e-5,
+  nanEqual = false,
+): boolean {
+  if (typeof actual === 'number' && typeof expected === 'number') return isClose(actual, expected, atol, rtol, nanEqual);
+  if (typeof actual === 'number' || typeof expected === 'number') {
+    throw new Error('allclose: pass two numbers or two arrays of equal length (no broadcasting)');
+  }
+  if (actual.length !== expected.length) {
+    throw new Error(`allclose: length mismatch (actual ${actual.length}, expected ${expected.length})`);
+  }
+  for (let i = 0; i < actual.length; i++) if (!isClose(actual[i], expected[i], atol, rtol, nanEqual)) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Array comparison
+// ---------------------------------------------------------------------------
+
+/** The ULP distance the comparison uses for one pair (NaN/Inf rules applied). */
+function pairUlp(a: number, e: number, nanEqual: boolean): number {
+  if (a !== a || e !== e) return nanEqual && a !== a && e !== e ? 0 : Infinity;
+  if (a === e) return 0;
+  if (!Number.isFinite(a) || !Number.isFinite(e)) return Infinity;
+  return float32Ulp(a, e);
+}
+
+function jsonNum(x: number): JsonNumber {
+  return Number.isFinite(x) ? x : null;
+}
+
+function jsonVal(x: number): JsonValue {
+  if (x !== x) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  return x;
+}
+
+/** Row-major multi-index of a flat index. */
+export function unravelIndex(flat: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  let r = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const s = shape[d];
+    idx[d] = s > 0 ? r % s : 0;
+    r = s > 0 ? Math.floor(r / s) : 0;
+  }
+  return idx;
+}
+
+function checkTolerance(tol: Tolerance): void {
+  if (typeof tol !== 'object' || tol === null) throw new Error('compare: tolerance must be an object {atol, rtol, maxUlp?}');
+  if (!(Number.isFinite(tol.atol) && tol.atol >= 0)) throw new Error(`compare: atol must be a finite number >= 0 (got ${tol.atol})`);
+  if (!(Number.isFinite(tol.rtol) && tol.rtol >= 0)) throw new Error(`compare: rtol must be a finite number >= 0 (got ${tol.rtol})`);
+  if (tol.maxUlp !== undefined && !(Number.isInteger(tol.maxUlp) && tol.maxUlp >= 0)) {
+    throw new Error(`compare: maxUlp must be an integer >= 0 (got ${tol.maxUlp})`);
+  }
+}
+
+/** Bits of the data as float32: a view when the data already is float32, else rounded copies. */
+function float32Bits(x: FloatArray): Uint32Array {
+  if (x instanceof Float32Array) return new Uint32Array(x.buffer, x.byteOffset, x.length);
+  return new Uint32Array(Float32Array.from(x).buffer);
+}
+
+/**
+ * Compares two equal-length arrays element by element (see the header comment
+ * for the rules). `shape` is used for the multi-index of the worst element;
+ * it defaults to 1-D. Throws on a length mismatch or a bad tolerance.
+ */
+export function compareArrays(
+  actual: FloatArray,
+  expected: FloatArray,
+  tol: Tolerance,
+  shape: readonly number[] = [expected.length],
+): CompareResult {
+  checkTolerance(tol);
+  const n = expected.length;
+  if (actual.length !== n) throw new Error(`compare: length mismatch (actual ${actual.length}, expected ${n})`);
+  if (sizeOf(shape) !== n) throw new Error(`compare: shape [${shape.join(', ')}] does not hold ${n} elements`);
+
+  const { atol, rtol } = tol;
+  const hasUlp = tol.maxUlp !== undefined;
+  const maxUlpTol = tol.maxUlp ?? 0;
+  const nanEqual = tol.nanEqual ?? false;
+  const aBits = float32Bits(actual);
+  const eBits = float32Bits(expected);
+
+  let mismatches = 0;
+  let allcloseFailures = 0;
+  let ulpFailures = 0;
+  let nanActual = 0;
+  let nanExpected = 0;
+  let infMismatch = 0;
+  let relSkippedZeros = 0;
+  let maxAbs = 0;
+  let maxRel = 0;
+  let maxUlp = 0;
+  let worstFail = -1;
+  let worstFailErr = -1;
+  let worstAll = -1;
+  let worstAllErr = -1;
+
+  for (let i = 0; i < n; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    let err: number;
+    let ulp: number;
+    let close: boolean;
+    if (a !== a || e !== e) {
+      if (a !== a) nanActual++;
+      if (e !== e) nanExpected++;
+      close = nanEqual && a !== a && e !== e;
+      err = close ? 0 : Infinity;
+      ulp = err;
+      if (!close) maxRel = Infinity;
+    } else if (a === e) {
+      close = true; // covers −0 vs +0 and equal infinities
+      err = 0;
+      ulp = 0;
+      if (e === 0) relSkippedZeros++;
+    } else {
+      err = a - e;
+      if (err < 0) err = -err;
+      if (err === Infinity) {
+        // One side is ±Inf, or (float64 data only) the difference overflows.
+        if (!Number.isFinite(a) || !Number.isFinite(e)) infMismatch++;
+        close = false;
+        maxRel = Infinity;
+      } else {
+        const ae = e < 0 ? -e : e;
+        close = err <= atol + rtol * ae;
+        if (ae === 0) relSkippedZeros++;
+        else if (err / ae > maxRel) maxRel = err / ae;
+      }
+      const ua = aBits[i];
+      const ue = eBits[i];
+      ulp = Math.abs(orderedFromBits(ua) - orderedFromBits(ue));
+      if (!Number.isFinite(a) || !Number.isFinite(e)) ulp = Infinity;
+    }
+    const ulpOk = hasUlp && ulp <= maxUlpTol;
+    if (!close) allcloseFailures++;
+    if (hasUlp && !ulpOk) ulpFailures++;
+    if (err > maxAbs) maxAbs = err;
+    if (ulp > maxUlp) maxUlp = ulp;
+    if (err > worstAllErr) {
+      worstAllErr = err;
+      worstAll = i;
+    }
+    if (!close && !ulpOk) {
+      mismatches++;
+      if (err > worstFailErr) {
+        worstFailErr = err;
+        worstFail = i;
+      }
+    }
+  }
+
+  const wi = worstFail >= 0 ? worstFail : worstAll;
+  let worst: WorstElement | null = null;
+  if (wi >= 0) {
+    const a = actual[wi];
+    const e = expected[wi];
+    const err = wi === worstFail ? worstFailErr : worstAllErr;
+    worst = {
+      flatIndex: wi,
+      index: unravelIndex(wi, shape),
+      actual: jsonVal(a),
+      expected: jsonVal(e),
+      absErr: jsonNum(err),
+      relErr: e !== 0 && Number.isFinite(err) ? jsonNum(err / Math.abs(e)) : null,
+      ulp: jsonNum(pairUlp(a, e, nanEqual)),
+      fails: wi === worstFail,
+    };
+  }
+
+  return {
+    pass: mismatches === 0,
+    n,
+    mismatches,
+    mismatchPct: n === 0 ? 0 : (100 * mismatches) / n,
+    maxAbs: jsonNum(maxAbs),
+    maxRel: jsonNum(maxRel),
+    maxUlp: jsonNum(maxUlp),
+    worst,
+    nanActual,
+    nanExpected,
+    infMismatch,
+    allcloseFailures,
+    ulpFailures: hasUlp ? ulpFailures : null,
+    relSkippedZeros,
+    tolerance: { atol, rtol, maxUlp: hasUlp ? maxUlpTol : null, nanEqual },
+  };
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Compares two tensors. Different shapes (even with the same element count,
+ * e.g. [2,3] vs [3,2], or [] vs [1]) do not throw: the result has
+ * shapeMismatch set, pass = false, every expected element counted as a
+ * mismatch and all error metrics null.
+ */
+export function compareTensors(actual: Tensor, expected: Tensor, tol: Tolerance): CompareResult {
+  checkTolerance(tol);
+  if (!sameShape(actual.shape, expected.shape)) {
+    const n = sizeOf(expected.shape);
+    return {
+      pass: false,
+      n,
+      mismatches: n,
+      mismatchPct: 100,
+      maxAbs: null,
+      maxRel: null,
+      maxUlp: null,
+      worst: null,
+      nanActual: 0,
+      nanExpected: 0,
+      infMismatch: 0,
+      allcloseFailures: n,
+      ulpFailures: tol.maxUlp === undefined ? null : n,
+      relSkippedZeros: 0,
+      tolerance: { atol: tol.atol, rtol: tol.rtol, maxUlp: tol.maxUlp ?? null, nanEqual: tol.nanEqual ?? false },
+      shapeMismatch: { actual: [...actual.shape], expected: [...expected.shape] },
+    };
+  }
+  return compareArrays(actual.data, expected.data, tol, expected.shape);
+}

@@ -1,0 +1,17 @@
+export {
+  initialize,
+  glorotUniform,
+  randomUniform,
+  constant,
+  zeros,
+  ones,
+  statelessUniform,
+  computeFans,
+  glorotLimit,
+  kerasSeedPair,
+  checkShape,
+  KERAS_SEED_MODULUS,
+} from './initializers';
+export { initModelWeights } from './model-weights';
+export { philoxBlock, philoxFillUint32, philoxUniformFloat32, tfStatelessKeyCounter, mulHi32 } from './philox';
+export type { PhiloxState } from './philox';
