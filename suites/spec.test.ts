@@ -63,7 +63,7 @@ describe('blocks', () => {
       'InputLayer', 'Conv2D', 'BatchNormalization', 'Activation', 'Conv2D', 'BatchNormalization', 'Activation',
       'Conv2D', 'BatchNormalization', 'Add', 'Activation',
     ]);
-    expect(() => identityBlock(2, [4, 4, 5])).toThrow(/F3 = 5/);
+    expect(() => identityBlock(2, [4, 4, 5], { inputShape: [4, 4, 3] })).toThrow(/F3 = 5/);
   });
 
   test('convolutional block: stride 2 halves the grid, shortcut conv listed after the third main conv', () => {
