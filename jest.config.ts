@@ -2,7 +2,7 @@
 import type { Config } from 'jest';
 
 const config: Config = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/suites/helpers/jest-node-environment.ts',
   roots: ['<rootDir>/suites'],
   testMatch: ['**/*.test.ts'],
   modulePathIgnorePatterns: ['<rootDir>/.tmp/', '<rootDir>/.venv/'],

@@ -1,0 +1,295 @@
+/**
+ * ONNX Runtime adapters (onnxruntime-node): the spec is exported to ONNX (src/onnx) for the requested
+ * BatchNormalization mode and capture set, and run by an InferenceSession. Sessions are created
+ * lazily, one per (mode, capture set), and cached.
+ *
+ * Session options are part of the result and are reported by describe().settings.
+ */
+import * as os from 'node:os';
+import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
+import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import { checkCudaRequirements } from './cuda-probe';
+import { loadOrt, ortVersion, tryLoadOrt, type OrtModule } from './load';
+
+type Session = import('onnxruntime-node').InferenceSession;
+type SessionOptions = import('onnxruntime-node').InferenceSession.SessionOptions;
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface OnnxRuntimeOptions {
+  id: string;
+  executionProvider: 'cpu' | 'cuda';
+  graphOptimizationLevel: GraphOptimizationLevel;
+  /** CUDA only: whether TF32 is allowed in convolutions/matmuls. */
+  useTf32?: boolean;
+  /** Intra-op threads (default: os.availableParallelism()). */
+  intraOpNumThreads?: number;
+  /** CUDA device (default 0). */
+  deviceId?: number;
+}
+
+/** How many sessions (mode x capture set) are kept; the oldest is released beyond that. */
+const MAX_SESSIONS = 4;
+
+interface CachedSession {
+  session: Session;
+  model: OnnxModel;
+}
+
+export class OnnxRuntimeAdapter implements Adapter {
+  readonly id: string;
+  private readonly opts: Required<Omit<OnnxRuntimeOptions, 'useTf32'>> & { useTf32?: boolean };
+  private spec: ModelSpec | undefined;
+  private weights: ModelWeights | undefined;
+  private readonly sessions = new Map<string, Promise<CachedSession>>();
+  private params: ParamCount | undefined;
+
+  constructor(opts: OnnxRuntimeOptions) {
+    if (opts.executionProvider === 'cuda' && opts.useTf32 === undefined) {
+      throw new Error(`${opts.id}: useTf32 must be set for the CUDA execution provider`);
+    }
+    if (opts.executionProvider === 'cpu' && opts.useTf32 !== undefined) {
+      throw new Error(`${opts.id}: useTf32 only applies to the CUDA execution provider`);
+    }
+    const threads = opts.intraOpNumThreads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`${opts.id}: intraOpNumThreads must be a positive integer, got ${threads}`);
+    this.id = opts.id;
+    this.opts = { ...opts, intraOpNumThreads: threads, deviceId: opts.deviceId ?? 0 };
+  }
+
+  private get isCuda(): boolean {
+    return this.opts.executionProvider === 'cuda';
+  }
+
+  /** The onnxruntime-node session options this adapter uses (also reported by describe()). */
+  sessionOptions(): SessionOptions {
+    return {
+      executionProviders: this.isCuda ? [{ name: 'cuda', deviceId: this.opts.deviceId }] : [{ name: 'cpu' }],
+      graphOptimizationLevel: this.opts.graphOptimizationLevel,
+      intraOpNumThreads: this.opts.intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+  }
+
+  /** Why TF32 cannot be set as requested in this process, or null. */
+  private tf32Problem(): string | null {
+    if (!this.isCuda) return null;
+    const override = process.env.NVIDIA_TF32_OVERRIDE;
+    if (this.opts.useTf32 && override === '0') {
+      return 'NVIDIA_TF32_OVERRIDE=0 is set, which disables TF32 for the whole process';
+    }
+    if (!this.opts.useTf32 && override !== '0') {
+      return 'use_tf32=0 cannot be passed per session by onnxruntime-node 1.30 (its CUDA options carry only deviceId, '
+        + 'so the provider keeps its default use_tf32=1); TF32 is off only when NVIDIA_TF32_OVERRIDE=0 is set before the process starts';
+    }
+    return null;
+  }
+
+  async probe(): Promise<ProbeResult> {
+    const loaded = tryLoadOrt();
+    if ('error' in loaded) {
+      return { available: false, reason: loaded.error, fix: 'npm ci (onnxruntime-node is a dependency; its CPU binaries ship in the npm package)' };
+    }
+    if (!this.isCuda) {
+      try {
+        await smokeTest(loaded.ort, this.sessionOptions());
+        return { available: true };
+      } catch (err) {
+        return { available: false, reason: `CPU session failed: ${(err as Error).message.split('\n')[0]}`, fix: 'reinstall onnxruntime-node (npm ci)' };
+      }
+    }
+    const missing = checkCudaRequirements().filter((r) => !r.ok);
+    const tf32 = this.tf32Problem();
+    if (missing.length || tf32) {
+      const reasons = missing.map((r) => `${r.what}: ${r.detail}`);
+      const fixes = [...new Set(missing.map((r) => r.fix))];
+      if (tf32) {
+        reasons.push(tf32);
+        fixes.push(this.opts.useTf32 ? 'run without NVIDIA_TF32_OVERRIDE=0' : 'run with NVIDIA_TF32_OVERRIDE=0 in the environment (e.g. NVIDIA_TF32_OVERRIDE=0 npm test)');
+      }
+      return { available: false, reason: `missing: ${reasons.join('; ')}`, fix: fixes.join('; ') };
+    }
+    try {
+      await smokeTest(loaded.ort, this.sessionOptions());
+      return { available: true };
+    } catch (err) {
+      return {
+        available: false,
+        reason: `CUDA session failed: ${(err as Error).message.split('\n')[0]}`,
+        fix: 'check the CUDA 12 / cuDNN 9 installation against https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html#requirements',
+      };
+    }
+  }
+
+  async describe(): Promise<AdapterDescription> {
+    const loaded = tryLoadOrt();
+    const settings: Record<string, string | number | boolean> = {
+      executionProvider: this.isCuda ? 'CUDAExecutionProvider' : 'CPUExecutionProvider',
+      graphOptimizationLevel: this.opts.graphOptimizationLevel,
+      intraOpNumThreads: this.opts.intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      onnxOpset: ONNX_OPSET,
+      batchNormTraining: 'decomposed: ReduceMean/Sub/Mul/ReduceMean/Add/Sqrt/Div/Mul/Add',
+    };
+    if (this.isCuda) {
+      settings.deviceId = this.opts.deviceId;
+      settings.useTf32 = this.opts.useTf32!;
+      settings.tf32Control = this.opts.useTf32 ? 'CUDA EP default use_tf32=1' : 'NVIDIA_TF32_OVERRIDE=0';
+    }
+    const notes = [
+      'the spec is exported to ONNX (opset 17) per BatchNormalization mode and capture set; input and outputs NHWC, computed NCHW',
+      'Float64Array inputs are rounded to float32 before the run',
+    ];
+    if (this.opts.graphOptimizationLevel !== 'disabled') {
+      notes.push('graph optimizations fold inference-mode BatchNormalization (and the ZeroPadding2D Pad) into the Conv weights: float32 rounding differs from Keras');
+    }
+    if (this.opts.graphOptimizationLevel === 'all' && !this.isCuda) {
+      notes.push("'all' runs the Convs in ONNX Runtime's blocked NCHWc layout with the residual Add and Relu fused in");
+    }
+    return {
+      runtime: 'onnxruntime-node',
+      version: 'ort' in loaded ? ortVersion(loaded.ort) : `unavailable (${loaded.error})`,
+      device: this.isCuda ? `cuda:${this.opts.deviceId}` : 'cpu',
+      precision: this.isCuda ? (this.opts.useTf32 ? 'float32, TF32 in Conv/Gemm (CUDA use_tf32=1)' : 'float32 (TF32 disabled)') : 'float32',
+      settings,
+      notes,
+    };
+  }
+
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    loadOrt();
+    const tf32 = this.tf32Problem();
+    if (tf32) throw new Error(`${this.id}: ${tf32}`);
+    await this.releaseSessions();
+    // Export once eagerly (inference mode, no captures) so that spec/weight problems surface here.
+    buildOnnxModel(spec, weights, { training: false });
+    this.spec = spec;
+    this.weights = weights;
+    this.params = undefined;
+  }
+
+  private built(): { spec: ModelSpec; weights: ModelWeights } {
+    if (!this.spec || !this.weights) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
+    return { spec: this.spec, weights: this.weights };
+  }
+
+  private session(training: boolean, capture: string[]): Promise<CachedSession> {
+    const { spec, weights } = this.built();
+    const key = JSON.stringify([training, [...new Set(capture)].sort()]);
+    let entry = this.sessions.get(key);
+    if (entry) {
+      this.sessions.delete(key);
+      this.sessions.set(key, entry); // most recently used last
+      return entry;
+    }
+    entry = (async () => {
+      const ort = loadOrt();
+      const model = buildOnnxModel(spec, weights, { training, capture });
+      const bytes = encodeModel(model.proto);
+      const session = await ort.InferenceSession.create(bytes, this.sessionOptions());
+      return { session, model };
+    })();
+    this.sessions.set(key, entry);
+    entry.catch(() => this.sessions.delete(key));
+    while (this.sessions.size > MAX_SESSIONS) {
+      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<CachedSession>];
+      this.sessions.delete(oldKey);
+      old.then((s) => s.session.release()).catch(() => undefined);
+    }
+    return entry;
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const { spec } = this.built();
+    const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
+    if (input.shape.length !== inShape.length + 1 || input.shape.slice(1).join(',') !== inShape.join(',') || input.shape[0] < 1) {
+      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`);
+    }
+    if (input.data.length !== sizeOf(input.shape)) {
+      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
+    }
+    const capture = opts.capture ?? [];
+    const { session, model } = await this.session(opts.training, capture);
+    const ort = loadOrt();
+    const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
+    const feeds = { [model.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
+    const results = await session.run(feeds);
+    const take = (name: string): Tensor => {
+      const t = results[name];
+      if (!t) throw new Error(`${this.id}: session returned no output '${name}'`);
+      return { shape: t.dims.map(Number), data: new Float32Array(t.data as Float32Array) };
+    };
+    const intermediates: Record<string, Tensor> = {};
+    for (const c of capture) intermediates[c] = take(model.captureOutputs[c]);
+    const output = take(model.outputName);
+    for (const t of Object.values(results)) t.dispose?.();
+    return { output, intermediates };
+  }
+
+  /**
+   * Counted from the initializers of the serialized inference-mode model (the one that holds every
+   * Keras weight), decoded back from its bytes; see src/onnx/params.ts for the mapping.
+   */
+  async paramCount(): Promise<ParamCount> {
+    if (!this.params) {
+      const { spec, weights } = this.built();
+      const decoded = decodeModel(encodeModel(buildOnnxModel(spec, weights, { training: false }).proto));
+      const c = onnxParamCount(decoded);
+      if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
+        throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
+      }
+      this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
+    }
+    return { ...this.params };
+  }
+
+  private async releaseSessions(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of all) {
+      try {
+        await (await p).session.release();
+      } catch {
+        // a session that failed to build has nothing to release
+      }
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.releaseSessions();
+    this.spec = undefined;
+    this.weights = undefined;
+    this.params = undefined;
+  }
+}
+
+/** Creates a session for a one-Relu model and runs it: proves the runtime and provider load. */
+async function smokeTest(ort: OrtModule, options: SessionOptions): Promise<void> {
+  const bytes = encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    producerName: 'resnet-conformance probe',
+    producerVersion: '0',
+    graph: {
+      name: 'probe',
+      node: [{ input: ['x'], output: ['y'], name: 'relu', opType: 'Relu', attribute: [] }],
+      initializer: [],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
+    },
+    metadataProps: [],
+  });
+  const session = await ort.InferenceSession.create(bytes, options);
+  try {
+    const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([-1, 2]), [2]) });
+    const y = out.y.data as Float32Array;
+    if (y[0] !== 0 || y[1] !== 2) throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
+  } finally {
+    await session.release();
+  }
+}

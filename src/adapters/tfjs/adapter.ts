@@ -1,0 +1,251 @@
+/**
+ * One adapter class for every tfjs backend: builds the spec with tfjs-layers (./layers-model),
+ * selects its backend (tf.setBackend + tf.ready) before every build and run, and keeps
+ * training-mode BatchNormalization from leaking moving-average updates into later runs.
+ */
+import { LOGITS_SUFFIX } from '../../spec/builders';
+import type { DenseSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import { tfjsBackend, type TfjsBackendDef } from './backends';
+import { childProbe } from './child-probe';
+import { buildLayersModel, countParams, layerOutputShapes, layerSummary, type TfjsLayerSummary } from './layers-model';
+import { installedVersion, loadTfjs, type Tf } from './tf-loader';
+
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;
+type TfTensor = import('@tensorflow/tfjs').Tensor;
+
+/** What one run returns besides the model output, in the order of the capture model's extra outputs. */
+interface CapturePlan {
+  model: LayersModel;
+  /** Layer whose output is each extra output of `model` (after the final output). */
+  extraLayers: string[];
+  /** `dense:logits` captures: computed from the Dense layer's input, model output number `inputIndex`. */
+  logits: { name: string; dense: string; inputIndex: number }[];
+  /** Model output number (0 = the final output) holding each captured layer. */
+  layerIndex: Map<string, number>;
+}
+
+interface Built {
+  spec: ModelSpec;
+  model: LayersModel;
+  outputs: Map<string, SymbolicTensor>;
+  plans: Map<string, CapturePlan>;
+}
+
+export class TfjsAdapter implements Adapter {
+  readonly id: string;
+  readonly backend: TfjsBackendDef;
+  private built: Built | undefined;
+
+  constructor(id: string) {
+    this.backend = tfjsBackend(id);
+    this.id = id;
+  }
+
+  /**
+   * Preflight (files, environment), then the backend is loaded in a child process and runs one op.
+   * Loads nothing into this process (see ./child-probe).
+   */
+  async probe(): Promise<ProbeResult> {
+    const pre = this.backend.preflight();
+    if (!pre.available) return pre;
+    const args = this.backend.childProbe();
+    if (!args) return { available: true };
+    const r = childProbe(args);
+    if (!r.ok) return { available: false, reason: `${this.backend.packageName} does not load: ${r.error}`, fix: this.backend.fix };
+    if (this.backend.device === 'gpu' && !r.gpu) {
+      return {
+        available: false,
+        reason: 'libtensorflow found no GPU device (driver, CUDA 11.2 or cuDNN 8.1 not loadable: run with TF_CPP_MIN_LOG_LEVEL=0 to see why)',
+        fix: this.backend.fix,
+      };
+    }
+    return { available: true };
+  }
+
+  /** Loads tfjs and this adapter's backend package, and makes the backend current. */
+  private async activate(): Promise<Tf> {
+    const tf = loadTfjs();
+    await this.backend.register(tf);
+    if (tf.getBackend() !== this.backend.backendName) {
+      const ok = await tf.setBackend(this.backend.backendName);
+      if (!ok) throw new Error(`tf.setBackend('${this.backend.backendName}') failed`);
+    }
+    await tf.ready();
+    return tf;
+  }
+
+  /** Synchronous check right before computing: another adapter in this process may have switched backends. */
+  private assertBackend(tf: Tf): void {
+    if (tf.getBackend() !== this.backend.backendName) {
+      throw new Error(`${this.id}: the tfjs backend changed to '${tf.getBackend()}' while this adapter was starting a run; `
+        + 'run tfjs adapters one after another, or each in its own process');
+    }
+  }
+
+  async describe(): Promise<AdapterDescription> {
+    const tf = await this.activate();
+    return {
+      runtime: `TensorFlow.js (tfjs-layers, ${this.backend.backendName} backend)`,
+      version: installedVersion('@tensorflow/tfjs') ?? tf.version.tfjs,
+      device: this.backend.device,
+      precision: this.backend.precision,
+      settings: { ...(await this.backend.settings(tf)), 'tfjs-layers': tf.version_layers },
+      notes: [
+        ...this.backend.notes,
+        'model built with tfjs-layers (tf.input, tf.layers.*, tf.model); inference with model.predict, '
+          + 'training-mode BatchNormalization with model.apply(x, {training: true})',
+        'training runs update the BatchNormalization moving statistics in tfjs; the adapter restores them after each run',
+        `'<dense>${LOGITS_SUFFIX}' captures: the softmax Dense layer's pre-activation, computed as tf.fused.matMul(input, kernel) + bias `
+          + '(the ops tfjs-layers Dense runs before its softmax)',
+      ],
+    };
+  }
+
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    await this.dispose();
+    const tf = await this.activate();
+    this.assertBackend(tf);
+    const { model, outputs } = buildLayersModel(tf, spec, weights);
+    this.built = { spec, model, outputs, plans: new Map() };
+  }
+
+  private requireBuilt(): Built {
+    if (!this.built) throw new Error(`${this.id}: build() must be called before run(), paramCount() or layerOutputShapes()`);
+    return this.built;
+  }
+
+  /** The built tfjs model's per-layer output shapes (without batch), by layer name. */
+  layerOutputShapes(): Map<string, number[]> {
+    return layerOutputShapes(this.requireBuilt().model);
+  }
+
+  /** The built tfjs model's layers in tfjs's own order, with class name, output shape and countParams(). */
+  layerSummary(): TfjsLayerSummary[] {
+    return layerSummary(this.requireBuilt().model);
+  }
+
+  /** Current values of every non-trainable weight (BN moving statistics), by tfjs variable name. */
+  async nonTrainableValues(): Promise<Map<string, Float32Array>> {
+    const b = this.requireBuilt();
+    const out = new Map<string, Float32Array>();
+    for (const w of b.model.nonTrainableWeights) out.set(w.originalName, new Float32Array(await w.read().data() as Float32Array));
+    return out;
+  }
+
+  private capturePlan(tf: Tf, b: Built, capture: string[]): CapturePlan {
+    const key = capture.join('\u0000');
+    const cached = b.plans.get(key);
+    if (cached) return cached;
+    const extra: SymbolicTensor[] = [];
+    const extraLayers: string[] = [];
+    const logits: CapturePlan['logits'] = [];
+    const layerIndex = new Map<string, number>();
+    /** Output number of `layer` in the capture model (0: the model output itself, which tfjs will not list twice). */
+    const want = (layer: string): number => {
+      if (layer === b.spec.output) return 0;
+      let i = extraLayers.indexOf(layer);
+      if (i < 0) {
+        const t = b.outputs.get(layer);
+        if (!t) throw new Error(`${this.id}: cannot capture '${layer}': not a layer of ${b.spec.model}`);
+        i = extra.length;
+        extra.push(t);
+        extraLayers.push(layer);
+      }
+      return 1 + i;
+    };
+    for (const name of capture) {
+      if (name.endsWith(LOGITS_SUFFIX)) {
+        const dense = name.slice(0, -LOGITS_SUFFIX.length);
+        const l = b.spec.layers.find((x) => x.name === dense);
+        if (!l || l.className !== 'Dense' || (l as DenseSpec).activation !== 'softmax') {
+          throw new Error(`${this.id}: cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${b.spec.model}`);
+        }
+        logits.push({ name, dense, inputIndex: want(l.inbound[0]) });
+      } else {
+        if (!b.outputs.has(name)) {
+          throw new Error(`${this.id}: cannot capture '${name}': not a layer of ${b.spec.model} `
+            + `(layers: ${b.spec.layers.map((x) => x.name).slice(0, 8).join(', ')}, ...; or '<dense>${LOGITS_SUFFIX}')`);
+        }
+        layerIndex.set(name, want(name));
+      }
+    }
+    const model = extra.length === 0
+      ? b.model
+      : tf.model({ inputs: b.model.inputs, outputs: [b.model.outputs[0], ...extra], name: `${b.spec.model}_capture_${b.plans.size}` });
+    // Capture models share the layers (and weights) of b.model; they are never disposed on their own,
+    // because disposing one would dispose the shared layers' weights.
+    const plan: CapturePlan = { model, extraLayers, logits, layerIndex };
+    b.plans.set(key, plan);
+    return plan;
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const b = this.requireBuilt();
+    const inputShape = b.spec.layers.find((l) => l.name === b.spec.input)!.outputShape;
+    const expected = [input.shape[0], ...inputShape];
+    if (input.shape.length !== 4 || !Number.isInteger(input.shape[0]) || input.shape[0] < 1
+      || input.shape.slice(1).join(',') !== inputShape.join(',')) {
+      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`);
+    }
+    if (input.data.length !== sizeOf(input.shape)) {
+      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
+    }
+    const capture = opts.capture ?? [];
+    const tf = await this.activate();
+    const plan = this.capturePlan(tf, b, capture);
+    const x32 = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
+
+    this.assertBackend(tf);
+    // Training-mode BatchNormalization in tfjs-layers updates moving_mean / moving_variance in place:
+    // keep copies and write them back after the run so that no run changes a later one.
+    const saved = opts.training ? b.model.nonTrainableWeights.map((w) => tf.clone(w.read())) : [];
+    let results: TfTensor[];
+    try {
+      results = tf.tidy(() => {
+        const x = tf.tensor(x32, expected, 'float32');
+        const raw = opts.training
+          ? plan.model.apply(x, { training: true }) as TfTensor | TfTensor[]
+          : plan.model.predict(x, { batchSize: expected[0] }) as TfTensor | TfTensor[];
+        const outs = Array.isArray(raw) ? raw : [raw];
+        const logits = plan.logits.map((c) => {
+          const dense = b.model.getLayer(c.dense);
+          const kernel = dense.weights.find((w) => w.originalName.endsWith('/kernel'))!.read();
+          const bias = dense.weights.find((w) => w.originalName.endsWith('/bias'))!.read();
+          return tf.add(tf.fused.matMul({ a: outs[c.inputIndex] as import('@tensorflow/tfjs').Tensor2D, b: kernel as import('@tensorflow/tfjs').Tensor2D }), bias);
+        });
+        return [...outs, ...logits];
+      });
+    } finally {
+      if (opts.training) {
+        b.model.nonTrainableWeights.forEach((w, i) => w.write(saved[i]));
+        tf.dispose(saved);
+      }
+    }
+    try {
+      const data = await Promise.all(results.map(async (t) => new Float32Array(await t.data() as Float32Array)));
+      const toTensor = (i: number): Tensor => ({ shape: [...results[i].shape], data: data[i] });
+      const intermediates: Record<string, Tensor> = {};
+      for (const name of capture) {
+        const k = plan.logits.findIndex((c) => c.name === name);
+        intermediates[name] = toTensor(k >= 0 ? 1 + plan.extraLayers.length + k : plan.layerIndex.get(name)!);
+      }
+      return { output: toTensor(0), intermediates };
+    } finally {
+      tf.dispose(results);
+    }
+  }
+
+  async paramCount(): Promise<ParamCount> {
+    return countParams(this.requireBuilt().model);
+  }
+
+  async dispose(): Promise<void> {
+    const b = this.built;
+    this.built = undefined;
+    if (b) b.model.dispose();
+  }
+}
+

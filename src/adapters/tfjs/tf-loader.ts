@@ -1,0 +1,40 @@
+/**
+ * Lazy loading of TensorFlow.js packages. Nothing here runs at import time: the registry imports
+ * the tfjs adapters on every CLI start, and a missing package must only make its adapter
+ * unavailable, never break the harness.
+ */
+import * as path from 'path';
+
+export type Tf = typeof import('@tensorflow/tfjs');
+export type TfWasm = typeof import('@tensorflow/tfjs-backend-wasm');
+
+/** Error from `require` that says which package is missing (MODULE_NOT_FOUND for the package itself). */
+export function isMissingPackage(err: unknown, pkg: string): boolean {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes(`'${pkg}'`);
+}
+
+/** Where a package's package.json lives, or null when it is not installed (no loading). */
+export function resolvePackageDir(pkg: string): string | null {
+  try {
+    return path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+/** `version` field of an installed package, or null when it is not installed. */
+export function installedVersion(pkg: string): string | null {
+  const dir = resolvePackageDir(pkg);
+  if (!dir) return null;
+  return (require(path.join(dir, 'package.json')) as { version?: string }).version ?? null;
+}
+
+/** The @tensorflow/tfjs union package (tfjs-core, tfjs-layers, tfjs-backend-cpu, ...). */
+export function loadTfjs(): Tf {
+  return require('@tensorflow/tfjs') as Tf;
+}
+
+export function loadTfjsWasm(): TfWasm {
+  return require('@tensorflow/tfjs-backend-wasm') as TfWasm;
+}

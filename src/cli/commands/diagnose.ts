@@ -1,0 +1,187 @@
+/**
+ * `diagnose`: where and why an adapter diverges from the fp64 reference — the per-layer error
+ * table, the first layer out of its budget and the arithmetic each layer most plausibly uses.
+ * Exit code 0: every layer within its budget; 1: some layer out of budget; 2: usage/configuration.
+ */
+import * as fs from 'fs';
+import { ReferenceAdapter, isReferencePrecision, type ReferencePrecision } from '../../adapters/reference';
+import { createAdapter, getAdapterEntry } from '../../adapters/registry';
+import type { Adapter, PrecisionProfile } from '../../adapters/types';
+import { PRECISION_PROFILES } from '../../compare/tolerances';
+import { diagnoseModel } from '../../diagnose/diagnose-model';
+import { isArithmetic, type Arithmetic } from '../../diagnose/formats';
+import { renderDiagnosisMarkdown, renderDiagnosisPage, renderDiagnosisText } from '../../diagnose/render';
+import { pyShapeRepr, readNpy } from '../../npy';
+import { MODEL_NAMES, buildModel, type ModelArgs } from '../../spec/model-args';
+import type { ModelName, ModelSpec } from '../../spec/types';
+import type { Tensor } from '../../tensor';
+import { bool, int, intList, parseArgs, required, str, UsageError } from '../args';
+
+export const DIAGNOSE_USAGE =
+  'diagnose --adapter ID --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
+  + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] [--input x.npy] '
+  + '[--training] [--precision fp64|fp32|tf32] [--tf32-layers names] [--profile fp64-reference|fp32-cpu|tf32-gpu] '
+  + '[--arithmetics fp32,tf32,bf16,fp16] [--json | --markdown] [--html out.html]';
+
+const VALUE_FLAGS = ['adapter', 'model', 'f', 'filters', 's', 'initializer', 'input-shape', 'classes', 'input', 'precision', 'tf32-layers', 'profile', 'arithmetics', 'html'];
+const BOOL_FLAGS = ['training', 'json', 'markdown'];
+
+const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = { fp64: 'fp64-reference', fp32: 'fp32-cpu', tf32: 'tf32-gpu' };
+
+interface Plan {
+  modelArgs: ModelArgs;
+  adapterId: string;
+  inputFile?: string;
+  training: boolean;
+  precision?: ReferencePrecision;
+  tf32Layers?: string[];
+  profile?: PrecisionProfile;
+  arithmetics?: Arithmetic[];
+  format: 'text' | 'json' | 'markdown';
+  html?: string;
+}
+
+function plan(argv: string[]): Plan {
+  const p = parseArgs(argv, VALUE_FLAGS, BOOL_FLAGS);
+  if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
+  const model = required(p, 'model');
+  if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODEL_NAMES.join(', ')}, got '${model}'`);
+  const adapterId = required(p, 'adapter');
+  try {
+    getAdapterEntry(adapterId);
+  } catch (err) {
+    throw new UsageError(`--adapter: ${(err as Error).message}`);
+  }
+  const precisionText = str(p, 'precision');
+  const tf32Text = str(p, 'tf32-layers');
+  if ((precisionText !== undefined || tf32Text !== undefined) && adapterId !== 'reference') {
+    throw new UsageError(`--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`);
+  }
+  if (precisionText !== undefined && !isReferencePrecision(precisionText)) throw new UsageError(`--precision must be fp64, fp32 or tf32, got '${precisionText}'`);
+  let tf32Layers: string[] | undefined;
+  if (tf32Text !== undefined) {
+    if (precisionText !== 'tf32') throw new UsageError('--tf32-layers needs --precision tf32');
+    tf32Layers = tf32Text.split(',').map((s) => s.trim()).filter(Boolean);
+    if (tf32Layers.length === 0) throw new UsageError('--tf32-layers needs at least one layer name (e.g. conv2d_2)');
+  }
+  const profileText = str(p, 'profile');
+  if (profileText !== undefined && !(PRECISION_PROFILES as readonly string[]).includes(profileText)) {
+    throw new UsageError(`--profile must be one of ${PRECISION_PROFILES.join(', ')}, got '${profileText}'`);
+  }
+  const arithText = str(p, 'arithmetics');
+  let arithmetics: Arithmetic[] | undefined;
+  if (arithText !== undefined) {
+    const list = arithText.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = list.filter((a) => !isArithmetic(a) || a === 'fp64');
+    if (list.length === 0 || bad.length) throw new UsageError(`--arithmetics takes a comma-separated subset of fp32,tf32,bf16,fp16, got '${arithText}'`);
+    arithmetics = list as Arithmetic[];
+  }
+  if (bool(p, 'json') && bool(p, 'markdown')) throw new UsageError('--json and --markdown are exclusive');
+  const inputShape = intList(p, 'input-shape');
+  if (inputShape !== undefined && (inputShape.length !== 3 || inputShape.some((d) => d <= 0))) {
+    throw new UsageError(`--input-shape must be h,w,c (three positive integers), got '${str(p, 'input-shape')}'`);
+  }
+  const filters = intList(p, 'filters');
+  if (filters !== undefined && filters.length !== 3) throw new UsageError(`--filters must be three integers a,b,c, got '${str(p, 'filters')}'`);
+  const modelArgs: ModelArgs = { model: model as ModelName };
+  const f = int(p, 'f');
+  const s = int(p, 's');
+  const classes = int(p, 'classes');
+  const initializer = str(p, 'initializer');
+  if (f !== undefined) modelArgs.f = f;
+  if (filters !== undefined) modelArgs.filters = filters;
+  if (s !== undefined) modelArgs.s = s;
+  if (classes !== undefined) modelArgs.classes = classes;
+  if (initializer !== undefined) modelArgs.initializer = initializer;
+  if (inputShape !== undefined) modelArgs.inputShape = inputShape;
+  return {
+    modelArgs,
+    adapterId,
+    inputFile: str(p, 'input'),
+    training: bool(p, 'training'),
+    precision: precisionText as ReferencePrecision | undefined,
+    tf32Layers,
+    profile: profileText as PrecisionProfile | undefined,
+    arithmetics,
+    format: bool(p, 'json') ? 'json' : bool(p, 'markdown') ? 'markdown' : 'text',
+    html: str(p, 'html'),
+  };
+}
+
+function buildSpec(pl: Plan, input: Tensor | undefined): ModelSpec {
+  const args: ModelArgs = { ...pl.modelArgs };
+  if (input) {
+    if (input.shape.length !== 4) throw new UsageError(`--input ${pl.inputFile} has shape ${pyShapeRepr(input.shape)}; expected a 4-D NHWC batch (N, h, w, c)`);
+    if (args.inputShape === undefined) args.inputShape = input.shape.slice(1);
+  }
+  try {
+    return buildModel(args);
+  } catch (err) {
+    throw new UsageError(`cannot build --model ${args.model}${input ? ` for input ${pyShapeRepr(input.shape)}` : ''}: ${(err as Error).message}`);
+  }
+}
+
+function makeAdapter(pl: Plan): { adapter: Adapter; profile: PrecisionProfile } {
+  if (pl.adapterId === 'reference' && (pl.precision !== undefined || pl.tf32Layers !== undefined)) {
+    const precision = pl.precision ?? 'fp64';
+    const id = pl.tf32Layers ? 'reference-tf32(selected layers)' : undefined;
+    return { adapter: new ReferenceAdapter({ id, precision, tf32Layers: pl.tf32Layers }), profile: pl.profile ?? PROFILE_OF_PRECISION[precision] };
+  }
+  const entry = getAdapterEntry(pl.adapterId);
+  return { adapter: createAdapter(pl.adapterId), profile: pl.profile ?? entry.profile };
+}
+
+export async function diagnoseCommand(args: string[]): Promise<number> {
+  const fail = (message: string): number => {
+    process.stderr.write(`resnet-conformance diagnose: ${message}\n`);
+    return 2;
+  };
+  let pl: Plan;
+  let input: Tensor | undefined;
+  let spec: ModelSpec;
+  try {
+    pl = plan(args);
+    if (pl.inputFile !== undefined) {
+      try {
+        input = readNpy(pl.inputFile);
+      } catch (err) {
+        throw new UsageError(`--input: ${(err as Error).message}`);
+      }
+    }
+    spec = buildSpec(pl, input);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\nusage: resnet-conformance ${DIAGNOSE_USAGE}`);
+    throw err;
+  }
+
+  const { adapter, profile } = makeAdapter(pl);
+  try {
+    const probe = await adapter.probe();
+    if (!probe.available) {
+      return fail(`adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
+    }
+    let result;
+    try {
+      result = await diagnoseModel(adapter, spec, {
+        training: pl.training, profile, arithmetics: pl.arithmetics, input, inputSource: pl.inputFile,
+      });
+    } catch (err) {
+      return fail(`adapter '${adapter.id}' on ${spec.model}: ${(err as Error).message}`);
+    }
+    const d = result.diagnosis;
+    if (pl.format === 'json') process.stdout.write(`${JSON.stringify(d, null, 1)}\n`);
+    else if (pl.format === 'markdown') process.stdout.write(renderDiagnosisMarkdown(d));
+    else process.stdout.write(renderDiagnosisText(d));
+    if (pl.html) {
+      try {
+        fs.writeFileSync(pl.html, renderDiagnosisPage([d]));
+      } catch (err) {
+        return fail(`--html: ${(err as Error).message}`);
+      }
+      if (pl.format === 'text') process.stdout.write(`wrote ${pl.html}\n`);
+    }
+    return d.firstDiverging ? 1 : 0;
+  } finally {
+    await adapter.dispose().catch(() => undefined);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The ONNX Runtime adapters against the float64 reference, at every graph optimization level
+ * shipped (onnxruntime-cpu: 'all', onnxruntime-cpu-noopt: 'disabled'; the CUDA variants run where
+ * their probe passes and are reported as skipped otherwise).
+ *
+ * Tolerances are per precision profile. fp32-cpu numbers are about 10x the worst errors measured
+ * with onnxruntime-node 1.30 on x64 (docs/onnxruntime.md); tf32-gpu numbers are estimates from the
+ * TF32 rounding unit (2^-11) and have not been run here (no GPU).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ReferenceAdapter } from '../src/adapters/reference';
+import { loadOrt, OnnxRuntimeAdapter } from '../src/adapters/onnxruntime';
+import type { Adapter, AdapterEntry, RunResult } from '../src/adapters/types';
+import { compareTensors, type Tolerance } from '../src/compare';
+import { initModelWeights } from '../src/init';
+import { decodeModel, encodeModel, buildOnnxModel } from '../src/onnx';
+import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
+import { GraphBuilder } from '../src/spec/graph-builder';
+import { glorotUniform } from '../src/spec/initializers';
+import { modelParamCount } from '../src/spec/params';
+import type { ModelSpec, ModelWeights } from '../src/spec/types';
+import type { Tensor } from '../src/tensor';
+import { describeEachAdapter } from './helpers/adapters';
+
+type Tol = { blocks: Tolerance; resnetOutput: Tolerance; resnetBoundaries: Tolerance; trainOutput: Tolerance; trainBoundaries: Tolerance };
+
+const TOLERANCES: Record<string, Tol> = {
+  'fp32-cpu': {
+    blocks: { atol: 5e-6, rtol: 1e-5 }, // measured <= 5.3e-7 abs
+    resnetOutput: { atol: 1e-6, rtol: 0 }, // softmax; measured <= 3e-8
+    resnetBoundaries: { atol: 1e-5, rtol: 1e-4 }, // measured <= 5.1e-7 abs
+    trainOutput: { atol: 5e-4, rtol: 0 }, // measured <= 2.6e-5
+    // Batch statistics over few elements (stage 5 at batch 1: 2x2 per channel) amplify rounding:
+    // even correctly rounded float32 (reference-fp32) is 1.3e-3 off at the last stage; ORT up to 1.7e-2.
+    trainBoundaries: { atol: 1e-1, rtol: 1e-2 },
+  },
+  'tf32-gpu': {
+    blocks: { atol: 5e-3, rtol: 1e-2 },
+    resnetOutput: { atol: 1e-3, rtol: 0 },
+    resnetBoundaries: { atol: 5e-2, rtol: 5e-2 },
+    trainOutput: { atol: 5e-2, rtol: 0 },
+    trainBoundaries: { atol: 1, rtol: 1e-1 },
+  },
+};
+
+function seeded(shape: number[], seed: number, lo: number, hi: number): Tensor {
+  let s = seed >>> 0;
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = lo + (hi - lo) * (s / 2 ** 32);
+  }
+  return { shape, data };
+}
+
+function notebookX(): Tensor {
+  const data = new Float32Array(144);
+  data.fill(-1, 0, 48); data.fill(1, 48, 96); data.fill(3, 96, 144);
+  return { shape: [3, 4, 4, 3], data };
+}
+
+function expectClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string): void {
+  const r = compareTensors(actual, expected, tol);
+  if (!r.pass) {
+    throw new Error(`${what}: ${r.mismatches}/${r.n} elements outside atol ${tol.atol} rtol ${tol.rtol}; maxAbs ${r.maxAbs}, worst ${JSON.stringify(r.worst)}${r.shapeMismatch ? ` shape ${JSON.stringify(r.shapeMismatch)}` : ''}`);
+  }
+}
+
+/** Reference results, shared by all adapters of the suite. */
+const refCache = new Map<string, Promise<RunResult>>();
+function reference(key: string, spec: ModelSpec, weights: ModelWeights, x: Tensor, training: boolean, capture: string[]): Promise<RunResult> {
+  const k = `${key}|${training}`;
+  let p = refCache.get(k);
+  if (!p) {
+    p = (async () => {
+      const ref = new ReferenceAdapter({ precision: 'fp64' });
+      await ref.build(spec, weights);
+      return ref.run(x, { training, capture });
+    })();
+    refCache.set(k, p);
+  }
+  return p;
+}
+
+const blockSpecs: [string, ModelSpec][] = [
+  ['identity_block', identityBlock(3, [4, 4, 3])],
+  ['convolutional_block', convolutionalBlock(2, [2, 4, 6], 2)],
+];
+const blockWeights = new Map(blockSpecs.map(([n, s]) => [n, initModelWeights(s)]));
+const resnetSpec = resnet50();
+let resnetWeights: ModelWeights | undefined;
+const weightsOfResnet = (): ModelWeights => (resnetWeights ??= initModelWeights(resnetSpec));
+const resnetCaptures = resnetSpec.boundaries.map((b) => b.layer).filter((l) => l !== resnetSpec.output);
+
+describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
+  const tol = TOLERANCES[entry.profile];
+  let adapter: Adapter;
+  beforeAll(() => { adapter = entry.create(); });
+  afterAll(async () => { await adapter.dispose(); });
+
+  test('describe() reports the session options that shape the result', async () => {
+    const d = await adapter.describe();
+    expect(d.runtime).toBe('onnxruntime-node');
+    expect(d.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(d.settings.graphOptimizationLevel).toBe(entry.id === 'onnxruntime-cpu-noopt' ? 'disabled' : 'all');
+    expect(d.settings.intraOpNumThreads).toBeGreaterThanOrEqual(1);
+    expect(d.settings.interOpNumThreads).toBe(1);
+    expect(d.settings.executionProvider).toBe(entry.id.includes('cuda') ? 'CUDAExecutionProvider' : 'CPUExecutionProvider');
+    if (entry.id.includes('cuda')) expect(d.settings.useTf32).toBe(!entry.id.endsWith('no-tf32'));
+    else expect(d.settings.useTf32).toBeUndefined();
+  });
+
+  for (const [name, spec] of blockSpecs) {
+    for (const [label, input] of [['notebook X', notebookX()], ['random batch 3', seeded([3, 4, 4, 3], 11, -1, 1)]] as const) {
+      test.each([false, true])(`${name}, ${label}, training=%s, matches the reference`, async (training) => {
+        const w = blockWeights.get(name)!;
+        await adapter.build(spec, w);
+        const [r, out] = await Promise.all([
+          reference(`${name}|${label}`, spec, w, input, training, []),
+          adapter.run(input, { training }),
+        ]);
+        expect(out.output.shape).toEqual([3, ...spec.layers.find((l) => l.name === spec.output)!.outputShape]);
+        expectClose(out.output, r.output, tol.blocks, `${name} ${label} training=${training}`);
+      });
+    }
+  }
+
+  test('training-mode BatchNormalization uses batch statistics: per-channel mean 0, biased variance v/(v+eps)', async () => {
+    const g = new GraphBuilder();
+    const x = g.input([5, 3, 2]);
+    const c = g.conv2D(x, { filters: 4, kernel: 2, strides: 1, padding: 'same', init: glorotUniform(3) });
+    const bn = g.batchNorm(c, true);
+    const spec: ModelSpec = { model: 'identity_block', args: {}, layers: g.layers, input: g.layers[0].name, output: bn.layer, boundaries: [] };
+    const weights = initModelWeights(spec);
+    // gamma = 1, beta = 0 at init; make them non-trivial so that scale and offset are checked too
+    const [gamma, beta] = weights.get(bn.layer)!;
+    gamma.data.set([0.5, 2, -1, 1.25]);
+    beta.data.set([0.1, -0.2, 0.3, 0]);
+    await adapter.build(spec, weights);
+    const input = seeded([3, 5, 3, 2], 17, -2, 2);
+    const out = await adapter.run(input, { training: true, capture: [c.layer] });
+    const conv = out.intermediates[c.layer].data;
+    const y = out.output.data;
+    const n = 3 * 5 * 3;
+    const eps = 1e-3;
+    for (let ch = 0; ch < 4; ch++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += conv[i * 4 + ch];
+      m /= n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (conv[i * 4 + ch] - m) ** 2;
+      v /= n; // biased, over N, H, W
+      let my = 0;
+      for (let i = 0; i < n; i++) my += y[i * 4 + ch];
+      my /= n;
+      let vy = 0;
+      for (let i = 0; i < n; i++) vy += (y[i * 4 + ch] - my) ** 2;
+      vy /= n;
+      const g0 = gamma.data[ch];
+      expect(Math.abs(my - beta.data[ch])).toBeLessThan(1e-5);
+      expect(Math.abs(vy - (g0 * g0 * v) / (v + eps))).toBeLessThan(1e-4 * Math.max(1, g0 * g0));
+      for (let i = 0; i < n; i++) {
+        const want = ((conv[i * 4 + ch] - m) / Math.sqrt(v + eps)) * g0 + beta.data[ch];
+        expect(Math.abs(y[i * 4 + ch] - want)).toBeLessThan(tol.blocks.atol + 1e-5 * Math.abs(want));
+      }
+    }
+    // and inference mode uses the moving statistics (0 and 1 at init): y = conv / sqrt(1 + eps) * gamma + beta
+    const inf = await adapter.run(input, { training: false, capture: [c.layer] });
+    const convI = inf.intermediates[c.layer].data;
+    for (let i = 0; i < n * 4; i++) {
+      const ch = i % 4;
+      const want = (convI[i] / Math.sqrt(1 + eps)) * gamma.data[ch] + beta.data[ch];
+      expect(Math.abs(inf.output.data[i] - want)).toBeLessThan(1e-5);
+    }
+  });
+
+  test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
+    const [name, spec] = blockSpecs[0];
+    await adapter.build(spec, blockWeights.get(name)!);
+    const x = seeded([3, 4, 4, 3], 5, -1, 1);
+    const a = await adapter.run(x, { training: true });
+    const b = await adapter.run(x, { training: false });
+    const a2 = await adapter.run(x, { training: true });
+    const b2 = await adapter.run(x, { training: false });
+    expect(Array.from(a2.output.data)).toEqual(Array.from(a.output.data));
+    expect(Array.from(b2.output.data)).toEqual(Array.from(b.output.data));
+    expect(Array.from(a.output.data)).not.toEqual(Array.from(b.output.data));
+  });
+
+  test('a wrong input shape is rejected with both shapes named', async () => {
+    const [name, spec] = blockSpecs[0];
+    await adapter.build(spec, blockWeights.get(name)!);
+    await expect(adapter.run(seeded([2, 4, 4, 4], 1, 0, 1), { training: false })).rejects.toThrow(/\[2, 4, 4, 4\].*\[None, 4, 4, 3\]/);
+  });
+
+  test('paramCount() from the ONNX initializers equals Keras accounting (blocks and ResNet-50)', async () => {
+    for (const [name, spec] of blockSpecs) {
+      await adapter.build(spec, blockWeights.get(name)!);
+      expect(await adapter.paramCount()).toEqual(modelParamCount(spec));
+    }
+    await adapter.build(resnetSpec, weightsOfResnet());
+    expect(await adapter.paramCount()).toEqual({ total: 23600006, trainable: 23546886, nonTrainable: 53120 });
+  });
+
+  for (const batch of [1, 4]) {
+    for (const training of [false, true]) {
+      test(`ResNet-50 batch ${batch}, training=${training}: output and every fixture boundary (NHWC) match the reference`, async () => {
+        const x = seeded([batch, 64, 64, 3], 5 + batch, 0, 1);
+        await adapter.build(resnetSpec, weightsOfResnet());
+        const [r, out] = await Promise.all([
+          reference(`resnet50|b${batch}`, resnetSpec, weightsOfResnet(), x, training, resnetCaptures),
+          adapter.run(x, { training, capture: resnetCaptures }),
+        ]);
+        expect(out.output.shape).toEqual([batch, 6]);
+        expectClose(out.output, r.output, training ? tol.trainOutput : tol.resnetOutput, `output b${batch} training=${training}`);
+        for (const c of resnetCaptures) {
+          expect(out.intermediates[c].shape).toEqual(r.intermediates[c].shape);
+          expectClose(out.intermediates[c], r.intermediates[c], training ? tol.trainBoundaries : tol.resnetBoundaries, `${c} b${batch} training=${training}`);
+        }
+      });
+    }
+  }
+}, (e) => e.id.startsWith('onnxruntime-'));
+
+describe('graph optimization levels as shipped (CPU)', () => {
+  /** Op types of the graph ONNX Runtime actually runs, read back from optimizedModelFilePath. */
+  async function optimizedOps(adapter: OnnxRuntimeAdapter, spec: ModelSpec, training: boolean): Promise<Record<string, number>> {
+    const ort = loadOrt();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ort-opt-')), 'optimized.onnx');
+    const bytes = encodeModel(buildOnnxModel(spec, initModelWeights(spec), { training }).proto);
+    const session = await ort.InferenceSession.create(bytes, { ...adapter.sessionOptions(), optimizedModelFilePath: file, logSeverityLevel: 3 });
+    await session.release();
+    const model = decodeModel(fs.readFileSync(file));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    const c: Record<string, number> = {};
+    for (const n of model.graph.node) c[n.opType] = (c[n.opType] ?? 0) + 1;
+    return c;
+  }
+
+  const spec = identityBlock(3, [4, 4, 3]);
+  test("'disabled' keeps BatchNormalization; 'all' folds every inference BN into its Conv", async () => {
+    const noopt = new OnnxRuntimeAdapter({ id: 'noopt', executionProvider: 'cpu', graphOptimizationLevel: 'disabled' });
+    const all = new OnnxRuntimeAdapter({ id: 'all', executionProvider: 'cpu', graphOptimizationLevel: 'all' });
+    expect((await optimizedOps(noopt, spec, false)).BatchNormalization).toBe(3);
+    expect((await optimizedOps(all, spec, false)).BatchNormalization).toBeUndefined();
+  });
+
+  test("the training-mode decomposition survives 'all' (ReduceMean kept, not fused into a normalization kernel)", async () => {
+    const all = new OnnxRuntimeAdapter({ id: 'all', executionProvider: 'cpu', graphOptimizationLevel: 'all' });
+    const ops = await optimizedOps(all, spec, true);
+    expect(ops.ReduceMean).toBe(6);
+    expect(ops.BatchNormalization).toBeUndefined();
+    expect(Object.keys(ops).some((k) => /Norm/.test(k))).toBe(false);
+  });
+});
