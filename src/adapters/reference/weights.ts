@@ -51,8 +51,13 @@ export function validateWeights(spec: ModelSpec, weights: ModelWeights): void {
 /** Float64 copies of a layer's weights in Keras order (optionally rounded to float32). */
 export function toFloat64(weights: ModelWeights, layer: string, roundToFloat32: boolean): Float64Array[] {
   return (weights.get(layer) ?? []).map((w) => {
-    const out = Float64Array.from(w.data);
-    if (roundToFloat32) for (let i = 0; i < out.length; i++) out[i] = Math.fround(out[i]);
+    // WeightTensor data is float32 already, so the copy is exact and needs no rounding; the loop
+    // only matters for callers that hand wider data through a cast.
+    const out = new Float64Array(w.data);
+    if (roundToFloat32 && !(w.data instanceof Float32Array)) {
+      const fround = Math.fround;
+      for (let i = 0; i < out.length; i++) out[i] = fround(out[i]);
+    }
     return out;
   });
 }
@@ -72,6 +77,7 @@ export function countParams(spec: ModelSpec, weights: ModelWeights): ParamCount 
 }
 
 export function allFinite(a: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  // v - v is 0 for finite v and NaN for NaN/±Inf (a property lookup per element is slow under Jest).
+  for (let i = 0; i < a.length; i++) { const v = a[i]; if (v - v !== 0) return false; }
   return true;
 }

@@ -4,7 +4,7 @@
  * Exit code 0: every layer within its budget; 1: some layer out of budget; 2: usage/configuration.
  */
 import * as fs from 'fs';
-import { ReferenceAdapter, isReferencePrecision, type ReferencePrecision } from '../../adapters/reference';
+import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
 import { createAdapter, getAdapterEntry } from '../../adapters/registry';
 import type { Adapter, PrecisionProfile } from '../../adapters/types';
 import { PRECISION_PROFILES } from '../../compare/tolerances';
@@ -12,10 +12,11 @@ import { diagnoseModel } from '../../diagnose/diagnose-model';
 import { isArithmetic, type Arithmetic } from '../../diagnose/formats';
 import { renderDiagnosisMarkdown, renderDiagnosisPage, renderDiagnosisText } from '../../diagnose/render';
 import { pyShapeRepr, readNpy } from '../../npy';
-import { MODEL_NAMES, buildModel, type ModelArgs } from '../../spec/model-args';
-import type { ModelName, ModelSpec } from '../../spec/types';
+import { buildModel, type ModelArgs } from '../../spec/model-args';
+import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';
-import { bool, int, intList, parseArgs, required, str, UsageError } from '../args';
+import { bool, parseArgs, str, UsageError } from '../args';
+import { adapterChoiceFromFlags, MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
 
 export const DIAGNOSE_USAGE =
   'diagnose --adapter ID --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
@@ -23,7 +24,7 @@ export const DIAGNOSE_USAGE =
   + '[--training] [--precision fp64|fp32|tf32] [--tf32-layers names] [--profile fp64-reference|fp32-cpu|tf32-gpu] '
   + '[--arithmetics fp32,tf32,bf16,fp16] [--json | --markdown] [--html out.html]';
 
-const VALUE_FLAGS = ['adapter', 'model', 'f', 'filters', 's', 'initializer', 'input-shape', 'classes', 'input', 'precision', 'tf32-layers', 'profile', 'arithmetics', 'html'];
+const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'adapter', 'input', 'precision', 'tf32-layers', 'profile', 'arithmetics', 'html'];
 const BOOL_FLAGS = ['training', 'json', 'markdown'];
 
 const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = { fp64: 'fp64-reference', fp32: 'fp32-cpu', tf32: 'tf32-gpu' };
@@ -44,26 +45,7 @@ interface Plan {
 function plan(argv: string[]): Plan {
   const p = parseArgs(argv, VALUE_FLAGS, BOOL_FLAGS);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
-  const model = required(p, 'model');
-  if (!(MODEL_NAMES as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODEL_NAMES.join(', ')}, got '${model}'`);
-  const adapterId = required(p, 'adapter');
-  try {
-    getAdapterEntry(adapterId);
-  } catch (err) {
-    throw new UsageError(`--adapter: ${(err as Error).message}`);
-  }
-  const precisionText = str(p, 'precision');
-  const tf32Text = str(p, 'tf32-layers');
-  if ((precisionText !== undefined || tf32Text !== undefined) && adapterId !== 'reference') {
-    throw new UsageError(`--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`);
-  }
-  if (precisionText !== undefined && !isReferencePrecision(precisionText)) throw new UsageError(`--precision must be fp64, fp32 or tf32, got '${precisionText}'`);
-  let tf32Layers: string[] | undefined;
-  if (tf32Text !== undefined) {
-    if (precisionText !== 'tf32') throw new UsageError('--tf32-layers needs --precision tf32');
-    tf32Layers = tf32Text.split(',').map((s) => s.trim()).filter(Boolean);
-    if (tf32Layers.length === 0) throw new UsageError('--tf32-layers needs at least one layer name (e.g. conv2d_2)');
-  }
+  const { adapterId, precision, tf32Layers } = adapterChoiceFromFlags(p);
   const profileText = str(p, 'profile');
   if (profileText !== undefined && !(PRECISION_PROFILES as readonly string[]).includes(profileText)) {
     throw new UsageError(`--profile must be one of ${PRECISION_PROFILES.join(', ')}, got '${profileText}'`);
@@ -77,29 +59,13 @@ function plan(argv: string[]): Plan {
     arithmetics = list as Arithmetic[];
   }
   if (bool(p, 'json') && bool(p, 'markdown')) throw new UsageError('--json and --markdown are exclusive');
-  const inputShape = intList(p, 'input-shape');
-  if (inputShape !== undefined && (inputShape.length !== 3 || inputShape.some((d) => d <= 0))) {
-    throw new UsageError(`--input-shape must be h,w,c (three positive integers), got '${str(p, 'input-shape')}'`);
-  }
-  const filters = intList(p, 'filters');
-  if (filters !== undefined && filters.length !== 3) throw new UsageError(`--filters must be three integers a,b,c, got '${str(p, 'filters')}'`);
-  const modelArgs: ModelArgs = { model: model as ModelName };
-  const f = int(p, 'f');
-  const s = int(p, 's');
-  const classes = int(p, 'classes');
-  const initializer = str(p, 'initializer');
-  if (f !== undefined) modelArgs.f = f;
-  if (filters !== undefined) modelArgs.filters = filters;
-  if (s !== undefined) modelArgs.s = s;
-  if (classes !== undefined) modelArgs.classes = classes;
-  if (initializer !== undefined) modelArgs.initializer = initializer;
-  if (inputShape !== undefined) modelArgs.inputShape = inputShape;
+  const modelArgs = modelArgsFromFlags(p);
   return {
     modelArgs,
     adapterId,
     inputFile: str(p, 'input'),
     training: bool(p, 'training'),
-    precision: precisionText as ReferencePrecision | undefined,
+    precision,
     tf32Layers,
     profile: profileText as PrecisionProfile | undefined,
     arithmetics,

@@ -7,16 +7,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initModelWeights } from '../../init';
 import { BATCH_DIM_PARAM, exportOnnx, ONNX_IR_VERSION, ONNX_OPSET, onnxParamCount } from '../../onnx';
-import { MODEL_NAMES, buildModel, type ModelArgs } from '../../spec/model-args';
-import type { ModelName, ModelSpec } from '../../spec/types';
-import { bool, int, intList, parseArgs, required, str, UsageError } from '../args';
+import { buildModel, type ModelArgs } from '../../spec/model-args';
+import type { ModelSpec } from '../../spec/types';
+import { bool, parseArgs, required, str, UsageError } from '../args';
+import { MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
 
 export const EXPORT_ONNX_USAGE =
   'resnet-conformance export-onnx --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
   + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] [--training] '
   + '[--capture layer,layer,...] --out model.onnx';
 
-const VALUE_FLAGS = ['model', 'f', 'filters', 's', 'initializer', 'input-shape', 'classes', 'capture', 'out'];
+const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'capture', 'out'];
 
 interface ExportPlan {
   modelArgs: ModelArgs;
@@ -28,31 +29,7 @@ interface ExportPlan {
 function plan(argv: string[]): ExportPlan {
   const p = parseArgs(argv, VALUE_FLAGS, ['training']);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
-  const model = required(p, 'model');
-  if (!(MODEL_NAMES as readonly string[]).includes(model)) {
-    throw new UsageError(`--model must be one of ${MODEL_NAMES.join(', ')}, got '${model}'`);
-  }
-  const modelArgs: ModelArgs = { model: model as ModelName };
-  const inputShape = intList(p, 'input-shape');
-  if (inputShape !== undefined) {
-    if (inputShape.length !== 3 || inputShape.some((d) => d <= 0)) {
-      throw new UsageError(`--input-shape must be h,w,c (three positive integers), got '${str(p, 'input-shape')}'`);
-    }
-    modelArgs.inputShape = inputShape;
-  }
-  const filters = intList(p, 'filters');
-  if (filters !== undefined) {
-    if (filters.length !== 3) throw new UsageError(`--filters must be three integers a,b,c, got '${str(p, 'filters')}'`);
-    modelArgs.filters = filters;
-  }
-  const f = int(p, 'f');
-  const s = int(p, 's');
-  const classes = int(p, 'classes');
-  const initializer = str(p, 'initializer');
-  if (f !== undefined) modelArgs.f = f;
-  if (s !== undefined) modelArgs.s = s;
-  if (classes !== undefined) modelArgs.classes = classes;
-  if (initializer !== undefined) modelArgs.initializer = initializer;
+  const modelArgs = modelArgsFromFlags(p);
   const captureText = str(p, 'capture');
   const capture = captureText === undefined ? [] : captureText.split(',').map((x) => x.trim()).filter(Boolean);
   if (captureText !== undefined && capture.length === 0) throw new UsageError('--capture needs at least one layer name (e.g. activation_2 or dense:logits)');

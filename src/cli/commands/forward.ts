@@ -2,22 +2,23 @@
  * `forward`: one forward pass of a notebook model on a .npy batch, through any registered adapter,
  * with the notebook's initial weights; writes the output as .npy.
  */
-import { ReferenceAdapter, isReferencePrecision, type ReferencePrecision } from '../../adapters/reference';
-import { createAdapter, getAdapterEntry } from '../../adapters/registry';
+import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
+import { createAdapter } from '../../adapters/registry';
 import type { Adapter } from '../../adapters/types';
 import { initModelWeights } from '../../init';
 import { readNpy, writeNpy, pyShapeRepr } from '../../npy';
-import { MODEL_NAMES, buildModel, type ModelArgs } from '../../spec/model-args';
-import type { ModelName, ModelSpec } from '../../spec/types';
+import { buildModel, type ModelArgs } from '../../spec/model-args';
+import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';
-import { bool, int, intList, parseArgs, required, str, UsageError } from '../args';
+import { bool, parseArgs, required, UsageError } from '../args';
+import { adapterChoiceFromFlags, MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
 
 export const FORWARD_USAGE =
   'resnet-conformance forward --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
   + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] --input x.npy '
   + '[--training] --adapter ID [--precision fp64|fp32|tf32] [--tf32-layers names] --out y.npy';
 
-const VALUE_FLAGS = ['model', 'f', 'filters', 's', 'initializer', 'input-shape', 'classes', 'input', 'adapter', 'precision', 'tf32-layers', 'out'];
+const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'input', 'adapter', 'precision', 'tf32-layers', 'out'];
 
 interface ForwardPlan {
   modelArgs: ModelArgs;
@@ -32,56 +33,15 @@ interface ForwardPlan {
 function plan(argv: string[]): ForwardPlan {
   const p = parseArgs(argv, VALUE_FLAGS, ['training']);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
-  const model = required(p, 'model');
-  if (!(MODEL_NAMES as readonly string[]).includes(model)) {
-    throw new UsageError(`--model must be one of ${MODEL_NAMES.join(', ')}, got '${model}'`);
-  }
-  const adapterId = required(p, 'adapter');
-  try {
-    getAdapterEntry(adapterId);
-  } catch (err) {
-    throw new UsageError(`--adapter: ${(err as Error).message}`);
-  }
-  const precisionText = str(p, 'precision');
-  const tf32Text = str(p, 'tf32-layers');
-  if ((precisionText !== undefined || tf32Text !== undefined) && adapterId !== 'reference') {
-    throw new UsageError(`--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`);
-  }
-  if (precisionText !== undefined && !isReferencePrecision(precisionText)) {
-    throw new UsageError(`--precision must be fp64, fp32 or tf32, got '${precisionText}'`);
-  }
-  let tf32Layers: string[] | undefined;
-  if (tf32Text !== undefined) {
-    if (precisionText !== 'tf32') throw new UsageError('--tf32-layers needs --precision tf32');
-    tf32Layers = tf32Text.split(',').map((s) => s.trim()).filter(Boolean);
-    if (tf32Layers.length === 0) throw new UsageError('--tf32-layers needs at least one layer name (e.g. conv2d_2)');
-  }
-  const inputShape = intList(p, 'input-shape');
-  if (inputShape !== undefined && (inputShape.length !== 3 || inputShape.some((d) => d <= 0))) {
-    throw new UsageError(`--input-shape must be h,w,c (three positive integers), got '${str(p, 'input-shape')}'`);
-  }
-  const filters = intList(p, 'filters');
-  if (filters !== undefined && filters.length !== 3) {
-    throw new UsageError(`--filters must be three integers a,b,c, got '${str(p, 'filters')}'`);
-  }
-  const modelArgs: ModelArgs = { model: model as ModelName };
-  const f = int(p, 'f');
-  const s = int(p, 's');
-  const classes = int(p, 'classes');
-  const initializer = str(p, 'initializer');
-  if (f !== undefined) modelArgs.f = f;
-  if (filters !== undefined) modelArgs.filters = filters;
-  if (s !== undefined) modelArgs.s = s;
-  if (classes !== undefined) modelArgs.classes = classes;
-  if (initializer !== undefined) modelArgs.initializer = initializer;
-  if (inputShape !== undefined) modelArgs.inputShape = inputShape;
+  const modelArgs = modelArgsFromFlags(p);
+  const { adapterId, precision, tf32Layers } = adapterChoiceFromFlags(p);
   return {
     modelArgs,
     inputFile: required(p, 'input'),
     outFile: required(p, 'out'),
     training: bool(p, 'training'),
     adapterId,
-    precision: precisionText as ReferencePrecision | undefined,
+    precision,
     tf32Layers,
   };
 }
