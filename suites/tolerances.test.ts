@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 /**
  * The tolerance table (src/compare/tolerances.ts): complete, reasoned, the notebook's tolerance the
  * strictest for its published values, loosening only with measured numbers, and every row used.
@@ -76,6 +78,10 @@ describe('tolerance table', () => {
     const m = loadManifest();
     const used = new Set<string>();
     for (const k of m.cases) for (const { role, ref } of caseTensorRefs(k)) if (role !== 'input') used.add(ref.caseClass ?? k.caseClass);
+    // The pre-trained-model goldens (fixtures/pretrained/manifest.json) use the table too.
+    const pre = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'pretrained', 'manifest.json'), 'utf8')) as
+      { blocks: { expected: { caseClass: string } }[] };
+    for (const b of pre.blocks) used.add(b.expected.caseClass);
     expect(CASE_CLASSES.filter((c) => !used.has(c))).toEqual([]);
     for (const c of CASE_CLASSES) expect(CASE_CLASS_DESCRIPTIONS[c].length).toBeGreaterThan(10);
   });

@@ -55,5 +55,10 @@ export interface AdapterEntry {
   profile: PrecisionProfile;
   /** Runs on a fresh machine after `npm ci` with nothing else installed. */
   outOfTheBox: boolean;
+  /**
+   * Environment this adapter's process must start with (set before its runtime loads, e.g.
+   * NVIDIA_TF32_OVERRIDE=0). The runner and the bench fork the adapter's worker with it.
+   */
+  processEnv?: Record<string, string>;
   create(): Adapter;
 }

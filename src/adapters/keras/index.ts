@@ -54,14 +54,14 @@ export class KerasAdapter implements Adapter {
       reason: p.reason ?? 'Python with TensorFlow and Keras not found',
       fix: custom
         ? `point ${PYTHON_ENV_VAR} at a Python with tensorflow and keras, or unset it to use .venv`
-        : `npm run fixtures:generate (sets up .venv), or: ${VENV_SETUP_COMMAND}`,
+        : `npm run setup:python (creates .venv with the pinned TensorFlow/Keras), or: ${VENV_SETUP_COMMAND}`,
     };
   }
 
   private async start(): Promise<PythonWorker> {
     if (!this.worker) {
       const p = probePython();
-      if (!p.ok) throw new Error(`${this.id}: ${p.reason}; fix: npm run fixtures:generate, or: ${VENV_SETUP_COMMAND}`);
+      if (!p.ok) throw new Error(`${this.id}: ${p.reason}; fix: npm run setup:python, or: ${VENV_SETUP_COMMAND}`);
       this.worker = new PythonWorker(pythonPath(), KERAS_WORKER_SCRIPT);
     }
     this.ready = await this.worker.start();

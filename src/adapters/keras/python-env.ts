@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const PINNED_PACKAGES = ['tensorflow-cpu==2.21.0', 'keras==3.15.1', 'h5py'] as const;
+export const PINNED_PACKAGES = ['tensorflow-cpu==2.21.0', 'keras==3.15.1', 'h5py', 'pillow==12.3.0'] as const;
 export const PINNED_VERSIONS = { tensorflow: '2.21.0', keras: '3.15.1' } as const;
 
 /** The command that creates the environment by hand (what `npm run fixtures:generate` does when it is missing). */

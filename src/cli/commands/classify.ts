@@ -1,0 +1,168 @@
+/**
+ * `classify`: the notebook's last cell on every adapter. Loads a saved Keras model (.h5 Keras 2 or
+ * Keras 3 layout, or .keras), prepares each image as the notebook does (load_img(target_size=(64, 64)),
+ * img_to_array, expand_dims, /255.0), runs it with training=False on each adapter and prints the
+ * probability vector and class per image and adapter, and the largest disagreement between adapters.
+ *
+ * Exit codes: 0 done; 1 an adapter failed, or --max-diff was given and exceeded; 2 bad input
+ * (unreadable/corrupt model, not the notebook's architecture, unreadable image, usage).
+ */
+import { importKerasModel, ModelImportError, FORMAT_DESCRIPTIONS, weightsDigest, type ImportedModel } from '../../import';
+import { argmax, largestDisagreement, planAdapters, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
+import { decodeImageFile, ImageReadError, resizeNearest, toNotebookTensor, type DecodedImage, type PreparedImage } from '../../images';
+import { bool, parseArgs, required, str, UsageError } from '../args';
+
+export const CLASSIFY_USAGE =
+  'resnet-conformance classify --model m.h5|m.keras --image a.jpg [--image b.png ...] [--adapters a,b|all] [--max-diff X] [--json]';
+
+/** Pulls every `--image X` / `--image=X` out of argv (parseArgs keeps one value per flag). */
+function takeImages(argv: string[]): { images: string[]; rest: string[] } {
+  const images: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--image') {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) throw new UsageError('--image needs a file');
+      images.push(v);
+      i++;
+    } else if (a.startsWith('--image=')) {
+      images.push(a.slice('--image='.length));
+    } else {
+      rest.push(a);
+    }
+  }
+  return { images, rest };
+}
+
+export function describeModel(file: string, m: ImportedModel): string {
+  const d = weightsDigest(m.weights);
+  const input = m.spec.layers[0].outputShape;
+  const out = m.spec.layers.find((l) => l.name === m.spec.output)!.outputShape;
+  const renamed = [...m.layerNames].filter(([s, f]) => s !== f).length;
+  return `model: ${file} (${FORMAT_DESCRIPTIONS[m.format]}${m.kerasVersion ? `, keras ${m.kerasVersion}` : ''}): `
+    + `${m.spec.model}, input (${input.join(', ')}), output (${out.join(', ')}); `
+    + `${d.tensors.length} weight tensors, digest ${d.combined.slice(0, 16)}`
+    + (renamed ? `; ${renamed} layer(s) named differently in the file than in a fresh session` : '');
+}
+
+function fmt(p: number): string {
+  return p.toFixed(6);
+}
+
+export async function classifyCommand(argv: string[]): Promise<number> {
+  const fail = (message: string): number => {
+    process.stderr.write(`resnet-conformance classify: ${message}\n`);
+    return 2;
+  };
+  let modelFile: string;
+  let images: string[];
+  let adaptersSpec: string | undefined;
+  let maxDiff: number | undefined;
+  let json: boolean;
+  try {
+    const taken = takeImages(argv);
+    images = taken.images;
+    const p = parseArgs(taken.rest, ['model', 'adapters', 'max-diff'], ['json']);
+    if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (images go with --image)`);
+    modelFile = required(p, 'model');
+    if (images.length === 0) throw new UsageError('at least one --image is required');
+    adaptersSpec = str(p, 'adapters');
+    const md = str(p, 'max-diff');
+    if (md !== undefined) {
+      maxDiff = Number(md);
+      if (!(maxDiff >= 0)) throw new UsageError(`--max-diff must be a non-negative number, got '${md}'`);
+    }
+    json = bool(p, 'json');
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\nusage: ${CLASSIFY_USAGE}`);
+    throw err;
+  }
+
+  // Images first (cheap): an unreadable image is reported before the model is loaded.
+  const decoded: DecodedImage[] = [];
+  for (const file of images) {
+    try {
+      decoded.push(decodeImageFile(file));
+    } catch (err) {
+      if (err instanceof ImageReadError) return fail(`--image: ${err.message}`);
+      throw err;
+    }
+  }
+  let model: ImportedModel;
+  try {
+    model = await importKerasModel(modelFile);
+  } catch (err) {
+    if (err instanceof ModelImportError) return fail(`--model: ${err.message}`);
+    throw err;
+  }
+  if (model.spec.model !== 'resnet50') {
+    return fail(`--model: ${modelFile} holds the notebook's ${model.spec.model}, not its ResNet-50 classifier (classify needs class probabilities)`);
+  }
+  const [h, w] = model.spec.layers[0].outputShape;
+  const prepared: PreparedImage[] = decoded.map((d, i) => {
+    const resized = resizeNearest(d, w, h);
+    return { file: images[i], decoded: d, resized, x: toNotebookTensor(resized) };
+  });
+  let plan;
+  try {
+    plan = await planAdapters(adaptersSpec);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`--adapters: ${err.message}`);
+    throw err;
+  }
+
+  // One batch per image: the notebook predicts a batch of one.
+  const batches = prepared.map((p) => p.x);
+  const results: AdapterPredictions[] = [];
+  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches));
+
+  const failed = results.filter((r) => r.error);
+  const worst = largestDisagreement(results);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({
+      model: { file: modelFile, format: model.format, kerasVersion: model.kerasVersion, architecture: model.spec.model, weightsDigest: weightsDigest(model.weights).combined },
+      adapters: results.map((r) => ({ id: r.id, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) })),
+      skipped: plan.skipped,
+      images: prepared.map((p, i) => ({
+        file: p.file, format: p.decoded.format, pilMode: p.decoded.pilMode, size: [p.decoded.width, p.decoded.height], decoder: p.decoded.decoder,
+        predictions: results.filter((r) => !r.error).map((r) => ({ adapter: r.id, probabilities: r.rows[i], class: argmax(r.rows[i]) })),
+        largestDisagreement: largestDisagreement(results, [i]) ?? null,
+      })),
+      largestDisagreement: worst ?? null,
+    }, null, 1)}\n`);
+  } else {
+    const lines: string[] = [describeModel(modelFile, model)];
+    lines.push(`adapters: ${plan.entries.map((e) => e.id).join(', ')}`);
+    if (plan.skipped.length) {
+      lines.push(`skipped (unavailable here; \`resnet-conformance adapters\` gives reasons and fixes): ${plan.skipped.map((s) => s.id).join(', ')}`);
+    }
+    const idw = Math.max(8, ...results.map((r) => r.id.length));
+    prepared.forEach((p, i) => {
+      lines.push('');
+      const d = p.decoded;
+      lines.push(`${p.file}: ${d.format} ${d.pilMode} ${d.width}x${d.height} -> ${w}x${h}, ${d.decoder}`);
+      lines.push(`  ${'adapter'.padEnd(idw)}  class  probabilities [p(0), ..., p(${(results.find((r) => !r.error)?.rows[i].length ?? 1) - 1})]`);
+      for (const r of results) {
+        if (r.error) { lines.push(`  ${r.id.padEnd(idw)}  ERROR  ${r.error}`); continue; }
+        lines.push(`  ${r.id.padEnd(idw)}  ${String(argmax(r.rows[i])).padEnd(5)}  [${r.rows[i].map(fmt).join(', ')}]`);
+      }
+      const dis = largestDisagreement(results, [i]);
+      const classes = [...new Set(results.filter((r) => !r.error).map((r) => argmax(r.rows[i])))];
+      if (dis) {
+        lines.push(`  largest disagreement: ${dis.maxAbs.toExponential(2)} (${dis.a} vs ${dis.b}, p(${dis.cls})); `
+          + (classes.length === 1 ? `all adapters say class ${classes[0]}` : `ADAPTERS DISAGREE on the class: ${classes.join(' vs ')}`));
+      }
+    });
+    lines.push('');
+    if (worst) lines.push(`largest disagreement over all images: ${worst.maxAbs.toExponential(2)} (${worst.a} vs ${worst.b}, ${prepared[worst.row].file}, p(${worst.cls}))`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  for (const r of failed) process.stderr.write(`resnet-conformance classify: adapter '${r.id}' ${r.error}\n`);
+  if (failed.length) return 1;
+  if (maxDiff !== undefined && worst && worst.maxAbs > maxDiff) {
+    process.stderr.write(`resnet-conformance classify: largest disagreement ${worst.maxAbs.toExponential(3)} exceeds --max-diff ${maxDiff}\n`);
+    return 1;
+  }
+  return 0;
+}

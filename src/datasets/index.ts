@@ -1,0 +1,1 @@
+export { DatasetError, datasetBatch, loadSignsDataset, type SignsDataset } from './signs';

@@ -1,0 +1,5 @@
+export { ImageReadError } from './errors';
+export type { DecodedImage, RgbImage } from './types';
+export { decodeImageBytes, decodeImageFile } from './decode';
+export { pilNearestIndices, resizeNearest } from './resize';
+export { NOTEBOOK_TARGET_SIZE, prepareImage, toNotebookTensor, type PreparedImage } from './preprocess';

@@ -1,0 +1,126 @@
+/**
+ * Running an imported model on adapters (shared by `classify` and `evaluate`): which adapters,
+ * their availability, and the model's probabilities for batches of inputs, as Keras's
+ * model.predict computes them (BatchNormalization in inference mode: training=False).
+ */
+import { ADAPTERS } from '../adapters/registry';
+import type { AdapterEntry } from '../adapters/types';
+import { UsageError } from '../cli/args';
+import type { Tensor } from '../tensor';
+import type { ImportedModel } from './index';
+
+export interface AdapterPlan {
+  entries: AdapterEntry[];
+  /** Adapters left out because they cannot run here (only when not named explicitly). */
+  skipped: { id: string; reason: string; fix: string }[];
+}
+
+/**
+ * `--adapters`: omitted or `all` -> every registered adapter that is available here (the others are
+ * listed as skipped, with the reason); `a,b` -> exactly those, each of which must be available
+ * (else a UsageError with the reason and the fix: exit code 2).
+ */
+export async function planAdapters(spec: string | undefined): Promise<AdapterPlan> {
+  const all = spec === undefined || spec.trim() === 'all';
+  let chosen: AdapterEntry[];
+  if (all) {
+    chosen = [...ADAPTERS];
+  } else {
+    const ids = spec.split(',').map((s) => s.trim()).filter(Boolean);
+    if (ids.length === 0) throw new UsageError('--adapters needs a comma-separated list of adapter ids, or all');
+    const unknown = ids.filter((id) => !ADAPTERS.some((a) => a.id === id));
+    if (unknown.length) throw new UsageError(`unknown adapter(s) ${unknown.map((u) => `'${u}'`).join(', ')}; known adapters: ${ADAPTERS.map((a) => a.id).join(', ')}`);
+    chosen = ADAPTERS.filter((a) => ids.includes(a.id));
+  }
+  const entries: AdapterEntry[] = [];
+  const skipped: AdapterPlan['skipped'] = [];
+  for (const e of chosen) {
+    const a = e.create();
+    let probe;
+    try {
+      probe = await a.probe();
+    } catch (err) {
+      probe = { available: false, reason: `probe failed: ${(err as Error).message}` };
+    } finally {
+      await a.dispose().catch(() => undefined);
+    }
+    if (probe.available) entries.push(e);
+    else if (all) skipped.push({ id: e.id, reason: probe.reason ?? 'unavailable', fix: probe.fix ?? 'see README.md (adapters)' });
+    else throw new UsageError(`adapter '${e.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
+  }
+  if (entries.length === 0) throw new UsageError('no adapter is available here');
+  return { entries, skipped };
+}
+
+export interface AdapterPredictions {
+  id: string;
+  /** One probability row per input, as computed (float32 or float64 values). */
+  rows: number[][];
+  /** Set when the adapter failed to build or run. */
+  error?: string;
+  seconds: number;
+}
+
+/** Builds the imported model on one adapter and runs every batch with training=false. */
+export async function predictOnAdapter(entry: AdapterEntry, model: ImportedModel, batches: Tensor[]): Promise<AdapterPredictions> {
+  const adapter = entry.create();
+  const t0 = Date.now();
+  const rows: number[][] = [];
+  try {
+    try {
+      await adapter.build(model.spec, model.weights);
+    } catch (err) {
+      return { id: entry.id, rows, error: `could not build the imported ${model.spec.model}: ${(err as Error).message}`, seconds: (Date.now() - t0) / 1000 };
+    }
+    for (const x of batches) {
+      let out: Tensor;
+      try {
+        out = (await adapter.run(x, { training: false })).output;
+      } catch (err) {
+        return { id: entry.id, rows, error: `could not run: ${(err as Error).message}`, seconds: (Date.now() - t0) / 1000 };
+      }
+      const n = out.shape[0];
+      const c = out.data.length / n;
+      for (let i = 0; i < n; i++) rows.push(Array.from(out.data.subarray(i * c, (i + 1) * c)));
+    }
+    return { id: entry.id, rows, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    await adapter.dispose().catch(() => undefined);
+  }
+}
+
+/** numpy.argmax: the first index of the largest value. */
+export function argmax(row: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+export interface Disagreement {
+  maxAbs: number;
+  a: string;
+  b: string;
+  /** Input row and class index of the largest difference. */
+  row: number;
+  cls: number;
+}
+
+/** The largest |p_a - p_b| over all pairs of adapters (rows restricted to `rowsOf`, default all). */
+export function largestDisagreement(preds: AdapterPredictions[], rowsOf?: number[]): Disagreement | undefined {
+  const ok = preds.filter((p) => !p.error);
+  let best: Disagreement | undefined;
+  for (let i = 0; i < ok.length; i++) {
+    for (let j = i + 1; j < ok.length; j++) {
+      const rows = rowsOf ?? ok[i].rows.map((_, k) => k);
+      for (const r of rows) {
+        const pa = ok[i].rows[r];
+        const pb = ok[j].rows[r];
+        for (let c = 0; c < pa.length; c++) {
+          const d = Math.abs(pa[c] - pb[c]);
+          if (!best || d > best.maxAbs) best = { maxAbs: d, a: ok[i].id, b: ok[j].id, row: r, cls: c };
+        }
+      }
+    }
+  }
+  return best;
+}

@@ -1,0 +1,247 @@
+/**
+ * Pre-trained Keras models on every available adapter, against Keras's own predictions
+ * (fixtures/generate/pretrained.py): imported weights (BatchNorm moving statistics included) must
+ * give Keras's model.predict outputs within the tolerance table (src/compare/tolerances.ts) row of
+ * the case class x the adapter's precision profile:
+ *  - the trained identity/convolutional blocks (committed, every format): 'pretrained-block-inference';
+ *  - the trained ResNet-50 (fixtures/pretrained/models/, git-ignored, ~95 MB per format; made by
+ *    `npm run fixtures:pretrained`; skipped with that fix when missing): 'resnet50-inference', on
+ *    the shipped images (Keras/PIL-preprocessed inputs) and the synthetic SIGNS dataset.
+ * Worst differences per adapter go to .tmp/pretrained-metrics/<adapter>.json.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Adapter, AdapterEntry } from '../src/adapters/types';
+import { compareTensors, type CompareResult } from '../src/compare/metrics';
+import { toleranceFor } from '../src/compare/tolerances';
+import { datasetBatch, loadSignsDataset } from '../src/datasets';
+import { importKerasModel, weightsDigest, type ImportedModel } from '../src/import';
+import { argmax } from '../src/import/predict';
+import { prepareImage } from '../src/images';
+import { readNpy } from '../src/npy';
+import { tensor, type Tensor } from '../src/tensor';
+import { describeEachAdapter } from './helpers/adapters';
+import { runCli } from './helpers/cli';
+
+const DIR = path.join(__dirname, '..', 'fixtures', 'pretrained');
+const METRICS = path.join(__dirname, '..', '.tmp', 'pretrained-metrics');
+const FIX = 'npm run fixtures:pretrained';
+const TIMEOUT = 600_000;
+
+interface BlockRecord {
+  id: string;
+  files: Record<string, { file: string }>;
+  weights: { combined: string };
+  input: { file: string };
+  expected: { file: string };
+}
+interface ImageRecord { file: string; pil: { format: string; mode: string }; x: { file: string } }
+const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as {
+  blocks: BlockRecord[];
+  images: ImageRecord[];
+  dataset: { file: string; labels: number[] };
+};
+
+interface Goldens {
+  files: Record<string, { file: string; sha256: string }>;
+  weights: { combined: string; tensors: unknown[] };
+  images: { file: string; probabilities: number[]; class: number }[];
+  dataset: { probabilities: number[][]; classes: number[] };
+}
+const GOLDENS_FILE = path.join(DIR, 'models', 'resnet50-goldens.json');
+function bigModels(): { goldens?: Goldens; missing: string[] } {
+  if (!fs.existsSync(GOLDENS_FILE)) return { missing: ['models/resnet50-goldens.json'] };
+  const goldens = JSON.parse(fs.readFileSync(GOLDENS_FILE, 'utf8')) as Goldens;
+  const missing = Object.values(goldens.files).map((f) => f.file).filter((f) => !fs.existsSync(path.join(DIR, f)));
+  return missing.length ? { missing } : { goldens, missing };
+}
+const big = bigModels();
+
+const worstByAdapter = new Map<string, Record<string, { maxAbs: number; maxRel: number; where: string }>>();
+function record(id: string, what: string, where: string, r: CompareResult): void {
+  const m = worstByAdapter.get(id) ?? {};
+  const w = m[what] ?? { maxAbs: 0, maxRel: 0, where: '' };
+  const abs = r.maxAbs ?? Infinity;
+  if (abs >= w.maxAbs) { w.maxAbs = abs; w.where = where; }
+  w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
+  m[what] = w;
+  worstByAdapter.set(id, m);
+}
+afterAll(() => {
+  fs.mkdirSync(METRICS, { recursive: true });
+  for (const [id, m] of worstByAdapter) fs.writeFileSync(path.join(METRICS, `${id}.json`), `${JSON.stringify(m, null, 1)}\n`);
+});
+
+/**
+ * Rows whose predicted class must equal Keras's: those whose top-two margin in Keras's
+ * probabilities exceeds twice the tolerance (a near-tie may legitimately flip within tolerance).
+ */
+function decisiveRows(expected: number[][], tol: { atol: number; rtol: number }): number[] {
+  return expected.map((p, i) => {
+    const s = [...p].sort((a, b) => b - a);
+    return s[0] - s[1] > 2 * (tol.atol + tol.rtol * s[0]) ? i : -1;
+  }).filter((i) => i >= 0);
+}
+
+function failureText(r: CompareResult): string {
+  return `max |diff| ${r.maxAbs}, max rel ${r.maxRel}, ${r.mismatches} of ${r.n} outside atol ${r.tolerance.atol} rtol ${r.tolerance.rtol}; worst ${JSON.stringify(r.worst)}`;
+}
+
+describeEachAdapter('pretrained blocks (every saved format) vs Keras model.predict', (entry: AdapterEntry) => {
+  let adapter: Adapter;
+  beforeAll(() => { adapter = entry.create(); });
+  afterAll(async () => { await adapter.dispose(); });
+  for (const b of manifest.blocks) {
+    for (const [kind, f] of Object.entries(b.files)) {
+      test(`${b.id} from ${f.file} (${kind})`, async () => {
+        const m = await importKerasModel(path.join(DIR, f.file));
+        expect(weightsDigest(m.weights).combined).toBe(b.weights.combined);
+        await adapter.build(m.spec, m.weights);
+        const x = readNpy(path.join(DIR, b.input.file));
+        const y = readNpy(path.join(DIR, b.expected.file));
+        const out = (await adapter.run(x, { training: false })).output;
+        const r = compareTensors(out, y, toleranceFor('pretrained-block-inference', entry.profile));
+        record(entry.id, 'pretrained-block-inference', `${b.id} ${kind}`, r);
+        if (!r.pass) throw new Error(`${entry.id} on ${f.file}: ${failureText(r)}`);
+      }, TIMEOUT);
+    }
+  }
+});
+
+if (!big.goldens) {
+  describe('pretrained ResNet-50', () => {
+    test.skip(`model files missing (${big.missing.join(', ')}; fixtures/pretrained/models/ is git-ignored, ~95 MB per format): run ${FIX}`, () => undefined);
+  });
+} else {
+  const goldens = big.goldens;
+  let imported: Promise<ImportedModel> | undefined;
+  const model = (): Promise<ImportedModel> => (imported ??= importKerasModel(path.join(DIR, goldens.files['keras3-h5'].file)));
+  const imageBatch = (): Tensor => {
+    const xs = goldens.images.map((g) => readNpy(path.join(DIR, manifest.images.find((r) => r.file === g.file)!.x.file)));
+    const per = xs[0].data.length;
+    const data = new Float32Array(per * xs.length);
+    xs.forEach((x, i) => data.set(x.data, i * per));
+    return tensor([xs.length, 64, 64, 3], data);
+  };
+  const rows = (rs: number[][]): Tensor => tensor([rs.length, rs[0].length], Float32Array.from(rs.flat()));
+
+  describe('pretrained ResNet-50 files', () => {
+    for (const [kind, f] of Object.entries(goldens.files)) {
+      test(`${f.file} (${kind}): imports as the notebook's ResNet-50 with the weights Keras saved`, async () => {
+        const m = await importKerasModel(path.join(DIR, f.file));
+        expect(m.spec.model).toBe('resnet50');
+        const d = weightsDigest(m.weights);
+        expect(d.tensors).toHaveLength(goldens.weights.tensors.length);
+        expect(d.combined).toBe(goldens.weights.combined);
+      }, TIMEOUT);
+    }
+  });
+
+  describeEachAdapter('pretrained ResNet-50 vs Keras model.predict', (entry: AdapterEntry) => {
+    let adapter: Adapter;
+    beforeAll(async () => {
+      adapter = entry.create();
+      const m = await model();
+      await adapter.build(m.spec, m.weights);
+    }, TIMEOUT);
+    afterAll(async () => { await adapter.dispose(); });
+
+    test('shipped images, Keras/PIL-preprocessed inputs: probabilities and classes', async () => {
+      const out = (await adapter.run(imageBatch(), { training: false })).output;
+      const tol = toleranceFor('resnet50-inference', entry.profile);
+      const r = compareTensors(out, rows(goldens.images.map((g) => g.probabilities)), tol);
+      record(entry.id, 'resnet50-inference images', 'shipped images', r);
+      if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
+      const decisive = decisiveRows(goldens.images.map((g) => g.probabilities), tol);
+      expect(decisive.length).toBeGreaterThan(goldens.images.length / 2);
+      const classes = decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))));
+      expect(classes).toEqual(decisive.map((i) => goldens.images[i].class));
+    }, TIMEOUT);
+
+    test('synthetic SIGNS dataset (images / 255): probabilities and classes', async () => {
+      const ds = await loadSignsDataset(path.join(DIR, manifest.dataset.file));
+      const out = (await adapter.run(datasetBatch(ds, 0, ds.count), { training: false })).output;
+      const tol = toleranceFor('resnet50-inference', entry.profile);
+      const r = compareTensors(out, rows(goldens.dataset.probabilities), tol);
+      record(entry.id, 'resnet50-inference dataset', 'dataset', r);
+      if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
+      const decisive = decisiveRows(goldens.dataset.probabilities, tol);
+      expect(decisive.length).toBeGreaterThan(goldens.dataset.classes.length / 2);
+      expect(decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))))).toEqual(decisive.map((i) => goldens.dataset.classes[i]));
+    }, TIMEOUT);
+
+    test('our own decoding: PNG inputs give Keras\'s probabilities; JPEG differences measured', async () => {
+      const prepared = goldens.images.map((g) => prepareImage(path.join(DIR, g.file)));
+      const per = 64 * 64 * 3;
+      const data = new Float32Array(per * prepared.length);
+      prepared.forEach((p, i) => data.set(p.x.data, i * per));
+      const out = (await adapter.run(tensor([prepared.length, 64, 64, 3], data), { training: false })).output;
+      const tol = toleranceFor('resnet50-inference', entry.profile);
+      goldens.images.forEach((g, i) => {
+        const r = compareTensors(tensor([6], out.data.slice(i * 6, i * 6 + 6)), tensor([6], Float32Array.from(g.probabilities)), tol);
+        const isPng = manifest.images.find((m) => m.file === g.file)!.pil.format === 'PNG';
+        record(entry.id, isPng ? 'pipeline PNG' : 'pipeline JPEG (jpeg-js decode)', g.file, r);
+        if (isPng && !r.pass) throw new Error(`${entry.id} on ${g.file} decoded here: ${failureText(r)}`);
+      });
+    }, TIMEOUT);
+  });
+
+  describe('CLI on the pre-trained ResNet-50', () => {
+    const h5 = path.join(DIR, goldens.files['keras3-h5'].file);
+    test('classify prints per image and adapter the probabilities, the class and the largest disagreement', async () => {
+      const r = await runCli(['classify', '--model', h5, '--image', path.join(DIR, 'images', 'rgb-100x80.png'),
+        '--image', path.join(DIR, 'images', 'photo-420-128x128.jpg'), '--adapters', 'reference,onnxruntime-cpu']);
+      expect(r.stderr).not.toMatch(/ERROR/);
+      expect(r.code).toBe(0);
+      const g = goldens.images.find((x) => x.file === 'images/rgb-100x80.png')!;
+      const block = r.stdout.slice(r.stdout.indexOf('rgb-100x80.png: PNG RGB 100x80 -> 64x64'));
+      expect(block.length).toBeLessThan(r.stdout.length);
+      const line = /\n {2}reference +(\d) +\[([^\]]+)\]/.exec(block);
+      expect(line).not.toBeNull();
+      const printed = line![2].split(', ').map(Number);
+      printed.forEach((p, k) => expect(Math.abs(p - g.probabilities[k])).toBeLessThanOrEqual(6e-7));
+      expect(Number(line![1])).toBe(argmax(printed));
+      expect(block).toMatch(/largest disagreement: \d\.\d\de-\d+ \(reference vs onnxruntime-cpu, p\(\d\)\); (all adapters say class \d|ADAPTERS DISAGREE on the class)/);
+      expect(r.stdout).toMatch(/largest disagreement over all images: /);
+    }, TIMEOUT);
+
+    test('evaluate prints accuracy per adapter and the predictions that differ from the baseline', async () => {
+      const r = await runCli(['evaluate', '--model', path.join(DIR, goldens.files['keras-archive'].file), '--dataset',
+        path.join(DIR, manifest.dataset.file), '--adapters', 'reference,onnxruntime-cpu', '--json']);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as { baseline: string; adapters: { id: string; correct: number; differFromBaseline: number; maxAbsDiffFromBaseline: number }[] };
+      expect(j.baseline).toBe('reference');
+      // Keras's classes, except near-ties (top-two margin < 1e-6) where float32 adapters may flip.
+      const nearTies = decisiveRows(goldens.dataset.probabilities, { atol: 5e-7, rtol: 0 }).length;
+      const ties = goldens.dataset.classes.length - nearTies;
+      const correct = goldens.dataset.classes.filter((c, i) => c === manifest.dataset.labels[i]).length;
+      expect(j.adapters.map((a) => a.id)).toEqual(['reference', 'onnxruntime-cpu']);
+      for (const a of j.adapters) expect(Math.abs(a.correct - correct)).toBeLessThanOrEqual(ties);
+      expect(j.adapters[0].differFromBaseline).toBe(0);
+      expect(j.adapters[1].differFromBaseline).toBeLessThanOrEqual(ties);
+      expect(j.adapters[1].maxAbsDiffFromBaseline).toBeLessThan(1e-5);
+    }, TIMEOUT);
+
+    test('an unreadable image exits 2 naming it', async () => {
+      const r = await runCli(['classify', '--model', h5, '--image', path.join(DIR, 'datasets', 'test_signs_synthetic.h5'), '--adapters', 'reference']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/classify: --image: .*test_signs_synthetic\.h5: not a PNG or JPEG image/);
+    }, TIMEOUT);
+  });
+}
+
+describe('CLI without the large files', () => {
+  test('an unreadable image exits 2 before any model is loaded', async () => {
+    const r = await runCli(['classify', '--model', path.join(DIR, 'no-such-model.h5'), '--image', path.join(DIR, 'pil-nearest.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/classify: --image: .*pil-nearest\.json: not a PNG or JPEG image/);
+  });
+  test('usage errors exit 2 with the usage line', async () => {
+    const r = await runCli(['evaluate', '--model', 'm.h5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('evaluate: --dataset is required\nusage: resnet-conformance evaluate --model');
+    const c = await runCli(['classify', '--model', 'm.h5']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('at least one --image is required');
+  });
+});
