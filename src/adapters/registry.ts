@@ -17,12 +17,12 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   { id: 'onnxruntime-cpu', summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations all (Conv+BN fusion)', profile: 'fp32-cpu', outOfTheBox: true, create: () => new OnnxRuntimeAdapter({ id: 'onnxruntime-cpu', executionProvider: 'cpu', graphOptimizationLevel: 'all' }) },
   { id: 'onnxruntime-cpu-noopt', summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations disabled', profile: 'fp32-cpu', outOfTheBox: true, create: () => new OnnxRuntimeAdapter({ id: 'onnxruntime-cpu-noopt', executionProvider: 'cpu', graphOptimizationLevel: 'disabled' }) },
   { id: 'onnxruntime-cuda', summary: 'ONNX Runtime CUDA EP, TF32 on (provider default), graph optimizations all', profile: 'tf32-gpu', outOfTheBox: false, create: () => new OnnxRuntimeAdapter({ id: 'onnxruntime-cuda', executionProvider: 'cuda', graphOptimizationLevel: 'all', useTf32: true }) },
-  { id: 'onnxruntime-cuda-no-tf32', summary: 'ONNX Runtime CUDA EP, TF32 off (NVIDIA_TF32_OVERRIDE=0), graph optimizations all', profile: 'fp32-cpu', outOfTheBox: false, create: () => new OnnxRuntimeAdapter({ id: 'onnxruntime-cuda-no-tf32', executionProvider: 'cuda', graphOptimizationLevel: 'all', useTf32: false }) },
+  { id: 'onnxruntime-cuda-no-tf32', summary: 'ONNX Runtime CUDA EP, TF32 off (NVIDIA_TF32_OVERRIDE=0), graph optimizations all', profile: 'fp32-cpu', outOfTheBox: false, processEnv: { NVIDIA_TF32_OVERRIDE: '0' }, create: () => new OnnxRuntimeAdapter({ id: 'onnxruntime-cuda-no-tf32', executionProvider: 'cuda', graphOptimizationLevel: 'all', useTf32: false }) },
   { id: 'tfjs-cpu', summary: 'TensorFlow.js layers model, tfjs-backend-cpu (JavaScript kernels)', profile: 'fp32-cpu', outOfTheBox: true, create: () => new TfjsAdapter('tfjs-cpu') },
   { id: 'tfjs-wasm', summary: 'TensorFlow.js layers model, tfjs-backend-wasm (XNNPACK; SIMD/threads state in describe)', profile: 'fp32-cpu', outOfTheBox: true, create: () => new TfjsAdapter('tfjs-wasm') },
   { id: 'tfjs-node', summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)', profile: 'fp32-cpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node') },
   { id: 'tfjs-node-gpu', summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)', profile: 'tf32-gpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node-gpu') },
-  { id: 'tfjs-node-gpu-no-tf32', summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)', profile: 'fp32-cpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32') },
+  { id: 'tfjs-node-gpu-no-tf32', summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)', profile: 'fp32-cpu', outOfTheBox: false, processEnv: { NVIDIA_TF32_OVERRIDE: '0' }, create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32') },
 ];
 
 export function adapterIds(): string[] {

@@ -1,3 +1,4 @@
+import { BENCH_USAGE } from '../bench/usage';
 import { UsageError } from './args';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -21,6 +22,50 @@ const COMMANDS: Record<string, { usage: string; load: () => Command }> = {
   adapters: {
     usage: 'adapters [--json]',
     load: () => (require('./commands/adapters') as typeof import('./commands/adapters')).adaptersCommand,
+  },
+  'export-onnx': {
+    usage: 'export-onnx --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] [--initializer ...] '
+      + '[--input-shape h,w,c] [--classes N] [--training] [--capture names] --out model.onnx',
+    load: () => (require('./commands/export-onnx') as typeof import('./commands/export-onnx')).exportOnnxCommand,
+  },
+  diagnose: {
+    usage: 'diagnose --adapter ID --model resnet50|identity_block|convolutional_block [model args as forward] [--input x.npy] '
+      + '[--training] [--precision P --tf32-layers names (reference only)] [--profile P] [--arithmetics list] [--json|--markdown] [--html out.html]',
+    load: () => (require('./commands/diagnose') as typeof import('./commands/diagnose')).diagnoseCommand,
+  },
+  run: {
+    usage: 'run [--adapters a,b|all] [--cases pattern,...] [--out reports/<run-id>] [--baseline report.json] '
+      + '[--regression-factor 2] [--shard i/n] [--timeout 300] [--jobs 2] [--fixtures dir] [--verbose]',
+    load: () => (require('./commands/run') as typeof import('./commands/run')).runCommand,
+  },
+  report: {
+    usage: 'report <report.json|run-dir> --format html|md|junit|json [--out file]',
+    load: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand,
+  },
+  compare: {
+    usage: 'compare <old-report.json> <new-report.json> [--regression-factor 2] [--json]',
+    load: () => (require('./commands/compare') as typeof import('./commands/compare')).compareCommand,
+  },
+  merge: {
+    usage: 'merge <report.json|run-dir> ... --out dir',
+    load: () => (require('./commands/merge') as typeof import('./commands/merge')).mergeCommand,
+  },
+  fixtures: {
+    usage: 'fixtures verify [--dir fixtures] [--json] | fixtures generate [--no-setup] [-- generator args] '
+      + '| fixtures check [--exact] [--keep] [--json] [--no-setup]',
+    load: () => (require('./commands/fixtures') as typeof import('./commands/fixtures')).fixturesCommand,
+  },
+  classify: {
+    usage: 'classify --model m.h5|m.keras --image a.jpg [--image b.png ...] [--adapters a,b|all] [--max-diff X] [--json]',
+    load: () => (require('./commands/classify') as typeof import('./commands/classify')).classifyCommand,
+  },
+  evaluate: {
+    usage: 'evaluate --model m.h5|m.keras --dataset test_signs.h5 [--adapters a,b|all] [--baseline ID] [--batch 8] [--max-diff X] [--json]',
+    load: () => (require('./commands/evaluate') as typeof import('./commands/evaluate')).evaluateCommand,
+  },
+  bench: {
+    usage: BENCH_USAGE,
+    load: () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,
   },
 };
 

@@ -1,7 +1,18 @@
 /**
- * ONNX Runtime adapters (onnxruntime-node): the spec is exported to ONNX (src/onnx) for the requested
- * BatchNormalization mode and capture set, and run by an InferenceSession. Sessions are created
- * lazily, one per (mode, capture set), and cached.
+ * ONNX Runtime adapters (onnxruntime-node): the spec is exported to ONNX (src/onnx) per
+ * BatchNormalization mode and run by an InferenceSession.
+ *
+ * Sessions (created lazily, cached until the next build): per BatchNormalization mode
+ *   - a plain session: the graph with the model output only. The output a caller gets always comes
+ *     from this graph, the one a user would deploy: extra graph outputs can change which nodes ONNX
+ *     Runtime fuses and so the float32 rounding of the output (observed: 1.5e-8);
+ *   - a capture session, only when intermediates are asked for: the same graph with every block
+ *     boundary of the spec (spec.boundaries, logits included) plus anything else ever requested as
+ *     extra outputs. A run fetches only the requested captures from it. A request for a capture it
+ *     lacks replaces it with one that has the union.
+ * So a model costs at most four exports and session creations (ResNet-50: ≈ 0.25 s export and
+ * serialization + 0.03–0.1 s creation each on a quiet machine), however many capture sets the
+ * cases ask for; a run with captures runs the model twice (plain + capture).
  *
  * Session options are part of the result and are reported by describe().settings.
  */
@@ -29,14 +40,28 @@ export interface OnnxRuntimeOptions {
   intraOpNumThreads?: number;
   /** CUDA device (default 0). */
   deviceId?: number;
+  /**
+   * Whether idle intra-op pool threads busy-wait for work (ONNX Runtime's default: yes). Default
+   * false: on a machine whose cores are shared with other work, a spinning thread that loses its
+   * core stalls every parallel section (ResNet-50 batch 8, 2 threads on 2 cores with one competing
+   * process: 62–64% of the MatMul ceiling spinning, 95–97% not; the same on a quiet machine;
+   * docs/performance.md).
+   */
+  intraOpSpinning?: boolean;
 }
-
-/** How many sessions (mode x capture set) are kept; the oldest is released beyond that. */
-const MAX_SESSIONS = 4;
 
 interface CachedSession {
   session: Session;
+  /** Graph input/output names (the exported model itself is not kept: ONNX Runtime has its own copy). */
+  io: Pick<OnnxModel, 'inputName' | 'outputName' | 'captureOutputs'>;
+  /** Capture names this session's graph has as outputs (empty for a plain session). */
+  captures: Set<string>;
+}
+
+/** Serialized inference-mode model without captures, kept from build() for the plain inference session and paramCount(). */
+interface PlainInferenceExport {
   model: OnnxModel;
+  bytes: Uint8Array;
 }
 
 export class OnnxRuntimeAdapter implements Adapter {
@@ -44,6 +69,8 @@ export class OnnxRuntimeAdapter implements Adapter {
   private readonly opts: Required<Omit<OnnxRuntimeOptions, 'useTf32'>> & { useTf32?: boolean };
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
+  private plainExport: PlainInferenceExport | undefined;
+  /** Keyed by `plain|<training>` and `capture|<training>`. */
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private params: ParamCount | undefined;
 
@@ -57,7 +84,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     const threads = opts.intraOpNumThreads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`${opts.id}: intraOpNumThreads must be a positive integer, got ${threads}`);
     this.id = opts.id;
-    this.opts = { ...opts, intraOpNumThreads: threads, deviceId: opts.deviceId ?? 0 };
+    this.opts = { ...opts, intraOpNumThreads: threads, deviceId: opts.deviceId ?? 0, intraOpSpinning: opts.intraOpSpinning ?? false };
   }
 
   private get isCuda(): boolean {
@@ -72,6 +99,9 @@ export class OnnxRuntimeAdapter implements Adapter {
       intraOpNumThreads: this.opts.intraOpNumThreads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      // Session config entries (onnxruntime_session_options_config_keys.h); the Node binding flattens
+      // nested keys with '.' and requires string values: session.intra_op.allow_spinning = "0" | "1".
+      extra: { session: { intra_op: { allow_spinning: this.opts.intraOpSpinning ? '1' : '0' } } },
     };
   }
 
@@ -131,6 +161,7 @@ export class OnnxRuntimeAdapter implements Adapter {
       executionProvider: this.isCuda ? 'CUDAExecutionProvider' : 'CPUExecutionProvider',
       graphOptimizationLevel: this.opts.graphOptimizationLevel,
       intraOpNumThreads: this.opts.intraOpNumThreads,
+      intraOpAllowSpinning: this.opts.intraOpSpinning,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       onnxOpset: ONNX_OPSET,
@@ -142,7 +173,8 @@ export class OnnxRuntimeAdapter implements Adapter {
       settings.tf32Control = this.opts.useTf32 ? 'CUDA EP default use_tf32=1' : 'NVIDIA_TF32_OVERRIDE=0';
     }
     const notes = [
-      'the spec is exported to ONNX (opset 17) per BatchNormalization mode and capture set; input and outputs NHWC, computed NCHW',
+      'the spec is exported to ONNX (opset 17) per BatchNormalization mode; input and outputs NHWC, computed NCHW',
+      'the output always comes from the graph without extra outputs; intermediates from the same graph with the block boundaries as extra outputs',
       'Float64Array inputs are rounded to float32 before the run',
     ];
     if (this.opts.graphOptimizationLevel !== 'disabled') {
@@ -166,11 +198,16 @@ export class OnnxRuntimeAdapter implements Adapter {
     const tf32 = this.tf32Problem();
     if (tf32) throw new Error(`${this.id}: ${tf32}`);
     await this.releaseSessions();
-    // Export once eagerly (inference mode, no captures) so that spec/weight problems surface here.
-    buildOnnxModel(spec, weights, { training: false });
+    this.spec = undefined;
+    this.weights = undefined;
+    this.plainExport = undefined;
+    this.params = undefined;
+    // Export eagerly (inference mode, no captures) so that spec/weight problems surface here; the
+    // result is the plain inference session's model and what paramCount() counts.
+    const model = buildOnnxModel(spec, weights, { training: false });
+    this.plainExport = { model, bytes: encodeModel(model.proto) };
     this.spec = spec;
     this.weights = weights;
-    this.params = undefined;
   }
 
   private built(): { spec: ModelSpec; weights: ModelWeights } {
@@ -178,30 +215,61 @@ export class OnnxRuntimeAdapter implements Adapter {
     return { spec: this.spec, weights: this.weights };
   }
 
-  private session(training: boolean, capture: string[]): Promise<CachedSession> {
-    const { spec, weights } = this.built();
-    const key = JSON.stringify([training, [...new Set(capture)].sort()]);
-    let entry = this.sessions.get(key);
-    if (entry) {
-      this.sessions.delete(key);
-      this.sessions.set(key, entry); // most recently used last
-      return entry;
-    }
-    entry = (async () => {
+  /** Capture names the capture session always has: every block boundary of the spec but the output itself. */
+  private defaultCaptures(spec: ModelSpec): string[] {
+    return spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output);
+  }
+
+  private createSession(key: string, make: () => { model: OnnxModel; bytes: Uint8Array }, captures: Set<string>): Promise<CachedSession> {
+    const entry = (async () => {
       const ort = loadOrt();
-      const model = buildOnnxModel(spec, weights, { training, capture });
-      const bytes = encodeModel(model.proto);
+      const { model, bytes } = make();
       const session = await ort.InferenceSession.create(bytes, this.sessionOptions());
-      return { session, model };
+      return { session, io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs }, captures };
     })();
     this.sessions.set(key, entry);
-    entry.catch(() => this.sessions.delete(key));
-    while (this.sessions.size > MAX_SESSIONS) {
-      const [oldKey, old] = this.sessions.entries().next().value as [string, Promise<CachedSession>];
-      this.sessions.delete(oldKey);
-      old.then((s) => s.session.release()).catch(() => undefined);
-    }
+    entry.catch(() => {
+      if (this.sessions.get(key) === entry) this.sessions.delete(key);
+    });
     return entry;
+  }
+
+  /** The graph without extra outputs for this BatchNormalization mode. */
+  private plainSession(training: boolean): Promise<CachedSession> {
+    const key = `plain|${training}`;
+    const have = this.sessions.get(key);
+    if (have) return have;
+    const { spec, weights } = this.built();
+    return this.createSession(key, () => {
+      const kept = training ? undefined : this.plainExport;
+      // The serialized model (94 MB for ResNet-50) is only kept until paramCount() has read it too.
+      if (kept && this.params) this.plainExport = undefined;
+      if (kept) return kept;
+      const model = buildOnnxModel(spec, weights, { training });
+      return { model, bytes: encodeModel(model.proto) };
+    }, new Set());
+  }
+
+  /** The graph with the block boundaries (and every capture asked for so far) as extra outputs. */
+  private async captureSession(training: boolean, capture: string[]): Promise<CachedSession> {
+    const key = `capture|${training}`;
+    const have = this.sessions.get(key);
+    let previous = new Set<string>();
+    if (have) {
+      const s = await have.catch(() => undefined); // a failed creation is removed from the map; build anew
+      if (s && capture.every((c) => s.captures.has(c))) return s;
+      if (s) {
+        previous = s.captures;
+        if (this.sessions.get(key) === have) this.sessions.delete(key);
+        await s.session.release().catch(() => undefined);
+      }
+    }
+    const { spec, weights } = this.built();
+    const captures = new Set([...this.defaultCaptures(spec), ...previous, ...capture]);
+    return this.createSession(key, () => {
+      const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
+      return { model, bytes: encodeModel(model.proto) };
+    }, captures);
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
@@ -213,21 +281,33 @@ export class OnnxRuntimeAdapter implements Adapter {
     if (input.data.length !== sizeOf(input.shape)) {
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
     }
-    const capture = opts.capture ?? [];
-    const { session, model } = await this.session(opts.training, capture);
+    const capture = [...new Set(opts.capture ?? [])];
     const ort = loadOrt();
     const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
-    const feeds = { [model.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
-    const results = await session.run(feeds);
-    const take = (name: string): Tensor => {
-      const t = results[name];
-      if (!t) throw new Error(`${this.id}: session returned no output '${name}'`);
-      return { shape: t.dims.map(Number), data: new Float32Array(t.data as Float32Array) };
-    };
-    const intermediates: Record<string, Tensor> = {};
-    for (const c of capture) intermediates[c] = take(model.captureOutputs[c]);
-    const output = take(model.outputName);
+    const toTensor = (t: import('onnxruntime-node').Tensor): Tensor => ({ shape: t.dims.map(Number), data: new Float32Array(t.data as Float32Array) });
+
+    const plain = await this.plainSession(opts.training);
+    const feeds = { [plain.io.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
+    const results = await plain.session.run(feeds, [plain.io.outputName]);
+    const out = results[plain.io.outputName];
+    if (!out) throw new Error(`${this.id}: session returned no output '${plain.io.outputName}'`);
+    const output = toTensor(out);
     for (const t of Object.values(results)) t.dispose?.();
+
+    const intermediates: Record<string, Tensor> = {};
+    if (capture.length) {
+      const cs = await this.captureSession(opts.training, capture);
+      const names = capture.map((c) => cs.io.captureOutputs[c]);
+      const missing = capture.filter((c, i) => names[i] === undefined);
+      if (missing.length) throw new Error(`${this.id}: the capture graph has no output for ${missing.join(', ')}`);
+      const got = await cs.session.run({ [cs.io.inputName]: new ort.Tensor('float32', data, [...input.shape]) }, names);
+      capture.forEach((c, i) => {
+        const t = got[names[i]];
+        if (!t) throw new Error(`${this.id}: session returned no output '${names[i]}' (capture '${c}')`);
+        intermediates[c] = toTensor(t);
+      });
+      for (const t of Object.values(got)) t.dispose?.();
+    }
     return { output, intermediates };
   }
 
@@ -238,12 +318,15 @@ export class OnnxRuntimeAdapter implements Adapter {
   async paramCount(): Promise<ParamCount> {
     if (!this.params) {
       const { spec, weights } = this.built();
-      const decoded = decodeModel(encodeModel(buildOnnxModel(spec, weights, { training: false }).proto));
+      const bytes = this.plainExport?.bytes ?? encodeModel(buildOnnxModel(spec, weights, { training: false }).proto);
+      const decoded = decodeModel(bytes);
       const c = onnxParamCount(decoded);
       if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
         throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
       }
       this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
+      // Once the plain inference session exists too, nothing needs the serialized model any more.
+      if (this.sessions.has('plain|false')) this.plainExport = undefined;
     }
     return { ...this.params };
   }
@@ -264,6 +347,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     await this.releaseSessions();
     this.spec = undefined;
     this.weights = undefined;
+    this.plainExport = undefined;
     this.params = undefined;
   }
 }

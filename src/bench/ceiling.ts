@@ -1,0 +1,196 @@
+/**
+ * The machine's practical fp32 ceiling: the throughput of a large square matrix product (2048³ by
+ * default, 17.2 GFLOP per run) on the fastest runtime available. A big GEMM is the most
+ * compute-bound, best-tuned kernel every runtime has, so "achieved / ceiling" says how much of what
+ * this machine can actually deliver right now a ResNet-50 forward pass gets — a ratio that survives
+ * a noisy shared machine far better than absolute latencies.
+ *
+ * Runtimes, fastest first: onnxruntime-node (MLAS GEMM), @tensorflow/tfjs-node (libtensorflow /
+ * oneDNN, when installed), @tensorflow/tfjs-backend-wasm (XNNPACK in WebAssembly SIMD128, measured
+ * only when asked or when no native runtime loads: 128-bit wasm vectors cannot approach native
+ * AVX2/AVX-512 GEMM). ONNX Runtime is measured with every core and with one thread; on a loaded
+ * machine the single-thread configuration can be the faster one. The ceiling is the best median.
+ *
+ * Runs inside a bench worker process (src/bench/worker.ts), never in the parent.
+ */
+import * as os from 'os';
+import { DataType, encodeModel, type ValueInfoProto } from '../onnx/proto';
+import { loadOrt, ortVersion } from '../adapters/onnxruntime/load';
+import { installedVersion, loadTfjs, resolvePackageDir } from '../adapters/tfjs/tf-loader';
+import { WASM_BACKEND } from '../adapters/tfjs/backends';
+import { matmulFlops } from './flops';
+import { timeRuns, type RunPolicy } from './measure';
+import { noiseBand } from './noise';
+import type { CeilingConfigResult } from './schema';
+import { summarize } from './stats';
+
+export type CeilingRuntime = 'onnxruntime-node' | 'tfjs-node' | 'tfjs-wasm';
+export const CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 'tfjs-node', 'tfjs-wasm'];
+/** Measured by default: the native runtimes. */
+export const DEFAULT_CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 'tfjs-node'];
+export const DEFAULT_CEILING_N = 2048;
+
+export const CEILING_POLICY: RunPolicy = { warmup: 1, minRuns: 5, minTimeMs: 600, maxRuns: 50, budgetMs: 8000, floorRuns: 3 };
+
+export interface CeilingJob {
+  runtimes: CeilingRuntime[];
+  n: number;
+  policy: RunPolicy;
+  /** Also measure tfjs-wasm when no native runtime could be measured. */
+  wasmFallback: boolean;
+}
+
+export interface CeilingOutcome {
+  configs: CeilingConfigResult[];
+  unavailable: Array<{ runtime: string; reason: string }>;
+}
+
+export function availableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Deterministic operand values in [−1, 1] (no denormals, no special values). */
+export function operand(n: number, salt: number): Float32Array {
+  const a = new Float32Array(n * n);
+  for (let i = 0; i < a.length; i++) a[i] = (((Math.imul(i + salt, 2654435761) >>> 0) % 2001) - 1000) / 1000;
+  return a;
+}
+
+/** An ONNX model computing c = a · b for n×n float32 matrices. */
+export function matmulOnnx(n: number): Uint8Array {
+  const vi = (name: string): ValueInfoProto => ({
+    name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } },
+  });
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'resnet-conformance bench',
+    producerVersion: '1',
+    metadataProps: [],
+    graph: {
+      name: `matmul_${n}`,
+      node: [{ input: ['a', 'b'], output: ['c'], name: 'matmul', opType: 'MatMul', attribute: [] }],
+      initializer: [],
+      input: [vi('a'), vi('b')],
+      output: [vi('c')],
+    },
+  });
+}
+
+async function record(
+  runtime: string, version: string, threads: number | null, n: number, fn: () => Promise<unknown> | unknown, policy: RunPolicy,
+): Promise<CeilingConfigResult> {
+  const t = await timeRuns(fn, policy);
+  const latencyMs = summarize(t.samplesMs);
+  const flops = matmulFlops(n, n, n);
+  return {
+    runtime, version, threads, n, flops,
+    gflops: flops / (latencyMs.median * 1e6),
+    warmupMs: t.warmupMs, samplesMs: t.samplesMs, stoppedBy: t.stoppedBy, latencyMs, noise: noiseBand(t.samplesMs, latencyMs.median),
+  };
+}
+
+/** One ONNX Runtime MatMul session, ready to time. Spinning is off: idle pool threads must not steal CPU from whatever runs next. */
+export interface OrtMatmul {
+  threads: number;
+  version: string;
+  n: number;
+  run(): Promise<void>;
+  release(): Promise<void>;
+}
+
+export async function createOrtMatmul(n: number, threads: number): Promise<OrtMatmul> {
+  const ort = loadOrt();
+  const a = new ort.Tensor('float32', operand(n, 1), [n, n]);
+  const b = new ort.Tensor('float32', operand(n, 2), [n, n]);
+  const session = await ort.InferenceSession.create(matmulOnnx(n), {
+    executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  return {
+    threads,
+    version: ortVersion(ort),
+    n,
+    run: async () => {
+      await session.run({ a, b });
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Thread counts the ONNX Runtime ceiling is measured with: every core, and one (faster on a loaded machine). */
+export function ceilingThreadCounts(): number[] {
+  const cores = availableCores();
+  return cores > 1 ? [cores, 1] : [1];
+}
+
+async function measureOrt(n: number, policy: RunPolicy): Promise<CeilingConfigResult[]> {
+  const out: CeilingConfigResult[] = [];
+  for (const threads of ceilingThreadCounts()) {
+    const mm = await createOrtMatmul(n, threads);
+    try {
+      out.push(await record('onnxruntime-node', mm.version, threads, n, mm.run, policy));
+    } finally {
+      await mm.release();
+    }
+  }
+  return out;
+}
+
+async function measureTfjs(backend: 'tensorflow' | 'wasm', n: number, policy: RunPolicy): Promise<CeilingConfigResult> {
+  const tf = loadTfjs();
+  let pkg: string;
+  if (backend === 'tensorflow') {
+    pkg = '@tensorflow/tfjs-node';
+    if (!resolvePackageDir(pkg)) throw new Error(`${pkg} is not installed (npm run setup:tfjs-node)`);
+    if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '1';
+    require(pkg);
+  } else {
+    pkg = '@tensorflow/tfjs-backend-wasm';
+    const pre = WASM_BACKEND.preflight();
+    if (!pre.available) throw new Error(pre.reason ?? `${pkg} is unavailable`);
+    await WASM_BACKEND.register(tf);
+  }
+  if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  const a = tf.tensor2d(operand(n, 1), [n, n]);
+  const b = tf.tensor2d(operand(n, 2), [n, n]);
+  try {
+    // dataSync forces the product to be computed (and copies the n² result: small next to 2n³ FLOPs).
+    return await record(backend === 'tensorflow' ? 'tfjs-node' : 'tfjs-wasm', installedVersion(pkg) ?? 'unknown', null, n, () => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    }, policy);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+function reasonOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+export async function measureCeiling(job: CeilingJob): Promise<CeilingOutcome> {
+  if (!(Number.isInteger(job.n) && job.n >= 16)) throw new Error(`ceiling: matrix size must be an integer >= 16, got ${job.n}`);
+  const out: CeilingOutcome = { configs: [], unavailable: [] };
+  const tryRuntime = async (rt: CeilingRuntime): Promise<void> => {
+    try {
+      if (rt === 'onnxruntime-node') out.configs.push(...await measureOrt(job.n, job.policy));
+      else out.configs.push(await measureTfjs(rt === 'tfjs-node' ? 'tensorflow' : 'wasm', job.n, job.policy));
+    } catch (err) {
+      out.unavailable.push({ runtime: rt, reason: reasonOf(err) });
+    }
+  };
+  for (const rt of job.runtimes) await tryRuntime(rt);
+  if (out.configs.length === 0 && job.wasmFallback && !job.runtimes.includes('tfjs-wasm')) await tryRuntime('tfjs-wasm');
+  return out;
+}
+
+/** The best configuration (highest median GFLOP/s), or null. */
+export function bestConfig(configs: readonly CeilingConfigResult[]): CeilingConfigResult | null {
+  let best: CeilingConfigResult | null = null;
+  for (const c of configs) if (!best || c.gflops > best.gflops) best = c;
+  return best;
+}

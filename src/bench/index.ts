@@ -1,0 +1,20 @@
+/** Public API of the benchmark (see docs/performance.md). */
+export { modelFlops, matmulFlops, gflopsPerSecond, FLOP_CONVENTION } from './flops';
+export type { ModelFlops, LayerFlops } from './flops';
+export { summarize, median, quantile } from './stats';
+export type { SampleSummary } from './stats';
+export { medianInterval, noiseBand } from './noise';
+export type { NoiseBand, MedianInterval } from './noise';
+export { runBench, DEFAULT_BATCHES } from './run-bench';
+export type { BenchOptions } from './run-bench';
+export { compareBench, DEFAULT_NOISE_FLOOR } from './compare';
+export type { BenchComparison, BenchDiffRow, CompareBenchOptions, Normalize, RowVerdict } from './compare';
+export { noiseProfile, parseNoiseProfile, NOISE_PROFILE_KIND } from './noise-profile';
+export type { NoiseProfile, NoiseProfileRow } from './noise-profile';
+export { harnessBreakdown, HARNESS_PHASES } from './overhead';
+export type { HarnessBreakdown, RunPhaseTimings, ExternalTimings, AdapterPhases } from './overhead';
+export { perfSection, perfForReport, benchDigest, perfMarkdown, perfHtml, perfText, PERF_SECTION_VERSION } from './perf-section';
+export type { PerfSection, PerfBenchDigest, PerfRow } from './perf-section';
+export { readBenchFile, isBenchFile } from './read';
+export { parseBench, BenchReadError, BENCH_KIND, BENCH_SCHEMA_VERSION } from './schema';
+export type { BenchReport, AdapterBench, BatchResult, CeilingRecord, CeilingPoint, PairedCeiling } from './schema';

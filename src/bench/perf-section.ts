@@ -1,0 +1,228 @@
+/**
+ * The "perf" section: a compact, renderer-friendly digest of a bench result (per adapter × batch:
+ * latency, throughput, efficiency against the ceiling, memory) and/or of a conformance run's own
+ * cost (src/bench/overhead.ts). The conformance report embeds it as `perf` (JSON) and renders it with
+ * perfMarkdown / perfHtml; the bench command prints the same tables.
+ */
+import { escapeHtml, escapeMarkdownCell, formatMs } from '../report/format';
+import type { ConformanceReport } from '../report/schema';
+import type { ExternalTimings, HarnessBreakdown } from './overhead';
+import { HARNESS_PHASES, harnessBreakdown } from './overhead';
+import type { BenchReport } from './schema';
+
+export const PERF_SECTION_VERSION = 1;
+
+export interface PerfRow {
+  adapter: string;
+  batch: number;
+  medianMs: number;
+  p90Ms: number;
+  runs: number;
+  /** Relative half-widths of the median's 95% interval (noise band). */
+  noiseBelow: number;
+  noiseAbove: number;
+  imagesPerSec: number;
+  gflops: number;
+  /** The ceiling the efficiency is relative to, and how it was measured. */
+  ceilingGflops: number | null;
+  ceilingBasis: 'paired' | 'bracket' | null;
+  efficiency: number | null;
+  peakRssMiB: number;
+}
+
+export interface PerfAdapterNote {
+  adapter: string;
+  status: 'unavailable' | 'error';
+  reason: string;
+}
+
+export interface PerfBenchDigest {
+  /** Where the bench result came from (file path as given), when embedded from a file. */
+  source: string | null;
+  createdAt: string;
+  cpu: string;
+  cores: number;
+  flopsPerImage: number;
+  ceiling: { gflops: number; drift: number; op: string; best: string | null; pairedScale: number | null } | null;
+  rows: PerfRow[];
+  notes: PerfAdapterNote[];
+}
+
+export interface PerfSection {
+  version: typeof PERF_SECTION_VERSION;
+  bench: PerfBenchDigest | null;
+  harness: HarnessBreakdown | null;
+}
+
+export function benchDigest(r: BenchReport, source: string | null = null): PerfBenchDigest {
+  const rows: PerfRow[] = [];
+  const notes: PerfAdapterNote[] = [];
+  for (const a of r.adapters) {
+    if (!a.available) notes.push({ adapter: a.id, status: 'unavailable', reason: `${a.unavailableReason ?? 'unavailable'}${a.fix ? ` (fix: ${a.fix})` : ''}` });
+    else if (a.error) notes.push({ adapter: a.id, status: 'error', reason: a.error.split('\n')[0] });
+    for (const b of a.batches) {
+      rows.push({
+        adapter: a.id, batch: b.batch, medianMs: b.latencyMs.median, p90Ms: b.latencyMs.p90, runs: b.latencyMs.n,
+        noiseBelow: b.noise.below, noiseAbove: b.noise.above, imagesPerSec: b.imagesPerSec, gflops: b.gflops,
+        ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
+      });
+    }
+  }
+  // The configuration that was fastest most often across the ceiling points.
+  const votes = new Map<string, number>();
+  for (const p of r.ceiling?.points ?? []) {
+    if (!p.best) continue;
+    const k = `${p.best.runtime}${p.best.threads === null ? '' : `, ${p.best.threads} thread${p.best.threads === 1 ? '' : 's'}`}`;
+    votes.set(k, (votes.get(k) ?? 0) + 1);
+  }
+  const best = [...votes.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] ?? null;
+  return {
+    source,
+    createdAt: r.createdAt,
+    cpu: r.environment.cpu.model,
+    cores: r.environment.cpu.cores,
+    flopsPerImage: r.model.flopsPerImage,
+    ceiling: r.ceiling
+      ? { gflops: r.ceiling.gflops, drift: r.ceiling.drift, op: r.ceiling.op, best, pairedScale: r.ceiling.pairedScale ?? null }
+      : null,
+    rows,
+    notes,
+  };
+}
+
+export function perfSection(bench: { report: BenchReport; source?: string | null } | null, harness: HarnessBreakdown | null): PerfSection {
+  return { version: PERF_SECTION_VERSION, bench: bench ? benchDigest(bench.report, bench.source ?? null) : null, harness };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Rendering (pure, deterministic)
+// ------------------------------------------------------------------------------------------------
+
+const BENCH_HEADER = ['adapter', 'batch', 'median', 'p90', 'noise ±', 'runs', 'images/s', 'GFLOP/s', 'ceiling', 'efficiency', 'peak RSS'];
+
+function fixed(x: number, d: number): string {
+  return Number.isFinite(x) ? x.toFixed(d) : '–';
+}
+
+function benchCells(r: PerfRow): string[] {
+  return [
+    r.adapter,
+    String(r.batch),
+    `${fixed(r.medianMs, r.medianMs < 100 ? 2 : 1)} ms`,
+    `${fixed(r.p90Ms, r.p90Ms < 100 ? 2 : 1)} ms`,
+    `${fixed(Math.max(r.noiseBelow, r.noiseAbove) * 100, 1)}%`,
+    String(r.runs),
+    fixed(r.imagesPerSec, r.imagesPerSec < 10 ? 2 : 1),
+    fixed(r.gflops, r.gflops < 10 ? 2 : 1),
+    r.ceilingGflops === null ? '–' : `${fixed(r.ceilingGflops, 0)}${r.ceilingBasis === 'paired' ? '' : '*'}`,
+    r.efficiency === null ? '–' : `${fixed(r.efficiency * 100, 1)}%`,
+    `${fixed(r.peakRssMiB, 0)} MiB`,
+  ];
+}
+
+function ceilingText(d: PerfBenchDigest): string {
+  if (!d.ceiling) return 'no ceiling measured (efficiency not available)';
+  const scale = d.ceiling.pairedScale !== null && d.ceiling.pairedScale > 1.0005
+    ? `; paired ONNX Runtime MatMuls scaled ×${fixed(d.ceiling.pairedScale, 2)} to the fastest runtime` : '';
+  return `${d.ceiling.op}: ${fixed(d.ceiling.gflops, 1)} GFLOP/s (${d.ceiling.best ?? 'best configuration'}; drift during the run ${fixed(d.ceiling.drift * 100, 1)}%${scale}). `
+    + 'The ceiling column is the MatMul rate interleaved with that row\'s own runs (* = measured between adapters instead)';
+}
+
+function harnessCells(h: HarnessBreakdown): string[][] {
+  return HARNESS_PHASES.map((p) => {
+    const ms = h.phases[p.key];
+    return [p.label, ms === null ? 'not recorded' : formatMs(ms), ms === null || !(h.totalMs > 0) ? '–' : `${fixed((ms / h.totalMs) * 100, 1)}%`];
+  });
+}
+
+const ADAPTER_PHASE_HEADER = ['adapter', 'cases', 'worker wall', 'build', 'inference', 'compare', 'outside cases'];
+
+function adapterPhaseCells(h: HarnessBreakdown): string[][] {
+  return h.byAdapter.map((a) => [a.adapter, String(a.cases), formatMs(a.durationMs), formatMs(a.buildMs), formatMs(a.inferenceMs), formatMs(a.compareMs), formatMs(a.outsideCasesMs)]);
+}
+
+function harnessSummary(h: HarnessBreakdown): string {
+  const busy = h.concurrency > 1 ? `, ${formatMs(h.totalMs)} busy time over ${h.concurrency} parallel workers (shares are of busy time)` : '';
+  return `wall ${formatMs(h.wallMs)}${busy}; inference ${formatMs(h.phases.inferenceMs ?? 0)}; harness overhead ${formatMs(h.overheadMs)} `
+    + `(${fixed(h.overheadFraction * 100, 1)}%; target ≤ 20%)`;
+}
+
+function mdTable(header: string[], rows: string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(escapeMarkdownCell).join(' | ')} |`),
+  ];
+}
+
+export function perfMarkdown(s: PerfSection, heading = '## Performance'): string {
+  const out: string[] = [heading, ''];
+  // Sub-headings one level below the given heading (## → ###).
+  const level = /^(#+)\s/.exec(heading)?.[1].length ?? 2;
+  const sub = '#'.repeat(Math.min(6, level + 1));
+  if (s.bench) {
+    const d = s.bench;
+    out.push(`ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeMarkdownCell(d.cpu)}, ${d.cores} cores; bench of ${d.createdAt}${d.source ? ` (${escapeMarkdownCell(d.source)})` : ''}.`, '');
+    out.push(`Ceiling: ${escapeMarkdownCell(ceilingText(d))}. Efficiency = achieved GFLOP/s ÷ ceiling.`, '');
+    out.push(...mdTable(BENCH_HEADER, d.rows.map(benchCells)), '');
+    for (const n of d.notes) out.push(`- ${escapeMarkdownCell(n.adapter)}: ${n.status} — ${escapeMarkdownCell(n.reason)}`);
+    if (d.notes.length) out.push('');
+  }
+  if (s.harness) {
+    if (s.bench) out.push(`${sub} Harness overhead`, '');
+    out.push(harnessSummary(s.harness), '');
+    out.push(...mdTable(['phase', 'time', 'share'], harnessCells(s.harness)), '');
+    if (s.harness.byAdapter.length) out.push(...mdTable(ADAPTER_PHASE_HEADER, adapterPhaseCells(s.harness)), '');
+    if (s.harness.missing.length) out.push(`Not recorded by this report: ${s.harness.missing.join(', ')}.`, '');
+  }
+  if (!s.bench && !s.harness) out.push('No performance data.', '');
+  return out.join('\n');
+}
+
+function htmlTable(header: string[], rows: string[][], numericFrom = 1): string {
+  const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table class="perf">\n<thead><tr>${th}</tr></thead>\n<tbody>\n${tr}\n</tbody>\n</table>`;
+}
+
+/** An HTML fragment (a <section>), styled by the host page; table cells with numbers carry class "num". */
+export function perfHtml(s: PerfSection): string {
+  const parts: string[] = ['<section id="performance">', '<h2>Performance</h2>'];
+  if (s.bench) {
+    const d = s.bench;
+    parts.push(`<p>ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeHtml(d.cpu)}, ${d.cores} cores; bench of ${escapeHtml(d.createdAt)}${d.source ? ` (${escapeHtml(d.source)})` : ''}.</p>`);
+    parts.push(`<p>Ceiling: ${escapeHtml(ceilingText(d))}. Efficiency = achieved GFLOP/s ÷ ceiling.</p>`);
+    parts.push(htmlTable(BENCH_HEADER, d.rows.map(benchCells)));
+    if (d.notes.length) parts.push(`<ul>${d.notes.map((n) => `<li>${escapeHtml(n.adapter)}: ${n.status} — ${escapeHtml(n.reason)}</li>`).join('')}</ul>`);
+  }
+  if (s.harness) {
+    parts.push('<h3>Harness overhead</h3>', `<p>${escapeHtml(harnessSummary(s.harness))}</p>`, htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)));
+    if (s.harness.byAdapter.length) parts.push(htmlTable(ADAPTER_PHASE_HEADER, adapterPhaseCells(s.harness)));
+    if (s.harness.missing.length) parts.push(`<p>Not recorded by this report: ${escapeHtml(s.harness.missing.join(', '))}.</p>`);
+  }
+  if (!s.bench && !s.harness) parts.push('<p>No performance data.</p>');
+  parts.push('</section>');
+  return parts.join('\n');
+}
+
+/** Plain-text table for the terminal (aligned columns). */
+export function perfText(d: PerfBenchDigest): string {
+  const rows = [BENCH_HEADER, ...d.rows.map(benchCells)];
+  const widths = BENCH_HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i <= 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [`Ceiling: ${ceilingText(d)}`, '', line(rows[0]), ...rows.slice(1).map(line)];
+  for (const n of d.notes) out.push(`${n.adapter}: ${n.status} — ${n.reason}`);
+  return out.join('\n');
+}
+
+/**
+ * The perf section of a conformance report: the harness breakdown of the report itself, plus the
+ * digest of a bench result when one is given (`run --bench bench.json`). Call it after every timing
+ * the report records is set (see docs/performance.md, "Perf section in the conformance report").
+ */
+export function perfForReport(
+  report: ConformanceReport,
+  opts: { bench?: { report: BenchReport; source: string }; external?: ExternalTimings } = {},
+): PerfSection {
+  return perfSection(opts.bench ?? null, harnessBreakdown(report, opts.external ?? {}));
+}

@@ -1,0 +1,40 @@
+/** Messages between the bench and its worker processes (child_process IPC). */
+import type { AdapterDescription } from '../adapters/types';
+import type { CeilingJob, CeilingOutcome } from './ceiling';
+import type { RunPolicy } from './measure';
+import type { AdapterBench, BatchResult } from './schema';
+
+export type BenchJob =
+  | {
+    kind: 'adapter';
+    adapter: string;
+    batches: number[];
+    policy: RunPolicy;
+    model: { inputShape: [number, number, number]; classes: number };
+    /** Interleave ONNX Runtime MatMul runs of this size (null: no paired ceiling). */
+    pairedCeilingN: number | null;
+  }
+  | { kind: 'ceiling'; ceiling: CeilingJob };
+
+/** A batch as the worker measures it (efficiency needs the ceiling, which the parent knows). */
+export type AdapterBatchResult = Omit<BatchResult, 'efficiency' | 'efficiencyVsBracket' | 'ceilingGflops' | 'ceilingBasis'>;
+
+export interface AdapterJobResult {
+  kind: 'adapter';
+  available: boolean;
+  unavailableReason?: string;
+  fix?: string;
+  error?: string;
+  description: AdapterDescription | null;
+  process: Omit<NonNullable<AdapterBench['process']>, 'wallMs'>;
+  batches: AdapterBatchResult[];
+  /** Why the paired ceiling is missing although it was asked for. */
+  pairedCeilingProblem?: string;
+}
+
+export type JobResult = AdapterJobResult | ({ kind: 'ceiling' } & CeilingOutcome);
+
+export type WorkerReply =
+  | { type: 'progress'; text: string }
+  | { type: 'result'; result: JobResult }
+  | { type: 'fatal'; error: string };

@@ -1,0 +1,94 @@
+/**
+ * Starts one bench worker (src/bench/worker.ts) for one job, under a time limit, and returns its
+ * result or a description of how it failed (exit code, signal, time-out, last lines of output).
+ */
+import { fork, type ChildProcess } from 'child_process';
+import * as path from 'path';
+import type { BenchJob, JobResult, WorkerReply } from './protocol';
+
+export interface WorkerOutcome {
+  result: JobResult | null;
+  /** Why there is no result (null when there is one). */
+  failure: string | null;
+  wallMs: number;
+  /** Last output of the worker (stdout + stderr), kept for failures. */
+  tail: string;
+}
+
+const TAIL_CHARS = 4000;
+const active = new Set<ChildProcess>();
+
+/** Kills every worker this process started (SIGINT handler of the bench command). */
+export function killBenchWorkers(): void {
+  for (const c of active) c.kill('SIGKILL');
+}
+
+/** The worker module next to this file: worker.ts run through tsx, or worker.js when precompiled. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const ts = path.join(__dirname, 'worker.ts');
+  if (__filename.endsWith('.ts')) return { file: ts, execArgv: ['--require', require.resolve('tsx/cjs')] };
+  return { file: path.join(__dirname, 'worker.js'), execArgv: [] };
+}
+
+function lastLine(s: string): string {
+  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? '';
+}
+
+export function runWorker(
+  job: BenchJob,
+  opts: { timeoutMs: number; verbose?: boolean; label: string; onProgress?: (text: string) => void },
+): Promise<WorkerOutcome> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const out: WorkerOutcome = { result: null, failure: null, wallMs: 0, tail: '' };
+    let fatalText: string | null = null;
+    let timedOut = false;
+    const entry = workerEntry();
+    let child: ChildProcess;
+    try {
+      child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env } });
+    } catch (err) {
+      resolve({ ...out, failure: `worker could not start: ${(err as Error).message}` });
+      return;
+    }
+    active.add(child);
+    const keep = (chunk: Buffer): void => {
+      out.tail = (out.tail + chunk.toString('utf8')).slice(-TAIL_CHARS);
+      if (opts.verbose) process.stderr.write(`[${opts.label}] ${chunk.toString('utf8')}`);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.on('message', (m: WorkerReply) => {
+      if (m.type === 'result') out.result = m.result;
+      else if (m.type === 'fatal') fatalText = m.error;
+      else if (m.type === 'progress') opts.onProgress?.(m.text);
+    });
+    let spawnError: string | null = null;
+    child.on('error', (err) => {
+      spawnError ??= err.message;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      active.delete(child);
+      out.wallMs = performance.now() - t0;
+      setImmediate(() => {
+        if (!out.result) {
+          if (spawnError) out.failure = `worker could not start: ${spawnError}`;
+          else if (timedOut) out.failure = `timed out after ${Math.round(opts.timeoutMs / 1000)} s (worker killed)`;
+          else if (fatalText) out.failure = `worker failed: ${fatalText.split('\n')[0]}`;
+          else if (signal) out.failure = `worker killed by ${signal}${/out of memory|heap limit/i.test(out.tail) ? ' (out of memory)' : ''}`;
+          else out.failure = `worker exited with code ${code} without a result${out.tail ? `: ${lastLine(out.tail)}` : ''}`;
+        }
+        resolve(out);
+      });
+    });
+    child.send({ type: 'job', job }, (err) => {
+      if (err) spawnError ??= `cannot send the job: ${err.message}`;
+    });
+  });
+}

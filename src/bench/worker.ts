@@ -1,0 +1,210 @@
+/**
+ * Bench worker: a child process (forked by src/bench/spawn.ts, run through tsx) that does one job —
+ * benchmark one adapter, or measure the MatMul ceiling — and sends the result over IPC. One process
+ * per job keeps runtimes from sharing thread pools, allocators or JIT state, and makes the RSS
+ * high-water mark belong to one adapter.
+ *
+ * Everything is required lazily: ENTRY_MS is then the honest start-up cost of a process
+ * (Node + tsx + this file), and importMs the cost of the harness modules an adapter run needs.
+ */
+import type { AdapterBatchResult, AdapterJobResult, BenchJob, WorkerReply } from './protocol';
+
+const ENTRY_MS = performance.now();
+
+/** Length of a block of adapter runs between two paired MatMul measurements. */
+const PAIR_BLOCK_MS = 250;
+
+function send(msg: WorkerReply): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) {
+      reject(new Error('src/bench/worker.ts must be started by the bench (child_process.fork with an IPC channel)'));
+      return;
+    }
+    process.send(msg, (err: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/** Deterministic pixels in [0, 1): the same input for every adapter and run. */
+function pixels(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = ((Math.imul(i, 2654435761) >>> 0) % 1000) / 1000;
+  return a;
+}
+
+async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<AdapterJobResult> {
+  const tImport = performance.now();
+  const memory = require('./memory') as typeof import('./memory');
+  const baselineRssMiB = memory.sampleRss().currentMiB;
+  const { runnableAdapters } = require('../runner/adapters') as typeof import('../runner/adapters');
+  const { resnet50 } = require('../spec/builders') as typeof import('../spec/builders');
+  const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
+  const { modelFlops, matmulFlops } = require('./flops') as typeof import('./flops');
+  const { wantsMoreRuns, nowMs } = require('./measure') as typeof import('./measure');
+  const { summarize, median } = require('./stats') as typeof import('./stats');
+  const { createOrtMatmul, ceilingThreadCounts } = require('./ceiling') as typeof import('./ceiling');
+  type OrtMatmul = import('./ceiling').OrtMatmul;
+  const { noiseBand } = require('./noise') as typeof import('./noise');
+  const importMs = performance.now() - tImport;
+
+  const res: AdapterJobResult = {
+    kind: 'adapter', available: false, description: null, batches: [],
+    process: { startupMs: ENTRY_MS, importMs, probeMs: 0, initMs: 0, buildMs: 0, baselineRssMiB, buildPeakRssMiB: 0 },
+  };
+  const entry = runnableAdapters().find((e) => e.id === job.adapter);
+  if (!entry) throw new Error(`bench worker: unknown adapter '${job.adapter}'`);
+  const adapter = entry.create();
+  let t = nowMs();
+  try {
+    const probe = await adapter.probe();
+    res.available = probe.available;
+    if (!probe.available) {
+      res.unavailableReason = probe.reason ?? 'the probe gave no reason';
+      if (probe.fix) res.fix = probe.fix;
+    }
+  } catch (err) {
+    res.unavailableReason = `probe threw: ${(err as Error).message ?? String(err)}`;
+  }
+  res.process.probeMs = nowMs() - t;
+  if (!res.available) return res;
+  try {
+    res.description = await adapter.describe();
+  } catch (err) {
+    res.error = `describe() threw: ${(err as Error).message}`;
+  }
+
+  try {
+    memory.resetPeakRss();
+    const spec = resnet50({ inputShape: job.model.inputShape, classes: job.model.classes });
+    t = nowMs();
+    const weights = initModelWeights(spec);
+    res.process.initMs = nowMs() - t;
+    t = nowMs();
+    await adapter.build(spec, weights);
+    res.process.buildMs = nowMs() - t;
+    res.process.buildPeakRssMiB = memory.sampleRss().peakMiB;
+    const flopsPerImage = modelFlops(spec).headline;
+    const [h, w, c] = job.model.inputShape;
+    const inputs = new Map(job.batches.map((batch) => [batch, { shape: [batch, h, w, c], data: pixels(batch * h * w * c) }]));
+    const run = (batch: number) => adapter.run(inputs.get(batch)!, { training: false });
+
+    // Pass 1, warm-up and memory: each batch's peak RSS belongs to the adapter alone (no MatMul session exists yet).
+    const warm = new Map<number, { warmupMs: number[]; peakMiB: number; cumulative: boolean }>();
+    for (const batch of job.batches) {
+      memory.resetPeakRss();
+      const warmupMs: number[] = [];
+      for (let i = 0; i < Math.max(1, job.policy.warmup); i++) {
+        const s = nowMs();
+        await run(batch);
+        warmupMs.push(nowMs() - s);
+      }
+      const rss = memory.sampleRss();
+      warm.set(batch, { warmupMs, peakMiB: rss.peakMiB, cumulative: rss.cumulative });
+    }
+
+    // The paired ceiling: ONNX Runtime MatMul sessions living next to the adapter.
+    const pairs: OrtMatmul[] = [];
+    if (job.pairedCeilingN !== null) {
+      try {
+        for (const threads of ceilingThreadCounts()) {
+          const mm = await createOrtMatmul(job.pairedCeilingN, threads);
+          pairs.push(mm);
+          await mm.run(); // warm-up
+        }
+      } catch (err) {
+        res.pairedCeilingProblem = `ONNX Runtime MatMul unavailable: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+
+    // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.
+    for (const batch of job.batches) {
+      const samplesMs: number[] = [];
+      const ceilMs = pairs.map(() => [] as number[]);
+      let elapsed = 0;
+      let stoppedBy = wantsMoreRuns(job.policy, 0, 0);
+      while (!stoppedBy) {
+        const blockStart = nowMs();
+        do {
+          const s = nowMs();
+          await run(batch);
+          const dt = nowMs() - s;
+          samplesMs.push(dt);
+          elapsed += dt;
+          stoppedBy = wantsMoreRuns(job.policy, samplesMs.length, elapsed);
+        } while (!stoppedBy && nowMs() - blockStart < PAIR_BLOCK_MS);
+        for (let k = 0; k < pairs.length; k++) {
+          const s = nowMs();
+          await pairs[k].run();
+          ceilMs[k].push(nowMs() - s);
+        }
+      }
+      const latencyMs = summarize(samplesMs);
+      const flops = flopsPerImage * batch;
+      const wm = warm.get(batch)!;
+      let paired: AdapterBatchResult['pairedCeiling'] = null;
+      if (pairs.length) {
+        const mmFlops = matmulFlops(pairs[0].n, pairs[0].n, pairs[0].n);
+        const configs = pairs.map((p, k) => ({ threads: p.threads, samplesMs: ceilMs[k], gflops: mmFlops / (median(ceilMs[k]) * 1e6) }));
+        paired = { runtime: 'onnxruntime-node', version: pairs[0].version, n: pairs[0].n, flops: mmFlops, gflops: Math.max(...configs.map((x) => x.gflops)), configs };
+      }
+      res.batches.push({
+        batch,
+        warmupMs: wm.warmupMs,
+        samplesMs,
+        stoppedBy: stoppedBy!,
+        latencyMs,
+        noise: noiseBand(samplesMs, latencyMs.median),
+        imagesPerSec: batch / (latencyMs.median / 1000),
+        flops,
+        gflops: flops / (latencyMs.median * 1e6),
+        peakRssMiB: wm.peakMiB,
+        peakRssCumulative: wm.cumulative,
+        pairedCeiling: paired,
+      });
+      await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}` });
+    }
+    for (const p of pairs) await p.release();
+  } catch (err) {
+    res.error = errorText(err);
+  }
+  try {
+    await adapter.dispose();
+  } catch {
+    /* the measurements are taken; a failing dispose does not change them */
+  }
+  return res;
+}
+
+async function work(job: BenchJob): Promise<void> {
+  if (job.kind === 'adapter') {
+    await send({ type: 'result', result: await adapterJob(job) });
+  } else {
+    const { measureCeiling } = require('./ceiling') as typeof import('./ceiling');
+    await send({ type: 'result', result: { kind: 'ceiling', ...(await measureCeiling(job.ceiling)) } });
+  }
+}
+
+async function fatal(err: unknown): Promise<never> {
+  try {
+    await send({ type: 'fatal', error: errorText(err) });
+  } finally {
+    process.exit(70);
+  }
+}
+
+process.on('uncaughtException', (err) => void fatal(err));
+process.on('unhandledRejection', (err) => void fatal(err));
+
+process.once('message', (msg: { type: string; job: BenchJob }) => {
+  if (msg?.type !== 'job') {
+    void fatal(new Error(`bench worker: expected a job message, got ${JSON.stringify(msg)}`));
+    return;
+  }
+  work(msg.job).then(
+    () => process.exit(0), // runtimes keep thread pools alive: leave explicitly
+    (err) => fatal(err),
+  );
+});

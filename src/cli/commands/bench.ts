@@ -1,0 +1,218 @@
+/**
+ * `bench`: ResNet-50 forward latency per adapter against the machine's MatMul ceiling
+ * (src/bench/run-bench.ts); `bench --compare a.json b.json`: latency regressions between two bench
+ * results beyond the noise band; `bench --harness`: the cost of a conformance run split by phase.
+ * Exit codes: 0 done (compare: no regression), 1 compare found a regression, 2 usage error.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CEILING_RUNTIMES, DEFAULT_CEILING_N, DEFAULT_CEILING_RUNTIMES, type CeilingRuntime } from '../../bench/ceiling';
+import { DEFAULT_NOISE_FLOOR, compareBench, type Normalize } from '../../bench/compare';
+import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../bench/measure';
+import { harnessBreakdown } from '../../bench/overhead';
+import { benchDigest, perfMarkdown, perfSection, perfText } from '../../bench/perf-section';
+import { DEFAULT_BATCHES, runBench } from '../../bench/run-bench';
+import { noiseProfile, parseNoiseProfile } from '../../bench/noise-profile';
+import { readBenchFile } from '../../bench/read';
+import { BenchReadError } from '../../bench/schema';
+import { killBenchWorkers } from '../../bench/spawn';
+import { median } from '../../bench/stats';
+import { packageRoot } from '../../report/run-info';
+import { readReport } from '../../report/read';
+import { writeFileAtomic } from '../../report/write';
+import { selectAdapters } from '../../runner/adapters';
+import { UsageError, bool, int, intList, parseArgs, str } from '../args';
+
+export { BENCH_USAGE } from '../../bench/usage';
+
+const VALUE_FLAGS = ['adapters', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'noise-floor', 'normalize', 'noise-profile', 'run-args'];
+const BOOL_FLAGS = ['no-ceiling', 'no-paired-ceiling', 'verbose', 'compare', 'noise', 'harness'];
+
+function nonNegInt(v: number | undefined, name: string): number | undefined {
+  if (v !== undefined && v < 0) throw new UsageError(`--${name} must be >= 0, got ${v}`);
+  return v;
+}
+
+function compareMode(positional: string[], p: ReturnType<typeof parseArgs>): number {
+  if (positional.length !== 2) throw new UsageError(`bench --compare takes two bench results (before, after), got ${positional.length}`);
+  const floorText = str(p, 'noise-floor');
+  const floor = floorText === undefined ? DEFAULT_NOISE_FLOOR : Number(floorText);
+  if (!(Number.isFinite(floor) && floor >= 0)) throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
+  const normalize = (str(p, 'normalize') ?? 'auto') as Normalize;
+  if (!['auto', 'always', 'never'].includes(normalize)) throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
+  const a = readBenchFile(positional[0]);
+  const b = readBenchFile(positional[1]);
+  const profileFile = str(p, 'noise-profile');
+  let profile;
+  if (profileFile !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(profileFile, 'utf8');
+    } catch (err) {
+      throw new BenchReadError(`cannot read noise profile ${profileFile} (${(err as Error).message})`);
+    }
+    try {
+      profile = parseNoiseProfile(text, profileFile);
+    } catch (err) {
+      throw new BenchReadError((err as Error).message);
+    }
+  }
+  const c = compareBench(a, b, { floor, normalize, profile });
+  const jsonOut = str(p, 'json');
+  if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(c, null, 2)}\n`);
+  const within = c.rows.filter((r) => r.verdict === 'within-noise').length;
+  const normalized = c.rows.filter((r) => r.normalized).length;
+  process.stdout.write(`bench compare ${positional[0]} → ${positional[1]}: ${c.regressions} regression(s), ${c.improvements} improvement(s), `
+    + `${within} within noise (floor ${(c.floor * 100).toFixed(0)}%${profile ? `, noise profile ${profileFile}` : ''}; `
+    + `${normalized} of ${c.rows.length} rows compared relative to the ceiling)\n`);
+  for (const l of c.lines) process.stdout.write(`  ${l}\n`);
+  return c.exitCode;
+}
+
+function noiseMode(positional: string[], p: ReturnType<typeof parseArgs>): number {
+  if (positional.length < 2) throw new UsageError(`bench --noise takes at least two bench results of the same code, got ${positional.length}`);
+  const profile = noiseProfile(positional.map(readBenchFile), positional);
+  const jsonOut = str(p, 'json');
+  if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(profile, null, 2)}\n`);
+  process.stdout.write(`noise between ${positional.length} bench runs (max/min − 1 of the medians):\n`);
+  const w = Math.max(...profile.rows.map((r) => r.adapter.length));
+  for (const r of profile.rows) {
+    process.stdout.write(`  ${r.adapter.padEnd(w)}  batch ${String(r.batch).padStart(3)}  ${r.normalized ? 'relative to the ceiling' : 'raw latency           '}  ${(r.band * 100).toFixed(1)}%\n`);
+  }
+  if (jsonOut) process.stdout.write(`Noise profile: ${jsonOut} (use with bench --compare a.json b.json --noise-profile ${jsonOut})\n`);
+  return 0;
+}
+
+function ceilingRuntimes(text: string | undefined): CeilingRuntime[] {
+  if (text === undefined) return [...DEFAULT_CEILING_RUNTIMES];
+  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = ids.filter((x) => !(CEILING_RUNTIMES as readonly string[]).includes(x));
+  if (ids.length === 0 || bad.length) throw new UsageError(`--ceiling-runtimes takes a list of ${CEILING_RUNTIMES.join(', ')}; got '${text}'`);
+  return ids as CeilingRuntime[];
+}
+
+/** Median wall time of `node bin/resnet-conformance.cjs --help`: the start-up cost of one CLI process. */
+export function measureCliStartup(repeats = 5): number {
+  const bin = path.join(packageRoot(), 'bin', 'resnet-conformance.cjs');
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t = performance.now();
+    execFileSync(process.execPath, [bin, '--help'], { stdio: 'ignore' });
+    times.push(performance.now() - t);
+  }
+  return median(times);
+}
+
+function splitArgs(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(/\s+/).filter(Boolean);
+}
+
+async function harnessMode(p: ReturnType<typeof parseArgs>, after: string[] | null): Promise<number> {
+  if (after && str(p, 'run-args') !== undefined) throw new UsageError('give the run options either after -- or with --run-args=..., not both');
+  const extra = after ? [...after] : splitArgs(str(p, 'run-args'));
+  // The run's report goes to --out when the run args name one (kept), else to a temporary directory (removed).
+  const outAt = extra.indexOf('--out');
+  if (outAt >= 0 && extra[outAt + 1] === undefined) throw new UsageError('--run-args: --out needs a directory');
+  const keep = outAt >= 0;
+  const out = keep ? path.resolve(extra[outAt + 1]) : fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-harness-'));
+  if (keep) extra.splice(outAt, 2);
+  const bin = path.join(packageRoot(), 'bin', 'resnet-conformance.cjs');
+  try {
+    const startupMs = measureCliStartup();
+    process.stderr.write(`CLI start-up (node + tsx + CLI, median of 5 × --help): ${startupMs.toFixed(0)} ms\n`);
+    process.stderr.write(`running: resnet-conformance run ${[...extra, '--out', out].join(' ')}\n`);
+    const t = performance.now();
+    const r = spawnSync(process.execPath, [bin, 'run', ...extra, '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const wallMs = performance.now() - t;
+    if (r.status !== 0 && r.status !== 1) {
+      process.stderr.write(`resnet-conformance bench --harness: the run exited with ${r.status ?? r.signal}; no breakdown\n`);
+      return 2;
+    }
+    const report = readReport(out);
+    const h = harnessBreakdown(report, { wallMs, startupMs });
+    process.stdout.write(`\n${perfMarkdown(perfSection(null, h), '## Harness overhead of one conformance run')}\n`);
+    const jsonOut = str(p, 'json');
+    if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify({ runArgs: extra, startupMs, harness: h }, null, 2)}\n`);
+    return 0;
+  } finally {
+    if (!keep) fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+export async function benchCommand(argvAll: string[]): Promise<number> {
+  // `bench --harness -- <run options>`: everything after `--` goes to the conformance run.
+  const dd = argvAll.indexOf('--');
+  const argv = dd >= 0 ? argvAll.slice(0, dd) : argvAll;
+  const after = dd >= 0 ? argvAll.slice(dd + 1) : null;
+  const p = parseArgs(argv, VALUE_FLAGS, BOOL_FLAGS);
+  try {
+    if (bool(p, 'compare')) return compareMode(p.positional, p);
+    if (bool(p, 'noise')) return noiseMode(p.positional, p);
+    if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (bench results to compare need --compare)`);
+    if (after && !bool(p, 'harness')) throw new UsageError('arguments after -- are conformance run options and need --harness');
+    if (bool(p, 'harness')) return await harnessMode(p, after);
+  } catch (err) {
+    if (err instanceof BenchReadError || (err as Error).name === 'ReportReadError') {
+      process.stderr.write(`resnet-conformance bench: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const selection = selectAdapters(str(p, 'adapters'));
+  const batches = intList(p, 'batch') ?? DEFAULT_BATCHES;
+  if (batches.some((b) => b < 1)) throw new UsageError(`--batch sizes must be >= 1, got ${str(p, 'batch')}`);
+  const runs = nonNegInt(int(p, 'runs'), 'runs');
+  if (runs === 0) throw new UsageError('--runs must be >= 1');
+  const policy: RunPolicy = { ...DEFAULT_RUN_POLICY };
+  const warmup = nonNegInt(int(p, 'warmup'), 'warmup');
+  if (warmup !== undefined) policy.warmup = warmup;
+  if (runs !== undefined) policy.runs = runs;
+  const minTime = nonNegInt(int(p, 'min-time-ms'), 'min-time-ms');
+  if (minTime !== undefined) policy.minTimeMs = minTime;
+  const ceilingN = int(p, 'ceiling-n') ?? DEFAULT_CEILING_N;
+  if (ceilingN < 16) throw new UsageError(`--ceiling-n must be >= 16, got ${ceilingN}`);
+  const timeoutS = int(p, 'timeout') ?? 600;
+  if (timeoutS < 1) throw new UsageError(`--timeout must be >= 1 (seconds per worker), got ${timeoutS}`);
+  const jsonOut = str(p, 'json');
+  const mdOut = str(p, 'md');
+
+  const onSigint = (): void => {
+    killBenchWorkers();
+    process.stderr.write('\ninterrupted: bench workers stopped\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    process.stderr.write(`resnet-conformance bench: ${selection.entries.map((e) => e.id).join(', ')}; batch ${batches.join(', ')}\n`);
+    const report = await runBench({
+      adapters: selection.entries,
+      selection: selection.mode,
+      batches,
+      policy,
+      ceiling: !bool(p, 'no-ceiling'),
+      pairedCeiling: !bool(p, 'no-paired-ceiling'),
+      ceilingN,
+      ceilingRuntimes: ceilingRuntimes(str(p, 'ceiling-runtimes')),
+      timeoutS,
+      verbose: bool(p, 'verbose'),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    const digest = benchDigest(report, jsonOut ?? null);
+    process.stdout.write(`\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image `
+      + `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`);
+    if (jsonOut) {
+      writeFileAtomic(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(`Bench JSON: ${jsonOut}\n`);
+    }
+    if (mdOut) {
+      writeFileAtomic(mdOut, `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n`);
+      process.stdout.write(`Markdown: ${mdOut}\n`);
+    }
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

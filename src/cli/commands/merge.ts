@@ -1,0 +1,36 @@
+import * as path from 'path';
+import { ReportReadError, readReport } from '../../report/read';
+import { renderAll } from '../../report/render';
+import { REPORT_SCHEMA_VERSION } from '../../report/schema';
+import { prepareOutDir, writeReportDir } from '../../report/write';
+import { mergeReports } from '../../runner/merge';
+import { UsageError, parseArgs, required } from '../args';
+import { displayDir, printSummary } from './run';
+
+export const MERGE_USAGE = 'merge <report.json|run-dir> <report.json|run-dir> ... --out dir';
+
+/**
+ * `merge`: combines shard (or per-device) reports into one run directory with all four formats.
+ * Exit code = the merged verdict (0 pass, 1 fail), 2 on bad or overlapping input.
+ */
+export async function mergeCommand(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, ['out']);
+  if (p.positional.length < 1) throw new UsageError('merge needs at least one report');
+  const out = path.resolve(required(p, 'out'));
+  let reports;
+  try {
+    reports = p.positional.map((f) => readReport(f));
+  } catch (err) {
+    if (err instanceof ReportReadError) {
+      process.stderr.write(`resnet-conformance merge: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const merged = mergeReports(reports, p.positional);
+  prepareOutDir(out);
+  writeReportDir(out, merged.runId, REPORT_SCHEMA_VERSION, renderAll(merged));
+  process.stdout.write(`merged ${reports.length} report(s): ${merged.results.length} results from ${merged.parts.length} part(s)\n`);
+  printSummary(merged, displayDir(out), (s) => process.stdout.write(`${s}\n`));
+  return merged.summary.exitCode;
+}

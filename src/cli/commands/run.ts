@@ -1,0 +1,158 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { perfForReport } from '../../bench/perf-section';
+import { readBenchFile } from '../../bench/read';
+import { BenchReadError, type BenchReport } from '../../bench/schema';
+import { FixtureError } from '../../fixtures/load';
+import { FIXTURES_DIR } from '../../fixtures/paths';
+import { formatMs, truncate } from '../../report/format';
+import { ReportReadError, readReport } from '../../report/read';
+import { renderAll } from '../../report/render';
+import { REPORT_SCHEMA_VERSION, type ConformanceReport } from '../../report/schema';
+import { prepareOutDir, writeReportDir } from '../../report/write';
+import { selectAdapters } from '../../runner/adapters';
+import { DEFAULT_REGRESSION_FACTOR } from '../../runner/baseline';
+import { killAllWorkers } from '../../runner/orchestrator';
+import { progressPrinter } from '../../runner/progress';
+import { runConformance } from '../../runner/run';
+import { parseShard, type Shard } from '../../runner/shard';
+import { UsageError, bool, parseArgs, str } from '../args';
+
+export const RUN_USAGE = 'run [--adapters a,b|all] [--cases pattern,...] [--out reports/<run-id>] [--baseline report.json] '
+  + '[--regression-factor 2] [--shard i/n] [--timeout 300] [--jobs 2] [--fixtures dir] [--bench bench.json] [--verbose]';
+
+export const DEFAULT_TIMEOUT_S = 300;
+export const DEFAULT_JOBS = 2;
+
+export function positiveNumber(v: string | undefined, name: string, fallback: number, integer = false): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`);
+  }
+  return n;
+}
+
+/** Run id from the start time (UTC), plus the shard: 20250131T120501Z or 20250131T120501Z-shard2of4. */
+export function makeRunId(d: Date, shard: Shard | null): string {
+  const stamp = d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return shard && shard.count > 1 ? `${stamp}-shard${shard.index}of${shard.count}` : stamp;
+}
+
+function configError(msg: string): number {
+  process.stderr.write(`resnet-conformance run: ${msg}\n`);
+  return 2;
+}
+
+export function printSummary(report: ConformanceReport, outDir: string, write: (s: string) => void): void {
+  const s = report.summary;
+  const counts = Object.entries(s.byStatus).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  write(`\n${s.verdict === 'pass' ? 'PASS' : 'FAIL'}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(report.parts[0]?.durationMs)}`);
+  for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
+  if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
+  for (const a of report.adapters.filter((x) => !x.available)) {
+    write(truncate(`  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`, 240));
+  }
+  write(`Report: ${path.join(outDir, 'report.json')} (+ report.md, report.html, junit.xml)`);
+}
+
+/** The out dir as the user would type it: relative when under the working directory. */
+export function displayDir(dir: string): string {
+  const rel = path.relative(process.cwd(), dir);
+  return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? dir : rel;
+}
+
+/**
+ * Renders every format with the perf section: one rendering is timed (parts[0].timings.reportMs),
+ * then the perf section (the run's own cost by phase, plus the bench digest when given) is added
+ * and the files are rendered again with it.
+ */
+export function renderWithPerf(report: ConformanceReport, bench?: { report: BenchReport; source: string }): Record<string, string> {
+  const t = performance.now();
+  renderAll(report);
+  const reportMs = performance.now() - t;
+  const part = report.parts[0];
+  if (part?.timings) part.timings.reportMs = reportMs;
+  report.perf = perfForReport(report, bench ? { bench } : {});
+  return renderAll(report);
+}
+
+/** `run`: the conformance run. Exit 0 all pass, 1 failure or regression, 2 usage/config error. */
+export async function runCommand(argv: string[]): Promise<number> {
+  // Process start (performance.timeOrigin) to here: Node, tsx and the CLI's modules.
+  const startupMs = performance.now();
+  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench'], ['verbose']);
+  if (p.positional.length) throw new UsageError(`run takes no positional arguments (got ${p.positional.join(' ')})`);
+  const adapters = selectAdapters(str(p, 'adapters'));
+  const shardText = str(p, 'shard');
+  const shard = shardText === undefined ? null : parseShard(shardText);
+  const timeoutS = positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S);
+  const jobs = positiveNumber(str(p, 'jobs'), 'jobs', DEFAULT_JOBS, true);
+  const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
+  if (factor < 1) throw new UsageError(`--regression-factor must be >= 1 (the allowed growth of the error), got ${factor}`);
+  const fixturesDir = path.resolve(str(p, 'fixtures') ?? FIXTURES_DIR);
+
+  let baseline: { path: string; report: ConformanceReport } | undefined;
+  const baselinePath = str(p, 'baseline');
+  if (baselinePath !== undefined) {
+    try {
+      baseline = { path: baselinePath, report: readReport(baselinePath) };
+    } catch (err) {
+      if (err instanceof ReportReadError) return configError(`--baseline: ${err.message}`);
+      throw err;
+    }
+  }
+
+  // A bench result to embed in the report's perf section (read first: a bad file is a usage error, not a wasted run).
+  let bench: { report: BenchReport; source: string } | undefined;
+  const benchPath = str(p, 'bench');
+  if (benchPath !== undefined) {
+    try {
+      bench = { report: readBenchFile(benchPath), source: benchPath };
+    } catch (err) {
+      if (err instanceof BenchReadError) return configError(`--bench: ${err.message}`);
+      throw err;
+    }
+  }
+
+  const runId = makeRunId(new Date(), shard);
+  const outDir = path.resolve(str(p, 'out') ?? path.join('reports', runId));
+  const tty = Boolean(process.stdout.isTTY);
+  const write = (line: string) => process.stdout.write(`${line}\n`);
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    killAllWorkers();
+    process.stderr.write(`\ninterrupted: workers stopped; no complete report in ${outDir}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    prepareOutDir(outDir);
+    write(`resnet-conformance run ${runId}: ${adapters.entries.length} adapter(s) [${adapters.entries.map((e) => e.id).join(', ')}]${shard ? `, shard ${shard.index}/${shard.count}` : ''}, up to ${jobs} at once`);
+    let report: ConformanceReport;
+    try {
+      report = await runConformance({
+        fixturesDir, adapters, cases: str(p, 'cases'), shard, timeoutS, jobs, regressionFactor: factor, baseline, runId,
+        historyDir: path.dirname(outDir),
+        progress: progressPrinter({ tty, write }), verbose: bool(p, 'verbose'), startupMs,
+      });
+    } catch (err) {
+      if (err instanceof FixtureError) return configError(`bad fixtures: ${err.message}`);
+      throw err;
+    }
+    if (interrupted) return 130;
+    writeReportDir(outDir, report.runId, REPORT_SCHEMA_VERSION, renderWithPerf(report, bench));
+    printSummary(report, displayDir(outDir), write);
+    return report.summary.exitCode;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    // Leave an empty out dir only if nothing was written into it.
+    try {
+      if (fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
+    } catch {
+      /* not created or not empty */
+    }
+  }
+}

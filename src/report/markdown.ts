@@ -1,0 +1,116 @@
+/**
+ * Markdown summary: verdict, adapter × case matrix with each cell's worst error, failures, baseline
+ * regressions, adapters (with unavailable reasons and fixes), performance (when the report has a
+ * perf section) and the tolerances applied. Sized for a
+ * GitHub pull-request comment (65 536 characters) and $GITHUB_STEP_SUMMARY: long lists are cut with
+ * a note pointing at the full report.
+ */
+import { perfMarkdown } from '../bench/perf-section';
+import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
+import { CASE_STATUSES, type ConformanceReport } from './schema';
+import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
+
+/** Comfortably under GitHub's 65 536-character comment limit. */
+export const MARKDOWN_BUDGET = 60_000;
+const MAX_LISTED = 40;
+
+function envLine(report: ConformanceReport): string {
+  const p = report.parts[0];
+  if (!p) return '';
+  const e = p.environment;
+  const gpu = e.gpu.devices.length ? ` · GPU ${e.gpu.devices.map((d) => d.name).join(', ')}${e.gpu.cudaVersion ? ` (CUDA ${e.gpu.cudaVersion})` : ''}` : '';
+  const shards = report.parts.length > 1 ? ` · merged from ${report.parts.length} parts` : '';
+  return `Run \`${report.runId}\` · commit \`${shortCommit(report)}\`${e.git.dirty ? ' (dirty)' : ''} · ${e.os.distro ?? e.os.platform} ${e.os.arch} · ${e.cpu.model} (${e.cpu.cores} cores) · Node ${e.node.version}${gpu}${shards}`;
+}
+
+export function renderMarkdown(report: ConformanceReport): string {
+  const s = report.summary;
+  const m = matrixOf(report);
+  const out: string[] = [];
+  const counts = CASE_STATUSES.filter((st) => s.byStatus[st] > 0).map((st) => `${s.byStatus[st]} ${st}`).join(', ');
+  out.push(`## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${s.verdict.toUpperCase()} — ${s.total} results${counts ? `: ${counts}` : ''}`);
+  out.push('');
+  out.push(envLine(report));
+  if (report.baseline) {
+    const b = report.baseline;
+    out.push('');
+    out.push(`Baseline \`${b.runId}\` (factor ${formatNumber(b.factor)}×): ${b.regressed} regressed, ${b.newlyFailing} newly failing, ${b.improved} improved, ${b.newPairs} new, ${b.missingPairs} missing.`);
+  }
+  out.push('');
+
+  // Matrix: one row per case, one column per adapter.
+  if (m.cases.length && m.adapters.length) {
+    out.push(`| case | ${m.adapters.map((a) => `\`${cell(a)}\``).join(' | ')} |`);
+    out.push(`|---|${m.adapters.map(() => '---').join('|')}|`);
+    for (const c of m.cases) {
+      const cells = m.adapters.map((a) => {
+        const r = m.get(a, c);
+        if (!r) return '';
+        const mark = r.regression?.kind === 'newly-failing' ? ' 🆕' : '';
+        return `${STATUS_ICON[r.status]} ${cell(cellText(r))}${mark}`;
+      });
+      out.push(`| \`${cell(c)}\` | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+    out.push(`<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${st}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`);
+    out.push('');
+  } else {
+    out.push('_No results (empty selection or shard)._');
+    out.push('');
+  }
+
+  const failing = report.results.filter((r) => r.status !== 'pass' && r.status !== 'unavailable' && r.status !== 'skipped');
+  if (failing.length) {
+    out.push(`### Not passing (${failing.length})`);
+    out.push('');
+    for (const r of failing.slice(0, MAX_LISTED)) {
+      out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${r.status}: ${cell(truncate(r.reason, 250))}`);
+    }
+    if (failing.length > MAX_LISTED) out.push(`- … and ${failing.length - MAX_LISTED} more (see report.html / report.json)`);
+    out.push('');
+  }
+
+  out.push('### Adapters');
+  out.push('');
+  out.push('| adapter | profile | runtime | device | precision | results | time |');
+  out.push('|---|---|---|---|---|---|---|');
+  for (const a of report.adapters) {
+    const d = a.description;
+    const res = CASE_STATUSES.filter((st) => a.counts[st] > 0).map((st) => `${a.counts[st]} ${st}`).join(', ');
+    const runtime = d ? `${d.runtime} ${d.version}` : '–';
+    out.push(`| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`);
+  }
+  const unavailable = report.adapters.filter((a) => !a.available);
+  if (unavailable.length) {
+    out.push('');
+    out.push('Unavailable here:');
+    for (const a of unavailable) {
+      out.push(`- \`${cell(a.id)}\`${a.explicitlyRequested ? ' (requested explicitly: fails the run)' : ''}: ${cell(a.unavailableReason ?? 'no reason given')}${a.fix ? ` — fix: ${cell(a.fix)}` : ''}`);
+    }
+  }
+  out.push('');
+
+  if (report.perf) out.push(perfMarkdown(report.perf, '### Performance'), '');
+
+  const tols = tolerancesUsed(report);
+  if (tols.length) {
+    out.push('<details><summary>Tolerances applied</summary>');
+    out.push('');
+    out.push('| case class | profile | atol | rtol | max ULP | reason |');
+    out.push('|---|---|---|---|---|---|');
+    for (const t of tols) {
+      out.push(`| ${cell(t.caseClass)} | ${cell(t.profile)} | ${formatNumber(t.atol)} | ${formatNumber(t.rtol)} | ${t.maxUlp ?? '–'} | ${cell(truncate(t.reason, 300))} |`);
+    }
+    out.push('');
+    out.push('</details>');
+    out.push('');
+  }
+
+  let text = `${out.join('\n')}\n`;
+  if (text.length > MARKDOWN_BUDGET) {
+    const note = '\n\n_(cut to fit a pull-request comment; the full matrix is in report.html / report.json)_\n';
+    text = text.slice(0, MARKDOWN_BUDGET - note.length);
+    text = text.slice(0, text.lastIndexOf('\n')) + note;
+  }
+  return text;
+}

@@ -1,0 +1,73 @@
+/**
+ * Loads a report written by `run` or `merge`: a report.json file, or a run directory (which must
+ * carry the completion marker). Anything unusable is a ReportReadError naming the file and the problem
+ * (the CLI maps it to exit code 2).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPORT_SCHEMA_VERSION, type ConformanceReport } from './schema';
+import { COMPLETE_MARKER, REPORT_FILES, checkAgainstMarker } from './write';
+
+export class ReportReadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReportReadError';
+  }
+}
+
+function resolveReportFile(p: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    throw new ReportReadError(`report ${p}: no such file or directory`);
+  }
+  if (!st.isDirectory()) return p;
+  const file = path.join(p, REPORT_FILES.json);
+  if (!fs.existsSync(file)) throw new ReportReadError(`report directory ${p} has no ${REPORT_FILES.json}`);
+  if (!fs.existsSync(path.join(p, COMPLETE_MARKER))) {
+    throw new ReportReadError(`report directory ${p} has no ${COMPLETE_MARKER}: the run that wrote it did not finish`);
+  }
+  return file;
+}
+
+export function parseReport(text: string, name: string): ConformanceReport {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ReportReadError(`report ${name} is not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ReportReadError(`report ${name}: expected a JSON object`);
+  const r = raw as Record<string, unknown>;
+  if (r.schemaVersion === undefined) throw new ReportReadError(`report ${name} has no schemaVersion: not a resnet-conformance report`);
+  if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
+    throw new ReportReadError(`report ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads version ${REPORT_SCHEMA_VERSION}`);
+  }
+  for (const key of ['results', 'adapters', 'cases', 'parts'] as const) {
+    if (!Array.isArray(r[key])) throw new ReportReadError(`report ${name}: '${key}' must be an array`);
+  }
+  for (const key of ['summary', 'fixtures', 'tool'] as const) {
+    if (typeof r[key] !== 'object' || r[key] === null) throw new ReportReadError(`report ${name}: '${key}' must be an object`);
+  }
+  (r.results as unknown[]).forEach((res, i) => {
+    const x = res as Record<string, unknown>;
+    if (typeof x?.adapter !== 'string' || typeof x.case !== 'string' || typeof x.status !== 'string') {
+      throw new ReportReadError(`report ${name}: results[${i}] needs string adapter, case and status`);
+    }
+  });
+  return raw as ConformanceReport;
+}
+
+export function readReport(p: string): ConformanceReport {
+  const file = resolveReportFile(p);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ReportReadError(`report ${file} cannot be read (${(err as Error).message})`);
+  }
+  const problem = checkAgainstMarker(file, text);
+  if (problem) throw new ReportReadError(`report ${problem}`);
+  return parseReport(text, file);
+}

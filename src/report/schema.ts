@@ -1,0 +1,289 @@
+/**
+ * The canonical conformance report: one JSON document every other format (JUnit, Markdown, HTML)
+ * is rendered from. Documented field by field in docs/report-schema.md; bump REPORT_SCHEMA_VERSION
+ * on any change a reader could notice (renamed/removed field, changed meaning).
+ *
+ * Determinism: two runs on the same machine produce identical reports except in the fields listed
+ * in VOLATILE_KEYS (times, dates, the run id derived from the date).
+ */
+import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
+import type { AdapterDescription } from '../adapters/types';
+import type { RunPhaseTimings } from '../bench/overhead';
+import type { PerfSection } from '../bench/perf-section';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/**
+ * Verdict of one adapter × case.
+ *   pass          every check inside its tolerance
+ *   fail-numeric  a value check outside tolerance (or NaN/Inf where the expected value is finite)
+ *   fail-shape    an output/intermediate has the wrong shape, or a parameter count differs
+ *   error         the adapter threw (build or run), or the case could not be evaluated
+ *   crashed       the adapter's worker process died (signal, abort, out of memory, non-zero exit)
+ *   timeout       the adapter's time budget ran out while this case was running
+ *   unavailable   the adapter's probe says it cannot run here (reason + fix given)
+ *   skipped       not run: the case does not apply to the adapter, or an earlier timeout used up the budget
+ *   regressed     inside tolerance, but the error grew beyond the regression factor against the baseline
+ */
+export type CaseStatus =
+  | 'pass'
+  | 'fail-numeric'
+  | 'fail-shape'
+  | 'error'
+  | 'crashed'
+  | 'timeout'
+  | 'unavailable'
+  | 'skipped'
+  | 'regressed';
+
+export const CASE_STATUSES: readonly CaseStatus[] = [
+  'pass', 'regressed', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout', 'unavailable', 'skipped',
+];
+
+/** Statuses that make a run fail (exit code 1) regardless of how the adapter was selected. */
+export const FAILING_STATUSES: readonly CaseStatus[] = ['regressed', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
+
+/** The tolerance a case was judged by, and why that tolerance. */
+export interface AppliedTolerance {
+  caseClass: string;
+  profile: string;
+  atol: number;
+  rtol: number;
+  maxUlp: number | null;
+  reason: string;
+}
+
+/** Metrics of one comparison (a subset of CompareResult, all JSON-safe; null = infinite/undefined). */
+export interface CheckMetrics {
+  n: number;
+  mismatches: number;
+  mismatchPct: number;
+  maxAbs: JsonNumber;
+  maxRel: JsonNumber;
+  maxUlp: JsonNumber;
+  worst: WorstElement | null;
+  nanActual: number;
+  infMismatch: number;
+}
+
+/**
+ * One comparison inside a case: the final output, one intermediate activation (kind 'boundary',
+ * with its block-boundary label), a parameter count or a shape.
+ */
+export interface CheckResult {
+  /** Stable name: 'output', 'boundary:<label>', 'paramCount', ... */
+  name: string;
+  kind: 'output' | 'boundary' | 'paramCount' | 'shape' | 'other';
+  /** Block-boundary label for kind 'boundary' (e.g. 'stage1', 'stage2.block1'). */
+  label?: string;
+  /** Layer whose output was compared (kind 'output' / 'boundary'). */
+  layer?: string;
+  pass: boolean;
+  /** Element-wise metrics (value checks only). */
+  metrics: CheckMetrics | null;
+  /** Tolerance this comparison was judged by (a tensor may have its own row of the table, e.g. logits). */
+  tolerance?: AppliedTolerance;
+  actualShape?: number[];
+  expectedShape?: number[];
+  /** Non-tensor checks (parameter counts): the values compared. */
+  actualValue?: unknown;
+  expectedValue?: unknown;
+  /** Why it failed, in one line (absent on pass). */
+  reason?: string;
+}
+
+export interface CaseTimings {
+  /** Model build (spec + weights + adapter.build). 0 when the model built for an earlier case was reused. */
+  buildMs: number;
+  runMs: number;
+  compareMs: number;
+  totalMs: number;
+  /** Obtaining the initial weights (initModelWeights, or the worker's weight cache): part of buildMs. */
+  initMs?: number;
+  /** Loading the case's input and expected tensors in the worker (part of totalMs, not of buildMs). */
+  fixtureMs?: number;
+}
+
+/** How a case compares with the same adapter × case in the baseline report. */
+export interface RegressionInfo {
+  kind: 'error-growth' | 'newly-failing';
+  baselineStatus: CaseStatus;
+  /** The check whose error grew most (error-growth). */
+  check?: string;
+  baselineMaxAbs?: JsonNumber;
+  maxAbs?: JsonNumber;
+  /** maxAbs / baselineMaxAbs; null when the baseline was exact (0) — growth from bit-exact. */
+  growth?: number | null;
+  factor: number;
+}
+
+export interface CaseResult {
+  adapter: string;
+  case: string;
+  status: CaseStatus;
+  /** One line; always present (for pass: a summary of the worst error). */
+  reason: string;
+  /** Tolerance of the case's own case class (individual checks may use another row: see checks[].tolerance). */
+  tolerance: AppliedTolerance | null;
+  /** Headline metrics: those of the 'output' check (null when nothing was compared). */
+  metrics: CheckMetrics | null;
+  checks: CheckResult[];
+  timings: CaseTimings | null;
+  /** Whether this case reused a model built for an earlier case in the same worker. */
+  modelReused: boolean;
+  /** Set when a baseline was given and this case regressed against it. */
+  regression: RegressionInfo | null;
+  /** Index into ConformanceReport.parts: which run (shard) produced the result. */
+  part: number;
+}
+
+export interface CaseInfo {
+  id: string;
+  caseClass: string;
+  /** Human description of the model and its arguments, e.g. "resnet50 64x64x3, 6 classes". */
+  model: string;
+  modelArgs: Record<string, unknown>;
+  training: boolean;
+  inputShape: number[] | null;
+  /** Block-boundary labels with expected activations, in model order (the chart's x axis). */
+  boundaries: string[];
+  /** Where the expected values come from (notebook-published / keras-generated + provenance). */
+  source: Record<string, unknown>;
+  description?: string;
+}
+
+export interface WorkerInfo {
+  /** Worker processes started for this adapter (more than one after a crash: the rest of the cases run in a fresh worker). */
+  processes: number;
+  exits: Array<{ code: number | null; signal: string | null; reason: string }>;
+  /** Last lines the worker wrote to stderr (only when it crashed or timed out). */
+  stderrTail?: string;
+}
+
+export interface AdapterReport {
+  id: string;
+  summary: string;
+  profile: string;
+  outOfTheBox: boolean;
+  /** Named in --adapters (an unavailable explicitly requested adapter fails the run). */
+  explicitlyRequested: boolean;
+  available: boolean;
+  unavailableReason?: string;
+  fix?: string;
+  /** adapter.describe(): runtime, version, device, precision and settings (null if it never answered). */
+  description: AdapterDescription | null;
+  worker: WorkerInfo | null;
+  durationMs: number;
+  counts: Record<CaseStatus, number>;
+  /** Parts (shards) this adapter ran in. */
+  parts: number[];
+}
+
+export interface RunInfo {
+  os: { platform: string; release: string; arch: string; distro: string | null };
+  cpu: { model: string; cores: number; memoryGiB: number };
+  node: { version: string; v8: string };
+  git: { commit: string | null; dirty: boolean | null; note?: string };
+  /** Installed version of every runtime package (dependencies, @tensorflow/*, onnxruntime-*). */
+  packages: Record<string, string>;
+  gpu: { devices: Array<{ name: string; driver: string; memoryMiB: number | null }>; cudaVersion: string | null; note?: string };
+  /** Precision settings, by adapter id (from describe()): precision + settings such as TF32, graph optimization level. */
+  precision: Record<string, { precision: string; settings: Record<string, string | number | boolean> }>;
+}
+
+export interface RunOptionsRecord {
+  adapters: string[];
+  adapterSelection: 'default' | 'all' | 'explicit';
+  cases: string | null;
+  shard: { index: number; count: number } | null;
+  timeoutS: number;
+  jobs: number;
+  regressionFactor: number;
+  baseline: string | null;
+}
+
+/** One run (a whole run, or one shard of it). A merged report has several parts. */
+export interface PartInfo {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  options: RunOptionsRecord;
+  environment: RunInfo;
+  /** Phases of the run's parent process (absent in reports written before they were recorded). */
+  timings?: RunPhaseTimings;
+}
+
+export interface BaselineInfo {
+  path: string;
+  runId: string;
+  factor: number;
+  regressed: number;
+  newlyFailing: number;
+  improved: number;
+  /** adapter/case pairs in this run but not in the baseline. */
+  newPairs: number;
+  /** adapter/case pairs in the baseline but not in this run. */
+  missingPairs: number;
+}
+
+export interface ReportSummary {
+  total: number;
+  byStatus: Record<CaseStatus, number>;
+  /** Unavailable results that fail the run (the adapter was named explicitly in --adapters). */
+  requiredUnavailable: number;
+  verdict: 'pass' | 'fail';
+  exitCode: 0 | 1;
+  /** One line per reason the verdict is 'fail'. */
+  failures: string[];
+}
+
+export interface ConformanceReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  tool: { name: 'resnet-conformance'; version: string };
+  runId: string;
+  createdAt: string;
+  fixtures: { manifest: string; sha256: string; caseCount: number };
+  parts: PartInfo[];
+  /** Every case selected by --cases (before sharding), in manifest order. */
+  cases: CaseInfo[];
+  adapters: AdapterReport[];
+  /** Sorted by adapter (registry order), then case (manifest order). */
+  results: CaseResult[];
+  baseline: BaselineInfo | null;
+  summary: ReportSummary;
+  /**
+   * Performance: the run's own cost by phase, plus the digest of a bench result given with
+   * `run --bench` (src/bench/perf-section.ts). Absent in merged reports and in older reports.
+   */
+  perf?: PerfSection | null;
+}
+
+/**
+ * Keys whose values legitimately differ between two otherwise identical runs (see docs/report-schema.md):
+ * times, dates, the run id made from the date, and crashed workers' raw stderr (may hold addresses, pids).
+ */
+export const VOLATILE_KEYS: readonly string[] = [
+  'runId', 'createdAt', 'startedAt', 'finishedAt', 'durationMs', 'buildMs', 'runMs', 'compareMs', 'totalMs', 'stderrTail',
+  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf',
+];
+
+export function emptyCounts(): Record<CaseStatus, number> {
+  const c = {} as Record<CaseStatus, number>;
+  for (const s of CASE_STATUSES) c[s] = 0;
+  return c;
+}
+
+export function checkMetricsOf(r: CompareResult): CheckMetrics {
+  return {
+    n: r.n,
+    mismatches: r.mismatches,
+    mismatchPct: r.mismatchPct,
+    maxAbs: r.maxAbs,
+    maxRel: r.maxRel,
+    maxUlp: r.maxUlp,
+    worst: r.worst,
+    nanActual: r.nanActual,
+    infMismatch: r.infMismatch,
+  };
+}

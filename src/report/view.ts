@@ -1,0 +1,84 @@
+/** Lookups shared by the Markdown and HTML renderers (row/column order, cell text). */
+import { formatNumber } from './format';
+import type { CaseResult, ConformanceReport } from './schema';
+
+export interface Matrix {
+  adapters: string[];
+  cases: string[];
+  get(adapter: string, c: string): CaseResult | undefined;
+}
+
+/** Adapters in report order (then any only seen in results), cases in manifest order (same). */
+export function matrixOf(report: ConformanceReport): Matrix {
+  const adapters = report.adapters.map((a) => a.id).filter((id) => report.results.some((r) => r.adapter === id));
+  const cases = report.cases.map((c) => c.id).filter((id) => report.results.some((r) => r.case === id));
+  const byKey = new Map<string, CaseResult>();
+  for (const r of report.results) {
+    byKey.set(`${r.adapter}\u0000${r.case}`, r);
+    if (!adapters.includes(r.adapter)) adapters.push(r.adapter);
+    if (!cases.includes(r.case)) cases.push(r.case);
+  }
+  return { adapters, cases, get: (a, c) => byKey.get(`${a}\u0000${c}`) };
+}
+
+/** The headline error of a result: the output's max abs error (else the worst over its checks). */
+export function headlineError(r: CaseResult): number | null | undefined {
+  if (r.metrics) return r.metrics.maxAbs;
+  let worst: number | null | undefined;
+  for (const c of r.checks) {
+    const m = c.metrics?.maxAbs;
+    if (m === undefined) continue;
+    if (m === null) return null;
+    if (worst === undefined || (worst !== null && m > worst)) worst = m;
+  }
+  return worst;
+}
+
+/**
+ * Short cell text: for pass/regressed the output's max abs error; for fail-numeric the largest max abs
+ * error among the failing checks (named when it is not the output, e.g. "1.2e-3 resume"); the status
+ * otherwise.
+ */
+export function cellText(r: CaseResult): string {
+  switch (r.status) {
+    case 'pass':
+    case 'regressed': {
+      const e = headlineError(r);
+      return e === undefined ? r.status : formatNumber(e);
+    }
+    case 'fail-numeric': {
+      if (r.checks.some((c) => (c.metrics?.nanActual ?? 0) > 0)) return 'NaN';
+      let worst: CaseResult['checks'][number] | undefined;
+      for (const c of r.checks) {
+        if (c.pass || !c.metrics) continue;
+        const m = c.metrics.maxAbs;
+        const w = worst?.metrics?.maxAbs;
+        if (!worst || m === null || (w !== null && w !== undefined && m > w)) worst = c;
+        if (m === null) break;
+      }
+      if (!worst) return r.checks.some((c) => !c.pass) ? `✗ ${r.checks.find((c) => !c.pass)!.name}` : r.status;
+      const where = worst.kind === 'output' ? '' : ` ${worst.label ?? worst.name.replace(/^intermediates\//, '')}`;
+      return `${formatNumber(worst.metrics!.maxAbs)}${where}`;
+    }
+    default:
+      return r.status;
+  }
+}
+
+export function shortCommit(report: ConformanceReport): string {
+  const commits = [...new Set(report.parts.map((p) => p.environment.git.commit))];
+  return commits.map((c) => (c ? c.slice(0, 10) : 'no commit')).join(', ');
+}
+
+/** The tolerance rows used in a report: unique caseClass × profile with their reason. */
+export function tolerancesUsed(report: ConformanceReport): Array<NonNullable<CaseResult['tolerance']>> {
+  const seen = new Map<string, NonNullable<CaseResult['tolerance']>>();
+  const add = (t: CaseResult['tolerance'] | undefined) => {
+    if (t) seen.set(`${t.caseClass}\u0000${t.profile}`, t);
+  };
+  for (const r of report.results) {
+    add(r.tolerance);
+    for (const c of r.checks) add(c.tolerance);
+  }
+  return [...seen.values()].sort((a, b) => (a.caseClass === b.caseClass ? a.profile.localeCompare(b.profile) : a.caseClass.localeCompare(b.caseClass)));
+}

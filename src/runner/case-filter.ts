@@ -1,0 +1,34 @@
+/**
+ * `--cases PATTERNS`: a comma-separated list; a pattern with `*` or `?` is a glob matched against
+ * the whole case id, a pattern without them matches every id containing it. A case is selected
+ * when any pattern matches. A list that selects nothing is a usage error naming some known ids.
+ */
+import { UsageError } from '../cli/args';
+
+function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (const ch of glob) {
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else re += ch.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function caseMatcher(patterns: string): (id: string) => boolean {
+  const parts = patterns.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length === 0) throw new UsageError('--cases needs at least one pattern');
+  const tests = parts.map((p) => (/[*?]/.test(p) ? ((id: string) => globToRegExp(p).test(id)) : (id: string) => id.includes(p)));
+  return (id) => tests.some((t) => t(id));
+}
+
+export function filterCases(ids: readonly string[], patterns: string | undefined): string[] {
+  if (patterns === undefined) return [...ids];
+  const match = caseMatcher(patterns);
+  const out = ids.filter(match);
+  if (out.length === 0) {
+    const shown = ids.slice(0, 12).join(', ');
+    throw new UsageError(`--cases '${patterns}' matches no case; known cases: ${shown}${ids.length > 12 ? `, ... (${ids.length} in all)` : ''}`);
+  }
+  return out;
+}

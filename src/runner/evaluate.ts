@@ -1,0 +1,251 @@
+/**
+ * evaluateCase: the single place that turns (adapter, fixture case) into a report CaseResult —
+ * status with reason, metrics of every comparison, the tolerance applied with its reason, timings.
+ *
+ * The comparison itself is src/fixtures/run-case.ts (runFixtureCase: output, resume, intermediates,
+ * named checks); this adds model building (one build per model arguments, reused by the following
+ * cases of the same model; initial weights from the on-disk weight cache, ./weight-cache), timing
+ * of each phase (fixture loading, weight init, build, run, compare), the tolerance lookup, the
+ * parameter-count check against the manifest's Keras summary, exception handling and the status
+ * rules:
+ *   error        tolerance/fixture problem, build or run threw, or a requested capture is missing
+ *   fail-shape   a compared tensor has the wrong shape, or the parameter count differs from Keras
+ *   fail-numeric a comparison outside tolerance (NaN/Inf included) or a named check failed
+ *   pass         otherwise
+ * (error > fail-shape > fail-numeric when several apply.)
+ */
+import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
+import type { CompareResult, Tolerance } from '../compare/metrics';
+import { toleranceFor } from '../compare/tolerances';
+import { findSummary, loadCaseTensors, modelKey } from '../fixtures/load';
+import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
+import { formatMetrics, runFixtureCase } from '../fixtures/run-case';
+import { buildModel } from '../spec/model-args';
+import type { ModelSpec, ParamCount } from '../spec/types';
+import type { Tensor } from '../tensor';
+import {
+  checkMetricsOf, type AppliedTolerance, type CaseResult, type CaseStatus, type CheckResult,
+} from '../report/schema';
+import { passReason } from './summary';
+import { cachedInitModelWeights } from './weight-cache';
+
+export interface EvaluationContext {
+  /** Folder holding manifest.json and the .npy files. */
+  fixturesDir: string;
+  manifest: FixtureManifest;
+  /** The model currently built in the adapter (managed by evaluateCase; start with undefined). */
+  built?: { key: string; spec: ModelSpec; paramCount: ParamCount | Error };
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return `${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`;
+  return String(err);
+}
+
+/** Times adapter.run while runFixtureCase drives it. */
+class TimedAdapter implements Adapter {
+  runMs = 0;
+  /** Shape of the last output run() returned (undefined while no run succeeded). */
+  outputShape: number[] | undefined;
+  constructor(private readonly inner: Adapter) {}
+  get id(): string { return this.inner.id; }
+  probe() { return this.inner.probe(); }
+  describe() { return this.inner.describe(); }
+  build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
+  paramCount() { return this.inner.paramCount(); }
+  dispose() { return this.inner.dispose(); }
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const t = now();
+    try {
+      const r = await this.inner.run(input, opts);
+      this.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
+      return r;
+    } finally {
+      this.runMs += now() - t;
+    }
+  }
+}
+
+/** Maps capture names (layer names) and the output layer to their block-boundary labels. */
+function boundaryLabels(spec: ModelSpec): Map<string, string> {
+  return new Map(spec.boundaries.map((b) => [b.layer, b.label]));
+}
+
+function tensorCheck(name: string, r: CompareResult | null, missing: string | undefined, labels: Map<string, string>, spec: ModelSpec): CheckResult {
+  let kind: CheckResult['kind'] = 'other';
+  let layer: string | undefined;
+  if (name === 'output') {
+    kind = 'output';
+    layer = spec.output;
+  } else if (name.startsWith('intermediates/')) {
+    kind = 'boundary';
+    layer = name.slice('intermediates/'.length);
+  }
+  const label = layer !== undefined ? labels.get(layer) ?? (kind === 'boundary' ? layer : undefined) : undefined;
+  const base: CheckResult = { name, kind, pass: false, metrics: null };
+  if (label !== undefined) base.label = label;
+  if (layer !== undefined) base.layer = layer;
+  if (!r) return { ...base, reason: missing ?? 'not compared' };
+  const out: CheckResult = { ...base, pass: r.pass, metrics: checkMetricsOf(r) };
+  if (r.shapeMismatch) {
+    out.actualShape = r.shapeMismatch.actual;
+    out.expectedShape = r.shapeMismatch.expected;
+  }
+  if (!r.pass) out.reason = formatMetrics(r);
+  return out;
+}
+
+function statusOf(checks: CheckResult[]): CaseStatus {
+  let s: CaseStatus = 'pass';
+  for (const c of checks) {
+    if (c.pass) continue;
+    // The notebook's resume needs an NHWC output: without one, the output's shape is the problem.
+    if (!c.metrics && c.name === 'resume') s = 'fail-shape';
+    else if (!c.metrics && c.kind !== 'paramCount' && !c.name.startsWith('check:')) return 'error';
+    else if (c.kind === 'paramCount' || c.expectedShape) s = 'fail-shape';
+    else if (s === 'pass') s = 'fail-numeric';
+  }
+  return s;
+}
+
+function result(adapter: string, k: FixtureCase, status: CaseStatus, reason: string, tolerance: AppliedTolerance | null): CaseResult {
+  return { adapter, case: k.id, status, reason, tolerance, metrics: null, checks: [], timings: null, modelReused: false, regression: null, part: 0 };
+}
+
+/** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
+export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: FixtureCase, ctx: EvaluationContext): Promise<CaseResult> {
+  const t0 = now();
+  // Every tolerance-table row the case uses (its own class and any per-tensor class), looked up first.
+  const applied = new Map<string, AppliedTolerance>();
+  const classes = [k.caseClass, k.expected.output?.caseClass, k.expected.resume?.caseClass,
+    ...Object.values(k.expected.intermediates ?? {}).map((r) => r.caseClass)];
+  try {
+    for (const cls of classes) {
+      if (cls === undefined || applied.has(cls)) continue;
+      const t = toleranceFor(cls, entry.profile);
+      applied.set(cls, { caseClass: cls, profile: entry.profile, atol: t.atol, rtol: t.rtol, maxUlp: t.maxUlp ?? null, reason: t.reason });
+    }
+  } catch (err) {
+    return result(entry.id, k, 'error', errorText(err), null);
+  }
+  const tolerance = applied.get(k.caseClass)!;
+  const tolFor = (cls: string): Tolerance => {
+    const t = applied.get(cls);
+    if (!t) throw new Error(`internal: tolerance row '${cls}' was not looked up`);
+    return { atol: t.atol, rtol: t.rtol, maxUlp: t.maxUlp ?? undefined };
+  };
+
+  let tensors;
+  const tf = now();
+  try {
+    tensors = loadCaseTensors(ctx.fixturesDir, k);
+  } catch (err) {
+    return result(entry.id, k, 'error', `fixture: ${errorText(err)}`, tolerance);
+  }
+  const fixtureMs = now() - tf;
+
+  // Build (or reuse) the model.
+  const key = modelKey(k.model);
+  let buildMs = 0;
+  let initMs = 0;
+  const reused = ctx.built?.key === key;
+  if (!reused) {
+    ctx.built = undefined;
+    const tb = now();
+    try {
+      const spec = buildModel(k.model);
+      const ti = now();
+      const { weights } = cachedInitModelWeights(spec);
+      initMs = now() - ti;
+      await adapter.build(spec, weights);
+      let paramCount: ParamCount | Error;
+      try {
+        paramCount = await adapter.paramCount();
+      } catch (err) {
+        paramCount = err instanceof Error ? err : new Error(String(err));
+      }
+      ctx.built = { key, spec, paramCount };
+    } catch (err) {
+      const r = result(entry.id, k, 'error', `build failed: ${errorText(err)}`, tolerance);
+      r.timings = { buildMs: now() - tb, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
+      return r;
+    }
+    buildMs = now() - tb;
+  }
+  const built = ctx.built!;
+
+  const timed = new TimedAdapter(adapter);
+  const tr = now();
+  let run;
+  try {
+    run = await runFixtureCase(timed, k, tensors, tolFor);
+  } catch (err) {
+    const exp = tensors.output?.shape;
+    const got = timed.outputShape;
+    const r = got && exp && got.join(',') !== exp.join(',')
+      ? result(entry.id, k, 'fail-shape', `output shape [${got.join(',')}], expected [${exp.join(',')}] (evaluating it failed: ${errorText(err)})`, tolerance)
+      : result(entry.id, k, 'error', `${got ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`, tolerance);
+    r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
+    r.modelReused = reused;
+    return r;
+  }
+  const runMs = timed.runMs;
+  const compareMs = now() - tr - runMs;
+
+  const labels = boundaryLabels(built.spec);
+  const checks: CheckResult[] = run.comparisons.map((c) => ({
+    ...tensorCheck(c.tensor, c.result, c.missing, labels, built.spec),
+    ...(applied.has(c.caseClass) ? { tolerance: applied.get(c.caseClass)! } : {}),
+  }));
+  for (const c of run.checks) {
+    checks.push({ name: `check:${c.name}`, kind: 'other', pass: c.result.pass, metrics: null, ...(c.result.pass ? {} : { reason: c.result.detail }), actualValue: c.result.detail });
+  }
+  const summary = findSummary(ctx.manifest, k.model);
+  if (summary) {
+    const pc = built.paramCount;
+    if (pc instanceof Error) {
+      checks.push({ name: 'paramCount', kind: 'paramCount', pass: false, metrics: null, expectedValue: summary.totals, reason: `paramCount() threw: ${errorText(pc)}` });
+    } else {
+      const same = pc.total === summary.totals.total && pc.trainable === summary.totals.trainable && pc.nonTrainable === summary.totals.nonTrainable;
+      checks.push({
+        name: 'paramCount', kind: 'paramCount', pass: same, metrics: null,
+        actualValue: { total: pc.total, trainable: pc.trainable, nonTrainable: pc.nonTrainable }, expectedValue: summary.totals,
+        ...(same ? {} : { reason: `parameter count ${pc.total} (trainable ${pc.trainable}, non-trainable ${pc.nonTrainable}) but Keras reports ${summary.totals.total} (${summary.totals.trainable}, ${summary.totals.nonTrainable})` }),
+      });
+    }
+  }
+
+  const status = statusOf(checks);
+  const headline = checks.find((c) => c.kind === 'output' && c.metrics) ?? checks.find((c) => c.metrics);
+  let reason: string;
+  if (status === 'pass') {
+    let maxAbs: number | null = 0;
+    let maxUlp: number | null = 0;
+    for (const c of checks) {
+      if (!c.metrics) continue;
+      maxAbs = maxAbs === null || c.metrics.maxAbs === null ? null : Math.max(maxAbs, c.metrics.maxAbs);
+      maxUlp = maxUlp === null || c.metrics.maxUlp === null ? null : Math.max(maxUlp, c.metrics.maxUlp);
+    }
+    reason = passReason(maxAbs, maxUlp, checks.length);
+  } else {
+    const failing = checks.filter((c) => !c.pass);
+    reason = failing.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).slice(0, 3).join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');
+  }
+  return {
+    adapter: entry.id,
+    case: k.id,
+    status,
+    reason,
+    tolerance,
+    metrics: headline?.metrics ?? null,
+    checks,
+    timings: { buildMs, runMs, compareMs, totalMs: now() - t0, initMs, fixtureMs },
+    modelReused: reused,
+    regression: null,
+    part: 0,
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The verdict of a report, from its results alone (so `merge` and `--baseline` can recompute it).
+ *
+ * Exit code 1 (verdict 'fail') when any result is regressed, fail-numeric, fail-shape, error,
+ * crashed or timeout, or is unavailable for an adapter that was named explicitly in --adapters.
+ * Unavailable adapters picked by default or by `--adapters all`, and skipped cases, do not fail
+ * the run (they are listed in every report with the reason and the fix).
+ */
+import {
+  FAILING_STATUSES, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type ReportSummary,
+} from '../report/schema';
+import { formatNumber } from '../report/format';
+
+const MAX_FAILURE_LINES = 200;
+
+export function describeFailure(r: CaseResult): string {
+  return `${r.adapter} × ${r.case}: ${r.status}${r.regression?.kind === 'newly-failing' ? ' (newly failing)' : ''} — ${r.reason}`;
+}
+
+export function summarize(results: readonly CaseResult[], adapters: readonly AdapterReport[]): ReportSummary {
+  const byStatus: Record<CaseStatus, number> = emptyCounts();
+  const explicit = new Set(adapters.filter((a) => a.explicitlyRequested).map((a) => a.id));
+  let requiredUnavailable = 0;
+  const failures: string[] = [];
+  for (const r of results) {
+    byStatus[r.status]++;
+    if (FAILING_STATUSES.includes(r.status)) failures.push(describeFailure(r));
+    else if (r.status === 'unavailable' && explicit.has(r.adapter)) {
+      requiredUnavailable++;
+      failures.push(`${r.adapter} × ${r.case}: unavailable but requested with --adapters — ${r.reason}`);
+    }
+  }
+  const failed = failures.length > 0;
+  if (failures.length > MAX_FAILURE_LINES) {
+    const n = failures.length - MAX_FAILURE_LINES;
+    failures.length = MAX_FAILURE_LINES;
+    failures.push(`... and ${n} more`);
+  }
+  return {
+    total: results.length,
+    byStatus,
+    requiredUnavailable,
+    verdict: failed ? 'fail' : 'pass',
+    exitCode: failed ? 1 : 0,
+    failures,
+  };
+}
+
+export function countsFor(results: readonly CaseResult[], adapter: string): Record<CaseStatus, number> {
+  const c = emptyCounts();
+  for (const r of results) if (r.adapter === adapter) c[r.status]++;
+  return c;
+}
+
+/** One-line description of a passing result: its worst error. */
+export function passReason(maxAbs: number | null, maxUlp: number | null, checks: number): string {
+  return `within tolerance; max abs error ${formatNumber(maxAbs)}, max ${formatNumber(maxUlp)} ulp over ${checks} check${checks === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,639 @@
+/**
+ * Correctness of the benchmark's arithmetic and logic: FLOP counting from the spec, statistics,
+ * the noise band, the run policy, bench comparison, the harness breakdown and the perf renderers.
+ * Nothing here is timed (speed targets live in `npm run bench`).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadOrt } from '../src/adapters/onnxruntime/load';
+import { isBenchFile, readBenchFile } from '../src/bench/read';
+import { matmulOnnx, operand, bestConfig } from '../src/bench/ceiling';
+import { compareBench } from '../src/bench/compare';
+import { noiseProfile, parseNoiseProfile } from '../src/bench/noise-profile';
+import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
+import { checkPolicy, timeRuns, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
+import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
+import { harnessBreakdown } from '../src/bench/overhead';
+import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText } from '../src/bench/perf-section';
+import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
+import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint } from '../src/bench/schema';
+import { median, quantile, summarize } from '../src/bench/stats';
+import { compareCommand } from '../src/cli/commands/compare';
+import { UsageError } from '../src/cli/args';
+import { decodeModel } from '../src/onnx';
+import { renderAll } from '../src/report/render';
+import { writeReportDir } from '../src/report/write';
+import { emptyCounts, type ConformanceReport } from '../src/report/schema';
+import { resnet50 } from '../src/spec/builders';
+
+// ------------------------------------------------------------------------------------------------
+// FLOPs
+// ------------------------------------------------------------------------------------------------
+
+/** 2·MACs of ResNet-50 computed independently of the spec: closed-form per stage. */
+function resnet50FlopsByHand(size: number, classes: number): number {
+  const convOut = (n: number, k: number, s: number) => Math.floor((n - k) / s) + 1;
+  let h = convOut(size + 6, 7, 2); // ZeroPadding2D(3), 7x7 stride 2 valid
+  let flops = 2 * h * h * 64 * 7 * 7 * 3;
+  h = convOut(h, 3, 2); // MaxPooling2D 3x3 stride 2
+  let cin = 64;
+  const stages = [[64, 256, 1, 2], [128, 512, 2, 3], [256, 1024, 2, 5], [512, 2048, 2, 2]];
+  for (const [f, f3, s, ids] of stages) {
+    h = convOut(h, 1, s); // the convolutional block's 1x1 stride-s convs (main path and shortcut)
+    const hw = h * h;
+    flops += 2 * hw * (cin * f + 9 * f * f + f * f3 + cin * f3); // conv block: 1x1, 3x3 same, 1x1, shortcut 1x1
+    flops += ids * 2 * hw * (f3 * f + 9 * f * f + f * f3); // identity blocks
+    cin = f3;
+  }
+  h = Math.floor(h / 2); // AveragePooling2D 2x2
+  return flops + 2 * h * h * cin * classes;
+}
+
+describe('FLOP count from the spec', () => {
+  test('notebook ResNet-50 (64x64x3, 6 classes): 0.616 GFLOP per image, equal to the closed form', () => {
+    const f = modelFlops(resnet50());
+    expect(f.headline).toBe(resnet50FlopsByHand(64, 6));
+    expect((f.headline / 1e9).toFixed(3)).toBe('0.616');
+    expect(f.dense).toBe(2 * 2048 * 6);
+    expect(f.conv + f.dense).toBe(f.headline);
+    expect(f.macs * 2).toBe(f.headline);
+    expect(f.inputShape).toEqual([64, 64, 3]);
+  });
+
+  test('first convolution: 2 x 32x32x64 outputs x 7x7x3 MACs', () => {
+    const f = modelFlops(resnet50());
+    const conv1 = f.layers.find((l) => l.className === 'Conv2D')!;
+    expect(conv1.macFlops).toBe(2 * 32 * 32 * 64 * 7 * 7 * 3);
+    expect(conv1.otherFlops).toBe(32 * 32 * 64); // bias
+  });
+
+  test('224x224x3, 1000 classes: the published ~3.9 GMACs of ResNet-50, and the closed form', () => {
+    const f = modelFlops(resnet50({ inputShape: [224, 224, 3], classes: 1000 }));
+    expect(f.headline).toBe(resnet50FlopsByHand(224, 1000));
+    expect(f.macs).toBeGreaterThan(3.8e9);
+    expect(f.macs).toBeLessThan(4.0e9);
+  });
+
+  test('BatchNormalization, ReLU, Add, pooling are outside the headline and under 1% of it', () => {
+    const f = modelFlops(resnet50());
+    expect(f.other).toBeGreaterThan(0);
+    expect(f.other / f.headline).toBeLessThan(0.01);
+    for (const l of f.layers) if (l.className !== 'Conv2D' && l.className !== 'Dense') expect(l.macFlops).toBe(0);
+    const bn = f.layers.find((l) => l.className === 'BatchNormalization')!;
+    expect(bn.otherFlops).toBe(2 * 32 * 32 * 64);
+  });
+
+  test('matmul and rate helpers', () => {
+    expect(matmulFlops(2048, 2048, 2048)).toBe(2 * 2048 ** 3);
+    expect(() => matmulFlops(0, 1, 1)).toThrow(/n must be a positive integer/);
+    expect(gflopsPerSecond(2e9, 1000)).toBeCloseTo(2, 12);
+    expect(() => gflopsPerSecond(1, 0)).toThrow(/time must be > 0/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Statistics and noise band
+// ------------------------------------------------------------------------------------------------
+
+describe('statistics', () => {
+  test('quantiles interpolate linearly between order statistics (numpy default)', () => {
+    const xs = [10, 1, 9, 2, 8, 3, 7, 4, 6, 5];
+    expect(median(xs)).toBe(5.5);
+    expect(quantile(xs, 0.9)).toBeCloseTo(9.1, 12);
+    expect(quantile(xs, 0.1)).toBeCloseTo(1.9, 12);
+    expect(quantile(xs, 0)).toBe(1);
+    expect(quantile(xs, 1)).toBe(10);
+    expect(median([4, 1, 3])).toBe(3);
+  });
+
+  test('summarize', () => {
+    const s = summarize([2, 4, 4, 4, 5, 5, 7, 9]);
+    expect(s.n).toBe(8);
+    expect(s.mean).toBe(5);
+    expect(s.stdev).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(s.median).toBe(4.5);
+    expect(s.min).toBe(2);
+    expect(s.max).toBe(9);
+    expect(s.mad).toBe(0.5);
+    expect(summarize([3]).stdev).toBe(0);
+  });
+
+  test('bad samples are rejected with a clear error', () => {
+    expect(() => summarize([])).toThrow(/no samples/);
+    expect(() => summarize([1, NaN])).toThrow(/sample 1 is NaN/);
+    expect(() => quantile([1, 2], 1.5)).toThrow(/q must be in \[0, 1\]/);
+  });
+});
+
+describe('noise band (order-statistic confidence interval of the median)', () => {
+  test('binomial tail', () => {
+    expect(binomialHalfCdf(5, 0)).toBeCloseTo(1 / 32, 15);
+    expect(binomialHalfCdf(10, 1)).toBeCloseTo(11 / 1024, 15);
+    expect(binomialHalfCdf(10, 10)).toBe(1);
+    expect(binomialHalfCdf(2000, 999)).toBeGreaterThan(0.48); // no underflow for long runs
+  });
+
+  test('interval indices match the textbook table', () => {
+    const seq = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    const i5 = medianInterval(seq(5));
+    expect([i5.lo, i5.hi, i5.j]).toEqual([1, 5, 1]);
+    expect(i5.coverage).toBeCloseTo(0.9375, 12); // below 95%: the widest interval, coverage recorded
+    const i10 = medianInterval(seq(10));
+    expect([i10.lo, i10.hi]).toEqual([2, 9]);
+    expect(i10.coverage).toBeCloseTo(1 - 22 / 1024, 12);
+    const i100 = medianInterval(seq(100));
+    expect([i100.lo, i100.hi]).toEqual([40, 61]);
+    expect(i100.coverage).toBeGreaterThanOrEqual(0.95);
+  });
+
+  test('relative band around the median', () => {
+    const xs = [9, 10, 10, 10, 10, 10, 10, 10, 10, 12];
+    const b = noiseBand(xs, 10);
+    expect(b.below).toBe(0);
+    expect(b.above).toBe(0);
+    const c = noiseBand([8, 9, 10, 11, 12, 13], 10.5);
+    expect(c.ci.lo).toBe(8);
+    expect(c.ci.hi).toBe(13);
+    expect(c.below).toBeCloseTo(2.5 / 10.5, 12);
+    expect(() => noiseBand([1], 0)).toThrow(/median must be > 0/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Run policy
+// ------------------------------------------------------------------------------------------------
+
+describe('run policy', () => {
+  const p: RunPolicy = { warmup: 1, minRuns: 4, minTimeMs: 100, maxRuns: 8, budgetMs: 1000, floorRuns: 2 };
+
+  test('stopping rules', () => {
+    expect(wantsMoreRuns(p, 3, 500)).toBeNull(); // fewer than minRuns, budget left
+    expect(wantsMoreRuns(p, 4, 50)).toBeNull(); // enough runs, not enough time
+    expect(wantsMoreRuns(p, 4, 100)).toBe('enough');
+    expect(wantsMoreRuns(p, 8, 10)).toBe('max-runs');
+    expect(wantsMoreRuns(p, 2, 1000)).toBe('budget'); // slow: floorRuns then stop
+    expect(wantsMoreRuns(p, 1, 5000)).toBeNull(); // never below floorRuns
+    expect(wantsMoreRuns({ ...p, runs: 3 }, 3, 0)).toBe('runs');
+    expect(wantsMoreRuns({ ...p, runs: 3 }, 2, 1e9)).toBeNull(); // an exact count ignores the budget
+  });
+
+  test('timeRuns calls warm-up then measured runs, exact count', async () => {
+    let calls = 0;
+    const t = await timeRuns(() => { calls++; }, { ...p, warmup: 2, runs: 3 });
+    expect(calls).toBe(5);
+    expect(t.warmupMs).toHaveLength(2);
+    expect(t.samplesMs).toHaveLength(3);
+    expect(t.stoppedBy).toBe('runs');
+    expect(t.samplesMs.every((x) => x >= 0)).toBe(true);
+  });
+
+  test('invalid policies are rejected', () => {
+    expect(() => checkPolicy({ ...DEFAULT_RUN_POLICY, warmup: -1 })).toThrow(/warmup must be a non-negative integer/);
+    expect(() => checkPolicy({ ...DEFAULT_RUN_POLICY, runs: 0 })).toThrow(/runs must be an integer >= 1/);
+    expect(() => checkPolicy({ ...DEFAULT_RUN_POLICY, budgetMs: 0 })).toThrow(/budgetMs > 0/);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Ceiling workload
+// ------------------------------------------------------------------------------------------------
+
+describe('MatMul ceiling workload', () => {
+  test('the ONNX model is one MatMul of n x n float32 matrices', () => {
+    const m = decodeModel(matmulOnnx(64));
+    expect(m.graph.node.map((n) => n.opType)).toEqual(['MatMul']);
+    expect(m.graph.input.map((i) => i.type.tensorType.shape.dim.map((d) => d.dimValue))).toEqual([[64, 64], [64, 64]]);
+  });
+
+  test('onnxruntime computes the product the ceiling times', async () => {
+    const ort = loadOrt();
+    const n = 24;
+    const a = operand(n, 1);
+    const b = operand(n, 2);
+    const s = await ort.InferenceSession.create(matmulOnnx(n));
+    const out = await s.run({ a: new ort.Tensor('float32', a, [n, n]), b: new ort.Tensor('float32', b, [n, n]) });
+    const c = out.c.data as Float32Array;
+    for (const [i, j] of [[0, 0], [3, 17], [23, 23]]) {
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += a[i * n + k] * b[k * n + j];
+      expect(c[i * n + j]).toBeCloseTo(sum, 3);
+    }
+    await s.release();
+  });
+
+  test('operands are deterministic, in [-1, 1], and differ by salt', () => {
+    const a = operand(32, 1);
+    expect(operand(32, 1)).toEqual(a);
+    expect(operand(32, 2)).not.toEqual(a);
+    expect(Math.max(...a)).toBeLessThanOrEqual(1);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(-1);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Synthetic bench results
+// ------------------------------------------------------------------------------------------------
+
+function batchOf(batch: number, samplesMs: number[], ceiling: number | null): BatchResult {
+  const latencyMs = summarize(samplesMs);
+  const flops = 616357888 * batch;
+  const gflops = flops / (latencyMs.median * 1e6);
+  return {
+    batch, warmupMs: [samplesMs[0]], samplesMs, stoppedBy: 'enough', latencyMs, noise: noiseBand(samplesMs, latencyMs.median),
+    imagesPerSec: batch / (latencyMs.median / 1000), flops, gflops, peakRssMiB: 500, peakRssCumulative: false,
+    pairedCeiling: null, ceilingGflops: ceiling, ceilingBasis: ceiling ? 'bracket' : null, efficiency: ceiling ? gflops / ceiling : null, efficiencyVsBracket: ceiling ? gflops / ceiling : null,
+  };
+}
+
+/** n samples spread ±spread around centre (deterministic). */
+function around(centre: number, spread: number, n = 12): number[] {
+  return Array.from({ length: n }, (_, i) => centre * (1 + spread * (((i * 7) % n) / (n - 1) * 2 - 1)));
+}
+
+function adapterOf(id: string, batches: BatchResult[], ceiling: number | null, extra: Partial<AdapterBench> = {}): AdapterBench {
+  return { id, summary: id, profile: 'fp32-cpu', outOfTheBox: true, available: true, description: null, process: null, ceilingGflops: ceiling, batches, ...extra };
+}
+
+function point(i: number, gflops: number): CeilingPoint {
+  return { beforeAdapter: i, gflops, best: { runtime: 'onnxruntime-node', threads: 2 }, configs: [], unavailable: [], wallMs: 1 };
+}
+
+function benchOf(adapters: AdapterBench[], ceiling: number | null, drift = 0.02): BenchReport {
+  return {
+    kind: BENCH_KIND,
+    schemaVersion: BENCH_SCHEMA_VERSION,
+    tool: { name: 'resnet-conformance', version: '0.1.0' },
+    createdAt: '2025-01-01T00:00:00.000Z',
+    durationMs: 1,
+    environment: {
+      os: { platform: 'linux', release: 'x', arch: 'x64', distro: null }, cpu: { model: 'Test <CPU> | 1', cores: 2, memoryGiB: 8 },
+      node: { version: 'v20', v8: 'x' }, git: { commit: null, dirty: null }, packages: {}, gpu: { devices: [], cudaVersion: null }, precision: {},
+    },
+    options: { adapters: adapters.map((a) => a.id), adapterSelection: 'explicit', batches: [1, 8], policy: { ...DEFAULT_RUN_POLICY, runs: null }, ceiling: ceiling !== null, pairedCeiling: false, ceilingN: 2048, training: false },
+    model: { name: 'resnet50', inputShape: [64, 64, 3], classes: 6, flopsPerImage: 616357888, flopsBreakdown: { conv: 1, dense: 1, other: 1 }, flopConvention: 'x' },
+    ceiling: ceiling === null ? null : { op: 'MatMul 2048x2048x2048 float32', n: 2048, flops: 2 * 2048 ** 3, gflops: ceiling, drift, pairedScale: null, points: [point(0, ceiling)] },
+    adapters,
+  };
+}
+
+describe('compareBench', () => {
+  const base = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)], 100);
+
+  test('the same result: nothing flagged', () => {
+    const c = compareBench(base, base);
+    expect(c.regressions).toBe(0);
+    expect(c.improvements).toBe(0);
+    expect(c.rows.map((r) => r.verdict)).toEqual(['within-noise', 'within-noise']);
+    expect(c.exitCode).toBe(0);
+  });
+
+  test('30% slower with tight samples: a regression (exit 1); 30% faster: an improvement', () => {
+    const slow = benchOf([adapterOf('ort', [batchOf(1, around(13, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)], 100);
+    const c = compareBench(base, slow);
+    expect(c.rows[0].verdict).toBe('regression');
+    expect(c.rows[0].ratio).toBeCloseTo(1.3, 2);
+    expect(c.rows[1].verdict).toBe('within-noise');
+    expect(c.exitCode).toBe(1);
+    expect(c.lines[0]).toMatch(/^! ort batch 1: regression/);
+    const back = compareBench(slow, base);
+    expect(back.rows[0].verdict).toBe('improvement');
+    expect(back.exitCode).toBe(0);
+  });
+
+  test('a change inside the floor is not flagged, even with separate intervals', () => {
+    const bit = benchOf([adapterOf('ort', [batchOf(1, around(10.6, 0.01), 100)], 100)], 100);
+    const tight = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.01), 100)], 100)], 100);
+    const c = compareBench(tight, bit, { floor: 0.1 });
+    expect(c.rows[0].verdict).toBe('within-noise');
+    expect(c.rows[0].reason).toMatch(/within the \+10\.0% floor/);
+    expect(compareBench(tight, bit, { floor: 0.02 }).rows[0].verdict).toBe('regression');
+  });
+
+  test('overlapping noise bands are not a regression, however large the median change', () => {
+    const noisyA = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.6), 100)], 100)], 100);
+    const noisyB = benchOf([adapterOf('ort', [batchOf(1, around(12, 0.6), 100)], 100)], 100);
+    const c = compareBench(noisyA, noisyB);
+    expect(c.rows[0].ratio).toBeCloseTo(1.2, 1);
+    expect(c.rows[0].verdict).toBe('within-noise');
+  });
+
+  test('a slower machine (ceiling halved) is normalized away; forced raw comparison flags it', () => {
+    const halfMachine = benchOf([adapterOf('ort', [batchOf(1, around(20, 0.02), 50), batchOf(8, around(120, 0.02), 50)], 50)], 50);
+    const c = compareBench(base, halfMachine);
+    expect(c.rows.every((r) => r.normalized)).toBe(true);
+    expect(c.ceilingRatio).toBeCloseTo(0.5, 12);
+    expect(c.rows.map((r) => r.verdict)).toEqual(['within-noise', 'within-noise']);
+    expect(c.rows[0].normalizedRatio).toBeCloseTo(1, 2);
+    expect(c.notes[0]).toMatch(/ceiling changed/);
+    const raw = compareBench(base, halfMachine, { normalize: 'never' });
+    expect(raw.regressions).toBe(2);
+  });
+
+  test('ceilings within their drift are not normalized', () => {
+    const c = compareBench(base, benchOf(base.adapters, 104));
+    expect(c.rows.some((r) => r.normalized)).toBe(false);
+  });
+
+  test('normalize "always" without ceilings is an error', () => {
+    const noCeil = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), null)], null)], null);
+    expect(() => compareBench(noCeil, noCeil, { normalize: 'always' })).toThrow(/needs a ceiling for ort batch 1 in both/);
+    expect(compareBench(noCeil, noCeil).notes[0]).toMatch(/raw latencies compared/);
+  });
+
+  test('failed, unavailable and one-sided adapters', () => {
+    const b = benchOf([
+      adapterOf('ort', [], 100, { error: 'worker killed by SIGSEGV' }),
+      adapterOf('extra', [batchOf(1, around(5, 0.02), 100)], 100),
+    ], 100);
+    const a = benchOf([
+      adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100),
+      adapterOf('gone', [batchOf(1, around(10, 0.02), 100)], 100),
+    ], 100);
+    const c = compareBench(a, b);
+    const v = Object.fromEntries(c.rows.map((r) => [r.adapter, r.verdict]));
+    expect(v).toEqual({ ort: 'failed', gone: 'only-in-a', extra: 'only-in-b' });
+    expect(c.exitCode).toBe(1);
+    const unavailable = benchOf([adapterOf('ort', [], null, { available: false, unavailableReason: 'not installed' })], 100);
+    expect(compareBench(a, unavailable).rows[0].verdict).toBe('not-measured');
+  });
+
+  test('batches with paired ceilings are always compared relative to their ceilings', () => {
+    const paired = (samples: number[], ceiling: number): BatchResult => ({
+      ...batchOf(8, samples, ceiling), ceilingBasis: 'paired',
+      pairedCeiling: { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: ceiling, configs: [] },
+    });
+    // The machine got 40% slower during b (paired ceiling 100 -> 60) and the adapter with it: no regression.
+    const a = benchOf([adapterOf('ort', [paired(around(60, 0.02), 100)], 100)], 100);
+    const b = benchOf([adapterOf('ort', [paired(around(100, 0.02), 60)], 100)], 100);
+    const c = compareBench(a, b);
+    expect(c.rows[0].normalized).toBe(true);
+    expect(c.rows[0].normalizedRatio).toBeCloseTo(1, 2);
+    expect(c.rows[0].verdict).toBe('within-noise');
+    // Same paired ceiling, adapter 40% slower: a regression.
+    const slower = benchOf([adapterOf('ort', [paired(around(84, 0.02), 100)], 100)], 100);
+    expect(compareBench(a, slower).rows[0].verdict).toBe('regression');
+    expect(compareBench(a, b, { normalize: 'never' }).rows[0].verdict).toBe('regression');
+  });
+
+  test('a noise profile from repeated runs widens the band per row', () => {
+    const runs = [10, 11.5, 10.4].map((m) => benchOf([adapterOf('ort', [batchOf(1, around(m, 0.01), 100)], 100)], 100));
+    const profile = noiseProfile(runs, ['r1', 'r2', 'r3']);
+    const raw = profile.rows.find((r) => !r.normalized)!;
+    expect(raw.band).toBeCloseTo(around(11.5, 0.01).sort((x, y) => x - y)[6] / around(10, 0.01).sort((x, y) => x - y)[6] - 1, 2);
+    expect(raw.runs).toBe(3);
+    const b = benchOf([adapterOf('ort', [batchOf(1, around(12, 0.01), 100)], 100)], 100);
+    expect(compareBench(runs[0], b).rows[0].verdict).toBe('regression'); // +20% > 10% floor
+    const withProfile = compareBench(runs[0], b, { profile: { ...profile, rows: profile.rows.map((r) => ({ ...r, band: 0.25 })) } });
+    expect(withProfile.rows[0].verdict).toBe('within-noise');
+    expect(withProfile.rows[0].bandSource).toBe('profile');
+    expect(withProfile.rows[0].reason).toMatch(/within the \+25\.0% band of 3 repeated runs/);
+    expect(() => noiseProfile([runs[0]])).toThrow(/at least 2 bench results/);
+    expect(parseNoiseProfile(JSON.stringify(profile), 'n.json').rows).toHaveLength(profile.rows.length);
+    expect(() => parseNoiseProfile(JSON.stringify(runs[0]), 'x.json')).toThrow(/x\.json is not a bench noise profile/);
+  });
+
+  test('bad noise floor', () => {
+    expect(() => compareBench(base, base, { floor: -1 })).toThrow(/noise floor must be/);
+  });
+});
+
+describe('bench JSON', () => {
+  test('round trip and rejection of other documents', () => {
+    const text = JSON.stringify(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100));
+    expect(parseBench(text, 'a.json').adapters[0].id).toBe('ort');
+    expect(() => parseBench('{', 'x.json')).toThrow(BenchReadError);
+    expect(() => parseBench(JSON.stringify({ schemaVersion: 1, results: [] }), 'report.json')).toThrow(/not a bench result .*compare/);
+    expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 99, adapters: [] }), 'v.json')).toThrow(/schemaVersion 99/);
+    expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 1, adapters: [{ id: 'x', batches: [{ batch: 1 }] }], ceiling: null }), 'b.json'))
+      .toThrow(/adapters\[0\]\.batches\[0\] needs/);
+  });
+});
+
+describe('bench files', () => {
+  test('isBenchFile tells bench results from conformance reports; readBenchFile names the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-test-'));
+    try {
+      const b = path.join(dir, 'b.json');
+      const r = path.join(dir, 'report.json');
+      fs.writeFileSync(b, JSON.stringify(benchOf([], 100)));
+      fs.writeFileSync(r, JSON.stringify({ schemaVersion: 1, results: [] }));
+      expect(isBenchFile(b)).toBe(true);
+      expect(isBenchFile(r)).toBe(false);
+      expect(isBenchFile(dir)).toBe(false);
+      expect(isBenchFile(path.join(dir, 'missing.json'))).toBe(false);
+      expect(readBenchFile(b).ceiling!.gflops).toBe(100);
+      expect(() => readBenchFile(path.join(dir, 'missing.json'))).toThrow(/cannot read bench result .*missing\.json/);
+      expect(() => readBenchFile(r)).toThrow(/report\.json is not a bench result/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('compare command with bench results', () => {
+  let dir: string;
+  const file = (name: string) => path.join(dir, name);
+  /** Runs `compare` in-process; returns exit code and stdout/stderr. */
+  async function compare(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+    try {
+      const code = await compareCommand(argv);
+      return { code, stdout, stderr };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-compare-'));
+    const a = benchOf([adapterOf('ort', [batchOf(8, around(60, 0.02), 100)], 100)], 100);
+    const slower = benchOf([adapterOf('ort', [batchOf(8, around(78, 0.02), 100)], 100)], 100);
+    fs.writeFileSync(file('a.json'), JSON.stringify(a));
+    fs.writeFileSync(file('same.json'), JSON.stringify(a));
+    fs.writeFileSync(file('slower.json'), JSON.stringify(slower));
+    const rep = conformanceOf([{ buildMs: 1, runMs: 8, compareMs: 1, totalMs: 10 }]);
+    writeReportDir(path.join(dir, 'run'), rep.runId, rep.schemaVersion, renderAll(rep));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('two bench results are compared as bench --compare does: latency regressions beyond the noise band', async () => {
+    const same = await compare(file('a.json'), file('same.json'));
+    expect(same.code).toBe(0);
+    expect(same.stdout).toMatch(/^bench compare .*a\.json → .*same\.json: 0 regression\(s\), 0 improvement\(s\), 1 within noise/);
+    const slower = await compare(file('a.json'), file('slower.json'));
+    expect(slower.code).toBe(1);
+    expect(slower.stdout).toMatch(/1 regression\(s\)/);
+    expect(slower.stdout).toMatch(/ort.*batch 8.*slower: 60\.\d+ → 78\.\d+ ms/);
+    // A wider floor absorbs the 30% change.
+    expect((await compare(file('a.json'), file('slower.json'), '--noise-floor', '0.5')).code).toBe(0);
+    const json = await compare(file('a.json'), file('slower.json'), '--json');
+    const parsed = JSON.parse(json.stdout) as { kind: string; regressions: number; rows: Array<{ verdict: string }> };
+    expect([json.code, parsed.kind, parsed.regressions, parsed.rows[0].verdict]).toEqual([1, 'bench-comparison', 1, 'regression']);
+  });
+
+  test('a bench result against a conformance report is refused (exit 2); options of the other kind are usage errors', async () => {
+    const mixed = await compare(file('a.json'), path.join(dir, 'run'));
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/a\.json is a bench result but .*run is not/);
+    await expect(compare(file('a.json'), file('same.json'), '--regression-factor', '3')).rejects.toThrow(UsageError);
+    await expect(compare(path.join(dir, 'run'), path.join(dir, 'run'), '--noise-floor', '0.2')).rejects.toThrow(/--noise-floor applies to bench results/);
+    // Two conformance reports still go the report way.
+    const reports = await compare(path.join(dir, 'run'), path.join(dir, 'run'));
+    expect([reports.code, reports.stdout]).toEqual([0, expect.stringContaining('no differences')]);
+  });
+});
+
+describe('ceiling bookkeeping', () => {
+  test('each adapter gets the mean of the ceilings measured around it', () => {
+    const pts = [point(0, 100), point(1, 80), point(2, 90)];
+    expect(ceilingAround(pts, 0)).toBe(90);
+    expect(ceilingAround(pts, 1)).toBe(85);
+    const failed = { ...point(1, 0), best: null };
+    expect(ceilingAround([point(0, 100), failed], 0)).toBe(100);
+    expect(ceilingAround([failed], 0)).toBeNull();
+  });
+
+  test('record: median of the points and their drift', () => {
+    const r = ceilingRecord([point(0, 100), point(1, 80), point(2, 90)], 2048)!;
+    expect(r.gflops).toBe(90);
+    expect(r.drift).toBeCloseTo(20 / 90, 12);
+    expect(r.flops).toBe(2 * 2048 ** 3);
+    expect(ceilingRecord([], 2048)).toBeNull();
+  });
+
+  test('runtime scale: fastest runtime over ONNX Runtime, median over the points', () => {
+    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
+    const p = (ort: number, other: number): CeilingPoint => ({ ...point(0, Math.max(ort, other)), configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)] });
+    expect(runtimeScale([p(100, 120), p(100, 130), p(100, 90)])).toBeCloseTo(1.2, 12);
+    expect(runtimeScale([{ ...point(0, 50), configs: [cfg('tfjs-wasm', 50)] }])).toBeNull();
+  });
+
+  test('a batch uses its paired ceiling (scaled) when it has one, else the bracketing one', () => {
+    const b = batchOf(8, around(50, 0.01), null);
+    applyCeiling(b, 200, 1.25);
+    expect(b.ceilingBasis).toBe('bracket');
+    expect(b.efficiency).toBeCloseTo(b.gflops / 200, 12);
+    b.pairedCeiling = { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: 100, configs: [] };
+    applyCeiling(b, 200, 1.25);
+    expect(b.ceilingBasis).toBe('paired');
+    expect(b.ceilingGflops).toBe(125);
+    expect(b.efficiency).toBeCloseTo(b.gflops / 125, 12);
+    expect(b.efficiencyVsBracket).toBeCloseTo(b.gflops / 200, 12);
+    applyCeiling(b, null, null);
+    expect(b.ceilingGflops).toBe(100);
+    b.pairedCeiling = null;
+    applyCeiling(b, null, null);
+    expect([b.ceilingBasis, b.efficiency]).toEqual([null, null]);
+  });
+
+  test('best configuration', () => {
+    const cfg = (gflops: number, threads: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime: 'ort', version: '1', threads, n: 8, flops: 1, gflops });
+    expect(bestConfig([cfg(50, 2), cfg(70, 1)])!.threads).toBe(1);
+    expect(bestConfig([])).toBeNull();
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Harness breakdown and rendering
+// ------------------------------------------------------------------------------------------------
+
+function conformanceOf(timings: Array<Record<string, number>>, partTimings?: Record<string, number>, jobs = 1): ConformanceReport {
+  const results = timings.map((t, i) => ({
+    adapter: 'reference', case: `c${i}`, status: 'pass' as const, reason: '', tolerance: null, metrics: null, checks: [],
+    timings: t as never, modelReused: false, regression: null, part: 0,
+  }));
+  const part = {
+    runId: 'r', startedAt: '', finishedAt: '', durationMs: 10_000,
+    options: { adapters: ['reference'], adapterSelection: 'default' as const, cases: null, shard: null, timeoutS: 300, jobs, regressionFactor: 2, baseline: null },
+    environment: benchOf([], null).environment,
+    ...(partTimings ? { timings: partTimings } : {}),
+  };
+  return {
+    schemaVersion: 1, tool: { name: 'resnet-conformance', version: '0' }, runId: 'r', createdAt: '', fixtures: { manifest: '', sha256: '', caseCount: 2 },
+    parts: [part], cases: [],
+    adapters: [{ id: 'reference', summary: '', profile: 'fp64-reference', outOfTheBox: true, explicitlyRequested: false, available: true, description: null, worker: null, durationMs: 9000, counts: emptyCounts(), parts: [0] }],
+    results, baseline: null,
+    summary: { total: 2, byStatus: emptyCounts(), requiredUnavailable: 0, verdict: 'pass', exitCode: 0, failures: [] },
+  } as ConformanceReport;
+}
+
+describe('harness breakdown', () => {
+  test('from per-case timings only: missing phases are listed, never guessed', () => {
+    const r = conformanceOf([{ buildMs: 1000, runMs: 3000, compareMs: 100, totalMs: 4200 }, { buildMs: 0, runMs: 4000, compareMs: 200, totalMs: 4300 }]);
+    const h = harnessBreakdown(r, { wallMs: 10_500 });
+    expect(h.phases.inferenceMs).toBe(7000);
+    expect(h.phases.buildMs).toBe(1000);
+    expect(h.phases.compareMs).toBe(300);
+    expect(h.phases.initMs).toBeNull();
+    expect(h.phases.startupMs).toBeNull();
+    expect(h.totalMs).toBe(10_500);
+    expect(h.overheadMs).toBe(3500);
+    expect(h.overheadFraction).toBeCloseTo(1 / 3, 12);
+    expect(h.missing.join('; ')).toMatch(/weight init.*parent start-up.*worker start-up.*report writing/);
+    expect(h.byAdapter).toEqual([{ adapter: 'reference', durationMs: 9000, buildMs: 1000, inferenceMs: 7000, compareMs: 300, outsideCasesMs: 9000 - 8500, cases: 2 }]);
+  });
+
+  test('with the proposed run timings and initMs: every phase is accounted for', () => {
+    const r = conformanceOf(
+      [{ buildMs: 1000, initMs: 300, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 }, { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, compareMs: 200, totalMs: 4300 }],
+      { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 },
+    );
+    const h = harnessBreakdown(r);
+    expect(h.missing).toEqual([]);
+    expect(h.phases.initMs).toBe(300);
+    expect(h.phases.buildMs).toBe(700); // build without init
+    expect(h.phases.startupMs).toBe(550);
+    expect(h.phases.fixturesMs).toBe(300);
+    expect(h.phases.reportMs).toBe(120);
+    // parent: start-up 150 + inside the run besides workers (10000 - 9000) + workers 9000 + report 120
+    expect(h.totalMs).toBe(150 + 1000 + 9000 + 120);
+    const sum = Object.values(h.phases).reduce<number>((s, v) => s + (v ?? 0), 0);
+    expect(sum).toBeCloseTo(h.totalMs, 9);
+  });
+
+  test('parallel workers: shares are of busy time', () => {
+    const r = conformanceOf([{ buildMs: 0, runMs: 5000, compareMs: 0, totalMs: 5000 }], undefined, 2);
+    const h = harnessBreakdown(r, { wallMs: 6000 });
+    expect(h.concurrency).toBe(2);
+    expect(h.wallMs).toBe(6000);
+    expect(h.totalMs).toBe(9000); // worker busy time (the adapter's durationMs), not the wall
+  });
+});
+
+describe('perf section rendering', () => {
+  const report = benchOf([
+    adapterOf('ort|<b>', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100),
+    adapterOf('tfjs-node', [], null, { available: false, unavailableReason: 'not installed', fix: 'npm run setup:tfjs-node' }),
+  ], 100);
+
+  test('digest rows carry latency, throughput, efficiency and memory', () => {
+    const d = benchDigest(report, 'b.json');
+    expect(d.rows).toHaveLength(2);
+    expect(d.rows[1].batch).toBe(8);
+    expect(d.rows[1].efficiency).toBeCloseTo((616357888 * 8) / (60e6) / 100, 6);
+    expect(d.notes).toEqual([{ adapter: 'tfjs-node', status: 'unavailable', reason: 'not installed (fix: npm run setup:tfjs-node)' }]);
+  });
+
+  test('Markdown and HTML escape names and contain every row', () => {
+    const s = perfSection({ report, source: 'b.json' }, harnessBreakdown(conformanceOf([{ buildMs: 1000, runMs: 8000, compareMs: 1000, totalMs: 10_000 }]), { wallMs: 10_000 }));
+    const md = perfMarkdown(s);
+    expect(md).toContain('ort\\|&lt;b&gt;');
+    expect(md.split('\n').filter((l) => l.startsWith('| ort'))).toHaveLength(2);
+    expect(md).toContain('### Harness overhead');
+    expect(md).toMatch(/inference 8\.00 s; harness overhead 2\.00 s \(20\.0%; target ≤ 20%\)/);
+    const html = perfHtml(s);
+    expect(html).toContain('ort|&lt;b&gt;');
+    expect(html).not.toContain('<b>');
+    expect(html.match(/<tr>/g)!.length).toBe(2 + 1 + 8 + 1 + 1 + 1); // bench rows + header, harness phases + header, per-adapter row + header
+    expect(perfText(benchDigest(report))).toMatch(/tfjs-node: unavailable/);
+    expect(perfMarkdown(perfSection(null, null))).toContain('No performance data.');
+    const forReport = perfForReport(conformanceOf([{ buildMs: 1, runMs: 8, compareMs: 1, totalMs: 10 }]), { bench: { report, source: 'b.json' }, external: { wallMs: 20 } });
+    expect(forReport.bench!.source).toBe('b.json');
+    expect(forReport.harness!.wallMs).toBe(20);
+  });
+});

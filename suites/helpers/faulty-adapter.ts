@@ -1,0 +1,131 @@
+/**
+ * Deliberately faulty adapters for the runner's tests (never in the public registry: the runner
+ * loads this module only when RESNET_CONFORMANCE_TEST_ADAPTERS names it).
+ *
+ * Each wraps the float64 reference adapter (so untouched cases pass exactly against fixtures made
+ * with the reference) and misbehaves in one way. Faults that end the process fire only on
+ * training-mode cases, so a run shows both the fault and the cases around it completing.
+ *
+ *   faulty-segv         training cases: the process kills itself with SIGSEGV (a native crash)
+ *   faulty-abort        training cases: process.abort() (SIGABRT, as a failed native assertion)
+ *   faulty-exit         training cases: process.exit(3)
+ *   faulty-uncaught     training cases: an exception thrown outside the awaited promise chain
+ *   faulty-hang         training cases: a busy loop that never yields (the event loop is stuck)
+ *   faulty-oom          training cases: keeps allocating until V8 runs out of heap (run the CLI with
+ *                       NODE_OPTIONS=--max-old-space-size=N to make that quick)
+ *   faulty-throw        every case: run() rejects with an Error
+ *   faulty-build-throw  every case: build() rejects
+ *   faulty-nan          every case: a NaN in the output
+ *   faulty-shape        every case: the output loses its last channel
+ *   faulty-values       every case: the output scaled by 1.01
+ *   faulty-drift        every case: RESNET_CONFORMANCE_FAULTY_DRIFT (default 1e-7) added to every output value
+ *   faulty-unavailable  probe says unavailable (with a fix)
+ */
+import { ReferenceAdapter } from '../../src/adapters/reference';
+import type { Adapter, AdapterDescription, AdapterEntry, ProbeResult, RunOptions, RunResult } from '../../src/adapters/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../src/spec/types';
+import type { Tensor } from '../../src/tensor';
+
+export type FaultMode =
+  | 'segv' | 'abort' | 'exit' | 'uncaught' | 'hang' | 'oom' | 'throw' | 'build-throw' | 'nan' | 'shape' | 'values' | 'drift' | 'unavailable';
+
+export const FAULT_MODES: readonly FaultMode[] = ['segv', 'abort', 'exit', 'uncaught', 'hang', 'oom', 'throw', 'build-throw', 'nan', 'shape', 'values', 'drift', 'unavailable'];
+
+export const DRIFT_ENV = 'RESNET_CONFORMANCE_FAULTY_DRIFT';
+
+export class FaultyAdapter implements Adapter {
+  readonly id: string;
+  private readonly inner = new ReferenceAdapter({ id: 'reference', precision: 'fp64' });
+
+  constructor(readonly mode: FaultMode) {
+    this.id = `faulty-${mode}`;
+  }
+
+  async probe(): Promise<ProbeResult> {
+    if (this.mode === 'unavailable') return { available: false, reason: 'injected: this runtime is not installed', fix: 'nothing to fix: a test adapter' };
+    return { available: true };
+  }
+
+  async describe(): Promise<AdapterDescription> {
+    const d = await this.inner.describe();
+    return { ...d, runtime: `faulty (${this.mode})`, notes: [...d.notes, `test adapter: ${this.mode}`] };
+  }
+
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    if (this.mode === 'build-throw') throw new Error('injected build failure');
+    await this.inner.build(spec, weights);
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    if (opts.training) {
+      switch (this.mode) {
+        case 'segv':
+          process.kill(process.pid, 'SIGSEGV');
+          await new Promise(() => undefined);
+          break;
+        case 'abort':
+          process.abort();
+          break;
+        case 'exit':
+          process.exit(3);
+          break;
+        case 'uncaught':
+          setImmediate(() => {
+            throw new Error('injected uncaught exception');
+          });
+          await new Promise(() => undefined);
+          break;
+        case 'oom': {
+          const hoard: number[][] = [];
+          for (;;) hoard.push(new Array<number>(1 << 16).fill(hoard.length));
+        }
+        case 'hang':
+          // eslint-disable-next-line no-constant-condition
+          for (;;) { /* never yields */ }
+        default:
+          break;
+      }
+    }
+    if (this.mode === 'throw') throw new Error('injected run failure');
+    const r = await this.inner.run(input, opts);
+    const out = r.output;
+    switch (this.mode) {
+      case 'nan': {
+        const data = Float64Array.from(out.data);
+        data[0] = NaN;
+        return { ...r, output: { shape: out.shape, data } };
+      }
+      case 'shape': {
+        const c = out.shape[out.shape.length - 1];
+        const n = out.data.length / c;
+        const data = new Float64Array(n * (c - 1));
+        for (let i = 0; i < n; i++) for (let j = 0; j < c - 1; j++) data[i * (c - 1) + j] = out.data[i * c + j];
+        return { ...r, output: { shape: [...out.shape.slice(0, -1), c - 1], data } };
+      }
+      case 'values':
+        return { ...r, output: { shape: out.shape, data: Float64Array.from(out.data, (v) => v * 1.01) } };
+      case 'drift': {
+        const d = Number(process.env[DRIFT_ENV] ?? '1e-7');
+        return { ...r, output: { shape: out.shape, data: Float64Array.from(out.data, (v) => v + d) } };
+      }
+      default:
+        return r;
+    }
+  }
+
+  paramCount(): Promise<ParamCount> {
+    return this.inner.paramCount();
+  }
+
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
+export const TEST_ADAPTERS: AdapterEntry[] = FAULT_MODES.map((mode) => ({
+  id: `faulty-${mode}`,
+  summary: `test adapter: ${mode}`,
+  profile: 'fp64-reference',
+  outOfTheBox: false,
+  create: () => new FaultyAdapter(mode),
+}));

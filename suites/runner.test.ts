@@ -1,0 +1,470 @@
+/**
+ * The conformance runner end to end (the real CLI in a child process) on a small synthetic fixture
+ * set, against deliberately faulty test adapters: every status is reported and the run completes;
+ * exit codes; determinism; baselines and `compare`; shards and `merge`; interruption; the timings
+ * and perf section a run records; the weight cache.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { toleranceFor } from '../src/compare/tolerances';
+import { BENCH_KIND, BENCH_SCHEMA_VERSION } from '../src/bench/schema';
+import { initModelWeights } from '../src/init';
+import { formatNumber } from '../src/report/format';
+import { readReport } from '../src/report/read';
+import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
+import { COMPLETE_MARKER } from '../src/report/write';
+import { filterCases } from '../src/runner/case-filter';
+import { exitReason } from '../src/runner/orchestrator';
+import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
+import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
+import { WEIGHT_CACHE_ENV, cachedInitModelWeights, weightCacheDir } from '../src/runner/weight-cache';
+import { convolutionalBlock, identityBlock } from '../src/spec/builders';
+import type { ModelWeights } from '../src/spec/types';
+import { runCli, type CliResult } from './helpers/cli';
+import { DRIFT_ENV } from './helpers/faulty-adapter';
+import { SYNTHETIC_BLOCK_CASES, writeSyntheticFixtures } from './helpers/synthetic-fixtures';
+import { parseXml } from './helpers/xml';
+
+let tmp: string;
+let fx: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-runner-'));
+  fx = path.join(tmp, 'fixtures');
+  await writeSyntheticFixtures(fx);
+}, 60_000);
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function out(name: string): string {
+  return path.join(tmp, 'out', name);
+}
+
+function statuses(report: ConformanceReport, adapter: string): string[] {
+  return SYNTHETIC_BLOCK_CASES.map((c) => report.results.find((r) => r.adapter === adapter && r.case === c)?.status ?? 'missing');
+}
+
+function result(report: ConformanceReport, adapter: string, c: string): CaseResult {
+  const r = report.results.find((x) => x.adapter === adapter && x.case === c);
+  if (!r) throw new Error(`no result ${adapter} × ${c}`);
+  return r;
+}
+
+/** The report with every volatile field (times, dates, run id, worker stderr) blanked. */
+function normalized(report: ConformanceReport): unknown {
+  return JSON.parse(JSON.stringify(report, (k, v) => (VOLATILE_KEYS.includes(k) ? '<volatile>' : v)));
+}
+
+describe('pure helpers', () => {
+  test('--shard splits adapter × case pairs deterministically, disjoint and balanced', () => {
+    const pairs = allPairs(['a', 'b', 'c'], ['1', '2', '3', '4', '5']);
+    const shards = [1, 2, 3, 4].map((i) => shardPairs(pairs, { index: i, count: 4 }));
+    expect(shards.flat().map((p) => `${p.adapter}${p.case}`).sort()).toEqual(pairs.map((p) => `${p.adapter}${p.case}`).sort());
+    expect(Math.max(...shards.map((s) => s.length)) - Math.min(...shards.map((s) => s.length))).toBeLessThanOrEqual(1);
+    expect(shardPairs(pairs, { index: 2, count: 4 })).toEqual(shards[1]);
+    expect(() => parseShard('3/2')).toThrow(/1 <= i <= n/);
+    expect(() => parseShard('1-2')).toThrow(/i\/n/);
+  });
+
+  test('--cases: globs match whole ids, plain text matches substrings, no match is a usage error', () => {
+    const ids = ['resnet50/batch1/inference', 'resnet50/batch4/training', 'identity/inference'];
+    expect(filterCases(ids, 'resnet50/*/training')).toEqual(['resnet50/batch4/training']);
+    expect(filterCases(ids, 'inference')).toEqual(['resnet50/batch1/inference', 'identity/inference']);
+    expect(filterCases(ids, 'identity*,batch4')).toEqual(['resnet50/batch4/training', 'identity/inference']);
+    expect(() => filterCases(ids, 'nothing*')).toThrow(/matches no case; known cases: resnet50\/batch1\/inference/);
+  });
+
+  test('workers start slowest-first by the last run\'s durations; unknown adapters first; no report: typical durations', () => {
+    const jobs = ['a', 'b', 'c', 'd'].map((id) => ({ entry: { id } }));
+    const ids = (js: typeof jobs) => js.map((j) => j.entry.id);
+    expect(ids(orderByHistory(jobs, new Map()))).toEqual(['a', 'b', 'c', 'd']);
+    expect(ids(orderByHistory(jobs, new Map([['a', 10], ['c', 300], ['d', 20]])))).toEqual(['b', 'c', 'd', 'a']);
+    // No report to learn from (fresh clone): the typical durations measured here.
+    expect(historicalDurations(path.join(tmp, 'no-such-dir'))).toEqual(new Map(Object.entries(TYPICAL_DURATIONS_MS)));
+  });
+
+  test('worker exit reasons name the crash kind, including out of memory', () => {
+    const base = { fatal: undefined, tail: '' };
+    expect(exitReason({ ...base, code: null, signal: 'SIGSEGV' })).toMatch(/SIGSEGV \(segmentation fault/);
+    expect(exitReason({ ...base, code: null, signal: 'SIGABRT', tail: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' })).toMatch(/SIGABRT \(out of memory\)/);
+    expect(exitReason({ ...base, code: null, signal: 'SIGKILL' })).toMatch(/out-of-memory killer/);
+    expect(exitReason({ ...base, code: 134, signal: null, tail: 'JavaScript heap out of memory' })).toMatch(/ran out of memory/);
+    expect(exitReason({ ...base, code: 1, signal: null, fatal: 'Error: boom\n    at x' })).toBe('uncaught exception in the worker: Error: boom');
+  });
+});
+
+describe('run against faulty adapters', () => {
+  const ADAPTERS = ['reference', 'faulty-segv', 'faulty-abort', 'faulty-exit', 'faulty-uncaught', 'faulty-hang', 'faulty-throw',
+    'faulty-build-throw', 'faulty-nan', 'faulty-shape', 'faulty-values', 'faulty-unavailable'];
+  let res: CliResult;
+  let report: ConformanceReport;
+  const dir = () => out('faulty');
+
+  beforeAll(async () => {
+    res = await runCli(['run', '--fixtures', fx, '--adapters', ADAPTERS.join(','), '--timeout', '10', '--jobs', '2', '--out', dir()]);
+    report = readReport(dir());
+  }, 180_000);
+
+  test('the run completes: exit 1, all four formats and the completion marker', () => {
+    expect(res.code).toBe(1);
+    expect(fs.readdirSync(dir()).sort()).toEqual([COMPLETE_MARKER, 'junit.xml', 'report.html', 'report.json', 'report.md']);
+    expect(report.results).toHaveLength(ADAPTERS.length * SYNTHETIC_BLOCK_CASES.length);
+    expect(report.adapters.map((a) => a.id)).toEqual(['reference', ...ADAPTERS.slice(1)]);
+    // Non-TTY progress: one line per adapter.
+    for (const a of ADAPTERS) expect(res.stdout).toMatch(new RegExp(`^${a}: `, 'm'));
+    const junit = parseXml(fs.readFileSync(path.join(dir(), 'junit.xml'), 'utf8'));
+    expect(junit.children.filter((c) => c.name === 'testsuite')).toHaveLength(ADAPTERS.length);
+  });
+
+  test('reference passes every case, with metrics, tolerance (with reason) and timings', () => {
+    expect(statuses(report, 'reference')).toEqual(['pass', 'pass', 'pass', 'pass']);
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      const r = result(report, 'reference', c);
+      expect(r.metrics).toMatchObject({ maxAbs: 0, maxRel: 0, maxUlp: 0, mismatches: 0, mismatchPct: 0 });
+      expect(r.metrics!.worst).not.toBeNull();
+      expect(r.tolerance).toMatchObject({ caseClass: expect.stringMatching(/^block-/), profile: 'fp64-reference' });
+      expect(typeof r.tolerance!.reason).toBe('string');
+      expect(r.timings!.runMs).toBeGreaterThan(0);
+      expect(r.checks.map((x) => x.name)).toEqual(['output', 'check:nonnegative', 'paramCount']);
+    }
+    // One build per model: the second case of each model reuses it.
+    expect(SYNTHETIC_BLOCK_CASES.map((c) => result(report, 'reference', c).modelReused)).toEqual([false, true, false, true]);
+  });
+
+  test('the run records its phases (parent, workers, per case) and renders them as the perf section', () => {
+    const t = report.parts[0].timings!;
+    expect(t.startupMs).toBeGreaterThan(0);
+    expect(t.fixturesMs).toBeGreaterThan(0);
+    expect(t.adaptersMs).toBeGreaterThan(0);
+    expect(t.adaptersMs).toBeLessThanOrEqual(report.parts[0].durationMs);
+    expect(t.reportMs).toBeGreaterThan(0);
+    // One worker start-up per worker process that got going (crashed adapters start two).
+    expect(t.workerStartupMs).toBeGreaterThan(0);
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      const x = result(report, 'reference', c).timings!;
+      expect(x.fixtureMs).toBeGreaterThanOrEqual(0);
+      expect(x.initMs).toBeGreaterThanOrEqual(0);
+      expect(x.initMs!).toBeLessThanOrEqual(x.buildMs);
+      if (x.buildMs === 0) expect(x.initMs).toBe(0); // model reused: neither built nor initialized
+    }
+    const h = report.perf!.harness!;
+    expect(h.missing).toEqual([]);
+    expect(h.phases.reportMs).toBe(t.reportMs);
+    expect(h.phases.startupMs).toBeCloseTo(t.startupMs + t.workerStartupMs, 6);
+    expect(report.perf!.bench).toBeNull();
+    expect(fs.readFileSync(path.join(dir(), 'report.md'), 'utf8')).toContain('### Performance');
+    expect(fs.readFileSync(path.join(dir(), 'report.html'), 'utf8')).toContain('<section id="performance">');
+  });
+
+  test.each([
+    ['faulty-segv', /SIGSEGV \(segmentation fault/],
+    ['faulty-abort', /SIGABRT/],
+    ['faulty-exit', /exited with code 3/],
+    ['faulty-uncaught', /uncaught exception in the worker: Error: injected uncaught exception/],
+  ])('%s: the crashing case is "crashed", the others still run in a fresh worker', (id, reason) => {
+    expect(statuses(report, id)).toEqual(['pass', 'crashed', 'pass', 'crashed']);
+    expect(result(report, id, 'identity/training').reason).toMatch(reason);
+    expect(result(report, id, 'conv/training').reason).toMatch(reason);
+    // The first worker died in identity/training; the second ran conv/inference and died in conv/training.
+    const a = report.adapters.find((x) => x.id === id)!;
+    expect(a.worker!.processes).toBe(2);
+    expect(a.worker!.exits.map((e) => e.reason)).toEqual([expect.stringMatching(reason), expect.stringMatching(reason)]);
+  });
+
+  test('faulty-hang: the hanging case is "timeout", the rest "skipped" with the reason', () => {
+    expect(statuses(report, 'faulty-hang')).toEqual(['pass', 'timeout', 'skipped', 'skipped']);
+    expect(result(report, 'faulty-hang', 'identity/training').reason).toMatch(/10 s budget/);
+    expect(result(report, 'faulty-hang', 'conv/inference').reason).toMatch(/not run: .* ran out during case identity\/training/);
+  });
+
+  test('exceptions from run() and build() are "error" with the message', () => {
+    expect(statuses(report, 'faulty-throw')).toEqual(['error', 'error', 'error', 'error']);
+    expect(result(report, 'faulty-throw', 'conv/inference').reason).toBe('run failed: injected run failure');
+    expect(statuses(report, 'faulty-build-throw')).toEqual(['error', 'error', 'error', 'error']);
+    expect(result(report, 'faulty-build-throw', 'identity/inference').reason).toBe('build failed: injected build failure');
+  });
+
+  test('NaN output and wrong values are "fail-numeric"; a wrong shape is "fail-shape"', () => {
+    expect(statuses(report, 'faulty-nan')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
+    const nan = result(report, 'faulty-nan', 'conv/inference');
+    expect(nan.metrics).toMatchObject({ nanActual: 1, mismatches: 1, maxAbs: null });
+    expect(nan.metrics!.worst).toMatchObject({ actual: 'NaN', index: [0, 0, 0, 0] });
+
+    expect(statuses(report, 'faulty-values')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
+    expect(result(report, 'faulty-values', 'identity/inference').metrics!.maxRel).toBeCloseTo(0.01, 6);
+
+    expect(statuses(report, 'faulty-shape')).toEqual(['fail-shape', 'fail-shape', 'fail-shape', 'fail-shape']);
+    const shape = result(report, 'faulty-shape', 'conv/inference');
+    expect(shape.checks[0]).toMatchObject({ name: 'output', pass: false, actualShape: [2, 2, 2, 5], expectedShape: [2, 2, 2, 6] });
+  });
+
+  test('an unavailable adapter is "unavailable" with reason and fix, and (requested by name) fails the run', () => {
+    expect(statuses(report, 'faulty-unavailable')).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable']);
+    const a = report.adapters.find((x) => x.id === 'faulty-unavailable')!;
+    expect(a).toMatchObject({ available: false, unavailableReason: 'injected: this runtime is not installed', fix: 'nothing to fix: a test adapter', explicitlyRequested: true });
+    expect(report.summary.requiredUnavailable).toBe(4);
+  });
+
+  test('run info: OS, CPU, Node, packages, GPU note, precision of each adapter that answered describe()', () => {
+    const env = report.parts[0].environment;
+    expect(env.cpu.cores).toBeGreaterThan(0);
+    expect(env.node.version).toBe(process.version);
+    expect(Object.keys(env.packages)).toEqual(expect.arrayContaining(['onnxruntime-node', '@tensorflow/tfjs']));
+    expect(env.precision.reference).toMatchObject({ precision: expect.any(String) });
+    expect(env.precision['faulty-unavailable']).toBeUndefined();
+  });
+});
+
+describe('out of memory', () => {
+  test('a worker that exhausts the V8 heap is "crashed" with an out-of-memory reason; the run goes on', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-oom,reference', '--out', out('oom')],
+      { NODE_OPTIONS: '--max-old-space-size=160' });
+    expect(r.code).toBe(1);
+    const report = readReport(out('oom'));
+    expect(statuses(report, 'faulty-oom')).toEqual(['pass', 'crashed', 'pass', 'crashed']);
+    expect(result(report, 'faulty-oom', 'identity/training').reason).toMatch(/out of memory/);
+    expect(statuses(report, 'reference')).toEqual(['pass', 'pass', 'pass', 'pass']);
+  }, 120_000);
+});
+
+describe('exit codes', () => {
+  test('0 when everything passes', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--out', out('ok')]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/^PASS: 4 results \(4 pass\)/m);
+  }, 60_000);
+
+  test('2 for an unknown adapter, listing the known ones', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference,nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown adapter 'nope'; known adapters: reference, reference-fp32/);
+  }, 30_000);
+
+  test('2 for a bad fixture, naming the file', async () => {
+    const bad = path.join(tmp, 'bad-fixtures');
+    fs.cpSync(fx, bad, { recursive: true });
+    fs.appendFileSync(path.join(bad, 'data', 'conv-inference', 'output.npy'), Buffer.from([0]));
+    const r = await runCli(['run', '--fixtures', bad, '--adapters', 'reference', '--out', out('bad-fixture')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad fixtures: .*conv\/inference.*data\/conv-inference\/output\.npy: wrong digest/);
+    expect(fs.existsSync(out('bad-fixture'))).toBe(false);
+  }, 30_000);
+
+  test('2 for an unreadable baseline, a bad --shard, a --cases pattern matching nothing', async () => {
+    const missing = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--baseline', path.join(tmp, 'nope.json')]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--baseline: report .*nope\.json: no such file/)]);
+    const junk = path.join(tmp, 'junk.json');
+    fs.writeFileSync(junk, '{"not": "a report"}');
+    const notReport = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--baseline', junk]);
+    expect([notReport.code, notReport.stderr]).toEqual([2, expect.stringMatching(/no schemaVersion/)]);
+    const shard = await runCli(['run', '--fixtures', fx, '--shard', '0/2']);
+    expect([shard.code, shard.stderr]).toEqual([2, expect.stringMatching(/--shard 0\/2: need 1 <= i <= n/)]);
+    const cases = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--cases', 'zzz*', '--out', out('nocases')]);
+    expect([cases.code, cases.stderr]).toEqual([2, expect.stringMatching(/--cases 'zzz\*' matches no case/)]);
+  }, 60_000);
+});
+
+describe('run --bench', () => {
+  test('embeds the digest of a bench result in the perf section; an unreadable one is a usage error (2, no run)', async () => {
+    const bench = path.join(tmp, 'bench.json');
+    fs.writeFileSync(bench, JSON.stringify({
+      kind: BENCH_KIND, schemaVersion: BENCH_SCHEMA_VERSION, createdAt: '2025-03-04T05:06:07.000Z',
+      environment: { cpu: { model: 'Bench CPU', cores: 2 } }, model: { flopsPerImage: 616357888 }, ceiling: null, adapters: [],
+    }));
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', bench, '--out', out('with-bench')]);
+    expect(r.code).toBe(0);
+    const rep = readReport(out('with-bench'));
+    expect(rep.perf!.bench).toMatchObject({ source: bench, cpu: 'Bench CPU', createdAt: '2025-03-04T05:06:07.000Z', rows: [] });
+    expect(fs.readFileSync(path.join(out('with-bench'), 'report.md'), 'utf8')).toContain('Bench CPU');
+
+    const missing = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', path.join(tmp, 'nope.json'), '--out', out('bad-bench')]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--bench: cannot read bench result .*nope\.json/)]);
+    const notBench = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', path.join(out('with-bench'), 'report.json'), '--out', out('bad-bench')]);
+    expect([notBench.code, notBench.stderr]).toEqual([2, expect.stringMatching(/is not a bench result/)]);
+    expect(fs.existsSync(out('bad-bench'))).toBe(false);
+  }, 60_000);
+});
+
+describe('weight cache', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(tmp, 'wcache-')); });
+
+  function expectSameWeights(a: ModelWeights, b: ModelWeights): void {
+    expect([...a.keys()]).toEqual([...b.keys()]);
+    for (const [layer, list] of a) {
+      const other = b.get(layer)!;
+      expect(other.map((w) => [w.name, w.shape, w.trainable])).toEqual(list.map((w) => [w.name, w.shape, w.trainable]));
+      list.forEach((w, i) => expect(Buffer.from(other[i].data.buffer, other[i].data.byteOffset, other[i].data.byteLength)
+        .equals(Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength))).toBe(true));
+    }
+  }
+  const files = () => fs.readdirSync(dir).filter((f) => f.endsWith('.bin'));
+
+  test('stores, then reads back bit-identical weights; each tensor its own array', () => {
+    const spec = identityBlock(3, [4, 4, 3]);
+    const first = cachedInitModelWeights(spec, { dir, minParams: 0 });
+    expect(first.source).toBe('computed');
+    expect(files()).toHaveLength(1);
+    const second = cachedInitModelWeights(spec, { dir, minParams: 0 });
+    expect(second.source).toBe('cache');
+    expectSameWeights(second.weights, initModelWeights(spec));
+    // Writing one tensor leaves the others alone.
+    const [k0, k1] = second.weights.get('conv2d')!;
+    const before = Array.from(k1.data);
+    k0.data.fill(42);
+    expect(Array.from(k1.data)).toEqual(before);
+    // Another spec is another entry.
+    expect(cachedInitModelWeights(convolutionalBlock(2, [2, 4, 6], 2), { dir, minParams: 0 }).source).toBe('computed');
+    expect(files()).toHaveLength(2);
+  });
+
+  test('a corrupted or truncated entry is ignored and recomputed; small models and a disabled cache write nothing', () => {
+    const spec = identityBlock(3, [4, 4, 3]);
+    cachedInitModelWeights(spec, { dir, minParams: 0 });
+    const file = path.join(dir, files()[0]);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 3] ^= 0x40; // one bit of the last weight
+    fs.writeFileSync(file, bytes);
+    const again = cachedInitModelWeights(spec, { dir, minParams: 0 });
+    expect(again.source).toBe('computed');
+    expectSameWeights(again.weights, initModelWeights(spec));
+    expect(cachedInitModelWeights(spec, { dir, minParams: 0 }).source).toBe('cache'); // rewritten
+    fs.truncateSync(file, fs.statSync(file).size - 4);
+    expect(cachedInitModelWeights(spec, { dir, minParams: 0 }).source).toBe('computed');
+
+    const small = fs.mkdtempSync(path.join(tmp, 'wcache-small-'));
+    expect(cachedInitModelWeights(spec, { dir: small }).source).toBe('computed'); // below CACHE_MIN_PARAMS
+    expect(fs.readdirSync(small)).toEqual([]);
+    expect(cachedInitModelWeights(spec, { dir: null, minParams: 0 }).source).toBe('computed');
+  });
+
+  test('entries of other initializer sources are removed; the directory comes from the environment', () => {
+    const stale = path.join(dir, '0123456789abcdef-00000000000000000000000000000000.bin');
+    fs.writeFileSync(stale, 'old');
+    cachedInitModelWeights(identityBlock(3, [4, 4, 3]), { dir, minParams: 0 });
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(files()).toHaveLength(1);
+    expect(weightCacheDir({ [WEIGHT_CACHE_ENV]: 'off' })).toBeNull();
+    expect(weightCacheDir({ [WEIGHT_CACHE_ENV]: dir })).toBe(dir);
+    expect(weightCacheDir({})).toMatch(/node_modules[\\/]\.cache[\\/]resnet-conformance[\\/]weights$/);
+  });
+});
+
+describe('determinism', () => {
+  test('two runs give identical reports apart from times, dates and the run id', async () => {
+    const args = ['run', '--fixtures', fx, '--adapters', 'reference,faulty-nan,faulty-segv,faulty-unavailable'];
+    const a = await runCli([...args, '--out', out('det-a')]);
+    const b = await runCli([...args, '--out', out('det-b')]);
+    expect([a.code, b.code]).toEqual([1, 1]);
+    const ra = readReport(out('det-a'));
+    const rb = readReport(out('det-b'));
+    expect(ra.createdAt).not.toBe(undefined);
+    expect(normalized(ra)).toEqual(normalized(rb));
+    // The volatile fields are really there (the comparison above is not vacuous).
+    expect(ra.results[0].timings!.runMs).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('baseline and compare', () => {
+  const drift = (d: number) => ({ [DRIFT_ENV]: String(d) });
+  const adapters = ['--adapters', 'reference,faulty-drift'];
+  // Drifts inside the tightest atol of the synthetic cases' rows (outputs include exact zeros, so
+  // atol alone must cover the drift), whatever the tolerance table says today.
+  const atol = Math.min(...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'fp64-reference').atol));
+  const small = atol / 1000;
+  const grownBy10 = atol / 100;
+
+  test('error growth beyond the factor is "regressed"; a newly failing case is flagged; compare lists both', async () => {
+    expect(atol).toBeGreaterThan(0);
+    const base = await runCli(['run', '--fixtures', fx, ...adapters, '--out', out('base')], drift(small));
+    expect(base.code).toBe(0);
+
+    const grown = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', out('base'), '--out', out('grown')], drift(grownBy10));
+    expect(grown.code).toBe(1);
+    const g = readReport(out('grown'));
+    expect(statuses(g, 'faulty-drift')).toEqual(['regressed', 'regressed', 'regressed', 'regressed']);
+    expect(statuses(g, 'reference')).toEqual(['pass', 'pass', 'pass', 'pass']);
+    const r = result(g, 'faulty-drift', 'identity/inference');
+    expect(r.regression).toMatchObject({ kind: 'error-growth', baselineStatus: 'pass', check: 'output', factor: 2 });
+    expect(r.regression!.growth).toBeCloseTo(10, 3);
+    expect(g.baseline).toMatchObject({ regressed: 4, newlyFailing: 0, newPairs: 0, missingPairs: 0 });
+
+    const tolerant = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', out('base'), '--regression-factor', '20', '--out', out('tolerant')], drift(grownBy10));
+    expect(tolerant.code).toBe(0);
+
+    const broken = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', path.join(out('base'), 'report.json'), '--out', out('broken')], drift(0.1));
+    expect(broken.code).toBe(1);
+    const b = readReport(out('broken'));
+    expect(statuses(b, 'faulty-drift')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
+    expect(result(b, 'faulty-drift', 'conv/training').regression).toMatchObject({ kind: 'newly-failing', baselineStatus: 'pass' });
+    expect(fs.readFileSync(path.join(out('broken'), 'report.md'), 'utf8')).toContain('🆕');
+
+    const cmp = await runCli(['compare', out('base'), out('grown')]);
+    expect(cmp.code).toBe(1);
+    expect(cmp.stdout).toContain(`! faulty-drift × identity/inference: error grew — output: max abs error ${formatNumber(r.checks[0].metrics!.maxAbs)} is 10× the baseline's`);
+    const cmp2 = await runCli(['compare', out('base'), out('broken')]);
+    expect(cmp2.stdout).toMatch(/! faulty-drift × conv\/training: pass → fail-numeric/);
+    const same = await runCli(['compare', out('base'), out('base')]);
+    expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('no differences')]);
+  }, 180_000);
+});
+
+describe('shards and merge', () => {
+  test('shards 1/2 + 2/2 merged equal the unsharded run; overlapping parts are refused', async () => {
+    const args = ['run', '--fixtures', fx, '--adapters', 'reference,faulty-values,faulty-unavailable'];
+    const [whole, s1, s2] = await Promise.all([
+      runCli([...args, '--out', out('whole')]),
+      runCli([...args, '--shard', '1/2', '--out', out('s1')]),
+      runCli([...args, '--shard', '2/2', '--out', out('s2')]),
+    ]);
+    expect([whole.code, s1.code, s2.code]).toEqual([1, 1, 1]);
+    const r1 = readReport(out('s1'));
+    const r2 = readReport(out('s2'));
+    expect(r1.results.length + r2.results.length).toBe(12);
+    expect(Math.abs(r1.results.length - r2.results.length)).toBeLessThanOrEqual(1);
+
+    const m = await runCli(['merge', out('s1'), out('s2'), '--out', out('merged')]);
+    expect(m.code).toBe(1);
+    const merged = readReport(out('merged'));
+    // Which worker built the model first (modelReused) and times depend on the split; the rest must not.
+    const strip = (r: ConformanceReport) => r.results.map(({ part: _p, timings: _t, modelReused: _m, ...rest }) => rest);
+    expect(strip(merged)).toEqual(strip(readReport(out('whole'))));
+    expect(merged.parts.map((p) => p.options.shard)).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
+    expect(new Set(merged.results.map((r) => r.part))).toEqual(new Set([0, 1]));
+    expect(merged.summary).toEqual(readReport(out('whole')).summary);
+
+    const overlap = await runCli(['merge', out('s1'), out('s1'), '--out', out('overlap')]);
+    expect(overlap.code).toBe(2);
+    expect(overlap.stderr).toMatch(/is in both .*s1 and .*s1: parts must be disjoint/);
+  }, 120_000);
+});
+
+describe('interruption', () => {
+  test('an interrupted run leaves no report that looks complete', async () => {
+    const dir = out('interrupted');
+    // A complete report from an earlier run in the same directory...
+    const first = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--out', dir]);
+    expect(first.code).toBe(0);
+    expect(fs.existsSync(path.join(dir, COMPLETE_MARKER))).toBe(true);
+    // ...then a run into it that is interrupted while a worker hangs.
+    // Interrupt once the run has started (its first line is printed after the SIGINT handler is
+    // installed) and the worker had time to reach the hanging case.
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-hang', '--timeout', '120', '--out', dir], {}, (child) => {
+      let sent = false;
+      child.stdout!.on('data', (d: Buffer) => {
+        if (!sent && d.toString().includes('resnet-conformance run')) {
+          sent = true;
+          setTimeout(() => child.kill('SIGINT'), 3000);
+        }
+      });
+    });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted/);
+    expect(fs.existsSync(path.join(dir, COMPLETE_MARKER))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'report.json'))).toBe(false);
+    expect(() => readReport(dir)).toThrow(/no report\.json/);
+  }, 60_000);
+});
