@@ -26,6 +26,8 @@ import { renderAll } from '../src/report/render';
 import { writeReportDir } from '../src/report/write';
 import { emptyCounts, type ConformanceReport } from '../src/report/schema';
 import { resnet50 } from '../src/spec/builders';
+import { runCli } from './helpers/cli';
+import { ENV_CHECK_VAR } from './helpers/faulty-adapter';
 
 // ------------------------------------------------------------------------------------------------
 // FLOPs
@@ -636,4 +638,21 @@ describe('perf section rendering', () => {
     expect(forReport.bench!.source).toBe('b.json');
     expect(forReport.harness!.wallMs).toBe(20);
   });
+});
+
+describe('bench worker environment', () => {
+  test('an adapter entry\'s processEnv reaches its bench worker (faulty-env is available only when it sees it)', async () => {
+    expect(process.env[ENV_CHECK_VAR]).toBeUndefined();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-env-'));
+    try {
+      const json = path.join(dir, 'bench.json');
+      const r = await runCli(['bench', '--adapters', 'faulty-env', '--batch', '1', '--runs', '1', '--warmup', '0', '--no-ceiling', '--json', json]);
+      expect([r.code, r.stderr]).toEqual([0, expect.stringContaining('faulty-env: benchmarking batch 1')]);
+      const b = readBenchFile(json);
+      expect(b.adapters.map((a) => [a.id, a.available, a.unavailableReason])).toEqual([['faulty-env', true, undefined]]);
+      expect(b.adapters[0].batches.map((x) => x.samplesMs.length)).toEqual([1]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ import { GraphBuilder } from '../src/spec/graph-builder';
 import { glorotUniform } from '../src/spec/initializers';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec } from '../src/spec/types';
-import type { Tensor } from '../src/tensor';
+import { seededUniform } from '../src/sample-inputs';
 
 const PUBLISHED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'));
 
@@ -36,16 +36,6 @@ function opCounts(model: ModelProto): Record<string, number> {
   const c: Record<string, number> = {};
   for (const n of model.graph.node) c[n.opType] = (c[n.opType] ?? 0) + 1;
   return c;
-}
-
-function seeded(shape: number[], seed: number): Tensor {
-  let s = seed >>> 0;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return { shape, data };
 }
 
 describe('TF same padding as explicit ONNX pads', () => {
@@ -195,7 +185,7 @@ describe('NHWC boundary and flatten order (run by ONNX Runtime, compared with th
     const ort = loadOrt();
     const { bytes, captureOutputs } = exportOnnx(spec, weights, { training: false, capture: ['flatten', 'conv2d'] });
     const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'disabled' });
-    const x = seeded([2, 3, 2, 5], 7);
+    const x = seededUniform([2, 3, 2, 5], 7, -1, 1);
     const out = await session.run({ input: new ort.Tensor('float32', x.data, x.shape) });
     await session.release();
     const ref = new ReferenceAdapter({ precision: 'fp64' });

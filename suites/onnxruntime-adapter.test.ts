@@ -21,6 +21,7 @@ import { GraphBuilder } from '../src/spec/graph-builder';
 import { glorotUniform } from '../src/spec/initializers';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec, ModelWeights } from '../src/spec/types';
+import { notebookX, seededUniform } from '../src/sample-inputs';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 
@@ -44,22 +45,6 @@ const TOLERANCES: Record<string, Tol> = {
     trainBoundaries: { atol: 1, rtol: 1e-1 },
   },
 };
-
-function seeded(shape: number[], seed: number, lo: number, hi: number): Tensor {
-  let s = seed >>> 0;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = lo + (hi - lo) * (s / 2 ** 32);
-  }
-  return { shape, data };
-}
-
-function notebookX(): Tensor {
-  const data = new Float32Array(144);
-  data.fill(-1, 0, 48); data.fill(1, 48, 96); data.fill(3, 96, 144);
-  return { shape: [3, 4, 4, 3], data };
-}
 
 function expectClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string): void {
   const r = compareTensors(actual, expected, tol);
@@ -116,7 +101,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
   });
 
   for (const [name, spec] of blockSpecs) {
-    for (const [label, input] of [['notebook X', notebookX()], ['random batch 3', seeded([3, 4, 4, 3], 11, -1, 1)]] as const) {
+    for (const [label, input] of [['notebook X', notebookX()], ['random batch 3', seededUniform([3, 4, 4, 3], 11, -1, 1)]] as const) {
       test.each([false, true])(`${name}, ${label}, training=%s, matches the reference`, async (training) => {
         const w = blockWeights.get(name)!;
         await adapter.build(spec, w);
@@ -142,7 +127,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
     gamma.data.set([0.5, 2, -1, 1.25]);
     beta.data.set([0.1, -0.2, 0.3, 0]);
     await adapter.build(spec, weights);
-    const input = seeded([3, 5, 3, 2], 17, -2, 2);
+    const input = seededUniform([3, 5, 3, 2], 17, -2, 2);
     const out = await adapter.run(input, { training: true, capture: [c.layer] });
     const conv = out.intermediates[c.layer].data;
     const y = out.output.data;
@@ -182,7 +167,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
   test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
     const [name, spec] = blockSpecs[0];
     await adapter.build(spec, blockWeights.get(name)!);
-    const x = seeded([3, 4, 4, 3], 5, -1, 1);
+    const x = seededUniform([3, 4, 4, 3], 5, -1, 1);
     const a = await adapter.run(x, { training: true });
     const b = await adapter.run(x, { training: false });
     const a2 = await adapter.run(x, { training: true });
@@ -195,7 +180,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
   test('a wrong input shape is rejected with both shapes named', async () => {
     const [name, spec] = blockSpecs[0];
     await adapter.build(spec, blockWeights.get(name)!);
-    await expect(adapter.run(seeded([2, 4, 4, 4], 1, 0, 1), { training: false })).rejects.toThrow(/\[2, 4, 4, 4\].*\[None, 4, 4, 3\]/);
+    await expect(adapter.run(seededUniform([2, 4, 4, 4], 1, 0, 1), { training: false })).rejects.toThrow(/\[2, 4, 4, 4\].*\[None, 4, 4, 3\]/);
   });
 
   test('paramCount() from the ONNX initializers equals Keras accounting (blocks and ResNet-50)', async () => {
@@ -210,7 +195,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
   for (const batch of [1, 4]) {
     for (const training of [false, true]) {
       test(`ResNet-50 batch ${batch}, training=${training}: output and every fixture boundary (NHWC) match the reference`, async () => {
-        const x = seeded([batch, 64, 64, 3], 5 + batch, 0, 1);
+        const x = seededUniform([batch, 64, 64, 3], 5 + batch, 0, 1);
         await adapter.build(resnetSpec, weightsOfResnet());
         const [r, out] = await Promise.all([
           reference(`resnet50|b${batch}`, resnetSpec, weightsOfResnet(), x, training, resnetCaptures),
@@ -229,14 +214,14 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
 
 describe('sessions (CPU)', () => {
   const spec = identityBlock(3, [4, 4, 3]);
-  const x = seeded([3, 4, 4, 3], 23, -1, 1);
+  const x = seededUniform([3, 4, 4, 3], 23, -1, 1);
 
   test('spinning off leaves no busy-waiting threads behind; intraOpSpinning: true turns it back on', async () => {
     // CPU time burnt while idle after a run: pool threads that spin keep their cores busy.
     async function idleBurnMs(spinning: boolean): Promise<number> {
       const a = new OnnxRuntimeAdapter({ id: 'spin', executionProvider: 'cpu', graphOptimizationLevel: 'all', intraOpNumThreads: 2, intraOpSpinning: spinning });
       await a.build(resnetSpec, weightsOfResnet());
-      const big = seeded([2, 64, 64, 3], 3, 0, 1);
+      const big = seededUniform([2, 64, 64, 3], 3, 0, 1);
       let burnt = 0;
       for (let i = 0; i < 3; i++) {
         await a.run(big, { training: false });
@@ -295,7 +280,7 @@ describe('sessions (CPU)', () => {
   test('ResNet-50: the output with every boundary captured equals the plain run bit for bit', async () => {
     const a = new OnnxRuntimeAdapter({ id: 'r50', executionProvider: 'cpu', graphOptimizationLevel: 'all' });
     await a.build(resnetSpec, weightsOfResnet());
-    const xb = seeded([2, 64, 64, 3], 9, 0, 1);
+    const xb = seededUniform([2, 64, 64, 3], 9, 0, 1);
     const plain = await a.run(xb, { training: false });
     const captured = await a.run(xb, { training: false, capture: resnetCaptures });
     expect(Array.from(captured.output.data)).toEqual(Array.from(plain.output.data));

@@ -17,49 +17,9 @@ import { constantInit } from '../src/spec/initializers';
 import { GraphBuilder } from '../src/spec/graph-builder';
 import type { ModelSpec, ModelWeights } from '../src/spec/types';
 import type { Tensor } from '../src/tensor';
+import { allclose, flat, notebookX, publishedVersions, resumeValues } from './helpers/notebook';
 
-const PUBLISHED_FILE = path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json');
-const cpu = JSON.parse(fs.readFileSync(PUBLISHED_FILE, 'utf8')).versions['stateless-cpu'];
-
-/** The notebook's test input: float32 (3,4,4,3), sample 0 all -1, sample 1 all 1, sample 2 all 3. */
-function notebookX(): Tensor {
-  const data = new Float32Array(3 * 4 * 4 * 3);
-  data.fill(-1, 0, 48);
-  data.fill(1, 48, 96);
-  data.fill(3, 96, 144);
-  return { shape: [3, 4, 4, 3], data };
-}
-
-/** The notebook's `A[:, (0,-1), :, :].mean(axis=3)`, shape (N, 2, W), flattened row-major. */
-function resume(t: Tensor): number[] {
-  const [n, h, w, c] = t.shape;
-  const out: number[] = [];
-  for (let b = 0; b < n; b++) {
-    for (const y of [0, h - 1]) {
-      for (let x = 0; x < w; x++) {
-        let s = 0;
-        for (let ch = 0; ch < c; ch++) s += t.data[((b * h + y) * w + x) * c + ch];
-        out.push(s / c);
-      }
-    }
-  }
-  return out;
-}
-
-/** numpy.allclose(actual, desired, rtol, atol) element test plus the worst absolute error. */
-function allclose(actual: ArrayLike<number>, desired: ArrayLike<number>, rtol: number, atol: number): { ok: boolean; worstAbs: number; bad: number[] } {
-  if (actual.length !== desired.length) throw new Error(`allclose: lengths ${actual.length} vs ${desired.length}`);
-  let worstAbs = 0;
-  const bad: number[] = [];
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - desired[i]);
-    if (!(d <= atol + rtol * Math.abs(desired[i]))) bad.push(i);
-    if (!(d <= worstAbs)) worstAbs = d;
-  }
-  return { ok: bad.length === 0, worstAbs, bad };
-}
-
-const flat = (a: unknown): number[] => (a as unknown[]).flat(4) as number[];
+const cpu = publishedVersions()['stateless-cpu'];
 
 async function runModel(precision: ReferencePrecision, spec: ModelSpec, x: Tensor, training: boolean, weights?: ModelWeights): Promise<Tensor> {
   const a = new ReferenceAdapter({ precision });
@@ -78,7 +38,7 @@ describe.each<ReferencePrecision>(['fp64', 'fp32'])('notebook public tests on re
     expect(A.shape).toEqual([3, 4, 4, 3]);
     expect(A.data).toBeInstanceOf(precision === 'fp64' ? Float64Array : Float32Array);
     expect(Array.from(A.data).every((v) => v >= 0)).toBe(true);
-    const r = resume(A);
+    const r = resumeValues(A);
     const vsTests = allclose(r, flat(ib.resume_training_false_public_tests), 1e-5, ib.atol);
     expect(vsTests.bad).toEqual([]);
     expect(vsTests.worstAbs).toBeLessThan(1e-4);
@@ -98,7 +58,7 @@ describe.each<ReferencePrecision>(['fp64', 'fp32'])('notebook public tests on re
     const A = await runModel(precision, spec, notebookX(), true);
     expect(A.shape).toEqual([3, 4, 4, 3]);
     expect(Array.from(A.data).every((v) => v >= 0)).toBe(true);
-    const cmp = allclose(resume(A), flat(ib.resume_training_true_public_tests), 1e-5, ib.atol);
+    const cmp = allclose(resumeValues(A), flat(ib.resume_training_true_public_tests), 1e-5, ib.atol);
     expect(cmp.bad).toEqual([]);
     expect(cmp.worstAbs).toBeLessThan(1e-5);
   });
@@ -379,7 +339,7 @@ describe('forward command on the reference adapter', () => {
   const ib = cpu.identity_block;
   test.each([
     ['fp64', Float64Array, ib.resume_training_false_public_tests],
-    ['tf32', Float32Array, JSON.parse(fs.readFileSync(PUBLISHED_FILE, 'utf8')).versions['gpu-tf32'].identity_block.resume_training_false_public_tests],
+    ['tf32', Float32Array, publishedVersions()['gpu-tf32'].identity_block.resume_training_false_public_tests],
   ] as const)('identity block from a (3,4,4,3) .npy, --precision %s, writes the notebook values', async (precision, type, expected) => {
     const out = path.join(dir, `y-${precision}.npy`);
     const args = ['--model', 'identity_block', '--f', '2', '--filters', '4,4,3', '--initializer', 'constant:1',
@@ -389,7 +349,7 @@ describe('forward command on the reference adapter', () => {
     const y = readNpy(out);
     expect(y.shape).toEqual([3, 4, 4, 3]);
     expect(y.data).toBeInstanceOf(type);
-    expect(allclose(resume(y), flat(expected), 1e-5, 1e-5).bad).toEqual([]);
+    expect(allclose(resumeValues(y), flat(expected), 1e-5, 1e-5).bad).toEqual([]);
   });
 
   test.each([

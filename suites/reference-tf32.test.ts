@@ -3,47 +3,19 @@
  * to TF32 reproduces the numbers a GPU notebook revision published (third conv) and a public
  * RTX 4070 report (second conv), while the CPU baseline does not.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { ReferenceAdapter, roundToTf32, tf32Bits, type ReferenceOptions } from '../src/adapters/reference';
 import { initModelWeights } from '../src/init';
 import { identityBlock } from '../src/spec/builders';
 import { constantInit } from '../src/spec/initializers';
-import type { Tensor } from '../src/tensor';
+import { allclose, flat, notebookX, publishedVersions, resumeValues } from './helpers/notebook';
 
-const published = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'),
-).versions;
+const published = publishedVersions();
 const cpu = published['stateless-cpu'].identity_block;
 const gpu = published['gpu-tf32'].identity_block;
 const rtx = published['gpu-tf32'].rtx4070_report;
 
-function notebookX(): Tensor {
-  const data = new Float32Array(3 * 4 * 4 * 3);
-  data.fill(-1, 0, 48);
-  data.fill(1, 48, 96);
-  data.fill(3, 96, 144);
-  return { shape: [3, 4, 4, 3], data };
-}
-
-/** `A[:, (0,-1), :, :].mean(axis=3)` flattened; index [b, row, col] = b*8 + row*4 + col. */
-function resume(t: Tensor): number[] {
-  const [n, h, w, c] = t.shape;
-  const out: number[] = [];
-  for (let b = 0; b < n; b++) for (const y of [0, h - 1]) for (let x = 0; x < w; x++) {
-    let s = 0;
-    for (let ch = 0; ch < c; ch++) s += t.data[((b * h + y) * w + x) * c + ch];
-    out.push(s / c);
-  }
-  return out;
-}
-
 /** Indices failing numpy.allclose(actual, desired, rtol, atol). */
-function notClose(actual: number[], desired: number[], rtol: number, atol: number): number[] {
-  return actual.flatMap((a, i) => (Math.abs(a - desired[i]) <= atol + rtol * Math.abs(desired[i]) ? [] : [i]));
-}
-
-const flat = (a: unknown): number[] => (a as unknown[]).flat(4) as number[];
+const notClose = (actual: number[], desired: number[], rtol: number, atol: number): number[] => allclose(actual, desired, rtol, atol).bad;
 
 /** The two identity-block calls of the notebook's public test. */
 const CALLS = [
@@ -55,7 +27,7 @@ async function notebookResume(opts: ReferenceOptions, call: (typeof CALLS)[numbe
   const spec = identityBlock(call.f, [...call.filters], { initializer: constantInit(1) });
   const a = new ReferenceAdapter(opts);
   await a.build(spec, initModelWeights(spec));
-  return resume((await a.run(notebookX(), { training: call.training })).output);
+  return resumeValues((await a.run(notebookX(), { training: call.training })).output);
 }
 
 describe('TF32 rounding', () => {

@@ -170,6 +170,29 @@ function timedReport(): ConformanceReport {
   return r;
 }
 
+describe('diagnosis of failing cases', () => {
+  test('a diagnosis that could not run is listed, escaped, in Markdown, HTML and JUnit; none: no section', () => {
+    const plain = sampleReport();
+    expect(renderMarkdown(plain)).not.toContain('Per-layer diagnosis');
+    expect(renderHtml(plain)).not.toContain('id="diagnosis"');
+    const r = sampleReport();
+    r.results[3].diagnosisError = `adapter 'beta' cannot capture every layer: ${NASTY}`;
+    const md = renderMarkdown(r);
+    expect(md).toContain('### Per-layer diagnosis (1)');
+    expect(md).toContain("- **beta** × `resnet50/b1` — no diagnosis: adapter 'beta' cannot capture every layer: a &lt;b&gt; & \"c\" 'd' \\| e f");
+    const html = renderHtml(r);
+    expect(html).toContain('<h2 id="diagnosis">');
+    expect(html).not.toContain('<section class="diagnosis">'); // nothing to chart
+    expect(html).not.toContain(NASTY);
+    const junit = parseXml(renderJunit(r));
+    const beta = junit.children.find((x) => x.name === 'testsuite' && x.attrs.name === 'beta')!;
+    const tc = beta.children.find((x) => x.name === 'testcase' && x.attrs.name === 'resnet50/b1')!;
+    const failure = tc.children.find((x) => x.name === 'failure')!;
+    expect(failure.attrs.message).not.toContain('first diverging layer');
+    expect(failure.text).toContain("diagnosis: no diagnosis: adapter 'beta' cannot capture every layer");
+  });
+});
+
 describe('perf section', () => {
   test('absent: no performance heading in Markdown, no performance section in HTML', () => {
     const r = sampleReport();

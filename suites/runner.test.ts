@@ -2,7 +2,8 @@
  * The conformance runner end to end (the real CLI in a child process) on a small synthetic fixture
  * set, against deliberately faulty test adapters: every status is reported and the run completes;
  * exit codes; determinism; baselines and `compare`; shards and `merge`; interruption; the timings
- * and perf section a run records; the weight cache.
+ * and perf section a run records; the weight cache; the per-layer diagnosis of failing cases in every
+ * format; adapter entries' processEnv in their worker.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -22,7 +23,9 @@ import { WEIGHT_CACHE_ENV, cachedInitModelWeights, weightCacheDir } from '../src
 import { convolutionalBlock, identityBlock } from '../src/spec/builders';
 import type { ModelWeights } from '../src/spec/types';
 import { runCli, type CliResult } from './helpers/cli';
-import { DRIFT_ENV } from './helpers/faulty-adapter';
+import {
+  DEFAULT_FAULTY_LAYER, DRIFT_ENV, ENV_CHECK_VALUE, ENV_CHECK_VAR, FAULTY_LAYER_ENV, FaultyAdapter,
+} from './helpers/faulty-adapter';
 import { SYNTHETIC_BLOCK_CASES, writeSyntheticFixtures } from './helpers/synthetic-fixtures';
 import { parseXml } from './helpers/xml';
 
@@ -430,7 +433,8 @@ describe('shards and merge', () => {
     expect(m.code).toBe(1);
     const merged = readReport(out('merged'));
     // Which worker built the model first (modelReused) and times depend on the split; the rest must not.
-    const strip = (r: ConformanceReport) => r.results.map(({ part: _p, timings: _t, modelReused: _m, ...rest }) => rest);
+    const strip = (r: ConformanceReport) => r.results.map(({ part: _p, timings: _t, modelReused: _m, diagnosis, ...rest }) => (
+      diagnosis ? { ...rest, diagnosis: { ...diagnosis, timingsMs: null } } : rest));
     expect(strip(merged)).toEqual(strip(readReport(out('whole'))));
     expect(merged.parts.map((p) => p.options.shard)).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
     expect(new Set(merged.results.map((r) => r.part))).toEqual(new Set([0, 1]));
@@ -466,5 +470,132 @@ describe('interruption', () => {
     expect(fs.existsSync(path.join(dir, COMPLETE_MARKER))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'report.json'))).toBe(false);
     expect(() => readReport(dir)).toThrow(/no report\.json/);
+  }, 60_000);
+});
+
+describe('per-layer diagnosis of failing cases', () => {
+  let res: CliResult;
+  let report: ConformanceReport;
+  const dir = () => out('diagnosed');
+  const read = (f: string) => fs.readFileSync(path.join(dir(), f), 'utf8');
+
+  beforeAll(async () => {
+    res = await runCli(['run', '--fixtures', fx, '--adapters', 'reference,faulty-layer,faulty-values', '--out', dir()]);
+    report = readReport(dir());
+  }, 120_000);
+
+  test('each fail-numeric case carries a diagnosis naming exactly the broken layer, on the case\'s own input and mode', () => {
+    expect(res.code).toBe(1);
+    expect(statuses(report, 'faulty-layer')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
+    expect(report.parts[0].options.diagnose).toBe(true);
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      const r = result(report, 'faulty-layer', c);
+      const info = report.cases.find((x) => x.id === c)!;
+      expect(r.diagnosisError).toBeUndefined();
+      const d = r.diagnosis!;
+      expect(d).toMatchObject({ schema: 'resnet-conformance/diagnosis', adapter: 'faulty-layer', profile: 'fp64-reference', training: info.training });
+      expect(d.input.shape).toEqual(info.inputShape);
+      expect(d.firstDiverging).toMatchObject({ name: DEFAULT_FAULTY_LAYER, className: 'BatchNormalization' });
+      expect(d.outOfBudget).toEqual([DEFAULT_FAULTY_LAYER]);
+      // The error along depth: exact before the broken layer, non-zero from it on.
+      const at = d.rows.findIndex((row) => row.name === DEFAULT_FAULTY_LAYER);
+      expect(at).toBeGreaterThan(0);
+      expect(d.rows.slice(0, at).map((row) => row.cumulative!.relRms)).toEqual(d.rows.slice(0, at).map(() => 0));
+      expect(d.rows[at].cumulative!.relRms).toBeGreaterThan(0);
+      expect(d.verdict).toContain(`first layer out of budget: ${DEFAULT_FAULTY_LAYER}`);
+      expect(d.precision.text).toMatch(/float64/);
+    }
+  });
+
+  test('passing cases are not diagnosed; a fault outside the layers is said to be outside the per-layer view', () => {
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      const r = result(report, 'reference', c);
+      expect(r.status).toBe('pass');
+      expect(r.diagnosis).toBeUndefined();
+      expect(r.diagnosisError).toBeUndefined();
+    }
+    // faulty-values scales only the returned output: every layer it captures is exact.
+    const v = result(report, 'faulty-values', 'conv/inference');
+    expect(v.status).toBe('fail-numeric');
+    expect(v.diagnosis!.firstDiverging).toBeNull();
+    expect(v.diagnosis!.captureIssues.join(' ')).toMatch(/the output the adapter returned differs from its capture of the output layer/);
+  });
+
+  test('report.md, report.html and junit.xml name the first diverging layer of each failing case', () => {
+    const md = read('report.md');
+    const section = md.slice(md.indexOf('### Per-layer diagnosis ('));
+    expect(section).toMatch(/^### Per-layer diagnosis \(8\)/);
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      expect(section).toContain(`- **faulty-layer** × \`${c}\` — first diverging layer: ${DEFAULT_FAULTY_LAYER} (BatchNormalization, bn 2)`);
+    }
+    const html = read('report.html');
+    expect(html).toContain('<h2 id="diagnosis">');
+    expect(html.match(/<section class="diagnosis">/g)).toHaveLength(SYNTHETIC_BLOCK_CASES.length);
+    expect(html).toContain(`<b>First layer out of budget:</b> <code>${DEFAULT_FAULTY_LAYER}</code>`);
+    const junit = parseXml(read('junit.xml'));
+    const suite = junit.children.find((x) => x.name === 'testsuite' && x.attrs.name === 'faulty-layer')!;
+    const failures = suite.children.filter((x) => x.name === 'testcase').map((tc) => tc.children.find((x) => x.name === 'failure')!);
+    expect(failures).toHaveLength(4);
+    for (const f of failures) expect(f.attrs.message).toMatch(new RegExp(`first diverging layer: ${DEFAULT_FAULTY_LAYER} \\(BatchNormalization, bn 2\\)$`));
+  });
+
+  test('another broken layer is the one named', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', '--out', out('diagnosed-conv')], { [FAULTY_LAYER_ENV]: 'conv2d_2' });
+    expect(r.code).toBe(1);
+    const rep = readReport(out('diagnosed-conv'));
+    expect(rep.results.map((x) => [x.status, x.diagnosis?.firstDiverging?.name, x.diagnosis?.outOfBudget])).toEqual([
+      ['fail-numeric', 'conv2d_2', ['conv2d_2']], ['fail-numeric', 'conv2d_2', ['conv2d_2']],
+    ]);
+  }, 60_000);
+
+  test('--no-diagnose: the same statuses, no diagnosis in any format', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference,faulty-layer', '--no-diagnose', '--out', out('undiagnosed')]);
+    expect(r.code).toBe(1);
+    const rep = readReport(out('undiagnosed'));
+    expect(rep.parts[0].options.diagnose).toBe(false);
+    expect(statuses(rep, 'faulty-layer')).toEqual(statuses(report, 'faulty-layer'));
+    expect(rep.results.filter((x) => x.diagnosis || x.diagnosisError !== undefined)).toEqual([]);
+    expect(fs.readFileSync(path.join(out('undiagnosed'), 'report.md'), 'utf8')).not.toContain('Per-layer diagnosis');
+    expect(fs.readFileSync(path.join(out('undiagnosed'), 'report.html'), 'utf8')).not.toContain('id="diagnosis"');
+    expect(fs.readFileSync(path.join(out('undiagnosed'), 'junit.xml'), 'utf8')).not.toContain('first diverging layer');
+  }, 60_000);
+
+  test('a diagnosis that throws, or kills its worker, is recorded as diagnosisError and changes no status', async () => {
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-capture-throw,faulty-capture-segv', '--out', out('diagnosis-fails')]);
+    expect(r.code).toBe(1);
+    const rep = readReport(out('diagnosis-fails'));
+    for (const id of ['faulty-capture-throw', 'faulty-capture-segv']) {
+      expect(statuses(rep, id)).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
+      for (const c of SYNTHETIC_BLOCK_CASES) expect(result(rep, id, c).diagnosis).toBeUndefined();
+    }
+    for (const c of SYNTHETIC_BLOCK_CASES) {
+      expect(result(rep, 'faulty-capture-throw', c).diagnosisError).toBe("adapter 'faulty-capture-throw' cannot capture every layer: injected: this runtime cannot capture intermediate layers");
+    }
+    // The model still built (conv) is diagnosed first; the worker dies there; the rest are not run.
+    expect(SYNTHETIC_BLOCK_CASES.map((c) => result(rep, 'faulty-capture-segv', c).diagnosisError)).toEqual([
+      expect.stringMatching(/^not run: worker killed by SIGSEGV .* during the diagnosis of case conv\/inference$/),
+      expect.stringMatching(/^not run: worker killed by SIGSEGV .* during the diagnosis of case conv\/inference$/),
+      expect.stringMatching(/^worker killed by SIGSEGV .* while diagnosing this case$/),
+      expect.stringMatching(/^not run: worker killed by SIGSEGV .* during the diagnosis of case conv\/inference$/),
+    ]);
+    expect(rep.adapters.find((a) => a.id === 'faulty-capture-segv')!.worker!.exits).toEqual([
+      expect.objectContaining({ signal: 'SIGSEGV', reason: expect.stringMatching(/during the diagnosis of case conv\/inference$/) }),
+    ]);
+    expect(fs.readFileSync(path.join(out('diagnosis-fails'), 'report.md'), 'utf8')).toContain('— no diagnosis: adapter \'faulty-capture-throw\' cannot capture every layer');
+  }, 60_000);
+});
+
+describe('processEnv of an adapter entry', () => {
+  test('the adapter\'s worker starts with it: faulty-env is available only when it sees the variable', async () => {
+    // Negative control: this process does not have the variable, so the adapter refuses to run here.
+    expect(process.env[ENV_CHECK_VAR]).toBeUndefined();
+    const here = await new FaultyAdapter('env').probe();
+    expect(here).toMatchObject({ available: false, reason: expect.stringMatching(new RegExp(`${ENV_CHECK_VAR} is null in this process, not '${ENV_CHECK_VALUE}'`)) });
+
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-env', '--out', out('process-env')]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const rep = readReport(out('process-env'));
+    expect(rep.adapters[0]).toMatchObject({ id: 'faulty-env', available: true });
+    expect(statuses(rep, 'faulty-env')).toEqual(['pass', 'pass', 'pass', 'pass']);
   }, 60_000);
 });

@@ -17,6 +17,7 @@ import { LOGITS_SUFFIX, convolutionalBlock, identityBlock, resnet50 } from '../s
 import { kerasLayerOrder } from '../src/spec/graph';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec } from '../src/spec/types';
+import { seededUniform } from '../src/sample-inputs';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 
@@ -28,16 +29,6 @@ const RESNET = PUBLISHED.versions['stateless-cpu'].resnet50 as {
 };
 
 const isTfjs = (e: AdapterEntry): boolean => e.id.startsWith('tfjs-');
-
-function seeded(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
-  let s = seed >>> 0;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = lo + (hi - lo) * (s / 2 ** 32);
-  }
-  return { shape, data };
-}
 
 async function built(entry: AdapterEntry, spec: ModelSpec): Promise<TfjsAdapter> {
   const a = entry.create();
@@ -105,7 +96,7 @@ describeEachAdapter('tfjs layers model', (entry) => {
     const spec = convolutionalBlock(2, [3, 4, 5], 2, { inputShape: [6, 6, 3] });
     const a = await built(entry, spec);
     try {
-      const x = seeded([4, 6, 6, 3], 11, -2, 3);
+      const x = seededUniform([4, 6, 6, 3], 11, -2, 3);
       const statsBefore = await a.nonTrainableValues();
       const before = await a.run(x, { training: false });
       const train1 = await a.run(x, { training: true });
@@ -129,7 +120,7 @@ describeEachAdapter('tfjs layers model', (entry) => {
     const spec = resnet50({ inputShape: [40, 40, 3], classes: 4 });
     const a = await built(entry, spec);
     try {
-      const x = seeded([2, 40, 40, 3], 5, 0, 1);
+      const x = seededUniform([2, 40, 40, 3], 5, 0, 1);
       const capture = spec.boundaries.map((b) => b.layer);
       for (const training of [false, true]) {
         const r = await a.run(x, { training, capture });
@@ -165,7 +156,7 @@ describeEachAdapter('tfjs layers model', (entry) => {
     await a.probe();
     const start = tf.memory().numTensors;
     await a.build(spec, initModelWeights(spec));
-    const x = seeded([3, 5, 5, 6], 3);
+    const x = seededUniform([3, 5, 5, 6], 3, -1, 1);
     const capture = [spec.layers[4].name, spec.output];
     await a.run(x, { training: false, capture });
     await a.run(x, { training: true, capture });
@@ -183,12 +174,12 @@ describeEachAdapter('tfjs layers model', (entry) => {
     const spec = identityBlock(3, [4, 4, 6], { inputShape: [5, 5, 6] });
     const a = await built(entry, spec);
     try {
-      await expect(a.run(seeded([1, 5, 5, 3], 1), { training: false })).rejects.toThrow(/input shape \[1, 5, 5, 3\] does not match the model input \[None, 5, 5, 6\]/);
-      await expect(a.run(seeded([1, 5, 5, 6], 1), { training: false, capture: ['conv2d_99'] })).rejects.toThrow(/cannot capture 'conv2d_99'/);
-      await expect(a.run(seeded([1, 5, 5, 6], 1), { training: false, capture: [`conv2d${LOGITS_SUFFIX}`] }))
+      await expect(a.run(seededUniform([1, 5, 5, 3], 1, -1, 1), { training: false })).rejects.toThrow(/input shape \[1, 5, 5, 3\] does not match the model input \[None, 5, 5, 6\]/);
+      await expect(a.run(seededUniform([1, 5, 5, 6], 1, -1, 1), { training: false, capture: ['conv2d_99'] })).rejects.toThrow(/cannot capture 'conv2d_99'/);
+      await expect(a.run(seededUniform([1, 5, 5, 6], 1, -1, 1), { training: false, capture: [`conv2d${LOGITS_SUFFIX}`] }))
         .rejects.toThrow(/'conv2d' is not a Dense layer with softmax/);
       await a.dispose();
-      await expect(a.run(seeded([1, 5, 5, 6], 1), { training: false })).rejects.toThrow(/build\(\) must be called/);
+      await expect(a.run(seededUniform([1, 5, 5, 6], 1, -1, 1), { training: false })).rejects.toThrow(/build\(\) must be called/);
     } finally {
       await a.dispose();
     }
@@ -211,7 +202,7 @@ describeEachAdapter('tfjs layers model', (entry) => {
 describeEachAdapter('tfjs backends in one process', (entry) => {
   test(`${entry.id} and tfjs-cpu interleaved give the results each gives alone`, async () => {
     const spec = identityBlock(3, [4, 4, 6], { inputShape: [5, 5, 6] });
-    const x = seeded([2, 5, 5, 6], 9);
+    const x = seededUniform([2, 5, 5, 6], 9, -1, 1);
     const cpuAlone = await built({ ...entry, create: () => new TfjsAdapter('tfjs-cpu') }, spec);
     const refCpu = await cpuAlone.run(x, { training: true });
     await cpuAlone.dispose();

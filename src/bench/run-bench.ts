@@ -138,7 +138,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       kind: 'adapter', adapter: entry.id, batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
     };
-    const w = await runWorker(job, { timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: entry.id, onProgress: (t) => log(`  ${entry.id} ${t}`) });
+    const w = await runWorker(job, {
+      timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: entry.id, onProgress: (t) => log(`  ${entry.id} ${t}`), env: entry.processEnv,
+    });
     const a: AdapterBench = {
       id: entry.id, summary: entry.summary, profile: entry.profile, outOfTheBox: entry.outOfTheBox,
       available: false, description: null, process: null, ceilingGflops: null, batches: [],

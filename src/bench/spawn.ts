@@ -37,7 +37,11 @@ function lastLine(s: string): string {
 
 export function runWorker(
   job: BenchJob,
-  opts: { timeoutMs: number; verbose?: boolean; label: string; onProgress?: (text: string) => void },
+  opts: {
+    timeoutMs: number; verbose?: boolean; label: string; onProgress?: (text: string) => void;
+    /** Added to this process's environment (an adapter entry's processEnv, e.g. NVIDIA_TF32_OVERRIDE=0). */
+    env?: Record<string, string>;
+  },
 ): Promise<WorkerOutcome> {
   const t0 = performance.now();
   return new Promise((resolve) => {
@@ -47,7 +51,7 @@ export function runWorker(
     const entry = workerEntry();
     let child: ChildProcess;
     try {
-      child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env } });
+      child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...opts.env } });
     } catch (err) {
       resolve({ ...out, failure: `worker could not start: ${(err as Error).message}` });
       return;

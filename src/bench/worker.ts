@@ -7,6 +7,7 @@
  * Everything is required lazily: ENTRY_MS is then the honest start-up cost of a process
  * (Node + tsx + this file), and importMs the cost of the harness modules an adapter run needs.
  */
+import { errorText, workerChannel } from '../runner/worker-bootstrap';
 import type { AdapterBatchResult, AdapterJobResult, BenchJob, WorkerReply } from './protocol';
 
 const ENTRY_MS = performance.now();
@@ -14,19 +15,7 @@ const ENTRY_MS = performance.now();
 /** Length of a block of adapter runs between two paired MatMul measurements. */
 const PAIR_BLOCK_MS = 250;
 
-function send(msg: WorkerReply): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!process.send) {
-      reject(new Error('src/bench/worker.ts must be started by the bench (child_process.fork with an IPC channel)'));
-      return;
-    }
-    process.send(msg, (err: Error | null) => (err ? reject(err) : resolve()));
-  });
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
-}
+const { send, onStart } = workerChannel<WorkerReply>('src/bench/worker.ts');
 
 /** Deterministic pixels in [0, 1): the same input for every adapter and run. */
 function pixels(n: number): Float32Array {
@@ -187,24 +176,4 @@ async function work(job: BenchJob): Promise<void> {
   }
 }
 
-async function fatal(err: unknown): Promise<never> {
-  try {
-    await send({ type: 'fatal', error: errorText(err) });
-  } finally {
-    process.exit(70);
-  }
-}
-
-process.on('uncaughtException', (err) => void fatal(err));
-process.on('unhandledRejection', (err) => void fatal(err));
-
-process.once('message', (msg: { type: string; job: BenchJob }) => {
-  if (msg?.type !== 'job') {
-    void fatal(new Error(`bench worker: expected a job message, got ${JSON.stringify(msg)}`));
-    return;
-  }
-  work(msg.job).then(
-    () => process.exit(0), // runtimes keep thread pools alive: leave explicitly
-    (err) => fatal(err),
-  );
-});
+onStart<{ type: 'job'; job: BenchJob }>('job', (msg) => work(msg.job));

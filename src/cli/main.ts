@@ -1,5 +1,6 @@
 import { BENCH_USAGE } from '../bench/usage';
 import { UsageError } from './args';
+import { COMPARE_USAGE, RUN_USAGE } from './usage';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -34,8 +35,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Command }> = {
     load: () => (require('./commands/diagnose') as typeof import('./commands/diagnose')).diagnoseCommand,
   },
   run: {
-    usage: 'run [--adapters a,b|all] [--cases pattern,...] [--out reports/<run-id>] [--baseline report.json] '
-      + '[--regression-factor 2] [--shard i/n] [--timeout 300] [--jobs 2] [--fixtures dir] [--verbose]',
+    usage: RUN_USAGE,
     load: () => (require('./commands/run') as typeof import('./commands/run')).runCommand,
   },
   report: {
@@ -43,7 +43,7 @@ const COMMANDS: Record<string, { usage: string; load: () => Command }> = {
     load: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand,
   },
   compare: {
-    usage: 'compare <old-report.json> <new-report.json> [--regression-factor 2] [--json]',
+    usage: COMPARE_USAGE,
     load: () => (require('./commands/compare') as typeof import('./commands/compare')).compareCommand,
   },
   merge: {

@@ -1,12 +1,14 @@
 /**
  * Self-contained HTML report: inline CSS, inline SVG charts, a few lines of inline script (status
  * filter); no external resources, so it works offline and as a CI artifact. Sections: verdict,
- * matrix (adapter × case), error along block boundaries per case (one line per adapter), adapters,
- * per-result details (checks, metrics, tolerance, timings), performance (when the report has a perf
+ * matrix (adapter × case), error along block boundaries per case (one line per adapter), the per-layer
+ * diagnosis of failing cases (charts and tables from src/diagnose/render.ts), adapters, per-result details (checks, metrics, tolerance, timings), performance (when the report has a perf
  * section), environment.
  */
 import { perfHtml } from '../bench/perf-section';
+import type { Diagnosis } from '../diagnose/types';
 import { renderErrorChart, type Series } from './chart';
+import { diagnosisLine } from './diagnosis-text';
 import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
 import { CASE_STATUSES, type CaseResult, type ConformanceReport } from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
@@ -107,6 +109,32 @@ function charts(report: ConformanceReport): string {
   return `<p class="small">Log scale. Points on the bottom row are exact (0), on the top row infinite/NaN. Hover a point for its value.</p>${out.join('\n')}`;
 }
 
+function diagnosisAnchor(caseId: string): string {
+  return `diag-${caseId}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** Per failing case: the diagnoses of every adapter (one chart line each), and the diagnoses that could not run. */
+function diagnoses(report: ConformanceReport): string {
+  const withDiagnosis = report.results.filter((r) => r.diagnosis || r.diagnosisError !== undefined);
+  if (!withDiagnosis.length) return '';
+  // Loaded only when there is something to draw: a passing run's report does not pay for the module.
+  const { renderDiagnosesHtml } = require('../diagnose/render') as typeof import('../diagnose/render');
+  const caseIds = [...report.cases.map((c) => c.id), ...withDiagnosis.map((r) => r.case)].filter((c, i, all) => all.indexOf(c) === i);
+  const out: string[] = [];
+  for (const c of caseIds) {
+    const rs = withDiagnosis.filter((r) => r.case === c);
+    if (!rs.length) continue;
+    const ds = rs.map((r) => r.diagnosis).filter((d): d is Diagnosis => Boolean(d));
+    const errors = rs.filter((r) => !r.diagnosis).map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r) ?? '')}</li>`);
+    out.push(`<h3 id="${diagnosisAnchor(c)}">Case <code>${h(c)}</code></h3>`
+      + `<ul>${rs.filter((r) => r.diagnosis).map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r)!)}</li>`).join('')}${errors.join('')}</ul>`
+      + (ds.length ? renderDiagnosesHtml(ds) : ''));
+  }
+  return `<h2 id="diagnosis">Per-layer diagnosis of failing cases</h2>`
+    + '<p class="small">Each layer is re-run in float64 on the adapter\'s own captured inputs; the first layer whose error leaves its budget is named, and each layer\'s arithmetic is the closest of fp32, TF32, bf16, fp16 (docs/diagnose.md). The curve of the ideal fp32 run is not computed here (cheap mode).</p>'
+    + out.join('\n');
+}
+
 function adapters(report: ConformanceReport): string {
   const rows = report.adapters.map((a) => {
     const d = a.description;
@@ -139,8 +167,10 @@ function details(report: ConformanceReport): string {
     const tol = t ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.profile)}): atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}, max ULP ${t.maxUlp ?? '–'} — ${h(t.reason)}</p>` : '';
     const tm = r.timings ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>` : '';
     const reg = r.regression ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>` : '';
+    const dl = diagnosisLine(r);
+    const diag = dl ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>` : '';
     return `<details class="result" id="${anchor(r)}" data-status="${r.status}"><summary>${STATUS_MARK[r.status]} <code>${h(r.adapter)}</code> × <code>${h(r.case)}</code> — <strong>${h(r.status)}</strong></summary>`
-      + `<p>${h(r.reason)}</p>${reg}${tol}${checks}${tm}</details>`;
+      + `<p>${h(r.reason)}</p>${diag}${reg}${tol}${checks}${tm}</details>`;
   }).join('\n');
 }
 
@@ -198,6 +228,7 @@ ${baseline}${failures}
 ${matrix(report)}
 <h2 id="charts">Error along the block boundaries</h2>
 ${charts(report)}
+${diagnoses(report)}
 <h2 id="adapters">Adapters</h2>
 ${adapters(report)}
 ${tolerances(report)}

@@ -5,8 +5,11 @@
  *   error, crashed, timeout            → <error type="status">
  *   unavailable, skipped               → <skipped message="reason">; an unavailable adapter that was
  *                                        requested explicitly (so fails the run) → <error type="unavailable">
+ * A diagnosed 'fail-numeric' case's failure message ends with the first diverging layer; the body has
+ * the diagnosis line (src/report/diagnosis-text.ts).
  * Counts (tests, failures, errors, skipped) are given on every suite and on <testsuites>.
  */
+import { diagnosisLine, firstDivergingText } from './diagnosis-text';
 import { formatNumber, escapeXml } from './format';
 import type { AdapterReport, CaseResult, ConformanceReport } from './schema';
 
@@ -38,6 +41,8 @@ function details(r: CaseResult): string {
       : '';
     lines.push(`${c.pass ? 'ok  ' : 'FAIL'} ${c.name}${metrics ? `: ${metrics}` : ''}${c.reason ? ` — ${c.reason}` : ''}`);
   }
+  const diagnosis = diagnosisLine(r);
+  if (diagnosis) lines.push(`diagnosis: ${diagnosis}`);
   return lines.join('\n');
 }
 
@@ -47,7 +52,9 @@ function testcase(r: CaseResult, explicit: boolean): string {
   if (kind === 'pass') return `${open}>\n      <system-out>${escapeXml(details(r))}</system-out>\n    </testcase>`;
   if (kind === 'skipped') return `${open}>\n      <skipped message="${escapeXml(`${r.status}: ${r.reason}`)}"/>\n    </testcase>`;
   const tag = kind === 'failure' ? 'failure' : 'error';
-  return `${open}>\n      <${tag} type="${escapeXml(r.status)}" message="${escapeXml(r.reason)}">${escapeXml(details(r))}</${tag}>\n    </testcase>`;
+  const first = firstDivergingText(r);
+  const message = first ? `${r.reason} — first diverging layer: ${first}` : r.reason;
+  return `${open}>\n      <${tag} type="${escapeXml(r.status)}" message="${escapeXml(message)}">${escapeXml(details(r))}</${tag}>\n    </testcase>`;
 }
 
 interface Counts {

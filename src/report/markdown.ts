@@ -1,11 +1,13 @@
 /**
- * Markdown summary: verdict, adapter × case matrix with each cell's worst error, failures, baseline
+ * Markdown summary: verdict, adapter × case matrix with each cell's worst error, failures, the
+ * per-layer diagnosis of each failing case (first diverging layer and verdict), baseline
  * regressions, adapters (with unavailable reasons and fixes), performance (when the report has a
  * perf section) and the tolerances applied. Sized for a
  * GitHub pull-request comment (65 536 characters) and $GITHUB_STEP_SUMMARY: long lists are cut with
  * a note pointing at the full report.
  */
 import { perfMarkdown } from '../bench/perf-section';
+import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import { CASE_STATUSES, type ConformanceReport } from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
@@ -67,6 +69,19 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${r.status}: ${cell(truncate(r.reason, 250))}`);
     }
     if (failing.length > MAX_LISTED) out.push(`- … and ${failing.length - MAX_LISTED} more (see report.html / report.json)`);
+    out.push('');
+  }
+
+  const diagnosed = report.results.filter((r) => r.diagnosis || r.diagnosisError !== undefined);
+  if (diagnosed.length) {
+    out.push(`### Per-layer diagnosis (${diagnosed.length})`);
+    out.push('');
+    for (const r of diagnosed.slice(0, MAX_LISTED)) {
+      out.push(`- **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${cell(truncate(diagnosisLine(r)!, 400))}`);
+    }
+    if (diagnosed.length > MAX_LISTED) out.push(`- … and ${diagnosed.length - MAX_LISTED} more (see report.html / report.json)`);
+    out.push('');
+    out.push('<sub>Each layer re-run in float64 on the adapter\'s own inputs; the first whose error leaves its budget is named. Charts and per-layer tables: report.html; method: docs/diagnose.md.</sub>');
     out.push('');
   }
 

@@ -10,6 +10,7 @@ import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics
 import type { AdapterDescription } from '../adapters/types';
 import type { RunPhaseTimings } from '../bench/overhead';
 import type { PerfSection } from '../bench/perf-section';
+import type { Diagnosis } from '../diagnose/types';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -135,6 +136,14 @@ export interface CaseResult {
   regression: RegressionInfo | null;
   /** Index into ConformanceReport.parts: which run (shard) produced the result. */
   part: number;
+  /**
+   * 'fail-numeric' only: the per-layer diagnosis of the case on the adapter (first layer out of its
+   * error budget, error along depth, arithmetic per layer; src/diagnose/types.ts, docs/diagnose.md).
+   * Absent with `run --no-diagnose`, for other statuses, and in reports of earlier versions.
+   */
+  diagnosis?: Diagnosis;
+  /** 'fail-numeric' only: why there is no diagnosis (it threw, the worker died or the budget ran out). Never changes `status`. */
+  diagnosisError?: string;
 }
 
 export interface CaseInfo {
@@ -200,6 +209,8 @@ export interface RunOptionsRecord {
   jobs: number;
   regressionFactor: number;
   baseline: string | null;
+  /** Whether 'fail-numeric' cases were diagnosed (false with --no-diagnose; absent in reports of earlier versions). */
+  diagnose?: boolean;
 }
 
 /** One run (a whole run, or one shard of it). A merged report has several parts. */
@@ -261,11 +272,12 @@ export interface ConformanceReport {
 
 /**
  * Keys whose values legitimately differ between two otherwise identical runs (see docs/report-schema.md):
- * times, dates, the run id made from the date, and crashed workers' raw stderr (may hold addresses, pids).
+ * times, dates, the run id made from the date, crashed workers' raw stderr (may hold addresses, pids),
+ * and the diagnoses' times (`diagnosis.timingsMs`).
  */
 export const VOLATILE_KEYS: readonly string[] = [
   'runId', 'createdAt', 'startedAt', 'finishedAt', 'durationMs', 'buildMs', 'runMs', 'compareMs', 'totalMs', 'stderrTail',
-  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf',
+  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs',
 ];
 
 export function emptyCounts(): Record<CaseStatus, number> {

@@ -14,7 +14,8 @@
  *   pass         otherwise
  * (error > fail-shape > fail-numeric when several apply.)
  */
-import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
+import { ObservedAdapter } from '../adapters/observed-adapter';
+import type { Adapter, AdapterEntry } from '../adapters/types';
 import type { CompareResult, Tolerance } from '../compare/metrics';
 import { toleranceFor } from '../compare/tolerances';
 import { findSummary, loadCaseTensors, modelKey } from '../fixtures/load';
@@ -46,28 +47,19 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** Times adapter.run while runFixtureCase drives it. */
-class TimedAdapter implements Adapter {
-  runMs = 0;
-  /** Shape of the last output run() returned (undefined while no run succeeded). */
-  outputShape: number[] | undefined;
-  constructor(private readonly inner: Adapter) {}
-  get id(): string { return this.inner.id; }
-  probe() { return this.inner.probe(); }
-  describe() { return this.inner.describe(); }
-  build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
-  paramCount() { return this.inner.paramCount(); }
-  dispose() { return this.inner.dispose(); }
-  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+/** Times adapter.run while runFixtureCase drives it; keeps the shape of the last output returned. */
+function timedAdapter(inner: Adapter): ObservedAdapter & { runMs: number; outputShape: number[] | undefined } {
+  const timed = Object.assign(new ObservedAdapter(inner, async (call) => {
     const t = now();
     try {
-      const r = await this.inner.run(input, opts);
-      this.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
+      const r = await call();
+      timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
       return r;
     } finally {
-      this.runMs += now() - t;
+      timed.runMs += now() - t;
     }
-  }
+  }), { runMs: 0, outputShape: undefined as number[] | undefined });
+  return timed;
 }
 
 /** Maps capture names (layer names) and the output layer to their block-boundary labels. */
@@ -116,6 +108,46 @@ function result(adapter: string, k: FixtureCase, status: CaseStatus, reason: str
   return { adapter, case: k.id, status, reason, tolerance, metrics: null, checks: [], timings: null, modelReused: false, regression: null, part: 0 };
 }
 
+export interface BuildOutcome {
+  /** The model built for an earlier case had the same arguments: nothing was built. */
+  reused: boolean;
+  /** Spec, weights and adapter.build (0 when reused). */
+  buildMs: number;
+  /** Obtaining the initial weights (part of buildMs). */
+  initMs: number;
+  /** What build threw (ctx.built is then undefined). */
+  error?: unknown;
+}
+
+/**
+ * Makes the adapter hold the model of case `k` (built with the notebook's initial weights from the
+ * weight cache), reusing the one already built when the model arguments are the same.
+ */
+export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: EvaluationContext): Promise<BuildOutcome> {
+  const key = modelKey(k.model);
+  if (ctx.built?.key === key) return { reused: true, buildMs: 0, initMs: 0 };
+  ctx.built = undefined;
+  let initMs = 0;
+  const tb = now();
+  try {
+    const spec = buildModel(k.model);
+    const ti = now();
+    const { weights } = cachedInitModelWeights(spec);
+    initMs = now() - ti;
+    await adapter.build(spec, weights);
+    let paramCount: ParamCount | Error;
+    try {
+      paramCount = await adapter.paramCount();
+    } catch (err) {
+      paramCount = err instanceof Error ? err : new Error(String(err));
+    }
+    ctx.built = { key, spec, paramCount };
+  } catch (err) {
+    return { reused: false, buildMs: now() - tb, initMs, error: err };
+  }
+  return { reused: false, buildMs: now() - tb, initMs };
+}
+
 /** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
 export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: FixtureCase, ctx: EvaluationContext): Promise<CaseResult> {
   const t0 = now();
@@ -148,37 +180,16 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   }
   const fixtureMs = now() - tf;
 
-  // Build (or reuse) the model.
-  const key = modelKey(k.model);
-  let buildMs = 0;
-  let initMs = 0;
-  const reused = ctx.built?.key === key;
-  if (!reused) {
-    ctx.built = undefined;
-    const tb = now();
-    try {
-      const spec = buildModel(k.model);
-      const ti = now();
-      const { weights } = cachedInitModelWeights(spec);
-      initMs = now() - ti;
-      await adapter.build(spec, weights);
-      let paramCount: ParamCount | Error;
-      try {
-        paramCount = await adapter.paramCount();
-      } catch (err) {
-        paramCount = err instanceof Error ? err : new Error(String(err));
-      }
-      ctx.built = { key, spec, paramCount };
-    } catch (err) {
-      const r = result(entry.id, k, 'error', `build failed: ${errorText(err)}`, tolerance);
-      r.timings = { buildMs: now() - tb, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
-      return r;
-    }
-    buildMs = now() - tb;
+  const b = await ensureBuilt(adapter, k, ctx);
+  const { buildMs, initMs, reused } = b;
+  if ('error' in b) {
+    const r = result(entry.id, k, 'error', `build failed: ${errorText(b.error)}`, tolerance);
+    r.timings = { buildMs, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
+    return r;
   }
   const built = ctx.built!;
 
-  const timed = new TimedAdapter(adapter);
+  const timed = timedAdapter(adapter);
   const tr = now();
   let run;
   try {

@@ -8,6 +8,11 @@
  *   - it dies before running a case → every case 'crashed'
  *   - the budget runs out           → the worker is killed (SIGKILL); the running case is
  *                                     'timeout', cases not started are 'skipped' (budget used up)
+ *
+ * With `diagnose`, each worker diagnoses its 'fail-numeric' cases after all its cases have results
+ * (src/runner/diagnose-failure.ts); the diagnosis is attached to the result. A diagnosis that throws,
+ * crashes the worker or runs out of budget leaves a `diagnosisError` and every status as it was.
+ * The worker is forked with the adapter entry's `processEnv` added to this process's environment.
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
@@ -37,6 +42,8 @@ export interface OrchestratorOptions {
   progress?: ProgressSink;
   /** Forward worker stdout/stderr to this process's stderr (debugging). */
   verbose?: boolean;
+  /** Diagnose the cases that end 'fail-numeric' (default false). */
+  diagnose?: boolean;
 }
 
 export interface AdapterRun {
@@ -74,6 +81,8 @@ interface WorkerOutcome {
   done: boolean;
   timedOut: boolean;
   current: string | undefined;
+  /** The case being diagnosed when the worker ended (all its cases had results by then). */
+  diagnosing?: string;
   fatal: string | undefined;
   tail: string;
   /** The worker printed V8's out-of-memory message (seen while streaming, not only in the tail). */
@@ -86,6 +95,11 @@ interface WorkerOutcome {
 function firstLine(s: string): string {
   const line = s.split('\n').find((l) => l.trim()) ?? s;
   return line.trim();
+}
+
+/** The environment of an adapter's own process: this one's, plus what the adapter entry requires. */
+function workerEnv(entry: AdapterEntry): NodeJS.ProcessEnv {
+  return { ...process.env, ...entry.processEnv };
 }
 
 /** Human reason for a worker that ended without finishing. */
@@ -116,7 +130,7 @@ function blank(adapter: string, c: string, status: CaseResult['status'], reason:
 }
 
 function superviseWorker(
-  job: AdapterJob, cases: string[], skipProbe: boolean, opts: OrchestratorOptions, deadline: number,
+  job: AdapterJob, cases: string[], diagnoseAlso: string[], skipProbe: boolean, opts: OrchestratorOptions, deadline: number,
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
   return new Promise((resolve) => {
@@ -127,7 +141,7 @@ function superviseWorker(
       child = fork(WORKER_FILE, [], {
         execArgv: ['--require', tsxRequire()],
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: { ...process.env },
+        env: workerEnv(job.entry),
       });
     } catch (err) {
       outcome.spawnError = (err as Error).message;
@@ -155,6 +169,8 @@ function superviseWorker(
       }
       if (m.type === 'case-start') outcome.current = m.case;
       else if (m.type === 'case-result') outcome.current = undefined;
+      else if (m.type === 'diagnosis-start') outcome.diagnosing = m.case;
+      else if (m.type === 'diagnosis') outcome.diagnosing = undefined;
       else if (m.type === 'fatal') outcome.fatal = m.error;
       else if (m.type === 'done') outcome.done = true;
       on(m);
@@ -170,7 +186,9 @@ function superviseWorker(
       // Let stdio drain so the tail holds the last words.
       setImmediate(() => resolve(outcome));
     });
-    const start: StartMessage = { type: 'start', adapter: job.entry.id, fixturesDir: opts.fixturesDir, cases, skipProbe };
+    const start: StartMessage = {
+      type: 'start', adapter: job.entry.id, fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
+    };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;
     });
@@ -191,9 +209,15 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
   let pending = [...job.cases];
   opts.progress?.adapterStart?.(id);
 
+  // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
+  let undiagnosedBecause = 'internal: the worker ended without diagnosing it';
+  const undiagnosed = (): string[] => (opts.diagnose
+    ? [...results.values()].filter((r) => r.status === 'fail-numeric' && !r.diagnosis && r.diagnosisError === undefined).map((r) => r.case)
+    : []);
+
   while (pending.length > 0) {
     run.worker.processes++;
-    const o = await superviseWorker(job, pending, probed, opts, deadline, (m) => {
+    const o = await superviseWorker(job, pending, undiagnosed(), probed, opts, deadline, (m) => {
       if (m.type === 'probe') {
         probed = true;
         run.available = m.available;
@@ -206,6 +230,11 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
         if (m.error) run.describeError = m.error;
       } else if (m.type === 'case-result') {
         settle({ ...m.result, adapter: id });
+      } else if (m.type === 'diagnosis') {
+        const r = results.get(m.case);
+        if (!r) return;
+        if (m.diagnosis) r.diagnosis = m.diagnosis;
+        else r.diagnosisError = m.error ?? 'the diagnosis gave no result';
       }
     });
     run.workerStartupMs += o.startupMs ?? 0;
@@ -218,7 +247,13 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
       break;
     }
     if (o.timedOut) {
-      const where = o.current ? `case ${o.current}` : probed ? 'start-up' : 'probe';
+      const where = o.current ? `case ${o.current}` : o.diagnosing ? `the diagnosis of case ${o.diagnosing}` : probed ? 'start-up' : 'probe';
+      if (o.diagnosing) {
+        results.get(o.diagnosing)!.diagnosisError = `not finished within the adapter's ${budget} budget (--timeout); the worker was killed`;
+        undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during the diagnosis of case ${o.diagnosing}`;
+      } else {
+        undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during ${where}`;
+      }
       run.worker.exits.push({ code: o.code, signal: o.signal, reason: `killed after the ${budget} adapter budget ran out during ${where}` });
       run.worker.stderrTail = o.tail;
       if (o.current) {
@@ -234,8 +269,14 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
       break;
     }
     const reason = o.done && o.code === 0 ? 'worker finished without a result for every case' : exitReason(o);
-    run.worker.exits.push({ code: o.code, signal: o.signal, reason });
+    run.worker.exits.push({ code: o.code, signal: o.signal, reason: o.diagnosing ? `${reason} during the diagnosis of case ${o.diagnosing}` : reason });
     run.worker.stderrTail = o.tail;
+    if (o.diagnosing) {
+      results.get(o.diagnosing)!.diagnosisError = `${reason} while diagnosing this case`;
+      undiagnosedBecause = `not run: ${reason} during the diagnosis of case ${o.diagnosing}`;
+    } else {
+      undiagnosedBecause = `not run: ${reason}`;
+    }
     if (o.current) {
       settle(blank(id, o.current, 'crashed', `${reason} while running this case`));
       pending = pending.filter((c) => c !== o.current);
@@ -247,6 +288,7 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
     break;
   }
 
+  for (const c of undiagnosed()) results.get(c)!.diagnosisError = undiagnosedBecause;
   run.durationMs = performance.now() - t0;
   run.results = job.cases.map((c) => results.get(c) ?? blank(id, c, 'error', 'internal: no result recorded'));
   opts.progress?.adapterDone?.(run);

@@ -1,5 +1,6 @@
 /** Messages between the orchestrator and an adapter worker (over the child_process IPC channel). */
 import type { AdapterDescription } from '../adapters/types';
+import type { Diagnosis } from '../diagnose/types';
 import type { CaseResult } from '../report/schema';
 
 /** Orchestrator → worker, once, right after the fork. */
@@ -11,6 +12,16 @@ export interface StartMessage {
   cases: string[];
   /** Skip the probe (already done by an earlier worker of the same adapter). */
   skipProbe: boolean;
+  /**
+   * Diagnose every case that ends 'fail-numeric' (src/runner/diagnose-failure.ts), after all the
+   * worker's cases have their results (`run --no-diagnose` turns it off).
+   */
+  diagnose: boolean;
+  /**
+   * 'fail-numeric' cases an earlier worker of this adapter evaluated but did not diagnose (it
+   * crashed on a later case): diagnosed after this worker's own cases.
+   */
+  diagnoseAlso: string[];
 }
 
 export type WorkerMessage =
@@ -20,5 +31,9 @@ export type WorkerMessage =
   | { type: 'describe'; description: AdapterDescription | null; error?: string }
   | { type: 'case-start'; case: string }
   | { type: 'case-result'; result: CaseResult }
+  /** The diagnosis of a case whose result was already sent begins (cases are never run after this). */
+  | { type: 'diagnosis-start'; case: string }
+  /** Its outcome: the diagnosis, or why there is none. Never changes the case's status. */
+  | { type: 'diagnosis'; case: string; diagnosis?: Diagnosis; error?: string }
   | { type: 'fatal'; error: string }
   | { type: 'done' };

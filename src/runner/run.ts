@@ -37,6 +37,8 @@ export interface RunConfig {
   verbose?: boolean;
   /** Process start to the run command starting (parts[].timings.startupMs); 0 when not measured. */
   startupMs?: number;
+  /** Diagnose every 'fail-numeric' case per layer (results[].diagnosis); default true. */
+  diagnose?: boolean;
 }
 
 /** Reads the manifest and every tensor of the selected cases (digest, shape, dtype). Throws FixtureError. */
@@ -110,6 +112,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const ta = performance.now();
   const started = await runAdapterJobs({
     fixturesDir: cfg.fixturesDir, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
+    diagnose: cfg.diagnose ?? true,
   });
   const adaptersMs = performance.now() - ta;
   const runs = [...started].sort((a, b) => adapterIds.indexOf(a.id) - adapterIds.indexOf(b.id));
@@ -140,6 +143,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     jobs: cfg.jobs,
     regressionFactor: cfg.regressionFactor,
     baseline: cfg.baseline ? cfg.baseline.path : null,
+    diagnose: cfg.diagnose ?? true,
   };
   const report: ConformanceReport = {
     schemaVersion: REPORT_SCHEMA_VERSION,

@@ -5,40 +5,20 @@
  * records it and goes on.
  *
  * Cases are run grouped by model arguments (in first-appearance order), so each model is built once.
+ * Then, unless turned off, every case that ended 'fail-numeric' is diagnosed (./diagnose-failure),
+ * the model still built first.
  */
 import { modelKey, loadManifest } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { runnableAdapters } from './adapters';
+import { diagnoseFailure } from './diagnose-failure';
 import { evaluateCase, type EvaluationContext } from './evaluate';
 import type { StartMessage, WorkerMessage } from './protocol';
+import { workerChannel } from './worker-bootstrap';
 
-function send(msg: WorkerMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!process.send) {
-      reject(new Error('worker.ts must be started by the orchestrator (child_process.fork with an IPC channel)'));
-      return;
-    }
-    process.send(msg, (err: Error | null) => (err ? reject(err) : resolve()));
-  });
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? (err.stack ?? err.message) : String(err);
-}
-
-async function fatal(err: unknown): Promise<never> {
-  try {
-    await send({ type: 'fatal', error: errorText(err) });
-  } finally {
-    process.exit(70);
-  }
-}
-
-process.on('uncaughtException', (err) => void fatal(err));
-// The orchestrator went away (killed, interrupted): nobody will read the results.
-process.on('disconnect', () => process.exit(0));
-process.on('unhandledRejection', (err) => void fatal(err));
+// The orchestrator going away (killed, interrupted) ends the worker: nobody will read the results.
+const { send, onStart } = workerChannel<WorkerMessage>('src/runner/worker.ts', { exitOnDisconnect: true });
 
 function grouped(cases: FixtureCase[]): FixtureCase[] {
   const groups = new Map<string, FixtureCase[]>();
@@ -49,6 +29,12 @@ function grouped(cases: FixtureCase[]): FixtureCase[] {
     else groups.set(key, [k]);
   }
   return [...groups.values()].flat();
+}
+
+/** Cases to diagnose, those of the model currently built first (no rebuild), then grouped by model. */
+function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): FixtureCase[] {
+  const g = grouped(cases);
+  return [...g.filter((k) => modelKey(k.model) === builtKey), ...g.filter((k) => modelKey(k.model) !== builtKey)];
 }
 
 async function work(start: StartMessage): Promise<void> {
@@ -75,16 +61,24 @@ async function work(start: StartMessage): Promise<void> {
 
   const manifest = loadManifest(start.fixturesDir);
   const byId = new Map(manifest.cases.map((k) => [k.id, k]));
-  const cases = start.cases.map((id) => {
+  const lookup = (id: string): FixtureCase => {
     const k = byId.get(id);
     if (!k) throw new Error(`worker: case '${id}' is not in ${start.fixturesDir}/manifest.json`);
     return k;
-  });
+  };
+  const cases = start.cases.map(lookup);
+  const toDiagnose = start.diagnose ? start.diagnoseAlso.map(lookup) : [];
   const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest };
   for (const k of grouped(cases)) {
     await send({ type: 'case-start', case: k.id });
     const result = await evaluateCase(adapter, entry, k, ctx);
     await send({ type: 'case-result', result });
+    if (start.diagnose && result.status === 'fail-numeric') toDiagnose.push(k);
+  }
+  for (const k of diagnosisOrder(toDiagnose, ctx.built?.key)) {
+    await send({ type: 'diagnosis-start', case: k.id });
+    const d = await diagnoseFailure(adapter, entry, k, ctx);
+    await send({ type: 'diagnosis', case: k.id, ...d });
   }
   try {
     await adapter.dispose();
@@ -93,17 +87,7 @@ async function work(start: StartMessage): Promise<void> {
   }
 }
 
-process.once('message', (msg: StartMessage) => {
-  if (msg?.type !== 'start') {
-    void fatal(new Error(`worker: expected a start message, got ${JSON.stringify(msg)}`));
-    return;
-  }
-  work(msg).then(
-    async () => {
-      await send({ type: 'done' });
-      // Runtimes may keep thread pools alive; the work is over, so leave explicitly.
-      process.exit(0);
-    },
-    (err) => fatal(err),
-  );
+onStart<StartMessage>('start', async (msg) => {
+  await work(msg);
+  await send({ type: 'done' });
 });

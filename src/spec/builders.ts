@@ -24,33 +24,14 @@ function checkPositiveInt(v: number, what: string): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${what} must be a positive integer, got ${v}`);
 }
 
-/** identity_block of the seed, applied to `x` inside graph `g`, layer by layer in creation order. */
-export function identityBlockLayers(
-  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, training: boolean, init: InitializerSpec,
-): SymbolicTensor {
-  const [F1, F2, F3] = filters;
-  if (x.shape[2] !== F3) {
-    throw new Error(`identity_block: input has ${x.shape[2]} channels but F3 = ${F3}; the shortcut Add needs them equal`);
-  }
-  const shortcut = x;
-  let y = g.conv2D(x, { filters: F1, kernel: 1, strides: 1, padding: 'valid', init });
-  y = g.batchNorm(y, training);
-  y = g.relu(y);
-  y = g.conv2D(y, { filters: F2, kernel: f, strides: 1, padding: 'same', init });
-  y = g.batchNorm(y, training);
-  y = g.relu(y);
-  y = g.conv2D(y, { filters: F3, kernel: 1, strides: 1, padding: 'valid', init });
-  y = g.batchNorm(y, training);
-  y = g.addLayer(shortcut, y);
-  return g.relu(y);
-}
-
-/** convolutional_block of the seed (shortcut Conv2D created after the main path's third BN). */
-export function convolutionalBlockLayers(
+/**
+ * The main path both blocks of the seed share, in creation order: 1x1 Conv2D (stride s, valid),
+ * BN, ReLU, fxf Conv2D (same), BN, ReLU, 1x1 Conv2D (valid), BN.
+ */
+function mainPath(
   g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, s: number, training: boolean, init: InitializerSpec,
 ): SymbolicTensor {
   const [F1, F2, F3] = filters;
-  const shortcutIn = x;
   let y = g.conv2D(x, { filters: F1, kernel: 1, strides: s, padding: 'valid', init });
   y = g.batchNorm(y, training);
   y = g.relu(y);
@@ -58,11 +39,29 @@ export function convolutionalBlockLayers(
   y = g.batchNorm(y, training);
   y = g.relu(y);
   y = g.conv2D(y, { filters: F3, kernel: 1, strides: 1, padding: 'valid', init });
-  y = g.batchNorm(y, training);
-  let sc = g.conv2D(shortcutIn, { filters: F3, kernel: 1, strides: s, padding: 'valid', init });
+  return g.batchNorm(y, training);
+}
+
+/** identity_block of the seed, applied to `x` inside graph `g`, layer by layer in creation order. */
+export function identityBlockLayers(
+  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, training: boolean, init: InitializerSpec,
+): SymbolicTensor {
+  const F3 = filters[2];
+  if (x.shape[2] !== F3) {
+    throw new Error(`identity_block: input has ${x.shape[2]} channels but F3 = ${F3}; the shortcut Add needs them equal`);
+  }
+  const y = mainPath(g, x, f, filters, 1, training, init);
+  return g.relu(g.addLayer(x, y));
+}
+
+/** convolutional_block of the seed (shortcut Conv2D created after the main path's third BN). */
+export function convolutionalBlockLayers(
+  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, s: number, training: boolean, init: InitializerSpec,
+): SymbolicTensor {
+  const y = mainPath(g, x, f, filters, s, training, init);
+  let sc = g.conv2D(x, { filters: filters[2], kernel: 1, strides: s, padding: 'valid', init });
   sc = g.batchNorm(sc, training);
-  y = g.addLayer(y, sc);
-  return g.relu(y);
+  return g.relu(g.addLayer(y, sc));
 }
 
 function finish(

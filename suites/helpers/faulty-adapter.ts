@@ -20,18 +20,36 @@
  *   faulty-values       every case: the output scaled by 1.01
  *   faulty-drift        every case: RESNET_CONFORMANCE_FAULTY_DRIFT (default 1e-7) added to every output value
  *   faulty-unavailable  probe says unavailable (with a fix)
+ *   faulty-capture-throw every case: output scaled by 1.01; run() with captures rejects (the diagnosis fails)
+ *   faulty-capture-segv  every case: output scaled by 1.01; run() with captures: SIGSEGV (the worker dies diagnosing)
+ *   faulty-env          its entry has processEnv; the probe says unavailable unless this process got it
+ *                       (proves the runner and the bench fork adapters with their entry's processEnv)
+ *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
+ *                       batch_normalization_1) gets 1e-3 added, everything else exact in float64
+ *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
  */
 import { ReferenceAdapter } from '../../src/adapters/reference';
 import type { Adapter, AdapterDescription, AdapterEntry, ProbeResult, RunOptions, RunResult } from '../../src/adapters/types';
+import { PerturbedAdapter } from '../../src/diagnose/testing/perturbed-adapter';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../src/spec/types';
 import type { Tensor } from '../../src/tensor';
 
 export type FaultMode =
-  | 'segv' | 'abort' | 'exit' | 'uncaught' | 'hang' | 'oom' | 'throw' | 'build-throw' | 'nan' | 'shape' | 'values' | 'drift' | 'unavailable';
+  | 'segv' | 'abort' | 'exit' | 'uncaught' | 'hang' | 'oom' | 'throw' | 'build-throw' | 'nan' | 'shape' | 'values' | 'drift' | 'unavailable' | 'env' | 'capture-throw' | 'capture-segv';
 
-export const FAULT_MODES: readonly FaultMode[] = ['segv', 'abort', 'exit', 'uncaught', 'hang', 'oom', 'throw', 'build-throw', 'nan', 'shape', 'values', 'drift', 'unavailable'];
+export const FAULT_MODES: readonly FaultMode[] = ['segv', 'abort', 'exit', 'uncaught', 'hang', 'oom', 'throw', 'build-throw', 'nan', 'shape', 'values', 'drift', 'unavailable', 'env', 'capture-throw', 'capture-segv'];
 
 export const DRIFT_ENV = 'RESNET_CONFORMANCE_FAULTY_DRIFT';
+
+/** faulty-env: the variable its entry's processEnv sets, and the value its probe requires. */
+export const ENV_CHECK_VAR = 'RESNET_CONFORMANCE_FAULTY_ENV_CHECK';
+export const ENV_CHECK_VALUE = 'from-the-adapter-entry';
+
+/** faulty-layer: the layer to break (a layer name of the model under test). */
+export const FAULTY_LAYER_ENV = 'RESNET_CONFORMANCE_FAULTY_LAYER';
+export const DEFAULT_FAULTY_LAYER = 'batch_normalization_1';
+/** What faulty-layer adds to every element of that layer's output. */
+export const FAULTY_LAYER_DELTA = 1e-3;
 
 export class FaultyAdapter implements Adapter {
   readonly id: string;
@@ -43,6 +61,13 @@ export class FaultyAdapter implements Adapter {
 
   async probe(): Promise<ProbeResult> {
     if (this.mode === 'unavailable') return { available: false, reason: 'injected: this runtime is not installed', fix: 'nothing to fix: a test adapter' };
+    if (this.mode === 'env' && process.env[ENV_CHECK_VAR] !== ENV_CHECK_VALUE) {
+      return {
+        available: false,
+        reason: `${ENV_CHECK_VAR} is ${JSON.stringify(process.env[ENV_CHECK_VAR] ?? null)} in this process, not '${ENV_CHECK_VALUE}': the entry's processEnv was not applied`,
+        fix: 'fork the adapter\'s process with { ...process.env, ...entry.processEnv }',
+      };
+    }
     return { available: true };
   }
 
@@ -87,6 +112,13 @@ export class FaultyAdapter implements Adapter {
       }
     }
     if (this.mode === 'throw') throw new Error('injected run failure');
+    if (opts.capture?.length) {
+      if (this.mode === 'capture-throw') throw new Error('injected: this runtime cannot capture intermediate layers');
+      if (this.mode === 'capture-segv') {
+        process.kill(process.pid, 'SIGSEGV');
+        await new Promise(() => undefined);
+      }
+    }
     const r = await this.inner.run(input, opts);
     const out = r.output;
     switch (this.mode) {
@@ -103,6 +135,8 @@ export class FaultyAdapter implements Adapter {
         return { ...r, output: { shape: [...out.shape.slice(0, -1), c - 1], data } };
       }
       case 'values':
+      case 'capture-throw':
+      case 'capture-segv':
         return { ...r, output: { shape: out.shape, data: Float64Array.from(out.data, (v) => v * 1.01) } };
       case 'drift': {
         const d = Number(process.env[DRIFT_ENV] ?? '1e-7');
@@ -122,10 +156,23 @@ export class FaultyAdapter implements Adapter {
   }
 }
 
-export const TEST_ADAPTERS: AdapterEntry[] = FAULT_MODES.map((mode) => ({
-  id: `faulty-${mode}`,
-  summary: `test adapter: ${mode}`,
-  profile: 'fp64-reference',
-  outOfTheBox: false,
-  create: () => new FaultyAdapter(mode),
-}));
+export const TEST_ADAPTERS: AdapterEntry[] = [
+  ...FAULT_MODES.map((mode): AdapterEntry => ({
+    id: `faulty-${mode}`,
+    summary: `test adapter: ${mode}`,
+    profile: 'fp64-reference',
+    outOfTheBox: false,
+    ...(mode === 'env' ? { processEnv: { [ENV_CHECK_VAR]: ENV_CHECK_VALUE } } : {}),
+    create: () => new FaultyAdapter(mode),
+  })),
+  {
+    id: 'faulty-layer',
+    summary: 'test adapter: one layer\'s output off by 1e-3',
+    profile: 'fp64-reference',
+    outOfTheBox: false,
+    create: () => new PerturbedAdapter({
+      id: 'faulty-layer', arithmetic: 'fp64',
+      perturb: { kind: 'add', layer: process.env[FAULTY_LAYER_ENV] ?? DEFAULT_FAULTY_LAYER, value: FAULTY_LAYER_DELTA },
+    }),
+  },
+];

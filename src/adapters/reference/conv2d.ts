@@ -83,6 +83,23 @@ function conv2dDirect(x: Float64Array, g: ConvGeometry, k: Float64Array): Float6
   return y;
 }
 
+/**
+ * Four output rows at once, sharing each kernel load: y[oj + co] += aj * k[kr + co] for j = 0..3,
+ * co = 0..cout-1 (the inner loop of the blocked convolution and of the GEMM).
+ */
+function axpy4(
+  y: Float64Array, o0: number, o1: number, o2: number, o3: number,
+  a0: number, a1: number, a2: number, a3: number, k: Float64Array, kr: number, cout: number,
+): void {
+  for (let co = 0; co < cout; co++) {
+    const kv = k[kr + co];
+    y[o0 + co] += a0 * kv;
+    y[o1 + co] += a1 * kv;
+    y[o2 + co] += a2 * kv;
+    y[o3 + co] += a3 * kv;
+  }
+}
+
 /** Output pixels computed together by the blocked convolution, sharing each kernel-row load. */
 const PIXEL_BLOCK = 4;
 
@@ -134,13 +151,7 @@ function conv2dBlocked(x: Float64Array, g: ConvGeometry, k: Float64Array): Float
           for (let ci = 0; ci < cin; ci++, kr += cout) {
             const a0 = xz[x0 + ci], a1 = xz[x1 + ci], a2 = xz[x2 + ci], a3 = xz[x3 + ci];
             if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
-            for (let co = 0; co < cout; co++) {
-              const kv = k[kr + co];
-              y[o0 + co] += a0 * kv;
-              y[o1 + co] += a1 * kv;
-              y[o2 + co] += a2 * kv;
-              y[o3 + co] += a3 * kv;
-            }
+            axpy4(y, o0, o1, o2, o3, a0, a1, a2, a3, k, kr, cout);
           }
         }
       }
@@ -166,13 +177,7 @@ export function gemm(x: Float64Array, rows: number, cin: number, k: Float64Array
     for (let ci = 0; ci < cin; ci++, kr += cout) {
       const a0 = x[x0 + ci], a1 = x[x1 + ci], a2 = x[x2 + ci], a3 = x[x3 + ci];
       if (skipZeros && a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
-      for (let co = 0; co < cout; co++) {
-        const kv = k[kr + co];
-        y[o0 + co] += a0 * kv;
-        y[o1 + co] += a1 * kv;
-        y[o2 + co] += a2 * kv;
-        y[o3 + co] += a3 * kv;
-      }
+      axpy4(y, o0, o1, o2, o3, a0, a1, a2, a3, k, kr, cout);
     }
   }
   for (; m < rows; m++) {

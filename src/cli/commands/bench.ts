@@ -9,12 +9,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CEILING_RUNTIMES, DEFAULT_CEILING_N, DEFAULT_CEILING_RUNTIMES, type CeilingRuntime } from '../../bench/ceiling';
-import { DEFAULT_NOISE_FLOOR, compareBench, type Normalize } from '../../bench/compare';
+import { compareBench } from '../../bench/compare';
+import { benchCompareOptions, benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../bench/measure';
 import { harnessBreakdown } from '../../bench/overhead';
 import { benchDigest, perfMarkdown, perfSection, perfText } from '../../bench/perf-section';
 import { DEFAULT_BATCHES, runBench } from '../../bench/run-bench';
-import { noiseProfile, parseNoiseProfile } from '../../bench/noise-profile';
+import { noiseProfile } from '../../bench/noise-profile';
 import { readBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
 import { killBenchWorkers } from '../../bench/spawn';
@@ -37,37 +38,12 @@ function nonNegInt(v: number | undefined, name: string): number | undefined {
 
 function compareMode(positional: string[], p: ReturnType<typeof parseArgs>): number {
   if (positional.length !== 2) throw new UsageError(`bench --compare takes two bench results (before, after), got ${positional.length}`);
-  const floorText = str(p, 'noise-floor');
-  const floor = floorText === undefined ? DEFAULT_NOISE_FLOOR : Number(floorText);
-  if (!(Number.isFinite(floor) && floor >= 0)) throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
-  const normalize = (str(p, 'normalize') ?? 'auto') as Normalize;
-  if (!['auto', 'always', 'never'].includes(normalize)) throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
-  const a = readBenchFile(positional[0]);
-  const b = readBenchFile(positional[1]);
-  const profileFile = str(p, 'noise-profile');
-  let profile;
-  if (profileFile !== undefined) {
-    let text: string;
-    try {
-      text = fs.readFileSync(profileFile, 'utf8');
-    } catch (err) {
-      throw new BenchReadError(`cannot read noise profile ${profileFile} (${(err as Error).message})`);
-    }
-    try {
-      profile = parseNoiseProfile(text, profileFile);
-    } catch (err) {
-      throw new BenchReadError((err as Error).message);
-    }
-  }
+  const { floor, normalize, profileFile } = benchCompareOptions(p);
+  const { a, b, profile } = readBenchPair(positional[0], positional[1], profileFile);
   const c = compareBench(a, b, { floor, normalize, profile });
   const jsonOut = str(p, 'json');
   if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(c, null, 2)}\n`);
-  const within = c.rows.filter((r) => r.verdict === 'within-noise').length;
-  const normalized = c.rows.filter((r) => r.normalized).length;
-  process.stdout.write(`bench compare ${positional[0]} → ${positional[1]}: ${c.regressions} regression(s), ${c.improvements} improvement(s), `
-    + `${within} within noise (floor ${(c.floor * 100).toFixed(0)}%${profile ? `, noise profile ${profileFile}` : ''}; `
-    + `${normalized} of ${c.rows.length} rows compared relative to the ceiling)\n`);
-  for (const l of c.lines) process.stdout.write(`  ${l}\n`);
+  process.stdout.write(benchComparisonText(c, positional[0], positional[1], profileFile));
   return c.exitCode;
 }
 

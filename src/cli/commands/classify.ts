@@ -7,10 +7,10 @@
  * Exit codes: 0 done; 1 an adapter failed, or --max-diff was given and exceeded; 2 bad input
  * (unreadable/corrupt model, not the notebook's architecture, unreadable image, usage).
  */
-import { importKerasModel, ModelImportError, FORMAT_DESCRIPTIONS, weightsDigest, type ImportedModel } from '../../import';
-import { argmax, largestDisagreement, planAdapters, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
+import { argmax, largestDisagreement, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
 import { decodeImageFile, ImageReadError, resizeNearest, toNotebookTensor, type DecodedImage, type PreparedImage } from '../../images';
 import { bool, parseArgs, required, str, UsageError } from '../args';
+import { adapterLines, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
 
 export const CLASSIFY_USAGE =
   'resnet-conformance classify --model m.h5|m.keras --image a.jpg [--image b.png ...] [--adapters a,b|all] [--max-diff X] [--json]';
@@ -35,17 +35,6 @@ function takeImages(argv: string[]): { images: string[]; rest: string[] } {
   return { images, rest };
 }
 
-export function describeModel(file: string, m: ImportedModel): string {
-  const d = weightsDigest(m.weights);
-  const input = m.spec.layers[0].outputShape;
-  const out = m.spec.layers.find((l) => l.name === m.spec.output)!.outputShape;
-  const renamed = [...m.layerNames].filter(([s, f]) => s !== f).length;
-  return `model: ${file} (${FORMAT_DESCRIPTIONS[m.format]}${m.kerasVersion ? `, keras ${m.kerasVersion}` : ''}): `
-    + `${m.spec.model}, input (${input.join(', ')}), output (${out.join(', ')}); `
-    + `${d.tensors.length} weight tensors, digest ${d.combined.slice(0, 16)}`
-    + (renamed ? `; ${renamed} layer(s) named differently in the file than in a fresh session` : '');
-}
-
 function fmt(p: number): string {
   return p.toFixed(6);
 }
@@ -68,11 +57,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
     modelFile = required(p, 'model');
     if (images.length === 0) throw new UsageError('at least one --image is required');
     adaptersSpec = str(p, 'adapters');
-    const md = str(p, 'max-diff');
-    if (md !== undefined) {
-      maxDiff = Number(md);
-      if (!(maxDiff >= 0)) throw new UsageError(`--max-diff must be a non-negative number, got '${md}'`);
-    }
+    maxDiff = maxDiffOption(p);
     json = bool(p, 'json');
   } catch (err) {
     if (err instanceof UsageError) return fail(`${err.message}\nusage: ${CLASSIFY_USAGE}`);
@@ -89,28 +74,17 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
-  let model: ImportedModel;
-  try {
-    model = await importKerasModel(modelFile);
-  } catch (err) {
-    if (err instanceof ModelImportError) return fail(`--model: ${err.message}`);
-    throw err;
-  }
-  if (model.spec.model !== 'resnet50') {
-    return fail(`--model: ${modelFile} holds the notebook's ${model.spec.model}, not its ResNet-50 classifier (classify needs class probabilities)`);
-  }
+  const loaded = await loadClassifier(modelFile, 'classify needs class probabilities');
+  if (loaded.error !== undefined) return fail(loaded.error);
+  const model = loaded.value;
   const [h, w] = model.spec.layers[0].outputShape;
   const prepared: PreparedImage[] = decoded.map((d, i) => {
     const resized = resizeNearest(d, w, h);
     return { file: images[i], decoded: d, resized, x: toNotebookTensor(resized) };
   });
-  let plan;
-  try {
-    plan = await planAdapters(adaptersSpec);
-  } catch (err) {
-    if (err instanceof UsageError) return fail(`--adapters: ${err.message}`);
-    throw err;
-  }
+  const planned = await planClassifierAdapters(adaptersSpec);
+  if (planned.error !== undefined) return fail(planned.error);
+  const plan = planned.value;
 
   // One batch per image: the notebook predicts a batch of one.
   const batches = prepared.map((p) => p.x);
@@ -121,7 +95,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const worst = largestDisagreement(results);
   if (json) {
     process.stdout.write(`${JSON.stringify({
-      model: { file: modelFile, format: model.format, kerasVersion: model.kerasVersion, architecture: model.spec.model, weightsDigest: weightsDigest(model.weights).combined },
+      model: modelJson(modelFile, model),
       adapters: results.map((r) => ({ id: r.id, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) })),
       skipped: plan.skipped,
       images: prepared.map((p, i) => ({
@@ -132,11 +106,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       largestDisagreement: worst ?? null,
     }, null, 1)}\n`);
   } else {
-    const lines: string[] = [describeModel(modelFile, model)];
-    lines.push(`adapters: ${plan.entries.map((e) => e.id).join(', ')}`);
-    if (plan.skipped.length) {
-      lines.push(`skipped (unavailable here; \`resnet-conformance adapters\` gives reasons and fixes): ${plan.skipped.map((s) => s.id).join(', ')}`);
-    }
+    const lines: string[] = [describeModel(modelFile, model), ...adapterLines(plan)];
     const idw = Math.max(8, ...results.map((r) => r.id.length));
     prepared.forEach((p, i) => {
       lines.push('');

@@ -1,15 +1,11 @@
-import * as fs from 'fs';
-import { DEFAULT_NOISE_FLOOR, compareBench, type Normalize } from '../../bench/compare';
-import { parseNoiseProfile, type NoiseProfile } from '../../bench/noise-profile';
-import { isBenchFile, readBenchFile } from '../../bench/read';
+import { compareBench } from '../../bench/compare';
+import { benchCompareOptions, benchComparisonText, readBenchPair } from '../../bench/compare-files';
+import { isBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
 import { ReportReadError, readReport } from '../../report/read';
 import { DEFAULT_REGRESSION_FACTOR, diffReports } from '../../runner/baseline';
 import { UsageError, bool, parseArgs, str } from '../args';
 import { positiveNumber } from './run';
-
-export const COMPARE_USAGE = 'compare <old-report.json> <new-report.json> [--regression-factor 2] [--json]\n'
-  + '  resnet-conformance compare <old-bench.json> <new-bench.json> [--noise-floor 0.1] [--noise-profile noise.json] [--normalize auto|always|never] [--json]';
 
 const BENCH_ONLY = ['noise-floor', 'noise-profile', 'normalize'];
 
@@ -26,50 +22,24 @@ function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof pa
   if (str(p, 'regression-factor') !== undefined) {
     throw new UsageError('--regression-factor applies to conformance reports; bench results take --noise-floor, --noise-profile and --normalize');
   }
-  const floorText = str(p, 'noise-floor');
-  const floor = floorText === undefined ? DEFAULT_NOISE_FLOOR : Number(floorText);
-  if (!(Number.isFinite(floor) && floor >= 0)) throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
-  const normalize = (str(p, 'normalize') ?? 'auto') as Normalize;
-  if (!['auto', 'always', 'never'].includes(normalize)) throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
-  const profileFile = str(p, 'noise-profile');
-  let a;
-  let b;
-  let profile: NoiseProfile | undefined;
+  const { floor, normalize, profileFile } = benchCompareOptions(p);
+  let read;
   try {
-    a = readBenchFile(aPath);
-    b = readBenchFile(bPath);
-    if (profileFile !== undefined) {
-      let text: string;
-      try {
-        text = fs.readFileSync(profileFile, 'utf8');
-      } catch (err) {
-        throw new BenchReadError(`cannot read noise profile ${profileFile} (${(err as Error).message})`);
-      }
-      try {
-        profile = parseNoiseProfile(text, profileFile);
-      } catch (err) {
-        throw new BenchReadError((err as Error).message);
-      }
-    }
+    read = readBenchPair(aPath, bPath, profileFile);
   } catch (err) {
     if (err instanceof BenchReadError) return fail(err.message);
     throw err;
   }
   let c;
   try {
-    c = compareBench(a, b, { floor, normalize, profile });
+    c = compareBench(read.a, read.b, { floor, normalize, profile: read.profile });
   } catch (err) {
     return fail((err as Error).message);
   }
   if (bool(p, 'json')) {
     process.stdout.write(`${JSON.stringify({ kind: 'bench-comparison', from: aPath, to: bPath, ...c }, null, 2)}\n`);
   } else {
-    const within = c.rows.filter((r) => r.verdict === 'within-noise').length;
-    const normalized = c.rows.filter((r) => r.normalized).length;
-    process.stdout.write(`bench compare ${aPath} → ${bPath}: ${c.regressions} regression(s), ${c.improvements} improvement(s), `
-      + `${within} within noise (floor ${(c.floor * 100).toFixed(0)}%${profile ? `, noise profile ${profileFile}` : ''}; `
-      + `${normalized} of ${c.rows.length} rows compared relative to the ceiling)\n`);
-    for (const l of c.lines) process.stdout.write(`  ${l}\n`);
+    process.stdout.write(benchComparisonText(c, aPath, bPath, profileFile));
   }
   return c.exitCode;
 }

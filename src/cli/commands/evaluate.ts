@@ -9,11 +9,10 @@
  * Exit codes: 0 done; 1 an adapter failed, or --max-diff was given and exceeded; 2 bad input.
  */
 import { DatasetError, datasetBatch, loadSignsDataset, type SignsDataset } from '../../datasets';
-import { importKerasModel, ModelImportError, weightsDigest, type ImportedModel } from '../../import';
-import { argmax, planAdapters, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
+import { argmax, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
 import type { Tensor } from '../../tensor';
 import { bool, int, parseArgs, required, str, UsageError } from '../args';
-import { describeModel } from './classify';
+import { adapterLines, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
 
 export const EVALUATE_USAGE =
   'resnet-conformance evaluate --model m.h5|m.keras --dataset test_signs.h5 [--adapters a,b|all] [--baseline ID] [--batch 8] [--max-diff X] [--json]';
@@ -65,27 +64,16 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     baselineArg = str(p, 'baseline');
     batchSize = int(p, 'batch') ?? 8;
     if (batchSize <= 0) throw new UsageError(`--batch must be a positive integer, got ${batchSize}`);
-    const md = str(p, 'max-diff');
-    if (md !== undefined) {
-      maxDiff = Number(md);
-      if (!(maxDiff >= 0)) throw new UsageError(`--max-diff must be a non-negative number, got '${md}'`);
-    }
+    maxDiff = maxDiffOption(p);
     json = bool(p, 'json');
   } catch (err) {
     if (err instanceof UsageError) return fail(`${err.message}\nusage: ${EVALUATE_USAGE}`);
     throw err;
   }
 
-  let model: ImportedModel;
-  try {
-    model = await importKerasModel(modelFile);
-  } catch (err) {
-    if (err instanceof ModelImportError) return fail(`--model: ${err.message}`);
-    throw err;
-  }
-  if (model.spec.model !== 'resnet50') {
-    return fail(`--model: ${modelFile} holds the notebook's ${model.spec.model}, not its ResNet-50 classifier`);
-  }
+  const loaded = await loadClassifier(modelFile);
+  if (loaded.error !== undefined) return fail(loaded.error);
+  const model = loaded.value;
   let ds: SignsDataset;
   try {
     ds = await loadSignsDataset(datasetFile);
@@ -98,13 +86,9 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (ds.height !== h || ds.width !== w) return fail(`--dataset: images are ${ds.width}x${ds.height}, the model takes ${w}x${h}`);
   if (ds.classes.length !== units) return fail(`--dataset: ${ds.classes.length} classes in list_classes, the model has ${units} outputs`);
 
-  let plan;
-  try {
-    plan = await planAdapters(adaptersSpec);
-  } catch (err) {
-    if (err instanceof UsageError) return fail(`--adapters: ${err.message}`);
-    throw err;
-  }
+  const planned = await planClassifierAdapters(adaptersSpec);
+  if (planned.error !== undefined) return fail(planned.error);
+  const plan = planned.value;
   const ids = plan.entries.map((e) => e.id);
   if (baselineArg !== undefined && !ids.includes(baselineArg)) {
     return fail(`--baseline ${baselineArg} is not among the adapters that run (${ids.join(', ')})`);
@@ -121,7 +105,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 
   if (json) {
     process.stdout.write(`${JSON.stringify({
-      model: { file: modelFile, format: model.format, kerasVersion: model.kerasVersion, architecture: model.spec.model, weightsDigest: weightsDigest(model.weights).combined },
+      model: modelJson(modelFile, model),
       dataset: { file: datasetFile, split: ds.split, count: ds.count, classes: ds.classes.length },
       baseline, skipped: plan.skipped,
       adapters: evals.map((e) => ({ ...e, seconds: results.find((r) => r.id === e.id)!.seconds })),
@@ -130,10 +114,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   } else {
     const lines = [describeModel(modelFile, model)];
     lines.push(`dataset: ${datasetFile} (${ds.split}_set_x: ${ds.count} images ${ds.width}x${ds.height}, ${ds.classes.length} classes; inputs = images / 255)`);
-    lines.push(`adapters: ${plan.entries.map((e) => e.id).join(', ')}`);
-    if (plan.skipped.length) {
-      lines.push(`skipped (unavailable here; \`resnet-conformance adapters\` gives reasons and fixes): ${plan.skipped.map((s) => s.id).join(', ')}`);
-    }
+    lines.push(...adapterLines(plan));
     lines.push(`baseline: ${baseline}${baseOk ? '' : ' (FAILED: no comparison)'}`);
     const idw = Math.max(8, ...evals.map((e) => e.id.length));
     const cols = ['accuracy', `differ from ${baseline}`, `max |p - p_${baseline}|`, 'seconds'];

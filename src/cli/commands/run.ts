@@ -18,9 +18,6 @@ import { runConformance } from '../../runner/run';
 import { parseShard, type Shard } from '../../runner/shard';
 import { UsageError, bool, parseArgs, str } from '../args';
 
-export const RUN_USAGE = 'run [--adapters a,b|all] [--cases pattern,...] [--out reports/<run-id>] [--baseline report.json] '
-  + '[--regression-factor 2] [--shard i/n] [--timeout 300] [--jobs 2] [--fixtures dir] [--bench bench.json] [--verbose]';
-
 export const DEFAULT_TIMEOUT_S = 300;
 export const DEFAULT_JOBS = 2;
 
@@ -81,7 +78,7 @@ export function renderWithPerf(report: ConformanceReport, bench?: { report: Benc
 export async function runCommand(argv: string[]): Promise<number> {
   // Process start (performance.timeOrigin) to here: Node, tsx and the CLI's modules.
   const startupMs = performance.now();
-  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench'], ['verbose']);
+  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench'], ['verbose', 'no-diagnose']);
   if (p.positional.length) throw new UsageError(`run takes no positional arguments (got ${p.positional.join(' ')})`);
   const adapters = selectAdapters(str(p, 'adapters'));
   const shardText = str(p, 'shard');
@@ -136,7 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       report = await runConformance({
         fixturesDir, adapters, cases: str(p, 'cases'), shard, timeoutS, jobs, regressionFactor: factor, baseline, runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ tty, write }), verbose: bool(p, 'verbose'), startupMs,
+        progress: progressPrinter({ tty, write }), verbose: bool(p, 'verbose'), startupMs, diagnose: !bool(p, 'no-diagnose'),
       });
     } catch (err) {
       if (err instanceof FixtureError) return configError(`bad fixtures: ${err.message}`);

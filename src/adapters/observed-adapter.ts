@@ -1,0 +1,23 @@
+import type { Adapter, RunOptions, RunResult } from './types';
+import type { Tensor } from '../tensor';
+
+/**
+ * Wraps an adapter and forwards every call unchanged; `observeRun` sees each run() call (the
+ * runner times runs with it and keeps the last result for a failure diagnosis).
+ */
+export class ObservedAdapter implements Adapter {
+  constructor(
+    protected readonly inner: Adapter,
+    private readonly observeRun: (call: () => Promise<RunResult>) => Promise<RunResult>,
+    private readonly idOverride?: string,
+  ) {}
+  get id(): string { return this.idOverride ?? this.inner.id; }
+  probe() { return this.inner.probe(); }
+  describe() { return this.inner.describe(); }
+  build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
+  paramCount() { return this.inner.paramCount(); }
+  dispose() { return this.inner.dispose(); }
+  run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    return this.observeRun(() => this.inner.run(input, opts));
+  }
+}
