@@ -149,6 +149,17 @@ describeEachAdapter('tfjs layers model', (entry) => {
     }
   });
 
+  test('a probe in a dedicated process (runner and bench workers) loads the backend in this process and answers as the child-process probe does', async () => {
+    const a = entry.create() as TfjsAdapter;
+    const inChild = await a.probe();
+    const here = await a.probe({ dedicatedProcess: true });
+    expect(here).toEqual(inChild);
+    expect(here.available).toBe(true);
+    // tfjs-cpu has no child probe (installed = works); the others are loaded and current now.
+    if (entry.id !== 'tfjs-cpu') expect(loadTfjs().getBackend()).toBe((await a.describe()).settings.backend);
+    await a.dispose();
+  });
+
   test('tensors are freed: tf.memory() is the same after repeated runs and back to the start after dispose', async () => {
     const tf = loadTfjs();
     const spec = identityBlock(3, [4, 4, 6], { inputShape: [5, 5, 6] });

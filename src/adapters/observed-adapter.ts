@@ -12,7 +12,7 @@ export class ObservedAdapter implements Adapter {
     private readonly idOverride?: string,
   ) {}
   get id(): string { return this.idOverride ?? this.inner.id; }
-  probe() { return this.inner.probe(); }
+  probe(...a: Parameters<Adapter['probe']>) { return this.inner.probe(...a); }
   describe() { return this.inner.describe(); }
   build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
   paramCount() { return this.inner.paramCount(); }

@@ -9,6 +9,15 @@ export interface ProbeResult {
   fix?: string;
 }
 
+export interface ProbeOptions {
+  /**
+   * This process runs this adapter only (a runner or bench worker, a one-adapter CLI command): the
+   * probe may load the runtime here instead of in a short-lived child process, since loading it is
+   * what the process does next anyway.
+   */
+  dedicatedProcess?: boolean;
+}
+
 export interface AdapterDescription {
   runtime: string;
   version: string;
@@ -36,7 +45,7 @@ export interface RunResult {
 /** The one contract every runtime implements. */
 export interface Adapter {
   readonly id: string;
-  probe(): Promise<ProbeResult>;
+  probe(opts?: ProbeOptions): Promise<ProbeResult>;
   describe(): Promise<AdapterDescription>;
   build(spec: ModelSpec, weights: ModelWeights): Promise<void>;
   run(input: Tensor, opts: RunOptions): Promise<RunResult>;

@@ -48,7 +48,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const adapter = entry.create();
   let t = nowMs();
   try {
-    const probe = await adapter.probe();
+    const probe = await adapter.probe({ dedicatedProcess: true });
     res.available = probe.available;
     if (!probe.available) {
       res.unavailableReason = probe.reason ?? 'the probe gave no reason';

@@ -46,7 +46,7 @@ async function work(start: StartMessage): Promise<void> {
   if (!start.skipProbe) {
     let probe;
     try {
-      probe = await adapter.probe();
+      probe = await adapter.probe({ dedicatedProcess: true });
     } catch (err) {
       probe = { available: false, reason: `probe threw: ${err instanceof Error ? err.message : String(err)}` };
     }

@@ -6,9 +6,9 @@
 import { LOGITS_SUFFIX } from '../../spec/builders';
 import type { DenseSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
-import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import { tfjsBackend, type TfjsBackendDef } from './backends';
-import { childProbe } from './child-probe';
+import { childProbe, type ChildProbeResult } from './child-probe';
 import { buildLayersModel, countParams, layerOutputShapes, layerSummary, type TfjsLayerSummary } from './layers-model';
 import { installedVersion, loadTfjs, type Tf } from './tf-loader';
 
@@ -48,12 +48,12 @@ export class TfjsAdapter implements Adapter {
    * Preflight (files, environment), then the backend is loaded in a child process and runs one op.
    * Loads nothing into this process (see ./child-probe).
    */
-  async probe(): Promise<ProbeResult> {
+  async probe(opts: ProbeOptions = {}): Promise<ProbeResult> {
     const pre = this.backend.preflight();
     if (!pre.available) return pre;
     const args = this.backend.childProbe();
     if (!args) return { available: true };
-    const r = childProbe(args);
+    const r = opts.dedicatedProcess ? await this.probeHere() : childProbe(args);
     if (!r.ok) return { available: false, reason: `${this.backend.packageName} does not load: ${r.error}`, fix: this.backend.fix };
     if (this.backend.device === 'gpu' && !r.gpu) {
       return {
@@ -63,6 +63,20 @@ export class TfjsAdapter implements Adapter {
       };
     }
     return { available: true };
+  }
+
+  /** The child probe's check, in this process (which runs this adapter only). */
+  private async probeHere(): Promise<ChildProbeResult> {
+    const t0 = Date.now();
+    try {
+      const tf = await this.activate();
+      const y = tf.tidy(() => tf.add(tf.tensor([1, 2]), tf.tensor([3, 4])).dataSync());
+      if (y[0] !== 4 || y[1] !== 6) throw new Error(`[1,2] + [3,4] gave [${Array.from(y).join(',')}]`);
+      const b = tf.engine().registry[this.backend.backendName] as { isUsingGpuDevice?: boolean } | undefined;
+      return { ok: true, gpu: Boolean(b?.isUsingGpuDevice), seconds: (Date.now() - t0) / 1000 };
+    } catch (err) {
+      return { ok: false, error: (err instanceof Error ? err.message : String(err)).split('\n')[0] };
+    }
   }
 
   /** Loads tfjs and this adapter's backend package, and makes the backend current. */

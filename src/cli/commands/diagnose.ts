@@ -122,7 +122,7 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
 
   const { adapter, profile } = makeAdapter(pl);
   try {
-    const probe = await adapter.probe();
+    const probe = await adapter.probe({ dedicatedProcess: true });
     if (!probe.available) {
       return fail(`adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
     }

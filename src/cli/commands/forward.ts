@@ -90,7 +90,7 @@ export async function forwardCommand(args: string[]): Promise<number> {
 
   const adapter = makeAdapter(pl);
   try {
-    const probe = await adapter.probe();
+    const probe = await adapter.probe({ dedicatedProcess: true });
     if (!probe.available) {
       return fail(`adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
     }
