@@ -4,6 +4,7 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
+import { workerLaunch } from '../runner/precompiled-worker';
 import type { BenchJob, JobResult, WorkerReply } from './protocol';
 
 export interface WorkerOutcome {
@@ -23,19 +24,14 @@ export function killBenchWorkers(): void {
   for (const c of active) c.kill('SIGKILL');
 }
 
-/** The worker module next to this file: worker.ts run through tsx, or worker.js when precompiled. */
-function workerEntry(): { file: string; execArgv: string[] } {
-  const ts = path.join(__dirname, 'worker.ts');
-  if (__filename.endsWith('.ts')) return { file: ts, execArgv: ['--require', require.resolve('tsx/cjs')] };
-  return { file: path.join(__dirname, 'worker.js'), execArgv: [] };
-}
-
 function lastLine(s: string): string {
   const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
-export function runWorker(
+export const BENCH_WORKER_FILE = path.join(__dirname, 'worker.ts');
+
+export async function runWorker(
   job: BenchJob,
   opts: {
     timeoutMs: number; verbose?: boolean; label: string; onProgress?: (text: string) => void;
@@ -43,12 +39,12 @@ export function runWorker(
     env?: Record<string, string>;
   },
 ): Promise<WorkerOutcome> {
+  const entry = await workerLaunch(BENCH_WORKER_FILE);
   const t0 = performance.now();
   return new Promise((resolve) => {
     const out: WorkerOutcome = { result: null, failure: null, wallMs: 0, tail: '' };
     let fatalText: string | null = null;
     let timedOut = false;
-    const entry = workerEntry();
     let child: ChildProcess;
     try {
       child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...opts.env } });

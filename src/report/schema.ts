@@ -223,6 +223,12 @@ export interface PartInfo {
   environment: RunInfo;
   /** Phases of the run's parent process (absent in reports written before they were recorded). */
   timings?: RunPhaseTimings;
+  /**
+   * How the adapter workers were started: 'precompiled' (an esbuild bundle of the worker, cached in
+   * node_modules/.cache) or 'tsx' (with the reason); prepareMs = checking or building the bundle.
+   * Absent in reports written before it was recorded.
+   */
+  workers?: { launch: 'precompiled' | 'tsx'; reason?: string; prepareMs: number };
 }
 
 export interface BaselineInfo {
@@ -277,7 +283,7 @@ export interface ConformanceReport {
  */
 export const VOLATILE_KEYS: readonly string[] = [
   'runId', 'createdAt', 'startedAt', 'finishedAt', 'durationMs', 'buildMs', 'runMs', 'compareMs', 'totalMs', 'stderrTail',
-  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs',
+  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs', 'prepareMs',
 ];
 
 export function emptyCounts(): Record<CaseStatus, number> {

@@ -18,6 +18,8 @@ function testAdapterEntries(): AdapterEntry[] {
   for (const file of spec.split(path.delimiter).filter(Boolean)) {
     let mod: { TEST_ADAPTERS?: AdapterEntry[] };
     try {
+      // A precompiled worker (./precompiled-worker) has no TypeScript loader until one is needed.
+      if (/\.[cm]?ts$/.test(file) && !require.extensions['.ts']) require('tsx/cjs');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       mod = require(path.resolve(file)) as { TEST_ADAPTERS?: AdapterEntry[] };
     } catch (err) {

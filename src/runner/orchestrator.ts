@@ -19,6 +19,7 @@ import * as path from 'path';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
+import { workerLaunch } from './precompiled-worker';
 
 export interface AdapterJob {
   entry: AdapterEntry;
@@ -61,7 +62,7 @@ export interface AdapterRun {
   results: CaseResult[];
 }
 
-const WORKER_FILE = path.join(__dirname, 'worker.ts');
+export const WORKER_FILE = path.join(__dirname, 'worker.ts');
 const STDERR_TAIL = 4000;
 
 const active = new Set<ChildProcess>();
@@ -69,10 +70,6 @@ const active = new Set<ChildProcess>();
 /** Kills every worker this process started (used on SIGINT). */
 export function killAllWorkers(): void {
   for (const c of active) c.kill('SIGKILL');
-}
-
-function tsxRequire(): string {
-  return require.resolve('tsx/cjs');
 }
 
 interface WorkerOutcome {
@@ -129,17 +126,18 @@ function blank(adapter: string, c: string, status: CaseResult['status'], reason:
   return { adapter, case: c, status, reason, tolerance: null, metrics: null, checks: [], timings: null, modelReused: false, regression: null, part: 0 };
 }
 
-function superviseWorker(
+async function superviseWorker(
   job: AdapterJob, cases: string[], diagnoseAlso: string[], skipProbe: boolean, opts: OrchestratorOptions, deadline: number,
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
+  const launch = await workerLaunch(WORKER_FILE);
   return new Promise((resolve) => {
     const outcome: WorkerOutcome = { code: null, signal: null, done: false, timedOut: false, current: undefined, fatal: undefined, tail: '' };
     let child: ChildProcess;
     const forkedAt = performance.now();
     try {
-      child = fork(WORKER_FILE, [], {
-        execArgv: ['--require', tsxRequire()],
+      child = fork(launch.file, [], {
+        execArgv: launch.execArgv,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: workerEnv(job.entry),
       });

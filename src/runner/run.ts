@@ -16,7 +16,8 @@ import { buildModel, type ModelArgs } from '../spec/model-args';
 import type { AdapterSelection } from './adapters';
 import { applyBaseline } from './baseline';
 import { filterCases } from './case-filter';
-import { runAdapterJobs, type AdapterJob, type ProgressSink } from './orchestrator';
+import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
+import { workerLaunch } from './precompiled-worker';
 import { historicalDurations, orderByHistory } from './schedule';
 import { allPairs, shardPairs, type Shard } from './shard';
 import { countsFor, summarize } from './summary';
@@ -115,6 +116,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     diagnose: cfg.diagnose ?? true,
   });
   const adaptersMs = performance.now() - ta;
+  const launch = await workerLaunch(WORKER_FILE); // resolved by the orchestrator already (one per process)
   const runs = [...started].sort((a, b) => adapterIds.indexOf(a.id) - adapterIds.indexOf(b.id));
 
   const caseOrder = new Map(caseIds.map((id, i) => [id, i]));
@@ -162,6 +164,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
       timings: {
         startupMs: cfg.startupMs ?? 0, fixturesMs, adaptersMs, workerStartupMs: runs.reduce((s, r) => s + r.workerStartupMs, 0), reportMs: 0,
       },
+      workers: { launch: launch.mode, ...(launch.reason ? { reason: launch.reason } : {}), prepareMs: launch.prepareMs },
     }],
     // Every selected case (before sharding), in manifest order: shards of one run list the same cases.
     cases: caseInfos(cases),
