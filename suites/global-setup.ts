@@ -1,11 +1,22 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ADAPTERS } from '../src/adapters/registry';
+import { materializePretrained } from '../src/fixtures/pretrained-materialize';
 import { PROBE_FILE, type ProbedAdapter } from './helpers/probe-file';
 import { selectedAdapterIds } from './helpers/selection';
 
-/** Probes every registered adapter once, so suites can register tests for available ones synchronously. */
+/**
+ * Writes the pre-trained ResNet-50 files from their committed small form (≈ 1 s; nothing when they
+ * are there already), then probes every registered adapter once, so suites can register tests for
+ * available ones synchronously.
+ */
 export default async function globalSetup(): Promise<void> {
+  try {
+    materializePretrained();
+  } catch (err) {
+    // suites/pretrained.test.ts fails on this itself, naming the file; the other suites go on.
+    process.stdout.write(`\npre-trained ResNet-50 files could not be materialized: ${(err as Error).message}\n`);
+  }
   const wanted = selectedAdapterIds(ADAPTERS.map((a) => a.id));
   const results: ProbedAdapter[] = [];
   for (const entry of ADAPTERS) {

@@ -79,9 +79,13 @@ describe('tolerance table', () => {
     const used = new Set<string>();
     for (const k of m.cases) for (const { role, ref } of caseTensorRefs(k)) if (role !== 'input') used.add(ref.caseClass ?? k.caseClass);
     // The pre-trained-model goldens (fixtures/pretrained/manifest.json) use the table too.
-    const pre = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'pretrained', 'manifest.json'), 'utf8')) as
-      { blocks: { expected: { caseClass: string } }[] };
+    const preDir = path.join(__dirname, '..', 'fixtures', 'pretrained');
+    const pre = JSON.parse(fs.readFileSync(path.join(preDir, 'manifest.json'), 'utf8')) as
+      { blocks: { expected: { caseClass: string } }[]; resnet50: { goldens: string } };
     for (const b of pre.blocks) used.add(b.expected.caseClass);
+    const g = JSON.parse(fs.readFileSync(path.join(preDir, pre.resnet50.goldens), 'utf8')) as { caseClass: string; float64: { caseClass: string } };
+    used.add(g.caseClass);
+    used.add(g.float64.caseClass);
     expect(CASE_CLASSES.filter((c) => !used.has(c))).toEqual([]);
     for (const c of CASE_CLASSES) expect(CASE_CLASS_DESCRIPTIONS[c].length).toBeGreaterThan(10);
   });

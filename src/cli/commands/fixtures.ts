@@ -2,7 +2,9 @@
  * `resnet-conformance fixtures verify|generate|check`:
  *   verify    every fixture file against the manifest (digest, shape, dtype) and the manifest's consistency;
  *   generate  sets up the pinned .venv if needed and runs fixtures/generate/generate.py (real Keras);
- *   check     freshness: regenerates into a temporary folder and compares with the committed fixtures.
+ *   check     freshness: regenerates into a temporary folder and compares with the committed fixtures;
+ *   materialize  writes the pre-trained ResNet-50 files (~95 MB each) from their small committed form
+ *             (src/fixtures/pretrained-materialize.ts), no Python needed.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,12 +13,14 @@ import { FIXTURES_DIR, MANIFEST_FILE } from '../../fixtures/paths';
 import { compareFixtureDirs, formatFreshness } from '../../fixtures/freshness';
 import { ensurePythonEnv, runGenerator } from '../../fixtures/generator';
 import { verifyFixtures } from '../../fixtures/verify';
+import { MaterializeError, materializePretrained, PRETRAINED_DIR } from '../../fixtures/pretrained-materialize';
 import { bool, parseArgs, str, UsageError } from '../args';
 
 export const FIXTURES_USAGE = [
   'resnet-conformance fixtures verify [--dir fixtures] [--json]',
   'resnet-conformance fixtures generate [--no-setup] [-- generator args, e.g. --out DIR]',
   'resnet-conformance fixtures check [--dir fixtures] [--exact] [--keep] [--json] [--no-setup]',
+  'resnet-conformance fixtures materialize [--dir fixtures/pretrained] [--out DIR]',
 ].join('\n');
 
 const out = (s: string): void => {
@@ -106,13 +110,34 @@ function check(argv: string[]): number {
   }
 }
 
+function materialize(argv: string[]): number {
+  const p = parseArgs(argv, ['dir', 'out'], []);
+  if (p.positional.length) throw new UsageError(`fixtures materialize takes no positional arguments (got '${p.positional[0]}')`);
+  const dir = path.resolve(str(p, 'dir') ?? PRETRAINED_DIR);
+  const outDir = str(p, 'out');
+  try {
+    const t0 = performance.now();
+    const files = materializePretrained({ dir, outDir: outDir ? path.resolve(outDir) : undefined, log: out });
+    for (const f of files.filter((x) => x.status === 'present')) out(`${path.relative(process.cwd(), f.file) || f.file}: present (sha256 matches)`);
+    out(`fixtures materialize: OK: ${files.length} pre-trained ResNet-50 file(s), byte for byte the files Keras wrote (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof MaterializeError) {
+      err(`fixtures materialize: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 export async function fixturesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'verify': return verify(rest);
     case 'generate': return generate(rest);
     case 'check': return check(rest);
+    case 'materialize': return materialize(rest);
     default:
-      throw new UsageError(`fixtures: expected a subcommand verify, generate or check${sub ? ` (got '${sub}')` : ''}\n${FIXTURES_USAGE}`);
+      throw new UsageError(`fixtures: expected a subcommand verify, generate, check or materialize${sub ? ` (got '${sub}')` : ''}\n${FIXTURES_USAGE}`);
   }
 }
