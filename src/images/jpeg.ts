@@ -110,6 +110,15 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
   return {
     width: img.width, height: img.height, data: img.data, format: 'JPEG',
     pilMode: info.components === 1 ? 'L' : 'RGB',
-    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; may differ from PIL/libjpeg-turbo by a few levels)`,
+    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})`,
   };
+}
+
+/** How far this image's decode may be from PIL's (libjpeg-turbo), as measured on the shipped JPEGs. */
+function differsFromPil(info: JpegInfo): string {
+  const subsampled = info.components === 3 && info.sampling !== '1x1,1x1,1x1';
+  return subsampled
+    ? 'chroma replicated, not libjpeg-turbo\'s fancy upsampling: pixels differ from PIL\'s by up to ~47 levels at colour edges '
+      + '(measured), enough to change a prediction; use PNG for inputs identical to Keras\'s'
+    : 'may differ from PIL/libjpeg-turbo by 1-3 levels (IDCT and colour-conversion rounding, measured)';
 }
