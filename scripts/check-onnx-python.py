@@ -7,10 +7,10 @@
    same graph optimization level and thread count as the harness adapter) and compares the
    output with what the harness wrote (e.g. `resnet-conformance forward --adapter onnxruntime-cpu`).
 
-Usage (pinned venv):
+Usage (a Python with onnx, onnxruntime and numpy; not the pinned Keras venv, see docs/onnxruntime.md):
   resnet-conformance export-onnx --model resnet50 --out r50.onnx
   resnet-conformance forward --model resnet50 --input x.npy --adapter onnxruntime-cpu --out y.npy
-  .venv/bin/python scripts/check-onnx-python.py r50.onnx --input x.npy --expected y.npy --optimization all --threads 2
+  python3 scripts/check-onnx-python.py r50.onnx --input x.npy --expected y.npy --optimization all --threads 2
 
 Exit code 0 if valid (and, when compared, within --atol), 1 otherwise, 2 on usage errors.
 """
