@@ -31,8 +31,17 @@ export function installedVersion(pkg: string): string | null {
 }
 
 /** The @tensorflow/tfjs union package (tfjs-core, tfjs-layers, tfjs-backend-cpu, ...). */
+let quieted = false;
+
 export function loadTfjs(): Tf {
-  return require('@tensorflow/tfjs') as Tf;
+  const tf = require('@tensorflow/tfjs') as Tf;
+  if (!quieted) {
+    // tfjs-core 4.22 uses the PROD flag only to silence its console warnings (log.warn/log.log),
+    // e.g. the cpu backend's "install our node backend" banner in every process; no numerics.
+    tf.env().set('PROD', true);
+    quieted = true;
+  }
+  return tf;
 }
 
 export function loadTfjsWasm(): TfWasm {
