@@ -47,7 +47,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'ut
 
 interface Goldens {
   caseClass: string;
-  float64: { caseClass: string; images: number[][]; dataset: number[][]; keras32VsExact: { images: number[]; dataset: number[] } };
+  float64: { caseClass: string; images: number[][]; dataset: number[][]; keras32VsExact: { images: number; dataset: number } };
   files: Record<string, { file: string; sha256: string }>;
   weights: { combined: string; tensors: unknown[] };
   images: { file: string; probabilities: number[]; class: number }[];

@@ -22,7 +22,8 @@ export interface WeightsDigest {
   tensors: TensorDigest[];
 }
 
-function f32LittleEndian(data: Float32Array): Buffer {
+/** The float32 little-endian bytes of `data` (a view, no copy, on little-endian hosts). */
+export function f32LittleEndian(data: Float32Array): Buffer {
   if (endianness() === 'LE') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const b = Buffer.alloc(data.length * 4);
   for (let i = 0; i < data.length; i++) b.writeFloatLE(data[i], i * 4);

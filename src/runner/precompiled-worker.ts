@@ -19,10 +19,10 @@
  * Anything that goes wrong while precompiling (no esbuild, unwritable directory, a build error)
  * falls back to tsx: it can cost start-up time, never a result.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from '../fixtures/paths';
+import { sha256, writeFileAtomic } from '../report/write';
 
 export const WORKER_CACHE_ENV = 'RESNET_CONFORMANCE_WORKER_CACHE';
 
@@ -53,8 +53,8 @@ export function workerCacheDir(): string | null {
   return v ? path.resolve(v) : path.join(REPO_ROOT, 'node_modules', '.cache', 'resnet-conformance', 'workers');
 }
 
-function sha256(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+function fileSha256(file: string): string {
+  return sha256(fs.readFileSync(file));
 }
 
 function tsx(entryTs: string, reason: string, t0: number): WorkerLaunch {
@@ -65,7 +65,7 @@ function upToDate(record: InputsRecord, entryTs: string, esbuildVersion: string)
   if (record.entry !== entryTs || record.esbuild !== esbuildVersion || record.node !== process.versions.node) return false;
   for (const [file, digest] of Object.entries(record.inputs)) {
     try {
-      if (sha256(file) !== digest) return false;
+      if (fileSha256(file) !== digest) return false;
     } catch {
       return false;
     }
@@ -97,7 +97,7 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
   } catch (err) {
     return tsx(entryTs, `esbuild does not load: ${(err as Error).message}`, t0);
   }
-  const name = `${path.basename(entryTs, '.ts')}-${createHash('sha256').update(entryTs).digest('hex').slice(0, 12)}`;
+  const name = `${path.basename(entryTs, '.ts')}-${sha256(entryTs).slice(0, 12)}`;
   const bundle = path.join(dir, `${name}.cjs`);
   const recordFile = path.join(dir, `${name}.inputs.json`);
   const launch = (built: boolean): WorkerLaunch => ({ file: bundle, execArgv: ['--enable-source-maps'], mode: 'precompiled', prepareMs: performance.now() - t0, built });
@@ -137,7 +137,7 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
     const inputs: Record<string, string> = {};
     for (const rel of Object.keys(result.metafile!.inputs)) {
       const abs = path.resolve(REPO_ROOT, rel);
-      inputs[abs] = sha256(abs);
+      inputs[abs] = fileSha256(abs);
     }
     // The map names the bundle it belongs to: rename both, the map first.
     fs.renameSync(`${tmp}.map`, `${bundle}.map`);
@@ -145,8 +145,7 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, bundle);
     const record: InputsRecord = { entry: entryTs, esbuild: esbuild.version, node: process.versions.node, inputs };
-    fs.writeFileSync(`${recordFile}.${process.pid}.tmp`, JSON.stringify(record, null, 1));
-    fs.renameSync(`${recordFile}.${process.pid}.tmp`, recordFile);
+    writeFileAtomic(recordFile, JSON.stringify(record, null, 1));
     return launch(true);
   } catch (err) {
     return tsx(entryTs, `precompiling ${path.relative(REPO_ROOT, entryTs)} failed: ${(err as Error).message.split('\n')[0]}`, t0);
