@@ -3,21 +3,23 @@
  * the noise band, the run policy, bench comparison, the harness breakdown and the perf renderers.
  * Nothing here is timed (speed targets live in `npm run bench`).
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadOrt } from '../src/adapters/onnxruntime/load';
 import { isBenchFile, readBenchFile } from '../src/bench/read';
-import { matmulOnnx, operand, bestConfig } from '../src/bench/ceiling';
+import { matmulOnnx, operand, bestConfig, productEntry } from '../src/bench/ceiling';
+import { pairedCeiling } from '../src/bench/paired';
 import { compareBench } from '../src/bench/compare';
 import { noiseProfile, parseNoiseProfile } from '../src/bench/noise-profile';
 import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
-import { checkPolicy, timeRuns, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
+import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
 import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
 import { harnessBreakdown } from '../src/bench/overhead';
 import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText } from '../src/bench/perf-section';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
-import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint } from '../src/bench/schema';
+import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
 import { median, quantile, summarize } from '../src/bench/stats';
 import { compareCommand } from '../src/cli/commands/compare';
 import { UsageError } from '../src/cli/args';
@@ -190,6 +192,24 @@ describe('run policy', () => {
     expect(t.samplesMs.every((x) => x >= 0)).toBe(true);
   });
 
+  test('timeRunsInterleaved: warm-up of each, then one run of each in turn; each stops on its own policy', async () => {
+    const order: string[] = [];
+    const fast = () => { order.push('a'); };
+    const slow = () => { order.push('b'); const t = performance.now(); while (performance.now() - t < 3); };
+    const [a, b] = await timeRunsInterleaved([fast, slow], { ...p, warmup: 1, minRuns: 2, minTimeMs: 10, maxRuns: 6, budgetMs: 1000, floorRuns: 1 });
+    expect(order.slice(0, 2)).toEqual(['a', 'b']); // warm-up, in turn
+    expect(order.slice(2, 8)).toEqual(['a', 'b', 'a', 'b', 'a', 'b']); // measured, in turn
+    expect([a.warmupMs.length, b.warmupMs.length]).toEqual([1, 1]);
+    expect(a.samplesMs).toHaveLength(6); // never 10 ms of fast runs: stops at maxRuns
+    expect(a.stoppedBy).toBe('max-runs');
+    expect(b.samplesMs.length).toBeGreaterThanOrEqual(2);
+    expect(b.samplesMs.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(10);
+    expect(b.stoppedBy).toBe(b.samplesMs.length === 6 ? 'max-runs' : 'enough');
+    expect(order.filter((x) => x === 'a')).toHaveLength(7);
+    const exact = await timeRunsInterleaved([fast, slow], { ...p, warmup: 0, runs: 2 });
+    expect(exact.map((t) => [t.samplesMs.length, t.stoppedBy])).toEqual([[2, 'runs'], [2, 'runs']]);
+  });
+
   test('invalid policies are rejected', () => {
     expect(() => checkPolicy({ ...DEFAULT_RUN_POLICY, warmup: -1 })).toThrow(/warmup must be a non-negative integer/);
     expect(() => checkPolicy({ ...DEFAULT_RUN_POLICY, runs: 0 })).toThrow(/runs must be an integer >= 1/);
@@ -222,6 +242,22 @@ describe('MatMul ceiling workload', () => {
       expect(c[i * n + j]).toBeCloseTo(sum, 3);
     }
     await s.release();
+  });
+
+  test('spot-check entries of the product are float64 dot products of the operands', () => {
+    const n = 16;
+    const a = operand(n, 1);
+    const b = operand(n, 2);
+    let want = 0;
+    for (let k = 0; k < n; k++) want += a[3 * n + k] * b[k * n + 5];
+    expect(productEntry(a, b, n, 3, 5)).toBe(want);
+  });
+
+  test('a process knows whether an adapter loaded TensorFlow.js into it (then tfjs-node is not paired)', () => {
+    // A child process: Jest's module registry is not Node's require.cache, which is what a worker sees.
+    const script = "require('tsx/cjs'); const p = require('./src/bench/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([false, true]);
   });
 
   test('operands are deterministic, in [-1, 1], and differ by salt', () => {
@@ -363,7 +399,7 @@ describe('compareBench', () => {
   test('batches with paired ceilings are always compared relative to their ceilings', () => {
     const paired = (samples: number[], ceiling: number): BatchResult => ({
       ...batchOf(8, samples, ceiling), ceilingBasis: 'paired',
-      pairedCeiling: { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: ceiling, configs: [] },
+      pairedCeiling: { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: ceiling, configs: [], unpaired: [], scale: 1 },
     });
     // The machine got 40% slower during b (paired ceiling 100 -> 60) and the adapter with it: no regression.
     const a = benchOf([adapterOf('ort', [paired(around(60, 0.02), 100)], 100)], 100);
@@ -409,6 +445,11 @@ describe('bench JSON', () => {
     expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 99, adapters: [] }), 'v.json')).toThrow(/schemaVersion 99/);
     expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 1, adapters: [{ id: 'x', batches: [{ batch: 1 }] }], ceiling: null }), 'b.json'))
       .toThrow(/adapters\[0\]\.batches\[0\] needs/);
+  });
+
+  test('version 1 files (ONNX Runtime-only paired ceilings) are still read', () => {
+    const v1 = { ...benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100), schemaVersion: 1 };
+    expect(parseBench(JSON.stringify(v1), 'old.json').schemaVersion).toBe(1);
   });
 });
 
@@ -515,22 +556,62 @@ describe('ceiling bookkeeping', () => {
     expect(runtimeScale([{ ...point(0, 50), configs: [cfg('tfjs-wasm', 50)] }])).toBeNull();
   });
 
-  test('a batch uses its paired ceiling (scaled) when it has one, else the bracketing one', () => {
+  test('runtime scale relative to the runtimes a batch paired: 1 when the fastest runtime was paired', () => {
+    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
+    const p = (ort: number, other: number): CeilingPoint => ({ ...point(0, Math.max(ort, other)), configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)] });
+    const pts = [p(100, 120), p(100, 130), p(100, 90)];
+    expect(runtimeScale(pts, ['onnxruntime-node', 'tfjs-node'])).toBe(1);
+    // ONNX Runtime faster than tfjs-node at two of three points: tfjs-node alone would be scaled by the median ratio.
+    expect(runtimeScale([p(100, 80), p(100, 90), p(100, 120)], ['tfjs-node'])).toBeCloseTo(100 / 90, 12);
+    expect(runtimeScale(pts, ['tfjs-node'])).toBe(1);
+    expect(runtimeScale(pts, ['tfjs-wasm'])).toBeNull();
+  });
+
+  const pairedOf = (configs: Array<[string, number]>): PairedCeiling => {
+    const best = configs.reduce((x, y) => (y[1] > x[1] ? y : x));
+    return {
+      runtime: best[0], version: '1', n: 2048, flops: 1, gflops: best[1], unpaired: [], scale: null,
+      configs: configs.map(([runtime, gflops]) => ({ runtime, version: '1', threads: null, samplesMs: [1], gflops })),
+    };
+  };
+
+  test('a batch uses its paired ceiling (scaled to the fastest runtime it did not pair) when it has one, else the bracketing one', () => {
+    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
+    const pts: CeilingPoint[] = [{ ...point(0, 125), best: { runtime: 'tfjs-node', threads: null }, configs: [cfg('onnxruntime-node', 100), cfg('tfjs-node', 125)] }];
     const b = batchOf(8, around(50, 0.01), null);
-    applyCeiling(b, 200, 1.25);
+    applyCeiling(b, 200, pts);
     expect(b.ceilingBasis).toBe('bracket');
     expect(b.efficiency).toBeCloseTo(b.gflops / 200, 12);
-    b.pairedCeiling = { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: 100, configs: [] };
-    applyCeiling(b, 200, 1.25);
+    // ONNX Runtime only (a TensorFlow.js adapter's worker): scaled by tfjs-node / ONNX Runtime between adapters.
+    b.pairedCeiling = pairedOf([['onnxruntime-node', 100]]);
+    applyCeiling(b, 200, pts);
     expect(b.ceilingBasis).toBe('paired');
-    expect(b.ceilingGflops).toBe(125);
+    expect(b.pairedCeiling.scale).toBeCloseTo(1.25, 12);
+    expect(b.ceilingGflops).toBeCloseTo(125, 12);
     expect(b.efficiency).toBeCloseTo(b.gflops / 125, 12);
     expect(b.efficiencyVsBracket).toBeCloseTo(b.gflops / 200, 12);
-    applyCeiling(b, null, null);
+    // tfjs-node paired too: its own paired rate counts, nothing is extrapolated.
+    b.pairedCeiling = pairedOf([['onnxruntime-node', 110], ['tfjs-node', 105]]);
+    applyCeiling(b, 200, pts);
+    expect(b.pairedCeiling.scale).toBe(1);
+    expect(b.ceilingGflops).toBe(110);
+    // No ceiling points: the paired rate as measured.
+    b.pairedCeiling = pairedOf([['onnxruntime-node', 100]]);
+    applyCeiling(b, null, []);
     expect(b.ceilingGflops).toBe(100);
     b.pairedCeiling = null;
-    applyCeiling(b, null, null);
+    applyCeiling(b, null, []);
     expect([b.ceilingBasis, b.efficiency]).toEqual([null, null]);
+  });
+
+  test('pairedCeiling: per-configuration medians, best configuration first-class, unpaired runtimes kept', () => {
+    const prod = (runtime: string, threads: number | null) => ({ runtime, version: 'v', threads, n: 1000, run: () => undefined, release: () => undefined });
+    // 2·1000³ FLOP = 2 GFLOP: 20 ms → 100 GFLOP/s, 10 ms → 200.
+    const pc = pairedCeiling([prod('onnxruntime-node', 2), prod('tfjs-node', null)], [[20, 19, 21], [10, 30, 10]], [{ runtime: 'x', reason: 'y' }])!;
+    expect(pc.configs.map((c) => Math.round(c.gflops))).toEqual([100, 200]);
+    expect([pc.runtime, pc.gflops, pc.scale]).toEqual(['tfjs-node', 200, null]);
+    expect(pc.unpaired).toEqual([{ runtime: 'x', reason: 'y' }]);
+    expect(pairedCeiling([], [], [])).toBeNull();
   });
 
   test('best configuration', () => {

@@ -19,7 +19,7 @@ import { loadOrt, ortVersion } from '../adapters/onnxruntime/load';
 import { installedVersion, loadTfjs, resolvePackageDir } from '../adapters/tfjs/tf-loader';
 import { WASM_BACKEND } from '../adapters/tfjs/backends';
 import { matmulFlops } from './flops';
-import { timeRuns, type RunPolicy } from './measure';
+import { timeRunsInterleaved, type RunPolicy, type Timings } from './measure';
 import { noiseBand } from './noise';
 import type { CeilingConfigResult } from './schema';
 import { summarize } from './stats';
@@ -77,24 +77,30 @@ export function matmulOnnx(n: number): Uint8Array {
   });
 }
 
-async function record(
-  runtime: string, version: string, threads: number | null, n: number, fn: () => Promise<unknown> | unknown, policy: RunPolicy,
-): Promise<CeilingConfigResult> {
-  const t = await timeRuns(fn, policy);
+function result(p: Product, t: Timings): CeilingConfigResult {
   const latencyMs = summarize(t.samplesMs);
-  const flops = matmulFlops(n, n, n);
+  const flops = matmulFlops(p.n, p.n, p.n);
   return {
-    runtime, version, threads, n, flops,
+    runtime: p.runtime, version: p.version, threads: p.threads, n: p.n, flops,
     gflops: flops / (latencyMs.median * 1e6),
     warmupMs: t.warmupMs, samplesMs: t.samplesMs, stoppedBy: t.stoppedBy, latencyMs, noise: noiseBand(t.samplesMs, latencyMs.median),
   };
 }
 
-/** One ONNX Runtime MatMul session, ready to time. Spinning is off: idle pool threads must not steal CPU from whatever runs next. */
-export interface OrtMatmul {
-  threads: number;
+/** One runtime configuration's matrix product, ready to time: `run` computes c = a · b once. */
+export interface Product {
+  runtime: string;
   version: string;
+  /** Intra-op threads asked for (null: the runtime's default). */
+  threads: number | null;
   n: number;
+  run(): Promise<void> | void;
+  release(): Promise<void> | void;
+}
+
+/** One ONNX Runtime MatMul session, ready to time. Spinning is off: idle pool threads must not steal CPU from whatever runs next. */
+export interface OrtMatmul extends Product {
+  threads: number;
   run(): Promise<void>;
   release(): Promise<void>;
 }
@@ -108,6 +114,7 @@ export async function createOrtMatmul(n: number, threads: number): Promise<OrtMa
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   return {
+    runtime: 'onnxruntime-node',
     threads,
     version: ortVersion(ort),
     n,
@@ -124,20 +131,21 @@ export function ceilingThreadCounts(): number[] {
   return cores > 1 ? [cores, 1] : [1];
 }
 
-async function measureOrt(n: number, policy: RunPolicy): Promise<CeilingConfigResult[]> {
-  const out: CeilingConfigResult[] = [];
-  for (const threads of ceilingThreadCounts()) {
-    const mm = await createOrtMatmul(n, threads);
-    try {
-      out.push(await record('onnxruntime-node', mm.version, threads, n, mm.run, policy));
-    } finally {
-      await mm.release();
-    }
-  }
-  return out;
+/** c[i][j] of a · b (n×n, row-major), summed in float64: what a product's spot check compares with. */
+export function productEntry(a: Float32Array, b: Float32Array, n: number, i: number, j: number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += a[i * n + k] * b[k * n + j];
+  return sum;
 }
 
-async function measureTfjs(backend: 'tensorflow' | 'wasm', n: number, policy: RunPolicy): Promise<CeilingConfigResult> {
+/**
+ * A tfjs MatMul on the tensorflow (libtensorflow/oneDNN) or wasm backend. Both backends execute an
+ * op synchronously inside the call (measured with tfjs-node: tf.matMul 41–42 ms for 2048³, the
+ * following dataSync 1.3–10.7 ms), so a run is the product alone; reading the 16 MB result back to
+ * JavaScript (an allocation and a copy that ONNX Runtime's timing has no counterpart of, and whose
+ * cost varied eightfold) is not part of it. The result is read once at creation, untimed, and spot-checked.
+ */
+export async function createTfjsProduct(backend: 'tensorflow' | 'wasm', n: number): Promise<Product> {
   const tf = loadTfjs();
   let pkg: string;
   if (backend === 'tensorflow') {
@@ -153,38 +161,70 @@ async function measureTfjs(backend: 'tensorflow' | 'wasm', n: number, policy: Ru
   }
   if (!(await tf.setBackend(backend))) throw new Error(`tf.setBackend('${backend}') failed`);
   await tf.ready();
-  const a = tf.tensor2d(operand(n, 1), [n, n]);
-  const b = tf.tensor2d(operand(n, 2), [n, n]);
-  try {
-    // dataSync forces the product to be computed (and copies the n² result: small next to 2n³ FLOPs).
-    return await record(backend === 'tensorflow' ? 'tfjs-node' : 'tfjs-wasm', installedVersion(pkg) ?? 'unknown', null, n, () => {
-      const c = tf.matMul(a, b);
-      c.dataSync();
-      c.dispose();
-    }, policy);
-  } finally {
-    a.dispose();
-    b.dispose();
+  const av = operand(n, 1);
+  const bv = operand(n, 2);
+  const a = tf.tensor2d(av, [n, n]);
+  const b = tf.tensor2d(bv, [n, n]);
+  const check = tf.matMul(a, b);
+  const c = check.dataSync() as Float32Array;
+  check.dispose();
+  for (const [i, j] of [[0, 0], [n - 1, n >> 1]]) {
+    const want = productEntry(av, bv, n, i, j);
+    if (!(Math.abs(c[i * n + j] - want) <= 1e-3 * Math.max(1, Math.abs(want)))) {
+      a.dispose();
+      b.dispose();
+      throw new Error(`tfjs ${backend} MatMul gave c[${i}][${j}] = ${c[i * n + j]}, expected ${want}`);
+    }
   }
+  return {
+    runtime: backend === 'tensorflow' ? 'tfjs-node' : 'tfjs-wasm',
+    version: installedVersion(pkg) ?? 'unknown',
+    threads: null,
+    n,
+    run: () => {
+      tf.matMul(a, b).dispose();
+    },
+    release: () => {
+      a.dispose();
+      b.dispose();
+    },
+  };
 }
 
 function reasonOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 
+/**
+ * Every configuration of every runtime that loads, timed round-robin (one product of each in turn,
+ * src/bench/measure.ts timeRunsInterleaved): the runtimes are compared under the same load, which
+ * matters because the paired ceiling scales ONNX Runtime's rate by their ratio.
+ */
 export async function measureCeiling(job: CeilingJob): Promise<CeilingOutcome> {
   if (!(Number.isInteger(job.n) && job.n >= 16)) throw new Error(`ceiling: matrix size must be an integer >= 16, got ${job.n}`);
   const out: CeilingOutcome = { configs: [], unavailable: [] };
+  const products: Product[] = [];
   const tryRuntime = async (rt: CeilingRuntime): Promise<void> => {
     try {
-      if (rt === 'onnxruntime-node') out.configs.push(...await measureOrt(job.n, job.policy));
-      else out.configs.push(await measureTfjs(rt === 'tfjs-node' ? 'tensorflow' : 'wasm', job.n, job.policy));
+      if (rt === 'onnxruntime-node') {
+        for (const threads of ceilingThreadCounts()) products.push(await createOrtMatmul(job.n, threads));
+      } else {
+        products.push(await createTfjsProduct(rt === 'tfjs-node' ? 'tensorflow' : 'wasm', job.n));
+      }
     } catch (err) {
       out.unavailable.push({ runtime: rt, reason: reasonOf(err) });
     }
   };
-  for (const rt of job.runtimes) await tryRuntime(rt);
-  if (out.configs.length === 0 && job.wasmFallback && !job.runtimes.includes('tfjs-wasm')) await tryRuntime('tfjs-wasm');
+  try {
+    for (const rt of job.runtimes) await tryRuntime(rt);
+    if (products.length === 0 && job.wasmFallback && !job.runtimes.includes('tfjs-wasm')) await tryRuntime('tfjs-wasm');
+    if (products.length) {
+      const timings = await timeRunsInterleaved(products.map((p) => p.run), job.policy);
+      out.configs = products.map((p, k) => result(p, timings[k]));
+    }
+  } finally {
+    for (const p of products) await p.release();
+  }
   return out;
 }
 

@@ -86,3 +86,42 @@ export async function timeRuns(fn: () => Promise<unknown> | unknown, policy: Run
     elapsed += dt;
   }
 }
+
+/**
+ * Times several workloads round-robin under one policy each: after every workload's warm-up, one
+ * run of each workload that still wants runs, in turn, until none does. Compared with timing them
+ * one after the other, the load of a shared machine hits every workload alike, so their ratio is
+ * measured under the same conditions (the MatMul ceiling compares runtimes this way).
+ */
+export async function timeRunsInterleaved(fns: ReadonlyArray<() => Promise<unknown> | unknown>, policy: RunPolicy): Promise<Timings[]> {
+  checkPolicy(policy);
+  const out: Timings[] = fns.map(() => ({ warmupMs: [], samplesMs: [], stoppedBy: 'enough' }));
+  const elapsed = fns.map(() => 0);
+  const done: Array<Timings['stoppedBy'] | null> = fns.map(() => null);
+  for (let i = 0; i < policy.warmup; i++) {
+    for (let k = 0; k < fns.length; k++) {
+      const t = nowMs();
+      await fns[k]();
+      out[k].warmupMs.push(nowMs() - t);
+    }
+  }
+  for (;;) {
+    let ran = false;
+    for (let k = 0; k < fns.length; k++) {
+      if (done[k]) continue;
+      const stop = wantsMoreRuns(policy, out[k].samplesMs.length, elapsed[k]);
+      if (stop) {
+        done[k] = stop;
+        out[k].stoppedBy = stop;
+        continue;
+      }
+      const t = nowMs();
+      await fns[k]();
+      const dt = nowMs() - t;
+      out[k].samplesMs.push(dt);
+      elapsed[k] += dt;
+      ran = true;
+    }
+    if (!ran) return out;
+  }
+}

@@ -26,6 +26,10 @@ export interface PerfRow {
   /** The ceiling the efficiency is relative to, and how it was measured. */
   ceilingGflops: number | null;
   ceilingBasis: 'paired' | 'bracket' | null;
+  /** Runtimes whose MatMuls were interleaved with the row's runs (empty without a paired ceiling). */
+  pairedWith: string[];
+  /** Factor the paired rate was scaled by to reach the fastest runtime (1: it was paired; null: no paired ceiling). */
+  ceilingScale: number | null;
   efficiency: number | null;
   peakRssMiB: number;
 }
@@ -61,10 +65,14 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
     if (!a.available) notes.push({ adapter: a.id, status: 'unavailable', reason: `${a.unavailableReason ?? 'unavailable'}${a.fix ? ` (fix: ${a.fix})` : ''}` });
     else if (a.error) notes.push({ adapter: a.id, status: 'error', reason: a.error.split('\n')[0] });
     for (const b of a.batches) {
+      const pc = b.pairedCeiling ?? null;
+      // Version 1 bench files: ONNX Runtime was the only paired runtime and the record-wide scale applied.
+      const pairedWith = pc ? [...new Set(pc.configs.map((c) => c.runtime ?? 'onnxruntime-node'))] : [];
+      const ceilingScale = pc ? (pc.scale ?? r.ceiling?.pairedScale ?? 1) : null;
       rows.push({
         adapter: a.id, batch: b.batch, medianMs: b.latencyMs.median, p90Ms: b.latencyMs.p90, runs: b.latencyMs.n,
         noiseBelow: b.noise.below, noiseAbove: b.noise.above, imagesPerSec: b.imagesPerSec, gflops: b.gflops,
-        ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
+        ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, pairedWith, ceilingScale, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
       });
     }
   }
@@ -114,18 +122,21 @@ function benchCells(r: PerfRow): string[] {
     String(r.runs),
     fixed(r.imagesPerSec, r.imagesPerSec < 10 ? 2 : 1),
     fixed(r.gflops, r.gflops < 10 ? 2 : 1),
-    r.ceilingGflops === null ? '–' : `${fixed(r.ceilingGflops, 0)}${r.ceilingBasis === 'paired' ? '' : '*'}`,
+    r.ceilingGflops === null ? '–' : `${fixed(r.ceilingGflops, 0)}${r.ceilingBasis !== 'paired' ? '*' : scaled(r) ? '†' : ''}`,
     r.efficiency === null ? '–' : `${fixed(r.efficiency * 100, 1)}%`,
     `${fixed(r.peakRssMiB, 0)} MiB`,
   ];
 }
 
+const scaled = (r: PerfRow): boolean => r.ceilingBasis === 'paired' && r.ceilingScale !== null && r.ceilingScale > 1.0005;
+
 function ceilingText(d: PerfBenchDigest): string {
   if (!d.ceiling) return 'no ceiling measured (efficiency not available)';
-  const scale = d.ceiling.pairedScale !== null && d.ceiling.pairedScale > 1.0005
-    ? `; paired ONNX Runtime MatMuls scaled ×${fixed(d.ceiling.pairedScale, 2)} to the fastest runtime` : '';
-  return `${d.ceiling.op}: ${fixed(d.ceiling.gflops, 1)} GFLOP/s (${d.ceiling.best ?? 'best configuration'}; drift during the run ${fixed(d.ceiling.drift * 100, 1)}%${scale}). `
-    + 'The ceiling column is the MatMul rate interleaved with that row\'s own runs (* = measured between adapters instead)';
+  const pairedWith = [...new Set(d.rows.flatMap((r) => r.pairedWith))];
+  const scales = [...new Set(d.rows.filter(scaled).map((r) => fixed(r.ceilingScale!, 2)))];
+  const dagger = scales.length ? `; † = the fastest runtime could not be paired with that adapter, so its paired MatMuls are scaled ×${scales.join('/×')} (the ratio measured between adapters)` : '';
+  return `${d.ceiling.op}: ${fixed(d.ceiling.gflops, 1)} GFLOP/s (${d.ceiling.best ?? 'best configuration'}; drift during the run ${fixed(d.ceiling.drift * 100, 1)}%). `
+    + `The ceiling column is the best MatMul rate interleaved with that row's own runs${pairedWith.length ? ` (${pairedWith.join(', ')})` : ''}${dagger}; * = measured between adapters instead`;
 }
 
 function harnessCells(h: HarnessBreakdown): string[][] {

@@ -1,6 +1,6 @@
 /** Messages between the bench and its worker processes (child_process IPC). */
 import type { AdapterDescription } from '../adapters/types';
-import type { CeilingJob, CeilingOutcome } from './ceiling';
+import type { CeilingJob, CeilingOutcome, CeilingRuntime } from './ceiling';
 import type { RunPolicy } from './measure';
 import type { AdapterBench, BatchResult } from './schema';
 
@@ -11,8 +11,10 @@ export type BenchJob =
     batches: number[];
     policy: RunPolicy;
     model: { inputShape: [number, number, number]; classes: number };
-    /** Interleave ONNX Runtime MatMul runs of this size (null: no paired ceiling). */
+    /** Interleave MatMul runs of this size (null: no paired ceiling). */
     pairedCeilingN: number | null;
+    /** Ceiling runtimes to pair besides ONNX Runtime (src/bench/paired.ts). */
+    pairedRuntimes: CeilingRuntime[];
   }
   | { kind: 'ceiling'; ceiling: CeilingJob };
 

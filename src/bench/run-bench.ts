@@ -84,25 +84,34 @@ export function ceilingRecord(points: CeilingPoint[], n: number, scale: number |
 }
 
 /**
- * How much faster the fastest runtime's MatMul is than ONNX Runtime's (the paired ceiling's runtime):
- * the median over the ceiling points of best / best ONNX Runtime configuration; 1 when ONNX Runtime
- * was the fastest. Null when no point measured ONNX Runtime.
+ * How much faster the fastest runtime's MatMul is than the best of `paired` runtimes (by default ONNX
+ * Runtime, the runtime every paired ceiling has): the median over the ceiling points of best / best
+ * configuration of a paired runtime; 1 when a paired runtime was the fastest. Null when no point
+ * measured any of them.
  */
-export function runtimeScale(points: readonly CeilingPoint[]): number | null {
+export function runtimeScale(points: readonly CeilingPoint[], paired: readonly string[] = ['onnxruntime-node']): number | null {
   const ratios: number[] = [];
   for (const p of points) {
-    const ort = p.configs.filter((c) => c.runtime === 'onnxruntime-node').map((c) => c.gflops);
-    if (p.best && ort.length) ratios.push(p.gflops / Math.max(...ort));
+    const rates = p.configs.filter((c) => paired.includes(c.runtime)).map((c) => c.gflops);
+    if (p.best && rates.length) ratios.push(p.gflops / Math.max(...rates));
   }
   return ratios.length ? median(ratios) : null;
 }
 
 /**
  * Fills a batch's ceiling and efficiency: the paired ceiling (MatMul interleaved with the batch's own
- * runs, scaled to the fastest runtime) when there is one, else the ceiling measured around the adapter.
+ * runs) when there is one, else the ceiling measured around the adapter. A paired ceiling is scaled
+ * to the fastest runtime between adapters only by the ratio to the runtimes it actually paired
+ * (1 when the fastest runtime was among them).
  */
-export function applyCeiling(b: BatchResult, bracket: number | null, scale: number | null): void {
-  const paired = b.pairedCeiling ? b.pairedCeiling.gflops * (scale ?? 1) : null;
+export function applyCeiling(b: BatchResult, bracket: number | null, points: readonly CeilingPoint[]): void {
+  let paired: number | null = null;
+  if (b.pairedCeiling) {
+    const runtimes = [...new Set((b.pairedCeiling.configs ?? []).map((c) => c.runtime ?? 'onnxruntime-node'))];
+    const scale = runtimeScale(points, runtimes.length ? runtimes : ['onnxruntime-node']) ?? 1;
+    b.pairedCeiling.scale = scale;
+    paired = b.pairedCeiling.gflops * scale;
+  }
   b.ceilingGflops = paired ?? bracket;
   b.ceilingBasis = paired !== null ? 'paired' : bracket !== null ? 'bracket' : null;
   b.efficiency = b.ceilingGflops ? b.gflops / b.ceilingGflops : null;
@@ -137,6 +146,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const job: BenchJob = {
       kind: 'adapter', adapter: entry.id, batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
+      pairedRuntimes: o.ceilingRuntimes.filter((r) => r === 'tfjs-node'),
     };
     const w = await runWorker(job, {
       timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: entry.id, onProgress: (t) => log(`  ${entry.id} ${t}`), env: entry.processEnv,
@@ -171,7 +181,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const scale = runtimeScale(points);
   adapters.forEach((a, i) => {
     a.ceilingGflops = ceilingAround(points, i);
-    for (const b of a.batches) applyCeiling(b, a.ceilingGflops, scale);
+    for (const b of a.batches) applyCeiling(b, a.ceilingGflops, points);
   });
 
   return {

@@ -11,7 +11,13 @@ import type { NoiseBand } from './noise';
 import type { SampleSummary } from './stats';
 import type { Timings } from './measure';
 
-export const BENCH_SCHEMA_VERSION = 1;
+/**
+ * 2: paired ceilings may pair several runtimes (`pairedCeiling.configs[].runtime/version`, nullable
+ * `threads`, `unpaired`, `scale`). Version 1 files are still read: comparison and rendering use only
+ * fields both versions have.
+ */
+export const BENCH_SCHEMA_VERSION = 2;
+export const READABLE_BENCH_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 export const BENCH_KIND = 'resnet-conformance-bench';
 
 /** Timing policy as used (after defaults). `runs` null = adaptive (minRuns/minTimeMs/budget). */
@@ -40,13 +46,21 @@ export interface LatencyRecord {
  * thread configuration, repeated): the ceiling under the very load the adapter saw.
  */
 export interface PairedCeiling {
+  /** The best paired configuration's runtime and version. */
   runtime: string;
   version: string;
   n: number;
   flops: number;
-  /** Best configuration's median GFLOP/s. */
+  /** Best configuration's median GFLOP/s (before any scale). */
   gflops: number;
-  configs: Array<{ threads: number; samplesMs: number[]; gflops: number }>;
+  configs: Array<{ runtime: string; version: string; threads: number | null; samplesMs: number[]; gflops: number }>;
+  /** Ceiling runtimes that could not be paired in this adapter's worker, with the reason. */
+  unpaired: Array<{ runtime: string; reason: string }>;
+  /**
+   * Factor the paired rate was scaled by to reach the fastest runtime measured between adapters
+   * (only when that runtime was not paired; 1 otherwise). Set by the parent; null in a worker's reply.
+   */
+  scale: number | null;
 }
 
 export interface BatchResult extends LatencyRecord {
@@ -145,7 +159,7 @@ export interface CeilingRecord {
 
 export interface BenchReport {
   kind: typeof BENCH_KIND;
-  schemaVersion: typeof BENCH_SCHEMA_VERSION;
+  schemaVersion: number;
   tool: { name: 'resnet-conformance'; version: string };
   createdAt: string;
   durationMs: number;
@@ -195,8 +209,8 @@ export function parseBench(text: string, name: string): BenchReport {
   if (r.kind !== BENCH_KIND) {
     throw new BenchReadError(`${name} is not a bench result (kind ${JSON.stringify(r.kind)}, expected "${BENCH_KIND}"; conformance reports are compared with 'resnet-conformance compare')`);
   }
-  if (r.schemaVersion !== BENCH_SCHEMA_VERSION) {
-    throw new BenchReadError(`bench result ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads version ${BENCH_SCHEMA_VERSION}`);
+  if (!READABLE_BENCH_SCHEMA_VERSIONS.includes(r.schemaVersion as number)) {
+    throw new BenchReadError(`bench result ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions ${READABLE_BENCH_SCHEMA_VERSIONS.join(' and ')}`);
   }
   if (!Array.isArray(r.adapters)) throw new BenchReadError(`bench result ${name}: 'adapters' must be an array`);
   (r.adapters as unknown[]).forEach((a, i) => {

@@ -31,11 +31,10 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const { runnableAdapters } = require('../runner/adapters') as typeof import('../runner/adapters');
   const { resnet50 } = require('../spec/builders') as typeof import('../spec/builders');
   const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
-  const { modelFlops, matmulFlops } = require('./flops') as typeof import('./flops');
+  const { modelFlops } = require('./flops') as typeof import('./flops');
   const { wantsMoreRuns, nowMs } = require('./measure') as typeof import('./measure');
-  const { summarize, median } = require('./stats') as typeof import('./stats');
-  const { createOrtMatmul, ceilingThreadCounts } = require('./ceiling') as typeof import('./ceiling');
-  type OrtMatmul = import('./ceiling').OrtMatmul;
+  const { summarize } = require('./stats') as typeof import('./stats');
+  const { createPairedProducts, pairedCeiling } = require('./paired') as typeof import('./paired');
   const { noiseBand } = require('./noise') as typeof import('./noise');
   const importMs = performance.now() - tImport;
 
@@ -94,19 +93,10 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
       warm.set(batch, { warmupMs, peakMiB: rss.peakMiB, cumulative: rss.cumulative });
     }
 
-    // The paired ceiling: ONNX Runtime MatMul sessions living next to the adapter.
-    const pairs: OrtMatmul[] = [];
-    if (job.pairedCeilingN !== null) {
-      try {
-        for (const threads of ceilingThreadCounts()) {
-          const mm = await createOrtMatmul(job.pairedCeilingN, threads);
-          pairs.push(mm);
-          await mm.run(); // warm-up
-        }
-      } catch (err) {
-        res.pairedCeilingProblem = `ONNX Runtime MatMul unavailable: ${(err as Error).message.split('\n')[0]}`;
-      }
-    }
+    // The paired ceiling: MatMul products living next to the adapter (src/bench/paired.ts).
+    const pairing = job.pairedCeilingN !== null ? await createPairedProducts(job.pairedCeilingN, job.pairedRuntimes) : null;
+    const pairs = pairing?.products ?? [];
+    if (pairing && pairs.length === 0) res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
 
     // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.
     for (const batch of job.batches) {
@@ -133,12 +123,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
       const latencyMs = summarize(samplesMs);
       const flops = flopsPerImage * batch;
       const wm = warm.get(batch)!;
-      let paired: AdapterBatchResult['pairedCeiling'] = null;
-      if (pairs.length) {
-        const mmFlops = matmulFlops(pairs[0].n, pairs[0].n, pairs[0].n);
-        const configs = pairs.map((p, k) => ({ threads: p.threads, samplesMs: ceilMs[k], gflops: mmFlops / (median(ceilMs[k]) * 1e6) }));
-        paired = { runtime: 'onnxruntime-node', version: pairs[0].version, n: pairs[0].n, flops: mmFlops, gflops: Math.max(...configs.map((x) => x.gflops)), configs };
-      }
+      const paired = pairing && pairs.length ? pairedCeiling(pairs, ceilMs, pairing.unpaired) : null;
       res.batches.push({
         batch,
         warmupMs: wm.warmupMs,
