@@ -191,7 +191,8 @@ export async function createTfjsProduct(backend: 'tensorflow' | 'wasm', n: numbe
   };
 }
 
-function reasonOf(err: unknown): string {
+/** The first line of an error's message. */
+export function reasonOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
 

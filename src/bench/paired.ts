@@ -16,7 +16,7 @@
  * rate by the between-adapter ratio (1.09–1.13) gave ceilings of 453–488 GFLOP/s, faster than any
  * product measured on the machine.
  */
-import type { CeilingRuntime, Product } from './ceiling';
+import { ceilingThreadCounts, createOrtMatmul, createTfjsProduct, reasonOf, type CeilingRuntime, type Product } from './ceiling';
 import { matmulFlops } from './flops';
 import type { PairedCeiling } from './schema';
 import { median } from './stats';
@@ -27,10 +27,6 @@ export interface PairedProducts {
   unpaired: Array<{ runtime: string; reason: string }>;
 }
 
-function reasonOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
-}
-
 /** Whether this process has loaded TensorFlow.js (an adapter running on it). */
 export function tfjsLoadedInProcess(): boolean {
   return Object.keys(require.cache).some((k) => /[\\/]@tensorflow[\\/]tfjs-core[\\/]/.test(k));
@@ -38,7 +34,6 @@ export function tfjsLoadedInProcess(): boolean {
 
 /** Creates and warms up (one product each) the paired products. */
 export async function createPairedProducts(n: number, runtimes: readonly CeilingRuntime[]): Promise<PairedProducts> {
-  const { createOrtMatmul, createTfjsProduct, ceilingThreadCounts } = require('./ceiling') as typeof import('./ceiling');
   const out: PairedProducts = { products: [], unpaired: [] };
   try {
     const ort: Product[] = [];
