@@ -11,6 +11,7 @@ import { loadOrt } from '../src/adapters/onnxruntime/load';
 import { isBenchFile, readBenchFile } from '../src/bench/read';
 import { matmulOnnx, operand, bestConfig, productEntry } from '../src/bench/ceiling';
 import { pairedCeiling } from '../src/bench/paired';
+import { blockOfLayers, layersMarkdown, layersText, profileByBlock, stageOf } from '../src/bench/layers';
 import { compareBench } from '../src/bench/compare';
 import { noiseProfile, parseNoiseProfile } from '../src/bench/noise-profile';
 import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
@@ -528,6 +529,58 @@ describe('compare command with bench results', () => {
     // Two conformance reports still go the report way.
     const reports = await compare(path.join(dir, 'run'), path.join(dir, 'run'));
     expect([reports.code, reports.stdout]).toEqual([0, expect.stringContaining('no differences')]);
+  });
+});
+
+describe('per-stage kernel profile (--layers)', () => {
+  const spec = resnet50({});
+  const flops = modelFlops(spec);
+  const node = (layer: string | null, ms: number, name = layer ?? 'reorder') => ({ node: `${name}_nchwc`, op: 'Conv', layer, medianMs: ms });
+
+  test('blocks follow the spec boundaries; logits holds pooling, flatten and the Dense layer', () => {
+    const b = blockOfLayers(spec);
+    expect(b.get('conv2d')).toBe('stage1');
+    expect(b.get('max_pooling2d')).toBe('stage1');
+    expect(b.get('activation_3')).toBe('stage2_block1_conv');
+    expect(b.get(spec.output)).toBe('logits');
+    expect(stageOf('stage3_block2_identity')).toBe('stage3');
+    expect(stageOf('logits')).toBe('logits');
+  });
+
+  test('times and FLOPs add up per block and per stage; unattributed nodes are kept apart', () => {
+    const r = profileByBlock(spec, flops, { source: 'test', runs: 5, nodes: [node('conv2d', 1), node('activation', 0.5), node('activation_3', 2), node(null, 0.25), node(spec.output, 0.25)] }, 8);
+    expect(r.kernelMs).toBe(4);
+    expect(r.unattributed).toEqual([{ node: 'reorder_nchwc', op: 'Conv', ms: 0.25 }]);
+    const stage1 = r.stages.find((x) => x.part === 'stage1')!;
+    expect(stage1.ms).toBe(1.5);
+    expect(stage1.share).toBeCloseTo(1.5 / 4, 12);
+    // conv1: 7x7x3 -> 64 channels at 32x32, 2 FLOP per multiply-add, batch 8.
+    expect(stage1.flops).toBe(2 * 7 * 7 * 3 * 64 * 32 * 32 * 8);
+    expect(stage1.gflops).toBeCloseTo(stage1.flops / 1.5e6, 6);
+    expect(r.blocks.reduce((t, x) => t + x.flops, 0)).toBe(flops.headline * 8);
+    expect(r.stages.map((x) => x.part)).toEqual(['stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'avgpool', 'logits']);
+    expect(r.stages.find((x) => x.part === 'stage3')!.gflops).toBeNull(); // no time: no rate
+  });
+
+  test('a node naming a layer the spec does not have, or a bad time, is an error naming it', () => {
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('nope', 1)] }, 1)).toThrow(/node nope_nchwc names layer nope/);
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('conv2d', Number.NaN)] }, 1)).toThrow(/node conv2d_nchwc has time NaN/);
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [] }, 0)).toThrow(/batch must be a positive integer/);
+  });
+
+  test('rendered as one row per profiled adapter x batch, nothing when no batch was profiled', () => {
+    const b = batchOf(8, around(15, 0.01), 400);
+    const plain = benchOf([adapterOf('ort', [b], 400)], 400);
+    expect(layersText(plain)).toBeNull();
+    expect(layersMarkdown(plain)).toBeNull();
+    b.layers = profileByBlock(spec, flops, { source: 'prof X', runs: 20, nodes: [node('conv2d', 1), node('activation_3', 2)] }, 8);
+    const text = layersText(plain)!;
+    expect(text).toMatch(/prof X, median of 20 runs/);
+    expect(text.split('\n')[2]).toMatch(/adapter\s+batch\s+kernels\s+stage1\s+stage2/);
+    expect(text).toMatch(/ort\s+8\s+3\.00 ms\s+1\.00 ms · \d+\s+2\.00 ms · \d+/);
+    const md = layersMarkdown(plain)!;
+    expect(md).toMatch(/^## Per stage/);
+    expect(md).toMatch(/\| ort \| 8 \| 3\.00 ms \| 1\.00 ms · \d+ \|/);
   });
 });
 

@@ -239,6 +239,29 @@ describe('sessions (CPU)', () => {
     expect(off * 3).toBeLessThan(on);
   }, 60_000);
 
+  test.each(['all', 'disabled'] as const)('profileKernels (%s): every node named, attributed to the layer it computes, from a session of its own', async (level) => {
+    const a = new OnnxRuntimeAdapter({ id: 'prof', executionProvider: 'cpu', graphOptimizationLevel: level });
+    await a.build(spec, initModelWeights(spec));
+    const before = await a.run(x, { training: false });
+    const p = await a.profileKernels(x, { training: false, runs: 3 });
+    expect(p.runs).toBe(3);
+    expect(p.source).toMatch(new RegExp(`onnxruntime-node .*profiler.*${level}`));
+    const layerNames = new Set(spec.layers.map((l) => l.name));
+    expect(p.nodes.length).toBeGreaterThan(0);
+    for (const n of p.nodes) {
+      expect(n.medianMs).toBeGreaterThanOrEqual(0);
+      if (n.layer !== null) expect(layerNames.has(n.layer)).toBe(true);
+    }
+    // Every Conv node computes a layer; with optimizations off, every node but none computes one.
+    expect(p.nodes.filter((n) => n.op.includes('Conv')).every((n) => n.layer !== null)).toBe(true);
+    if (level === 'disabled') expect(p.nodes.filter((n) => n.layer === null)).toEqual([]);
+    // The adapter's own sessions are untouched: same output as before, bit for bit.
+    expect((await a.run(x, { training: false })).output.data).toEqual(before.output.data);
+    await expect(a.profileKernels(seededUniform([1, 5, 5, 3], 1, 0, 1), { training: false, runs: 1 })).rejects.toThrow(/input shape \[1, 5, 5, 3\] does not match/);
+    await expect(a.profileKernels(x, { training: false, runs: 0 })).rejects.toThrow(/runs >= 1/);
+    await a.dispose();
+  }, 60_000);
+
   test('one plain and one capture session per mode: captures fetched on demand, the output never from the capture graph', async () => {
     const ort = loadOrt();
     const create = jest.spyOn(ort.InferenceSession, 'create');

@@ -1,4 +1,4 @@
-import type { Adapter, RunOptions, RunResult } from './types';
+import type { Adapter, KernelProfile, RunOptions, RunResult } from './types';
 import type { Tensor } from '../tensor';
 
 /**
@@ -17,6 +17,11 @@ export class ObservedAdapter implements Adapter {
   build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
   paramCount() { return this.inner.paramCount(); }
   dispose() { return this.inner.dispose(); }
+  /** Present when the wrapped adapter has it. */
+  get profileKernels(): ((input: Tensor, opts: { training: boolean; runs: number }) => Promise<KernelProfile>) | undefined {
+    const inner = this.inner;
+    return inner.profileKernels ? (input, opts) => inner.profileKernels!(input, opts) : undefined;
+  }
   run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     return this.observeRun(() => this.inner.run(input, opts));
   }

@@ -42,6 +42,16 @@ export interface RunResult {
   intermediates: Record<string, Tensor>;
 }
 
+/** Per-node times from a runtime's own profiler (the optional `profileKernels` capability). */
+export interface KernelProfile {
+  /** Which profiler measured it. */
+  source: string;
+  /** Profiled runs after warm-up; each node's time is its median over them. */
+  runs: number;
+  /** Every profiled node: the runtime's name and op, the spec layer it computes (a fused node: its last layer; null: none). */
+  nodes: Array<{ node: string; op: string; layer: string | null; medianMs: number }>;
+}
+
 /** The one contract every runtime implements. */
 export interface Adapter {
   readonly id: string;
@@ -52,6 +62,11 @@ export interface Adapter {
   /** Parameter count as the runtime itself reports it, mapped to Keras's accounting. */
   paramCount(): Promise<ParamCount>;
   dispose(): Promise<void>;
+  /**
+   * Optional: per-node kernel times of `runs` forward passes of the built model on `input` (after
+   * warm-up), from the runtime's own profiler — never from a session the other methods use.
+   */
+  profileKernels?(input: Tensor, opts: { training: boolean; runs: number }): Promise<KernelProfile>;
 }
 
 /** Precision profile: the column of the tolerance table an adapter's results are judged by. */

@@ -15,6 +15,8 @@ export type BenchJob =
     pairedCeilingN: number | null;
     /** Ceiling runtimes to pair besides ONNX Runtime (src/bench/paired.ts). */
     pairedRuntimes: CeilingRuntime[];
+    /** Profile each batch's kernels by block after timing it (adapters with Adapter.profileKernels). */
+    layers: boolean;
   }
   | { kind: 'ceiling'; ceiling: CeilingJob };
 
@@ -30,6 +32,8 @@ export interface AdapterJobResult {
   description: AdapterDescription | null;
   process: Omit<NonNullable<AdapterBench['process']>, 'wallMs'>;
   batches: AdapterBatchResult[];
+  /** Why `--layers` gave nothing for this adapter. */
+  layersProblem?: string;
   /** Why the paired ceiling is missing although it was asked for. */
   pairedCeilingProblem?: string;
 }

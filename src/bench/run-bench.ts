@@ -30,6 +30,8 @@ export interface BenchOptions {
   ceiling: boolean;
   /** Also interleave MatMul runs with each adapter's runs (default true; needs ceiling). */
   pairedCeiling: boolean;
+  /** Profile each batch's kernels by block (`--layers`). */
+  layers?: boolean;
   ceilingN?: number;
   ceilingRuntimes: CeilingRuntime[];
   /** Per worker process. */
@@ -147,6 +149,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       kind: 'adapter', adapter: entry.id, batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
       pairedRuntimes: o.ceilingRuntimes.filter((r) => r === 'tfjs-node'),
+      layers: o.layers ?? false,
     };
     const w = await runWorker(job, {
       timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: entry.id, onProgress: (t) => log(`  ${entry.id} ${t}`), env: entry.processEnv,
@@ -164,6 +167,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       a.description = r.description;
       a.process = { ...r.process, wallMs: w.wallMs };
       a.batches = r.batches.map((b) => ({ ...b, ceilingGflops: null, ceilingBasis: null, efficiency: null, efficiencyVsBracket: null }));
+      if (r.layersProblem) log(`  ${entry.id}: no per-stage profile — ${r.layersProblem}`);
       if (r.pairedCeilingProblem) log(`  ${entry.id}: no paired ceiling — ${r.pairedCeilingProblem}`);
     } else {
       a.available = true; // it got far enough to be run; the failure is the result
@@ -203,6 +207,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       pairedCeiling: o.ceiling && o.pairedCeiling,
       ceilingN: n,
       training: false,
+      layers: o.layers ?? false,
     },
     model: {
       name: spec.model,

@@ -10,9 +10,10 @@ import type { RunInfo } from '../report/schema';
 import type { NoiseBand } from './noise';
 import type { SampleSummary } from './stats';
 import type { Timings } from './measure';
+import type { LayerProfileResult } from './layers';
 
 /**
- * 2: paired ceilings may pair several runtimes (`pairedCeiling.configs[].runtime/version`, nullable
+ * 2: `batches[].layers` (`--layers`); paired ceilings may pair several runtimes (`pairedCeiling.configs[].runtime/version`, nullable
  * `threads`, `unpaired`, `scale`). Version 1 files are still read: comparison and rendering use only
  * fields both versions have.
  */
@@ -80,6 +81,8 @@ export interface BatchResult extends LatencyRecord {
   efficiency: number | null;
   /** gflops / the best runtime's ceiling measured around the adapter (may be another runtime than the paired one). */
   efficiencyVsBracket: number | null;
+  /** Kernel time by block and stage from the runtime's profiler (`--layers`; absent otherwise, null when the adapter has no profiler). */
+  layers?: LayerProfileResult | null;
   /** Peak resident set size while running this batch (warm-up included), MiB. */
   peakRssMiB: number;
   /** True when the peak covers the whole worker process (the platform cannot reset the high-water mark). */
@@ -174,6 +177,8 @@ export interface BenchReport {
     pairedCeiling: boolean;
     ceilingN: number;
     training: false;
+    /** `--layers`: profile each batch's kernels by block (adapters with a profiler). */
+    layers?: boolean;
   };
   model: {
     name: string;

@@ -14,6 +14,8 @@ const ENTRY_MS = performance.now();
 
 /** Length of a block of adapter runs between two paired MatMul measurements. */
 const PAIR_BLOCK_MS = 250;
+/** Profiled runs per batch for --layers (after the profiler's own warm-up). */
+const LAYER_PROFILE_RUNS = 20;
 
 const { send, onStart } = workerChannel<WorkerReply>('src/bench/worker.ts');
 
@@ -141,6 +143,26 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
       await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}` });
     }
     for (const p of pairs) await p.release();
+
+    // Pass 3 (--layers): the runtime's own profiler, on a session of its own, after all timing.
+    if (job.layers) {
+      const { profileByBlock } = require('./layers') as typeof import('./layers');
+      if (!adapter.profileKernels) res.layersProblem = 'the adapter has no kernel profiler (Adapter.profileKernels)';
+      for (const b of res.batches) {
+        if (!adapter.profileKernels) {
+          b.layers = null;
+          continue;
+        }
+        try {
+          const profile = await adapter.profileKernels(inputs.get(b.batch)!, { training: false, runs: LAYER_PROFILE_RUNS });
+          b.layers = profileByBlock(spec, modelFlops(spec), profile, b.batch);
+          await send({ type: 'progress', text: `batch ${b.batch}: profiled ${LAYER_PROFILE_RUNS} runs (${b.layers.kernelMs.toFixed(1)} ms of kernels per run)` });
+        } catch (err) {
+          b.layers = null;
+          res.layersProblem = `batch ${b.batch}: ${errorText(err).split('\n')[0]}`;
+        }
+      }
+    }
   } catch (err) {
     res.error = errorText(err);
   }

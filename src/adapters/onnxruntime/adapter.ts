@@ -16,12 +16,14 @@
  *
  * Session options are part of the result and are reported by describe().settings.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
-import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
-import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import type { Adapter, AdapterDescription, KernelProfile, ProbeResult, RunOptions, RunResult } from '../types';
 import { checkCudaRequirements } from './cuda-probe';
 import { loadOrt, ortVersion, tryLoadOrt, type OrtModule } from './load';
 
@@ -272,8 +274,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     }, captures);
   }
 
-  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
-    const { spec } = this.built();
+  private checkInput(spec: ModelSpec, input: Tensor): void {
     const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
     if (input.shape.length !== inShape.length + 1 || input.shape.slice(1).join(',') !== inShape.join(',') || input.shape[0] < 1) {
       throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`);
@@ -281,6 +282,61 @@ export class OnnxRuntimeAdapter implements Adapter {
     if (input.data.length !== sizeOf(input.shape)) {
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
     }
+  }
+
+  /**
+   * ONNX Runtime's own profiler (`enableProfiling`) on a session of its own with the adapter's
+   * options: 2 warm-up runs, then `runs` profiled ones. Node names after fusion are those of the
+   * last fused Keras layer, with the layout transformer's `_nchwc` suffix (and `:<output>` on graph
+   * outputs); nodes the optimizer adds (reorders) belong to no layer.
+   */
+  async profileKernels(input: Tensor, opts: { training: boolean; runs: number }): Promise<KernelProfile> {
+    const { spec, weights } = this.built();
+    this.checkInput(spec, input);
+    if (!(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new Error(`${this.id}: profileKernels needs runs >= 1, got ${opts.runs}`);
+    const ort = loadOrt();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-ort-profile-'));
+    try {
+      const model = buildOnnxModel(spec, weights, { training: opts.training });
+      const session = await ort.InferenceSession.create(encodeModel(model.proto), { ...this.sessionOptions(), enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') });
+      const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
+      const feeds = { [model.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
+      try {
+        for (let i = 0; i < 2 + opts.runs; i++) await session.run(feeds, [model.outputName]);
+        session.endProfiling();
+      } finally {
+        await session.release();
+      }
+      const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
+      if (!file) throw new Error(`${this.id}: ONNX Runtime wrote no profile into ${dir}`);
+      const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Array<{ cat?: string; name?: string; dur?: number; args?: { op_name?: string } }>;
+      const layers = new Set(spec.layers.map((l) => l.name));
+      const byNode = new Map<string, { op: string; durUs: number[] }>();
+      for (const e of events) {
+        if (e.cat !== 'Node' || typeof e.name !== 'string' || !e.name.endsWith('_kernel_time') || typeof e.dur !== 'number') continue;
+        const node = e.name.slice(0, -'_kernel_time'.length);
+        const entry = byNode.get(node) ?? { op: e.args?.op_name ?? '?', durUs: [] };
+        entry.durUs.push(e.dur);
+        byNode.set(node, entry);
+      }
+      const nodes: KernelProfile['nodes'] = [];
+      for (const [node, { op, durUs }] of byNode) {
+        const profiled = durUs.slice(-opts.runs).sort((a, b) => a - b); // the warm-up runs come first
+        const mid = profiled.length >> 1;
+        const med = profiled.length % 2 ? profiled[mid] : (profiled[mid - 1] + profiled[mid]) / 2;
+        // Exporter names (src/onnx/export.ts): '<layer>', '<layer>:logits', '<layer>/nhwc', the graph output ONNX_OUTPUT_NAME.
+        const base = node === ONNX_OUTPUT_NAME ? spec.output : node.split(/[:/]/)[0].replace(/_nchwc$/, '');
+        nodes.push({ node, op, layer: layers.has(base) ? base : null, medianMs: med / 1000 });
+      }
+      return { source: `onnxruntime-node ${ortVersion(ort)} profiler (enableProfiling), ${this.opts.graphOptimizationLevel} optimizations`, runs: opts.runs, nodes };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const { spec } = this.built();
+    this.checkInput(spec, input);
     const capture = [...new Set(opts.capture ?? [])];
     const ort = loadOrt();
     const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);

@@ -14,6 +14,7 @@ import { benchCompareOptions, benchComparisonText, readBenchPair } from '../../b
 import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../bench/measure';
 import { harnessBreakdown } from '../../bench/overhead';
 import { benchDigest, perfMarkdown, perfSection, perfText } from '../../bench/perf-section';
+import { layersMarkdown, layersText } from '../../bench/layers';
 import { DEFAULT_BATCHES, runBench } from '../../bench/run-bench';
 import { noiseProfile } from '../../bench/noise-profile';
 import { readBenchFile } from '../../bench/read';
@@ -29,7 +30,7 @@ import { UsageError, bool, int, intList, parseArgs, str } from '../args';
 export { BENCH_USAGE } from '../../bench/usage';
 
 const VALUE_FLAGS = ['adapters', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'noise-floor', 'normalize', 'noise-profile', 'run-args'];
-const BOOL_FLAGS = ['no-ceiling', 'no-paired-ceiling', 'verbose', 'compare', 'noise', 'harness'];
+const BOOL_FLAGS = ['no-ceiling', 'no-paired-ceiling', 'verbose', 'compare', 'noise', 'harness', 'layers'];
 
 function nonNegInt(v: number | undefined, name: string): number | undefined {
   if (v !== undefined && v < 0) throw new UsageError(`--${name} must be >= 0, got ${v}`);
@@ -174,17 +175,21 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
       ceilingRuntimes: ceilingRuntimes(str(p, 'ceiling-runtimes')),
       timeoutS,
       verbose: bool(p, 'verbose'),
+      layers: bool(p, 'layers'),
       log: (line) => process.stderr.write(`${line}\n`),
     });
     const digest = benchDigest(report, jsonOut ?? null);
     process.stdout.write(`\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image `
       + `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`);
+    const layers = layersText(report);
+    if (layers) process.stdout.write(`\n${layers}\n`);
     if (jsonOut) {
       writeFileAtomic(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`Bench JSON: ${jsonOut}\n`);
     }
     if (mdOut) {
-      writeFileAtomic(mdOut, `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n`);
+      const stageMd = layersMarkdown(report);
+      writeFileAtomic(mdOut, `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n${stageMd ? `\n${stageMd}` : ''}`);
       process.stdout.write(`Markdown: ${mdOut}\n`);
     }
     return 0;
