@@ -9,7 +9,9 @@
  * oneDNN, when installed), @tensorflow/tfjs-backend-wasm (XNNPACK in WebAssembly SIMD128, measured
  * only when asked or when no native runtime loads: 128-bit wasm vectors cannot approach native
  * AVX2/AVX-512 GEMM). ONNX Runtime is measured with every core and with one thread; on a loaded
- * machine the single-thread configuration can be the faster one. The ceiling is the best median.
+ * machine the single-thread configuration can be the faster one. The configurations are timed
+ * round-robin; the ceiling is the best median. Inside adapter workers the same products are paired
+ * with the adapter's runs (src/bench/paired.ts).
  *
  * Runs inside a bench worker process (src/bench/worker.ts), never in the parent.
  */
