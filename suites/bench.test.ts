@@ -732,6 +732,18 @@ describe('harness breakdown', () => {
     expect(sum).toBeCloseTo(h.totalMs, 9);
   });
 
+  test('the parent\'s weight-cache preparation (weightsMs) is weight init, not "other"', () => {
+    const cases = [{ buildMs: 1000, initMs: 70, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 }];
+    const without = harnessBreakdown(conformanceOf(cases, { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }));
+    const withW = harnessBreakdown(conformanceOf(cases, { startupMs: 150, fixturesMs: 200, weightsMs: 250, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }));
+    expect(without.phases.initMs).toBe(70);
+    expect(withW.phases.initMs).toBe(320);
+    expect(withW.phases.buildMs).toBe(930); // build without the worker's init only
+    expect(withW.totalMs).toBe(without.totalMs); // the part's wall already holds it
+    expect(withW.phases.otherMs).toBeCloseTo(without.phases.otherMs! - 250, 9);
+    expect(withW.missing).toEqual([]);
+  });
+
   test('parallel workers: shares are of busy time', () => {
     const r = conformanceOf([{ buildMs: 0, runMs: 5000, compareMs: 0, totalMs: 5000 }], undefined, 2);
     const h = harnessBreakdown(r, { wallMs: 6000 });

@@ -247,7 +247,7 @@ describe('perf section', () => {
     expect(files['report.md']).toContain('### Performance');
     expect(files['report.html']).toContain('<section id="performance">');
     // Timing fields and the perf section are volatile (blanked when runs are compared for determinism).
-    for (const k of ['perf', 'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs']) expect(VOLATILE_KEYS).toContain(k);
+    for (const k of ['perf', 'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'weightsMs', 'adaptersMs', 'workerStartupMs', 'reportMs']) expect(VOLATILE_KEYS).toContain(k);
     const noBench = renderWithPerf(timedReport());
     expect(parseReport(noBench['report.json'], 'report.json').perf!.bench).toBeNull();
   });

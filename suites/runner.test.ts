@@ -15,11 +15,13 @@ import { formatNumber } from '../src/report/format';
 import { readReport } from '../src/report/read';
 import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER } from '../src/report/write';
+import type { FixtureCase } from '../src/fixtures/manifest';
 import { filterCases } from '../src/runner/case-filter';
+import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
 import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
-import { WEIGHT_CACHE_ENV, cachedInitModelWeights, weightCacheDir } from '../src/runner/weight-cache';
+import { WEIGHT_CACHE_ENV, cachedInitModelWeights, ensureCachedWeights, weightCacheDir } from '../src/runner/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/spec/builders';
 import type { ModelWeights } from '../src/spec/types';
 import { runCli, type CliResult } from './helpers/cli';
@@ -146,6 +148,7 @@ describe('run against faulty adapters', () => {
     expect(t.reportMs).toBeGreaterThan(0);
     // One worker start-up per worker process that got going (crashed adapters start two).
     expect(t.workerStartupMs).toBeGreaterThan(0);
+    expect(t.weightsMs).toBeGreaterThanOrEqual(0); // blocks are below the cache's size: nothing to prepare
     for (const c of SYNTHETIC_BLOCK_CASES) {
       const x = result(report, 'reference', c).timings!;
       expect(x.fixtureMs).toBeGreaterThanOrEqual(0);
@@ -342,6 +345,39 @@ describe('weight cache', () => {
     expect(cachedInitModelWeights(spec, { dir: small }).source).toBe('computed'); // below CACHE_MIN_PARAMS
     expect(fs.readdirSync(small)).toEqual([]);
     expect(cachedInitModelWeights(spec, { dir: null, minParams: 0 }).source).toBe('computed');
+  });
+
+  test('ensureCachedWeights stores a missing entry once, then finds it from its header; a damaged entry is redone', () => {
+    const spec = convolutionalBlock(3, [2, 4, 6], 2);
+    expect(ensureCachedWeights(spec, { dir, minParams: 0 })).toBe('stored');
+    expect(files()).toHaveLength(1);
+    const file = path.join(dir, files()[0]);
+    const mtime = fs.statSync(file).mtimeMs;
+    expect(ensureCachedWeights(spec, { dir, minParams: 0 })).toBe('present');
+    expect(fs.statSync(file).mtimeMs).toBe(mtime);
+    const read = cachedInitModelWeights(spec, { dir, minParams: 0 });
+    expect(read.source).toBe('cache'); // the stored entry passes the reader's checksum
+    expectSameWeights(read.weights, initModelWeights(spec));
+    fs.truncateSync(file, fs.statSync(file).size - 4);
+    expect(ensureCachedWeights(spec, { dir, minParams: 0 })).toBe('stored');
+    expect(cachedInitModelWeights(spec, { dir, minParams: 0 }).source).toBe('cache');
+    fs.writeFileSync(file, 'RCWEIGHTS1\n\xff\xff');
+    expect(ensureCachedWeights(spec, { dir, minParams: 0 })).toBe('stored');
+    expect(ensureCachedWeights(spec, { dir })).toBe('not-cached'); // below CACHE_MIN_PARAMS
+    expect(ensureCachedWeights(spec, { dir: null, minParams: 0 })).toBe('not-cached');
+    expect(files()).toHaveLength(1);
+  });
+
+  test('a run prepares, before its workers, only the weights two or more adapter jobs build', () => {
+    const k = (id: string, model: object) => ({ id, model }) as unknown as FixtureCase;
+    const shared = { model: 'convolutional_block', f: 3, filters: [2, 4, 6], s: 2, inputShape: [5, 5, 3] };
+    const single = { model: 'identity_block', f: 3, filters: [4, 4, 3], inputShape: [4, 4, 3] };
+    const cases = [k('a/inference', shared), k('a/training', shared), k('b', single)];
+    const out = prepareSharedWeights([{ cases: ['a/inference', 'a/training', 'b'] }, { cases: ['a/training'] }], cases, { dir, minParams: 0 });
+    expect(out.map((o) => [o.jobs, o.outcome])).toEqual([[2, 'stored'], [1, 'one-job']]);
+    expect(files()).toHaveLength(1);
+    expect(prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir, minParams: 0 })[0].outcome).toBe('present');
+    expect(prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir })[0].outcome).toBe('not-cached');
   });
 
   test('entries of other initializer sources are removed; the directory comes from the environment', () => {

@@ -8,6 +8,7 @@
  *   results[].timings.initMs     (optional) initModelWeights, part of buildMs
  *   results[].timings.fixtureMs  (optional) loading the case's expected tensors in the worker
  *   parts[].timings              (optional, RunPhaseTimings below) the parent process's phases
+ *                                (weightsMs, the parent's weight-cache preparation, counts as weight init)
  *   parts[].durationMs           the run's wall time without start-up and report writing
  * Whatever a report does not record is listed in `missing` and left out (never guessed).
  */
@@ -19,6 +20,11 @@ export interface RunPhaseTimings {
   startupMs: number;
   /** Reading and checking the fixtures (manifest, tensors, digests) in the parent. */
   fixturesMs: number;
+  /**
+   * Computing shared initial weights into the weight cache before the workers start (only on a cold
+   * cache; a header read otherwise). Optional: absent in reports of earlier versions.
+   */
+  weightsMs?: number;
   /** All adapter workers, wall time. */
   adaptersMs: number;
   /** Worker start-up (fork to the worker's first message), summed over workers. */
@@ -153,6 +159,9 @@ export function harnessBreakdown(report: ConformanceReport, ext: ExternalTimings
   if (parentFixtures === null) missing.push('fixture loading in the parent (parts[].timings.fixturesMs)');
   if (fixture === null) missing.push('fixture loading in the workers (results[].timings.fixtureMs)');
   const fixtures = parentFixtures === null && fixture === null ? null : (parentFixtures ?? 0) + (fixture ?? 0);
+  // The parent's weight preparation (cold cache only) is weight init too; reports before it existed lack it.
+  const parentWeights = parts.reduce((s, t) => s + (num(t?.weightsMs) ?? 0), 0);
+  if (init !== null) init += parentWeights;
   const reportMs = sumPart('reportMs') ?? num(ext.reportMs);
   if (reportMs === null) missing.push('report writing (parts[].timings.reportMs)');
 

@@ -283,7 +283,7 @@ export interface ConformanceReport {
  */
 export const VOLATILE_KEYS: readonly string[] = [
   'runId', 'createdAt', 'startedAt', 'finishedAt', 'durationMs', 'buildMs', 'runMs', 'compareMs', 'totalMs', 'stderrTail',
-  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs', 'prepareMs',
+  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'weightsMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs', 'prepareMs',
 ];
 
 export function emptyCounts(): Record<CaseStatus, number> {

@@ -21,6 +21,7 @@ import { workerLaunch } from './precompiled-worker';
 import { historicalDurations, orderByHistory } from './schedule';
 import { allPairs, shardPairs, type Shard } from './shard';
 import { countsFor, summarize } from './summary';
+import { ensureCachedWeights, type EnsureOutcome, type WeightCacheOptions } from './weight-cache';
 
 export interface RunConfig {
   fixturesDir: string;
@@ -92,6 +93,43 @@ function caseInfos(cases: FixtureCase[]): CaseInfo[] {
   });
 }
 
+/**
+ * Computes into the weight cache, before any worker starts, the initial weights of every model that
+ * two or more adapter jobs will build (src/runner/weight-cache.ts ensureCachedWeights): on a cold
+ * cache the concurrent workers would otherwise each compute them. Models one job builds are left to
+ * that worker. Nothing to do (a header read) when the cache already has them.
+ */
+export function prepareSharedWeights(
+  jobs: readonly AdapterJob[] | ReadonlyArray<{ cases: readonly string[] }>,
+  cases: readonly FixtureCase[],
+  opts: WeightCacheOptions = {},
+): Array<{ model: string; jobs: number; outcome: EnsureOutcome | 'one-job' | 'error' }> {
+  const byId = new Map(cases.map((k) => [k.id, k]));
+  const users = new Map<string, { args: ModelArgs; jobs: number }>();
+  for (const j of jobs) {
+    const seen = new Set<string>();
+    for (const id of j.cases) {
+      const k = byId.get(id);
+      if (!k) continue;
+      const key = modelKey(k.model);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const u = users.get(key) ?? { args: k.model, jobs: 0 };
+      u.jobs++;
+      users.set(key, u);
+    }
+  }
+  return [...users.values()].map((u) => {
+    const model = describeModel(u.args);
+    if (u.jobs < 2) return { model, jobs: u.jobs, outcome: 'one-job' as const };
+    try {
+      return { model, jobs: u.jobs, outcome: ensureCachedWeights(buildModel(u.args), opts) };
+    } catch {
+      return { model, jobs: u.jobs, outcome: 'error' as const }; // a model that cannot be built fails in its cases, with the reason
+    }
+  });
+}
+
 function displayPath(file: string): string {
   const rel = path.relative(packageRoot(), file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
@@ -110,6 +148,9 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     .filter((j) => j.cases.length > 0);
 
   const ordered = cfg.historyDir ? orderByHistory(jobs, historicalDurations(cfg.historyDir)) : jobs;
+  const tw = performance.now();
+  prepareSharedWeights(jobs, cases);
+  const weightsMs = performance.now() - tw;
   const ta = performance.now();
   const started = await runAdapterJobs({
     fixturesDir: cfg.fixturesDir, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
@@ -162,7 +203,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
       environment: collectRunInfo(Object.fromEntries(runs.map((r) => [r.id, r.description]))),
       // reportMs is set by whoever renders and writes the report (the run command).
       timings: {
-        startupMs: cfg.startupMs ?? 0, fixturesMs, adaptersMs, workerStartupMs: runs.reduce((s, r) => s + r.workerStartupMs, 0), reportMs: 0,
+        startupMs: cfg.startupMs ?? 0, fixturesMs, weightsMs, adaptersMs, workerStartupMs: runs.reduce((s, r) => s + r.workerStartupMs, 0), reportMs: 0,
       },
       workers: { launch: launch.mode, ...(launch.reason ? { reason: launch.reason } : {}), prepareMs: launch.prepareMs },
     }],
