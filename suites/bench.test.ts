@@ -18,7 +18,8 @@ import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
 import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
 import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
 import { harnessBreakdown } from '../src/bench/overhead';
-import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText } from '../src/bench/perf-section';
+import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes } from '../src/bench/perf-section';
+import { FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/bench/core-latency';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
 import { median, quantile, summarize } from '../src/bench/stats';
@@ -786,6 +787,69 @@ describe('perf section rendering', () => {
   });
 });
 
+describe('core placement (core-to-core round trip)', () => {
+  test('the probe measures a round trip between two threads and stops cleanly; one core has no probe', async () => {
+    expect(startCoreProbe(1)).toBeNull();
+    const probe = startCoreProbe();
+    if (os.availableParallelism() < 2) {
+      expect(probe).toBeNull(); // one core: nothing to measure
+      return;
+    }
+    if (!probe) throw new Error('no probe on a multi-core machine');
+    try {
+      const ns = probe.measure();
+      expect(ns).not.toBeNull();
+      expect(ns!).toBeGreaterThan(0);
+      expect(ns!).toBeLessThan(50e6); // never the stall limit
+      expect(probe.measure()).not.toBeNull(); // the responder went back to sleep and wakes again
+    } finally {
+      await probe.close();
+    }
+    expect(probe.measure()).toBeNull(); // closed: no answer, no hang
+  });
+
+  test('blocks at FAR_FACTOR × the lowest round trip are far; the latency there and elsewhere is split', () => {
+    const s = summarizeRoundTrips([90, 400, null, 110, 420], [14.5, 16.4, 15, 14.6, 16.6], 80);
+    expect(FAR_FACTOR).toBe(2);
+    expect(s.farBlocks).toBe(2);
+    expect([s.minNs, s.maxNs, s.medianNs]).toEqual([90, 420, 255]);
+    expect(s.nearMedianMs).toBeCloseTo(14.55, 9);
+    expect(s.farMedianMs).toBeCloseTo(16.5, 9);
+    const none = summarizeRoundTrips([null], [10], null);
+    expect([none.medianNs, none.farBlocks, none.nearMedianMs, none.farMedianMs]).toEqual([null, 0, null, null]);
+  });
+
+  const withTrips = (b: BatchResult, ns: number[], ms: number[], lowest: number): BatchResult => ({ ...b, coreRoundTrip: summarizeRoundTrips(ns, ms, lowest) });
+
+  test('rows that ran partly far apart get a placement note in text, Markdown and HTML; others none', () => {
+    const near = withTrips(batchOf(1, around(10, 0.02), 100), [90, 95], [10, 10.1], 85);
+    const mixed = withTrips(batchOf(8, around(60, 0.02), 100), [88, 400, 410], [58, 66, 67], 85);
+    const d = benchDigest(benchOf([adapterOf('ort', [near, mixed], 100)], 100));
+    expect(d.rows.map((r) => r.cores?.farBlocks)).toEqual([0, 2]);
+    expect(placementNotes(d)).toEqual(['ort batch 8: 2 of 3 blocks of runs with the cores far apart (core-to-core round trip up to 410 ns, lowest 88 ns): median 66.50 ms in those blocks, 58.00 ms in the others']);
+    expect(perfText(d)).toContain('Core placement');
+    expect(perfMarkdown(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('- ort batch 8: 2 of 3 blocks');
+    expect(perfHtml(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('<li>ort batch 8: 2 of 3 blocks');
+    expect(placementNotes(benchDigest(benchOf([adapterOf('ort', [near], 100)], 100)))).toEqual([]);
+    expect(perfText(benchDigest(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100)))).not.toContain('Core placement'); // older files: no field
+  });
+
+  test('compare: a flagged change that coincides with a placement change says so; the verdict stands', () => {
+    const a = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(60, 0.02), 100), [70, 72], [60, 60], 70)], 100)], 100);
+    const slowFar = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [390, 400], [75, 75], 70)], 100)], 100);
+    const slowNear = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [71, 73], [75, 75], 70)], 100)], 100);
+    const far = compareBench(a, slowFar).rows[0];
+    expect(far.verdict).toBe('regression');
+    expect(far.coreRoundTripNs).toEqual([71, 395]);
+    expect(far.reason).toMatch(/cores were placed farther apart in the second result \(core-to-core round trip 71 → 395 ns\)/);
+    const near = compareBench(a, slowNear).rows[0];
+    expect(near.verdict).toBe('regression');
+    expect(near.reason).not.toMatch(/placed/);
+    expect(compareBench(slowFar, a).rows[0].reason).toMatch(/closer together/);
+    expect(compareBench(a, a).rows[0].reason).not.toMatch(/placed/);
+  });
+});
+
 describe('bench worker environment', () => {
   test('an adapter entry\'s processEnv reaches its bench worker (faulty-env is available only when it sees it)', async () => {
     expect(process.env[ENV_CHECK_VAR]).toBeUndefined();
@@ -797,6 +861,8 @@ describe('bench worker environment', () => {
       const b = readBenchFile(json);
       expect(b.adapters.map((a) => [a.id, a.available, a.unavailableReason])).toEqual([['faulty-env', true, undefined]]);
       expect(b.adapters[0].batches.map((x) => x.samplesMs.length)).toEqual([1]);
+      // One block of runs, one core-to-core round trip after it (this machine has 2 cores).
+      if (os.availableParallelism() > 1) expect(b.adapters[0].batches[0].coreRoundTrip).toMatchObject({ samplesNs: [expect.any(Number)], farBlocks: 0 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

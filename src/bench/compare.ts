@@ -22,6 +22,7 @@
  *      (default 10%) when no profile is given or the profile's band is smaller.
  * Regression: b's interval lies entirely above a's and b/a − 1 > band. Improvement: the mirror.
  */
+import { FAR_FACTOR } from './core-latency';
 import { NOISE_PROFILE_KIND, type NoiseProfile } from './noise-profile';
 import type { AdapterBench, BatchResult, BenchReport } from './schema';
 
@@ -59,6 +60,12 @@ export interface BenchDiffRow {
   aInterval: [number, number] | null;
   bInterval: [number, number] | null;
   reason: string;
+  /**
+   * Median core-to-core round trip (ns) of the two results' batches, when both measured it
+   * (src/bench/core-latency.ts): a change by FAR_FACTOR or more means the host placed the cores
+   * differently, which moves a parallel runtime's latency without any change to the runtime.
+   */
+  coreRoundTripNs?: [number, number] | null;
 }
 
 export interface BenchComparison {
@@ -139,9 +146,15 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
   else if (verdict === 'improvement') reason = `faster: ${what}; intervals do not overlap and the change exceeds the ${bandText}`;
   else if (bLo > aHi || bHi < aLo) reason = `${what}: intervals separate but the change is within the ${bandText}`;
   else reason = `${what}: within the noise band (the medians' 95% intervals overlap)`;
+  const ta = x.coreRoundTrip?.medianNs ?? null;
+  const tb = y.coreRoundTrip?.medianNs ?? null;
+  const coreRoundTripNs: [number, number] | null = ta !== null && tb !== null ? [ta, tb] : null;
+  if (coreRoundTripNs && verdict !== 'within-noise' && Math.max(ta!, tb!) >= FAR_FACTOR * Math.min(ta!, tb!)) {
+    reason += `; the cores were placed ${tb! > ta! ? 'farther apart' : 'closer together'} in the second result (core-to-core round trip ${ta!.toFixed(0)} → ${tb!.toFixed(0)} ns): the host, not necessarily the runtime — rerun to tell`;
+  }
   return {
     adapter, batch: x.batch, verdict, aMedianMs: x.latencyMs.median, bMedianMs: y.latencyMs.median, ratio, normalizedRatio,
-    normalized: useNorm, band, bandSource, aInterval: [aLo, aHi], bInterval: [bLo, bHi], reason,
+    normalized: useNorm, band, bandSource, aInterval: [aLo, aHi], bInterval: [bLo, bHi], reason, coreRoundTripNs,
   };
 }
 

@@ -32,6 +32,12 @@ export interface PerfRow {
   ceilingScale: number | null;
   efficiency: number | null;
   peakRssMiB: number;
+  /**
+   * Core-to-core round trip after each block of runs (src/bench/core-latency.ts): its median, and
+   * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
+   * Null when not measured (one core, older bench files).
+   */
+  cores?: { medianNs: number | null; minNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; nearMedianMs: number | null; farMedianMs: number | null } | null;
 }
 
 export interface PerfAdapterNote {
@@ -73,6 +79,10 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
         adapter: a.id, batch: b.batch, medianMs: b.latencyMs.median, p90Ms: b.latencyMs.p90, runs: b.latencyMs.n,
         noiseBelow: b.noise.below, noiseAbove: b.noise.above, imagesPerSec: b.imagesPerSec, gflops: b.gflops,
         ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, pairedWith, ceilingScale, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
+        cores: b.coreRoundTrip ? {
+          medianNs: b.coreRoundTrip.medianNs, minNs: b.coreRoundTrip.minNs, maxNs: b.coreRoundTrip.maxNs, blocks: b.coreRoundTrip.samplesNs.length,
+          farBlocks: b.coreRoundTrip.farBlocks, nearMedianMs: b.coreRoundTrip.nearMedianMs, farMedianMs: b.coreRoundTrip.farMedianMs,
+        } : null,
       });
     }
   }
@@ -139,6 +149,23 @@ function ceilingText(d: PerfBenchDigest): string {
     + `The ceiling column is the best MatMul rate interleaved with that row's own runs${pairedWith.length ? ` (${pairedWith.join(', ')})` : ''}${dagger}; * = measured between adapters instead`;
 }
 
+/**
+ * One line per row that ran partly with its cores far apart (a core-to-core round trip at least
+ * FAR_FACTOR × the lowest of the bench), saying how much slower those blocks were.
+ */
+export function placementNotes(d: PerfBenchDigest): string[] {
+  const out: string[] = [];
+  for (const r of d.rows) {
+    const c = r.cores;
+    if (!c || c.farBlocks === 0) continue;
+    const slower = c.nearMedianMs !== null && c.farMedianMs !== null ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others` : '';
+    out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.maxNs ?? NaN, 0)} ns, lowest ${fixed(c.minNs ?? NaN, 0)} ns)${slower}`);
+  }
+  return out;
+}
+
+const PLACEMENT_INTRO = 'Core placement (the host moved the vCPUs between cache domains during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
+
 function harnessCells(h: HarnessBreakdown): string[][] {
   return HARNESS_PHASES.map((p) => {
     const ms = h.phases[p.key];
@@ -178,6 +205,8 @@ export function perfMarkdown(s: PerfSection, heading = '## Performance'): string
     out.push(...mdTable(BENCH_HEADER, d.rows.map(benchCells)), '');
     for (const n of d.notes) out.push(`- ${escapeMarkdownCell(n.adapter)}: ${n.status} — ${escapeMarkdownCell(n.reason)}`);
     if (d.notes.length) out.push('');
+    const placement = placementNotes(d);
+    if (placement.length) out.push(`${PLACEMENT_INTRO}:`, '', ...placement.map((l) => `- ${escapeMarkdownCell(l)}`), '');
   }
   if (s.harness) {
     if (s.bench) out.push(`${sub} Harness overhead`, '');
@@ -205,6 +234,8 @@ export function perfHtml(s: PerfSection): string {
     parts.push(`<p>Ceiling: ${escapeHtml(ceilingText(d))}. Efficiency = achieved GFLOP/s ÷ ceiling.</p>`);
     parts.push(htmlTable(BENCH_HEADER, d.rows.map(benchCells)));
     if (d.notes.length) parts.push(`<ul>${d.notes.map((n) => `<li>${escapeHtml(n.adapter)}: ${n.status} — ${escapeHtml(n.reason)}</li>`).join('')}</ul>`);
+    const placement = placementNotes(d);
+    if (placement.length) parts.push(`<p>${escapeHtml(PLACEMENT_INTRO)}:</p>`, `<ul>${placement.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`);
   }
   if (s.harness) {
     parts.push('<h3>Harness overhead</h3>', `<p>${escapeHtml(harnessSummary(s.harness))}</p>`, htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)));
@@ -223,6 +254,8 @@ export function perfText(d: PerfBenchDigest): string {
   const line = (r: string[]) => r.map((c, i) => (i <= 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [`Ceiling: ${ceilingText(d)}`, '', line(rows[0]), ...rows.slice(1).map(line)];
   for (const n of d.notes) out.push(`${n.adapter}: ${n.status} — ${n.reason}`);
+  const placement = placementNotes(d);
+  if (placement.length) out.push('', `${PLACEMENT_INTRO}:`, ...placement.map((l) => `  ${l}`));
   return out.join('\n');
 }
 

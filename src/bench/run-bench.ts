@@ -9,6 +9,7 @@ import type { AdapterEntry } from '../adapters/types';
 import { collectRunInfo, toolVersion } from '../report/run-info';
 import { resnet50 } from '../spec/builders';
 import { CEILING_POLICY, DEFAULT_CEILING_N, bestConfig, type CeilingRuntime } from './ceiling';
+import { summarizeRoundTrips } from './core-latency';
 import { FLOP_CONVENTION, matmulFlops, modelFlops } from './flops';
 import { checkPolicy, type RunPolicy } from './measure';
 import type { BenchJob } from './protocol';
@@ -181,6 +182,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const p = await ceilingPoint(o, o.adapters.length, n);
     points.push(p);
     log(ceilingLine(p));
+  }
+  // Far-apart cores are judged against the lowest core-to-core round trip of the whole bench.
+  const trips = adapters.flatMap((a) => a.batches.flatMap((b) => b.coreRoundTrip?.samplesNs ?? [])).filter((v): v is number => v !== null);
+  const lowestTrip = trips.length ? Math.min(...trips) : null;
+  for (const a of adapters) {
+    for (const b of a.batches) if (b.coreRoundTrip) b.coreRoundTrip = summarizeRoundTrips(b.coreRoundTrip.samplesNs, b.coreRoundTrip.blockMedianMs, lowestTrip);
   }
   const scale = runtimeScale(points);
   adapters.forEach((a, i) => {

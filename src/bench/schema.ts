@@ -11,6 +11,7 @@ import type { NoiseBand } from './noise';
 import type { SampleSummary } from './stats';
 import type { Timings } from './measure';
 import type { LayerProfileResult } from './layers';
+import type { CoreRoundTripSummary } from './core-latency';
 
 /**
  * 2: `batches[].layers` (`--layers`); paired ceilings may pair several runtimes (`pairedCeiling.configs[].runtime/version`, nullable
@@ -83,6 +84,12 @@ export interface BatchResult extends LatencyRecord {
   efficiencyVsBracket: number | null;
   /** Kernel time by block and stage from the runtime's profiler (`--layers`; absent otherwise, null when the adapter has no profiler). */
   layers?: LayerProfileResult | null;
+  /**
+   * Core-to-core round trip measured after every block of runs (src/bench/core-latency.ts): how far
+   * apart the host placed the cores while this batch ran. Null on one core; absent in files written
+   * before it was measured.
+   */
+  coreRoundTrip?: CoreRoundTripSummary | null;
   /** Peak resident set size while running this batch (warm-up included), MiB. */
   peakRssMiB: number;
   /** True when the peak covers the whole worker process (the platform cannot reset the high-water mark). */

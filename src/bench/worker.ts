@@ -38,6 +38,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const { summarize } = require('./stats') as typeof import('./stats');
   const { createPairedProducts, pairedCeiling } = require('./paired') as typeof import('./paired');
   const { noiseBand } = require('./noise') as typeof import('./noise');
+  const { startCoreProbe, summarizeRoundTrips } = require('./core-latency') as typeof import('./core-latency');
   const importMs = performance.now() - tImport;
 
   const res: AdapterJobResult = {
@@ -100,14 +101,21 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
     const pairs = pairing?.products ?? [];
     if (pairing && pairs.length === 0) res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
 
+    // Where the host put the cores, after every block (src/bench/core-latency.ts); null on one core.
+    const probe = startCoreProbe();
+    const roundTrips = new Map<number, { ns: Array<number | null>; blockMs: number[] }>();
+
     // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.
     for (const batch of job.batches) {
       const samplesMs: number[] = [];
       const ceilMs = pairs.map(() => [] as number[]);
+      const trips = { ns: [] as Array<number | null>, blockMs: [] as number[] };
+      roundTrips.set(batch, trips);
       let elapsed = 0;
       let stoppedBy = wantsMoreRuns(job.policy, 0, 0);
       while (!stoppedBy) {
         const blockStart = nowMs();
+        const blockFirst = samplesMs.length;
         do {
           const s = nowMs();
           await run(batch);
@@ -116,6 +124,10 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
           elapsed += dt;
           stoppedBy = wantsMoreRuns(job.policy, samplesMs.length, elapsed);
         } while (!stoppedBy && nowMs() - blockStart < PAIR_BLOCK_MS);
+        if (probe) {
+          trips.ns.push(probe.measure());
+          trips.blockMs.push(summarize(samplesMs.slice(blockFirst)).median);
+        }
         for (let k = 0; k < pairs.length; k++) {
           const s = nowMs();
           await pairs[k].run();
@@ -140,9 +152,22 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
         peakRssCumulative: wm.cumulative,
         pairedCeiling: paired,
       });
-      await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}` });
+      const rtt = trips.ns.filter((v): v is number => v !== null);
+      const rttText = rtt.length ? `, core round trip ${Math.min(...rtt).toFixed(0)}–${Math.max(...rtt).toFixed(0)} ns` : '';
+      await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}${rttText}` });
     }
     for (const p of pairs) await p.release();
+    if (probe) {
+      await probe.close();
+      const all = [...roundTrips.values()].flatMap((t) => t.ns).filter((v): v is number => v !== null);
+      const lowest = all.length ? Math.min(...all) : null;
+      for (const b of res.batches) {
+        const t = roundTrips.get(b.batch)!;
+        b.coreRoundTrip = summarizeRoundTrips(t.ns, t.blockMs, lowest);
+      }
+    } else {
+      for (const b of res.batches) b.coreRoundTrip = null;
+    }
 
     // Pass 3 (--layers): the runtime's own profiler, on a session of its own, after all timing.
     if (job.layers) {

@@ -1,0 +1,147 @@
+/**
+ * Core-to-core round trip: two threads of the bench worker hand a cache line back and forth, and
+ * the median time of one round trip says how far apart the cores they run on are.
+ *
+ * Why the bench measures it: on a virtual machine the host may place the vCPUs in one cache domain
+ * (one L3) or in two, and move them while a benchmark runs. Measured on the 2-vCPU benchmark machine
+ * (`.tmp` experiment, ONNX Runtime ResNet-50 batch 8 in 400 ms windows, 90 s): windows with a round
+ * trip of 85–125 ns ran at 14.0–15.0 ms, windows with 380–420 ns at 16.0–16.5 ms — the "slow periods"
+ * — while the 2048³ MatMul ceiling, which hardly synchronizes its threads, kept its rate. A parallel
+ * runtime's latency (and so its efficiency against the ceiling) then depends on where the host put
+ * the cores, not on the runtime. The bench records the round trip after every block of runs, so a
+ * reader can tell a placement change from a regression.
+ *
+ * The responder thread sleeps (Atomics.wait) between measurements: it takes no CPU while the adapter
+ * runs. It is started after the adapter's memory pass, so its few MiB are not in the peak RSS.
+ */
+import { Worker } from 'worker_threads';
+import { availableCores } from './ceiling';
+import { median } from './stats';
+
+/** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here). */
+const TRIPS_PER_SAMPLE = 100;
+const SAMPLES = 50;
+/** A round trip this long means the responder is not running (gone, or descheduled for good). */
+const STALL_NS = 50e6;
+
+// Int32 slots of the shared buffer (each on its own 64-byte line).
+const BALL = 0; // odd: the responder's turn; even: the measuring thread's
+const PHASE = 16; // 1 while a measurement runs
+const QUIT = 32;
+
+const RESPONDER = `
+const { workerData } = require('worker_threads');
+const f = new Int32Array(workerData);
+for (;;) {
+  Atomics.wait(f, ${PHASE}, 0);
+  if (Atomics.load(f, ${QUIT}) === 1) break;
+  while (Atomics.load(f, ${PHASE}) === 1) {
+    const v = Atomics.load(f, ${BALL});
+    if ((v & 1) === 1) Atomics.store(f, ${BALL}, v + 1);
+  }
+}
+`;
+
+export interface CoreProbe {
+  /** Median round trip in ns, or null when the responder did not answer. */
+  measure(): number | null;
+  close(): Promise<void>;
+}
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+/** Starts the responder thread; null on a single core (no second core to hand a line to). */
+export function startCoreProbe(cores = availableCores()): CoreProbe | null {
+  if (cores < 2) return null;
+  const sab = new SharedArrayBuffer(4 * (QUIT + 16));
+  const f = new Int32Array(sab);
+  const worker = new Worker(RESPONDER, { eval: true, workerData: sab });
+  worker.unref();
+  let dead = false;
+  worker.on('error', () => {
+    dead = true;
+  });
+  worker.on('exit', () => {
+    dead = true;
+  });
+
+  /** One round trip; false when it stalled. */
+  const trip = (): boolean => {
+    const v = Atomics.load(f, BALL);
+    Atomics.store(f, BALL, v + 1);
+    let spins = 0;
+    const start = nowNs();
+    while (Atomics.load(f, BALL) === v + 1) {
+      if (++spins % 4096 === 0 && (dead || Number(nowNs() - start) > STALL_NS)) return false;
+    }
+    return true;
+  };
+
+  return {
+    measure(): number | null {
+      if (dead) return null;
+      Atomics.store(f, BALL, 0);
+      Atomics.store(f, PHASE, 1);
+      Atomics.notify(f, PHASE);
+      try {
+        for (let i = 0; i < 10; i++) if (!trip()) return null; // the responder wakes up
+        const samples: number[] = [];
+        for (let s = 0; s < SAMPLES; s++) {
+          const t = nowNs();
+          for (let i = 0; i < TRIPS_PER_SAMPLE; i++) if (!trip()) return null;
+          samples.push(Number(nowNs() - t) / TRIPS_PER_SAMPLE);
+        }
+        return median(samples);
+      } finally {
+        Atomics.store(f, PHASE, 0);
+      }
+    },
+    async close(): Promise<void> {
+      if (dead) return;
+      dead = true;
+      Atomics.store(f, QUIT, 1);
+      Atomics.store(f, PHASE, 1);
+      Atomics.notify(f, PHASE);
+      await worker.terminate();
+    },
+  };
+}
+
+/** What a batch's round trips say (src/bench/schema.ts CoreRoundTrip). */
+export interface CoreRoundTripSummary {
+  /** Round trip after each block of runs, ns (null: not answered). */
+  samplesNs: Array<number | null>;
+  /** Median run latency of each block, ms (same order). */
+  blockMedianMs: number[];
+  medianNs: number | null;
+  minNs: number | null;
+  maxNs: number | null;
+  /** Blocks whose round trip was at least FAR_FACTOR × the lowest this worker measured. */
+  farBlocks: number;
+  /** Median run latency over the near and the far blocks' medians (null when there are none). */
+  nearMedianMs: number | null;
+  farMedianMs: number | null;
+}
+
+/** A round trip this many times the lowest one seen means the cores were placed farther apart. */
+export const FAR_FACTOR = 2;
+
+export function summarizeRoundTrips(samplesNs: Array<number | null>, blockMedianMs: number[], lowestNs: number | null): CoreRoundTripSummary {
+  const good = samplesNs.filter((v): v is number => v !== null);
+  const far = (v: number | null): boolean => v !== null && lowestNs !== null && v >= FAR_FACTOR * lowestNs;
+  const near = (v: number | null): boolean => v !== null && !far(v);
+  const nearMs = blockMedianMs.filter((_, i) => near(samplesNs[i]));
+  const farMs = blockMedianMs.filter((_, i) => far(samplesNs[i]));
+  return {
+    samplesNs: [...samplesNs],
+    blockMedianMs: [...blockMedianMs],
+    medianNs: good.length ? median(good) : null,
+    minNs: good.length ? Math.min(...good) : null,
+    maxNs: good.length ? Math.max(...good) : null,
+    farBlocks: farMs.length,
+    nearMedianMs: nearMs.length ? median(nearMs) : null,
+    farMedianMs: farMs.length ? median(farMs) : null,
+  };
+}
