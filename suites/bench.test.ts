@@ -19,7 +19,7 @@ import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_
 import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
 import { harnessBreakdown } from '../src/bench/overhead';
 import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes } from '../src/bench/perf-section';
-import { FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/bench/core-latency';
+import { BUSY_NS, FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/bench/core-latency';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
 import { median, quantile, summarize } from '../src/bench/stats';
@@ -810,11 +810,16 @@ describe('core placement (core-to-core round trip)', () => {
 
   test('blocks at FAR_FACTOR × the lowest round trip are far; the latency there and elsewhere is split', () => {
     const s = summarizeRoundTrips([90, 400, null, 110, 420], [14.5, 16.4, 15, 14.6, 16.6], 80);
-    expect(FAR_FACTOR).toBe(2);
+    expect(FAR_FACTOR).toBe(3);
     expect(s.farBlocks).toBe(2);
     expect([s.minNs, s.maxNs, s.medianNs]).toEqual([90, 420, 255]);
     expect(s.nearMedianMs).toBeCloseTo(14.55, 9);
     expect(s.farMedianMs).toBeCloseTo(16.5, 9);
+    expect([s.lowestNs, s.farMaxNs, s.busyBlocks]).toEqual([80, 420, 0]);
+    // 25 µs is no placement: the two threads took turns on one core.
+    const busy = summarizeRoundTrips([90, 25_000, 100], [10, 30, 10], 85);
+    expect([busy.farBlocks, busy.busyBlocks, busy.farMaxNs, busy.nearMedianMs]).toEqual([0, 1, null, 10]);
+    expect(BUSY_NS).toBe(20_000);
     const none = summarizeRoundTrips([null], [10], null);
     expect([none.medianNs, none.farBlocks, none.nearMedianMs, none.farMedianMs]).toEqual([null, 0, null, null]);
   });
@@ -826,7 +831,11 @@ describe('core placement (core-to-core round trip)', () => {
     const mixed = withTrips(batchOf(8, around(60, 0.02), 100), [88, 400, 410], [58, 66, 67], 85);
     const d = benchDigest(benchOf([adapterOf('ort', [near, mixed], 100)], 100));
     expect(d.rows.map((r) => r.cores?.farBlocks)).toEqual([0, 2]);
-    expect(placementNotes(d)).toEqual(['ort batch 8: 2 of 3 blocks of runs with the cores far apart (core-to-core round trip up to 410 ns, lowest 88 ns): median 66.50 ms in those blocks, 58.00 ms in the others']);
+    expect(placementNotes(d)).toEqual(['ort batch 8: 2 of 3 blocks of runs with the cores far apart (core-to-core round trip up to 410 ns, lowest 85 ns): median 66.50 ms in those blocks, 58.00 ms in the others']);
+    const taken = withTrips(batchOf(1, around(10, 0.02), 100), [90, 7e6], [10, 20], 85);
+    expect(placementNotes(benchDigest(benchOf([adapterOf('keras', [taken], 100)], 100)))).toEqual([
+      'keras batch 1: after 1 of 2 blocks the other core was taken (round trip ≥ 20 µs: the two threads could not run at once — the adapter\'s own leftover threads or another process)',
+    ]);
     expect(perfText(d)).toContain('Core placement');
     expect(perfMarkdown(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('- ort batch 8: 2 of 3 blocks');
     expect(perfHtml(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('<li>ort batch 8: 2 of 3 blocks');
@@ -847,6 +856,8 @@ describe('core placement (core-to-core round trip)', () => {
     expect(near.reason).not.toMatch(/placed/);
     expect(compareBench(slowFar, a).rows[0].reason).toMatch(/closer together/);
     expect(compareBench(a, a).rows[0].reason).not.toMatch(/placed/);
+    const slowBusy = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [3e6, 4e6], [75, 75], 70)], 100)], 100);
+    expect(compareBench(a, slowBusy).rows[0].reason).toMatch(/in the second result the other core was mostly taken/);
   });
 });
 

@@ -22,7 +22,7 @@
  *      (default 10%) when no profile is given or the profile's band is smaller.
  * Regression: b's interval lies entirely above a's and b/a − 1 > band. Improvement: the mirror.
  */
-import { FAR_FACTOR } from './core-latency';
+import { BUSY_NS, FAR_FACTOR } from './core-latency';
 import { NOISE_PROFILE_KIND, type NoiseProfile } from './noise-profile';
 import type { AdapterBench, BatchResult, BenchReport } from './schema';
 
@@ -149,8 +149,13 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
   const ta = x.coreRoundTrip?.medianNs ?? null;
   const tb = y.coreRoundTrip?.medianNs ?? null;
   const coreRoundTripNs: [number, number] | null = ta !== null && tb !== null ? [ta, tb] : null;
-  if (coreRoundTripNs && verdict !== 'within-noise' && Math.max(ta!, tb!) >= FAR_FACTOR * Math.min(ta!, tb!)) {
-    reason += `; the cores were placed ${tb! > ta! ? 'farther apart' : 'closer together'} in the second result (core-to-core round trip ${ta!.toFixed(0)} → ${tb!.toFixed(0)} ns): the host, not necessarily the runtime — rerun to tell`;
+  if (coreRoundTripNs && verdict !== 'within-noise') {
+    const trip = `core-to-core round trip ${ta!.toFixed(0)} → ${tb!.toFixed(0)} ns`;
+    if (Math.max(ta!, tb!) >= BUSY_NS) {
+      reason += `; in the ${tb! >= BUSY_NS ? 'second' : 'first'} result the other core was mostly taken (${trip}): the machine, not necessarily the runtime — rerun to tell`;
+    } else if (Math.max(ta!, tb!) >= FAR_FACTOR * Math.min(ta!, tb!)) {
+      reason += `; the cores were placed ${tb! > ta! ? 'farther apart' : 'closer together'} in the second result (${trip}): the host, not necessarily the runtime — rerun to tell`;
+    }
   }
   return {
     adapter, batch: x.batch, verdict, aMedianMs: x.latencyMs.median, bMedianMs: y.latencyMs.median, ratio, normalizedRatio,

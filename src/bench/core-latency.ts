@@ -118,20 +118,35 @@ export interface CoreRoundTripSummary {
   medianNs: number | null;
   minNs: number | null;
   maxNs: number | null;
-  /** Blocks whose round trip was at least FAR_FACTOR × the lowest this worker measured. */
+  /** Blocks whose round trip was at least FAR_FACTOR × the lowest one (and below BUSY_NS). */
   farBlocks: number;
+  /**
+   * Blocks whose round trip was BUSY_NS or more: the two threads could not run at the same time
+   * (the other core was taken — by the adapter's own leftover threads or another process).
+   */
+  busyBlocks?: number;
+  /** The lowest round trip "far" was judged against (the bench's lowest; the worker's when alone). */
+  lowestNs?: number | null;
+  /** The largest round trip of the far blocks (null: none). */
+  farMaxNs?: number | null;
   /** Median run latency over the near and the far blocks' medians (null when there are none). */
   nearMedianMs: number | null;
   farMedianMs: number | null;
 }
 
-/** A round trip this many times the lowest one seen means the cores were placed farther apart. */
-export const FAR_FACTOR = 2;
+/**
+ * A round trip this many times the lowest one seen means the cores were placed farther apart.
+ * Measured here: near 62–140 ns, far 380–420 ns (lowest 62–85 ns), so 3× separates them.
+ */
+export const FAR_FACTOR = 3;
+/** A round trip this long is no placement (cross-socket is ≈ 1 µs) but time slicing: one core for both threads. */
+export const BUSY_NS = 20_000;
 
 export function summarizeRoundTrips(samplesNs: Array<number | null>, blockMedianMs: number[], lowestNs: number | null): CoreRoundTripSummary {
   const good = samplesNs.filter((v): v is number => v !== null);
-  const far = (v: number | null): boolean => v !== null && lowestNs !== null && v >= FAR_FACTOR * lowestNs;
-  const near = (v: number | null): boolean => v !== null && !far(v);
+  const busy = (v: number | null): boolean => v !== null && v >= BUSY_NS;
+  const far = (v: number | null): boolean => v !== null && !busy(v) && lowestNs !== null && v >= FAR_FACTOR * lowestNs;
+  const near = (v: number | null): boolean => v !== null && !far(v) && !busy(v);
   const nearMs = blockMedianMs.filter((_, i) => near(samplesNs[i]));
   const farMs = blockMedianMs.filter((_, i) => far(samplesNs[i]));
   return {
@@ -141,6 +156,9 @@ export function summarizeRoundTrips(samplesNs: Array<number | null>, blockMedian
     minNs: good.length ? Math.min(...good) : null,
     maxNs: good.length ? Math.max(...good) : null,
     farBlocks: farMs.length,
+    busyBlocks: samplesNs.filter(busy).length,
+    lowestNs,
+    farMaxNs: samplesNs.some(far) ? Math.max(...samplesNs.filter(far).map((v) => v!)) : null,
     nearMedianMs: nearMs.length ? median(nearMs) : null,
     farMedianMs: farMs.length ? median(farMs) : null,
   };

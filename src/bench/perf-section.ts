@@ -8,7 +8,8 @@ import { escapeHtml, escapeMarkdownCell, formatMs } from '../report/format';
 import type { ConformanceReport } from '../report/schema';
 import type { ExternalTimings, HarnessBreakdown } from './overhead';
 import { HARNESS_PHASES, harnessBreakdown } from './overhead';
-import type { BenchReport } from './schema';
+import type { BatchResult, BenchReport } from './schema';
+import { BUSY_NS } from './core-latency';
 
 export const PERF_SECTION_VERSION = 1;
 
@@ -37,7 +38,7 @@ export interface PerfRow {
    * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
    * Null when not measured (one core, older bench files).
    */
-  cores?: { medianNs: number | null; minNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; nearMedianMs: number | null; farMedianMs: number | null } | null;
+  cores?: { medianNs: number | null; /** the lowest round trip "far" was judged against */ minNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; busyBlocks: number; farMedianMs: number | null; nearMedianMs: number | null; farMaxNs: number | null } | null;
 }
 
 export interface PerfAdapterNote {
@@ -79,10 +80,7 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
         adapter: a.id, batch: b.batch, medianMs: b.latencyMs.median, p90Ms: b.latencyMs.p90, runs: b.latencyMs.n,
         noiseBelow: b.noise.below, noiseAbove: b.noise.above, imagesPerSec: b.imagesPerSec, gflops: b.gflops,
         ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, pairedWith, ceilingScale, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
-        cores: b.coreRoundTrip ? {
-          medianNs: b.coreRoundTrip.medianNs, minNs: b.coreRoundTrip.minNs, maxNs: b.coreRoundTrip.maxNs, blocks: b.coreRoundTrip.samplesNs.length,
-          farBlocks: b.coreRoundTrip.farBlocks, nearMedianMs: b.coreRoundTrip.nearMedianMs, farMedianMs: b.coreRoundTrip.farMedianMs,
-        } : null,
+        cores: b.coreRoundTrip ? coresOf(b.coreRoundTrip) : null,
       });
     }
   }
@@ -105,6 +103,13 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
       : null,
     rows,
     notes,
+  };
+}
+
+function coresOf(t: NonNullable<BatchResult['coreRoundTrip']>): NonNullable<PerfRow['cores']> {
+  return {
+    medianNs: t.medianNs, minNs: t.lowestNs ?? t.minNs, maxNs: t.maxNs, blocks: t.samplesNs.length, farBlocks: t.farBlocks, busyBlocks: t.busyBlocks ?? 0,
+    nearMedianMs: t.nearMedianMs, farMedianMs: t.farMedianMs, farMaxNs: t.farMaxNs ?? t.maxNs,
   };
 }
 
@@ -157,14 +162,19 @@ export function placementNotes(d: PerfBenchDigest): string[] {
   const out: string[] = [];
   for (const r of d.rows) {
     const c = r.cores;
-    if (!c || c.farBlocks === 0) continue;
-    const slower = c.nearMedianMs !== null && c.farMedianMs !== null ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others` : '';
-    out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.maxNs ?? NaN, 0)} ns, lowest ${fixed(c.minNs ?? NaN, 0)} ns)${slower}`);
+    if (!c) continue;
+    if (c.farBlocks > 0) {
+      const slower = c.nearMedianMs !== null && c.farMedianMs !== null ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others` : '';
+      out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.farMaxNs ?? NaN, 0)} ns, lowest ${fixed(c.minNs ?? NaN, 0)} ns)${slower}`);
+    }
+    if (c.busyBlocks > 0) {
+      out.push(`${r.adapter} batch ${r.batch}: after ${c.busyBlocks} of ${c.blocks} blocks the other core was taken (round trip ≥ ${BUSY_NS / 1000} µs: the two threads could not run at once — the adapter's own leftover threads or another process)`);
+    }
   }
   return out;
 }
 
-const PLACEMENT_INTRO = 'Core placement (the host moved the vCPUs between cache domains during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
+const PLACEMENT_INTRO = 'Core placement (the host moved the vCPUs between cache domains, or another thread held a core, during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
 
 function harnessCells(h: HarnessBreakdown): string[][] {
   return HARNESS_PHASES.map((p) => {

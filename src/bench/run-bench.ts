@@ -184,7 +184,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     log(ceilingLine(p));
   }
   // Far-apart cores are judged against the lowest core-to-core round trip of the whole bench.
-  const trips = adapters.flatMap((a) => a.batches.flatMap((b) => b.coreRoundTrip?.samplesNs ?? [])).filter((v): v is number => v !== null);
+  const trips = adapters.flatMap((a) => a.batches.flatMap((b) => b.coreRoundTrip?.samplesNs ?? [])).filter((v): v is number => v !== null && v > 0);
   const lowestTrip = trips.length ? Math.min(...trips) : null;
   for (const a of adapters) {
     for (const b of a.batches) if (b.coreRoundTrip) b.coreRoundTrip = summarizeRoundTrips(b.coreRoundTrip.samplesNs, b.coreRoundTrip.blockMedianMs, lowestTrip);
