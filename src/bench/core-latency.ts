@@ -18,11 +18,17 @@ import { Worker } from 'worker_threads';
 import { availableCores } from './ceiling';
 import { median } from './stats';
 
-/** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here). */
+/** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here; see BUDGET_NS). */
 const TRIPS_PER_SAMPLE = 100;
 const SAMPLES = 50;
 /** A round trip this long means the responder is not running (gone, or descheduled for good). */
 const STALL_NS = 50e6;
+/**
+ * Time a measurement may take. When the other core is taken, the two threads take turns on one and
+ * every round trip costs a scheduler time slice (milliseconds): the budget keeps the measurement
+ * short then, and the few round trips it got still say "busy".
+ */
+const BUDGET_NS = 20e6;
 
 // Int32 slots of the shared buffer (each on its own 64-byte line).
 const BALL = 0; // odd: the responder's turn; even: the measuring thread's
@@ -87,11 +93,19 @@ export function startCoreProbe(cores = availableCores()): CoreProbe | null {
       Atomics.notify(f, PHASE);
       try {
         for (let i = 0; i < 10; i++) if (!trip()) return null; // the responder wakes up
+        const deadline = nowNs() + BigInt(BUDGET_NS);
         const samples: number[] = [];
         for (let s = 0; s < SAMPLES; s++) {
           const t = nowNs();
-          for (let i = 0; i < TRIPS_PER_SAMPLE; i++) if (!trip()) return null;
-          samples.push(Number(nowNs() - t) / TRIPS_PER_SAMPLE);
+          let trips = 0;
+          while (trips < TRIPS_PER_SAMPLE) {
+            if (!trip()) return null;
+            trips++;
+            if ((trips & 7) === 0 && nowNs() > deadline) break;
+          }
+          const end = nowNs();
+          samples.push(Number(end - t) / trips);
+          if (end > deadline) break;
         }
         return median(samples);
       } finally {
