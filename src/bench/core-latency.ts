@@ -123,7 +123,7 @@ export function startCoreProbe(cores = availableCores()): CoreProbe | null {
   };
 }
 
-/** What a batch's round trips say (src/bench/schema.ts CoreRoundTrip). */
+/** What a batch's round trips say (BatchResult.coreRoundTrip in src/bench/schema.ts). */
 export interface CoreRoundTripSummary {
   /** Round trip after each block of runs, ns (null: not answered). */
   samplesNs: Array<number | null>;
