@@ -22,7 +22,7 @@
  *      (default 10%) when no profile is given or the profile's band is smaller.
  * Regression: b's interval lies entirely above a's and b/a − 1 > band. Improvement: the mirror.
  */
-import { BUSY_NS, FAR_FACTOR } from './core-latency';
+import { placementOf } from './core-latency';
 import { NOISE_PROFILE_KIND, type NoiseProfile } from './noise-profile';
 import type { AdapterBench, BatchResult, BenchReport } from './schema';
 
@@ -151,9 +151,10 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
   const coreRoundTripNs: [number, number] | null = ta !== null && tb !== null ? [ta, tb] : null;
   if (coreRoundTripNs && verdict !== 'within-noise') {
     const trip = `core-to-core round trip ${ta!.toFixed(0)} → ${tb!.toFixed(0)} ns`;
-    if (Math.max(ta!, tb!) >= BUSY_NS) {
-      reason += `; in the ${tb! >= BUSY_NS ? 'second' : 'first'} result the other core was mostly taken (${trip}): the machine, not necessarily the runtime — rerun to tell`;
-    } else if (Math.max(ta!, tb!) >= FAR_FACTOR * Math.min(ta!, tb!)) {
+    const lowest = Math.min(ta!, tb!);
+    if (placementOf(Math.max(ta!, tb!), lowest) === 'busy') {
+      reason += `; in the ${placementOf(tb!, lowest) === 'busy' ? 'second' : 'first'} result the other core was mostly taken (${trip}): the machine, not necessarily the runtime — rerun to tell`;
+    } else if (placementOf(Math.max(ta!, tb!), lowest) === 'far') {
       reason += `; the cores were placed ${tb! > ta! ? 'farther apart' : 'closer together'} in the second result (${trip}): the host, not necessarily the runtime — rerun to tell`;
     }
   }

@@ -139,7 +139,7 @@ export interface CoreRoundTripSummary {
    * (the other core was taken — by the adapter's own leftover threads or another process).
    */
   busyBlocks?: number;
-  /** The lowest round trip "far" was judged against (the bench's lowest; the worker's when alone). */
+  /** The lowest round trip "far" was judged against: the whole bench's (set by run-bench.ts; null from a worker). */
   lowestNs?: number | null;
   /** The largest round trip of the far blocks (null: none). */
   farMaxNs?: number | null;
@@ -156,11 +156,17 @@ export const FAR_FACTOR = 3;
 /** A round trip this long is no placement (cross-socket is ≈ 1 µs) but time slicing: one core for both threads. */
 export const BUSY_NS = 20_000;
 
+/** What one round trip says, judged against the lowest one: 'busy' (≥ BUSY_NS), 'far' (≥ FAR_FACTOR × lowest) or 'near'. */
+export function placementOf(ns: number, lowestNs: number | null): 'near' | 'far' | 'busy' {
+  if (ns >= BUSY_NS) return 'busy';
+  return lowestNs !== null && ns >= FAR_FACTOR * lowestNs ? 'far' : 'near';
+}
+
 export function summarizeRoundTrips(samplesNs: Array<number | null>, blockMedianMs: number[], lowestNs: number | null): CoreRoundTripSummary {
   const good = samplesNs.filter((v): v is number => v !== null);
-  const busy = (v: number | null): boolean => v !== null && v >= BUSY_NS;
-  const far = (v: number | null): boolean => v !== null && !busy(v) && lowestNs !== null && v >= FAR_FACTOR * lowestNs;
-  const near = (v: number | null): boolean => v !== null && !far(v) && !busy(v);
+  const busy = (v: number | null): boolean => v !== null && placementOf(v, lowestNs) === 'busy';
+  const far = (v: number | null): boolean => v !== null && placementOf(v, lowestNs) === 'far';
+  const near = (v: number | null): boolean => v !== null && placementOf(v, lowestNs) === 'near';
   const nearMs = blockMedianMs.filter((_, i) => near(samplesNs[i]));
   const farMs = blockMedianMs.filter((_, i) => far(samplesNs[i]));
   return {

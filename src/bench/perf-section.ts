@@ -38,7 +38,7 @@ export interface PerfRow {
    * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
    * Null when not measured (one core, older bench files).
    */
-  cores?: { medianNs: number | null; /** the lowest round trip "far" was judged against */ minNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; busyBlocks: number; farMedianMs: number | null; nearMedianMs: number | null; farMaxNs: number | null } | null;
+  cores?: { medianNs: number | null; /** the lowest round trip "far" was judged against */ lowestNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; busyBlocks: number; farMedianMs: number | null; nearMedianMs: number | null; farMaxNs: number | null } | null;
 }
 
 export interface PerfAdapterNote {
@@ -108,7 +108,7 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
 
 function coresOf(t: NonNullable<BatchResult['coreRoundTrip']>): NonNullable<PerfRow['cores']> {
   return {
-    medianNs: t.medianNs, minNs: t.lowestNs ?? t.minNs, maxNs: t.maxNs, blocks: t.samplesNs.length, farBlocks: t.farBlocks, busyBlocks: t.busyBlocks ?? 0,
+    medianNs: t.medianNs, lowestNs: t.lowestNs ?? t.minNs, maxNs: t.maxNs, blocks: t.samplesNs.length, farBlocks: t.farBlocks, busyBlocks: t.busyBlocks ?? 0,
     nearMedianMs: t.nearMedianMs, farMedianMs: t.farMedianMs, farMaxNs: t.farMaxNs ?? t.maxNs,
   };
 }
@@ -165,7 +165,7 @@ export function placementNotes(d: PerfBenchDigest): string[] {
     if (!c) continue;
     if (c.farBlocks > 0) {
       const slower = c.nearMedianMs !== null && c.farMedianMs !== null ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others` : '';
-      out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.farMaxNs ?? NaN, 0)} ns, lowest ${fixed(c.minNs ?? NaN, 0)} ns)${slower}`);
+      out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.farMaxNs ?? NaN, 0)} ns, lowest ${fixed(c.lowestNs ?? NaN, 0)} ns)${slower}`);
     }
     if (c.busyBlocks > 0) {
       out.push(`${r.adapter} batch ${r.batch}: after ${c.busyBlocks} of ${c.blocks} blocks the other core was taken (round trip ≥ ${BUSY_NS / 1000} µs: the two threads could not run at once — the adapter's own leftover threads or another process)`);

@@ -35,7 +35,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
   const { modelFlops } = require('./flops') as typeof import('./flops');
   const { wantsMoreRuns, nowMs } = require('./measure') as typeof import('./measure');
-  const { summarize } = require('./stats') as typeof import('./stats');
+  const { median, summarize } = require('./stats') as typeof import('./stats');
   const { createPairedProducts, pairedCeiling } = require('./paired') as typeof import('./paired');
   const { noiseBand } = require('./noise') as typeof import('./noise');
   const { startCoreProbe, summarizeRoundTrips } = require('./core-latency') as typeof import('./core-latency');
@@ -103,14 +103,12 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
 
     // Where the host put the cores, after every block (src/bench/core-latency.ts); null on one core.
     const probe = startCoreProbe();
-    const roundTrips = new Map<number, { ns: Array<number | null>; blockMs: number[] }>();
 
     // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.
     for (const batch of job.batches) {
       const samplesMs: number[] = [];
       const ceilMs = pairs.map(() => [] as number[]);
       const trips = { ns: [] as Array<number | null>, blockMs: [] as number[] };
-      roundTrips.set(batch, trips);
       let elapsed = 0;
       let stoppedBy = wantsMoreRuns(job.policy, 0, 0);
       while (!stoppedBy) {
@@ -126,7 +124,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
         } while (!stoppedBy && nowMs() - blockStart < PAIR_BLOCK_MS);
         if (probe) {
           trips.ns.push(probe.measure());
-          trips.blockMs.push(summarize(samplesMs.slice(blockFirst)).median);
+          trips.blockMs.push(median(samplesMs.slice(blockFirst)));
         }
         for (let k = 0; k < pairs.length; k++) {
           const s = nowMs();
@@ -151,23 +149,15 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
         peakRssMiB: wm.peakMiB,
         peakRssCumulative: wm.cumulative,
         pairedCeiling: paired,
+        // Far or near is judged against the whole bench's lowest round trip (run-bench.ts).
+        coreRoundTrip: probe ? summarizeRoundTrips(trips.ns, trips.blockMs, null) : null,
       });
       const rtt = trips.ns.filter((v): v is number => v !== null);
       const rttText = rtt.length ? `, core round trip ${Math.min(...rtt).toFixed(0)}–${Math.max(...rtt).toFixed(0)} ns` : '';
       await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}${rttText}` });
     }
     for (const p of pairs) await p.release();
-    if (probe) {
-      await probe.close();
-      const all = [...roundTrips.values()].flatMap((t) => t.ns).filter((v): v is number => v !== null);
-      const lowest = all.length ? Math.min(...all) : null;
-      for (const b of res.batches) {
-        const t = roundTrips.get(b.batch)!;
-        b.coreRoundTrip = summarizeRoundTrips(t.ns, t.blockMs, lowest);
-      }
-    } else {
-      for (const b of res.batches) b.coreRoundTrip = null;
-    }
+    await probe?.close();
 
     // Pass 3 (--layers): the runtime's own profiler, on a session of its own, after all timing.
     if (job.layers) {

@@ -100,7 +100,7 @@ function caseInfos(cases: FixtureCase[]): CaseInfo[] {
  * that worker. Nothing to do (a header read) when the cache already has them.
  */
 export function prepareSharedWeights(
-  jobs: readonly AdapterJob[] | ReadonlyArray<{ cases: readonly string[] }>,
+  jobs: ReadonlyArray<Pick<AdapterJob, 'cases'>>,
   cases: readonly FixtureCase[],
   opts: WeightCacheOptions = {},
 ): Array<{ model: string; jobs: number; outcome: EnsureOutcome | 'one-job' | 'error' }> {
