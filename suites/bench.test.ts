@@ -18,7 +18,7 @@ import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
 import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
 import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
 import { harnessBreakdown } from '../src/bench/overhead';
-import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes } from '../src/bench/perf-section';
+import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes, roundTripLine } from '../src/bench/perf-section';
 import { BUSY_NS, FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/bench/core-latency';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
@@ -840,7 +840,16 @@ describe('core placement (core-to-core round trip)', () => {
     expect(perfMarkdown(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('- ort batch 8: 2 of 3 blocks');
     expect(perfHtml(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('<li>ort batch 8: 2 of 3 blocks');
     expect(placementNotes(benchDigest(benchOf([adapterOf('ort', [near], 100)], 100)))).toEqual([]);
-    expect(perfText(benchDigest(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100)))).not.toContain('Core placement'); // older files: no field
+    // The range is always shown: a bench far apart throughout has no far rows, only high round trips.
+    const allFar = withTrips(batchOf(8, around(66, 0.02), 100), [394, 433], [66, 67], 394);
+    const farDigest = benchDigest(benchOf([adapterOf('ort', [allFar], 100)], 100));
+    expect(placementNotes(farDigest)).toEqual([]);
+    expect(roundTripLine(farDigest)).toBe('Core-to-core round trip over the bench: 394–433 ns (a row is "far apart" at 3× the lowest; compare with another bench\'s range)');
+    expect(perfText(farDigest)).toContain('394–433 ns');
+    expect(roundTripLine(d)).toMatch(/: 85–410 ns/);
+    const older = benchDigest(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100)); // older files: no field
+    expect(perfText(older)).not.toContain('Core placement');
+    expect(roundTripLine(older)).toBeNull();
   });
 
   test('compare: a flagged change that coincides with a placement change says so; the verdict stands', () => {

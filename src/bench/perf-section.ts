@@ -9,7 +9,7 @@ import type { ConformanceReport } from '../report/schema';
 import type { ExternalTimings, HarnessBreakdown } from './overhead';
 import { HARNESS_PHASES, harnessBreakdown } from './overhead';
 import type { BatchResult, BenchReport } from './schema';
-import { BUSY_NS } from './core-latency';
+import { BUSY_NS, FAR_FACTOR } from './core-latency';
 
 export const PERF_SECTION_VERSION = 1;
 
@@ -174,6 +174,19 @@ export function placementNotes(d: PerfBenchDigest): string[] {
   return out;
 }
 
+/**
+ * The range of core-to-core round trips over the whole bench, or null when none was measured: a
+ * bench that ran with the cores far apart throughout has no near blocks to judge against, and only
+ * this range (compared with another bench's) shows it.
+ */
+export function roundTripLine(d: PerfBenchDigest): string | null {
+  const rows = d.rows.filter((r) => r.cores && r.cores.lowestNs !== null && r.cores.maxNs !== null);
+  if (rows.length === 0) return null;
+  const lo = Math.min(...rows.map((r) => r.cores!.lowestNs!));
+  const hi = Math.max(...rows.map((r) => r.cores!.maxNs!));
+  return `Core-to-core round trip over the bench: ${fixed(lo, 0)}–${fixed(hi, 0)} ns (a row is "far apart" at ${FAR_FACTOR}× the lowest; compare with another bench's range)`;
+}
+
 const PLACEMENT_INTRO = 'Core placement (the host moved the vCPUs between cache domains, or another thread held a core, during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
 
 function harnessCells(h: HarnessBreakdown): string[][] {
@@ -217,6 +230,8 @@ export function perfMarkdown(s: PerfSection, heading = '## Performance'): string
     if (d.notes.length) out.push('');
     const placement = placementNotes(d);
     if (placement.length) out.push(`${PLACEMENT_INTRO}:`, '', ...placement.map((l) => `- ${escapeMarkdownCell(l)}`), '');
+    const trips = roundTripLine(d);
+    if (trips) out.push(escapeMarkdownCell(trips), '');
   }
   if (s.harness) {
     if (s.bench) out.push(`${sub} Harness overhead`, '');
@@ -246,6 +261,8 @@ export function perfHtml(s: PerfSection): string {
     if (d.notes.length) parts.push(`<ul>${d.notes.map((n) => `<li>${escapeHtml(n.adapter)}: ${n.status} — ${escapeHtml(n.reason)}</li>`).join('')}</ul>`);
     const placement = placementNotes(d);
     if (placement.length) parts.push(`<p>${escapeHtml(PLACEMENT_INTRO)}:</p>`, `<ul>${placement.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`);
+    const trips = roundTripLine(d);
+    if (trips) parts.push(`<p>${escapeHtml(trips)}</p>`);
   }
   if (s.harness) {
     parts.push('<h3>Harness overhead</h3>', `<p>${escapeHtml(harnessSummary(s.harness))}</p>`, htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)));
@@ -266,6 +283,8 @@ export function perfText(d: PerfBenchDigest): string {
   for (const n of d.notes) out.push(`${n.adapter}: ${n.status} — ${n.reason}`);
   const placement = placementNotes(d);
   if (placement.length) out.push('', `${PLACEMENT_INTRO}:`, ...placement.map((l) => `  ${l}`));
+  const trips = roundTripLine(d);
+  if (trips) out.push('', trips);
   return out.join('\n');
 }
 
