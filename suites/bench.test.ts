@@ -24,7 +24,7 @@ import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
 import { median, quantile, summarize } from '../src/bench/stats';
 import { compareCommand } from '../src/cli/commands/compare';
-import { UsageError } from '../src/cli/args';
+import { UsageError } from '../src/util/errors';
 import { decodeModel } from '../src/onnx';
 import { renderAll } from '../src/report/render';
 import { writeReportDir } from '../src/report/write';

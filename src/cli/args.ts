@@ -1,11 +1,8 @@
 /** Minimal, strict argument parsing shared by the CLI commands. */
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../util/errors';
+
+export { UsageError };
 
 export interface ParsedArgs {
   positional: string[];

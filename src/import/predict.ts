@@ -5,7 +5,7 @@
  */
 import { ADAPTERS } from '../adapters/registry';
 import type { AdapterEntry } from '../adapters/types';
-import { UsageError } from '../cli/args';
+import { UsageError } from '../util/errors';
 import type { Tensor } from '../tensor';
 import type { ImportedModel } from './index';
 

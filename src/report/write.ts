@@ -5,9 +5,9 @@
  * last. A run starts by removing the marker and the report files of any earlier run in the same
  * directory, so an interrupted run leaves no report that looks complete.
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { sha256, writeFileAtomic } from '../util/fs';
 
 export const COMPLETE_MARKER = 'complete.json';
 export const REPORT_FILES = { json: 'report.json', md: 'report.md', html: 'report.html', junit: 'junit.xml' } as const;
@@ -16,31 +16,6 @@ export interface CompletionMarker {
   runId: string;
   schemaVersion: number;
   files: Record<string, string>;
-}
-
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Writes `data` (or its parts, in order, without joining them) to `file` via a temporary file + rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      if (typeof data === 'string' || data instanceof Uint8Array) fs.writeFileSync(fd, data);
-      else for (const part of data) for (let off = 0; off < part.byteLength;) off += fs.writeSync(fd, part, off, part.byteLength - off);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Removes the marker and the files of an earlier run in `dir` (call before running). */

@@ -7,7 +7,7 @@
 import * as path from 'path';
 import { ADAPTERS } from '../adapters/registry';
 import type { AdapterEntry } from '../adapters/types';
-import { UsageError } from '../cli/args';
+import { UsageError } from '../util/errors';
 
 export const TEST_ADAPTERS_ENV = 'RESNET_CONFORMANCE_TEST_ADAPTERS';
 

@@ -3,7 +3,7 @@
  * the whole case id, a pattern without them matches every id containing it. A case is selected
  * when any pattern matches. A list that selects nothing is a usage error naming some known ids.
  */
-import { UsageError } from '../cli/args';
+import { UsageError } from '../util/errors';
 
 function globToRegExp(glob: string): RegExp {
   let re = '';

@@ -3,7 +3,7 @@
  * share the schema version and the fixtures (same manifest digest); an adapter × case may appear in
  * only one part. Each result keeps a pointer to the part (run, machine) that produced it.
  */
-import { UsageError } from '../cli/args';
+import { UsageError } from '../util/errors';
 import {
   REPORT_SCHEMA_VERSION, type AdapterReport, type BaselineInfo, type CaseInfo, type CaseResult, type ConformanceReport,
 } from '../report/schema';

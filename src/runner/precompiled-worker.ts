@@ -22,7 +22,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from '../fixtures/paths';
-import { sha256, writeFileAtomic } from '../report/write';
+import { sha256, writeFileAtomic } from '../util/fs';
 
 export const WORKER_CACHE_ENV = 'RESNET_CONFORMANCE_WORKER_CACHE';
 

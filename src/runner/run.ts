@@ -11,7 +11,7 @@ import { collectRunInfo, packageRoot, toolVersion } from '../report/run-info';
 import {
   REPORT_SCHEMA_VERSION, type AdapterReport, type CaseInfo, type CaseResult, type ConformanceReport, type RunOptionsRecord,
 } from '../report/schema';
-import { sha256 } from '../report/write';
+import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../spec/model-args';
 import type { AdapterSelection } from './adapters';
 import { applyBaseline } from './baseline';

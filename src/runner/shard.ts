@@ -4,7 +4,7 @@
  * cases and n always give the same split, every pair lands in exactly one shard, and shard sizes
  * differ by at most one.
  */
-import { UsageError } from '../cli/args';
+import { UsageError } from '../util/errors';
 
 export interface Shard {
   /** 1-based. */

@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initModelWeights } from '../init';
 import { packageRoot } from '../report/run-info';
-import { writeFileAtomic } from '../report/write';
+import { writeFileAtomic } from '../util/fs';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../spec/types';
 
 export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';

@@ -23,7 +23,7 @@ import { killBenchWorkers } from '../../bench/spawn';
 import { median } from '../../bench/stats';
 import { packageRoot } from '../../report/run-info';
 import { readReport } from '../../report/read';
-import { writeFileAtomic } from '../../report/write';
+import { writeFileAtomic } from '../../util/fs';
 import { selectAdapters } from '../../runner/adapters';
 import { UsageError, bool, int, intList, parseArgs, str } from '../args';
 

@@ -1,6 +1,6 @@
 import { ReportReadError, readReport } from '../../report/read';
 import { REPORT_FORMATS, render, type ReportFormat } from '../../report/render';
-import { writeFileAtomic } from '../../report/write';
+import { writeFileAtomic } from '../../util/fs';
 import { UsageError, parseArgs, str } from '../args';
 
 export const REPORT_USAGE = 'report <report.json|run-dir> --format html|md|junit|json [--out file]';
