@@ -1,30 +1,10 @@
 /**
- * Python's own `ast` inside pyodide (offline, from its npm package). The extractor (./extract.py)
- * only parses and interprets recognised AST shapes; no user code is ever executed.
+ * Python's own `ast` inside pyodide (offline, from its npm package), in a worker thread
+ * (./pyodide-worker.mjs) loaded once per process. The extractor (./extract.py) only parses and
+ * interprets recognised AST shapes; no user code is ever executed.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-
-interface Pyodide {
-  runPython(code: string): unknown;
-  globals: { set(name: string, value: unknown): void; get(name: string): unknown };
-}
-
-let loading: Promise<Pyodide> | undefined;
-
-/** Loads pyodide once per process (about 1.5 s) and defines the extractor in its globals. */
-export function pythonAst(): Promise<Pyodide> {
-  if (!loading) {
-    loading = (async () => {
-      const { loadPyodide } = require('pyodide') as { loadPyodide: (o?: Record<string, unknown>) => Promise<Pyodide> };
-      const py = await loadPyodide({ stdout: () => undefined, stderr: () => undefined });
-      py.runPython(fs.readFileSync(path.join(__dirname, 'extract.py'), 'utf8'));
-      return py;
-    })();
-    loading.catch(() => { loading = undefined; });
-  }
-  return loading;
-}
+import { Worker } from 'worker_threads';
 
 export interface SourceFile {
   role: 'public-tests' | 'outputs' | 'notebook';
@@ -32,10 +12,58 @@ export interface SourceFile {
   text: string;
 }
 
+interface PythonAst {
+  request(json: string): Promise<string>;
+}
+
+let loading: Promise<PythonAst> | undefined;
+
+/** Starts the pyodide worker once per process (about 1.5 s); later calls reuse it. */
+export function pythonAst(): Promise<PythonAst> {
+  if (!loading) {
+    loading = new Promise<PythonAst>((resolve, reject) => {
+      const worker = new Worker(path.join(__dirname, 'pyodide-worker.mjs'));
+      const pending = new Map<number, { resolve: (s: string) => void; reject: (e: Error) => void }>();
+      let next = 0;
+      let ready = false;
+      worker.on('message', (m: { ready?: boolean; id?: number; out?: string; error?: string }) => {
+        if (m.ready) {
+          ready = true;
+          worker.unref();
+          resolve({
+            request(json: string) {
+              return new Promise<string>((res, rej) => {
+                const id = next++;
+                pending.set(id, { resolve: res, reject: rej });
+                worker.ref();
+                worker.postMessage({ id, request: json });
+              });
+            },
+          });
+          return;
+        }
+        const p = pending.get(m.id!);
+        if (!p) return;
+        pending.delete(m.id!);
+        if (pending.size === 0) worker.unref();
+        if (m.error !== undefined) p.reject(new Error(`pyodide extractor failed: ${m.error}`));
+        else p.resolve(m.out!);
+      });
+      const fail = (e: Error) => {
+        loading = undefined;
+        for (const p of pending.values()) p.reject(e);
+        pending.clear();
+        if (!ready) reject(new Error(`cannot start pyodide (Python's ast): ${e.message}`));
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => { if (code !== 0) fail(new Error(`pyodide worker exited with code ${code}`)); else loading = undefined; });
+    });
+  }
+  return loading;
+}
+
 /** Runs the extractor on the files; returns its parsed JSON answer. */
 export async function extractWithPython(files: SourceFile[]): Promise<unknown> {
   const py = await pythonAst();
-  py.globals.set('REQUEST', JSON.stringify({ files }));
-  const out = py.runPython('extract(REQUEST)');
-  return JSON.parse(String(out));
+  return JSON.parse(await py.request(JSON.stringify({ files })));
 }
