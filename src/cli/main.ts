@@ -63,6 +63,14 @@ const COMMANDS: Record<string, { usage: string; load: () => Command }> = {
     usage: 'evaluate --model m.h5|m.keras --dataset test_signs.h5 [--adapters a,b|all] [--baseline ID] [--batch 8] [--max-diff X] [--json]',
     load: () => (require('./commands/evaluate') as typeof import('./commands/evaluate')).evaluateCommand,
   },
+  'import-notebook': {
+    usage: 'import-notebook --public-tests p.py [--outputs o.py] [--notebook n.ipynb] --name NAME [--out DIR] [--json]',
+    load: () => (require('./commands/import-notebook') as typeof import('./commands/import-notebook')).importNotebookCommand,
+  },
+  explain: {
+    usage: 'explain (--baseline-set NAME [--baselines-dir DIR] | --public-tests p.py [--outputs o.py] [--notebook n.ipynb]) [--epsilons 1e-3,1e-5,1e-6] [--json]',
+    load: () => (require('./commands/explain') as typeof import('./commands/explain')).explainCommand,
+  },
   bench: {
     usage: BENCH_USAGE,
     load: () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,

@@ -11,6 +11,8 @@ export interface BlockOptions {
   initializer?: InitializerSpec;
   /** The `training=` the notebook passes to each BatchNormalization call (default True, as in the seed). */
   training?: boolean;
+  /** Epsilon of every BatchNormalization (default Keras's 1e-3; older revisions are explained with others). */
+  bnEpsilon?: number;
 }
 
 function checkFilters(filters: number[], what: string): Filters {
@@ -77,7 +79,7 @@ export function identityBlock(f: number, filters: number[], opts: BlockOptions =
   const inputShape = opts.inputShape ?? [4, 4, fl[2]];
   const init = opts.initializer ?? randomUniform(0);
   const training = opts.training ?? true;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(opts.bnEpsilon);
   const x = g.input([...inputShape]);
   const out = identityBlockLayers(g, x, f, fl, training, init);
   return finish(g, 'identity_block', { f, filters: fl, inputShape, initializer: init, training }, out,
@@ -92,7 +94,7 @@ export function convolutionalBlock(f: number, filters: number[], s = 2, opts: Bl
   const inputShape = opts.inputShape ?? [4, 4, 3];
   const init = opts.initializer ?? glorotUniform(0);
   const training = opts.training ?? true;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(opts.bnEpsilon);
   const x = g.input([...inputShape]);
   const out = convolutionalBlockLayers(g, x, f, fl, s, training, init);
   return finish(g, 'convolutional_block', { f, filters: fl, s, inputShape, initializer: init, training }, out,

@@ -27,9 +27,17 @@ export interface SymbolicTensor {
  * Records Keras layer calls in creation order, naming layers the way a fresh Keras 3
  * session does (`conv2d`, `conv2d_1`, ...), and inferring output shapes.
  */
+/** Keras BatchNormalization's default epsilon (what the notebook uses). */
+export const KERAS_BN_EPSILON = 1e-3;
+
 export class GraphBuilder {
   readonly layers: LayerSpec[] = [];
   private readonly counters = new Map<string, number>();
+
+  /** `bnEpsilon`: epsilon of every BatchNormalization created (Keras default 1e-3). */
+  constructor(readonly bnEpsilon: number = KERAS_BN_EPSILON) {
+    if (!(bnEpsilon > 0) || !Number.isFinite(bnEpsilon)) throw new Error(`BatchNormalization epsilon must be a positive number, got ${bnEpsilon}`);
+  }
 
   private nextName(className: LayerSpec['className']): string {
     const base = KERAS_BASE_NAMES[className];
@@ -78,7 +86,7 @@ export class GraphBuilder {
   batchNorm(x: SymbolicTensor, callTraining: boolean | null): SymbolicTensor {
     return this.add({
       className: 'BatchNormalization', inbound: [x.layer], outputShape: [...x.shape],
-      axis: 3, epsilon: 1e-3, momentum: 0.99, center: true, scale: true,
+      axis: 3, epsilon: this.bnEpsilon, momentum: 0.99, center: true, scale: true,
       gammaInitializer: { kind: 'ones' }, betaInitializer: { kind: 'zeros' },
       movingMeanInitializer: { kind: 'zeros' }, movingVarianceInitializer: { kind: 'ones' },
       callTraining,

@@ -17,6 +17,7 @@ import { progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { parseShard, type Shard } from '../../runner/shard';
 import { UsageError, bool, parseArgs, str } from '../args';
+import { baselineSetFixtures } from './baseline-set';
 
 export const DEFAULT_TIMEOUT_S = 300;
 export const DEFAULT_JOBS = 2;
@@ -78,7 +79,7 @@ export function renderWithPerf(report: ConformanceReport, bench?: { report: Benc
 export async function runCommand(argv: string[]): Promise<number> {
   // Process start (performance.timeOrigin) to here: Node, tsx and the CLI's modules.
   const startupMs = performance.now();
-  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench'], ['verbose', 'no-diagnose']);
+  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench', 'baseline-set'], ['verbose', 'no-diagnose']);
   if (p.positional.length) throw new UsageError(`run takes no positional arguments (got ${p.positional.join(' ')})`);
   const adapters = selectAdapters(str(p, 'adapters'));
   const shardText = str(p, 'shard');
@@ -87,7 +88,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const jobs = positiveNumber(str(p, 'jobs'), 'jobs', DEFAULT_JOBS, true);
   const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
   if (factor < 1) throw new UsageError(`--regression-factor must be >= 1 (the allowed growth of the error), got ${factor}`);
-  const fixturesDir = path.resolve(str(p, 'fixtures') ?? FIXTURES_DIR);
+  const fixturesDir = path.resolve(str(p, 'fixtures') ?? baselineSetFixtures(str(p, 'baseline-set')) ?? FIXTURES_DIR);
 
   let baseline: { path: string; report: ConformanceReport } | undefined;
   const baselinePath = str(p, 'baseline');
