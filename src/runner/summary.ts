@@ -59,19 +59,26 @@ export function passReason(maxAbs: number | null, maxUlp: number | null, checks:
 }
 
 /**
- * One-line description of an expected divergence: the row(s) and their reason, the tensors that
- * diverged (by boundary label where they have one), and the worst error of the checks that passed.
+ * One-line description of an expected divergence: the row(s) and their reason first (so a cut line
+ * keeps them), then the tensors that diverged, worst first (by boundary label where they have one;
+ * four named, the rest counted), then the worst error of the checks that passed.
  */
 export function divergenceReason(checks: readonly CheckResult[], maxAbs: number | null, maxUlp: number | null, passing: number): string {
-  const rows = new Map<string, { reason: string; tensors: string[] }>();
+  const rows = new Map<string, { reason: string; tensors: CheckResult[] }>();
   for (const c of checks) {
     if (c.outcome !== 'expected-divergence' || !c.tolerance) continue;
     const t = c.tolerance;
     const name = `${t.caseClass} x ${t.role} x ${t.profile}`;
     const row = rows.get(name) ?? { reason: t.reason, tensors: [] };
-    row.tensors.push(`${c.label ?? c.name} (max abs ${formatNumber(c.metrics?.maxAbs)})`);
+    row.tensors.push(c);
     rows.set(name, row);
   }
-  const parts = [...rows].map(([name, r]) => `${r.tensors.join(', ')} beyond the tight bound — ${name}: ${r.reason}`);
-  return `expected divergence: ${parts.join('; ')}; the other checks ${passReason(maxAbs, maxUlp, passing)}`;
+  const err = (c: CheckResult) => (c.metrics?.maxAbs === null ? Infinity : c.metrics?.maxAbs ?? 0);
+  const parts = [...rows].map(([name, r]) => {
+    const worst = [...r.tensors].sort((a, b) => err(b) - err(a));
+    const named = worst.slice(0, 4).map((c) => `${c.label ?? c.name} (max abs ${formatNumber(c.metrics?.maxAbs)})`).join(', ');
+    const more = worst.length > 4 ? ` and ${worst.length - 4} more` : '';
+    return `${name} — ${r.reason} — beyond the tight bound: ${named}${more}`;
+  });
+  return `expected divergence: ${parts.join('; ')} — the other checks ${passReason(maxAbs, maxUlp, passing)}`;
 }
