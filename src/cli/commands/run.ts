@@ -48,7 +48,7 @@ export function printSummary(report: ConformanceReport, outDir: string, write: (
   for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
   if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
   const diverging = report.results.filter((r) => r.status === 'expected-divergence');
-  for (const r of diverging.slice(0, 20)) write(`  expected divergence: ${r.adapter} × ${r.case} — ${truncate(r.reason, 200)}`);
+  for (const r of diverging.slice(0, 20)) write(`  ${r.adapter} × ${r.case}: ${truncate(r.reason, 240)}`);
   if (diverging.length > 20) write(`  ... ${diverging.length - 20} more expected divergences in the report`);
   for (const a of report.adapters.filter((x) => !x.available)) {
     write(truncate(`  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`, 240));
