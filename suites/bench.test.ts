@@ -28,7 +28,7 @@ import { UsageError } from '../src/util/errors';
 import { decodeModel } from '../src/onnx';
 import { renderAll } from '../src/report/render';
 import { writeReportDir } from '../src/report/write';
-import { emptyCounts, type ConformanceReport } from '../src/report/schema';
+import { REPORT_SCHEMA_VERSION, emptyCounts, type ConformanceReport } from '../src/report/schema';
 import { resnet50 } from '../src/spec/builders';
 import { runCli } from './helpers/cli';
 import { ENV_CHECK_VAR } from './helpers/faulty-adapter';
@@ -691,7 +691,7 @@ function conformanceOf(timings: Array<Record<string, number>>, partTimings?: Rec
     ...(partTimings ? { timings: partTimings } : {}),
   };
   return {
-    schemaVersion: 1, tool: { name: 'resnet-conformance', version: '0' }, runId: 'r', createdAt: '', fixtures: { manifest: '', sha256: '', caseCount: 2 },
+    schemaVersion: REPORT_SCHEMA_VERSION, tool: { name: 'resnet-conformance', version: '0' }, runId: 'r', createdAt: '', fixtures: { manifest: '', sha256: '', caseCount: 2 },
     parts: [part], cases: [],
     adapters: [{ id: 'reference', summary: '', profile: 'fp64-reference', outOfTheBox: true, explicitlyRequested: false, available: true, description: null, worker: null, durationMs: 9000, counts: emptyCounts(), parts: [0] }],
     results, baseline: null,

@@ -1,7 +1,9 @@
 /**
  * Every golden fixture case (fixtures/manifest.json) against every available adapter, judged by the
- * tolerance table row of each tensor's case class x the adapter's precision profile. Cases are data:
- * this file has no per-case code.
+ * tolerance table row of each tensor's (case class, role) x the adapter's precision profile. Cases are
+ * data: this file has no per-case code. A case with tensors under an expected-divergence row for the
+ * adapter's profile is named "expected divergence" and asserts the divergence (finite, right shape,
+ * not all within the tight bound), as the runner judges it.
  *
  * Every comparison's metrics (passes too) go to .tmp/fixture-metrics/<adapter>.jsonl, and the worst
  * per case class to .tmp/fixture-metrics/<adapter>.summary.json.
@@ -10,8 +12,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { KerasAdapter } from '../src/adapters/keras';
-import { REFERENCE_PROBABILITY_CLASSES, REFERENCE_PROBABILITY_MAX_ABS, toleranceFor } from '../src/compare/tolerances';
-import { findSummary, loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
+import { REFERENCE_PROBABILITY_CLASSES, REFERENCE_PROBABILITY_MAX_ABS, resolveTolerance } from '../src/compare/tolerances';
+import { caseTensorRefs, findSummary, loadCaseTensors, loadManifest, modelKey, toleranceKeyOf } from '../src/fixtures/load';
 import type { FixtureCase } from '../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../src/fixtures/paths';
 import { describeFailures, runFixtureCase, type CaseRun } from '../src/fixtures/run-case';
@@ -45,23 +47,35 @@ function record(entry: AdapterEntry, run: CaseRun, k: FixtureCase, ms: number, w
     const r = c.result;
     lines.push(JSON.stringify({
       adapter: entry.id, profile: entry.profile, case: k.id, caseClass: c.caseClass, tensor: c.tensor,
-      pass: r ? r.pass : false, missing: c.missing,
+      role: c.role, verdict: c.verdict, pass: r ? r.pass : false, missing: c.missing,
       n: r?.n, mismatches: r?.mismatches, maxAbs: r?.maxAbs, maxRel: r?.maxRel, maxUlp: r?.maxUlp,
       tolerance: r?.tolerance, worst: r?.worst, shapeMismatch: r?.shapeMismatch, ms,
     }));
     if (r && !r.shapeMismatch) {
-      const w = worst.get(c.caseClass) ?? { maxAbs: 0, maxRel: 0, maxUlp: 0, where: '' };
+      const row = `${c.caseClass} x ${c.role}`;
+      const w = worst.get(row) ?? { maxAbs: 0, maxRel: 0, maxUlp: 0, where: '' };
       const abs = r.maxAbs ?? Infinity;
       if (abs > w.maxAbs || w.where === '') { w.maxAbs = abs; w.where = `${k.id} ${c.tensor}`; }
       w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
       w.maxUlp = Math.max(w.maxUlp, r.maxUlp ?? Infinity);
-      worst.set(c.caseClass, w);
+      worst.set(row, w);
     }
   }
   for (const c of run.checks) {
     lines.push(JSON.stringify({ adapter: entry.id, profile: entry.profile, case: k.id, check: c.name, pass: c.result.pass, detail: c.result.detail }));
   }
   fs.appendFileSync(path.join(METRICS_DIR, `${entry.id}.jsonl`), `${lines.join('\n')}\n`);
+}
+
+/** The expected-divergence rows ("class x role") the tensors of case k fall under for a profile. */
+function divergenceRows(k: FixtureCase, profile: string): string[] {
+  const rows = new Set<string>();
+  for (const { role, ref } of caseTensorRefs(k)) {
+    if (role === 'input') continue;
+    const key = toleranceKeyOf(k, ref);
+    if (resolveTolerance(key.caseClass, key.role, profile).kind === 'expected-divergence') rows.add(`${key.caseClass} x ${key.role}`);
+  }
+  return [...rows];
 }
 
 describeEachAdapter('fixtures', (entry) => {
@@ -107,18 +121,28 @@ describeEachAdapter('fixtures', (entry) => {
       }
 
       for (const k of cases) {
-        test(`${k.id} [${k.caseClass}]`, async () => {
+        const diverging = divergenceRows(k, entry.profile);
+        const name = `${k.id} [${k.caseClass}]${diverging.length ? ` (expected divergence: ${diverging.join(', ')})` : ''}`;
+        test(name, async () => {
           const expected = loadCaseTensors(FIXTURES_DIR, k);
           const t0 = Date.now();
-          const run = await runFixtureCase(adapter!, k, expected, (cls) => toleranceFor(cls, entry.profile));
+          const run = await runFixtureCase(adapter!, k, expected, (key) => resolveTolerance(key.caseClass, key.role, entry.profile));
           record(entry, run, k, Date.now() - t0, worst);
+          // Failures include NaN/Inf, wrong shapes and unexpected tight matches under expected-divergence rows.
           const failures = describeFailures(run);
           if (failures.length > 0) {
             throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
           }
-          // Something was compared, and every comparison passed (a missing tensor is a failure above).
+          // Something was compared, and every comparison passed, or diverged as its row expects.
           expect(run.comparisons.length).toBeGreaterThan(0);
-          expect(run.comparisons.every((c) => c.result?.pass === true)).toBe(true);
+          expect(run.comparisons.filter((c) => c.verdict !== 'pass' && c.verdict !== 'expected-divergence').map((c) => c.tensor)).toEqual([]);
+          for (const c of run.comparisons.filter((x) => x.verdict === 'expected-divergence')) {
+            // Finite, of the right shape, and beyond the tight bound.
+            expect([c.tensor, c.result!.shapeMismatch, c.result!.nanActual, c.result!.infMismatch, c.result!.pass]).toEqual([c.tensor, undefined, 0, 0, false]);
+          }
+          // Each expected-divergence row of this case diverged in at least one tensor.
+          const diverged = new Set(run.comparisons.filter((c) => c.verdict === 'expected-divergence').map((c) => `${c.caseClass} x ${c.role}`));
+          expect([...diverged].sort()).toEqual([...diverging].sort());
           const out = run.comparisons.find((c) => c.tensor === 'output');
           if (entry.profile === 'fp64-reference' && out && (REFERENCE_PROBABILITY_CLASSES as readonly string[]).includes(out.caseClass)) {
             // Issue #3: the float64 reference matches the Keras ResNet-50 probabilities within 1e-5 absolute.

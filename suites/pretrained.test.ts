@@ -16,7 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { compareTensors, type CompareResult } from '../src/compare/metrics';
-import { toleranceFor } from '../src/compare/tolerances';
+import { toleranceFor, toleranceForName } from '../src/compare/tolerances';
 import { datasetBatch, loadSignsDataset } from '../src/datasets';
 import { MATERIALIZE_COMMAND, MaterializeError, materializePretrained, pretrainedGoldensPath, type ShippedFile } from '../src/fixtures/pretrained-materialize';
 import { importKerasModel, weightsDigest, type ImportedModel } from '../src/import';
@@ -104,7 +104,7 @@ describeEachAdapter('pretrained blocks (every saved format) vs Keras model.predi
         const x = readNpy(path.join(DIR, b.input.file));
         const y = readNpy(path.join(DIR, b.expected.file));
         const out = (await adapter.run(x, { training: false })).output;
-        const r = compareTensors(out, y, toleranceFor('pretrained-block-inference', entry.profile));
+        const r = compareTensors(out, y, toleranceFor('pretrained-block-inference', 'output', entry.profile));
         record(entry.id, 'pretrained-block-inference', `${b.id} ${kind}`, r);
         if (!r.pass) throw new Error(`${entry.id} on ${f.file}: ${failureText(r)}`);
       }, TIMEOUT);
@@ -206,7 +206,7 @@ if (!big.goldens) {
 
     test('shipped images, Keras/PIL-preprocessed inputs: probabilities and classes', async () => {
       const out = await onImages();
-      const tol = toleranceFor(goldens.caseClass, entry.profile);
+      const tol = toleranceForName(goldens.caseClass, entry.profile);
       const r = compareTensors(out, rows(goldens.images.map((g) => g.probabilities)), tol);
       record(entry.id, `${goldens.caseClass} images`, 'shipped images', r);
       if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
@@ -218,7 +218,7 @@ if (!big.goldens) {
 
     test('synthetic SIGNS dataset (images / 255): probabilities and classes', async () => {
       const out = await onDataset();
-      const tol = toleranceFor(goldens.caseClass, entry.profile);
+      const tol = toleranceForName(goldens.caseClass, entry.profile);
       const r = compareTensors(out, rows(goldens.dataset.probabilities), tol);
       record(entry.id, `${goldens.caseClass} dataset`, 'dataset', r);
       if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
@@ -228,7 +228,7 @@ if (!big.goldens) {
     }, TIMEOUT);
 
     test('the exact values (the same model and inputs in a float64 Keras build): images and dataset', async () => {
-      const tol = toleranceFor(goldens.float64.caseClass, entry.profile);
+      const tol = toleranceForName(goldens.float64.caseClass, entry.profile);
       for (const [what, out, want] of [['images', await onImages(), goldens.float64.images], ['dataset', await onDataset(), goldens.float64.dataset]] as const) {
         const r = compareTensors(out, rows(want), tol);
         record(entry.id, `${goldens.float64.caseClass} ${what}`, what, r);
@@ -242,7 +242,7 @@ if (!big.goldens) {
       const data = new Float32Array(per * prepared.length);
       prepared.forEach((p, i) => data.set(p.x.data, i * per));
       const out = (await adapter.run(tensor([prepared.length, 64, 64, 3], data), { training: false })).output;
-      const tol = toleranceFor(goldens.caseClass, entry.profile);
+      const tol = toleranceForName(goldens.caseClass, entry.profile);
       goldens.images.forEach((g, i) => {
         const r = compareTensors(tensor([6], out.data.slice(i * 6, i * 6 + 6)), tensor([6], Float32Array.from(g.probabilities)), tol);
         const isPng = manifest.images.find((m) => m.file === g.file)!.pil.format === 'PNG';
@@ -266,7 +266,7 @@ if (!big.goldens) {
       expect(line).not.toBeNull();
       const printed = line![2].split(', ').map(Number);
       // Printed with 6 significant digits: the table's tolerance plus half a unit in the last printed place.
-      const tol = toleranceFor(goldens.caseClass, 'fp64-reference');
+      const tol = toleranceForName(goldens.caseClass, 'fp64-reference');
       printed.forEach((p, k) => expect(Math.abs(p - g.probabilities[k])).toBeLessThanOrEqual(tol.atol + tol.rtol * Math.abs(g.probabilities[k]) + 5e-7));
       expect(Number(line![1])).toBe(argmax(printed));
       expect(block).toMatch(/largest disagreement: \d\.\d\de-\d+ \(reference vs onnxruntime-cpu, p\(\d\)\); (all adapters say class \d|ADAPTERS DISAGREE on the class)/);
@@ -280,7 +280,7 @@ if (!big.goldens) {
       const j = JSON.parse(r.stdout) as { baseline: string; adapters: { id: string; correct: number; differFromBaseline: number; maxAbsDiffFromBaseline: number }[] };
       expect(j.baseline).toBe('reference');
       // Keras's classes, except near-ties (top-two margin within twice the tolerance) where float32 adapters may flip.
-      const fp32 = toleranceFor(goldens.caseClass, 'fp32-cpu');
+      const fp32 = toleranceForName(goldens.caseClass, 'fp32-cpu');
       const nearTies = decisiveRows(goldens.dataset.probabilities, fp32).length;
       const ties = goldens.dataset.classes.length - nearTies;
       const correct = goldens.dataset.classes.filter((c, i) => c === manifest.dataset.labels[i]).length;

@@ -297,12 +297,12 @@ describe('report files', () => {
 });
 
 describe('summary verdict', () => {
-  test('each failing status fails the run; pass, skipped and unrequested unavailable do not', () => {
+  test('each failing status fails the run; pass, expected-divergence, skipped and unrequested unavailable do not', () => {
     const r = sampleReport();
     const base = r.results[0];
     for (const s of CASE_STATUSES) {
       const s1 = summarize([{ ...base, status: s }], r.adapters.map((a) => ({ ...a, explicitlyRequested: false })));
-      expect([s, s1.exitCode]).toEqual([s, ['pass', 'skipped', 'unavailable'].includes(s) ? 0 : 1]);
+      expect([s, s1.exitCode]).toEqual([s, ['pass', 'expected-divergence', 'skipped', 'unavailable'].includes(s) ? 0 : 1]);
     }
     const explicit = summarize([{ ...base, status: 'unavailable' }], r.adapters.map((a) => ({ ...a, explicitlyRequested: true })));
     expect(explicit.exitCode).toBe(1);

@@ -2,16 +2,11 @@
  * Element-wise comparison of an actual output against an expected one.
  *
  * Pass rule for one element (a = actual, e = expected):
- *   close(a, e)  :=  |a − e| ≤ atol + rtol·|e|          (numpy.isclose: asymmetric,
- *                                                       tolerance relative to expected)
- *   ulpOk(a, e)  :=  float32Ulp(a, e) ≤ maxUlp          (only when maxUlp is given)
- *   pass         :=  close OR ulpOk
- * ULP is an OR criterion: maxUlp can only loosen allclose. It admits large-
- * magnitude values that differ by a few float32 rounding steps where rtol
- * would be too tight; allclose keeps covering values near zero, where ULP
- * counts explode (every float32 between −1e-30 and 1e-30 is a "ULP").
- * For a pure ULP check, set atol = rtol = 0; for a pure allclose check, omit maxUlp.
- * The result still reports both criteria separately (allcloseFailures, ulpFailures).
+ *   pass  :=  |a − e| ≤ atol + rtol·|e|          (numpy.isclose: asymmetric,
+ *                                                 tolerance relative to expected)
+ * The float32 ULP distance is measured and reported (maxUlp, worst.ulp) but is
+ * no criterion: no tolerance row needed one, and ULP counts explode near zero
+ * (every float32 between −1e-30 and 1e-30 is a "ULP").
  *
  * Arithmetic is done in float64 on the values as stored. (NumPy 2 computes
  * isclose in float32 when *both* arrays are float32; results can then differ
@@ -55,8 +50,6 @@ export type FloatArray = Float32Array | Float64Array;
 export interface Tolerance {
   atol: number;
   rtol: number;
-  /** Optional float32 ULP allowance (OR-ed with allclose, see above). */
-  maxUlp?: number;
   /** Treat NaN vs NaN as equal (numpy equal_nan). Default false. */
   nanEqual?: boolean;
 }
@@ -83,7 +76,7 @@ export interface WorstElement {
 export interface CompareResult {
   pass: boolean;
   n: number;
-  /** Elements failing the pass rule (allclose OR ulp). */
+  /** Elements failing the pass rule. */
   mismatches: number;
   mismatchPct: number;
   maxAbs: JsonNumber;
@@ -94,13 +87,11 @@ export interface CompareResult {
   nanExpected: number;
   /** Elements where at least one side is ±Inf and the two are not equal (NaN pairs not included). */
   infMismatch: number;
-  /** Elements failing allclose alone. */
+  /** Elements failing allclose (the pass rule: equal to mismatches; kept for readers of the field). */
   allcloseFailures: number;
-  /** Elements beyond maxUlp alone; null when no maxUlp was given. */
-  ulpFailures: number | null;
   /** Elements left out of maxRel because expected is ±0. */
   relSkippedZeros: number;
-  tolerance: { atol: number; rtol: number; maxUlp: number | null; nanEqual: boolean };
+  tolerance: { atol: number; rtol: number; nanEqual: boolean };
   /** Present (and pass = false) when compareTensors got different shapes. */
   shapeMismatch?: { actual: number[]; expected: number[] };
 }
@@ -202,12 +193,10 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
 }
 
 function checkTolerance(tol: Tolerance): void {
-  if (typeof tol !== 'object' || tol === null) throw new Error('compare: tolerance must be an object {atol, rtol, maxUlp?}');
+  if (typeof tol !== 'object' || tol === null) throw new Error('compare: tolerance must be an object {atol, rtol}');
   if (!(Number.isFinite(tol.atol) && tol.atol >= 0)) throw new Error(`compare: atol must be a finite number >= 0 (got ${tol.atol})`);
   if (!(Number.isFinite(tol.rtol) && tol.rtol >= 0)) throw new Error(`compare: rtol must be a finite number >= 0 (got ${tol.rtol})`);
-  if (tol.maxUlp !== undefined && !(Number.isInteger(tol.maxUlp) && tol.maxUlp >= 0)) {
-    throw new Error(`compare: maxUlp must be an integer >= 0 (got ${tol.maxUlp})`);
-  }
+  if ('maxUlp' in tol) throw new Error('compare: maxUlp is no tolerance criterion (the ULP distance is only measured); give atol and rtol');
 }
 
 /** Bits of the data as float32: a view when the data already is float32, else rounded copies. */
@@ -233,15 +222,12 @@ export function compareArrays(
   if (sizeOf(shape) !== n) throw new Error(`compare: shape [${shape.join(', ')}] does not hold ${n} elements`);
 
   const { atol, rtol } = tol;
-  const hasUlp = tol.maxUlp !== undefined;
-  const maxUlpTol = tol.maxUlp ?? 0;
   const nanEqual = tol.nanEqual ?? false;
   const aBits = float32Bits(actual);
   const eBits = float32Bits(expected);
 
   let mismatches = 0;
   let allcloseFailures = 0;
-  let ulpFailures = 0;
   let nanActual = 0;
   let nanExpected = 0;
   let infMismatch = 0;
@@ -293,16 +279,14 @@ export function compareArrays(
       // a - a is NaN exactly when a is ±Inf here (NaN was handled above); no Number.* lookups in the hot loop.
       if (a - a !== 0 || e - e !== 0) ulp = Infinity;
     }
-    const ulpOk = hasUlp && ulp <= maxUlpTol;
     if (!close) allcloseFailures++;
-    if (hasUlp && !ulpOk) ulpFailures++;
     if (err > maxAbs) maxAbs = err;
     if (ulp > maxUlp) maxUlp = ulp;
     if (err > worstAllErr) {
       worstAllErr = err;
       worstAll = i;
     }
-    if (!close && !ulpOk) {
+    if (!close) {
       mismatches++;
       if (err > worstFailErr) {
         worstFailErr = err;
@@ -342,9 +326,8 @@ export function compareArrays(
     nanExpected,
     infMismatch,
     allcloseFailures,
-    ulpFailures: hasUlp ? ulpFailures : null,
     relSkippedZeros,
-    tolerance: { atol, rtol, maxUlp: hasUlp ? maxUlpTol : null, nanEqual },
+    tolerance: { atol, rtol, nanEqual },
   };
 }
 
@@ -375,9 +358,8 @@ export function compareTensors(actual: Tensor, expected: Tensor, tol: Tolerance)
       nanExpected: 0,
       infMismatch: 0,
       allcloseFailures: n,
-      ulpFailures: tol.maxUlp === undefined ? null : n,
       relSkippedZeros: 0,
-      tolerance: { atol: tol.atol, rtol: tol.rtol, maxUlp: tol.maxUlp ?? null, nanEqual: tol.nanEqual ?? false },
+      tolerance: { atol: tol.atol, rtol: tol.rtol, nanEqual: tol.nanEqual ?? false },
       shapeMismatch: { actual: [...actual.shape], expected: [...expected.shape] },
     };
   }

@@ -1,5 +1,5 @@
 /** Number and text formatting shared by the renderers (pure functions, deterministic output). */
-import type { CaseStatus } from './schema';
+import type { AppliedTolerance, CaseStatus } from './schema';
 
 /** Compact number: 0, 3.14e-7, 12.5, 1.2e+5; null (infinite / undefined in the JSON) as ∞. */
 export function formatNumber(x: number | null | undefined, digits = 2): string {
@@ -27,6 +27,8 @@ export function formatPct(x: number | undefined | null): string {
 
 export const STATUS_ICON: Record<CaseStatus, string> = {
   pass: '✅',
+  'expected-divergence': '🔸',
+  'unexpected-match': '❗',
   regressed: '📈',
   'fail-numeric': '❌',
   'fail-shape': '📐',
@@ -43,6 +45,8 @@ export const STATUS_ICON: Record<CaseStatus, string> = {
  */
 export const STATUS_MARK: Record<CaseStatus, string> = {
   pass: '✓',
+  'expected-divergence': '≈',
+  'unexpected-match': '≡',
   regressed: '↑',
   'fail-numeric': '✗',
   'fail-shape': '▭',
@@ -52,6 +56,15 @@ export const STATUS_MARK: Record<CaseStatus, string> = {
   unavailable: '○',
   skipped: '»',
 };
+
+/** A tolerance row in one line: "atol 1e-6, rtol 1e-5 (resnet50-inference × logits × fp32-cpu: reason)". */
+export function toleranceText(t: AppliedTolerance, withReason = true): string {
+  const row = `${t.caseClass} × ${t.role} × ${t.profile}`;
+  const rule = t.kind === 'expected-divergence'
+    ? `expected divergence (not within the tight bound atol ${t.atol}, rtol ${t.rtol}, from ${t.tightBoundFrom ?? 'the row'})`
+    : `atol ${t.atol}, rtol ${t.rtol}`;
+  return withReason ? `${rule} (${row}: ${t.reason})` : `${rule} (${row})`;
+}
 
 export function escapeXml(s: string): string {
   // XML 1.0 forbids most control characters even when escaped: drop them.

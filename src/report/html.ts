@@ -10,11 +10,12 @@ import type { Diagnosis } from '../diagnose/types';
 import { renderErrorChart, type Series } from './chart';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
-import { CASE_STATUSES, type CaseResult, type ConformanceReport } from './schema';
+import { ruleText } from './markdown';
+import { CASE_STATUSES, countsText, statusLabel, type CaseResult, type ConformanceReport } from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
 
 const CSS = `
-:root { --pass:#e6f4ea; --fail:#fde7e9; --warn:#fff4ce; --grey:#f1f1f1; --line:#d0d7de; }
+:root { --pass:#e6f4ea; --xdiv:#e8eefc; --fail:#fde7e9; --warn:#fff4ce; --grey:#f1f1f1; --line:#d0d7de; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #1f2328; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); }
@@ -24,8 +25,8 @@ th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vert
 th { background: #f6f8fa; }
 td.num { text-align: right; font-family: ui-monospace, monospace; }
 .verdict-pass { color: #1a7f37; } .verdict-fail { color: #cf222e; }
-td.st-pass { background: var(--pass); } td.st-regressed, td.st-timeout { background: var(--warn); }
-td.st-fail-numeric, td.st-fail-shape, td.st-error, td.st-crashed { background: var(--fail); }
+td.st-pass { background: var(--pass); } td.st-expected-divergence { background: var(--xdiv); } td.st-regressed, td.st-timeout { background: var(--warn); }
+td.st-fail-numeric, td.st-fail-shape, td.st-unexpected-match, td.st-error, td.st-crashed { background: var(--fail); }
 td.st-unavailable, td.st-skipped { background: var(--grey); color: #57606a; }
 #matrix td a { color: inherit; text-decoration: none; display: block; }
 .filters label { margin-right: 12px; white-space: nowrap; }
@@ -78,12 +79,12 @@ function matrix(report: ConformanceReport): string {
       const r = m.get(a, c);
       if (!r) return '<td></td>';
       const mark = r.regression?.kind === 'newly-failing' ? ' <span class="new">new</span>' : '';
-      return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${r.status}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
+      return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
     }).join('');
     return `<tr class="case-row" data-case="${h(c)}"><td class="mono">${h(c)}</td>${cells}</tr>`;
   }).join('\n');
-  const filters = `<div class="filters">Show: ${CASE_STATUSES.map((s) => `<label><input type="checkbox" value="${s}" checked> ${STATUS_MARK[s]} ${s} (${report.summary.byStatus[s]})</label>`).join('')}</div>`;
-  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline.</p>`;
+  const filters = `<div class="filters">Show: ${CASE_STATUSES.map((s) => `<label><input type="checkbox" value="${s}" checked> ${STATUS_MARK[s]} ${statusLabel(s)} (${report.summary.byStatus[s] ?? 0})</label>`).join('')}</div>`;
+  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline.</p>`;
 }
 
 function charts(report: ConformanceReport): string {
@@ -139,7 +140,7 @@ function adapters(report: ConformanceReport): string {
   const rows = report.adapters.map((a) => {
     const d = a.description;
     const settings = d ? Object.entries(d.settings).map(([k, v]) => `${h(k)}=${h(String(v))}`).join('<br>') : '';
-    const res = CASE_STATUSES.filter((s) => a.counts[s] > 0).map((s) => `${a.counts[s]} ${s}`).join(', ');
+    const res = countsText(a.counts);
     const avail = a.available ? 'yes' : `no — ${h(a.unavailableReason ?? '')}${a.fix ? `<br><span class="small">fix: <code>${h(a.fix)}</code></span>` : ''}`;
     const worker = a.worker && a.worker.exits.some((e) => e.code !== 0)
       ? `<br><span class="small">worker: ${a.worker.exits.map((e) => h(e.reason)).join('; ')}</span>` : '';
@@ -158,18 +159,19 @@ function details(report: ConformanceReport): string {
         const m = c.metrics;
         const w = m?.worst;
         const note = c.reason ?? (c.expectedValue !== undefined ? `${JSON.stringify(c.actualValue)} vs ${JSON.stringify(c.expectedValue)}` : '');
-        return `<tr><td class="mono">${h(c.name)}</td><td>${c.pass ? '✓' : '✗'}</td><td class="num">${m ? formatNumber(m.maxAbs) : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>`
+        const ok = c.pass ? '✓' : c.outcome === 'expected-divergence' ? STATUS_MARK['expected-divergence'] : '✗';
+        return `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? formatNumber(m.maxAbs) : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>`
           + `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>`
           + `<td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>`
-          + `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)}: atol ${formatNumber(c.tolerance.atol)}, rtol ${formatNumber(c.tolerance.rtol)}${c.tolerance.maxUlp !== null ? `, ${c.tolerance.maxUlp} ulp` : ''}` : '–'}</td><td>${h(note)}</td></tr>`;
+          + `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`;
       }).join('')}</tbody></table>`
       : '';
-    const tol = t ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.profile)}): atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}, max ULP ${t.maxUlp ?? '–'} — ${h(t.reason)}</p>` : '';
+    const tol = t ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.role)} × ${h(t.profile)}): ${h(ruleText(t))} — ${h(t.reason)}</p>` : '';
     const tm = r.timings ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>` : '';
     const reg = r.regression ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>` : '';
     const dl = diagnosisLine(r);
     const diag = dl ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>` : '';
-    return `<details class="result" id="${anchor(r)}" data-status="${r.status}"><summary>${STATUS_MARK[r.status]} <code>${h(r.adapter)}</code> × <code>${h(r.case)}</code> — <strong>${h(r.status)}</strong></summary>`
+    return `<details class="result" id="${anchor(r)}" data-status="${r.status}"><summary>${STATUS_MARK[r.status]} <code>${h(r.adapter)}</code> × <code>${h(r.case)}</code> — <strong>${h(statusLabel(r.status))}</strong></summary>`
       + `<p>${h(r.reason)}</p>${diag}${reg}${tol}${checks}${tm}</details>`;
   }).join('\n');
 }
@@ -202,12 +204,12 @@ function environment(report: ConformanceReport): string {
 function tolerances(report: ConformanceReport): string {
   const t = tolerancesUsed(report);
   if (!t.length) return '';
-  return `<h2 id="tolerances">Tolerances applied</h2><table><thead><tr><th>case class</th><th>profile</th><th>atol</th><th>rtol</th><th>max ULP</th><th>reason</th></tr></thead><tbody>${t.map((x) => `<tr><td>${h(x.caseClass)}</td><td>${h(x.profile)}</td><td class="num">${formatNumber(x.atol)}</td><td class="num">${formatNumber(x.rtol)}</td><td class="num">${x.maxUlp ?? '–'}</td><td>${h(x.reason)}</td></tr>`).join('')}</tbody></table>`;
+  return `<h2 id="tolerances">Tolerances applied</h2><table><thead><tr><th>case class</th><th>role</th><th>profile</th><th>rule</th><th>reason</th></tr></thead><tbody>${t.map((x) => `<tr><td>${h(x.caseClass)}</td><td>${h(x.role)}</td><td>${h(x.profile)}</td><td>${h(ruleText(x))}</td><td>${h(x.reason)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 export function renderHtml(report: ConformanceReport): string {
   const s = report.summary;
-  const counts = CASE_STATUSES.filter((st) => s.byStatus[st] > 0).map((st) => `${s.byStatus[st]} ${st}`).join(', ');
+  const counts = countsText(s.byStatus);
   const baseline = report.baseline
     ? `<p>Baseline <code>${h(report.baseline.runId)}</code> (factor ${formatNumber(report.baseline.factor)}×): ${report.baseline.regressed} regressed, ${report.baseline.newlyFailing} newly failing, ${report.baseline.improved} improved, ${report.baseline.newPairs} new, ${report.baseline.missingPairs} missing.</p>`
     : '';

@@ -9,7 +9,7 @@
 import { perfMarkdown } from '../bench/perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
-import { CASE_STATUSES, type ConformanceReport } from './schema';
+import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
@@ -25,11 +25,18 @@ function envLine(report: ConformanceReport): string {
   return `Run \`${report.runId}\` · commit \`${shortCommit(report)}\`${e.git.dirty ? ' (dirty)' : ''} · ${e.os.distro ?? e.os.platform} ${e.os.arch} · ${e.cpu.model} (${e.cpu.cores} cores) · Node ${e.node.version}${gpu}${shards}`;
 }
 
+/** The pass rule of a row, short: "atol 1e-8, rtol 1e-5", or the expected divergence and its tight bound. */
+export function ruleText(t: AppliedTolerance): string {
+  return t.kind === 'expected-divergence'
+    ? `expected divergence (fails within atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)})`
+    : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`;
+}
+
 export function renderMarkdown(report: ConformanceReport): string {
   const s = report.summary;
   const m = matrixOf(report);
   const out: string[] = [];
-  const counts = CASE_STATUSES.filter((st) => s.byStatus[st] > 0).map((st) => `${s.byStatus[st]} ${st}`).join(', ');
+  const counts = countsText(s.byStatus);
   out.push(`## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${s.verdict.toUpperCase()} — ${s.total} results${counts ? `: ${counts}` : ''}`);
   out.push('');
   out.push(envLine(report));
@@ -54,14 +61,14 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`| \`${cell(c)}\` | ${cells.join(' | ')} |`);
     }
     out.push('');
-    out.push(`<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${st}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`);
+    out.push(`<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`);
     out.push('');
   } else {
     out.push('_No results (empty selection or shard)._');
     out.push('');
   }
 
-  const failing = report.results.filter((r) => r.status !== 'pass' && r.status !== 'unavailable' && r.status !== 'skipped');
+  const failing = report.results.filter((r) => !['pass', 'expected-divergence', 'unavailable', 'skipped'].includes(r.status));
   if (failing.length) {
     out.push(`### Not passing (${failing.length})`);
     out.push('');
@@ -69,6 +76,19 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${r.status}: ${cell(truncate(r.reason, 250))}`);
     }
     if (failing.length > MAX_LISTED) out.push(`- … and ${failing.length - MAX_LISTED} more (see report.html / report.json)`);
+    out.push('');
+  }
+
+  const diverging = report.results.filter((r) => r.status === 'expected-divergence');
+  if (diverging.length) {
+    out.push(`### Expected divergence (${diverging.length})`);
+    out.push('');
+    for (const r of diverging.slice(0, MAX_LISTED)) {
+      out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${cell(truncate(r.reason, 400))}`);
+    }
+    if (diverging.length > MAX_LISTED) out.push(`- … and ${diverging.length - MAX_LISTED} more (see report.html / report.json)`);
+    out.push('');
+    out.push('<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as \'unexpected match\' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>');
     out.push('');
   }
 
@@ -91,7 +111,7 @@ export function renderMarkdown(report: ConformanceReport): string {
   out.push('|---|---|---|---|---|---|---|');
   for (const a of report.adapters) {
     const d = a.description;
-    const res = CASE_STATUSES.filter((st) => a.counts[st] > 0).map((st) => `${a.counts[st]} ${st}`).join(', ');
+    const res = countsText(a.counts);
     const runtime = d ? `${d.runtime} ${d.version}` : '–';
     out.push(`| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`);
   }
@@ -111,10 +131,10 @@ export function renderMarkdown(report: ConformanceReport): string {
   if (tols.length) {
     out.push('<details><summary>Tolerances applied</summary>');
     out.push('');
-    out.push('| case class | profile | atol | rtol | max ULP | reason |');
-    out.push('|---|---|---|---|---|---|');
+    out.push('| case class | role | profile | rule | reason |');
+    out.push('|---|---|---|---|---|');
     for (const t of tols) {
-      out.push(`| ${cell(t.caseClass)} | ${cell(t.profile)} | ${formatNumber(t.atol)} | ${formatNumber(t.rtol)} | ${t.maxUlp ?? '–'} | ${cell(truncate(t.reason, 300))} |`);
+      out.push(`| ${cell(t.caseClass)} | ${cell(t.role)} | ${cell(t.profile)} | ${cell(ruleText(t))} | ${cell(truncate(t.reason, 300))} |`);
     }
     out.push('');
     out.push('</details>');

@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { REPORT_SCHEMA_VERSION, type ConformanceReport } from './schema';
+import { parseClassName } from '../compare/tolerances';
+import { CASE_STATUSES, REPORT_SCHEMA_VERSION, type ConformanceReport } from './schema';
 import { COMPLETE_MARKER, REPORT_FILES, checkAgainstMarker } from './write';
 
 export class ReportReadError extends Error {
@@ -41,8 +42,9 @@ export function parseReport(text: string, name: string): ConformanceReport {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ReportReadError(`report ${name}: expected a JSON object`);
   const r = raw as Record<string, unknown>;
   if (r.schemaVersion === undefined) throw new ReportReadError(`report ${name} has no schemaVersion: not a resnet-conformance report`);
-  if (r.schemaVersion !== REPORT_SCHEMA_VERSION) {
-    throw new ReportReadError(`report ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads version ${REPORT_SCHEMA_VERSION}`);
+  if (r.schemaVersion !== REPORT_SCHEMA_VERSION && !READABLE_OLDER.includes(r.schemaVersion as number)) {
+    throw new ReportReadError(`report ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions `
+      + `${[...READABLE_OLDER, REPORT_SCHEMA_VERSION].join(', ')}`);
   }
   for (const key of ['results', 'adapters', 'cases', 'parts'] as const) {
     if (!Array.isArray(r[key])) throw new ReportReadError(`report ${name}: '${key}' must be an array`);
@@ -56,7 +58,43 @@ export function parseReport(text: string, name: string): ConformanceReport {
       throw new ReportReadError(`report ${name}: results[${i}] needs string adapter, case and status`);
     }
   });
+  if (r.schemaVersion === 1) upgradeFromV1(r);
   return raw as ConformanceReport;
+}
+
+/** Earlier schema versions parseReport accepts (upgraded in memory to the current one). */
+const READABLE_OLDER: readonly number[] = [1];
+
+/**
+ * Schema 1 -> 2, in place: a tolerance object named its row by one string ('resnet50-training-logits')
+ * and carried maxUlp (always null: no row used it); version 2 names (caseClass, role) and the kind.
+ * A version-1 report has neither of the new statuses, so only the counts gain zero entries.
+ */
+function upgradeFromV1(r: Record<string, unknown>): void {
+  const tol = (t: unknown) => {
+    if (typeof t !== 'object' || t === null) return;
+    const x = t as Record<string, unknown>;
+    const key = typeof x.caseClass === 'string' ? parseClassName(x.caseClass) : undefined;
+    if (key) {
+      x.caseClass = key.caseClass;
+      x.role = key.role;
+    } else if (x.role === undefined) {
+      x.role = 'output';
+    }
+    if (x.kind === undefined) x.kind = 'tolerance';
+    delete x.maxUlp;
+  };
+  const counts = (c: unknown) => {
+    if (typeof c !== 'object' || c === null) return;
+    for (const s of CASE_STATUSES) if ((c as Record<string, unknown>)[s] === undefined) (c as Record<string, unknown>)[s] = 0;
+  };
+  for (const res of r.results as Record<string, unknown>[]) {
+    tol(res.tolerance);
+    if (Array.isArray(res.checks)) for (const c of res.checks as Record<string, unknown>[]) tol(c?.tolerance);
+  }
+  for (const a of r.adapters as Record<string, unknown>[]) counts(a?.counts);
+  counts((r.summary as Record<string, unknown>).byStatus);
+  r.schemaVersion = REPORT_SCHEMA_VERSION;
 }
 
 export function readReport(p: string): ConformanceReport {

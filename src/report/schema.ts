@@ -7,16 +7,27 @@
  * in VOLATILE_KEYS (times, dates, the run id derived from the date).
  */
 import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
+import type { ResolvedTolerance } from '../compare/tolerances';
 import type { AdapterDescription } from '../adapters/types';
 import type { RunPhaseTimings } from '../bench/overhead';
 import type { PerfSection } from '../bench/perf-section';
 import type { Diagnosis } from '../diagnose/types';
 
-export const REPORT_SCHEMA_VERSION = 1;
+/**
+ * 2: tolerance objects name (caseClass, role, profile) and their kind, and lose maxUlp; statuses
+ * 'expected-divergence' and 'unexpected-match'; checks[].outcome. Version 1 is still read (./read.ts
+ * upgrades it in memory).
+ */
+export const REPORT_SCHEMA_VERSION = 2;
 
 /**
  * Verdict of one adapter × case.
  *   pass          every check inside its tolerance
+ *   expected-divergence  some tensors fall under an expected-divergence row of the tolerance table and
+ *                 diverge as that row says (finite, right shape, beyond the tight bound); every other
+ *                 check passes. Not a failure; reason = the row's reason and the tensors named
+ *   unexpected-match  the tensors under an expected-divergence row all matched within its tight bound:
+ *                 the divergence did not happen, the row is stale (a failure: fix the row)
  *   fail-numeric  a value check outside tolerance (or NaN/Inf where the expected value is finite)
  *   fail-shape    an output/intermediate has the wrong shape, or a parameter count differs
  *   error         the adapter threw (build or run), or the case could not be evaluated
@@ -28,6 +39,8 @@ export const REPORT_SCHEMA_VERSION = 1;
  */
 export type CaseStatus =
   | 'pass'
+  | 'expected-divergence'
+  | 'unexpected-match'
   | 'fail-numeric'
   | 'fail-shape'
   | 'error'
@@ -38,20 +51,28 @@ export type CaseStatus =
   | 'regressed';
 
 export const CASE_STATUSES: readonly CaseStatus[] = [
-  'pass', 'regressed', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout', 'unavailable', 'skipped',
+  'pass', 'expected-divergence', 'regressed', 'unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout', 'unavailable', 'skipped',
 ];
 
 /** Statuses that make a run fail (exit code 1) regardless of how the adapter was selected. */
-export const FAILING_STATUSES: readonly CaseStatus[] = ['regressed', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
+export const FAILING_STATUSES: readonly CaseStatus[] = ['regressed', 'unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
 
-/** The tolerance a case was judged by, and why that tolerance. */
-export interface AppliedTolerance {
-  caseClass: string;
-  profile: string;
-  atol: number;
-  rtol: number;
-  maxUlp: number | null;
-  reason: string;
+/**
+ * The tolerance-table row a comparison was judged by (case class x tensor role x profile), and why.
+ * kind 'tolerance': pass when |actual - expected| <= atol + rtol*|expected| everywhere. kind
+ * 'expected-divergence': atol/rtol are the tight bound the tensors under the row must not all meet
+ * (tightBoundFrom: where it comes from) and reason is the divergence's.
+ */
+export type AppliedTolerance = ResolvedTolerance;
+
+/** Human name of a status (the summary lines; the JSON keeps the id). */
+export function statusLabel(s: CaseStatus): string {
+  return s === 'expected-divergence' ? 'expected divergence' : s === 'unexpected-match' ? 'unexpected match' : s;
+}
+
+/** "150 pass, 4 expected divergence" for the non-zero counts, in CASE_STATUSES order. */
+export function countsText(counts: Record<CaseStatus, number>): string {
+  return CASE_STATUSES.filter((st) => counts[st] > 0).map((st) => `${counts[st]} ${statusLabel(st)}`).join(', ');
 }
 
 /** Metrics of one comparison (a subset of CompareResult, all JSON-safe; null = infinite/undefined). */
@@ -84,6 +105,11 @@ export interface CheckResult {
   metrics: CheckMetrics | null;
   /** Tolerance this comparison was judged by (a tensor may have its own row of the table, e.g. logits). */
   tolerance?: AppliedTolerance;
+  /**
+   * Under an expected-divergence row: 'expected-divergence' (pass false; diverged as the row says) or
+   * 'unexpected-match' (pass false; every tensor under the row matched tightly). Absent otherwise.
+   */
+  outcome?: 'expected-divergence' | 'unexpected-match';
   actualShape?: number[];
   expectedShape?: number[];
   /** Non-tensor checks (parameter counts): the values compared. */

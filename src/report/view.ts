@@ -1,6 +1,6 @@
 /** Lookups shared by the Markdown and HTML renderers (row/column order, cell text). */
 import { formatNumber } from './format';
-import type { CaseResult, ConformanceReport } from './schema';
+import { statusLabel, type CaseResult, type ConformanceReport } from './schema';
 
 export interface Matrix {
   adapters: string[];
@@ -36,8 +36,9 @@ export function headlineError(r: CaseResult): number | null | undefined {
 
 /**
  * Short cell text: for pass/regressed the output's max abs error; for fail-numeric the largest max abs
- * error among the failing checks (named when it is not the output, e.g. "1.2e-3 resume"); the status
- * otherwise.
+ * error among the failing checks (named when it is not the output, e.g. "1.2e-3 resume"); for
+ * expected-divergence the largest max abs error among the diverging tensors, named the same way;
+ * the status otherwise.
  */
 export function cellText(r: CaseResult): string {
   switch (r.status) {
@@ -46,11 +47,13 @@ export function cellText(r: CaseResult): string {
       const e = headlineError(r);
       return e === undefined ? r.status : formatNumber(e);
     }
+    case 'expected-divergence':
     case 'fail-numeric': {
       if (r.checks.some((c) => (c.metrics?.nanActual ?? 0) > 0)) return 'NaN';
+      const counts = (c: CaseResult['checks'][number]) => (r.status === 'fail-numeric' ? !c.pass : c.outcome === 'expected-divergence');
       let worst: CaseResult['checks'][number] | undefined;
       for (const c of r.checks) {
-        if (c.pass || !c.metrics) continue;
+        if (!counts(c) || !c.metrics) continue;
         const m = c.metrics.maxAbs;
         const w = worst?.metrics?.maxAbs;
         if (!worst || m === null || (w !== null && w !== undefined && m > w)) worst = c;
@@ -61,7 +64,7 @@ export function cellText(r: CaseResult): string {
       return `${formatNumber(worst.metrics!.maxAbs)}${where}`;
     }
     default:
-      return r.status;
+      return statusLabel(r.status);
   }
 }
 
@@ -70,15 +73,15 @@ export function shortCommit(report: ConformanceReport): string {
   return commits.map((c) => (c ? c.slice(0, 10) : 'no commit')).join(', ');
 }
 
-/** The tolerance rows used in a report: unique caseClass × profile with their reason. */
+/** The tolerance rows used in a report: unique caseClass × role × profile with their reason, sorted by the three. */
 export function tolerancesUsed(report: ConformanceReport): Array<NonNullable<CaseResult['tolerance']>> {
   const seen = new Map<string, NonNullable<CaseResult['tolerance']>>();
   const add = (t: CaseResult['tolerance'] | undefined) => {
-    if (t) seen.set(`${t.caseClass}\u0000${t.profile}`, t);
+    if (t) seen.set(`${t.caseClass}\u0000${t.role}\u0000${t.profile}`, t);
   };
   for (const r of report.results) {
     add(r.tolerance);
     for (const c of r.checks) add(c.tolerance);
   }
-  return [...seen.values()].sort((a, b) => (a.caseClass === b.caseClass ? a.profile.localeCompare(b.profile) : a.caseClass.localeCompare(b.caseClass)));
+  return [...seen.values()].sort((a, b) => a.caseClass.localeCompare(b.caseClass) || a.role.localeCompare(b.role) || a.profile.localeCompare(b.profile));
 }

@@ -2,11 +2,15 @@
  * Regression baselines: the same adapter × case in an earlier report.
  *
  * With `--baseline old.json`, a result is marked as a regression when
- *   - newly failing: the baseline passed (pass or regressed) and now the status is fail-numeric,
- *     fail-shape, error, crashed or timeout (the status stays; `regression.kind` = 'newly-failing'), or
+ *   - newly failing: the baseline passed (pass, regressed or expected-divergence) and now the status
+ *     is unexpected-match, fail-numeric, fail-shape, error, crashed or timeout (the status stays;
+ *     `regression.kind` = 'newly-failing'), or
  *   - error growth: it still passes, but for some check present in both reports the max abs error
  *     grew beyond `factor` × the baseline's (status becomes 'regressed'). A check that was bit-exact
  *     (max abs 0) in the baseline and now is not counts as growth (growth null = from exact).
+ * An expected divergence is never a regression (its errors are known to be large; they are not
+ * compared for growth), and neither is a change from pass to expected-divergence (the table said so).
+ * From expected-divergence to unexpected-match is newly failing: the divergence stopped, the row is stale.
  * `diffReports` (the `compare` command) lists every status change and every error change beyond
  * the factor in either direction.
  */
@@ -15,8 +19,11 @@ import { formatNumber } from '../report/format';
 
 export const DEFAULT_REGRESSION_FACTOR = 2;
 
-const FAILING: readonly CaseStatus[] = ['fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
-const PASSING: readonly CaseStatus[] = ['pass', 'regressed'];
+const FAILING: readonly CaseStatus[] = ['unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
+/** Not failing in the baseline: a failure now is newly failing. */
+const PASSING: readonly CaseStatus[] = ['pass', 'regressed', 'expected-divergence'];
+/** Within tolerance: errors are compared for growth. */
+const WITHIN: readonly CaseStatus[] = ['pass', 'regressed'];
 
 function key(adapter: string, c: string): string {
   return `${adapter}\u0000${c}`;
@@ -93,7 +100,7 @@ export function applyBaseline(
       continue;
     }
     if (FAILING.includes(b.status) && PASSING.includes(r.status)) info.improved++;
-    if (r.status === 'pass' && PASSING.includes(b.status)) {
+    if (r.status === 'pass' && WITHIN.includes(b.status)) {
       const g = worstGrowth(r.checks, b.checks);
       if (g && grewBeyond(g, factor)) {
         r.status = 'regressed';
@@ -115,7 +122,7 @@ export interface ReportDiff {
 }
 
 const STATUS_RANK: Record<CaseStatus, number> = {
-  pass: 0, regressed: 1, skipped: 2, unavailable: 2, 'fail-numeric': 3, 'fail-shape': 3, error: 3, crashed: 3, timeout: 3,
+  pass: 0, regressed: 1, 'expected-divergence': 1, skipped: 2, 'unexpected-match': 3, unavailable: 2, 'fail-numeric': 3, 'fail-shape': 3, error: 3, crashed: 3, timeout: 3,
 };
 
 /** Differences from a (older) to b (newer), one line each, in b's result order. */
@@ -141,7 +148,9 @@ export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: 
       const better = STATUS_RANK[p.status] >= 3 && STATUS_RANK[r.status] < STATUS_RANK[p.status];
       if (worse) regressions++;
       if (better) improvements++;
-      lines.push(`${worse ? '!' : better ? '✓' : '~'} ${name}: ${p.status} → ${r.status} — ${r.reason}`);
+      const note = p.status === 'expected-divergence' && r.status === 'pass'
+        ? ' (the expected divergence is gone: its tolerance row was replaced)' : '';
+      lines.push(`${worse ? '!' : better ? '✓' : '~'} ${name}: ${p.status} → ${r.status}${note} — ${r.reason}`);
       continue;
     }
     const up = worstGrowth(r.checks, p.checks);

@@ -11,23 +11,24 @@
  *   error        tolerance/fixture problem, build or run threw, or a requested capture is missing
  *   fail-shape   a compared tensor has the wrong shape, or the parameter count differs from Keras
  *   fail-numeric a comparison outside tolerance (NaN/Inf included) or a named check failed
+ *   unexpected-match  the tensors under an expected-divergence row all matched its tight bound
+ *   expected-divergence  tensors under an expected-divergence row diverged as it says, the rest passed
  *   pass         otherwise
- * (error > fail-shape > fail-numeric when several apply.)
+ * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../adapters/types';
-import type { CompareResult, Tolerance } from '../compare/metrics';
-import { toleranceFor } from '../compare/tolerances';
-import { findSummary, loadCaseTensors, modelKey } from '../fixtures/load';
+import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
+import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../fixtures/load';
 import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
-import { formatMetrics, runFixtureCase } from '../fixtures/run-case';
+import { divergenceText, formatMetrics, runFixtureCase, type TensorComparison } from '../fixtures/run-case';
 import { buildModel } from '../spec/model-args';
 import type { ModelSpec, ParamCount } from '../spec/types';
 import type { Tensor } from '../tensor';
 import {
   checkMetricsOf, type AppliedTolerance, type CaseResult, type CaseStatus, type CheckResult,
 } from '../report/schema';
-import { passReason } from './summary';
+import { divergenceReason, passReason } from './summary';
 import { cachedInitModelWeights } from './weight-cache';
 
 export interface EvaluationContext {
@@ -67,7 +68,8 @@ function boundaryLabels(spec: ModelSpec): Map<string, string> {
   return new Map(spec.boundaries.map((b) => [b.layer, b.label]));
 }
 
-function tensorCheck(name: string, r: CompareResult | null, missing: string | undefined, labels: Map<string, string>, spec: ModelSpec): CheckResult {
+function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, spec: ModelSpec): CheckResult {
+  const { tensor: name, result: r, missing, verdict } = comparison;
   let kind: CheckResult['kind'] = 'other';
   let layer: string | undefined;
   if (name === 'output') {
@@ -82,24 +84,35 @@ function tensorCheck(name: string, r: CompareResult | null, missing: string | un
   if (label !== undefined) base.label = label;
   if (layer !== undefined) base.layer = layer;
   if (!r) return { ...base, reason: missing ?? 'not compared' };
-  const out: CheckResult = { ...base, pass: r.pass, metrics: checkMetricsOf(r) };
+  const out: CheckResult = { ...base, pass: verdict === 'pass', metrics: checkMetricsOf(r) };
   if (r.shapeMismatch) {
     out.actualShape = r.shapeMismatch.actual;
     out.expectedShape = r.shapeMismatch.expected;
   }
-  if (!r.pass) out.reason = formatMetrics(r);
+  if (verdict === 'fail') out.reason = formatMetrics(r);
+  else if (verdict !== 'pass') {
+    out.outcome = verdict;
+    out.reason = divergenceText(comparison);
+  }
   return out;
 }
 
+/** Statuses a case's checks can give, weakest first (the strongest one found wins). */
+const CHECK_STATUS_ORDER: readonly CaseStatus[] = ['pass', 'expected-divergence', 'unexpected-match', 'fail-numeric', 'fail-shape'];
+
 function statusOf(checks: CheckResult[]): CaseStatus {
   let s: CaseStatus = 'pass';
+  const atLeast = (x: CaseStatus) => {
+    if (CHECK_STATUS_ORDER.indexOf(x) > CHECK_STATUS_ORDER.indexOf(s)) s = x;
+  };
   for (const c of checks) {
     if (c.pass) continue;
+    if (c.outcome) atLeast(c.outcome);
     // The notebook's resume needs an NHWC output: without one, the output's shape is the problem.
-    if (!c.metrics && c.name === 'resume') s = 'fail-shape';
+    else if (!c.metrics && c.name === 'resume') atLeast('fail-shape');
     else if (!c.metrics && c.kind !== 'paramCount' && !c.name.startsWith('check:')) return 'error';
-    else if (c.kind === 'paramCount' || c.expectedShape) s = 'fail-shape';
-    else if (s === 'pass') s = 'fail-numeric';
+    else if (c.kind === 'paramCount' || c.expectedShape) atLeast('fail-shape');
+    else atLeast('fail-numeric');
   }
   return s;
 }
@@ -151,24 +164,24 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
 /** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
 export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: FixtureCase, ctx: EvaluationContext): Promise<CaseResult> {
   const t0 = now();
-  // Every tolerance-table row the case uses (its own class and any per-tensor class), looked up first.
+  // Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first.
   const applied = new Map<string, AppliedTolerance>();
-  const classes = [k.caseClass, k.expected.output?.caseClass, k.expected.resume?.caseClass,
-    ...Object.values(k.expected.intermediates ?? {}).map((r) => r.caseClass)];
+  const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
+  let tolerance: AppliedTolerance;
   try {
-    for (const cls of classes) {
-      if (cls === undefined || applied.has(cls)) continue;
-      const t = toleranceFor(cls, entry.profile);
-      applied.set(cls, { caseClass: cls, profile: entry.profile, atol: t.atol, rtol: t.rtol, maxUlp: t.maxUlp ?? null, reason: t.reason });
+    const refs = [undefined, k.expected.output, k.expected.resume, ...Object.values(k.expected.intermediates ?? {})];
+    for (const ref of refs) {
+      const key = toleranceKeyOf(k, ref);
+      if (!applied.has(rowName(key))) applied.set(rowName(key), resolveTolerance(key.caseClass, key.role, entry.profile));
     }
+    tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
   } catch (err) {
     return result(entry.id, k, 'error', errorText(err), null);
   }
-  const tolerance = applied.get(k.caseClass)!;
-  const tolFor = (cls: string): Tolerance => {
-    const t = applied.get(cls);
-    if (!t) throw new Error(`internal: tolerance row '${cls}' was not looked up`);
-    return { atol: t.atol, rtol: t.rtol, maxUlp: t.maxUlp ?? undefined };
+  const tolFor = (key: ToleranceKey): AppliedTolerance => {
+    const t = applied.get(rowName(key));
+    if (!t) throw new Error(`internal: tolerance row ${key.caseClass} x ${key.role} was not looked up`);
+    return t;
   };
 
   let tensors;
@@ -208,10 +221,7 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   const compareMs = now() - tr - runMs;
 
   const labels = boundaryLabels(built.spec);
-  const checks: CheckResult[] = run.comparisons.map((c) => ({
-    ...tensorCheck(c.tensor, c.result, c.missing, labels, built.spec),
-    ...(applied.has(c.caseClass) ? { tolerance: applied.get(c.caseClass)! } : {}),
-  }));
+  const checks: CheckResult[] = run.comparisons.map((c) => ({ ...tensorCheck(c, labels, built.spec), tolerance: c.tolerance }));
   for (const c of run.checks) {
     checks.push({ name: `check:${c.name}`, kind: 'other', pass: c.result.pass, metrics: null, ...(c.result.pass ? {} : { reason: c.result.detail }), actualValue: c.result.detail });
   }
@@ -233,15 +243,16 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   const status = statusOf(checks);
   const headline = checks.find((c) => c.kind === 'output' && c.metrics) ?? checks.find((c) => c.metrics);
   let reason: string;
-  if (status === 'pass') {
+  if (status === 'pass' || status === 'expected-divergence') {
     let maxAbs: number | null = 0;
     let maxUlp: number | null = 0;
     for (const c of checks) {
-      if (!c.metrics) continue;
+      if (!c.metrics || c.outcome) continue;
       maxAbs = maxAbs === null || c.metrics.maxAbs === null ? null : Math.max(maxAbs, c.metrics.maxAbs);
       maxUlp = maxUlp === null || c.metrics.maxUlp === null ? null : Math.max(maxUlp, c.metrics.maxUlp);
     }
-    reason = passReason(maxAbs, maxUlp, checks.length);
+    const passing = checks.filter((c) => !c.outcome).length;
+    reason = status === 'pass' ? passReason(maxAbs, maxUlp, passing) : divergenceReason(checks, maxAbs, maxUlp, passing);
   } else {
     const failing = checks.filter((c) => !c.pass);
     reason = failing.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).slice(0, 3).join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');

@@ -3,7 +3,7 @@
  * verdict, error, time). Otherwise (CI logs): one compact line per finished adapter.
  */
 import { STATUS_ICON, formatMs, formatNumber, truncate } from '../report/format';
-import { CASE_STATUSES, type CaseResult } from '../report/schema';
+import { emptyCounts, countsText, statusLabel, type CaseResult } from '../report/schema';
 import type { AdapterRun, ProgressSink } from './orchestrator';
 
 export interface ProgressOptions {
@@ -12,9 +12,9 @@ export interface ProgressOptions {
 }
 
 function counts(results: CaseResult[]): string {
-  const c = new Map<string, number>();
-  for (const r of results) c.set(r.status, (c.get(r.status) ?? 0) + 1);
-  return CASE_STATUSES.filter((s) => c.has(s)).map((s) => `${c.get(s)} ${s}`).join(', ') || 'no cases';
+  const c = emptyCounts();
+  for (const r of results) c[r.status]++;
+  return countsText(c) || 'no cases';
 }
 
 export function progressPrinter(opts: ProgressOptions): ProgressSink {
@@ -28,7 +28,7 @@ export function progressPrinter(opts: ProgressOptions): ProgressSink {
       const err = r.metrics ? `max abs ${formatNumber(r.metrics.maxAbs)}` : '';
       const detail = r.status === 'pass' || r.status === 'fail-numeric' ? err : truncate(r.reason, 100);
       const time = r.timings ? ` (${formatMs(r.timings.totalMs)})` : '';
-      opts.write(`  ${STATUS_ICON[r.status]} ${r.status.padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`);
+      opts.write(`  ${STATUS_ICON[r.status]} ${statusLabel(r.status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`);
     },
     adapterDone(run: AdapterRun) {
       const note = !run.available ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}` : '';

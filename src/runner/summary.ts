@@ -1,13 +1,14 @@
 /**
  * The verdict of a report, from its results alone (so `merge` and `--baseline` can recompute it).
  *
- * Exit code 1 (verdict 'fail') when any result is regressed, fail-numeric, fail-shape, error,
- * crashed or timeout, or is unavailable for an adapter that was named explicitly in --adapters.
- * Unavailable adapters picked by default or by `--adapters all`, and skipped cases, do not fail
- * the run (they are listed in every report with the reason and the fix).
+ * Exit code 1 (verdict 'fail') when any result is regressed, unexpected-match, fail-numeric,
+ * fail-shape, error, crashed or timeout, or is unavailable for an adapter that was named explicitly
+ * in --adapters. Expected divergences, unavailable adapters picked by default or by `--adapters all`,
+ * and skipped cases do not fail the run (they are listed in every report with the reason, and the
+ * fix where there is one).
  */
 import {
-  FAILING_STATUSES, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type ReportSummary,
+  FAILING_STATUSES, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type CheckResult, type ReportSummary,
 } from '../report/schema';
 import { formatNumber } from '../report/format';
 
@@ -55,4 +56,29 @@ export function countsFor(results: readonly CaseResult[], adapter: string): Reco
 /** One-line description of a passing result: its worst error. */
 export function passReason(maxAbs: number | null, maxUlp: number | null, checks: number): string {
   return `within tolerance; max abs error ${formatNumber(maxAbs)}, max ${formatNumber(maxUlp)} ulp over ${checks} check${checks === 1 ? '' : 's'}`;
+}
+
+/**
+ * One-line description of an expected divergence: the row(s) and their reason first (so a cut line
+ * keeps them), then the tensors that diverged, worst first (by boundary label where they have one;
+ * four named, the rest counted), then the worst error of the checks that passed.
+ */
+export function divergenceReason(checks: readonly CheckResult[], maxAbs: number | null, maxUlp: number | null, passing: number): string {
+  const rows = new Map<string, { reason: string; tensors: CheckResult[] }>();
+  for (const c of checks) {
+    if (c.outcome !== 'expected-divergence' || !c.tolerance) continue;
+    const t = c.tolerance;
+    const name = `${t.caseClass} x ${t.role} x ${t.profile}`;
+    const row = rows.get(name) ?? { reason: t.reason, tensors: [] };
+    row.tensors.push(c);
+    rows.set(name, row);
+  }
+  const err = (c: CheckResult) => (c.metrics?.maxAbs === null ? Infinity : c.metrics?.maxAbs ?? 0);
+  const parts = [...rows].map(([name, r]) => {
+    const worst = [...r.tensors].sort((a, b) => err(b) - err(a));
+    const named = worst.slice(0, 4).map((c) => `${c.label ?? c.name} (max abs ${formatNumber(c.metrics?.maxAbs)})`).join(', ');
+    const more = worst.length > 4 ? ` and ${worst.length - 4} more` : '';
+    return `${name} — ${r.reason} — beyond the tight bound: ${named}${more}`;
+  });
+  return `expected divergence: ${parts.join('; ')} — the other checks ${passReason(maxAbs, maxUlp, passing)}`;
 }

@@ -4,13 +4,14 @@
  * with characters that must be escaped in XML, HTML and Markdown.
  */
 import {
-  REPORT_SCHEMA_VERSION, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type CheckResult, type ConformanceReport,
+  REPORT_SCHEMA_VERSION, emptyCounts, type AdapterReport, type AppliedTolerance, type CaseResult, type CaseStatus, type CheckResult,
+  type ConformanceReport,
 } from '../../src/report/schema';
 import { countsFor, summarize } from '../../src/runner/summary';
 
 export const NASTY = 'a <b> & "c" \'d\' | e\nf \u0001g';
 
-const TOL = { caseClass: 'resnet50-inference', profile: 'fp32-cpu', atol: 1e-6, rtol: 1e-5, maxUlp: null, reason: 'measured: ≤ 3e-7 on onnxruntime-cpu' };
+const TOL: AppliedTolerance = { caseClass: 'resnet50-inference', role: 'probabilities', profile: 'fp32-cpu', kind: 'tolerance', atol: 1e-6, rtol: 1e-5, reason: 'measured: ≤ 3e-7 on onnxruntime-cpu' };
 
 function metrics(maxAbs: number | null, mismatches = 0, n = 6) {
   return {
@@ -92,4 +93,35 @@ export function sampleReport(): ConformanceReport {
     baseline: { path: 'old.json', runId: '20241231T000000Z', factor: 2, regressed: 1, newlyFailing: 1, improved: 0, newPairs: 0, missingPairs: 0 },
     summary: summarize(results, adapters),
   };
+}
+
+export const DIVERGENCE_REASON = 'measured tf32: 2.93 abs <stage 5> & "decorrelates"';
+
+/**
+ * A report of one tf32-gpu adapter on three ResNet-50 training cases whose activations fall under an
+ * expected-divergence row: one diverges as expected, one matches tightly (unexpected-match), one passes
+ * (no tensor under the row).
+ */
+export function divergenceReport(): ConformanceReport {
+  const r = sampleReport();
+  const xd: AppliedTolerance = {
+    caseClass: 'resnet50-training', role: 'activations', profile: 'tf32-gpu', kind: 'expected-divergence', atol: 2e-2, rtol: 1e-2,
+    tightBoundFrom: 'the fp32-cpu row of resnet50-training x activations', reason: DIVERGENCE_REASON,
+  };
+  const probs: AppliedTolerance = { ...TOL, caseClass: 'resnet50-training', profile: 'tf32-gpu', atol: 4e-2, rtol: 1e-3 };
+  const out: CheckResult = { name: 'output', kind: 'output', label: 'probabilities', pass: true, metrics: metrics(1.4e-2), tolerance: probs };
+  const act = (label: string, maxAbs: number, outcome?: CheckResult['outcome']): CheckResult => ({
+    name: `intermediates/${label}_layer`, kind: 'boundary', label, layer: `${label}_layer`, pass: outcome === undefined, metrics: metrics(maxAbs, outcome === 'expected-divergence' ? 1 : 0),
+    tolerance: xd, ...(outcome ? { outcome, reason: outcome === 'expected-divergence' ? 'expected divergence: beyond the tight bound' : 'expected divergence did not happen: the row is stale, fix it' } : {}),
+  });
+  const results: CaseResult[] = [
+    res('tf32', 'resnet50/b1', 'pass', 'within tolerance; max abs error 0.014', [out]),
+    res('tf32', 'block/inference', 'expected-divergence', `expected divergence: stage5 (max abs 2.93) beyond the tight bound — resnet50-training x activations x tf32-gpu: ${DIVERGENCE_REASON}`,
+      [out, act('stage1', 1e-4), act('stage5', 2.93, 'expected-divergence')]),
+    res('tf32', 'block/training', 'unexpected-match', 'intermediates/stage5_layer: expected divergence did not happen: the row is stale, fix it',
+      [out, act('stage1', 1e-4, 'unexpected-match'), act('stage5', 1e-3, 'unexpected-match')]),
+  ];
+  for (const x of results) x.tolerance = probs;
+  const adapters = [{ ...r.adapters[0], id: 'tf32', profile: 'tf32-gpu', explicitlyRequested: true, counts: countsFor(results, 'tf32') }];
+  return { ...r, adapters, results, baseline: null, summary: summarize(results, adapters) };
 }

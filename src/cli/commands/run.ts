@@ -8,7 +8,7 @@ import { FIXTURES_DIR } from '../../fixtures/paths';
 import { formatMs, truncate } from '../../report/format';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
-import { REPORT_SCHEMA_VERSION, type ConformanceReport } from '../../report/schema';
+import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
 import { prepareOutDir, writeReportDir } from '../../report/write';
 import { selectAdapters } from '../../runner/adapters';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/baseline';
@@ -44,10 +44,13 @@ function configError(msg: string): number {
 
 export function printSummary(report: ConformanceReport, outDir: string, write: (s: string) => void): void {
   const s = report.summary;
-  const counts = Object.entries(s.byStatus).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  const counts = countsText(s.byStatus);
   write(`\n${s.verdict === 'pass' ? 'PASS' : 'FAIL'}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(report.parts[0]?.durationMs)}`);
   for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
   if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
+  const diverging = report.results.filter((r) => r.status === 'expected-divergence');
+  for (const r of diverging.slice(0, 20)) write(`  ${r.adapter} × ${r.case}: ${truncate(r.reason, 240)}`);
+  if (diverging.length > 20) write(`  ... ${diverging.length - 20} more expected divergences in the report`);
   for (const a of report.adapters.filter((x) => !x.available)) {
     write(truncate(`  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`, 240));
   }
