@@ -19,7 +19,7 @@ import { ExternalAdapterError, externalFaultStatus } from '../src/adapters/exter
 import { encodeFrame, FrameError, FrameReader, frameTensors } from '../src/adapters/external/frames';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
-import { toleranceFor } from '../src/compare/tolerances';
+import { resolveTolerance } from '../src/compare/tolerances';
 import { findSummary, loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
 import type { FixtureCase } from '../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../src/fixtures/paths';
@@ -100,7 +100,7 @@ function goldenCases(entry: AdapterEntry, cases: FixtureCase[], extra?: (k: Fixt
 
       for (const k of group) {
         test(`${k.id} [${k.caseClass}]`, async () => {
-          const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (cls) => toleranceFor(cls, entry.profile));
+          const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (key) => resolveTolerance(key.caseClass, key.role, entry.profile));
           const failures = describeFailures(run);
           if (failures.length) throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
           expect(run.comparisons.length).toBeGreaterThan(0);
