@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
     // suites/pretrained.test.ts fails on this itself, naming the file; the other suites go on.
     process.stdout.write(`\npre-trained ResNet-50 files could not be materialized: ${(err as Error).message}\n`);
   }
-  const wanted = selectedAdapterIds(ADAPTERS.map((a) => a.id));
+  const wanted = selectedAdapterIds(ADAPTERS);
   const results: ProbedAdapter[] = [];
   for (const entry of ADAPTERS) {
     if (!wanted.includes(entry.id)) continue;

@@ -1,10 +1,10 @@
 /**
  * Comparing two bench result files from the command line: `bench --compare a.json b.json` and
- * `compare a.json b.json` (two bench results) share the options, the reading and the summary.
+ * `compare a.json b.json` (two bench results) share the options, the reading and the summary. The
+ * options come parsed (src/cli/commands/bench-compare-options.ts).
  */
 import * as fs from 'fs';
-import { UsageError, str, type ParsedArgs } from '../cli/args';
-import { DEFAULT_NOISE_FLOOR, type BenchComparison, type Normalize } from './compare';
+import type { BenchComparison, Normalize } from './compare';
 import { parseNoiseProfile, type NoiseProfile } from './noise-profile';
 import { readBenchFile } from './read';
 import { BenchReadError, type BenchReport } from './schema';
@@ -14,16 +14,6 @@ export interface BenchCompareOptions {
   normalize: Normalize;
   /** --noise-profile, when given. */
   profileFile?: string;
-}
-
-/** `--noise-floor`, `--normalize` and `--noise-profile`; a bad value is a UsageError. */
-export function benchCompareOptions(p: ParsedArgs): BenchCompareOptions {
-  const floorText = str(p, 'noise-floor');
-  const floor = floorText === undefined ? DEFAULT_NOISE_FLOOR : Number(floorText);
-  if (!(Number.isFinite(floor) && floor >= 0)) throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
-  const normalize = (str(p, 'normalize') ?? 'auto') as Normalize;
-  if (!['auto', 'always', 'never'].includes(normalize)) throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
-  return { floor, normalize, profileFile: str(p, 'noise-profile') };
 }
 
 /** Reads both bench results and the noise profile, if any; any problem is a BenchReadError naming the file. */

@@ -8,6 +8,8 @@ export type BenchJob =
   | {
     kind: 'adapter';
     adapter: string;
+    /** `--adapter-module` files (absolute) the adapter may come from (src/adapters/modules.ts); never the environment. */
+    adapterModules: string[];
     batches: number[];
     policy: RunPolicy;
     model: { inputShape: [number, number, number]; classes: number };

@@ -25,6 +25,8 @@ export const DEFAULT_CLASSES = 6;
 export interface BenchOptions {
   adapters: AdapterEntry[];
   selection: 'default' | 'all' | 'explicit';
+  /** `--adapter-module` files the adapters may come from, for the workers. */
+  adapterModules?: string[];
   batches: number[];
   policy: RunPolicy;
   /** Measure the MatMul ceiling (default true). */
@@ -147,7 +149,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     log(`${entry.id}: benchmarking batch ${o.batches.join(', ')} ...`);
     const job: BenchJob = {
-      kind: 'adapter', adapter: entry.id, batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
+      kind: 'adapter', adapter: entry.id, adapterModules: o.adapterModules ?? [], batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
       pairedRuntimes: o.ceilingRuntimes.filter((r) => r === 'tfjs-node'),
       layers: o.layers ?? false,

@@ -30,7 +30,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const tImport = performance.now();
   const memory = require('./memory') as typeof import('./memory');
   const baselineRssMiB = memory.sampleRss().currentMiB;
-  const { runnableAdapters } = require('../runner/adapters') as typeof import('../runner/adapters');
+  const { adapterPool } = require('../adapters/modules') as typeof import('../adapters/modules');
   const { resnet50 } = require('../spec/builders') as typeof import('../spec/builders');
   const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
   const { modelFlops } = require('./flops') as typeof import('./flops');
@@ -45,7 +45,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
     kind: 'adapter', available: false, description: null, batches: [],
     process: { startupMs: ENTRY_MS, importMs, probeMs: 0, initMs: 0, buildMs: 0, baselineRssMiB, buildPeakRssMiB: 0 },
   };
-  const entry = runnableAdapters().find((e) => e.id === job.adapter);
+  const entry = (await adapterPool(job.adapterModules)).entries.find((e) => e.id === job.adapter);
   if (!entry) throw new Error(`bench worker: unknown adapter '${job.adapter}'`);
   const adapter = entry.create();
   let t = nowMs();

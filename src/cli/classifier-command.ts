@@ -4,8 +4,10 @@
  * an input comes back as the message the command prints before exiting with 2.
  */
 import { FORMAT_DESCRIPTIONS, importKerasModel, ModelImportError, weightsDigest, type ImportedModel } from '../import';
+import { adapterPool } from '../adapters/modules';
+import { selectAdapters, type AdapterSelection } from '../adapters/select';
 import { planAdapters, type AdapterPlan } from '../import/predict';
-import { str, UsageError, type ParsedArgs } from './args';
+import { list, str, UsageError, type ParsedArgs } from './args';
 
 /** A value, or the message naming the option that was wrong. */
 export type Checked<T> = { value: T; error?: undefined } | { value?: undefined; error: string };
@@ -28,12 +30,17 @@ export async function loadClassifier(file: string, why = ''): Promise<Checked<Im
   return { value: model };
 }
 
-/** `--adapters` (see planAdapters). */
-export async function planClassifierAdapters(spec: string | undefined): Promise<Checked<AdapterPlan>> {
+/** `--adapters` and `--adapter-module` of classify and evaluate, through selectAdapters. */
+export async function classifierSelection(p: ParsedArgs, command: 'classify' | 'evaluate'): Promise<AdapterSelection> {
+  return selectAdapters(command, str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+}
+
+/** The selection, then which of its adapters run here (see planAdapters). */
+export async function planClassifierAdapters(p: ParsedArgs, command: 'classify' | 'evaluate'): Promise<Checked<AdapterPlan>> {
   try {
-    return { value: await planAdapters(spec) };
+    return { value: await planAdapters(await classifierSelection(p, command)) };
   } catch (err) {
-    if (err instanceof UsageError) return { error: `--adapters: ${err.message}` };
+    if (err instanceof UsageError) return { error: err.message.startsWith('--adapter') ? err.message : `--adapters: ${err.message}` };
     throw err;
   }
 }

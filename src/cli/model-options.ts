@@ -1,12 +1,11 @@
 /** The model- and adapter-selection options shared by forward, export-onnx and diagnose. */
 import { isReferencePrecision, type ReferencePrecision } from '../adapters/reference';
-import { getAdapterEntry } from '../adapters/registry';
+import { adapterPool } from '../adapters/modules';
+import { selectOneAdapter, type AdapterSelection } from '../adapters/select';
+import type { AdapterEntry } from '../adapters/types';
 import { MODEL_NAMES, type ModelArgs } from '../spec/model-args';
 import type { ModelName } from '../spec/types';
-import { int, intList, required, str, UsageError, type ParsedArgs } from './args';
-
-/** Value flags that select a notebook model and its arguments. */
-export const MODEL_VALUE_FLAGS = ['model', 'f', 'filters', 's', 'initializer', 'input-shape', 'classes'];
+import { int, intList, list, required, str, UsageError, type ParsedArgs } from './args';
 
 /** `--model` and its arguments as ModelArgs; omitted ones keep the notebook defaults. */
 export function modelArgsFromFlags(p: ParsedArgs): ModelArgs {
@@ -48,19 +47,20 @@ export function tf32LayersFromFlags(p: ParsedArgs, precisionText: string | undef
 
 export interface AdapterChoice {
   adapterId: string;
+  entry: AdapterEntry;
+  selection: AdapterSelection;
   /** Reference precision (only with --adapter reference). */
   precision?: ReferencePrecision;
   tf32Layers?: string[];
 }
 
-/** `--adapter ID [--precision fp64|fp32|tf32] [--tf32-layers names]`; the last two only for the reference. */
-export function adapterChoiceFromFlags(p: ParsedArgs): AdapterChoice {
-  const adapterId = required(p, 'adapter');
-  try {
-    getAdapterEntry(adapterId);
-  } catch (err) {
-    throw new UsageError(`--adapter: ${(err as Error).message}`);
-  }
+/**
+ * `--adapter ID [--adapter-module file ...] [--precision fp64|fp32|tf32] [--tf32-layers names]`;
+ * the last two only for the reference. The adapter is chosen by selectOneAdapter (src/adapters/select.ts).
+ */
+export async function adapterChoiceFromFlags(p: ParsedArgs, command: 'forward' | 'diagnose'): Promise<AdapterChoice> {
+  const { selection, entry } = selectOneAdapter(command, str(p, 'adapter'), await adapterPool(list(p, 'adapter-module')));
+  const adapterId = entry.id;
   const precisionText = str(p, 'precision');
   if ((precisionText !== undefined || str(p, 'tf32-layers') !== undefined) && adapterId !== 'reference') {
     throw new UsageError(`--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`);
@@ -68,5 +68,5 @@ export function adapterChoiceFromFlags(p: ParsedArgs): AdapterChoice {
   if (precisionText !== undefined && !isReferencePrecision(precisionText)) {
     throw new UsageError(`--precision must be fp64, fp32 or tf32, got '${precisionText}'`);
   }
-  return { adapterId, precision: precisionText as ReferencePrecision | undefined, tf32Layers: tf32LayersFromFlags(p, precisionText) };
+  return { adapterId, entry, selection, precision: precisionText as ReferencePrecision | undefined, tf32Layers: tf32LayersFromFlags(p, precisionText) };
 }

@@ -3,7 +3,7 @@
  * their availability, and the model's probabilities for batches of inputs, as Keras's
  * model.predict computes them (BatchNormalization in inference mode: training=False).
  */
-import { ADAPTERS } from '../adapters/registry';
+import type { AdapterSelection } from '../adapters/select';
 import type { AdapterEntry } from '../adapters/types';
 import { UsageError } from '../util/errors';
 import type { Tensor } from '../tensor';
@@ -16,22 +16,14 @@ export interface AdapterPlan {
 }
 
 /**
- * `--adapters`: omitted or `all` -> every registered adapter that is available here (the others are
- * listed as skipped, with the reason); `a,b` -> exactly those, each of which must be available
- * (else a UsageError with the reason and the fix: exit code 2).
+ * Probes the selected adapters (src/adapters/select.ts; classify and evaluate default to every
+ * adapter): chosen by default or `all` -> those available here (the others are listed as skipped,
+ * with the reason); named -> each must be available (else a UsageError with the reason and the
+ * fix: exit code 2).
  */
-export async function planAdapters(spec: string | undefined): Promise<AdapterPlan> {
-  const all = spec === undefined || spec.trim() === 'all';
-  let chosen: AdapterEntry[];
-  if (all) {
-    chosen = [...ADAPTERS];
-  } else {
-    const ids = spec.split(',').map((s) => s.trim()).filter(Boolean);
-    if (ids.length === 0) throw new UsageError('--adapters needs a comma-separated list of adapter ids, or all');
-    const unknown = ids.filter((id) => !ADAPTERS.some((a) => a.id === id));
-    if (unknown.length) throw new UsageError(`unknown adapter(s) ${unknown.map((u) => `'${u}'`).join(', ')}; known adapters: ${ADAPTERS.map((a) => a.id).join(', ')}`);
-    chosen = ADAPTERS.filter((a) => ids.includes(a.id));
-  }
+export async function planAdapters(selection: AdapterSelection): Promise<AdapterPlan> {
+  const all = selection.mode !== 'explicit';
+  const chosen = selection.entries;
   const entries: AdapterEntry[] = [];
   const skipped: AdapterPlan['skipped'] = [];
   for (const e of chosen) {

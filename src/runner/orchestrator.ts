@@ -35,6 +35,8 @@ export interface ProgressSink {
 
 export interface OrchestratorOptions {
   fixturesDir: string;
+  /** `--adapter-module` files, for the workers (StartMessage.adapterModules). */
+  adapterModules: string[];
   jobs: AdapterJob[];
   /** Per-adapter time budget (all of its workers together). */
   timeoutMs: number;
@@ -185,7 +187,7 @@ async function superviseWorker(
       setImmediate(() => resolve(outcome));
     });
     const start: StartMessage = {
-      type: 'start', adapter: job.entry.id, fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
+      type: 'start', adapter: job.entry.id, adapterModules: opts.adapterModules, fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;

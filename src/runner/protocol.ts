@@ -7,6 +7,11 @@ import type { CaseResult } from '../report/schema';
 export interface StartMessage {
   type: 'start';
   adapter: string;
+  /**
+   * `--adapter-module` files (absolute) the adapter may come from: the worker loads them as the
+   * parent did (src/adapters/modules.ts). Passed here, never through the environment.
+   */
+  adapterModules: string[];
   fixturesDir: string;
   /** Case ids to run, in the order to report them. */
   cases: string[];

@@ -13,7 +13,7 @@ import {
 } from '../report/schema';
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../spec/model-args';
-import type { AdapterSelection } from './adapters';
+import type { AdapterSelection } from '../adapters/select';
 import { applyBaseline } from './baseline';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
@@ -153,7 +153,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const weightsMs = performance.now() - tw;
   const ta = performance.now();
   const started = await runAdapterJobs({
-    fixturesDir: cfg.fixturesDir, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
+    fixturesDir: cfg.fixturesDir, adapterModules: cfg.adapters.modules, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
   });
   const adaptersMs = performance.now() - ta;

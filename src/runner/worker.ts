@@ -11,7 +11,7 @@
 import { modelKey, loadManifest } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
 import type { Adapter, AdapterEntry } from '../adapters/types';
-import { runnableAdapters } from './adapters';
+import { adapterPool } from '../adapters/modules';
 import { diagnoseFailure } from './diagnose-failure';
 import { evaluateCase, type EvaluationContext } from './evaluate';
 import type { StartMessage, WorkerMessage } from './protocol';
@@ -39,7 +39,7 @@ function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): Fix
 
 async function work(start: StartMessage): Promise<void> {
   await send({ type: 'ready' });
-  const entry: AdapterEntry | undefined = runnableAdapters().find((e) => e.id === start.adapter);
+  const entry: AdapterEntry | undefined = (await adapterPool(start.adapterModules)).entries.find((e) => e.id === start.adapter);
   if (!entry) throw new Error(`worker: unknown adapter '${start.adapter}'`);
   const adapter: Adapter = entry.create();
 

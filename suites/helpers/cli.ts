@@ -13,14 +13,26 @@ export interface CliResult {
 }
 
 /**
- * Runs `resnet-conformance ...args` in a child process (the runner's test adapters enabled).
- * `onSpawn` gets the child, e.g. to interrupt it.
+ * `args` with `--adapter-module suites/helpers/faulty-adapter.ts` added right after the command when
+ * some argument names a faulty adapter (`--adapters reference,faulty-nan`); otherwise unchanged, so
+ * every other test sees the commands exactly as a user does.
+ */
+export function withFaultyModule(args: string[]): string[] {
+  const dd = args.indexOf('--');
+  const own = dd >= 0 ? args.slice(0, dd) : args;
+  if (!own.some((a) => /(^|[,=])faulty-/.test(a)) || own.includes('--adapter-module')) return args;
+  return [args[0], '--adapter-module', FAULTY_MODULE, ...args.slice(1)];
+}
+
+/**
+ * Runs `resnet-conformance ...args` in a child process (the faulty test adapters added where the
+ * arguments name one, see withFaultyModule). `onSpawn` gets the child, e.g. to interrupt it.
  */
 export function runCli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [CLI, ...withFaultyModule(args)], {
       cwd: REPO,
-      env: { ...process.env, RESNET_CONFORMANCE_TEST_ADAPTERS: FAULTY_MODULE, ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

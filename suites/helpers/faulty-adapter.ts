@@ -1,6 +1,7 @@
 /**
- * Deliberately faulty adapters for the runner's tests (never in the public registry: the runner
- * loads this module only when RESNET_CONFORMANCE_TEST_ADAPTERS names it).
+ * Deliberately faulty adapters for the runner's tests (never in the public registry: a command
+ * loads them only when given `--adapter-module suites/helpers/faulty-adapter.ts`, which
+ * suites/helpers/cli.ts adds when a test names a faulty adapter).
  *
  * Each wraps the float64 reference adapter (so untouched cases pass exactly against fixtures made
  * with the reference) and misbehaves in one way. Faults that end the process fire only on
@@ -156,7 +157,8 @@ export class FaultyAdapter implements Adapter {
   }
 }
 
-export const TEST_ADAPTERS: AdapterEntry[] = [
+/** The adapter-module contract (src/adapters/modules.ts): `adapters: AdapterEntry[]`. */
+export const adapters: AdapterEntry[] = [
   ...FAULT_MODES.map((mode): AdapterEntry => ({
     id: `faulty-${mode}`,
     summary: `test adapter: ${mode}`,

@@ -1,9 +1,10 @@
 import { ADAPTERS } from '../../adapters/registry';
 import { bool, parseArgs } from '../args';
+import { ADAPTERS_SPEC } from '../specs';
 
 /** `adapters`: every registered adapter, available or why not (and the fix). */
 export async function adaptersCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [], ['json']);
+  const p = parseArgs(argv, ADAPTERS_SPEC.flags);
   const rows = [];
   for (const entry of ADAPTERS) {
     const a = entry.create();

@@ -8,9 +8,11 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { adapterPool } from '../../adapters/modules';
+import { selectAdapters, type AdapterSelection } from '../../adapters/select';
 import { CEILING_RUNTIMES, DEFAULT_CEILING_N, DEFAULT_CEILING_RUNTIMES, type CeilingRuntime } from '../../bench/ceiling';
 import { compareBench } from '../../bench/compare';
-import { benchCompareOptions, benchComparisonText, readBenchPair } from '../../bench/compare-files';
+import { benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../bench/measure';
 import { harnessBreakdown } from '../../bench/overhead';
 import { benchDigest, perfMarkdown, perfSection, perfText } from '../../bench/perf-section';
@@ -24,13 +26,18 @@ import { median } from '../../bench/stats';
 import { packageRoot } from '../../report/run-info';
 import { readReport } from '../../report/read';
 import { writeFileAtomic } from '../../util/fs';
-import { selectAdapters } from '../../runner/adapters';
-import { UsageError, bool, int, intList, parseArgs, str } from '../args';
+import { UsageError, bool, int, intList, list, parseArgs, str, type ParsedArgs } from '../args';
+import { BENCH_SPEC } from '../specs';
+import { benchCompareOptions } from './bench-compare-options';
 
-export { BENCH_USAGE } from '../../bench/usage';
+async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
+  return selectAdapters('bench', str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+}
 
-const VALUE_FLAGS = ['adapters', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'noise-floor', 'normalize', 'noise-profile', 'run-args'];
-const BOOL_FLAGS = ['no-ceiling', 'no-paired-ceiling', 'verbose', 'compare', 'noise', 'harness', 'layers'];
+/** `--adapters` / `--adapter-module` as `bench` resolves them (through selectAdapters). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return selectionOf(parseArgs(argv, BENCH_SPEC.flags));
+}
 
 function nonNegInt(v: number | undefined, name: string): number | undefined {
   if (v !== undefined && v < 0) throw new UsageError(`--${name} must be >= 0, got ${v}`);
@@ -123,7 +130,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   const dd = argvAll.indexOf('--');
   const argv = dd >= 0 ? argvAll.slice(0, dd) : argvAll;
   const after = dd >= 0 ? argvAll.slice(dd + 1) : null;
-  const p = parseArgs(argv, VALUE_FLAGS, BOOL_FLAGS);
+  const p = parseArgs(argv, BENCH_SPEC.flags);
   try {
     if (bool(p, 'compare')) return compareMode(p.positional, p);
     if (bool(p, 'noise')) return noiseMode(p.positional, p);
@@ -138,7 +145,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
     throw err;
   }
 
-  const selection = selectAdapters(str(p, 'adapters'));
+  const selection = await selectionOf(p);
   const batches = intList(p, 'batch') ?? DEFAULT_BATCHES;
   if (batches.some((b) => b < 1)) throw new UsageError(`--batch sizes must be >= 1, got ${str(p, 'batch')}`);
   const runs = nonNegInt(int(p, 'runs'), 'runs');
@@ -167,6 +174,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
     const report = await runBench({
       adapters: selection.entries,
       selection: selection.mode,
+      adapterModules: selection.modules,
       batches,
       policy,
       ceiling: !bool(p, 'no-ceiling'),

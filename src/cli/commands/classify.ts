@@ -9,30 +9,14 @@
  */
 import { argmax, largestDisagreement, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
 import { decodeImageFile, ImageReadError, resizeNearest, toNotebookTensor, type DecodedImage, type PreparedImage } from '../../images';
-import { bool, parseArgs, required, str, UsageError } from '../args';
-import { adapterLines, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import type { AdapterSelection } from '../../adapters/select';
+import { bool, list, parseArgs, required, usageLines, UsageError, type ParsedArgs } from '../args';
+import { adapterLines, classifierSelection, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import { CLASSIFY_SPEC } from '../specs';
 
-export const CLASSIFY_USAGE =
-  'resnet-conformance classify --model m.h5|m.keras --image a.jpg [--image b.png ...] [--adapters a,b|all] [--max-diff X] [--json]';
-
-/** Pulls every `--image X` / `--image=X` out of argv (parseArgs keeps one value per flag). */
-function takeImages(argv: string[]): { images: string[]; rest: string[] } {
-  const images: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--image') {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new UsageError('--image needs a file');
-      images.push(v);
-      i++;
-    } else if (a.startsWith('--image=')) {
-      images.push(a.slice('--image='.length));
-    } else {
-      rest.push(a);
-    }
-  }
-  return { images, rest };
+/** `--adapters` / `--adapter-module` as `classify` resolves them (through selectAdapters). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return classifierSelection(parseArgs(argv, CLASSIFY_SPEC.flags), 'classify');
 }
 
 function fmt(p: number): string {
@@ -46,21 +30,19 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   };
   let modelFile: string;
   let images: string[];
-  let adaptersSpec: string | undefined;
+  let p: ParsedArgs;
   let maxDiff: number | undefined;
   let json: boolean;
   try {
-    const taken = takeImages(argv);
-    images = taken.images;
-    const p = parseArgs(taken.rest, ['model', 'adapters', 'max-diff'], ['json']);
+    p = parseArgs(argv, CLASSIFY_SPEC.flags);
+    images = list(p, 'image');
     if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (images go with --image)`);
     modelFile = required(p, 'model');
     if (images.length === 0) throw new UsageError('at least one --image is required');
-    adaptersSpec = str(p, 'adapters');
     maxDiff = maxDiffOption(p);
     json = bool(p, 'json');
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nusage: ${CLASSIFY_USAGE}`);
+    if (err instanceof UsageError) return fail(`${err.message}\n${usageLines(CLASSIFY_SPEC)}`);
     throw err;
   }
 
@@ -82,7 +64,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
     const resized = resizeNearest(d, w, h);
     return { file: images[i], decoded: d, resized, x: toNotebookTensor(resized) };
   });
-  const planned = await planClassifierAdapters(adaptersSpec);
+  const planned = await planClassifierAdapters(p, 'classify');
   if (planned.error !== undefined) return fail(planned.error);
   const plan = planned.value;
 

@@ -1,10 +1,12 @@
 import { compareBench } from '../../bench/compare';
-import { benchCompareOptions, benchComparisonText, readBenchPair } from '../../bench/compare-files';
+import { benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { isBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
 import { ReportReadError, readReport } from '../../report/read';
 import { DEFAULT_REGRESSION_FACTOR, diffReports } from '../../runner/baseline';
 import { UsageError, bool, parseArgs, str } from '../args';
+import { COMPARE_SPEC } from '../specs';
+import { benchCompareOptions } from './bench-compare-options';
 import { positiveNumber } from './run';
 
 const BENCH_ONLY = ['noise-floor', 'noise-profile', 'normalize'];
@@ -51,7 +53,7 @@ function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof pa
  * Given two bench results instead (`bench --json`), compares their latencies (see compareBenchFiles).
  */
 export async function compareCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['regression-factor', ...BENCH_ONLY], ['json']);
+  const p = parseArgs(argv, COMPARE_SPEC.flags);
   if (p.positional.length !== 2) throw new UsageError(`compare takes two reports (old, new), got ${p.positional.length}`);
   const [aPath, bPath] = p.positional;
   const benches = [isBenchFile(aPath), isBenchFile(bPath)];

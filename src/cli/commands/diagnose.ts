@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
-import { createAdapter, getAdapterEntry } from '../../adapters/registry';
-import type { Adapter, PrecisionProfile } from '../../adapters/types';
+import type { AdapterSelection } from '../../adapters/select';
+import type { Adapter, AdapterEntry, PrecisionProfile } from '../../adapters/types';
 import { PRECISION_PROFILES } from '../../compare/tolerances';
 import { diagnoseModel } from '../../diagnose/diagnose-model';
 import { isArithmetic, type Arithmetic } from '../../diagnose/formats';
@@ -15,23 +15,16 @@ import { pyShapeRepr, readNpy } from '../../npy';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
 import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';
-import { bool, parseArgs, str, UsageError } from '../args';
-import { adapterChoiceFromFlags, MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
-
-export const DIAGNOSE_USAGE =
-  'diagnose --adapter ID --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
-  + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] [--input x.npy] '
-  + '[--training] [--precision fp64|fp32|tf32] [--tf32-layers names] [--profile fp64-reference|fp32-cpu|tf32-gpu] '
-  + '[--arithmetics fp32,tf32,bf16,fp16] [--json | --markdown] [--html out.html]';
-
-const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'adapter', 'input', 'precision', 'tf32-layers', 'profile', 'arithmetics', 'html'];
-const BOOL_FLAGS = ['training', 'json', 'markdown'];
+import { bool, parseArgs, str, usageLines, UsageError } from '../args';
+import { adapterChoiceFromFlags, modelArgsFromFlags } from '../model-options';
+import { DIAGNOSE_SPEC } from '../specs';
 
 const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = { fp64: 'fp64-reference', fp32: 'fp32-cpu', tf32: 'tf32-gpu' };
 
 interface Plan {
   modelArgs: ModelArgs;
   adapterId: string;
+  entry: AdapterEntry;
   inputFile?: string;
   training: boolean;
   precision?: ReferencePrecision;
@@ -42,10 +35,15 @@ interface Plan {
   html?: string;
 }
 
-function plan(argv: string[]): Plan {
-  const p = parseArgs(argv, VALUE_FLAGS, BOOL_FLAGS);
+/** `--adapter` / `--adapter-module` as `diagnose` resolves them (through selectOneAdapter). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return (await adapterChoiceFromFlags(parseArgs(argv, DIAGNOSE_SPEC.flags), 'diagnose')).selection;
+}
+
+async function plan(argv: string[]): Promise<Plan> {
+  const p = parseArgs(argv, DIAGNOSE_SPEC.flags);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
-  const { adapterId, precision, tf32Layers } = adapterChoiceFromFlags(p);
+  const { adapterId, entry, precision, tf32Layers } = await adapterChoiceFromFlags(p, 'diagnose');
   const profileText = str(p, 'profile');
   if (profileText !== undefined && !(PRECISION_PROFILES as readonly string[]).includes(profileText)) {
     throw new UsageError(`--profile must be one of ${PRECISION_PROFILES.join(', ')}, got '${profileText}'`);
@@ -63,6 +61,7 @@ function plan(argv: string[]): Plan {
   return {
     modelArgs,
     adapterId,
+    entry,
     inputFile: str(p, 'input'),
     training: bool(p, 'training'),
     precision,
@@ -93,8 +92,7 @@ function makeAdapter(pl: Plan): { adapter: Adapter; profile: PrecisionProfile } 
     const id = pl.tf32Layers ? 'reference-tf32(selected layers)' : undefined;
     return { adapter: new ReferenceAdapter({ id, precision, tf32Layers: pl.tf32Layers }), profile: pl.profile ?? PROFILE_OF_PRECISION[precision] };
   }
-  const entry = getAdapterEntry(pl.adapterId);
-  return { adapter: createAdapter(pl.adapterId), profile: pl.profile ?? entry.profile };
+  return { adapter: pl.entry.create(), profile: pl.profile ?? pl.entry.profile };
 }
 
 export async function diagnoseCommand(args: string[]): Promise<number> {
@@ -106,7 +104,7 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
   let input: Tensor | undefined;
   let spec: ModelSpec;
   try {
-    pl = plan(args);
+    pl = await plan(args);
     if (pl.inputFile !== undefined) {
       try {
         input = readNpy(pl.inputFile);
@@ -116,7 +114,7 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
     }
     spec = buildSpec(pl, input);
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nusage: resnet-conformance ${DIAGNOSE_USAGE}`);
+    if (err instanceof UsageError) return fail(`${err.message}\n${usageLines(DIAGNOSE_SPEC)}`);
     throw err;
   }
 

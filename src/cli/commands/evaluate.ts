@@ -11,11 +11,15 @@
 import { DatasetError, datasetBatch, loadSignsDataset, type SignsDataset } from '../../datasets';
 import { argmax, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
 import type { Tensor } from '../../tensor';
-import { bool, int, parseArgs, required, str, UsageError } from '../args';
-import { adapterLines, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import type { AdapterSelection } from '../../adapters/select';
+import { bool, int, parseArgs, required, str, usageLines, UsageError, type ParsedArgs } from '../args';
+import { adapterLines, classifierSelection, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import { EVALUATE_SPEC } from '../specs';
 
-export const EVALUATE_USAGE =
-  'resnet-conformance evaluate --model m.h5|m.keras --dataset test_signs.h5 [--adapters a,b|all] [--baseline ID] [--batch 8] [--max-diff X] [--json]';
+/** `--adapters` / `--adapter-module` as `evaluate` resolves them (through selectAdapters). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return classifierSelection(parseArgs(argv, EVALUATE_SPEC.flags), 'evaluate');
+}
 
 export interface AdapterEvaluation {
   id: string;
@@ -50,24 +54,23 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   };
   let modelFile: string;
   let datasetFile: string;
-  let adaptersSpec: string | undefined;
+  let p: ParsedArgs;
   let baselineArg: string | undefined;
   let batchSize: number;
   let maxDiff: number | undefined;
   let json: boolean;
   try {
-    const p = parseArgs(argv, ['model', 'dataset', 'adapters', 'baseline', 'batch', 'max-diff'], ['json']);
+    p = parseArgs(argv, EVALUATE_SPEC.flags);
     if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
     modelFile = required(p, 'model');
     datasetFile = required(p, 'dataset');
-    adaptersSpec = str(p, 'adapters');
     baselineArg = str(p, 'baseline');
     batchSize = int(p, 'batch') ?? 8;
     if (batchSize <= 0) throw new UsageError(`--batch must be a positive integer, got ${batchSize}`);
     maxDiff = maxDiffOption(p);
     json = bool(p, 'json');
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nusage: ${EVALUATE_USAGE}`);
+    if (err instanceof UsageError) return fail(`${err.message}\n${usageLines(EVALUATE_SPEC)}`);
     throw err;
   }
 
@@ -86,7 +89,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (ds.height !== h || ds.width !== w) return fail(`--dataset: images are ${ds.width}x${ds.height}, the model takes ${w}x${h}`);
   if (ds.classes.length !== units) return fail(`--dataset: ${ds.classes.length} classes in list_classes, the model has ${units} outputs`);
 
-  const planned = await planClassifierAdapters(adaptersSpec);
+  const planned = await planClassifierAdapters(p, 'evaluate');
   if (planned.error !== undefined) return fail(planned.error);
   const plan = planned.value;
   const ids = plan.entries.map((e) => e.id);

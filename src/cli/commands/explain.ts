@@ -9,11 +9,12 @@ import { BaselineError, DEFAULT_BASELINES_DIR, baselineDir, readBaseline } from 
 import { DEFAULT_EPSILONS, configurationSpace, explain, formatExplanation } from '../../notebook/explain';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../../notebook/revision';
 import { UsageError, bool, parseArgs, str } from '../args';
+import { EXPLAIN_SPEC } from '../specs';
 
 export const EXPLAIN_USAGE = 'explain (--baseline-set NAME [--baselines-dir DIR] | --public-tests p.py [--outputs o.py] [--notebook n.ipynb]) [--epsilons 1e-3,1e-5,1e-6] [--json]';
 
 export async function explainCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['baseline-set', 'baselines-dir', 'public-tests', 'outputs', 'notebook', 'epsilons'], ['json']);
+  const p = parseArgs(argv, EXPLAIN_SPEC.flags);
   if (p.positional.length) throw new UsageError(`explain takes no positional arguments (got ${p.positional.join(' ')})`);
   const set = str(p, 'baseline-set');
   const tests = str(p, 'public-tests');

@@ -9,15 +9,9 @@ import { initModelWeights } from '../../init';
 import { BATCH_DIM_PARAM, exportOnnx, ONNX_IR_VERSION, ONNX_OPSET, onnxParamCount } from '../../onnx';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
 import type { ModelSpec } from '../../spec/types';
-import { bool, parseArgs, required, str, UsageError } from '../args';
-import { MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
-
-export const EXPORT_ONNX_USAGE =
-  'resnet-conformance export-onnx --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
-  + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] [--training] '
-  + '[--capture layer,layer,...] --out model.onnx';
-
-const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'capture', 'out'];
+import { bool, parseArgs, required, str, usageLines, UsageError } from '../args';
+import { modelArgsFromFlags } from '../model-options';
+import { EXPORT_ONNX_SPEC } from '../specs';
 
 interface ExportPlan {
   modelArgs: ModelArgs;
@@ -27,7 +21,7 @@ interface ExportPlan {
 }
 
 function plan(argv: string[]): ExportPlan {
-  const p = parseArgs(argv, VALUE_FLAGS, ['training']);
+  const p = parseArgs(argv, EXPORT_ONNX_SPEC.flags);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
   const modelArgs = modelArgsFromFlags(p);
   const captureText = str(p, 'capture');
@@ -52,7 +46,7 @@ export async function exportOnnxCommand(args: string[]): Promise<number> {
       throw new UsageError(`cannot build --model ${pl.modelArgs.model}: ${(err as Error).message}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nusage: ${EXPORT_ONNX_USAGE}`);
+    if (err instanceof UsageError) return fail(`${err.message}\n${usageLines(EXPORT_ONNX_SPEC)}`);
     throw err;
   }
   let exported: ReturnType<typeof exportOnnx>;

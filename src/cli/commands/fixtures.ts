@@ -1,5 +1,5 @@
 /**
- * `resnet-conformance fixtures verify|generate|check`:
+ * `resnet-conformance fixtures verify|generate|check|materialize`:
  *   verify    every fixture file against the manifest (digest, shape, dtype) and the manifest's consistency;
  *   generate  sets up the pinned .venv if needed and runs fixtures/generate/generate.py (real Keras);
  *   check     freshness: regenerates into a temporary folder and compares with the committed fixtures;
@@ -14,14 +14,14 @@ import { compareFixtureDirs, formatFreshness } from '../../fixtures/freshness';
 import { ensurePythonEnv, runGenerator } from '../../fixtures/generator';
 import { verifyFixtures } from '../../fixtures/verify';
 import { MaterializeError, materializePretrained, PRETRAINED_DIR } from '../../fixtures/pretrained-materialize';
-import { bool, parseArgs, str, UsageError } from '../args';
+import { bool, parseArgs, str, synopsis, UsageError, type CommandSpec } from '../args';
+import { FIXTURES_SPEC } from '../specs';
 
-export const FIXTURES_USAGE = [
-  'resnet-conformance fixtures verify [--dir fixtures] [--json]',
-  'resnet-conformance fixtures generate [--no-setup] [-- generator args, e.g. --out DIR]',
-  'resnet-conformance fixtures check [--dir fixtures] [--exact] [--keep] [--json] [--no-setup]',
-  'resnet-conformance fixtures materialize [--dir fixtures/pretrained] [--out DIR]',
-].join('\n');
+export const FIXTURES_USAGE = synopsis(FIXTURES_SPEC).map((s) => `resnet-conformance ${s}`).join('\n');
+
+function subcommand(name: string): CommandSpec {
+  return FIXTURES_SPEC.subcommands!.find((s) => s.name === `fixtures ${name}`)!;
+}
 
 const out = (s: string): void => {
   process.stdout.write(`${s}\n`);
@@ -31,7 +31,7 @@ const err = (s: string): void => {
 };
 
 function verify(argv: string[]): number {
-  const p = parseArgs(argv, ['dir'], ['json']);
+  const p = parseArgs(argv, subcommand('verify').flags);
   if (p.positional.length) throw new UsageError(`fixtures verify takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? FIXTURES_DIR);
   const r = verifyFixtures(dir);
@@ -50,7 +50,7 @@ function generate(argv: string[]): number {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const pass = dash >= 0 ? argv.slice(dash + 1) : [];
-  const p = parseArgs(own, [], ['no-setup']);
+  const p = parseArgs(own, subcommand('generate').flags);
   if (p.positional.length) throw new UsageError(`fixtures generate: unexpected '${p.positional[0]}' (generator arguments go after --)`);
   let python: string;
   try {
@@ -65,7 +65,7 @@ function generate(argv: string[]): number {
 }
 
 function check(argv: string[]): number {
-  const p = parseArgs(argv, ['dir'], ['exact', 'keep', 'json', 'no-setup']);
+  const p = parseArgs(argv, subcommand('check').flags);
   if (p.positional.length) throw new UsageError(`fixtures check takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? FIXTURES_DIR);
   const exact = bool(p, 'exact');
@@ -111,7 +111,7 @@ function check(argv: string[]): number {
 }
 
 function materialize(argv: string[]): number {
-  const p = parseArgs(argv, ['dir', 'out'], []);
+  const p = parseArgs(argv, subcommand('materialize').flags);
   if (p.positional.length) throw new UsageError(`fixtures materialize takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? PRETRAINED_DIR);
   const outDir = str(p, 'out');

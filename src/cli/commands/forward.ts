@@ -3,22 +3,16 @@
  * with the notebook's initial weights; writes the output as .npy.
  */
 import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
-import { createAdapter } from '../../adapters/registry';
-import type { Adapter } from '../../adapters/types';
+import type { AdapterSelection } from '../../adapters/select';
+import type { Adapter, AdapterEntry } from '../../adapters/types';
 import { initModelWeights } from '../../init';
 import { readNpy, writeNpy, pyShapeRepr } from '../../npy';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
 import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';
-import { bool, parseArgs, required, UsageError } from '../args';
-import { adapterChoiceFromFlags, MODEL_VALUE_FLAGS, modelArgsFromFlags } from '../model-options';
-
-export const FORWARD_USAGE =
-  'resnet-conformance forward --model resnet50|identity_block|convolutional_block [--f N] [--filters a,b,c] [--s N] '
-  + '[--initializer glorot_uniform|random_uniform|constant:V] [--input-shape h,w,c] [--classes N] --input x.npy '
-  + '[--training] --adapter ID [--precision fp64|fp32|tf32] [--tf32-layers names] --out y.npy';
-
-const VALUE_FLAGS = [...MODEL_VALUE_FLAGS, 'input', 'adapter', 'precision', 'tf32-layers', 'out'];
+import { bool, parseArgs, required, usageLines, UsageError } from '../args';
+import { adapterChoiceFromFlags, modelArgsFromFlags } from '../model-options';
+import { FORWARD_SPEC } from '../specs';
 
 interface ForwardPlan {
   modelArgs: ModelArgs;
@@ -26,21 +20,28 @@ interface ForwardPlan {
   outFile: string;
   training: boolean;
   adapterId: string;
+  entry: AdapterEntry;
   precision?: ReferencePrecision;
   tf32Layers?: string[];
 }
 
-function plan(argv: string[]): ForwardPlan {
-  const p = parseArgs(argv, VALUE_FLAGS, ['training']);
+/** `--adapter` / `--adapter-module` as `forward` resolves them (through selectOneAdapter). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return (await adapterChoiceFromFlags(parseArgs(argv, FORWARD_SPEC.flags), 'forward')).selection;
+}
+
+async function plan(argv: string[]): Promise<ForwardPlan> {
+  const p = parseArgs(argv, FORWARD_SPEC.flags);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
   const modelArgs = modelArgsFromFlags(p);
-  const { adapterId, precision, tf32Layers } = adapterChoiceFromFlags(p);
+  const { adapterId, entry, precision, tf32Layers } = await adapterChoiceFromFlags(p, 'forward');
   return {
     modelArgs,
     inputFile: required(p, 'input'),
     outFile: required(p, 'out'),
     training: bool(p, 'training'),
     adapterId,
+    entry,
     precision,
     tf32Layers,
   };
@@ -64,7 +65,7 @@ function makeAdapter(pl: ForwardPlan): Adapter {
   if (pl.adapterId === 'reference' && (pl.precision !== undefined || pl.tf32Layers !== undefined)) {
     return new ReferenceAdapter({ precision: pl.precision ?? 'fp64', tf32Layers: pl.tf32Layers });
   }
-  return createAdapter(pl.adapterId);
+  return pl.entry.create();
 }
 
 export async function forwardCommand(args: string[]): Promise<number> {
@@ -76,7 +77,7 @@ export async function forwardCommand(args: string[]): Promise<number> {
   let input: Tensor;
   let spec: ModelSpec;
   try {
-    pl = plan(args);
+    pl = await plan(args);
     try {
       input = readNpy(pl.inputFile);
     } catch (err) {
@@ -84,7 +85,7 @@ export async function forwardCommand(args: string[]): Promise<number> {
     }
     spec = modelFor(pl, input);
   } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\nusage: ${FORWARD_USAGE}`);
+    if (err instanceof UsageError) return fail(`${err.message}\n${usageLines(FORWARD_SPEC)}`);
     throw err;
   }
 

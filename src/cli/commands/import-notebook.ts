@@ -7,11 +7,12 @@ import * as path from 'path';
 import { BaselineError, baselineDir, writeBaseline } from '../../notebook/baseline';
 import { importRevision, NotebookImportError } from '../../notebook/revision';
 import { UsageError, bool, parseArgs, required, str } from '../args';
+import { IMPORT_NOTEBOOK_SPEC } from '../specs';
 
 export const IMPORT_NOTEBOOK_USAGE = 'import-notebook --public-tests p.py [--outputs o.py] [--notebook n.ipynb] --name NAME [--out DIR] [--json]';
 
 export async function importNotebookCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['public-tests', 'outputs', 'notebook', 'name', 'out'], ['json']);
+  const p = parseArgs(argv, IMPORT_NOTEBOOK_SPEC.flags);
   if (p.positional.length) throw new UsageError(`import-notebook takes no positional arguments (got ${p.positional.join(' ')})`);
   const name = required(p, 'name');
   const files: { role: 'public-tests' | 'outputs' | 'notebook'; path: string }[] = [{ role: 'public-tests', path: required(p, 'public-tests') }];

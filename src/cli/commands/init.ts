@@ -1,11 +1,8 @@
 import { initialize } from '../../init';
 import { writeNpy } from '../../npy';
 import type { InitializerSpec } from '../../spec/types';
-import { int, parseArgs, str, UsageError } from '../args';
-
-export const INIT_USAGE =
-  'resnet-conformance init <glorot_uniform|random_uniform|constant|zeros|ones> --shape 3,3,64,64 '
-  + '[--seed 0] [--minval -0.05] [--maxval 0.05] [--value V] [--out w.npy]';
+import { int, parseArgs, str, usageLines, UsageError } from '../args';
+import { INIT_SPEC } from '../specs';
 
 const KINDS: readonly InitializerSpec['kind'][] = ['glorot_uniform', 'random_uniform', 'constant', 'zeros', 'ones'];
 
@@ -73,7 +70,7 @@ export async function initCommand(args: string[]): Promise<number> {
   let shape: number[];
   let out: string | undefined;
   try {
-    const p = parseArgs(args, ['shape', 'seed', 'value', 'minval', 'maxval', 'out']);
+    const p = parseArgs(args, INIT_SPEC.flags);
     if (p.positional.length !== 1) {
       throw new UsageError(
         p.positional.length === 0
@@ -93,7 +90,7 @@ export async function initCommand(args: string[]): Promise<number> {
     if (out === '') throw new UsageError('--out needs a file name');
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`resnet-conformance init: ${err.message}\nusage: ${INIT_USAGE}\n`);
+      process.stderr.write(`resnet-conformance init: ${err.message}\n${usageLines(INIT_SPEC)}\n`);
       return 2;
     }
     throw err;

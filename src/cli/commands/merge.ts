@@ -5,16 +5,15 @@ import { REPORT_SCHEMA_VERSION } from '../../report/schema';
 import { prepareOutDir, writeReportDir } from '../../report/write';
 import { mergeReports } from '../../runner/merge';
 import { UsageError, parseArgs, required } from '../args';
+import { MERGE_SPEC } from '../specs';
 import { displayDir, printSummary } from './run';
-
-export const MERGE_USAGE = 'merge <report.json|run-dir> <report.json|run-dir> ... --out dir';
 
 /**
  * `merge`: combines shard (or per-device) reports into one run directory with all four formats.
  * Exit code = the merged verdict (0 pass, 1 fail), 2 on bad or overlapping input.
  */
 export async function mergeCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['out']);
+  const p = parseArgs(argv, MERGE_SPEC.flags);
   if (p.positional.length < 1) throw new UsageError('merge needs at least one report');
   const out = path.resolve(required(p, 'out'));
   let reports;

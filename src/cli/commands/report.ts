@@ -2,12 +2,11 @@ import { ReportReadError, readReport } from '../../report/read';
 import { REPORT_FORMATS, render, type ReportFormat } from '../../report/render';
 import { writeFileAtomic } from '../../util/fs';
 import { UsageError, parseArgs, str } from '../args';
-
-export const REPORT_USAGE = 'report <report.json|run-dir> --format html|md|junit|json [--out file]';
+import { REPORT_SPEC } from '../specs';
 
 /** `report`: re-renders a report.json in one format, to --out (atomically) or stdout. */
 export async function reportCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['format', 'out']);
+  const p = parseArgs(argv, REPORT_SPEC.flags);
   if (p.positional.length !== 1) throw new UsageError(`report takes exactly one report (report.json or a run directory), got ${p.positional.length}`);
   const format = str(p, 'format');
   if (format === undefined) throw new UsageError(`--format is required (${REPORT_FORMATS.join(', ')})`);

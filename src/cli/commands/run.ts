@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { adapterPool } from '../../adapters/modules';
+import { selectAdapters, type AdapterSelection } from '../../adapters/select';
 import { perfForReport } from '../../bench/perf-section';
 import { readBenchFile } from '../../bench/read';
 import { BenchReadError, type BenchReport } from '../../bench/schema';
@@ -10,13 +12,13 @@ import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
 import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
 import { prepareOutDir, writeReportDir } from '../../report/write';
-import { selectAdapters } from '../../runner/adapters';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/baseline';
 import { killAllWorkers } from '../../runner/orchestrator';
 import { progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { parseShard, type Shard } from '../../runner/shard';
-import { UsageError, bool, parseArgs, str } from '../args';
+import { UsageError, bool, list, parseArgs, str, type ParsedArgs } from '../args';
+import { RUN_SPEC } from '../specs';
 import { baselineSetFixtures } from './baseline-set';
 
 export const DEFAULT_TIMEOUT_S = 300;
@@ -78,13 +80,22 @@ export function renderWithPerf(report: ConformanceReport, bench?: { report: Benc
   return renderAll(report);
 }
 
+async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
+  return selectAdapters('run', str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+}
+
+/** `--adapters` / `--adapter-module` as `run` resolves them (through selectAdapters). */
+export async function adapterSelection(argv: string[]): Promise<AdapterSelection> {
+  return selectionOf(parseArgs(argv, RUN_SPEC.flags));
+}
+
 /** `run`: the conformance run. Exit 0 all pass, 1 failure or regression, 2 usage/config error. */
 export async function runCommand(argv: string[]): Promise<number> {
   // Process start (performance.timeOrigin) to here: Node, tsx and the CLI's modules.
   const startupMs = performance.now();
-  const p = parseArgs(argv, ['adapters', 'cases', 'out', 'baseline', 'regression-factor', 'shard', 'timeout', 'jobs', 'fixtures', 'bench', 'baseline-set'], ['verbose', 'no-diagnose']);
+  const p = parseArgs(argv, RUN_SPEC.flags);
   if (p.positional.length) throw new UsageError(`run takes no positional arguments (got ${p.positional.join(' ')})`);
-  const adapters = selectAdapters(str(p, 'adapters'));
+  const adapters = await selectionOf(p);
   const shardText = str(p, 'shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
   const timeoutS = positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S);

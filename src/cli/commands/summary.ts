@@ -1,11 +1,10 @@
 import { descriptors, formatSummary, resnet50, summary } from '../../spec';
 import { bool, int, intList, parseArgs, UsageError } from '../args';
-
-export const SUMMARY_USAGE = 'resnet-conformance summary [--input-shape 64,64,3] [--classes 6] [--json]';
+import { SUMMARY_SPEC } from '../specs';
 
 /** `summary`: the content of Keras model.summary() for the notebook's ResNet50. */
 export async function summaryCommand(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, ['input-shape', 'classes'], ['json']);
+  const p = parseArgs(argv, SUMMARY_SPEC.flags);
   if (p.positional.length) throw new UsageError(`summary takes no positional arguments (got '${p.positional[0]}')`);
   const inputShape = intList(p, 'input-shape');
   if (inputShape && inputShape.length !== 3) {
