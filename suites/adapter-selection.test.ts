@@ -197,11 +197,11 @@ describe('usage text comes from the flag tables', () => {
       spy.mockRestore();
     }
     const text = out.join('');
-    for (const name of ['summary', 'init', 'forward', 'adapters', 'export-onnx', 'diagnose', 'run', 'report', 'compare', 'merge', 'fixtures', 'classify', 'evaluate', 'bench']) {
+    for (const name of ['summary', 'init', 'forward', 'adapters', 'export-onnx', 'diagnose', 'run', 'report', 'compare', 'merge', 'fixtures', 'classify', 'evaluate', 'import-notebook', 'explain', 'bench']) {
       expect(text).toMatch(new RegExp(`^  resnet-conformance ${name}( |$)`, 'm'));
     }
     for (const sub of ['verify', 'generate', 'check', 'materialize']) expect(text).toContain(`resnet-conformance fixtures ${sub}`);
     for (const mode of ['--compare', '--noise', '--harness']) expect(text).toContain(`resnet-conformance bench ${mode}`);
-    expect(Object.keys(COMMANDS).length).toBe(14);
+    expect(Object.keys(COMMANDS).length).toBe(16);
   });
 });
