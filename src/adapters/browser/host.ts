@@ -50,6 +50,7 @@ const CLOSE_TIMEOUT_MS = 5_000;
 /** The browser stays up this long after its last user lets go (consecutive probes share one launch). */
 const IDLE_CLOSE_MS = 1_500;
 const LOG_LINES = 60;
+const CRASH_GRACE_MS = 500;
 const TAIL_LINES = 12;
 
 const INDEX_HTML = `<!doctype html><meta charset="utf-8"><title>resnet-conformance</title>
@@ -93,8 +94,12 @@ export class BrowserHost {
   version: string | undefined;
   flags: string[] = [];
 
-  constructor(opts: { mode?: GpuMode } = {}) {
+  private readonly extraFlags: string[];
+
+  /** `extraFlags`: more Chromium flags (tests: --disable-webgpu for the no-adapter case). */
+  constructor(opts: { mode?: GpuMode; extraFlags?: string[] } = {}) {
     this.mode = opts.mode ?? gpuMode();
+    this.extraFlags = opts.extraFlags ?? [];
   }
 
   /** Registers a user (an adapter); the browser stays up while there are users. */
@@ -130,7 +135,7 @@ export class BrowserHost {
     // puppeteer-core is ESM-only: load it with Node's own require (require(esm), Node >= 20.19), also under Jest.
     const puppeteer = (createRequire(__filename)('puppeteer-core') as { default?: Puppeteer } & Puppeteer);
     const pp = puppeteer.default ?? puppeteer;
-    this.flags = chromiumFlags(this.mode);
+    this.flags = chromiumFlags(this.mode, this.extraFlags);
     const browser = await pp.launch({
       executablePath: found.path, headless: true, pipe: true, args: this.flags,
       protocolTimeout: 24 * 3600_000, // calls have their own limits (HostPage.call)
@@ -325,7 +330,11 @@ export class HostPage {
         page.evaluate((m: string, p: unknown) => (globalThis as unknown as { __rc: { call(m: string, p: unknown): Promise<unknown> } }).__rc.call(m, p), method, params as never)
           .then((v) => finish(() => resolve(v as T)), (e: unknown) => {
             const msg = (e as Error)?.message ?? String(e);
-            finish(() => reject(new Error(`${this.label}: '${method}' failed in the page: ${msg}${this.tail()}`)));
+            const plain = (): void => finish(() => reject(new Error(`${this.label}: '${method}' failed in the page: ${msg}${this.tail()}`)));
+            // A dying renderer first fails the evaluation ("Execution context was destroyed", "Target closed"); the
+            // crash event comes a moment later and must win, so that the call is reported as crashed.
+            if (/context was destroyed|target closed|session closed|crash|detached/i.test(msg)) setTimeout(plain, CRASH_GRACE_MS);
+            else plain();
           });
       });
     } catch (err) {

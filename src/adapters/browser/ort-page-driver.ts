@@ -25,6 +25,8 @@ export class PageOrtWebDriver implements OrtWebDriver {
   private readonly client: PageClient;
   private initEpoch = -1;
   private init: OrtInitResult | undefined;
+  /** Which GPUDevice the last session runs on (webgpu). */
+  private sessionDevice: string | undefined;
 
   constructor(private readonly opts: OrtPageOptions) {
     this.client = new PageClient(opts.id, opts.host);
@@ -77,6 +79,7 @@ export class PageOrtWebDriver implements OrtWebDriver {
       settings.webgpuAdapter = describeWebgpu({ available: true, ...(a as object) });
       settings.shaderF16 = Array.isArray(a.features) && (a.features as string[]).includes('shader-f16');
       settings.maxStorageBufferBindingSize = Number(a.maxStorageBufferBindingSize ?? 0);
+      if (this.sessionDevice) settings.sessionDevice = this.sessionDevice;
     }
     return {
       runtime: `onnxruntime-web in headless Chromium (${this.opts.ep} execution provider)`,
@@ -86,7 +89,7 @@ export class PageOrtWebDriver implements OrtWebDriver {
       settings,
       notes: [
         `Chromium flags: ${host.flags.join(' ')}`,
-        ...(this.opts.ep === 'webgpu' ? ['the page creates the GPUDevice itself (adapter limits) and gives it to ONNX Runtime (env.webgpu.device), so a lost device is reported'] : []),
+        ...(this.opts.ep === 'webgpu' ? ['the page offers ONNX Runtime a GPUDevice (env.webgpu.device, adapter limits) and watches the device the sessions use for loss (settings.sessionDevice)'] : []),
         ...this.client.logTail(5).map((l) => `page console: ${l}`),
       ],
     };
@@ -95,7 +98,8 @@ export class PageOrtWebDriver implements OrtWebDriver {
   async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
     await this.ready();
     const id = this.client.offerBytes(model);
-    await this.client.call('ortCreate', { key, model: id, graphOptimizationLevel: level });
+    const r = await this.client.call<{ device: string }>('ortCreate', { key, model: id, graphOptimizationLevel: level });
+    this.sessionDevice = r.device;
   }
 
   async run(key: string, inputName: string, input: { shape: number[]; data: Float32Array }, fetches: string[]): Promise<Map<string, Tensor>> {

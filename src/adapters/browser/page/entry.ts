@@ -57,6 +57,14 @@ function fault(kind: string, message: string): void {
   void g.__rcFault?.(kind, message).catch(() => undefined);
 }
 
+/** Reports a GPUDevice loss; reason 'destroyed' is a deliberate destroy() (ONNX Runtime does that when its sessions are released): logged only. */
+function watchDevice(dev: GpuDeviceLike, owner: string): void {
+  void dev.lost.then((l) => {
+    if (l.reason === 'destroyed') console.info(`${owner}: GPUDevice destroyed (${l.message})`);
+    else fault('gpu-device-lost', `${l.reason || 'unknown'}: ${l.message}`);
+  });
+}
+
 // ------------------------------------------------------------------------------------------------
 // blobs
 
@@ -185,7 +193,7 @@ async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
     }
     const b = tf.backend() as unknown as { device: GpuDeviceLike; adapterInfo?: { vendor?: string; architecture?: string } };
     settings.tfjsAdapterInfo = `${b.adapterInfo?.vendor ?? '?'} / ${b.adapterInfo?.architecture ?? '?'}`;
-    void b.device.lost.then((l) => fault('gpu-device-lost', `${l.reason || 'unknown'}: ${l.message}`));
+    watchDevice(b.device, 'tfjs-webgpu');
   }
   if (p.backend === 'wasm') {
     flags.WASM_HAS_SIMD_SUPPORT = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
@@ -324,7 +332,7 @@ interface OrtInit {
   numThreads: number;
 }
 
-let ortState: { ort: Ort; init: OrtInit; sessions: Map<string, import('onnxruntime-web').InferenceSession>; device?: GpuDeviceLike; adapter?: Record<string, unknown> } | undefined;
+let ortState: { ort: Ort; init: OrtInit; sessions: Map<string, import('onnxruntime-web').InferenceSession>; device?: GpuDeviceLike; adapter?: Record<string, unknown>; watched: Set<GpuDeviceLike> } | undefined;
 
 async function ortInit(p: OrtInit): Promise<unknown> {
   if (p.numThreads > 1 && !g.crossOriginIsolated) {
@@ -336,7 +344,7 @@ async function ortInit(p: OrtInit): Promise<unknown> {
   ort.env.wasm.numThreads = p.numThreads;
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'warning';
-  const state: NonNullable<typeof ortState> = { ort, init: p, sessions: new Map() };
+  const state: NonNullable<typeof ortState> = { ort, init: p, sessions: new Map(), watched: new Set() };
   if (p.ep === 'webgpu') {
     const gpu = g.navigator.gpu;
     if (!gpu) throw new Error('navigator.gpu is undefined: no WebGPU in this page');
@@ -346,7 +354,7 @@ async function ortInit(p: OrtInit): Promise<unknown> {
     const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
     (ort.env.webgpu as unknown as { device: unknown }).device = device;
     state.device = device;
-    void device.lost.then((l) => fault('gpu-device-lost', `${l.reason || 'unknown'}: ${l.message}`));
+    watchDevice(device, 'page');
   }
   ortState = state;
   return { version: ort.env.versions, numThreads: ort.env.wasm.numThreads, adapter: state.adapter ?? null, crossOriginIsolated: g.crossOriginIsolated };
@@ -366,11 +374,20 @@ async function ortCreate(p: { key: string; model: string; graphOptimizationLevel
     executionProviders: [s.init.ep], graphOptimizationLevel: p.graphOptimizationLevel, executionMode: 'sequential',
   });
   s.sessions.set(p.key, session);
+  let device = 'n/a';
   if (s.init.ep === 'webgpu') {
-    const dev = await (s.ort.env.webgpu as unknown as { device: Promise<unknown> }).device;
-    if (dev !== s.device) throw new Error('ONNX Runtime Web did not use the GPUDevice the page gave it (env.webgpu.device)');
+    // ORT's WebGPU EP (1.30, the asyncify build) may create its own GPUDevice; then watch that one for loss too.
+    const dev = await (s.ort.env.webgpu as unknown as { device: Promise<unknown> | unknown }).device as GpuDeviceLike | undefined;
+    if (dev === s.device) device = 'the page\'s GPUDevice (env.webgpu.device)';
+    else if (dev && typeof dev === 'object' && 'lost' in dev) {
+      device = 'ONNX Runtime\'s own GPUDevice';
+      if (!s.watched.has(dev)) {
+        s.watched.add(dev);
+        watchDevice(dev, 'onnxruntime-web');
+      }
+    } else device = `unknown (env.webgpu.device is ${typeof dev})`;
   }
-  return { inputNames: session.inputNames, outputNames: session.outputNames };
+  return { inputNames: session.inputNames, outputNames: session.outputNames, device };
 }
 
 async function ortRun(p: { key: string; inputName: string; input: WireIndex; fetches: string[] }): Promise<unknown> {
