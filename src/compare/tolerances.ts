@@ -33,7 +33,14 @@ export interface ToleranceEntry extends Tolerance {
   reason: string;
 }
 
-export const PRECISION_PROFILES: readonly PrecisionProfile[] = ['fp64-reference', 'fp32-cpu', 'tf32-gpu'];
+/** Profiles with a row for every case class. */
+export const PRECISION_PROFILES: readonly CompleteProfile[] = ['fp64-reference', 'fp32-cpu', 'tf32-gpu'];
+type CompleteProfile = Exclude<PrecisionProfile, 'webgl-f16'>;
+/**
+ * Known-lossy profiles: rows only for the case classes measured so far (a class without a row is an
+ * error naming it, never a pass). 'webgl-f16': tfjs-webgl-f16 (issue 16), float16 textures.
+ */
+export const LOSSY_PROFILES: readonly PrecisionProfile[] = ['webgl-f16'];
 
 export const CASE_CLASSES = [
   'notebook-identity-resume',
@@ -78,7 +85,7 @@ export const CASE_CLASS_DESCRIPTIONS: Readonly<Record<CaseClass, string>> = {
 
 const NOTEBOOK_DEFAULT = 'np.allclose defaults (rtol 1e-5, atol 1e-8), the tolerance of the notebook\'s convolutional-block test';
 
-export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionProfile, ToleranceEntry>>>> = {
+export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<CompleteProfile, ToleranceEntry> & Partial<Record<'webgl-f16', ToleranceEntry>>>>> = {
   'notebook-identity-resume': {
     'fp64-reference': {
       atol: 1e-5, rtol: 1e-5,
@@ -94,6 +101,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 1e-5, rtol: 2e-3,
       reason: 'TF32 rounds conv operands to 10 mantissa bits. Measured: reference-tf32 0.424 abs at 578.137 (rel 7.3e-4); '
         + 'a published RTX 4070 (TF32) run of the notebook test gives 577.92505 where the CPU gives 578.1371 (rel 3.7e-4). rtol 2e-3 = 2.7x the measured.',
+    },
+    'webgl-f16': {
+      atol: 5e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 578.14 (rel 1.1e-3, identity f2 inference); 1.2e-3 abs at 4.14 (training). rtol 3e-3 = 2.7x the measured.',
     },
   },
   'notebook-conv-output': {
@@ -111,6 +122,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 5e-4, rtol: 1e-3,
       reason: 'measured reference-tf32: 1.5e-3 abs at 4.82 (rel 3.6e-3); needs atol 1.4e-4 at rtol 1e-3.',
     },
+    'webgl-f16': {
+      atol: 6e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.4e-3 (f2-s2 training, value 2.82; rel up to 2.9e-2 near zero): needs atol 2.4e-3 at rtol 3e-3.',
+    },
   },
   'block-inference': {
     'fp64-reference': {
@@ -125,6 +140,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 1.5e-3, rtol: 2e-3,
       reason: 'measured reference-tf32: 0.424 abs at 578.137 (identity block with constant(1) kernels), needs atol 7.3e-4 at rtol 1e-3.',
+    },
+    'webgl-f16': {
+      atol: 5e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 577.5 (rel 1.1e-3); otherwise max abs 1.9e-3 (rel 2.6e-2 at 1.80): needs atol 1.9e-3 at rtol 3e-3.',
     },
   },
   'block-training': {
@@ -141,6 +160,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 5e-3, rtol: 1e-3,
       reason: 'measured reference-tf32: 2.2e-3 abs (convolutional_block/f3-s1-4x4/training, value 1.63), about the same at any rtol <= 1e-3.',
+    },
+    'webgl-f16': {
+      atol: 7e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.7e-3 (convolutional_block/f3-s1-4x4/training, rel 0.2 near zero): needs atol 2.7e-3 at rtol 3e-3.',
     },
   },
   'pretrained-block-inference': {
@@ -208,6 +231,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 3e-5, rtol: 2e-4,
       reason: 'measured reference-tf32: 1.7e-5 abs (rel 9.3e-5), needs atol 1.5e-5 at rtol 1e-5 and none at rtol 1e-4.',
     },
+    'webgl-f16': {
+      atol: 5e-4, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 1.9e-4 abs (rel 1.3e-3), batch 1 and 4.',
+    },
   },
   'resnet50-inference-logits': {
     'fp64-reference': {
@@ -222,6 +249,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 2.5e-4, rtol: 1e-3,
       reason: 'measured reference-tf32: 1.2e-4 abs, needs atol 1.1e-4 at rtol 1e-4 and 2.6e-5 at rtol 1e-3.',
     },
+    'webgl-f16': {
+      atol: 1.5e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 4.8e-4 abs (rel 2.8e-3).',
+    },
   },
   'resnet50-inference-activations': {
     'fp64-reference': {
@@ -235,6 +266,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 6e-4, rtol: 1e-3,
       reason: 'measured reference-tf32: 3.0e-4 abs (activation_39, value 0.21), needs atol 2.2e-4 at rtol 1e-3.',
+    },
+    'webgl-f16': {
+      atol: 5e-3, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: boundary activations 1.8e-3 abs (stage 5 output, near-zero values).',
     },
   },
   'resnet50-training': {
@@ -253,6 +288,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 4e-2, rtol: 1e-3,
       reason: 'measured reference-tf32: 1.4e-2 abs (batch 4, value 0.90): TF32 error amplified by training-mode BatchNorm. Catches gross errors only.',
     },
+    'webgl-f16': {
+      atol: 8e-2, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 3.2e-2 abs (batch 4; rel 0.15): the float32 amplification of training-mode BatchNorm (see the header) applied to float16 rounding.',
+    },
   },
   'resnet50-training-logits': {
     'fp64-reference': {
@@ -266,6 +305,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 0.6, rtol: 1e-3,
       reason: 'measured reference-tf32: 0.233 abs (batch 1, logit -2.22). Catches gross errors only.',
+    },
+    'webgl-f16': {
+      atol: 0.8, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 0.31 abs (batch 1, rel 0.85).',
     },
   },
   'resnet50-training-activations': {
@@ -284,6 +327,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       reason: 'measured reference-tf32: 2.93 abs (activation_48, expected 0.067, got 3.00): the TF32 training-mode forward pass decorrelates '
         + 'from Keras in stage 5. Catches NaN/Inf and wrong shapes only.',
     },
+    'webgl-f16': {
+      atol: 8, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: stage 5 activations 3.2 abs (batch 1): float16 rounding amplified through 53 batch-statistics BatchNorms.',
+    },
   },
   'resnet50-training-float64': {
     'fp64-reference': {
@@ -299,6 +346,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
       atol: 4e-2, rtol: 1e-3,
       reason: 'measured reference-tf32: 1.5e-2 abs (batch 4). Catches gross errors only.',
     },
+    'webgl-f16': {
+      atol: 8e-2, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: probabilities 3.2e-2 abs (batch 4).',
+    },
   },
   'resnet50-training-float64-logits': {
     'fp64-reference': {
@@ -312,6 +363,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 0.6, rtol: 1e-3,
       reason: 'measured reference-tf32: 0.233 abs. Catches gross errors only.',
+    },
+    'webgl-f16': {
+      atol: 0.8, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: logits 0.31 abs.',
     },
   },
   'resnet50-training-float64-activations': {
@@ -327,6 +382,10 @@ export const TOLERANCES: Readonly<Record<CaseClass, Readonly<Record<PrecisionPro
     'tf32-gpu': {
       atol: 6, rtol: 1e-2,
       reason: 'measured reference-tf32: 2.93 abs (activation_48). Catches NaN/Inf and wrong shapes only.',
+    },
+    'webgl-f16': {
+      atol: 8, rtol: 3e-3,
+      reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: stage 5 activations 3.2 abs.',
     },
   },
 };
@@ -346,11 +405,12 @@ export function isCaseClass(x: string): x is CaseClass {
 /** The table entry for a case class and a precision profile; throws naming both when there is none. */
 export function toleranceFor(caseClass: string, profile: string): ToleranceEntry {
   const row = isCaseClass(caseClass) ? TOLERANCES[caseClass] : undefined;
-  const entry = row && (PRECISION_PROFILES as readonly string[]).includes(profile) ? row[profile as PrecisionProfile] : undefined;
+  const known = [...PRECISION_PROFILES, ...LOSSY_PROFILES] as readonly string[];
+  const entry = row && known.includes(profile) ? row[profile as PrecisionProfile] : undefined;
   if (!entry) {
     throw new Error(
       `no tolerance for case class '${caseClass}' x precision profile '${profile}' in src/compare/tolerances.ts `
-      + `(case classes: ${CASE_CLASSES.join(', ')}; profiles: ${PRECISION_PROFILES.join(', ')})`,
+      + `(case classes: ${CASE_CLASSES.join(', ')}; profiles: ${PRECISION_PROFILES.join(', ')}; lossy profiles, measured classes only: ${LOSSY_PROFILES.join(', ')})`,
     );
   }
   return entry;

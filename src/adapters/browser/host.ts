@@ -14,7 +14,6 @@
  * Console messages and page errors are kept per page; the last lines go into every error message.
  */
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { chromiumFlags, findChromium, gpuMode, type GpuMode } from './chromium';
 import { pageBundle } from './bundle';
@@ -74,6 +73,34 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * puppeteer-core is ESM-only. Node >= 20.19 could require() it, but Jest's module registry cannot
+ * (nor any loader it hands out), so it is bundled once to CommonJS with esbuild, cached by version
+ * under node_modules/.cache/resnet-conformance/, and required from there (≈ 0.5 s the first time).
+ */
+function loadPuppeteer(): Puppeteer {
+  const pkgDir = packageDist('puppeteer-core', '');
+  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const cacheDir = path.join(pkgDir, '..', '.cache', 'resnet-conformance');
+  const file = path.join(cacheDir, `puppeteer-core-${version}.cjs`);
+  if (!fs.existsSync(file)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    esbuild.buildSync({
+      entryPoints: [path.join(pkgDir, 'lib', 'puppeteer', 'puppeteer-core.js')], bundle: true, platform: 'node', format: 'cjs',
+      target: 'node20', outfile: tmp, logLevel: 'silent', legalComments: 'none',
+      // optional native speed-ups of ws; absent is fine
+      external: ['bufferutil', 'utf-8-validate'],
+    });
+    fs.renameSync(tmp, file);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require(file) as { default?: Puppeteer } & Puppeteer;
+  return m.default ?? m;
+}
+
 export class BrowserHost {
   private static instance: BrowserHost | undefined;
   /** The host of this process. */
@@ -115,6 +142,7 @@ export class BrowserHost {
     this.users--;
     if (this.users === 0) {
       this.idle = setTimeout(() => { this.idle = undefined; if (this.users === 0) void this.close(); }, IDLE_CLOSE_MS);
+      this.idle.unref(); // a process that is done exits now; the exit handler kills Chromium
     }
   }
 
@@ -132,9 +160,7 @@ export class BrowserHost {
     this.server.put('page.js', await pageBundle(), 'text/javascript; charset=utf-8');
     this.server.mount('tfjs-wasm', packageDist('@tensorflow/tfjs-backend-wasm', 'dist'));
     this.server.mount('ort', packageDist('onnxruntime-web', 'dist'));
-    // puppeteer-core is ESM-only: load it with Node's own require (require(esm), Node >= 20.19), also under Jest.
-    const puppeteer = (createRequire(__filename)('puppeteer-core') as { default?: Puppeteer } & Puppeteer);
-    const pp = puppeteer.default ?? puppeteer;
+    const pp = loadPuppeteer();
     this.flags = chromiumFlags(this.mode, this.extraFlags);
     const browser = await pp.launch({
       executablePath: found.path, headless: true, pipe: true, args: this.flags,
