@@ -29,8 +29,8 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   { id: 'tfjs-webgl', summary: 'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgl') },
   { id: 'tfjs-webgl-f16', summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)', profile: 'webgl-f16', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgl-f16') },
   { id: 'tfjs-webgpu', summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgpu') },
-  { id: 'tfjs-wasm-browser', summary: 'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)', profile: 'fp32-cpu', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-wasm-browser') },
-  { id: 'onnxruntime-web-wasm-browser', summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)', profile: 'fp32-cpu', outOfTheBox: false, create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm') },
+  { id: 'tfjs-wasm-browser', summary: 'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)', profile: 'fp32-cpu', outOfTheBox: true, create: () => tfjsBrowserAdapter('tfjs-wasm-browser') },
+  { id: 'onnxruntime-web-wasm-browser', summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)', profile: 'fp32-cpu', outOfTheBox: true, create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm') },
   { id: 'onnxruntime-web-webgpu', summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu') },
 ];
 
