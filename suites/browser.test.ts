@@ -137,38 +137,55 @@ if (!('path' in chromium)) {
     }, 120_000);
   });
 
-  describe('no WebGPU adapter: unavailable, never a run on another backend', () => {
-    let host: BrowserHost;
-    beforeAll(() => { host = new BrowserHost({ extraFlags: ['--disable-webgpu'] }); });
-    afterAll(async () => { await host.close(); });
-
-    test('tfjs-webgpu and onnxruntime-web-webgpu probe unavailable with the reason', async () => {
+  describe('no GPU adapter: unavailable, never a run on another backend', () => {
+    test('RESNET_CONFORMANCE_BROWSER_GPU=hardware on a machine whose only adapter is SwiftShader: the GPU adapters are unavailable', async () => {
+      const host = new BrowserHost({ mode: 'hardware' });
       const t = tfjsBrowserAdapter('tfjs-webgpu', { host });
+      const w = tfjsBrowserAdapter('tfjs-webgl', { host });
       const o = ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu', { host });
       try {
-        const pt = await t.probe();
-        expect(pt.available).toBe(false);
-        expect(pt.reason).toMatch(/WebGPU/);
-        expect(pt.fix).toBeTruthy();
-        const po = await o.probe();
-        expect(po.available).toBe(false);
-        expect(po.reason).toMatch(/WebGPU/);
+        const info = await t['client'].info();
+        if (!info.webgpu.isFallbackAdapter && !/swiftshader/i.test(info.webgl.renderer ?? '')) {
+          // a machine with a real GPU: nothing to fall back from here
+          expect((await t.probe()).available).toBe(true);
+          return;
+        }
+        for (const a of [t, o]) {
+          const p = await a.probe();
+          expect(p.available).toBe(false);
+          expect(p.reason).toMatch(/hardware.*software fallback/);
+          expect(p.fix).toBeTruthy();
+        }
+        if (/swiftshader/i.test(info.webgl.renderer ?? '')) {
+          const p = await w.probe();
+          expect(p.available).toBe(false);
+          expect(p.reason).toMatch(/WebGL renderer is software/);
+        }
         const spec = buildModel({ model: 'identity_block', f: 2, filters: [2, 2, 3], initializer: 'random_uniform' } as never);
-        await expect(t.build(spec, initModelWeights(spec))).rejects.toThrow(/WebGPU/);
+        await expect(t.build(spec, initModelWeights(spec))).rejects.toThrow(/software fallback/);
       } finally {
         await t.dispose();
+        await w.dispose();
         await o.dispose();
+        await host.close();
       }
     }, 120_000);
 
-    test("the page refuses tf.setBackend('webgpu') falling back to another backend", async () => {
+    test("no WebGPU adapter (requestAdapter() null): the page refuses tf.setBackend('webgpu') falling back to another backend", async () => {
+      const host = new BrowserHost();
       host.acquire();
       const p = host.page('fallback');
       try {
-        await expect(p.call('tfjsInit', { backend: 'webgpu', flags: {} })).rejects.toThrow(/did not initialize|no fallback/);
+        const page = await p.ensure();
+        await page.evaluate(() => {
+          const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<null> } } }).navigator.gpu;
+          gpu.requestAdapter = async () => null;
+        });
+        await expect(p.call('tfjsInit', { backend: 'webgpu', flags: {} })).rejects.toThrow(/did not initialize \(no fallback is accepted\)/);
+        await expect(p.call('ortInit', { bundle: 'ort.webgpu.min.mjs', ep: 'webgpu', numThreads: 1 })).rejects.toThrow(/no WebGPU adapter/);
       } finally {
         await p.close();
-        host.release();
+        await host.close();
       }
     }, 120_000);
   });

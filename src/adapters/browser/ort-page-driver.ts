@@ -3,7 +3,7 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
-import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS } from './page-client';
+import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS, softwareFallbackProblem } from './page-client';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -45,6 +45,8 @@ export class PageOrtWebDriver implements OrtWebDriver {
     if (this.initEpoch !== this.client.epoch || !this.init) {
       if (!info.crossOriginIsolated) throw new Error(`${this.opts.id}: the page is not crossOriginIsolated (ONNX Runtime Web would silently run 1 thread)`);
       if (this.opts.ep === 'webgpu' && !info.webgpu.available) throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+      const fallback = this.opts.ep === 'webgpu' ? softwareFallbackProblem(this.client.browserHost, info, 'webgpu') : null;
+      if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
       const numThreads = this.opts.numThreads ?? info.hardwareConcurrency;
       this.init = await this.client.call<OrtInitResult>('ortInit', { bundle: this.bundle, ep: this.opts.ep, numThreads }, { timeoutMs });
       this.initEpoch = this.client.epoch;

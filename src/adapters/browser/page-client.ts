@@ -107,3 +107,20 @@ export function describeWebgpu(i: PageInfo['webgpu']): string {
   if (!i.available) return `none (${i.reason})`;
   return `${i.vendor || '?'} / ${i.architecture || '?'}${i.description ? ` (${i.description})` : ''}${i.isFallbackAdapter ? ', fallback adapter' : ''}`;
 }
+
+/**
+ * RESNET_CONFORMANCE_BROWSER_GPU=hardware asks for the real GPU, but Chromium falls back to
+ * SwiftShader when it finds none (measured: Chromium 156 without a GPU, without the SwiftShader
+ * flags, still offers the SwiftShader WebGPU adapter and ANGLE-on-SwiftShader WebGL). That is a
+ * fallback: the GPU adapter is then unavailable, with the reason.
+ */
+export function softwareFallbackProblem(host: BrowserHost, info: PageInfo, api: 'webgl' | 'webgpu'): string | null {
+  if (host.mode !== 'hardware') return null;
+  if (api === 'webgpu' && info.webgpu.available && (info.webgpu.isFallbackAdapter || /swiftshader/i.test(`${info.webgpu.architecture} ${info.webgpu.description}`))) {
+    return `RESNET_CONFORMANCE_BROWSER_GPU=hardware, but Chromium's WebGPU adapter is the software fallback (${describeWebgpu(info.webgpu)})`;
+  }
+  if (api === 'webgl' && /swiftshader|llvmpipe|software/i.test(info.webgl.renderer ?? '')) {
+    return `RESNET_CONFORMANCE_BROWSER_GPU=hardware, but Chromium's WebGL renderer is software (${info.webgl.renderer})`;
+  }
+  return null;
+}

@@ -11,7 +11,7 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';
-import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS } from './page-client';
+import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS, softwareFallbackProblem } from './page-client';
 import type { WireIndex, WireTensor } from './page/wire';
 
 export interface TfjsBrowserVariant {
@@ -80,6 +80,8 @@ export class TfjsBrowserAdapter implements Adapter {
       const v = this.variant;
       if (v.backend === 'webgpu' && !info.webgpu.available) throw new Error(`${this.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
       if (v.backend === 'webgl' && !info.webgl.available) throw new Error(`${this.id}: no WebGL2 context in Chromium`);
+      const fallback = v.backend === 'wasm' ? null : softwareFallbackProblem(this.client.browserHost, info, v.backend);
+      if (fallback) throw new Error(`${this.id}: ${fallback}`);
       if (v.backend === 'wasm' && !info.crossOriginIsolated) throw new Error(`${this.id}: the page is not crossOriginIsolated, so wasm threads are off`);
       const init = await this.client.call<InitResult>('tfjsInit', { backend: v.backend, flags: v.flags }, { timeoutMs });
       for (const [k, want] of Object.entries(v.flags)) {
