@@ -20,7 +20,7 @@ export type AdapterModuleSource = { kind: 'file'; path: string };
 
 export const ADAPTER_MODULE_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts'] as const;
 
-const PROFILES: Record<PrecisionProfile, true> = { 'fp64-reference': true, 'fp32-cpu': true, 'tf32-gpu': true };
+const PROFILES: Record<PrecisionProfile, true> = { 'fp64-reference': true, 'fp32-cpu': true, 'tf32-gpu': true, 'webgl-f16': true };
 
 /** `--adapter-module PATH` as given on the command line: an absolute file source (relative to cwd). */
 export function adapterModuleFile(p: string): AdapterModuleSource {

@@ -2,6 +2,8 @@ import { ReferenceAdapter } from './reference';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
+import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
+import { ortWebNodeAdapter } from './onnxruntime-web';
 import type { Adapter, AdapterEntry } from './types';
 
 /**
@@ -23,6 +25,13 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   { id: 'tfjs-node', summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)', profile: 'fp32-cpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node') },
   { id: 'tfjs-node-gpu', summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)', profile: 'tf32-gpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node-gpu') },
   { id: 'tfjs-node-gpu-no-tf32', summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)', profile: 'fp32-cpu', outOfTheBox: false, processEnv: { NVIDIA_TF32_OVERRIDE: '0' }, create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32') },
+  { id: 'onnxruntime-web-wasm', summary: 'onnxruntime-web in Node.js (its wasm build, SIMD + threads), graph optimizations all', profile: 'fp32-cpu', outOfTheBox: true, create: () => ortWebNodeAdapter('onnxruntime-web-wasm') },
+  { id: 'tfjs-webgl', summary: 'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgl') },
+  { id: 'tfjs-webgl-f16', summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)', profile: 'webgl-f16', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgl-f16') },
+  { id: 'tfjs-webgpu', summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => tfjsBrowserAdapter('tfjs-webgpu') },
+  { id: 'tfjs-wasm-browser', summary: 'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)', profile: 'fp32-cpu', outOfTheBox: true, create: () => tfjsBrowserAdapter('tfjs-wasm-browser') },
+  { id: 'onnxruntime-web-wasm-browser', summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)', profile: 'fp32-cpu', outOfTheBox: true, create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm') },
+  { id: 'onnxruntime-web-webgpu', summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu') },
 ];
 
 export function adapterIds(): string[] {

@@ -69,8 +69,11 @@ export interface Adapter {
   profileKernels?(input: Tensor, opts: { training: boolean; runs: number }): Promise<KernelProfile>;
 }
 
-/** Precision profile: the column of the tolerance table an adapter's results are judged by. */
-export type PrecisionProfile = 'fp64-reference' | 'fp32-cpu' | 'tf32-gpu';
+/**
+ * Precision profile: the column of the tolerance table an adapter's results are judged by.
+ * 'webgl-f16': float16 storage of every intermediate (tfjs webgl with WEBGL_FORCE_F16_TEXTURES), known-lossy.
+ */
+export type PrecisionProfile = 'fp64-reference' | 'fp32-cpu' | 'tf32-gpu' | 'webgl-f16';
 
 export interface AdapterEntry {
   id: string;

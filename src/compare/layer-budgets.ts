@@ -116,9 +116,11 @@ export const LAYER_BUDGET_RULES: Readonly<Record<LayerBudgetKind, LayerBudgetRul
   },
 };
 
-/** ULP of the profile's storage format relative to the float32 ULP (float64 has 29 more mantissa bits). */
+/** ULP of the profile's storage format relative to the float32 ULP (float64 has 29 more mantissa bits, float16 13 fewer). */
 export function profileUlpFactor(profile: PrecisionProfile): number {
-  return profile === 'fp64-reference' ? 2 ** -29 : 1;
+  if (profile === 'fp64-reference') return 2 ** -29;
+  if (profile === 'webgl-f16') return 2 ** 13;
+  return 1;
 }
 
 function need(v: number | undefined, what: string, kind: LayerBudgetKind): number {

@@ -1,0 +1,126 @@
+/**
+ * What the browser adapters share: a lazily opened page of the process's BrowserHost, the page
+ * environment (crossOriginIsolated, WebGL renderer, WebGPU adapter), tensors to and from the page as
+ * bytes, and turning host failures into probe results.
+ */
+import type { Tensor } from '../../tensor';
+import type { ProbeResult } from '../types';
+import { CHROMIUM_FIX, findChromium } from './chromium';
+import { BrowserHost, type CallOptions, type HostPage } from './host';
+import { packTensors, unpackTensors, type WireIndex, type WireTensor } from './page/wire';
+
+export interface PageInfo {
+  crossOriginIsolated: boolean;
+  sharedArrayBuffer: boolean;
+  userAgent: string;
+  hardwareConcurrency: number;
+  webgl: { available: boolean; renderer?: string; vendor?: string; version?: string; EXT_color_buffer_float?: boolean };
+  webgpu: { available: boolean; reason?: string; vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean | null; features?: string[]; maxStorageBufferBindingSize?: number };
+}
+
+/** Probe timeout: launch + page load + backend init (measured 1.2-2.5 s on this machine with 2 busy cores). */
+export const PROBE_TIMEOUT_MS = 90_000;
+
+export class PageClient {
+  private handle: HostPage | undefined;
+  private acquired = false;
+  private infoCache: { epoch: number; info: PageInfo } | undefined;
+
+  constructor(readonly label: string, private readonly host: BrowserHost = BrowserHost.shared()) {}
+
+  get browserHost(): BrowserHost {
+    return this.host;
+  }
+
+  /** The page handle (acquires the host on first use). */
+  page(): HostPage {
+    if (!this.handle) {
+      if (!this.acquired) {
+        this.host.acquire();
+        this.acquired = true;
+      }
+      this.handle = this.host.page(this.label);
+    }
+    return this.handle;
+  }
+
+  get epoch(): number {
+    return this.handle?.epoch ?? 0;
+  }
+
+  async call<T>(method: string, params: unknown, opts?: CallOptions): Promise<T> {
+    return this.page().call<T>(method, params, opts);
+  }
+
+  async info(): Promise<PageInfo> {
+    const p = this.page();
+    await p.ensure();
+    if (this.infoCache?.epoch !== p.epoch) this.infoCache = { epoch: p.epoch, info: await p.call<PageInfo>('info', {}, { timeoutMs: PROBE_TIMEOUT_MS }) };
+    return this.infoCache.info;
+  }
+
+  /** Offers tensors to the page; returns the index the page passes to receive(). */
+  offer(tensors: WireTensor[]): WireIndex {
+    const { bytes, items } = packTensors(tensors);
+    return { blob: this.page().offer(bytes), items };
+  }
+
+  offerBytes(bytes: Uint8Array): string {
+    return this.page().offer(bytes);
+  }
+
+  /** Tensors the page sent (the index its call returned). */
+  take(index: WireIndex): Map<string, Tensor> {
+    const bytes = this.page().take(index.blob);
+    const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return new Map(unpackTensors(u8, index.items).map((t) => [t.key, { shape: t.shape, data: t.data }]));
+  }
+
+  logTail(n?: number): string[] {
+    return this.handle?.logTail(n) ?? [];
+  }
+
+  async close(): Promise<void> {
+    const h = this.handle;
+    this.handle = undefined;
+    this.infoCache = undefined;
+    if (h) await h.close();
+    if (this.acquired) {
+      this.acquired = false;
+      this.host.release();
+    }
+  }
+}
+
+/** Chromium present? (no launch) */
+export function chromiumProblem(): ProbeResult | null {
+  const c = findChromium();
+  if ('path' in c) return null;
+  return { available: false, reason: c.reason, fix: c.fix ?? CHROMIUM_FIX };
+}
+
+export function firstLine(err: unknown): string {
+  return ((err as Error)?.message ?? String(err)).split('\n')[0];
+}
+
+export function describeWebgpu(i: PageInfo['webgpu']): string {
+  if (!i.available) return `none (${i.reason})`;
+  return `${i.vendor || '?'} / ${i.architecture || '?'}${i.description ? ` (${i.description})` : ''}${i.isFallbackAdapter ? ', fallback adapter' : ''}`;
+}
+
+/**
+ * RESNET_CONFORMANCE_BROWSER_GPU=hardware asks for the real GPU, but Chromium falls back to
+ * SwiftShader when it finds none (measured: Chromium 156 without a GPU, without the SwiftShader
+ * flags, still offers the SwiftShader WebGPU adapter and ANGLE-on-SwiftShader WebGL). That is a
+ * fallback: the GPU adapter is then unavailable, with the reason.
+ */
+export function softwareFallbackProblem(host: BrowserHost, info: PageInfo, api: 'webgl' | 'webgpu'): string | null {
+  if (host.mode !== 'hardware') return null;
+  if (api === 'webgpu' && info.webgpu.available && (info.webgpu.isFallbackAdapter || /swiftshader/i.test(`${info.webgpu.architecture} ${info.webgpu.description}`))) {
+    return `RESNET_CONFORMANCE_BROWSER_GPU=hardware, but Chromium's WebGPU adapter is the software fallback (${describeWebgpu(info.webgpu)})`;
+  }
+  if (api === 'webgl' && /swiftshader|llvmpipe|software/i.test(info.webgl.renderer ?? '')) {
+    return `RESNET_CONFORMANCE_BROWSER_GPU=hardware, but Chromium's WebGL renderer is software (${info.webgl.renderer})`;
+  }
+  return null;
+}

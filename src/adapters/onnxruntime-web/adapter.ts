@@ -1,0 +1,176 @@
+/**
+ * ONNX Runtime Web adapters. The spec is exported to ONNX by the same exporter as the
+ * onnxruntime-node adapters (src/onnx/export.ts, training-mode BatchNormalization as ReduceMean
+ * batch statistics) and run by an onnxruntime-web InferenceSession, through a driver:
+ *   - NodeOrtWebDriver: onnxruntime-web loaded in this Node process (it resolves to its wasm build);
+ *   - PageOrtWebDriver (../browser/ort-page-driver.ts): the session lives in a Chromium page
+ *     (wasm or webgpu execution provider), the model and tensors travel as bytes.
+ *
+ * Sessions per BatchNormalization mode, as in the onnxruntime-node adapter: a plain one (the model
+ * output only; every output the caller gets comes from it) and, when intermediates are asked for, a
+ * capture one (every block boundary plus anything asked for so far as extra outputs).
+ */
+import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
+import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
+
+export type OrtWebLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Where sessions live and run. */
+export interface OrtWebDriver {
+  /** Changes when the driver lost its sessions (a browser page was replaced): sessions must be created again. */
+  readonly epoch: number;
+  probe(): Promise<ProbeResult>;
+  describe(): Promise<Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }>;
+  create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void>;
+  run(key: string, inputName: string, input: { shape: number[]; data: Float32Array }, fetches: string[]): Promise<Map<string, Tensor>>;
+  release(key?: string): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+interface Session {
+  key: string;
+  epoch: number;
+  io: Pick<OnnxModel, 'inputName' | 'outputName' | 'captureOutputs'>;
+  captures: Set<string>;
+}
+
+export class OrtWebAdapter implements Adapter {
+  private spec: ModelSpec | undefined;
+  private weights: ModelWeights | undefined;
+  private params: ParamCount | undefined;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(readonly id: string, private readonly driver: OrtWebDriver, private readonly level: OrtWebLevel = 'all') {}
+
+  probe(_opts?: ProbeOptions): Promise<ProbeResult> {
+    return this.driver.probe();
+  }
+
+  async describe(): Promise<AdapterDescription> {
+    const d = await this.driver.describe();
+    return {
+      ...d,
+      settings: {
+        ...d.settings,
+        graphOptimizationLevel: this.level,
+        executionMode: 'sequential',
+        onnxOpset: ONNX_OPSET,
+        batchNormTraining: 'decomposed: ReduceMean/Sub/Mul/ReduceMean/Add/Sqrt/Div/Mul/Add',
+      },
+      notes: [
+        ...d.notes,
+        'the spec is exported to ONNX (opset 17, src/onnx/export.ts) per BatchNormalization mode; input and outputs NHWC, computed NCHW',
+        'the output always comes from the graph without extra outputs; intermediates from the same graph with the block boundaries as extra outputs',
+        'Float64Array inputs are rounded to float32 before the run',
+      ],
+    };
+  }
+
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    await this.releaseSessions();
+    this.spec = undefined;
+    this.weights = undefined;
+    this.params = undefined;
+    // Export once here so that spec/weight problems surface in build(); count the parameters from it.
+    const model = buildOnnxModel(spec, weights, { training: false });
+    const bytes = encodeModel(model.proto);
+    const c = onnxParamCount(decodeModel(bytes));
+    if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
+      throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
+    }
+    this.spec = spec;
+    this.weights = weights;
+    this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
+    await this.createSession(`plain|false`, model, bytes, new Set());
+  }
+
+  private built(): { spec: ModelSpec; weights: ModelWeights } {
+    if (!this.spec || !this.weights) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
+    return { spec: this.spec, weights: this.weights };
+  }
+
+  private async createSession(key: string, model: OnnxModel, bytes: Uint8Array, captures: Set<string>): Promise<Session> {
+    this.sessions.delete(key);
+    await this.driver.create(key, bytes, this.level);
+    const s: Session = { key, epoch: this.driver.epoch, io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs }, captures };
+    this.sessions.set(key, s);
+    return s;
+  }
+
+  private live(key: string): Session | undefined {
+    const s = this.sessions.get(key);
+    return s && s.epoch === this.driver.epoch ? s : undefined;
+  }
+
+  private async plainSession(training: boolean): Promise<Session> {
+    const key = `plain|${training}`;
+    const have = this.live(key);
+    if (have) return have;
+    const { spec, weights } = this.built();
+    const model = buildOnnxModel(spec, weights, { training });
+    return this.createSession(key, model, encodeModel(model.proto), new Set());
+  }
+
+  private async captureSession(training: boolean, capture: string[]): Promise<Session> {
+    const key = `capture|${training}`;
+    const have = this.live(key);
+    if (have && capture.every((c) => have.captures.has(c))) return have;
+    const { spec, weights } = this.built();
+    const captures = new Set([...spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output), ...(have?.captures ?? []), ...capture]);
+    if (have) await this.driver.release(key);
+    const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
+    return this.createSession(key, model, encodeModel(model.proto), captures);
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const { spec } = this.built();
+    const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
+    if (input.shape.length !== inShape.length + 1 || input.shape.slice(1).join(',') !== inShape.join(',') || !(input.shape[0] >= 1)) {
+      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`);
+    }
+    if (input.data.length !== sizeOf(input.shape)) throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
+    const x = { shape: [...input.shape], data: input.data instanceof Float32Array ? input.data : Float32Array.from(input.data) };
+    const capture = [...new Set(opts.capture ?? [])];
+
+    const plain = await this.plainSession(opts.training);
+    const got = await this.driver.run(plain.key, plain.io.inputName, x, [plain.io.outputName]);
+    const output = got.get(plain.io.outputName);
+    if (!output) throw new Error(`${this.id}: session returned no output '${plain.io.outputName}'`);
+    const intermediates: Record<string, Tensor> = {};
+    if (capture.length) {
+      const cs = await this.captureSession(opts.training, capture);
+      const names = capture.map((c) => cs.io.captureOutputs[c]);
+      const missing = capture.filter((_, i) => names[i] === undefined);
+      if (missing.length) throw new Error(`${this.id}: the capture graph has no output for ${missing.join(', ')}`);
+      const res = await this.driver.run(cs.key, cs.io.inputName, x, names);
+      capture.forEach((c, i) => {
+        const t = res.get(names[i]);
+        if (!t) throw new Error(`${this.id}: session returned no output '${names[i]}' (capture '${c}')`);
+        intermediates[c] = t;
+      });
+    }
+    return { output, intermediates };
+  }
+
+  /** Counted from the initializers of the serialized inference-mode model (src/onnx/params.ts), the model the runtime loads. */
+  async paramCount(): Promise<ParamCount> {
+    this.built();
+    return { ...this.params! };
+  }
+
+  private async releaseSessions(): Promise<void> {
+    this.sessions.clear();
+    await this.driver.release().catch(() => undefined);
+  }
+
+  async dispose(): Promise<void> {
+    this.sessions.clear();
+    this.spec = undefined;
+    this.weights = undefined;
+    this.params = undefined;
+    await this.driver.dispose();
+  }
+}
