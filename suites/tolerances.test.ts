@@ -7,7 +7,7 @@ import * as path from 'path';
  * and every row used by a committed fixture tensor.
  */
 import {
-  CASE_CLASSES, CASE_CLASS_DESCRIPTIONS, CASE_CLASS_ROLES, PRECISION_PROFILES, REFERENCE_PROBABILITY_CLASSES,
+  CASE_CLASSES, CASE_CLASS_DESCRIPTIONS, CASE_CLASS_ROLES, LOSSY_PROFILES, PRECISION_PROFILES, REFERENCE_PROBABILITY_CLASSES,
   REFERENCE_PROBABILITY_MAX_ABS, TOLERANCES, isExpectedDivergence, knownClassNames, parseClassName, resolveTolerance, rowFor,
   toleranceFor, toleranceForName, type CaseClass, type ToleranceEntry, type ToleranceRow,
 } from '../src/compare/tolerances';
@@ -20,7 +20,8 @@ const NOTEBOOK_PUBLISHED: Partial<Record<CaseClass, { atol: number; rtol: number
   'notebook-conv-output': NOTEBOOK_DEFAULT,
 };
 
-const rows = CASE_CLASSES.flatMap((c) => CASE_CLASS_ROLES[c].flatMap((role) => PRECISION_PROFILES.map((p) => [c, role, p, TOLERANCES[c][role]![p]] as const)));
+const rows = CASE_CLASSES.flatMap((c) => CASE_CLASS_ROLES[c].flatMap((role) => [...PRECISION_PROFILES, ...LOSSY_PROFILES]
+  .filter((p) => TOLERANCES[c][role]![p] !== undefined).map((p) => [c, role, p, TOLERANCES[c][role]![p]!] as const)));
 const tolerances = rows.filter((r): r is readonly [CaseClass, (typeof r)[1], (typeof r)[2], ToleranceEntry] => !isExpectedDivergence(r[3]));
 const divergences = rows.filter(([, , , e]) => isExpectedDivergence(e));
 const tol = (c: CaseClass, role: string, p: string): ToleranceRow => rowFor(c, role, p);
@@ -29,7 +30,12 @@ describe('tolerance table', () => {
   test('has a row for every case class x its roles x every profile, and no other roles', () => {
     for (const c of CASE_CLASSES) {
       expect([c, Object.keys(TOLERANCES[c]).sort()]).toEqual([c, [...CASE_CLASS_ROLES[c]].sort()]);
-      for (const role of CASE_CLASS_ROLES[c]) expect([c, role, Object.keys(TOLERANCES[c][role]!).sort()]).toEqual([c, role, [...PRECISION_PROFILES].sort()]);
+      for (const role of CASE_CLASS_ROLES[c]) {
+        // Every complete profile; a known-lossy profile only where it was measured.
+        const profiles = Object.keys(TOLERANCES[c][role]!);
+        expect([c, role, profiles.filter((p) => !LOSSY_PROFILES.includes(p as never)).sort()]).toEqual([c, role, [...PRECISION_PROFILES].sort()]);
+        for (const p of profiles) expect([...PRECISION_PROFILES, ...LOSSY_PROFILES]).toContain(p);
+      }
     }
   });
 
@@ -47,10 +53,16 @@ describe('tolerance table', () => {
     expect(tolerances.filter(([, , , e]) => /NaN\/Inf and wrong shapes only/.test(e.reason)).map(([c, r, p]) => `${c} x ${r} x ${p}`)).toEqual([]);
   });
 
-  test('the two former atol-6 rows (tf32-gpu, ResNet-50 training activations) are expected divergences, and the only ones', () => {
-    expect(divergences.map(([c, r, p]) => `${c} x ${r} x ${p}`)).toEqual([
+  test('the expected divergences: the two former atol-6 rows (tf32-gpu, ResNet-50 training activations) and float16 training-mode ResNet-50', () => {
+    expect(divergences.map(([c, r, p]) => `${c} x ${r} x ${p}`).sort()).toEqual([
       'resnet50-training x activations x tf32-gpu',
+      'resnet50-training x activations x webgl-f16',
+      'resnet50-training x logits x webgl-f16',
+      'resnet50-training x probabilities x webgl-f16',
       'resnet50-training-float64 x activations x tf32-gpu',
+      'resnet50-training-float64 x activations x webgl-f16',
+      'resnet50-training-float64 x logits x webgl-f16',
+      'resnet50-training-float64 x probabilities x webgl-f16',
     ]);
   });
 
