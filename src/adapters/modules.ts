@@ -255,3 +255,44 @@ export async function adapterPool(sources: readonly string[] | AdapterSources = 
 export function registryPool(registry: readonly AdapterEntry[] = ADAPTERS): AdapterPool {
   return { entries: [...registry], fromModules: new Set(), modules: [], commands: [] };
 }
+
+/**
+ * adapterPool for callers that cannot wait (the Jest suites declare their tests synchronously):
+ * modules are loaded with require (CommonJS .js/.cjs, or .ts; an .mjs file or an ES-module package
+ * is a UsageError saying so), and every program must have its id already (a pool's `commands`).
+ */
+export function adapterPoolSync(sources: AdapterSources, registry: readonly AdapterEntry[] = ADAPTERS): AdapterPool {
+  const entries = [...registry];
+  const origin = new Map<string, string>(registry.map((e) => [e.id, 'the registry (src/adapters/registry.ts)']));
+  const fromModules = new Set<string>();
+  const add = (e: AdapterEntry, where: string): void => {
+    const first = origin.get(e.id);
+    if (first) throw new UsageError(`${where}: adapter id '${e.id}' is already defined by ${first}`);
+    origin.set(e.id, where);
+    fromModules.add(e.id);
+    entries.push(e);
+  };
+  const seen = new Set<string>();
+  const moduleSources = (sources.modules ?? []).map((m) => adapterModuleSource(m)).filter((s) => !seen.has(s.path) && seen.add(s.path));
+  for (const s of moduleSources) {
+    const where = describeSource(s);
+    if (/\.m[jt]s$/.test(s.path)) throw new UsageError(`--adapter-module ${where}: an ES module cannot be loaded synchronously here; give a CommonJS (.js/.cjs) or .ts file`);
+    let mod: unknown;
+    try {
+      if (/\.[cm]?ts$/.test(s.path) && !require.extensions['.ts']) require('tsx/cjs');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require(s.path);
+    } catch (err) {
+      throw new UsageError(`--adapter-module ${where}: cannot load it: ${(err as Error).message}`);
+    }
+    for (const e of entriesOfModule(mod, where)) add(e, `--adapter-module ${where}`);
+  }
+  const commands: AdapterCommandSource[] = [];
+  for (const c of sources.commands ?? []) {
+    const src = checkCommandSource(c);
+    if (!src.id) throw new UsageError(`--adapter-command ${JSON.stringify(src.command)}: needs its id here (resolve it with adapterPool first)`);
+    add(createCommandAdapterEntry({ command: src.command, id: src.id, profile: src.profile, timeoutMs: src.timeoutMs, cwd: src.cwd }), `--adapter-command ${JSON.stringify(src.command)}`);
+    commands.push(src);
+  }
+  return { entries, fromModules, modules: moduleSources.map((s) => s.path), commands };
+}

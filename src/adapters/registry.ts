@@ -1,4 +1,5 @@
 import { ReferenceAdapter } from './reference';
+import { JAX_ENTRY } from './external/jax';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -23,6 +24,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   { id: 'tfjs-node', summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)', profile: 'fp32-cpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node') },
   { id: 'tfjs-node-gpu', summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)', profile: 'tf32-gpu', outOfTheBox: false, create: () => new TfjsAdapter('tfjs-node-gpu') },
   { id: 'tfjs-node-gpu-no-tf32', summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)', profile: 'fp32-cpu', outOfTheBox: false, processEnv: { NVIDIA_TF32_OVERRIDE: '0' }, create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32') },
+  JAX_ENTRY,
 ];
 
 export function adapterIds(): string[] {
