@@ -67,15 +67,15 @@ export function selectedAdapterIds(registry: readonly AdapterEntry[] | AdapterPo
 }
 
 /** Global setup: records the pool's resolved sources for the test files (suiteAdapterEntries). */
-export function recordSuiteSources(pool: AdapterPool): void {
-  fs.mkdirSync(path.dirname(SOURCES_FILE), { recursive: true });
-  fs.writeFileSync(SOURCES_FILE, JSON.stringify({ modules: pool.modules, commands: pool.commands }, null, 2));
+export function recordSuiteSources(pool: AdapterPool, file = SOURCES_FILE): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ modules: pool.modules, commands: pool.commands }, null, 2));
 }
 
 /** In a test file: the registry plus the adapters global setup found in the variables (loaded synchronously). */
-export function suiteAdapterEntries(): AdapterEntry[] {
-  if (!fs.existsSync(SOURCES_FILE)) return [...ADAPTERS];
-  const sources = JSON.parse(fs.readFileSync(SOURCES_FILE, 'utf8')) as AdapterSources;
+export function suiteAdapterEntries(file = SOURCES_FILE): AdapterEntry[] {
+  if (!fs.existsSync(file)) return [...ADAPTERS];
+  const sources = JSON.parse(fs.readFileSync(file, 'utf8')) as AdapterSources;
   try {
     return adapterPoolSync(sources).entries;
   } catch (err) {
