@@ -229,23 +229,24 @@ export async function adapterPool(sources: readonly string[] | AdapterSources = 
   // The same file named twice is loaded once (its ids are not a clash with themselves).
   const seen = new Set<string>();
   const moduleSources = modules.map((m) => adapterModuleSource(m)).filter((s) => !seen.has(s.path) && seen.add(s.path));
-  const add = (e: AdapterEntry, where: string): void => {
+  // `flag`: how the source is named in messages; `where`: how it is named as the first definer.
+  const add = (e: AdapterEntry, flag: string, where: string): void => {
     const first = origin.get(e.id);
-    if (first) throw new UsageError(`${where}: adapter id '${e.id}' is already defined by ${first}`);
+    if (first) throw new UsageError(`${flag} ${where}: adapter id '${e.id}' is already defined by ${first}`);
     origin.set(e.id, where);
     fromModules.add(e.id);
     entries.push(e);
   };
   for (const s of moduleSources) {
     const where = describeSource(s);
-    for (const e of entriesOfModule(await importModule(s), where)) add(e, `--adapter-module ${where}`);
+    for (const e of entriesOfModule(await importModule(s), where)) add(e, '--adapter-module', where);
   }
   const resolved: AdapterCommandSource[] = [];
   for (const c of commands) {
     const src = checkCommandSource(c);
     const opts = { command: src.command, id: src.id, profile: src.profile, timeoutMs: src.timeoutMs, cwd: src.cwd };
     const entry = src.id ? createCommandAdapterEntry(opts) : await resolveCommandAdapterEntry(opts);
-    add(entry, `--adapter-command ${JSON.stringify(src.command)}`);
+    add(entry, '--adapter-command', JSON.stringify(src.command));
     resolved.push({ ...src, id: entry.id });
   }
   return { entries, fromModules, modules: moduleSources.map((s) => s.path), commands: resolved };
@@ -265,9 +266,10 @@ export function adapterPoolSync(sources: AdapterSources, registry: readonly Adap
   const entries = [...registry];
   const origin = new Map<string, string>(registry.map((e) => [e.id, 'the registry (src/adapters/registry.ts)']));
   const fromModules = new Set<string>();
-  const add = (e: AdapterEntry, where: string): void => {
+  // `flag`: how the source is named in messages; `where`: how it is named as the first definer.
+  const add = (e: AdapterEntry, flag: string, where: string): void => {
     const first = origin.get(e.id);
-    if (first) throw new UsageError(`${where}: adapter id '${e.id}' is already defined by ${first}`);
+    if (first) throw new UsageError(`${flag} ${where}: adapter id '${e.id}' is already defined by ${first}`);
     origin.set(e.id, where);
     fromModules.add(e.id);
     entries.push(e);
@@ -285,13 +287,13 @@ export function adapterPoolSync(sources: AdapterSources, registry: readonly Adap
     } catch (err) {
       throw new UsageError(`--adapter-module ${where}: cannot load it: ${(err as Error).message}`);
     }
-    for (const e of entriesOfModule(mod, where)) add(e, `--adapter-module ${where}`);
+    for (const e of entriesOfModule(mod, where)) add(e, '--adapter-module', where);
   }
   const commands: AdapterCommandSource[] = [];
   for (const c of sources.commands ?? []) {
     const src = checkCommandSource(c);
     if (!src.id) throw new UsageError(`--adapter-command ${JSON.stringify(src.command)}: needs its id here (resolve it with adapterPool first)`);
-    add(createCommandAdapterEntry({ command: src.command, id: src.id, profile: src.profile, timeoutMs: src.timeoutMs, cwd: src.cwd }), `--adapter-command ${JSON.stringify(src.command)}`);
+    add(createCommandAdapterEntry({ command: src.command, id: src.id, profile: src.profile, timeoutMs: src.timeoutMs, cwd: src.cwd }), '--adapter-command', JSON.stringify(src.command));
     commands.push(src);
   }
   return { entries, fromModules, modules: moduleSources.map((s) => s.path), commands };
