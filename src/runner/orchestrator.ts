@@ -67,7 +67,8 @@ export interface AdapterRun {
   results: CaseResult[];
 }
 
-export const WORKER_FILE = path.join(__dirname, 'worker.ts');
+// worker.ts beside this source; worker.js in the built package (dist/, `npm run build`).
+export const WORKER_FILE = path.join(__dirname, `worker${path.extname(__filename)}`);
 const STDERR_TAIL = 4000;
 
 const active = new Set<ChildProcess>();
