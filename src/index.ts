@@ -1,8 +1,11 @@
 /**
  * The package's public entry (`require('resnet-conformance')`, `import type ... from
  * 'resnet-conformance'`): the adapter contract a runtime kept outside this repository implements
- * for `--adapter-module`, the external-program adapter host, and the CLI's main. Everything else is
- * internal. Loading this module loads no runtime (adapters load theirs in probe/build).
+ * for `--adapter-module`, the registry, and the CLI's main. Its declarations need no @types/node,
+ * so a third party type-checks against them with any tsconfig. The external-program host
+ * (createCommandAdapterEntry, CommandAdapterOptions; needs @types/node) is
+ * `resnet-conformance/dist/adapters/external/command.js`. Loading
+ * this module loads no runtime (adapters load theirs in probe/build).
  */
 export type {
   Adapter, AdapterDescription, AdapterEntry, KernelProfile, PrecisionProfile, ProbeOptions, ProbeResult, RunOptions, RunResult,
@@ -12,9 +15,6 @@ export type {
 } from './spec/types';
 export type { DType, Tensor } from './tensor';
 export type { AdapterCommandSource, AdapterSources } from './adapters/modules';
-export {
-  CommandAdapter, createCommandAdapterEntry, resolveCommandAdapterEntry, ExternalAdapterError, externalFaultStatus, PROTOCOL_VERSION,
-  type CommandAdapterOptions, type ExternalFaultKind,
-} from './adapters/external/command';
+export type { ExternalFaultKind } from './adapters/external/errors';
 export { ADAPTERS } from './adapters/registry';
 export { main } from './cli/main';
