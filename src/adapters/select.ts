@@ -13,7 +13,8 @@ export type AdapterCommand = 'run' | 'bench' | 'classify' | 'evaluate' | 'diagno
 /**
  * What a command gets with no adapter flag:
  *   out-of-the-box  the registry entries that run after `npm ci` alone (AdapterEntry.outOfTheBox), plus
- *                   every adapter of a module named with --adapter-module (naming the module asks for it)
+ *                   every adapter of a module named with --adapter-module or a program named with
+ *                   --adapter-command (naming the module or program asks for it)
  *   available       every adapter (registry and modules); the command probes them and leaves out, listed
  *                   with the reason, those that cannot run here
  *   all             every adapter; what cannot run here is reported unavailable (the suites: skipped)
