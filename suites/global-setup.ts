@@ -1,14 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ADAPTERS } from '../src/adapters/registry';
 import { materializePretrained } from '../src/fixtures/pretrained-materialize';
 import { PROBE_FILE, type ProbedAdapter } from './helpers/probe-file';
-import { selectedAdapterIds } from './helpers/selection';
+import { recordSuiteSources, selectedAdapterIds, suiteAdapterPool } from './helpers/selection';
 
 /**
  * Writes the pre-trained ResNet-50 files from their committed small form (≈ 1 s; nothing when they
  * are there already), then probes every registered adapter once, so suites can register tests for
- * available ones synchronously.
+ * available ones synchronously. The adapters are the registry's plus those of
+ * CONFORMANCE_ADAPTER_MODULES / CONFORMANCE_ADAPTER_COMMANDS (suites/helpers/selection.ts), whose
+ * resolved sources are recorded for the test files.
  */
 export default async function globalSetup(): Promise<void> {
   try {
@@ -17,9 +18,11 @@ export default async function globalSetup(): Promise<void> {
     // suites/pretrained.test.ts fails on this itself, naming the file; the other suites go on.
     process.stdout.write(`\npre-trained ResNet-50 files could not be materialized: ${(err as Error).message}\n`);
   }
-  const wanted = selectedAdapterIds(ADAPTERS);
+  const pool = await suiteAdapterPool();
+  recordSuiteSources(pool);
+  const wanted = selectedAdapterIds(pool);
   const results: ProbedAdapter[] = [];
-  for (const entry of ADAPTERS) {
+  for (const entry of pool.entries) {
     if (!wanted.includes(entry.id)) continue;
     const adapter = entry.create();
     try {

@@ -1,4 +1,5 @@
 import { ReferenceAdapter } from './reference';
+import { JAX_ENTRY } from './external/jax';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -32,6 +33,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   { id: 'tfjs-wasm-browser', summary: 'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)', profile: 'fp32-cpu', outOfTheBox: true, create: () => tfjsBrowserAdapter('tfjs-wasm-browser') },
   { id: 'onnxruntime-web-wasm-browser', summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)', profile: 'fp32-cpu', outOfTheBox: true, create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm') },
   { id: 'onnxruntime-web-webgpu', summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)', profile: 'fp32-cpu', outOfTheBox: false, create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu') },
+  JAX_ENTRY,
 ];
 
 export function adapterIds(): string[] {

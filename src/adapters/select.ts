@@ -4,7 +4,7 @@
  * in one table. Unknown ids are a UsageError naming them and listing the known ones.
  */
 import { UsageError } from '../util/errors';
-import type { AdapterPool } from './modules';
+import type { AdapterCommandSource, AdapterPool } from './modules';
 import type { AdapterEntry } from './types';
 
 /** The commands (and the Jest suites) that choose adapters. */
@@ -13,7 +13,8 @@ export type AdapterCommand = 'run' | 'bench' | 'classify' | 'evaluate' | 'diagno
 /**
  * What a command gets with no adapter flag:
  *   out-of-the-box  the registry entries that run after `npm ci` alone (AdapterEntry.outOfTheBox), plus
- *                   every adapter of a module named with --adapter-module (naming the module asks for it)
+ *                   every adapter of a module named with --adapter-module or a program named with
+ *                   --adapter-command (naming the module or program asks for it)
  *   available       every adapter (registry and modules); the command probes them and leaves out, listed
  *                   with the reason, those that cannot run here
  *   all             every adapter; what cannot run here is reported unavailable (the suites: skipped)
@@ -41,6 +42,8 @@ export interface AdapterSelection {
   explicit: Set<string>;
   /** The --adapter-module files (absolute), for worker processes to load the same adapters. */
   modules: string[];
+  /** The --adapter-command programs (ids resolved), for worker processes to start the same programs. */
+  commands: AdapterCommandSource[];
 }
 
 function unknownIds(unknown: string[], pool: AdapterPool, source: string): UsageError {
@@ -53,7 +56,7 @@ function unknownIds(unknown: string[], pool: AdapterPool, source: string): Usage
  * the flag or variable in messages.
  */
 export function selectAdapters(command: AdapterCommand, spec: string | undefined, pool: AdapterPool, source = '--adapters'): AdapterSelection {
-  const base = { command, explicit: new Set<string>(), modules: pool.modules };
+  const base = { command, explicit: new Set<string>(), modules: pool.modules, commands: pool.commands };
   if (spec === undefined) {
     const rule = ADAPTER_DEFAULTS[command].default;
     if (rule === 'required') throw new UsageError(`${source} is required`);

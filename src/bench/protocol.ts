@@ -1,4 +1,5 @@
 /** Messages between the bench and its worker processes (child_process IPC). */
+import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription } from '../adapters/types';
 import type { CeilingJob, CeilingOutcome, CeilingRuntime } from './ceiling';
 import type { RunPolicy } from './measure';
@@ -10,6 +11,8 @@ export type BenchJob =
     adapter: string;
     /** `--adapter-module` files (absolute) the adapter may come from (src/adapters/modules.ts); never the environment. */
     adapterModules: string[];
+    /** `--adapter-command` programs (ids resolved), started by the worker like the parent named them. */
+    adapterCommands: AdapterCommandSource[];
     batches: number[];
     policy: RunPolicy;
     model: { inputShape: [number, number, number]; classes: number };

@@ -5,6 +5,7 @@
  * efficiency is relative to the mean of the two ceiling measurements around it, so a machine that
  * gets busier or quieter during the run shifts both numerator and denominator.
  */
+import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterEntry } from '../adapters/types';
 import { collectRunInfo, toolVersion } from '../report/run-info';
 import { resnet50 } from '../spec/builders';
@@ -27,6 +28,8 @@ export interface BenchOptions {
   selection: 'default' | 'all' | 'explicit';
   /** `--adapter-module` files the adapters may come from, for the workers. */
   adapterModules?: string[];
+  /** `--adapter-command` programs the adapters may come from, for the workers. */
+  adapterCommands?: AdapterCommandSource[];
   batches: number[];
   policy: RunPolicy;
   /** Measure the MatMul ceiling (default true). */
@@ -149,7 +152,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     log(`${entry.id}: benchmarking batch ${o.batches.join(', ')} ...`);
     const job: BenchJob = {
-      kind: 'adapter', adapter: entry.id, adapterModules: o.adapterModules ?? [], batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
+      kind: 'adapter', adapter: entry.id, adapterModules: o.adapterModules ?? [], adapterCommands: o.adapterCommands ?? [], batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
       pairedRuntimes: o.ceilingRuntimes.filter((r) => r === 'tfjs-node'),
       layers: o.layers ?? false,

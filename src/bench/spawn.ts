@@ -29,7 +29,8 @@ function lastLine(s: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-export const BENCH_WORKER_FILE = path.join(__dirname, 'worker.ts');
+// worker.ts beside this source; worker.js in the built package (dist/, `npm run build`).
+export const BENCH_WORKER_FILE = path.join(__dirname, `worker${path.extname(__filename)}`);
 
 export async function runWorker(
   job: BenchJob,

@@ -45,7 +45,7 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
     kind: 'adapter', available: false, description: null, batches: [],
     process: { startupMs: ENTRY_MS, importMs, probeMs: 0, initMs: 0, buildMs: 0, baselineRssMiB, buildPeakRssMiB: 0 },
   };
-  const entry = (await adapterPool(job.adapterModules)).entries.find((e) => e.id === job.adapter);
+  const entry = (await adapterPool({ modules: job.adapterModules, commands: job.adapterCommands ?? [] })).entries.find((e) => e.id === job.adapter);
   if (!entry) throw new Error(`bench worker: unknown adapter '${job.adapter}'`);
   const adapter = entry.create();
   let t = nowMs();

@@ -7,7 +7,8 @@ import { FORMAT_DESCRIPTIONS, importKerasModel, ModelImportError, weightsDigest,
 import { adapterPool } from '../adapters/modules';
 import { selectAdapters, type AdapterSelection } from '../adapters/select';
 import { planAdapters, type AdapterPlan } from '../import/predict';
-import { list, str, UsageError, type ParsedArgs } from './args';
+import { adapterSourcesFromFlags } from './adapter-sources';
+import { str, UsageError, type ParsedArgs } from './args';
 
 /** A value, or the message naming the option that was wrong. */
 export type Checked<T> = { value: T; error?: undefined } | { value?: undefined; error: string };
@@ -32,7 +33,7 @@ export async function loadClassifier(file: string, why = ''): Promise<Checked<Im
 
 /** `--adapters` and `--adapter-module` of classify and evaluate, through selectAdapters. */
 export async function classifierSelection(p: ParsedArgs, command: 'classify' | 'evaluate'): Promise<AdapterSelection> {
-  return selectAdapters(command, str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+  return selectAdapters(command, str(p, 'adapters'), await adapterPool(adapterSourcesFromFlags(p)));
 }
 
 /** The selection, then which of its adapters run here (see planAdapters). */

@@ -5,7 +5,8 @@ import { selectOneAdapter, type AdapterSelection } from '../adapters/select';
 import type { AdapterEntry } from '../adapters/types';
 import { MODEL_NAMES, type ModelArgs } from '../spec/model-args';
 import type { ModelName } from '../spec/types';
-import { int, intList, list, required, str, UsageError, type ParsedArgs } from './args';
+import { adapterSourcesFromFlags } from './adapter-sources';
+import { int, intList, required, str, UsageError, type ParsedArgs } from './args';
 
 /** `--model` and its arguments as ModelArgs; omitted ones keep the notebook defaults. */
 export function modelArgsFromFlags(p: ParsedArgs): ModelArgs {
@@ -59,7 +60,7 @@ export interface AdapterChoice {
  * the last two only for the reference. The adapter is chosen by selectOneAdapter (src/adapters/select.ts).
  */
 export async function adapterChoiceFromFlags(p: ParsedArgs, command: 'forward' | 'diagnose'): Promise<AdapterChoice> {
-  const { selection, entry } = selectOneAdapter(command, str(p, 'adapter'), await adapterPool(list(p, 'adapter-module')));
+  const { selection, entry } = selectOneAdapter(command, str(p, 'adapter'), await adapterPool(adapterSourcesFromFlags(p)));
   const adapterId = entry.id;
   const precisionText = str(p, 'precision');
   if ((precisionText !== undefined || str(p, 'tf32-layers') !== undefined) && adapterId !== 'reference') {

@@ -17,13 +17,24 @@ export const MODEL_FLAGS: Flag[] = [
 ];
 
 const ADAPTER_MODULE: Flag = {
-  name: 'adapter-module', value: 'file.ts', repeatable: true,
-  help: 'adds the adapters a .js/.cjs/.mjs/.ts module exports as `adapters` (README: adapters from a module)',
+  name: 'adapter-module', value: 'file.mjs|package', repeatable: true,
+  help: 'adds the adapters a .js/.cjs/.mjs/.ts file or an npm package exports as `adapters` (README: adapters from a module)',
 };
+
+/** `--adapter-command` and its companions (src/cli/adapter-sources.ts): an external protocol program as an adapter. */
+const ADAPTER_COMMAND: Flag[] = [
+  { name: 'adapter-command', value: "'CMD args'", repeatable: true, help: 'adds a program speaking docs/adapter-protocol.md as an adapter (README: external programs)' },
+  { name: 'adapter-id', value: 'ID', repeatable: true, help: 'its adapter id (default: the name in its hello); once per --adapter-command' },
+  { name: 'adapter-profile', value: 'fp64-reference|fp32-cpu|tf32-gpu', repeatable: true, help: 'its tolerance profile (default fp32-cpu); once per --adapter-command' },
+  { name: 'adapter-timeout', value: 'SECONDS', repeatable: true, help: 'its per-request timeout (default 300, run/bench: half of --timeout); once per --adapter-command' },
+];
+
+/** Every flag that adds adapters besides the registry's. */
+const ADAPTER_SOURCES: Flag[] = [ADAPTER_MODULE, ...ADAPTER_COMMAND];
 
 const ONE_ADAPTER: Flag[] = [
   { name: 'adapter', value: 'ID', help: 'the adapter (`resnet-conformance adapters` lists them)', required: true },
-  ADAPTER_MODULE,
+  ...ADAPTER_SOURCES,
 ];
 
 const REFERENCE_PRECISION: Flag[] = [
@@ -99,8 +110,8 @@ export const DIAGNOSE_SPEC: CommandSpec = {
 export const RUN_SPEC: CommandSpec = {
   name: 'run', summary: 'the conformance run: every selected adapter on every golden case',
   flags: [
-    { name: 'adapters', value: 'a,b|all', help: 'adapters to run (default: every out-of-the-box adapter, plus those of --adapter-module)' },
-    ADAPTER_MODULE,
+    { name: 'adapters', value: 'a,b|all', help: 'adapters to run (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)' },
+    ...ADAPTER_SOURCES,
     { name: 'cases', value: 'pattern,...', help: 'case ids or globs (default: every case)' },
     { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
     { name: 'baseline', value: 'report.json', help: 'flag error growth against an earlier report' },
@@ -185,7 +196,7 @@ export const CLASSIFY_SPEC: CommandSpec = {
     { name: 'model', value: 'm.h5|m.keras', help: 'the saved Keras model', required: true },
     { name: 'image', value: 'a.jpg', help: 'an image', required: true, repeatable: true },
     { name: 'adapters', value: 'a,b|all', help: 'adapters (default: every adapter available here)' },
-    ADAPTER_MODULE,
+    ...ADAPTER_SOURCES,
     { name: 'max-diff', value: 'X', help: 'exit 1 when adapters disagree by more' },
     { name: 'json', help: 'machine-readable output' },
   ],
@@ -197,7 +208,7 @@ export const EVALUATE_SPEC: CommandSpec = {
     { name: 'model', value: 'm.h5|m.keras', help: 'the saved Keras model', required: true },
     { name: 'dataset', value: 'test_signs.h5', help: 'the dataset', required: true },
     { name: 'adapters', value: 'a,b|all', help: 'adapters (default: every adapter available here)' },
-    ADAPTER_MODULE,
+    ...ADAPTER_SOURCES,
     { name: 'baseline', value: 'ID', help: 'adapter the others are compared with (default: keras, else reference)' },
     { name: 'batch', value: '8', help: 'images per batch' },
     { name: 'max-diff', value: 'X', help: 'exit 1 when an adapter differs from the baseline by more' },
@@ -208,8 +219,8 @@ export const EVALUATE_SPEC: CommandSpec = {
 export const BENCH_SPEC: CommandSpec = {
   name: 'bench', summary: 'ResNet-50 latency per adapter against the machine\'s MatMul ceiling; comparing bench results',
   flags: [
-    { name: 'adapters', value: 'a,b|all', help: 'adapters (default: every out-of-the-box adapter, plus those of --adapter-module)' },
-    ADAPTER_MODULE,
+    { name: 'adapters', value: 'a,b|all', help: 'adapters (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)' },
+    ...ADAPTER_SOURCES,
     { name: 'batch', value: '1,8', help: 'batch sizes' },
     { name: 'runs', value: 'N', help: 'timed runs per batch (default: until --min-time-ms)' },
     { name: 'warmup', value: 'N', help: 'untimed runs first' },
@@ -232,7 +243,7 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'run-args', value: '"<run options>"', help: 'the run\'s options in one argument (instead of after --)' },
   ],
   modes: [
-    { flags: ['adapters', 'adapter-module', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'no-ceiling', 'no-paired-ceiling', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'layers', 'verbose'] },
+    { flags: ['adapters', 'adapter-module', 'adapter-command', 'adapter-id', 'adapter-profile', 'adapter-timeout', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'no-ceiling', 'no-paired-ceiling', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'layers', 'verbose'] },
     { head: '--compare a.json b.json', flags: ['noise-floor', 'noise-profile', 'normalize', 'json'] },
     { head: '--noise r1.json r2.json [...]', flags: ['json'] },
     { head: '--harness', flags: ['json', 'run-args'], tail: '[-- <run options, e.g. --adapters reference --out dir>]' },

@@ -9,13 +9,18 @@
  * parameter-count check against the manifest's Keras summary, exception handling and the status
  * rules:
  *   error        tolerance/fixture problem, build or run threw, or a requested capture is missing
- *   fail-shape   a compared tensor has the wrong shape, or the parameter count differs from Keras
+ *   crashed / timeout  an external program adapter (src/adapters/external) or a browser page
+ *                (src/adapters/browser) crashed, lost its GPU device or did not answer during the build or
+ *                the run (adapterFaultStatus); it is restarted for the next case
+ *   fail-shape   a compared tensor has the wrong shape (an external program's wrong output shape
+ *                included), or the parameter count differs from Keras
  *   fail-numeric a comparison outside tolerance (NaN/Inf included) or a named check failed
  *   unexpected-match  the tensors under an expected-divergence row all matched its tight bound
  *   expected-divergence  tensors under an expected-divergence row diverged as it says, the rest passed
  *   pass         otherwise
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
+import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
@@ -196,7 +201,7 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   const b = await ensureBuilt(adapter, k, ctx);
   const { buildMs, initMs, reused } = b;
   if ('error' in b) {
-    const r = result(entry.id, k, 'error', `build failed: ${errorText(b.error)}`, tolerance);
+    const r = result(entry.id, k, adapterFaultStatus(b.error) ?? 'error', `build failed: ${errorText(b.error)}`, tolerance);
     r.timings = { buildMs, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
     return r;
   }
@@ -210,7 +215,10 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   } catch (err) {
     const exp = tensors.output?.shape;
     const got = timed.outputShape;
-    const r = got && exp && got.join(',') !== exp.join(',')
+    const fault = adapterFaultStatus(err);
+    const r = fault
+      ? result(entry.id, k, fault, `${fault === 'fail-shape' ? 'wrong output shape' : 'run failed'}: ${errorText(err)}`, tolerance)
+      : got && exp && got.join(',') !== exp.join(',')
       ? result(entry.id, k, 'fail-shape', `output shape [${got.join(',')}], expected [${exp.join(',')}] (evaluating it failed: ${errorText(err)})`, tolerance)
       : result(entry.id, k, 'error', `${got ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`, tolerance);
     r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };

@@ -16,6 +16,7 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
+import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
@@ -37,6 +38,8 @@ export interface OrchestratorOptions {
   fixturesDir: string;
   /** `--adapter-module` files, for the workers (StartMessage.adapterModules). */
   adapterModules: string[];
+  /** `--adapter-command` programs, for the workers (StartMessage.adapterCommands). */
+  adapterCommands?: AdapterCommandSource[];
   jobs: AdapterJob[];
   /** Per-adapter time budget (all of its workers together). */
   timeoutMs: number;
@@ -64,7 +67,8 @@ export interface AdapterRun {
   results: CaseResult[];
 }
 
-export const WORKER_FILE = path.join(__dirname, 'worker.ts');
+// worker.ts beside this source; worker.js in the built package (dist/, `npm run build`).
+export const WORKER_FILE = path.join(__dirname, `worker${path.extname(__filename)}`);
 const STDERR_TAIL = 4000;
 
 const active = new Set<ChildProcess>();
@@ -187,7 +191,7 @@ async function superviseWorker(
       setImmediate(() => resolve(outcome));
     });
     const start: StartMessage = {
-      type: 'start', adapter: job.entry.id, adapterModules: opts.adapterModules, fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
+      type: 'start', adapter: job.entry.id, adapterModules: opts.adapterModules, adapterCommands: opts.adapterCommands ?? [], fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;

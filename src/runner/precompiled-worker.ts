@@ -18,6 +18,9 @@
  * RESNET_CONFORMANCE_WORKER_CACHE; `RESNET_CONFORMANCE_WORKER_CACHE=off` runs workers through tsx.
  * Anything that goes wrong while precompiling (no esbuild, unwritable directory, a build error)
  * falls back to tsx: it can cost start-up time, never a result.
+ *
+ * In the installed package (built JavaScript in dist/, `npm run build`) the entry is already a .js
+ * file: it is forked as it is (mode 'precompiled', nothing built, no cache, no tsx).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -76,7 +79,7 @@ function upToDate(record: InputsRecord, entryTs: string, esbuildVersion: string)
 /** Checked (and built) once per entry and process: every worker of a run starts the same way. */
 const prepared = new Map<string, Promise<WorkerLaunch>>();
 
-/** How to start the worker whose source is `entryTs` (an absolute .ts path). Never throws. */
+/** How to start the worker whose source is `entryTs` (an absolute .ts path, or a built .js one). Never throws. */
 export function workerLaunch(entryTs: string): Promise<WorkerLaunch> {
   let p = prepared.get(entryTs);
   if (!p) {
@@ -89,6 +92,7 @@ export function workerLaunch(entryTs: string): Promise<WorkerLaunch> {
 /** Checks (and when stale, builds) the bundle of `entryTs` now, without the per-process memo. Never throws. */
 export async function prepare(entryTs: string): Promise<WorkerLaunch> {
   const t0 = performance.now();
+  if (/\.[cm]?js$/.test(entryTs)) return { file: entryTs, execArgv: [], mode: 'precompiled', prepareMs: performance.now() - t0, built: false };
   const dir = workerCacheDir();
   if (!dir) return tsx(entryTs, `${WORKER_CACHE_ENV}=off`, t0);
   let esbuild: typeof import('esbuild');

@@ -1,4 +1,5 @@
 /** Messages between the orchestrator and an adapter worker (over the child_process IPC channel). */
+import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription } from '../adapters/types';
 import type { Diagnosis } from '../diagnose/types';
 import type { CaseResult } from '../report/schema';
@@ -12,6 +13,8 @@ export interface StartMessage {
    * parent did (src/adapters/modules.ts). Passed here, never through the environment.
    */
   adapterModules: string[];
+  /** `--adapter-command` programs (ids resolved, cwd absolute): the worker starts the same program. */
+  adapterCommands: AdapterCommandSource[];
   fixturesDir: string;
   /** Case ids to run, in the order to report them. */
   cases: string[];

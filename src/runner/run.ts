@@ -153,7 +153,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const weightsMs = performance.now() - tw;
   const ta = performance.now();
   const started = await runAdapterJobs({
-    fixturesDir: cfg.fixturesDir, adapterModules: cfg.adapters.modules, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
+    fixturesDir: cfg.fixturesDir, adapterModules: cfg.adapters.modules, adapterCommands: cfg.adapters.commands, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
   });
   const adaptersMs = performance.now() - ta;

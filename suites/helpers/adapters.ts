@@ -1,7 +1,7 @@
 import * as fs from 'fs';
-import { ADAPTERS } from '../../src/adapters/registry';
 import type { AdapterEntry } from '../../src/adapters/types';
 import { PROBE_FILE, type ProbedAdapter } from './probe-file';
+import { suiteAdapterEntries } from './selection';
 
 function readProbes(): ProbedAdapter[] {
   if (!fs.existsSync(PROBE_FILE)) {
@@ -20,8 +20,10 @@ export function describeEachAdapter(
   body: (entry: AdapterEntry) => void,
   filter: (entry: AdapterEntry) => boolean = () => true,
 ): void {
+  // The registry's adapters, plus CONFORMANCE_ADAPTER_MODULES / CONFORMANCE_ADAPTER_COMMANDS (suites/helpers/selection.ts).
+  const entries = suiteAdapterEntries();
   for (const probe of readProbes()) {
-    const entry = ADAPTERS.find((a) => a.id === probe.id);
+    const entry = entries.find((a) => a.id === probe.id);
     if (!entry || !filter(entry)) continue;
     if (probe.available) {
       describe(`${title} [${entry.id}]`, () => body(entry));

@@ -27,11 +27,12 @@ import { packageRoot } from '../../report/run-info';
 import { readReport } from '../../report/read';
 import { writeFileAtomic } from '../../util/fs';
 import { UsageError, bool, int, intList, list, parseArgs, str, type ParsedArgs } from '../args';
+import { adapterSourcesFromFlags } from '../adapter-sources';
 import { BENCH_SPEC } from '../specs';
 import { benchCompareOptions } from './bench-compare-options';
 
 async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
-  return selectAdapters('bench', str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+  return selectAdapters('bench', str(p, 'adapters'), await adapterPool(adapterSourcesFromFlags(p, Math.max(1, int(p, 'timeout') ?? 600))));
 }
 
 /** `--adapters` / `--adapter-module` as `bench` resolves them (through selectAdapters). */
@@ -175,6 +176,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
       adapters: selection.entries,
       selection: selection.mode,
       adapterModules: selection.modules,
+      adapterCommands: selection.commands,
       batches,
       policy,
       ceiling: !bool(p, 'no-ceiling'),

@@ -17,7 +17,8 @@ import { killAllWorkers } from '../../runner/orchestrator';
 import { progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { parseShard, type Shard } from '../../runner/shard';
-import { UsageError, bool, list, parseArgs, str, type ParsedArgs } from '../args';
+import { UsageError, bool, parseArgs, str, type ParsedArgs } from '../args';
+import { adapterSourcesFromFlags } from '../adapter-sources';
 import { RUN_SPEC } from '../specs';
 import { baselineSetFixtures } from './baseline-set';
 
@@ -81,7 +82,7 @@ export function renderWithPerf(report: ConformanceReport, bench?: { report: Benc
 }
 
 async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
-  return selectAdapters('run', str(p, 'adapters'), await adapterPool(list(p, 'adapter-module')));
+  return selectAdapters('run', str(p, 'adapters'), await adapterPool(adapterSourcesFromFlags(p, positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S))));
 }
 
 /** `--adapters` / `--adapter-module` as `run` resolves them (through selectAdapters). */
