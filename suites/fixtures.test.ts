@@ -78,28 +78,6 @@ function divergenceRows(k: FixtureCase, profile: string): string[] {
   return [...rows];
 }
 
-/**
- * Adapters this suite runs only when CONFORMANCE_ADAPTERS names them (issue 16, docs/browser.md):
- * the software-GPU browser ones (minutes for ResNet-50 here; suites/browser.test.ts runs them on the
- * block cases, `resnet-conformance run --adapters ...` on every case), and onnxruntime-web in Node,
- * which loads its wasm glue with import(): Jest's vm cannot without --experimental-vm-modules (the
- * runner, plain Node, can).
- */
-const OPT_IN_ONLY = new Map([
-  ['tfjs-webgl', 'software-GPU run time'],
-  ['tfjs-webgl-f16', 'software-GPU run time; known-lossy (softmax row sums off by 4e-4)'],
-  ['tfjs-webgpu', 'software-GPU run time'],
-  ['onnxruntime-web-webgpu', 'software-GPU run time; known divergence on convolutional_block f2-s2'],
-  ['onnxruntime-web-wasm', "onnxruntime-web's import() of its wasm glue needs --experimental-vm-modules under Jest; covered by resnet-conformance run"],
-]);
-const named = new Set((process.env.CONFORMANCE_ADAPTERS ?? '').split(',').map((x) => x.trim()));
-for (const [id, why] of OPT_IN_ONLY) {
-  if (named.has(id)) continue;
-  describe(`fixtures [${id}]`, () => {
-    test.skip(`opt-in: ${why} (docs/browser.md); run with CONFORMANCE_ADAPTERS=${id}`, () => undefined);
-  });
-}
-
 describeEachAdapter('fixtures', (entry) => {
   const worst = new Map<string, Worst>();
   const metricsFile = path.join(METRICS_DIR, `${entry.id}.jsonl`);
@@ -175,4 +153,4 @@ describeEachAdapter('fixtures', (entry) => {
       }
     });
   }
-}, (entry) => !OPT_IN_ONLY.has(entry.id) || named.has(entry.id));
+});

@@ -210,7 +210,7 @@ describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
       });
     }
   }
-}, (e) => e.id.startsWith('onnxruntime-'));
+}, (e) => e.create() instanceof OnnxRuntimeAdapter); // onnxruntime-node; onnxruntime-web has suites/browser.test.ts
 
 describe('sessions (CPU)', () => {
   const spec = identityBlock(3, [4, 4, 3]);

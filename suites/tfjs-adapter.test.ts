@@ -28,7 +28,8 @@ const RESNET = PUBLISHED.versions['stateless-cpu'].resnet50 as {
   summary_descriptors_outputs_py: [string, (number | null)[] | (number | null)[][], number, ...unknown[]][];
 };
 
-const isTfjs = (e: AdapterEntry): boolean => e.id.startsWith('tfjs-');
+/** The tfjs adapters that run tfjs in this process (the browser ones have suites/browser.test.ts). */
+const isTfjs = (e: AdapterEntry): boolean => e.create() instanceof TfjsAdapter;
 
 async function built(entry: AdapterEntry, spec: ModelSpec): Promise<TfjsAdapter> {
   const a = entry.create();

@@ -87,5 +87,11 @@ export interface AdapterEntry {
    * NVIDIA_TF32_OVERRIDE=0). The runner and the bench fork the adapter's worker with it.
    */
   processEnv?: Record<string, string>;
+  /**
+   * Why the adapter-parameterized Jest suites run this adapter only when CONFORMANCE_ADAPTERS names
+   * it (e.g. minutes of software-GPU time, or a runtime Jest's vm cannot load); elsewhere it is one
+   * skipped test carrying this reason. The conformance run is not affected.
+   */
+  suiteOptIn?: string;
   create(): Adapter;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { AdapterEntry } from '../../src/adapters/types';
 import { PROBE_FILE, type ProbedAdapter } from './probe-file';
-import { suiteAdapterEntries } from './selection';
+import { namedAdapterIds, suiteAdapterEntries } from './selection';
 
 function readProbes(): ProbedAdapter[] {
   if (!fs.existsSync(PROBE_FILE)) {
@@ -22,10 +22,15 @@ export function describeEachAdapter(
 ): void {
   // The registry's adapters, plus CONFORMANCE_ADAPTER_MODULES / CONFORMANCE_ADAPTER_COMMANDS (suites/helpers/selection.ts).
   const entries = suiteAdapterEntries();
+  const named = namedAdapterIds();
   for (const probe of readProbes()) {
     const entry = entries.find((a) => a.id === probe.id);
     if (!entry || !filter(entry)) continue;
-    if (probe.available) {
+    if (entry.suiteOptIn && !named.has(entry.id)) {
+      describe(`${title} [${entry.id}]`, () => {
+        test.skip(`opt-in: ${entry.suiteOptIn} (run with CONFORMANCE_ADAPTERS=${entry.id})`, () => undefined);
+      });
+    } else if (probe.available) {
       describe(`${title} [${entry.id}]`, () => body(entry));
     } else {
       describe(`${title} [${entry.id}]`, () => {

@@ -82,3 +82,9 @@ export function suiteAdapterEntries(file = SOURCES_FILE): AdapterEntry[] {
     return envError(MODULES_ENV, err);
   }
 }
+
+/** The ids CONFORMANCE_ADAPTERS names explicitly (empty when unset or `all`): opt-in adapters run only then. */
+export function namedAdapterIds(entries: readonly AdapterEntry[] = suiteAdapterEntries()): Set<string> {
+  const env = process.env.CONFORMANCE_ADAPTERS;
+  return selectAdapters('suites', env ? env : undefined, registryPool(entries), 'CONFORMANCE_ADAPTERS').explicit;
+}
