@@ -112,8 +112,10 @@ describe('number formats', () => {
 });
 
 describe('per-layer evaluator', () => {
-  // Chaining LayerEvaluator layer by layer (the perturbed adapter without perturbation) must equal the
-  // reference executor bit for bit, or "the error a layer introduces" would be measured against something else.
+  // Chaining LayerEvaluator layer by layer (the perturbed adapter without perturbation) must equal a
+  // whole-model ReferenceAdapter run bit for bit, or "the error a layer introduces" would be measured
+  // against something else. Both call the same layer interpreter; this guards the two callers (inputs
+  // rounded by the diagnosis vs trusted as stored by the executor, weights prepared per arithmetic).
   test.each([
     ['convolutional_block', 'fp32', false],
     ['identity_block', 'fp64', true],

@@ -5,7 +5,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ReferenceAdapter, type ReferencePrecision } from '../src/adapters/reference';
+import {
+  ARITHMETICS, REFERENCE_PRECISIONS, ReferenceAdapter, evaluateLayer, isArithmetic, isReferencePrecision, prepareLayer,
+  type Arithmetic, type ReferencePrecision,
+} from '../src/adapters/reference';
 import { conv2d, convGeometry } from '../src/adapters/reference/conv2d';
 import { softmax } from '../src/adapters/reference/dense';
 import { avgPool2d, maxPool2d, poolGeometry } from '../src/adapters/reference/pooling';
@@ -192,6 +195,16 @@ describe('reference adapter contract', () => {
       .rejects.toThrow(/no layer named 'conv2d_9'/);
   });
 
+  test('reference precisions are a subset of the layer interpreter\'s arithmetics; bf16 and fp16 are diagnosis-only', () => {
+    // Type-level: a ReferencePrecision is an Arithmetic.
+    const asArithmetic: readonly Arithmetic[] = REFERENCE_PRECISIONS;
+    expect(asArithmetic.every((p) => (ARITHMETICS as readonly string[]).includes(p))).toBe(true);
+    expect([...REFERENCE_PRECISIONS]).toEqual(['fp64', 'fp32', 'tf32']);
+    expect(ARITHMETICS.filter((a) => !isReferencePrecision(a))).toEqual(['bf16', 'fp16']);
+    expect(isArithmetic('fp16')).toBe(true);
+    expect(isReferencePrecision('fp16')).toBe(false);
+  });
+
   test('describe, ids and paramCount of a block', async () => {
     const a = new ReferenceAdapter({ precision: 'fp32' });
     expect(a.id).toBe('reference-fp32');
@@ -311,6 +324,25 @@ describe('reference ops', () => {
     let expected = 0.5;
     for (let i = 0; i < 12; i++) expected += x.data[i] * 16 ** i; // NHWC data order is the (h, w, c) flatten order
     expect(Array.from(y.data)).toEqual([expected, -1]);
+  });
+
+  test('layer interpreter: inputs from elsewhere are rounded to the storage format, the executor\'s own are not', () => {
+    const g = new GraphBuilder();
+    const input = g.input([1, 1, 2]);
+    const r = g.relu(input);
+    const spec: ModelSpec = { model: 'identity_block', args: {}, layers: g.layers, input: input.layer, output: r.layer, boundaries: [] };
+    const relu = spec.layers[1];
+    const x = { shape: [1, 1, 1, 2], data: Float64Array.from([1 + 2 ** -30, 0.1]) };
+    const out = (a: Arithmetic, inputsStored: boolean) => Array.from(evaluateLayer(relu, [x], prepareLayer(relu, new Map(), a), { training: false, inputsStored }).output);
+    expect(out('fp64', false)).toEqual([1 + 2 ** -30, 0.1]);
+    expect(out('fp32', false)).toEqual([1, Math.fround(0.1)]);
+    expect(out('fp16', false)).toEqual([1, 0.0999755859375]);
+    expect(out('fp32', true)).toEqual([1 + 2 ** -30, 0.1]); // trusted: the caller says they are stored already
+    const block = convolutionalBlock(2, [2, 4, 6], 2);
+    const weights = initModelWeights(block);
+    const conv = block.layers.find((l) => l.className === 'Conv2D')!;
+    weights.delete(conv.name);
+    expect(() => prepareLayer(conv, weights, 'fp32')).toThrow(new RegExp(`layer '${conv.name}' \\(Conv2D\\) needs 2 weight tensors, none given`));
   });
 
   test('softmax subtracts the max (huge logits stay finite)', () => {

@@ -12,8 +12,10 @@ import { ReferenceExecutor } from './executor';
 import { isReferencePrecision, roundFloat32InPlace, type ReferencePrecision } from './precision';
 import { countParams } from './weights';
 
-export type { ReferencePrecision } from './precision';
-export { REFERENCE_PRECISIONS, isReferencePrecision, roundToTf32, tf32Bits } from './precision';
+export type { Arithmetic, ReferencePrecision } from './precision';
+export { ARITHMETICS, REFERENCE_PRECISIONS, isArithmetic, isReferencePrecision, roundToTf32, tf32Bits } from './precision';
+export { evaluateLayer, prepareLayer } from './interpreter';
+export type { LayerInput, LayerMode, LayerOutput, PreparedLayer } from './interpreter';
 
 export interface ReferenceOptions {
   /** Adapter id (default `reference`, `reference-fp32` or `reference-tf32` by precision). */

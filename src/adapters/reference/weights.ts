@@ -1,4 +1,4 @@
-/** Checks a ModelWeights map against a spec and converts it to float64 once, at build time. */
+/** Checks a ModelWeights map against a spec (./interpreter.ts converts each layer's weights to float64 once). */
 import { weightShapes } from '../../spec/params';
 import type { LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 
@@ -46,20 +46,6 @@ export function validateWeights(spec: ModelSpec, weights: ModelWeights): void {
       }
     });
   }
-}
-
-/** Float64 copies of a layer's weights in Keras order (optionally rounded to float32). */
-export function toFloat64(weights: ModelWeights, layer: string, roundToFloat32: boolean): Float64Array[] {
-  return (weights.get(layer) ?? []).map((w) => {
-    // WeightTensor data is float32 already, so the copy is exact and needs no rounding; the loop
-    // only matters for callers that hand wider data through a cast.
-    const out = new Float64Array(w.data);
-    if (roundToFloat32 && !(w.data instanceof Float32Array)) {
-      const fround = Math.fround;
-      for (let i = 0; i < out.length; i++) out[i] = fround(out[i]);
-    }
-    return out;
-  });
 }
 
 /** Parameter count of validated weights, Keras accounting (the spec says which weights are trainable). */

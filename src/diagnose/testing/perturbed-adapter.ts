@@ -117,8 +117,9 @@ export class PerturbedAdapter implements Adapter {
           out = ev.evaluate(l, ins, opts.training, a, { samePadding: side });
         }
         if (p?.kind === 'add' && p.layer === l.name) {
-          for (let i = 0; i < out.length; i++) out[i] += p.value;
-          out = store(a, out);
+          // A new buffer: the evaluated output may be the input buffer itself (Flatten).
+          const v = p.value;
+          out = store(a, out.map((x) => x + v));
         }
       }
       bufs.set(l.name, { shape, data: out });
