@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { prepare, WORKER_CACHE_ENV, type WorkerLaunch } from '../src/runner/precompiled-worker';
+import { prepare, WORKER_CACHE_ENV, type WorkerLaunch } from '../src/workers/precompiled-worker';
 import { WORKER_FILE } from '../src/runner/orchestrator';
 
 let tmp: string;

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import { UsageError, str, type ParsedArgs } from '../cli/args';
 import { DEFAULT_NOISE_FLOOR, type BenchComparison, type Normalize } from './compare';
-import { parseNoiseProfile, type NoiseProfile } from './noise-profile';
+import { parseNoiseProfile, type NoiseProfile } from '../calibration/noise-profile';
 import { readBenchFile } from './read';
 import { BenchReadError, type BenchReport } from './schema';
 

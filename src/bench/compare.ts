@@ -22,8 +22,8 @@
  *      (default 10%) when no profile is given or the profile's band is smaller.
  * Regression: b's interval lies entirely above a's and b/a − 1 > band. Improvement: the mirror.
  */
-import { placementOf } from './core-latency';
-import { NOISE_PROFILE_KIND, type NoiseProfile } from './noise-profile';
+import { placementOf } from '../calibration/core-latency';
+import { NOISE_PROFILE_KIND, type NoiseProfile } from '../calibration/noise-profile';
 import type { AdapterBench, BatchResult, BenchReport } from './schema';
 
 export const DEFAULT_NOISE_FLOOR = 0.1;

@@ -1,7 +1,7 @@
 /** Messages between the bench and its worker processes (child_process IPC). */
 import type { AdapterDescription } from '../adapters/types';
-import type { CeilingJob, CeilingOutcome, CeilingRuntime } from './ceiling';
-import type { RunPolicy } from './measure';
+import type { CeilingJob, CeilingOutcome, CeilingRuntime } from '../calibration/ceiling';
+import type { RunPolicy } from '../util/measure';
 import type { AdapterBench, BatchResult } from './schema';
 
 export type BenchJob =

@@ -8,9 +8,12 @@
  */
 import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
 import type { AdapterDescription } from '../adapters/types';
-import type { RunPhaseTimings } from '../bench/overhead';
-import type { PerfSection } from '../bench/perf-section';
+import type { RunPhaseTimings } from './overhead';
+import type { PerfSection } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
+import type { RunInfo } from '../environment/run-info';
+
+export type { RunInfo } from '../environment/run-info';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -186,18 +189,6 @@ export interface AdapterReport {
   counts: Record<CaseStatus, number>;
   /** Parts (shards) this adapter ran in. */
   parts: number[];
-}
-
-export interface RunInfo {
-  os: { platform: string; release: string; arch: string; distro: string | null };
-  cpu: { model: string; cores: number; memoryGiB: number };
-  node: { version: string; v8: string };
-  git: { commit: string | null; dirty: boolean | null; note?: string };
-  /** Installed version of every runtime package (dependencies, @tensorflow/*, onnxruntime-*). */
-  packages: Record<string, string>;
-  gpu: { devices: Array<{ name: string; driver: string; memoryMiB: number | null }>; cudaVersion: string | null; note?: string };
-  /** Precision settings, by adapter id (from describe()): precision + settings such as TF32, graph optimization level. */
-  precision: Record<string, { precision: string; settings: Record<string, string | number | boolean> }>;
 }
 
 export interface RunOptionsRecord {

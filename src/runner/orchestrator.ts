@@ -19,7 +19,7 @@ import * as path from 'path';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
-import { workerLaunch } from './precompiled-worker';
+import { workerLaunch } from '../workers/precompiled-worker';
 
 export interface AdapterJob {
   entry: AdapterEntry;

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { FixtureError, loadCaseTensors, loadManifest, modelKey } from '../fixtures/load';
 import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
 import { MANIFEST_FILE } from '../fixtures/paths';
-import { collectRunInfo, packageRoot, toolVersion } from '../report/run-info';
+import { collectRunInfo, packageRoot, toolVersion } from '../environment/run-info';
 import {
   REPORT_SCHEMA_VERSION, type AdapterReport, type CaseInfo, type CaseResult, type ConformanceReport, type RunOptionsRecord,
 } from '../report/schema';
@@ -17,11 +17,11 @@ import type { AdapterSelection } from './adapters';
 import { applyBaseline } from './baseline';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
-import { workerLaunch } from './precompiled-worker';
+import { workerLaunch } from '../workers/precompiled-worker';
 import { historicalDurations, orderByHistory } from './schedule';
 import { allPairs, shardPairs, type Shard } from './shard';
 import { countsFor, summarize } from './summary';
-import { ensureCachedWeights, type EnsureOutcome, type WeightCacheOptions } from './weight-cache';
+import { ensureCachedWeights, type EnsureOutcome, type WeightCacheOptions } from '../init/weight-cache';
 
 export interface RunConfig {
   fixturesDir: string;

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { perfForReport } from '../../bench/perf-section';
+import { perfForReport } from '../../report/perf-section';
 import { readBenchFile } from '../../bench/read';
 import { BenchReadError, type BenchReport } from '../../bench/schema';
 import { FixtureError } from '../../fixtures/load';
 import { FIXTURES_DIR } from '../../fixtures/paths';
-import { formatMs, truncate } from '../../report/format';
+import { formatMs, truncate } from '../../util/format';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
 import { REPORT_SCHEMA_VERSION, type ConformanceReport } from '../../report/schema';

@@ -16,7 +16,7 @@
  */
 import { Worker } from 'worker_threads';
 import { availableCores } from './ceiling';
-import { median } from './stats';
+import { median } from '../util/stats';
 
 /** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here; see BUDGET_NS). */
 const TRIPS_PER_SAMPLE = 100;

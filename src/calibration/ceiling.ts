@@ -20,11 +20,11 @@ import { DataType, encodeModel, type ValueInfoProto } from '../onnx/proto';
 import { loadOrt, ortVersion } from '../adapters/onnxruntime/load';
 import { installedVersion, loadTfjs, resolvePackageDir } from '../adapters/tfjs/tf-loader';
 import { WASM_BACKEND } from '../adapters/tfjs/backends';
-import { matmulFlops } from './flops';
-import { timeRunsInterleaved, type RunPolicy, type Timings } from './measure';
+import { matmulFlops } from './matmul-flops';
+import { timeRunsInterleaved, type RunPolicy, type Timings } from '../util/measure';
 import { noiseBand } from './noise';
-import type { CeilingConfigResult } from './schema';
-import { summarize } from './stats';
+import type { CeilingConfigResult } from './records';
+import { summarize } from '../util/stats';
 
 export type CeilingRuntime = 'onnxruntime-node' | 'tfjs-node' | 'tfjs-wasm';
 export const CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 'tfjs-node', 'tfjs-wasm'];

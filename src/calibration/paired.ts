@@ -17,9 +17,9 @@
  * product measured on the machine.
  */
 import { ceilingThreadCounts, createOrtMatmul, createTfjsProduct, reasonOf, type CeilingRuntime, type Product } from './ceiling';
-import { matmulFlops } from './flops';
-import type { PairedCeiling } from './schema';
-import { median } from './stats';
+import { matmulFlops } from './matmul-flops';
+import type { PairedCeiling } from './records';
+import { median } from '../util/stats';
 
 export interface PairedProducts {
   products: Product[];
