@@ -257,7 +257,7 @@ describe('MatMul ceiling workload', () => {
 
   test('a process knows whether an adapter loaded TensorFlow.js into it (then tfjs-node is not paired)', () => {
     // A child process: Jest's module registry is not Node's require.cache, which is what a worker sees.
-    const script = "require('tsx/cjs'); const p = require('./src/bench/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
+    const script = "require('tsx/cjs'); const p = require('./src/calibration/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
     const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([false, true]);
   });

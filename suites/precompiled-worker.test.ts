@@ -1,5 +1,5 @@
 /**
- * Worker processes start from a bundle precompiled with esbuild (src/runner/precompiled-worker.ts):
+ * Worker processes start from a bundle precompiled with esbuild (src/workers/precompiled-worker.ts):
  * the bundle must behave like the sources run through tsx — each module's own __dirname, stack
  * traces naming the .ts lines — be rebuilt after any edit of an input, and fall back to tsx.
  */

@@ -16,7 +16,7 @@
  *
  * A change counts only when both hold:
  *   1. the 95% confidence intervals of the two medians (each bench's noise band from its own
- *      repeated runs, src/bench/noise.ts) do not overlap, and
+ *      repeated runs, src/calibration/noise.ts) do not overlap, and
  *   2. the change exceeds the row's noise band between bench runs: the spread of the same row over
  *      repeated bench runs of the same code (a noise profile, noiseProfile() below), or the floor
  *      (default 10%) when no profile is given or the profile's band is smaller.
@@ -62,7 +62,7 @@ export interface BenchDiffRow {
   reason: string;
   /**
    * Median core-to-core round trip (ns) of the two results' batches, when both measured it
-   * (src/bench/core-latency.ts): a change by FAR_FACTOR or more means the host placed the cores
+   * (src/calibration/core-latency.ts): a change by FAR_FACTOR or more means the host placed the cores
    * differently, which moves a parallel runtime's latency without any change to the runtime.
    */
   coreRoundTripNs?: [number, number] | null;

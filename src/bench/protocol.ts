@@ -13,7 +13,7 @@ export type BenchJob =
     model: { inputShape: [number, number, number]; classes: number };
     /** Interleave MatMul runs of this size (null: no paired ceiling). */
     pairedCeilingN: number | null;
-    /** Ceiling runtimes to pair besides ONNX Runtime (src/bench/paired.ts). */
+    /** Ceiling runtimes to pair besides ONNX Runtime (src/calibration/paired.ts). */
     pairedRuntimes: CeilingRuntime[];
     /** Profile each batch's kernels by block after timing it (adapters with Adapter.profileKernels). */
     layers: boolean;

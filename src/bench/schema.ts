@@ -52,7 +52,7 @@ export interface BatchResult extends LatencyRecord {
   /** Kernel time by block and stage from the runtime's profiler (`--layers`; absent otherwise, null when the adapter has no profiler). */
   layers?: LayerProfileResult | null;
   /**
-   * Core-to-core round trip measured after every block of runs (src/bench/core-latency.ts): how far
+   * Core-to-core round trip measured after every block of runs (src/calibration/core-latency.ts): how far
    * apart the host placed the cores while this batch ran. Null on one core; absent in files written
    * before it was measured.
    */

@@ -96,12 +96,12 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
       warm.set(batch, { warmupMs, peakMiB: rss.peakMiB, cumulative: rss.cumulative });
     }
 
-    // The paired ceiling: MatMul products living next to the adapter (src/bench/paired.ts).
+    // The paired ceiling: MatMul products living next to the adapter (src/calibration/paired.ts).
     const pairing = job.pairedCeilingN !== null ? await createPairedProducts(job.pairedCeilingN, job.pairedRuntimes) : null;
     const pairs = pairing?.products ?? [];
     if (pairing && pairs.length === 0) res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
 
-    // Where the host put the cores, after every block (src/bench/core-latency.ts); null on one core.
+    // Where the host put the cores, after every block (src/calibration/core-latency.ts); null on one core.
     const probe = startCoreProbe();
 
     // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.

@@ -33,7 +33,7 @@ export interface PerfRow {
   efficiency: number | null;
   peakRssMiB: number;
   /**
-   * Core-to-core round trip after each block of runs (src/bench/core-latency.ts): its median, and
+   * Core-to-core round trip after each block of runs (src/calibration/core-latency.ts): its median, and
    * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
    * Null when not measured (one core, older bench files).
    */

@@ -262,7 +262,7 @@ export interface ConformanceReport {
   summary: ReportSummary;
   /**
    * Performance: the run's own cost by phase, plus the digest of a bench result given with
-   * `run --bench` (src/bench/perf-section.ts). Absent in merged reports and in older reports.
+   * `run --bench` (src/report/perf-section.ts). Absent in merged reports and in older reports.
    */
   perf?: PerfSection | null;
 }

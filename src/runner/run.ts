@@ -95,7 +95,7 @@ function caseInfos(cases: FixtureCase[]): CaseInfo[] {
 
 /**
  * Computes into the weight cache, before any worker starts, the initial weights of every model that
- * two or more adapter jobs will build (src/runner/weight-cache.ts ensureCachedWeights): on a cold
+ * two or more adapter jobs will build (src/init/weight-cache.ts ensureCachedWeights): on a cold
  * cache the concurrent workers would otherwise each compute them. Models one job builds are left to
  * that worker. Nothing to do (a header read) when the cache already has them.
  */

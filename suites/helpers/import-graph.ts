@@ -95,9 +95,10 @@ export function stripComments(src: string): string {
 
 const SPECIFIER_PATTERNS: RegExp[] = [
   // import x from '...'; import { a } from '...'; export { a } from '...'; export * from '...'; import type ...
-  /\b(?:import|export)\s[^'";]*?\bfrom\s*(['"])([^'"\n]+)\1/g,
+  // (at the start of a statement, so an import-like sentence inside a string is not read)
+  /(?:^|[\n;}])[ \t]*(?:import|export)\s[^'";]*?\bfrom\s*(['"])([^'"\n]+)\1/g,
   // import '...'; (side effect)
-  /\bimport\s*(['"])([^'"\n]+)\1/g,
+  /(?:^|[\n;}])[ \t]*import\s*(['"])([^'"\n]+)\1/g,
   // require('...'), import('...'), typeof import('...')
   /\b(?:require|import)\s*\(\s*(['"`])([^'"`\n$]+)\1\s*\)/g,
 ];
@@ -247,19 +248,31 @@ function shortestCycleThrough(graph: FolderGraph, start: string, within: Set<str
 }
 
 /**
- * The folder-level cycles: one shortest cycle per strongly connected group of folders (through the group's
- * alphabetically first folder), with the files holding each import along it. Empty when the graph is acyclic.
+ * The folder-level cycles: for every strongly connected group of folders, the shortest cycle through
+ * each of its folders (duplicates dropped), with the files holding each import along it. Empty when the
+ * graph is acyclic.
  */
 export function findCycles(graph: FolderGraph): Cycle[] {
-  return cyclicComponents(graph).map((comp) => {
-    const nodes = shortestCycleThrough(graph, comp[0], new Set(comp));
-    const steps = nodes.slice(0, -1).map((from, k) => {
-      const to = nodes[k + 1];
-      const files = [...new Set((graph.get(from) ?? []).filter((e) => e.to === to).map((e) => e.file))].sort();
-      return { from, to, files };
-    });
-    return { nodes, steps };
-  });
+  const out: Cycle[] = [];
+  const seen = new Set<string>();
+  for (const comp of cyclicComponents(graph)) {
+    for (const start of comp) {
+      const nodes = shortestCycleThrough(graph, start, new Set(comp));
+      // The same cycle found from another folder on it: compare by its rotation starting at the smallest name.
+      const ring = nodes.slice(0, -1);
+      const k = ring.indexOf([...ring].sort()[0]);
+      const key = [...ring.slice(k), ...ring.slice(0, k)].join('>');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const steps = nodes.slice(0, -1).map((from, i) => {
+        const to = nodes[i + 1];
+        const files = [...new Set((graph.get(from) ?? []).filter((e) => e.to === to).map((e) => e.file))].sort();
+        return { from, to, files };
+      });
+      out.push({ nodes, steps });
+    }
+  }
+  return out;
 }
 
 /** A readable description of a cycle: `a -> b -> a` and, per step, the files that import. */
