@@ -47,7 +47,7 @@ export interface OnnxRuntimeOptions {
    * false: on a machine whose cores are shared with other work, a spinning thread that loses its
    * core stalls every parallel section (ResNet-50 batch 8, 2 threads on 2 cores with one competing
    * process: 62–64% of the MatMul ceiling spinning, 95–97% not; the same on a quiet machine;
-   * docs/performance.md).
+   * docs/notes/2026-11-28-performance-investigations.md).
    */
   intraOpSpinning?: boolean;
 }
