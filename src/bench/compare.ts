@@ -7,8 +7,8 @@
  * at that moment — equivalently, efficiency is compared):
  *   - both batches have a paired ceiling (MatMuls interleaved with their own runs): normalized.
  *     On a shared machine whose speed moves from minute to minute this is what makes two runs
- *     comparable (measured: raw latency of onnxruntime-cpu batch 8 over three runs 89–199 ms,
- *     efficiency 44–48%);
+ *     comparable: raw latencies of the same code spread far more than efficiencies do
+ *     (docs/notes/2026-11-28-performance-investigations.md, "Stability of the ratio");
  *   - otherwise normalized by the ceilings measured between adapters when the two runs' machine
  *     ceilings differ by more than the floor and both runs' own ceiling drift (another machine, or
  *     the same one much busier); raw otherwise.

@@ -1,7 +1,8 @@
 /**
  * On-disk cache of initial weights. Every adapter worker of a run builds the same models, and the
- * Keras-exact initialization of ResNet-50 (23.6 M parameters) takes 0.15–0.2 s per worker on a quiet
- * machine and up to 2 s under load; reading the cached result back (and checking it) 70–110 ms.
+ * Keras-exact initialization of ResNet-50 (23.6 M parameters) costs each worker several times what
+ * reading the cached result back (and checking it) does (times in
+ * docs/notes/2026-11-28-performance-investigations.md).
  *
  * Only models with at least CACHE_MIN_PARAMS parameters are cached (small blocks initialize in
  * well under a millisecond). An entry is keyed by
