@@ -24,7 +24,7 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import { createAdapter } from '../src/adapters/registry';
 import { compareTensors } from '../src/compare';
 import { initModelWeights } from '../src/init';
-import { notebookX, seededUniform } from '../src/sample-inputs';
+import { notebookX, seededUniform } from '../src/tensor/sample-inputs';
 import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
 import type { ModelSpec } from '../src/spec/types';
 import type { Tensor } from '../src/tensor';

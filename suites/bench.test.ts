@@ -9,20 +9,20 @@ import * as os from 'os';
 import * as path from 'path';
 import { loadOrt } from '../src/adapters/onnxruntime/load';
 import { isBenchFile, readBenchFile } from '../src/bench/read';
-import { matmulOnnx, operand, bestConfig, productEntry } from '../src/bench/ceiling';
-import { pairedCeiling } from '../src/bench/paired';
+import { matmulOnnx, operand, bestConfig, productEntry } from '../src/calibration/ceiling';
+import { pairedCeiling } from '../src/calibration/paired';
 import { blockOfLayers, layersMarkdown, layersText, profileByBlock, stageOf } from '../src/bench/layers';
 import { compareBench } from '../src/bench/compare';
-import { noiseProfile, parseNoiseProfile } from '../src/bench/noise-profile';
+import { noiseProfile, parseNoiseProfile } from '../src/calibration/noise-profile';
 import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
-import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/bench/measure';
-import { binomialHalfCdf, medianInterval, noiseBand } from '../src/bench/noise';
-import { harnessBreakdown } from '../src/bench/overhead';
-import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes, roundTripLine } from '../src/bench/perf-section';
-import { BUSY_NS, FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/bench/core-latency';
+import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/util/measure';
+import { binomialHalfCdf, medianInterval, noiseBand } from '../src/calibration/noise';
+import { harnessBreakdown } from '../src/report/overhead';
+import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes, roundTripLine } from '../src/report/perf-section';
+import { BUSY_NS, FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/calibration/core-latency';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
-import { median, quantile, summarize } from '../src/bench/stats';
+import { median, quantile, summarize } from '../src/util/stats';
 import { compareCommand } from '../src/cli/commands/compare';
 import { UsageError } from '../src/util/errors';
 import { decodeModel } from '../src/onnx';
@@ -257,7 +257,7 @@ describe('MatMul ceiling workload', () => {
 
   test('a process knows whether an adapter loaded TensorFlow.js into it (then tfjs-node is not paired)', () => {
     // A child process: Jest's module registry is not Node's require.cache, which is what a worker sees.
-    const script = "require('tsx/cjs'); const p = require('./src/bench/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
+    const script = "require('tsx/cjs'); const p = require('./src/calibration/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
     const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([false, true]);
   });

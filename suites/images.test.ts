@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError, datasetBatch, loadSignsDataset } from '../src/datasets';
 import { decodeImageBytes, decodeImageFile, ImageReadError, pilNearestIndices, prepareImage, resizeNearest, toNotebookTensor } from '../src/images';
-import { parseNpyRaw, readNpy } from '../src/npy';
+import { parseNpyRaw, readNpy } from '../src/tensor/npy';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'pretrained');
 const METRICS = path.join(__dirname, '..', '.tmp', 'pretrained-metrics');

@@ -18,7 +18,7 @@ import {
   zeros,
 } from '../src/init';
 import { initCommand } from '../src/cli/commands/init';
-import { readNpy } from '../src/npy';
+import { readNpy } from '../src/tensor/npy';
 import { resnet50 } from '../src/spec/builders';
 import type { InitializerSpec, ModelSpec } from '../src/spec/types';
 

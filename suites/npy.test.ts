@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy, parseNpy, parseNpyRaw, pyShapeRepr, readNpy, writeNpy } from '../src/npy';
+import { encodeNpy, parseNpy, parseNpyRaw, pyShapeRepr, readNpy, writeNpy } from '../src/tensor/npy';
 import { Tensor } from '../src/tensor';
 
 // Files written by NumPy 2.4.6, see fixtures/npy-samples/make_samples.py.

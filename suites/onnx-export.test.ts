@@ -18,7 +18,7 @@ import { GraphBuilder } from '../src/spec/graph-builder';
 import { glorotUniform } from '../src/spec/initializers';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec } from '../src/spec/types';
-import { seededUniform } from '../src/sample-inputs';
+import { seededUniform } from '../src/tensor/sample-inputs';
 
 const PUBLISHED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'));
 

@@ -21,7 +21,7 @@ import { GraphBuilder } from '../src/spec/graph-builder';
 import { glorotUniform } from '../src/spec/initializers';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec, ModelWeights } from '../src/spec/types';
-import { notebookX, seededUniform } from '../src/sample-inputs';
+import { notebookX, seededUniform } from '../src/tensor/sample-inputs';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 

@@ -1,5 +1,5 @@
 /**
- * Worker processes start from a bundle precompiled with esbuild (src/runner/precompiled-worker.ts):
+ * Worker processes start from a bundle precompiled with esbuild (src/workers/precompiled-worker.ts):
  * the bundle must behave like the sources run through tsx — each module's own __dirname, stack
  * traces naming the .ts lines — be rebuilt after any edit of an input, and fall back to tsx.
  */
@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { prepare, WORKER_CACHE_ENV, type WorkerLaunch } from '../src/runner/precompiled-worker';
+import { prepare, WORKER_CACHE_ENV, type WorkerLaunch } from '../src/workers/precompiled-worker';
 import { WORKER_FILE } from '../src/runner/orchestrator';
 
 let tmp: string;

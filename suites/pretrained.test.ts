@@ -22,7 +22,7 @@ import { MATERIALIZE_COMMAND, MaterializeError, materializePretrained, pretraine
 import { importKerasModel, weightsDigest, type ImportedModel } from '../src/import';
 import { argmax } from '../src/import/predict';
 import { prepareImage } from '../src/images';
-import { readNpy } from '../src/npy';
+import { readNpy } from '../src/tensor/npy';
 import { tensor, type Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 import { runCli } from './helpers/cli';

@@ -14,7 +14,7 @@ import { softmax } from '../src/adapters/reference/dense';
 import { avgPool2d, maxPool2d, poolGeometry } from '../src/adapters/reference/pooling';
 import { forwardCommand } from '../src/cli/commands/forward';
 import { initModelWeights } from '../src/init';
-import { readNpy, writeNpy } from '../src/npy';
+import { readNpy, writeNpy } from '../src/tensor/npy';
 import { LOGITS_SUFFIX, convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
 import { constantInit } from '../src/spec/initializers';
 import { GraphBuilder } from '../src/spec/graph-builder';

@@ -6,10 +6,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { perfForReport } from '../src/bench/perf-section';
+import { perfForReport } from '../src/report/perf-section';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION, type BenchReport } from '../src/bench/schema';
-import { summarize as summarizeSamples } from '../src/bench/stats';
-import { noiseBand } from '../src/bench/noise';
+import { summarize as summarizeSamples } from '../src/util/stats';
+import { noiseBand } from '../src/calibration/noise';
 import { renderWithPerf } from '../src/cli/commands/run';
 import { renderErrorChart } from '../src/report/chart';
 import { formatNumber } from '../src/report/format';

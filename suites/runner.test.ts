@@ -21,7 +21,7 @@ import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
 import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
-import { WEIGHT_CACHE_ENV, cachedInitModelWeights, ensureCachedWeights, weightCacheDir } from '../src/runner/weight-cache';
+import { WEIGHT_CACHE_ENV, cachedInitModelWeights, ensureCachedWeights, weightCacheDir } from '../src/init/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/spec/builders';
 import type { ModelWeights } from '../src/spec/types';
 import { runCli, type CliResult } from './helpers/cli';

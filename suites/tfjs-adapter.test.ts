@@ -17,7 +17,7 @@ import { LOGITS_SUFFIX, convolutionalBlock, identityBlock, resnet50 } from '../s
 import { kerasLayerOrder } from '../src/spec/graph';
 import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec } from '../src/spec/types';
-import { seededUniform } from '../src/sample-inputs';
+import { seededUniform } from '../src/tensor/sample-inputs';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 

@@ -143,7 +143,7 @@ async function importModule(s: AdapterModuleSource): Promise<unknown> {
   if (!fs.existsSync(file)) throw new UsageError(`--adapter-module ${where}: no such file`);
   try {
     if (ext === '.mjs' || ext === '.mts') return await import(pathToFileURL(file).href);
-    // A precompiled worker (src/runner/precompiled-worker.ts) has no TypeScript loader until one is needed.
+    // A precompiled worker (src/workers/precompiled-worker.ts) has no TypeScript loader until one is needed.
     if (/\.[cm]?ts$/.test(file) && !require.extensions['.ts']) require('tsx/cjs');
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports

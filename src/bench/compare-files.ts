@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import type { BenchComparison, Normalize } from './compare';
-import { parseNoiseProfile, type NoiseProfile } from './noise-profile';
+import { parseNoiseProfile, type NoiseProfile } from '../calibration/noise-profile';
 import { readBenchFile } from './read';
 import { BenchReadError, type BenchReport } from './schema';
 

@@ -7,8 +7,8 @@
  * at that moment — equivalently, efficiency is compared):
  *   - both batches have a paired ceiling (MatMuls interleaved with their own runs): normalized.
  *     On a shared machine whose speed moves from minute to minute this is what makes two runs
- *     comparable (measured: raw latency of onnxruntime-cpu batch 8 over three runs 89–199 ms,
- *     efficiency 44–48%);
+ *     comparable: raw latencies of the same code spread far more than efficiencies do
+ *     (docs/notes/2026-11-28-performance-investigations.md, "Stability of the ratio");
  *   - otherwise normalized by the ceilings measured between adapters when the two runs' machine
  *     ceilings differ by more than the floor and both runs' own ceiling drift (another machine, or
  *     the same one much busier); raw otherwise.
@@ -16,14 +16,14 @@
  *
  * A change counts only when both hold:
  *   1. the 95% confidence intervals of the two medians (each bench's noise band from its own
- *      repeated runs, src/bench/noise.ts) do not overlap, and
+ *      repeated runs, src/calibration/noise.ts) do not overlap, and
  *   2. the change exceeds the row's noise band between bench runs: the spread of the same row over
  *      repeated bench runs of the same code (a noise profile, noiseProfile() below), or the floor
  *      (default 10%) when no profile is given or the profile's band is smaller.
  * Regression: b's interval lies entirely above a's and b/a − 1 > band. Improvement: the mirror.
  */
-import { placementOf } from './core-latency';
-import { NOISE_PROFILE_KIND, type NoiseProfile } from './noise-profile';
+import { placementOf } from '../calibration/core-latency';
+import { NOISE_PROFILE_KIND, type NoiseProfile } from '../calibration/noise-profile';
 import type { AdapterBench, BatchResult, BenchReport } from './schema';
 
 export const DEFAULT_NOISE_FLOOR = 0.1;
@@ -62,7 +62,7 @@ export interface BenchDiffRow {
   reason: string;
   /**
    * Median core-to-core round trip (ns) of the two results' batches, when both measured it
-   * (src/bench/core-latency.ts): a change by FAR_FACTOR or more means the host placed the cores
+   * (src/calibration/core-latency.ts): a change by FAR_FACTOR or more means the host placed the cores
    * differently, which moves a parallel runtime's latency without any change to the runtime.
    */
   coreRoundTripNs?: [number, number] | null;

@@ -119,13 +119,7 @@ export function modelFlops(spec: ModelSpec): ModelFlops {
   };
 }
 
-/** FLOPs of an n×k by k×m matrix product by the same convention (2 per multiply-add). */
-export function matmulFlops(n: number, k: number, m: number): number {
-  for (const [name, v] of [['n', n], ['k', k], ['m', m]] as const) {
-    if (!(Number.isInteger(v) && v > 0)) throw new Error(`matmulFlops: ${name} must be a positive integer, got ${v}`);
-  }
-  return 2 * n * k * m;
-}
+export { matmulFlops } from '../calibration/matmul-flops';
 
 /** GFLOP/s achieved by `flops` of work in `ms` milliseconds. */
 export function gflopsPerSecond(flops: number, ms: number): number {

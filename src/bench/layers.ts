@@ -10,35 +10,13 @@
  * pooling, flatten and the Dense layer with its softmax); layers after the last boundary form `head`. FLOPs per block come from
  * the spec (src/bench/flops.ts), so fusion does not move work between blocks.
  */
-import { escapeMarkdownCell } from '../report/format';
+import { escapeMarkdownCell } from '../util/format';
 import type { KernelProfile } from '../adapters/types';
 import type { ModelSpec } from '../spec/types';
 import type { ModelFlops } from './flops';
-import type { BenchReport } from './schema';
+import type { BenchReport, LayerProfileResult, PartTime } from './schema';
 
-export interface PartTime {
-  /** Block label (`stage2_block1_conv`, ..., `head`) or stage (`stage1` ... `stage5`, `head`). */
-  part: string;
-  /** Sum of the median kernel times of the part's nodes. */
-  ms: number;
-  /** ms ÷ the sum over every node. */
-  share: number;
-  /** Headline FLOPs of the part for the whole batch (Conv2D and Dense). */
-  flops: number;
-  /** flops ÷ ms (null when the part has no headline FLOPs or no time). */
-  gflops: number | null;
-}
-
-export interface LayerProfileResult {
-  source: string;
-  runs: number;
-  /** Sum of every node's median kernel time (not a latency: no gaps between kernels). */
-  kernelMs: number;
-  blocks: PartTime[];
-  stages: PartTime[];
-  /** Nodes that compute no spec layer (layout reorders an optimizer added), with their time. */
-  unattributed: Array<{ node: string; op: string; ms: number }>;
-}
+export type { LayerProfileResult, PartTime } from './schema';
 
 /** Block label of every layer of the spec. */
 export function blockOfLayers(spec: ModelSpec): Map<string, string> {

@@ -1,8 +1,8 @@
 /** Messages between the bench and its worker processes (child_process IPC). */
 import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription } from '../adapters/types';
-import type { CeilingJob, CeilingOutcome, CeilingRuntime } from './ceiling';
-import type { RunPolicy } from './measure';
+import type { CeilingJob, CeilingOutcome, CeilingRuntime } from '../calibration/ceiling';
+import type { RunPolicy } from '../util/measure';
 import type { AdapterBench, BatchResult } from './schema';
 
 export type BenchJob =
@@ -18,7 +18,7 @@ export type BenchJob =
     model: { inputShape: [number, number, number]; classes: number };
     /** Interleave MatMul runs of this size (null: no paired ceiling). */
     pairedCeilingN: number | null;
-    /** Ceiling runtimes to pair besides ONNX Runtime (src/bench/paired.ts). */
+    /** Ceiling runtimes to pair besides ONNX Runtime (src/calibration/paired.ts). */
     pairedRuntimes: CeilingRuntime[];
     /** Profile each batch's kernels by block after timing it (adapters with Adapter.profileKernels). */
     layers: boolean;

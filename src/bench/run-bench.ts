@@ -7,17 +7,17 @@
  */
 import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterEntry } from '../adapters/types';
-import { collectRunInfo, toolVersion } from '../report/run-info';
+import { collectRunInfo, toolVersion } from '../environment/run-info';
 import { resnet50 } from '../spec/builders';
-import { CEILING_POLICY, DEFAULT_CEILING_N, bestConfig, type CeilingRuntime } from './ceiling';
-import { summarizeRoundTrips } from './core-latency';
+import { CEILING_POLICY, DEFAULT_CEILING_N, bestConfig, type CeilingRuntime } from '../calibration/ceiling';
+import { summarizeRoundTrips } from '../calibration/core-latency';
 import { FLOP_CONVENTION, matmulFlops, modelFlops } from './flops';
-import { checkPolicy, type RunPolicy } from './measure';
+import { checkPolicy, type RunPolicy } from '../util/measure';
 import type { BenchJob } from './protocol';
 import type { AdapterBench, BatchResult, BenchReport, CeilingPoint, CeilingRecord } from './schema';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION } from './schema';
 import { runWorker } from './spawn';
-import { median } from './stats';
+import { median } from '../util/stats';
 
 export const DEFAULT_BATCHES = [1, 8];
 export const DEFAULT_INPUT_SHAPE: [number, number, number] = [64, 64, 3];

@@ -6,18 +6,17 @@
  * and images/s. Every GFLOP figure follows the convention in src/bench/flops.ts.
  */
 import type { AdapterDescription } from '../adapters/types';
-import type { RunInfo } from '../report/schema';
-import type { NoiseBand } from './noise';
-import type { SampleSummary } from './stats';
-import type { Timings } from './measure';
-import type { LayerProfileResult } from './layers';
-import type { CoreRoundTripSummary } from './core-latency';
+import type { RunInfo } from '../environment/run-info';
+import type { CeilingConfigResult, LatencyRecord, PairedCeiling } from '../calibration/records';
+import type { CoreRoundTripSummary } from '../calibration/core-latency';
 
 /**
  * 2: `batches[].layers` (`--layers`); paired ceilings may pair several runtimes (`pairedCeiling.configs[].runtime/version`, nullable
  * `threads`, `unpaired`, `scale`). Version 1 files are still read: comparison and rendering use only
  * fields both versions have.
  */
+export type { CeilingConfigResult, LatencyRecord, PairedCeiling } from '../calibration/records';
+
 export const BENCH_SCHEMA_VERSION = 2;
 export const READABLE_BENCH_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 export const BENCH_KIND = 'resnet-conformance-bench';
@@ -31,38 +30,6 @@ export interface BenchPolicyRecord {
   maxRuns: number;
   budgetMs: number;
   floorRuns: number;
-}
-
-/** One timed workload: its samples and what follows from them. */
-export interface LatencyRecord {
-  warmupMs: number[];
-  /** Every measured run, in the order measured. */
-  samplesMs: number[];
-  stoppedBy: Timings['stoppedBy'];
-  latencyMs: SampleSummary;
-  noise: NoiseBand;
-}
-
-/**
- * MatMul runs interleaved with an adapter's timed runs (blocks of adapter runs, then one product per
- * thread configuration, repeated): the ceiling under the very load the adapter saw.
- */
-export interface PairedCeiling {
-  /** The best paired configuration's runtime and version. */
-  runtime: string;
-  version: string;
-  n: number;
-  flops: number;
-  /** Best configuration's median GFLOP/s (before any scale). */
-  gflops: number;
-  configs: Array<{ runtime: string; version: string; threads: number | null; samplesMs: number[]; gflops: number }>;
-  /** Ceiling runtimes that could not be paired in this adapter's worker, with the reason. */
-  unpaired: Array<{ runtime: string; reason: string }>;
-  /**
-   * Factor the paired rate was scaled by to reach the fastest runtime measured between adapters
-   * (only when that runtime was not paired; 1 otherwise). Set by the parent; null in a worker's reply.
-   */
-  scale: number | null;
 }
 
 export interface BatchResult extends LatencyRecord {
@@ -85,7 +52,7 @@ export interface BatchResult extends LatencyRecord {
   /** Kernel time by block and stage from the runtime's profiler (`--layers`; absent otherwise, null when the adapter has no profiler). */
   layers?: LayerProfileResult | null;
   /**
-   * Core-to-core round trip measured after every block of runs (src/bench/core-latency.ts): how far
+   * Core-to-core round trip measured after every block of runs (src/calibration/core-latency.ts): how far
    * apart the host placed the cores while this batch ran. Null on one core; absent in files written
    * before it was measured.
    */
@@ -128,18 +95,6 @@ export interface AdapterBench {
   /** The ceiling this adapter's efficiency is relative to (mean of the measurements just before and after it). */
   ceilingGflops: number | null;
   batches: BatchResult[];
-}
-
-/** One measurement of the MatMul ceiling with one runtime configuration. */
-export interface CeilingConfigResult extends LatencyRecord {
-  runtime: string;
-  version: string;
-  /** Intra-op threads asked for (null: the runtime's default). */
-  threads: number | null;
-  n: number;
-  flops: number;
-  /** flops / median latency. */
-  gflops: number;
 }
 
 /** The ceiling measured at one point of the benchmark (all configurations; value = the best median). */
@@ -240,4 +195,29 @@ export function parseBench(text: string, name: string): BenchReport {
     throw new BenchReadError(`bench result ${name}: 'ceiling' must be null or an object with gflops`);
   }
   return raw as BenchReport;
+}
+
+/** Kernel time of one block or stage (`--layers`, src/bench/layers.ts). */
+export interface PartTime {
+  /** Block label (`stage2_block1_conv`, ..., `head`) or stage (`stage1` ... `stage5`, `head`). */
+  part: string;
+  /** Sum of the median kernel times of the part's nodes. */
+  ms: number;
+  /** ms ÷ the sum over every node. */
+  share: number;
+  /** Headline FLOPs of the part for the whole batch (Conv2D and Dense). */
+  flops: number;
+  /** flops ÷ ms (null when the part has no headline FLOPs or no time). */
+  gflops: number | null;
+}
+
+export interface LayerProfileResult {
+  source: string;
+  runs: number;
+  /** Sum of every node's median kernel time (not a latency: no gaps between kernels). */
+  kernelMs: number;
+  blocks: PartTime[];
+  stages: PartTime[];
+  /** Nodes that compute no spec layer (layout reorders an optimizer added), with their time. */
+  unattributed: Array<{ node: string; op: string; ms: number }>;
 }

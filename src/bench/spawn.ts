@@ -4,7 +4,7 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import { workerLaunch } from '../runner/precompiled-worker';
+import { workerLaunch } from '../workers/precompiled-worker';
 import type { BenchJob, JobResult, WorkerReply } from './protocol';
 
 export interface WorkerOutcome {

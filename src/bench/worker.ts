@@ -7,7 +7,7 @@
  * Everything is required lazily: ENTRY_MS is then the honest start-up cost of a process
  * (Node + tsx + this file), and importMs the cost of the harness modules an adapter run needs.
  */
-import { errorText, workerChannel } from '../runner/worker-bootstrap';
+import { errorText, workerChannel } from '../workers/worker-bootstrap';
 import type { AdapterBatchResult, AdapterJobResult, BenchJob, WorkerReply } from './protocol';
 
 const ENTRY_MS = performance.now();
@@ -34,11 +34,11 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const { resnet50 } = require('../spec/builders') as typeof import('../spec/builders');
   const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
   const { modelFlops } = require('./flops') as typeof import('./flops');
-  const { wantsMoreRuns, nowMs } = require('./measure') as typeof import('./measure');
-  const { median, summarize } = require('./stats') as typeof import('./stats');
-  const { createPairedProducts, pairedCeiling } = require('./paired') as typeof import('./paired');
-  const { noiseBand } = require('./noise') as typeof import('./noise');
-  const { startCoreProbe, summarizeRoundTrips } = require('./core-latency') as typeof import('./core-latency');
+  const { wantsMoreRuns, nowMs } = require('../util/measure') as typeof import('../util/measure');
+  const { median, summarize } = require('../util/stats') as typeof import('../util/stats');
+  const { createPairedProducts, pairedCeiling } = require('../calibration/paired') as typeof import('../calibration/paired');
+  const { noiseBand } = require('../calibration/noise') as typeof import('../calibration/noise');
+  const { startCoreProbe, summarizeRoundTrips } = require('../calibration/core-latency') as typeof import('../calibration/core-latency');
   const importMs = performance.now() - tImport;
 
   const res: AdapterJobResult = {
@@ -96,12 +96,12 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
       warm.set(batch, { warmupMs, peakMiB: rss.peakMiB, cumulative: rss.cumulative });
     }
 
-    // The paired ceiling: MatMul products living next to the adapter (src/bench/paired.ts).
+    // The paired ceiling: MatMul products living next to the adapter (src/calibration/paired.ts).
     const pairing = job.pairedCeilingN !== null ? await createPairedProducts(job.pairedCeilingN, job.pairedRuntimes) : null;
     const pairs = pairing?.products ?? [];
     if (pairing && pairs.length === 0) res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
 
-    // Where the host put the cores, after every block (src/bench/core-latency.ts); null on one core.
+    // Where the host put the cores, after every block (src/calibration/core-latency.ts); null on one core.
     const probe = startCoreProbe();
 
     // Pass 2, timing: blocks of adapter runs (about PAIR_BLOCK_MS each), each followed by one MatMul per configuration.
@@ -193,7 +193,7 @@ async function work(job: BenchJob): Promise<void> {
   if (job.kind === 'adapter') {
     await send({ type: 'result', result: await adapterJob(job) });
   } else {
-    const { measureCeiling } = require('./ceiling') as typeof import('./ceiling');
+    const { measureCeiling } = require('../calibration/ceiling') as typeof import('../calibration/ceiling');
     await send({ type: 'result', result: { kind: 'ceiling', ...(await measureCeiling(job.ceiling)) } });
   }
 }

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { initModelWeights } from '../init/model-weights';
 import { MANIFEST_SCHEMA_VERSION, type FixtureCase, type FixtureManifest, type TensorRef } from '../fixtures/manifest';
 import { modelKey } from '../fixtures/load';
-import { encodeNpy, parseNpy } from '../npy';
+import { encodeNpy, parseNpy } from '../tensor/npy';
 import type { ModelArgs } from '../spec/model-args';
 import { summary } from '../spec/summary';
 import { sha256, writeFileAtomic } from '../util/fs';

@@ -1,29 +1,7 @@
-/** Number and text formatting shared by the renderers (pure functions, deterministic output). */
+/** Status marks and tolerance text of the renderers; the number and text helpers live in src/util/format.ts (re-exported here for the renderers). */
 import type { AppliedTolerance, CaseStatus } from './schema';
 
-/** Compact number: 0, 3.14e-7, 12.5, 1.2e+5; null (infinite / undefined in the JSON) as ∞. */
-export function formatNumber(x: number | null | undefined, digits = 2): string {
-  if (x === undefined) return '–';
-  if (x === null) return '∞';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (Number.isInteger(x) && a < 1e6) return String(x);
-  if (a >= 1e-2 && a < 1e4) return String(Number(x.toPrecision(digits + 1)));
-  return x.toExponential(digits);
-}
-
-export function formatMs(ms: number | undefined | null): string {
-  if (ms === undefined || ms === null) return '–';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-}
-
-export function formatPct(x: number | undefined | null): string {
-  if (x === undefined || x === null) return '–';
-  if (x === 0) return '0%';
-  if (x < 0.01) return '<0.01%';
-  return `${Number(x.toPrecision(3))}%`;
-}
+export { formatNumber, formatMs, formatPct, escapeXml, escapeHtml, escapeMarkdownCell, truncate } from '../util/format';
 
 export const STATUS_ICON: Record<CaseStatus, string> = {
   pass: '✅',
@@ -66,20 +44,3 @@ export function toleranceText(t: AppliedTolerance, withReason = true): string {
   return withReason ? `${rule} (${row}: ${t.reason})` : `${rule} (${row})`;
 }
 
-export function escapeXml(s: string): string {
-  // XML 1.0 forbids most control characters even when escaped: drop them.
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
-export const escapeHtml = escapeXml;
-
-/** Text safe inside a Markdown table cell (pipes and newlines would break the row). */
-export function escapeMarkdownCell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}

@@ -5,7 +5,7 @@
  * diagnosis of failing cases (charts and tables from src/diagnose/render.ts), adapters, per-result details (checks, metrics, tolerance, timings), performance (when the report has a perf
  * section), environment.
  */
-import { perfHtml } from '../bench/perf-section';
+import { perfHtml } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
 import { renderErrorChart, type Series } from './chart';
 import { diagnosisLine } from './diagnosis-text';

@@ -6,7 +6,7 @@
  * GitHub pull-request comment (65 536 characters) and $GITHUB_STEP_SUMMARY: long lists are cut with
  * a note pointing at the full report.
  */
-import { perfMarkdown } from '../bench/perf-section';
+import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';

@@ -9,9 +9,12 @@
 import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
 import type { ResolvedTolerance } from '../compare/tolerances';
 import type { AdapterDescription } from '../adapters/types';
-import type { RunPhaseTimings } from '../bench/overhead';
-import type { PerfSection } from '../bench/perf-section';
+import type { RunPhaseTimings } from './overhead';
+import type { PerfSection } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
+import type { RunInfo } from '../environment/run-info';
+
+export type { RunInfo } from '../environment/run-info';
 
 /**
  * 2: tolerance objects name (caseClass, role, profile) and their kind, and lose maxUlp; statuses
@@ -214,18 +217,6 @@ export interface AdapterReport {
   parts: number[];
 }
 
-export interface RunInfo {
-  os: { platform: string; release: string; arch: string; distro: string | null };
-  cpu: { model: string; cores: number; memoryGiB: number };
-  node: { version: string; v8: string };
-  git: { commit: string | null; dirty: boolean | null; note?: string };
-  /** Installed version of every runtime package (dependencies, @tensorflow/*, onnxruntime-*). */
-  packages: Record<string, string>;
-  gpu: { devices: Array<{ name: string; driver: string; memoryMiB: number | null }>; cudaVersion: string | null; note?: string };
-  /** Precision settings, by adapter id (from describe()): precision + settings such as TF32, graph optimization level. */
-  precision: Record<string, { precision: string; settings: Record<string, string | number | boolean> }>;
-}
-
 export interface RunOptionsRecord {
   adapters: string[];
   adapterSelection: 'default' | 'all' | 'explicit';
@@ -297,7 +288,7 @@ export interface ConformanceReport {
   summary: ReportSummary;
   /**
    * Performance: the run's own cost by phase, plus the digest of a bench result given with
-   * `run --bench` (src/bench/perf-section.ts). Absent in merged reports and in older reports.
+   * `run --bench` (src/report/perf-section.ts). Absent in merged reports and in older reports.
    */
   perf?: PerfSection | null;
 }

@@ -15,7 +15,7 @@
  * the factor in either direction.
  */
 import type { CaseResult, CaseStatus, CheckResult, ConformanceReport, BaselineInfo } from '../report/schema';
-import { formatNumber } from '../report/format';
+import { formatNumber } from '../util/format';
 
 export const DEFAULT_REGRESSION_FACTOR = 2;
 

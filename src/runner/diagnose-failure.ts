@@ -15,7 +15,7 @@ import { loadTensor } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
 import type { Tensor } from '../tensor';
 import { ensureBuilt, type EvaluationContext } from './evaluate';
-import { cachedInitModelWeights } from './weight-cache';
+import { cachedInitModelWeights } from '../init/weight-cache';
 
 export type FailureDiagnosis = { diagnosis: Diagnosis } | { error: string };
 

@@ -34,7 +34,7 @@ import {
   checkMetricsOf, type AppliedTolerance, type CaseResult, type CaseStatus, type CheckResult,
 } from '../report/schema';
 import { divergenceReason, passReason } from './summary';
-import { cachedInitModelWeights } from './weight-cache';
+import { cachedInitModelWeights } from '../init/weight-cache';
 
 export interface EvaluationContext {
   /** Folder holding manifest.json and the .npy files. */

@@ -20,7 +20,7 @@ import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
-import { workerLaunch } from './precompiled-worker';
+import { workerLaunch } from '../workers/precompiled-worker';
 
 export interface AdapterJob {
   entry: AdapterEntry;

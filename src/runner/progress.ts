@@ -2,7 +2,8 @@
  * Progress output while a run goes on. On a terminal: one line per finished case (adapter, case,
  * verdict, error, time). Otherwise (CI logs): one compact line per finished adapter.
  */
-import { STATUS_ICON, formatMs, formatNumber, truncate } from '../report/format';
+import { STATUS_ICON } from '../report/format';
+import { formatMs, formatNumber, truncate } from '../util/format';
 import { emptyCounts, countsText, statusLabel, type CaseResult } from '../report/schema';
 import type { AdapterRun, ProgressSink } from './orchestrator';
 

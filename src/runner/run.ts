@@ -7,7 +7,7 @@ import * as path from 'path';
 import { FixtureError, loadCaseTensors, loadManifest, modelKey } from '../fixtures/load';
 import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
 import { MANIFEST_FILE } from '../fixtures/paths';
-import { collectRunInfo, packageRoot, toolVersion } from '../report/run-info';
+import { collectRunInfo, packageRoot, toolVersion } from '../environment/run-info';
 import {
   REPORT_SCHEMA_VERSION, type AdapterReport, type CaseInfo, type CaseResult, type ConformanceReport, type RunOptionsRecord,
 } from '../report/schema';
@@ -17,11 +17,11 @@ import type { AdapterSelection } from '../adapters/select';
 import { applyBaseline } from './baseline';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
-import { workerLaunch } from './precompiled-worker';
+import { workerLaunch } from '../workers/precompiled-worker';
 import { historicalDurations, orderByHistory } from './schedule';
 import { allPairs, shardPairs, type Shard } from './shard';
 import { countsFor, summarize } from './summary';
-import { ensureCachedWeights, type EnsureOutcome, type WeightCacheOptions } from './weight-cache';
+import { ensureCachedWeights, type EnsureOutcome, type WeightCacheOptions } from '../init/weight-cache';
 
 export interface RunConfig {
   fixturesDir: string;
@@ -95,7 +95,7 @@ function caseInfos(cases: FixtureCase[]): CaseInfo[] {
 
 /**
  * Computes into the weight cache, before any worker starts, the initial weights of every model that
- * two or more adapter jobs will build (src/runner/weight-cache.ts ensureCachedWeights): on a cold
+ * two or more adapter jobs will build (src/init/weight-cache.ts ensureCachedWeights): on a cold
  * cache the concurrent workers would otherwise each compute them. Models one job builds are left to
  * that worker. Nothing to do (a header read) when the cache already has them.
  */

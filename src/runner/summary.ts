@@ -10,7 +10,7 @@
 import {
   FAILING_STATUSES, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type CheckResult, type ReportSummary,
 } from '../report/schema';
-import { formatNumber } from '../report/format';
+import { formatNumber } from '../util/format';
 
 const MAX_FAILURE_LINES = 200;
 

@@ -15,7 +15,7 @@ import { adapterPool } from '../adapters/modules';
 import { diagnoseFailure } from './diagnose-failure';
 import { evaluateCase, type EvaluationContext } from './evaluate';
 import type { StartMessage, WorkerMessage } from './protocol';
-import { workerChannel } from './worker-bootstrap';
+import { workerChannel } from '../workers/worker-bootstrap';
 
 // The orchestrator going away (killed, interrupted) ends the worker: nobody will read the results.
 const { send, onStart } = workerChannel<WorkerMessage>('src/runner/worker.ts', { exitOnDisconnect: true });

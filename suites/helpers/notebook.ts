@@ -7,7 +7,7 @@ import * as path from 'path';
 import { resume } from '../../src/fixtures/resume';
 import type { Tensor } from '../../src/tensor';
 
-export { notebookX } from '../../src/sample-inputs';
+export { notebookX } from '../../src/tensor/sample-inputs';
 
 const PUBLISHED_FILE = path.join(__dirname, '..', '..', 'fixtures', 'published', 'notebook-published.json');
 

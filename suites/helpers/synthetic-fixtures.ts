@@ -11,7 +11,7 @@ import { ReferenceAdapter } from '../../src/adapters/reference';
 import type { FixtureCase, FixtureManifest, KerasGeneratedSource, TensorRef } from '../../src/fixtures/manifest';
 import { parseManifest } from '../../src/fixtures/load';
 import { initModelWeights } from '../../src/init';
-import { encodeNpy } from '../../src/npy';
+import { encodeNpy } from '../../src/tensor/npy';
 import { buildModel, type ModelArgs } from '../../src/spec/model-args';
 import { summary } from '../../src/spec/summary';
 import type { Tensor } from '../../src/tensor';

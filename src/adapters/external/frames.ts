@@ -10,7 +10,7 @@
  * Used by the host (./command.ts) and by the Node test programs (suites/helpers/external/).
  * Every malformed frame is a FrameError naming what is wrong with which frame.
  */
-import { parseNpyRaw, encodeNpy } from '../../npy';
+import { parseNpyRaw, encodeNpy } from '../../tensor/npy';
 import type { Tensor } from '../../tensor';
 
 export const PROTOCOL_VERSION = 1;

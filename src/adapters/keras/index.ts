@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readNpy, writeNpy } from '../../npy';
+import { readNpy, writeNpy } from '../../tensor/npy';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';

@@ -10,8 +10,8 @@
  *     boundary of the spec (spec.boundaries, logits included) plus anything else ever requested as
  *     extra outputs. A run fetches only the requested captures from it. A request for a capture it
  *     lacks replaces it with one that has the union.
- * So a model costs at most four exports and session creations (ResNet-50: ≈ 0.25 s export and
- * serialization + 0.03–0.1 s creation each on a quiet machine), however many capture sets the
+ * So a model costs at most four exports and session creations (each costly for ResNet-50; times in
+ * docs/notes/2026-11-28-performance-investigations.md), however many capture sets the
  * cases ask for; a run with captures runs the model twice (plain + capture).
  *
  * Session options are part of the result and are reported by describe().settings.
@@ -47,7 +47,7 @@ export interface OnnxRuntimeOptions {
    * false: on a machine whose cores are shared with other work, a spinning thread that loses its
    * core stalls every parallel section (ResNet-50 batch 8, 2 threads on 2 cores with one competing
    * process: 62–64% of the MatMul ceiling spinning, 95–97% not; the same on a quiet machine;
-   * docs/performance.md).
+   * docs/notes/2026-11-28-performance-investigations.md).
    */
   intraOpSpinning?: boolean;
 }

@@ -11,7 +11,7 @@ import { PRECISION_PROFILES } from '../../compare/tolerances';
 import { diagnoseModel } from '../../diagnose/diagnose-model';
 import { isArithmetic, type Arithmetic } from '../../diagnose/formats';
 import { renderDiagnosisMarkdown, renderDiagnosisPage, renderDiagnosisText } from '../../diagnose/render';
-import { pyShapeRepr, readNpy } from '../../npy';
+import { pyShapeRepr, readNpy } from '../../tensor/npy';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
 import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';

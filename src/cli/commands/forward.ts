@@ -6,7 +6,7 @@ import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/refere
 import type { AdapterSelection } from '../../adapters/select';
 import type { Adapter, AdapterEntry } from '../../adapters/types';
 import { initModelWeights } from '../../init';
-import { readNpy, writeNpy, pyShapeRepr } from '../../npy';
+import { readNpy, writeNpy, pyShapeRepr } from '../../tensor/npy';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
 import type { ModelSpec } from '../../spec/types';
 import type { Tensor } from '../../tensor';

@@ -1,5 +1,5 @@
 import { initialize } from '../../init';
-import { writeNpy } from '../../npy';
+import { writeNpy } from '../../tensor/npy';
 import type { InitializerSpec } from '../../spec/types';
 import { int, parseArgs, str, usageLines, UsageError } from '../args';
 import { INIT_SPEC } from '../specs';

@@ -8,25 +8,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { AdapterDescription } from '../adapters/types';
-import type { RunInfo } from './schema';
+import { packageRoot } from '../util/package-root';
 
-/** The directory of this package (the nearest package.json named resnet-conformance above this file). */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      try {
-        const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string };
-        if (pkg.name === 'resnet-conformance') return dir;
-      } catch {
-        /* keep looking */
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
+export { packageRoot } from '../util/package-root';
+
+export interface RunInfo {
+  os: { platform: string; release: string; arch: string; distro: string | null };
+  cpu: { model: string; cores: number; memoryGiB: number };
+  node: { version: string; v8: string };
+  git: { commit: string | null; dirty: boolean | null; note?: string };
+  /** Installed version of every runtime package (dependencies, @tensorflow/*, onnxruntime-*). */
+  packages: Record<string, string>;
+  gpu: { devices: Array<{ name: string; driver: string; memoryMiB: number | null }>; cudaVersion: string | null; note?: string };
+  /** Precision settings, by adapter id (from describe()): precision + settings such as TF32, graph optimization level. */
+  precision: Record<string, { precision: string; settings: Record<string, string | number | boolean> }>;
 }
 
 export function toolVersion(root = packageRoot()): string {

@@ -3,10 +3,10 @@
  * the median time of one round trip says how far apart the cores they run on are.
  *
  * Why the bench measures it: on a virtual machine the host may place the vCPUs in one cache domain
- * (one L3) or in two, and move them while a benchmark runs. Measured on the 2-vCPU benchmark machine
- * (`.tmp` experiment, ONNX Runtime ResNet-50 batch 8 in 400 ms windows, 90 s): windows with a round
- * trip of 85–125 ns ran at 14.0–15.0 ms, windows with 380–420 ns at 16.0–16.5 ms — the "slow periods"
- * — while the 2048³ MatMul ceiling, which hardly synchronizes its threads, kept its rate. A parallel
+ * (one L3) or in two, and move them while a benchmark runs. With the cores far apart a parallel
+ * runtime runs measurably slower — the "slow periods" of the benchmark machine
+ * (docs/notes/2026-11-28-performance-investigations.md) — while the MatMul ceiling, which hardly
+ * synchronizes its threads, keeps its rate. A parallel
  * runtime's latency (and so its efficiency against the ceiling) then depends on where the host put
  * the cores, not on the runtime. The bench records the round trip after every block of runs, so a
  * reader can tell a placement change from a regression.
@@ -16,7 +16,7 @@
  */
 import { Worker } from 'worker_threads';
 import { availableCores } from './ceiling';
-import { median } from './stats';
+import { median } from '../util/stats';
 
 /** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here; see BUDGET_NS). */
 const TRIPS_PER_SAMPLE = 100;

@@ -2,7 +2,7 @@
  * Deterministic inputs for the suites and the measurement scripts: the notebook's block test input
  * and seeded uniform batches that need no Keras to reproduce.
  */
-import { sizeOf, type Tensor } from './tensor';
+import { sizeOf, type Tensor } from './index';
 
 /** The notebook's block test input: float32 (3, 4, 4, 3), sample 0 all -1, sample 1 all 1, sample 2 all 3. */
 export function notebookX(): Tensor {

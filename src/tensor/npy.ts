@@ -25,7 +25,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Tensor, sizeOf } from './tensor';
+import { Tensor, sizeOf } from './index';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const PREFIX_LEN_V1 = 10; // magic(6) + version(2) + uint16 length

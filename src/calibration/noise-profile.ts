@@ -7,7 +7,14 @@
  * band = max / min − 1 of the row's metric over the runs: the largest change seen between two runs
  * where nothing changed.
  */
-import type { BenchReport } from './schema';
+/** The fields of a bench result (BenchReport, src/bench/schema.ts) a noise profile reads. */
+export interface NoiseSourceReport {
+  adapters: ReadonlyArray<{
+    id: string;
+    ceilingGflops?: number | null;
+    batches: ReadonlyArray<{ batch: number; latencyMs: { median: number }; ceilingGflops?: number | null }>;
+  }>;
+}
 
 export const NOISE_PROFILE_KIND = 'resnet-conformance-bench-noise';
 export const NOISE_PROFILE_SCHEMA_VERSION = 1;
@@ -35,7 +42,7 @@ function band(values: number[]): number {
   return Math.max(...values) / Math.min(...values) - 1;
 }
 
-export function noiseProfile(reports: readonly BenchReport[], sources: readonly string[] = []): NoiseProfile {
+export function noiseProfile(reports: readonly NoiseSourceReport[], sources: readonly string[] = []): NoiseProfile {
   if (reports.length < 2) throw new Error(`noise profile: needs at least 2 bench results of the same code, got ${reports.length}`);
   const keys = new Map<string, { adapter: string; batch: number }>();
   for (const r of reports) for (const a of r.adapters) for (const b of a.batches) keys.set(`${a.id}\u0000${b.batch}`, { adapter: a.id, batch: b.batch });

@@ -12,7 +12,13 @@
  *   parts[].durationMs           the run's wall time without start-up and report writing
  * Whatever a report does not record is listed in `missing` and left out (never guessed).
  */
-import type { ConformanceReport } from '../report/schema';
+
+/** The fields of a conformance report (ConformanceReport, src/report/schema.ts) the breakdown reads. */
+export interface TimedReport {
+  adapters: ReadonlyArray<{ id: string; durationMs: number }>;
+  results: ReadonlyArray<{ adapter: string; timings: object | null }>;
+  parts: ReadonlyArray<{ durationMs: number; timings?: RunPhaseTimings; options?: { jobs?: number } }>;
+}
 
 /** Timings of the parent process of a run (`parts[].timings` of a conformance report). */
 export interface RunPhaseTimings {
@@ -104,7 +110,7 @@ function num(x: unknown): number | null {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
-export function harnessBreakdown(report: ConformanceReport, ext: ExternalTimings = {}): HarnessBreakdown {
+export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {}): HarnessBreakdown {
   const missing: string[] = [];
   let build = 0;
   let run = 0;

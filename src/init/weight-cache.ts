@@ -1,7 +1,8 @@
 /**
  * On-disk cache of initial weights. Every adapter worker of a run builds the same models, and the
- * Keras-exact initialization of ResNet-50 (23.6 M parameters) takes 0.15–0.2 s per worker on a quiet
- * machine and up to 2 s under load; reading the cached result back (and checking it) 70–110 ms.
+ * Keras-exact initialization of ResNet-50 (23.6 M parameters) costs each worker several times what
+ * reading the cached result back (and checking it) does (times in
+ * docs/notes/2026-11-28-performance-investigations.md).
  *
  * Only models with at least CACHE_MIN_PARAMS parameters are cached (small blocks initialize in
  * well under a millisecond). An entry is keyed by
@@ -18,8 +19,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { initModelWeights } from '../init';
-import { packageRoot } from '../report/run-info';
+import { initModelWeights } from './model-weights';
+import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../spec/types';
 
@@ -29,7 +30,9 @@ export const CACHE_MIN_PARAMS = 1_000_000;
 /** Entries kept per directory (oldest removed beyond that). */
 const MAX_ENTRIES = 8;
 const MAGIC = 'RCWEIGHTS1\n';
-const INIT_DIR = path.join(__dirname, '..', 'init');
+const INIT_DIR = __dirname;
+/** This file is the cache, not the initializers: editing it does not change the weights. */
+const CACHE_SOURCE = path.basename(__filename);
 
 interface EntryHeader {
   key: string;
@@ -63,11 +66,11 @@ export function weightCacheDir(env: NodeJS.ProcessEnv = process.env): string | n
 
 let sourceDigestMemo: string | null | undefined;
 
-/** sha256 over the initializer sources (src/init/*), or null when they cannot be read (no caching then). */
+/** sha256 over the initializer sources (src/init/*, this file excepted), or null when they cannot be read (no caching then). */
 export function initSourceDigest(): string | null {
   if (sourceDigestMemo !== undefined) return sourceDigestMemo;
   try {
-    const files = fs.readdirSync(INIT_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort();
+    const files = fs.readdirSync(INIT_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f) && f !== CACHE_SOURCE).sort();
     if (files.length === 0) throw new Error('no sources');
     const h = createHash('sha256');
     for (const f of files) h.update(f).update('\0').update(fs.readFileSync(path.join(INIT_DIR, f))).update('\0');

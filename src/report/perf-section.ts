@@ -1,15 +1,14 @@
 /**
  * The "perf" section: a compact, renderer-friendly digest of a bench result (per adapter × batch:
  * latency, throughput, efficiency against the ceiling, memory) and/or of a conformance run's own
- * cost (src/bench/overhead.ts). The conformance report embeds it as `perf` (JSON) and renders it with
+ * cost (src/report/overhead.ts). The conformance report embeds it as `perf` (JSON) and renders it with
  * perfMarkdown / perfHtml; the bench command prints the same tables.
  */
-import { escapeHtml, escapeMarkdownCell, formatMs } from '../report/format';
-import type { ConformanceReport } from '../report/schema';
-import type { ExternalTimings, HarnessBreakdown } from './overhead';
+import { escapeHtml, escapeMarkdownCell, formatMs } from '../util/format';
+import type { ExternalTimings, HarnessBreakdown, TimedReport } from './overhead';
 import { HARNESS_PHASES, harnessBreakdown } from './overhead';
-import type { BatchResult, BenchReport } from './schema';
-import { BUSY_NS, FAR_FACTOR } from './core-latency';
+import type { BatchResult, BenchReport } from '../bench/schema';
+import { BUSY_NS, FAR_FACTOR } from '../calibration/core-latency';
 
 export const PERF_SECTION_VERSION = 1;
 
@@ -34,7 +33,7 @@ export interface PerfRow {
   efficiency: number | null;
   peakRssMiB: number;
   /**
-   * Core-to-core round trip after each block of runs (src/bench/core-latency.ts): its median, and
+   * Core-to-core round trip after each block of runs (src/calibration/core-latency.ts): its median, and
    * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
    * Null when not measured (one core, older bench files).
    */
@@ -294,7 +293,7 @@ export function perfText(d: PerfBenchDigest): string {
  * the report records is set (see docs/performance.md, "Perf section in the conformance report").
  */
 export function perfForReport(
-  report: ConformanceReport,
+  report: TimedReport,
   opts: { bench?: { report: BenchReport; source: string }; external?: ExternalTimings } = {},
 ): PerfSection {
   return perfSection(opts.bench ?? null, harnessBreakdown(report, opts.external ?? {}));

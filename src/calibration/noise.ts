@@ -7,7 +7,7 @@
  * still ≥ the requested confidence (95% by default). Below 6 samples no interval reaches 95%;
  * the widest one, [min, max], is used and its actual coverage recorded (93.75% for 5 samples).
  */
-import { sorted } from './stats';
+import { sorted } from '../util/stats';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 

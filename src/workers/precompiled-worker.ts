@@ -1,9 +1,9 @@
 /**
  * How the harness starts its worker processes (the runner's adapter workers, the bench workers).
  *
- * Run through tsx, a worker spends ≈ 65 ms of its ≈ 125 ms start-up loading tsx and transpiling
- * its modules (measured here: fork to 'ready' 125 ms through tsx, 58 ms precompiled). A default
- * run starts 7 workers, so the harness precompiles each worker entry once with esbuild (the
+ * Run through tsx, a worker spends about half of its start-up loading tsx and transpiling its
+ * modules (times in docs/notes/2026-11-28-performance-investigations.md, "Precompiled workers"). A
+ * default run starts 7 workers, so the harness precompiles each worker entry once with esbuild (the
  * transpiler tsx itself uses) into one CommonJS file and forks that:
  *
  *   - packages stay external (loaded from node_modules as usual; native addons untouched);
@@ -12,7 +12,7 @@
  *   - a linked source map, and the worker runs with --enable-source-maps: stack traces in reports
  *     name the .ts sources and lines;
  *   - the bundle is reused while every one of its input files has the content it was built from
- *     (sha256 of each input, checked at each use: ≈ 3 ms); an edit rebuilds it (≈ 50 ms).
+ *     (sha256 of each input, checked at each use: cheap next to a start-up); an edit rebuilds it.
  *
  * Location: <package>/node_modules/.cache/resnet-conformance/workers, or the directory named by
  * RESNET_CONFORMANCE_WORKER_CACHE; `RESNET_CONFORMANCE_WORKER_CACHE=off` runs workers through tsx.

@@ -11,7 +11,7 @@
  * AVX2/AVX-512 GEMM). ONNX Runtime is measured with every core and with one thread; on a loaded
  * machine the single-thread configuration can be the faster one. The configurations are timed
  * round-robin; the ceiling is the best median. Inside adapter workers the same products are paired
- * with the adapter's runs (src/bench/paired.ts).
+ * with the adapter's runs (src/calibration/paired.ts).
  *
  * Runs inside a bench worker process (src/bench/worker.ts), never in the parent.
  */
@@ -20,11 +20,11 @@ import { DataType, encodeModel, type ValueInfoProto } from '../onnx/proto';
 import { loadOrt, ortVersion } from '../adapters/onnxruntime/load';
 import { installedVersion, loadTfjs, resolvePackageDir } from '../adapters/tfjs/tf-loader';
 import { WASM_BACKEND } from '../adapters/tfjs/backends';
-import { matmulFlops } from './flops';
-import { timeRunsInterleaved, type RunPolicy, type Timings } from './measure';
+import { matmulFlops } from './matmul-flops';
+import { timeRunsInterleaved, type RunPolicy, type Timings } from '../util/measure';
 import { noiseBand } from './noise';
-import type { CeilingConfigResult } from './schema';
-import { summarize } from './stats';
+import type { CeilingConfigResult } from './records';
+import { summarize } from '../util/stats';
 
 export type CeilingRuntime = 'onnxruntime-node' | 'tfjs-node' | 'tfjs-wasm';
 export const CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 'tfjs-node', 'tfjs-wasm'];
@@ -200,7 +200,7 @@ export function reasonOf(err: unknown): string {
 
 /**
  * Every configuration of every runtime that loads, timed round-robin (one product of each in turn,
- * src/bench/measure.ts timeRunsInterleaved): the runtimes are compared under the same load, which
+ * src/util/measure.ts timeRunsInterleaved): the runtimes are compared under the same load, which
  * matters because the paired ceiling scales ONNX Runtime's rate by their ratio.
  */
 export async function measureCeiling(job: CeilingJob): Promise<CeilingOutcome> {

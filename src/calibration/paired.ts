@@ -10,16 +10,15 @@
  * by the ratio measured between adapters (run-bench.ts runtimeScale).
  *
  * Why pair the fastest runtime directly instead of always scaling ONNX Runtime's rate: the ratio
- * between runtimes depends on what ran just before. Measured on the 2-core benchmark machine:
- * ONNX Runtime's 2048³ product ran at 352–396 GFLOP/s in the ceiling worker and at 417–432 between
- * blocks of ResNet-50 runs, while tfjs-node's ran at 411–435 in both; scaling the paired ONNX Runtime
- * rate by the between-adapter ratio (1.09–1.13) gave ceilings of 453–488 GFLOP/s, faster than any
- * product measured on the machine.
+ * between runtimes depends on what ran just before (ONNX Runtime's product runs faster between
+ * blocks of ResNet-50 runs than in the ceiling worker, tfjs-node's does not), so the scaled rate
+ * came out faster than any product measured on the machine (numbers in
+ * docs/notes/2026-11-28-performance-investigations.md, "The ceiling, corrected").
  */
 import { ceilingThreadCounts, createOrtMatmul, createTfjsProduct, reasonOf, type CeilingRuntime, type Product } from './ceiling';
-import { matmulFlops } from './flops';
-import type { PairedCeiling } from './schema';
-import { median } from './stats';
+import { matmulFlops } from './matmul-flops';
+import type { PairedCeiling } from './records';
+import { median } from '../util/stats';
 
 export interface PairedProducts {
   products: Product[];

@@ -1,0 +1,136 @@
+/**
+ * One-way architecture: the folders of src/ depend on each other in one direction only (README.md,
+ * "How it is organised"). Reads the import / export-from / require / import() statements of every
+ * src/**\/*.ts file; a folder-level cycle, or an import of a folder not below the importer in LAYERS,
+ * fails and is named with the files that hold the imports.
+ */
+import * as path from 'path';
+import {
+  describeCycle,
+  describeViolations,
+  findCycles,
+  graphFromEdges,
+  moduleSpecifiers,
+  orderViolations,
+  readFolderGraph,
+  type FolderGraph,
+} from './helpers/import-graph';
+
+const SRC = path.join(__dirname, '..', 'src');
+
+/**
+ * The folders of src/, lowest first: each may import only folders listed before it. A new folder
+ * (or a file directly in src/) must be placed here, and in README.md.
+ */
+const LAYERS = [
+  'util', // errors, fs helpers, text formatting, sample statistics, timing loop: imports nothing in src/
+  'tensor', // the Tensor type, .npy files, seeded sample inputs
+  'spec', // model specs (layers, shapes, parameters)
+  'init', // Keras-exact weight initialization and its on-disk cache
+  'onnx', // ONNX export
+  'adapters', // the runtimes under test and their registry
+  'environment', // facts about the machine and software of a run
+  'compare', // comparison metrics and the tolerance table
+  'images', // image decoding and preprocessing
+  'import', // Keras .h5 import
+  'datasets', // datasets (signs)
+  'fixtures', // golden fixtures: paths, manifest, generation, verification
+  'workers', // how worker processes are started (precompiled bundle) and talk to the parent
+  'diagnose', // layer-by-layer diagnosis of a numeric failure
+  'notebook', // notebook revisions: their test files parsed (pyodide), baselines, explain
+  'calibration', // what makes bench numbers comparable on a noisy VM: ceiling, pairing, core probe, noise
+  'bench', // the latency bench
+  'report', // the conformance report: schema, perf section, renderers
+  'runner', // runs cases in adapter workers and writes the report
+  'cli', // commands
+  'index.ts', // the package's public entry: types, the registry, main
+] as const;
+
+/**
+ * Imports that go against LAYERS today and are being removed in another part of issue 15 (part
+ * "select": one adapter-selection function below bench/, bench flags parsed in cli/). Each entry
+ * must still match an import; delete it when that import is gone.
+ */
+const PENDING: ReadonlyArray<{ file: string; to: string; why: string }> = [];
+
+function withoutPending(graph: FolderGraph): FolderGraph {
+  const out: FolderGraph = new Map();
+  for (const [from, edges] of graph) out.set(from, edges.filter((e) => !PENDING.some((p) => p.file === e.file && p.to === e.to)));
+  return out;
+}
+
+describe('import-graph detector', () => {
+  test('finds import, export-from, side-effect import, require and import() specifiers, not those in comments', () => {
+    const src = [
+      "import { a } from './a';",
+      "import type { B } from '../b/b';",
+      "export * from './c';",
+      "export { d } from \"./d\";",
+      "import './e';",
+      "const f = require('./f') as typeof import('./f');",
+      "// import { g } from './g';",
+      "/* require('./h') */",
+      "const s = 'import { i } from \"./i\"';",
+      "const t = `${require('./j').x}`;",
+      'import {\n  k,\n  l,\n} from "./kl";',
+    ].join('\n');
+    expect(moduleSpecifiers(src)).toEqual(['./a', '../b/b', './c', './d', './e', './f', './f', './j', './kl']);
+  });
+
+  test('a cycle is found and named with the files holding each import', () => {
+    const g = graphFromEdges([
+      ['util', 'util'],
+      ['bench', 'util', 'bench/run.ts'],
+      ['bench', 'report', 'bench/perf.ts'],
+      ['report', 'bench', 'report/html.ts'],
+      ['report', 'util', 'report/write.ts'],
+    ]);
+    const cycles = findCycles(g);
+    expect(cycles).toHaveLength(1);
+    expect(cycles[0].nodes).toEqual(['bench', 'report', 'bench']);
+    expect(describeCycle(cycles[0])).toBe('bench -> report -> bench\n  bench -> report: bench/perf.ts\n  report -> bench: report/html.ts');
+  });
+
+  test('a longer cycle is found through every folder on it', () => {
+    const g = graphFromEdges([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]);
+    expect(findCycles(g).map((c) => c.nodes)).toEqual([['a', 'b', 'c', 'a']]);
+  });
+
+  test('an acyclic graph has no cycles, and an import against the order is named', () => {
+    const g = graphFromEdges([['cli', 'report'], ['report', 'bench'], ['bench', 'util'], ['report', 'util']]);
+    expect(findCycles(g)).toEqual([]);
+    expect(orderViolations(g, ['util', 'bench', 'report', 'cli'])).toEqual([]);
+    // bench above report: report -> bench goes up, before any cycle closes.
+    const v = orderViolations(g, ['util', 'report', 'bench', 'cli']);
+    expect(describeViolations(v)).toBe('report imports bench, which is not below it: report/x.ts');
+    // A folder missing from the order is reported.
+    expect(describeViolations(orderViolations(g, ['util', 'bench', 'report']))).toMatch(/cli is not in the declared order/);
+  });
+});
+
+describe('src/ architecture', () => {
+  const { graph, unresolved } = readFolderGraph(SRC);
+
+  test('every relative import names an existing file', () => {
+    expect(unresolved).toEqual([]);
+  });
+
+  test('every folder and root file of src/ is in the declared order', () => {
+    expect([...graph.keys()].filter((n) => !(LAYERS as readonly string[]).includes(n)).sort()).toEqual([]);
+  });
+
+  test('no folder-level import cycle', () => {
+    const cycles = findCycles(withoutPending(graph));
+    expect(cycles.map(describeCycle).join('\n\n')).toBe('');
+  });
+
+  test('each folder imports only folders below it in the declared order', () => {
+    expect(describeViolations(orderViolations(withoutPending(graph), LAYERS))).toBe('');
+  });
+
+  test('each pending exception still matches an import (delete it once fixed)', () => {
+    const edges = [...graph.values()].flat();
+    const stale = PENDING.filter((p) => !edges.some((e) => e.file === p.file && e.to === p.to));
+    expect(stale).toEqual([]);
+  });
+});
