@@ -24,7 +24,9 @@ try {
     throw new Error(`neither ${src} nor ${dist} exists (a checkout needs src/; a package needs dist/: npm run build)`);
   }
   const { main } = require(entry);
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, fail);
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, fail);
 } catch (err) {
   fail(err);
 }

@@ -29,7 +29,8 @@ import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builder
 import type { ModelSpec } from '../src/spec/types';
 import type { Tensor } from '../src/tensor';
 
-const DEFAULT_ADAPTERS = 'onnxruntime-cpu,onnxruntime-cpu-noopt,onnxruntime-cuda,onnxruntime-cuda-no-tf32,tfjs-cpu,tfjs-wasm,tfjs-node,tfjs-node-gpu,tfjs-node-gpu-no-tf32';
+const DEFAULT_ADAPTERS =
+  'onnxruntime-cpu,onnxruntime-cpu-noopt,onnxruntime-cuda,onnxruntime-cuda-no-tf32,tfjs-cpu,tfjs-wasm,tfjs-node,tfjs-node-gpu,tfjs-node-gpu-no-tf32';
 const DEFAULT_DIFF = ['onnxruntime-cpu', 'onnxruntime-cpu-noopt'];
 
 function arg(name: string, fallback: string): string {
@@ -39,22 +40,34 @@ function arg(name: string, fallback: string): string {
 
 const flag = (name: string): boolean => process.argv.includes(name);
 
-interface Case { label: string; spec: ModelSpec; input: Tensor }
+interface Case {
+  label: string;
+  spec: ModelSpec;
+  input: Tensor;
+}
 
 function cases(batches: number[], blocks: boolean): Case[] {
   const out: Case[] = [];
   if (blocks) {
-    for (const [name, spec] of [['identity_block', identityBlock(3, [4, 4, 3])], ['convolutional_block', convolutionalBlock(2, [2, 4, 6], 2)]] as const) {
+    for (const [name, spec] of [
+      ['identity_block', identityBlock(3, [4, 4, 3])],
+      ['convolutional_block', convolutionalBlock(2, [2, 4, 6], 2)],
+    ] as const) {
       out.push({ label: `${name} notebook X`, spec, input: notebookX() });
       out.push({ label: `${name} random b3`, spec, input: seededUniform([3, 4, 4, 3], 11, -1, 1) });
     }
   }
   const spec = resnet50();
-  for (const b of batches) out.push({ label: `resnet50 b${b}`, spec, input: seededUniform([b, 64, 64, 3], 5 + b, 0, 1) });
+  for (const b of batches)
+    out.push({ label: `resnet50 b${b}`, spec, input: seededUniform([b, 64, 64, 3], 5 + b, 0, 1) });
   return out;
 }
 
-interface Worst { maxAbs: number; maxRel: number; at: string }
+interface Worst {
+  maxAbs: number;
+  maxRel: number;
+  at: string;
+}
 
 interface CaseResult {
   case: string;
@@ -81,7 +94,10 @@ function worst(pairs: [string, Tensor, Tensor][]): Worst {
   for (const [at, a, e] of pairs) {
     const c = compareTensors(a, e, { atol: 0, rtol: 0 });
     const abs = c.maxAbs ?? Infinity;
-    if (abs > w.maxAbs) { w.maxAbs = abs; w.at = at; }
+    if (abs > w.maxAbs) {
+      w.maxAbs = abs;
+      w.at = at;
+    }
     w.maxRel = Math.max(w.maxRel, c.maxRel ?? Infinity);
   }
   return w;
@@ -119,9 +135,16 @@ async function measure(id: string, batches: number[], blocks: boolean): Promise<
           case: c.label,
           training,
           output: worst([['output', a.output, r.output]]),
-          ...(logits ? { logits: worst([['logits', a.intermediates[logits.layer], r.intermediates[logits.layer]]]) } : {}),
-          ...(inner.length ? { boundaries: worst(inner.map((b) => [b.label, a.intermediates[b.layer], r.intermediates[b.layer]])) } : {}),
-          values: { output: Array.from(a.output.data), ...(logits ? { logits: Array.from(a.intermediates[logits.layer].data) } : {}) },
+          ...(logits
+            ? { logits: worst([['logits', a.intermediates[logits.layer], r.intermediates[logits.layer]]]) }
+            : {}),
+          ...(inner.length
+            ? { boundaries: worst(inner.map((b) => [b.label, a.intermediates[b.layer], r.intermediates[b.layer]])) }
+            : {}),
+          values: {
+            output: Array.from(a.output.data),
+            ...(logits ? { logits: Array.from(a.intermediates[logits.layer].data) } : {}),
+          },
         });
       }
     }
@@ -150,15 +173,26 @@ function print(r: AdapterResult): void {
   }
   const d = r.description!;
   console.log(`\n${r.id}: ${d.runtime} ${d.version} ${JSON.stringify(d.settings)}`);
-  console.log(`  ${'case'.padEnd(30)} ${'BN'.padEnd(9)} ${'output maxAbs / maxRel'.padEnd(22)}  ${'logits'.padEnd(19)}  boundaries (worst abs at)`);
+  console.log(
+    `  ${'case'.padEnd(30)} ${'BN'.padEnd(9)} ${'output maxAbs / maxRel'.padEnd(22)}  ${'logits'.padEnd(19)}  boundaries (worst abs at)`,
+  );
   for (const c of r.cases) {
-    console.log(`  ${c.case.padEnd(30)} ${(c.training ? 'training' : 'inference').padEnd(9)} ${fmt(c.output).padEnd(22)}  `
-      + `${(c.logits ? fmt(c.logits) : '-').padEnd(19)}  ${c.boundaries ? `${fmt(c.boundaries)} (${c.boundaries.at})` : '-'}`);
+    console.log(
+      `  ${c.case.padEnd(30)} ${(c.training ? 'training' : 'inference').padEnd(9)} ${fmt(c.output).padEnd(22)}  ` +
+        `${(c.logits ? fmt(c.logits) : '-').padEnd(19)}  ${c.boundaries ? `${fmt(c.boundaries)} (${c.boundaries.at})` : '-'}`,
+    );
   }
   if (r.error) console.log(`  ERROR: ${r.error}`);
 }
 
-interface DiffRow { a: string; b: string; case: string; training: boolean; output: number; logits?: number }
+interface DiffRow {
+  a: string;
+  b: string;
+  case: string;
+  training: boolean;
+  output: number;
+  logits?: number;
+}
 
 function diffs(results: AdapterResult[], pair: string[]): DiffRow[] {
   const [ra, rb] = pair.map((id) => results.find((r) => r.id === id && r.available));
@@ -167,33 +201,56 @@ function diffs(results: AdapterResult[], pair: string[]): DiffRow[] {
     const cb = rb.cases.find((x) => x.case === ca.case && x.training === ca.training);
     if (!cb) return [];
     const logits = ca.values.logits && cb.values.logits ? maxDiff(ca.values.logits, cb.values.logits) : undefined;
-    return [{ a: ra.id, b: rb.id, case: ca.case, training: ca.training, output: maxDiff(ca.values.output, cb.values.output), ...(logits !== undefined ? { logits } : {}) }];
+    return [
+      {
+        a: ra.id,
+        b: rb.id,
+        case: ca.case,
+        training: ca.training,
+        output: maxDiff(ca.values.output, cb.values.output),
+        ...(logits !== undefined ? { logits } : {}),
+      },
+    ];
   });
 }
 
 async function main(): Promise<void> {
   const batches = arg('--batches', '1,4').split(',').map(Number);
-  if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batches takes positive integers, got '${arg('--batches', '')}'`);
+  if (batches.some((b) => !Number.isInteger(b) || b < 1))
+    throw new Error(`--batches takes positive integers, got '${arg('--batches', '')}'`);
   const blocks = !flag('--skip-blocks');
   if (flag('--child')) {
     const r = await measure(arg('--child', ''), batches, blocks);
     process.stdout.write(`\nACCURACY-RESULT ${JSON.stringify(r)}\n`);
     return;
   }
-  const ids = arg('--adapters', DEFAULT_ADAPTERS).split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = arg('--adapters', DEFAULT_ADAPTERS)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const pair = flag('--diff') ? arg('--diff', '').split(',') : DEFAULT_DIFF;
   if (pair.length !== 2) throw new Error(`--diff takes two adapter ids (a,b), got '${arg('--diff', '')}'`);
   const passOn = ['--batches', batches.join(','), ...(blocks ? [] : ['--skip-blocks'])];
-  console.log(`Worst error vs the float64 reference adapter (maxAbs / maxRel); boundaries = worst over the fixture boundaries but output and logits`);
+  console.log(
+    `Worst error vs the float64 reference adapter (maxAbs / maxRel); boundaries = worst over the fixture boundaries but output and logits`,
+  );
   const results: AdapterResult[] = [];
   for (const id of ids) {
     const child = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', id, ...passOn], {
-      encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 << 20,
     });
     const m = /^ACCURACY-RESULT (.*)$/m.exec(child.stdout ?? '');
     const r: AdapterResult = m
-      ? JSON.parse(m[1]) as AdapterResult
-      : { id, available: false, reason: `the measuring process failed (exit ${child.status}${child.signal ? `, ${child.signal}` : ''})`, fix: 'run it alone to see its output', cases: [] };
+      ? (JSON.parse(m[1]) as AdapterResult)
+      : {
+          id,
+          available: false,
+          reason: `the measuring process failed (exit ${child.status}${child.signal ? `, ${child.signal}` : ''})`,
+          fix: 'run it alone to see its output',
+          cases: [],
+        };
     print(r);
     results.push(r);
   }
@@ -201,13 +258,18 @@ async function main(): Promise<void> {
   if (rows.length) {
     console.log(`\nmax |${pair[0]} − ${pair[1]}|`);
     for (const d of rows) {
-      console.log(`  ${d.case.padEnd(30)} ${(d.training ? 'training' : 'inference').padEnd(9)} output ${e(d.output)}${d.logits !== undefined ? `, logits ${e(d.logits)}` : ''}`);
+      console.log(
+        `  ${d.case.padEnd(30)} ${(d.training ? 'training' : 'inference').padEnd(9)} output ${e(d.output)}${d.logits !== undefined ? `, logits ${e(d.logits)}` : ''}`,
+      );
     }
   }
   const out = arg('--json', '');
   if (out) {
     const adapters = results.map((r) => ({ ...r, cases: r.cases.map(({ values: _values, ...c }) => c) }));
-    fs.writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, adapters, diff: rows }, null, 2)}\n`);
+    fs.writeFileSync(
+      out,
+      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, adapters, diff: rows }, null, 2)}\n`,
+    );
     console.log(`\nwrote ${out}`);
   }
   if (results.some((r) => r.error)) process.exitCode = 1;

@@ -21,7 +21,9 @@ function main(): void {
   const t0 = process.hrtime.bigint();
   const big = glorotUniform([count], 0);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`glorotUniform([${count}]) uncached: ${ms.toFixed(0)} ms (${((count / ms) * 1e3 / 1e6).toFixed(1)} M/s), checksum ${big[count - 1]}`);
+  console.log(
+    `glorotUniform([${count}]) uncached: ${ms.toFixed(0)} ms (${(((count / ms) * 1e3) / 1e6).toFixed(1)} M/s), checksum ${big[count - 1]}`,
+  );
 }
 
 main();

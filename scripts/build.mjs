@@ -42,4 +42,6 @@ if (!existsSync(join(DIST, 'cli', 'main.js')) || !existsSync(join(DIST, 'index.d
   console.error('build: dist/cli/main.js or dist/index.d.ts is missing after tsc');
   process.exit(1);
 }
-console.log(`build: dist/ from src/ (tsc, + ${copied} non-TypeScript files) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `build: dist/ from src/ (tsc, + ${copied} non-TypeScript files) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);

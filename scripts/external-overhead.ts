@@ -28,14 +28,28 @@ const argNum = (name: string, d: number): number => {
 const REPS = argNum('--reps', 10);
 const REF_REPS = argNum('--ref-reps', 3);
 
-const jax = (x64: boolean): CommandAdapter => createCommandAdapterEntry({
-  command: [path.join(ROOT, '.venv-jax/bin/python'), path.join(ROOT, 'clients/python/examples/jax_adapter.py'), ...(x64 ? ['--x64'] : [])],
-  id: x64 ? 'jax-x64' : 'jax',
-}).create() as CommandAdapter;
-const refOverProtocol = (): CommandAdapter => createCommandAdapterEntry({
-  command: [process.execPath, '--require', require.resolve('tsx/cjs'), path.join(ROOT, 'suites/helpers/external/reference-program.ts'), '--precision', 'fp64'],
-  id: 'reference-over-protocol', profile: 'fp64-reference',
-}).create() as CommandAdapter;
+const jax = (x64: boolean): CommandAdapter =>
+  createCommandAdapterEntry({
+    command: [
+      path.join(ROOT, '.venv-jax/bin/python'),
+      path.join(ROOT, 'clients/python/examples/jax_adapter.py'),
+      ...(x64 ? ['--x64'] : []),
+    ],
+    id: x64 ? 'jax-x64' : 'jax',
+  }).create() as CommandAdapter;
+const refOverProtocol = (): CommandAdapter =>
+  createCommandAdapterEntry({
+    command: [
+      process.execPath,
+      '--require',
+      require.resolve('tsx/cjs'),
+      path.join(ROOT, 'suites/helpers/external/reference-program.ts'),
+      '--precision',
+      'fp64',
+    ],
+    id: 'reference-over-protocol',
+    profile: 'fp64-reference',
+  }).create() as CommandAdapter;
 
 function maxAbs(a: Tensor, b: Tensor): number {
   if (a.shape.join() !== b.shape.join()) throw new Error(`shape ${a.shape} vs ${b.shape}`);
@@ -56,7 +70,10 @@ async function accuracy(): Promise<void> {
   const weights = initModelWeights(spec);
   const ref = new ReferenceAdapter({ precision: 'fp64' });
   await ref.build(spec, weights);
-  const adapters: [string, Adapter][] = [['jax-float32', jax(false)], ['jax-x64', jax(true)]];
+  const adapters: [string, Adapter][] = [
+    ['jax-float32', jax(false)],
+    ['jax-x64', jax(true)],
+  ];
   for (const [, a] of adapters) {
     if (!(await a.probe()).available) throw new Error(`${a.id} unavailable: npm run setup:jax`);
     await a.build(spec, weights);
@@ -73,14 +90,20 @@ async function accuracy(): Promise<void> {
       oracleName = 'reference fp64';
     }
     const row: Record<string, unknown> = { measure: 'accuracy', case: k.id, training: k.training, oracle: oracleName };
-    for (const [name, a] of adapters) row[name] = maxAbs((await a.run(t.input, { training: k.training })).output, oracle);
+    for (const [name, a] of adapters)
+      row[name] = maxAbs((await a.run(t.input, { training: k.training })).output, oracle);
     console.log(JSON.stringify(row));
   }
   for (const [, a] of adapters) await a.dispose();
   await ref.dispose();
 }
 
-async function timeRuns(a: Adapter, x: Tensor, reps: number, computeOf?: () => number | undefined): Promise<{ latency: number[]; compute: number[] }> {
+async function timeRuns(
+  a: Adapter,
+  x: Tensor,
+  reps: number,
+  computeOf?: () => number | undefined,
+): Promise<{ latency: number[]; compute: number[] }> {
   await a.run(x, { training: false }); // warm-up (JIT compile for JAX)
   const latency: number[] = [];
   const compute: number[] = [];
@@ -107,8 +130,22 @@ async function overhead(): Promise<void> {
 
   const report = (name: string, r: { latency: number[]; compute: number[] }): number => {
     const med = median(r.latency);
-    console.log(JSON.stringify({ measure: 'overhead', what: name, runs: r.latency.length, medianMs: med, minMs: Math.min(...r.latency), maxMs: Math.max(...r.latency),
-      ...(r.compute.length ? { medianComputeMs: median(r.compute), medianLatencyMinusComputeMs: median(r.latency.map((l, i) => l - r.compute[i])) } : {}) }));
+    console.log(
+      JSON.stringify({
+        measure: 'overhead',
+        what: name,
+        runs: r.latency.length,
+        medianMs: med,
+        minMs: Math.min(...r.latency),
+        maxMs: Math.max(...r.latency),
+        ...(r.compute.length
+          ? {
+              medianComputeMs: median(r.compute),
+              medianLatencyMinusComputeMs: median(r.latency.map((l, i) => l - r.compute[i])),
+            }
+          : {}),
+      }),
+    );
     return med;
   };
 
@@ -122,14 +159,22 @@ async function overhead(): Promise<void> {
   await over.build(spec, weights);
   const b = report('reference over the protocol', await timeRuns(over, x8, REF_REPS, () => over.lastComputeMs));
   await over.dispose();
-  console.log(JSON.stringify({ measure: 'overhead', what: 'reference: protocol minus in-process (medians)', ms: b - a }));
+  console.log(
+    JSON.stringify({ measure: 'overhead', what: 'reference: protocol minus in-process (medians)', ms: b - a }),
+  );
 
   const j = jax(false);
   if (!(await j.probe()).available) throw new Error('jax unavailable: npm run setup:jax');
   await j.build(spec, weights);
   const jr = await timeRuns(j, x8, REPS, () => j.lastComputeMs);
   const c = report('jax float32 over the protocol (latency; computeMs = inside Python)', jr);
-  console.log(JSON.stringify({ measure: 'overhead', what: 'jax: host latency minus Python compute (medians)', ms: c - median(jr.compute) }));
+  console.log(
+    JSON.stringify({
+      measure: 'overhead',
+      what: 'jax: host latency minus Python compute (medians)',
+      ms: c - median(jr.compute),
+    }),
+  );
   await j.dispose();
 }
 

@@ -13,7 +13,8 @@ const VENV = join(ROOT, '.venv-jax');
 const PYTHON = process.platform === 'win32' ? join(VENV, 'Scripts', 'python.exe') : join(VENV, 'bin', 'python');
 export const PINNED = ['jax==0.10.2', 'jaxlib==0.10.2'];
 const MANUAL = `python3 -m venv .venv-jax && .venv-jax/bin/pip install ${PINNED.join(' ')}`;
-const CHECK = "import jax, jaxlib, numpy; print(jax.__version__, jaxlib.__version__, numpy.__version__, jax.default_backend())";
+const CHECK =
+  'import jax, jaxlib, numpy; print(jax.__version__, jaxlib.__version__, numpy.__version__, jax.default_backend())';
 
 function run(cmd, args) {
   console.log(`$ ${[cmd, ...args].join(' ')}`);
@@ -31,7 +32,10 @@ function installed() {
 }
 
 function offlinePipArgs() {
-  const r = spawnSync(PYTHON, ['-c', "import socket; socket.getaddrinfo('pypi.org', 443)"], { stdio: 'ignore', timeout: 15_000 });
+  const r = spawnSync(PYTHON, ['-c', "import socket; socket.getaddrinfo('pypi.org', 443)"], {
+    stdio: 'ignore',
+    timeout: 15_000,
+  });
   if (r.status === 0) return [];
   console.log('pypi.org does not resolve: installing from the locally configured package indexes (pip --retries 0)');
   return ['--retries', '0'];
@@ -41,7 +45,9 @@ function main() {
   const want = PINNED.map((p) => p.split('==')[1]);
   let v = installed();
   if (v && v.jax === want[0] && v.jaxlib === want[1]) {
-    console.log(`JAX environment ready: ${PYTHON} (jax ${v.jax}, jaxlib ${v.jaxlib}, numpy ${v.numpy}, backend ${v.backend})`);
+    console.log(
+      `JAX environment ready: ${PYTHON} (jax ${v.jax}, jaxlib ${v.jaxlib}, numpy ${v.numpy}, backend ${v.backend})`,
+    );
     return 0;
   }
   if (!existsSync(PYTHON)) {
@@ -55,7 +61,9 @@ function main() {
     console.error(`could not install ${PINNED.join(' ')} into ${VENV}; set it up by hand: ${MANUAL}`);
     return 1;
   }
-  console.log(`JAX environment ready: ${PYTHON} (jax ${v.jax}, jaxlib ${v.jaxlib}, numpy ${v.numpy}, backend ${v.backend})`);
+  console.log(
+    `JAX environment ready: ${PYTHON} (jax ${v.jax}, jaxlib ${v.jaxlib}, numpy ${v.numpy}, backend ${v.backend})`,
+  );
   return 0;
 }
 

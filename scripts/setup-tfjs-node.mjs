@@ -14,7 +14,18 @@
 // Linux x64 only (the wheel is manylinux x86_64). Other platforms: the online install, docs/tfjs.md.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +41,11 @@ const STAMP = 'resnet-conformance-provision.json';
 // the libraries' sonames, libtensorflow_cc.so.2 and libtensorflow_framework.so.2, as NEEDED).
 const LIBS = [
   { member: 'tensorflow/libtensorflow_cc.so.2', name: 'libtensorflow_cc.so.2', link: 'libtensorflow.so' },
-  { member: 'tensorflow/libtensorflow_framework.so.2', name: 'libtensorflow_framework.so.2', link: 'libtensorflow_framework.so' },
+  {
+    member: 'tensorflow/libtensorflow_framework.so.2',
+    name: 'libtensorflow_framework.so.2',
+    link: 'libtensorflow_framework.so',
+  },
 ];
 // Headers the binding includes (tensorflow/c/c_api.h, tensorflow/c/eager/c_api.h) and what they include.
 const HEADER_PREFIXES = [
@@ -46,8 +61,9 @@ const started = Date.now();
 const args = process.argv.slice(2);
 const force = args.includes('--force');
 const wheelArg = args.includes('--wheel') ? args[args.indexOf('--wheel') + 1] : undefined;
-const cacheDir = process.env.TFJS_NODE_WHEEL_CACHE
-  ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'resnet-conformance', 'wheels');
+const cacheDir =
+  process.env.TFJS_NODE_WHEEL_CACHE ??
+  path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'resnet-conformance', 'wheels');
 
 class SetupError extends Error {
   constructor(step, message, fix) {
@@ -69,7 +85,12 @@ async function step(name, fn) {
 }
 
 function run(cmd, argv, opts = {}) {
-  const r = spawnSync(cmd, argv, { cwd: root, stdio: opts.capture ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8', env: { ...process.env, ...(opts.env ?? {}) } });
+  const r = spawnSync(cmd, argv, {
+    cwd: root,
+    stdio: opts.capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    encoding: 'utf8',
+    env: { ...process.env, ...(opts.env ?? {}) },
+  });
   if (r.error) return { ok: false, out: '', err: String(r.error.message) };
   return { ok: r.status === 0, out: r.stdout ?? '', err: r.stderr ?? '', status: r.status };
 }
@@ -99,13 +120,20 @@ function writeStamp(dir, stamp) {
 
 function checkPlatform() {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new SetupError('platform', `the offline route uses the manylinux x86_64 tensorflow-cpu wheel; this is ${process.platform}-${process.arch}`,
-      `online install instead: npm install --no-save @tensorflow/tfjs-node@${TFJS_NODE_VERSION} (docs/tfjs.md)`);
+    throw new SetupError(
+      'platform',
+      `the offline route uses the manylinux x86_64 tensorflow-cpu wheel; this is ${process.platform}-${process.arch}`,
+      `online install instead: npm install --no-save @tensorflow/tfjs-node@${TFJS_NODE_VERSION} (docs/tfjs.md)`,
+    );
   }
   const tfjs = pkgDir('@tensorflow/tfjs');
   if (!tfjs) throw new SetupError('platform', '@tensorflow/tfjs is not installed', 'npm ci');
   if (versionOf(tfjs) !== TFJS_NODE_VERSION) {
-    throw new SetupError('platform', `@tensorflow/tfjs is ${versionOf(tfjs)}, tfjs-node ${TFJS_NODE_VERSION} needs the same version`, 'npm ci');
+    throw new SetupError(
+      'platform',
+      `@tensorflow/tfjs is ${versionOf(tfjs)}, tfjs-node ${TFJS_NODE_VERSION} needs the same version`,
+      'npm ci',
+    );
   }
 }
 
@@ -115,36 +143,64 @@ function installPackage() {
     log(`@tensorflow/tfjs-node@${TFJS_NODE_VERSION} already installed (${path.relative(root, dir)})`);
     return dir;
   }
-  log(`installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} without its install script (npm install --no-save --ignore-scripts)`);
+  log(
+    `installing @tensorflow/tfjs-node@${TFJS_NODE_VERSION} without its install script (npm install --no-save --ignore-scripts)`,
+  );
   const npm = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
-  const r = run(npm[0], [...npm[1], 'install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`]);
+  const r = run(npm[0], [
+    ...npm[1],
+    'install',
+    '--no-save',
+    '--ignore-scripts',
+    '--no-audit',
+    '--no-fund',
+    `@tensorflow/tfjs-node@${TFJS_NODE_VERSION}`,
+  ]);
   if (!r.ok) {
-    throw new SetupError('npm install', `npm install @tensorflow/tfjs-node@${TFJS_NODE_VERSION} failed (exit ${r.status ?? r.err})`,
-      'check that the npm registry is reachable (npm ping), then rerun npm run setup:tfjs-node');
+    throw new SetupError(
+      'npm install',
+      `npm install @tensorflow/tfjs-node@${TFJS_NODE_VERSION} failed (exit ${r.status ?? r.err})`,
+      'check that the npm registry is reachable (npm ping), then rerun npm run setup:tfjs-node',
+    );
   }
   const installed = pkgDir('@tensorflow/tfjs-node');
   if (!installed || versionOf(installed) !== TFJS_NODE_VERSION) {
-    throw new SetupError('npm install', 'npm install finished but @tensorflow/tfjs-node is not resolvable from the project', 'rerun npm run setup:tfjs-node');
+    throw new SetupError(
+      'npm install',
+      'npm install finished but @tensorflow/tfjs-node is not resolvable from the project',
+      'rerun npm run setup:tfjs-node',
+    );
   }
   return installed;
 }
 
 function libsInPlace(dir, stamp) {
   if (!stamp || stamp.tensorflowVersion !== TF_VERSION || !stamp.libraries) return false;
-  return LIBS.every((l) => {
-    const f = path.join(dir, 'deps', 'lib', l.name);
-    return existsSync(f) && statSync(f).size === stamp.libraries[l.name] && existsSync(path.join(dir, 'deps', 'lib', l.link));
-  }) && existsSync(path.join(dir, 'deps', 'include', 'tensorflow', 'c', 'c_api.h'));
+  return (
+    LIBS.every((l) => {
+      const f = path.join(dir, 'deps', 'lib', l.name);
+      return (
+        existsSync(f) &&
+        statSync(f).size === stamp.libraries[l.name] &&
+        existsSync(path.join(dir, 'deps', 'lib', l.link))
+      );
+    }) && existsSync(path.join(dir, 'deps', 'include', 'tensorflow', 'c', 'c_api.h'))
+  );
 }
 
 function findPython() {
-  const candidates = [process.env.PYTHON, path.join(root, '.venv', 'bin', 'python'), 'python3', 'python'].filter(Boolean);
+  const candidates = [process.env.PYTHON, path.join(root, '.venv', 'bin', 'python'), 'python3', 'python'].filter(
+    Boolean,
+  );
   for (const py of candidates) {
     const r = run(py, ['-m', 'pip', '--version'], { capture: true });
     if (r.ok) return py;
   }
-  throw new SetupError('wheel', `no Python with pip found (tried ${candidates.join(', ')})`,
-    'install python3 with pip, or set PYTHON=/path/to/python, or pass --wheel path/to/tensorflow_cpu-2.21.0-...-manylinux_2_27_x86_64.whl');
+  throw new SetupError(
+    'wheel',
+    `no Python with pip found (tried ${candidates.join(', ')})`,
+    'install python3 with pip, or set PYTHON=/path/to/python, or pass --wheel path/to/tensorflow_cpu-2.21.0-...-manylinux_2_27_x86_64.whl',
+  );
 }
 
 function cachedWheel() {
@@ -156,7 +212,11 @@ function cachedWheel() {
 function getWheel() {
   if (wheelArg) {
     if (!existsSync(wheelArg) || !WHEEL_RE.test(path.basename(wheelArg))) {
-      throw new SetupError('wheel', `--wheel ${wheelArg}: not an existing tensorflow_cpu-${TF_VERSION} manylinux x86_64 wheel`, 'pass the path of the pinned wheel');
+      throw new SetupError(
+        'wheel',
+        `--wheel ${wheelArg}: not an existing tensorflow_cpu-${TF_VERSION} manylinux x86_64 wheel`,
+        'pass the path of the pinned wheel',
+      );
     }
     return path.resolve(wheelArg);
   }
@@ -172,13 +232,30 @@ function getWheel() {
   if (!r.ok || !cachedWheel()) {
     // The interpreter's own tags may have no wheel (e.g. a newer Python): ask for the cp311 manylinux one explicitly.
     log('retrying for python 3.11 / manylinux_2_27_x86_64 explicitly');
-    r = run(py, ['-m', 'pip', 'download', WHEEL_REQ, '--no-deps', '--only-binary=:all:', '--python-version', '3.11',
-      '--implementation', 'cp', '--platform', 'manylinux_2_27_x86_64', '-d', cacheDir]);
+    r = run(py, [
+      '-m',
+      'pip',
+      'download',
+      WHEEL_REQ,
+      '--no-deps',
+      '--only-binary=:all:',
+      '--python-version',
+      '3.11',
+      '--implementation',
+      'cp',
+      '--platform',
+      'manylinux_2_27_x86_64',
+      '-d',
+      cacheDir,
+    ]);
   }
   const got = cachedWheel();
   if (!r.ok || !got) {
-    throw new SetupError('wheel', `pip download ${WHEEL_REQ} failed`,
-      'make the wheel reachable through pip\'s configured index (pip config list), or pass --wheel path/to/the.whl');
+    throw new SetupError(
+      'wheel',
+      `pip download ${WHEEL_REQ} failed`,
+      "make the wheel reachable through pip's configured index (pip config list), or pass --wheel path/to/the.whl",
+    );
   }
   return got;
 }
@@ -186,7 +263,10 @@ function getWheel() {
 function sha256(file) {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (d) => h.update(d)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
   });
 }
 
@@ -223,67 +303,126 @@ async function provisionLibs(dir) {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const py = findPython();
-  const r = run(py, ['-c', EXTRACT_PY, wheel, staging, HEADER_PREFIXES.join(','), LIBS.map((l) => l.member).join(',')], { capture: true });
+  const r = run(
+    py,
+    ['-c', EXTRACT_PY, wheel, staging, HEADER_PREFIXES.join(','), LIBS.map((l) => l.member).join(',')],
+    { capture: true },
+  );
   if (!r.ok) {
     rmSync(staging, { recursive: true, force: true });
-    throw new SetupError('extract', `extracting libtensorflow from ${path.basename(wheel)} failed: ${r.err.trim().split('\n').pop()}`,
-      `delete ${wheel} (it may be truncated) and rerun npm run setup:tfjs-node`);
+    throw new SetupError(
+      'extract',
+      `extracting libtensorflow from ${path.basename(wheel)} failed: ${r.err.trim().split('\n').pop()}`,
+      `delete ${wheel} (it may be truncated) and rerun npm run setup:tfjs-node`,
+    );
   }
   for (const l of LIBS) symlinkSync(l.name, path.join(staging, 'lib', l.link));
   const deps = path.join(dir, 'deps');
   rmSync(deps, { recursive: true, force: true });
   renameSync(staging, deps);
   const libraries = Object.fromEntries(LIBS.map((l) => [l.name, statSync(path.join(deps, 'lib', l.name)).size]));
-  log(`libtensorflow ${TF_VERSION} from ${path.basename(wheel)} (sha256 ${digest.slice(0, 12)}…): ${LIBS.map((l) => `${l.name} (${(libraries[l.name] / 2 ** 20).toFixed(0)} MiB)`).join(', ')}, ${Number(r.out.trim()) - LIBS.length} headers`);
-  return { source: `${WHEEL_REQ} wheel`, tensorflowVersion: TF_VERSION, wheel: path.basename(wheel), wheelSha256: digest, libraries };
+  log(
+    `libtensorflow ${TF_VERSION} from ${path.basename(wheel)} (sha256 ${digest.slice(0, 12)}…): ${LIBS.map((l) => `${l.name} (${(libraries[l.name] / 2 ** 20).toFixed(0)} MiB)`).join(', ')}, ${Number(r.out.trim()) - LIBS.length} headers`,
+  );
+  return {
+    source: `${WHEEL_REQ} wheel`,
+    tensorflowVersion: TF_VERSION,
+    wheel: path.basename(wheel),
+    wheelSha256: digest,
+    libraries,
+  };
 }
 
 function bindingTarget(dir) {
   const preGyp = createRequire(path.join(dir, 'package.json'))('@mapbox/node-pre-gyp');
   const file = preGyp.find(path.join(dir, 'package.json'));
   const m = /napi-v(\d+)/.exec(file);
-  if (!m) throw new SetupError('build', `unexpected addon path from node-pre-gyp: ${file}`, 'report this; the tfjs-node package layout changed');
+  if (!m)
+    throw new SetupError(
+      'build',
+      `unexpected addon path from node-pre-gyp: ${file}`,
+      'report this; the tfjs-node package layout changed',
+    );
   return { file, napi: Number(m[1]) };
 }
 
 function findNodeGyp() {
   const candidates = [];
   if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  if (process.env.npm_execpath) candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  if (process.env.npm_execpath)
+    candidates.push(
+      path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    );
   const g = run('npm', ['root', '-g'], { capture: true });
   if (g.ok) candidates.push(path.join(g.out.trim(), 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new SetupError('build', `node-gyp not found (looked at ${candidates.join(', ') || 'nothing'})`, 'run through npm (npm run setup:tfjs-node), which bundles node-gyp');
+  if (!found)
+    throw new SetupError(
+      'build',
+      `node-gyp not found (looked at ${candidates.join(', ') || 'nothing'})`,
+      'run through npm (npm run setup:tfjs-node), which bundles node-gyp',
+    );
   return found;
 }
 
 function findNodeDir() {
-  const candidates = [process.env.npm_config_nodedir, path.resolve(path.dirname(process.execPath), '..'),
-    path.join(os.homedir(), '.cache', 'node-gyp', process.versions.node)].filter(Boolean);
-  const found = candidates.find((d) => existsSync(path.join(d, 'include', 'node', 'node_api.h')) && existsSync(path.join(d, 'include', 'node', 'common.gypi')));
+  const candidates = [
+    process.env.npm_config_nodedir,
+    path.resolve(path.dirname(process.execPath), '..'),
+    path.join(os.homedir(), '.cache', 'node-gyp', process.versions.node),
+  ].filter(Boolean);
+  const found = candidates.find(
+    (d) =>
+      existsSync(path.join(d, 'include', 'node', 'node_api.h')) &&
+      existsSync(path.join(d, 'include', 'node', 'common.gypi')),
+  );
   if (!found) {
-    throw new SetupError('build', `Node.js ${process.version} headers not found (looked for include/node/node_api.h under ${candidates.join(', ')})`,
-      'install the Node.js headers (they ship with the official Node.js tarball; Debian/Ubuntu: the nodejs package from NodeSource includes them), or run node-gyp install once with internet');
+    throw new SetupError(
+      'build',
+      `Node.js ${process.version} headers not found (looked for include/node/node_api.h under ${candidates.join(', ')})`,
+      'install the Node.js headers (they ship with the official Node.js tarball; Debian/Ubuntu: the nodejs package from NodeSource includes them), or run node-gyp install once with internet',
+    );
   }
   return found;
 }
 
 function buildAddon(dir) {
-  for (const tool of [['make', ['--version']], ['c++', ['--version']]]) {
+  for (const tool of [
+    ['make', ['--version']],
+    ['c++', ['--version']],
+  ]) {
     if (!run(tool[0], tool[1], { capture: true }).ok) {
-      throw new SetupError('build', `${tool[0]} is not available; the addon is compiled from source`, 'install a C++ toolchain (Debian/Ubuntu: apt-get install build-essential)');
+      throw new SetupError(
+        'build',
+        `${tool[0]} is not available; the addon is compiled from source`,
+        'install a C++ toolchain (Debian/Ubuntu: apt-get install build-essential)',
+      );
     }
   }
   const target = bindingTarget(dir);
   const nodeGyp = findNodeGyp();
   const nodedir = findNodeDir();
   log(`building the addon with node-gyp (N-API ${target.napi}, headers from ${nodedir})`);
-  const r = spawnSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`, `--napi_build_version=${target.napi}`,
-    '--module_name=tfjs_binding', `--module_path=${path.dirname(target.file)}`, '--jobs=max'],
-  { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      nodeGyp,
+      'rebuild',
+      `--nodedir=${nodedir}`,
+      `--napi_build_version=${target.napi}`,
+      '--module_name=tfjs_binding',
+      `--module_path=${path.dirname(target.file)}`,
+      '--jobs=max',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+  );
   if (r.status !== 0 || !existsSync(target.file)) {
     process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').slice(-40).join('\n'));
-    throw new SetupError('build', `node-gyp rebuild failed (exit ${r.status})`, 'see the compiler output above; rerun with --force after fixing it');
+    throw new SetupError(
+      'build',
+      `node-gyp rebuild failed (exit ${r.status})`,
+      'see the compiler output above; rerun with --force after fixing it',
+    );
   }
   return { binding: path.relative(dir, target.file), node: process.version, napi: target.napi };
 }
@@ -298,12 +437,25 @@ process.stdout.write(JSON.stringify({ tf: b.binding.TF_Version, gpu: b.isUsingGp
 
 function verify() {
   const r = run(process.execPath, ['-e', VERIFY_JS], { capture: true, env: { TF_CPP_MIN_LOG_LEVEL: '2' } });
-  if (!r.ok) return { ok: false, error: (r.err.trim().split('\n').find((l) => /Error/.test(l)) ?? r.err.trim().split('\n').pop() ?? '').trim() };
+  if (!r.ok)
+    return {
+      ok: false,
+      error: (
+        r.err
+          .trim()
+          .split('\n')
+          .find((l) => /Error/.test(l)) ??
+        r.err.trim().split('\n').pop() ??
+        ''
+      ).trim(),
+    };
   return { ok: true, ...JSON.parse(r.out) };
 }
 
 async function main() {
-  log(`${force ? 'forced ' : ''}provisioning @tensorflow/tfjs-node@${TFJS_NODE_VERSION} with libtensorflow from ${WHEEL_REQ}`);
+  log(
+    `${force ? 'forced ' : ''}provisioning @tensorflow/tfjs-node@${TFJS_NODE_VERSION} with libtensorflow from ${WHEEL_REQ}`,
+  );
   checkPlatform();
   const dir = await step('package', () => installPackage());
   let stamp = force ? null : readStamp(dir);
@@ -315,7 +467,11 @@ async function main() {
     writeStamp(dir, stamp);
   }
   const target = bindingTarget(dir);
-  const built = stamp.binding && stamp.node === process.version && existsSync(target.file) && path.relative(dir, target.file) === stamp.binding;
+  const built =
+    stamp.binding &&
+    stamp.node === process.version &&
+    existsSync(target.file) &&
+    path.relative(dir, target.file) === stamp.binding;
   if (built && !force && verify().ok) {
     log(`addon already built for Node ${process.version} (${stamp.binding})`);
   } else {
@@ -325,12 +481,18 @@ async function main() {
   }
   const v = await step('verify', () => verify());
   if (!v.ok) {
-    throw new SetupError('verify', `require('@tensorflow/tfjs-node') fails: ${v.error}`, 'rerun with --force; if it persists, see docs/tfjs.md (troubleshooting)');
+    throw new SetupError(
+      'verify',
+      `require('@tensorflow/tfjs-node') fails: ${v.error}`,
+      'rerun with --force; if it persists, see docs/tfjs.md (troubleshooting)',
+    );
   }
   const seconds = (Date.now() - started) / 1000;
   writeStamp(dir, { ...stamp, seconds });
-  log(`ready: tfjs-node ${TFJS_NODE_VERSION} on libtensorflow ${v.tf} (${path.relative(root, path.join(dir, 'deps', 'lib'))}), `
-    + `addon ${stamp.binding} — ${seconds.toFixed(1)} s`);
+  log(
+    `ready: tfjs-node ${TFJS_NODE_VERSION} on libtensorflow ${v.tf} (${path.relative(root, path.join(dir, 'deps', 'lib'))}), ` +
+      `addon ${stamp.binding} — ${seconds.toFixed(1)} s`,
+  );
 }
 
 main().catch((err) => {

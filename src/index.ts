@@ -8,11 +8,17 @@
  * this module loads no runtime (adapters load theirs in probe/build).
  */
 export type {
-  Adapter, AdapterDescription, AdapterEntry, KernelProfile, PrecisionProfile, ProbeOptions, ProbeResult, RunOptions, RunResult,
+  Adapter,
+  AdapterDescription,
+  AdapterEntry,
+  KernelProfile,
+  PrecisionProfile,
+  ProbeOptions,
+  ProbeResult,
+  RunOptions,
+  RunResult,
 } from './adapters/types';
-export type {
-  Boundary, LayerSpec, ModelName, ModelSpec, ModelWeights, ParamCount, WeightTensor,
-} from './spec/types';
+export type { Boundary, LayerSpec, ModelName, ModelSpec, ModelWeights, ParamCount, WeightTensor } from './spec/types';
 export type { DType, Tensor } from './tensor';
 export type { AdapterCommandSource, AdapterSources } from './adapters/modules';
 export type { ExternalFaultKind } from './adapters/external/errors';

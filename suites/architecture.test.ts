@@ -55,7 +55,11 @@ const PENDING: ReadonlyArray<{ file: string; to: string; why: string }> = [];
 
 function withoutPending(graph: FolderGraph): FolderGraph {
   const out: FolderGraph = new Map();
-  for (const [from, edges] of graph) out.set(from, edges.filter((e) => !PENDING.some((p) => p.file === e.file && p.to === e.to)));
+  for (const [from, edges] of graph)
+    out.set(
+      from,
+      edges.filter((e) => !PENDING.some((p) => p.file === e.file && p.to === e.to)),
+    );
   return out;
 }
 
@@ -65,12 +69,12 @@ describe('import-graph detector', () => {
       "import { a } from './a';",
       "import type { B } from '../b/b';",
       "export * from './c';",
-      "export { d } from \"./d\";",
+      'export { d } from "./d";',
       "import './e';",
       "const f = require('./f') as typeof import('./f');",
       "// import { g } from './g';",
       "/* require('./h') */",
-      "const s = 'import { i } from \"./i\"';",
+      'const s = \'import { i } from "./i"\';',
       "const t = `${require('./j').x}`;",
       'import {\n  k,\n  l,\n} from "./kl";',
     ].join('\n');
@@ -88,23 +92,37 @@ describe('import-graph detector', () => {
     const cycles = findCycles(g);
     expect(cycles).toHaveLength(1);
     expect(cycles[0].nodes).toEqual(['bench', 'report', 'bench']);
-    expect(describeCycle(cycles[0])).toBe('bench -> report -> bench\n  bench -> report: bench/perf.ts\n  report -> bench: report/html.ts');
+    expect(describeCycle(cycles[0])).toBe(
+      'bench -> report -> bench\n  bench -> report: bench/perf.ts\n  report -> bench: report/html.ts',
+    );
   });
 
   test('a longer cycle is found through every folder on it', () => {
-    const g = graphFromEdges([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]);
+    const g = graphFromEdges([
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'a'],
+      ['c', 'd'],
+    ]);
     expect(findCycles(g).map((c) => c.nodes)).toEqual([['a', 'b', 'c', 'a']]);
   });
 
   test('an acyclic graph has no cycles, and an import against the order is named', () => {
-    const g = graphFromEdges([['cli', 'report'], ['report', 'bench'], ['bench', 'util'], ['report', 'util']]);
+    const g = graphFromEdges([
+      ['cli', 'report'],
+      ['report', 'bench'],
+      ['bench', 'util'],
+      ['report', 'util'],
+    ]);
     expect(findCycles(g)).toEqual([]);
     expect(orderViolations(g, ['util', 'bench', 'report', 'cli'])).toEqual([]);
     // bench above report: report -> bench goes up, before any cycle closes.
     const v = orderViolations(g, ['util', 'report', 'bench', 'cli']);
     expect(describeViolations(v)).toBe('report imports bench, which is not below it: report/x.ts');
     // A folder missing from the order is reported.
-    expect(describeViolations(orderViolations(g, ['util', 'bench', 'report']))).toMatch(/cli is not in the declared order/);
+    expect(describeViolations(orderViolations(g, ['util', 'bench', 'report']))).toMatch(
+      /cli is not in the declared order/,
+    );
   });
 });
 

@@ -15,13 +15,39 @@ import { blockOfLayers, layersMarkdown, layersText, profileByBlock, stageOf } fr
 import { compareBench } from '../src/bench/compare';
 import { noiseProfile, parseNoiseProfile } from '../src/calibration/noise-profile';
 import { gflopsPerSecond, matmulFlops, modelFlops } from '../src/bench/flops';
-import { checkPolicy, timeRuns, timeRunsInterleaved, wantsMoreRuns, DEFAULT_RUN_POLICY, type RunPolicy } from '../src/util/measure';
+import {
+  checkPolicy,
+  timeRuns,
+  timeRunsInterleaved,
+  wantsMoreRuns,
+  DEFAULT_RUN_POLICY,
+  type RunPolicy,
+} from '../src/util/measure';
 import { binomialHalfCdf, medianInterval, noiseBand } from '../src/calibration/noise';
 import { harnessBreakdown } from '../src/report/overhead';
-import { benchDigest, perfForReport, perfHtml, perfMarkdown, perfSection, perfText, placementNotes, roundTripLine } from '../src/report/perf-section';
+import {
+  benchDigest,
+  perfForReport,
+  perfHtml,
+  perfMarkdown,
+  perfSection,
+  perfText,
+  placementNotes,
+  roundTripLine,
+} from '../src/report/perf-section';
 import { BUSY_NS, FAR_FACTOR, startCoreProbe, summarizeRoundTrips } from '../src/calibration/core-latency';
 import { applyCeiling, ceilingAround, ceilingRecord, runtimeScale } from '../src/bench/run-bench';
-import { BENCH_KIND, BENCH_SCHEMA_VERSION, BenchReadError, parseBench, type AdapterBench, type BatchResult, type BenchReport, type CeilingPoint, type PairedCeiling } from '../src/bench/schema';
+import {
+  BENCH_KIND,
+  BENCH_SCHEMA_VERSION,
+  BenchReadError,
+  parseBench,
+  type AdapterBench,
+  type BatchResult,
+  type BenchReport,
+  type CeilingPoint,
+  type PairedCeiling,
+} from '../src/bench/schema';
 import { median, quantile, summarize } from '../src/util/stats';
 import { compareCommand } from '../src/cli/commands/compare';
 import { UsageError } from '../src/util/errors';
@@ -44,7 +70,12 @@ function resnet50FlopsByHand(size: number, classes: number): number {
   let flops = 2 * h * h * 64 * 7 * 7 * 3;
   h = convOut(h, 3, 2); // MaxPooling2D 3x3 stride 2
   let cin = 64;
-  const stages = [[64, 256, 1, 2], [128, 512, 2, 3], [256, 1024, 2, 5], [512, 2048, 2, 2]];
+  const stages = [
+    [64, 256, 1, 2],
+    [128, 512, 2, 3],
+    [256, 1024, 2, 5],
+    [512, 2048, 2, 2],
+  ];
   for (const [f, f3, s, ids] of stages) {
     h = convOut(h, 1, s); // the convolutional block's 1x1 stride-s convs (main path and shortcut)
     const hw = h * h;
@@ -186,7 +217,12 @@ describe('run policy', () => {
 
   test('timeRuns calls warm-up then measured runs, exact count', async () => {
     let calls = 0;
-    const t = await timeRuns(() => { calls++; }, { ...p, warmup: 2, runs: 3 });
+    const t = await timeRuns(
+      () => {
+        calls++;
+      },
+      { ...p, warmup: 2, runs: 3 },
+    );
     expect(calls).toBe(5);
     expect(t.warmupMs).toHaveLength(2);
     expect(t.samplesMs).toHaveLength(3);
@@ -196,9 +232,23 @@ describe('run policy', () => {
 
   test('timeRunsInterleaved: warm-up of each, then one run of each in turn; each stops on its own policy', async () => {
     const order: string[] = [];
-    const fast = () => { order.push('a'); };
-    const slow = () => { order.push('b'); const t = performance.now(); while (performance.now() - t < 3); };
-    const [a, b] = await timeRunsInterleaved([fast, slow], { ...p, warmup: 1, minRuns: 2, minTimeMs: 10, maxRuns: 6, budgetMs: 1000, floorRuns: 1 });
+    const fast = () => {
+      order.push('a');
+    };
+    const slow = () => {
+      order.push('b');
+      const t = performance.now();
+      while (performance.now() - t < 3);
+    };
+    const [a, b] = await timeRunsInterleaved([fast, slow], {
+      ...p,
+      warmup: 1,
+      minRuns: 2,
+      minTimeMs: 10,
+      maxRuns: 6,
+      budgetMs: 1000,
+      floorRuns: 1,
+    });
     expect(order.slice(0, 2)).toEqual(['a', 'b']); // warm-up, in turn
     expect(order.slice(2, 8)).toEqual(['a', 'b', 'a', 'b', 'a', 'b']); // measured, in turn
     expect([a.warmupMs.length, b.warmupMs.length]).toEqual([1, 1]);
@@ -209,7 +259,10 @@ describe('run policy', () => {
     expect(b.stoppedBy).toBe(b.samplesMs.length === 6 ? 'max-runs' : 'enough');
     expect(order.filter((x) => x === 'a')).toHaveLength(7);
     const exact = await timeRunsInterleaved([fast, slow], { ...p, warmup: 0, runs: 2 });
-    expect(exact.map((t) => [t.samplesMs.length, t.stoppedBy])).toEqual([[2, 'runs'], [2, 'runs']]);
+    expect(exact.map((t) => [t.samplesMs.length, t.stoppedBy])).toEqual([
+      [2, 'runs'],
+      [2, 'runs'],
+    ]);
   });
 
   test('invalid policies are rejected', () => {
@@ -227,7 +280,10 @@ describe('MatMul ceiling workload', () => {
   test('the ONNX model is one MatMul of n x n float32 matrices', () => {
     const m = decodeModel(matmulOnnx(64));
     expect(m.graph.node.map((n) => n.opType)).toEqual(['MatMul']);
-    expect(m.graph.input.map((i) => i.type.tensorType.shape.dim.map((d) => d.dimValue))).toEqual([[64, 64], [64, 64]]);
+    expect(m.graph.input.map((i) => i.type.tensorType.shape.dim.map((d) => d.dimValue))).toEqual([
+      [64, 64],
+      [64, 64],
+    ]);
   });
 
   test('onnxruntime computes the product the ceiling times', async () => {
@@ -238,7 +294,11 @@ describe('MatMul ceiling workload', () => {
     const s = await ort.InferenceSession.create(matmulOnnx(n));
     const out = await s.run({ a: new ort.Tensor('float32', a, [n, n]), b: new ort.Tensor('float32', b, [n, n]) });
     const c = out.c.data as Float32Array;
-    for (const [i, j] of [[0, 0], [3, 17], [23, 23]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [3, 17],
+      [23, 23],
+    ]) {
       let sum = 0;
       for (let k = 0; k < n; k++) sum += a[i * n + k] * b[k * n + j];
       expect(c[i * n + j]).toBeCloseTo(sum, 3);
@@ -257,8 +317,13 @@ describe('MatMul ceiling workload', () => {
 
   test('a process knows whether an adapter loaded TensorFlow.js into it (then tfjs-node is not paired)', () => {
     // A child process: Jest's module registry is not Node's require.cache, which is what a worker sees.
-    const script = "require('tsx/cjs'); const p = require('./src/calibration/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '..'), encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+    const script =
+      "require('tsx/cjs'); const p = require('./src/calibration/paired'); const a = p.tfjsLoadedInProcess(); require('@tensorflow/tfjs-core'); console.log(JSON.stringify([a, p.tfjsLoadedInProcess()]));";
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: path.resolve(__dirname, '..'),
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual([false, true]);
   });
 
@@ -280,23 +345,59 @@ function batchOf(batch: number, samplesMs: number[], ceiling: number | null): Ba
   const flops = 616357888 * batch;
   const gflops = flops / (latencyMs.median * 1e6);
   return {
-    batch, warmupMs: [samplesMs[0]], samplesMs, stoppedBy: 'enough', latencyMs, noise: noiseBand(samplesMs, latencyMs.median),
-    imagesPerSec: batch / (latencyMs.median / 1000), flops, gflops, peakRssMiB: 500, peakRssCumulative: false,
-    pairedCeiling: null, ceilingGflops: ceiling, ceilingBasis: ceiling ? 'bracket' : null, efficiency: ceiling ? gflops / ceiling : null, efficiencyVsBracket: ceiling ? gflops / ceiling : null,
+    batch,
+    warmupMs: [samplesMs[0]],
+    samplesMs,
+    stoppedBy: 'enough',
+    latencyMs,
+    noise: noiseBand(samplesMs, latencyMs.median),
+    imagesPerSec: batch / (latencyMs.median / 1000),
+    flops,
+    gflops,
+    peakRssMiB: 500,
+    peakRssCumulative: false,
+    pairedCeiling: null,
+    ceilingGflops: ceiling,
+    ceilingBasis: ceiling ? 'bracket' : null,
+    efficiency: ceiling ? gflops / ceiling : null,
+    efficiencyVsBracket: ceiling ? gflops / ceiling : null,
   };
 }
 
 /** n samples spread ±spread around centre (deterministic). */
 function around(centre: number, spread: number, n = 12): number[] {
-  return Array.from({ length: n }, (_, i) => centre * (1 + spread * (((i * 7) % n) / (n - 1) * 2 - 1)));
+  return Array.from({ length: n }, (_, i) => centre * (1 + spread * ((((i * 7) % n) / (n - 1)) * 2 - 1)));
 }
 
-function adapterOf(id: string, batches: BatchResult[], ceiling: number | null, extra: Partial<AdapterBench> = {}): AdapterBench {
-  return { id, summary: id, profile: 'fp32-cpu', outOfTheBox: true, available: true, description: null, process: null, ceilingGflops: ceiling, batches, ...extra };
+function adapterOf(
+  id: string,
+  batches: BatchResult[],
+  ceiling: number | null,
+  extra: Partial<AdapterBench> = {},
+): AdapterBench {
+  return {
+    id,
+    summary: id,
+    profile: 'fp32-cpu',
+    outOfTheBox: true,
+    available: true,
+    description: null,
+    process: null,
+    ceilingGflops: ceiling,
+    batches,
+    ...extra,
+  };
 }
 
 function point(i: number, gflops: number): CeilingPoint {
-  return { beforeAdapter: i, gflops, best: { runtime: 'onnxruntime-node', threads: 2 }, configs: [], unavailable: [], wallMs: 1 };
+  return {
+    beforeAdapter: i,
+    gflops,
+    best: { runtime: 'onnxruntime-node', threads: 2 },
+    configs: [],
+    unavailable: [],
+    wallMs: 1,
+  };
 }
 
 function benchOf(adapters: AdapterBench[], ceiling: number | null, drift = 0.02): BenchReport {
@@ -307,18 +408,53 @@ function benchOf(adapters: AdapterBench[], ceiling: number | null, drift = 0.02)
     createdAt: '2025-01-01T00:00:00.000Z',
     durationMs: 1,
     environment: {
-      os: { platform: 'linux', release: 'x', arch: 'x64', distro: null }, cpu: { model: 'Test <CPU> | 1', cores: 2, memoryGiB: 8 },
-      node: { version: 'v20', v8: 'x' }, git: { commit: null, dirty: null }, packages: {}, gpu: { devices: [], cudaVersion: null }, precision: {},
+      os: { platform: 'linux', release: 'x', arch: 'x64', distro: null },
+      cpu: { model: 'Test <CPU> | 1', cores: 2, memoryGiB: 8 },
+      node: { version: 'v20', v8: 'x' },
+      git: { commit: null, dirty: null },
+      packages: {},
+      gpu: { devices: [], cudaVersion: null },
+      precision: {},
     },
-    options: { adapters: adapters.map((a) => a.id), adapterSelection: 'explicit', batches: [1, 8], policy: { ...DEFAULT_RUN_POLICY, runs: null }, ceiling: ceiling !== null, pairedCeiling: false, ceilingN: 2048, training: false },
-    model: { name: 'resnet50', inputShape: [64, 64, 3], classes: 6, flopsPerImage: 616357888, flopsBreakdown: { conv: 1, dense: 1, other: 1 }, flopConvention: 'x' },
-    ceiling: ceiling === null ? null : { op: 'MatMul 2048x2048x2048 float32', n: 2048, flops: 2 * 2048 ** 3, gflops: ceiling, drift, pairedScale: null, points: [point(0, ceiling)] },
+    options: {
+      adapters: adapters.map((a) => a.id),
+      adapterSelection: 'explicit',
+      batches: [1, 8],
+      policy: { ...DEFAULT_RUN_POLICY, runs: null },
+      ceiling: ceiling !== null,
+      pairedCeiling: false,
+      ceilingN: 2048,
+      training: false,
+    },
+    model: {
+      name: 'resnet50',
+      inputShape: [64, 64, 3],
+      classes: 6,
+      flopsPerImage: 616357888,
+      flopsBreakdown: { conv: 1, dense: 1, other: 1 },
+      flopConvention: 'x',
+    },
+    ceiling:
+      ceiling === null
+        ? null
+        : {
+            op: 'MatMul 2048x2048x2048 float32',
+            n: 2048,
+            flops: 2 * 2048 ** 3,
+            gflops: ceiling,
+            drift,
+            pairedScale: null,
+            points: [point(0, ceiling)],
+          },
     adapters,
   };
 }
 
 describe('compareBench', () => {
-  const base = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)], 100);
+  const base = benchOf(
+    [adapterOf('ort', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)],
+    100,
+  );
 
   test('the same result: nothing flagged', () => {
     const c = compareBench(base, base);
@@ -329,7 +465,10 @@ describe('compareBench', () => {
   });
 
   test('30% slower with tight samples: a regression (exit 1); 30% faster: an improvement', () => {
-    const slow = benchOf([adapterOf('ort', [batchOf(1, around(13, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)], 100);
+    const slow = benchOf(
+      [adapterOf('ort', [batchOf(1, around(13, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100)],
+      100,
+    );
     const c = compareBench(base, slow);
     expect(c.rows[0].verdict).toBe('regression');
     expect(c.rows[0].ratio).toBeCloseTo(1.3, 2);
@@ -359,7 +498,10 @@ describe('compareBench', () => {
   });
 
   test('a slower machine (ceiling halved) is normalized away; forced raw comparison flags it', () => {
-    const halfMachine = benchOf([adapterOf('ort', [batchOf(1, around(20, 0.02), 50), batchOf(8, around(120, 0.02), 50)], 50)], 50);
+    const halfMachine = benchOf(
+      [adapterOf('ort', [batchOf(1, around(20, 0.02), 50), batchOf(8, around(120, 0.02), 50)], 50)],
+      50,
+    );
     const c = compareBench(base, halfMachine);
     expect(c.rows.every((r) => r.normalized)).toBe(true);
     expect(c.ceilingRatio).toBeCloseTo(0.5, 12);
@@ -377,31 +519,52 @@ describe('compareBench', () => {
 
   test('normalize "always" without ceilings is an error', () => {
     const noCeil = benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), null)], null)], null);
-    expect(() => compareBench(noCeil, noCeil, { normalize: 'always' })).toThrow(/needs a ceiling for ort batch 1 in both/);
+    expect(() => compareBench(noCeil, noCeil, { normalize: 'always' })).toThrow(
+      /needs a ceiling for ort batch 1 in both/,
+    );
     expect(compareBench(noCeil, noCeil).notes[0]).toMatch(/raw latencies compared/);
   });
 
   test('failed, unavailable and one-sided adapters', () => {
-    const b = benchOf([
-      adapterOf('ort', [], 100, { error: 'worker killed by SIGSEGV' }),
-      adapterOf('extra', [batchOf(1, around(5, 0.02), 100)], 100),
-    ], 100);
-    const a = benchOf([
-      adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100),
-      adapterOf('gone', [batchOf(1, around(10, 0.02), 100)], 100),
-    ], 100);
+    const b = benchOf(
+      [
+        adapterOf('ort', [], 100, { error: 'worker killed by SIGSEGV' }),
+        adapterOf('extra', [batchOf(1, around(5, 0.02), 100)], 100),
+      ],
+      100,
+    );
+    const a = benchOf(
+      [
+        adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100),
+        adapterOf('gone', [batchOf(1, around(10, 0.02), 100)], 100),
+      ],
+      100,
+    );
     const c = compareBench(a, b);
     const v = Object.fromEntries(c.rows.map((r) => [r.adapter, r.verdict]));
     expect(v).toEqual({ ort: 'failed', gone: 'only-in-a', extra: 'only-in-b' });
     expect(c.exitCode).toBe(1);
-    const unavailable = benchOf([adapterOf('ort', [], null, { available: false, unavailableReason: 'not installed' })], 100);
+    const unavailable = benchOf(
+      [adapterOf('ort', [], null, { available: false, unavailableReason: 'not installed' })],
+      100,
+    );
     expect(compareBench(a, unavailable).rows[0].verdict).toBe('not-measured');
   });
 
   test('batches with paired ceilings are always compared relative to their ceilings', () => {
     const paired = (samples: number[], ceiling: number): BatchResult => ({
-      ...batchOf(8, samples, ceiling), ceilingBasis: 'paired',
-      pairedCeiling: { runtime: 'onnxruntime-node', version: '1', n: 2048, flops: 1, gflops: ceiling, configs: [], unpaired: [], scale: 1 },
+      ...batchOf(8, samples, ceiling),
+      ceilingBasis: 'paired',
+      pairedCeiling: {
+        runtime: 'onnxruntime-node',
+        version: '1',
+        n: 2048,
+        flops: 1,
+        gflops: ceiling,
+        configs: [],
+        unpaired: [],
+        scale: 1,
+      },
     });
     // The machine got 40% slower during b (paired ceiling 100 -> 60) and the adapter with it: no regression.
     const a = benchOf([adapterOf('ort', [paired(around(60, 0.02), 100)], 100)], 100);
@@ -420,11 +583,16 @@ describe('compareBench', () => {
     const runs = [10, 11.5, 10.4].map((m) => benchOf([adapterOf('ort', [batchOf(1, around(m, 0.01), 100)], 100)], 100));
     const profile = noiseProfile(runs, ['r1', 'r2', 'r3']);
     const raw = profile.rows.find((r) => !r.normalized)!;
-    expect(raw.band).toBeCloseTo(around(11.5, 0.01).sort((x, y) => x - y)[6] / around(10, 0.01).sort((x, y) => x - y)[6] - 1, 2);
+    expect(raw.band).toBeCloseTo(
+      around(11.5, 0.01).sort((x, y) => x - y)[6] / around(10, 0.01).sort((x, y) => x - y)[6] - 1,
+      2,
+    );
     expect(raw.runs).toBe(3);
     const b = benchOf([adapterOf('ort', [batchOf(1, around(12, 0.01), 100)], 100)], 100);
     expect(compareBench(runs[0], b).rows[0].verdict).toBe('regression'); // +20% > 10% floor
-    const withProfile = compareBench(runs[0], b, { profile: { ...profile, rows: profile.rows.map((r) => ({ ...r, band: 0.25 })) } });
+    const withProfile = compareBench(runs[0], b, {
+      profile: { ...profile, rows: profile.rows.map((r) => ({ ...r, band: 0.25 })) },
+    });
     expect(withProfile.rows[0].verdict).toBe('within-noise');
     expect(withProfile.rows[0].bandSource).toBe('profile');
     expect(withProfile.rows[0].reason).toMatch(/within the \+25\.0% band of 3 repeated runs/);
@@ -443,10 +611,23 @@ describe('bench JSON', () => {
     const text = JSON.stringify(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100));
     expect(parseBench(text, 'a.json').adapters[0].id).toBe('ort');
     expect(() => parseBench('{', 'x.json')).toThrow(BenchReadError);
-    expect(() => parseBench(JSON.stringify({ schemaVersion: 1, results: [] }), 'report.json')).toThrow(/not a bench result .*compare/);
-    expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 99, adapters: [] }), 'v.json')).toThrow(/schemaVersion 99/);
-    expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 1, adapters: [{ id: 'x', batches: [{ batch: 1 }] }], ceiling: null }), 'b.json'))
-      .toThrow(/adapters\[0\]\.batches\[0\] needs/);
+    expect(() => parseBench(JSON.stringify({ schemaVersion: 1, results: [] }), 'report.json')).toThrow(
+      /not a bench result .*compare/,
+    );
+    expect(() => parseBench(JSON.stringify({ kind: BENCH_KIND, schemaVersion: 99, adapters: [] }), 'v.json')).toThrow(
+      /schemaVersion 99/,
+    );
+    expect(() =>
+      parseBench(
+        JSON.stringify({
+          kind: BENCH_KIND,
+          schemaVersion: 1,
+          adapters: [{ id: 'x', batches: [{ batch: 1 }] }],
+          ceiling: null,
+        }),
+        'b.json',
+      ),
+    ).toThrow(/adapters\[0\]\.batches\[0\] needs/);
   });
 
   test('version 1 files (ONNX Runtime-only paired ceilings) are still read', () => {
@@ -483,8 +664,14 @@ describe('compare command with bench results', () => {
   async function compare(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+      stdout += String(c);
+      return true;
+    });
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+      stderr += String(c);
+      return true;
+    });
     try {
       const code = await compareCommand(argv);
       return { code, stdout, stderr };
@@ -509,7 +696,9 @@ describe('compare command with bench results', () => {
   test('two bench results are compared as bench --compare does: latency regressions beyond the noise band', async () => {
     const same = await compare(file('a.json'), file('same.json'));
     expect(same.code).toBe(0);
-    expect(same.stdout).toMatch(/^bench compare .*a\.json → .*same\.json: 0 regression\(s\), 0 improvement\(s\), 1 within noise/);
+    expect(same.stdout).toMatch(
+      /^bench compare .*a\.json → .*same\.json: 0 regression\(s\), 0 improvement\(s\), 1 within noise/,
+    );
     const slower = await compare(file('a.json'), file('slower.json'));
     expect(slower.code).toBe(1);
     expect(slower.stdout).toMatch(/1 regression\(s\)/);
@@ -518,7 +707,12 @@ describe('compare command with bench results', () => {
     expect((await compare(file('a.json'), file('slower.json'), '--noise-floor', '0.5')).code).toBe(0);
     const json = await compare(file('a.json'), file('slower.json'), '--json');
     const parsed = JSON.parse(json.stdout) as { kind: string; regressions: number; rows: Array<{ verdict: string }> };
-    expect([json.code, parsed.kind, parsed.regressions, parsed.rows[0].verdict]).toEqual([1, 'bench-comparison', 1, 'regression']);
+    expect([json.code, parsed.kind, parsed.regressions, parsed.rows[0].verdict]).toEqual([
+      1,
+      'bench-comparison',
+      1,
+      'regression',
+    ]);
   });
 
   test('a bench result against a conformance report is refused (exit 2); options of the other kind are usage errors', async () => {
@@ -526,7 +720,9 @@ describe('compare command with bench results', () => {
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/a\.json is a bench result but .*run is not/);
     await expect(compare(file('a.json'), file('same.json'), '--regression-factor', '3')).rejects.toThrow(UsageError);
-    await expect(compare(path.join(dir, 'run'), path.join(dir, 'run'), '--noise-floor', '0.2')).rejects.toThrow(/--noise-floor applies to bench results/);
+    await expect(compare(path.join(dir, 'run'), path.join(dir, 'run'), '--noise-floor', '0.2')).rejects.toThrow(
+      /--noise-floor applies to bench results/,
+    );
     // Two conformance reports still go the report way.
     const reports = await compare(path.join(dir, 'run'), path.join(dir, 'run'));
     expect([reports.code, reports.stdout]).toEqual([0, expect.stringContaining('no differences')]);
@@ -536,7 +732,12 @@ describe('compare command with bench results', () => {
 describe('per-stage kernel profile (--layers)', () => {
   const spec = resnet50({});
   const flops = modelFlops(spec);
-  const node = (layer: string | null, ms: number, name = layer ?? 'reorder') => ({ node: `${name}_nchwc`, op: 'Conv', layer, medianMs: ms });
+  const node = (layer: string | null, ms: number, name = layer ?? 'reorder') => ({
+    node: `${name}_nchwc`,
+    op: 'Conv',
+    layer,
+    medianMs: ms,
+  });
 
   test('blocks follow the spec boundaries; logits holds pooling, flatten and the Dense layer', () => {
     const b = blockOfLayers(spec);
@@ -549,7 +750,22 @@ describe('per-stage kernel profile (--layers)', () => {
   });
 
   test('times and FLOPs add up per block and per stage; unattributed nodes are kept apart', () => {
-    const r = profileByBlock(spec, flops, { source: 'test', runs: 5, nodes: [node('conv2d', 1), node('activation', 0.5), node('activation_3', 2), node(null, 0.25), node(spec.output, 0.25)] }, 8);
+    const r = profileByBlock(
+      spec,
+      flops,
+      {
+        source: 'test',
+        runs: 5,
+        nodes: [
+          node('conv2d', 1),
+          node('activation', 0.5),
+          node('activation_3', 2),
+          node(null, 0.25),
+          node(spec.output, 0.25),
+        ],
+      },
+      8,
+    );
     expect(r.kernelMs).toBe(4);
     expect(r.unattributed).toEqual([{ node: 'reorder_nchwc', op: 'Conv', ms: 0.25 }]);
     const stage1 = r.stages.find((x) => x.part === 'stage1')!;
@@ -559,14 +775,28 @@ describe('per-stage kernel profile (--layers)', () => {
     expect(stage1.flops).toBe(2 * 7 * 7 * 3 * 64 * 32 * 32 * 8);
     expect(stage1.gflops).toBeCloseTo(stage1.flops / 1.5e6, 6);
     expect(r.blocks.reduce((t, x) => t + x.flops, 0)).toBe(flops.headline * 8);
-    expect(r.stages.map((x) => x.part)).toEqual(['stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'avgpool', 'logits']);
+    expect(r.stages.map((x) => x.part)).toEqual([
+      'stage1',
+      'stage2',
+      'stage3',
+      'stage4',
+      'stage5',
+      'avgpool',
+      'logits',
+    ]);
     expect(r.stages.find((x) => x.part === 'stage3')!.gflops).toBeNull(); // no time: no rate
   });
 
   test('a node naming a layer the spec does not have, or a bad time, is an error naming it', () => {
-    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('nope', 1)] }, 1)).toThrow(/node nope_nchwc names layer nope/);
-    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('conv2d', Number.NaN)] }, 1)).toThrow(/node conv2d_nchwc has time NaN/);
-    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [] }, 0)).toThrow(/batch must be a positive integer/);
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('nope', 1)] }, 1)).toThrow(
+      /node nope_nchwc names layer nope/,
+    );
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [node('conv2d', Number.NaN)] }, 1)).toThrow(
+      /node conv2d_nchwc has time NaN/,
+    );
+    expect(() => profileByBlock(spec, flops, { source: 'p', runs: 1, nodes: [] }, 0)).toThrow(
+      /batch must be a positive integer/,
+    );
   });
 
   test('rendered as one row per profiled adapter x batch, nothing when no batch was profiled', () => {
@@ -574,7 +804,12 @@ describe('per-stage kernel profile (--layers)', () => {
     const plain = benchOf([adapterOf('ort', [b], 400)], 400);
     expect(layersText(plain)).toBeNull();
     expect(layersMarkdown(plain)).toBeNull();
-    b.layers = profileByBlock(spec, flops, { source: 'prof X', runs: 20, nodes: [node('conv2d', 1), node('activation_3', 2)] }, 8);
+    b.layers = profileByBlock(
+      spec,
+      flops,
+      { source: 'prof X', runs: 20, nodes: [node('conv2d', 1), node('activation_3', 2)] },
+      8,
+    );
     const text = layersText(plain)!;
     expect(text).toMatch(/prof X, median of 20 runs/);
     expect(text.split('\n')[2]).toMatch(/adapter\s+batch\s+kernels\s+stage1\s+stage2/);
@@ -604,15 +839,37 @@ describe('ceiling bookkeeping', () => {
   });
 
   test('runtime scale: fastest runtime over ONNX Runtime, median over the points', () => {
-    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
-    const p = (ort: number, other: number): CeilingPoint => ({ ...point(0, Math.max(ort, other)), configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)] });
+    const cfg = (runtime: string, gflops: number) => ({
+      ...batchOf(1, [1, 2, 3], null),
+      runtime,
+      version: '1',
+      threads: 2,
+      n: 8,
+      flops: 1,
+      gflops,
+    });
+    const p = (ort: number, other: number): CeilingPoint => ({
+      ...point(0, Math.max(ort, other)),
+      configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)],
+    });
     expect(runtimeScale([p(100, 120), p(100, 130), p(100, 90)])).toBeCloseTo(1.2, 12);
     expect(runtimeScale([{ ...point(0, 50), configs: [cfg('tfjs-wasm', 50)] }])).toBeNull();
   });
 
   test('runtime scale relative to the runtimes a batch paired: 1 when the fastest runtime was paired', () => {
-    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
-    const p = (ort: number, other: number): CeilingPoint => ({ ...point(0, Math.max(ort, other)), configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)] });
+    const cfg = (runtime: string, gflops: number) => ({
+      ...batchOf(1, [1, 2, 3], null),
+      runtime,
+      version: '1',
+      threads: 2,
+      n: 8,
+      flops: 1,
+      gflops,
+    });
+    const p = (ort: number, other: number): CeilingPoint => ({
+      ...point(0, Math.max(ort, other)),
+      configs: [cfg('onnxruntime-node', ort), cfg('tfjs-node', other)],
+    });
     const pts = [p(100, 120), p(100, 130), p(100, 90)];
     expect(runtimeScale(pts, ['onnxruntime-node', 'tfjs-node'])).toBe(1);
     // ONNX Runtime faster than tfjs-node at two of three points: tfjs-node alone would be scaled by the median ratio.
@@ -624,14 +881,34 @@ describe('ceiling bookkeeping', () => {
   const pairedOf = (configs: Array<[string, number]>): PairedCeiling => {
     const best = configs.reduce((x, y) => (y[1] > x[1] ? y : x));
     return {
-      runtime: best[0], version: '1', n: 2048, flops: 1, gflops: best[1], unpaired: [], scale: null,
+      runtime: best[0],
+      version: '1',
+      n: 2048,
+      flops: 1,
+      gflops: best[1],
+      unpaired: [],
+      scale: null,
       configs: configs.map(([runtime, gflops]) => ({ runtime, version: '1', threads: null, samplesMs: [1], gflops })),
     };
   };
 
   test('a batch uses its paired ceiling (scaled to the fastest runtime it did not pair) when it has one, else the bracketing one', () => {
-    const cfg = (runtime: string, gflops: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime, version: '1', threads: 2, n: 8, flops: 1, gflops });
-    const pts: CeilingPoint[] = [{ ...point(0, 125), best: { runtime: 'tfjs-node', threads: null }, configs: [cfg('onnxruntime-node', 100), cfg('tfjs-node', 125)] }];
+    const cfg = (runtime: string, gflops: number) => ({
+      ...batchOf(1, [1, 2, 3], null),
+      runtime,
+      version: '1',
+      threads: 2,
+      n: 8,
+      flops: 1,
+      gflops,
+    });
+    const pts: CeilingPoint[] = [
+      {
+        ...point(0, 125),
+        best: { runtime: 'tfjs-node', threads: null },
+        configs: [cfg('onnxruntime-node', 100), cfg('tfjs-node', 125)],
+      },
+    ];
     const b = batchOf(8, around(50, 0.01), null);
     applyCeiling(b, 200, pts);
     expect(b.ceilingBasis).toBe('bracket');
@@ -645,7 +922,10 @@ describe('ceiling bookkeeping', () => {
     expect(b.efficiency).toBeCloseTo(b.gflops / 125, 12);
     expect(b.efficiencyVsBracket).toBeCloseTo(b.gflops / 200, 12);
     // tfjs-node paired too: its own paired rate counts, nothing is extrapolated.
-    b.pairedCeiling = pairedOf([['onnxruntime-node', 110], ['tfjs-node', 105]]);
+    b.pairedCeiling = pairedOf([
+      ['onnxruntime-node', 110],
+      ['tfjs-node', 105],
+    ]);
     applyCeiling(b, 200, pts);
     expect(b.pairedCeiling.scale).toBe(1);
     expect(b.ceilingGflops).toBe(110);
@@ -659,9 +939,23 @@ describe('ceiling bookkeeping', () => {
   });
 
   test('pairedCeiling: per-configuration medians, best configuration first-class, unpaired runtimes kept', () => {
-    const prod = (runtime: string, threads: number | null) => ({ runtime, version: 'v', threads, n: 1000, run: () => undefined, release: () => undefined });
+    const prod = (runtime: string, threads: number | null) => ({
+      runtime,
+      version: 'v',
+      threads,
+      n: 1000,
+      run: () => undefined,
+      release: () => undefined,
+    });
     // 2·1000³ FLOP = 2 GFLOP: 20 ms → 100 GFLOP/s, 10 ms → 200.
-    const pc = pairedCeiling([prod('onnxruntime-node', 2), prod('tfjs-node', null)], [[20, 19, 21], [10, 30, 10]], [{ runtime: 'x', reason: 'y' }])!;
+    const pc = pairedCeiling(
+      [prod('onnxruntime-node', 2), prod('tfjs-node', null)],
+      [
+        [20, 19, 21],
+        [10, 30, 10],
+      ],
+      [{ runtime: 'x', reason: 'y' }],
+    )!;
     expect(pc.configs.map((c) => Math.round(c.gflops))).toEqual([100, 200]);
     expect([pc.runtime, pc.gflops, pc.scale]).toEqual(['tfjs-node', 200, null]);
     expect(pc.unpaired).toEqual([{ runtime: 'x', reason: 'y' }]);
@@ -669,7 +963,15 @@ describe('ceiling bookkeeping', () => {
   });
 
   test('best configuration', () => {
-    const cfg = (gflops: number, threads: number) => ({ ...batchOf(1, [1, 2, 3], null), runtime: 'ort', version: '1', threads, n: 8, flops: 1, gflops });
+    const cfg = (gflops: number, threads: number) => ({
+      ...batchOf(1, [1, 2, 3], null),
+      runtime: 'ort',
+      version: '1',
+      threads,
+      n: 8,
+      flops: 1,
+      gflops,
+    });
     expect(bestConfig([cfg(50, 2), cfg(70, 1)])!.threads).toBe(1);
     expect(bestConfig([])).toBeNull();
   });
@@ -679,29 +981,77 @@ describe('ceiling bookkeeping', () => {
 // Harness breakdown and rendering
 // ------------------------------------------------------------------------------------------------
 
-function conformanceOf(timings: Array<Record<string, number>>, partTimings?: Record<string, number>, jobs = 1): ConformanceReport {
+function conformanceOf(
+  timings: Array<Record<string, number>>,
+  partTimings?: Record<string, number>,
+  jobs = 1,
+): ConformanceReport {
   const results = timings.map((t, i) => ({
-    adapter: 'reference', case: `c${i}`, status: 'pass' as const, reason: '', tolerance: null, metrics: null, checks: [],
-    timings: t as never, modelReused: false, regression: null, part: 0,
+    adapter: 'reference',
+    case: `c${i}`,
+    status: 'pass' as const,
+    reason: '',
+    tolerance: null,
+    metrics: null,
+    checks: [],
+    timings: t as never,
+    modelReused: false,
+    regression: null,
+    part: 0,
   }));
   const part = {
-    runId: 'r', startedAt: '', finishedAt: '', durationMs: 10_000,
-    options: { adapters: ['reference'], adapterSelection: 'default' as const, cases: null, shard: null, timeoutS: 300, jobs, regressionFactor: 2, baseline: null },
+    runId: 'r',
+    startedAt: '',
+    finishedAt: '',
+    durationMs: 10_000,
+    options: {
+      adapters: ['reference'],
+      adapterSelection: 'default' as const,
+      cases: null,
+      shard: null,
+      timeoutS: 300,
+      jobs,
+      regressionFactor: 2,
+      baseline: null,
+    },
     environment: benchOf([], null).environment,
     ...(partTimings ? { timings: partTimings } : {}),
   };
   return {
-    schemaVersion: REPORT_SCHEMA_VERSION, tool: { name: 'resnet-conformance', version: '0' }, runId: 'r', createdAt: '', fixtures: { manifest: '', sha256: '', caseCount: 2 },
-    parts: [part], cases: [],
-    adapters: [{ id: 'reference', summary: '', profile: 'fp64-reference', outOfTheBox: true, explicitlyRequested: false, available: true, description: null, worker: null, durationMs: 9000, counts: emptyCounts(), parts: [0] }],
-    results, baseline: null,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'resnet-conformance', version: '0' },
+    runId: 'r',
+    createdAt: '',
+    fixtures: { manifest: '', sha256: '', caseCount: 2 },
+    parts: [part],
+    cases: [],
+    adapters: [
+      {
+        id: 'reference',
+        summary: '',
+        profile: 'fp64-reference',
+        outOfTheBox: true,
+        explicitlyRequested: false,
+        available: true,
+        description: null,
+        worker: null,
+        durationMs: 9000,
+        counts: emptyCounts(),
+        parts: [0],
+      },
+    ],
+    results,
+    baseline: null,
     summary: { total: 2, byStatus: emptyCounts(), requiredUnavailable: 0, verdict: 'pass', exitCode: 0, failures: [] },
   } as ConformanceReport;
 }
 
 describe('harness breakdown', () => {
   test('from per-case timings only: missing phases are listed, never guessed', () => {
-    const r = conformanceOf([{ buildMs: 1000, runMs: 3000, compareMs: 100, totalMs: 4200 }, { buildMs: 0, runMs: 4000, compareMs: 200, totalMs: 4300 }]);
+    const r = conformanceOf([
+      { buildMs: 1000, runMs: 3000, compareMs: 100, totalMs: 4200 },
+      { buildMs: 0, runMs: 4000, compareMs: 200, totalMs: 4300 },
+    ]);
     const h = harnessBreakdown(r, { wallMs: 10_500 });
     expect(h.phases.inferenceMs).toBe(7000);
     expect(h.phases.buildMs).toBe(1000);
@@ -712,12 +1062,25 @@ describe('harness breakdown', () => {
     expect(h.overheadMs).toBe(3500);
     expect(h.overheadFraction).toBeCloseTo(1 / 3, 12);
     expect(h.missing.join('; ')).toMatch(/weight init.*parent start-up.*worker start-up.*report writing/);
-    expect(h.byAdapter).toEqual([{ adapter: 'reference', durationMs: 9000, buildMs: 1000, inferenceMs: 7000, compareMs: 300, outsideCasesMs: 9000 - 8500, cases: 2 }]);
+    expect(h.byAdapter).toEqual([
+      {
+        adapter: 'reference',
+        durationMs: 9000,
+        buildMs: 1000,
+        inferenceMs: 7000,
+        compareMs: 300,
+        outsideCasesMs: 9000 - 8500,
+        cases: 2,
+      },
+    ]);
   });
 
   test('with the proposed run timings and initMs: every phase is accounted for', () => {
     const r = conformanceOf(
-      [{ buildMs: 1000, initMs: 300, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 }, { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, compareMs: 200, totalMs: 4300 }],
+      [
+        { buildMs: 1000, initMs: 300, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 },
+        { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, compareMs: 200, totalMs: 4300 },
+      ],
       { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 },
     );
     const h = harnessBreakdown(r);
@@ -735,8 +1098,19 @@ describe('harness breakdown', () => {
 
   test('the parent\'s weight-cache preparation (weightsMs) is weight init, not "other"', () => {
     const cases = [{ buildMs: 1000, initMs: 70, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 }];
-    const without = harnessBreakdown(conformanceOf(cases, { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }));
-    const withW = harnessBreakdown(conformanceOf(cases, { startupMs: 150, fixturesMs: 200, weightsMs: 250, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }));
+    const without = harnessBreakdown(
+      conformanceOf(cases, { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }),
+    );
+    const withW = harnessBreakdown(
+      conformanceOf(cases, {
+        startupMs: 150,
+        fixturesMs: 200,
+        weightsMs: 250,
+        adaptersMs: 9000,
+        workerStartupMs: 400,
+        reportMs: 120,
+      }),
+    );
     expect(without.phases.initMs).toBe(70);
     expect(withW.phases.initMs).toBe(320);
     expect(withW.phases.buildMs).toBe(930); // build without the worker's init only
@@ -755,21 +1129,35 @@ describe('harness breakdown', () => {
 });
 
 describe('perf section rendering', () => {
-  const report = benchOf([
-    adapterOf('ort|<b>', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100),
-    adapterOf('tfjs-node', [], null, { available: false, unavailableReason: 'not installed', fix: 'npm run setup:tfjs-node' }),
-  ], 100);
+  const report = benchOf(
+    [
+      adapterOf('ort|<b>', [batchOf(1, around(10, 0.02), 100), batchOf(8, around(60, 0.02), 100)], 100),
+      adapterOf('tfjs-node', [], null, {
+        available: false,
+        unavailableReason: 'not installed',
+        fix: 'npm run setup:tfjs-node',
+      }),
+    ],
+    100,
+  );
 
   test('digest rows carry latency, throughput, efficiency and memory', () => {
     const d = benchDigest(report, 'b.json');
     expect(d.rows).toHaveLength(2);
     expect(d.rows[1].batch).toBe(8);
-    expect(d.rows[1].efficiency).toBeCloseTo((616357888 * 8) / (60e6) / 100, 6);
-    expect(d.notes).toEqual([{ adapter: 'tfjs-node', status: 'unavailable', reason: 'not installed (fix: npm run setup:tfjs-node)' }]);
+    expect(d.rows[1].efficiency).toBeCloseTo((616357888 * 8) / 60e6 / 100, 6);
+    expect(d.notes).toEqual([
+      { adapter: 'tfjs-node', status: 'unavailable', reason: 'not installed (fix: npm run setup:tfjs-node)' },
+    ]);
   });
 
   test('Markdown and HTML escape names and contain every row', () => {
-    const s = perfSection({ report, source: 'b.json' }, harnessBreakdown(conformanceOf([{ buildMs: 1000, runMs: 8000, compareMs: 1000, totalMs: 10_000 }]), { wallMs: 10_000 }));
+    const s = perfSection(
+      { report, source: 'b.json' },
+      harnessBreakdown(conformanceOf([{ buildMs: 1000, runMs: 8000, compareMs: 1000, totalMs: 10_000 }]), {
+        wallMs: 10_000,
+      }),
+    );
     const md = perfMarkdown(s);
     expect(md).toContain('ort\\|&lt;b&gt;');
     expect(md.split('\n').filter((l) => l.startsWith('| ort'))).toHaveLength(2);
@@ -781,7 +1169,10 @@ describe('perf section rendering', () => {
     expect(html.match(/<tr>/g)!.length).toBe(2 + 1 + 8 + 1 + 1 + 1); // bench rows + header, harness phases + header, per-adapter row + header
     expect(perfText(benchDigest(report))).toMatch(/tfjs-node: unavailable/);
     expect(perfMarkdown(perfSection(null, null))).toContain('No performance data.');
-    const forReport = perfForReport(conformanceOf([{ buildMs: 1, runMs: 8, compareMs: 1, totalMs: 10 }]), { bench: { report, source: 'b.json' }, external: { wallMs: 20 } });
+    const forReport = perfForReport(conformanceOf([{ buildMs: 1, runMs: 8, compareMs: 1, totalMs: 10 }]), {
+      bench: { report, source: 'b.json' },
+      external: { wallMs: 20 },
+    });
     expect(forReport.bench!.source).toBe('b.json');
     expect(forReport.harness!.wallMs).toBe(20);
   });
@@ -824,27 +1215,38 @@ describe('core placement (core-to-core round trip)', () => {
     expect([none.medianNs, none.farBlocks, none.nearMedianMs, none.farMedianMs]).toEqual([null, 0, null, null]);
   });
 
-  const withTrips = (b: BatchResult, ns: number[], ms: number[], lowest: number): BatchResult => ({ ...b, coreRoundTrip: summarizeRoundTrips(ns, ms, lowest) });
+  const withTrips = (b: BatchResult, ns: number[], ms: number[], lowest: number): BatchResult => ({
+    ...b,
+    coreRoundTrip: summarizeRoundTrips(ns, ms, lowest),
+  });
 
   test('rows that ran partly far apart get a placement note in text, Markdown and HTML; others none', () => {
     const near = withTrips(batchOf(1, around(10, 0.02), 100), [90, 95], [10, 10.1], 85);
     const mixed = withTrips(batchOf(8, around(60, 0.02), 100), [88, 400, 410], [58, 66, 67], 85);
     const d = benchDigest(benchOf([adapterOf('ort', [near, mixed], 100)], 100));
     expect(d.rows.map((r) => r.cores?.farBlocks)).toEqual([0, 2]);
-    expect(placementNotes(d)).toEqual(['ort batch 8: 2 of 3 blocks of runs with the cores far apart (core-to-core round trip up to 410 ns, lowest 85 ns): median 66.50 ms in those blocks, 58.00 ms in the others']);
+    expect(placementNotes(d)).toEqual([
+      'ort batch 8: 2 of 3 blocks of runs with the cores far apart (core-to-core round trip up to 410 ns, lowest 85 ns): median 66.50 ms in those blocks, 58.00 ms in the others',
+    ]);
     const taken = withTrips(batchOf(1, around(10, 0.02), 100), [90, 7e6], [10, 20], 85);
     expect(placementNotes(benchDigest(benchOf([adapterOf('keras', [taken], 100)], 100)))).toEqual([
-      'keras batch 1: after 1 of 2 blocks the other core was taken (round trip ≥ 20 µs: the two threads could not run at once — the adapter\'s own leftover threads or another process)',
+      "keras batch 1: after 1 of 2 blocks the other core was taken (round trip ≥ 20 µs: the two threads could not run at once — the adapter's own leftover threads or another process)",
     ]);
     expect(perfText(d)).toContain('Core placement');
-    expect(perfMarkdown(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('- ort batch 8: 2 of 3 blocks');
-    expect(perfHtml(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain('<li>ort batch 8: 2 of 3 blocks');
+    expect(perfMarkdown(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain(
+      '- ort batch 8: 2 of 3 blocks',
+    );
+    expect(perfHtml(perfSection({ report: benchOf([adapterOf('ort', [near, mixed], 100)], 100) }, null))).toContain(
+      '<li>ort batch 8: 2 of 3 blocks',
+    );
     expect(placementNotes(benchDigest(benchOf([adapterOf('ort', [near], 100)], 100)))).toEqual([]);
     // The range is always shown: a bench far apart throughout has no far rows, only high round trips.
     const allFar = withTrips(batchOf(8, around(66, 0.02), 100), [394, 433], [66, 67], 394);
     const farDigest = benchDigest(benchOf([adapterOf('ort', [allFar], 100)], 100));
     expect(placementNotes(farDigest)).toEqual([]);
-    expect(roundTripLine(farDigest)).toBe('Core-to-core round trip over the bench: 394–433 ns (a row is "far apart" at 3× the lowest; compare with another bench\'s range)');
+    expect(roundTripLine(farDigest)).toBe(
+      'Core-to-core round trip over the bench: 394–433 ns (a row is "far apart" at 3× the lowest; compare with another bench\'s range)',
+    );
     expect(perfText(farDigest)).toContain('394–433 ns');
     expect(roundTripLine(d)).toMatch(/: 85–410 ns/);
     const older = benchDigest(benchOf([adapterOf('ort', [batchOf(1, around(10, 0.02), 100)], 100)], 100)); // older files: no field
@@ -853,36 +1255,66 @@ describe('core placement (core-to-core round trip)', () => {
   });
 
   test('compare: a flagged change that coincides with a placement change says so; the verdict stands', () => {
-    const a = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(60, 0.02), 100), [70, 72], [60, 60], 70)], 100)], 100);
-    const slowFar = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [390, 400], [75, 75], 70)], 100)], 100);
-    const slowNear = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [71, 73], [75, 75], 70)], 100)], 100);
+    const a = benchOf(
+      [adapterOf('ort', [withTrips(batchOf(8, around(60, 0.02), 100), [70, 72], [60, 60], 70)], 100)],
+      100,
+    );
+    const slowFar = benchOf(
+      [adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [390, 400], [75, 75], 70)], 100)],
+      100,
+    );
+    const slowNear = benchOf(
+      [adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [71, 73], [75, 75], 70)], 100)],
+      100,
+    );
     const far = compareBench(a, slowFar).rows[0];
     expect(far.verdict).toBe('regression');
     expect(far.coreRoundTripNs).toEqual([71, 395]);
-    expect(far.reason).toMatch(/cores were placed farther apart in the second result \(core-to-core round trip 71 → 395 ns\)/);
+    expect(far.reason).toMatch(
+      /cores were placed farther apart in the second result \(core-to-core round trip 71 → 395 ns\)/,
+    );
     const near = compareBench(a, slowNear).rows[0];
     expect(near.verdict).toBe('regression');
     expect(near.reason).not.toMatch(/placed/);
     expect(compareBench(slowFar, a).rows[0].reason).toMatch(/closer together/);
     expect(compareBench(a, a).rows[0].reason).not.toMatch(/placed/);
-    const slowBusy = benchOf([adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [3e6, 4e6], [75, 75], 70)], 100)], 100);
+    const slowBusy = benchOf(
+      [adapterOf('ort', [withTrips(batchOf(8, around(75, 0.02), 100), [3e6, 4e6], [75, 75], 70)], 100)],
+      100,
+    );
     expect(compareBench(a, slowBusy).rows[0].reason).toMatch(/in the second result the other core was mostly taken/);
   });
 });
 
 describe('bench worker environment', () => {
-  test('an adapter entry\'s processEnv reaches its bench worker (faulty-env is available only when it sees it)', async () => {
+  test("an adapter entry's processEnv reaches its bench worker (faulty-env is available only when it sees it)", async () => {
     expect(process.env[ENV_CHECK_VAR]).toBeUndefined();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-env-'));
     try {
       const json = path.join(dir, 'bench.json');
-      const r = await runCli(['bench', '--adapters', 'faulty-env', '--batch', '1', '--runs', '1', '--warmup', '0', '--no-ceiling', '--json', json]);
+      const r = await runCli([
+        'bench',
+        '--adapters',
+        'faulty-env',
+        '--batch',
+        '1',
+        '--runs',
+        '1',
+        '--warmup',
+        '0',
+        '--no-ceiling',
+        '--json',
+        json,
+      ]);
       expect([r.code, r.stderr]).toEqual([0, expect.stringContaining('faulty-env: benchmarking batch 1')]);
       const b = readBenchFile(json);
-      expect(b.adapters.map((a) => [a.id, a.available, a.unavailableReason])).toEqual([['faulty-env', true, undefined]]);
+      expect(b.adapters.map((a) => [a.id, a.available, a.unavailableReason])).toEqual([
+        ['faulty-env', true, undefined],
+      ]);
       expect(b.adapters[0].batches.map((x) => x.samplesMs.length)).toEqual([1]);
       // One block of runs, one core-to-core round trip after it (this machine has 2 cores).
-      if (os.availableParallelism() > 1) expect(b.adapters[0].batches[0].coreRoundTrip).toMatchObject({ samplesNs: [expect.any(Number)], farBlocks: 0 });
+      if (os.availableParallelism() > 1)
+        expect(b.adapters[0].batches[0].coreRoundTrip).toMatchObject({ samplesNs: [expect.any(Number)], farBlocks: 0 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

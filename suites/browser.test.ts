@@ -9,7 +9,14 @@
  * run --adapters <browser adapters>` covers it.
  */
 import { ADAPTERS } from '../src/adapters/registry';
-import { BrowserFault, BrowserHost, CHROMIUM_FIX, findChromium, tfjsBrowserAdapter, ortWebBrowserAdapter } from '../src/adapters/browser';
+import {
+  BrowserFault,
+  BrowserHost,
+  CHROMIUM_FIX,
+  findChromium,
+  tfjsBrowserAdapter,
+  ortWebBrowserAdapter,
+} from '../src/adapters/browser';
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
 import { resolveTolerance } from '../src/compare/tolerances';
 import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
@@ -20,17 +27,31 @@ import { initModelWeights } from '../src/init';
 import { buildModel } from '../src/spec/model-args';
 
 const chromium = findChromium();
-const BROWSER_ADAPTERS = ['tfjs-webgl', 'tfjs-webgl-f16', 'tfjs-webgpu', 'tfjs-wasm-browser', 'onnxruntime-web-wasm-browser', 'onnxruntime-web-webgpu'];
+const BROWSER_ADAPTERS = [
+  'tfjs-webgl',
+  'tfjs-webgl-f16',
+  'tfjs-webgpu',
+  'tfjs-wasm-browser',
+  'onnxruntime-web-wasm-browser',
+  'onnxruntime-web-webgpu',
+];
 
 /**
  * Cases an adapter is known to fail at its profile's tolerance, with the diagnosis. The test asserts
  * that they still fail, so a fixed runtime shows up here.
  */
 const KNOWN_DIVERGENCES: Record<string, Record<string, string>> = {
-  'onnxruntime-web-webgpu': Object.fromEntries([
-    'notebook/convolutional_block/f2-s2/inference', 'notebook/convolutional_block/f2-s2/training',
-    'convolutional_block/f2-s2-X/inference', 'convolutional_block/f2-s2-X/training',
-  ].map((id) => [id, 'diagnose: first layer out of budget conv2d_1 (2x2 kernel, \'same\' = pads 0/1, on a 2x2x2 input): max |d| 0.86 (docs/browser.md)'])),
+  'onnxruntime-web-webgpu': Object.fromEntries(
+    [
+      'notebook/convolutional_block/f2-s2/inference',
+      'notebook/convolutional_block/f2-s2/training',
+      'convolutional_block/f2-s2-X/inference',
+      'convolutional_block/f2-s2-X/training',
+    ].map((id) => [
+      id,
+      "diagnose: first layer out of budget conv2d_1 (2x2 kernel, 'same' = pads 0/1, on a 2x2x2 input): max |d| 0.86 (docs/browser.md)",
+    ]),
+  ),
 };
 
 if (!('path' in chromium)) {
@@ -40,8 +61,13 @@ if (!('path' in chromium)) {
 } else {
   describe('browser host', () => {
     let host: BrowserHost;
-    beforeAll(() => { host = new BrowserHost(); host.acquire(); });
-    afterAll(async () => { await host.close(); });
+    beforeAll(() => {
+      host = new BrowserHost();
+      host.acquire();
+    });
+    afterAll(async () => {
+      await host.close();
+    });
 
     test('starts one Chromium, serves a crossOriginIsolated page, closes', async () => {
       const p = host.page('start-stop');
@@ -60,7 +86,10 @@ if (!('path' in chromium)) {
     }, 120_000);
 
     test('tensors travel as bytes, bit-exact (NaN payloads, -0, infinities, subnormals)', async () => {
-      const bits = new Uint32Array([0x7fc00001, 0xffc12345, 0x7f800001, 0x7fbfffff, 0x80000000, 0x00000000, 0x7f800000, 0xff800000, 0x00000001, 0x807fffff, 0x3f800000, 0xc0490fdb]);
+      const bits = new Uint32Array([
+        0x7fc00001, 0xffc12345, 0x7f800001, 0x7fbfffff, 0x80000000, 0x00000000, 0x7f800000, 0xff800000, 0x00000001,
+        0x807fffff, 0x3f800000, 0xc0490fdb,
+      ]);
       const big = new Float32Array(1 << 20);
       for (let i = 0; i < big.length; i++) big[i] = Math.sin(i) * 1e3;
       const p = host.page('roundtrip');
@@ -73,7 +102,11 @@ if (!('path' in chromium)) {
       const idx = await p.call<WireIndex>('echo', { tensors: { blob: p.offer(bytes), items } });
       const back = unpackTensors(new Uint8Array(p.take(idx.blob)), idx.items);
       expect(back.map((t) => t.key)).toEqual(['special', 'big', 'empty']);
-      expect(back.map((t) => t.shape)).toEqual([[3, 4], [1024, 1024], [0, 3]]);
+      expect(back.map((t) => t.shape)).toEqual([
+        [3, 4],
+        [1024, 1024],
+        [0, 3],
+      ]);
       expect(Array.from(new Uint32Array(back[0].data.buffer))).toEqual(Array.from(bits));
       expect(Buffer.from(back[1].data.buffer).equals(Buffer.from(big.buffer))).toBe(true);
       await p.close();
@@ -83,7 +116,10 @@ if (!('path' in chromium)) {
       const p = host.page('hang');
       await p.call('info', {});
       const epoch = p.epoch;
-      const err = await p.call('hang', {}, { timeoutMs: 800 }).then(() => null, (e: unknown) => e);
+      const err = await p.call('hang', {}, { timeoutMs: 800 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(BrowserFault);
       expect((err as BrowserFault).kind).toBe('timeout');
       expect((err as Error).message).toContain('timed out after 800 ms');
@@ -95,7 +131,10 @@ if (!('path' in chromium)) {
     test('a crashed renderer is reported as crashed (in flight and between calls); the host recovers', async () => {
       const p = host.page('crash');
       await p.call('info', {});
-      const inFlight = p.call('hang', {}, { timeoutMs: 60_000 }).then(() => null, (e: unknown) => e);
+      const inFlight = p.call('hang', {}, { timeoutMs: 60_000 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       await new Promise((r) => setTimeout(r, 200));
       await p.injectCrash();
       const err = await inFlight;
@@ -115,7 +154,10 @@ if (!('path' in chromium)) {
       const p = host.page('kill');
       await p.call('info', {});
       const before = host.launches;
-      const inFlight = p.call('hang', {}, { timeoutMs: 60_000 }).then(() => null, (e: unknown) => e);
+      const inFlight = p.call('hang', {}, { timeoutMs: 60_000 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       await new Promise((r) => setTimeout(r, 200));
       await host.killBrowser();
       const err = await inFlight;
@@ -127,9 +169,17 @@ if (!('path' in chromium)) {
 
     test('a lost GPU device is reported as device-lost', async () => {
       const p = host.page('lost');
-      const err = await p.call('injectDeviceLost', { message: 'test' }).then(() => null, (e: unknown) => e);
+      const err = await p.call('injectDeviceLost', { message: 'test' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       // the fault races the call's own answer: either the call itself or the next one reports it
-      const e2 = err ?? await p.call('info', {}).then(() => null, (e: unknown) => e);
+      const e2 =
+        err ??
+        (await p.call('info', {}).then(
+          () => null,
+          (e: unknown) => e,
+        ));
       expect((e2 as BrowserFault).kind).toBe('device-lost');
       expect((e2 as Error).message).toContain('GPU device lost: injected: test');
       await expect(p.call('info', {})).resolves.toHaveProperty('crossOriginIsolated', true);
@@ -161,7 +211,12 @@ if (!('path' in chromium)) {
           expect(p.available).toBe(false);
           expect(p.reason).toMatch(/WebGL renderer is software/);
         }
-        const spec = buildModel({ model: 'identity_block', f: 2, filters: [2, 2, 3], initializer: 'random_uniform' } as never);
+        const spec = buildModel({
+          model: 'identity_block',
+          f: 2,
+          filters: [2, 2, 3],
+          initializer: 'random_uniform',
+        } as never);
         await expect(t.build(spec, initModelWeights(spec))).rejects.toThrow(/software fallback/);
       } finally {
         await t.dispose();
@@ -178,11 +233,16 @@ if (!('path' in chromium)) {
       try {
         const page = await p.ensure();
         await page.evaluate(() => {
-          const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<null> } } }).navigator.gpu;
+          const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<null> } } })
+            .navigator.gpu;
           gpu.requestAdapter = async () => null;
         });
-        await expect(p.call('tfjsInit', { backend: 'webgpu', flags: {} })).rejects.toThrow(/did not initialize \(no fallback is accepted\)/);
-        await expect(p.call('ortInit', { bundle: 'ort.webgpu.min.mjs', ep: 'webgpu', numThreads: 1 })).rejects.toThrow(/no WebGPU adapter/);
+        await expect(p.call('tfjsInit', { backend: 'webgpu', flags: {} })).rejects.toThrow(
+          /did not initialize \(no fallback is accepted\)/,
+        );
+        await expect(p.call('ortInit', { bundle: 'ort.webgpu.min.mjs', ep: 'webgpu', numThreads: 1 })).rejects.toThrow(
+          /no WebGPU adapter/,
+        );
       } finally {
         await p.close();
         await host.close();
@@ -200,8 +260,12 @@ if (!('path' in chromium)) {
     describe(`${id} on the block golden cases [${entry.profile}]`, () => {
       const adapter = entry.create();
       let available: { available: boolean; reason?: string; fix?: string } = { available: false, reason: 'not probed' };
-      beforeAll(async () => { available = await adapter.probe(); }, 120_000);
-      afterAll(async () => { await adapter.dispose(); });
+      beforeAll(async () => {
+        available = await adapter.probe();
+      }, 120_000);
+      afterAll(async () => {
+        await adapter.dispose();
+      });
 
       test('is available here', () => {
         // Chromium is present (checked above), so every browser adapter must come up on this machine.
@@ -224,10 +288,13 @@ if (!('path' in chromium)) {
           await adapter.build(spec, initModelWeights(spec));
           const problems: string[] = [];
           for (const k of cases) {
-            const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) => resolveTolerance(key.caseClass, key.role, entry.profile));
+            const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
+              resolveTolerance(key.caseClass, key.role, entry.profile),
+            );
             const failures = describeFailures(run);
             const known = KNOWN_DIVERGENCES[id]?.[k.id];
-            if (known && failures.length === 0) problems.push(`${k.id}: passes now; remove it from KNOWN_DIVERGENCES (${known})`);
+            if (known && failures.length === 0)
+              problems.push(`${k.id}: passes now; remove it from KNOWN_DIVERGENCES (${known})`);
             if (!known && failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
             expect(run.comparisons.length).toBeGreaterThan(0);
           }

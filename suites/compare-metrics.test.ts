@@ -76,7 +76,14 @@ describe('compareArrays', () => {
     expect(strict.mismatches).toBe(1);
     expect(strict.maxUlp).toBe(1);
     expect(strict.maxAbs).toBe(2 ** -22);
-    expect(strict.worst).toMatchObject({ flatIndex: 1, index: [1], actual: nextUp32(2), expected: 2, ulp: 1, fails: true });
+    expect(strict.worst).toMatchObject({
+      flatIndex: 1,
+      index: [1],
+      actual: nextUp32(2),
+      expected: 2,
+      ulp: 1,
+      fails: true,
+    });
     expect(strict.allcloseFailures).toBe(1);
     expect(strict.tolerance).toEqual({ atol: 0, rtol: 0, nanEqual: false });
   });
@@ -84,7 +91,9 @@ describe('compareArrays', () => {
   test('maxUlp is no tolerance criterion: a tolerance that gives one is rejected, naming it', () => {
     const e = f32([1, 2, 3]);
     const a = f32([1, nextUp32(2), 3]);
-    expect(() => compareArrays(a, e, { atol: 0, rtol: 0, maxUlp: 1 } as never)).toThrow(/maxUlp is no tolerance criterion/);
+    expect(() => compareArrays(a, e, { atol: 0, rtol: 0, maxUlp: 1 } as never)).toThrow(
+      /maxUlp is no tolerance criterion/,
+    );
   });
 
   test('tolerance is relative to expected, as numpy.isclose', () => {
@@ -103,7 +112,8 @@ describe('compareArrays', () => {
       const disagreements: string[] = [];
       for (const x of vals) {
         for (const y of vals) {
-          if (compareArrays(f64([x]), f64([y]), { atol, rtol }).pass !== isClose(x, y, atol, rtol)) disagreements.push(`${x} vs ${y}`);
+          if (compareArrays(f64([x]), f64([y]), { atol, rtol }).pass !== isClose(x, y, atol, rtol))
+            disagreements.push(`${x} vs ${y}`);
         }
       }
       expect(disagreements).toEqual([]);
@@ -152,7 +162,10 @@ describe('compareArrays', () => {
     expect(ok.maxAbs).toBe(0);
     expect(ok.infMismatch).toBe(0);
 
-    const bad = compareArrays(f32([Infinity, 1, -Infinity, 5]), f32([1e38, Infinity, Infinity, 5]), { atol: 1e30, rtol: 1 });
+    const bad = compareArrays(f32([Infinity, 1, -Infinity, 5]), f32([1e38, Infinity, Infinity, 5]), {
+      atol: 1e30,
+      rtol: 1,
+    });
     expect(bad.mismatches).toBe(3);
     expect(bad.infMismatch).toBe(3);
     expect(bad.maxAbs).toBeNull();
@@ -187,7 +200,15 @@ describe('compareArrays', () => {
     expect(r.mismatches).toBe(2);
     expect(r.mismatchPct).toBeCloseTo((100 * 2) / 24, 12);
     expect(r.maxAbs).toBe(1);
-    expect(r.worst).toMatchObject({ flatIndex: 17, index: [1, 1, 1], actual: 1.5, expected: 1, absErr: 0.5, relErr: 0.5, fails: true });
+    expect(r.worst).toMatchObject({
+      flatIndex: 17,
+      index: [1, 1, 1],
+      actual: 1.5,
+      expected: 1,
+      absErr: 0.5,
+      relErr: 0.5,
+      fails: true,
+    });
     expect(unravelIndex(23, shape)).toEqual([1, 2, 3]);
   });
 
@@ -202,7 +223,9 @@ describe('compareArrays', () => {
   });
 
   test('bad arguments throw clear errors', () => {
-    expect(() => compareArrays(f32([1]), f32([1, 2]), { atol: 0, rtol: 0 })).toThrow(/length mismatch \(actual 1, expected 2\)/);
+    expect(() => compareArrays(f32([1]), f32([1, 2]), { atol: 0, rtol: 0 })).toThrow(
+      /length mismatch \(actual 1, expected 2\)/,
+    );
     expect(() => compareArrays(f32([1, 2]), f32([1, 2]), { atol: 0, rtol: 0 }, [3])).toThrow(/shape \[3\]/);
     expect(() => compareArrays(f32([1]), f32([1]), { atol: -1, rtol: 0 })).toThrow(/atol/);
     expect(() => compareArrays(f32([1]), f32([1]), { atol: 0, rtol: NaN })).toThrow(/rtol/);
@@ -238,19 +261,46 @@ describe('notebook numbers (identity_block resume, training=False)', () => {
   // and versions.gpu-tf32, identity_block. The notebook checks np.allclose(..., atol=1e-5).
   const shape = [3, 2, 4];
   const publicTests = [
-    [[0, 0, 0, 0], [0, 0, 0, 0]],
-    [[192.71236, 192.71236, 192.71236, 96.85619], [96.85619, 96.85619, 96.85619, 48.9281]],
-    [[578.1371, 578.1371, 578.1371, 290.56854], [290.56854, 290.56854, 290.56854, 146.78427]],
+    [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ],
+    [
+      [192.71236, 192.71236, 192.71236, 96.85619],
+      [96.85619, 96.85619, 96.85619, 48.9281],
+    ],
+    [
+      [578.1371, 578.1371, 578.1371, 290.56854],
+      [290.56854, 290.56854, 290.56854, 146.78427],
+    ],
   ].flat(2);
   const printed = [
-    [[0, 0, 0, 0], [0, 0, 0, 0]],
-    [[192.71236, 192.71236, 192.71236, 96.85618], [96.85618, 96.85618, 96.85618, 48.9281]],
-    [[578.13715, 578.13715, 578.13715, 290.56854], [290.56854, 290.56854, 290.56854, 146.78427]],
+    [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ],
+    [
+      [192.71236, 192.71236, 192.71236, 96.85618],
+      [96.85618, 96.85618, 96.85618, 48.9281],
+    ],
+    [
+      [578.13715, 578.13715, 578.13715, 290.56854],
+      [290.56854, 290.56854, 290.56854, 146.78427],
+    ],
   ].flat(2);
   const gpuTf32 = [
-    [[0, 0, 0, 0], [0, 0, 0, 0]],
-    [[192.6542, 192.6542, 192.6542, 96.8271], [96.8271, 96.8271, 96.8271, 48.91355]],
-    [[578.21246, 578.21246, 578.21246, 290.60623], [290.60623, 290.60623, 290.60623, 146.80312]],
+    [
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ],
+    [
+      [192.6542, 192.6542, 192.6542, 96.8271],
+      [96.8271, 96.8271, 96.8271, 48.91355],
+    ],
+    [
+      [578.21246, 578.21246, 578.21246, 290.60623],
+      [290.60623, 290.60623, 290.60623, 146.80312],
+    ],
   ].flat(2);
   const tol = { atol: 1e-5, rtol: 1e-5 };
 

@@ -9,9 +9,24 @@ import type { Adapter, AdapterEntry, PrecisionProfile, RunOptions, RunResult } f
 import { layerBudgetUlps, LAYER_BUDGET_RULES } from '../src/compare/layer-budgets';
 import { main } from '../src/cli/main';
 import {
-  captureNamesFor, classifyLayer, defaultDiagnoseInput, diagnoseCase, diagnoseModel, distanceUlp, LayerEvaluator,
-  layerRoles, layersWithRole, renderDiagnosesHtml, renderDiagnosisMarkdown, renderDiagnosisText, roundToBf16, roundToFp16,
-  summarizePrecision, ulp32, type Diagnosis, type DiagnoseModelOptions,
+  captureNamesFor,
+  classifyLayer,
+  defaultDiagnoseInput,
+  diagnoseCase,
+  diagnoseModel,
+  distanceUlp,
+  LayerEvaluator,
+  layerRoles,
+  layersWithRole,
+  renderDiagnosesHtml,
+  renderDiagnosisMarkdown,
+  renderDiagnosisText,
+  roundToBf16,
+  roundToFp16,
+  summarizePrecision,
+  ulp32,
+  type Diagnosis,
+  type DiagnoseModelOptions,
 } from '../src/diagnose';
 import { PerturbedAdapter } from '../src/diagnose/testing/perturbed-adapter';
 import { initModelWeights } from '../src/init';
@@ -45,7 +60,12 @@ function miniResnet(): ModelSpec {
   x = g.relu(x);
   x = g.maxPool(x, 3, 2);
   const boundaries = [{ label: 'stage1', layer: x.layer }];
-  ([[[4, 4, 8], 1], [[8, 8, 16], 2]] as const).forEach(([filters, s], i) => {
+  (
+    [
+      [[4, 4, 8], 1],
+      [[8, 8, 16], 2],
+    ] as const
+  ).forEach(([filters, s], i) => {
     x = convolutionalBlockLayers(g, x, 3, [...filters], s, true, glorotUniform(0));
     boundaries.push({ label: `stage${i + 2}_block1_conv`, layer: x.layer });
     x = identityBlockLayers(g, x, 3, [...filters], true, randomUniform(0));
@@ -54,11 +74,27 @@ function miniResnet(): ModelSpec {
   x = g.avgPool(x, 2);
   boundaries.push({ label: 'avgpool', layer: x.layer });
   const out = g.dense(g.flatten(x), 6, 'softmax', glorotUniform(0));
-  boundaries.push({ label: 'logits', layer: `${out.layer}${LOGITS_SUFFIX}` }, { label: 'probabilities', layer: out.layer });
-  return { model: 'resnet50', args: { miniature: true }, layers: g.layers, input: input.layer, output: out.layer, boundaries };
+  boundaries.push(
+    { label: 'logits', layer: `${out.layer}${LOGITS_SUFFIX}` },
+    { label: 'probabilities', layer: out.layer },
+  );
+  return {
+    model: 'resnet50',
+    args: { miniature: true },
+    layers: g.layers,
+    input: input.layer,
+    output: out.layer,
+    boundaries,
+  };
 }
 
-async function diagnose(adapter: Adapter, args: ModelArgs | ModelSpec, training: boolean, profile: PrecisionProfile, extra: Partial<DiagnoseModelOptions> = {}): Promise<Diagnosis> {
+async function diagnose(
+  adapter: Adapter,
+  args: ModelArgs | ModelSpec,
+  training: boolean,
+  profile: PrecisionProfile,
+  extra: Partial<DiagnoseModelOptions> = {},
+): Promise<Diagnosis> {
   const spec = 'layers' in args ? args : buildModel(args);
   try {
     return (await diagnoseModel(adapter, spec, { training, profile, ...extra })).diagnosis;
@@ -122,22 +158,34 @@ describe('per-layer evaluator', () => {
     ['miniature ResNet', 'fp32', false],
     ['miniature ResNet', 'fp32', true],
     ['miniature ResNet', 'fp64', true],
-  ] as const)('%s in %s, training=%s: every layer identical to ReferenceAdapter', async (model, precision, training) => {
-    const spec = model === 'miniature ResNet' ? miniResnet() : buildModel(model === 'identity_block' ? IDENTITY_BLOCK : CONV_BLOCK);
-    const weights = initModelWeights(spec);
-    const { input } = defaultDiagnoseInput(spec);
-    const names = captureNamesFor(spec);
-    const ref = new ReferenceAdapter({ precision });
-    await ref.build(spec, weights);
-    const mine = new PerturbedAdapter({ arithmetic: precision });
-    await mine.build(spec, weights);
-    const a = await ref.run(input, { training, capture: names });
-    const b = await mine.run(input, { training, capture: names });
-    for (const n of names) {
-      expect({ n, same: Buffer.compare(Buffer.from(Float64Array.from(a.intermediates[n].data).buffer), Buffer.from(Float64Array.from(b.intermediates[n].data).buffer)) === 0 })
-        .toEqual({ n, same: true });
-    }
-  });
+  ] as const)(
+    '%s in %s, training=%s: every layer identical to ReferenceAdapter',
+    async (model, precision, training) => {
+      const spec =
+        model === 'miniature ResNet'
+          ? miniResnet()
+          : buildModel(model === 'identity_block' ? IDENTITY_BLOCK : CONV_BLOCK);
+      const weights = initModelWeights(spec);
+      const { input } = defaultDiagnoseInput(spec);
+      const names = captureNamesFor(spec);
+      const ref = new ReferenceAdapter({ precision });
+      await ref.build(spec, weights);
+      const mine = new PerturbedAdapter({ arithmetic: precision });
+      await mine.build(spec, weights);
+      const a = await ref.run(input, { training, capture: names });
+      const b = await mine.run(input, { training, capture: names });
+      for (const n of names) {
+        expect({
+          n,
+          same:
+            Buffer.compare(
+              Buffer.from(Float64Array.from(a.intermediates[n].data).buffer),
+              Buffer.from(Float64Array.from(b.intermediates[n].data).buffer),
+            ) === 0,
+        }).toEqual({ n, same: true });
+      }
+    },
+  );
 
   test('TF32 in selected layers: identical to ReferenceAdapter tf32Layers', async () => {
     const spec = buildModel(CONV_BLOCK);
@@ -192,7 +240,11 @@ describe('budgets and roles', () => {
     expect(layersWithRole(spec, 'shortcut conv')).toHaveLength(4);
     expect(layersWithRole(spec, 'stem conv')).toEqual(['conv2d']);
     const roles = layerRoles(spec);
-    expect(roles.get('conv2d_4')).toEqual({ block: 'stage2_block1_conv', inResidualBlock: true, role: 'shortcut conv' });
+    expect(roles.get('conv2d_4')).toEqual({
+      block: 'stage2_block1_conv',
+      inResidualBlock: true,
+      role: 'shortcut conv',
+    });
     expect(roles.get('dense')?.role).toBe('dense');
     expect(captureNamesFor(spec)).toHaveLength(177); // 176 layers after the input + dense:logits
   });
@@ -200,21 +252,46 @@ describe('budgets and roles', () => {
 
 describe('first diverging layer: a test-only adapter broken in one layer', () => {
   const spec = buildModel(CONV_BLOCK);
-  const layers = spec.layers.filter((l) => l.className !== 'InputLayer' && l.className !== 'Activation').map((l) => l.name);
-  test.each(layers.flatMap((l) => [[l, false], [l, true]] as const))('+1e-3 on %s (training=%s) is named, and only it', async (layer, training) => {
-    const d = await diagnose(new PerturbedAdapter({ perturb: { kind: 'add', layer, value: 1e-3 } }), spec, training, 'fp32-cpu', FAST);
+  const layers = spec.layers
+    .filter((l) => l.className !== 'InputLayer' && l.className !== 'Activation')
+    .map((l) => l.name);
+  test.each(
+    layers.flatMap(
+      (l) =>
+        [
+          [l, false],
+          [l, true],
+        ] as const,
+    ),
+  )('+1e-3 on %s (training=%s) is named, and only it', async (layer, training) => {
+    const d = await diagnose(
+      new PerturbedAdapter({ perturb: { kind: 'add', layer, value: 1e-3 } }),
+      spec,
+      training,
+      'fp32-cpu',
+      FAST,
+    );
     expect(d.firstDiverging?.name).toBe(layer);
     expect(d.outOfBudget).toEqual([layer]);
     expect(d.verdict).toContain(`first layer out of budget: ${layer}`);
   });
 
-  test.each([false, true])("'same' padding placed before instead of after in conv 2 (training=%s) is named", async (training) => {
-    const conv2 = layersWithRole(spec, 'conv 2')[0];
-    const d = await diagnose(new PerturbedAdapter({ perturb: { kind: 'same-padding-before', layer: conv2 } }), spec, training, 'fp32-cpu', FAST);
-    expect(d.firstDiverging?.name).toBe(conv2);
-    expect(d.outOfBudget).toEqual([conv2]);
-    expect(row(d, conv2).precision.status).toBe('unexplained');
-  });
+  test.each([false, true])(
+    "'same' padding placed before instead of after in conv 2 (training=%s) is named",
+    async (training) => {
+      const conv2 = layersWithRole(spec, 'conv 2')[0];
+      const d = await diagnose(
+        new PerturbedAdapter({ perturb: { kind: 'same-padding-before', layer: conv2 } }),
+        spec,
+        training,
+        'fp32-cpu',
+        FAST,
+      );
+      expect(d.firstDiverging?.name).toBe(conv2);
+      expect(d.outOfBudget).toEqual([conv2]);
+      expect(row(d, conv2).precision.status).toBe('unexplained');
+    },
+  );
 
   test('an unbroken run of the same adapter has no diverging layer (the control)', async () => {
     const d = await diagnose(new PerturbedAdapter(), spec, true, 'fp32-cpu', FAST);
@@ -222,42 +299,78 @@ describe('first diverging layer: a test-only adapter broken in one layer', () =>
     expect(d.precision.text).toMatch(/^fp32 throughout/);
   });
 
-  test.each([false, true])('miniature ResNet: +1e-3 on the second identity block\'s conv 2 is named (training=%s)', async (training) => {
-    const spec = miniResnet();
-    const target = layersWithRole(spec, 'conv 2')[3];
-    const d = await diagnose(new PerturbedAdapter({ perturb: { kind: 'add', layer: target, value: 1e-3 } }), spec, training, 'fp32-cpu', FAST);
-    expect(d.firstDiverging?.name).toBe(target);
-    expect(d.outOfBudget).toEqual([target]);
-  });
+  test.each([false, true])(
+    "miniature ResNet: +1e-3 on the second identity block's conv 2 is named (training=%s)",
+    async (training) => {
+      const spec = miniResnet();
+      const target = layersWithRole(spec, 'conv 2')[3];
+      const d = await diagnose(
+        new PerturbedAdapter({ perturb: { kind: 'add', layer: target, value: 1e-3 } }),
+        spec,
+        training,
+        'fp32-cpu',
+        FAST,
+      );
+      expect(d.firstDiverging?.name).toBe(target);
+      expect(d.outOfBudget).toEqual([target]);
+    },
+  );
 
   test('miniature ResNet: +1e-3 on the softmax output (dense) is named', async () => {
     const spec = miniResnet();
-    const d = await diagnose(new PerturbedAdapter({ perturb: { kind: 'add', layer: 'dense', value: 1e-3 } }), spec, false, 'fp32-cpu', FAST);
+    const d = await diagnose(
+      new PerturbedAdapter({ perturb: { kind: 'add', layer: 'dense', value: 1e-3 } }),
+      spec,
+      false,
+      'fp32-cpu',
+      FAST,
+    );
     expect(d.firstDiverging?.name).toBe('dense');
     expect(d.outOfBudget).toEqual(['dense']);
   });
 });
 
 describe('precision diagnosis', () => {
-  test.each([false, true])('reference in tf32 mode (every Conv2D) is diagnosed as TF32 in every matmul, fp32 elsewhere (training=%s)', async (training) => {
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32' }), CONV_BLOCK, training, 'tf32-gpu', FAST);
-    for (const r of d.rows.filter((x) => x.className === 'Conv2D')) {
-      expect({ layer: r.name, best: r.precision.best, status: r.precision.status }).toEqual({ layer: r.name, best: 'tf32', status: 'match' });
-    }
-    for (const r of d.rows.filter((x) => x.className === 'BatchNormalization' || x.className === 'Add')) expect(r.precision.best).toBe('fp32');
-    expect(d.precision.text).toMatch(/^TF32 in every Conv2D and Dense matmul \(4\/4\); fp32 elsewhere/);
-    expect(d.firstDiverging).toBeNull();
-  });
+  test.each([false, true])(
+    'reference in tf32 mode (every Conv2D) is diagnosed as TF32 in every matmul, fp32 elsewhere (training=%s)',
+    async (training) => {
+      const d = await diagnose(new ReferenceAdapter({ precision: 'tf32' }), CONV_BLOCK, training, 'tf32-gpu', FAST);
+      for (const r of d.rows.filter((x) => x.className === 'Conv2D')) {
+        expect({ layer: r.name, best: r.precision.best, status: r.precision.status }).toEqual({
+          layer: r.name,
+          best: 'tf32',
+          status: 'match',
+        });
+      }
+      for (const r of d.rows.filter((x) => x.className === 'BatchNormalization' || x.className === 'Add'))
+        expect(r.precision.best).toBe('fp32');
+      expect(d.precision.text).toMatch(/^TF32 in every Conv2D and Dense matmul \(4\/4\); fp32 elsewhere/);
+      expect(d.firstDiverging).toBeNull();
+    },
+  );
 
-  test.each(['conv 1', 'conv 2', 'conv 3', 'shortcut conv'])('TF32 limited to %s is named, fp32 elsewhere', async (role) => {
-    const spec = buildModel(CONV_BLOCK);
-    const tf32 = layersWithRole(spec, role);
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: tf32 }), spec, true, 'tf32-gpu', FAST);
-    const convs = d.rows.filter((x) => x.className === 'Conv2D');
-    for (const r of convs) expect({ layer: r.name, best: r.precision.best }).toEqual({ layer: r.name, best: tf32.includes(r.name) ? 'tf32' : 'fp32' });
-    expect(d.precision.exceptions).toEqual([expect.objectContaining({ arithmetic: 'tf32', role, layers: tf32 })]);
-    expect(d.precision.text).toBe(`TF32 in ${role} (${tf32.join(', ')}); fp32 elsewhere (8 layers matched)`);
-  });
+  test.each(['conv 1', 'conv 2', 'conv 3', 'shortcut conv'])(
+    'TF32 limited to %s is named, fp32 elsewhere',
+    async (role) => {
+      const spec = buildModel(CONV_BLOCK);
+      const tf32 = layersWithRole(spec, role);
+      const d = await diagnose(
+        new ReferenceAdapter({ precision: 'tf32', tf32Layers: tf32 }),
+        spec,
+        true,
+        'tf32-gpu',
+        FAST,
+      );
+      const convs = d.rows.filter((x) => x.className === 'Conv2D');
+      for (const r of convs)
+        expect({ layer: r.name, best: r.precision.best }).toEqual({
+          layer: r.name,
+          best: tf32.includes(r.name) ? 'tf32' : 'fp32',
+        });
+      expect(d.precision.exceptions).toEqual([expect.objectContaining({ arithmetic: 'tf32', role, layers: tf32 })]);
+      expect(d.precision.text).toBe(`TF32 in ${role} (${tf32.join(', ')}); fp32 elsewhere (8 layers matched)`);
+    },
+  );
 
   test("the notebook's identity-block test with TF32 in conv 3 only (its published GPU values): conv 3 named; conv 1, exact in TF32 on those operands, indistinguishable", async () => {
     const spec = identityBlock(2, [4, 4, 3], { initializer: constantInit(1) });
@@ -265,28 +378,54 @@ describe('precision diagnosis', () => {
     x.fill(-1, 0, 48);
     x.fill(1, 48, 96);
     x.fill(3, 96, 144);
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_2'] }), spec, false, 'tf32-gpu', { ...FAST, input: { shape: [3, 4, 4, 3], data: x } });
+    const d = await diagnose(
+      new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_2'] }),
+      spec,
+      false,
+      'tf32-gpu',
+      { ...FAST, input: { shape: [3, 4, 4, 3], data: x } },
+    );
     expect(row(d, 'conv2d_2').precision).toEqual(expect.objectContaining({ best: 'tf32', status: 'match' }));
     expect(row(d, 'conv2d').precision.status).toBe('indistinguishable');
     expect(d.precision.text).toMatch(/^TF32 in conv 3 \(conv2d_2\); /);
   });
 
-  test.each([false, true])('miniature ResNet: TF32 only in conv 3 of each block is diagnosed as exactly that (training=%s)', async (training) => {
-    const spec = miniResnet();
-    const conv3 = layersWithRole(spec, 'conv 3');
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: conv3 }), spec, training, 'tf32-gpu', FAST);
-    expect(d.precision.exceptions).toEqual([expect.objectContaining({ arithmetic: 'tf32', role: 'conv 3', layers: conv3 })]);
-    expect(d.precision.text).toMatch(/^TF32 in conv 3 of each block \(4\/4\); fp32 elsewhere/);
-    expect(d.firstDiverging).toBeNull();
-  });
+  test.each([false, true])(
+    'miniature ResNet: TF32 only in conv 3 of each block is diagnosed as exactly that (training=%s)',
+    async (training) => {
+      const spec = miniResnet();
+      const conv3 = layersWithRole(spec, 'conv 3');
+      const d = await diagnose(
+        new ReferenceAdapter({ precision: 'tf32', tf32Layers: conv3 }),
+        spec,
+        training,
+        'tf32-gpu',
+        FAST,
+      );
+      expect(d.precision.exceptions).toEqual([
+        expect.objectContaining({ arithmetic: 'tf32', role: 'conv 3', layers: conv3 }),
+      ]);
+      expect(d.precision.text).toMatch(/^TF32 in conv 3 of each block \(4\/4\); fp32 elsewhere/);
+      expect(d.firstDiverging).toBeNull();
+    },
+  );
 
   test('ResNet-50 (64x64x3, batch 1): TF32 only in conv 3 of each block is diagnosed as exactly that', async () => {
     const spec = buildModel({ model: 'resnet50' });
     const conv3 = layersWithRole(spec, 'conv 3');
     const input = defaultDiagnoseInput(spec).input;
-    const one: Tensor = { shape: [1, ...input.shape.slice(1)], data: input.data.slice(0, input.data.length / input.shape[0]) };
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: conv3 }), spec, false, 'tf32-gpu', { ...FAST, input: one, arithmetics: ['fp32', 'tf32'] });
-    expect(d.precision.exceptions).toEqual([expect.objectContaining({ arithmetic: 'tf32', role: 'conv 3', layers: conv3 })]);
+    const one: Tensor = {
+      shape: [1, ...input.shape.slice(1)],
+      data: input.data.slice(0, input.data.length / input.shape[0]),
+    };
+    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: conv3 }), spec, false, 'tf32-gpu', {
+      ...FAST,
+      input: one,
+      arithmetics: ['fp32', 'tf32'],
+    });
+    expect(d.precision.exceptions).toEqual([
+      expect.objectContaining({ arithmetic: 'tf32', role: 'conv 3', layers: conv3 }),
+    ]);
     expect(d.precision.text).toMatch(/^TF32 in conv 3 of each block \(16\/16\); fp32 elsewhere/);
     expect(d.firstDiverging).toBeNull();
   });
@@ -294,7 +433,13 @@ describe('precision diagnosis', () => {
   test('bf16 and fp16 layers are told apart from TF32 and fp32', async () => {
     const spec = buildModel(IDENTITY_BLOCK);
     const [c1, c2, c3] = spec.layers.filter((l) => l.className === 'Conv2D').map((l) => l.name);
-    const d = await diagnose(new PerturbedAdapter({ layerArithmetic: { [c1]: 'bf16', [c2]: 'tf32', [c3]: 'fp16' } }), spec, true, 'fp32-cpu', FAST);
+    const d = await diagnose(
+      new PerturbedAdapter({ layerArithmetic: { [c1]: 'bf16', [c2]: 'tf32', [c3]: 'fp16' } }),
+      spec,
+      true,
+      'fp32-cpu',
+      FAST,
+    );
     expect([c1, c2, c3].map((n) => row(d, n).precision.best)).toEqual(['bf16', 'tf32', 'fp16']);
     expect([c1, c2, c3].map((n) => row(d, n).precision.status)).toEqual(['match', 'match', 'match']);
   });
@@ -315,19 +460,33 @@ describe('precision diagnosis', () => {
   test('classifyLayer: indistinguishable when hypotheses coincide, unexplained when far from all', () => {
     const unit = new Float64Array([1, 1, 1, 1]);
     const same = new Float64Array([1, 2, 3, 4]);
-    const hyps = new Map([['fp32', same], ['tf32', same]] as const);
+    const hyps = new Map([
+      ['fp32', same],
+      ['tf32', same],
+    ] as const);
     expect(classifyLayer(same, new Map(hyps), unit, false).status).toBe('indistinguishable');
     const far = new Float64Array([100, 200, 300, 400]);
     expect(classifyLayer(far, new Map(hyps), unit, false).status).toBe('unexplained');
     const t = new Float64Array([11, 12, 13, 14]);
-    const split = new Map([['fp32', same], ['tf32', t]] as const);
-    expect(classifyLayer(new Float64Array([10.5, 12, 13, 14]), new Map(split), unit, false)).toEqual(expect.objectContaining({ status: 'match', best: 'tf32', runnerUp: 'fp32' }));
+    const split = new Map([
+      ['fp32', same],
+      ['tf32', t],
+    ] as const);
+    expect(classifyLayer(new Float64Array([10.5, 12, 13, 14]), new Map(split), unit, false)).toEqual(
+      expect.objectContaining({ status: 'match', best: 'tf32', runnerUp: 'fp32' }),
+    );
     expect(classifyLayer(new Float64Array([5, 6, 7, 8]), new Map(split), unit, false).status).toBe('ambiguous');
   });
 
   test('summarizePrecision lists layers when a role is only partly TF32', async () => {
     const spec = buildModel(IDENTITY_BLOCK);
-    const d = await diagnose(new ReferenceAdapter({ precision: 'tf32', tf32Layers: [layersWithRole(spec, 'conv 2')[0]] }), spec, false, 'tf32-gpu', FAST);
+    const d = await diagnose(
+      new ReferenceAdapter({ precision: 'tf32', tf32Layers: [layersWithRole(spec, 'conv 2')[0]] }),
+      spec,
+      false,
+      'tf32-gpu',
+      FAST,
+    );
     const s = summarizePrecision(d.rows, false);
     expect(s.text).toMatch(/^TF32 in conv2d_1 \(identity_block conv 2\); fp32 elsewhere/);
   });
@@ -337,22 +496,41 @@ describe('capture problems are reported, not hidden', () => {
   /** Wraps an adapter and drops one captured layer. */
   class Dropping implements Adapter {
     readonly id = 'dropping';
-    constructor(private readonly inner: Adapter, private readonly drop: string) {}
-    probe() { return this.inner.probe(); }
-    describe() { return this.inner.describe(); }
-    build(spec: ModelSpec, w: ReturnType<typeof initModelWeights>) { return this.inner.build(spec, w); }
+    constructor(
+      private readonly inner: Adapter,
+      private readonly drop: string,
+    ) {}
+    probe() {
+      return this.inner.probe();
+    }
+    describe() {
+      return this.inner.describe();
+    }
+    build(spec: ModelSpec, w: ReturnType<typeof initModelWeights>) {
+      return this.inner.build(spec, w);
+    }
     async run(x: Tensor, o: RunOptions): Promise<RunResult> {
       const r = await this.inner.run(x, o);
       delete r.intermediates[this.drop];
       return r;
     }
-    paramCount() { return this.inner.paramCount(); }
-    dispose() { return this.inner.dispose(); }
+    paramCount() {
+      return this.inner.paramCount();
+    }
+    dispose() {
+      return this.inner.dispose();
+    }
   }
 
   test('a layer the adapter did not return is not analysed, nor the layers that need it as input', async () => {
     const spec = buildModel(IDENTITY_BLOCK);
-    const d = await diagnose(new Dropping(new ReferenceAdapter({ precision: 'fp32' }), 'batch_normalization_1'), spec, false, 'fp32-cpu', FAST);
+    const d = await diagnose(
+      new Dropping(new ReferenceAdapter({ precision: 'fp32' }), 'batch_normalization_1'),
+      spec,
+      false,
+      'fp32-cpu',
+      FAST,
+    );
     expect(row(d, 'batch_normalization_1').problem).toBe('not captured by the adapter');
     expect(row(d, 'activation_1').problem).toBe('input batch_normalization_1 not captured');
     expect(d.notAnalysed).toEqual(['batch_normalization_1', 'activation_1']);
@@ -364,7 +542,12 @@ describe('renderers and CLI', () => {
   let d: Diagnosis;
   beforeAll(async () => {
     const spec = buildModel(CONV_BLOCK);
-    d = await diagnose(new PerturbedAdapter({ perturb: { kind: 'add', layer: 'conv2d_1', value: 1e-3 } }), spec, false, 'fp32-cpu');
+    d = await diagnose(
+      new PerturbedAdapter({ perturb: { kind: 'add', layer: 'conv2d_1', value: 1e-3 } }),
+      spec,
+      false,
+      'fp32-cpu',
+    );
   });
 
   test('text table: one line per row, the verdict names the layer', () => {
@@ -389,8 +572,14 @@ describe('renderers and CLI', () => {
   async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out += String(s);
+      return true;
+    });
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err += String(s);
+      return true;
+    });
     try {
       return { code: await main(argv), out, err };
     } finally {
@@ -400,7 +589,18 @@ describe('renderers and CLI', () => {
   }
 
   test('diagnose --adapter reference --precision tf32 --tf32-layers names TF32 there; exit 0', async () => {
-    const r = await cli(['diagnose', '--adapter', 'reference', '--precision', 'tf32', '--tf32-layers', 'conv2d_2', '--model', 'identity_block', '--json']);
+    const r = await cli([
+      'diagnose',
+      '--adapter',
+      'reference',
+      '--precision',
+      'tf32',
+      '--tf32-layers',
+      'conv2d_2',
+      '--model',
+      'identity_block',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as Diagnosis;
     expect(j.precision.text).toMatch(/^TF32 in conv 3 \(conv2d_2\)/);
@@ -411,7 +611,10 @@ describe('renderers and CLI', () => {
     [['diagnose', '--model', 'resnet50'], /--adapter is required/],
     [['diagnose', '--adapter', 'nope', '--model', 'resnet50'], /unknown adapter 'nope'/],
     [['diagnose', '--adapter', 'reference', '--model', 'vgg'], /--model must be one of/],
-    [['diagnose', '--adapter', 'tfjs-cpu', '--model', 'resnet50', '--precision', 'tf32'], /only to --adapter reference/],
+    [
+      ['diagnose', '--adapter', 'tfjs-cpu', '--model', 'resnet50', '--precision', 'tf32'],
+      /only to --adapter reference/,
+    ],
     [['diagnose', '--adapter', 'reference', '--model', 'resnet50', '--arithmetics', 'fp8'], /--arithmetics/],
     [['diagnose', '--adapter', 'reference', '--model', 'resnet50', '--input', '/nonexistent.npy'], /--input/],
   ])('usage error %p -> exit 2 naming the problem', async (argv, msg) => {
@@ -422,13 +625,20 @@ describe('renderers and CLI', () => {
 });
 
 // Every available fp32 CPU adapter (reference-fp32, tfjs-cpu, tfjs-wasm, onnxruntime-cpu, keras, ...) is diagnosed as fp32.
-describeEachAdapter('fp32 CPU adapter diagnosed as fp32', (entry: AdapterEntry) => {
-  test.each([false, true])('convolutional block, training=%s: fp32 throughout, every layer within budget', async (training) => {
-    const d = await diagnose(entry.create(), CONV_BLOCK, training, entry.profile, { fp32Envelope: false });
-    expect(d.captureIssues.filter((i) => !i.startsWith('capturing changes'))).toEqual([]);
-    expect(d.firstDiverging).toBeNull();
-    expect(d.precision.base).toBe('fp32');
-    expect(d.precision.exceptions).toEqual([]);
-    expect(d.precision.counts.unexplained).toBe(0);
-  });
-}, (e) => e.profile === 'fp32-cpu' && !e.id.includes('cuda') && !e.id.includes('gpu'));
+describeEachAdapter(
+  'fp32 CPU adapter diagnosed as fp32',
+  (entry: AdapterEntry) => {
+    test.each([false, true])(
+      'convolutional block, training=%s: fp32 throughout, every layer within budget',
+      async (training) => {
+        const d = await diagnose(entry.create(), CONV_BLOCK, training, entry.profile, { fp32Envelope: false });
+        expect(d.captureIssues.filter((i) => !i.startsWith('capturing changes'))).toEqual([]);
+        expect(d.firstDiverging).toBeNull();
+        expect(d.precision.base).toBe('fp32');
+        expect(d.precision.exceptions).toEqual([]);
+        expect(d.precision.counts.unexplained).toBe(0);
+      },
+    );
+  },
+  (e) => e.profile === 'fp32-cpu' && !e.id.includes('cuda') && !e.id.includes('gpu'),
+);

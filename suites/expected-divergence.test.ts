@@ -33,7 +33,9 @@ import { childrenNamed, parseXml } from './helpers/xml';
 type Perturb = (t: Tensor, name: string) => Tensor;
 
 const same: Perturb = (t) => t;
-const shifted = (d: number): Perturb => (t) => ({ shape: t.shape, data: t.data.map((v) => v + d) as Tensor['data'] });
+const shifted =
+  (d: number): Perturb =>
+  (t) => ({ shape: t.shape, data: t.data.map((v) => v + d) as Tensor['data'] });
 const withNaN: Perturb = (t) => {
   const data = t.data.slice();
   data[0] = NaN;
@@ -52,12 +54,25 @@ const lastChannelDropped: Perturb = (t) => {
 class FakeTf32 implements Adapter {
   readonly id = 'fake-tf32';
   private readonly inner = new ReferenceAdapter({ precision: 'fp64' });
-  constructor(private readonly perturb: Record<string, Perturb>, private readonly output: Perturb = same) {}
-  probe() { return this.inner.probe(); }
-  describe() { return this.inner.describe(); }
-  build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
-  paramCount() { return this.inner.paramCount(); }
-  dispose() { return this.inner.dispose(); }
+  constructor(
+    private readonly perturb: Record<string, Perturb>,
+    private readonly output: Perturb = same,
+  ) {}
+  probe() {
+    return this.inner.probe();
+  }
+  describe() {
+    return this.inner.describe();
+  }
+  build(...a: Parameters<Adapter['build']>) {
+    return this.inner.build(...a);
+  }
+  paramCount() {
+    return this.inner.paramCount();
+  }
+  dispose() {
+    return this.inner.dispose();
+  }
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const r = await this.inner.run(input, { training: opts.training });
     const intermediates: Record<string, Tensor> = {};
@@ -66,7 +81,13 @@ class FakeTf32 implements Adapter {
   }
 }
 
-const ENTRY: AdapterEntry = { id: 'fake-tf32', summary: 'test adapter', profile: 'tf32-gpu', outOfTheBox: true, create: () => new FakeTf32({}) };
+const ENTRY: AdapterEntry = {
+  id: 'fake-tf32',
+  summary: 'test adapter',
+  profile: 'tf32-gpu',
+  outOfTheBox: true,
+  create: () => new FakeTf32({}),
+};
 
 let dir: string;
 let manifest: FixtureManifest;
@@ -87,8 +108,15 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 function relabelled(id: string, captures: string[]): FixtureCase {
   const out = base.expected.output!;
   return {
-    ...base, id, caseClass: 'resnet50-training',
-    expected: { output: out, intermediates: Object.fromEntries(captures.map((c) => [c, { ...out, caseClass: 'resnet50-training-activations' }])) },
+    ...base,
+    id,
+    caseClass: 'resnet50-training',
+    expected: {
+      output: out,
+      intermediates: Object.fromEntries(
+        captures.map((c) => [c, { ...out, caseClass: 'resnet50-training-activations' }]),
+      ),
+    },
   };
 }
 
@@ -110,10 +138,18 @@ describe('the runner judges expected-divergence rows strictly', () => {
     expect(r.reason).toContain('expected divergence');
     expect(r.reason).toContain(row.reason);
     // Named by boundary label (here the capture name) with its error; the tensor that matched is not named.
-    expect(r.reason.startsWith(`expected divergence: resnet50-training x activations x tf32-gpu — ${row.reason} — beyond the tight bound: late (max abs 1) — `)).toBe(true);
+    expect(
+      r.reason.startsWith(
+        `expected divergence: resnet50-training x activations x tf32-gpu — ${row.reason} — beyond the tight bound: late (max abs 1) — `,
+      ),
+    ).toBe(true);
     expect(r.reason).not.toContain('early');
     const byName = Object.fromEntries(r.checks.map((c) => [c.name, c]));
-    expect(byName['intermediates/late']).toMatchObject({ pass: false, outcome: 'expected-divergence', tolerance: { kind: 'expected-divergence', role: 'activations' } });
+    expect(byName['intermediates/late']).toMatchObject({
+      pass: false,
+      outcome: 'expected-divergence',
+      tolerance: { kind: 'expected-divergence', role: 'activations' },
+    });
     // Judged with the others under the row: 'early' matched tightly, which is fine since 'late' diverged.
     expect(byName['intermediates/early']).toMatchObject({ pass: true, tolerance: { kind: 'expected-divergence' } });
     expect(byName['intermediates/early'].outcome).toBeUndefined();
@@ -128,7 +164,10 @@ describe('the runner judges expected-divergence rows strictly', () => {
     const r = await evaluate(relabelled('xd/matches', ['early', 'late']), { late: shifted(1e-3) });
     expect(r.status).toBe('unexpected-match');
     expect(r.reason).toMatch(/expected divergence did not happen.*stale, fix it/);
-    expect(r.checks.filter((c) => c.outcome === 'unexpected-match').map((c) => c.name)).toEqual(['intermediates/early', 'intermediates/late']);
+    expect(r.checks.filter((c) => c.outcome === 'unexpected-match').map((c) => c.name)).toEqual([
+      'intermediates/early',
+      'intermediates/late',
+    ]);
     expect(summarize([r], []).exitCode).toBe(1);
   }, 60_000);
 
@@ -152,7 +191,14 @@ describe('the runner judges expected-divergence rows strictly', () => {
 
   test('judgeDivergences: a group with a failure is not turned into unexpected-match', () => {
     const tolerance = resolveTolerance('resnet50-training', 'activations', 'tf32-gpu');
-    const c = (tensor: string, verdict: TensorComparison['verdict']): TensorComparison => ({ tensor, caseClass: 'resnet50-training', role: 'activations', tolerance, result: null, verdict });
+    const c = (tensor: string, verdict: TensorComparison['verdict']): TensorComparison => ({
+      tensor,
+      caseClass: 'resnet50-training',
+      role: 'activations',
+      tolerance,
+      result: null,
+      verdict,
+    });
     const group = [c('a', 'pass'), c('b', 'fail')];
     judgeDivergences(group);
     expect(group.map((x) => x.verdict)).toEqual(['pass', 'fail']);
@@ -169,7 +215,12 @@ describe('expected divergence in every report format', () => {
     const back = parseReport(renderJson(report), 'r.json');
     const xd = back.results.find((r) => r.status === 'expected-divergence')!;
     expect(xd.reason).toContain(DIVERGENCE_REASON);
-    expect(xd.checks.find((c) => c.outcome === 'expected-divergence')!.tolerance).toMatchObject({ kind: 'expected-divergence', role: 'activations', atol: 2e-2, rtol: 1e-2 });
+    expect(xd.checks.find((c) => c.outcome === 'expected-divergence')!.tolerance).toMatchObject({
+      kind: 'expected-divergence',
+      role: 'activations',
+      atol: 2e-2,
+      rtol: 1e-2,
+    });
     expect(back.summary.byStatus['expected-divergence']).toBe(1);
     expect(back.summary.byStatus['unexpected-match']).toBe(1);
     expect(back.summary.exitCode).toBe(1); // the unexpected match fails the run
@@ -187,7 +238,9 @@ describe('expected divergence in every report format', () => {
     const notPassing = md.slice(md.indexOf('### Not passing'), md.indexOf('### Expected divergence'));
     expect(notPassing).toContain('unexpected-match');
     expect(notPassing).not.toContain('block/inference');
-    expect(md).toContain('| resnet50-training | activations | tf32-gpu | expected divergence (fails within atol 0.02, rtol 0.01) |');
+    expect(md).toContain(
+      '| resnet50-training | activations | tf32-gpu | expected divergence (fails within atol 0.02, rtol 0.01) |',
+    );
   });
 
   test('report.html: its own mark, class and filter, and the reason', () => {
@@ -202,7 +255,12 @@ describe('expected divergence in every report format', () => {
   test('junit.xml: expected divergence is <skipped type="expected-divergence"> with the reason; unexpected match a failure', () => {
     const root = parseXml(renderJunit(report));
     const suite = childrenNamed(root, 'testsuite')[0];
-    expect([suite.attrs.tests, suite.attrs.failures, suite.attrs.errors, suite.attrs.skipped]).toEqual(['3', '1', '0', '1']);
+    expect([suite.attrs.tests, suite.attrs.failures, suite.attrs.errors, suite.attrs.skipped]).toEqual([
+      '3',
+      '1',
+      '0',
+      '1',
+    ]);
     const byName = Object.fromEntries(childrenNamed(suite, 'testcase').map((c) => [c.attrs.name, c]));
     const skipped = childrenNamed(byName['block/inference'], 'skipped')[0];
     expect(skipped.attrs.type).toBe('expected-divergence');
@@ -217,22 +275,56 @@ describe('expected divergence in every report format', () => {
     const v1 = JSON.parse(renderJson(sampleReport())) as Record<string, any>;
     v1.schemaVersion = 1;
     for (const r of v1.results) {
-      if (r.tolerance) r.tolerance = { caseClass: 'resnet50-training-logits', profile: 'fp32-cpu', atol: 1.5e-3, rtol: 1e-5, maxUlp: null, reason: 'old' };
-      for (const c of r.checks) if (c.tolerance) c.tolerance = { caseClass: 'block-inference', profile: 'fp32-cpu', atol: 1e-8, rtol: 1e-5, maxUlp: null, reason: 'old' };
+      if (r.tolerance)
+        r.tolerance = {
+          caseClass: 'resnet50-training-logits',
+          profile: 'fp32-cpu',
+          atol: 1.5e-3,
+          rtol: 1e-5,
+          maxUlp: null,
+          reason: 'old',
+        };
+      for (const c of r.checks)
+        if (c.tolerance)
+          c.tolerance = {
+            caseClass: 'block-inference',
+            profile: 'fp32-cpu',
+            atol: 1e-8,
+            rtol: 1e-5,
+            maxUlp: null,
+            reason: 'old',
+          };
     }
     delete v1.summary.byStatus['expected-divergence'];
     const back = parseReport(JSON.stringify(v1), 'old.json');
     expect(back.schemaVersion).toBe(2);
     const withTol = back.results.find((r) => r.tolerance)!;
-    expect(withTol.tolerance).toEqual({ caseClass: 'resnet50-training', role: 'logits', kind: 'tolerance', profile: 'fp32-cpu', atol: 1.5e-3, rtol: 1e-5, reason: 'old' });
-    expect(withTol.checks[0].tolerance).toMatchObject({ caseClass: 'block-inference', role: 'output', kind: 'tolerance' });
+    expect(withTol.tolerance).toEqual({
+      caseClass: 'resnet50-training',
+      role: 'logits',
+      kind: 'tolerance',
+      profile: 'fp32-cpu',
+      atol: 1.5e-3,
+      rtol: 1e-5,
+      reason: 'old',
+    });
+    expect(withTol.checks[0].tolerance).toMatchObject({
+      caseClass: 'block-inference',
+      role: 'output',
+      kind: 'tolerance',
+    });
     expect(back.summary.byStatus['expected-divergence']).toBe(0);
     expect(() => renderMarkdown(back)).not.toThrow();
   });
 });
 
 describe('baselines and compare', () => {
-  function withStatus(report: ConformanceReport, c: string, status: CaseResult['status'], reason = `now ${status}`): ConformanceReport {
+  function withStatus(
+    report: ConformanceReport,
+    c: string,
+    status: CaseResult['status'],
+    reason = `now ${status}`,
+  ): ConformanceReport {
     const r = structuredClone(report);
     const x = r.results.find((y) => y.case === c)!;
     x.status = status;
@@ -257,7 +349,12 @@ describe('baselines and compare', () => {
       const bad = withStatus(old, 'block/inference', st);
       const i = applyBaseline(bad, old, 'old.json', 2);
       const r = bad.results.find((x) => x.case === 'block/inference')!;
-      expect([st, i.newlyFailing, r.regression?.kind, r.reason]).toEqual([st, 1, 'newly-failing', expect.stringContaining('baseline: expected-divergence')]);
+      expect([st, i.newlyFailing, r.regression?.kind, r.reason]).toEqual([
+        st,
+        1,
+        'newly-failing',
+        expect.stringContaining('baseline: expected-divergence'),
+      ]);
     }
   });
 

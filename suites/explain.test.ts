@@ -4,7 +4,13 @@
  * tolerance; the stateful RNG is bit-exact with values measured from TF 2.21.
  */
 import * as path from 'node:path';
-import { StatefulPhiloxStream, StatefulRandomSession, TF_RESERVED_SAMPLES_PER_OUTPUT, counterAdd, tfSeedPair } from '../src/init/stateful-philox';
+import {
+  StatefulPhiloxStream,
+  StatefulRandomSession,
+  TF_RESERVED_SAMPLES_PER_OUTPUT,
+  counterAdd,
+  tfSeedPair,
+} from '../src/init/stateful-philox';
 import { configurationSpace, evaluate, explain, formatExplanation, type Explanation } from '../src/notebook/explain';
 import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, type ImportedRevision } from '../src/notebook/revision';
@@ -12,7 +18,9 @@ import { importRevision, type ImportedRevision } from '../src/notebook/revision'
 const DIR = path.join(__dirname, 'helpers', 'notebook-revisions');
 const at = (p: string) => path.join(DIR, p);
 
-beforeAll(async () => { await pythonAst(); });
+beforeAll(async () => {
+  await pythonAst();
+});
 
 describe('TF stateful seeded uniform', () => {
   // Measured with tf.random.set_seed(2); tf.random.uniform(shape, -limit, limit, seed=0) in TF 2.21.0
@@ -36,7 +44,9 @@ describe('TF stateful seeded uniform', () => {
     const b = session.glorotUniform([2, 2, 2, 4], 0);
     expect(Array.from(new Uint32Array(b.buffer)).slice(0, 4)).toEqual(TF_CALL2_FIRST4);
     // a new session (tf.random.set_seed again) restarts
-    expect(Array.from(new Uint32Array(new StatefulRandomSession(2).glorotUniform([1, 1, 3, 2], 0).buffer))).toEqual(TF_CALL1);
+    expect(Array.from(new Uint32Array(new StatefulRandomSession(2).glorotUniform([1, 1, 3, 2], 0).buffer))).toEqual(
+      TF_CALL1,
+    );
   });
 
   test('128-bit counter carry', () => {
@@ -57,7 +67,11 @@ describe('each revision is explained', () => {
   let rV3: ImportedRevision;
   let xV3: Explanation;
   beforeAll(async () => {
-    r2021 = await rev([['public-tests', 'stateless-2021/public_tests.py'], ['outputs', 'stateless-2021/outputs.py'], ['notebook', 'stateless-2021/notebook.ipynb']]);
+    r2021 = await rev([
+      ['public-tests', 'stateless-2021/public_tests.py'],
+      ['outputs', 'stateless-2021/outputs.py'],
+      ['notebook', 'stateless-2021/notebook.ipynb'],
+    ]);
     x2021 = explain(r2021);
     r2023 = await rev([['public-tests', 'set-seed-2023/public_tests.py']]);
     x2023 = explain(r2023);
@@ -82,8 +96,12 @@ describe('each revision is explained', () => {
     // the stateless initializers cannot reproduce the convolutional-block values
     const stateless = evaluate(r2023, { rng: 'stateless', tf32: ['conv3'], epsilon: 1e-3 });
     expect(stateless.errors.find((e) => e.check.endsWith(':48'))!.pass).toBe(false);
-    expect(stateless.errors.filter((e) => e.check.endsWith(':22') || e.check.endsWith(':28')).every((e) => e.pass)).toBe(true);
-    expect(formatExplanation('set-seed-2023', x2023, r2023)).toMatch(/EXPLAINED: rng=stateful, tf32=conv3, bn-epsilon=0.001/);
+    expect(
+      stateless.errors.filter((e) => e.check.endsWith(':22') || e.check.endsWith(':28')).every((e) => e.pass),
+    ).toBe(true);
+    expect(formatExplanation('set-seed-2023', x2023, r2023)).toMatch(
+      /EXPLAINED: rng=stateful, tf32=conv3, bn-epsilon=0.001/,
+    );
   });
 
   test('newest (learning-phase): BatchNorm epsilon 1e-6 with TF32 in the third convolution; RNG not determined by constant kernels', () => {
@@ -92,7 +110,9 @@ describe('each revision is explained', () => {
     expect(xV3.best.config.tf32).toContain('conv3');
     expect(xV3.undetermined.join('\n')).toMatch(/RNG kind .*constant kernels/);
     // Keras's epsilon does not fit this revision, whatever the TF32 set
-    const keras = configurationSpace([1e-3]).filter((c) => c.rng === 'stateless').map((c) => evaluate(rV3, c));
+    const keras = configurationSpace([1e-3])
+      .filter((c) => c.rng === 'stateless')
+      .map((c) => evaluate(rV3, c));
     expect(keras.every((e) => e.failing > 0)).toBe(true);
   });
 
@@ -100,7 +120,11 @@ describe('each revision is explained', () => {
     const k = r2021.checks.find((c) => c.line === 19)!;
     const changed: ImportedRevision = {
       ...r2021,
-      checks: r2021.checks.map((c) => (c === k ? { ...c, expected: { ...c.expected!, data: c.expected!.data.map((v, i) => (i === 9 ? v + 0.5 : v)) } } : c)),
+      checks: r2021.checks.map((c) =>
+        c === k
+          ? { ...c, expected: { ...c.expected!, data: c.expected!.data.map((v, i) => (i === 9 ? v + 0.5 : v)) } }
+          : c,
+      ),
     };
     const x = explain(changed, configurationSpace([1e-3, 1e-6]));
     expect(x.explained).toBe(false);

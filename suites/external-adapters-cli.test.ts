@@ -19,13 +19,20 @@ import { ADAPTERS } from '../src/adapters/registry';
 import type { CaseResult, ConformanceReport } from '../src/report/schema';
 import { CLI, REPO, runCli, type CliResult } from './helpers/cli';
 import {
-  COMMANDS_ENV, MODULES_ENV, recordSuiteSources, selectedAdapterIds, suiteAdapterEntries, suiteAdapterPool, suiteAdapterSources,
+  COMMANDS_ENV,
+  MODULES_ENV,
+  recordSuiteSources,
+  selectedAdapterIds,
+  suiteAdapterEntries,
+  suiteAdapterPool,
+  suiteAdapterSources,
 } from './helpers/selection';
 
 const TSX = require.resolve('tsx/cjs');
 const REFERENCE_PROGRAM = path.join(__dirname, 'helpers', 'external', 'reference-program.ts');
 const REFERENCE_SRC = path.join(REPO, 'src', 'adapters', 'reference', 'index.ts');
-const program = (fault?: string): string => `node --require ${TSX} ${REFERENCE_PROGRAM}${fault ? ` --fault ${fault}` : ''}`;
+const program = (fault?: string): string =>
+  `node --require ${TSX} ${REFERENCE_PROGRAM}${fault ? ` --fault ${fault}` : ''}`;
 const CASES = ['--cases', 'notebook/*', '--no-diagnose'];
 
 let tmp: string;
@@ -58,16 +65,22 @@ function runIn(cwd: string, args: string[]): Promise<CliResult> {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
 const GOLDEN = [
-  'notebook/identity_block/f2-constant1/inference', 'notebook/identity_block/f3-constant1/training',
-  'notebook/convolutional_block/f2-s2/inference', 'notebook/convolutional_block/f2-s2/training',
+  'notebook/identity_block/f2-constant1/inference',
+  'notebook/identity_block/f3-constant1/training',
+  'notebook/convolutional_block/f2-s2/inference',
+  'notebook/convolutional_block/f2-s2/training',
 ];
 const allPass = Object.fromEntries(GOLDEN.map((c) => [c, 'pass']));
 
@@ -91,51 +104,106 @@ describe('run --adapter-module', () => {
       fs.mkdirSync(dir, { recursive: true });
       for (const [f, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), text);
     };
-    pkg('my-cjs-adapters', { 'package.json': JSON.stringify({ name: 'my-cjs-adapters', main: 'lib.js' }), 'lib.js': adapterModuleText('pkg-cjs', false) });
+    pkg('my-cjs-adapters', {
+      'package.json': JSON.stringify({ name: 'my-cjs-adapters', main: 'lib.js' }),
+      'lib.js': adapterModuleText('pkg-cjs', false),
+    });
     pkg('@me/esm-adapters', {
-      'package.json': JSON.stringify({ name: '@me/esm-adapters', type: 'module', exports: { '.': { import: './index.js' } } }),
+      'package.json': JSON.stringify({
+        name: '@me/esm-adapters',
+        type: 'module',
+        exports: { '.': { import: './index.js' } },
+      }),
       'index.js': adapterModuleText('pkg-esm', true),
     });
     const out = path.join(tmp, 'run-pkg');
-    const res = await runIn(cwd, ['run', '--adapter-module', 'my-cjs-adapters', '--adapter-module', '@me/esm-adapters', ...CASES, '--adapters', 'pkg-cjs,pkg-esm', '--out', out]);
+    const res = await runIn(cwd, [
+      'run',
+      '--adapter-module',
+      'my-cjs-adapters',
+      '--adapter-module',
+      '@me/esm-adapters',
+      ...CASES,
+      '--adapters',
+      'pkg-cjs,pkg-esm',
+      '--out',
+      out,
+    ]);
     expect(res.stderr).not.toMatch(/usage|cannot load/i);
     expect(res.code).toBe(0);
     const r = readReport(out);
     expect(statuses(r, 'pkg-cjs')).toEqual(allPass);
     expect(statuses(r, 'pkg-esm')).toEqual(allPass);
     // A name that resolves nowhere is a usage error naming it and where it looked.
-    const bad = await runIn(cwd, ['run', '--adapter-module', 'no-such-adapters-pkg', ...CASES, '--out', path.join(tmp, 'never')]);
+    const bad = await runIn(cwd, [
+      'run',
+      '--adapter-module',
+      'no-such-adapters-pkg',
+      ...CASES,
+      '--out',
+      path.join(tmp, 'never'),
+    ]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--adapter-module no-such-adapters-pkg: no such file, and no npm package 'no-such-adapters-pkg' resolves from");
+    expect(bad.stderr).toContain(
+      "--adapter-module no-such-adapters-pkg: no such file, and no npm package 'no-such-adapters-pkg' resolves from",
+    );
   });
 });
 
 describe('run --adapter-command', () => {
   test('the reference behind the protocol passes the golden block cases; its id is its hello name', async () => {
     const out = path.join(tmp, 'run-cmd');
-    const res = await runCli(['run', '--adapter-command', program(), '--adapters', 'reference,reference-fp64-over-protocol', ...CASES, '--out', out]);
+    const res = await runCli([
+      'run',
+      '--adapter-command',
+      program(),
+      '--adapters',
+      'reference,reference-fp64-over-protocol',
+      ...CASES,
+      '--out',
+      out,
+    ]);
     expect(res.code).toBe(0);
     const r = readReport(out);
     expect(r.adapters.map((a) => a.id)).toEqual(['reference', 'reference-fp64-over-protocol']);
     expect(statuses(r, 'reference-fp64-over-protocol')).toEqual(allPass);
-    expect(r.adapters[1].description?.notes.join('\n')).toMatch(/external program `node --require .*reference-program\.ts`: reference-fp64-over-protocol 1, protocol version 1/);
+    expect(r.adapters[1].description?.notes.join('\n')).toMatch(
+      /external program `node --require .*reference-program\.ts`: reference-fp64-over-protocol 1, protocol version 1/,
+    );
   });
 
   test('faulty programs: error, fail-shape, crashed, timeout; the other cases and adapters complete', async () => {
     const out = path.join(tmp, 'run-faults');
     const faults = { garbage: 'error', shape: 'fail-shape', exit: 'crashed', hang: 'timeout' } as const;
-    const args = ['run', '--adapters', `reference,${Object.keys(faults).map((f) => `ext-${f}`).join(',')}`, ...CASES, '--out', out, '--timeout', '60'];
-    for (const f of Object.keys(faults)) args.push('--adapter-command', program(f), '--adapter-id', `ext-${f}`, '--adapter-timeout', '1');
+    const args = [
+      'run',
+      '--adapters',
+      `reference,${Object.keys(faults)
+        .map((f) => `ext-${f}`)
+        .join(',')}`,
+      ...CASES,
+      '--out',
+      out,
+      '--timeout',
+      '60',
+    ];
+    for (const f of Object.keys(faults))
+      args.push('--adapter-command', program(f), '--adapter-id', `ext-${f}`, '--adapter-timeout', '1');
     const res = await runCli(args);
     expect(res.code).toBe(1);
     const r = readReport(out);
     expect(statuses(r, 'reference')).toEqual(allPass);
     for (const [f, status] of Object.entries(faults)) {
       // Faults fire on training-mode runs only: the inference cases around them pass (the program restarted).
-      expect([f, statuses(r, `ext-${f}`)]).toEqual([f, {
-        'notebook/identity_block/f2-constant1/inference': 'pass', 'notebook/identity_block/f3-constant1/training': status,
-        'notebook/convolutional_block/f2-s2/inference': 'pass', 'notebook/convolutional_block/f2-s2/training': status,
-      }]);
+      expect([f, statuses(r, `ext-${f}`)]).toEqual([
+        f,
+        {
+          'notebook/identity_block/f2-constant1/inference': 'pass',
+          'notebook/identity_block/f3-constant1/training': status,
+          'notebook/convolutional_block/f2-s2/inference': 'pass',
+          'notebook/convolutional_block/f2-s2/training': status,
+        },
+      ]);
     }
     const hang = r.results.find((x) => x.adapter === 'ext-hang' && x.status === 'timeout');
     expect(hang?.reason).toMatch(/ExternalProgramTimeout: .*no answer to 'run' .* within 1000 ms/);
@@ -144,9 +212,15 @@ describe('run --adapter-command', () => {
   });
 
   test.each([
-    [['--adapter-command', 'a', '--adapter-command', 'b', '--adapter-id', 'x'], '--adapter-id given 1 time for 2 --adapter-command; give it once per --adapter-command'],
+    [
+      ['--adapter-command', 'a', '--adapter-command', 'b', '--adapter-id', 'x'],
+      '--adapter-id given 1 time for 2 --adapter-command; give it once per --adapter-command',
+    ],
     [['--adapter-id', 'x'], '--adapter-id belongs to an --adapter-command (none given)'],
-    [['--adapter-command', 'a', '--adapter-profile', 'fp16'], "--adapter-profile must be fp64-reference, fp32-cpu or tf32-gpu, got 'fp16'"],
+    [
+      ['--adapter-command', 'a', '--adapter-profile', 'fp16'],
+      "--adapter-profile must be fp64-reference, fp32-cpu or tf32-gpu, got 'fp16'",
+    ],
     [['--adapter-command', 'a', '--adapter-timeout', '300'], '--adapter-timeout 300 must be below --timeout 300'],
     [['--adapter-command', "python3 'unterminated"], 'unterminated'],
   ])('usage error %j', async (flags, msg) => {
@@ -158,16 +232,29 @@ describe('run --adapter-command', () => {
 
 describe('the suites: CONFORMANCE_ADAPTER_MODULES and CONFORMANCE_ADAPTER_COMMANDS', () => {
   test('the variables are parsed: modules by path.delimiter, commands as one line or a JSON array', () => {
-    expect(suiteAdapterSources({ [MODULES_ENV]: ['a.cjs', 'some-pkg'].join(path.delimiter) }).modules).toEqual(['a.cjs', 'some-pkg']);
-    expect(suiteAdapterSources({ [COMMANDS_ENV]: 'python3 my_runtime.py' }).commands).toEqual([{ command: 'python3 my_runtime.py' }]);
-    expect(suiteAdapterSources({ [COMMANDS_ENV]: '["a x", {"command": "b", "id": "bee"}]' }).commands).toEqual([{ command: 'a x' }, { command: 'b', id: 'bee' }]);
-    expect(() => suiteAdapterSources({ [COMMANDS_ENV]: '[1]' })).toThrow(`${COMMANDS_ENV}: item 0 is neither a command line nor a {command, ...} object`);
+    expect(suiteAdapterSources({ [MODULES_ENV]: ['a.cjs', 'some-pkg'].join(path.delimiter) }).modules).toEqual([
+      'a.cjs',
+      'some-pkg',
+    ]);
+    expect(suiteAdapterSources({ [COMMANDS_ENV]: 'python3 my_runtime.py' }).commands).toEqual([
+      { command: 'python3 my_runtime.py' },
+    ]);
+    expect(suiteAdapterSources({ [COMMANDS_ENV]: '["a x", {"command": "b", "id": "bee"}]' }).commands).toEqual([
+      { command: 'a x' },
+      { command: 'b', id: 'bee' },
+    ]);
+    expect(() => suiteAdapterSources({ [COMMANDS_ENV]: '[1]' })).toThrow(
+      `${COMMANDS_ENV}: item 0 is neither a command line nor a {command, ...} object`,
+    );
     expect(() => suiteAdapterSources({ [COMMANDS_ENV]: '[nope' })).toThrow(`${COMMANDS_ENV}: not valid JSON`);
   });
 
-  test('a module and a program join the suites\' pool, the selection, and the entries test files get', async () => {
+  test("a module and a program join the suites' pool, the selection, and the entries test files get", async () => {
     const file = path.join(tmp, 'suite-adapters.cjs');
-    fs.writeFileSync(file, "module.exports = { adapters: [{ id: 'suite-mod', summary: 's', profile: 'fp32-cpu', outOfTheBox: false, create() { return {}; } }] };");
+    fs.writeFileSync(
+      file,
+      "module.exports = { adapters: [{ id: 'suite-mod', summary: 's', profile: 'fp32-cpu', outOfTheBox: false, create() { return {}; } }] };",
+    );
     const pool = await suiteAdapterPool({ [MODULES_ENV]: file, [COMMANDS_ENV]: program() });
     const added = ['suite-mod', 'reference-fp64-over-protocol'];
     expect(pool.entries.map((e) => e.id)).toEqual([...ADAPTERS.map((e) => e.id), ...added]);
@@ -183,6 +270,8 @@ describe('the suites: CONFORMANCE_ADAPTER_MODULES and CONFORMANCE_ADAPTER_COMMAN
     } finally {
       await adapter.dispose();
     }
-    await expect(suiteAdapterPool({ [MODULES_ENV]: path.join(tmp, 'missing.cjs') })).rejects.toThrow(`${MODULES_ENV}: --adapter-module ${path.join(tmp, 'missing.cjs')}: no such file`);
+    await expect(suiteAdapterPool({ [MODULES_ENV]: path.join(tmp, 'missing.cjs') })).rejects.toThrow(
+      `${MODULES_ENV}: --adapter-module ${path.join(tmp, 'missing.cjs')}: no such file`,
+    );
   });
 });

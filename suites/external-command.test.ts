@@ -13,7 +13,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  commandAdapterId, createCommandAdapterEntry, resolveCommandAdapterEntry, splitCommand, type CommandAdapter, type CommandAdapterOptions,
+  commandAdapterId,
+  createCommandAdapterEntry,
+  resolveCommandAdapterEntry,
+  splitCommand,
+  type CommandAdapter,
+  type CommandAdapterOptions,
 } from '../src/adapters/external/command';
 import { ExternalAdapterError, externalFaultStatus } from '../src/adapters/external/errors';
 import { encodeFrame, FrameError, FrameReader, frameTensors } from '../src/adapters/external/frames';
@@ -72,14 +77,20 @@ function groupByModel(cases: FixtureCase[]): Map<string, FixtureCase[]> {
 }
 
 /** The fixtures suite's loop (tests/fixtures.test.ts) for one command adapter over `cases`. */
-function goldenCases(entry: AdapterEntry, cases: FixtureCase[], extra?: (k: FixtureCase, outMaxAbs: number | null) => void): void {
+function goldenCases(
+  entry: AdapterEntry,
+  cases: FixtureCase[],
+  extra?: (k: FixtureCase, outMaxAbs: number | null) => void,
+): void {
   let adapter: Adapter | undefined;
   beforeAll(async () => {
     adapter = entry.create();
     const p = await adapter.probe();
     expect(p).toEqual({ available: true });
   }, 120_000);
-  afterAll(async () => { await adapter?.dispose(); });
+  afterAll(async () => {
+    await adapter?.dispose();
+  });
 
   test('describe comes from the program, with a note naming the command and protocol', async () => {
     const d = await adapter!.describe();
@@ -100,9 +111,12 @@ function goldenCases(entry: AdapterEntry, cases: FixtureCase[], extra?: (k: Fixt
 
       for (const k of group) {
         test(`${k.id} [${k.caseClass}]`, async () => {
-          const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (key) => resolveTolerance(key.caseClass, key.role, entry.profile));
+          const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
+            resolveTolerance(key.caseClass, key.role, entry.profile),
+          );
           const failures = describeFailures(run);
-          if (failures.length) throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
+          if (failures.length)
+            throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
           expect(run.comparisons.length).toBeGreaterThan(0);
           expect(run.comparisons.every((c) => c.result?.pass === true)).toBe(true);
           extra?.(k, run.comparisons.find((c) => c.tensor === 'output')?.result?.maxAbs ?? null);
@@ -116,7 +130,10 @@ describe('frames', () => {
   const t = { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
 
   test('a frame survives being split into 1-byte chunks, tensors included', () => {
-    const bytes = encodeFrame({ type: 'run', id: 7, training: true }, [{ name: 'output', tensor: t }, { name: 'x', tensor: { shape: [1], data: Float64Array.from([0.1]) } }]);
+    const bytes = encodeFrame({ type: 'run', id: 7, training: true }, [
+      { name: 'output', tensor: t },
+      { name: 'x', tensor: { shape: [1], data: Float64Array.from([0.1]) } },
+    ]);
     const r = new FrameReader();
     let f;
     for (let i = 0; i < bytes.length; i++) {
@@ -146,7 +163,9 @@ describe('frames', () => {
     expect(() => noId.next()).toThrow(/'id' must be an integer >= 0, got -1/);
 
     const outside = new FrameReader();
-    const hb = Buffer.from(JSON.stringify({ type: 'run', id: 1, tensors: [{ name: 'output', offset: 0, length: 99 }] }));
+    const hb = Buffer.from(
+      JSON.stringify({ type: 'run', id: 1, tensors: [{ name: 'output', offset: 0, length: 99 }] }),
+    );
     outside.push(Buffer.concat([Buffer.from(Uint32Array.of(hb.length).buffer), hb, Buffer.alloc(8)]));
     expect(() => outside.next()).toThrow(/tensor reference .*"output".* inside the 0-byte payload/);
   });
@@ -156,7 +175,10 @@ describe('frames', () => {
     const hlen = good.readUInt32LE(0);
     const bad = Buffer.from(good);
     const start = 4 + hlen + 8;
-    const header = bad.subarray(start, start + 64).toString('latin1').replace("'<f4'", "'<i4'");
+    const header = bad
+      .subarray(start, start + 64)
+      .toString('latin1')
+      .replace("'<f4'", "'<i4'");
     bad.write(header, start, 'latin1');
     const r = new FrameReader();
     r.push(bad);
@@ -169,7 +191,13 @@ describe('frames', () => {
 
 describe('command lines', () => {
   test('split like a shell without expansion', () => {
-    expect(splitCommand(`python3 -u "my runtime.py" --flag='a b' c\\ d`)).toEqual(['python3', '-u', 'my runtime.py', '--flag=a b', 'c d']);
+    expect(splitCommand(`python3 -u "my runtime.py" --flag='a b' c\\ d`)).toEqual([
+      'python3',
+      '-u',
+      'my runtime.py',
+      '--flag=a b',
+      'c d',
+    ]);
     expect(() => splitCommand('python3 "oops')).toThrow(/unterminated " quote/);
     expect(() => splitCommand('   ')).toThrow(/empty/);
   });
@@ -185,7 +213,7 @@ describe('command lines', () => {
     expect(e.profile).toBe('fp64-reference');
   }, 60_000);
 
-  test("an idle, never disposed program does not keep Node alive", async () => {
+  test('an idle, never disposed program does not keep Node alive', async () => {
     // A child Node process probes and builds through the adapter and then simply returns: it must exit.
     const script = [
       `require(${JSON.stringify(TSX)});`,
@@ -206,14 +234,25 @@ describe('command lines', () => {
 });
 
 describe('golden cases over the protocol [reference behind the protocol, fp64]', () => {
-  const entry = createCommandAdapterEntry({ command: referenceCommand('--precision', 'fp64'), id: 'reference-over-protocol', profile: 'fp64-reference' });
-  goldenCases(entry, manifest.cases.filter((k) => k.model.model !== 'resnet50'));
+  const entry = createCommandAdapterEntry({
+    command: referenceCommand('--precision', 'fp64'),
+    id: 'reference-over-protocol',
+    profile: 'fp64-reference',
+  });
+  goldenCases(
+    entry,
+    manifest.cases.filter((k) => k.model.model !== 'resnet50'),
+  );
 });
 
 const jaxReady = fs.existsSync(JAX_PYTHON);
-const jaxEntry = (x64: boolean): AdapterEntry => createCommandAdapterEntry({
-  command: [JAX_PYTHON, JAX_ADAPTER, ...(x64 ? ['--x64'] : [])], id: x64 ? 'jax-x64' : 'jax', profile: x64 ? 'fp64-reference' : 'fp32-cpu', fix: JAX_FIX,
-});
+const jaxEntry = (x64: boolean): AdapterEntry =>
+  createCommandAdapterEntry({
+    command: [JAX_PYTHON, JAX_ADAPTER, ...(x64 ? ['--x64'] : [])],
+    id: x64 ? 'jax-x64' : 'jax',
+    profile: x64 ? 'fp64-reference' : 'fp32-cpu',
+    fix: JAX_FIX,
+  });
 
 /** Issue 17: the JAX ResNet-50 probabilities are within 5e-5 of the float64 Keras values. */
 const FLOAT64_PROBABILITIES_MAX_ABS = 5e-5;
@@ -258,10 +297,19 @@ class Recording extends ObservedAdapter {
 }
 
 /** inference (build), training (the fault fires), inference of the same model (no rebuild by the runner). */
-const SEQUENCE = ['convolutional_block/f2-s2-X/inference', 'convolutional_block/f2-s2-X/training', 'notebook/convolutional_block/f2-s2/inference'].map(caseById);
+const SEQUENCE = [
+  'convolutional_block/f2-s2-X/inference',
+  'convolutional_block/f2-s2-X/training',
+  'notebook/convolutional_block/f2-s2/inference',
+].map(caseById);
 
 async function runSequence(opts: Partial<CommandAdapterOptions> & { fault: string }) {
-  const entry = createCommandAdapterEntry({ command: referenceCommand('--fault', opts.fault), id: `faulty-${opts.fault}`, profile: 'fp64-reference', timeoutMs: opts.timeoutMs ?? 60_000 });
+  const entry = createCommandAdapterEntry({
+    command: referenceCommand('--fault', opts.fault),
+    id: `faulty-${opts.fault}`,
+    profile: 'fp64-reference',
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
   const inner = entry.create() as CommandAdapter;
   const adapter = new Recording(inner);
   try {
@@ -276,13 +324,47 @@ async function runSequence(opts: Partial<CommandAdapterOptions> & { fault: strin
 }
 
 describe('fault-injected programs: each fault gets its status, the cases around it still run', () => {
-  const cases: { fault: string; kind: ExternalAdapterError['kind']; status?: 'crashed' | 'timeout'; reason: RegExp; timeoutMs?: number }[] = [
-    { fault: 'garbage', kind: 'protocol', reason: /ExternalProtocolError: .*malformed frame #\d+ from the program: header length \d+ is outside.*"Traceback: some/ },
-    { fault: 'bad-npy', kind: 'protocol', reason: /ExternalProtocolError: .*malformed 'run' answer .*tensor 'output'.*bad magic/ },
-    { fault: 'shape', kind: 'shape', reason: /ExternalOutputShapeError: .*tensor 'output' has shape \[3, 2, 2, 5\], the spec says \[3, 2, 2, 6\]/ },
-    { fault: 'exit', kind: 'crashed', status: 'crashed', reason: /ExternalProgramCrashed: .*the program exited \(code 3\) while request 'run'/ },
-    { fault: 'hang', kind: 'timeout', status: 'timeout', reason: /ExternalProgramTimeout: .*no answer to 'run' \(#\d+\) within 3000 ms; the program was killed/, timeoutMs: 3000 },
-    { fault: 'error', kind: 'program', reason: /ExternalProgramError: .*'run' failed in the program: deliberate failure/ },
+  const cases: {
+    fault: string;
+    kind: ExternalAdapterError['kind'];
+    status?: 'crashed' | 'timeout';
+    reason: RegExp;
+    timeoutMs?: number;
+  }[] = [
+    {
+      fault: 'garbage',
+      kind: 'protocol',
+      reason:
+        /ExternalProtocolError: .*malformed frame #\d+ from the program: header length \d+ is outside.*"Traceback: some/,
+    },
+    {
+      fault: 'bad-npy',
+      kind: 'protocol',
+      reason: /ExternalProtocolError: .*malformed 'run' answer .*tensor 'output'.*bad magic/,
+    },
+    {
+      fault: 'shape',
+      kind: 'shape',
+      reason: /ExternalOutputShapeError: .*tensor 'output' has shape \[3, 2, 2, 5\], the spec says \[3, 2, 2, 6\]/,
+    },
+    {
+      fault: 'exit',
+      kind: 'crashed',
+      status: 'crashed',
+      reason: /ExternalProgramCrashed: .*the program exited \(code 3\) while request 'run'/,
+    },
+    {
+      fault: 'hang',
+      kind: 'timeout',
+      status: 'timeout',
+      reason: /ExternalProgramTimeout: .*no answer to 'run' \(#\d+\) within 3000 ms; the program was killed/,
+      timeoutMs: 3000,
+    },
+    {
+      fault: 'error',
+      kind: 'program',
+      reason: /ExternalProgramError: .*'run' failed in the program: deliberate failure/,
+    },
   ];
   for (const c of cases) {
     test(`${c.fault}: ${c.kind}`, async () => {
@@ -304,14 +386,20 @@ describe('fault-injected programs: each fault gets its status, the cases around 
   }
 
   test('hang: the hung program is killed (its process is gone)', async () => {
-    const entry = createCommandAdapterEntry({ command: referenceCommand('--fault', 'hang'), id: 'faulty-hang', timeoutMs: 2000 });
+    const entry = createCommandAdapterEntry({
+      command: referenceCommand('--fault', 'hang'),
+      id: 'faulty-hang',
+      timeoutMs: 2000,
+    });
     const a = entry.create() as CommandAdapter;
     try {
       const k = SEQUENCE[1];
       const spec = buildModel(k.model);
       await a.build(spec, initModelWeights(spec));
       const pid = a['proc']!.pid!;
-      await expect(a.run(loadCaseTensors(FIXTURES_DIR, k).input, { training: true })).rejects.toMatchObject({ kind: 'timeout' });
+      await expect(a.run(loadCaseTensors(FIXTURES_DIR, k).input, { training: true })).rejects.toMatchObject({
+        kind: 'timeout',
+      });
       // Let Node reap the killed child (a zombie still answers kill(pid, 0)).
       expect(await waitGone(pid, 5000)).toBe(true);
     } finally {
@@ -345,6 +433,10 @@ describe('fault-injected programs: each fault gets its status, the cases around 
 
   test('not found: unavailable, with the reason and a fix', async () => {
     const p = await probeOf({ command: '/nonexistent/bin/my-runtime --serve', fix: 'install my-runtime' });
-    expect(p).toEqual({ available: false, reason: expect.stringMatching(/cannot start `\/nonexistent\/bin\/my-runtime --serve`: .*ENOENT/), fix: 'install my-runtime' });
+    expect(p).toEqual({
+      available: false,
+      reason: expect.stringMatching(/cannot start `\/nonexistent\/bin\/my-runtime --serve`: .*ENOENT/),
+      fix: 'install my-runtime',
+    });
   }, 60_000);
 });

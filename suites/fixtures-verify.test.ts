@@ -7,7 +7,14 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { caseTensorRefs, loadCaseTensors, loadManifest, loadTensor, modelKey, parseManifest } from '../src/fixtures/load';
+import {
+  caseTensorRefs,
+  loadCaseTensors,
+  loadManifest,
+  loadTensor,
+  modelKey,
+  parseManifest,
+} from '../src/fixtures/load';
 import type { FixtureManifest } from '../src/fixtures/manifest';
 import { FIXTURES_DIR, MANIFEST_FILE } from '../src/fixtures/paths';
 import { FIXTURE_SIZE_BUDGET_BYTES, verifyFixtures } from '../src/fixtures/verify';
@@ -55,7 +62,9 @@ describe('manifest vs src/spec', () => {
   });
 
   test('full-boundary ResNet-50 cases capture exactly the spec boundaries (stage 1, every block, avgpool, logits)', () => {
-    const full = manifest.cases.filter((k) => k.model.model === 'resnet50' && Object.keys(k.expected.intermediates ?? {}).length > 7);
+    const full = manifest.cases.filter(
+      (k) => k.model.model === 'resnet50' && Object.keys(k.expected.intermediates ?? {}).length > 7,
+    );
     expect(full.length).toBeGreaterThanOrEqual(2);
     for (const k of full) {
       const spec = buildModel(k.model);
@@ -88,52 +97,66 @@ describe('src/init against the Keras weight digests', () => {
 });
 
 describe('notebook-published cases', () => {
-  const published = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, 'published', 'notebook-published.json'), 'utf8')) as {
+  const published = JSON.parse(
+    fs.readFileSync(path.join(FIXTURES_DIR, 'published', 'notebook-published.json'), 'utf8'),
+  ) as {
     versions: Record<string, unknown>;
   };
   const cases = manifest.cases.filter((k) => k.source.kind === 'notebook-published');
 
   test('there are four (identity block both modes, convolutional block both modes)', () => {
     expect(cases.map((k) => `${k.model.model}/${k.training}`).sort()).toEqual([
-      'convolutional_block/false', 'convolutional_block/true', 'identity_block/false', 'identity_block/true',
+      'convolutional_block/false',
+      'convolutional_block/true',
+      'identity_block/false',
+      'identity_block/true',
     ]);
   });
 
-  test.each(cases.map((k) => [k.id, k] as const))('%s holds exactly the values of the published-values copy it names', (_id, k) => {
-    if (k.source.kind !== 'notebook-published') throw new Error('filtered above');
-    const m = /^fixtures\/published\/notebook-published\.json: versions\.([^. ]+)\.(\S+)/.exec(k.source.copiedFrom);
-    expect(m).not.toBeNull();
-    let node: unknown = published.versions[m![1]];
-    for (const part of m![2].split('.')) node = (node as Record<string, unknown>)[part];
-    const flat = (node as unknown[]).flat(5) as number[];
-    const t = loadCaseTensors(FIXTURES_DIR, k);
-    const expected = t.resume ?? t.output!;
-    expect(expected.data).toBeInstanceOf(Float64Array);
-    expect(Array.from(expected.data)).toEqual(flat);
-  });
+  test.each(cases.map((k) => [k.id, k] as const))(
+    '%s holds exactly the values of the published-values copy it names',
+    (_id, k) => {
+      if (k.source.kind !== 'notebook-published') throw new Error('filtered above');
+      const m = /^fixtures\/published\/notebook-published\.json: versions\.([^. ]+)\.(\S+)/.exec(k.source.copiedFrom);
+      expect(m).not.toBeNull();
+      let node: unknown = published.versions[m![1]];
+      for (const part of m![2].split('.')) node = (node as Record<string, unknown>)[part];
+      const flat = (node as unknown[]).flat(5) as number[];
+      const t = loadCaseTensors(FIXTURES_DIR, k);
+      const expected = t.resume ?? t.output!;
+      expect(expected.data).toBeInstanceOf(Float64Array);
+      expect(Array.from(expected.data)).toEqual(flat);
+    },
+  );
 
   test('their input is the notebook X: float32 (3,4,4,3), sample 0 all -1, sample 1 all 1, sample 2 all 3', () => {
     const x = loadTensor(FIXTURES_DIR, cases[0].input, 'input');
     expect(x.shape).toEqual([3, 4, 4, 3]);
     expect(x.data).toBeInstanceOf(Float32Array);
-    [-1, 1, 3].forEach((v, b) => expect(Array.from(x.data.subarray(b * 48, (b + 1) * 48)).every((y) => y === v)).toBe(true));
+    [-1, 1, 3].forEach((v, b) =>
+      expect(Array.from(x.data.subarray(b * 48, (b + 1) * 48)).every((y) => y === v)).toBe(true),
+    );
   });
 });
 
 describe('verify on broken copies names the file and the problem', () => {
   let tmp: string;
-  const small = manifest.cases.filter((k) => k.model.model !== 'resnet50' && k.expected.output && k.source.kind === 'keras-generated').slice(0, 3);
+  const small = manifest.cases
+    .filter((k) => k.model.model !== 'resnet50' && k.expected.output && k.source.kind === 'keras-generated')
+    .slice(0, 3);
 
   /** A small fixtures folder: three block cases, their files, and `edit` applied to the manifest JSON. */
   function miniFixtures(edit: (m: FixtureManifest) => void = () => undefined): string {
     const dir = fs.mkdtempSync(path.join(tmp, 'fx-'));
     const keys = new Set(small.map((k) => modelKey(k.model)));
-    const m: FixtureManifest = JSON.parse(JSON.stringify({
-      ...manifest,
-      cases: small,
-      summaries: manifest.summaries.filter((s) => keys.has(modelKey(s.model))),
-      weightDigests: manifest.weightDigests.filter((s) => keys.has(modelKey(s.model))),
-    }));
+    const m: FixtureManifest = JSON.parse(
+      JSON.stringify({
+        ...manifest,
+        cases: small,
+        summaries: manifest.summaries.filter((s) => keys.has(modelKey(s.model))),
+        weightDigests: manifest.weightDigests.filter((s) => keys.has(modelKey(s.model))),
+      }),
+    );
     for (const k of small) {
       for (const { ref } of caseTensorRefs(k)) {
         fs.mkdirSync(path.dirname(path.join(dir, ref.file)), { recursive: true });
@@ -162,7 +185,9 @@ describe('verify on broken copies names the file and the problem', () => {
     fs.rmSync(path.join(dir, file));
     const r = verifyFixtures(dir);
     expect(r.ok).toBe(false);
-    expect(r.problems).toEqual([expect.stringContaining(`case '${small[0].id}' expected.output: ${file}: missing file`)]);
+    expect(r.problems).toEqual([
+      expect.stringContaining(`case '${small[0].id}' expected.output: ${file}: missing file`),
+    ]);
   });
 
   test('truncated file', () => {
@@ -182,7 +207,9 @@ describe('verify on broken copies names the file and the problem', () => {
     const bytes = fs.readFileSync(path.join(dir, file));
     bytes[bytes.length - 1] ^= 0x01;
     fs.writeFileSync(path.join(dir, file), bytes);
-    expect(verifyFixtures(dir).problems).toEqual([expect.stringMatching(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: wrong digest .*modified`))]);
+    expect(verifyFixtures(dir).problems).toEqual([
+      expect.stringMatching(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: wrong digest .*modified`)),
+    ]);
   });
 
   test('bad JSON', () => {
@@ -199,15 +226,41 @@ describe('verify on broken copies names the file and the problem', () => {
     const problems = verifyFixtures(dir).problems.join('\n');
     expect(problems).toContain(`case '${small[0].id}' expected.output: ${small[0].expected.output!.file}: shape`);
     expect(problems).toContain('but the manifest says [1,2,3]');
-    expect(problems).toContain(`case '${small[1].id}' expected.output: ${small[1].expected.output!.file}: dtype float32 but the manifest says float64`);
+    expect(problems).toContain(
+      `case '${small[1].id}' expected.output: ${small[1].expected.output!.file}: dtype float32 but the manifest says float64`,
+    );
   });
 
   test('duplicate id, unknown case class, unknown check, missing field: the manifest is rejected naming the case', () => {
     const variants: [string, (m: FixtureManifest) => void, RegExp][] = [
-      ['duplicate', (m) => { m.cases[1].id = m.cases[0].id; }, /case '.*': duplicate case id/],
-      ['class', (m) => { m.cases[0].caseClass = 'no-such-class'; }, /caseClass: unknown case class 'no-such-class'/],
-      ['check', (m) => { m.cases[0].checks = ['no-such-check']; }, /checks\[0\]: unknown check 'no-such-check'/],
-      ['field', (m) => { delete (m.cases[2] as unknown as Record<string, unknown>).training; }, /cases\[2\]: missing field 'training'/],
+      [
+        'duplicate',
+        (m) => {
+          m.cases[1].id = m.cases[0].id;
+        },
+        /case '.*': duplicate case id/,
+      ],
+      [
+        'class',
+        (m) => {
+          m.cases[0].caseClass = 'no-such-class';
+        },
+        /caseClass: unknown case class 'no-such-class'/,
+      ],
+      [
+        'check',
+        (m) => {
+          m.cases[0].checks = ['no-such-check'];
+        },
+        /checks\[0\]: unknown check 'no-such-check'/,
+      ],
+      [
+        'field',
+        (m) => {
+          delete (m.cases[2] as unknown as Record<string, unknown>).training;
+        },
+        /cases\[2\]: missing field 'training'/,
+      ],
     ];
     for (const [, edit, re] of variants) {
       const r = verifyFixtures(miniFixtures(edit));
@@ -219,7 +272,9 @@ describe('verify on broken copies names the file and the problem', () => {
   test('an unreferenced file in data/', () => {
     const dir = miniFixtures();
     fs.writeFileSync(path.join(dir, 'data', 'stale.npy'), 'x');
-    expect(verifyFixtures(dir).problems).toEqual([expect.stringContaining('data/stale.npy: not referenced by the manifest')]);
+    expect(verifyFixtures(dir).problems).toEqual([
+      expect.stringContaining('data/stale.npy: not referenced by the manifest'),
+    ]);
   });
 
   test('parseManifest rejects a case whose model has no summary record', () => {

@@ -12,8 +12,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { KerasAdapter } from '../src/adapters/keras';
-import { REFERENCE_PROBABILITY_CLASSES, REFERENCE_PROBABILITY_MAX_ABS, resolveTolerance } from '../src/compare/tolerances';
-import { caseTensorRefs, findSummary, loadCaseTensors, loadManifest, modelKey, toleranceKeyOf } from '../src/fixtures/load';
+import {
+  REFERENCE_PROBABILITY_CLASSES,
+  REFERENCE_PROBABILITY_MAX_ABS,
+  resolveTolerance,
+} from '../src/compare/tolerances';
+import {
+  caseTensorRefs,
+  findSummary,
+  loadCaseTensors,
+  loadManifest,
+  modelKey,
+  toleranceKeyOf,
+} from '../src/fixtures/load';
 import type { FixtureCase } from '../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../src/fixtures/paths';
 import { describeFailures, runFixtureCase, type CaseRun } from '../src/fixtures/run-case';
@@ -45,24 +56,52 @@ function record(entry: AdapterEntry, run: CaseRun, k: FixtureCase, ms: number, w
   const lines: string[] = [];
   for (const c of run.comparisons) {
     const r = c.result;
-    lines.push(JSON.stringify({
-      adapter: entry.id, profile: entry.profile, case: k.id, caseClass: c.caseClass, tensor: c.tensor,
-      role: c.role, verdict: c.verdict, pass: r ? r.pass : false, missing: c.missing,
-      n: r?.n, mismatches: r?.mismatches, maxAbs: r?.maxAbs, maxRel: r?.maxRel, maxUlp: r?.maxUlp,
-      tolerance: r?.tolerance, worst: r?.worst, shapeMismatch: r?.shapeMismatch, ms,
-    }));
+    lines.push(
+      JSON.stringify({
+        adapter: entry.id,
+        profile: entry.profile,
+        case: k.id,
+        caseClass: c.caseClass,
+        tensor: c.tensor,
+        role: c.role,
+        verdict: c.verdict,
+        pass: r ? r.pass : false,
+        missing: c.missing,
+        n: r?.n,
+        mismatches: r?.mismatches,
+        maxAbs: r?.maxAbs,
+        maxRel: r?.maxRel,
+        maxUlp: r?.maxUlp,
+        tolerance: r?.tolerance,
+        worst: r?.worst,
+        shapeMismatch: r?.shapeMismatch,
+        ms,
+      }),
+    );
     if (r && !r.shapeMismatch) {
       const row = `${c.caseClass} x ${c.role}`;
       const w = worst.get(row) ?? { maxAbs: 0, maxRel: 0, maxUlp: 0, where: '' };
       const abs = r.maxAbs ?? Infinity;
-      if (abs > w.maxAbs || w.where === '') { w.maxAbs = abs; w.where = `${k.id} ${c.tensor}`; }
+      if (abs > w.maxAbs || w.where === '') {
+        w.maxAbs = abs;
+        w.where = `${k.id} ${c.tensor}`;
+      }
       w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
       w.maxUlp = Math.max(w.maxUlp, r.maxUlp ?? Infinity);
       worst.set(row, w);
     }
   }
   for (const c of run.checks) {
-    lines.push(JSON.stringify({ adapter: entry.id, profile: entry.profile, case: k.id, check: c.name, pass: c.result.pass, detail: c.result.detail }));
+    lines.push(
+      JSON.stringify({
+        adapter: entry.id,
+        profile: entry.profile,
+        case: k.id,
+        check: c.name,
+        pass: c.result.pass,
+        detail: c.result.detail,
+      }),
+    );
   }
   fs.appendFileSync(path.join(METRICS_DIR, `${entry.id}.jsonl`), `${lines.join('\n')}\n`);
 }
@@ -73,7 +112,8 @@ function divergenceRows(k: FixtureCase, profile: string): string[] {
   for (const { role, ref } of caseTensorRefs(k)) {
     if (role === 'input') continue;
     const key = toleranceKeyOf(k, ref);
-    if (resolveTolerance(key.caseClass, key.role, profile).kind === 'expected-divergence') rows.add(`${key.caseClass} x ${key.role}`);
+    if (resolveTolerance(key.caseClass, key.role, profile).kind === 'expected-divergence')
+      rows.add(`${key.caseClass} x ${key.role}`);
   }
   return [...rows];
 }
@@ -92,9 +132,18 @@ describeEachAdapter('fixtures', (entry) => {
 
   afterAll(async () => {
     await adapter?.dispose();
-    fs.writeFileSync(path.join(METRICS_DIR, `${entry.id}.summary.json`), `${JSON.stringify({
-      adapter: entry.id, profile: entry.profile, worstByCaseClass: Object.fromEntries([...worst].sort()),
-    }, null, 1)}\n`);
+    fs.writeFileSync(
+      path.join(METRICS_DIR, `${entry.id}.summary.json`),
+      `${JSON.stringify(
+        {
+          adapter: entry.id,
+          profile: entry.profile,
+          worstByCaseClass: Object.fromEntries([...worst].sort()),
+        },
+        null,
+        1,
+      )}\n`,
+    );
   });
 
   for (const [key, cases] of byModel) {
@@ -123,33 +172,57 @@ describeEachAdapter('fixtures', (entry) => {
       for (const k of cases) {
         const diverging = divergenceRows(k, entry.profile);
         const name = `${k.id} [${k.caseClass}]${diverging.length ? ` (expected divergence: ${diverging.join(', ')})` : ''}`;
-        test(name, async () => {
-          const expected = loadCaseTensors(FIXTURES_DIR, k);
-          const t0 = Date.now();
-          const run = await runFixtureCase(adapter!, k, expected, (key) => resolveTolerance(key.caseClass, key.role, entry.profile));
-          record(entry, run, k, Date.now() - t0, worst);
-          // Failures include NaN/Inf, wrong shapes and unexpected tight matches under expected-divergence rows.
-          const failures = describeFailures(run);
-          if (failures.length > 0) {
-            throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
-          }
-          // Something was compared, and every comparison passed, or diverged as its row expects.
-          expect(run.comparisons.length).toBeGreaterThan(0);
-          expect(run.comparisons.filter((c) => c.verdict !== 'pass' && c.verdict !== 'expected-divergence').map((c) => c.tensor)).toEqual([]);
-          for (const c of run.comparisons.filter((x) => x.verdict === 'expected-divergence')) {
-            // Finite, of the right shape, and beyond the tight bound.
-            expect([c.tensor, c.result!.shapeMismatch, c.result!.nanActual, c.result!.infMismatch, c.result!.pass]).toEqual([c.tensor, undefined, 0, 0, false]);
-          }
-          // Each expected-divergence row of this case diverged in at least one tensor.
-          const diverged = new Set(run.comparisons.filter((c) => c.verdict === 'expected-divergence').map((c) => `${c.caseClass} x ${c.role}`));
-          expect([...diverged].sort()).toEqual([...diverging].sort());
-          const out = run.comparisons.find((c) => c.tensor === 'output');
-          if (entry.profile === 'fp64-reference' && out && (REFERENCE_PROBABILITY_CLASSES as readonly string[]).includes(out.caseClass)) {
-            // Issue #3: the float64 reference matches the Keras ResNet-50 probabilities within 1e-5 absolute.
-            expect(out.result!.maxAbs).not.toBeNull();
-            expect(out.result!.maxAbs!).toBeLessThanOrEqual(REFERENCE_PROBABILITY_MAX_ABS);
-          }
-        }, CASE_TIMEOUT_MS);
+        test(
+          name,
+          async () => {
+            const expected = loadCaseTensors(FIXTURES_DIR, k);
+            const t0 = Date.now();
+            const run = await runFixtureCase(adapter!, k, expected, (key) =>
+              resolveTolerance(key.caseClass, key.role, entry.profile),
+            );
+            record(entry, run, k, Date.now() - t0, worst);
+            // Failures include NaN/Inf, wrong shapes and unexpected tight matches under expected-divergence rows.
+            const failures = describeFailures(run);
+            if (failures.length > 0) {
+              throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
+            }
+            // Something was compared, and every comparison passed, or diverged as its row expects.
+            expect(run.comparisons.length).toBeGreaterThan(0);
+            expect(
+              run.comparisons
+                .filter((c) => c.verdict !== 'pass' && c.verdict !== 'expected-divergence')
+                .map((c) => c.tensor),
+            ).toEqual([]);
+            for (const c of run.comparisons.filter((x) => x.verdict === 'expected-divergence')) {
+              // Finite, of the right shape, and beyond the tight bound.
+              expect([
+                c.tensor,
+                c.result!.shapeMismatch,
+                c.result!.nanActual,
+                c.result!.infMismatch,
+                c.result!.pass,
+              ]).toEqual([c.tensor, undefined, 0, 0, false]);
+            }
+            // Each expected-divergence row of this case diverged in at least one tensor.
+            const diverged = new Set(
+              run.comparisons
+                .filter((c) => c.verdict === 'expected-divergence')
+                .map((c) => `${c.caseClass} x ${c.role}`),
+            );
+            expect([...diverged].sort()).toEqual([...diverging].sort());
+            const out = run.comparisons.find((c) => c.tensor === 'output');
+            if (
+              entry.profile === 'fp64-reference' &&
+              out &&
+              (REFERENCE_PROBABILITY_CLASSES as readonly string[]).includes(out.caseClass)
+            ) {
+              // Issue #3: the float64 reference matches the Keras ResNet-50 probabilities within 1e-5 absolute.
+              expect(out.result!.maxAbs).not.toBeNull();
+              expect(out.result!.maxAbs!).toBeLessThanOrEqual(REFERENCE_PROBABILITY_MAX_ABS);
+            }
+          },
+          CASE_TIMEOUT_MS,
+        );
       }
     });
   }

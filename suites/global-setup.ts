@@ -29,7 +29,13 @@ export default async function globalSetup(): Promise<void> {
       const p = await adapter.probe();
       results.push({ id: entry.id, profile: entry.profile, available: p.available, reason: p.reason, fix: p.fix });
     } catch (err) {
-      results.push({ id: entry.id, profile: entry.profile, available: false, reason: `probe threw: ${(err as Error).message}`, fix: 'see the adapter documentation in README.md' });
+      results.push({
+        id: entry.id,
+        profile: entry.profile,
+        available: false,
+        reason: `probe threw: ${(err as Error).message}`,
+        fix: 'see the adapter documentation in README.md',
+      });
     } finally {
       await adapter.dispose().catch(() => undefined);
     }
@@ -38,7 +44,10 @@ export default async function globalSetup(): Promise<void> {
   fs.writeFileSync(PROBE_FILE, JSON.stringify(results, null, 2));
   const unavailable = results.filter((r) => !r.available);
   if (unavailable.length > 0) {
-    process.stdout.write(`\nAdapters unavailable here (their tests are reported as skipped, not passed):\n${
-      unavailable.map((u) => `  ${u.id}: ${u.reason}\n    fix: ${u.fix}`).join('\n')}\n`);
+    process.stdout.write(
+      `\nAdapters unavailable here (their tests are reported as skipped, not passed):\n${unavailable
+        .map((u) => `  ${u.id}: ${u.reason}\n    fix: ${u.fix}`)
+        .join('\n')}\n`,
+    );
   }
 }

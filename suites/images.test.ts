@@ -10,7 +10,15 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError, datasetBatch, loadSignsDataset } from '../src/datasets';
-import { decodeImageBytes, decodeImageFile, ImageReadError, pilNearestIndices, prepareImage, resizeNearest, toNotebookTensor } from '../src/images';
+import {
+  decodeImageBytes,
+  decodeImageFile,
+  ImageReadError,
+  pilNearestIndices,
+  prepareImage,
+  resizeNearest,
+  toNotebookTensor,
+} from '../src/images';
 import { parseNpyRaw, readNpy } from '../src/tensor/npy';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'pretrained');
@@ -34,7 +42,10 @@ function pilRgb(r: ImageRecord): Uint8Array {
   return raw.data as Uint8Array;
 }
 
-function levelStats(a: Uint8Array, b: Uint8Array): { max: number; differing: number; n: number; histogram: Record<string, number> } {
+function levelStats(
+  a: Uint8Array,
+  b: Uint8Array,
+): { max: number; differing: number; n: number; histogram: Record<string, number> } {
   let max = 0;
   let differing = 0;
   const histogram: Record<string, number> = {};
@@ -66,18 +77,22 @@ describe('PNG: decode + convert("RGB") + NEAREST resize + /255 identical to Kera
       const want = readNpy(path.join(DIR, r.x.file));
       expect(want.shape).toEqual([1, 64, 64, 3]);
       expect(p.x.shape).toEqual(want.shape);
-      expect(Buffer.from(new Float32Array(p.x.data).buffer).equals(Buffer.from((want.data as Float32Array).buffer))).toBe(true);
+      expect(
+        Buffer.from(new Float32Array(p.x.data).buffer).equals(Buffer.from((want.data as Float32Array).buffer)),
+      ).toBe(true);
     });
   }
 });
 
-describe('NEAREST resize + /255 alone is exact for every image (fed with PIL\'s own decoded RGB)', () => {
+describe("NEAREST resize + /255 alone is exact for every image (fed with PIL's own decoded RGB)", () => {
   for (const r of manifest.images) {
     test(`${r.file}`, () => {
       const rgb = { width: r.pil.width, height: r.pil.height, data: pilRgb(r) };
       const x = toNotebookTensor(resizeNearest(rgb, 64, 64));
       const want = readNpy(path.join(DIR, r.x.file));
-      expect(Buffer.from(new Float32Array(x.data).buffer).equals(Buffer.from((want.data as Float32Array).buffer))).toBe(true);
+      expect(Buffer.from(new Float32Array(x.data).buffer).equals(Buffer.from((want.data as Float32Array).buffer))).toBe(
+        true,
+      );
     });
   }
 });
@@ -116,7 +131,7 @@ describe("PIL's NEAREST index rule", () => {
     closedFormDiffersFirst: { src: number; dst: number; index: number; pil: number; closedForm: number }[];
     explicit: { src: number; dst: number; map: number[] }[];
   };
-  test('index maps for sources 1..1024 and 12 target sizes equal PIL\'s (sha256 of all maps)', () => {
+  test("index maps for sources 1..1024 and 12 target sizes equal PIL's (sha256 of all maps)", () => {
     for (const e of doc.digests) {
       const h = createHash('sha256');
       for (let s = doc.sources[0]; s <= doc.sources[1]; s++) {
@@ -131,7 +146,7 @@ describe("PIL's NEAREST index rule", () => {
   test('explicit maps', () => {
     for (const e of doc.explicit) expect(Array.from(pilNearestIndices(e.src, e.dst))).toEqual(e.map);
   });
-  test('where floor((i + 0.5) * src / dst) is wrong, the accumulated rule gives PIL\'s index', () => {
+  test("where floor((i + 0.5) * src / dst) is wrong, the accumulated rule gives PIL's index", () => {
     expect(doc.closedFormDiffersCount).toBeGreaterThan(0);
     for (const d of doc.closedFormDiffersFirst) {
       expect(Math.floor((d.index + 0.5) * (d.src / d.dst))).toBe(d.closedForm);
@@ -168,14 +183,16 @@ describe('unreadable images: ImageReadError naming the file', () => {
     expect(read(jpg.subarray(0, Math.floor(jpg.length * 0.6)), 'cut.jpg')).toMatch(/^cut\.jpg: truncated JPEG/);
   });
   test('other formats and non-images', () => {
-    expect(read(Buffer.from('GIF89a\x01\x00\x01\x00'), 'a.gif')).toBe('a.gif: GIF images are not supported (PNG and JPEG only)');
+    expect(read(Buffer.from('GIF89a\x01\x00\x01\x00'), 'a.gif')).toBe(
+      'a.gif: GIF images are not supported (PNG and JPEG only)',
+    );
     expect(read(Buffer.from('hello'), 'a.txt')).toBe('a.txt: not a PNG or JPEG image');
     expect(read(Buffer.alloc(0), 'e.png')).toBe('e.png: the file is empty');
     expect(() => decodeImageFile('/no/such/image.png')).toThrow('/no/such/image.png: cannot read: ENOENT');
   });
 });
 
-describe('SIGNS dataset layout (the notebook\'s load_dataset)', () => {
+describe("SIGNS dataset layout (the notebook's load_dataset)", () => {
   test('test_signs_synthetic.h5: images, labels, classes; batches are images / 255 in float32', async () => {
     const ds = await loadSignsDataset(path.join(DIR, manifest.dataset.file));
     expect(ds.split).toBe('test');
@@ -191,7 +208,9 @@ describe('SIGNS dataset layout (the notebook\'s load_dataset)', () => {
   test('a file without the SIGNS datasets is refused, naming what it has', async () => {
     const f = path.join(DIR, 'blocks', 'identity_block.h5');
     await expect(loadSignsDataset(f)).rejects.toThrow(DatasetError);
-    await expect(loadSignsDataset(f)).rejects.toThrow(`${f}: no test_set_x or train_set_x dataset (the notebook's SIGNS layout: test_set_x uint8 (N,64,64,3), test_set_y (N,), list_classes (C,)); it has: model_weights`);
+    await expect(loadSignsDataset(f)).rejects.toThrow(
+      `${f}: no test_set_x or train_set_x dataset (the notebook's SIGNS layout: test_set_x uint8 (N,64,64,3), test_set_y (N,), list_classes (C,)); it has: model_weights`,
+    );
   });
   test('a non-HDF5 file is refused', async () => {
     const f = path.join(DIR, 'images', 'rgb-64x64.png');

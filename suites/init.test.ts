@@ -42,7 +42,13 @@ interface KerasVectors {
   initializers: InitVector[];
   rawPhilox: { key: string[]; counter: string[]; bits: string[]; call: string }[];
   keyCounter: { seed: [number, number]; key: string[]; counter: string[]; call: string }[];
-  statelessUniform: (BitsEntry & { seed: [number, number]; minval: number; maxval: number; shape: number[]; call: string })[];
+  statelessUniform: (BitsEntry & {
+    seed: [number, number];
+    minval: number;
+    maxval: number;
+    shape: number[];
+    call: string;
+  })[];
   resnet50: {
     totalParams: number;
     weights: (BitsEntry & { layer: string; className: string; name: string; shape: number[]; trainable: boolean })[];
@@ -158,29 +164,36 @@ describe('tf.random.stateless_uniform with explicit int32 seed pairs', () => {
 });
 
 describe('issue #2 vectors', () => {
-  it.each(issue.vectors.map((v) => [`${v.kind}${JSON.stringify(v.args)} [${v.shape}] (${v.precision})`, v] as const))('%s', (_name, v) => {
-    const got = initialize(specOf(v.kind, v.args), v.shape);
-    if (v.precision === 'float32-shortest') {
-      expect(bitsOf(got)).toEqual(bitsOf(new Float32Array(v.values)));
-    } else {
-      const places = Number(v.precision.slice('decimals:'.length));
-      const tol = 0.5 * 10 ** -places * (1 + 1e-9);
-      expect(got.length).toBe(v.values.length);
-      got.forEach((x, i) => expect({ i, off: Math.abs(x - v.values[i]) <= tol }).toEqual({ i, off: true }));
-    }
-    // The same call is also in the Keras-generated fixture, bit for bit.
-    const k = keras.initializers.find(
-      (e) => e.kind === v.kind && e.shape.join(',') === v.shape.join(',') && JSON.stringify(e.args) === JSON.stringify(v.args),
-    );
-    expect(k?.bits).toEqual(bitsOf(got));
-  });
+  it.each(issue.vectors.map((v) => [`${v.kind}${JSON.stringify(v.args)} [${v.shape}] (${v.precision})`, v] as const))(
+    '%s',
+    (_name, v) => {
+      const got = initialize(specOf(v.kind, v.args), v.shape);
+      if (v.precision === 'float32-shortest') {
+        expect(bitsOf(got)).toEqual(bitsOf(new Float32Array(v.values)));
+      } else {
+        const places = Number(v.precision.slice('decimals:'.length));
+        const tol = 0.5 * 10 ** -places * (1 + 1e-9);
+        expect(got.length).toBe(v.values.length);
+        got.forEach((x, i) => expect({ i, off: Math.abs(x - v.values[i]) <= tol }).toEqual({ i, off: true }));
+      }
+      // The same call is also in the Keras-generated fixture, bit for bit.
+      const k = keras.initializers.find(
+        (e) =>
+          e.kind === v.kind &&
+          e.shape.join(',') === v.shape.join(',') &&
+          JSON.stringify(e.args) === JSON.stringify(v.args),
+      );
+      expect(k?.bits).toEqual(bitsOf(got));
+    },
+  );
 });
 
 describe('Keras 3.15 / TF 2.21 initializer vectors (bit patterns + sha256)', () => {
   it('covers the kernel shapes and seeds the brief asks for', () => {
     const have = new Set(keras.initializers.map((v) => `${v.kind}:${v.args.seed}:${v.shape.join(',')}`));
     for (const seed of [0, 1, 42]) {
-      for (const shape of ['7,7,3,64', '3,3,64,64', '1,1,256,64', '2048,6']) expect(have).toContain(`glorot_uniform:${seed}:${shape}`);
+      for (const shape of ['7,7,3,64', '3,3,64,64', '1,1,256,64', '2048,6'])
+        expect(have).toContain(`glorot_uniform:${seed}:${shape}`);
       expect(have).toContain(`random_uniform:${seed}:2,3`);
     }
   });
@@ -192,7 +205,9 @@ describe('Keras 3.15 / TF 2.21 initializer vectors (bit patterns + sha256)', () 
 
 describe('convenience functions agree with initialize()', () => {
   it('glorotUniform / randomUniform / constant / zeros / ones', () => {
-    expect(bitsOf(glorotUniform([3, 3, 4, 8], 5))).toEqual(bitsOf(initialize({ kind: 'glorot_uniform', seed: 5 }, [3, 3, 4, 8])));
+    expect(bitsOf(glorotUniform([3, 3, 4, 8], 5))).toEqual(
+      bitsOf(initialize({ kind: 'glorot_uniform', seed: 5 }, [3, 3, 4, 8])),
+    );
     expect(bitsOf(randomUniform([4, 4], 9))).toEqual(
       bitsOf(initialize({ kind: 'random_uniform', seed: 9, minval: -0.05, maxval: 0.05 }, [4, 4])),
     );
@@ -224,7 +239,9 @@ describe('bad input', () => {
     expect(() => randomUniform([2], 0.5)).toThrow(/seed must be an integer/);
     expect(() => randomUniform([2], 0, Number.NaN, 1)).toThrow(/bounds must be finite/);
     expect(() => constant([2], Number.NaN)).toThrow(/constant initializer value/);
-    expect(() => initialize({ kind: 'he_normal' } as unknown as InitializerSpec, [2])).toThrow(/unknown initializer kind "he_normal"/);
+    expect(() => initialize({ kind: 'he_normal' } as unknown as InitializerSpec, [2])).toThrow(
+      /unknown initializer kind "he_normal"/,
+    );
   });
 });
 
@@ -308,7 +325,9 @@ describe('CLI: resnet-conformance init', () => {
     expect(t.data).toBeInstanceOf(Float32Array);
     const head = readFileSync(file).subarray(0, 128).toString('latin1');
     expect(head).toContain("'descr': '<f4', 'fortran_order': False, 'shape': (7, 7, 3, 64)");
-    const k = keras.initializers.find((e) => e.kind === 'glorot_uniform' && e.args.seed === 0 && e.shape.join(',') === '7,7,3,64');
+    const k = keras.initializers.find(
+      (e) => e.kind === 'glorot_uniform' && e.args.seed === 0 && e.shape.join(',') === '7,7,3,64',
+    );
     if (!k) throw new Error('fixture lacks glorot_uniform(seed=0) [7,7,3,64]');
     expectMatches(t.data as Float32Array, k, 'cli glorot_uniform [7,7,3,64]');
   });
@@ -318,7 +337,21 @@ describe('CLI: resnet-conformance init', () => {
     expect(await initCommand(['constant', '--shape', '2,2', '--value', '-2.5', '--out', c])).toBe(0);
     expect(Array.from(readNpy(c).data)).toEqual([-2.5, -2.5, -2.5, -2.5]);
     const u = join(dir, 'u.npy');
-    expect(await initCommand(['random_uniform', '--shape', '4,5', '--seed', '7', '--minval', '0.1', '--maxval', '0.3', '--out', u])).toBe(0);
+    expect(
+      await initCommand([
+        'random_uniform',
+        '--shape',
+        '4,5',
+        '--seed',
+        '7',
+        '--minval',
+        '0.1',
+        '--maxval',
+        '0.3',
+        '--out',
+        u,
+      ]),
+    ).toBe(0);
     const k = keras.initializers.find((e) => e.kind === 'random_uniform' && e.args.seed === 7 && e.args.minval === 0.1);
     if (!k) throw new Error('fixture lacks RandomUniform(0.1, 0.3, seed=7)');
     expectMatches(readNpy(u).data as Float32Array, k, 'cli random_uniform(0.1, 0.3, seed=7)');

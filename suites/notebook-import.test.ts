@@ -6,7 +6,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCaseTensors, loadManifest } from '../src/fixtures/load';
-import { BaselineError, baselineSetFixturesDir, lineRanges, readBaseline, writeBaseline } from '../src/notebook/baseline';
+import {
+  BaselineError,
+  baselineSetFixturesDir,
+  lineRanges,
+  readBaseline,
+  writeBaseline,
+} from '../src/notebook/baseline';
 import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
 import { applyView, isResume } from '../src/notebook/views';
@@ -39,11 +45,24 @@ describe('2021 revision (training=, stateless, outputs.py, notebook outputs)', (
 
   test('calls: arguments, initializer lambda, training, input X from np.ones * k + np.concatenate', () => {
     const [id1, id2, cb1, cb2, cell] = rev.calls;
-    expect(id1).toMatchObject({ block: 'identity_block', f: 2, filters: [4, 4, 3], training: false, effectiveTraining: false, trainingFrom: 'argument', initializerText: 'constant:1', line: 15 });
+    expect(id1).toMatchObject({
+      block: 'identity_block',
+      f: 2,
+      filters: [4, 4, 3],
+      training: false,
+      effectiveTraining: false,
+      trainingFrom: 'argument',
+      initializerText: 'constant:1',
+      line: 15,
+    });
     expect(id1.seeds.npRandomSeed).toBe(1);
     expect(id1.seeds.tfSetSeed).toBeNull();
     expect(id2).toMatchObject({ f: 3, filters: [3, 3, 3], effectiveTraining: true });
-    expect(cb1).toMatchObject({ block: 'convolutional_block', initializerText: 'glorot_uniform', outputShape: [3, 2, 2, 6] });
+    expect(cb1).toMatchObject({
+      block: 'convolutional_block',
+      initializerText: 'glorot_uniform',
+      outputShape: [3, 2, 2, 6],
+    });
     expect(cb2.effectiveTraining).toBe(true);
     expect(cell.file).toContain('notebook.ipynb cell 1');
     expect(id1.input.shape).toEqual([3, 4, 4, 3]);
@@ -67,12 +86,19 @@ describe('2021 revision (training=, stateless, outputs.py, notebook outputs)', (
     expect(conv.expected!.file).toContain('outputs.py');
     expect(conv.tolerance).toMatchObject({ atol: 1e-8, rtol: 1e-5 });
     expect(conv.expected!.shape).toEqual([3, 2, 2, 6]);
-    expect(rev.checks.filter((c) => c.kind === 'shape').map((c) => c.shape)).toEqual([[3, 4, 4, 3], [3, 2, 2, 6]]);
+    expect(rev.checks.filter((c) => c.kind === 'shape').map((c) => c.shape)).toEqual([
+      [3, 4, 4, 3],
+      [3, 2, 2, 6],
+    ]);
   });
 
   test('printed outputs of notebook cells, matched to their print statements', () => {
     const printed = rev.checks.filter((c) => c.kind === 'printed');
-    expect(printed.map((c) => c.view)).toEqual(['np.around(A[:, (0,-1), :, :].mean(axis=3), 5)', 'A[:, -1, 1, 1][1]', 'A[0]']);
+    expect(printed.map((c) => c.view)).toEqual([
+      'np.around(A[:, (0,-1), :, :].mean(axis=3), 5)',
+      'A[:, -1, 1, 1][1]',
+      'A[0]',
+    ]);
     expect(printed[0].expected!.data[16]).toBe(578.13715);
     expect(printed[0].tolerance!.atol).toBe(5e-6);
     expect(printed[2].call).toBe(2); // print(A[0]) inside convolutional_block_test, invoked by the cell
@@ -84,13 +110,20 @@ describe('2021 revision (training=, stateless, outputs.py, notebook outputs)', (
     const b = writeBaseline(rev, 'stateless-2021', dir);
     expect(b.runner.cases).toHaveLength(4);
     const m = loadManifest(dir);
-    expect(m.cases.map((c) => c.caseClass)).toEqual(['notebook-identity-resume', 'notebook-identity-resume', 'notebook-conv-output', 'notebook-conv-output']);
+    expect(m.cases.map((c) => c.caseClass)).toEqual([
+      'notebook-identity-resume',
+      'notebook-identity-resume',
+      'notebook-conv-output',
+      'notebook-conv-output',
+    ]);
     for (const k of m.cases) {
       const t = loadCaseTensors(dir, k);
       expect(t.input.shape).toEqual([3, 4, 4, 3]);
       expect(k.source).toMatchObject({ kind: 'notebook-published', version: 'stateless-2021' });
     }
-    expect(m.cases[2].source.kind === 'notebook-published' && m.cases[2].source.copiedFrom).toMatch(/outputs\.py \(sha256 [0-9a-f]{64}\) lines 3-14/);
+    expect(m.cases[2].source.kind === 'notebook-published' && m.cases[2].source.copiedFrom).toMatch(
+      /outputs\.py \(sha256 [0-9a-f]{64}\) lines 3-14/,
+    );
     const back = readBaseline(dir).revision;
     expect(back.checks.map((c) => c.expected?.data)).toEqual(rev.checks.map((c) => c.expected?.data));
     expect(back.calls.map((c) => c.input.data)).toEqual(rev.calls.map((c) => c.input.data));
@@ -109,7 +142,10 @@ describe('2023 revision (tf.random.set_seed(2), arrays in public_tests.py)', () 
     expect(c.view).toBe('A[0]');
     expect(c.expected!.shape).toEqual([2, 2, 6]);
     const w = writeBaseline(rev, 'set-seed-2023', path.join(tmp, 'set-seed-2023'));
-    expect(w.runner.notInManifest.map((n) => n.check)).toEqual([expect.stringMatching(/:43$/), expect.stringMatching(/:48$/)]);
+    expect(w.runner.notInManifest.map((n) => n.check)).toEqual([
+      expect.stringMatching(/:43$/),
+      expect.stringMatching(/:48$/),
+    ]);
   });
 });
 
@@ -117,13 +153,19 @@ describe('newest revision (set_learning_phase, row checks, s=4 shape check)', ()
   test('the learning phase decides BatchNorm mode when training= is not passed', async () => {
     const rev = await importRevision([{ role: 'public-tests', path: at('learning-phase-v3/public_tests.py') }]);
     expect(rev.calls.map((c) => [c.training, c.effectiveTraining, c.trainingFrom])).toEqual([
-      [null, false, 'learning-phase'], [null, true, 'learning-phase'], [null, false, 'learning-phase']]);
+      [null, false, 'learning-phase'],
+      [null, true, 'learning-phase'],
+      [null, false, 'learning-phase'],
+    ]);
     expect(rev.calls[0].seeds.learningPhaseLine).toBe(17);
     const shape = rev.checks.find((k) => k.kind === 'shape')!;
     expect(shape.shape).toEqual([3, 1, 1, 6]);
     expect(rev.calls[2]).toMatchObject({ s: 4, outputShape: [3, 1, 1, 6] });
     expect(rev.checks.filter((k) => k.kind === 'allclose').map((k) => k.view)).toEqual([
-      'A[:, (0,-1), :, :].mean(axis=3)[1]', 'A[:, (0,-1), :, :].mean(axis=3)[1]', 'A[:, (0,-1), :, :].mean(axis=3)[2]']);
+      'A[:, (0,-1), :, :].mean(axis=3)[1]',
+      'A[:, (0,-1), :, :].mean(axis=3)[1]',
+      'A[:, (0,-1), :, :].mean(axis=3)[2]',
+    ]);
     writeBaseline(rev, 'v3', path.join(tmp, 'v3'));
     expect(fs.existsSync(path.join(tmp, 'v3', 'manifest.json'))).toBe(false);
     expect(() => baselineSetFixturesDir('v3', tmp)).toThrow(BaselineError);
@@ -135,11 +177,18 @@ describe('bad input: errors name file and line', () => {
   const cases: [string, number, RegExp][] = [
     ['bad/syntax_error.py', 6, /Python syntax error: '\(' was never closed/],
     ['bad/no_test.py', 1, /no recognisable test/],
-    ['bad/shape_mismatch.py', 9, /expected values .* shape \[1,2,3\], which does not fit the model: .* has shape \[3,2,4\]/],
+    [
+      'bad/shape_mismatch.py',
+      9,
+      /expected values .* shape \[1,2,3\], which does not fit the model: .* has shape \[3,2,4\]/,
+    ],
     ['bad/filters_mismatch.py', 6, /does not fit the model: identity_block: input has 3 channels but F3 = 5/],
   ];
   test.each(cases)('%s', async (file, line, re) => {
-    const err = await importRevision([{ role: 'public-tests', path: at(file) }]).then(() => null, (e: unknown) => e);
+    const err = await importRevision([{ role: 'public-tests', path: at(file) }]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NotebookImportError);
     const e = err as NotebookImportError;
     expect([e.file, e.line]).toEqual([at(file), line]);
@@ -148,13 +197,19 @@ describe('bad input: errors name file and line', () => {
   });
 
   test('a missing --outputs file for a named expected array says which name and where', async () => {
-    const err = await importRevision([{ role: 'public-tests', path: at('stateless-2021/public_tests.py') }]).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/public_tests\.py:44: expected values `convolutional_block_output1` are not defined/);
+    const err = await importRevision([{ role: 'public-tests', path: at('stateless-2021/public_tests.py') }]).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /public_tests\.py:44: expected values `convolutional_block_output1` are not defined/,
+    );
   });
 
   test('the files are parsed, never executed', async () => {
     const marker = path.join(tmp, 'marker.txt');
-    const src = fs.readFileSync(at('bad/executes_nothing.py'), 'utf8').replaceAll('MARKER_PATH', JSON.stringify(marker));
+    const src = fs
+      .readFileSync(at('bad/executes_nothing.py'), 'utf8')
+      .replaceAll('MARKER_PATH', JSON.stringify(marker));
     const file = path.join(tmp, 'executes_nothing.py');
     fs.writeFileSync(file, src);
     const rev = await importRevision([{ role: 'public-tests', path: file }]).catch((e: Error) => e);
@@ -166,9 +221,18 @@ describe('bad input: errors name file and line', () => {
 
 test('views: numpy selection, mean and around', () => {
   const t = { shape: [2, 3, 2, 2], data: Float64Array.from({ length: 24 }, (_, i) => i) };
-  const r = applyView(t, [{ op: 'select', axes: [{ all: true }, { take: [0, -1] }, { all: true }, { all: true }] }, { op: 'mean', axis: 3 }], 'test');
+  const r = applyView(
+    t,
+    [
+      { op: 'select', axes: [{ all: true }, { take: [0, -1] }, { all: true }, { all: true }] },
+      { op: 'mean', axis: 3 },
+    ],
+    'test',
+  );
   expect(r.shape).toEqual([2, 2, 2]);
   expect(Array.from(r.data)).toEqual([0.5, 2.5, 8.5, 10.5, 12.5, 14.5, 20.5, 22.5]);
   expect(applyView(t, [{ op: 'select', axes: [{ index: 1 }, { index: -1 }] }], 't').shape).toEqual([2, 2]);
-  expect(() => applyView(t, [{ op: 'select', axes: [{ index: 2 }] }], 'where')).toThrow(/where: index 2 is out of bounds/);
+  expect(() => applyView(t, [{ op: 'select', axes: [{ index: 2 }] }], 'where')).toThrow(
+    /where: index 2 is out of bounds/,
+  );
 });

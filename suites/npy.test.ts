@@ -144,7 +144,9 @@ describe('rejecting broken input', () => {
 
   test('truncated data and truncated header', () => {
     const b = good();
-    expect(() => parseNpy(b.subarray(0, b.length - 1), 'short.npy')).toThrow(/short\.npy.*truncated data.*needs 24 bytes, file has 23/);
+    expect(() => parseNpy(b.subarray(0, b.length - 1), 'short.npy')).toThrow(
+      /short\.npy.*truncated data.*needs 24 bytes, file has 23/,
+    );
     expect(() => parseNpy(b.subarray(0, 40), 'hdr.npy')).toThrow(/hdr\.npy.*truncated header/);
   });
 
@@ -163,10 +165,18 @@ describe('rejecting broken input', () => {
       out.set(h, 10);
       return out;
     };
-    expect(() => parseNpy(mk("{'descr': '<f4', 'shape': (0,), }\n"), 'a.npy')).toThrow(/a\.npy.*missing key 'fortran_order'/);
-    expect(() => parseNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n"), 'b.npy')).toThrow(/b\.npy.*bad shape/);
-    expect(() => parseNpy(mk("{'descr': '<f4' 'fortran_order': False}\n"), 'c.npy')).toThrow(/c\.npy.*malformed header/);
-    expect(() => parseNpy(mk("{'descr': '=f4', 'fortran_order': False, 'shape': (0,), }\n"), 'd.npy')).toThrow(/d\.npy.*'=f4'/);
+    expect(() => parseNpy(mk("{'descr': '<f4', 'shape': (0,), }\n"), 'a.npy')).toThrow(
+      /a\.npy.*missing key 'fortran_order'/,
+    );
+    expect(() => parseNpy(mk("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n"), 'b.npy')).toThrow(
+      /b\.npy.*bad shape/,
+    );
+    expect(() => parseNpy(mk("{'descr': '<f4' 'fortran_order': False}\n"), 'c.npy')).toThrow(
+      /c\.npy.*malformed header/,
+    );
+    expect(() => parseNpy(mk("{'descr': '=f4', 'fortran_order': False, 'shape': (0,), }\n"), 'd.npy')).toThrow(
+      /d\.npy.*'=f4'/,
+    );
     // A well-formed hand-made header is accepted (Python 2 'L' suffix included).
     const ok = parseNpy(mk("{'descr': '<f8', 'fortran_order': False, 'shape': (0L, 2), }\n"), 'e.npy');
     expect(ok.shape).toEqual([0, 2]);
@@ -234,7 +244,7 @@ describe('writing', () => {
 
   test('random shapes round-trip through encode/parse', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let k = 0; k < 50; k++) {
       const shape = Array.from({ length: Math.floor(rnd() * 5) }, () => Math.floor(rnd() * 4));
       const n = shape.reduce((a, b) => a * b, 1);

@@ -10,8 +10,19 @@ import { loadOrt } from '../src/adapters/onnxruntime';
 import { exportOnnxCommand } from '../src/cli/commands/export-onnx';
 import { initModelWeights } from '../src/init';
 import {
-  AttributeType, buildOnnxModel, CAPTURE_PREFIX, convKernelToOihw, decodeModel, encodeModel, exportOnnx,
-  ONNX_IR_VERSION, ONNX_OPSET, onnxPads, onnxParamCount, type ModelProto, type NodeProto,
+  AttributeType,
+  buildOnnxModel,
+  CAPTURE_PREFIX,
+  convKernelToOihw,
+  decodeModel,
+  encodeModel,
+  exportOnnx,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  onnxPads,
+  onnxParamCount,
+  type ModelProto,
+  type NodeProto,
 } from '../src/onnx';
 import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
 import { GraphBuilder } from '../src/spec/graph-builder';
@@ -20,7 +31,9 @@ import { modelParamCount } from '../src/spec/params';
 import type { ModelSpec } from '../src/spec/types';
 import { seededUniform } from '../src/tensor/sample-inputs';
 
-const PUBLISHED = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'));
+const PUBLISHED = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'),
+);
 
 function attr(node: NodeProto, name: string): number | number[] | string | undefined {
   const a = node.attribute.find((x) => x.name === name);
@@ -74,13 +87,19 @@ describe('kernel layout', () => {
     const [kh, kw, cin, cout] = [2, 3, 4, 5];
     const keras = new Float32Array(kh * kw * cin * cout);
     // value encodes its Keras index (y, x, i, o)
-    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-      keras[((y * kw + x) * cin + i) * cout + o] = y * 1000 + x * 100 + i * 10 + o;
-    }
+    for (let y = 0; y < kh; y++)
+      for (let x = 0; x < kw; x++)
+        for (let i = 0; i < cin; i++)
+          for (let o = 0; o < cout; o++) {
+            keras[((y * kw + x) * cin + i) * cout + o] = y * 1000 + x * 100 + i * 10 + o;
+          }
     const oihw = convKernelToOihw(keras, kh, kw, cin, cout);
-    for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-      expect(oihw[((o * cin + i) * kh + y) * kw + x]).toBe(y * 1000 + x * 100 + i * 10 + o);
-    }
+    for (let o = 0; o < cout; o++)
+      for (let i = 0; i < cin; i++)
+        for (let y = 0; y < kh; y++)
+          for (let x = 0; x < kw; x++) {
+            expect(oihw[((o * cin + i) * kh + y) * kw + x]).toBe(y * 1000 + x * 100 + i * 10 + o);
+          }
   });
 });
 
@@ -92,16 +111,26 @@ describe('serialization', () => {
     const back = decodeModel(bytes);
     expect(Number(back.irVersion)).toBe(ONNX_IR_VERSION);
     expect(back.opsetImport.map((o) => [o.domain ?? '', Number(o.version)])).toEqual([['', ONNX_OPSET]]);
-    expect(back.graph.node.map((n) => [n.opType, n.name, n.input, n.output]))
-      .toEqual(proto.graph.node.map((n) => [n.opType, n.name, n.input, n.output]));
+    expect(back.graph.node.map((n) => [n.opType, n.name, n.input, n.output])).toEqual(
+      proto.graph.node.map((n) => [n.opType, n.name, n.input, n.output]),
+    );
     expect(back.graph.initializer.map((t) => t.name)).toEqual(proto.graph.initializer.map((t) => t.name));
     const k = back.graph.initializer.find((t) => t.name === 'conv2d/kernel')!;
     expect(k.dims.map(Number)).toEqual([64, 3, 7, 7]);
     const kf = new Float32Array(Uint8Array.from(k.rawData).buffer);
     expect(Array.from(kf)).toEqual(Array.from(convKernelToOihw(weights.get('conv2d')![0].data, 7, 7, 3, 64)));
-    const dims = (name: string) => back.graph.output.find((o) => o.name === name)!.type.tensorType.shape.dim
-      .map((d) => (d.dimParam !== undefined && d.dimParam !== '' ? d.dimParam : Number(d.dimValue)));
-    expect(back.graph.input[0].type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 64, 64, 3]);
+    const dims = (name: string) =>
+      back.graph.output
+        .find((o) => o.name === name)!
+        .type.tensorType.shape.dim.map((d) =>
+          d.dimParam !== undefined && d.dimParam !== '' ? d.dimParam : Number(d.dimValue),
+        );
+    expect(back.graph.input[0].type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual([
+      'batch',
+      64,
+      64,
+      3,
+    ]);
     expect(dims('output')).toEqual(['batch', 6]);
     expect(dims(`${CAPTURE_PREFIX}dense:logits`)).toEqual(['batch', 6]);
   });
@@ -122,8 +151,11 @@ describe('initializers and Keras parameter accounting', () => {
     expect(c.parameterInitializers).toBe(53 * 2 + 53 * 4 + 2);
     expect(c.helperConstants).toBe(1); // the ZeroPadding2D pads
     const published = PUBLISHED.versions['stateless-cpu'].resnet50;
-    expect({ total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable })
-      .toEqual({ total: published.total_params, trainable: published.trainable_params, nonTrainable: published.non_trainable_params });
+    expect({ total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable }).toEqual({
+      total: published.total_params,
+      trainable: published.trainable_params,
+      nonTrainable: published.non_trainable_params,
+    });
     expect({ total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable }).toEqual(modelParamCount(spec));
   });
 
@@ -141,7 +173,11 @@ describe('initializers and Keras parameter accounting', () => {
     const ci = onnxParamCount(inf);
     expect(ci).toMatchObject({ ...modelParamCount(spec), movingStatisticsPresent: true });
     const ct = onnxParamCount(tr);
-    expect(ct).toMatchObject({ trainable: modelParamCount(spec).trainable, nonTrainable: 0, movingStatisticsPresent: false });
+    expect(ct).toMatchObject({
+      trainable: modelParamCount(spec).trainable,
+      nonTrainable: 0,
+      movingStatisticsPresent: false,
+    });
   });
 
   test('an initializer that maps to no Keras weight is an error naming it', () => {
@@ -155,8 +191,12 @@ describe('initializers and Keras parameter accounting', () => {
 describe('inputs the exporter refuses', () => {
   const spec = identityBlock(3, [4, 4, 3]);
   test('unknown capture names and logits of a model without Dense', () => {
-    expect(() => buildOnnxModel(spec, initModelWeights(spec), { training: false, capture: ['conv2d_99'] })).toThrow(/conv2d_99/);
-    expect(() => buildOnnxModel(spec, initModelWeights(spec), { training: false, capture: ['dense:logits'] })).toThrow(/Dense layer named 'dense'/);
+    expect(() => buildOnnxModel(spec, initModelWeights(spec), { training: false, capture: ['conv2d_99'] })).toThrow(
+      /conv2d_99/,
+    );
+    expect(() => buildOnnxModel(spec, initModelWeights(spec), { training: false, capture: ['dense:logits'] })).toThrow(
+      /Dense layer named 'dense'/,
+    );
   });
   test('missing or misshaped weights', () => {
     const w = initModelWeights(spec);
@@ -164,7 +204,9 @@ describe('inputs the exporter refuses', () => {
     expect(() => buildOnnxModel(spec, w, { training: false })).toThrow(/no weights for layer 'conv2d_1'/);
     const w2 = initModelWeights(spec);
     w2.get('conv2d')![0] = { ...w2.get('conv2d')![0], shape: [1, 1, 4, 3] };
-    expect(() => buildOnnxModel(spec, w2, { training: false })).toThrow(/conv2d\/kernel has shape \[1,1,4,3\], expected \[1,1,3,4\]/);
+    expect(() => buildOnnxModel(spec, w2, { training: false })).toThrow(
+      /conv2d\/kernel has shape \[1,1,4,3\], expected \[1,1,3,4\]/,
+    );
   });
 });
 
@@ -176,7 +218,14 @@ describe('NHWC boundary and flatten order (run by ONNX Runtime, compared with th
     const c = g.conv2D(x, { filters: 7, kernel: 1, strides: 1, padding: 'valid', init: glorotUniform(1) });
     const f = g.flatten(c);
     const d = g.dense(f, 4, 'linear', glorotUniform(2));
-    return { model: 'identity_block', args: {}, layers: g.layers, input: g.layers[0].name, output: d.layer, boundaries: [] };
+    return {
+      model: 'identity_block',
+      args: {},
+      layers: g.layers,
+      input: g.layers[0].name,
+      output: d.layer,
+      boundaries: [],
+    };
   }
 
   test('the flattened vector and the Dense output follow Keras NHWC order', async () => {
@@ -209,8 +258,14 @@ describe('export-onnx command', () => {
   async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
     let out = '';
     let err = '';
-    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+    const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out += String(s);
+      return true;
+    });
+    const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err += String(s);
+      return true;
+    });
     try {
       return { code: await exportOnnxCommand(args), out, err };
     } finally {
@@ -223,14 +278,34 @@ describe('export-onnx command', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'export-onnx-'));
     const file = path.join(dir, 'cb.onnx');
     try {
-      const r = await run(['--model', 'convolutional_block', '--f', '2', '--filters', '2,4,6', '--s', '2', '--input-shape', '5,5,3',
-        '--training', '--capture', 'activation_1', '--out', file]);
+      const r = await run([
+        '--model',
+        'convolutional_block',
+        '--f',
+        '2',
+        '--filters',
+        '2,4,6',
+        '--s',
+        '2',
+        '--input-shape',
+        '5,5,3',
+        '--training',
+        '--capture',
+        'activation_1',
+        '--out',
+        file,
+      ]);
       expect(r.err).toBe('');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/opset 17/);
       const m = decodeModel(fs.readFileSync(file));
       expect(m.graph.output.map((o) => o.name)).toEqual(['output', `${CAPTURE_PREFIX}activation_1`]);
-      expect(m.graph.input[0].type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 5, 5, 3]);
+      expect(m.graph.input[0].type.tensorType.shape.dim.map((d) => d.dimParam || Number(d.dimValue))).toEqual([
+        'batch',
+        5,
+        5,
+        3,
+      ]);
       expect(opCounts(m).BatchNormalization).toBeUndefined();
       expect(m.metadataProps.find((p) => p.key === 'resnet_conformance.training')!.value).toBe('true');
       expect(fs.readdirSync(dir)).toEqual(['cb.onnx']); // no temporary file left
@@ -240,10 +315,24 @@ describe('export-onnx command', () => {
   });
 
   test('usage errors exit 2 with a message naming the problem', async () => {
-    expect(await run(['--model', 'resnet50'])).toMatchObject({ code: 2, err: expect.stringContaining('--out is required') });
-    expect(await run(['--model', 'vgg', '--out', 'x.onnx'])).toMatchObject({ code: 2, err: expect.stringContaining("got 'vgg'") });
-    expect(await run(['--model', 'identity_block', '--capture', 'nope', '--out', path.join(os.tmpdir(), 'never-written.onnx')]))
-      .toMatchObject({ code: 2, err: expect.stringContaining("capture 'nope'") });
+    expect(await run(['--model', 'resnet50'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--out is required'),
+    });
+    expect(await run(['--model', 'vgg', '--out', 'x.onnx'])).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("got 'vgg'"),
+    });
+    expect(
+      await run([
+        '--model',
+        'identity_block',
+        '--capture',
+        'nope',
+        '--out',
+        path.join(os.tmpdir(), 'never-written.onnx'),
+      ]),
+    ).toMatchObject({ code: 2, err: expect.stringContaining("capture 'nope'") });
     expect(fs.existsSync(path.join(os.tmpdir(), 'never-written.onnx'))).toBe(false);
   });
 });

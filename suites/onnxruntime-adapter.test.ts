@@ -25,7 +25,13 @@ import { notebookX, seededUniform } from '../src/tensor/sample-inputs';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 
-type Tol = { blocks: Tolerance; resnetOutput: Tolerance; resnetBoundaries: Tolerance; trainOutput: Tolerance; trainBoundaries: Tolerance };
+type Tol = {
+  blocks: Tolerance;
+  resnetOutput: Tolerance;
+  resnetBoundaries: Tolerance;
+  trainOutput: Tolerance;
+  trainBoundaries: Tolerance;
+};
 
 const TOLERANCES: Record<string, Tol> = {
   'fp32-cpu': {
@@ -49,13 +55,22 @@ const TOLERANCES: Record<string, Tol> = {
 function expectClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string): void {
   const r = compareTensors(actual, expected, tol);
   if (!r.pass) {
-    throw new Error(`${what}: ${r.mismatches}/${r.n} elements outside atol ${tol.atol} rtol ${tol.rtol}; maxAbs ${r.maxAbs}, worst ${JSON.stringify(r.worst)}${r.shapeMismatch ? ` shape ${JSON.stringify(r.shapeMismatch)}` : ''}`);
+    throw new Error(
+      `${what}: ${r.mismatches}/${r.n} elements outside atol ${tol.atol} rtol ${tol.rtol}; maxAbs ${r.maxAbs}, worst ${JSON.stringify(r.worst)}${r.shapeMismatch ? ` shape ${JSON.stringify(r.shapeMismatch)}` : ''}`,
+    );
   }
 }
 
 /** Reference results, shared by all adapters of the suite. */
 const refCache = new Map<string, Promise<RunResult>>();
-function reference(key: string, spec: ModelSpec, weights: ModelWeights, x: Tensor, training: boolean, capture: string[]): Promise<RunResult> {
+function reference(
+  key: string,
+  spec: ModelSpec,
+  weights: ModelWeights,
+  x: Tensor,
+  training: boolean,
+  capture: string[],
+): Promise<RunResult> {
   const k = `${key}|${training}`;
   let p = refCache.get(k);
   if (!p) {
@@ -79,138 +94,172 @@ let resnetWeights: ModelWeights | undefined;
 const weightsOfResnet = (): ModelWeights => (resnetWeights ??= initModelWeights(resnetSpec));
 const resnetCaptures = resnetSpec.boundaries.map((b) => b.layer).filter((l) => l !== resnetSpec.output);
 
-describeEachAdapter('ONNX Runtime adapter', (entry: AdapterEntry) => {
-  const tol = TOLERANCES[entry.profile];
-  let adapter: Adapter;
-  beforeAll(() => { adapter = entry.create(); });
-  afterAll(async () => { await adapter.dispose(); });
+describeEachAdapter(
+  'ONNX Runtime adapter',
+  (entry: AdapterEntry) => {
+    const tol = TOLERANCES[entry.profile];
+    let adapter: Adapter;
+    beforeAll(() => {
+      adapter = entry.create();
+    });
+    afterAll(async () => {
+      await adapter.dispose();
+    });
 
-  test('describe() reports the session options that shape the result', async () => {
-    const d = await adapter.describe();
-    expect(d.runtime).toBe('onnxruntime-node');
-    expect(d.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(d.settings.graphOptimizationLevel).toBe(entry.id === 'onnxruntime-cpu-noopt' ? 'disabled' : 'all');
-    expect(d.settings.intraOpNumThreads).toBeGreaterThanOrEqual(1);
-    expect(d.settings.interOpNumThreads).toBe(1);
-    expect(d.settings.executionProvider).toBe(entry.id.includes('cuda') ? 'CUDAExecutionProvider' : 'CPUExecutionProvider');
-    if (entry.id.includes('cuda')) expect(d.settings.useTf32).toBe(!entry.id.endsWith('no-tf32'));
-    else expect(d.settings.useTf32).toBeUndefined();
-    // Busy-waiting pool threads stall on shared cores: off, and reported as a setting.
-    expect(d.settings.intraOpAllowSpinning).toBe(false);
-    expect((adapter as OnnxRuntimeAdapter).sessionOptions().extra).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
-  });
-
-  for (const [name, spec] of blockSpecs) {
-    for (const [label, input] of [['notebook X', notebookX()], ['random batch 3', seededUniform([3, 4, 4, 3], 11, -1, 1)]] as const) {
-      test.each([false, true])(`${name}, ${label}, training=%s, matches the reference`, async (training) => {
-        const w = blockWeights.get(name)!;
-        await adapter.build(spec, w);
-        const [r, out] = await Promise.all([
-          reference(`${name}|${label}`, spec, w, input, training, []),
-          adapter.run(input, { training }),
-        ]);
-        expect(out.output.shape).toEqual([3, ...spec.layers.find((l) => l.name === spec.output)!.outputShape]);
-        expectClose(out.output, r.output, tol.blocks, `${name} ${label} training=${training}`);
+    test('describe() reports the session options that shape the result', async () => {
+      const d = await adapter.describe();
+      expect(d.runtime).toBe('onnxruntime-node');
+      expect(d.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(d.settings.graphOptimizationLevel).toBe(entry.id === 'onnxruntime-cpu-noopt' ? 'disabled' : 'all');
+      expect(d.settings.intraOpNumThreads).toBeGreaterThanOrEqual(1);
+      expect(d.settings.interOpNumThreads).toBe(1);
+      expect(d.settings.executionProvider).toBe(
+        entry.id.includes('cuda') ? 'CUDAExecutionProvider' : 'CPUExecutionProvider',
+      );
+      if (entry.id.includes('cuda')) expect(d.settings.useTf32).toBe(!entry.id.endsWith('no-tf32'));
+      else expect(d.settings.useTf32).toBeUndefined();
+      // Busy-waiting pool threads stall on shared cores: off, and reported as a setting.
+      expect(d.settings.intraOpAllowSpinning).toBe(false);
+      expect((adapter as OnnxRuntimeAdapter).sessionOptions().extra).toEqual({
+        session: { intra_op: { allow_spinning: '0' } },
       });
-    }
-  }
+    });
 
-  test('training-mode BatchNormalization uses batch statistics: per-channel mean 0, biased variance v/(v+eps)', async () => {
-    const g = new GraphBuilder();
-    const x = g.input([5, 3, 2]);
-    const c = g.conv2D(x, { filters: 4, kernel: 2, strides: 1, padding: 'same', init: glorotUniform(3) });
-    const bn = g.batchNorm(c, true);
-    const spec: ModelSpec = { model: 'identity_block', args: {}, layers: g.layers, input: g.layers[0].name, output: bn.layer, boundaries: [] };
-    const weights = initModelWeights(spec);
-    // gamma = 1, beta = 0 at init; make them non-trivial so that scale and offset are checked too
-    const [gamma, beta] = weights.get(bn.layer)!;
-    gamma.data.set([0.5, 2, -1, 1.25]);
-    beta.data.set([0.1, -0.2, 0.3, 0]);
-    await adapter.build(spec, weights);
-    const input = seededUniform([3, 5, 3, 2], 17, -2, 2);
-    const out = await adapter.run(input, { training: true, capture: [c.layer] });
-    const conv = out.intermediates[c.layer].data;
-    const y = out.output.data;
-    const n = 3 * 5 * 3;
-    const eps = 1e-3;
-    for (let ch = 0; ch < 4; ch++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += conv[i * 4 + ch];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (conv[i * 4 + ch] - m) ** 2;
-      v /= n; // biased, over N, H, W
-      let my = 0;
-      for (let i = 0; i < n; i++) my += y[i * 4 + ch];
-      my /= n;
-      let vy = 0;
-      for (let i = 0; i < n; i++) vy += (y[i * 4 + ch] - my) ** 2;
-      vy /= n;
-      const g0 = gamma.data[ch];
-      expect(Math.abs(my - beta.data[ch])).toBeLessThan(1e-5);
-      expect(Math.abs(vy - (g0 * g0 * v) / (v + eps))).toBeLessThan(1e-4 * Math.max(1, g0 * g0));
-      for (let i = 0; i < n; i++) {
-        const want = ((conv[i * 4 + ch] - m) / Math.sqrt(v + eps)) * g0 + beta.data[ch];
-        expect(Math.abs(y[i * 4 + ch] - want)).toBeLessThan(tol.blocks.atol + 1e-5 * Math.abs(want));
+    for (const [name, spec] of blockSpecs) {
+      for (const [label, input] of [
+        ['notebook X', notebookX()],
+        ['random batch 3', seededUniform([3, 4, 4, 3], 11, -1, 1)],
+      ] as const) {
+        test.each([false, true])(`${name}, ${label}, training=%s, matches the reference`, async (training) => {
+          const w = blockWeights.get(name)!;
+          await adapter.build(spec, w);
+          const [r, out] = await Promise.all([
+            reference(`${name}|${label}`, spec, w, input, training, []),
+            adapter.run(input, { training }),
+          ]);
+          expect(out.output.shape).toEqual([3, ...spec.layers.find((l) => l.name === spec.output)!.outputShape]);
+          expectClose(out.output, r.output, tol.blocks, `${name} ${label} training=${training}`);
+        });
       }
     }
-    // and inference mode uses the moving statistics (0 and 1 at init): y = conv / sqrt(1 + eps) * gamma + beta
-    const inf = await adapter.run(input, { training: false, capture: [c.layer] });
-    const convI = inf.intermediates[c.layer].data;
-    for (let i = 0; i < n * 4; i++) {
-      const ch = i % 4;
-      const want = (convI[i] / Math.sqrt(1 + eps)) * gamma.data[ch] + beta.data[ch];
-      expect(Math.abs(inf.output.data[i] - want)).toBeLessThan(1e-5);
-    }
-  });
 
-  test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
-    const [name, spec] = blockSpecs[0];
-    await adapter.build(spec, blockWeights.get(name)!);
-    const x = seededUniform([3, 4, 4, 3], 5, -1, 1);
-    const a = await adapter.run(x, { training: true });
-    const b = await adapter.run(x, { training: false });
-    const a2 = await adapter.run(x, { training: true });
-    const b2 = await adapter.run(x, { training: false });
-    expect(Array.from(a2.output.data)).toEqual(Array.from(a.output.data));
-    expect(Array.from(b2.output.data)).toEqual(Array.from(b.output.data));
-    expect(Array.from(a.output.data)).not.toEqual(Array.from(b.output.data));
-  });
-
-  test('a wrong input shape is rejected with both shapes named', async () => {
-    const [name, spec] = blockSpecs[0];
-    await adapter.build(spec, blockWeights.get(name)!);
-    await expect(adapter.run(seededUniform([2, 4, 4, 4], 1, 0, 1), { training: false })).rejects.toThrow(/\[2, 4, 4, 4\].*\[None, 4, 4, 3\]/);
-  });
-
-  test('paramCount() from the ONNX initializers equals Keras accounting (blocks and ResNet-50)', async () => {
-    for (const [name, spec] of blockSpecs) {
-      await adapter.build(spec, blockWeights.get(name)!);
-      expect(await adapter.paramCount()).toEqual(modelParamCount(spec));
-    }
-    await adapter.build(resnetSpec, weightsOfResnet());
-    expect(await adapter.paramCount()).toEqual({ total: 23600006, trainable: 23546886, nonTrainable: 53120 });
-  });
-
-  for (const batch of [1, 4]) {
-    for (const training of [false, true]) {
-      test(`ResNet-50 batch ${batch}, training=${training}: output and every fixture boundary (NHWC) match the reference`, async () => {
-        const x = seededUniform([batch, 64, 64, 3], 5 + batch, 0, 1);
-        await adapter.build(resnetSpec, weightsOfResnet());
-        const [r, out] = await Promise.all([
-          reference(`resnet50|b${batch}`, resnetSpec, weightsOfResnet(), x, training, resnetCaptures),
-          adapter.run(x, { training, capture: resnetCaptures }),
-        ]);
-        expect(out.output.shape).toEqual([batch, 6]);
-        expectClose(out.output, r.output, training ? tol.trainOutput : tol.resnetOutput, `output b${batch} training=${training}`);
-        for (const c of resnetCaptures) {
-          expect(out.intermediates[c].shape).toEqual(r.intermediates[c].shape);
-          expectClose(out.intermediates[c], r.intermediates[c], training ? tol.trainBoundaries : tol.resnetBoundaries, `${c} b${batch} training=${training}`);
+    test('training-mode BatchNormalization uses batch statistics: per-channel mean 0, biased variance v/(v+eps)', async () => {
+      const g = new GraphBuilder();
+      const x = g.input([5, 3, 2]);
+      const c = g.conv2D(x, { filters: 4, kernel: 2, strides: 1, padding: 'same', init: glorotUniform(3) });
+      const bn = g.batchNorm(c, true);
+      const spec: ModelSpec = {
+        model: 'identity_block',
+        args: {},
+        layers: g.layers,
+        input: g.layers[0].name,
+        output: bn.layer,
+        boundaries: [],
+      };
+      const weights = initModelWeights(spec);
+      // gamma = 1, beta = 0 at init; make them non-trivial so that scale and offset are checked too
+      const [gamma, beta] = weights.get(bn.layer)!;
+      gamma.data.set([0.5, 2, -1, 1.25]);
+      beta.data.set([0.1, -0.2, 0.3, 0]);
+      await adapter.build(spec, weights);
+      const input = seededUniform([3, 5, 3, 2], 17, -2, 2);
+      const out = await adapter.run(input, { training: true, capture: [c.layer] });
+      const conv = out.intermediates[c.layer].data;
+      const y = out.output.data;
+      const n = 3 * 5 * 3;
+      const eps = 1e-3;
+      for (let ch = 0; ch < 4; ch++) {
+        let m = 0;
+        for (let i = 0; i < n; i++) m += conv[i * 4 + ch];
+        m /= n;
+        let v = 0;
+        for (let i = 0; i < n; i++) v += (conv[i * 4 + ch] - m) ** 2;
+        v /= n; // biased, over N, H, W
+        let my = 0;
+        for (let i = 0; i < n; i++) my += y[i * 4 + ch];
+        my /= n;
+        let vy = 0;
+        for (let i = 0; i < n; i++) vy += (y[i * 4 + ch] - my) ** 2;
+        vy /= n;
+        const g0 = gamma.data[ch];
+        expect(Math.abs(my - beta.data[ch])).toBeLessThan(1e-5);
+        expect(Math.abs(vy - (g0 * g0 * v) / (v + eps))).toBeLessThan(1e-4 * Math.max(1, g0 * g0));
+        for (let i = 0; i < n; i++) {
+          const want = ((conv[i * 4 + ch] - m) / Math.sqrt(v + eps)) * g0 + beta.data[ch];
+          expect(Math.abs(y[i * 4 + ch] - want)).toBeLessThan(tol.blocks.atol + 1e-5 * Math.abs(want));
         }
-      });
+      }
+      // and inference mode uses the moving statistics (0 and 1 at init): y = conv / sqrt(1 + eps) * gamma + beta
+      const inf = await adapter.run(input, { training: false, capture: [c.layer] });
+      const convI = inf.intermediates[c.layer].data;
+      for (let i = 0; i < n * 4; i++) {
+        const ch = i % 4;
+        const want = (convI[i] / Math.sqrt(1 + eps)) * gamma.data[ch] + beta.data[ch];
+        expect(Math.abs(inf.output.data[i] - want)).toBeLessThan(1e-5);
+      }
+    });
+
+    test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
+      const [name, spec] = blockSpecs[0];
+      await adapter.build(spec, blockWeights.get(name)!);
+      const x = seededUniform([3, 4, 4, 3], 5, -1, 1);
+      const a = await adapter.run(x, { training: true });
+      const b = await adapter.run(x, { training: false });
+      const a2 = await adapter.run(x, { training: true });
+      const b2 = await adapter.run(x, { training: false });
+      expect(Array.from(a2.output.data)).toEqual(Array.from(a.output.data));
+      expect(Array.from(b2.output.data)).toEqual(Array.from(b.output.data));
+      expect(Array.from(a.output.data)).not.toEqual(Array.from(b.output.data));
+    });
+
+    test('a wrong input shape is rejected with both shapes named', async () => {
+      const [name, spec] = blockSpecs[0];
+      await adapter.build(spec, blockWeights.get(name)!);
+      await expect(adapter.run(seededUniform([2, 4, 4, 4], 1, 0, 1), { training: false })).rejects.toThrow(
+        /\[2, 4, 4, 4\].*\[None, 4, 4, 3\]/,
+      );
+    });
+
+    test('paramCount() from the ONNX initializers equals Keras accounting (blocks and ResNet-50)', async () => {
+      for (const [name, spec] of blockSpecs) {
+        await adapter.build(spec, blockWeights.get(name)!);
+        expect(await adapter.paramCount()).toEqual(modelParamCount(spec));
+      }
+      await adapter.build(resnetSpec, weightsOfResnet());
+      expect(await adapter.paramCount()).toEqual({ total: 23600006, trainable: 23546886, nonTrainable: 53120 });
+    });
+
+    for (const batch of [1, 4]) {
+      for (const training of [false, true]) {
+        test(`ResNet-50 batch ${batch}, training=${training}: output and every fixture boundary (NHWC) match the reference`, async () => {
+          const x = seededUniform([batch, 64, 64, 3], 5 + batch, 0, 1);
+          await adapter.build(resnetSpec, weightsOfResnet());
+          const [r, out] = await Promise.all([
+            reference(`resnet50|b${batch}`, resnetSpec, weightsOfResnet(), x, training, resnetCaptures),
+            adapter.run(x, { training, capture: resnetCaptures }),
+          ]);
+          expect(out.output.shape).toEqual([batch, 6]);
+          expectClose(
+            out.output,
+            r.output,
+            training ? tol.trainOutput : tol.resnetOutput,
+            `output b${batch} training=${training}`,
+          );
+          for (const c of resnetCaptures) {
+            expect(out.intermediates[c].shape).toEqual(r.intermediates[c].shape);
+            expectClose(
+              out.intermediates[c],
+              r.intermediates[c],
+              training ? tol.trainBoundaries : tol.resnetBoundaries,
+              `${c} b${batch} training=${training}`,
+            );
+          }
+        });
+      }
     }
-  }
-}, (e) => e.create() instanceof OnnxRuntimeAdapter); // onnxruntime-node; onnxruntime-web has suites/browser.test.ts
+  },
+  (e) => e.create() instanceof OnnxRuntimeAdapter,
+); // onnxruntime-node; onnxruntime-web has suites/browser.test.ts
 
 describe('sessions (CPU)', () => {
   const spec = identityBlock(3, [4, 4, 3]);
@@ -219,7 +268,13 @@ describe('sessions (CPU)', () => {
   test('spinning off leaves no busy-waiting threads behind; intraOpSpinning: true turns it back on', async () => {
     // CPU time burnt while idle after a run: pool threads that spin keep their cores busy.
     async function idleBurnMs(spinning: boolean): Promise<number> {
-      const a = new OnnxRuntimeAdapter({ id: 'spin', executionProvider: 'cpu', graphOptimizationLevel: 'all', intraOpNumThreads: 2, intraOpSpinning: spinning });
+      const a = new OnnxRuntimeAdapter({
+        id: 'spin',
+        executionProvider: 'cpu',
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: 2,
+        intraOpSpinning: spinning,
+      });
       await a.build(resnetSpec, weightsOfResnet());
       const big = seededUniform([2, 64, 64, 3], 3, 0, 1);
       let burnt = 0;
@@ -239,28 +294,34 @@ describe('sessions (CPU)', () => {
     expect(off * 3).toBeLessThan(on);
   }, 60_000);
 
-  test.each(['all', 'disabled'] as const)('profileKernels (%s): every node named, attributed to the layer it computes, from a session of its own', async (level) => {
-    const a = new OnnxRuntimeAdapter({ id: 'prof', executionProvider: 'cpu', graphOptimizationLevel: level });
-    await a.build(spec, initModelWeights(spec));
-    const before = await a.run(x, { training: false });
-    const p = await a.profileKernels(x, { training: false, runs: 3 });
-    expect(p.runs).toBe(3);
-    expect(p.source).toMatch(new RegExp(`onnxruntime-node .*profiler.*${level}`));
-    const layerNames = new Set(spec.layers.map((l) => l.name));
-    expect(p.nodes.length).toBeGreaterThan(0);
-    for (const n of p.nodes) {
-      expect(n.medianMs).toBeGreaterThanOrEqual(0);
-      if (n.layer !== null) expect(layerNames.has(n.layer)).toBe(true);
-    }
-    // Every Conv node computes a layer; with optimizations off, every node but none computes one.
-    expect(p.nodes.filter((n) => n.op.includes('Conv')).every((n) => n.layer !== null)).toBe(true);
-    if (level === 'disabled') expect(p.nodes.filter((n) => n.layer === null)).toEqual([]);
-    // The adapter's own sessions are untouched: same output as before, bit for bit.
-    expect((await a.run(x, { training: false })).output.data).toEqual(before.output.data);
-    await expect(a.profileKernels(seededUniform([1, 5, 5, 3], 1, 0, 1), { training: false, runs: 1 })).rejects.toThrow(/input shape \[1, 5, 5, 3\] does not match/);
-    await expect(a.profileKernels(x, { training: false, runs: 0 })).rejects.toThrow(/runs >= 1/);
-    await a.dispose();
-  }, 60_000);
+  test.each(['all', 'disabled'] as const)(
+    'profileKernels (%s): every node named, attributed to the layer it computes, from a session of its own',
+    async (level) => {
+      const a = new OnnxRuntimeAdapter({ id: 'prof', executionProvider: 'cpu', graphOptimizationLevel: level });
+      await a.build(spec, initModelWeights(spec));
+      const before = await a.run(x, { training: false });
+      const p = await a.profileKernels(x, { training: false, runs: 3 });
+      expect(p.runs).toBe(3);
+      expect(p.source).toMatch(new RegExp(`onnxruntime-node .*profiler.*${level}`));
+      const layerNames = new Set(spec.layers.map((l) => l.name));
+      expect(p.nodes.length).toBeGreaterThan(0);
+      for (const n of p.nodes) {
+        expect(n.medianMs).toBeGreaterThanOrEqual(0);
+        if (n.layer !== null) expect(layerNames.has(n.layer)).toBe(true);
+      }
+      // Every Conv node computes a layer; with optimizations off, every node but none computes one.
+      expect(p.nodes.filter((n) => n.op.includes('Conv')).every((n) => n.layer !== null)).toBe(true);
+      if (level === 'disabled') expect(p.nodes.filter((n) => n.layer === null)).toEqual([]);
+      // The adapter's own sessions are untouched: same output as before, bit for bit.
+      expect((await a.run(x, { training: false })).output.data).toEqual(before.output.data);
+      await expect(
+        a.profileKernels(seededUniform([1, 5, 5, 3], 1, 0, 1), { training: false, runs: 1 }),
+      ).rejects.toThrow(/input shape \[1, 5, 5, 3\] does not match/);
+      await expect(a.profileKernels(x, { training: false, runs: 0 })).rejects.toThrow(/runs >= 1/);
+      await a.dispose();
+    },
+    60_000,
+  );
 
   test('one plain and one capture session per mode: captures fetched on demand, the output never from the capture graph', async () => {
     const ort = loadOrt();
@@ -314,11 +375,19 @@ describe('sessions (CPU)', () => {
 
 describe('graph optimization levels as shipped (CPU)', () => {
   /** Op types of the graph ONNX Runtime actually runs, read back from optimizedModelFilePath. */
-  async function optimizedOps(adapter: OnnxRuntimeAdapter, spec: ModelSpec, training: boolean): Promise<Record<string, number>> {
+  async function optimizedOps(
+    adapter: OnnxRuntimeAdapter,
+    spec: ModelSpec,
+    training: boolean,
+  ): Promise<Record<string, number>> {
     const ort = loadOrt();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ort-opt-')), 'optimized.onnx');
     const bytes = encodeModel(buildOnnxModel(spec, initModelWeights(spec), { training }).proto);
-    const session = await ort.InferenceSession.create(bytes, { ...adapter.sessionOptions(), optimizedModelFilePath: file, logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(bytes, {
+      ...adapter.sessionOptions(),
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
     await session.release();
     const model = decodeModel(fs.readFileSync(file));
     fs.rmSync(path.dirname(file), { recursive: true, force: true });

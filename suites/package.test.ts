@@ -12,7 +12,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { REPO } from './helpers/cli';
 
-interface PackEntry { path: string; size: number }
+interface PackEntry {
+  path: string;
+  size: number;
+}
 
 let files: string[];
 let packed: { size: number; unpackedSize: number; entryCount: number };
@@ -24,19 +27,34 @@ beforeAll(() => {
   if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr}${build.stdout}`);
   const npm = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
   if (npm.status !== 0) throw new Error(`npm pack --dry-run failed: ${npm.stderr}`);
-  const [info] = JSON.parse(npm.stdout) as [{ files: PackEntry[]; size: number; unpackedSize: number; entryCount: number }];
+  const [info] = JSON.parse(npm.stdout) as [
+    { files: PackEntry[]; size: number; unpackedSize: number; entryCount: number },
+  ];
   files = info.files.map((f) => f.path);
   packed = info;
 }, 120_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('the tarball lists the CLI entry, the built workers, the types, the fixture manifest and its golden files', () => {
-  expect(files).toEqual(expect.arrayContaining([
-    'bin/resnet-conformance.cjs', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/adapters/types.d.ts',
-    'dist/runner/worker.js', 'dist/bench/worker.js', 'dist/adapters/keras/worker.py', 'dist/notebook/pyodide-worker.mjs',
-    'fixtures/manifest.json', 'clients/python/resnet_conformance_adapter.py', 'clients/python/examples/jax_adapter.py',
-    'docs/adapter-protocol.md', 'README.md', 'package.json',
-  ]));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'bin/resnet-conformance.cjs',
+      'dist/cli/main.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/adapters/types.d.ts',
+      'dist/runner/worker.js',
+      'dist/bench/worker.js',
+      'dist/adapters/keras/worker.py',
+      'dist/notebook/pyodide-worker.mjs',
+      'fixtures/manifest.json',
+      'clients/python/resnet_conformance_adapter.py',
+      'clients/python/examples/jax_adapter.py',
+      'docs/adapter-protocol.md',
+      'README.md',
+      'package.json',
+    ]),
+  );
   const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'fixtures', 'manifest.json'), 'utf8')) as unknown;
   const referenced = new Set<string>();
   (function walk(v: unknown): void {
@@ -75,17 +93,42 @@ test('without src/, bin runs dist/: a run completes with tsx unloadable in every
   fs.copyFileSync(path.join(REPO, 'package.json'), path.join(pkgDir, 'package.json'));
   for (const d of ['dist', 'fixtures', 'node_modules']) fs.symlinkSync(path.join(REPO, d), path.join(pkgDir, d));
   const guard = path.join(tmp, 'no-tsx.cjs');
-  fs.writeFileSync(guard, `const M = require('module'); const load = M._load;
-M._load = function (req, ...rest) { if (/^tsx(\\/|$)/.test(req)) throw new Error('tsx loaded at run time: ' + req); return load.call(this, req, ...rest); };`);
+  fs.writeFileSync(
+    guard,
+    `const M = require('module'); const load = M._load;
+M._load = function (req, ...rest) { if (/^tsx(\\/|$)/.test(req)) throw new Error('tsx loaded at run time: ' + req); return load.call(this, req, ...rest); };`,
+  );
   const out = path.join(tmp, 'report');
-  const r = spawnSync(process.execPath, [path.join(pkgDir, 'bin', 'resnet-conformance.cjs'), 'run', '--adapters', 'reference', '--cases', 'notebook/*', '--no-diagnose', '--out', out], {
-    cwd: tmp, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${guard}` },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(pkgDir, 'bin', 'resnet-conformance.cjs'),
+      'run',
+      '--adapters',
+      'reference',
+      '--cases',
+      'notebook/*',
+      '--no-diagnose',
+      '--out',
+      out,
+    ],
+    {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--require ${guard}` },
+    },
+  );
   expect(r.stderr).not.toMatch(/tsx loaded/);
   expect(r.status).toBe(0);
-  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as { results: { status: string }[] };
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as {
+    results: { status: string }[];
+  };
   expect(report.results.map((x) => x.status)).toEqual(['pass', 'pass', 'pass', 'pass']);
   // The guard works: the checkout's bin (src/ through tsx) fails under it.
-  const dev = spawnSync(process.execPath, [path.join(REPO, 'bin', 'resnet-conformance.cjs'), '--help'], { cwd: tmp, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${guard}` } });
+  const dev = spawnSync(process.execPath, [path.join(REPO, 'bin', 'resnet-conformance.cjs'), '--help'], {
+    cwd: tmp,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: `--require ${guard}` },
+  });
   expect(dev.stderr).toMatch(/tsx loaded at run time: tsx\/cjs/);
 });

@@ -40,28 +40,44 @@ afterEach(() => {
 });
 
 describe('precompiled worker entries', () => {
-  test('the bundle keeps each module\'s own __dirname/__filename and is reused until an input changes', async () => {
-    write('lib/where.ts', 'export const where = (): string => `${__dirname}|${__filename}`;\nexport const VALUE: number = 1;\n');
-    const entry = write('entry.ts', "import { where, VALUE } from './lib/where';\nconsole.log(JSON.stringify({ where: where(), value: VALUE, main: __filename }));\n");
+  test("the bundle keeps each module's own __dirname/__filename and is reused until an input changes", async () => {
+    write(
+      'lib/where.ts',
+      'export const where = (): string => `${__dirname}|${__filename}`;\nexport const VALUE: number = 1;\n',
+    );
+    const entry = write(
+      'entry.ts',
+      "import { where, VALUE } from './lib/where';\nconsole.log(JSON.stringify({ where: where(), value: VALUE, main: __filename }));\n",
+    );
 
     const first = await prepare(entry);
     expect(first).toMatchObject({ mode: 'precompiled', built: true });
     expect(first.file.startsWith(path.join(tmp, 'cache'))).toBe(true);
     const out1 = runLaunch(first);
     expect(out1.status).toBe(0);
-    expect(JSON.parse(out1.stdout)).toEqual({ where: `${path.join(srcDir, 'lib')}|${path.join(srcDir, 'lib', 'where.ts')}`, value: 1, main: entry });
+    expect(JSON.parse(out1.stdout)).toEqual({
+      where: `${path.join(srcDir, 'lib')}|${path.join(srcDir, 'lib', 'where.ts')}`,
+      value: 1,
+      main: entry,
+    });
 
     expect(await prepare(entry)).toMatchObject({ mode: 'precompiled', built: false, file: first.file });
 
     // An edit of an imported module (same size, same text length) rebuilds it.
-    write('lib/where.ts', 'export const where = (): string => `${__dirname}|${__filename}`;\nexport const VALUE: number = 2;\n');
+    write(
+      'lib/where.ts',
+      'export const where = (): string => `${__dirname}|${__filename}`;\nexport const VALUE: number = 2;\n',
+    );
     const second = await prepare(entry);
     expect(second).toMatchObject({ mode: 'precompiled', built: true, file: first.file });
     expect(JSON.parse(runLaunch(second).stdout).value).toBe(2);
   });
 
   test('stack traces name the TypeScript source and line (linked source map, --enable-source-maps)', async () => {
-    write('lib/boom.ts', "export function boom(): never {\n  // line 2\n  throw new Error('boom from the source');\n}\n");
+    write(
+      'lib/boom.ts',
+      "export function boom(): never {\n  // line 2\n  throw new Error('boom from the source');\n}\n",
+    );
     const entry = write('entry.ts', "import { boom } from './lib/boom';\nboom();\n");
     const l = await prepare(entry);
     expect(l.mode).toBe('precompiled');
@@ -86,7 +102,7 @@ describe('precompiled worker entries', () => {
     expect(b.reason).toMatch(/^precompiling .*broken\.ts failed: /);
   });
 
-  test('the runner\'s worker entry precompiles', async () => {
+  test("the runner's worker entry precompiles", async () => {
     const l = await prepare(WORKER_FILE);
     expect(l).toMatchObject({ mode: 'precompiled' });
     expect(fs.existsSync(l.file)).toBe(true);

@@ -18,7 +18,13 @@ import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { compareTensors, type CompareResult } from '../src/compare/metrics';
 import { toleranceFor, toleranceForName } from '../src/compare/tolerances';
 import { datasetBatch, loadSignsDataset } from '../src/datasets';
-import { MATERIALIZE_COMMAND, MaterializeError, materializePretrained, pretrainedGoldensPath, type ShippedFile } from '../src/fixtures/pretrained-materialize';
+import {
+  MATERIALIZE_COMMAND,
+  MaterializeError,
+  materializePretrained,
+  pretrainedGoldensPath,
+  type ShippedFile,
+} from '../src/fixtures/pretrained-materialize';
 import { importKerasModel, weightsDigest, type ImportedModel } from '../src/import';
 import { argmax } from '../src/import/predict';
 import { prepareImage } from '../src/images';
@@ -38,7 +44,11 @@ interface BlockRecord {
   input: { file: string };
   expected: { file: string };
 }
-interface ImageRecord { file: string; pil: { format: string; mode: string }; x: { file: string } }
+interface ImageRecord {
+  file: string;
+  pil: { format: string; mode: string };
+  x: { file: string };
+}
 const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as {
   blocks: BlockRecord[];
   images: ImageRecord[];
@@ -47,7 +57,12 @@ const manifest = JSON.parse(fs.readFileSync(path.join(DIR, 'manifest.json'), 'ut
 
 interface Goldens {
   caseClass: string;
-  float64: { caseClass: string; images: number[][]; dataset: number[][]; keras32VsExact: { images: number; dataset: number } };
+  float64: {
+    caseClass: string;
+    images: number[][];
+    dataset: number[][];
+    keras32VsExact: { images: number; dataset: number };
+  };
   files: Record<string, { file: string; sha256: string }>;
   weights: { combined: string; tensors: unknown[] };
   images: { file: string; probabilities: number[]; class: number }[];
@@ -56,7 +71,9 @@ interface Goldens {
 const GOLDENS_FILE = pretrainedGoldensPath(DIR);
 function bigModels(): { goldens?: Goldens; missing: string[] } {
   const goldens = JSON.parse(fs.readFileSync(GOLDENS_FILE, 'utf8')) as Goldens;
-  const missing = Object.values(goldens.files).map((f) => f.file).filter((f) => !fs.existsSync(path.join(DIR, f)));
+  const missing = Object.values(goldens.files)
+    .map((f) => f.file)
+    .filter((f) => !fs.existsSync(path.join(DIR, f)));
   return missing.length ? { missing } : { goldens, missing };
 }
 const big = bigModels();
@@ -66,14 +83,18 @@ function record(id: string, what: string, where: string, r: CompareResult): void
   const m = worstByAdapter.get(id) ?? {};
   const w = m[what] ?? { maxAbs: 0, maxRel: 0, where: '' };
   const abs = r.maxAbs ?? Infinity;
-  if (abs >= w.maxAbs) { w.maxAbs = abs; w.where = where; }
+  if (abs >= w.maxAbs) {
+    w.maxAbs = abs;
+    w.where = where;
+  }
   w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
   m[what] = w;
   worstByAdapter.set(id, m);
 }
 afterAll(() => {
   fs.mkdirSync(METRICS, { recursive: true });
-  for (const [id, m] of worstByAdapter) fs.writeFileSync(path.join(METRICS, `${id}.json`), `${JSON.stringify(m, null, 1)}\n`);
+  for (const [id, m] of worstByAdapter)
+    fs.writeFileSync(path.join(METRICS, `${id}.json`), `${JSON.stringify(m, null, 1)}\n`);
 });
 
 /**
@@ -81,10 +102,12 @@ afterAll(() => {
  * probabilities exceeds twice the tolerance (a near-tie may legitimately flip within tolerance).
  */
 function decisiveRows(expected: number[][], tol: { atol: number; rtol: number }): number[] {
-  return expected.map((p, i) => {
-    const s = [...p].sort((a, b) => b - a);
-    return s[0] - s[1] > 2 * (tol.atol + tol.rtol * s[0]) ? i : -1;
-  }).filter((i) => i >= 0);
+  return expected
+    .map((p, i) => {
+      const s = [...p].sort((a, b) => b - a);
+      return s[0] - s[1] > 2 * (tol.atol + tol.rtol * s[0]) ? i : -1;
+    })
+    .filter((i) => i >= 0);
 }
 
 function failureText(r: CompareResult): string {
@@ -93,32 +116,44 @@ function failureText(r: CompareResult): string {
 
 describeEachAdapter('pretrained blocks (every saved format) vs Keras model.predict', (entry: AdapterEntry) => {
   let adapter: Adapter;
-  beforeAll(() => { adapter = entry.create(); });
-  afterAll(async () => { await adapter.dispose(); });
+  beforeAll(() => {
+    adapter = entry.create();
+  });
+  afterAll(async () => {
+    await adapter.dispose();
+  });
   for (const b of manifest.blocks) {
     for (const [kind, f] of Object.entries(b.files)) {
-      test(`${b.id} from ${f.file} (${kind})`, async () => {
-        const m = await importKerasModel(path.join(DIR, f.file));
-        expect(weightsDigest(m.weights).combined).toBe(b.weights.combined);
-        await adapter.build(m.spec, m.weights);
-        const x = readNpy(path.join(DIR, b.input.file));
-        const y = readNpy(path.join(DIR, b.expected.file));
-        const out = (await adapter.run(x, { training: false })).output;
-        const r = compareTensors(out, y, toleranceFor('pretrained-block-inference', 'output', entry.profile));
-        record(entry.id, 'pretrained-block-inference', `${b.id} ${kind}`, r);
-        if (!r.pass) throw new Error(`${entry.id} on ${f.file}: ${failureText(r)}`);
-      }, TIMEOUT);
+      test(
+        `${b.id} from ${f.file} (${kind})`,
+        async () => {
+          const m = await importKerasModel(path.join(DIR, f.file));
+          expect(weightsDigest(m.weights).combined).toBe(b.weights.combined);
+          await adapter.build(m.spec, m.weights);
+          const x = readNpy(path.join(DIR, b.input.file));
+          const y = readNpy(path.join(DIR, b.expected.file));
+          const out = (await adapter.run(x, { training: false })).output;
+          const r = compareTensors(out, y, toleranceFor('pretrained-block-inference', 'output', entry.profile));
+          record(entry.id, 'pretrained-block-inference', `${b.id} ${kind}`, r);
+          if (!r.pass) throw new Error(`${entry.id} on ${f.file}: ${failureText(r)}`);
+        },
+        TIMEOUT,
+      );
     }
   }
 });
 
 describe('pretrained ResNet-50: shipped small, materialized byte for byte', () => {
-  const shippedGoldens = JSON.parse(fs.readFileSync(GOLDENS_FILE, 'utf8')) as Goldens & { files: Record<string, { shipped: ShippedFile; bytes: number }> };
+  const shippedGoldens = JSON.parse(fs.readFileSync(GOLDENS_FILE, 'utf8')) as Goldens & {
+    files: Record<string, { shipped: ShippedFile; bytes: number }>;
+  };
   let tmp: string;
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pretrained-materialize-'));
     fs.copyFileSync(path.join(DIR, 'manifest.json'), path.join(tmp, 'manifest.json'));
-    fs.cpSync(path.dirname(GOLDENS_FILE), path.join(tmp, path.basename(path.dirname(GOLDENS_FILE))), { recursive: true });
+    fs.cpSync(path.dirname(GOLDENS_FILE), path.join(tmp, path.basename(path.dirname(GOLDENS_FILE))), {
+      recursive: true,
+    });
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -162,15 +197,20 @@ describe('pretrained ResNet-50: shipped small, materialized byte for byte', () =
 if (!big.goldens) {
   describe('pretrained ResNet-50', () => {
     test('the model files are there (global setup materializes them)', () => {
-      throw new Error(`missing ${big.missing.join(', ')}: ${MATERIALIZE_COMMAND} failed in the global setup (see its output)`);
+      throw new Error(
+        `missing ${big.missing.join(', ')}: ${MATERIALIZE_COMMAND} failed in the global setup (see its output)`,
+      );
     });
   });
 } else {
   const goldens = big.goldens;
   let imported: Promise<ImportedModel> | undefined;
-  const model = (): Promise<ImportedModel> => (imported ??= importKerasModel(path.join(DIR, goldens.files['keras3-h5'].file)));
+  const model = (): Promise<ImportedModel> =>
+    (imported ??= importKerasModel(path.join(DIR, goldens.files['keras3-h5'].file)));
   const imageBatch = (): Tensor => {
-    const xs = goldens.images.map((g) => readNpy(path.join(DIR, manifest.images.find((r) => r.file === g.file)!.x.file)));
+    const xs = goldens.images.map((g) =>
+      readNpy(path.join(DIR, manifest.images.find((r) => r.file === g.file)!.x.file)),
+    );
     const per = xs[0].data.length;
     const data = new Float32Array(per * xs.length);
     xs.forEach((x, i) => data.set(x.data, i * per));
@@ -180,13 +220,17 @@ if (!big.goldens) {
 
   describe('pretrained ResNet-50 files', () => {
     for (const [kind, f] of Object.entries(goldens.files)) {
-      test(`${f.file} (${kind}): imports as the notebook's ResNet-50 with the weights Keras saved`, async () => {
-        const m = await importKerasModel(path.join(DIR, f.file));
-        expect(m.spec.model).toBe('resnet50');
-        const d = weightsDigest(m.weights);
-        expect(d.tensors).toHaveLength(goldens.weights.tensors.length);
-        expect(d.combined).toBe(goldens.weights.combined);
-      }, TIMEOUT);
+      test(
+        `${f.file} (${kind}): imports as the notebook's ResNet-50 with the weights Keras saved`,
+        async () => {
+          const m = await importKerasModel(path.join(DIR, f.file));
+          expect(m.spec.model).toBe('resnet50');
+          const d = weightsDigest(m.weights);
+          expect(d.tensors).toHaveLength(goldens.weights.tensors.length);
+          expect(d.combined).toBe(goldens.weights.combined);
+        },
+        TIMEOUT,
+      );
     }
   });
 
@@ -194,114 +238,199 @@ if (!big.goldens) {
     let adapter: Adapter;
     let imagesOut: Promise<Tensor> | undefined;
     let datasetOut: Promise<Tensor> | undefined;
-    const onImages = (): Promise<Tensor> => (imagesOut ??= adapter.run(imageBatch(), { training: false }).then((r) => r.output));
-    const onDataset = (): Promise<Tensor> => (datasetOut ??= loadSignsDataset(path.join(DIR, manifest.dataset.file))
-      .then((ds) => adapter.run(datasetBatch(ds, 0, ds.count), { training: false })).then((r) => r.output));
+    const onImages = (): Promise<Tensor> =>
+      (imagesOut ??= adapter.run(imageBatch(), { training: false }).then((r) => r.output));
+    const onDataset = (): Promise<Tensor> =>
+      (datasetOut ??= loadSignsDataset(path.join(DIR, manifest.dataset.file))
+        .then((ds) => adapter.run(datasetBatch(ds, 0, ds.count), { training: false }))
+        .then((r) => r.output));
     beforeAll(async () => {
       adapter = entry.create();
       const m = await model();
       await adapter.build(m.spec, m.weights);
     }, TIMEOUT);
-    afterAll(async () => { await adapter.dispose(); });
+    afterAll(async () => {
+      await adapter.dispose();
+    });
 
-    test('shipped images, Keras/PIL-preprocessed inputs: probabilities and classes', async () => {
-      const out = await onImages();
-      const tol = toleranceForName(goldens.caseClass, entry.profile);
-      const r = compareTensors(out, rows(goldens.images.map((g) => g.probabilities)), tol);
-      record(entry.id, `${goldens.caseClass} images`, 'shipped images', r);
-      if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
-      const decisive = decisiveRows(goldens.images.map((g) => g.probabilities), tol);
-      expect(decisive.length).toBeGreaterThan(goldens.images.length / 2);
-      const classes = decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))));
-      expect(classes).toEqual(decisive.map((i) => goldens.images[i].class));
-    }, TIMEOUT);
+    test(
+      'shipped images, Keras/PIL-preprocessed inputs: probabilities and classes',
+      async () => {
+        const out = await onImages();
+        const tol = toleranceForName(goldens.caseClass, entry.profile);
+        const r = compareTensors(out, rows(goldens.images.map((g) => g.probabilities)), tol);
+        record(entry.id, `${goldens.caseClass} images`, 'shipped images', r);
+        if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
+        const decisive = decisiveRows(
+          goldens.images.map((g) => g.probabilities),
+          tol,
+        );
+        expect(decisive.length).toBeGreaterThan(goldens.images.length / 2);
+        const classes = decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))));
+        expect(classes).toEqual(decisive.map((i) => goldens.images[i].class));
+      },
+      TIMEOUT,
+    );
 
-    test('synthetic SIGNS dataset (images / 255): probabilities and classes', async () => {
-      const out = await onDataset();
-      const tol = toleranceForName(goldens.caseClass, entry.profile);
-      const r = compareTensors(out, rows(goldens.dataset.probabilities), tol);
-      record(entry.id, `${goldens.caseClass} dataset`, 'dataset', r);
-      if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
-      const decisive = decisiveRows(goldens.dataset.probabilities, tol);
-      expect(decisive.length).toBeGreaterThan(goldens.dataset.classes.length / 2);
-      expect(decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))))).toEqual(decisive.map((i) => goldens.dataset.classes[i]));
-    }, TIMEOUT);
+    test(
+      'synthetic SIGNS dataset (images / 255): probabilities and classes',
+      async () => {
+        const out = await onDataset();
+        const tol = toleranceForName(goldens.caseClass, entry.profile);
+        const r = compareTensors(out, rows(goldens.dataset.probabilities), tol);
+        record(entry.id, `${goldens.caseClass} dataset`, 'dataset', r);
+        if (!r.pass) throw new Error(`${entry.id}: ${failureText(r)}`);
+        const decisive = decisiveRows(goldens.dataset.probabilities, tol);
+        expect(decisive.length).toBeGreaterThan(goldens.dataset.classes.length / 2);
+        expect(decisive.map((i) => argmax(Array.from(out.data.subarray(i * 6, i * 6 + 6))))).toEqual(
+          decisive.map((i) => goldens.dataset.classes[i]),
+        );
+      },
+      TIMEOUT,
+    );
 
-    test('the exact values (the same model and inputs in a float64 Keras build): images and dataset', async () => {
-      const tol = toleranceForName(goldens.float64.caseClass, entry.profile);
-      for (const [what, out, want] of [['images', await onImages(), goldens.float64.images], ['dataset', await onDataset(), goldens.float64.dataset]] as const) {
-        const r = compareTensors(out, rows(want), tol);
-        record(entry.id, `${goldens.float64.caseClass} ${what}`, what, r);
-        if (!r.pass) throw new Error(`${entry.id} (${what}): ${failureText(r)}`);
-      }
-    }, TIMEOUT);
+    test(
+      'the exact values (the same model and inputs in a float64 Keras build): images and dataset',
+      async () => {
+        const tol = toleranceForName(goldens.float64.caseClass, entry.profile);
+        for (const [what, out, want] of [
+          ['images', await onImages(), goldens.float64.images],
+          ['dataset', await onDataset(), goldens.float64.dataset],
+        ] as const) {
+          const r = compareTensors(out, rows(want), tol);
+          record(entry.id, `${goldens.float64.caseClass} ${what}`, what, r);
+          if (!r.pass) throw new Error(`${entry.id} (${what}): ${failureText(r)}`);
+        }
+      },
+      TIMEOUT,
+    );
 
-    test('our own decoding: PNG inputs give Keras\'s probabilities; JPEG differences measured', async () => {
-      const prepared = goldens.images.map((g) => prepareImage(path.join(DIR, g.file)));
-      const per = 64 * 64 * 3;
-      const data = new Float32Array(per * prepared.length);
-      prepared.forEach((p, i) => data.set(p.x.data, i * per));
-      const out = (await adapter.run(tensor([prepared.length, 64, 64, 3], data), { training: false })).output;
-      const tol = toleranceForName(goldens.caseClass, entry.profile);
-      goldens.images.forEach((g, i) => {
-        const r = compareTensors(tensor([6], out.data.slice(i * 6, i * 6 + 6)), tensor([6], Float32Array.from(g.probabilities)), tol);
-        const isPng = manifest.images.find((m) => m.file === g.file)!.pil.format === 'PNG';
-        record(entry.id, isPng ? 'pipeline PNG' : 'pipeline JPEG (jpeg-js decode)', g.file, r);
-        if (isPng && !r.pass) throw new Error(`${entry.id} on ${g.file} decoded here: ${failureText(r)}`);
-      });
-    }, TIMEOUT);
+    test(
+      "our own decoding: PNG inputs give Keras's probabilities; JPEG differences measured",
+      async () => {
+        const prepared = goldens.images.map((g) => prepareImage(path.join(DIR, g.file)));
+        const per = 64 * 64 * 3;
+        const data = new Float32Array(per * prepared.length);
+        prepared.forEach((p, i) => data.set(p.x.data, i * per));
+        const out = (await adapter.run(tensor([prepared.length, 64, 64, 3], data), { training: false })).output;
+        const tol = toleranceForName(goldens.caseClass, entry.profile);
+        goldens.images.forEach((g, i) => {
+          const r = compareTensors(
+            tensor([6], out.data.slice(i * 6, i * 6 + 6)),
+            tensor([6], Float32Array.from(g.probabilities)),
+            tol,
+          );
+          const isPng = manifest.images.find((m) => m.file === g.file)!.pil.format === 'PNG';
+          record(entry.id, isPng ? 'pipeline PNG' : 'pipeline JPEG (jpeg-js decode)', g.file, r);
+          if (isPng && !r.pass) throw new Error(`${entry.id} on ${g.file} decoded here: ${failureText(r)}`);
+        });
+      },
+      TIMEOUT,
+    );
   });
 
   describe('CLI on the pre-trained ResNet-50', () => {
     const h5 = path.join(DIR, goldens.files['keras3-h5'].file);
-    test('classify prints per image and adapter the probabilities, the class and the largest disagreement', async () => {
-      const r = await runCli(['classify', '--model', h5, '--image', path.join(DIR, 'images', 'rgb-100x80.png'),
-        '--image', path.join(DIR, 'images', 'photo-420-128x128.jpg'), '--adapters', 'reference,onnxruntime-cpu']);
-      expect(r.stderr).not.toMatch(/ERROR/);
-      expect(r.code).toBe(0);
-      const g = goldens.images.find((x) => x.file === 'images/rgb-100x80.png')!;
-      const block = r.stdout.slice(r.stdout.indexOf('rgb-100x80.png: PNG RGB 100x80 -> 64x64'));
-      expect(block.length).toBeLessThan(r.stdout.length);
-      const line = /\n {2}reference +(\d) +\[([^\]]+)\]/.exec(block);
-      expect(line).not.toBeNull();
-      const printed = line![2].split(', ').map(Number);
-      // Printed with 6 significant digits: the table's tolerance plus half a unit in the last printed place.
-      const tol = toleranceForName(goldens.caseClass, 'fp64-reference');
-      printed.forEach((p, k) => expect(Math.abs(p - g.probabilities[k])).toBeLessThanOrEqual(tol.atol + tol.rtol * Math.abs(g.probabilities[k]) + 5e-7));
-      expect(Number(line![1])).toBe(argmax(printed));
-      expect(block).toMatch(/largest disagreement: \d\.\d\de-\d+ \(reference vs onnxruntime-cpu, p\(\d\)\); (all adapters say class \d|ADAPTERS DISAGREE on the class)/);
-      expect(r.stdout).toMatch(/largest disagreement over all images: /);
-    }, TIMEOUT);
+    test(
+      'classify prints per image and adapter the probabilities, the class and the largest disagreement',
+      async () => {
+        const r = await runCli([
+          'classify',
+          '--model',
+          h5,
+          '--image',
+          path.join(DIR, 'images', 'rgb-100x80.png'),
+          '--image',
+          path.join(DIR, 'images', 'photo-420-128x128.jpg'),
+          '--adapters',
+          'reference,onnxruntime-cpu',
+        ]);
+        expect(r.stderr).not.toMatch(/ERROR/);
+        expect(r.code).toBe(0);
+        const g = goldens.images.find((x) => x.file === 'images/rgb-100x80.png')!;
+        const block = r.stdout.slice(r.stdout.indexOf('rgb-100x80.png: PNG RGB 100x80 -> 64x64'));
+        expect(block.length).toBeLessThan(r.stdout.length);
+        const line = /\n {2}reference +(\d) +\[([^\]]+)\]/.exec(block);
+        expect(line).not.toBeNull();
+        const printed = line![2].split(', ').map(Number);
+        // Printed with 6 significant digits: the table's tolerance plus half a unit in the last printed place.
+        const tol = toleranceForName(goldens.caseClass, 'fp64-reference');
+        printed.forEach((p, k) =>
+          expect(Math.abs(p - g.probabilities[k])).toBeLessThanOrEqual(
+            tol.atol + tol.rtol * Math.abs(g.probabilities[k]) + 5e-7,
+          ),
+        );
+        expect(Number(line![1])).toBe(argmax(printed));
+        expect(block).toMatch(
+          /largest disagreement: \d\.\d\de-\d+ \(reference vs onnxruntime-cpu, p\(\d\)\); (all adapters say class \d|ADAPTERS DISAGREE on the class)/,
+        );
+        expect(r.stdout).toMatch(/largest disagreement over all images: /);
+      },
+      TIMEOUT,
+    );
 
-    test('evaluate prints accuracy per adapter and the predictions that differ from the baseline', async () => {
-      const r = await runCli(['evaluate', '--model', path.join(DIR, goldens.files['keras-archive'].file), '--dataset',
-        path.join(DIR, manifest.dataset.file), '--adapters', 'reference,onnxruntime-cpu', '--json']);
-      expect(r.code).toBe(0);
-      const j = JSON.parse(r.stdout) as { baseline: string; adapters: { id: string; correct: number; differFromBaseline: number; maxAbsDiffFromBaseline: number }[] };
-      expect(j.baseline).toBe('reference');
-      // Keras's classes, except near-ties (top-two margin within twice the tolerance) where float32 adapters may flip.
-      const fp32 = toleranceForName(goldens.caseClass, 'fp32-cpu');
-      const nearTies = decisiveRows(goldens.dataset.probabilities, fp32).length;
-      const ties = goldens.dataset.classes.length - nearTies;
-      const correct = goldens.dataset.classes.filter((c, i) => c === manifest.dataset.labels[i]).length;
-      expect(j.adapters.map((a) => a.id)).toEqual(['reference', 'onnxruntime-cpu']);
-      for (const a of j.adapters) expect(Math.abs(a.correct - correct)).toBeLessThanOrEqual(ties);
-      expect(j.adapters[0].differFromBaseline).toBe(0);
-      expect(j.adapters[1].differFromBaseline).toBeLessThanOrEqual(ties);
-      expect(j.adapters[1].maxAbsDiffFromBaseline).toBeLessThan(2 * fp32.atol);
-    }, TIMEOUT);
+    test(
+      'evaluate prints accuracy per adapter and the predictions that differ from the baseline',
+      async () => {
+        const r = await runCli([
+          'evaluate',
+          '--model',
+          path.join(DIR, goldens.files['keras-archive'].file),
+          '--dataset',
+          path.join(DIR, manifest.dataset.file),
+          '--adapters',
+          'reference,onnxruntime-cpu',
+          '--json',
+        ]);
+        expect(r.code).toBe(0);
+        const j = JSON.parse(r.stdout) as {
+          baseline: string;
+          adapters: { id: string; correct: number; differFromBaseline: number; maxAbsDiffFromBaseline: number }[];
+        };
+        expect(j.baseline).toBe('reference');
+        // Keras's classes, except near-ties (top-two margin within twice the tolerance) where float32 adapters may flip.
+        const fp32 = toleranceForName(goldens.caseClass, 'fp32-cpu');
+        const nearTies = decisiveRows(goldens.dataset.probabilities, fp32).length;
+        const ties = goldens.dataset.classes.length - nearTies;
+        const correct = goldens.dataset.classes.filter((c, i) => c === manifest.dataset.labels[i]).length;
+        expect(j.adapters.map((a) => a.id)).toEqual(['reference', 'onnxruntime-cpu']);
+        for (const a of j.adapters) expect(Math.abs(a.correct - correct)).toBeLessThanOrEqual(ties);
+        expect(j.adapters[0].differFromBaseline).toBe(0);
+        expect(j.adapters[1].differFromBaseline).toBeLessThanOrEqual(ties);
+        expect(j.adapters[1].maxAbsDiffFromBaseline).toBeLessThan(2 * fp32.atol);
+      },
+      TIMEOUT,
+    );
 
-    test('an unreadable image exits 2 naming it', async () => {
-      const r = await runCli(['classify', '--model', h5, '--image', path.join(DIR, 'datasets', 'test_signs_synthetic.h5'), '--adapters', 'reference']);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/classify: --image: .*test_signs_synthetic\.h5: not a PNG or JPEG image/);
-    }, TIMEOUT);
+    test(
+      'an unreadable image exits 2 naming it',
+      async () => {
+        const r = await runCli([
+          'classify',
+          '--model',
+          h5,
+          '--image',
+          path.join(DIR, 'datasets', 'test_signs_synthetic.h5'),
+          '--adapters',
+          'reference',
+        ]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/classify: --image: .*test_signs_synthetic\.h5: not a PNG or JPEG image/);
+      },
+      TIMEOUT,
+    );
   });
 }
 
 describe('CLI without the large files', () => {
   test('an unreadable image exits 2 before any model is loaded', async () => {
-    const r = await runCli(['classify', '--model', path.join(DIR, 'no-such-model.h5'), '--image', path.join(DIR, 'pil-nearest.json')]);
+    const r = await runCli([
+      'classify',
+      '--model',
+      path.join(DIR, 'no-such-model.h5'),
+      '--image',
+      path.join(DIR, 'pil-nearest.json'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/classify: --image: .*pil-nearest\.json: not a PNG or JPEG image/);
   });

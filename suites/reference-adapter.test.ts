@@ -6,8 +6,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  ARITHMETICS, REFERENCE_PRECISIONS, ReferenceAdapter, evaluateLayer, isArithmetic, isReferencePrecision, prepareLayer,
-  type Arithmetic, type ReferencePrecision,
+  ARITHMETICS,
+  REFERENCE_PRECISIONS,
+  ReferenceAdapter,
+  evaluateLayer,
+  isArithmetic,
+  isReferencePrecision,
+  prepareLayer,
+  type Arithmetic,
+  type ReferencePrecision,
 } from '../src/adapters/reference';
 import { conv2d, convGeometry } from '../src/adapters/reference/conv2d';
 import { softmax } from '../src/adapters/reference/dense';
@@ -24,7 +31,13 @@ import { allclose, flat, notebookX, publishedVersions, resumeValues } from './he
 
 const cpu = publishedVersions()['stateless-cpu'];
 
-async function runModel(precision: ReferencePrecision, spec: ModelSpec, x: Tensor, training: boolean, weights?: ModelWeights): Promise<Tensor> {
+async function runModel(
+  precision: ReferencePrecision,
+  spec: ModelSpec,
+  x: Tensor,
+  training: boolean,
+  weights?: ModelWeights,
+): Promise<Tensor> {
   const a = new ReferenceAdapter({ precision });
   await a.build(spec, weights ?? initModelWeights(spec));
   return (await a.run(x, { training })).output;
@@ -70,15 +83,18 @@ describe.each<ReferencePrecision>(['fp64', 'fp32'])('notebook public tests on re
   test.each([
     [false, 'output1_training_false_outputs_py'],
     [true, 'output2_training_true_outputs_py'],
-  ])('convolutional_block f=2 [2,4,6] s=2 glorot_uniform(0) training=%s matches outputs.py (rtol 1e-5, atol 1e-8)', async (training, key) => {
-    expect(cb.call).toEqual({ f: 2, filters: [2, 4, 6], s: 2, initializer: 'glorot_uniform(seed=0)' });
-    const spec = convolutionalBlock(cb.call.f, cb.call.filters, cb.call.s);
-    const A = await runModel(precision, spec, notebookX(), training);
-    expect(A.shape).toEqual(cb.output_shape);
-    const cmp = allclose(A.data, flat(cb[key]), 1e-5, 1e-8);
-    expect(cmp.bad).toEqual([]);
-    expect(cmp.worstAbs).toBeLessThan(1e-6);
-  });
+  ])(
+    'convolutional_block f=2 [2,4,6] s=2 glorot_uniform(0) training=%s matches outputs.py (rtol 1e-5, atol 1e-8)',
+    async (training, key) => {
+      expect(cb.call).toEqual({ f: 2, filters: [2, 4, 6], s: 2, initializer: 'glorot_uniform(seed=0)' });
+      const spec = convolutionalBlock(cb.call.f, cb.call.filters, cb.call.s);
+      const A = await runModel(precision, spec, notebookX(), training);
+      expect(A.shape).toEqual(cb.output_shape);
+      const cmp = allclose(A.data, flat(cb[key]), 1e-5, 1e-8);
+      expect(cmp.bad).toEqual([]);
+      expect(cmp.worstAbs).toBeLessThan(1e-6);
+    },
+  );
 
   test('convolutional_block training=False first sample matches both printed runs', async () => {
     const spec = convolutionalBlock(2, [2, 4, 6], 2);
@@ -102,7 +118,9 @@ describe('ResNet-50 on the reference adapter (fp64)', () => {
 
   test('paramCount equals the notebook summary (23,600,006 / 23,546,886 / 53,120)', async () => {
     expect(await adapter.paramCount()).toEqual({
-      total: cpu.resnet50.total_params, trainable: cpu.resnet50.trainable_params, nonTrainable: cpu.resnet50.non_trainable_params,
+      total: cpu.resnet50.total_params,
+      trainable: cpu.resnet50.trainable_params,
+      nonTrainable: cpu.resnet50.non_trainable_params,
     });
     expect(cpu.resnet50.total_params).toBe(23600006);
   });
@@ -140,14 +158,18 @@ describe('ResNet-50 on the reference adapter (fp64)', () => {
   });
 
   test('a wrong input shape is a clear error naming expected and actual shapes', async () => {
-    await expect(adapter.run({ shape: [1, 32, 32, 3], data: new Float32Array(32 * 32 * 3) }, { training: false }))
-      .rejects.toThrow(/input shape \[1, 32, 32, 3\].*expected \[None, 64, 64, 3\]/);
-    await expect(adapter.run({ shape: [64, 64, 3], data: new Float32Array(64 * 64 * 3) }, { training: false }))
-      .rejects.toThrow(/\[64, 64, 3\].*\[None, 64, 64, 3\]/);
+    await expect(
+      adapter.run({ shape: [1, 32, 32, 3], data: new Float32Array(32 * 32 * 3) }, { training: false }),
+    ).rejects.toThrow(/input shape \[1, 32, 32, 3\].*expected \[None, 64, 64, 3\]/);
+    await expect(
+      adapter.run({ shape: [64, 64, 3], data: new Float32Array(64 * 64 * 3) }, { training: false }),
+    ).rejects.toThrow(/\[64, 64, 3\].*\[None, 64, 64, 3\]/);
   });
 
   test('an unknown capture name is a clear error', async () => {
-    await expect(adapter.run(x, { training: false, capture: ['conv2d_999'] })).rejects.toThrow(/capture 'conv2d_999': no such layer/);
+    await expect(adapter.run(x, { training: false, capture: ['conv2d_999'] })).rejects.toThrow(
+      /capture 'conv2d_999': no such layer/,
+    );
     await expect(adapter.run(x, { training: false, capture: ['conv2d:logits'] })).rejects.toThrow(/not a Dense layer/);
   });
 });
@@ -165,12 +187,16 @@ describe('reference adapter contract', () => {
     const a = new ReferenceAdapter({ precision: 'fp64' });
     const missing = initModelWeights(spec);
     missing.delete('batch_normalization_1');
-    await expect(a.build(spec, missing)).rejects.toThrow(/missing weights for layer 'batch_normalization_1' \(BatchNormalization\): expected gamma \[4\]/);
+    await expect(a.build(spec, missing)).rejects.toThrow(
+      /missing weights for layer 'batch_normalization_1' \(BatchNormalization\): expected gamma \[4\]/,
+    );
 
     const misshapen = initModelWeights(spec);
     const k = misshapen.get('conv2d_1')![0];
     misshapen.get('conv2d_1')![0] = { ...k, shape: [3, 3, 4, 4], data: new Float32Array(144) };
-    await expect(a.build(spec, misshapen)).rejects.toThrow(/layer 'conv2d_1' \(Conv2D\): weight 'kernel' has shape \[3,3,4,4\], expected \[2,2,4,4\]/);
+    await expect(a.build(spec, misshapen)).rejects.toThrow(
+      /layer 'conv2d_1' \(Conv2D\): weight 'kernel' has shape \[3,3,4,4\], expected \[2,2,4,4\]/,
+    );
 
     const shortData = initModelWeights(spec);
     const bias = shortData.get('conv2d')![1];
@@ -187,15 +213,24 @@ describe('reference adapter contract', () => {
   });
 
   test('options: tf32Layers needs precision tf32 and must name Conv2D/Dense layers of the model', async () => {
-    expect(() => new ReferenceAdapter({ precision: 'fp32', tf32Layers: ['conv2d'] })).toThrow(/only applies to precision 'tf32'/);
-    expect(() => new ReferenceAdapter({ precision: 'fp16' as ReferencePrecision })).toThrow(/precision must be fp64, fp32 or tf32/);
-    await expect(new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['batch_normalization'] }).build(spec, initModelWeights(spec)))
-      .rejects.toThrow(/'batch_normalization' is a BatchNormalization/);
-    await expect(new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_9'] }).build(spec, initModelWeights(spec)))
-      .rejects.toThrow(/no layer named 'conv2d_9'/);
+    expect(() => new ReferenceAdapter({ precision: 'fp32', tf32Layers: ['conv2d'] })).toThrow(
+      /only applies to precision 'tf32'/,
+    );
+    expect(() => new ReferenceAdapter({ precision: 'fp16' as ReferencePrecision })).toThrow(
+      /precision must be fp64, fp32 or tf32/,
+    );
+    await expect(
+      new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['batch_normalization'] }).build(
+        spec,
+        initModelWeights(spec),
+      ),
+    ).rejects.toThrow(/'batch_normalization' is a BatchNormalization/);
+    await expect(
+      new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_9'] }).build(spec, initModelWeights(spec)),
+    ).rejects.toThrow(/no layer named 'conv2d_9'/);
   });
 
-  test('reference precisions are a subset of the layer interpreter\'s arithmetics; bf16 and fp16 are diagnosis-only', () => {
+  test("reference precisions are a subset of the layer interpreter's arithmetics; bf16 and fp16 are diagnosis-only", () => {
     // Type-level: a ReferencePrecision is an Arithmetic.
     const asArithmetic: readonly Arithmetic[] = REFERENCE_PRECISIONS;
     expect(asArithmetic.every((p) => (ARITHMETICS as readonly string[]).includes(p))).toBe(true);
@@ -211,13 +246,19 @@ describe('reference adapter contract', () => {
     expect(new ReferenceAdapter({ id: 'x', precision: 'fp64' }).id).toBe('x');
     const d = await a.describe();
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
-    expect(d).toMatchObject({ runtime: 'resnet-conformance reference', version: pkg.version, device: 'cpu', settings: { precision: 'fp32', tf32Layers: 'none' } });
-    expect(await new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_2'] }).describe())
-      .toMatchObject({ settings: { precision: 'tf32', tf32Layers: 'conv2d_2' } });
+    expect(d).toMatchObject({
+      runtime: 'resnet-conformance reference',
+      version: pkg.version,
+      device: 'cpu',
+      settings: { precision: 'fp32', tf32Layers: 'none' },
+    });
+    expect(await new ReferenceAdapter({ precision: 'tf32', tf32Layers: ['conv2d_2'] }).describe()).toMatchObject({
+      settings: { precision: 'tf32', tf32Layers: 'conv2d_2' },
+    });
     expect((await a.probe()).available).toBe(true);
     await a.build(spec, initModelWeights(spec));
     // conv 1x1 3->4, BN 4, conv 2x2 4->4, BN 4, conv 1x1 4->3, BN 3
-    const trainable = (3 * 4 + 4) + 8 + (2 * 2 * 4 * 4 + 4) + 8 + (4 * 3 + 3) + 6;
+    const trainable = 3 * 4 + 4 + 8 + (2 * 2 * 4 * 4 + 4) + 8 + (4 * 3 + 3) + 6;
     expect(await a.paramCount()).toEqual({ total: trainable + 22, trainable, nonTrainable: 22 });
   });
 
@@ -249,23 +290,40 @@ describe('reference adapter contract', () => {
 
 describe('reference ops', () => {
   /** Straightforward NHWC convolution with an explicitly padded input, for comparison. */
-  function naiveConv(x: Float64Array, [n, h, w, cin]: number[], k: Float64Array, [kh, kw, , cout]: number[],
-    s: number, pads: [number, number, number, number]): { y: number[]; oh: number; ow: number } {
+  function naiveConv(
+    x: Float64Array,
+    [n, h, w, cin]: number[],
+    k: Float64Array,
+    [kh, kw, , cout]: number[],
+    s: number,
+    pads: [number, number, number, number],
+  ): { y: number[]; oh: number; ow: number } {
     const [pt, pb, pl, pr] = pads;
-    const H = h + pt + pb, W = w + pl + pr;
+    const H = h + pt + pb,
+      W = w + pl + pr;
     const px = new Float64Array(n * H * W * cin);
-    for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let c = 0; c < cin; c++) {
-      px[((b * H + i + pt) * W + j + pl) * cin + c] = x[((b * h + i) * w + j) * cin + c];
-    }
-    const oh = Math.floor((H - kh) / s) + 1, ow = Math.floor((W - kw) / s) + 1;
+    for (let b = 0; b < n; b++)
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++)
+          for (let c = 0; c < cin; c++) {
+            px[((b * H + i + pt) * W + j + pl) * cin + c] = x[((b * h + i) * w + j) * cin + c];
+          }
+    const oh = Math.floor((H - kh) / s) + 1,
+      ow = Math.floor((W - kw) / s) + 1;
     const y: number[] = [];
-    for (let b = 0; b < n; b++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let o = 0; o < cout; o++) {
-      let acc = 0;
-      for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let c = 0; c < cin; c++) {
-        acc += px[((b * H + i * s + ky) * W + j * s + kx) * cin + c] * k[((ky * kw + kx) * cin + c) * cout + o];
-      }
-      y.push(acc);
-    }
+    for (let b = 0; b < n; b++)
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++)
+          for (let o = 0; o < cout; o++) {
+            let acc = 0;
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++)
+                for (let c = 0; c < cin; c++) {
+                  acc +=
+                    px[((b * H + i * s + ky) * W + j * s + kx) * cin + c] * k[((ky * kw + kx) * cin + c) * cout + o];
+                }
+            y.push(acc);
+          }
     return { y, oh, ow };
   }
 
@@ -287,18 +345,27 @@ describe('reference ops', () => {
     [7, 7, 3, 7, 2, 2, 'valid', [0, 0, 0, 0]],
     [4, 4, 5, 1, 6, 1, 'valid', [0, 0, 0, 0]],
     [4, 5, 5, 1, 6, 2, 'valid', [0, 0, 0, 0]],
-  ] as const)('conv2d %ix%ix%i k=%i cout=%i s=%i %s equals a padded naive convolution (pads %j)', (h, w, cin, k, cout, s, padding, pads) => {
-    const n = 2;
-    const x = pseudoRandom(n * h * w * cin, 7, 3);
-    const kern = pseudoRandom(k * k * cin * cout, 11);
-    const g = convGeometry({ n, h, w, cin }, { kh: k, kw: k, cout }, [s, s], padding);
-    const ref = naiveConv(x, [n, h, w, cin], kern, [k, k, cin, cout], s, [...pads] as [number, number, number, number]);
-    expect([g.oh, g.ow]).toEqual([ref.oh, ref.ow]);
-    for (const kernelFinite of [false, true]) { // plain direct loop / pixel-blocked (or GEMM) path
-      const y = conv2d(x, g, kern, kernelFinite);
-      expect(Array.from(y)).toEqual(ref.y); // same summation order, so bit-identical
-    }
-  });
+  ] as const)(
+    'conv2d %ix%ix%i k=%i cout=%i s=%i %s equals a padded naive convolution (pads %j)',
+    (h, w, cin, k, cout, s, padding, pads) => {
+      const n = 2;
+      const x = pseudoRandom(n * h * w * cin, 7, 3);
+      const kern = pseudoRandom(k * k * cin * cout, 11);
+      const g = convGeometry({ n, h, w, cin }, { kh: k, kw: k, cout }, [s, s], padding);
+      const ref = naiveConv(x, [n, h, w, cin], kern, [k, k, cin, cout], s, [...pads] as [
+        number,
+        number,
+        number,
+        number,
+      ]);
+      expect([g.oh, g.ow]).toEqual([ref.oh, ref.ow]);
+      for (const kernelFinite of [false, true]) {
+        // plain direct loop / pixel-blocked (or GEMM) path
+        const y = conv2d(x, g, kern, kernelFinite);
+        expect(Array.from(y)).toEqual(ref.y); // same summation order, so bit-identical
+      }
+    },
+  );
 
   test('max and average pooling (valid 3x3 s2 and 2x2 s2)', () => {
     const x = Float64Array.from({ length: 5 * 5 }, (_, i) => i); // 1x5x5x1
@@ -312,12 +379,24 @@ describe('reference ops', () => {
     const g = new GraphBuilder();
     const input = g.input([2, 3, 2]);
     const out = g.dense(g.flatten(input), 2, 'linear', { kind: 'zeros' });
-    const spec: ModelSpec = { model: 'identity_block', args: {}, layers: g.layers, input: input.layer, output: out.layer, boundaries: [] };
+    const spec: ModelSpec = {
+      model: 'identity_block',
+      args: {},
+      layers: g.layers,
+      input: input.layer,
+      output: out.layer,
+      boundaries: [],
+    };
     const kernel = Float32Array.from({ length: 12 * 2 }, (_, i) => (i % 2 === 0 ? 16 ** (i / 2) : 0));
-    const weights: ModelWeights = new Map([['dense', [
-      { name: 'kernel', shape: [12, 2], data: kernel, trainable: true },
-      { name: 'bias', shape: [2], data: Float32Array.from([0.5, -1]), trainable: true },
-    ]]]);
+    const weights: ModelWeights = new Map([
+      [
+        'dense',
+        [
+          { name: 'kernel', shape: [12, 2], data: kernel, trainable: true },
+          { name: 'bias', shape: [2], data: Float32Array.from([0.5, -1]), trainable: true },
+        ],
+      ],
+    ]);
     // Unit 0 weights input i by 16^i (exact in float32), so the logit spells the flattened input as hex digits.
     const x: Tensor = { shape: [1, 2, 3, 2], data: Float64Array.from({ length: 12 }, (_, i) => (i % 9) + 1) };
     const y = await runModel('fp64', spec, x, false, weights);
@@ -326,14 +405,22 @@ describe('reference ops', () => {
     expect(Array.from(y.data)).toEqual([expected, -1]);
   });
 
-  test('layer interpreter: inputs from elsewhere are rounded to the storage format, the executor\'s own are not', () => {
+  test("layer interpreter: inputs from elsewhere are rounded to the storage format, the executor's own are not", () => {
     const g = new GraphBuilder();
     const input = g.input([1, 1, 2]);
     const r = g.relu(input);
-    const spec: ModelSpec = { model: 'identity_block', args: {}, layers: g.layers, input: input.layer, output: r.layer, boundaries: [] };
+    const spec: ModelSpec = {
+      model: 'identity_block',
+      args: {},
+      layers: g.layers,
+      input: input.layer,
+      output: r.layer,
+      boundaries: [],
+    };
     const relu = spec.layers[1];
     const x = { shape: [1, 1, 1, 2], data: Float64Array.from([1 + 2 ** -30, 0.1]) };
-    const out = (a: Arithmetic, inputsStored: boolean) => Array.from(evaluateLayer(relu, [x], prepareLayer(relu, new Map(), a), { training: false, inputsStored }).output);
+    const out = (a: Arithmetic, inputsStored: boolean) =>
+      Array.from(evaluateLayer(relu, [x], prepareLayer(relu, new Map(), a), { training: false, inputsStored }).output);
     expect(out('fp64', false)).toEqual([1 + 2 ** -30, 0.1]);
     expect(out('fp32', false)).toEqual([1, Math.fround(0.1)]);
     expect(out('fp16', false)).toEqual([1, 0.0999755859375]);
@@ -342,7 +429,9 @@ describe('reference ops', () => {
     const weights = initModelWeights(block);
     const conv = block.layers.find((l) => l.className === 'Conv2D')!;
     weights.delete(conv.name);
-    expect(() => prepareLayer(conv, weights, 'fp32')).toThrow(new RegExp(`layer '${conv.name}' \\(Conv2D\\) needs 2 weight tensors, none given`));
+    expect(() => prepareLayer(conv, weights, 'fp32')).toThrow(
+      new RegExp(`layer '${conv.name}' \\(Conv2D\\) needs 2 weight tensors, none given`),
+    );
   });
 
   test('softmax subtracts the max (huge logits stay finite)', () => {
@@ -364,7 +453,10 @@ describe('forward command on the reference adapter', () => {
   beforeEach(() => {
     stderr = '';
     jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { stderr += String(s); return true; });
+    jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      stderr += String(s);
+      return true;
+    });
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -372,29 +464,127 @@ describe('forward command on the reference adapter', () => {
   test.each([
     ['fp64', Float64Array, ib.resume_training_false_public_tests],
     ['tf32', Float32Array, publishedVersions()['gpu-tf32'].identity_block.resume_training_false_public_tests],
-  ] as const)('identity block from a (3,4,4,3) .npy, --precision %s, writes the notebook values', async (precision, type, expected) => {
-    const out = path.join(dir, `y-${precision}.npy`);
-    const args = ['--model', 'identity_block', '--f', '2', '--filters', '4,4,3', '--initializer', 'constant:1',
-      '--input', path.join(dir, 'x.npy'), '--adapter', 'reference', '--precision', precision, '--out', out];
-    if (precision === 'tf32') args.push('--tf32-layers', 'conv2d_2');
-    expect(await forwardCommand(args)).toBe(0);
-    const y = readNpy(out);
-    expect(y.shape).toEqual([3, 4, 4, 3]);
-    expect(y.data).toBeInstanceOf(type);
-    expect(allclose(resumeValues(y), flat(expected), 1e-5, 1e-5).bad).toEqual([]);
-  });
+  ] as const)(
+    'identity block from a (3,4,4,3) .npy, --precision %s, writes the notebook values',
+    async (precision, type, expected) => {
+      const out = path.join(dir, `y-${precision}.npy`);
+      const args = [
+        '--model',
+        'identity_block',
+        '--f',
+        '2',
+        '--filters',
+        '4,4,3',
+        '--initializer',
+        'constant:1',
+        '--input',
+        path.join(dir, 'x.npy'),
+        '--adapter',
+        'reference',
+        '--precision',
+        precision,
+        '--out',
+        out,
+      ];
+      if (precision === 'tf32') args.push('--tf32-layers', 'conv2d_2');
+      expect(await forwardCommand(args)).toBe(0);
+      const y = readNpy(out);
+      expect(y.shape).toEqual([3, 4, 4, 3]);
+      expect(y.data).toBeInstanceOf(type);
+      expect(allclose(resumeValues(y), flat(expected), 1e-5, 1e-5).bad).toEqual([]);
+    },
+  );
 
   test.each([
     [['--model', 'identity_block', '--adapter', 'reference', '--out', 'y.npy'], /--input is required/],
     [['--model', 'vgg', '--input', 'x.npy', '--adapter', 'reference', '--out', 'y.npy'], /--model must be one of/],
-    [['--model', 'identity_block', '--input', 'x.npy', '--adapter', 'nope', '--out', 'y.npy'], /--adapter: unknown adapter 'nope'/],
-    [['--model', 'identity_block', '--input', 'x.npy', '--adapter', 'reference-fp32', '--precision', 'fp32', '--out', 'y.npy'], /--precision and --tf32-layers apply only to --adapter reference/],
-    [['--model', 'identity_block', '--input', 'x.npy', '--adapter', 'reference', '--precision', 'fp16', '--out', 'y.npy'], /--precision must be fp64, fp32 or tf32/],
-    [['--model', 'identity_block', '--input', 'x.npy', '--adapter', 'reference', '--tf32-layers', 'conv2d', '--out', 'y.npy'], /--tf32-layers needs --precision tf32/],
-    [['--model', 'identity_block', '--filters', '4,4', '--input', 'x.npy', '--adapter', 'reference', '--out', 'y.npy'], /--filters must be three integers/],
-    [['--model', 'identity_block', '--input', 'missing.npy', '--adapter', 'reference', '--out', 'y.npy'], /--input: .*missing\.npy/],
-    [['--model', 'identity_block', '--filters', '4,4,4', '--input', 'x.npy', '--adapter', 'reference', '--out', 'y.npy'], /F3 = 4/],
-    [['--model', 'identity_block', '--input-shape', '5,5,3', '--input', 'x.npy', '--adapter', 'reference', '--out', 'y.npy'], /input shape \[3, 4, 4, 3\].*\[None, 5, 5, 3\]/],
+    [
+      ['--model', 'identity_block', '--input', 'x.npy', '--adapter', 'nope', '--out', 'y.npy'],
+      /--adapter: unknown adapter 'nope'/,
+    ],
+    [
+      [
+        '--model',
+        'identity_block',
+        '--input',
+        'x.npy',
+        '--adapter',
+        'reference-fp32',
+        '--precision',
+        'fp32',
+        '--out',
+        'y.npy',
+      ],
+      /--precision and --tf32-layers apply only to --adapter reference/,
+    ],
+    [
+      [
+        '--model',
+        'identity_block',
+        '--input',
+        'x.npy',
+        '--adapter',
+        'reference',
+        '--precision',
+        'fp16',
+        '--out',
+        'y.npy',
+      ],
+      /--precision must be fp64, fp32 or tf32/,
+    ],
+    [
+      [
+        '--model',
+        'identity_block',
+        '--input',
+        'x.npy',
+        '--adapter',
+        'reference',
+        '--tf32-layers',
+        'conv2d',
+        '--out',
+        'y.npy',
+      ],
+      /--tf32-layers needs --precision tf32/,
+    ],
+    [
+      ['--model', 'identity_block', '--filters', '4,4', '--input', 'x.npy', '--adapter', 'reference', '--out', 'y.npy'],
+      /--filters must be three integers/,
+    ],
+    [
+      ['--model', 'identity_block', '--input', 'missing.npy', '--adapter', 'reference', '--out', 'y.npy'],
+      /--input: .*missing\.npy/,
+    ],
+    [
+      [
+        '--model',
+        'identity_block',
+        '--filters',
+        '4,4,4',
+        '--input',
+        'x.npy',
+        '--adapter',
+        'reference',
+        '--out',
+        'y.npy',
+      ],
+      /F3 = 4/,
+    ],
+    [
+      [
+        '--model',
+        'identity_block',
+        '--input-shape',
+        '5,5,3',
+        '--input',
+        'x.npy',
+        '--adapter',
+        'reference',
+        '--out',
+        'y.npy',
+      ],
+      /input shape \[3, 4, 4, 3\].*\[None, 5, 5, 3\]/,
+    ],
   ])('bad arguments exit 2 naming the argument: %j', async (args, message) => {
     const withDir = args.map((a) => (a.endsWith('.npy') ? path.join(dir, a) : a));
     expect(await forwardCommand(withDir)).toBe(2);

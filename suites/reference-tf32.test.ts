@@ -15,7 +15,8 @@ const gpu = published['gpu-tf32'].identity_block;
 const rtx = published['gpu-tf32'].rtx4070_report;
 
 /** Indices failing numpy.allclose(actual, desired, rtol, atol). */
-const notClose = (actual: number[], desired: number[], rtol: number, atol: number): number[] => allclose(actual, desired, rtol, atol).bad;
+const notClose = (actual: number[], desired: number[], rtol: number, atol: number): number[] =>
+  allclose(actual, desired, rtol, atol).bad;
 
 /** The two identity-block calls of the notebook's public test. */
 const CALLS = [
@@ -58,12 +59,15 @@ describe('TF32 rounding', () => {
 });
 
 describe('TF32 emulation of the GPU revision of the identity-block test', () => {
-  test.each(CALLS)('TF32 in the third conv (conv2d_2) only reproduces the gpu-tf32 public_tests values, training=$training', async (call) => {
-    const r = await notebookResume({ precision: 'tf32', tf32Layers: ['conv2d_2'] }, call);
-    expect(notClose(r, flat(gpu[call.key]), 1e-5, gpu.atol)).toEqual([]);
-    // and no longer the CPU values
-    expect(notClose(r, flat(cpu[call.key]), 1e-5, cpu.atol).length).toBeGreaterThan(0);
-  });
+  test.each(CALLS)(
+    'TF32 in the third conv (conv2d_2) only reproduces the gpu-tf32 public_tests values, training=$training',
+    async (call) => {
+      const r = await notebookResume({ precision: 'tf32', tf32Layers: ['conv2d_2'] }, call);
+      expect(notClose(r, flat(gpu[call.key]), 1e-5, gpu.atol)).toEqual([]);
+      // and no longer the CPU values
+      expect(notClose(r, flat(cpu[call.key]), 1e-5, cpu.atol).length).toBeGreaterThan(0);
+    },
+  );
 
   test('the gpu-tf32 anchors, explicitly: 192.6542 / 578.21246 / 146.80312 and 0.373974 / 3.2379792 / 4.139072', async () => {
     const off = await notebookResume({ precision: 'tf32', tf32Layers: ['conv2d_2'] }, CALLS[0]);
@@ -78,7 +82,9 @@ describe('TF32 emulation of the GPU revision of the identity-block test', () => 
     const reported = [rtx.values['resume[1,0,0]'], rtx.values['resume[2,0,0]']];
     expect(reported).toEqual([192.6833, 577.92505]);
     expect(notClose([r[8], r[16]], reported, 1e-5, 1e-5)).toEqual([]);
-    expect(notClose([r[8], r[16]], [rtx.cpu_values['resume[1,0,0]'], rtx.cpu_values['resume[2,0,0]']], 1e-5, 1e-5)).toEqual([0, 1]);
+    expect(
+      notClose([r[8], r[16]], [rtx.cpu_values['resume[1,0,0]'], rtx.cpu_values['resume[2,0,0]']], 1e-5, 1e-5),
+    ).toEqual([0, 1]);
   });
 
   test.each([

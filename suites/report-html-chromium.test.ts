@@ -15,7 +15,9 @@ import { sampleReport } from './helpers/sample-report';
 const INSTALL = 'apt-get update && apt-get install -y chromium';
 
 function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM_BIN, 'chromium', 'chromium-browser', 'google-chrome'].filter((c): c is string => Boolean(c));
+  const candidates = [process.env.CHROMIUM_BIN, 'chromium', 'chromium-browser', 'google-chrome'].filter(
+    (c): c is string => Boolean(c),
+  );
   for (const c of candidates) {
     try {
       const p = execFileSync('sh', ['-c', `command -v "${c}"`], { encoding: 'utf8' }).trim();
@@ -32,10 +34,23 @@ const chromium = findChromium();
 function headless(args: string[]): { stdout: string; status: number | null; stderr: string } {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-chromium-profile-'));
   try {
-    const r = spawnSync(chromium!, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, ...args,
-    ], { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(
+      chromium!,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+        `--user-data-dir=${profile}`,
+        ...args,
+      ],
+      { encoding: 'utf8', timeout: 90_000, maxBuffer: 64 * 1024 * 1024 },
+    );
     return { stdout: r.stdout, status: r.status, stderr: r.stderr };
   } finally {
     fs.rmSync(profile, { recursive: true, force: true });
@@ -56,7 +71,8 @@ if (!chromium) {
       const r = sampleReport();
       writeReportDir(dir, r.runId, r.schemaVersion, renderAll(r));
       const res = headless(['--dump-dom', `file://${path.join(dir, 'report.html')}`]);
-      if (res.status !== 0) throw new Error(`chromium --dump-dom exited with ${res.status}: ${res.stderr.slice(-2000)}`);
+      if (res.status !== 0)
+        throw new Error(`chromium --dump-dom exited with ${res.status}: ${res.stderr.slice(-2000)}`);
       dom = res.stdout;
     }, 120_000);
 
@@ -91,7 +107,11 @@ if (!chromium) {
 
     test('a screenshot renders', () => {
       const png = path.join(dir, 'shot.png');
-      const res = headless(['--window-size=1280,1600', `--screenshot=${png}`, `file://${path.join(dir, 'report.html')}`]);
+      const res = headless([
+        '--window-size=1280,1600',
+        `--screenshot=${png}`,
+        `file://${path.join(dir, 'report.html')}`,
+      ]);
       expect(res.status).toBe(0);
       const bytes = fs.readFileSync(png);
       expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));

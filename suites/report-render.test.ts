@@ -39,7 +39,11 @@ describe('JUnit XML', () => {
     // gamma: timeout error, skipped skipped, unavailable (explicitly requested) error.
     expect([root.attrs.failures, root.attrs.errors, root.attrs.skipped]).toEqual(['3', '4', '1']);
     const counts = suites.map((s) => [s.attrs.tests, s.attrs.failures, s.attrs.errors, s.attrs.skipped]);
-    expect(counts).toEqual([['3', '2', '0', '0'], ['3', '1', '2', '0'], ['3', '0', '2', '1']]);
+    expect(counts).toEqual([
+      ['3', '2', '0', '0'],
+      ['3', '1', '2', '0'],
+      ['3', '0', '2', '1'],
+    ]);
     for (const s of suites) {
       const cases = childrenNamed(s, 'testcase');
       expect(cases).toHaveLength(Number(s.attrs.tests));
@@ -98,7 +102,8 @@ describe('Markdown summary', () => {
   test('stays within the pull-request comment budget for a large run', () => {
     const big = sampleReport();
     const many: CaseResult[] = [];
-    for (let a = 0; a < 12; a++) for (let c = 0; c < 400; c++) many.push({ ...big.results[3], adapter: `adapter-${a}`, case: `case-${c}` });
+    for (let a = 0; a < 12; a++)
+      for (let c = 0; c < 400; c++) many.push({ ...big.results[3], adapter: `adapter-${a}`, case: `case-${c}` });
     big.results = many;
     big.adapters = [];
     big.cases = [];
@@ -133,7 +138,10 @@ describe('HTML report', () => {
   });
 
   test('the chart puts exact zeros on the bottom row and infinities on the top row', () => {
-    const svg = renderErrorChart(['a', 'b', 'c'], [{ name: 's', values: [0, 1e-6, null] }], { title: 't', height: 300 });
+    const svg = renderErrorChart(['a', 'b', 'c'], [{ name: 's', values: [0, 1e-6, null] }], {
+      title: 't',
+      height: 300,
+    });
     const ys = [...svg.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(ys).toHaveLength(3);
     expect(ys[0]).toBeGreaterThan(ys[1]);
@@ -148,18 +156,71 @@ function benchResult(adapter: string): BenchReport {
   const flops = 616357888 * 8;
   const gflops = flops / (latencyMs.median * 1e6);
   return {
-    kind: BENCH_KIND, schemaVersion: BENCH_SCHEMA_VERSION, tool: { name: 'resnet-conformance', version: '0.1.0' }, createdAt: '2025-02-03T04:05:06.000Z', durationMs: 1,
+    kind: BENCH_KIND,
+    schemaVersion: BENCH_SCHEMA_VERSION,
+    tool: { name: 'resnet-conformance', version: '0.1.0' },
+    createdAt: '2025-02-03T04:05:06.000Z',
+    durationMs: 1,
     environment: sampleReport().parts[0].environment,
-    options: { adapters: [adapter], adapterSelection: 'explicit', batches: [8], policy: { warmup: 1, runs: 10, minRuns: 10, minTimeMs: 0, maxRuns: 10, budgetMs: 1, floorRuns: 5 }, ceiling: true, pairedCeiling: false, ceilingN: 2048, training: false },
-    model: { name: 'resnet50', inputShape: [64, 64, 3], classes: 6, flopsPerImage: 616357888, flopsBreakdown: { conv: 1, dense: 1, other: 1 }, flopConvention: 'x' },
-    ceiling: { op: 'MatMul 2048x2048x2048 float32', n: 2048, flops: 2 * 2048 ** 3, gflops: 100, drift: 0.01, pairedScale: null, points: [] },
-    adapters: [{
-      id: adapter, summary: adapter, profile: 'fp32-cpu', outOfTheBox: true, available: true, description: null, process: null, ceilingGflops: 100,
-      batches: [{
-        batch: 8, warmupMs: [70], samplesMs, stoppedBy: 'runs', latencyMs, noise: noiseBand(samplesMs, latencyMs.median), imagesPerSec: 8000 / latencyMs.median, flops, gflops,
-        peakRssMiB: 640, peakRssCumulative: false, pairedCeiling: null, ceilingGflops: 100, ceilingBasis: 'bracket', efficiency: gflops / 100, efficiencyVsBracket: gflops / 100,
-      }],
-    }],
+    options: {
+      adapters: [adapter],
+      adapterSelection: 'explicit',
+      batches: [8],
+      policy: { warmup: 1, runs: 10, minRuns: 10, minTimeMs: 0, maxRuns: 10, budgetMs: 1, floorRuns: 5 },
+      ceiling: true,
+      pairedCeiling: false,
+      ceilingN: 2048,
+      training: false,
+    },
+    model: {
+      name: 'resnet50',
+      inputShape: [64, 64, 3],
+      classes: 6,
+      flopsPerImage: 616357888,
+      flopsBreakdown: { conv: 1, dense: 1, other: 1 },
+      flopConvention: 'x',
+    },
+    ceiling: {
+      op: 'MatMul 2048x2048x2048 float32',
+      n: 2048,
+      flops: 2 * 2048 ** 3,
+      gflops: 100,
+      drift: 0.01,
+      pairedScale: null,
+      points: [],
+    },
+    adapters: [
+      {
+        id: adapter,
+        summary: adapter,
+        profile: 'fp32-cpu',
+        outOfTheBox: true,
+        available: true,
+        description: null,
+        process: null,
+        ceilingGflops: 100,
+        batches: [
+          {
+            batch: 8,
+            warmupMs: [70],
+            samplesMs,
+            stoppedBy: 'runs',
+            latencyMs,
+            noise: noiseBand(samplesMs, latencyMs.median),
+            imagesPerSec: 8000 / latencyMs.median,
+            flops,
+            gflops,
+            peakRssMiB: 640,
+            peakRssCumulative: false,
+            pairedCeiling: null,
+            ceilingGflops: 100,
+            ceilingBasis: 'bracket',
+            efficiency: gflops / 100,
+            efficiencyVsBracket: gflops / 100,
+          },
+        ],
+      },
+    ],
   } as BenchReport;
 }
 
@@ -180,7 +241,9 @@ describe('diagnosis of failing cases', () => {
     r.results[3].diagnosisError = `adapter 'beta' cannot capture every layer: ${NASTY}`;
     const md = renderMarkdown(r);
     expect(md).toContain('### Per-layer diagnosis (1)');
-    expect(md).toContain("- **beta** × `resnet50/b1` — no diagnosis: adapter 'beta' cannot capture every layer: a &lt;b&gt; & \"c\" 'd' \\| e f");
+    expect(md).toContain(
+      "- **beta** × `resnet50/b1` — no diagnosis: adapter 'beta' cannot capture every layer: a &lt;b&gt; & \"c\" 'd' \\| e f",
+    );
     const html = renderHtml(r);
     expect(html).toContain('<h2 id="diagnosis">');
     expect(html).not.toContain('<section class="diagnosis">'); // nothing to chart
@@ -248,7 +311,18 @@ describe('perf section', () => {
     expect(files['report.md']).toContain('### Performance');
     expect(files['report.html']).toContain('<section id="performance">');
     // Timing fields and the perf section are volatile (blanked when runs are compared for determinism).
-    for (const k of ['perf', 'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'weightsMs', 'adaptersMs', 'workerStartupMs', 'reportMs']) expect(VOLATILE_KEYS).toContain(k);
+    for (const k of [
+      'perf',
+      'initMs',
+      'fixtureMs',
+      'startupMs',
+      'fixturesMs',
+      'weightsMs',
+      'adaptersMs',
+      'workerStartupMs',
+      'reportMs',
+    ])
+      expect(VOLATILE_KEYS).toContain(k);
     const noBench = renderWithPerf(timedReport());
     expect(parseReport(noBench['report.json'], 'report.json').perf!.bench).toBeNull();
   });
@@ -264,7 +338,9 @@ describe('report files', () => {
   test('writeReportDir writes every format and then the completion marker; readReport accepts it', () => {
     const r = sampleReport();
     writeReportDir(dir, r.runId, r.schemaVersion, renderAll(r));
-    expect(fs.readdirSync(dir).sort()).toEqual([COMPLETE_MARKER, 'junit.xml', 'report.html', 'report.json', 'report.md'].sort());
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      [COMPLETE_MARKER, 'junit.xml', 'report.html', 'report.json', 'report.md'].sort(),
+    );
     expect(readReport(dir).runId).toBe(r.runId);
     expect(readReport(path.join(dir, 'report.json')).results).toHaveLength(9);
   });
@@ -301,10 +377,19 @@ describe('summary verdict', () => {
     const r = sampleReport();
     const base = r.results[0];
     for (const s of CASE_STATUSES) {
-      const s1 = summarize([{ ...base, status: s }], r.adapters.map((a) => ({ ...a, explicitlyRequested: false })));
-      expect([s, s1.exitCode]).toEqual([s, ['pass', 'expected-divergence', 'skipped', 'unavailable'].includes(s) ? 0 : 1]);
+      const s1 = summarize(
+        [{ ...base, status: s }],
+        r.adapters.map((a) => ({ ...a, explicitlyRequested: false })),
+      );
+      expect([s, s1.exitCode]).toEqual([
+        s,
+        ['pass', 'expected-divergence', 'skipped', 'unavailable'].includes(s) ? 0 : 1,
+      ]);
     }
-    const explicit = summarize([{ ...base, status: 'unavailable' }], r.adapters.map((a) => ({ ...a, explicitlyRequested: true })));
+    const explicit = summarize(
+      [{ ...base, status: 'unavailable' }],
+      r.adapters.map((a) => ({ ...a, explicitlyRequested: true })),
+    );
     expect(explicit.exitCode).toBe(1);
     expect(explicit.requiredUnavailable).toBe(1);
   });

@@ -21,12 +21,22 @@ import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
 import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
-import { WEIGHT_CACHE_ENV, cachedInitModelWeights, ensureCachedWeights, weightCacheDir } from '../src/init/weight-cache';
+import {
+  WEIGHT_CACHE_ENV,
+  cachedInitModelWeights,
+  ensureCachedWeights,
+  weightCacheDir,
+} from '../src/init/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/spec/builders';
 import type { ModelWeights } from '../src/spec/types';
 import { runCli, type CliResult } from './helpers/cli';
 import {
-  DEFAULT_FAULTY_LAYER, DRIFT_ENV, ENV_CHECK_VALUE, ENV_CHECK_VAR, FAULTY_LAYER_ENV, FaultyAdapter,
+  DEFAULT_FAULTY_LAYER,
+  DRIFT_ENV,
+  ENV_CHECK_VALUE,
+  ENV_CHECK_VAR,
+  FAULTY_LAYER_ENV,
+  FaultyAdapter,
 } from './helpers/faulty-adapter';
 import { SYNTHETIC_BLOCK_CASES, writeSyntheticFixtures } from './helpers/synthetic-fixtures';
 import { parseXml } from './helpers/xml';
@@ -49,7 +59,9 @@ function out(name: string): string {
 }
 
 function statuses(report: ConformanceReport, adapter: string): string[] {
-  return SYNTHETIC_BLOCK_CASES.map((c) => report.results.find((r) => r.adapter === adapter && r.case === c)?.status ?? 'missing');
+  return SYNTHETIC_BLOCK_CASES.map(
+    (c) => report.results.find((r) => r.adapter === adapter && r.case === c)?.status ?? 'missing',
+  );
 }
 
 function result(report: ConformanceReport, adapter: string, c: string): CaseResult {
@@ -67,7 +79,12 @@ describe('pure helpers', () => {
   test('--shard splits adapter × case pairs deterministically, disjoint and balanced', () => {
     const pairs = allPairs(['a', 'b', 'c'], ['1', '2', '3', '4', '5']);
     const shards = [1, 2, 3, 4].map((i) => shardPairs(pairs, { index: i, count: 4 }));
-    expect(shards.flat().map((p) => `${p.adapter}${p.case}`).sort()).toEqual(pairs.map((p) => `${p.adapter}${p.case}`).sort());
+    expect(
+      shards
+        .flat()
+        .map((p) => `${p.adapter}${p.case}`)
+        .sort(),
+    ).toEqual(pairs.map((p) => `${p.adapter}${p.case}`).sort());
     expect(Math.max(...shards.map((s) => s.length)) - Math.min(...shards.map((s) => s.length))).toBeLessThanOrEqual(1);
     expect(shardPairs(pairs, { index: 2, count: 4 })).toEqual(shards[1]);
     expect(() => parseShard('3/2')).toThrow(/1 <= i <= n/);
@@ -82,11 +99,22 @@ describe('pure helpers', () => {
     expect(() => filterCases(ids, 'nothing*')).toThrow(/matches no case; known cases: resnet50\/batch1\/inference/);
   });
 
-  test('workers start slowest-first by the last run\'s durations; unknown adapters first; no report: typical durations', () => {
+  test("workers start slowest-first by the last run's durations; unknown adapters first; no report: typical durations", () => {
     const jobs = ['a', 'b', 'c', 'd'].map((id) => ({ entry: { id } }));
     const ids = (js: typeof jobs) => js.map((j) => j.entry.id);
     expect(ids(orderByHistory(jobs, new Map()))).toEqual(['a', 'b', 'c', 'd']);
-    expect(ids(orderByHistory(jobs, new Map([['a', 10], ['c', 300], ['d', 20]])))).toEqual(['b', 'c', 'd', 'a']);
+    expect(
+      ids(
+        orderByHistory(
+          jobs,
+          new Map([
+            ['a', 10],
+            ['c', 300],
+            ['d', 20],
+          ]),
+        ),
+      ),
+    ).toEqual(['b', 'c', 'd', 'a']);
     // No report to learn from (fresh clone): the typical durations measured here.
     expect(historicalDurations(path.join(tmp, 'no-such-dir'))).toEqual(new Map(Object.entries(TYPICAL_DURATIONS_MS)));
   });
@@ -94,28 +122,69 @@ describe('pure helpers', () => {
   test('worker exit reasons name the crash kind, including out of memory', () => {
     const base = { fatal: undefined, tail: '' };
     expect(exitReason({ ...base, code: null, signal: 'SIGSEGV' })).toMatch(/SIGSEGV \(segmentation fault/);
-    expect(exitReason({ ...base, code: null, signal: 'SIGABRT', tail: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' })).toMatch(/SIGABRT \(out of memory\)/);
+    expect(
+      exitReason({
+        ...base,
+        code: null,
+        signal: 'SIGABRT',
+        tail: 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+      }),
+    ).toMatch(/SIGABRT \(out of memory\)/);
     expect(exitReason({ ...base, code: null, signal: 'SIGKILL' })).toMatch(/out-of-memory killer/);
-    expect(exitReason({ ...base, code: 134, signal: null, tail: 'JavaScript heap out of memory' })).toMatch(/ran out of memory/);
-    expect(exitReason({ ...base, code: 1, signal: null, fatal: 'Error: boom\n    at x' })).toBe('uncaught exception in the worker: Error: boom');
+    expect(exitReason({ ...base, code: 134, signal: null, tail: 'JavaScript heap out of memory' })).toMatch(
+      /ran out of memory/,
+    );
+    expect(exitReason({ ...base, code: 1, signal: null, fatal: 'Error: boom\n    at x' })).toBe(
+      'uncaught exception in the worker: Error: boom',
+    );
   });
 });
 
 describe('run against faulty adapters', () => {
-  const ADAPTERS = ['reference', 'faulty-segv', 'faulty-abort', 'faulty-exit', 'faulty-uncaught', 'faulty-hang', 'faulty-throw',
-    'faulty-build-throw', 'faulty-nan', 'faulty-shape', 'faulty-values', 'faulty-unavailable'];
+  const ADAPTERS = [
+    'reference',
+    'faulty-segv',
+    'faulty-abort',
+    'faulty-exit',
+    'faulty-uncaught',
+    'faulty-hang',
+    'faulty-throw',
+    'faulty-build-throw',
+    'faulty-nan',
+    'faulty-shape',
+    'faulty-values',
+    'faulty-unavailable',
+  ];
   let res: CliResult;
   let report: ConformanceReport;
   const dir = () => out('faulty');
 
   beforeAll(async () => {
-    res = await runCli(['run', '--fixtures', fx, '--adapters', ADAPTERS.join(','), '--timeout', '10', '--jobs', '2', '--out', dir()]);
+    res = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      ADAPTERS.join(','),
+      '--timeout',
+      '10',
+      '--jobs',
+      '2',
+      '--out',
+      dir(),
+    ]);
     report = readReport(dir());
   }, 180_000);
 
   test('the run completes: exit 1, all four formats and the completion marker', () => {
     expect(res.code).toBe(1);
-    expect(fs.readdirSync(dir()).sort()).toEqual([COMPLETE_MARKER, 'junit.xml', 'report.html', 'report.json', 'report.md']);
+    expect(fs.readdirSync(dir()).sort()).toEqual([
+      COMPLETE_MARKER,
+      'junit.xml',
+      'report.html',
+      'report.json',
+      'report.md',
+    ]);
     expect(report.results).toHaveLength(ADAPTERS.length * SYNTHETIC_BLOCK_CASES.length);
     expect(report.adapters.map((a) => a.id)).toEqual(['reference', ...ADAPTERS.slice(1)]);
     // Non-TTY progress: one line per adapter.
@@ -136,7 +205,12 @@ describe('run against faulty adapters', () => {
       expect(r.checks.map((x) => x.name)).toEqual(['output', 'check:nonnegative', 'paramCount']);
     }
     // One build per model: the second case of each model reuses it.
-    expect(SYNTHETIC_BLOCK_CASES.map((c) => result(report, 'reference', c).modelReused)).toEqual([false, true, false, true]);
+    expect(SYNTHETIC_BLOCK_CASES.map((c) => result(report, 'reference', c).modelReused)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
   });
 
   test('the run records its phases (parent, workers, per case) and renders them as the perf section', () => {
@@ -177,20 +251,27 @@ describe('run against faulty adapters', () => {
     // The first worker died in identity/training; the second ran conv/inference and died in conv/training.
     const a = report.adapters.find((x) => x.id === id)!;
     expect(a.worker!.processes).toBe(2);
-    expect(a.worker!.exits.map((e) => e.reason)).toEqual([expect.stringMatching(reason), expect.stringMatching(reason)]);
+    expect(a.worker!.exits.map((e) => e.reason)).toEqual([
+      expect.stringMatching(reason),
+      expect.stringMatching(reason),
+    ]);
   });
 
   test('faulty-hang: the hanging case is "timeout", the rest "skipped" with the reason', () => {
     expect(statuses(report, 'faulty-hang')).toEqual(['pass', 'timeout', 'skipped', 'skipped']);
     expect(result(report, 'faulty-hang', 'identity/training').reason).toMatch(/10 s budget/);
-    expect(result(report, 'faulty-hang', 'conv/inference').reason).toMatch(/not run: .* ran out during case identity\/training/);
+    expect(result(report, 'faulty-hang', 'conv/inference').reason).toMatch(
+      /not run: .* ran out during case identity\/training/,
+    );
   });
 
   test('exceptions from run() and build() are "error" with the message', () => {
     expect(statuses(report, 'faulty-throw')).toEqual(['error', 'error', 'error', 'error']);
     expect(result(report, 'faulty-throw', 'conv/inference').reason).toBe('run failed: injected run failure');
     expect(statuses(report, 'faulty-build-throw')).toEqual(['error', 'error', 'error', 'error']);
-    expect(result(report, 'faulty-build-throw', 'identity/inference').reason).toBe('build failed: injected build failure');
+    expect(result(report, 'faulty-build-throw', 'identity/inference').reason).toBe(
+      'build failed: injected build failure',
+    );
   });
 
   test('NaN output and wrong values are "fail-numeric"; a wrong shape is "fail-shape"', () => {
@@ -204,13 +285,28 @@ describe('run against faulty adapters', () => {
 
     expect(statuses(report, 'faulty-shape')).toEqual(['fail-shape', 'fail-shape', 'fail-shape', 'fail-shape']);
     const shape = result(report, 'faulty-shape', 'conv/inference');
-    expect(shape.checks[0]).toMatchObject({ name: 'output', pass: false, actualShape: [2, 2, 2, 5], expectedShape: [2, 2, 2, 6] });
+    expect(shape.checks[0]).toMatchObject({
+      name: 'output',
+      pass: false,
+      actualShape: [2, 2, 2, 5],
+      expectedShape: [2, 2, 2, 6],
+    });
   });
 
   test('an unavailable adapter is "unavailable" with reason and fix, and (requested by name) fails the run', () => {
-    expect(statuses(report, 'faulty-unavailable')).toEqual(['unavailable', 'unavailable', 'unavailable', 'unavailable']);
+    expect(statuses(report, 'faulty-unavailable')).toEqual([
+      'unavailable',
+      'unavailable',
+      'unavailable',
+      'unavailable',
+    ]);
     const a = report.adapters.find((x) => x.id === 'faulty-unavailable')!;
-    expect(a).toMatchObject({ available: false, unavailableReason: 'injected: this runtime is not installed', fix: 'nothing to fix: a test adapter', explicitlyRequested: true });
+    expect(a).toMatchObject({
+      available: false,
+      unavailableReason: 'injected: this runtime is not installed',
+      fix: 'nothing to fix: a test adapter',
+      explicitlyRequested: true,
+    });
     expect(report.summary.requiredUnavailable).toBe(4);
   });
 
@@ -226,8 +322,9 @@ describe('run against faulty adapters', () => {
 
 describe('out of memory', () => {
   test('a worker that exhausts the V8 heap is "crashed" with an out-of-memory reason; the run goes on', async () => {
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-oom,reference', '--out', out('oom')],
-      { NODE_OPTIONS: '--max-old-space-size=160' });
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-oom,reference', '--out', out('oom')], {
+      NODE_OPTIONS: '--max-old-space-size=160',
+    });
     expect(r.code).toBe(1);
     const report = readReport(out('oom'));
     expect(statuses(report, 'faulty-oom')).toEqual(['pass', 'crashed', 'pass', 'crashed']);
@@ -260,15 +357,36 @@ describe('exit codes', () => {
   }, 30_000);
 
   test('2 for an unreadable baseline, a bad --shard, a --cases pattern matching nothing', async () => {
-    const missing = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--baseline', path.join(tmp, 'nope.json')]);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--baseline: report .*nope\.json: no such file/)]);
+    const missing = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference',
+      '--baseline',
+      path.join(tmp, 'nope.json'),
+    ]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--baseline: report .*nope\.json: no such file/),
+    ]);
     const junk = path.join(tmp, 'junk.json');
     fs.writeFileSync(junk, '{"not": "a report"}');
     const notReport = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--baseline', junk]);
     expect([notReport.code, notReport.stderr]).toEqual([2, expect.stringMatching(/no schemaVersion/)]);
     const shard = await runCli(['run', '--fixtures', fx, '--shard', '0/2']);
     expect([shard.code, shard.stderr]).toEqual([2, expect.stringMatching(/--shard 0\/2: need 1 <= i <= n/)]);
-    const cases = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--cases', 'zzz*', '--out', out('nocases')]);
+    const cases = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference',
+      '--cases',
+      'zzz*',
+      '--out',
+      out('nocases'),
+    ]);
     expect([cases.code, cases.stderr]).toEqual([2, expect.stringMatching(/--cases 'zzz\*' matches no case/)]);
   }, 60_000);
 });
@@ -276,19 +394,65 @@ describe('exit codes', () => {
 describe('run --bench', () => {
   test('embeds the digest of a bench result in the perf section; an unreadable one is a usage error (2, no run)', async () => {
     const bench = path.join(tmp, 'bench.json');
-    fs.writeFileSync(bench, JSON.stringify({
-      kind: BENCH_KIND, schemaVersion: BENCH_SCHEMA_VERSION, createdAt: '2025-03-04T05:06:07.000Z',
-      environment: { cpu: { model: 'Bench CPU', cores: 2 } }, model: { flopsPerImage: 616357888 }, ceiling: null, adapters: [],
-    }));
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', bench, '--out', out('with-bench')]);
+    fs.writeFileSync(
+      bench,
+      JSON.stringify({
+        kind: BENCH_KIND,
+        schemaVersion: BENCH_SCHEMA_VERSION,
+        createdAt: '2025-03-04T05:06:07.000Z',
+        environment: { cpu: { model: 'Bench CPU', cores: 2 } },
+        model: { flopsPerImage: 616357888 },
+        ceiling: null,
+        adapters: [],
+      }),
+    );
+    const r = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference',
+      '--bench',
+      bench,
+      '--out',
+      out('with-bench'),
+    ]);
     expect(r.code).toBe(0);
     const rep = readReport(out('with-bench'));
-    expect(rep.perf!.bench).toMatchObject({ source: bench, cpu: 'Bench CPU', createdAt: '2025-03-04T05:06:07.000Z', rows: [] });
+    expect(rep.perf!.bench).toMatchObject({
+      source: bench,
+      cpu: 'Bench CPU',
+      createdAt: '2025-03-04T05:06:07.000Z',
+      rows: [],
+    });
     expect(fs.readFileSync(path.join(out('with-bench'), 'report.md'), 'utf8')).toContain('Bench CPU');
 
-    const missing = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', path.join(tmp, 'nope.json'), '--out', out('bad-bench')]);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/--bench: cannot read bench result .*nope\.json/)]);
-    const notBench = await runCli(['run', '--fixtures', fx, '--adapters', 'reference', '--bench', path.join(out('with-bench'), 'report.json'), '--out', out('bad-bench')]);
+    const missing = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference',
+      '--bench',
+      path.join(tmp, 'nope.json'),
+      '--out',
+      out('bad-bench'),
+    ]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringMatching(/--bench: cannot read bench result .*nope\.json/),
+    ]);
+    const notBench = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference',
+      '--bench',
+      path.join(out('with-bench'), 'report.json'),
+      '--out',
+      out('bad-bench'),
+    ]);
     expect([notBench.code, notBench.stderr]).toEqual([2, expect.stringMatching(/is not a bench result/)]);
     expect(fs.existsSync(out('bad-bench'))).toBe(false);
   }, 60_000);
@@ -296,15 +460,22 @@ describe('run --bench', () => {
 
 describe('weight cache', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(tmp, 'wcache-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(tmp, 'wcache-'));
+  });
 
   function expectSameWeights(a: ModelWeights, b: ModelWeights): void {
     expect([...a.keys()]).toEqual([...b.keys()]);
     for (const [layer, list] of a) {
       const other = b.get(layer)!;
       expect(other.map((w) => [w.name, w.shape, w.trainable])).toEqual(list.map((w) => [w.name, w.shape, w.trainable]));
-      list.forEach((w, i) => expect(Buffer.from(other[i].data.buffer, other[i].data.byteOffset, other[i].data.byteLength)
-        .equals(Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength))).toBe(true));
+      list.forEach((w, i) =>
+        expect(
+          Buffer.from(other[i].data.buffer, other[i].data.byteOffset, other[i].data.byteLength).equals(
+            Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength),
+          ),
+        ).toBe(true),
+      );
     }
   }
   const files = () => fs.readdirSync(dir).filter((f) => f.endsWith('.bin'));
@@ -373,11 +544,23 @@ describe('weight cache', () => {
     const shared = { model: 'convolutional_block', f: 3, filters: [2, 4, 6], s: 2, inputShape: [5, 5, 3] };
     const single = { model: 'identity_block', f: 3, filters: [4, 4, 3], inputShape: [4, 4, 3] };
     const cases = [k('a/inference', shared), k('a/training', shared), k('b', single)];
-    const out = prepareSharedWeights([{ cases: ['a/inference', 'a/training', 'b'] }, { cases: ['a/training'] }], cases, { dir, minParams: 0 });
-    expect(out.map((o) => [o.jobs, o.outcome])).toEqual([[2, 'stored'], [1, 'one-job']]);
+    const out = prepareSharedWeights(
+      [{ cases: ['a/inference', 'a/training', 'b'] }, { cases: ['a/training'] }],
+      cases,
+      { dir, minParams: 0 },
+    );
+    expect(out.map((o) => [o.jobs, o.outcome])).toEqual([
+      [2, 'stored'],
+      [1, 'one-job'],
+    ]);
     expect(files()).toHaveLength(1);
-    expect(prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir, minParams: 0 })[0].outcome).toBe('present');
-    expect(prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir })[0].outcome).toBe('not-cached');
+    expect(
+      prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir, minParams: 0 })[0]
+        .outcome,
+    ).toBe('present');
+    expect(
+      prepareSharedWeights([{ cases: ['a/inference'] }, { cases: ['a/training'] }], cases, { dir })[0].outcome,
+    ).toBe('not-cached');
   });
 
   test('entries of other initializer sources are removed; the directory comes from the environment', () => {
@@ -412,7 +595,9 @@ describe('baseline and compare', () => {
   const adapters = ['--adapters', 'reference,faulty-drift'];
   // Drifts inside the tightest atol of the synthetic cases' rows (outputs include exact zeros, so
   // atol alone must cover the drift), whatever the tolerance table says today.
-  const atol = Math.min(...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol));
+  const atol = Math.min(
+    ...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol),
+  );
   const small = atol / 1000;
   const grownBy10 = atol / 100;
 
@@ -421,7 +606,10 @@ describe('baseline and compare', () => {
     const base = await runCli(['run', '--fixtures', fx, ...adapters, '--out', out('base')], drift(small));
     expect(base.code).toBe(0);
 
-    const grown = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', out('base'), '--out', out('grown')], drift(grownBy10));
+    const grown = await runCli(
+      ['run', '--fixtures', fx, ...adapters, '--baseline', out('base'), '--out', out('grown')],
+      drift(grownBy10),
+    );
     expect(grown.code).toBe(1);
     const g = readReport(out('grown'));
     expect(statuses(g, 'faulty-drift')).toEqual(['regressed', 'regressed', 'regressed', 'regressed']);
@@ -431,19 +619,50 @@ describe('baseline and compare', () => {
     expect(r.regression!.growth).toBeCloseTo(10, 3);
     expect(g.baseline).toMatchObject({ regressed: 4, newlyFailing: 0, newPairs: 0, missingPairs: 0 });
 
-    const tolerant = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', out('base'), '--regression-factor', '20', '--out', out('tolerant')], drift(grownBy10));
+    const tolerant = await runCli(
+      [
+        'run',
+        '--fixtures',
+        fx,
+        ...adapters,
+        '--baseline',
+        out('base'),
+        '--regression-factor',
+        '20',
+        '--out',
+        out('tolerant'),
+      ],
+      drift(grownBy10),
+    );
     expect(tolerant.code).toBe(0);
 
-    const broken = await runCli(['run', '--fixtures', fx, ...adapters, '--baseline', path.join(out('base'), 'report.json'), '--out', out('broken')], drift(0.1));
+    const broken = await runCli(
+      [
+        'run',
+        '--fixtures',
+        fx,
+        ...adapters,
+        '--baseline',
+        path.join(out('base'), 'report.json'),
+        '--out',
+        out('broken'),
+      ],
+      drift(0.1),
+    );
     expect(broken.code).toBe(1);
     const b = readReport(out('broken'));
     expect(statuses(b, 'faulty-drift')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
-    expect(result(b, 'faulty-drift', 'conv/training').regression).toMatchObject({ kind: 'newly-failing', baselineStatus: 'pass' });
+    expect(result(b, 'faulty-drift', 'conv/training').regression).toMatchObject({
+      kind: 'newly-failing',
+      baselineStatus: 'pass',
+    });
     expect(fs.readFileSync(path.join(out('broken'), 'report.md'), 'utf8')).toContain('🆕');
 
     const cmp = await runCli(['compare', out('base'), out('grown')]);
     expect(cmp.code).toBe(1);
-    expect(cmp.stdout).toContain(`! faulty-drift × identity/inference: error grew — output: max abs error ${formatNumber(r.checks[0].metrics!.maxAbs)} is 10× the baseline's`);
+    expect(cmp.stdout).toContain(
+      `! faulty-drift × identity/inference: error grew — output: max abs error ${formatNumber(r.checks[0].metrics!.maxAbs)} is 10× the baseline's`,
+    );
     const cmp2 = await runCli(['compare', out('base'), out('broken')]);
     expect(cmp2.stdout).toMatch(/! faulty-drift × conv\/training: pass → fail-numeric/);
     const same = await runCli(['compare', out('base'), out('base')]);
@@ -469,10 +688,15 @@ describe('shards and merge', () => {
     expect(m.code).toBe(1);
     const merged = readReport(out('merged'));
     // Which worker built the model first (modelReused) and times depend on the split; the rest must not.
-    const strip = (r: ConformanceReport) => r.results.map(({ part: _p, timings: _t, modelReused: _m, diagnosis, ...rest }) => (
-      diagnosis ? { ...rest, diagnosis: { ...diagnosis, timingsMs: null } } : rest));
+    const strip = (r: ConformanceReport) =>
+      r.results.map(({ part: _p, timings: _t, modelReused: _m, diagnosis, ...rest }) =>
+        diagnosis ? { ...rest, diagnosis: { ...diagnosis, timingsMs: null } } : rest,
+      );
     expect(strip(merged)).toEqual(strip(readReport(out('whole'))));
-    expect(merged.parts.map((p) => p.options.shard)).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
+    expect(merged.parts.map((p) => p.options.shard)).toEqual([
+      { index: 1, count: 2 },
+      { index: 2, count: 2 },
+    ]);
     expect(new Set(merged.results.map((r) => r.part))).toEqual(new Set([0, 1]));
     expect(merged.summary).toEqual(readReport(out('whole')).summary);
 
@@ -492,15 +716,19 @@ describe('interruption', () => {
     // ...then a run into it that is interrupted while a worker hangs.
     // Interrupt once the run has started (its first line is printed after the SIGINT handler is
     // installed) and the worker had time to reach the hanging case.
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-hang', '--timeout', '120', '--out', dir], {}, (child) => {
-      let sent = false;
-      child.stdout!.on('data', (d: Buffer) => {
-        if (!sent && d.toString().includes('resnet-conformance run')) {
-          sent = true;
-          setTimeout(() => child.kill('SIGINT'), 3000);
-        }
-      });
-    });
+    const r = await runCli(
+      ['run', '--fixtures', fx, '--adapters', 'faulty-hang', '--timeout', '120', '--out', dir],
+      {},
+      (child) => {
+        let sent = false;
+        child.stdout!.on('data', (d: Buffer) => {
+          if (!sent && d.toString().includes('resnet-conformance run')) {
+            sent = true;
+            setTimeout(() => child.kill('SIGINT'), 3000);
+          }
+        });
+      },
+    );
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/interrupted/);
     expect(fs.existsSync(path.join(dir, COMPLETE_MARKER))).toBe(false);
@@ -520,7 +748,7 @@ describe('per-layer diagnosis of failing cases', () => {
     report = readReport(dir());
   }, 120_000);
 
-  test('each fail-numeric case carries a diagnosis naming exactly the broken layer, on the case\'s own input and mode', () => {
+  test("each fail-numeric case carries a diagnosis naming exactly the broken layer, on the case's own input and mode", () => {
     expect(res.code).toBe(1);
     expect(statuses(report, 'faulty-layer')).toEqual(['fail-numeric', 'fail-numeric', 'fail-numeric', 'fail-numeric']);
     expect(report.parts[0].options.diagnose).toBe(true);
@@ -529,7 +757,12 @@ describe('per-layer diagnosis of failing cases', () => {
       const info = report.cases.find((x) => x.id === c)!;
       expect(r.diagnosisError).toBeUndefined();
       const d = r.diagnosis!;
-      expect(d).toMatchObject({ schema: 'resnet-conformance/diagnosis', adapter: 'faulty-layer', profile: 'fp64-reference', training: info.training });
+      expect(d).toMatchObject({
+        schema: 'resnet-conformance/diagnosis',
+        adapter: 'faulty-layer',
+        profile: 'fp64-reference',
+        training: info.training,
+      });
       expect(d.input.shape).toEqual(info.inputShape);
       expect(d.firstDiverging).toMatchObject({ name: DEFAULT_FAULTY_LAYER, className: 'BatchNormalization' });
       expect(d.outOfBudget).toEqual([DEFAULT_FAULTY_LAYER]);
@@ -554,7 +787,9 @@ describe('per-layer diagnosis of failing cases', () => {
     const v = result(report, 'faulty-values', 'conv/inference');
     expect(v.status).toBe('fail-numeric');
     expect(v.diagnosis!.firstDiverging).toBeNull();
-    expect(v.diagnosis!.captureIssues.join(' ')).toMatch(/the output the adapter returned differs from its capture of the output layer/);
+    expect(v.diagnosis!.captureIssues.join(' ')).toMatch(
+      /the output the adapter returned differs from its capture of the output layer/,
+    );
   });
 
   test('report.md, report.html and junit.xml name the first diverging layer of each failing case', () => {
@@ -562,7 +797,9 @@ describe('per-layer diagnosis of failing cases', () => {
     const section = md.slice(md.indexOf('### Per-layer diagnosis ('));
     expect(section).toMatch(/^### Per-layer diagnosis \(8\)/);
     for (const c of SYNTHETIC_BLOCK_CASES) {
-      expect(section).toContain(`- **faulty-layer** × \`${c}\` — first diverging layer: ${DEFAULT_FAULTY_LAYER} (BatchNormalization, bn 2)`);
+      expect(section).toContain(
+        `- **faulty-layer** × \`${c}\` — first diverging layer: ${DEFAULT_FAULTY_LAYER} (BatchNormalization, bn 2)`,
+      );
     }
     const html = read('report.html');
     expect(html).toContain('<h2 id="diagnosis">');
@@ -570,22 +807,40 @@ describe('per-layer diagnosis of failing cases', () => {
     expect(html).toContain(`<b>First layer out of budget:</b> <code>${DEFAULT_FAULTY_LAYER}</code>`);
     const junit = parseXml(read('junit.xml'));
     const suite = junit.children.find((x) => x.name === 'testsuite' && x.attrs.name === 'faulty-layer')!;
-    const failures = suite.children.filter((x) => x.name === 'testcase').map((tc) => tc.children.find((x) => x.name === 'failure')!);
+    const failures = suite.children
+      .filter((x) => x.name === 'testcase')
+      .map((tc) => tc.children.find((x) => x.name === 'failure')!);
     expect(failures).toHaveLength(4);
-    for (const f of failures) expect(f.attrs.message).toMatch(new RegExp(`first diverging layer: ${DEFAULT_FAULTY_LAYER} \\(BatchNormalization, bn 2\\)$`));
+    for (const f of failures)
+      expect(f.attrs.message).toMatch(
+        new RegExp(`first diverging layer: ${DEFAULT_FAULTY_LAYER} \\(BatchNormalization, bn 2\\)$`),
+      );
   });
 
   test('another broken layer is the one named', async () => {
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', '--out', out('diagnosed-conv')], { [FAULTY_LAYER_ENV]: 'conv2d_2' });
+    const r = await runCli(
+      ['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', '--out', out('diagnosed-conv')],
+      { [FAULTY_LAYER_ENV]: 'conv2d_2' },
+    );
     expect(r.code).toBe(1);
     const rep = readReport(out('diagnosed-conv'));
     expect(rep.results.map((x) => [x.status, x.diagnosis?.firstDiverging?.name, x.diagnosis?.outOfBudget])).toEqual([
-      ['fail-numeric', 'conv2d_2', ['conv2d_2']], ['fail-numeric', 'conv2d_2', ['conv2d_2']],
+      ['fail-numeric', 'conv2d_2', ['conv2d_2']],
+      ['fail-numeric', 'conv2d_2', ['conv2d_2']],
     ]);
   }, 60_000);
 
   test('--no-diagnose: the same statuses, no diagnosis in any format', async () => {
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'reference,faulty-layer', '--no-diagnose', '--out', out('undiagnosed')]);
+    const r = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'reference,faulty-layer',
+      '--no-diagnose',
+      '--out',
+      out('undiagnosed'),
+    ]);
     expect(r.code).toBe(1);
     const rep = readReport(out('undiagnosed'));
     expect(rep.parts[0].options.diagnose).toBe(false);
@@ -597,7 +852,15 @@ describe('per-layer diagnosis of failing cases', () => {
   }, 60_000);
 
   test('a diagnosis that throws, or kills its worker, is recorded as diagnosisError and changes no status', async () => {
-    const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-capture-throw,faulty-capture-segv', '--out', out('diagnosis-fails')]);
+    const r = await runCli([
+      'run',
+      '--fixtures',
+      fx,
+      '--adapters',
+      'faulty-capture-throw,faulty-capture-segv',
+      '--out',
+      out('diagnosis-fails'),
+    ]);
     expect(r.code).toBe(1);
     const rep = readReport(out('diagnosis-fails'));
     for (const id of ['faulty-capture-throw', 'faulty-capture-segv']) {
@@ -605,7 +868,9 @@ describe('per-layer diagnosis of failing cases', () => {
       for (const c of SYNTHETIC_BLOCK_CASES) expect(result(rep, id, c).diagnosis).toBeUndefined();
     }
     for (const c of SYNTHETIC_BLOCK_CASES) {
-      expect(result(rep, 'faulty-capture-throw', c).diagnosisError).toBe("adapter 'faulty-capture-throw' cannot capture every layer: injected: this runtime cannot capture intermediate layers");
+      expect(result(rep, 'faulty-capture-throw', c).diagnosisError).toBe(
+        "adapter 'faulty-capture-throw' cannot capture every layer: injected: this runtime cannot capture intermediate layers",
+      );
     }
     // The model still built (conv) is diagnosed first; the worker dies there; the rest are not run.
     expect(SYNTHETIC_BLOCK_CASES.map((c) => result(rep, 'faulty-capture-segv', c).diagnosisError)).toEqual([
@@ -615,18 +880,26 @@ describe('per-layer diagnosis of failing cases', () => {
       expect.stringMatching(/^not run: worker killed by SIGSEGV .* during the diagnosis of case conv\/inference$/),
     ]);
     expect(rep.adapters.find((a) => a.id === 'faulty-capture-segv')!.worker!.exits).toEqual([
-      expect.objectContaining({ signal: 'SIGSEGV', reason: expect.stringMatching(/during the diagnosis of case conv\/inference$/) }),
+      expect.objectContaining({
+        signal: 'SIGSEGV',
+        reason: expect.stringMatching(/during the diagnosis of case conv\/inference$/),
+      }),
     ]);
-    expect(fs.readFileSync(path.join(out('diagnosis-fails'), 'report.md'), 'utf8')).toContain('— no diagnosis: adapter \'faulty-capture-throw\' cannot capture every layer');
+    expect(fs.readFileSync(path.join(out('diagnosis-fails'), 'report.md'), 'utf8')).toContain(
+      "— no diagnosis: adapter 'faulty-capture-throw' cannot capture every layer",
+    );
   }, 60_000);
 });
 
 describe('processEnv of an adapter entry', () => {
-  test('the adapter\'s worker starts with it: faulty-env is available only when it sees the variable', async () => {
+  test("the adapter's worker starts with it: faulty-env is available only when it sees the variable", async () => {
     // Negative control: this process does not have the variable, so the adapter refuses to run here.
     expect(process.env[ENV_CHECK_VAR]).toBeUndefined();
     const here = await new FaultyAdapter('env').probe();
-    expect(here).toMatchObject({ available: false, reason: expect.stringMatching(new RegExp(`${ENV_CHECK_VAR} is null in this process, not '${ENV_CHECK_VALUE}'`)) });
+    expect(here).toMatchObject({
+      available: false,
+      reason: expect.stringMatching(new RegExp(`${ENV_CHECK_VAR} is null in this process, not '${ENV_CHECK_VALUE}'`)),
+    });
 
     const r = await runCli(['run', '--fixtures', fx, '--adapters', 'faulty-env', '--out', out('process-env')]);
     expect([r.code, r.stderr]).toEqual([0, '']);

@@ -1,7 +1,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  convolutionalBlock, descriptors, formatSummary, identityBlock, kerasLayerOrder, modelParamCount, resnet50, samePadding, summary,
+  convolutionalBlock,
+  descriptors,
+  formatSummary,
+  identityBlock,
+  kerasLayerOrder,
+  modelParamCount,
+  resnet50,
+  samePadding,
+  summary,
 } from '../src/spec';
 
 const published = JSON.parse(
@@ -60,8 +68,17 @@ describe('blocks', () => {
     const s = identityBlock(2, [4, 4, 3]);
     expect(s.layers.find((l) => l.name === s.output)!.outputShape).toEqual([4, 4, 3]);
     expect(kerasLayerOrder(s).map((l) => l.className)).toEqual([
-      'InputLayer', 'Conv2D', 'BatchNormalization', 'Activation', 'Conv2D', 'BatchNormalization', 'Activation',
-      'Conv2D', 'BatchNormalization', 'Add', 'Activation',
+      'InputLayer',
+      'Conv2D',
+      'BatchNormalization',
+      'Activation',
+      'Conv2D',
+      'BatchNormalization',
+      'Activation',
+      'Conv2D',
+      'BatchNormalization',
+      'Add',
+      'Activation',
     ]);
     expect(() => identityBlock(2, [4, 4, 5], { inputShape: [4, 4, 3] })).toThrow(/F3 = 5/);
   });

@@ -7,9 +7,24 @@ import * as path from 'path';
  * and every row used by a committed fixture tensor.
  */
 import {
-  CASE_CLASSES, CASE_CLASS_DESCRIPTIONS, CASE_CLASS_ROLES, LOSSY_PROFILES, PRECISION_PROFILES, REFERENCE_PROBABILITY_CLASSES,
-  REFERENCE_PROBABILITY_MAX_ABS, TOLERANCES, isExpectedDivergence, knownClassNames, parseClassName, resolveTolerance, rowFor,
-  toleranceFor, toleranceForName, type CaseClass, type ToleranceEntry, type ToleranceRow,
+  CASE_CLASSES,
+  CASE_CLASS_DESCRIPTIONS,
+  CASE_CLASS_ROLES,
+  LOSSY_PROFILES,
+  PRECISION_PROFILES,
+  REFERENCE_PROBABILITY_CLASSES,
+  REFERENCE_PROBABILITY_MAX_ABS,
+  TOLERANCES,
+  isExpectedDivergence,
+  knownClassNames,
+  parseClassName,
+  resolveTolerance,
+  rowFor,
+  toleranceFor,
+  toleranceForName,
+  type CaseClass,
+  type ToleranceEntry,
+  type ToleranceRow,
 } from '../src/compare/tolerances';
 import { caseTensorRefs, loadManifest, toleranceKeyOf } from '../src/fixtures/load';
 
@@ -20,9 +35,16 @@ const NOTEBOOK_PUBLISHED: Partial<Record<CaseClass, { atol: number; rtol: number
   'notebook-conv-output': NOTEBOOK_DEFAULT,
 };
 
-const rows = CASE_CLASSES.flatMap((c) => CASE_CLASS_ROLES[c].flatMap((role) => [...PRECISION_PROFILES, ...LOSSY_PROFILES]
-  .filter((p) => TOLERANCES[c][role]![p] !== undefined).map((p) => [c, role, p, TOLERANCES[c][role]![p]!] as const)));
-const tolerances = rows.filter((r): r is readonly [CaseClass, (typeof r)[1], (typeof r)[2], ToleranceEntry] => !isExpectedDivergence(r[3]));
+const rows = CASE_CLASSES.flatMap((c) =>
+  CASE_CLASS_ROLES[c].flatMap((role) =>
+    [...PRECISION_PROFILES, ...LOSSY_PROFILES]
+      .filter((p) => TOLERANCES[c][role]![p] !== undefined)
+      .map((p) => [c, role, p, TOLERANCES[c][role]![p]!] as const),
+  ),
+);
+const tolerances = rows.filter(
+  (r): r is readonly [CaseClass, (typeof r)[1], (typeof r)[2], ToleranceEntry] => !isExpectedDivergence(r[3]),
+);
 const divergences = rows.filter(([, , , e]) => isExpectedDivergence(e));
 const tol = (c: CaseClass, role: string, p: string): ToleranceRow => rowFor(c, role, p);
 
@@ -33,7 +55,11 @@ describe('tolerance table', () => {
       for (const role of CASE_CLASS_ROLES[c]) {
         // Every complete profile; a known-lossy profile only where it was measured.
         const profiles = Object.keys(TOLERANCES[c][role]!);
-        expect([c, role, profiles.filter((p) => !LOSSY_PROFILES.includes(p as never)).sort()]).toEqual([c, role, [...PRECISION_PROFILES].sort()]);
+        expect([c, role, profiles.filter((p) => !LOSSY_PROFILES.includes(p as never)).sort()]).toEqual([
+          c,
+          role,
+          [...PRECISION_PROFILES].sort(),
+        ]);
         for (const p of profiles) expect([...PRECISION_PROFILES, ...LOSSY_PROFILES]).toContain(p);
       }
     }
@@ -50,7 +76,11 @@ describe('tolerance table', () => {
 
   test('no tolerance checks only NaN/Inf and shapes: every atol is below 1 (a known divergence is an expected-divergence row)', () => {
     expect(tolerances.filter(([, , , e]) => e.atol >= 1).map(([c, r, p]) => `${c} x ${r} x ${p}`)).toEqual([]);
-    expect(tolerances.filter(([, , , e]) => /NaN\/Inf and wrong shapes only/.test(e.reason)).map(([c, r, p]) => `${c} x ${r} x ${p}`)).toEqual([]);
+    expect(
+      tolerances
+        .filter(([, , , e]) => /NaN\/Inf and wrong shapes only/.test(e.reason))
+        .map(([c, r, p]) => `${c} x ${r} x ${p}`),
+    ).toEqual([]);
   });
 
   test('the expected divergences: the two former atol-6 rows (tf32-gpu, ResNet-50 training activations) and float16 training-mode ResNet-50', () => {
@@ -66,17 +96,28 @@ describe('tolerance table', () => {
     ]);
   });
 
-  test.each(divergences)('%s x %s x %s: an expected divergence with a measured reason and a tight bound', (cls, role, profile, e) => {
-    if (!isExpectedDivergence(e)) throw new Error('not an expected divergence');
-    expect(e.expectedDivergence.reason).toMatch(/measured/i);
-    expect(e.expectedDivergence.reason).toMatch(/\d\.\d+/);
-    expect(() => toleranceFor(cls, role, profile)).toThrow(/is an expected divergence/);
-    const r = resolveTolerance(cls, role, profile);
-    // Without a bound of its own, the fp32-cpu row of the same class and role is the tight bound.
-    const bound = e.expectedDivergence.tightBound ?? toleranceFor(cls, role, 'fp32-cpu');
-    expect(r).toMatchObject({ caseClass: cls, role, profile, kind: 'expected-divergence', atol: bound.atol, rtol: bound.rtol, reason: e.expectedDivergence.reason });
-    expect(r.tightBoundFrom).toMatch(e.expectedDivergence.tightBound ? /own/ : /fp32-cpu row/);
-  });
+  test.each(divergences)(
+    '%s x %s x %s: an expected divergence with a measured reason and a tight bound',
+    (cls, role, profile, e) => {
+      if (!isExpectedDivergence(e)) throw new Error('not an expected divergence');
+      expect(e.expectedDivergence.reason).toMatch(/measured/i);
+      expect(e.expectedDivergence.reason).toMatch(/\d\.\d+/);
+      expect(() => toleranceFor(cls, role, profile)).toThrow(/is an expected divergence/);
+      const r = resolveTolerance(cls, role, profile);
+      // Without a bound of its own, the fp32-cpu row of the same class and role is the tight bound.
+      const bound = e.expectedDivergence.tightBound ?? toleranceFor(cls, role, 'fp32-cpu');
+      expect(r).toMatchObject({
+        caseClass: cls,
+        role,
+        profile,
+        kind: 'expected-divergence',
+        atol: bound.atol,
+        rtol: bound.rtol,
+        reason: e.expectedDivergence.reason,
+      });
+      expect(r.tightBoundFrom).toMatch(e.expectedDivergence.tightBound ? /own/ : /fp32-cpu row/);
+    },
+  );
 
   test('every tolerance looser than the notebook tolerance gives measured numbers', () => {
     const unreasoned = tolerances
@@ -104,9 +145,11 @@ describe('tolerance table', () => {
     for (const cls of CASE_CLASSES) {
       for (const role of CASE_CLASS_ROLES[cls]) {
         const [a, b, c] = PRECISION_PROFILES.map((p) => tol(cls, role, p));
-        if (isExpectedDivergence(a) || isExpectedDivergence(b)) throw new Error(`${cls} x ${role}: only tf32-gpu rows may be expected divergences`);
+        if (isExpectedDivergence(a) || isExpectedDivergence(b))
+          throw new Error(`${cls} x ${role}: only tf32-gpu rows may be expected divergences`);
         expect([cls, role, b.atol >= a.atol && b.rtol >= a.rtol]).toEqual([cls, role, true]);
-        if (!isExpectedDivergence(c)) expect([cls, role, c.atol >= b.atol && c.rtol >= b.rtol]).toEqual([cls, role, true]);
+        if (!isExpectedDivergence(c))
+          expect([cls, role, c.atol >= b.atol && c.rtol >= b.rtol]).toEqual([cls, role, true]);
       }
     }
   });
@@ -122,17 +165,29 @@ describe('tolerance table', () => {
   });
 
   test('rowFor / toleranceFor name the case class, the role and the profile when there is no row', () => {
-    expect(() => toleranceFor('no-such-class', 'output', 'fp32-cpu')).toThrow(/case class 'no-such-class' x role 'output' x precision profile 'fp32-cpu'/);
-    expect(() => toleranceFor('block-training', 'output', 'fp16-npu')).toThrow(/case class 'block-training' x role 'output' x precision profile 'fp16-npu'/);
+    expect(() => toleranceFor('no-such-class', 'output', 'fp32-cpu')).toThrow(
+      /case class 'no-such-class' x role 'output' x precision profile 'fp32-cpu'/,
+    );
+    expect(() => toleranceFor('block-training', 'output', 'fp16-npu')).toThrow(
+      /case class 'block-training' x role 'output' x precision profile 'fp16-npu'/,
+    );
     expect(() => toleranceFor('block-training', 'logits', 'fp32-cpu')).toThrow(/role 'logits'/);
-    expect(() => toleranceForName('resnet50-training-weights', 'fp32-cpu')).toThrow(/'resnet50-training-weights'.*known names: .*resnet50-training-logits/);
+    expect(() => toleranceForName('resnet50-training-weights', 'fp32-cpu')).toThrow(
+      /'resnet50-training-weights'.*known names: .*resnet50-training-logits/,
+    );
   });
 
   test("the manifest's one-string names map to (class, role): a bare class names its output's role", () => {
     expect(parseClassName('resnet50-training-logits')).toEqual({ caseClass: 'resnet50-training', role: 'logits' });
-    expect(parseClassName('resnet50-training-float64-activations')).toEqual({ caseClass: 'resnet50-training-float64', role: 'activations' });
+    expect(parseClassName('resnet50-training-float64-activations')).toEqual({
+      caseClass: 'resnet50-training-float64',
+      role: 'activations',
+    });
     expect(parseClassName('resnet50-inference')).toEqual({ caseClass: 'resnet50-inference', role: 'probabilities' });
-    expect(parseClassName('pretrained-resnet50-float64')).toEqual({ caseClass: 'pretrained-resnet50-float64', role: 'probabilities' });
+    expect(parseClassName('pretrained-resnet50-float64')).toEqual({
+      caseClass: 'pretrained-resnet50-float64',
+      role: 'probabilities',
+    });
     expect(parseClassName('block-training')).toEqual({ caseClass: 'block-training', role: 'output' });
     expect(parseClassName('block-training-logits')).toBeUndefined(); // a block has no logits
     expect(parseClassName('resnet50')).toBeUndefined();
@@ -151,9 +206,14 @@ describe('tolerance table', () => {
     }
     // The pre-trained-model goldens (fixtures/pretrained/manifest.json) use the table too.
     const preDir = path.join(__dirname, '..', 'fixtures', 'pretrained');
-    const pre = JSON.parse(fs.readFileSync(path.join(preDir, 'manifest.json'), 'utf8')) as
-      { blocks: { expected: { caseClass: string } }[]; resnet50: { goldens: string } };
-    const g = JSON.parse(fs.readFileSync(path.join(preDir, pre.resnet50.goldens), 'utf8')) as { caseClass: string; float64: { caseClass: string } };
+    const pre = JSON.parse(fs.readFileSync(path.join(preDir, 'manifest.json'), 'utf8')) as {
+      blocks: { expected: { caseClass: string } }[];
+      resnet50: { goldens: string };
+    };
+    const g = JSON.parse(fs.readFileSync(path.join(preDir, pre.resnet50.goldens), 'utf8')) as {
+      caseClass: string;
+      float64: { caseClass: string };
+    };
     for (const name of [...pre.blocks.map((b) => b.expected.caseClass), g.caseClass, g.float64.caseClass]) {
       const key = parseClassName(name);
       expect([name, key]).toEqual([name, expect.anything()]);

@@ -47,7 +47,12 @@ export interface AdapterSources {
 
 export const ADAPTER_MODULE_EXTENSIONS = ['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts'] as const;
 
-const PROFILES: Record<PrecisionProfile, true> = { 'fp64-reference': true, 'fp32-cpu': true, 'tf32-gpu': true, 'webgl-f16': true };
+const PROFILES: Record<PrecisionProfile, true> = {
+  'fp64-reference': true,
+  'fp32-cpu': true,
+  'tf32-gpu': true,
+  'webgl-f16': true,
+};
 
 /** `--adapter-module PATH` as given on the command line: an absolute file source (relative to cwd). */
 export function adapterModuleFile(p: string, cwd = process.cwd()): AdapterModuleSource {
@@ -95,9 +100,12 @@ function esmEntry(name: string, fromDir: string): string | undefined {
     return undefined;
   };
   const ex = pj.exports;
-  const target = typeof ex === 'string' || (ex && typeof ex === 'object' && !Object.keys(ex).some((k) => k.startsWith('.')))
-    ? (sub === '.' ? pick(ex) : undefined)
-    : pick((ex as Record<string, unknown> | undefined)?.[sub]);
+  const target =
+    typeof ex === 'string' || (ex && typeof ex === 'object' && !Object.keys(ex).some((k) => k.startsWith('.')))
+      ? sub === '.'
+        ? pick(ex)
+        : undefined
+      : pick((ex as Record<string, unknown> | undefined)?.[sub]);
   return target ? path.resolve(dir, target) : undefined;
 }
 
@@ -106,7 +114,8 @@ function esmEntry(name: string, fromDir: string): string | undefined {
  * node_modules (and those above it), then from this package's own.
  */
 export function resolveAdapterPackage(name: string, cwd = process.cwd()): AdapterModuleSource {
-  if (!PACKAGE_NAME.test(name)) throw new UsageError(`--adapter-module ${name}: neither a file (no such file) nor an npm package name`);
+  if (!PACKAGE_NAME.test(name))
+    throw new UsageError(`--adapter-module ${name}: neither a file (no such file) nor an npm package name`);
   const tried: string[] = [];
   for (const from of [path.join(path.resolve(cwd), 'noop.js'), __filename]) {
     try {
@@ -120,12 +129,15 @@ export function resolveAdapterPackage(name: string, cwd = process.cwd()): Adapte
       tried.push(path.dirname(from));
     }
   }
-  throw new UsageError(`--adapter-module ${name}: no such file, and no npm package '${name}' resolves from ${tried.join(' or ')} (npm install it, or give a file path starting with ./)`);
+  throw new UsageError(
+    `--adapter-module ${name}: no such file, and no npm package '${name}' resolves from ${tried.join(' or ')} (npm install it, or give a file path starting with ./)`,
+  );
 }
 
 /** `--adapter-module` as given: a file (see isModulePath) or an npm package name. */
 export function adapterModuleSource(spec: string, cwd = process.cwd()): AdapterModuleSource {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError('--adapter-module needs a file path or an npm package name');
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new UsageError('--adapter-module needs a file path or an npm package name');
   return isModulePath(spec, cwd) ? adapterModuleFile(spec, cwd) : resolveAdapterPackage(spec, cwd);
 }
 
@@ -138,7 +150,9 @@ async function importModule(s: AdapterModuleSource): Promise<unknown> {
   const where = describeSource(s);
   const ext = path.extname(file);
   if (s.kind === 'file' && !(ADAPTER_MODULE_EXTENSIONS as readonly string[]).includes(ext)) {
-    throw new UsageError(`--adapter-module ${file}: expected a ${ADAPTER_MODULE_EXTENSIONS.join('/')} file, got '${ext || 'no extension'}'`);
+    throw new UsageError(
+      `--adapter-module ${file}: expected a ${ADAPTER_MODULE_EXTENSIONS.join('/')} file, got '${ext || 'no extension'}'`,
+    );
   }
   if (!fs.existsSync(file)) throw new UsageError(`--adapter-module ${where}: no such file`);
   try {
@@ -161,22 +175,32 @@ async function importModule(s: AdapterModuleSource): Promise<unknown> {
 /** The entries a loaded module exports, checked one by one (a bad entry is named by its index and id). */
 export function entriesOfModule(mod: unknown, where: string): AdapterEntry[] {
   const m = (mod ?? {}) as { adapters?: unknown; default?: unknown };
-  const fromDefault = m.default && typeof m.default === 'object' && !Array.isArray(m.default)
-    ? (m.default as { adapters?: unknown }).adapters : m.default;
+  const fromDefault =
+    m.default && typeof m.default === 'object' && !Array.isArray(m.default)
+      ? (m.default as { adapters?: unknown }).adapters
+      : m.default;
   const list = m.adapters ?? fromDefault;
   if (!Array.isArray(list)) {
-    throw new UsageError(`--adapter-module ${where}: exports no adapters (expected \`export const adapters: AdapterEntry[]\` or a default export of that array)`);
+    throw new UsageError(
+      `--adapter-module ${where}: exports no adapters (expected \`export const adapters: AdapterEntry[]\` or a default export of that array)`,
+    );
   }
   list.forEach((e: unknown, i) => {
     const x = (e ?? {}) as Partial<AdapterEntry>;
     const label = `--adapter-module ${where}: adapters[${i}]${typeof x.id === 'string' ? ` ('${x.id}')` : ''}`;
     if (typeof e !== 'object' || e === null) throw new UsageError(`${label} is not an adapter entry object`);
-    if (typeof x.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(x.id)) throw new UsageError(`${label}: id must be a non-empty string of letters, digits, '.', '_' or '-'`);
+    if (typeof x.id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(x.id))
+      throw new UsageError(`${label}: id must be a non-empty string of letters, digits, '.', '_' or '-'`);
     if (typeof x.summary !== 'string') throw new UsageError(`${label}: summary must be a string`);
-    if (typeof x.profile !== 'string' || !(x.profile in PROFILES)) throw new UsageError(`${label}: profile must be one of ${Object.keys(PROFILES).join(', ')}`);
+    if (typeof x.profile !== 'string' || !(x.profile in PROFILES))
+      throw new UsageError(`${label}: profile must be one of ${Object.keys(PROFILES).join(', ')}`);
     if (typeof x.outOfTheBox !== 'boolean') throw new UsageError(`${label}: outOfTheBox must be true or false`);
-    if (typeof x.create !== 'function') throw new UsageError(`${label}: create must be a function returning an Adapter`);
-    if (x.processEnv !== undefined && (typeof x.processEnv !== 'object' || Object.values(x.processEnv).some((v) => typeof v !== 'string'))) {
+    if (typeof x.create !== 'function')
+      throw new UsageError(`${label}: create must be a function returning an Adapter`);
+    if (
+      x.processEnv !== undefined &&
+      (typeof x.processEnv !== 'object' || Object.values(x.processEnv).some((v) => typeof v !== 'string'))
+    ) {
       throw new UsageError(`${label}: processEnv must map variable names to strings`);
     }
   });
@@ -199,16 +223,27 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 /** Checks one command source (where: the flag or variable, for messages); returns it with cwd absolute. */
 export function checkCommandSource(c: AdapterCommandSource, where = '--adapter-command'): AdapterCommandSource {
   const o = (c ?? {}) as Partial<AdapterCommandSource>;
-  if (typeof o.command !== 'string' || o.command.trim() === '') throw new UsageError(`${where}: needs a non-empty command line, got ${JSON.stringify(o.command)}`);
+  if (typeof o.command !== 'string' || o.command.trim() === '')
+    throw new UsageError(`${where}: needs a non-empty command line, got ${JSON.stringify(o.command)}`);
   const label = `${where} ${JSON.stringify(o.command)}`;
   try {
     splitCommand(o.command);
   } catch (err) {
     throw new UsageError(`${label}: ${(err as Error).message}`);
   }
-  if (o.id !== undefined && (typeof o.id !== 'string' || !ID.test(o.id))) throw new UsageError(`${label}: adapter id must be letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(o.id)}`);
-  if (o.profile !== undefined && !(typeof o.profile === 'string' && o.profile in PROFILES)) throw new UsageError(`${label}: profile must be one of ${Object.keys(PROFILES).join(', ')}, got ${JSON.stringify(o.profile)}`);
-  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === 'number' && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) throw new UsageError(`${label}: timeout must be a positive number, got ${JSON.stringify(o.timeoutMs)}`);
+  if (o.id !== undefined && (typeof o.id !== 'string' || !ID.test(o.id)))
+    throw new UsageError(
+      `${label}: adapter id must be letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(o.id)}`,
+    );
+  if (o.profile !== undefined && !(typeof o.profile === 'string' && o.profile in PROFILES))
+    throw new UsageError(
+      `${label}: profile must be one of ${Object.keys(PROFILES).join(', ')}, got ${JSON.stringify(o.profile)}`,
+    );
+  if (
+    o.timeoutMs !== undefined &&
+    !(typeof o.timeoutMs === 'number' && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)
+  )
+    throw new UsageError(`${label}: timeout must be a positive number, got ${JSON.stringify(o.timeoutMs)}`);
   const out: AdapterCommandSource = { command: o.command, cwd: path.resolve(o.cwd ?? process.cwd()) };
   if (o.id !== undefined) out.id = o.id;
   if (o.profile !== undefined) out.profile = o.profile;
@@ -221,8 +256,13 @@ export function checkCommandSource(c: AdapterCommandSource, where = '--adapter-c
  * module's or program's id equal to a registry adapter's, or to another module's) is a UsageError
  * naming both places. A program without an id is started once here for its hello name.
  */
-export async function adapterPool(sources: readonly string[] | AdapterSources = [], registry: readonly AdapterEntry[] = ADAPTERS): Promise<AdapterPool> {
-  const { modules = [], commands = [] } = Array.isArray(sources) ? { modules: sources as readonly string[] } : sources as AdapterSources;
+export async function adapterPool(
+  sources: readonly string[] | AdapterSources = [],
+  registry: readonly AdapterEntry[] = ADAPTERS,
+): Promise<AdapterPool> {
+  const { modules = [], commands = [] } = Array.isArray(sources)
+    ? { modules: sources as readonly string[] }
+    : (sources as AdapterSources);
   const entries = [...registry];
   const origin = new Map<string, string>(registry.map((e) => [e.id, 'the registry (src/adapters/registry.ts)']));
   const fromModules = new Set<string>();
@@ -275,10 +315,15 @@ export function adapterPoolSync(sources: AdapterSources, registry: readonly Adap
     entries.push(e);
   };
   const seen = new Set<string>();
-  const moduleSources = (sources.modules ?? []).map((m) => adapterModuleSource(m)).filter((s) => !seen.has(s.path) && seen.add(s.path));
+  const moduleSources = (sources.modules ?? [])
+    .map((m) => adapterModuleSource(m))
+    .filter((s) => !seen.has(s.path) && seen.add(s.path));
   for (const s of moduleSources) {
     const where = describeSource(s);
-    if (/\.m[jt]s$/.test(s.path)) throw new UsageError(`--adapter-module ${where}: an ES module cannot be loaded synchronously here; give a CommonJS (.js/.cjs) or .ts file`);
+    if (/\.m[jt]s$/.test(s.path))
+      throw new UsageError(
+        `--adapter-module ${where}: an ES module cannot be loaded synchronously here; give a CommonJS (.js/.cjs) or .ts file`,
+      );
     let mod: unknown;
     try {
       if (/\.[cm]?ts$/.test(s.path) && !require.extensions['.ts']) require('tsx/cjs');
@@ -292,8 +337,21 @@ export function adapterPoolSync(sources: AdapterSources, registry: readonly Adap
   const commands: AdapterCommandSource[] = [];
   for (const c of sources.commands ?? []) {
     const src = checkCommandSource(c);
-    if (!src.id) throw new UsageError(`--adapter-command ${JSON.stringify(src.command)}: needs its id here (resolve it with adapterPool first)`);
-    add(createCommandAdapterEntry({ command: src.command, id: src.id, profile: src.profile, timeoutMs: src.timeoutMs, cwd: src.cwd }), '--adapter-command', JSON.stringify(src.command));
+    if (!src.id)
+      throw new UsageError(
+        `--adapter-command ${JSON.stringify(src.command)}: needs its id here (resolve it with adapterPool first)`,
+      );
+    add(
+      createCommandAdapterEntry({
+        command: src.command,
+        id: src.id,
+        profile: src.profile,
+        timeoutMs: src.timeoutMs,
+        cwd: src.cwd,
+      }),
+      '--adapter-command',
+      JSON.stringify(src.command),
+    );
     commands.push(src);
   }
   return { entries, fromModules, modules: moduleSources.map((s) => s.path), commands };

@@ -11,14 +11,27 @@ export class ObservedAdapter implements Adapter {
     private readonly observeRun: (call: () => Promise<RunResult>) => Promise<RunResult>,
     private readonly idOverride?: string,
   ) {}
-  get id(): string { return this.idOverride ?? this.inner.id; }
-  probe(...a: Parameters<Adapter['probe']>) { return this.inner.probe(...a); }
-  describe() { return this.inner.describe(); }
-  build(...a: Parameters<Adapter['build']>) { return this.inner.build(...a); }
-  paramCount() { return this.inner.paramCount(); }
-  dispose() { return this.inner.dispose(); }
+  get id(): string {
+    return this.idOverride ?? this.inner.id;
+  }
+  probe(...a: Parameters<Adapter['probe']>) {
+    return this.inner.probe(...a);
+  }
+  describe() {
+    return this.inner.describe();
+  }
+  build(...a: Parameters<Adapter['build']>) {
+    return this.inner.build(...a);
+  }
+  paramCount() {
+    return this.inner.paramCount();
+  }
+  dispose() {
+    return this.inner.dispose();
+  }
   /** Present when the wrapped adapter has it. */
-  get profileKernels(): ((input: Tensor, opts: { training: boolean; runs: number }) => Promise<KernelProfile>) | undefined {
+  get profileKernels():
+    ((input: Tensor, opts: { training: boolean; runs: number }) => Promise<KernelProfile>) | undefined {
     const inner = this.inner;
     return inner.profileKernels ? (input, opts) => inner.profileKernels!(input, opts) : undefined;
   }

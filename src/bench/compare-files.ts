@@ -17,7 +17,11 @@ export interface BenchCompareOptions {
 }
 
 /** Reads both bench results and the noise profile, if any; any problem is a BenchReadError naming the file. */
-export function readBenchPair(aPath: string, bPath: string, profileFile: string | undefined): { a: BenchReport; b: BenchReport; profile?: NoiseProfile } {
+export function readBenchPair(
+  aPath: string,
+  bPath: string,
+  profileFile: string | undefined,
+): { a: BenchReport; b: BenchReport; profile?: NoiseProfile } {
   const a = readBenchFile(aPath);
   const b = readBenchFile(bPath);
   if (profileFile === undefined) return { a, b };
@@ -35,11 +39,17 @@ export function readBenchPair(aPath: string, bPath: string, profileFile: string 
 }
 
 /** The printed summary of a comparison: the count line, then one indented line per difference. */
-export function benchComparisonText(c: BenchComparison, aPath: string, bPath: string, profileFile: string | undefined): string {
+export function benchComparisonText(
+  c: BenchComparison,
+  aPath: string,
+  bPath: string,
+  profileFile: string | undefined,
+): string {
   const within = c.rows.filter((r) => r.verdict === 'within-noise').length;
   const normalized = c.rows.filter((r) => r.normalized).length;
-  const head = `bench compare ${aPath} → ${bPath}: ${c.regressions} regression(s), ${c.improvements} improvement(s), `
-    + `${within} within noise (floor ${(c.floor * 100).toFixed(0)}%${profileFile !== undefined ? `, noise profile ${profileFile}` : ''}; `
-    + `${normalized} of ${c.rows.length} rows compared relative to the ceiling)\n`;
+  const head =
+    `bench compare ${aPath} → ${bPath}: ${c.regressions} regression(s), ${c.improvements} improvement(s), ` +
+    `${within} within noise (floor ${(c.floor * 100).toFixed(0)}%${profileFile !== undefined ? `, noise profile ${profileFile}` : ''}; ` +
+    `${normalized} of ${c.rows.length} rows compared relative to the ceiling)\n`;
   return head + c.lines.map((l) => `  ${l}\n`).join('');
 }

@@ -38,7 +38,8 @@ export interface CompareBenchOptions {
   profile?: NoiseProfile;
 }
 
-export type RowVerdict = 'regression' | 'improvement' | 'within-noise' | 'failed' | 'not-measured' | 'only-in-a' | 'only-in-b';
+export type RowVerdict =
+  'regression' | 'improvement' | 'within-noise' | 'failed' | 'not-measured' | 'only-in-a' | 'only-in-b';
 
 export interface BenchDiffRow {
   adapter: string;
@@ -114,7 +115,14 @@ function ceilingOf(x: BatchResult, ax: AdapterBench): number | null {
   return c && c > 0 ? c : null;
 }
 
-function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBench, by: AdapterBench, ctx: RowContext): BenchDiffRow {
+function rowFor(
+  adapter: string,
+  x: BatchResult,
+  y: BatchResult,
+  ax: AdapterBench,
+  by: AdapterBench,
+  ctx: RowContext,
+): BenchDiffRow {
   const ratio = y.latencyMs.median / x.latencyMs.median;
   const ca = ceilingOf(x, ax);
   const cb = ceilingOf(y, by);
@@ -122,9 +130,12 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
   const normalizedRatio = scale === null ? null : ratio * scale;
   const bothPaired = x.ceilingBasis === 'paired' && y.ceilingBasis === 'paired';
   if (ctx.mode === 'always' && scale === null) {
-    throw new Error(`compareBench: normalize "always" needs a ceiling for ${adapter} batch ${x.batch} in both bench results`);
+    throw new Error(
+      `compareBench: normalize "always" needs a ceiling for ${adapter} batch ${x.batch} in both bench results`,
+    );
   }
-  const useNorm = scale !== null && (ctx.mode === 'always' || (ctx.mode === 'auto' && (bothPaired || ctx.machineChanged)));
+  const useNorm =
+    scale !== null && (ctx.mode === 'always' || (ctx.mode === 'auto' && (bothPaired || ctx.machineChanged)));
   const s = useNorm ? scale! : 1;
   const [aLo, aHi] = interval(x);
   const [bLo0, bHi0] = interval(y);
@@ -142,8 +153,10 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
   else if (bHi < aLo && 1 / r - 1 > band) verdict = 'improvement';
   const what = `${x.latencyMs.median.toFixed(2)} → ${y.latencyMs.median.toFixed(2)} ms (${pct(ratio - 1)}${useNorm ? `; ${pct(r - 1)} relative to the ceiling` : ''})`;
   let reason: string;
-  if (verdict === 'regression') reason = `slower: ${what}; intervals do not overlap and the change exceeds the ${bandText}`;
-  else if (verdict === 'improvement') reason = `faster: ${what}; intervals do not overlap and the change exceeds the ${bandText}`;
+  if (verdict === 'regression')
+    reason = `slower: ${what}; intervals do not overlap and the change exceeds the ${bandText}`;
+  else if (verdict === 'improvement')
+    reason = `faster: ${what}; intervals do not overlap and the change exceeds the ${bandText}`;
   else if (bLo > aHi || bHi < aLo) reason = `${what}: intervals separate but the change is within the ${bandText}`;
   else reason = `${what}: within the noise band (the medians' 95% intervals overlap)`;
   const ta = x.coreRoundTrip?.medianNs ?? null;
@@ -159,30 +172,67 @@ function rowFor(adapter: string, x: BatchResult, y: BatchResult, ax: AdapterBenc
     }
   }
   return {
-    adapter, batch: x.batch, verdict, aMedianMs: x.latencyMs.median, bMedianMs: y.latencyMs.median, ratio, normalizedRatio,
-    normalized: useNorm, band, bandSource, aInterval: [aLo, aHi], bInterval: [bLo, bHi], reason, coreRoundTripNs,
+    adapter,
+    batch: x.batch,
+    verdict,
+    aMedianMs: x.latencyMs.median,
+    bMedianMs: y.latencyMs.median,
+    ratio,
+    normalizedRatio,
+    normalized: useNorm,
+    band,
+    bandSource,
+    aInterval: [aLo, aHi],
+    bInterval: [bLo, bHi],
+    reason,
+    coreRoundTripNs,
   };
 }
 
-function blankRow(adapter: string, batch: number, verdict: RowVerdict, reason: string, floor: number, a?: BatchResult, b?: BatchResult): BenchDiffRow {
+function blankRow(
+  adapter: string,
+  batch: number,
+  verdict: RowVerdict,
+  reason: string,
+  floor: number,
+  a?: BatchResult,
+  b?: BatchResult,
+): BenchDiffRow {
   return {
-    adapter, batch, verdict, aMedianMs: a?.latencyMs.median ?? null, bMedianMs: b?.latencyMs.median ?? null, ratio: null, normalizedRatio: null,
-    normalized: false, band: floor, bandSource: 'floor', aInterval: a ? interval(a) : null, bInterval: b ? interval(b) : null, reason,
+    adapter,
+    batch,
+    verdict,
+    aMedianMs: a?.latencyMs.median ?? null,
+    bMedianMs: b?.latencyMs.median ?? null,
+    ratio: null,
+    normalizedRatio: null,
+    normalized: false,
+    band: floor,
+    bandSource: 'floor',
+    aInterval: a ? interval(a) : null,
+    bInterval: b ? interval(b) : null,
+    reason,
   };
 }
 
 export function compareBench(a: BenchReport, b: BenchReport, opts: CompareBenchOptions = {}): BenchComparison {
   const floor = opts.floor ?? DEFAULT_NOISE_FLOOR;
-  if (!(Number.isFinite(floor) && floor >= 0)) throw new Error(`compareBench: noise floor must be a finite number >= 0, got ${floor}`);
-  if (opts.profile && opts.profile.kind !== NOISE_PROFILE_KIND) throw new Error('compareBench: profile is not a bench noise profile');
+  if (!(Number.isFinite(floor) && floor >= 0))
+    throw new Error(`compareBench: noise floor must be a finite number >= 0, got ${floor}`);
+  if (opts.profile && opts.profile.kind !== NOISE_PROFILE_KIND)
+    throw new Error('compareBench: profile is not a bench noise profile');
   const mode = opts.normalize ?? 'auto';
   const notes: string[] = [];
   const m = machineChanged(a, b, floor);
   if (m.changed && mode === 'auto') {
-    notes.push(`the machine's ceiling changed ${pct(m.ratio! - 1)} (${a.ceiling!.gflops.toFixed(1)} → ${b.ceiling!.gflops.toFixed(1)} GFLOP/s), beyond the floor and both runs' ceiling drift: rows without paired ceilings are compared relative to the ceilings measured between adapters`);
+    notes.push(
+      `the machine's ceiling changed ${pct(m.ratio! - 1)} (${a.ceiling!.gflops.toFixed(1)} → ${b.ceiling!.gflops.toFixed(1)} GFLOP/s), beyond the floor and both runs' ceiling drift: rows without paired ceilings are compared relative to the ceilings measured between adapters`,
+    );
   }
   if (a.model?.inputShape && b.model?.inputShape && a.model.inputShape.join(',') !== b.model.inputShape.join(',')) {
-    notes.push(`the models differ (input ${a.model.inputShape.join('x')} vs ${b.model.inputShape.join('x')}): latencies are not comparable`);
+    notes.push(
+      `the models differ (input ${a.model.inputShape.join('x')} vs ${b.model.inputShape.join('x')}): latencies are not comparable`,
+    );
   }
   const ctx: RowContext = { floor, mode, machineChanged: m.changed, profile: opts.profile };
   const rows: BenchDiffRow[] = [];
@@ -195,23 +245,58 @@ export function compareBench(a: BenchReport, b: BenchReport, opts: CompareBenchO
       const y = bx?.batches.find((q) => q.batch === x.batch);
       if (!bx) rows.push(blankRow(ax.id, x.batch, 'only-in-a', 'not benchmarked in the second result', floor, x));
       else if (y) rows.push(rowFor(ax.id, x, y, ax, bx, ctx));
-      else if (!bx.available) rows.push(blankRow(ax.id, x.batch, 'not-measured', `unavailable in the second result: ${bx.unavailableReason ?? 'no reason given'}`, floor, x));
-      else if (bx.error) rows.push(blankRow(ax.id, x.batch, 'failed', `failed in the second result: ${bx.error.split('\n')[0]}`, floor, x));
-      else rows.push(blankRow(ax.id, x.batch, 'only-in-a', `batch ${x.batch} not benchmarked in the second result`, floor, x));
+      else if (!bx.available)
+        rows.push(
+          blankRow(
+            ax.id,
+            x.batch,
+            'not-measured',
+            `unavailable in the second result: ${bx.unavailableReason ?? 'no reason given'}`,
+            floor,
+            x,
+          ),
+        );
+      else if (bx.error)
+        rows.push(
+          blankRow(ax.id, x.batch, 'failed', `failed in the second result: ${bx.error.split('\n')[0]}`, floor, x),
+        );
+      else
+        rows.push(
+          blankRow(ax.id, x.batch, 'only-in-a', `batch ${x.batch} not benchmarked in the second result`, floor, x),
+        );
     }
   }
   for (const bx of b.adapters) {
     for (const y of bx.batches) {
-      if (!seen.has(`${bx.id}\u0000${y.batch}`)) rows.push(blankRow(bx.id, y.batch, 'only-in-b', 'not benchmarked in the first result', floor, undefined, y));
+      if (!seen.has(`${bx.id}\u0000${y.batch}`))
+        rows.push(blankRow(bx.id, y.batch, 'only-in-b', 'not benchmarked in the first result', floor, undefined, y));
     }
   }
-  if (rows.some((r) => r.ratio !== null && !r.normalized) && !(a.ceiling && b.ceiling)) notes.push('no ceiling in both results: raw latencies compared');
+  if (rows.some((r) => r.ratio !== null && !r.normalized) && !(a.ceiling && b.ceiling))
+    notes.push('no ceiling in both results: raw latencies compared');
   const regressions = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'failed').length;
   const improvements = rows.filter((r) => r.verdict === 'improvement').length;
   const mark: Record<RowVerdict, string> = {
-    regression: '!', failed: '!', improvement: '✓', 'within-noise': '=', 'not-measured': '?', 'only-in-a': '-', 'only-in-b': '+',
+    regression: '!',
+    failed: '!',
+    improvement: '✓',
+    'within-noise': '=',
+    'not-measured': '?',
+    'only-in-a': '-',
+    'only-in-b': '+',
   };
-  const lines = rows.filter((r) => r.verdict !== 'within-noise').map((r) => `${mark[r.verdict]} ${r.adapter} batch ${r.batch}: ${r.verdict} — ${r.reason}`);
+  const lines = rows
+    .filter((r) => r.verdict !== 'within-noise')
+    .map((r) => `${mark[r.verdict]} ${r.adapter} batch ${r.batch}: ${r.verdict} — ${r.reason}`);
   lines.push(...notes.map((n) => `note: ${n}`));
-  return { rows, regressions, improvements, floor, ceilingRatio: m.ratio, notes, lines, exitCode: regressions > 0 ? 1 : 0 };
+  return {
+    rows,
+    regressions,
+    improvements,
+    floor,
+    ceilingRatio: m.ratio,
+    notes,
+    lines,
+    exitCode: regressions > 0 ? 1 : 0,
+  };
 }

@@ -48,7 +48,8 @@ export interface ModelFlops {
   convention: string;
 }
 
-export const FLOP_CONVENTION = '2 x multiply-adds of Conv2D and Dense layers per image; bias, BatchNormalization, ReLU, Add, pooling and softmax counted separately (other) and excluded';
+export const FLOP_CONVENTION =
+  '2 x multiply-adds of Conv2D and Dense layers per image; bias, BatchNormalization, ReLU, Add, pooling and softmax counted separately (other) and excluded';
 
 function layerFlops(spec: ModelSpec, l: LayerSpec): LayerFlops {
   const out = sizeOf(l.outputShape);
@@ -57,14 +58,16 @@ function layerFlops(spec: ModelSpec, l: LayerSpec): LayerFlops {
   switch (l.className) {
     case 'Conv2D': {
       const inShape = inputShapeOf(spec, l);
-      if (inShape.length !== 3) throw new Error(`flops: Conv2D '${l.name}' needs an h,w,c input, got [${inShape.join(',')}]`);
+      if (inShape.length !== 3)
+        throw new Error(`flops: Conv2D '${l.name}' needs an h,w,c input, got [${inShape.join(',')}]`);
       macFlops = 2 * l.kernelSize[0] * l.kernelSize[1] * inShape[2] * out;
       otherFlops = out; // bias
       break;
     }
     case 'Dense': {
       const inShape = inputShapeOf(spec, l);
-      if (inShape.length !== 1) throw new Error(`flops: Dense '${l.name}' needs a flat input, got [${inShape.join(',')}]`);
+      if (inShape.length !== 1)
+        throw new Error(`flops: Dense '${l.name}' needs a flat input, got [${inShape.join(',')}]`);
       macFlops = 2 * inShape[0] * l.units;
       otherFlops = l.units + (l.activation === 'softmax' ? 3 * l.units : 0);
       break;

@@ -21,11 +21,13 @@ export type { LayerProfileResult, PartTime } from './schema';
 /** Block label of every layer of the spec. */
 export function blockOfLayers(spec: ModelSpec): Map<string, string> {
   const index = new Map(spec.layers.map((l, i) => [l.name, i]));
-  const ends = spec.boundaries.map((b) => {
-    const i = index.get(b.layer.split(':')[0]); // `<dense>:logits` is the Dense layer's pre-activation output
-    if (i === undefined) throw new Error(`spec ${spec.model}: boundary ${b.label} names unknown layer ${b.layer}`);
-    return { label: b.label, i };
-  }).sort((a, b) => a.i - b.i);
+  const ends = spec.boundaries
+    .map((b) => {
+      const i = index.get(b.layer.split(':')[0]); // `<dense>:logits` is the Dense layer's pre-activation output
+      if (i === undefined) throw new Error(`spec ${spec.model}: boundary ${b.label} names unknown layer ${b.layer}`);
+      return { label: b.label, i };
+    })
+    .sort((a, b) => a.i - b.i);
   const out = new Map<string, string>();
   spec.layers.forEach((l, i) => out.set(l.name, ends.find((e) => e.i >= i)?.label ?? 'head'));
   return out;
@@ -36,8 +38,14 @@ export function stageOf(block: string): string {
   return /^(stage\d+)/.exec(block)?.[1] ?? block;
 }
 
-export function profileByBlock(spec: ModelSpec, flops: ModelFlops, profile: KernelProfile, batch: number): LayerProfileResult {
-  if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`profileByBlock: batch must be a positive integer, got ${batch}`);
+export function profileByBlock(
+  spec: ModelSpec,
+  flops: ModelFlops,
+  profile: KernelProfile,
+  batch: number,
+): LayerProfileResult {
+  if (!(Number.isInteger(batch) && batch >= 1))
+    throw new Error(`profileByBlock: batch must be a positive integer, got ${batch}`);
   const blockOf = blockOfLayers(spec);
   const order: string[] = [];
   const acc = new Map<string, { ms: number; flops: number }>();
@@ -53,21 +61,30 @@ export function profileByBlock(spec: ModelSpec, flops: ModelFlops, profile: Kern
   for (const l of spec.layers) part(blockOf.get(l.name)!);
   for (const lf of flops.layers) {
     const b = blockOf.get(lf.name);
-    if (b === undefined) throw new Error(`profileByBlock: FLOP count names layer ${lf.name}, which spec ${spec.model} does not have`);
+    if (b === undefined)
+      throw new Error(`profileByBlock: FLOP count names layer ${lf.name}, which spec ${spec.model} does not have`);
     part(b).flops += lf.macFlops * batch;
   }
   const unattributed: LayerProfileResult['unattributed'] = [];
   let kernelMs = 0;
   for (const n of profile.nodes) {
-    if (!(n.medianMs >= 0) || !Number.isFinite(n.medianMs)) throw new Error(`profile (${profile.source}): node ${n.node} has time ${n.medianMs}`);
+    if (!(n.medianMs >= 0) || !Number.isFinite(n.medianMs))
+      throw new Error(`profile (${profile.source}): node ${n.node} has time ${n.medianMs}`);
     kernelMs += n.medianMs;
     const b = n.layer === null ? undefined : blockOf.get(n.layer);
-    if (n.layer !== null && b === undefined) throw new Error(`profile (${profile.source}): node ${n.node} names layer ${n.layer}, which spec ${spec.model} does not have`);
+    if (n.layer !== null && b === undefined)
+      throw new Error(
+        `profile (${profile.source}): node ${n.node} names layer ${n.layer}, which spec ${spec.model} does not have`,
+      );
     if (b === undefined) unattributed.push({ node: n.node, op: n.op, ms: n.medianMs });
     else part(b).ms += n.medianMs;
   }
   const finish = (label: string, p: { ms: number; flops: number }): PartTime => ({
-    part: label, ms: p.ms, share: kernelMs > 0 ? p.ms / kernelMs : 0, flops: p.flops, gflops: p.flops > 0 && p.ms > 0 ? p.flops / (p.ms * 1e6) : null,
+    part: label,
+    ms: p.ms,
+    share: kernelMs > 0 ? p.ms / kernelMs : 0,
+    flops: p.flops,
+    gflops: p.flops > 0 && p.ms > 0 ? p.flops / (p.ms * 1e6) : null,
   });
   const blocks = order.map((label) => finish(label, acc.get(label)!));
   const stageAcc = new Map<string, { ms: number; flops: number }>();
@@ -92,7 +109,9 @@ function stageRows(r: BenchReport): { header: string[]; rows: string[][]; source
   const stages = [...new Set(profiled.flatMap((x) => x.l.stages.map((s) => s.part)))];
   const header = ['adapter', 'batch', 'kernels', ...stages, 'unattributed'];
   const rows = profiled.map(({ a, b, l }) => [
-    a.id, String(b.batch), `${l.kernelMs.toFixed(2)} ms`,
+    a.id,
+    String(b.batch),
+    `${l.kernelMs.toFixed(2)} ms`,
     ...stages.map((st) => {
       const p = l.stages.find((s) => s.part === st);
       return p ? cell(p) : '–';
@@ -102,7 +121,8 @@ function stageRows(r: BenchReport): { header: string[]; rows: string[][]; source
   return { header, rows, sources: [...new Set(profiled.map((x) => `${x.l.source}, median of ${x.l.runs} runs`))] };
 }
 
-const LEGEND = 'Kernel time per stage, from the runtime\'s own profiler (sum of per-node medians) · achieved GFLOP/s of the stage\'s Conv2D/Dense work';
+const LEGEND =
+  "Kernel time per stage, from the runtime's own profiler (sum of per-node medians) · achieved GFLOP/s of the stage's Conv2D/Dense work";
 
 export function layersText(r: BenchReport): string | null {
   const t = stageRows(r);
@@ -117,8 +137,13 @@ export function layersMarkdown(r: BenchReport, heading = '## Per stage'): string
   const t = stageRows(r);
   if (!t) return null;
   return [
-    heading, '', `${LEGEND} (${t.sources.map(escapeMarkdownCell).join('; ')}). Per block: \`batches[].layers.blocks\` in the bench JSON.`, '',
-    `| ${t.header.join(' | ')} |`, `|${t.header.map(() => '---').join('|')}|`,
-    ...t.rows.map((row) => `| ${row.map(escapeMarkdownCell).join(' | ')} |`), '',
+    heading,
+    '',
+    `${LEGEND} (${t.sources.map(escapeMarkdownCell).join('; ')}). Per block: \`batches[].layers.blocks\` in the bench JSON.`,
+    '',
+    `| ${t.header.join(' | ')} |`,
+    `|${t.header.map(() => '---').join('|')}|`,
+    ...t.rows.map((row) => `| ${row.map(escapeMarkdownCell).join(' | ')} |`),
+    '',
   ].join('\n');
 }

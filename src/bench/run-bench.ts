@@ -56,9 +56,19 @@ function checkOptions(o: BenchOptions): void {
 }
 
 async function ceilingPoint(o: BenchOptions, index: number, n: number): Promise<CeilingPoint> {
-  const job: BenchJob = { kind: 'ceiling', ceiling: { runtimes: o.ceilingRuntimes, n, policy: CEILING_POLICY, wasmFallback: true } };
+  const job: BenchJob = {
+    kind: 'ceiling',
+    ceiling: { runtimes: o.ceilingRuntimes, n, policy: CEILING_POLICY, wasmFallback: true },
+  };
   const w = await runWorker(job, { timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: 'ceiling' });
-  const point: CeilingPoint = { beforeAdapter: index, gflops: 0, best: null, configs: [], unavailable: [], wallMs: w.wallMs };
+  const point: CeilingPoint = {
+    beforeAdapter: index,
+    gflops: 0,
+    best: null,
+    configs: [],
+    unavailable: [],
+    wallMs: w.wallMs,
+  };
   if (!w.result || w.result.kind !== 'ceiling') {
     point.unavailable.push({ runtime: 'all', reason: w.failure ?? 'no result' });
     return point;
@@ -75,8 +85,12 @@ async function ceilingPoint(o: BenchOptions, index: number, n: number): Promise<
 
 function ceilingLine(p: CeilingPoint): string {
   if (!p.best) return `ceiling: unavailable (${p.unavailable.map((u) => `${u.runtime}: ${u.reason}`).join('; ')})`;
-  const cfgs = p.configs.map((c) => `${c.runtime}${c.threads === null ? '' : ` ${c.threads}T`} ${c.gflops.toFixed(1)}`).join(', ');
-  const missing = p.unavailable.length ? `; not measured: ${p.unavailable.map((u) => `${u.runtime} (${u.reason})`).join(', ')}` : '';
+  const cfgs = p.configs
+    .map((c) => `${c.runtime}${c.threads === null ? '' : ` ${c.threads}T`} ${c.gflops.toFixed(1)}`)
+    .join(', ');
+  const missing = p.unavailable.length
+    ? `; not measured: ${p.unavailable.map((u) => `${u.runtime} (${u.reason})`).join(', ')}`
+    : '';
   return `ceiling: ${p.gflops.toFixed(1)} GFLOP/s (${cfgs})${missing}`;
 }
 
@@ -86,8 +100,13 @@ export function ceilingRecord(points: CeilingPoint[], n: number, scale: number |
   const values = good.map((p) => p.gflops);
   const med = median(values);
   return {
-    op: `MatMul ${n}x${n}x${n} float32`, n, flops: matmulFlops(n, n, n), gflops: med, drift: (Math.max(...values) - Math.min(...values)) / med,
-    pairedScale: scale, points,
+    op: `MatMul ${n}x${n}x${n} float32`,
+    n,
+    flops: matmulFlops(n, n, n),
+    gflops: med,
+    drift: (Math.max(...values) - Math.min(...values)) / med,
+    pairedScale: scale,
+    points,
   };
 }
 
@@ -97,7 +116,10 @@ export function ceilingRecord(points: CeilingPoint[], n: number, scale: number |
  * configuration of a paired runtime; 1 when a paired runtime was the fastest. Null when no point
  * measured any of them.
  */
-export function runtimeScale(points: readonly CeilingPoint[], paired: readonly string[] = ['onnxruntime-node']): number | null {
+export function runtimeScale(
+  points: readonly CeilingPoint[],
+  paired: readonly string[] = ['onnxruntime-node'],
+): number | null {
   const ratios: number[] = [];
   for (const p of points) {
     const rates = p.configs.filter((c) => paired.includes(c.runtime)).map((c) => c.gflops);
@@ -128,7 +150,9 @@ export function applyCeiling(b: BatchResult, bracket: number | null, points: rea
 
 /** The ceiling for adapter i: mean of the good points measured just before and just after it. */
 export function ceilingAround(points: readonly CeilingPoint[], i: number): number | null {
-  const near = points.filter((p) => p.best && (p.beforeAdapter === i || p.beforeAdapter === i + 1)).map((p) => p.gflops);
+  const near = points
+    .filter((p) => p.best && (p.beforeAdapter === i || p.beforeAdapter === i + 1))
+    .map((p) => p.gflops);
   return near.length ? near.reduce((a, b) => a + b, 0) / near.length : null;
 }
 
@@ -152,17 +176,34 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     log(`${entry.id}: benchmarking batch ${o.batches.join(', ')} ...`);
     const job: BenchJob = {
-      kind: 'adapter', adapter: entry.id, adapterModules: o.adapterModules ?? [], adapterCommands: o.adapterCommands ?? [], batches: o.batches, policy: o.policy, model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
+      kind: 'adapter',
+      adapter: entry.id,
+      adapterModules: o.adapterModules ?? [],
+      adapterCommands: o.adapterCommands ?? [],
+      batches: o.batches,
+      policy: o.policy,
+      model: { inputShape: DEFAULT_INPUT_SHAPE, classes: DEFAULT_CLASSES },
       pairedCeilingN: o.ceiling && o.pairedCeiling ? n : null,
       pairedRuntimes: o.ceilingRuntimes.filter((r) => r === 'tfjs-node'),
       layers: o.layers ?? false,
     };
     const w = await runWorker(job, {
-      timeoutMs: o.timeoutS * 1000, verbose: o.verbose, label: entry.id, onProgress: (t) => log(`  ${entry.id} ${t}`), env: entry.processEnv,
+      timeoutMs: o.timeoutS * 1000,
+      verbose: o.verbose,
+      label: entry.id,
+      onProgress: (t) => log(`  ${entry.id} ${t}`),
+      env: entry.processEnv,
     });
     const a: AdapterBench = {
-      id: entry.id, summary: entry.summary, profile: entry.profile, outOfTheBox: entry.outOfTheBox,
-      available: false, description: null, process: null, ceilingGflops: null, batches: [],
+      id: entry.id,
+      summary: entry.summary,
+      profile: entry.profile,
+      outOfTheBox: entry.outOfTheBox,
+      available: false,
+      description: null,
+      process: null,
+      ceilingGflops: null,
+      batches: [],
     };
     if (w.result && w.result.kind === 'adapter') {
       const r = w.result;
@@ -172,7 +213,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       if (r.error !== undefined) a.error = r.error;
       a.description = r.description;
       a.process = { ...r.process, wallMs: w.wallMs };
-      a.batches = r.batches.map((b) => ({ ...b, ceilingGflops: null, ceilingBasis: null, efficiency: null, efficiencyVsBracket: null }));
+      a.batches = r.batches.map((b) => ({
+        ...b,
+        ceilingGflops: null,
+        ceilingBasis: null,
+        efficiency: null,
+        efficiencyVsBracket: null,
+      }));
       if (r.layersProblem) log(`  ${entry.id}: no per-stage profile — ${r.layersProblem}`);
       if (r.pairedCeilingProblem) log(`  ${entry.id}: no paired ceiling — ${r.pairedCeilingProblem}`);
     } else {
@@ -189,10 +236,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     log(ceilingLine(p));
   }
   // Far-apart cores are judged against the lowest core-to-core round trip of the whole bench.
-  const trips = adapters.flatMap((a) => a.batches.flatMap((b) => b.coreRoundTrip?.samplesNs ?? [])).filter((v): v is number => v !== null && v > 0);
+  const trips = adapters
+    .flatMap((a) => a.batches.flatMap((b) => b.coreRoundTrip?.samplesNs ?? []))
+    .filter((v): v is number => v !== null && v > 0);
   const lowestTrip = trips.length ? Math.min(...trips) : null;
   for (const a of adapters) {
-    for (const b of a.batches) if (b.coreRoundTrip) b.coreRoundTrip = summarizeRoundTrips(b.coreRoundTrip.samplesNs, b.coreRoundTrip.blockMedianMs, lowestTrip);
+    for (const b of a.batches)
+      if (b.coreRoundTrip)
+        b.coreRoundTrip = summarizeRoundTrips(b.coreRoundTrip.samplesNs, b.coreRoundTrip.blockMedianMs, lowestTrip);
   }
   const scale = runtimeScale(points);
   adapters.forEach((a, i) => {
@@ -212,8 +263,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       adapterSelection: o.selection,
       batches: [...o.batches],
       policy: {
-        warmup: o.policy.warmup, runs: o.policy.runs ?? null, minRuns: o.policy.minRuns, minTimeMs: o.policy.minTimeMs,
-        maxRuns: o.policy.maxRuns, budgetMs: o.policy.budgetMs, floorRuns: o.policy.floorRuns,
+        warmup: o.policy.warmup,
+        runs: o.policy.runs ?? null,
+        minRuns: o.policy.minRuns,
+        minTimeMs: o.policy.minTimeMs,
+        maxRuns: o.policy.maxRuns,
+        budgetMs: o.policy.budgetMs,
+        floorRuns: o.policy.floorRuns,
       },
       ceiling: o.ceiling,
       pairedCeiling: o.ceiling && o.pairedCeiling,

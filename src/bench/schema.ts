@@ -171,27 +171,38 @@ export function parseBench(text: string, name: string): BenchReport {
   } catch (err) {
     throw new BenchReadError(`bench result ${name} is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BenchReadError(`bench result ${name}: expected a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new BenchReadError(`bench result ${name}: expected a JSON object`);
   const r = raw as Record<string, unknown>;
   if (r.kind !== BENCH_KIND) {
-    throw new BenchReadError(`${name} is not a bench result (kind ${JSON.stringify(r.kind)}, expected "${BENCH_KIND}"; conformance reports are compared with 'resnet-conformance compare')`);
+    throw new BenchReadError(
+      `${name} is not a bench result (kind ${JSON.stringify(r.kind)}, expected "${BENCH_KIND}"; conformance reports are compared with 'resnet-conformance compare')`,
+    );
   }
   if (!READABLE_BENCH_SCHEMA_VERSIONS.includes(r.schemaVersion as number)) {
-    throw new BenchReadError(`bench result ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions ${READABLE_BENCH_SCHEMA_VERSIONS.join(' and ')}`);
+    throw new BenchReadError(
+      `bench result ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions ${READABLE_BENCH_SCHEMA_VERSIONS.join(' and ')}`,
+    );
   }
   if (!Array.isArray(r.adapters)) throw new BenchReadError(`bench result ${name}: 'adapters' must be an array`);
   (r.adapters as unknown[]).forEach((a, i) => {
     const x = a as Record<string, unknown>;
-    if (typeof x?.id !== 'string' || !Array.isArray(x.batches)) throw new BenchReadError(`bench result ${name}: adapters[${i}] needs a string id and a batches array`);
+    if (typeof x?.id !== 'string' || !Array.isArray(x.batches))
+      throw new BenchReadError(`bench result ${name}: adapters[${i}] needs a string id and a batches array`);
     (x.batches as unknown[]).forEach((b, j) => {
       const y = b as Record<string, unknown>;
       const lat = y?.latencyMs as Record<string, unknown> | undefined;
       if (typeof y?.batch !== 'number' || typeof lat?.median !== 'number' || !Array.isArray(y.samplesMs)) {
-        throw new BenchReadError(`bench result ${name}: adapters[${i}].batches[${j}] needs batch, latencyMs.median and samplesMs`);
+        throw new BenchReadError(
+          `bench result ${name}: adapters[${i}].batches[${j}] needs batch, latencyMs.median and samplesMs`,
+        );
       }
     });
   });
-  if (r.ceiling !== null && (typeof r.ceiling !== 'object' || typeof (r.ceiling as Record<string, unknown>).gflops !== 'number')) {
+  if (
+    r.ceiling !== null &&
+    (typeof r.ceiling !== 'object' || typeof (r.ceiling as Record<string, unknown>).gflops !== 'number')
+  ) {
     throw new BenchReadError(`bench result ${name}: 'ceiling' must be null or an object with gflops`);
   }
   return raw as BenchReport;

@@ -25,7 +25,10 @@ export function killBenchWorkers(): void {
 }
 
 function lastLine(s: string): string {
-  const lines = s.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
@@ -35,7 +38,10 @@ export const BENCH_WORKER_FILE = path.join(__dirname, `worker${path.extname(__fi
 export async function runWorker(
   job: BenchJob,
   opts: {
-    timeoutMs: number; verbose?: boolean; label: string; onProgress?: (text: string) => void;
+    timeoutMs: number;
+    verbose?: boolean;
+    label: string;
+    onProgress?: (text: string) => void;
     /** Added to this process's environment (an adapter entry's processEnv, e.g. NVIDIA_TF32_OVERRIDE=0). */
     env?: Record<string, string>;
   },
@@ -48,7 +54,11 @@ export async function runWorker(
     let timedOut = false;
     let child: ChildProcess;
     try {
-      child = fork(entry.file, [], { execArgv: entry.execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...opts.env } });
+      child = fork(entry.file, [], {
+        execArgv: entry.execArgv,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, ...opts.env },
+      });
     } catch (err) {
       resolve({ ...out, failure: `worker could not start: ${(err as Error).message}` });
       return;
@@ -82,8 +92,10 @@ export async function runWorker(
           if (spawnError) out.failure = `worker could not start: ${spawnError}`;
           else if (timedOut) out.failure = `timed out after ${Math.round(opts.timeoutMs / 1000)} s (worker killed)`;
           else if (fatalText) out.failure = `worker failed: ${fatalText.split('\n')[0]}`;
-          else if (signal) out.failure = `worker killed by ${signal}${/out of memory|heap limit/i.test(out.tail) ? ' (out of memory)' : ''}`;
-          else out.failure = `worker exited with code ${code} without a result${out.tail ? `: ${lastLine(out.tail)}` : ''}`;
+          else if (signal)
+            out.failure = `worker killed by ${signal}${/out of memory|heap limit/i.test(out.tail) ? ' (out of memory)' : ''}`;
+          else
+            out.failure = `worker exited with code ${code} without a result${out.tail ? `: ${lastLine(out.tail)}` : ''}`;
         }
         resolve(out);
       });

@@ -36,16 +36,23 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const { modelFlops } = require('./flops') as typeof import('./flops');
   const { wantsMoreRuns, nowMs } = require('../util/measure') as typeof import('../util/measure');
   const { median, summarize } = require('../util/stats') as typeof import('../util/stats');
-  const { createPairedProducts, pairedCeiling } = require('../calibration/paired') as typeof import('../calibration/paired');
+  const { createPairedProducts, pairedCeiling } =
+    require('../calibration/paired') as typeof import('../calibration/paired');
   const { noiseBand } = require('../calibration/noise') as typeof import('../calibration/noise');
-  const { startCoreProbe, summarizeRoundTrips } = require('../calibration/core-latency') as typeof import('../calibration/core-latency');
+  const { startCoreProbe, summarizeRoundTrips } =
+    require('../calibration/core-latency') as typeof import('../calibration/core-latency');
   const importMs = performance.now() - tImport;
 
   const res: AdapterJobResult = {
-    kind: 'adapter', available: false, description: null, batches: [],
+    kind: 'adapter',
+    available: false,
+    description: null,
+    batches: [],
     process: { startupMs: ENTRY_MS, importMs, probeMs: 0, initMs: 0, buildMs: 0, baselineRssMiB, buildPeakRssMiB: 0 },
   };
-  const entry = (await adapterPool({ modules: job.adapterModules, commands: job.adapterCommands ?? [] })).entries.find((e) => e.id === job.adapter);
+  const entry = (await adapterPool({ modules: job.adapterModules, commands: job.adapterCommands ?? [] })).entries.find(
+    (e) => e.id === job.adapter,
+  );
   if (!entry) throw new Error(`bench worker: unknown adapter '${job.adapter}'`);
   const adapter = entry.create();
   let t = nowMs();
@@ -79,7 +86,9 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
     res.process.buildPeakRssMiB = memory.sampleRss().peakMiB;
     const flopsPerImage = modelFlops(spec).headline;
     const [h, w, c] = job.model.inputShape;
-    const inputs = new Map(job.batches.map((batch) => [batch, { shape: [batch, h, w, c], data: pixels(batch * h * w * c) }]));
+    const inputs = new Map(
+      job.batches.map((batch) => [batch, { shape: [batch, h, w, c], data: pixels(batch * h * w * c) }]),
+    );
     const run = (batch: number) => adapter.run(inputs.get(batch)!, { training: false });
 
     // Pass 1, warm-up and memory: each batch's peak RSS belongs to the adapter alone (no MatMul session exists yet).
@@ -97,9 +106,11 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
     }
 
     // The paired ceiling: MatMul products living next to the adapter (src/calibration/paired.ts).
-    const pairing = job.pairedCeilingN !== null ? await createPairedProducts(job.pairedCeilingN, job.pairedRuntimes) : null;
+    const pairing =
+      job.pairedCeilingN !== null ? await createPairedProducts(job.pairedCeilingN, job.pairedRuntimes) : null;
     const pairs = pairing?.products ?? [];
-    if (pairing && pairs.length === 0) res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
+    if (pairing && pairs.length === 0)
+      res.pairedCeilingProblem = pairing.unpaired.map((u) => `${u.runtime}: ${u.reason}`).join('; ');
 
     // Where the host put the cores, after every block (src/calibration/core-latency.ts); null on one core.
     const probe = startCoreProbe();
@@ -153,8 +164,13 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
         coreRoundTrip: probe ? summarizeRoundTrips(trips.ns, trips.blockMs, null) : null,
       });
       const rtt = trips.ns.filter((v): v is number => v !== null);
-      const rttText = rtt.length ? `, core round trip ${Math.min(...rtt).toFixed(0)}–${Math.max(...rtt).toFixed(0)} ns` : '';
-      await send({ type: 'progress', text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}${rttText}` });
+      const rttText = rtt.length
+        ? `, core round trip ${Math.min(...rtt).toFixed(0)}–${Math.max(...rtt).toFixed(0)} ns`
+        : '';
+      await send({
+        type: 'progress',
+        text: `batch ${batch}: median ${latencyMs.median.toFixed(1)} ms over ${latencyMs.n} runs${paired ? `, paired ceiling ${paired.gflops.toFixed(1)} GFLOP/s` : ''}${rttText}`,
+      });
     }
     for (const p of pairs) await p.release();
     await probe?.close();
@@ -169,9 +185,15 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
           continue;
         }
         try {
-          const profile = await adapter.profileKernels(inputs.get(b.batch)!, { training: false, runs: LAYER_PROFILE_RUNS });
+          const profile = await adapter.profileKernels(inputs.get(b.batch)!, {
+            training: false,
+            runs: LAYER_PROFILE_RUNS,
+          });
           b.layers = profileByBlock(spec, modelFlops(spec), profile, b.batch);
-          await send({ type: 'progress', text: `batch ${b.batch}: profiled ${LAYER_PROFILE_RUNS} runs (${b.layers.kernelMs.toFixed(1)} ms of kernels per run)` });
+          await send({
+            type: 'progress',
+            text: `batch ${b.batch}: profiled ${LAYER_PROFILE_RUNS} runs (${b.layers.kernelMs.toFixed(1)} ms of kernels per run)`,
+          });
         } catch (err) {
           b.layers = null;
           res.layersProblem = `batch ${b.batch}: ${errorText(err).split('\n')[0]}`;

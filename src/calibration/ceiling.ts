@@ -32,7 +32,14 @@ export const CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 
 export const DEFAULT_CEILING_RUNTIMES: readonly CeilingRuntime[] = ['onnxruntime-node', 'tfjs-node'];
 export const DEFAULT_CEILING_N = 2048;
 
-export const CEILING_POLICY: RunPolicy = { warmup: 1, minRuns: 5, minTimeMs: 600, maxRuns: 50, budgetMs: 8000, floorRuns: 3 };
+export const CEILING_POLICY: RunPolicy = {
+  warmup: 1,
+  minRuns: 5,
+  minTimeMs: 600,
+  maxRuns: 50,
+  budgetMs: 8000,
+  floorRuns: 3,
+};
 
 export interface CeilingJob {
   runtimes: CeilingRuntime[];
@@ -61,7 +68,8 @@ export function operand(n: number, salt: number): Float32Array {
 /** An ONNX model computing c = a · b for n×n float32 matrices. */
 export function matmulOnnx(n: number): Uint8Array {
   const vi = (name: string): ValueInfoProto => ({
-    name, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } },
+    name,
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } },
   });
   return encodeModel({
     irVersion: 8,
@@ -83,9 +91,17 @@ function result(p: Product, t: Timings): CeilingConfigResult {
   const latencyMs = summarize(t.samplesMs);
   const flops = matmulFlops(p.n, p.n, p.n);
   return {
-    runtime: p.runtime, version: p.version, threads: p.threads, n: p.n, flops,
+    runtime: p.runtime,
+    version: p.version,
+    threads: p.threads,
+    n: p.n,
+    flops,
     gflops: flops / (latencyMs.median * 1e6),
-    warmupMs: t.warmupMs, samplesMs: t.samplesMs, stoppedBy: t.stoppedBy, latencyMs, noise: noiseBand(t.samplesMs, latencyMs.median),
+    warmupMs: t.warmupMs,
+    samplesMs: t.samplesMs,
+    stoppedBy: t.stoppedBy,
+    latencyMs,
+    noise: noiseBand(t.samplesMs, latencyMs.median),
   };
 }
 
@@ -112,7 +128,11 @@ export async function createOrtMatmul(n: number, threads: number): Promise<OrtMa
   const a = new ort.Tensor('float32', operand(n, 1), [n, n]);
   const b = new ort.Tensor('float32', operand(n, 2), [n, n]);
   const session = await ort.InferenceSession.create(matmulOnnx(n), {
-    executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   return {
@@ -170,7 +190,10 @@ export async function createTfjsProduct(backend: 'tensorflow' | 'wasm', n: numbe
   const check = tf.matMul(a, b);
   const c = check.dataSync() as Float32Array;
   check.dispose();
-  for (const [i, j] of [[0, 0], [n - 1, n >> 1]]) {
+  for (const [i, j] of [
+    [0, 0],
+    [n - 1, n >> 1],
+  ]) {
     const want = productEntry(av, bv, n, i, j);
     if (!(Math.abs(c[i * n + j] - want) <= 1e-3 * Math.max(1, Math.abs(want)))) {
       a.dispose();
@@ -204,7 +227,8 @@ export function reasonOf(err: unknown): string {
  * matters because the paired ceiling scales ONNX Runtime's rate by their ratio.
  */
 export async function measureCeiling(job: CeilingJob): Promise<CeilingOutcome> {
-  if (!(Number.isInteger(job.n) && job.n >= 16)) throw new Error(`ceiling: matrix size must be an integer >= 16, got ${job.n}`);
+  if (!(Number.isInteger(job.n) && job.n >= 16))
+    throw new Error(`ceiling: matrix size must be an integer >= 16, got ${job.n}`);
   const out: CeilingOutcome = { configs: [], unavailable: [] };
   const products: Product[] = [];
   const tryRuntime = async (rt: CeilingRuntime): Promise<void> => {
@@ -222,7 +246,10 @@ export async function measureCeiling(job: CeilingJob): Promise<CeilingOutcome> {
     for (const rt of job.runtimes) await tryRuntime(rt);
     if (products.length === 0 && job.wasmFallback && !job.runtimes.includes('tfjs-wasm')) await tryRuntime('tfjs-wasm');
     if (products.length) {
-      const timings = await timeRunsInterleaved(products.map((p) => p.run), job.policy);
+      const timings = await timeRunsInterleaved(
+        products.map((p) => p.run),
+        job.policy,
+      );
       out.configs = products.map((p, k) => result(p, timings[k]));
     }
   } finally {

@@ -162,7 +162,11 @@ export function placementOf(ns: number, lowestNs: number | null): 'near' | 'far'
   return lowestNs !== null && ns >= FAR_FACTOR * lowestNs ? 'far' : 'near';
 }
 
-export function summarizeRoundTrips(samplesNs: Array<number | null>, blockMedianMs: number[], lowestNs: number | null): CoreRoundTripSummary {
+export function summarizeRoundTrips(
+  samplesNs: Array<number | null>,
+  blockMedianMs: number[],
+  lowestNs: number | null,
+): CoreRoundTripSummary {
   const good = samplesNs.filter((v): v is number => v !== null);
   const busy = (v: number | null): boolean => v !== null && placementOf(v, lowestNs) === 'busy';
   const far = (v: number | null): boolean => v !== null && placementOf(v, lowestNs) === 'far';

@@ -43,9 +43,12 @@ function band(values: number[]): number {
 }
 
 export function noiseProfile(reports: readonly NoiseSourceReport[], sources: readonly string[] = []): NoiseProfile {
-  if (reports.length < 2) throw new Error(`noise profile: needs at least 2 bench results of the same code, got ${reports.length}`);
+  if (reports.length < 2)
+    throw new Error(`noise profile: needs at least 2 bench results of the same code, got ${reports.length}`);
   const keys = new Map<string, { adapter: string; batch: number }>();
-  for (const r of reports) for (const a of r.adapters) for (const b of a.batches) keys.set(`${a.id}\u0000${b.batch}`, { adapter: a.id, batch: b.batch });
+  for (const r of reports)
+    for (const a of r.adapters)
+      for (const b of a.batches) keys.set(`${a.id}\u0000${b.batch}`, { adapter: a.id, batch: b.batch });
   const rows: NoiseProfileRow[] = [];
   for (const { adapter, batch } of keys.values()) {
     const raw: number[] = [];
@@ -58,11 +61,19 @@ export function noiseProfile(reports: readonly NoiseSourceReport[], sources: rea
       const c = b.ceilingGflops ?? a.ceilingGflops;
       if (c && c > 0) norm.push(b.latencyMs.median * c);
     }
-    if (raw.length >= 2) rows.push({ adapter, batch, normalized: false, runs: raw.length, values: raw, band: band(raw) });
-    if (norm.length >= 2) rows.push({ adapter, batch, normalized: true, runs: norm.length, values: norm, band: band(norm) });
+    if (raw.length >= 2)
+      rows.push({ adapter, batch, normalized: false, runs: raw.length, values: raw, band: band(raw) });
+    if (norm.length >= 2)
+      rows.push({ adapter, batch, normalized: true, runs: norm.length, values: norm, band: band(norm) });
   }
   if (rows.length === 0) throw new Error('noise profile: no adapter × batch was measured in two of the bench results');
-  return { kind: NOISE_PROFILE_KIND, schemaVersion: NOISE_PROFILE_SCHEMA_VERSION, createdAt: new Date().toISOString(), sources: [...sources], rows };
+  return {
+    kind: NOISE_PROFILE_KIND,
+    schemaVersion: NOISE_PROFILE_SCHEMA_VERSION,
+    createdAt: new Date().toISOString(),
+    sources: [...sources],
+    rows,
+  };
 }
 
 export function parseNoiseProfile(text: string, name: string): NoiseProfile {
@@ -73,9 +84,24 @@ export function parseNoiseProfile(text: string, name: string): NoiseProfile {
     throw new Error(`noise profile ${name} is not valid JSON (${(err as Error).message})`);
   }
   const p = raw as Partial<NoiseProfile> | null;
-  if (!p || p.kind !== NOISE_PROFILE_KIND) throw new Error(`${name} is not a bench noise profile (make one with: resnet-conformance bench --noise r1.json r2.json ... --json ${name})`);
-  if (p.schemaVersion !== NOISE_PROFILE_SCHEMA_VERSION) throw new Error(`noise profile ${name} has schemaVersion ${JSON.stringify(p.schemaVersion)}; this tool reads ${NOISE_PROFILE_SCHEMA_VERSION}`);
-  if (!Array.isArray(p.rows) || p.rows.some((r) => typeof r?.adapter !== 'string' || typeof r.batch !== 'number' || typeof r.band !== 'number' || typeof r.normalized !== 'boolean')) {
+  if (!p || p.kind !== NOISE_PROFILE_KIND)
+    throw new Error(
+      `${name} is not a bench noise profile (make one with: resnet-conformance bench --noise r1.json r2.json ... --json ${name})`,
+    );
+  if (p.schemaVersion !== NOISE_PROFILE_SCHEMA_VERSION)
+    throw new Error(
+      `noise profile ${name} has schemaVersion ${JSON.stringify(p.schemaVersion)}; this tool reads ${NOISE_PROFILE_SCHEMA_VERSION}`,
+    );
+  if (
+    !Array.isArray(p.rows) ||
+    p.rows.some(
+      (r) =>
+        typeof r?.adapter !== 'string' ||
+        typeof r.batch !== 'number' ||
+        typeof r.band !== 'number' ||
+        typeof r.normalized !== 'boolean',
+    )
+  ) {
     throw new Error(`noise profile ${name}: rows must be objects with adapter, batch, normalized and band`);
   }
   return p as NoiseProfile;

@@ -51,7 +51,8 @@ export function binomialHalfCdf(n: number, k: number): number {
 
 export function medianInterval(samples: readonly number[], confidence = DEFAULT_CONFIDENCE): MedianInterval {
   if (samples.length === 0) throw new Error('medianInterval: no samples');
-  if (!(confidence > 0 && confidence < 1)) throw new Error(`medianInterval: confidence must be in (0, 1), got ${confidence}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new Error(`medianInterval: confidence must be in (0, 1), got ${confidence}`);
   const s = sorted(samples);
   const n = s.length;
   let j = 1;

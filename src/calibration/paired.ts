@@ -15,7 +15,14 @@
  * came out faster than any product measured on the machine (numbers in
  * docs/notes/2026-11-28-performance-investigations.md, "The ceiling, corrected").
  */
-import { ceilingThreadCounts, createOrtMatmul, createTfjsProduct, reasonOf, type CeilingRuntime, type Product } from './ceiling';
+import {
+  ceilingThreadCounts,
+  createOrtMatmul,
+  createTfjsProduct,
+  reasonOf,
+  type CeilingRuntime,
+  type Product,
+} from './ceiling';
 import { matmulFlops } from './matmul-flops';
 import type { PairedCeiling } from './records';
 import { median } from '../util/stats';
@@ -44,7 +51,11 @@ export async function createPairedProducts(n: number, runtimes: readonly Ceiling
   }
   if (runtimes.includes('tfjs-node')) {
     if (tfjsLoadedInProcess()) {
-      out.unpaired.push({ runtime: 'tfjs-node', reason: 'the adapter runs on TensorFlow.js in this process (one engine: its backend cannot be switched under the adapter)' });
+      out.unpaired.push({
+        runtime: 'tfjs-node',
+        reason:
+          'the adapter runs on TensorFlow.js in this process (one engine: its backend cannot be switched under the adapter)',
+      });
     } else {
       try {
         const p = await createTfjsProduct('tensorflow', n);
@@ -59,14 +70,33 @@ export async function createPairedProducts(n: number, runtimes: readonly Ceiling
 }
 
 /** The batch's paired ceiling from the products' timings (ms per product, one array per product). */
-export function pairedCeiling(products: readonly Product[], samplesMs: readonly number[][], unpaired: PairedProducts['unpaired']): PairedCeiling | null {
+export function pairedCeiling(
+  products: readonly Product[],
+  samplesMs: readonly number[][],
+  unpaired: PairedProducts['unpaired'],
+): PairedCeiling | null {
   if (products.length === 0) return null;
   const configs = products.map((p, k) => {
     const flops = matmulFlops(p.n, p.n, p.n);
-    return { runtime: p.runtime, version: p.version, threads: p.threads, samplesMs: [...samplesMs[k]], gflops: samplesMs[k].length ? flops / (median(samplesMs[k]) * 1e6) : 0 };
+    return {
+      runtime: p.runtime,
+      version: p.version,
+      threads: p.threads,
+      samplesMs: [...samplesMs[k]],
+      gflops: samplesMs[k].length ? flops / (median(samplesMs[k]) * 1e6) : 0,
+    };
   });
   let best = configs[0];
   for (const c of configs) if (c.gflops > best.gflops) best = c;
   const n = products[0].n;
-  return { runtime: best.runtime, version: best.version, n, flops: matmulFlops(n, n, n), gflops: best.gflops, configs, unpaired: [...unpaired], scale: null };
+  return {
+    runtime: best.runtime,
+    version: best.version,
+    n,
+    flops: matmulFlops(n, n, n),
+    gflops: best.gflops,
+    configs,
+    unpaired: [...unpaired],
+    scale: null,
+  };
 }

@@ -25,9 +25,11 @@ export function adapterSourcesFromFlags(p: ParsedArgs, budgetS?: number): Adapte
   for (const c of COMPANIONS) {
     const n = list(p, c).length;
     if (n === 0 || n === commands.length) continue;
-    throw new UsageError(commands.length === 0
-      ? `--${c} belongs to an --adapter-command (none given)`
-      : `--${c} given ${n} time${n > 1 ? 's' : ''} for ${commands.length} --adapter-command; give it once per --adapter-command (the k-th with the k-th), or not at all`);
+    throw new UsageError(
+      commands.length === 0
+        ? `--${c} belongs to an --adapter-command (none given)`
+        : `--${c} given ${n} time${n > 1 ? 's' : ''} for ${commands.length} --adapter-command; give it once per --adapter-command (the k-th with the k-th), or not at all`,
+    );
   }
   const ids = list(p, 'adapter-id');
   const profiles = list(p, 'adapter-profile');
@@ -44,9 +46,12 @@ export function adapterSourcesFromFlags(p: ParsedArgs, budgetS?: number): Adapte
     }
     if (timeouts.length) {
       const t = Number(timeouts[k]);
-      if (!Number.isFinite(t) || t <= 0) throw new UsageError(`--adapter-timeout must be a positive number of seconds, got '${timeouts[k]}'`);
+      if (!Number.isFinite(t) || t <= 0)
+        throw new UsageError(`--adapter-timeout must be a positive number of seconds, got '${timeouts[k]}'`);
       if (budgetS !== undefined && t >= budgetS) {
-        throw new UsageError(`--adapter-timeout ${timeouts[k]} must be below --timeout ${budgetS} (the adapter's whole budget), so that a hung request is reported as the program's timeout and the other cases still run`);
+        throw new UsageError(
+          `--adapter-timeout ${timeouts[k]} must be below --timeout ${budgetS} (the adapter's whole budget), so that a hung request is reported as the program's timeout and the other cases still run`,
+        );
       }
       s.timeoutMs = t * 1000;
     } else if (budgetS !== undefined) {

@@ -64,11 +64,15 @@ export function parseArgs(argv: string[], table: readonly Flag[]): ParsedArgs {
   const lists = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { positional.push(a); continue; }
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
     const name = eq >= 0 ? a.slice(2, eq) : a.slice(2);
     const flag = table.find((f) => f.name === name);
-    if (!flag) throw new UsageError(`unknown option --${name} (expected one of ${table.map((k) => `--${k.name}`).join(', ')})`);
+    if (!flag)
+      throw new UsageError(`unknown option --${name} (expected one of ${table.map((k) => `--${k.name}`).join(', ')})`);
     if (flag.value === undefined) {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       flags.set(name, true);
@@ -139,19 +143,31 @@ export function synopsis(spec: CommandSpec): string[] {
   if (spec.subcommands) return spec.subcommands.flatMap(synopsis);
   const line = (parts: (string | undefined)[]): string => parts.filter((x) => x !== undefined && x !== '').join(' ');
   if (spec.modes) {
-    return spec.modes.map((m) => line([spec.name, m.head, spec.operands && !m.head ? spec.operands : undefined, ...m.flags.map((n) => flagText(flagOf(spec, n))), m.tail]));
+    return spec.modes.map((m) =>
+      line([
+        spec.name,
+        m.head,
+        spec.operands && !m.head ? spec.operands : undefined,
+        ...m.flags.map((n) => flagText(flagOf(spec, n))),
+        m.tail,
+      ]),
+    );
   }
   return [line([spec.name, spec.operands, ...spec.flags.map(flagText), spec.tail])];
 }
 
 /** `usage: resnet-conformance ...` lines, as printed after a usage error. */
 export function usageLines(spec: CommandSpec, program = 'resnet-conformance'): string {
-  return synopsis(spec).map((s, i) => `${i === 0 ? 'usage: ' : '       '}${program} ${s}`).join('\n');
+  return synopsis(spec)
+    .map((s, i) => `${i === 0 ? 'usage: ' : '       '}${program} ${s}`)
+    .join('\n');
 }
 
 function optionLines(spec: CommandSpec): string[] {
   if (spec.flags.length === 0) return [];
-  const w = Math.max(...spec.flags.map((f) => (f.value === undefined ? f.name.length + 2 : f.name.length + 3 + f.value.length)));
+  const w = Math.max(
+    ...spec.flags.map((f) => (f.value === undefined ? f.name.length + 2 : f.name.length + 3 + f.value.length)),
+  );
   return spec.flags.map((f) => {
     const left = f.value === undefined ? `--${f.name}` : `--${f.name} ${f.value}`;
     return `  ${left.padEnd(w)}  ${f.help}${f.repeatable ? ' (repeatable)' : ''}`;
@@ -160,7 +176,12 @@ function optionLines(spec: CommandSpec): string[] {
 
 /** `resnet-conformance CMD --help`: synopsis, then every flag with its description. */
 export function commandHelp(spec: CommandSpec, program = 'resnet-conformance'): string {
-  const out = [`${program} ${spec.name}: ${spec.summary}`, '', 'Usage:', ...synopsis(spec).map((s) => `  ${program} ${s}`)];
+  const out = [
+    `${program} ${spec.name}: ${spec.summary}`,
+    '',
+    'Usage:',
+    ...synopsis(spec).map((s) => `  ${program} ${s}`),
+  ];
   const parts = spec.subcommands ?? [spec];
   for (const s of parts) {
     const opts = optionLines(s);

@@ -26,7 +26,9 @@ export async function loadClassifier(file: string, why = ''): Promise<Checked<Im
     throw err;
   }
   if (model.spec.model !== 'resnet50') {
-    return { error: `--model: ${file} holds the notebook's ${model.spec.model}, not its ResNet-50 classifier${why ? ` (${why})` : ''}` };
+    return {
+      error: `--model: ${file} holds the notebook's ${model.spec.model}, not its ResNet-50 classifier${why ? ` (${why})` : ''}`,
+    };
   }
   return { value: model };
 }
@@ -37,11 +39,15 @@ export async function classifierSelection(p: ParsedArgs, command: 'classify' | '
 }
 
 /** The selection, then which of its adapters run here (see planAdapters). */
-export async function planClassifierAdapters(p: ParsedArgs, command: 'classify' | 'evaluate'): Promise<Checked<AdapterPlan>> {
+export async function planClassifierAdapters(
+  p: ParsedArgs,
+  command: 'classify' | 'evaluate',
+): Promise<Checked<AdapterPlan>> {
   try {
     return { value: await planAdapters(await classifierSelection(p, command)) };
   } catch (err) {
-    if (err instanceof UsageError) return { error: err.message.startsWith('--adapter') ? err.message : `--adapters: ${err.message}` };
+    if (err instanceof UsageError)
+      return { error: err.message.startsWith('--adapter') ? err.message : `--adapters: ${err.message}` };
     throw err;
   }
 }
@@ -61,22 +67,32 @@ export function describeModel(file: string, m: ImportedModel): string {
   const input = m.spec.layers[0].outputShape;
   const out = m.spec.layers.find((l) => l.name === m.spec.output)!.outputShape;
   const renamed = [...m.layerNames].filter(([s, f]) => s !== f).length;
-  return `model: ${file} (${FORMAT_DESCRIPTIONS[m.format]}${m.kerasVersion ? `, keras ${m.kerasVersion}` : ''}): `
-    + `${m.spec.model}, input (${input.join(', ')}), output (${out.join(', ')}); `
-    + `${d.tensors.length} weight tensors, digest ${d.combined.slice(0, 16)}`
-    + (renamed ? `; ${renamed} layer(s) named differently in the file than in a fresh session` : '');
+  return (
+    `model: ${file} (${FORMAT_DESCRIPTIONS[m.format]}${m.kerasVersion ? `, keras ${m.kerasVersion}` : ''}): ` +
+    `${m.spec.model}, input (${input.join(', ')}), output (${out.join(', ')}); ` +
+    `${d.tensors.length} weight tensors, digest ${d.combined.slice(0, 16)}` +
+    (renamed ? `; ${renamed} layer(s) named differently in the file than in a fresh session` : '')
+  );
 }
 
 /** The model as the commands' --json output names it. */
 export function modelJson(file: string, m: ImportedModel): Record<string, unknown> {
-  return { file, format: m.format, kerasVersion: m.kerasVersion, architecture: m.spec.model, weightsDigest: weightsDigest(m.weights).combined };
+  return {
+    file,
+    format: m.format,
+    kerasVersion: m.kerasVersion,
+    architecture: m.spec.model,
+    weightsDigest: weightsDigest(m.weights).combined,
+  };
 }
 
 /** The text lines naming the adapters that run and those left out as unavailable. */
 export function adapterLines(plan: AdapterPlan): string[] {
   const lines = [`adapters: ${plan.entries.map((e) => e.id).join(', ')}`];
   if (plan.skipped.length) {
-    lines.push(`skipped (unavailable here; \`resnet-conformance adapters\` gives reasons and fixes): ${plan.skipped.map((s) => s.id).join(', ')}`);
+    lines.push(
+      `skipped (unavailable here; \`resnet-conformance adapters\` gives reasons and fixes): ${plan.skipped.map((s) => s.id).join(', ')}`,
+    );
   }
   return lines;
 }

@@ -1,7 +1,21 @@
 import { commandHelp, synopsis, usageLines, UsageError, type CommandSpec } from './args';
 import {
-  ADAPTERS_SPEC, BENCH_SPEC, CLASSIFY_SPEC, COMPARE_SPEC, DIAGNOSE_SPEC, EVALUATE_SPEC, EXPORT_ONNX_SPEC, FIXTURES_SPEC, FORWARD_SPEC,
-  EXPLAIN_SPEC, IMPORT_NOTEBOOK_SPEC, INIT_SPEC, MERGE_SPEC, REPORT_SPEC, RUN_SPEC, SUMMARY_SPEC,
+  ADAPTERS_SPEC,
+  BENCH_SPEC,
+  CLASSIFY_SPEC,
+  COMPARE_SPEC,
+  DIAGNOSE_SPEC,
+  EVALUATE_SPEC,
+  EXPORT_ONNX_SPEC,
+  FIXTURES_SPEC,
+  FORWARD_SPEC,
+  EXPLAIN_SPEC,
+  IMPORT_NOTEBOOK_SPEC,
+  INIT_SPEC,
+  MERGE_SPEC,
+  REPORT_SPEC,
+  RUN_SPEC,
+  SUMMARY_SPEC,
 } from './specs';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -11,22 +25,65 @@ type Command = (argv: string[]) => Promise<number>;
  * tables (./specs) are loaded here, and drive both their parsers and every usage text below.
  */
 export const COMMANDS: Record<string, { spec: CommandSpec; load: () => Command }> = {
-  summary: { spec: SUMMARY_SPEC, load: () => (require('./commands/summary') as typeof import('./commands/summary')).summaryCommand },
+  summary: {
+    spec: SUMMARY_SPEC,
+    load: () => (require('./commands/summary') as typeof import('./commands/summary')).summaryCommand,
+  },
   init: { spec: INIT_SPEC, load: () => (require('./commands/init') as typeof import('./commands/init')).initCommand },
-  forward: { spec: FORWARD_SPEC, load: () => (require('./commands/forward') as typeof import('./commands/forward')).forwardCommand },
-  adapters: { spec: ADAPTERS_SPEC, load: () => (require('./commands/adapters') as typeof import('./commands/adapters')).adaptersCommand },
-  'export-onnx': { spec: EXPORT_ONNX_SPEC, load: () => (require('./commands/export-onnx') as typeof import('./commands/export-onnx')).exportOnnxCommand },
-  diagnose: { spec: DIAGNOSE_SPEC, load: () => (require('./commands/diagnose') as typeof import('./commands/diagnose')).diagnoseCommand },
+  forward: {
+    spec: FORWARD_SPEC,
+    load: () => (require('./commands/forward') as typeof import('./commands/forward')).forwardCommand,
+  },
+  adapters: {
+    spec: ADAPTERS_SPEC,
+    load: () => (require('./commands/adapters') as typeof import('./commands/adapters')).adaptersCommand,
+  },
+  'export-onnx': {
+    spec: EXPORT_ONNX_SPEC,
+    load: () => (require('./commands/export-onnx') as typeof import('./commands/export-onnx')).exportOnnxCommand,
+  },
+  diagnose: {
+    spec: DIAGNOSE_SPEC,
+    load: () => (require('./commands/diagnose') as typeof import('./commands/diagnose')).diagnoseCommand,
+  },
   run: { spec: RUN_SPEC, load: () => (require('./commands/run') as typeof import('./commands/run')).runCommand },
-  report: { spec: REPORT_SPEC, load: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand },
-  compare: { spec: COMPARE_SPEC, load: () => (require('./commands/compare') as typeof import('./commands/compare')).compareCommand },
-  merge: { spec: MERGE_SPEC, load: () => (require('./commands/merge') as typeof import('./commands/merge')).mergeCommand },
-  fixtures: { spec: FIXTURES_SPEC, load: () => (require('./commands/fixtures') as typeof import('./commands/fixtures')).fixturesCommand },
-  classify: { spec: CLASSIFY_SPEC, load: () => (require('./commands/classify') as typeof import('./commands/classify')).classifyCommand },
-  evaluate: { spec: EVALUATE_SPEC, load: () => (require('./commands/evaluate') as typeof import('./commands/evaluate')).evaluateCommand },
-  'import-notebook': { spec: IMPORT_NOTEBOOK_SPEC, load: () => (require('./commands/import-notebook') as typeof import('./commands/import-notebook')).importNotebookCommand },
-  explain: { spec: EXPLAIN_SPEC, load: () => (require('./commands/explain') as typeof import('./commands/explain')).explainCommand },
-  bench: { spec: BENCH_SPEC, load: () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand },
+  report: {
+    spec: REPORT_SPEC,
+    load: () => (require('./commands/report') as typeof import('./commands/report')).reportCommand,
+  },
+  compare: {
+    spec: COMPARE_SPEC,
+    load: () => (require('./commands/compare') as typeof import('./commands/compare')).compareCommand,
+  },
+  merge: {
+    spec: MERGE_SPEC,
+    load: () => (require('./commands/merge') as typeof import('./commands/merge')).mergeCommand,
+  },
+  fixtures: {
+    spec: FIXTURES_SPEC,
+    load: () => (require('./commands/fixtures') as typeof import('./commands/fixtures')).fixturesCommand,
+  },
+  classify: {
+    spec: CLASSIFY_SPEC,
+    load: () => (require('./commands/classify') as typeof import('./commands/classify')).classifyCommand,
+  },
+  evaluate: {
+    spec: EVALUATE_SPEC,
+    load: () => (require('./commands/evaluate') as typeof import('./commands/evaluate')).evaluateCommand,
+  },
+  'import-notebook': {
+    spec: IMPORT_NOTEBOOK_SPEC,
+    load: () =>
+      (require('./commands/import-notebook') as typeof import('./commands/import-notebook')).importNotebookCommand,
+  },
+  explain: {
+    spec: EXPLAIN_SPEC,
+    load: () => (require('./commands/explain') as typeof import('./commands/explain')).explainCommand,
+  },
+  bench: {
+    spec: BENCH_SPEC,
+    load: () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,
+  },
 };
 
 export function usage(): string {
@@ -55,7 +112,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    process.stderr.write(`resnet-conformance: unknown command '${name}' (expected ${Object.keys(COMMANDS).join(', ')})\n`);
+    process.stderr.write(
+      `resnet-conformance: unknown command '${name}' (expected ${Object.keys(COMMANDS).join(', ')})\n`,
+    );
     return 2;
   }
   // Options after `--` belong to another program (bench --harness, fixtures generate).

@@ -41,7 +41,10 @@ export function tf32LayersFromFlags(p: ParsedArgs, precisionText: string | undef
   const tf32Text = str(p, 'tf32-layers');
   if (tf32Text === undefined) return undefined;
   if (precisionText !== 'tf32') throw new UsageError('--tf32-layers needs --precision tf32');
-  const layers = tf32Text.split(',').map((s) => s.trim()).filter(Boolean);
+  const layers = tf32Text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (layers.length === 0) throw new UsageError('--tf32-layers needs at least one layer name (e.g. conv2d_2)');
   return layers;
 }
@@ -60,14 +63,26 @@ export interface AdapterChoice {
  * the last two only for the reference. The adapter is chosen by selectOneAdapter (src/adapters/select.ts).
  */
 export async function adapterChoiceFromFlags(p: ParsedArgs, command: 'forward' | 'diagnose'): Promise<AdapterChoice> {
-  const { selection, entry } = selectOneAdapter(command, str(p, 'adapter'), await adapterPool(adapterSourcesFromFlags(p)));
+  const { selection, entry } = selectOneAdapter(
+    command,
+    str(p, 'adapter'),
+    await adapterPool(adapterSourcesFromFlags(p)),
+  );
   const adapterId = entry.id;
   const precisionText = str(p, 'precision');
   if ((precisionText !== undefined || str(p, 'tf32-layers') !== undefined) && adapterId !== 'reference') {
-    throw new UsageError(`--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`);
+    throw new UsageError(
+      `--precision and --tf32-layers apply only to --adapter reference (got --adapter ${adapterId})`,
+    );
   }
   if (precisionText !== undefined && !isReferencePrecision(precisionText)) {
     throw new UsageError(`--precision must be fp64, fp32 or tf32, got '${precisionText}'`);
   }
-  return { adapterId, entry, selection, precision: precisionText as ReferencePrecision | undefined, tf32Layers: tf32LayersFromFlags(p, precisionText) };
+  return {
+    adapterId,
+    entry,
+    selection,
+    precision: precisionText as ReferencePrecision | undefined,
+    tf32Layers: tf32LayersFromFlags(p, precisionText),
+  };
 }

@@ -8,25 +8,51 @@ import type { CommandSpec, Flag } from './args';
 /** The flags that pick a notebook model and its arguments (forward, export-onnx, diagnose). */
 export const MODEL_FLAGS: Flag[] = [
   { name: 'model', value: 'resnet50|identity_block|convolutional_block', help: 'the notebook model', required: true },
-  { name: 'f', value: 'N', help: 'block kernel size (default: the notebook\'s)' },
+  { name: 'f', value: 'N', help: "block kernel size (default: the notebook's)" },
   { name: 'filters', value: 'a,b,c', help: 'block filters' },
   { name: 's', value: 'N', help: 'convolutional block stride' },
-  { name: 'initializer', value: 'glorot_uniform|random_uniform|constant:V', help: 'initial weights (default: the notebook\'s)' },
-  { name: 'input-shape', value: 'h,w,c', help: 'input size (default: the model\'s, or the --input file\'s)' },
+  {
+    name: 'initializer',
+    value: 'glorot_uniform|random_uniform|constant:V',
+    help: "initial weights (default: the notebook's)",
+  },
+  { name: 'input-shape', value: 'h,w,c', help: "input size (default: the model's, or the --input file's)" },
   { name: 'classes', value: 'N', help: 'ResNet-50 classes' },
 ];
 
 const ADAPTER_MODULE: Flag = {
-  name: 'adapter-module', value: 'file.mjs|package', repeatable: true,
+  name: 'adapter-module',
+  value: 'file.mjs|package',
+  repeatable: true,
   help: 'adds the adapters a .js/.cjs/.mjs/.ts file or an npm package exports as `adapters` (README: adapters from a module)',
 };
 
 /** `--adapter-command` and its companions (src/cli/adapter-sources.ts): an external protocol program as an adapter. */
 const ADAPTER_COMMAND: Flag[] = [
-  { name: 'adapter-command', value: "'CMD args'", repeatable: true, help: 'adds a program speaking docs/adapter-protocol.md as an adapter (README: external programs)' },
-  { name: 'adapter-id', value: 'ID', repeatable: true, help: 'its adapter id (default: the name in its hello); once per --adapter-command' },
-  { name: 'adapter-profile', value: 'fp64-reference|fp32-cpu|tf32-gpu', repeatable: true, help: 'its tolerance profile (default fp32-cpu); once per --adapter-command' },
-  { name: 'adapter-timeout', value: 'SECONDS', repeatable: true, help: 'its per-request timeout (default 300, run/bench: half of --timeout); once per --adapter-command' },
+  {
+    name: 'adapter-command',
+    value: "'CMD args'",
+    repeatable: true,
+    help: 'adds a program speaking docs/adapter-protocol.md as an adapter (README: external programs)',
+  },
+  {
+    name: 'adapter-id',
+    value: 'ID',
+    repeatable: true,
+    help: 'its adapter id (default: the name in its hello); once per --adapter-command',
+  },
+  {
+    name: 'adapter-profile',
+    value: 'fp64-reference|fp32-cpu|tf32-gpu',
+    repeatable: true,
+    help: 'its tolerance profile (default fp32-cpu); once per --adapter-command',
+  },
+  {
+    name: 'adapter-timeout',
+    value: 'SECONDS',
+    repeatable: true,
+    help: 'its per-request timeout (default 300, run/bench: half of --timeout); once per --adapter-command',
+  },
 ];
 
 /** Every flag that adds adapters besides the registry's. */
@@ -43,7 +69,8 @@ const REFERENCE_PRECISION: Flag[] = [
 ];
 
 export const SUMMARY_SPEC: CommandSpec = {
-  name: 'summary', summary: 'Keras model.summary() content of the notebook\'s ResNet-50',
+  name: 'summary',
+  summary: "Keras model.summary() content of the notebook's ResNet-50",
   flags: [
     { name: 'input-shape', value: '64,64,3', help: 'input size' },
     { name: 'classes', value: '6', help: 'classes' },
@@ -52,7 +79,8 @@ export const SUMMARY_SPEC: CommandSpec = {
 };
 
 export const INIT_SPEC: CommandSpec = {
-  name: 'init', summary: 'Keras-exact initial weights as a float32 .npy',
+  name: 'init',
+  summary: 'Keras-exact initial weights as a float32 .npy',
   operands: '<glorot_uniform|random_uniform|constant|zeros|ones>',
   flags: [
     { name: 'shape', value: '3,3,64,64', help: 'the tensor shape', required: true },
@@ -65,7 +93,8 @@ export const INIT_SPEC: CommandSpec = {
 };
 
 export const FORWARD_SPEC: CommandSpec = {
-  name: 'forward', summary: 'one forward pass of a notebook model through one adapter',
+  name: 'forward',
+  summary: 'one forward pass of a notebook model through one adapter',
   flags: [
     ...MODEL_FLAGS,
     { name: 'input', value: 'x.npy', help: 'NHWC input batch', required: true },
@@ -77,12 +106,14 @@ export const FORWARD_SPEC: CommandSpec = {
 };
 
 export const ADAPTERS_SPEC: CommandSpec = {
-  name: 'adapters', summary: 'the registered adapters: what runs here, or why not and the fix',
+  name: 'adapters',
+  summary: 'the registered adapters: what runs here, or why not and the fix',
   flags: [{ name: 'json', help: 'machine-readable output' }],
 };
 
 export const EXPORT_ONNX_SPEC: CommandSpec = {
-  name: 'export-onnx', summary: 'the exact graph as ONNX, for other ONNX tools',
+  name: 'export-onnx',
+  summary: 'the exact graph as ONNX, for other ONNX tools',
   flags: [
     ...MODEL_FLAGS,
     { name: 'training', help: 'training-mode BatchNormalization' },
@@ -92,14 +123,19 @@ export const EXPORT_ONNX_SPEC: CommandSpec = {
 };
 
 export const DIAGNOSE_SPEC: CommandSpec = {
-  name: 'diagnose', summary: 'per-layer error against the fp64 reference, first diverging layer, arithmetic per layer',
+  name: 'diagnose',
+  summary: 'per-layer error against the fp64 reference, first diverging layer, arithmetic per layer',
   flags: [
     ...ONE_ADAPTER,
     ...MODEL_FLAGS,
     { name: 'input', value: 'x.npy', help: 'input batch (default: seeded uniform noise)' },
     { name: 'training', help: 'training-mode BatchNormalization' },
     ...REFERENCE_PRECISION,
-    { name: 'profile', value: 'fp64-reference|fp32-cpu|tf32-gpu', help: 'precision profile of the budgets (default: the adapter\'s)' },
+    {
+      name: 'profile',
+      value: 'fp64-reference|fp32-cpu|tf32-gpu',
+      help: "precision profile of the budgets (default: the adapter's)",
+    },
     { name: 'arithmetics', value: 'fp32,tf32,bf16,fp16', help: 'arithmetics to test each layer against' },
     { name: 'json', help: 'the diagnosis as JSON' },
     { name: 'markdown', help: 'the diagnosis as Markdown' },
@@ -108,9 +144,14 @@ export const DIAGNOSE_SPEC: CommandSpec = {
 };
 
 export const RUN_SPEC: CommandSpec = {
-  name: 'run', summary: 'the conformance run: every selected adapter on every golden case',
+  name: 'run',
+  summary: 'the conformance run: every selected adapter on every golden case',
   flags: [
-    { name: 'adapters', value: 'a,b|all', help: 'adapters to run (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)' },
+    {
+      name: 'adapters',
+      value: 'a,b|all',
+      help: 'adapters to run (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)',
+    },
     ...ADAPTER_SOURCES,
     { name: 'cases', value: 'pattern,...', help: 'case ids or globs (default: every case)' },
     { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
@@ -120,7 +161,11 @@ export const RUN_SPEC: CommandSpec = {
     { name: 'timeout', value: '300', help: 'seconds per adapter' },
     { name: 'jobs', value: '2', help: 'adapter workers at once' },
     { name: 'fixtures', value: 'dir', help: 'golden data directory (default: fixtures)' },
-    { name: 'baseline-set', value: 'NAME', help: 'check against a notebook revision imported with import-notebook (baselines/NAME)' },
+    {
+      name: 'baseline-set',
+      value: 'NAME',
+      help: 'check against a notebook revision imported with import-notebook (baselines/NAME)',
+    },
     { name: 'bench', value: 'bench.json', help: 'embed a bench result in the perf section' },
     { name: 'no-diagnose', help: 'do not diagnose numeric failures per layer' },
     { name: 'verbose', help: 'forward worker output to stderr' },
@@ -128,7 +173,8 @@ export const RUN_SPEC: CommandSpec = {
 };
 
 export const REPORT_SPEC: CommandSpec = {
-  name: 'report', summary: 're-render a report from report.json',
+  name: 'report',
+  summary: 're-render a report from report.json',
   operands: '<report.json|run-dir>',
   flags: [
     { name: 'format', value: 'html|md|junit|json', help: 'output format', required: true },
@@ -137,7 +183,8 @@ export const REPORT_SPEC: CommandSpec = {
 };
 
 export const COMPARE_SPEC: CommandSpec = {
-  name: 'compare', summary: 'what changed between two reports (or two bench results)',
+  name: 'compare',
+  summary: 'what changed between two reports (or two bench results)',
   flags: [
     { name: 'regression-factor', value: '2', help: 'reports: allowed growth of the error' },
     { name: 'noise-floor', value: '0.1', help: 'bench results: smallest change that counts (fraction)' },
@@ -152,26 +199,34 @@ export const COMPARE_SPEC: CommandSpec = {
 };
 
 export const MERGE_SPEC: CommandSpec = {
-  name: 'merge', summary: 'combine shard reports into one',
+  name: 'merge',
+  summary: 'combine shard reports into one',
   operands: '<report.json|run-dir> <report.json|run-dir> ...',
   flags: [{ name: 'out', value: 'dir', help: 'merged report directory', required: true }],
 };
 
 export const FIXTURES_SPEC: CommandSpec = {
-  name: 'fixtures', summary: 'golden data: digests, regeneration, freshness, pre-trained models',
+  name: 'fixtures',
+  summary: 'golden data: digests, regeneration, freshness, pre-trained models',
   flags: [],
   subcommands: [
     {
-      name: 'fixtures verify', summary: 'check every fixture file against the manifest digests',
-      flags: [{ name: 'dir', value: 'fixtures', help: 'fixtures directory' }, { name: 'json', help: 'machine-readable output' }],
+      name: 'fixtures verify',
+      summary: 'check every fixture file against the manifest digests',
+      flags: [
+        { name: 'dir', value: 'fixtures', help: 'fixtures directory' },
+        { name: 'json', help: 'machine-readable output' },
+      ],
     },
     {
-      name: 'fixtures generate', summary: 'regenerate the golden data with Keras (.venv)',
+      name: 'fixtures generate',
+      summary: 'regenerate the golden data with Keras (.venv)',
       flags: [{ name: 'no-setup', help: 'do not create or update the Python environment' }],
       tail: '[-- generator args, e.g. --out DIR]',
     },
     {
-      name: 'fixtures check', summary: 'regenerate into a temporary directory and compare with the committed data',
+      name: 'fixtures check',
+      summary: 'regenerate into a temporary directory and compare with the committed data',
       flags: [
         { name: 'dir', value: 'fixtures', help: 'fixtures directory' },
         { name: 'exact', help: 'require bit-identical tensors' },
@@ -181,7 +236,8 @@ export const FIXTURES_SPEC: CommandSpec = {
       ],
     },
     {
-      name: 'fixtures materialize', summary: 'write the pre-trained model files from their committed small form',
+      name: 'fixtures materialize',
+      summary: 'write the pre-trained model files from their committed small form',
       flags: [
         { name: 'dir', value: 'fixtures/pretrained', help: 'pre-trained fixtures directory' },
         { name: 'out', value: 'DIR', help: 'write there instead' },
@@ -191,7 +247,8 @@ export const FIXTURES_SPEC: CommandSpec = {
 };
 
 export const CLASSIFY_SPEC: CommandSpec = {
-  name: 'classify', summary: 'a saved Keras model on images, every adapter',
+  name: 'classify',
+  summary: 'a saved Keras model on images, every adapter',
   flags: [
     { name: 'model', value: 'm.h5|m.keras', help: 'the saved Keras model', required: true },
     { name: 'image', value: 'a.jpg', help: 'an image', required: true, repeatable: true },
@@ -203,7 +260,8 @@ export const CLASSIFY_SPEC: CommandSpec = {
 };
 
 export const EVALUATE_SPEC: CommandSpec = {
-  name: 'evaluate', summary: 'accuracy of a saved Keras model on a dataset, per adapter',
+  name: 'evaluate',
+  summary: 'accuracy of a saved Keras model on a dataset, per adapter',
   flags: [
     { name: 'model', value: 'm.h5|m.keras', help: 'the saved Keras model', required: true },
     { name: 'dataset', value: 'test_signs.h5', help: 'the dataset', required: true },
@@ -217,9 +275,14 @@ export const EVALUATE_SPEC: CommandSpec = {
 };
 
 export const BENCH_SPEC: CommandSpec = {
-  name: 'bench', summary: 'ResNet-50 latency per adapter against the machine\'s MatMul ceiling; comparing bench results',
+  name: 'bench',
+  summary: "ResNet-50 latency per adapter against the machine's MatMul ceiling; comparing bench results",
   flags: [
-    { name: 'adapters', value: 'a,b|all', help: 'adapters (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)' },
+    {
+      name: 'adapters',
+      value: 'a,b|all',
+      help: 'adapters (default: every out-of-the-box adapter, plus those of --adapter-module/--adapter-command)',
+    },
     ...ADAPTER_SOURCES,
     { name: 'batch', value: '1,8', help: 'batch sizes' },
     { name: 'runs', value: 'N', help: 'timed runs per batch (default: until --min-time-ms)' },
@@ -228,11 +291,11 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'json', value: 'out.json', help: 'write the result as JSON' },
     { name: 'md', value: 'out.md', help: 'write the result as Markdown' },
     { name: 'no-ceiling', help: 'do not measure the MatMul ceiling' },
-    { name: 'no-paired-ceiling', help: 'do not interleave MatMul runs with the adapter\'s' },
+    { name: 'no-paired-ceiling', help: "do not interleave MatMul runs with the adapter's" },
     { name: 'ceiling-n', value: '2048', help: 'MatMul size of the ceiling' },
     { name: 'ceiling-runtimes', value: 'onnxruntime-node,tfjs-node,tfjs-wasm', help: 'runtimes measuring the ceiling' },
     { name: 'timeout', value: '600', help: 'seconds per worker' },
-    { name: 'layers', help: 'kernel time and GFLOP/s per stage (the runtime\'s profiler)' },
+    { name: 'layers', help: "kernel time and GFLOP/s per stage (the runtime's profiler)" },
     { name: 'verbose', help: 'forward worker output to stderr' },
     { name: 'compare', help: 'compare two bench results' },
     { name: 'noise-floor', value: '0.1', help: 'smallest change that counts (fraction)' },
@@ -240,10 +303,32 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'normalize', value: 'auto|always|never', help: 'compare relative to the ceiling' },
     { name: 'noise', help: 'noise profile of repeated bench results of the same code' },
     { name: 'harness', help: 'the cost of one conformance run, by phase' },
-    { name: 'run-args', value: '"<run options>"', help: 'the run\'s options in one argument (instead of after --)' },
+    { name: 'run-args', value: '"<run options>"', help: "the run's options in one argument (instead of after --)" },
   ],
   modes: [
-    { flags: ['adapters', 'adapter-module', 'adapter-command', 'adapter-id', 'adapter-profile', 'adapter-timeout', 'batch', 'runs', 'warmup', 'min-time-ms', 'json', 'md', 'no-ceiling', 'no-paired-ceiling', 'ceiling-n', 'ceiling-runtimes', 'timeout', 'layers', 'verbose'] },
+    {
+      flags: [
+        'adapters',
+        'adapter-module',
+        'adapter-command',
+        'adapter-id',
+        'adapter-profile',
+        'adapter-timeout',
+        'batch',
+        'runs',
+        'warmup',
+        'min-time-ms',
+        'json',
+        'md',
+        'no-ceiling',
+        'no-paired-ceiling',
+        'ceiling-n',
+        'ceiling-runtimes',
+        'timeout',
+        'layers',
+        'verbose',
+      ],
+    },
     { head: '--compare a.json b.json', flags: ['noise-floor', 'noise-profile', 'normalize', 'json'] },
     { head: '--noise r1.json r2.json [...]', flags: ['json'] },
     { head: '--harness', flags: ['json', 'run-args'], tail: '[-- <run options, e.g. --adapters reference --out dir>]' },
@@ -252,28 +337,42 @@ export const BENCH_SPEC: CommandSpec = {
 
 /** The commands in the order `--help` lists them. */
 export const COMMAND_SPECS: readonly CommandSpec[] = [
-  SUMMARY_SPEC, INIT_SPEC, FORWARD_SPEC, ADAPTERS_SPEC, EXPORT_ONNX_SPEC, DIAGNOSE_SPEC, RUN_SPEC, REPORT_SPEC, COMPARE_SPEC,
-  MERGE_SPEC, FIXTURES_SPEC, CLASSIFY_SPEC, EVALUATE_SPEC, BENCH_SPEC,
+  SUMMARY_SPEC,
+  INIT_SPEC,
+  FORWARD_SPEC,
+  ADAPTERS_SPEC,
+  EXPORT_ONNX_SPEC,
+  DIAGNOSE_SPEC,
+  RUN_SPEC,
+  REPORT_SPEC,
+  COMPARE_SPEC,
+  MERGE_SPEC,
+  FIXTURES_SPEC,
+  CLASSIFY_SPEC,
+  EVALUATE_SPEC,
+  BENCH_SPEC,
 ];
 
 export const IMPORT_NOTEBOOK_SPEC: CommandSpec = {
-  name: 'import-notebook', summary: "a notebook revision's test files as a named baseline (parsed with Python's ast in pyodide, never executed)",
+  name: 'import-notebook',
+  summary: "a notebook revision's test files as a named baseline (parsed with Python's ast in pyodide, never executed)",
   flags: [
-    { name: 'public-tests', value: 'p.py', help: 'the revision\'s public_tests.py', required: true },
+    { name: 'public-tests', value: 'p.py', help: "the revision's public_tests.py", required: true },
     { name: 'outputs', value: 'o.py', help: 'its outputs.py (expected arrays named by the tests)' },
     { name: 'notebook', value: 'n.ipynb', help: 'the notebook, for the printed outputs of its cells' },
-    { name: 'name', value: 'NAME', help: 'the baseline\'s name', required: true },
+    { name: 'name', value: 'NAME', help: "the baseline's name", required: true },
     { name: 'out', value: 'DIR', help: 'where to write it (default: baselines/NAME)' },
     { name: 'json', help: 'machine-readable output' },
   ],
 };
 
 export const EXPLAIN_SPEC: CommandSpec = {
-  name: 'explain', summary: "which (RNG kind, TF32 layers, BatchNorm epsilon) reproduces a revision's values",
+  name: 'explain',
+  summary: "which (RNG kind, TF32 layers, BatchNorm epsilon) reproduces a revision's values",
   flags: [
     { name: 'baseline-set', value: 'NAME', help: 'an imported baseline (or give the files, below)' },
     { name: 'baselines-dir', value: 'DIR', help: 'where imported baselines live (default: baselines)' },
-    { name: 'public-tests', value: 'p.py', help: 'the revision\'s public_tests.py, imported on the fly' },
+    { name: 'public-tests', value: 'p.py', help: "the revision's public_tests.py, imported on the fly" },
     { name: 'outputs', value: 'o.py', help: 'its outputs.py' },
     { name: 'notebook', value: 'n.ipynb', help: 'the notebook' },
     { name: 'epsilons', value: '1e-3,1e-5,1e-6', help: 'BatchNorm epsilons to search' },

@@ -67,10 +67,11 @@ export const LAYER_BUDGET_RULES: Readonly<Record<LayerBudgetKind, LayerBudgetRul
   Conv2D: {
     scale: 'S = Σ|x|·|w| + |b| over the kH·kW·Cin products of the output element',
     ulps: 'fp32: 2·K + 2 with K = kH·kW·Cin; tf32-gpu profile: 2·K + 2 + 2^15',
-    reason: 'K products and K−1 additions, each rounding at most 1 ULP(S) since every partial sum is ≤ S '
-      + '(γ_K ≤ K·ULP(S)/S; 2·K as WebNN conv2d); +1 bias addition, +1 final rounding. TF32: each operand '
-      + 'rounded with relative error ≤ 2^-10 (2^-11 round-to-nearest; 2^-10 also covers truncating hardware), '
-      + 'so each product errs by ≤ 2^-9·|x·w|, ≤ 2^15 ULP(S) in total.',
+    reason:
+      'K products and K−1 additions, each rounding at most 1 ULP(S) since every partial sum is ≤ S ' +
+      '(γ_K ≤ K·ULP(S)/S; 2·K as WebNN conv2d); +1 bias addition, +1 final rounding. TF32: each operand ' +
+      'rounded with relative error ≤ 2^-10 (2^-11 round-to-nearest; 2^-10 also covers truncating hardware), ' +
+      'so each product errs by ≤ 2^-9·|x·w|, ≤ 2^15 ULP(S) in total.',
   },
   Dense: {
     scale: 'S = Σ|x|·|w| + |b| over the input features (the logits, before softmax)',
@@ -78,24 +79,27 @@ export const LAYER_BUDGET_RULES: Readonly<Record<LayerBudgetKind, LayerBudgetRul
     reason: 'a dot product of length K: the Conv2D rule with K = input features.',
   },
   softmax: {
-    scale: 'S = the probability y_i itself (evaluated on the adapter\'s own logits)',
+    scale: "S = the probability y_i itself (evaluated on the adapter's own logits)",
     ulps: 'units + 8 + |z_i − max z| (per element)',
-    reason: 'z_i − max z rounds with error ≤ |z_i − max z|·u, which exp turns into a relative error of the same '
-      + 'size; exp ≤ 2 ULP, the sum of `units` exponentials ≤ units ULP, the division and the roundings ≤ 6 more.',
+    reason:
+      'z_i − max z rounds with error ≤ |z_i − max z|·u, which exp turns into a relative error of the same ' +
+      'size; exp ≤ 2 ULP, the sum of `units` exponentials ≤ units ULP, the division and the roundings ≤ 6 more.',
   },
   'BatchNormalization:inference': {
     scale: 'S = (|x| + |moving_mean|)·|γ|/sqrt(moving_var + ε) + |β|',
     ulps: '8',
-    reason: 'x − mean, var + ε, sqrt, division (or rsqrt and a product), ×γ, +β: six roundings of at most 1 ULP of S '
-      + 'each, whether the implementation folds them into x·scale + shift or not; 2 more for the folded scale/shift.',
+    reason:
+      'x − mean, var + ε, sqrt, division (or rsqrt and a product), ×γ, +β: six roundings of at most 1 ULP of S ' +
+      'each, whether the implementation folds them into x·scale + shift or not; 2 more for the folded scale/shift.',
   },
   'BatchNormalization:training': {
     scale: 'S = (|x| + mean|x|)·|γ|/σ + |β| + |x − mean|·|γ|/σ · E[x²]/(2σ²), σ² = batch var + ε (per channel)',
     ulps: '2·count + 8, count = N·H·W elements per channel',
-    reason: 'the batch mean is a sum of count terms (error ≤ count·ULP of mean|x|) and the batch variance one '
-      + 'of count squares, computed two-pass (tf.nn.moments, which Keras 3 uses on TensorFlow) or one-pass as '
-      + 'E[x²] − mean² (Keras synchronized BatchNorm): either way its error is ≤ count·u·E[x²], which moves y by '
-      + '|x − mean|·|γ|/σ · Δvar/(2σ²); then the inference rule (8).',
+    reason:
+      'the batch mean is a sum of count terms (error ≤ count·ULP of mean|x|) and the batch variance one ' +
+      'of count squares, computed two-pass (tf.nn.moments, which Keras 3 uses on TensorFlow) or one-pass as ' +
+      'E[x²] − mean² (Keras synchronized BatchNorm): either way its error is ≤ count·u·E[x²], which moves y by ' +
+      '|x − mean|·|γ|/σ · Δvar/(2σ²); then the inference rule (8).',
   },
   Add: {
     scale: 'S = |a| + |b|',
@@ -105,14 +109,16 @@ export const LAYER_BUDGET_RULES: Readonly<Record<LayerBudgetKind, LayerBudgetRul
   AveragePooling2D: {
     scale: 'S = mean of |x| over the window',
     ulps: 'pH·pW + 1',
-    reason: 'a sum of pH·pW terms (≤ 1 ULP of the running sum each, relative to the mean after the division) and '
-      + 'one division.',
+    reason:
+      'a sum of pH·pW terms (≤ 1 ULP of the running sum each, relative to the mean after the division) and ' +
+      'one division.',
   },
   exact: {
     scale: 'S = |y|',
     ulps: '0',
-    reason: 'ZeroPadding2D, ReLU (Activation), MaxPooling2D and Flatten only move, select or clip values: any '
-      + 'implementation must reproduce them exactly from the same input.',
+    reason:
+      'ZeroPadding2D, ReLU (Activation), MaxPooling2D and Flatten only move, select or clip values: any ' +
+      'implementation must reproduce them exactly from the same input.',
   },
 };
 
@@ -124,7 +130,8 @@ export function profileUlpFactor(profile: PrecisionProfile): number {
 }
 
 function need(v: number | undefined, what: string, kind: LayerBudgetKind): number {
-  if (v === undefined || !Number.isFinite(v) || v < 0) throw new Error(`layer budget ${kind}: needs ${what} (got ${String(v)})`);
+  if (v === undefined || !Number.isFinite(v) || v < 0)
+    throw new Error(`layer budget ${kind}: needs ${what} (got ${String(v)})`);
   return v;
 }
 

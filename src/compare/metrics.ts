@@ -146,7 +146,8 @@ export function allclose(
   rtol = 1e-5,
   nanEqual = false,
 ): boolean {
-  if (typeof actual === 'number' && typeof expected === 'number') return isClose(actual, expected, atol, rtol, nanEqual);
+  if (typeof actual === 'number' && typeof expected === 'number')
+    return isClose(actual, expected, atol, rtol, nanEqual);
   if (typeof actual === 'number' || typeof expected === 'number') {
     throw new Error('allclose: pass two numbers or two arrays of equal length (no broadcasting)');
   }
@@ -194,9 +195,14 @@ export function unravelIndex(flat: number, shape: readonly number[]): number[] {
 
 function checkTolerance(tol: Tolerance): void {
   if (typeof tol !== 'object' || tol === null) throw new Error('compare: tolerance must be an object {atol, rtol}');
-  if (!(Number.isFinite(tol.atol) && tol.atol >= 0)) throw new Error(`compare: atol must be a finite number >= 0 (got ${tol.atol})`);
-  if (!(Number.isFinite(tol.rtol) && tol.rtol >= 0)) throw new Error(`compare: rtol must be a finite number >= 0 (got ${tol.rtol})`);
-  if ('maxUlp' in tol) throw new Error('compare: maxUlp is no tolerance criterion (the ULP distance is only measured); give atol and rtol');
+  if (!(Number.isFinite(tol.atol) && tol.atol >= 0))
+    throw new Error(`compare: atol must be a finite number >= 0 (got ${tol.atol})`);
+  if (!(Number.isFinite(tol.rtol) && tol.rtol >= 0))
+    throw new Error(`compare: rtol must be a finite number >= 0 (got ${tol.rtol})`);
+  if ('maxUlp' in tol)
+    throw new Error(
+      'compare: maxUlp is no tolerance criterion (the ULP distance is only measured); give atol and rtol',
+    );
 }
 
 /** Bits of the data as float32: a view when the data already is float32, else rounded copies. */

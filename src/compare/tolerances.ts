@@ -112,19 +112,26 @@ export const CASE_CLASS_ROLES: Readonly<Record<CaseClass, readonly TensorRole[]>
 
 /** What each case class holds. */
 export const CASE_CLASS_DESCRIPTIONS: Readonly<Record<CaseClass, string>> = {
-  'notebook-identity-resume': "the notebook's published identity-block resume values (public_tests.py, np.allclose atol=1e-5)",
+  'notebook-identity-resume':
+    "the notebook's published identity-block resume values (public_tests.py, np.allclose atol=1e-5)",
   'notebook-conv-output': "the notebook's published convolutional-block outputs (outputs.py, np.allclose defaults)",
   'block-inference': 'Keras-generated block outputs (identity and convolutional) and resumes, model(x, training=False)',
   'block-training': 'Keras-generated block outputs and resumes, model(x, training=True) (BatchNorm batch statistics)',
-  'pretrained-block-inference': 'Keras model.predict outputs of the trained blocks saved as .h5/.keras (fixtures/pretrained/manifest.json), training=False',
-  'pretrained-resnet50-inference': 'Keras model.predict probabilities of the trained ResNet-50 (fixtures/pretrained/resnet50/goldens.json) on the shipped images and the synthetic dataset, training=False',
-  'pretrained-resnet50-float64': 'the same trained ResNet-50 and inputs in a float64 Keras build (exact values), training=False',
-  'resnet50-inference': 'Keras float32 ResNet-50 probabilities, pre-softmax logits and activations at stage 1, block and avgpool boundaries, training=False',
+  'pretrained-block-inference':
+    'Keras model.predict outputs of the trained blocks saved as .h5/.keras (fixtures/pretrained/manifest.json), training=False',
+  'pretrained-resnet50-inference':
+    'Keras model.predict probabilities of the trained ResNet-50 (fixtures/pretrained/resnet50/goldens.json) on the shipped images and the synthetic dataset, training=False',
+  'pretrained-resnet50-float64':
+    'the same trained ResNet-50 and inputs in a float64 Keras build (exact values), training=False',
+  'resnet50-inference':
+    'Keras float32 ResNet-50 probabilities, pre-softmax logits and activations at stage 1, block and avgpool boundaries, training=False',
   'resnet50-training': 'Keras float32 ResNet-50 probabilities, logits and boundary activations, training=True',
-  'resnet50-training-float64': 'Keras float64 (exact) ResNet-50 probabilities, logits and boundary activations, training=True, same weights and input',
+  'resnet50-training-float64':
+    'Keras float64 (exact) ResNet-50 probabilities, logits and boundary activations, training=True, same weights and input',
 };
 
-const NOTEBOOK_DEFAULT = 'np.allclose defaults (rtol 1e-5, atol 1e-8), the tolerance of the notebook\'s convolutional-block test';
+const NOTEBOOK_DEFAULT =
+  "np.allclose defaults (rtol 1e-5, atol 1e-8), the tolerance of the notebook's convolutional-block test";
 
 type ProfileRows = Readonly<Record<CompleteProfile, ToleranceRow> & Partial<Record<'webgl-f16', ToleranceRow>>>;
 type ToleranceTable = Readonly<Record<CaseClass, Readonly<Partial<Record<TensorRole, ProfileRows>>>>>;
@@ -133,106 +140,140 @@ export const TOLERANCES: ToleranceTable = {
   'notebook-identity-resume': {
     output: {
       'fp64-reference': {
-        atol: 1e-5, rtol: 1e-5,
-        reason: "the notebook's own check: public_tests.py np.allclose(resume, ..., atol=1e-5) with the default rtol 1e-5. "
-          + 'Measured: reference 2.1e-5 abs at 578.137 (rel 3.7e-8), inside rtol.',
+        atol: 1e-5,
+        rtol: 1e-5,
+        reason:
+          "the notebook's own check: public_tests.py np.allclose(resume, ..., atol=1e-5) with the default rtol 1e-5. " +
+          'Measured: reference 2.1e-5 abs at 578.137 (rel 3.7e-8), inside rtol.',
       },
       'fp32-cpu': {
-        atol: 1e-5, rtol: 1e-5,
-        reason: "the notebook's own check (atol 1e-5, rtol 1e-5). Measured worst: tfjs-wasm 1.1e-4 abs at 578.137 "
-          + '(rel 1.9e-7); keras, onnxruntime and tfjs-cpu/node 4.6e-5 (the published 578.1371 vs float32 578.13715); all inside rtol.',
+        atol: 1e-5,
+        rtol: 1e-5,
+        reason:
+          "the notebook's own check (atol 1e-5, rtol 1e-5). Measured worst: tfjs-wasm 1.1e-4 abs at 578.137 " +
+          '(rel 1.9e-7); keras, onnxruntime and tfjs-cpu/node 4.6e-5 (the published 578.1371 vs float32 578.13715); all inside rtol.',
       },
       'tf32-gpu': {
-        atol: 1e-5, rtol: 2e-3,
-        reason: 'TF32 rounds conv operands to 10 mantissa bits. Measured: reference-tf32 0.424 abs at 578.137 (rel 7.3e-4); '
-          + 'a published RTX 4070 (TF32) run of the notebook test gives 577.92505 where the CPU gives 578.1371 (rel 3.7e-4). rtol 2e-3 = 2.7x the measured.',
+        atol: 1e-5,
+        rtol: 2e-3,
+        reason:
+          'TF32 rounds conv operands to 10 mantissa bits. Measured: reference-tf32 0.424 abs at 578.137 (rel 7.3e-4); ' +
+          'a published RTX 4070 (TF32) run of the notebook test gives 577.92505 where the CPU gives 578.1371 (rel 3.7e-4). rtol 2e-3 = 2.7x the measured.',
       },
       'webgl-f16': {
-        atol: 5e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 578.14 (rel 1.1e-3, identity f2 inference); 1.2e-3 abs at 4.14 (training). rtol 3e-3 = 2.7x the measured.',
+        atol: 5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 578.14 (rel 1.1e-3, identity f2 inference); 1.2e-3 abs at 4.14 (training). rtol 3e-3 = 2.7x the measured.',
       },
     },
   },
   'notebook-conv-output': {
     output: {
       'fp64-reference': {
-        atol: 1e-8, rtol: 1e-5,
+        atol: 1e-8,
+        rtol: 1e-5,
         reason: `the notebook's own check: ${NOTEBOOK_DEFAULT}. Measured: reference max 3.7e-7 abs, max rel 5.0e-6.`,
       },
       'fp32-cpu': {
-        atol: 1e-7, rtol: 1e-5,
-        reason: "atol loosened from the notebook's 1e-8: measured onnxruntime-cpu-noopt on notebook/convolutional_block/f2-s2/training "
-          + 'needs atol 2.3e-8 at rtol 1e-5 (an element near zero after training-mode BatchNorm over 2x2 positions; the published '
-          + 'values are 8-digit prints of one float32 run). Others pass at rtol 1e-5 alone; worst abs 7.8e-7 (tfjs-wasm, keras) at 3.45.',
+        atol: 1e-7,
+        rtol: 1e-5,
+        reason:
+          "atol loosened from the notebook's 1e-8: measured onnxruntime-cpu-noopt on notebook/convolutional_block/f2-s2/training " +
+          'needs atol 2.3e-8 at rtol 1e-5 (an element near zero after training-mode BatchNorm over 2x2 positions; the published ' +
+          'values are 8-digit prints of one float32 run). Others pass at rtol 1e-5 alone; worst abs 7.8e-7 (tfjs-wasm, keras) at 3.45.',
       },
       'tf32-gpu': {
-        atol: 5e-4, rtol: 1e-3,
+        atol: 5e-4,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 1.5e-3 abs at 4.82 (rel 3.6e-3); needs atol 1.4e-4 at rtol 1e-3.',
       },
       'webgl-f16': {
-        atol: 6e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.4e-3 (f2-s2 training, value 2.82; rel up to 2.9e-2 near zero): needs atol 2.4e-3 at rtol 3e-3.',
+        atol: 6e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.4e-3 (f2-s2 training, value 2.82; rel up to 2.9e-2 near zero): needs atol 2.4e-3 at rtol 3e-3.',
       },
     },
   },
   'block-inference': {
     output: {
       'fp64-reference': {
-        atol: 1e-8, rtol: 1e-5,
+        atol: 1e-8,
+        rtol: 1e-5,
         reason: `${NOTEBOOK_DEFAULT}. Measured: reference passes with rtol 1e-5 alone (max rel 3.4e-6; 6.7e-5 abs at 578.137).`,
       },
       'fp32-cpu': {
-        atol: 1e-8, rtol: 1e-5,
-        reason: `${NOTEBOOK_DEFAULT}. Measured: every fp32-cpu adapter passes with rtol 1e-5 alone (max rel 3.8e-6, reference-fp32; `
-          + 'keras bit-identical).',
+        atol: 1e-8,
+        rtol: 1e-5,
+        reason:
+          `${NOTEBOOK_DEFAULT}. Measured: every fp32-cpu adapter passes with rtol 1e-5 alone (max rel 3.8e-6, reference-fp32; ` +
+          'keras bit-identical).',
       },
       'tf32-gpu': {
-        atol: 1.5e-3, rtol: 2e-3,
-        reason: 'measured reference-tf32: 0.424 abs at 578.137 (identity block with constant(1) kernels), needs atol 7.3e-4 at rtol 1e-3.',
+        atol: 1.5e-3,
+        rtol: 2e-3,
+        reason:
+          'measured reference-tf32: 0.424 abs at 578.137 (identity block with constant(1) kernels), needs atol 7.3e-4 at rtol 1e-3.',
       },
       'webgl-f16': {
-        atol: 5e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 577.5 (rel 1.1e-3); otherwise max abs 1.9e-3 (rel 2.6e-2 at 1.80): needs atol 1.9e-3 at rtol 3e-3.',
+        atol: 5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: 0.637 abs at 577.5 (rel 1.1e-3); otherwise max abs 1.9e-3 (rel 2.6e-2 at 1.80): needs atol 1.9e-3 at rtol 3e-3.',
       },
     },
   },
   'block-training': {
     output: {
       'fp64-reference': {
-        atol: 5e-7, rtol: 1e-5,
-        reason: 'Keras float32 training-mode BatchNorm rounding: measured reference needs atol 1.7e-7 at rtol 1e-5 '
-          + '(convolutional_block/f3-s1-4x4/training; max abs 5.3e-7).',
+        atol: 5e-7,
+        rtol: 1e-5,
+        reason:
+          'Keras float32 training-mode BatchNorm rounding: measured reference needs atol 1.7e-7 at rtol 1e-5 ' +
+          '(convolutional_block/f3-s1-4x4/training; max abs 5.3e-7).',
       },
       'fp32-cpu': {
-        atol: 1e-6, rtol: 1e-5,
-        reason: 'measured: onnxruntime-cpu-noopt and tfjs-node need atol 3.8e-7 at rtol 1e-5 (convolutional_block/f3-s1-4x4/training); '
-          + 'max abs 9.5e-7 (tfjs-wasm, f4-s3-7x7/training, value 4.66); keras bit-identical.',
+        atol: 1e-6,
+        rtol: 1e-5,
+        reason:
+          'measured: onnxruntime-cpu-noopt and tfjs-node need atol 3.8e-7 at rtol 1e-5 (convolutional_block/f3-s1-4x4/training); ' +
+          'max abs 9.5e-7 (tfjs-wasm, f4-s3-7x7/training, value 4.66); keras bit-identical.',
       },
       'tf32-gpu': {
-        atol: 5e-3, rtol: 1e-3,
-        reason: 'measured reference-tf32: 2.2e-3 abs (convolutional_block/f3-s1-4x4/training, value 1.63), about the same at any rtol <= 1e-3.',
+        atol: 5e-3,
+        rtol: 1e-3,
+        reason:
+          'measured reference-tf32: 2.2e-3 abs (convolutional_block/f3-s1-4x4/training, value 1.63), about the same at any rtol <= 1e-3.',
       },
       'webgl-f16': {
-        atol: 7e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.7e-3 (convolutional_block/f3-s1-4x4/training, rel 0.2 near zero): needs atol 2.7e-3 at rtol 3e-3.',
+        atol: 7e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: max abs 2.7e-3 (convolutional_block/f3-s1-4x4/training, rel 0.2 near zero): needs atol 2.7e-3 at rtol 3e-3.',
       },
     },
   },
   'pretrained-block-inference': {
     output: {
       'fp64-reference': {
-        atol: 5e-7, rtol: 1e-5,
-        reason: 'atol loosened from 1e-8: the trained blocks\' outputs are relu(main + shortcut) with terms up to ~3.4, so outputs near 0 '
-          + '(smallest 7.4e-4) carry the float32 rounding of those terms (ulp(2) = 2.4e-7) in Keras\'s own values. Measured '
-          + '(suites/pretrained.test.ts): reference 2.3e-7 abs (rel 3.2e-5 at 7.4e-4); atol 5e-7 = 2x that.',
+        atol: 5e-7,
+        rtol: 1e-5,
+        reason:
+          "atol loosened from 1e-8: the trained blocks' outputs are relu(main + shortcut) with terms up to ~3.4, so outputs near 0 " +
+          "(smallest 7.4e-4) carry the float32 rounding of those terms (ulp(2) = 2.4e-7) in Keras's own values. Measured " +
+          '(suites/pretrained.test.ts): reference 2.3e-7 abs (rel 3.2e-5 at 7.4e-4); atol 5e-7 = 2x that.',
       },
       'fp32-cpu': {
-        atol: 5e-7, rtol: 1e-5,
-        reason: 'as fp64-reference (cancellation near 0 after Add). Measured worst 2.4e-7 abs for keras (its own model(x) vs its '
-          + 'model.predict), onnxruntime-cpu(-noopt), tfjs-cpu/wasm/node and reference-fp32; rel up to 8.0e-5 at 7.4e-4.',
+        atol: 5e-7,
+        rtol: 1e-5,
+        reason:
+          'as fp64-reference (cancellation near 0 after Add). Measured worst 2.4e-7 abs for keras (its own model(x) vs its ' +
+          'model.predict), onnxruntime-cpu(-noopt), tfjs-cpu/wasm/node and reference-fp32; rel up to 8.0e-5 at 7.4e-4.',
       },
       'tf32-gpu': {
-        atol: 1.5e-3, rtol: 2e-3,
+        atol: 1.5e-3,
+        rtol: 2e-3,
         reason: 'as block-inference tf32-gpu. Measured reference-tf32: 8.0e-4 abs (rel 2.8e-2 at a value near 0).',
       },
     },
@@ -240,19 +281,24 @@ export const TOLERANCES: ToleranceTable = {
   'pretrained-resnet50-inference': {
     probabilities: {
       'fp64-reference': {
-        atol: 1.5e-5, rtol: 1e-5,
-        reason: 'Keras\'s own float32 predictions of the trained model (moving variances up to 26) are up to 5.3e-6 (images) / 2.3e-6 '
-          + '(dataset) off the exact values of a float64 Keras build (goldens float64.keras32VsExact). Measured reference 5.3e-6 abs '
-          + '(rel 2.7e-5) — Keras\'s own error; atol = about 2.5x the worst float32 adapter (6.1e-6).',
+        atol: 1.5e-5,
+        rtol: 1e-5,
+        reason:
+          "Keras's own float32 predictions of the trained model (moving variances up to 26) are up to 5.3e-6 (images) / 2.3e-6 " +
+          '(dataset) off the exact values of a float64 Keras build (goldens float64.keras32VsExact). Measured reference 5.3e-6 abs ' +
+          "(rel 2.7e-5) — Keras's own error; atol = about 2.5x the worst float32 adapter (6.1e-6).",
       },
       'fp32-cpu': {
-        atol: 1.5e-5, rtol: 1e-5,
-        reason: 'as fp64-reference: float32 runtimes differ from Keras float32 by about twice Keras\'s own error. Measured worst: tfjs-node '
-          + '6.1e-6, tfjs-wasm 6.0e-6 (dataset), tfjs-cpu 5.7e-6, onnxruntime-cpu 5.3e-6, reference-fp32 5.3e-6, onnxruntime-cpu-noopt '
-          + '5.1e-6, keras 4.8e-6 (its model(x) on a batch of 16 vs model.predict one image at a time: oneDNN blocks by batch).',
+        atol: 1.5e-5,
+        rtol: 1e-5,
+        reason:
+          "as fp64-reference: float32 runtimes differ from Keras float32 by about twice Keras's own error. Measured worst: tfjs-node " +
+          '6.1e-6, tfjs-wasm 6.0e-6 (dataset), tfjs-cpu 5.7e-6, onnxruntime-cpu 5.3e-6, reference-fp32 5.3e-6, onnxruntime-cpu-noopt ' +
+          '5.1e-6, keras 4.8e-6 (its model(x) on a batch of 16 vs model.predict one image at a time: oneDNN blocks by batch).',
       },
       'tf32-gpu': {
-        atol: 3e-3, rtol: 1e-3,
+        atol: 3e-3,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 1.0e-3 abs (rel 4.8e-3) on the images, 8.7e-4 on the dataset; atol 3x that.',
       },
     },
@@ -260,18 +306,23 @@ export const TOLERANCES: ToleranceTable = {
   'pretrained-resnet50-float64': {
     probabilities: {
       'fp64-reference': {
-        atol: 1e-7, rtol: 1e-7,
-        reason: 'the exact values from a float64 Keras build (every layer, weight and input float64). Measured reference 2.7e-8 abs '
-          + '(rel 5.3e-8) on the images — not 1e-14 as for resnet50-training-float64: some step of Keras\'s float64 inference '
-          + 'path is not fully float64 (not found; below float32 resolution). Still 150x stricter than the float32 row.',
+        atol: 1e-7,
+        rtol: 1e-7,
+        reason:
+          'the exact values from a float64 Keras build (every layer, weight and input float64). Measured reference 2.7e-8 abs ' +
+          "(rel 5.3e-8) on the images — not 1e-14 as for resnet50-training-float64: some step of Keras's float64 inference " +
+          'path is not fully float64 (not found; below float32 resolution). Still 150x stricter than the float32 row.',
       },
       'fp32-cpu': {
-        atol: 1.5e-5, rtol: 1e-5,
-        reason: 'a float32 runtime against the exact values: measured tfjs-wasm 6.7e-6, tfjs-node 3.6e-6, onnxruntime-cpu 1.9e-6, '
-          + 'keras 1.7e-6, tfjs-cpu 1.6e-6, onnxruntime-cpu-noopt 1.4e-6, reference-fp32 3.6e-7.',
+        atol: 1.5e-5,
+        rtol: 1e-5,
+        reason:
+          'a float32 runtime against the exact values: measured tfjs-wasm 6.7e-6, tfjs-node 3.6e-6, onnxruntime-cpu 1.9e-6, ' +
+          'keras 1.7e-6, tfjs-cpu 1.6e-6, onnxruntime-cpu-noopt 1.4e-6, reference-fp32 3.6e-7.',
       },
       'tf32-gpu': {
-        atol: 3e-3, rtol: 1e-3,
+        atol: 3e-3,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 1.0e-3 abs (images), 8.7e-4 (dataset).',
       },
     },
@@ -279,121 +330,160 @@ export const TOLERANCES: ToleranceTable = {
   'resnet50-inference': {
     probabilities: {
       'fp64-reference': {
-        atol: 1e-8, rtol: 1e-5,
+        atol: 1e-8,
+        rtol: 1e-5,
         reason: `${NOTEBOOK_DEFAULT}. Measured: reference 6.1e-8 abs (rel 3.0e-7) on probabilities ~0.2.`,
       },
       'fp32-cpu': {
-        atol: 1e-8, rtol: 1e-5,
+        atol: 1e-8,
+        rtol: 1e-5,
         reason: `${NOTEBOOK_DEFAULT}. Measured: worst onnxruntime-cpu-noopt 8.9e-8 abs (rel 4.4e-7); keras bit-identical.`,
       },
       'tf32-gpu': {
-        atol: 3e-5, rtol: 2e-4,
-        reason: 'measured reference-tf32: 1.7e-5 abs (rel 9.3e-5), needs atol 1.5e-5 at rtol 1e-5 and none at rtol 1e-4.',
+        atol: 3e-5,
+        rtol: 2e-4,
+        reason:
+          'measured reference-tf32: 1.7e-5 abs (rel 9.3e-5), needs atol 1.5e-5 at rtol 1e-5 and none at rtol 1e-4.',
       },
       'webgl-f16': {
-        atol: 5e-4, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 1.9e-4 abs (rel 1.3e-3), batch 1 and 4.',
+        atol: 5e-4,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 1.9e-4 abs (rel 1.3e-3), batch 1 and 4.',
       },
     },
     logits: {
       'fp64-reference': {
-        atol: 1e-6, rtol: 1e-5,
-        reason: 'atol loosened from 1e-8 so a logit near zero cannot fail on rounding: measured reference 2.6e-7 abs (rel 2.0e-6) on logits of magnitude <= 0.21.',
+        atol: 1e-6,
+        rtol: 1e-5,
+        reason:
+          'atol loosened from 1e-8 so a logit near zero cannot fail on rounding: measured reference 2.6e-7 abs (rel 2.0e-6) on logits of magnitude <= 0.21.',
       },
       'fp32-cpu': {
-        atol: 1e-6, rtol: 1e-5,
-        reason: 'measured: worst tfjs-wasm 3.2e-7 abs, onnxruntime-cpu-noopt 3.1e-7, reference-fp32 2.7e-7 (rel <= 2.4e-6) on logits <= 0.21; keras bit-identical.',
+        atol: 1e-6,
+        rtol: 1e-5,
+        reason:
+          'measured: worst tfjs-wasm 3.2e-7 abs, onnxruntime-cpu-noopt 3.1e-7, reference-fp32 2.7e-7 (rel <= 2.4e-6) on logits <= 0.21; keras bit-identical.',
       },
       'tf32-gpu': {
-        atol: 2.5e-4, rtol: 1e-3,
+        atol: 2.5e-4,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 1.2e-4 abs, needs atol 1.1e-4 at rtol 1e-4 and 2.6e-5 at rtol 1e-3.',
       },
       'webgl-f16': {
-        atol: 1.5e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 4.8e-4 abs (rel 2.8e-3).',
+        atol: 1.5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 4.8e-4 abs (rel 2.8e-3).',
       },
     },
     activations: {
       'fp64-reference': {
-        atol: 1e-6, rtol: 1e-5,
-        reason: 'activations after ReLU include values near zero (max rel 0.08 there): measured reference 5.5e-7 abs on values <= 0.6, needs atol 2.0e-7 at rtol 1e-5.',
+        atol: 1e-6,
+        rtol: 1e-5,
+        reason:
+          'activations after ReLU include values near zero (max rel 0.08 there): measured reference 5.5e-7 abs on values <= 0.6, needs atol 2.0e-7 at rtol 1e-5.',
       },
       'fp32-cpu': {
-        atol: 1e-6, rtol: 1e-5,
-        reason: 'measured: worst tfjs-wasm / onnxruntime-cpu-noopt 7.2e-7 abs, need atol 2.9e-7 at rtol 1e-5 (activation_48, batch 4); keras bit-identical.',
+        atol: 1e-6,
+        rtol: 1e-5,
+        reason:
+          'measured: worst tfjs-wasm / onnxruntime-cpu-noopt 7.2e-7 abs, need atol 2.9e-7 at rtol 1e-5 (activation_48, batch 4); keras bit-identical.',
       },
       'tf32-gpu': {
-        atol: 6e-4, rtol: 1e-3,
+        atol: 6e-4,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 3.0e-4 abs (activation_39, value 0.21), needs atol 2.2e-4 at rtol 1e-3.',
       },
       'webgl-f16': {
-        atol: 5e-3, rtol: 3e-3,
-        reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: boundary activations 1.8e-3 abs (stage 5 output, near-zero values).',
+        atol: 5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: boundary activations 1.8e-3 abs (stage 5 output, near-zero values).',
       },
     },
   },
   'resnet50-training': {
     probabilities: {
       'fp64-reference': {
-        atol: 1e-4, rtol: 1e-5,
-        reason: 'the float32 Keras values themselves are off by up to 3.4e-5 from the exact ones (Keras float64 run, see the header). '
-          + 'Measured reference 3.4e-5 abs (batch 4), needs atol 3.0e-5 at rtol 1e-5.',
+        atol: 1e-4,
+        rtol: 1e-5,
+        reason:
+          'the float32 Keras values themselves are off by up to 3.4e-5 from the exact ones (Keras float64 run, see the header). ' +
+          'Measured reference 3.4e-5 abs (batch 4), needs atol 3.0e-5 at rtol 1e-5.',
       },
       'fp32-cpu': {
-        atol: 1e-4, rtol: 1e-5,
-        reason: 'ill-conditioned in float32 (see the header). Measured: worst onnxruntime-cpu-noopt 4.5e-5 abs, onnxruntime-cpu 3.7e-5 '
-          + '(needs 3.3e-5 at rtol 1e-5; ONNX Runtime results vary between runs with its thread scheduling), reference-fp32 3.7e-5, '
-          + 'tfjs-cpu 3.4e-5; keras bit-identical.',
+        atol: 1e-4,
+        rtol: 1e-5,
+        reason:
+          'ill-conditioned in float32 (see the header). Measured: worst onnxruntime-cpu-noopt 4.5e-5 abs, onnxruntime-cpu 3.7e-5 ' +
+          '(needs 3.3e-5 at rtol 1e-5; ONNX Runtime results vary between runs with its thread scheduling), reference-fp32 3.7e-5, ' +
+          'tfjs-cpu 3.4e-5; keras bit-identical.',
       },
       'tf32-gpu': {
-        atol: 4e-2, rtol: 1e-3,
-        reason: 'measured reference-tf32: 1.4e-2 abs (batch 4, value 0.90): TF32 error amplified by training-mode BatchNorm. Catches gross errors only.',
+        atol: 4e-2,
+        rtol: 1e-3,
+        reason:
+          'measured reference-tf32: 1.4e-2 abs (batch 4, value 0.90): TF32 error amplified by training-mode BatchNorm. Catches gross errors only.',
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 3.2e-2 abs (batch 4; rel 0.15): the float32 amplification of training-mode BatchNorm (see the header) applied to float16 rounding. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: probabilities 3.2e-2 abs (batch 4; rel 0.15): the float32 amplification of training-mode BatchNorm (see the header) applied to float16 rounding. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
     logits: {
       'fp64-reference': {
-        atol: 1.5e-3, rtol: 1e-5,
-        reason: 'Keras float32 logits are off by up to 4.7e-4 from the exact ones. Measured reference 4.7e-4 abs (batch 1, logit -2.34).',
+        atol: 1.5e-3,
+        rtol: 1e-5,
+        reason:
+          'Keras float32 logits are off by up to 4.7e-4 from the exact ones. Measured reference 4.7e-4 abs (batch 1, logit -2.34).',
       },
       'fp32-cpu': {
-        atol: 1.5e-3, rtol: 1e-5,
-        reason: 'measured: worst onnxruntime-cpu 5.8e-4 abs (needs 5.6e-4 at rtol 1e-5), reference-fp32 4.9e-4, tfjs-cpu 4.6e-4; keras bit-identical.',
+        atol: 1.5e-3,
+        rtol: 1e-5,
+        reason:
+          'measured: worst onnxruntime-cpu 5.8e-4 abs (needs 5.6e-4 at rtol 1e-5), reference-fp32 4.9e-4, tfjs-cpu 4.6e-4; keras bit-identical.',
       },
       'tf32-gpu': {
-        atol: 0.6, rtol: 1e-3,
+        atol: 0.6,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 0.233 abs (batch 1, logit -2.22). Catches gross errors only.',
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 0.31 abs (batch 1, rel 0.85). — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: logits 0.31 abs (batch 1, rel 0.85). — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
     activations: {
       'fp64-reference': {
-        atol: 2e-2, rtol: 1e-2,
-        reason: 'Keras float32 activations drift from the exact ones with depth (4e-6 after stage 1 to 1.5e-2 after the last block). '
-          + 'Measured reference 1.5e-2 abs (activation_48, value 1.44), needs atol 5.4e-3 at rtol 1e-2.',
+        atol: 2e-2,
+        rtol: 1e-2,
+        reason:
+          'Keras float32 activations drift from the exact ones with depth (4e-6 after stage 1 to 1.5e-2 after the last block). ' +
+          'Measured reference 1.5e-2 abs (activation_48, value 1.44), needs atol 5.4e-3 at rtol 1e-2.',
       },
       'fp32-cpu': {
-        atol: 2e-2, rtol: 1e-2,
-        reason: 'measured: worst onnxruntime-cpu 2.0e-2 abs, needs atol 8.5e-3 at rtol 1e-2 (activation_48, batch 1); reference-fp32 5.7e-3, '
-          + 'tfjs-wasm 3.5e-3; keras bit-identical.',
+        atol: 2e-2,
+        rtol: 1e-2,
+        reason:
+          'measured: worst onnxruntime-cpu 2.0e-2 abs, needs atol 8.5e-3 at rtol 1e-2 (activation_48, batch 1); reference-fp32 5.7e-3, ' +
+          'tfjs-wasm 3.5e-3; keras bit-identical.',
       },
       'tf32-gpu': {
         expectedDivergence: {
-          reason: 'measured reference-tf32: 2.93 abs (activation_48, expected 0.067, got 3.00): the TF32 training-mode forward pass decorrelates '
-            + 'from Keras in stage 5 (TF32 rounding amplified by batch-statistics BatchNorm over 4 values per channel, see the header).',
+          reason:
+            'measured reference-tf32: 2.93 abs (activation_48, expected 0.067, got 3.00): the TF32 training-mode forward pass decorrelates ' +
+            'from Keras in stage 5 (TF32 rounding amplified by batch-statistics BatchNorm over 4 values per channel, see the header).',
         },
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: stage 5 activations 3.2 abs (batch 1): float16 rounding amplified through 53 batch-statistics BatchNorms. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured: stage 5 activations 3.2 abs (batch 1): float16 rounding amplified through 53 batch-statistics BatchNorms. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
@@ -401,62 +491,78 @@ export const TOLERANCES: ToleranceTable = {
   'resnet50-training-float64': {
     probabilities: {
       'fp64-reference': {
-        atol: 1e-10, rtol: 1e-9,
-        reason: 'exact values (Keras float64): measured reference 4.1e-14 abs (rel 6.3e-13). Far stricter than the notebook: float64 against float64.',
+        atol: 1e-10,
+        rtol: 1e-9,
+        reason:
+          'exact values (Keras float64): measured reference 4.1e-14 abs (rel 6.3e-13). Far stricter than the notebook: float64 against float64.',
       },
       'fp32-cpu': {
-        atol: 1e-4, rtol: 1e-5,
-        reason: 'a float32 runtime against the exact values: measured onnxruntime-cpu-noopt up to 4.5e-5 abs (varies between runs), '
-          + 'keras 3.4e-5 (needs 3.0e-5 at rtol 1e-5), tfjs-cpu 3.3e-5, tfjs-node 3.1e-5, reference-fp32 5.4e-6.',
+        atol: 1e-4,
+        rtol: 1e-5,
+        reason:
+          'a float32 runtime against the exact values: measured onnxruntime-cpu-noopt up to 4.5e-5 abs (varies between runs), ' +
+          'keras 3.4e-5 (needs 3.0e-5 at rtol 1e-5), tfjs-cpu 3.3e-5, tfjs-node 3.1e-5, reference-fp32 5.4e-6.',
       },
       'tf32-gpu': {
-        atol: 4e-2, rtol: 1e-3,
+        atol: 4e-2,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 1.5e-2 abs (batch 4). Catches gross errors only.',
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: probabilities 3.2e-2 abs (batch 4). — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: probabilities 3.2e-2 abs (batch 4). — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
     logits: {
       'fp64-reference': {
-        atol: 1e-9, rtol: 1e-9,
+        atol: 1e-9,
+        rtol: 1e-9,
         reason: 'exact values (Keras float64): measured reference 4.0e-13 abs on logits up to 2.7.',
       },
       'fp32-cpu': {
-        atol: 1.5e-3, rtol: 1e-5,
-        reason: 'measured: keras 4.7e-4 abs (needs 4.5e-4 at rtol 1e-5), tfjs-node 4.4e-4, tfjs-cpu 3.8e-4, reference-fp32 5.3e-5.',
+        atol: 1.5e-3,
+        rtol: 1e-5,
+        reason:
+          'measured: keras 4.7e-4 abs (needs 4.5e-4 at rtol 1e-5), tfjs-node 4.4e-4, tfjs-cpu 3.8e-4, reference-fp32 5.3e-5.',
       },
       'tf32-gpu': {
-        atol: 0.6, rtol: 1e-3,
+        atol: 0.6,
+        rtol: 1e-3,
         reason: 'measured reference-tf32: 0.233 abs. Catches gross errors only.',
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: logits 0.31 abs. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: logits 0.31 abs. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
     activations: {
       'fp64-reference': {
-        atol: 1e-9, rtol: 1e-9,
+        atol: 1e-9,
+        rtol: 1e-9,
         reason: 'exact values (Keras float64): measured reference 1.2e-11 abs (activation_48, value 0.89).',
       },
       'fp32-cpu': {
-        atol: 2e-2, rtol: 1e-2,
-        reason: 'measured: worst tfjs-wasm 2.3e-2 abs, needs atol 8.7e-3 at rtol 1e-2 (activation_48, batch 1); keras 1.5e-2 (needs 5.4e-3), '
-          + 'reference-fp32 1.4e-3.',
+        atol: 2e-2,
+        rtol: 1e-2,
+        reason:
+          'measured: worst tfjs-wasm 2.3e-2 abs, needs atol 8.7e-3 at rtol 1e-2 (activation_48, batch 1); keras 1.5e-2 (needs 5.4e-3), ' +
+          'reference-fp32 1.4e-3.',
       },
       'tf32-gpu': {
         expectedDivergence: {
-          reason: 'measured reference-tf32: 2.93 abs (activation_48) against the exact values: the TF32 training-mode forward pass '
-            + 'decorrelates in stage 5, as against Keras float32 (resnet50-training activations).',
+          reason:
+            'measured reference-tf32: 2.93 abs (activation_48) against the exact values: the TF32 training-mode forward pass ' +
+            'decorrelates in stage 5, as against Keras float32 (resnet50-training activations).',
         },
       },
       'webgl-f16': {
         expectedDivergence: {
-          reason: 'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: stage 5 activations 3.2 abs. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
+          reason:
+            'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2), issue 16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4. Measured against the exact values: stage 5 activations 3.2 abs. — as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
         },
       },
     },
@@ -469,11 +575,21 @@ export const TOLERANCES: ToleranceTable = {
  */
 export const SOFTMAX_SUM_TOLERANCES: Readonly<Record<PrecisionProfile, ToleranceEntry>> = {
   'fp64-reference': { atol: 1e-5, rtol: 0, reason: 'float64 sums are exact to ~1e-16; kept at the float32 allowance.' },
-  'fp32-cpu': { atol: 1e-5, rtol: 0, reason: 'a float32 softmax over 6 classes is off by ~1e-7; 1e-5 catches a wrong normalisation.' },
-  'tf32-gpu': { atol: 1e-5, rtol: 0, reason: 'the softmax itself is float32 on TF32 GPUs (TF32 is in the matmuls only).' },
+  'fp32-cpu': {
+    atol: 1e-5,
+    rtol: 0,
+    reason: 'a float32 softmax over 6 classes is off by ~1e-7; 1e-5 catches a wrong normalisation.',
+  },
+  'tf32-gpu': {
+    atol: 1e-5,
+    rtol: 0,
+    reason: 'the softmax itself is float32 on TF32 GPUs (TF32 is in the matmuls only).',
+  },
   'webgl-f16': {
-    atol: 1.5e-3, rtol: 0,
-    reason: 'tfjs-webgl-f16 (issue 16): float16 storage of the probabilities (ulp(0.5) = 4.9e-4). Measured: |row sum - 1| up to 4.3e-4 on ResNet-50; 3.5x margin.',
+    atol: 1.5e-3,
+    rtol: 0,
+    reason:
+      'tfjs-webgl-f16 (issue 16): float16 storage of the probabilities (ulp(0.5) = 4.9e-4). Measured: |row sum - 1| up to 4.3e-4 on ResNet-50; 3.5x margin.',
   },
 };
 
@@ -524,15 +640,16 @@ export function knownClassNames(): string[] {
 
 function noRow(what: string): Error {
   return new Error(
-    `no tolerance for ${what} in src/compare/tolerances.ts (case classes: ${CASE_CLASSES.join(', ')}; `
-    + `roles: ${TENSOR_ROLES.join(', ')}; profiles: ${PRECISION_PROFILES.join(', ')}; lossy profiles, measured classes only: ${LOSSY_PROFILES.join(', ')})`,
+    `no tolerance for ${what} in src/compare/tolerances.ts (case classes: ${CASE_CLASSES.join(', ')}; ` +
+      `roles: ${TENSOR_ROLES.join(', ')}; profiles: ${PRECISION_PROFILES.join(', ')}; lossy profiles, measured classes only: ${LOSSY_PROFILES.join(', ')})`,
   );
 }
 
 /** The table row for a case class, a tensor role and a precision profile; throws naming all three when there is none. */
 export function rowFor(caseClass: string, role: string, profile: string): ToleranceRow {
   const byRole = isCaseClass(caseClass) ? TOLERANCES[caseClass] : undefined;
-  const byProfile = byRole && (TENSOR_ROLES as readonly string[]).includes(role) ? byRole[role as TensorRole] : undefined;
+  const byProfile =
+    byRole && (TENSOR_ROLES as readonly string[]).includes(role) ? byRole[role as TensorRole] : undefined;
   const known = [...PRECISION_PROFILES, ...LOSSY_PROFILES] as readonly string[];
   const row = byProfile && known.includes(profile) ? byProfile[profile as PrecisionProfile] : undefined;
   if (!row) throw noRow(`case class '${caseClass}' x role '${role}' x precision profile '${profile}'`);
@@ -546,8 +663,10 @@ export function rowFor(caseClass: string, role: string, profile: string): Tolera
 export function toleranceFor(caseClass: string, role: string, profile: string): ToleranceEntry {
   const row = rowFor(caseClass, role, profile);
   if (isExpectedDivergence(row)) {
-    throw new Error(`${caseClass} x ${role} x ${profile} is an expected divergence in src/compare/tolerances.ts, not a tolerance `
-      + `(${row.expectedDivergence.reason})`);
+    throw new Error(
+      `${caseClass} x ${role} x ${profile} is an expected divergence in src/compare/tolerances.ts, not a tolerance ` +
+        `(${row.expectedDivergence.reason})`,
+    );
   }
   return row;
 }
@@ -577,12 +696,18 @@ export interface ResolvedTolerance {
 
 export function resolveTolerance(caseClass: string, role: string, profile: string): ResolvedTolerance {
   const row = rowFor(caseClass, role, profile);
-  if (!isExpectedDivergence(row)) return { caseClass, role, profile, kind: 'tolerance', atol: row.atol, rtol: row.rtol, reason: row.reason };
+  if (!isExpectedDivergence(row))
+    return { caseClass, role, profile, kind: 'tolerance', atol: row.atol, rtol: row.rtol, reason: row.reason };
   const own = row.expectedDivergence.tightBound;
   const bound = own ?? toleranceFor(caseClass, role, 'fp32-cpu');
   return {
-    caseClass, role, profile, kind: 'expected-divergence', atol: bound.atol, rtol: bound.rtol,
-    tightBoundFrom: own ? 'the row\'s own tightBound' : `the fp32-cpu row of ${caseClass} x ${role}`,
+    caseClass,
+    role,
+    profile,
+    kind: 'expected-divergence',
+    atol: bound.atol,
+    rtol: bound.rtol,
+    tightBoundFrom: own ? "the row's own tightBound" : `the fp32-cpu row of ${caseClass} x ${role}`,
     reason: row.expectedDivergence.reason,
   };
 }

@@ -34,7 +34,8 @@ export interface SignsDataset {
 }
 
 function toNumbers(a: NumericArray, what: string, file: string): number[] {
-  if (!/^u?int/.test(a.dtype)) throw new DatasetError(`${file}: ${what} has element type ${a.dtype}; expected integers`);
+  if (!/^u?int/.test(a.dtype))
+    throw new DatasetError(`${file}: ${what} has element type ${a.dtype}; expected integers`);
   return Array.from(a.data as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
@@ -52,12 +53,18 @@ export async function loadSignsDataset(file: string): Promise<SignsDataset> {
     throw new DatasetError((err as Error).message);
   }
   try {
-    const split = f.kind('/test_set_x') === 'dataset' ? 'test' : f.kind('/train_set_x') === 'dataset' ? 'train' : undefined;
+    const split =
+      f.kind('/test_set_x') === 'dataset' ? 'test' : f.kind('/train_set_x') === 'dataset' ? 'train' : undefined;
     if (!split) {
-      throw new DatasetError(`${file}: no test_set_x or train_set_x dataset (the notebook's SIGNS layout: test_set_x uint8 (N,64,64,3), test_set_y (N,), list_classes (C,)); it has: ${f.keys('/').join(', ') || 'nothing'}`);
+      throw new DatasetError(
+        `${file}: no test_set_x or train_set_x dataset (the notebook's SIGNS layout: test_set_x uint8 (N,64,64,3), test_set_y (N,), list_classes (C,)); it has: ${f.keys('/').join(', ') || 'nothing'}`,
+      );
     }
     for (const need of [`${split}_set_y`, 'list_classes']) {
-      if (f.kind(`/${need}`) !== 'dataset') throw new DatasetError(`${file}: no ${need} dataset (the notebook's SIGNS layout needs ${split}_set_x, ${split}_set_y and list_classes)`);
+      if (f.kind(`/${need}`) !== 'dataset')
+        throw new DatasetError(
+          `${file}: no ${need} dataset (the notebook's SIGNS layout needs ${split}_set_x, ${split}_set_y and list_classes)`,
+        );
     }
     let x: NumericArray;
     let y: NumericArray;
@@ -70,18 +77,26 @@ export async function loadSignsDataset(file: string): Promise<SignsDataset> {
       throw new DatasetError((err as Error).message);
     }
     if (x.dtype !== 'uint8' || x.shape.length !== 4 || x.shape[3] !== 3) {
-      throw new DatasetError(`${file}: ${split}_set_x is ${x.dtype} [${x.shape.join(', ')}]; expected uint8 (N, H, W, 3)`);
+      throw new DatasetError(
+        `${file}: ${split}_set_x is ${x.dtype} [${x.shape.join(', ')}]; expected uint8 (N, H, W, 3)`,
+      );
     }
     const [n, h, w] = x.shape;
     const labels = toNumbers(y, `${split}_set_y`, file);
-    const yOk = y.shape.length === 1 ? y.shape[0] === n : y.shape.length === 2 && y.shape.includes(n) && y.shape.includes(1);
+    const yOk =
+      y.shape.length === 1 ? y.shape[0] === n : y.shape.length === 2 && y.shape.includes(n) && y.shape.includes(1);
     if (!yOk || labels.length !== n) {
-      throw new DatasetError(`${file}: ${split}_set_y has shape [${y.shape.join(', ')}]; expected (${n},) for ${n} images`);
+      throw new DatasetError(
+        `${file}: ${split}_set_y has shape [${y.shape.join(', ')}]; expected (${n},) for ${n} images`,
+      );
     }
     const classes = toNumbers(c, 'list_classes', file);
     if (classes.length === 0) throw new DatasetError(`${file}: list_classes is empty`);
     const bad = labels.findIndex((l) => !Number.isInteger(l) || l < 0 || l >= classes.length);
-    if (bad >= 0) throw new DatasetError(`${file}: ${split}_set_y[${bad}] = ${labels[bad]} is not a class index 0..${classes.length - 1}`);
+    if (bad >= 0)
+      throw new DatasetError(
+        `${file}: ${split}_set_y[${bad}] = ${labels[bad]} is not a class index 0..${classes.length - 1}`,
+      );
     return { file, split, count: n, height: h, width: w, images: x.data as Uint8Array, labels, classes };
   } finally {
     f.close();

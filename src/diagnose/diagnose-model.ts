@@ -16,7 +16,11 @@ export interface DiagnoseModelOptions extends DiagnoseOptions {
  * Builds `adapter` (not yet built; the caller disposes it) on `spec` with initModelWeights(spec)
  * and diagnoses it. Returns the diagnosis and the build time.
  */
-export async function diagnoseModel(adapter: Adapter, spec: ModelSpec, opts: DiagnoseModelOptions): Promise<{ diagnosis: Diagnosis; buildMs: number }> {
+export async function diagnoseModel(
+  adapter: Adapter,
+  spec: ModelSpec,
+  opts: DiagnoseModelOptions,
+): Promise<{ diagnosis: Diagnosis; buildMs: number }> {
   const weights = initModelWeights(spec);
   const t = performance.now();
   await adapter.build(spec, weights);

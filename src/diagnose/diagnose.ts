@@ -23,7 +23,15 @@ import { isFloat32Exact, ulp32, type Arithmetic } from './formats';
 import { hasLogitsStep, LayerEvaluator, type LayerInput } from './layer-eval';
 import { classifyLayer, summarizePrecision } from './precision';
 import { layerRoles, roleText } from './roles';
-import { DIAGNOSIS_SCHEMA, DIAGNOSIS_VERSION, type CumulativeError, type Diagnosis, type LayerRow, type LocalError, type PrecisionVerdict } from './types';
+import {
+  DIAGNOSIS_SCHEMA,
+  DIAGNOSIS_VERSION,
+  type CumulativeError,
+  type Diagnosis,
+  type LayerRow,
+  type LocalError,
+  type PrecisionVerdict,
+} from './types';
 
 /*
  * Math/Number are read once into module constants: inside Jest's vm context every global lookup in
@@ -107,13 +115,19 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** Budget kind and shape facts of a row. */
-function budgetOf(row: Row, inShape: number[], training: boolean, logitsCaptured: boolean): { kind: LayerBudgetKind; ctx: Parameters<typeof layerBudgetUlps>[1] } {
+function budgetOf(
+  row: Row,
+  inShape: number[],
+  training: boolean,
+  logitsCaptured: boolean,
+): { kind: LayerBudgetKind; ctx: Parameters<typeof layerBudgetUlps>[1] } {
   const l = row.layer;
   switch (l.className) {
     case 'Conv2D':
       return { kind: 'Conv2D', ctx: { k: l.kernelSize[0] * l.kernelSize[1] * inShape[inShape.length - 1] } };
     case 'Dense':
-      if (row.part === 'logits' || l.activation === 'linear') return { kind: 'Dense', ctx: { k: inShape[inShape.length - 1] } };
+      if (row.part === 'logits' || l.activation === 'linear')
+        return { kind: 'Dense', ctx: { k: inShape[inShape.length - 1] } };
       return { kind: 'softmax', ctx: { units: l.units, k: logitsCaptured ? undefined : inShape[inShape.length - 1] } };
     case 'BatchNormalization':
       return training
@@ -132,7 +146,13 @@ function budgetOf(row: Row, inShape: number[], training: boolean, logitsCaptured
  * Runs the adapter with every layer captured. Adapters that cannot capture `:logits` are retried
  * without those names; anything else they cannot capture is an error naming the adapter.
  */
-async function captureAll(adapter: Adapter, input: Tensor, training: boolean, names: string[], issues: string[]): Promise<{ output: Tensor; intermediates: Record<string, Tensor> }> {
+async function captureAll(
+  adapter: Adapter,
+  input: Tensor,
+  training: boolean,
+  names: string[],
+  issues: string[],
+): Promise<{ output: Tensor; intermediates: Record<string, Tensor> }> {
   try {
     return await adapter.run(input, { training, capture: names });
   } catch (err) {
@@ -140,7 +160,9 @@ async function captureAll(adapter: Adapter, input: Tensor, training: boolean, na
     if (withoutLogits.length === names.length) {
       throw new Error(`adapter '${adapter.id}' cannot capture every layer: ${(err as Error).message}`);
     }
-    issues.push(`capture of ${names.filter((n) => n.endsWith(LOGITS_SUFFIX)).join(', ')} failed (${(err as Error).message}); Dense analysed as a whole`);
+    issues.push(
+      `capture of ${names.filter((n) => n.endsWith(LOGITS_SUFFIX)).join(', ')} failed (${(err as Error).message}); Dense analysed as a whole`,
+    );
     try {
       return await adapter.run(input, { training, capture: withoutLogits });
     } catch (err2) {
@@ -157,7 +179,13 @@ function toInput(t: Tensor): LayerInput {
  * Diagnoses a BUILT adapter on `spec`/`weights` (the same the adapter was built with) and `input`.
  * The result is JSON-serializable.
  */
-export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: ModelWeights, input: Tensor, opts: DiagnoseOptions): Promise<Diagnosis> {
+export async function diagnoseCase(
+  adapter: Adapter,
+  spec: ModelSpec,
+  weights: ModelWeights,
+  input: Tensor,
+  opts: DiagnoseOptions,
+): Promise<Diagnosis> {
   const t0 = now();
   const { training, profile } = opts;
   const rows = diagnosisRows(spec);
@@ -174,16 +202,23 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
       const c = compareArrays(run.output.data, plain.output.data, { atol: 0, rtol: 0 });
       captureEffect = { maxAbs: c.maxAbs, identical: c.maxAbs === 0 && c.nanActual === c.nanExpected };
       if (!captureEffect.identical) {
-        issues.push(`capturing changes the adapter's final output (max |Δ| ${c.maxAbs ?? 'inf'}): the per-layer view is of the captured run`);
+        issues.push(
+          `capturing changes the adapter's final output (max |Δ| ${c.maxAbs ?? 'inf'}): the per-layer view is of the captured run`,
+        );
       }
     } else {
-      issues.push(`output shape differs with and without capture: [${run.output.shape.join(',')}] vs [${plain.output.shape.join(',')}]`);
+      issues.push(
+        `output shape differs with and without capture: [${run.output.shape.join(',')}] vs [${plain.output.shape.join(',')}]`,
+      );
     }
   }
   const captured = run.intermediates;
   const missing = names.filter((n) => !(n in captured));
   const missingNonLogits = missing.filter((n) => !n.endsWith(LOGITS_SUFFIX));
-  if (missingNonLogits.length) issues.push(`adapter did not return ${missingNonLogits.length} requested capture(s): ${missingNonLogits.slice(0, 8).join(', ')}${missingNonLogits.length > 8 ? ', ...' : ''}`);
+  if (missingNonLogits.length)
+    issues.push(
+      `adapter did not return ${missingNonLogits.length} requested capture(s): ${missingNonLogits.slice(0, 8).join(', ')}${missingNonLogits.length > 8 ? ', ...' : ''}`,
+    );
   const logitsMissing = missing.filter((n) => n.endsWith(LOGITS_SUFFIX));
   if (logitsMissing.length && !issues.some((i) => i.includes(LOGITS_SUFFIX))) {
     issues.push(`adapter did not return ${logitsMissing.join(', ')}; Dense analysed as a whole`);
@@ -231,10 +266,20 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
     const role = roles.get(l.name) ?? { block: '', role: l.className, inResidualBlock: false };
     const expectedShape = row.part === 'logits' && l.className === 'Dense' ? [n, l.units] : [n, ...l.outputShape];
     const base: Omit<LayerRow, 'cumulative' | 'fp32Envelope' | 'local' | 'precision'> = {
-      name: row.name, layer: l.name, className: l.className, part: row.part, block: role.block, role: role.role, shape: expectedShape,
+      name: row.name,
+      layer: l.name,
+      className: l.className,
+      part: row.part,
+      block: role.block,
+      role: role.role,
+      shape: expectedShape,
     };
     const notAnalysed = (problem: string): LayerRow => ({
-      ...base, problem, cumulative: null, fp32Envelope: null, local: null,
+      ...base,
+      problem,
+      cumulative: null,
+      fp32Envelope: null,
+      local: null,
       precision: { status: 'not-analysed', best: null, runnerUp: null, gapUlp: null, distances: [] },
     });
     const a = captured[row.name];
@@ -244,12 +289,19 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
       continue;
     }
     if (!sameShape(a.shape, expectedShape)) {
-      out.push(notAnalysed(`captured shape [${a.shape.join(',')}] differs from the spec's [${expectedShape.join(',')}]`));
+      out.push(
+        notAnalysed(`captured shape [${a.shape.join(',')}] differs from the spec's [${expectedShape.join(',')}]`),
+      );
       continue;
     }
     const r = r64[row.name];
     const cum = cumulative(a, r);
-    const env = r32 ? { relRms: json(relRms(r32[row.name].data, r.data)), maxAbs: compareArrays(r32[row.name].data, r.data, { atol: 0, rtol: 0 }).maxAbs } : null;
+    const env = r32
+      ? {
+          relRms: json(relRms(r32[row.name].data, r.data)),
+          maxAbs: compareArrays(r32[row.name].data, r.data, { atol: 0, rtol: 0 }).maxAbs,
+        }
+      : null;
 
     // Inputs of this step (the adapter's own).
     const logitsName = `${l.name}${LOGITS_SUFFIX}`;
@@ -262,7 +314,8 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
       continue;
     }
     const layerIns = ins as LayerInput[];
-    const isLinear = l.className === 'Conv2D' || (l.className === 'Dense' && (row.part === 'logits' || l.activation === 'linear'));
+    const isLinear =
+      l.className === 'Conv2D' || (l.className === 'Dense' && (row.part === 'logits' || l.activation === 'linear'));
     const inputFloat32 = layerIns.every((x) => isFloat32Exact(x.data));
     const actual = a.data;
     const float64Storage = !isFloat32Exact(actual);
@@ -278,7 +331,12 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
     const { kind, ctx } = budgetOf(row, layerIns[0].shape, training, softmaxStep || !hasLogitsStep(l));
     const isExactKind = kind === 'exact';
     if (isLinear) {
-      const h = evaluator.linearHypotheses(l as Parameters<LayerEvaluator['linear']>[0], layerIns[0], wanted, inputFloat32);
+      const h = evaluator.linearHypotheses(
+        l as Parameters<LayerEvaluator['linear']>[0],
+        layerIns[0],
+        wanted,
+        inputFloat32,
+      );
       exact = h.fp64;
       for (const ar of DEFAULT_ARITHMETICS) if (h.hypotheses.has(ar)) hyp.set(ar, h.hypotheses.get(ar)!);
     } else {
@@ -316,7 +374,9 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
     let zData: Float64Array | null = null;
     if (kind === 'softmax') {
       const units = (l as { units: number }).units;
-      zData = softmaxStep ? layerIns[0].data : evaluator.linear(l as Parameters<LayerEvaluator['linear']>[0], layerIns[0], 'fp64');
+      zData = softmaxStep
+        ? layerIns[0].data
+        : evaluator.linear(l as Parameters<LayerEvaluator['linear']>[0], layerIns[0], 'fp64');
       zMaxRow = new Float64Array(n);
       for (let b = 0; b < n; b++) {
         let m = -Infinity;
@@ -363,12 +423,27 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
       withinBudget: outside === 0,
       outside,
       maxAbs: json(maxAbs),
-      worst: worstI >= 0 ? { index: unravelIndex(worstI, a.shape), actual: jsonVal(actual[worstI]), exact: jsonVal(exact[worstI]), scale: scale[worstI], ulps: json(worstUlps) } : null,
+      worst:
+        worstI >= 0
+          ? {
+              index: unravelIndex(worstI, a.shape),
+              actual: jsonVal(actual[worstI]),
+              exact: jsonVal(exact[worstI]),
+              scale: scale[worstI],
+              ulps: json(worstUlps),
+            }
+          : null,
     };
 
     let precision: PrecisionVerdict;
     if (isExactKind) {
-      precision = { status: outside === 0 ? 'exact' : 'unexplained', best: null, runnerUp: null, gapUlp: null, distances: [] };
+      precision = {
+        status: outside === 0 ? 'exact' : 'unexplained',
+        best: null,
+        runnerUp: null,
+        gapUlp: null,
+        distances: [],
+      };
     } else {
       precision = classifyLayer(actual, hyp, unit, float64Storage);
     }
@@ -378,19 +453,27 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
 
   const bad = out.filter((r) => r.local && !r.local.withinBudget);
   const first = bad[0];
-  const unexplained = out.filter((r) => r.precision.status === 'unexplained' && r.local?.withinBudget).map((r) => r.name);
+  const unexplained = out
+    .filter((r) => r.precision.status === 'unexplained' && r.local?.withinBudget)
+    .map((r) => r.name);
   const notAnalysedRows = out.filter((r) => r.precision.status === 'not-analysed').map((r) => r.name);
   const precision = summarizePrecision(out, singleBlock);
-  const where = (r: LayerRow): string => `${r.name} (${r.className}, ${roleText({ block: r.block, role: r.role, inResidualBlock: false }, singleBlock)})`;
+  const where = (r: LayerRow): string =>
+    `${r.name} (${r.className}, ${roleText({ block: r.block, role: r.role, inResidualBlock: false }, singleBlock)})`;
   const verdictParts: string[] = [];
   if (first) {
-    verdictParts.push(`first layer out of budget: ${where(first)}: error ${fmtNum(first.local!.errorUlp)} ULP(S) > budget ${fmtNum(first.local!.budgetUlp)} ULP(S)`
-      + ` (max |Δ| ${fmtNum(first.local!.maxAbs)}, ${first.local!.outside} element(s) outside)${bad.length > 1 ? `; ${bad.length - 1} more layer(s) out of budget after it` : ''}`);
+    verdictParts.push(
+      `first layer out of budget: ${where(first)}: error ${fmtNum(first.local!.errorUlp)} ULP(S) > budget ${fmtNum(first.local!.budgetUlp)} ULP(S)` +
+        ` (max |Δ| ${fmtNum(first.local!.maxAbs)}, ${first.local!.outside} element(s) outside)${bad.length > 1 ? `; ${bad.length - 1} more layer(s) out of budget after it` : ''}`,
+    );
   } else if (notAnalysedRows.length === out.length) {
     verdictParts.push('no layer could be analysed');
   } else {
     verdictParts.push(`every analysed layer within its budget (${out.length - notAnalysedRows.length}/${out.length})`);
-    if (unexplained.length) verdictParts.push(`suspect (inside the budget but matching no arithmetic): ${unexplained.slice(0, 5).join(', ')}${unexplained.length > 5 ? ', ...' : ''}`);
+    if (unexplained.length)
+      verdictParts.push(
+        `suspect (inside the budget but matching no arithmetic): ${unexplained.slice(0, 5).join(', ')}${unexplained.length > 5 ? ', ...' : ''}`,
+      );
   }
   verdictParts.push(`arithmetic: ${precision.text}`);
   if (issues.length) verdictParts.push(`capture: ${issues.join('; ')}`);
@@ -404,9 +487,22 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
     modelArgs: spec.args,
     training,
     input: { shape: [...input.shape], source: opts.inputSource ?? 'given' },
-    arithmetics: [...(out.some((r) => r.precision.distances.some((d) => d.arithmetic === 'fp64')) ? ['fp64' as const] : []), ...DEFAULT_ARITHMETICS.filter((x) => wanted.has(x))],
+    arithmetics: [
+      ...(out.some((r) => r.precision.distances.some((d) => d.arithmetic === 'fp64')) ? ['fp64' as const] : []),
+      ...DEFAULT_ARITHMETICS.filter((x) => wanted.has(x)),
+    ],
     rows: out,
-    firstDiverging: first ? { name: first.name, className: first.className, role: first.role, block: first.block, errorUlp: first.local!.errorUlp, budgetUlp: first.local!.budgetUlp, ratio: first.local!.ratio } : null,
+    firstDiverging: first
+      ? {
+          name: first.name,
+          className: first.className,
+          role: first.role,
+          block: first.block,
+          errorUlp: first.local!.errorUlp,
+          budgetUlp: first.local!.budgetUlp,
+          ratio: first.local!.ratio,
+        }
+      : null,
     outOfBudget: bad.map((r) => r.name),
     unexplained,
     notAnalysed: notAnalysedRows,
@@ -414,7 +510,12 @@ export async function diagnoseCase(adapter: Adapter, spec: ModelSpec, weights: M
     captureIssues: issues,
     captureEffect,
     verdict: verdictParts.join('. '),
-    timingsMs: { adapterRun: M.round(adapterMs), reference: M.round(refMs), local: M.round(localMs), total: M.round(now() - t0) },
+    timingsMs: {
+      adapterRun: M.round(adapterMs),
+      reference: M.round(refMs),
+      local: M.round(localMs),
+      total: M.round(now() - t0),
+    },
   };
 }
 

@@ -7,15 +7,27 @@
 import type { Arithmetic } from '../adapters/reference/precision';
 
 export {
-  ARITHMETICS, isArithmetic, isFloat32Exact, mapRound, operandRounder, roundInPlace, roundToBf16, roundToFp16,
-  storageRounder, type Arithmetic,
+  ARITHMETICS,
+  isArithmetic,
+  isFloat32Exact,
+  mapRound,
+  operandRounder,
+  roundInPlace,
+  roundToBf16,
+  roundToFp16,
+  storageRounder,
+  type Arithmetic,
 } from '../adapters/reference/precision';
 
 const M = Math;
 
 /** Display names, as a kernel developer would write them. */
 export const ARITHMETIC_LABEL: Record<Arithmetic, string> = {
-  fp64: 'float64', fp32: 'fp32', tf32: 'TF32', bf16: 'bf16', fp16: 'fp16',
+  fp64: 'float64',
+  fp32: 'fp32',
+  tf32: 'TF32',
+  bf16: 'bf16',
+  fp16: 'fp16',
 };
 
 const f32 = new Float32Array(1);

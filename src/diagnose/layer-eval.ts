@@ -12,8 +12,15 @@ import { conv2d } from '../adapters/reference/conv2d';
 import { matmul } from '../adapters/reference/dense';
 import { addBiasInPlace } from '../adapters/reference/elementwise';
 import {
-  convGeometryOf, denseSoftmax, evaluateLayer, linearFinish, linearProduct, prepareLayer,
-  type LayerInput, type PreparedLayer, type SamePaddingSide,
+  convGeometryOf,
+  denseSoftmax,
+  evaluateLayer,
+  linearFinish,
+  linearProduct,
+  prepareLayer,
+  type LayerInput,
+  type PreparedLayer,
+  type SamePaddingSide,
 } from '../adapters/reference/interpreter';
 import { avgPool2d, poolGeometry } from '../adapters/reference/pooling';
 import { FP16_MAX, type Arithmetic } from '../adapters/reference/precision';
@@ -54,7 +61,10 @@ export class LayerEvaluator {
   /** Weights of the most recently used layer, per arithmetic (layers are analysed one at a time). */
   private cached: { layer: string; byArithmetic: Map<Arithmetic, PreparedLayer> } | undefined;
 
-  constructor(readonly spec: ModelSpec, private readonly weights: ModelWeights) {
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly weights: ModelWeights,
+  ) {
     this.byName = new Map(spec.layers.map((l) => [l.name, l]));
   }
 
@@ -92,12 +102,20 @@ export class LayerEvaluator {
    * 10 mantissa bits, and below binary16's normal range (2^-14) the two roundings differ by at most
    * 2^-25 per operand, far below one ULP of the error magnitude S.
    */
-  linearHypotheses(l: Conv2DSpec | DenseSpec, x: LayerInput, wanted: ReadonlySet<Arithmetic>, inputIsFloat32: boolean): { fp64: Float64Array; hypotheses: Map<Arithmetic, Float64Array> } {
+  linearHypotheses(
+    l: Conv2DSpec | DenseSpec,
+    x: LayerInput,
+    wanted: ReadonlySet<Arithmetic>,
+    inputIsFloat32: boolean,
+  ): { fp64: Float64Array; hypotheses: Map<Arithmetic, Float64Array> } {
     const hypotheses = new Map<Arithmetic, Float64Array>();
     const p64 = this.prepared(l, 'fp64');
     const product64 = linearProduct(l, x, p64);
     if (wanted.has('fp32')) {
-      hypotheses.set('fp32', inputIsFloat32 ? linearFinish(l, product64.slice(), this.prepared(l, 'fp32')) : this.linear(l, x, 'fp32'));
+      hypotheses.set(
+        'fp32',
+        inputIsFloat32 ? linearFinish(l, product64.slice(), this.prepared(l, 'fp32')) : this.linear(l, x, 'fp32'),
+      );
     }
     const fp64 = linearFinish(l, product64, p64);
     let productTf32: Float64Array | undefined;
@@ -105,7 +123,10 @@ export class LayerEvaluator {
     if (wanted.has('bf16')) hypotheses.set('bf16', this.linear(l, x, 'bf16'));
     if (wanted.has('fp16')) {
       const inRange = maxAbs(x.data) <= FP16_MAX && maxAbs(p64.linear!.kernel) <= FP16_MAX;
-      hypotheses.set('fp16', inRange ? linearFinish(l, productTf32!.slice(), this.prepared(l, 'fp16')) : this.linear(l, x, 'fp16'));
+      hypotheses.set(
+        'fp16',
+        inRange ? linearFinish(l, productTf32!.slice(), this.prepared(l, 'fp16')) : this.linear(l, x, 'fp16'),
+      );
     }
     if (wanted.has('tf32')) hypotheses.set('tf32', linearFinish(l, productTf32!, this.prepared(l, 'tf32')));
     return { fp64, hypotheses };
@@ -121,7 +142,13 @@ export class LayerEvaluator {
    * whole (logits, then its activation); use linear() and softmax() for the two steps. The output may
    * be an input buffer itself (Flatten).
    */
-  evaluate(l: LayerSpec, inputs: LayerInput[], training: boolean, a: Arithmetic, opts: LayerEvalOptions = {}): Float64Array {
+  evaluate(
+    l: LayerSpec,
+    inputs: LayerInput[],
+    training: boolean,
+    a: Arithmetic,
+    opts: LayerEvalOptions = {},
+  ): Float64Array {
     if (l.className === 'InputLayer') throw new Error(`diagnose: the input layer '${l.name}' is not evaluated`);
     if (inputs.length !== l.inbound.length) {
       throw new Error(`diagnose: layer '${l.name}' takes ${l.inbound.length} input(s), got ${inputs.length}`);
@@ -139,16 +166,23 @@ export class LayerEvaluator {
    *   exact layers            |y|
    * `reference` is the layer's fp64 output on the same inputs.
    */
-  scale(l: LayerSpec, inputs: LayerInput[], training: boolean, reference: Float64Array, part: 'logits' | 'output' = 'output'): Float64Array {
+  scale(
+    l: LayerSpec,
+    inputs: LayerInput[],
+    training: boolean,
+    reference: Float64Array,
+    part: 'logits' | 'output' = 'output',
+  ): Float64Array {
     if ((l.className === 'Dense' && (part === 'logits' || l.activation === 'linear')) || l.className === 'Conv2D') {
       const lin = l as Conv2DSpec | DenseSpec;
       const { kernel, bias } = this.prepared(l, 'fp64').linear!;
       const x = inputs[0];
       const ax = abs(x.data);
       const ak = abs(kernel);
-      const s = lin.className === 'Conv2D'
-        ? conv2d(ax, convGeometryOf(lin, x.shape), ak, allFinite(ak))
-        : matmul(ax, x.shape[0], x.data.length / x.shape[0], ak, lin.units, allFinite(ak));
+      const s =
+        lin.className === 'Conv2D'
+          ? conv2d(ax, convGeometryOf(lin, x.shape), ak, allFinite(ak))
+          : matmul(ax, x.shape[0], x.data.length / x.shape[0], ak, lin.units, allFinite(ak));
       addBiasInPlace(s, abs(bias));
       return s;
     }

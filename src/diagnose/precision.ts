@@ -33,7 +33,11 @@ export const FLOOR_ULP = 2;
 export const MATCH_FRACTION = 0.3;
 
 /** Distance from `a` to `b` in ULP(S): RMS and max of |a_i − b_i| / unit_i (NaN pairs are 0 apart). */
-export function distanceUlp(a: ArrayLike<number>, b: ArrayLike<number>, unit: Float64Array): { rms: number; max: number } {
+export function distanceUlp(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  unit: Float64Array,
+): { rms: number; max: number } {
   let sum = 0;
   let max = 0;
   for (let i = 0; i < unit.length; i++) {
@@ -64,7 +68,11 @@ export function classifyLayer(
   const names = [...hypotheses.keys()];
   const dist = new Map<Arithmetic, { rms: number; max: number }>();
   for (const a of names) dist.set(a, distanceUlp(actual, hypotheses.get(a)!, unit));
-  const distances = names.map((a) => ({ arithmetic: a, rmsUlp: json(dist.get(a)!.rms), maxUlp: json(dist.get(a)!.max) }));
+  const distances = names.map((a) => ({
+    arithmetic: a,
+    rmsUlp: json(dist.get(a)!.rms),
+    maxUlp: json(dist.get(a)!.max),
+  }));
 
   if (float64Storage && hypotheses.has('fp64')) {
     // float32-based hypotheses cannot produce non-float32 values; fp64 matches if it is within float64 noise.
@@ -107,14 +115,20 @@ function plural(n: number, word: string): string {
  */
 export function summarizePrecision(rows: LayerRow[], singleBlock: boolean): PrecisionSummary {
   const counts: Record<PrecisionStatus, number> = {
-    match: 0, ambiguous: 0, indistinguishable: 0, unexplained: 0, exact: 0, 'not-analysed': 0,
+    match: 0,
+    ambiguous: 0,
+    indistinguishable: 0,
+    unexplained: 0,
+    exact: 0,
+    'not-analysed': 0,
   };
   for (const r of rows) counts[r.precision.status]++;
   const matched = rows.filter((r) => r.precision.status === 'match' && r.precision.best);
   const tally = new Map<Arithmetic, number>();
   for (const r of matched) tally.set(r.precision.best!, (tally.get(r.precision.best!) ?? 0) + 1);
   let base: Arithmetic | null = null;
-  for (const [a, n] of tally) if (base === null || n > tally.get(base)! || (n === tally.get(base)! && a === 'fp32')) base = a;
+  for (const [a, n] of tally)
+    if (base === null || n > tally.get(base)! || (n === tally.get(base)! && a === 'fp32')) base = a;
   if (base === null) {
     const ind = rows.filter((r) => r.precision.status === 'indistinguishable' && r.precision.best);
     base = ind.length ? ind[0].precision.best : null;
@@ -124,16 +138,27 @@ export function summarizePrecision(rows: LayerRow[], singleBlock: boolean): Prec
   const odd = matched.filter((r) => r.precision.best !== base);
   const byArith = new Map<Arithmetic, LayerRow[]>();
   for (const r of odd) byArith.set(r.precision.best!, [...(byArith.get(r.precision.best!) ?? []), r]);
-  const isMatmul = (r: LayerRow): boolean => r.className === 'Conv2D' || (r.className === 'Dense' && r.part === 'logits');
-  const tellingMatmul = rows.filter((r) => isMatmul(r) && (r.precision.status === 'match' || r.precision.status === 'ambiguous' || r.precision.status === 'unexplained'));
+  const isMatmul = (r: LayerRow): boolean =>
+    r.className === 'Conv2D' || (r.className === 'Dense' && r.part === 'logits');
+  const tellingMatmul = rows.filter(
+    (r) =>
+      isMatmul(r) &&
+      (r.precision.status === 'match' || r.precision.status === 'ambiguous' || r.precision.status === 'unexplained'),
+  );
   for (const [a, all] of byArith) {
     const label = ARITHMETIC_LABEL[a];
     let list = all;
     // Every Conv2D/Dense matmul that can be told apart uses `a`: say so in one phrase.
-    if (tellingMatmul.length > 1 && tellingMatmul.every((r) => r.precision.best === a && r.precision.status === 'match')) {
+    if (
+      tellingMatmul.length > 1 &&
+      tellingMatmul.every((r) => r.precision.best === a && r.precision.status === 'match')
+    ) {
       const nMatmul = rows.filter(isMatmul).length;
       exceptions.push({
-        arithmetic: a, role: 'Conv2D/Dense', blocks: 0, layers: tellingMatmul.map((r) => r.name),
+        arithmetic: a,
+        role: 'Conv2D/Dense',
+        blocks: 0,
+        layers: tellingMatmul.map((r) => r.name),
         text: `${label} in every Conv2D and Dense matmul (${tellingMatmul.length}/${nMatmul}${nMatmul > tellingMatmul.length ? ', the others indistinguishable' : ''})`,
       });
       list = all.filter((r) => !isMatmul(r));
@@ -145,21 +170,44 @@ export function summarizePrecision(rows: LayerRow[], singleBlock: boolean): Prec
     for (const [role, rs] of byRole) {
       // All rows with this role that say anything (match/ambiguous/unexplained), residual blocks only.
       const sameRole = rows.filter((r) => r.role === role && r.block !== 'input');
-      const telling = sameRole.filter((r) => r.precision.status === 'match' || r.precision.status === 'ambiguous' || r.precision.status === 'unexplained');
+      const telling = sameRole.filter(
+        (r) =>
+          r.precision.status === 'match' || r.precision.status === 'ambiguous' || r.precision.status === 'unexplained',
+      );
       const residual = rs.every((r) => /_block\d+_/.test(r.block)) || singleBlock;
-      if (residual && telling.length > 0 && telling.every((r) => r.precision.best === a && r.precision.status === 'match') && (rs.length > 1 || singleBlock)) {
+      if (
+        residual &&
+        telling.length > 0 &&
+        telling.every((r) => r.precision.best === a && r.precision.status === 'match') &&
+        (rs.length > 1 || singleBlock)
+      ) {
         const kindOfBlock = role.startsWith('shortcut') ? 'convolutional block' : 'block';
         const where = singleBlock ? `${role} (${rs.map((r) => r.name).join(', ')})` : `${role} of each ${kindOfBlock}`;
-        const note = sameRole.length > telling.length ? `${rs.length}/${sameRole.length}, the others indistinguishable` : `${rs.length}/${sameRole.length}`;
-        exceptions.push({ arithmetic: a, role, blocks: rs.length, layers: rs.map((r) => r.name), text: `${label} in ${where}${singleBlock ? '' : ` (${note})`}` });
+        const note =
+          sameRole.length > telling.length
+            ? `${rs.length}/${sameRole.length}, the others indistinguishable`
+            : `${rs.length}/${sameRole.length}`;
+        exceptions.push({
+          arithmetic: a,
+          role,
+          blocks: rs.length,
+          layers: rs.map((r) => r.name),
+          text: `${label} in ${where}${singleBlock ? '' : ` (${note})`}`,
+        });
       } else {
         loose.push(...rs);
       }
     }
     if (loose.length) {
-      const shown = loose.slice(0, 6).map((r) => `${r.name} (${singleBlock ? r.role : `${r.block} ${r.role}`})`).join(', ');
+      const shown = loose
+        .slice(0, 6)
+        .map((r) => `${r.name} (${singleBlock ? r.role : `${r.block} ${r.role}`})`)
+        .join(', ');
       exceptions.push({
-        arithmetic: a, role: null, blocks: 0, layers: loose.map((r) => r.name),
+        arithmetic: a,
+        role: null,
+        blocks: 0,
+        layers: loose.map((r) => r.name),
         text: `${label} in ${shown}${loose.length > 6 ? ` and ${loose.length - 6} more` : ''}`,
       });
     }
@@ -169,7 +217,9 @@ export function summarizePrecision(rows: LayerRow[], singleBlock: boolean): Prec
   const baseCount = matched.length - odd.length;
   if (base !== null) {
     const rest = `${ARITHMETIC_LABEL[base]} ${exceptions.length ? 'elsewhere' : 'throughout'}`;
-    parts.push(`${rest} (${plural(baseCount, 'layer')} matched${counts.indistinguishable ? `, ${counts.indistinguishable} indistinguishable` : ''})`);
+    parts.push(
+      `${rest} (${plural(baseCount, 'layer')} matched${counts.indistinguishable ? `, ${counts.indistinguishable} indistinguishable` : ''})`,
+    );
   } else {
     parts.push('no layer matched any arithmetic');
   }

@@ -118,7 +118,15 @@ export interface Diagnosis {
   arithmetics: Arithmetic[];
   rows: LayerRow[];
   /** The first row (creation order) whose local error leaves its budget. */
-  firstDiverging: { name: string; className: LayerClassName; role: string; block: string; errorUlp: JsonNumber; budgetUlp: number; ratio: JsonNumber } | null;
+  firstDiverging: {
+    name: string;
+    className: LayerClassName;
+    role: string;
+    block: string;
+    errorUlp: JsonNumber;
+    budgetUlp: number;
+    ratio: JsonNumber;
+  } | null;
   outOfBudget: string[];
   /** Rows no arithmetic explains although inside the budget (suspects). */
   unexplained: string[];

@@ -19,14 +19,21 @@ export interface RunInfo {
   git: { commit: string | null; dirty: boolean | null; note?: string };
   /** Installed version of every runtime package (dependencies, @tensorflow/*, onnxruntime-*). */
   packages: Record<string, string>;
-  gpu: { devices: Array<{ name: string; driver: string; memoryMiB: number | null }>; cudaVersion: string | null; note?: string };
+  gpu: {
+    devices: Array<{ name: string; driver: string; memoryMiB: number | null }>;
+    cudaVersion: string | null;
+    note?: string;
+  };
   /** Precision settings, by adapter id (from describe()): precision + settings such as TF32, graph optimization level. */
   precision: Record<string, { precision: string; settings: Record<string, string | number | boolean> }>;
 }
 
 export function toolVersion(root = packageRoot()): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (
+      (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ??
+      'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -34,7 +41,12 @@ export function toolVersion(root = packageRoot()): string {
 
 function run(cmd: string, args: string[], cwd: string): string | null {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim();
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
   } catch {
     return null;
   }
@@ -47,7 +59,11 @@ function gitInfo(root: string): RunInfo['git'] {
   const status = run('git', ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=no'], root);
   if (commit === null) {
     const inside = run('git', ['rev-parse', '--is-inside-work-tree'], root) === 'true';
-    return { commit: null, dirty: status === null ? null : status.length > 0, note: inside ? 'no commit yet' : 'not a git checkout' };
+    return {
+      commit: null,
+      dirty: status === null ? null : status.length > 0,
+      note: inside ? 'no commit yet' : 'not a git checkout',
+    };
   }
   return { commit, dirty: status === null ? null : status.length > 0 };
 }
@@ -64,7 +80,9 @@ function distro(): string | null {
 
 function installedVersion(root: string, name: string): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'not installed';
@@ -78,7 +96,10 @@ function installedVersion(root: string, name: string): string {
 export function runtimePackages(root = packageRoot()): Record<string, string> {
   const names = new Set<string>();
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
     for (const n of Object.keys(pkg.dependencies ?? {})) names.add(n);
     for (const n of Object.keys(pkg.optionalDependencies ?? {})) names.add(n);
   } catch {
@@ -101,13 +122,21 @@ export function runtimePackages(root = packageRoot()): Record<string, string> {
 
 /** GPU facts from nvidia-smi; an empty device list (with a note) when there is none. */
 export function gpuInfo(): RunInfo['gpu'] {
-  const q = run('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader,nounits'], process.cwd());
-  if (q === null) return { devices: [], cudaVersion: null, note: 'nvidia-smi not found or failed: no NVIDIA GPU visible' };
-  const devices = q.split('\n').filter(Boolean).map((line) => {
-    const [name, driver, mem] = line.split(',').map((s) => s.trim());
-    const m = Number(mem);
-    return { name, driver, memoryMiB: Number.isFinite(m) ? m : null };
-  });
+  const q = run(
+    'nvidia-smi',
+    ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader,nounits'],
+    process.cwd(),
+  );
+  if (q === null)
+    return { devices: [], cudaVersion: null, note: 'nvidia-smi not found or failed: no NVIDIA GPU visible' };
+  const devices = q
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, driver, mem] = line.split(',').map((s) => s.trim());
+      const m = Number(mem);
+      return { name, driver, memoryMiB: Number.isFinite(m) ? m : null };
+    });
   const header = run('nvidia-smi', [], process.cwd()) ?? '';
   const cuda = /CUDA Version:\s*([0-9.]+)/.exec(header);
   return { devices, cudaVersion: cuda ? cuda[1] : null };
@@ -121,7 +150,10 @@ export function precisionOf(descriptions: Record<string, AdapterDescription | nu
   return out;
 }
 
-export function collectRunInfo(descriptions: Record<string, AdapterDescription | null> = {}, root = packageRoot()): RunInfo {
+export function collectRunInfo(
+  descriptions: Record<string, AdapterDescription | null> = {},
+  root = packageRoot(),
+): RunInfo {
   const cpus = os.cpus();
   return {
     os: { platform: os.platform(), release: os.release(), arch: os.arch(), distro: distro() },

@@ -47,14 +47,18 @@ function scanMarkers(b: Uint8Array, label: string): JpegInfo {
     while (b[off] === 0xff && off < b.length) off++;
     const m = b[off++];
     if (m === undefined) break;
-    if (m === 0xd9) { sawEoi = true; break; }
+    if (m === 0xd9) {
+      sawEoi = true;
+      break;
+    }
     if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) continue;
     if (off + 2 > b.length) break;
     const len = len16(off);
     const seg = off + 2;
     if (off + len > b.length) break;
     if (m === 0xe0 && String.fromCharCode(...b.subarray(seg, seg + 4)) === 'JFIF') jfif = true;
-    if (m === 0xee && String.fromCharCode(...b.subarray(seg, seg + 5)) === 'Adobe' && len >= 12) adobeTransform = b[seg + 11];
+    if (m === 0xee && String.fromCharCode(...b.subarray(seg, seg + 5)) === 'Adobe' && len >= 12)
+      adobeTransform = b[seg + 11];
     if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
       const precision = b[seg];
       const nc = b[seg + 5];
@@ -65,20 +69,37 @@ function scanMarkers(b: Uint8Array, label: string): JpegInfo {
         const hv = b[seg + 7 + i * 3];
         samp.push(`${hv >> 4}x${hv & 15}`);
       }
-      info = { components: nc, precision, componentIds: ids, jfif, adobeTransform, progressive: m === 0xc2 || m === 0xc6 || m === 0xca || m === 0xce, sampling: samp.join(',') };
+      info = {
+        components: nc,
+        precision,
+        componentIds: ids,
+        jfif,
+        adobeTransform,
+        progressive: m === 0xc2 || m === 0xc6 || m === 0xca || m === 0xce,
+        sampling: samp.join(','),
+      };
       if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) {
-        throw new ImageReadError(`${label}: JPEG process SOF${m - 0xc0} (lossless, hierarchical or arithmetic-coded) is not supported`);
+        throw new ImageReadError(
+          `${label}: JPEG process SOF${m - 0xc0} (lossless, hierarchical or arithmetic-coded) is not supported`,
+        );
       }
     }
     off += len;
     if (m === 0xda) {
       sawScan = true;
       // Entropy-coded data: skip to the next marker that is not a stuffed 0xFF00 or a restart marker.
-      while (off + 1 < b.length && !(b[off] === 0xff && b[off + 1] !== 0 && !(b[off + 1] >= 0xd0 && b[off + 1] <= 0xd7))) off++;
+      while (
+        off + 1 < b.length &&
+        !(b[off] === 0xff && b[off + 1] !== 0 && !(b[off + 1] >= 0xd0 && b[off + 1] <= 0xd7))
+      )
+        off++;
     }
   }
   if (!info) throw new ImageReadError(`${label}: corrupt JPEG (no frame header)`);
-  if (!sawScan || !sawEoi) throw new ImageReadError(`${label}: truncated JPEG (no end-of-image marker after the image data); PIL refuses it too ("image file is truncated")`);
+  if (!sawScan || !sawEoi)
+    throw new ImageReadError(
+      `${label}: truncated JPEG (no end-of-image marker after the image data); PIL refuses it too ("image file is truncated")`,
+    );
   return { ...info, jfif, adobeTransform };
 }
 
@@ -90,14 +111,19 @@ function isRgbTransform(i: JpegInfo): boolean {
 
 export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
   const info = scanMarkers(bytes, label);
-  if (info.precision !== 8) throw new ImageReadError(`${label}: ${info.precision}-bit JPEG is not supported (8-bit only)`);
+  if (info.precision !== 8)
+    throw new ImageReadError(`${label}: ${info.precision}-bit JPEG is not supported (8-bit only)`);
   if (info.components !== 1 && info.components !== 3) {
-    throw new ImageReadError(`${label}: JPEG with ${info.components} components (CMYK/YCCK) is not supported; PIL converts CMYK with its own formula — convert the image to RGB first`);
+    throw new ImageReadError(
+      `${label}: JPEG with ${info.components} components (CMYK/YCCK) is not supported; PIL converts CMYK with its own formula — convert the image to RGB first`,
+    );
   }
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpeg.decode(bytes, {
-      useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: false,
       colorTransform: info.components === 3 ? !isRgbTransform(info) : undefined,
       maxMemoryUsageInMB: 1024,
     });
@@ -105,10 +131,17 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
     throw new ImageReadError(`${label}: cannot decode the JPEG (corrupt?): ${(err as Error).message}`);
   }
   const n = img.width * img.height;
-  if (img.data.length !== n * 3) throw new ImageReadError(`${label}: JPEG decoder returned ${img.data.length} values for ${img.width}x${img.height}`);
-  const kind = info.components === 1 ? 'greyscale' : `${isRgbTransform(info) ? 'RGB' : 'YCbCr'} sampling ${info.sampling}`;
+  if (img.data.length !== n * 3)
+    throw new ImageReadError(
+      `${label}: JPEG decoder returned ${img.data.length} values for ${img.width}x${img.height}`,
+    );
+  const kind =
+    info.components === 1 ? 'greyscale' : `${isRgbTransform(info) ? 'RGB' : 'YCbCr'} sampling ${info.sampling}`;
   return {
-    width: img.width, height: img.height, data: img.data, format: 'JPEG',
+    width: img.width,
+    height: img.height,
+    data: img.data,
+    format: 'JPEG',
     pilMode: info.components === 1 ? 'L' : 'RGB',
     decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})`,
   };
@@ -118,7 +151,7 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
 function differsFromPil(info: JpegInfo): string {
   const subsampled = info.components === 3 && info.sampling !== '1x1,1x1,1x1';
   return subsampled
-    ? 'chroma replicated, not libjpeg-turbo\'s fancy upsampling: pixels differ from PIL\'s by up to ~47 levels at colour edges '
-      + '(measured), enough to change a prediction; use PNG for inputs identical to Keras\'s'
+    ? "chroma replicated, not libjpeg-turbo's fancy upsampling: pixels differ from PIL's by up to ~47 levels at colour edges " +
+        "(measured), enough to change a prediction; use PNG for inputs identical to Keras's"
     : 'may differ from PIL/libjpeg-turbo by 1-3 levels (IDCT and colour-conversion rounding, measured)';
 }

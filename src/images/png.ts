@@ -23,10 +23,19 @@ import type { DecodedImage } from './types';
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-interface PngHeader { width: number; height: number; depth: number; colorType: number; interlace: number }
+interface PngHeader {
+  width: number;
+  height: number;
+  depth: number;
+  colorType: number;
+  interlace: number;
+}
 
 /** IHDR and the byte ranges of the chunks (PNG container only, not pixel data). */
-function walkChunks(b: Uint8Array, label: string): { header: PngHeader; chunks: { type: string; start: number; end: number }[] } {
+function walkChunks(
+  b: Uint8Array,
+  label: string,
+): { header: PngHeader; chunks: { type: string; start: number; end: number }[] } {
   const chunks: { type: string; start: number; end: number }[] = [];
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let off = 8;
@@ -35,12 +44,16 @@ function walkChunks(b: Uint8Array, label: string): { header: PngHeader; chunks: 
     const len = view.getUint32(off);
     const type = String.fromCharCode(b[off + 4], b[off + 5], b[off + 6], b[off + 7]);
     const end = off + 12 + len;
-    if (end > b.length) throw new ImageReadError(`${label}: truncated PNG (chunk ${type} runs past the end of the file)`);
+    if (end > b.length)
+      throw new ImageReadError(`${label}: truncated PNG (chunk ${type} runs past the end of the file)`);
     if (type === 'IHDR') {
       if (len < 13) throw new ImageReadError(`${label}: corrupt PNG (short IHDR)`);
       header = {
-        width: view.getUint32(off + 8), height: view.getUint32(off + 12),
-        depth: b[off + 16], colorType: b[off + 17], interlace: b[off + 20],
+        width: view.getUint32(off + 8),
+        height: view.getUint32(off + 12),
+        depth: b[off + 16],
+        colorType: b[off + 17],
+        interlace: b[off + 20],
       };
     }
     chunks.push({ type, start: off, end });
@@ -72,14 +85,17 @@ export function decodePng(bytes: Uint8Array, label: string): DecodedImage {
   }
   let png: { width: number; height: number; data: Uint8Array | Uint16Array };
   try {
-    png = PNG.sync.read(Buffer.from(input.buffer, input.byteOffset, input.byteLength), { skipRescale: true }) as unknown as typeof png;
+    png = PNG.sync.read(Buffer.from(input.buffer, input.byteOffset, input.byteLength), {
+      skipRescale: true,
+    }) as unknown as typeof png;
   } catch (err) {
     throw new ImageReadError(`${label}: cannot decode the PNG (truncated or corrupt?): ${(err as Error).message}`);
   }
   const { width, height } = png;
   const src = png.data;
   const n = width * height;
-  if (src.length !== n * 4) throw new ImageReadError(`${label}: PNG decoder returned ${src.length} values for ${width}x${height}`);
+  if (src.length !== n * 4)
+    throw new ImageReadError(`${label}: PNG decoder returned ${src.length} values for ${width}x${height}`);
   const d = header.depth;
   let f: (v: number) => number;
   if (header.colorType === 3) f = (v) => v;
@@ -96,7 +112,11 @@ export function decodePng(bytes: Uint8Array, label: string): DecodedImage {
     out[i * 3 + 2] = f(src[i * 4 + 2]);
   }
   return {
-    width, height, data: out, format: 'PNG', pilMode: mode(d),
+    width,
+    height,
+    data: out,
+    format: 'PNG',
+    pilMode: mode(d),
     decoder: 'pngjs (lossless: identical to PIL)',
   };
 }

@@ -32,7 +32,10 @@ export interface PreparedImage {
 }
 
 /** load_img(file, target_size=(h, w)) + img_to_array + expand_dims + /255.0. Throws ImageReadError. */
-export function prepareImage(file: string, targetSize: readonly [number, number] = NOTEBOOK_TARGET_SIZE): PreparedImage {
+export function prepareImage(
+  file: string,
+  targetSize: readonly [number, number] = NOTEBOOK_TARGET_SIZE,
+): PreparedImage {
   const decoded = decodeImageFile(file);
   const [h, w] = targetSize;
   const resized = resizeNearest(decoded, w, h);

@@ -20,8 +20,16 @@ import type { ImportedGraph, ImportedLayer } from './keras-config';
 
 /** Layer classes of the notebook's models. */
 export const NOTEBOOK_LAYER_CLASSES = [
-  'InputLayer', 'ZeroPadding2D', 'Conv2D', 'BatchNormalization', 'Activation', 'MaxPooling2D',
-  'AveragePooling2D', 'Add', 'Flatten', 'Dense',
+  'InputLayer',
+  'ZeroPadding2D',
+  'Conv2D',
+  'BatchNormalization',
+  'Activation',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'Add',
+  'Flatten',
+  'Dense',
 ] as const;
 
 export interface ArchitectureMatch {
@@ -42,7 +50,8 @@ function describe(l: ImportedLayer): string {
 
 function pair(v: unknown): [number, number] | undefined {
   if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0] as number, v[1] as number];
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number'))
+    return [v[0] as number, v[1] as number];
   return undefined;
 }
 
@@ -58,7 +67,12 @@ function dtypeName(v: unknown): string {
 
 function inputShapeOf(l: ImportedLayer): number[] {
   const s = (l.config.batch_shape ?? l.config.batch_input_shape) as unknown;
-  if (!Array.isArray(s) || s.length !== 4 || s[0] !== null || !s.slice(1).every((d) => Number.isInteger(d) && (d as number) > 0)) {
+  if (
+    !Array.isArray(s) ||
+    s.length !== 4 ||
+    s[0] !== null ||
+    !s.slice(1).every((d) => Number.isInteger(d) && (d as number) > 0)
+  ) {
     arch(`input layer ${describe(l)}`, `shape ${JSON.stringify(s)} is not (None, h, w, c) with known h, w, c`);
   }
   return s.slice(1) as number[];
@@ -79,20 +93,32 @@ export function configDifferences(l: ImportedLayer, s: LayerSpec): string[] {
   const d: string[] = [];
   const c = l.config;
   const eq = (what: string, got: unknown, want: unknown): void => {
-    if (JSON.stringify(got) !== JSON.stringify(want)) d.push(`${what} ${JSON.stringify(got)} (expected ${JSON.stringify(want)})`);
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      d.push(`${what} ${JSON.stringify(got)} (expected ${JSON.stringify(want)})`);
   };
   const dt = dtypeName(c.dtype);
   if (dt !== 'float32') d.push(`dtype ${dt} (expected float32)`);
   const df = c.data_format;
-  if (df !== undefined && df !== null && df !== 'channels_last') d.push(`data_format ${JSON.stringify(df)} (expected channels_last)`);
+  if (df !== undefined && df !== null && df !== 'channels_last')
+    d.push(`data_format ${JSON.stringify(df)} (expected channels_last)`);
   switch (s.className) {
     case 'InputLayer':
       eq('input shape', inputShapeOf(l), s.outputShape);
       break;
     case 'ZeroPadding2D': {
       const p = c.padding;
-      const norm = typeof p === 'number' ? [[p, p], [p, p]]
-        : Array.isArray(p) && p.every((x) => typeof x === 'number') ? [[p[0], p[0]], [p[1], p[1]]] : p;
+      const norm =
+        typeof p === 'number'
+          ? [
+              [p, p],
+              [p, p],
+            ]
+          : Array.isArray(p) && p.every((x) => typeof x === 'number')
+            ? [
+                [p[0], p[0]],
+                [p[1], p[1]],
+              ]
+            : p;
       eq('padding', norm, s.padding);
       break;
     }
@@ -143,32 +169,46 @@ function initializerOf(l: ImportedLayer): InitializerSpec | undefined {
   const seed = Number.isInteger(cfg.seed) ? `@${cfg.seed as number}` : '';
   try {
     switch (v.class_name) {
-      case 'GlorotUniform': return parseInitializer(`glorot_uniform${seed}`);
+      case 'GlorotUniform':
+        return parseInitializer(`glorot_uniform${seed}`);
       case 'RandomUniform':
         if ((cfg.minval ?? -0.05) !== -0.05 || (cfg.maxval ?? 0.05) !== 0.05) return undefined;
         return parseInitializer(`random_uniform${seed}`);
-      case 'Constant': return parseInitializer(`constant:${String(cfg.value)}`);
-      case 'Zeros': return parseInitializer('zeros');
-      case 'Ones': return parseInitializer('ones');
-      default: return undefined;
+      case 'Constant':
+        return parseInitializer(`constant:${String(cfg.value)}`);
+      case 'Zeros':
+        return parseInitializer('zeros');
+      case 'Ones':
+        return parseInitializer('ones');
+      default:
+        return undefined;
     }
   } catch {
     return undefined;
   }
 }
 
-interface Inferred { spec: ModelSpec; notes: string[] }
+interface Inferred {
+  spec: ModelSpec;
+  notes: string[];
+}
 
 /** Which notebook model the stored graph is, as a spec. Throws ModelImportError('architecture'). */
 export function inferSpec(g: ImportedGraph, where: string): Inferred {
   const byName = new Map(g.layers.map((l) => [l.name, l]));
   for (const l of g.layers) {
     if (!(NOTEBOOK_LAYER_CLASSES as readonly string[]).includes(l.className)) {
-      arch(where, `layer ${describe(l)} is not a layer of the notebook's architecture (it has only ${NOTEBOOK_LAYER_CLASSES.join(', ')})`);
+      arch(
+        where,
+        `layer ${describe(l)} is not a layer of the notebook's architecture (it has only ${NOTEBOOK_LAYER_CLASSES.join(', ')})`,
+      );
     }
   }
   if (g.inputs.length !== 1 || g.outputs.length !== 1) {
-    arch(where, `the model has ${g.inputs.length} input(s) and ${g.outputs.length} output(s); the notebook's models have one of each`);
+    arch(
+      where,
+      `the model has ${g.inputs.length} input(s) and ${g.outputs.length} output(s); the notebook's models have one of each`,
+    );
   }
   const input = byName.get(g.inputs[0])!;
   if (input.className !== 'InputLayer') arch(where, `the model input ${describe(input)} is not an InputLayer`);
@@ -180,7 +220,8 @@ export function inferSpec(g: ImportedGraph, where: string): Inferred {
   const convs = count('Conv2D');
   if (dense.length === 1 && count('ZeroPadding2D') === 1) {
     const classes = dense[0].config.units;
-    if (!Number.isInteger(classes) || (classes as number) <= 0) arch(where, `Dense layer ${describe(dense[0])} has units ${JSON.stringify(classes)}`);
+    if (!Number.isInteger(classes) || (classes as number) <= 0)
+      arch(where, `Dense layer ${describe(dense[0])} has units ${JSON.stringify(classes)}`);
     return { spec: resnet50({ inputShape, classes: classes as number }), notes };
   }
   if (dense.length === 0 && (convs === 3 || convs === 4)) {
@@ -200,34 +241,51 @@ export function inferSpec(g: ImportedGraph, where: string): Inferred {
     const firsts = consumers(input.name).filter((l) => l.className === 'Conv2D');
     const paths = firsts.map(mainPath).filter((p): p is ImportedLayer[] => p !== undefined);
     if (paths.length !== 1) {
-      arch(where, `no Conv2D -> BatchNormalization -> Activation chain of three Conv2D layers from the input; `
-        + 'not an identity_block or convolutional_block of the notebook');
+      arch(
+        where,
+        `no Conv2D -> BatchNormalization -> Activation chain of three Conv2D layers from the input; ` +
+          'not an identity_block or convolutional_block of the notebook',
+      );
     }
     const [c1, c2, c3] = paths[0];
     const filters = [c1, c2, c3].map((c) => c.config.filters as number);
     const k = pair(c2.config.kernel_size);
-    if (!k || k[0] !== k[1]) arch(where, `middle Conv2D ${describe(c2)} has kernel_size ${JSON.stringify(c2.config.kernel_size)}; the notebook's f x f kernels are square`);
+    if (!k || k[0] !== k[1])
+      arch(
+        where,
+        `middle Conv2D ${describe(c2)} has kernel_size ${JSON.stringify(c2.config.kernel_size)}; the notebook's f x f kernels are square`,
+      );
     const st = pair(c1.config.strides);
-    if (!st || st[0] !== st[1]) arch(where, `first Conv2D ${describe(c1)} has strides ${JSON.stringify(c1.config.strides)}; the notebook's (s, s) strides are square`);
+    if (!st || st[0] !== st[1])
+      arch(
+        where,
+        `first Conv2D ${describe(c1)} has strides ${JSON.stringify(c1.config.strides)}; the notebook's (s, s) strides are square`,
+      );
     const trainingArgs = g.layers.filter((l) => l.className === 'BatchNormalization').map((l) => l.callKwargs.training);
     const training = trainingArgs.every((t) => t === false) ? false : true;
     if (trainingArgs.some((t) => t !== true)) {
-      notes.push(`BatchNormalization call-time training arguments in the file: ${JSON.stringify([...new Set(trainingArgs.map((t) => t ?? null))])} `
-        + '(the notebook writes training=True; runs here always pass training explicitly, which overrides it)');
+      notes.push(
+        `BatchNormalization call-time training arguments in the file: ${JSON.stringify([...new Set(trainingArgs.map((t) => t ?? null))])} ` +
+          '(the notebook writes training=True; runs here always pass training explicitly, which overrides it)',
+      );
     }
     const init = initializerOf(c1);
     const opts = { inputShape, training, ...(init ? { initializer: init } : {}) };
     try {
-      const spec = convs === 3
-        ? identityBlock(k[0], filters, opts)
-        : convolutionalBlock(k[0], filters, st[0], opts);
+      const spec = convs === 3 ? identityBlock(k[0], filters, opts) : convolutionalBlock(k[0], filters, st[0], opts);
       return { spec, notes };
     } catch (err) {
-      return arch(where, `not the notebook's ${convs === 3 ? 'identity_block' : 'convolutional_block'}: ${(err as Error).message}`);
+      return arch(
+        where,
+        `not the notebook's ${convs === 3 ? 'identity_block' : 'convolutional_block'}: ${(err as Error).message}`,
+      );
     }
   }
-  return arch(where, `not the notebook's architecture: ${convs} Conv2D and ${dense.length} Dense layer(s) `
-    + '(the notebook\'s ResNet-50 has 53 Conv2D and 1 Dense; identity_block 3 Conv2D; convolutional_block 4 Conv2D, no Dense)');
+  return arch(
+    where,
+    `not the notebook's architecture: ${convs} Conv2D and ${dense.length} Dense layer(s) ` +
+      "(the notebook's ResNet-50 has 53 Conv2D and 1 Dense; identity_block 3 Conv2D; convolutional_block 4 Conv2D, no Dense)",
+  );
 }
 
 /** Matches stored layers to the spec's; throws ModelImportError('architecture') naming the first layer that does not fit. */
@@ -262,11 +320,14 @@ export function matchArchitecture(g: ImportedGraph, where: string): Architecture
     if (ok.length === 0 && i >= deepest) {
       deepest = i;
       const fromFile = s.inbound.map((n) => `'${toFile.get(n)}'`).join(' + ');
-      const near = fed.map((l) => l.className !== s.className
-        ? `${describe(l)} is a ${l.className}`
-        : `${describe(l)}: ${configDifferences(l, s).join(', ')}`);
-      deepestWhy = `no layer in the file matches the notebook's ${s.className} '${s.name}' fed by ${fromFile}`
-        + (near.length ? ` (${near.join('; ')})` : ' (no unmatched layer in the file takes exactly these inputs)');
+      const near = fed.map((l) =>
+        l.className !== s.className
+          ? `${describe(l)} is a ${l.className}`
+          : `${describe(l)}: ${configDifferences(l, s).join(', ')}`,
+      );
+      deepestWhy =
+        `no layer in the file matches the notebook's ${s.className} '${s.name}' fed by ${fromFile}` +
+        (near.length ? ` (${near.join('; ')})` : ' (no unmatched layer in the file takes exactly these inputs)');
     }
     // A layer with the spec's (fresh-session) name first, then file order.
     return ok.sort((a, b) => Number(b.name === s.name) - Number(a.name === s.name));
@@ -289,8 +350,12 @@ export function matchArchitecture(g: ImportedGraph, where: string): Architecture
     return false;
   };
 
-  if (!assign(0)) arch(where, deepestWhy || 'the layer graph does not match the notebook\'s');
+  if (!assign(0)) arch(where, deepestWhy || "the layer graph does not match the notebook's");
   const outFile = toFile.get(spec.output);
-  if (outFile !== g.outputs[0]) arch(where, `the model output is '${g.outputs[0]}', expected the layer matching the notebook's '${spec.output}' ('${outFile}')`);
+  if (outFile !== g.outputs[0])
+    arch(
+      where,
+      `the model output is '${g.outputs[0]}', expected the layer matching the notebook's '${spec.output}' ('${outFile}')`,
+    );
   return { spec, toFile, notes };
 }

@@ -34,10 +34,17 @@ export function weightsDigest(weights: ModelWeights): WeightsDigest {
   const tensors: TensorDigest[] = [];
   for (const [layer, ws] of weights) {
     for (const w of ws) {
-      tensors.push({ layer, name: w.name, shape: [...w.shape], sha256: createHash('sha256').update(f32LittleEndian(w.data)).digest('hex') });
+      tensors.push({
+        layer,
+        name: w.name,
+        shape: [...w.shape],
+        sha256: createHash('sha256').update(f32LittleEndian(w.data)).digest('hex'),
+      });
     }
   }
   const layers = [...new Set(tensors.map((t) => t.layer))].sort();
-  const lines = layers.flatMap((l) => tensors.filter((t) => t.layer === l).map((t) => `${t.layer}/${t.name}:${t.sha256}\n`));
+  const lines = layers.flatMap((l) =>
+    tensors.filter((t) => t.layer === l).map((t) => `${t.layer}/${t.name}:${t.sha256}\n`),
+  );
   return { combined: createHash('sha256').update(lines.join(''), 'utf8').digest('hex'), tensors };
 }

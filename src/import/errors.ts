@@ -9,7 +9,10 @@
 export type ModelImportErrorKind = 'unreadable' | 'architecture' | 'weights';
 
 export class ModelImportError extends Error {
-  constructor(readonly kind: ModelImportErrorKind, message: string) {
+  constructor(
+    readonly kind: ModelImportErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'ModelImportError';
   }

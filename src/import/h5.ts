@@ -15,15 +15,28 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /** The part of the h5wasm API used here (see node_modules/h5wasm/src/hdf5_hl.d.ts). */
-interface H5Attribute { value: unknown; shape: number[] | null }
-interface H5Object { type: string; path?: string; attrs: Record<string, H5Attribute> }
-interface H5GroupObject extends H5Object { keys(): string[]; get(name: string): H5Object | null }
+interface H5Attribute {
+  value: unknown;
+  shape: number[] | null;
+}
+interface H5Object {
+  type: string;
+  path?: string;
+  attrs: Record<string, H5Attribute>;
+}
+interface H5GroupObject extends H5Object {
+  keys(): string[];
+  get(name: string): H5Object | null;
+}
 interface H5DatasetObject extends H5Object {
   shape: number[] | null;
   metadata: { type: number; size: number; signed: boolean; littleEndian: boolean; vlen: boolean };
   value: unknown;
 }
-interface H5FileObject extends H5GroupObject { close(): number; file_id: bigint | number }
+interface H5FileObject extends H5GroupObject {
+  close(): number;
+  file_id: bigint | number;
+}
 interface H5Wasm {
   ready: Promise<unknown>;
   File: new (filename: string, mode: string) => H5FileObject;
@@ -90,7 +103,9 @@ export function loadH5wasm(): Promise<H5Wasm> {
       await mod.ready;
       return mod;
     })();
-    loading.catch(() => { loading = undefined; });
+    loading.catch(() => {
+      loading = undefined;
+    });
   }
   return loading;
 }
@@ -121,7 +136,17 @@ export interface NumericArray {
   shape: number[];
   /** 'float32', 'float64', 'float16', 'int8'..'int64', 'uint8'..'uint64'. */
   dtype: string;
-  data: Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+  data:
+    | Float32Array
+    | Float64Array
+    | Int8Array
+    | Uint8Array
+    | Int16Array
+    | Uint16Array
+    | Int32Array
+    | Uint32Array
+    | BigInt64Array
+    | BigUint64Array;
 }
 
 let fileCounter = 0;
@@ -152,7 +177,11 @@ export class H5File {
       if (Number(file.file_id) < 0) throw new Error('H5Fopen failed');
       return new H5File(h5, file, memPath, label);
     } catch (err) {
-      try { h5.FS.unlink(memPath); } catch { /* already gone */ }
+      try {
+        h5.FS.unlink(memPath);
+      } catch {
+        /* already gone */
+      }
       const why = diagnosticsSince(mark) || (err as Error).message;
       throw new Error(`${label}: cannot open the HDF5 file (truncated or corrupt?): ${why}`);
     }
@@ -195,7 +224,9 @@ export class H5File {
       const a = n.attrs[name];
       return a === undefined ? undefined : a.value;
     } catch (err) {
-      throw new Error(`${this.label}: cannot read attribute ${name} of ${p}: ${diagnosticsSince(mark) || (err as Error).message}`);
+      throw new Error(
+        `${this.label}: cannot read attribute ${name} of ${p}: ${diagnosticsSince(mark) || (err as Error).message}`,
+      );
     }
   }
 
@@ -245,8 +276,16 @@ export class H5File {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try { this.file.close(); } catch { /* closing a damaged file may fail; the memory copy goes anyway */ }
-    try { this.h5.FS.unlink(this.memPath); } catch { /* already gone */ }
+    try {
+      this.file.close();
+    } catch {
+      /* closing a damaged file may fail; the memory copy goes anyway */
+    }
+    try {
+      this.h5.FS.unlink(this.memPath);
+    } catch {
+      /* already gone */
+    }
   }
 }
 

@@ -51,7 +51,10 @@ function unreadable(message: string): never {
 
 function wrap(label: string, err: unknown): never {
   if (err instanceof ModelImportError) throw err;
-  throw new ModelImportError('unreadable', (err as Error).message.startsWith(label) ? (err as Error).message : `${label}: ${(err as Error).message}`);
+  throw new ModelImportError(
+    'unreadable',
+    (err as Error).message.startsWith(label) ? (err as Error).message : `${label}: ${(err as Error).message}`,
+  );
 }
 
 function dialectFormat(d: KerasDialect, kerasVersion: string): KerasFileFormat {
@@ -78,9 +81,11 @@ async function importLegacyH5(bytes: Uint8Array, label: string): Promise<Importe
     }
     if (configText === undefined) {
       const weightsOnly = f.attrNames('/').includes('layer_names') || f.kind('/layers') === 'group';
-      unreadable(weightsOnly
-        ? `${label}: a weights-only file (model.save_weights) without the model config; save the whole model with model.save()`
-        : `${label}: an HDF5 file without a Keras model_config attribute (not a model saved by Keras model.save())`);
+      unreadable(
+        weightsOnly
+          ? `${label}: a weights-only file (model.save_weights) without the model config; save the whole model with model.save()`
+          : `${label}: an HDF5 file without a Keras model_config attribute (not a model saved by Keras model.save())`,
+      );
     }
     const graph = parseModelConfig(configText, label);
     const match = matchArchitecture(graph, label);
@@ -96,7 +101,14 @@ async function importLegacyH5(bytes: Uint8Array, label: string): Promise<Importe
       throw new ModelImportError('unreadable', (err as Error).message);
     }
     const weights = mapWeights(match.spec, match.toFile, stored, label);
-    return { spec: match.spec, weights, format: dialectFormat(graph.dialect, kerasVersion), kerasVersion, layerNames: match.toFile, notes: match.notes };
+    return {
+      spec: match.spec,
+      weights,
+      format: dialectFormat(graph.dialect, kerasVersion),
+      kerasVersion,
+      layerNames: match.toFile,
+      notes: match.notes,
+    };
   } finally {
     f.close();
   }
@@ -107,7 +119,9 @@ async function importArchive(bytes: Uint8Array, label: string): Promise<Imported
   try {
     files = unzipSync(bytes, { filter: (e) => ['config.json', 'metadata.json', 'model.weights.h5'].includes(e.name) });
   } catch (err) {
-    return unreadable(`${label}: cannot read the .keras archive (truncated or corrupt zip?): ${(err as Error).message}`);
+    return unreadable(
+      `${label}: cannot read the .keras archive (truncated or corrupt zip?): ${(err as Error).message}`,
+    );
   }
   for (const need of ['config.json', 'model.weights.h5']) {
     if (!files[need]) unreadable(`${label}: the .keras archive has no ${need}`);
@@ -133,13 +147,23 @@ async function importArchive(bytes: Uint8Array, label: string): Promise<Imported
   try {
     let stored: Map<string, StoredWeight[]>;
     try {
-      stored = readArchiveWeights(f, graph.layers.map((l) => l.name));
+      stored = readArchiveWeights(
+        f,
+        graph.layers.map((l) => l.name),
+      );
     } catch (err) {
       if (err instanceof ModelImportError) throw err;
       throw new ModelImportError('unreadable', (err as Error).message);
     }
     const weights = mapWeights(match.spec, match.toFile, stored, weightsLabel);
-    return { spec: match.spec, weights, format: 'keras-archive', kerasVersion, layerNames: match.toFile, notes: match.notes };
+    return {
+      spec: match.spec,
+      weights,
+      format: 'keras-archive',
+      kerasVersion,
+      layerNames: match.toFile,
+      notes: match.notes,
+    };
   } finally {
     f.close();
   }

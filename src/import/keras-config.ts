@@ -52,7 +52,10 @@ function tensorRef(v: unknown, where: string): [string, number, number] {
   return bad(where, `an inbound argument is not a Keras tensor reference: ${JSON.stringify(v).slice(0, 120)}`);
 }
 
-function inboundKeras3(nodes: unknown[], where: string): { inbound: string[]; kwargs: Record<string, unknown>; refs: [string, number, number][] } {
+function inboundKeras3(
+  nodes: unknown[],
+  where: string,
+): { inbound: string[]; kwargs: Record<string, unknown>; refs: [string, number, number][] } {
   const node = nodes[0];
   if (!isObj(node) || !Array.isArray(node.args)) bad(where, 'inbound node is not {args, kwargs} (Keras 3 form)');
   const refs: [string, number, number][] = [];
@@ -64,7 +67,10 @@ function inboundKeras3(nodes: unknown[], where: string): { inbound: string[]; kw
   return { inbound: refs.map((r) => r[0]), kwargs, refs };
 }
 
-function inboundKeras2(nodes: unknown[], where: string): { inbound: string[]; kwargs: Record<string, unknown>; refs: [string, number, number][] } {
+function inboundKeras2(
+  nodes: unknown[],
+  where: string,
+): { inbound: string[]; kwargs: Record<string, unknown>; refs: [string, number, number][] } {
   const node = nodes[0];
   if (!Array.isArray(node)) bad(where, 'inbound node is not a list (Keras 2 form)');
   const refs: [string, number, number][] = [];
@@ -95,13 +101,19 @@ export function parseModelConfig(config: string | unknown, where: string): Impor
     try {
       root = JSON.parse(config);
     } catch (err) {
-      throw new ModelImportError('unreadable', `${where}: the model config is not valid JSON: ${(err as Error).message}`);
+      throw new ModelImportError(
+        'unreadable',
+        `${where}: the model config is not valid JSON: ${(err as Error).message}`,
+      );
     }
   }
   if (!isObj(root)) bad(where, 'the model config is not a JSON object');
   const className = typeof root.class_name === 'string' ? root.class_name : '?';
   if (className === 'Sequential') {
-    bad(where, "the model is a Sequential model; the notebook's ResNet-50 and its blocks are functional models (Model(inputs, outputs))");
+    bad(
+      where,
+      "the model is a Sequential model; the notebook's ResNet-50 and its blocks are functional models (Model(inputs, outputs))",
+    );
   }
   if (className !== 'Functional' && className !== 'Model') {
     bad(where, `the model class is '${className}', not a functional Keras model (Functional/Model)`);
@@ -114,13 +126,19 @@ export function parseModelConfig(config: string | unknown, where: string): Impor
   for (const [i, l] of cfg.layers.entries()) {
     const lw = `${where}: layer #${i}`;
     if (!isObj(l) || typeof l.class_name !== 'string' || !isObj(l.config)) bad(lw, 'not a {class_name, config} object');
-    const name = typeof l.name === 'string' ? l.name : typeof l.config.name === 'string' ? l.config.name : bad(lw, 'has no name');
+    const name =
+      typeof l.name === 'string' ? l.name : typeof l.config.name === 'string' ? l.config.name : bad(lw, 'has no name');
     const lwn = `${where}: layer '${name}' (${l.class_name})`;
     if (names.has(name)) bad(lwn, 'the name appears twice');
     names.add(name);
     const nodes = Array.isArray(l.inbound_nodes) ? l.inbound_nodes : [];
-    if (nodes.length > 1) bad(lwn, `is called ${nodes.length} times (a shared layer); the notebook calls every layer once`);
-    let parsed = { inbound: [] as string[], kwargs: {} as Record<string, unknown>, refs: [] as [string, number, number][] };
+    if (nodes.length > 1)
+      bad(lwn, `is called ${nodes.length} times (a shared layer); the notebook calls every layer once`);
+    let parsed = {
+      inbound: [] as string[],
+      kwargs: {} as Record<string, unknown>,
+      refs: [] as [string, number, number][],
+    };
     if (nodes.length === 1) {
       const d: KerasDialect = Array.isArray(nodes[0]) ? 'keras2' : 'keras3';
       if (dialect && d !== dialect) bad(lwn, 'mixes Keras 2 and Keras 3 inbound node forms');
@@ -128,18 +146,27 @@ export function parseModelConfig(config: string | unknown, where: string): Impor
       parsed = d === 'keras2' ? inboundKeras2(nodes, lwn) : inboundKeras3(nodes, lwn);
     }
     for (const [src, node, idx] of parsed.refs) {
-      if (node !== 0 || idx !== 0) bad(lwn, `takes output ${idx} of call ${node} of '${src}'; the notebook's layers have one call and one output`);
+      if (node !== 0 || idx !== 0)
+        bad(lwn, `takes output ${idx} of call ${node} of '${src}'; the notebook's layers have one call and one output`);
     }
-    layers.push({ name, className: l.class_name, config: { ...l.config }, inbound: parsed.inbound, callKwargs: parsed.kwargs });
+    layers.push({
+      name,
+      className: l.class_name,
+      config: { ...l.config },
+      inbound: parsed.inbound,
+      callKwargs: parsed.kwargs,
+    });
   }
   for (const l of layers) {
     for (const src of l.inbound) {
-      if (!names.has(src)) bad(`${where}: layer '${l.name}' (${l.className})`, `is fed by '${src}', which is not a layer of the model`);
+      if (!names.has(src))
+        bad(`${where}: layer '${l.name}' (${l.className})`, `is fed by '${src}', which is not a layer of the model`);
     }
   }
   const inputs = ioList(cfg.input_layers, where);
   const outputs = ioList(cfg.output_layers, where);
-  for (const n of [...inputs, ...outputs]) if (!names.has(n)) bad(where, `input/output '${n}' is not a layer of the model`);
+  for (const n of [...inputs, ...outputs])
+    if (!names.has(n)) bad(where, `input/output '${n}' is not a layer of the model`);
   if (!dialect) {
     // No layer has inbound nodes (a bare Input): decide by the InputLayer config keys.
     const inp = layers.find((l) => l.className === 'InputLayer');

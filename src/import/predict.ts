@@ -37,8 +37,12 @@ export async function planAdapters(selection: AdapterSelection): Promise<Adapter
       await a.dispose().catch(() => undefined);
     }
     if (probe.available) entries.push(e);
-    else if (all) skipped.push({ id: e.id, reason: probe.reason ?? 'unavailable', fix: probe.fix ?? 'see README.md (adapters)' });
-    else throw new UsageError(`adapter '${e.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
+    else if (all)
+      skipped.push({ id: e.id, reason: probe.reason ?? 'unavailable', fix: probe.fix ?? 'see README.md (adapters)' });
+    else
+      throw new UsageError(
+        `adapter '${e.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`,
+      );
   }
   if (entries.length === 0) throw new UsageError('no adapter is available here');
   return { entries, skipped };
@@ -54,7 +58,11 @@ export interface AdapterPredictions {
 }
 
 /** Builds the imported model on one adapter and runs every batch with training=false. */
-export async function predictOnAdapter(entry: AdapterEntry, model: ImportedModel, batches: Tensor[]): Promise<AdapterPredictions> {
+export async function predictOnAdapter(
+  entry: AdapterEntry,
+  model: ImportedModel,
+  batches: Tensor[],
+): Promise<AdapterPredictions> {
   const adapter = entry.create();
   const t0 = Date.now();
   const rows: number[][] = [];
@@ -62,14 +70,24 @@ export async function predictOnAdapter(entry: AdapterEntry, model: ImportedModel
     try {
       await adapter.build(model.spec, model.weights);
     } catch (err) {
-      return { id: entry.id, rows, error: `could not build the imported ${model.spec.model}: ${(err as Error).message}`, seconds: (Date.now() - t0) / 1000 };
+      return {
+        id: entry.id,
+        rows,
+        error: `could not build the imported ${model.spec.model}: ${(err as Error).message}`,
+        seconds: (Date.now() - t0) / 1000,
+      };
     }
     for (const x of batches) {
       let out: Tensor;
       try {
         out = (await adapter.run(x, { training: false })).output;
       } catch (err) {
-        return { id: entry.id, rows, error: `could not run: ${(err as Error).message}`, seconds: (Date.now() - t0) / 1000 };
+        return {
+          id: entry.id,
+          rows,
+          error: `could not run: ${(err as Error).message}`,
+          seconds: (Date.now() - t0) / 1000,
+        };
       }
       const n = out.shape[0];
       const c = out.data.length / n;

@@ -34,11 +34,15 @@ export function readLegacyH5Weights(f: H5File, root = '/model_weights'): Map<str
     const g = `${root}/${layer}`;
     if (f.kind(g) !== 'group') fail(`${f.label}: layer '${layer}' is listed in layer_names but ${g} is missing`);
     const names = f.stringListAttr(g, 'weight_names') ?? [];
-    out.set(layer, names.map((n) => {
-      const p = `${g}/${n}`;
-      if (f.kind(p) !== 'dataset') fail(`${f.label}: layer '${layer}': weight '${n}' (listed in weight_names) is missing at ${p}`);
-      return { storedName: n, array: f.dataset(p) };
-    }));
+    out.set(
+      layer,
+      names.map((n) => {
+        const p = `${g}/${n}`;
+        if (f.kind(p) !== 'dataset')
+          fail(`${f.label}: layer '${layer}': weight '${n}' (listed in weight_names) is missing at ${p}`);
+        return { storedName: n, array: f.dataset(p) };
+      }),
+    );
   }
   return out;
 }
@@ -53,11 +57,18 @@ export function readArchiveWeights(f: H5File, layerNames: string[]): Map<string,
       out.set(layer, []);
       continue;
     }
-    const keys = f.keys(vars).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+    const keys = f
+      .keys(vars)
+      .filter((k) => /^\d+$/.test(k))
+      .sort((a, b) => Number(a) - Number(b));
     keys.forEach((k, i) => {
-      if (Number(k) !== i) fail(`${f.label}: layer '${layer}': variables ${keys.join(', ')} are not numbered 0..${keys.length - 1}`);
+      if (Number(k) !== i)
+        fail(`${f.label}: layer '${layer}': variables ${keys.join(', ')} are not numbered 0..${keys.length - 1}`);
     });
-    out.set(layer, keys.map((k) => ({ storedName: k, array: f.dataset(`${vars}/${k}`) })));
+    out.set(
+      layer,
+      keys.map((k) => ({ storedName: k, array: f.dataset(`${vars}/${k}`) })),
+    );
   }
   return out;
 }
@@ -73,33 +84,47 @@ function baseName(stored: string): string {
  * it must hold exactly the expected tensors (count, names when stored, shapes, float32).
  */
 export function mapWeights(
-  spec: ModelSpec, toFile: Map<string, string>, stored: Map<string, StoredWeight[]>, label: string,
+  spec: ModelSpec,
+  toFile: Map<string, string>,
+  stored: Map<string, StoredWeight[]>,
+  label: string,
 ): ModelWeights {
   const weights: ModelWeights = new Map();
   for (const layer of spec.layers) {
     const expected = weightShapes(spec, layer);
     const fileName = toFile.get(layer.name) ?? layer.name;
-    const who = fileName === layer.name ? `layer '${layer.name}' (${layer.className})`
-      : `layer '${fileName}' (${layer.className}; the notebook's '${layer.name}')`;
+    const who =
+      fileName === layer.name
+        ? `layer '${layer.name}' (${layer.className})`
+        : `layer '${fileName}' (${layer.className}; the notebook's '${layer.name}')`;
     const got = stored.get(fileName) ?? [];
     if (expected.length === 0) {
-      if (got.length) fail(`${label}: ${who} has ${got.length} stored weight(s) (${got.map((w) => w.storedName).join(', ')}); it should have none`);
+      if (got.length)
+        fail(
+          `${label}: ${who} has ${got.length} stored weight(s) (${got.map((w) => w.storedName).join(', ')}); it should have none`,
+        );
       continue;
     }
     if (got.length !== expected.length) {
       const missing = got.length < expected.length;
-      fail(`${label}: ${who}: ${missing ? 'missing weight(s)' : 'unexpected extra weight(s)'}: the file has ${got.length} `
-        + `(${got.map((w) => w.storedName).join(', ') || 'none'}), expected ${expected.length} (${expected.map((e) => e.name).join(', ')})`);
+      fail(
+        `${label}: ${who}: ${missing ? 'missing weight(s)' : 'unexpected extra weight(s)'}: the file has ${got.length} ` +
+          `(${got.map((w) => w.storedName).join(', ') || 'none'}), expected ${expected.length} (${expected.map((e) => e.name).join(', ')})`,
+      );
     }
     const list: WeightTensor[] = [];
     expected.forEach((e, i) => {
       const w = got[i];
       const b = baseName(w.storedName);
       if (!/^\d+$/.test(b) && b !== e.name) {
-        fail(`${label}: ${who}: weight #${i} is '${w.storedName}', expected '${e.name}' (Keras order: ${expected.map((x) => x.name).join(', ')})`);
+        fail(
+          `${label}: ${who}: weight #${i} is '${w.storedName}', expected '${e.name}' (Keras order: ${expected.map((x) => x.name).join(', ')})`,
+        );
       }
       if (w.array.shape.length !== e.shape.length || w.array.shape.some((d, k) => d !== e.shape[k])) {
-        fail(`${label}: ${who}: weight '${e.name}' has shape [${w.array.shape.join(', ')}] in the file, expected [${e.shape.join(', ')}]`);
+        fail(
+          `${label}: ${who}: weight '${e.name}' has shape [${w.array.shape.join(', ')}] in the file, expected [${e.shape.join(', ')}]`,
+        );
       }
       if (w.array.dtype !== 'float32' || !(w.array.data instanceof Float32Array)) {
         fail(`${label}: ${who}: weight '${e.name}' is stored as ${w.array.dtype}; the notebook's model is float32`);
@@ -112,7 +137,8 @@ export function mapWeights(
   // weights left over belong to no matched layer.
   const matched = new Set(toFile.values());
   for (const [name, ws] of stored) {
-    if (ws.length && !matched.has(name)) fail(`${label}: weights stored for layer '${name}', which is not a layer of the model config`);
+    if (ws.length && !matched.has(name))
+      fail(`${label}: weights stored for layer '${name}', which is not a layer of the model config`);
   }
   return weights;
 }

@@ -18,11 +18,14 @@ export function checkShape(shape: readonly number[], what = 'shape'): number {
   let n = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new Error(`${what} [${shape.join(',')}] has an invalid dimension ${String(d)} (must be a non-negative integer)`);
+      throw new Error(
+        `${what} [${shape.join(',')}] has an invalid dimension ${String(d)} (must be a non-negative integer)`,
+      );
     }
     n *= d;
   }
-  if (!Number.isSafeInteger(n) || n > 0x7fffffff) throw new Error(`${what} [${shape.join(',')}] has too many elements (${n})`);
+  if (!Number.isSafeInteger(n) || n > 0x7fffffff)
+    throw new Error(`${what} [${shape.join(',')}] has too many elements (${n})`);
   return n;
 }
 
@@ -95,7 +98,8 @@ export function glorotUniform(shape: readonly number[], seed: number): Float32Ar
 /** Keras `Constant(value)`: the value cast to float32, repeated. */
 export function constant(shape: readonly number[], value: number): Float32Array {
   const n = checkShape(shape);
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new Error(`constant initializer value must be a number, got ${String(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value))
+    throw new Error(`constant initializer value must be a number, got ${String(value)}`);
   const out = new Float32Array(n);
   out.fill(Math.fround(value));
   return out;

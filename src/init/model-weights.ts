@@ -8,14 +8,18 @@ function channelsOf(layer: LayerSpec, what: string): number {
   const shape = layer.outputShape;
   const c = shape[shape.length - 1];
   if (shape.length === 0 || !Number.isInteger(c) || c <= 0) {
-    throw new Error(`initModelWeights: ${what}: layer '${layer.name}' has no usable last dimension in outputShape [${shape.join(',')}]`);
+    throw new Error(
+      `initModelWeights: ${what}: layer '${layer.name}' has no usable last dimension in outputShape [${shape.join(',')}]`,
+    );
   }
   return c;
 }
 
 function inboundChannels(layer: LayerSpec, byName: Map<string, LayerSpec>): number {
   if (layer.inbound.length !== 1) {
-    throw new Error(`initModelWeights: layer '${layer.name}' (${layer.className}) must have exactly one inbound layer, has ${layer.inbound.length}`);
+    throw new Error(
+      `initModelWeights: layer '${layer.name}' (${layer.className}) must have exactly one inbound layer, has ${layer.inbound.length}`,
+    );
   }
   const src = byName.get(layer.inbound[0]);
   if (!src) throw new Error(`initModelWeights: layer '${layer.name}' has unknown inbound layer '${layer.inbound[0]}'`);

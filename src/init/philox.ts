@@ -125,12 +125,7 @@ export function philoxFillUint32(state: PhiloxState, out: Uint32Array): void {
  * then `value = fround(fround(u * range) + minval)` (range and minval must already be float32 values).
  * With range = 1 and minval = 0 this returns the raw unit samples.
  */
-export function philoxUniformFloat32(
-  state: PhiloxState,
-  n: number,
-  range: number,
-  minval: number,
-): Float32Array {
+export function philoxUniformFloat32(state: PhiloxState, n: number, range: number, minval: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) throw new Error(`philox: sample count must be a non-negative integer, got ${n}`);
   const out = new Float32Array(n);
   const SCALE = 1 / 8388608; // 2^-23

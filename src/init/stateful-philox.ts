@@ -25,7 +25,8 @@ export const TF_RESERVED_SAMPLES_PER_OUTPUT = 256;
 const MAXINT32 = 0x7fffffff;
 
 function checkSeed(v: number, what: string): void {
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`stateful philox: ${what} must be a non-negative integer, got ${String(v)}`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new Error(`stateful philox: ${what} must be a non-negative integer, got ${String(v)}`);
 }
 
 /** random_seed.get_seed's final rule: (0, 0) would mean "nondeterministic", so TF uses (0, 2^31-1). */
@@ -40,8 +41,14 @@ export function tfSeedPair(globalSeed: number, opSeed: number): [number, number]
 
 /** Adds `k` (a non-negative safe integer) to a 128-bit counter of four 32-bit words. */
 export function counterAdd(counter: readonly number[], k: number): [number, number, number, number] {
-  if (!Number.isSafeInteger(k) || k < 0) throw new Error(`stateful philox: counter step must be a non-negative integer, got ${k}`);
-  const out: [number, number, number, number] = [counter[0] >>> 0, counter[1] >>> 0, counter[2] >>> 0, counter[3] >>> 0];
+  if (!Number.isSafeInteger(k) || k < 0)
+    throw new Error(`stateful philox: counter step must be a non-negative integer, got ${k}`);
+  const out: [number, number, number, number] = [
+    counter[0] >>> 0,
+    counter[1] >>> 0,
+    counter[2] >>> 0,
+    counter[3] >>> 0,
+  ];
   let carry = k;
   for (let i = 0; i < 4 && carry > 0; i++) {
     const s = out[i] + (carry % 0x100000000);
@@ -58,7 +65,10 @@ export class StatefulPhiloxStream {
   /** Calls made so far and the counter each started at (provenance for reports). */
   readonly calls: { n: number; counter: [number, number, number, number] }[] = [];
 
-  constructor(readonly globalSeed: number, readonly opSeed: number) {
+  constructor(
+    readonly globalSeed: number,
+    readonly opSeed: number,
+  ) {
     const [g, o] = tfSeedPair(globalSeed, opSeed);
     this.key = [g >>> 0, Math.floor(g / 0x100000000) >>> 0];
     this.counter = [0, 0, o >>> 0, Math.floor(o / 0x100000000) >>> 0];

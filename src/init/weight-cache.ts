@@ -70,10 +70,17 @@ let sourceDigestMemo: string | null | undefined;
 export function initSourceDigest(): string | null {
   if (sourceDigestMemo !== undefined) return sourceDigestMemo;
   try {
-    const files = fs.readdirSync(INIT_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f) && f !== CACHE_SOURCE).sort();
+    const files = fs
+      .readdirSync(INIT_DIR)
+      .filter((f) => /\.[cm]?[jt]s$/.test(f) && f !== CACHE_SOURCE)
+      .sort();
     if (files.length === 0) throw new Error('no sources');
     const h = createHash('sha256');
-    for (const f of files) h.update(f).update('\0').update(fs.readFileSync(path.join(INIT_DIR, f))).update('\0');
+    for (const f of files)
+      h.update(f)
+        .update('\0')
+        .update(fs.readFileSync(path.join(INIT_DIR, f)))
+        .update('\0');
     sourceDigestMemo = h.digest('hex');
   } catch {
     sourceDigestMemo = null;
@@ -94,7 +101,10 @@ const FNV_OFFSET = 0x811c9dc5;
 function checksum(bytes: Uint8Array, h = FNV_OFFSET): number {
   const words = Math.floor(bytes.length / 4);
   // (Buffer#slice does not copy: a misaligned view is copied with the Uint8Array constructor.)
-  const u32 = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, words) : new Uint32Array(new Uint8Array(bytes.subarray(0, words * 4)).buffer);
+  const u32 =
+    bytes.byteOffset % 4 === 0
+      ? new Uint32Array(bytes.buffer, bytes.byteOffset, words)
+      : new Uint32Array(new Uint8Array(bytes.subarray(0, words * 4)).buffer);
   for (let i = 0; i < words; i++) h = Math.imul(h ^ u32[i], 0x01000193);
   for (let i = words * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
   return h >>> 0;
@@ -107,7 +117,8 @@ function paramCountOf(spec: ModelSpec): number | null {
   for (const l of spec.layers) {
     const src = l.inbound.length === 1 ? byName.get(l.inbound[0]) : undefined;
     const cin = src ? src.outputShape[src.outputShape.length - 1] : undefined;
-    if (l.className === 'Conv2D' && cin !== undefined) n += l.kernelSize[0] * l.kernelSize[1] * cin * l.filters + l.filters;
+    if (l.className === 'Conv2D' && cin !== undefined)
+      n += l.kernelSize[0] * l.kernelSize[1] * cin * l.filters + l.filters;
     else if (l.className === 'Dense' && cin !== undefined) n += cin * l.units + l.units;
     else if (l.className === 'BatchNormalization') n += 4 * l.outputShape[l.outputShape.length - 1];
   }
@@ -120,8 +131,12 @@ function entryFile(dir: string, source: string, key: string): string {
 
 /** The entry header in `bytes` when it is one for this key and initializer source, else null. */
 function headerFor(bytes: Uint8Array, source: string, key: string): EntryHeader | null {
-  const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as EntryHeader;
-  return header.key === key && header.source === source && Array.isArray(header.tensors) && Array.isArray(header.layers) ? header : null;
+  const header = JSON.parse(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  ) as EntryHeader;
+  return header.key === key && header.source === source && Array.isArray(header.tensors) && Array.isArray(header.layers)
+    ? header
+    : null;
 }
 
 /** Bytes of tensor data an entry with this header holds. */
@@ -153,7 +168,12 @@ function readEntry(file: string, source: string, key: string): ModelWeights | nu
     for (const t of header.tensors) {
       const list = weights.get(t.layer);
       if (!list) return null;
-      list.push({ name: t.name, shape: [...t.shape], data: new Float32Array(aligned.buffer, off, t.length), trainable: t.trainable });
+      list.push({
+        name: t.name,
+        shape: [...t.shape],
+        data: new Float32Array(aligned.buffer, off, t.length),
+        trainable: t.trainable,
+      });
       off += t.length * 4;
     }
     return weights;
@@ -194,7 +214,10 @@ function writeEntry(dir: string, file: string, source: string, key: string, weig
 function prune(dir: string, source: string, keep: string): void {
   try {
     const prefix = `${source.slice(0, 16)}-`;
-    const entries = fs.readdirSync(dir).filter((f) => f.endsWith('.bin')).map((f) => path.join(dir, f));
+    const entries = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.bin'))
+      .map((f) => path.join(dir, f));
     const current: Array<{ file: string; mtime: number }> = [];
     for (const f of entries) {
       if (!path.basename(f).startsWith(prefix)) fs.rmSync(f, { force: true });
@@ -217,7 +240,11 @@ function entryPresent(file: string, source: string, key: string): boolean {
     fd = fs.openSync(file, 'r');
     const size = fs.fstatSync(fd).size;
     const head = Buffer.alloc(MAGIC.length + 4);
-    if (fs.readSync(fd, head, 0, head.length, 0) !== head.length || head.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return false;
+    if (
+      fs.readSync(fd, head, 0, head.length, 0) !== head.length ||
+      head.subarray(0, MAGIC.length).toString('latin1') !== MAGIC
+    )
+      return false;
     const headerLen = head.readUInt32LE(MAGIC.length);
     if (headerLen > size) return false;
     const hb = Buffer.alloc(headerLen);
@@ -249,7 +276,10 @@ export function ensureCachedWeights(spec: ModelSpec, opts: WeightCacheOptions = 
 }
 
 /** Where `spec`'s entry lives, or null when it is not cached (cache off, sources unreadable, model too small). */
-function entryOf(spec: ModelSpec, opts: WeightCacheOptions): { dir: string; source: string; key: string; file: string } | null {
+function entryOf(
+  spec: ModelSpec,
+  opts: WeightCacheOptions,
+): { dir: string; source: string; key: string; file: string } | null {
   const dir = opts.dir === undefined ? weightCacheDir() : opts.dir;
   const params = paramCountOf(spec);
   const source = dir === null ? null : initSourceDigest();

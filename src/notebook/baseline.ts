@@ -24,7 +24,12 @@ export const BASELINE_SCHEMA_VERSION = 1;
 export const BASELINE_FILE = 'baseline.json';
 export const DEFAULT_BASELINES_DIR = 'baselines';
 
-export interface BaselineTensor { file: string; sha256: string; shape: number[]; dtype: 'float32' | 'float64' }
+export interface BaselineTensor {
+  file: string;
+  sha256: string;
+  shape: number[];
+  dtype: 'float32' | 'float64';
+}
 
 export interface BaselineFile {
   schemaVersion: number;
@@ -32,7 +37,9 @@ export interface BaselineFile {
   createdBy: string;
   sources: ImportedRevision['sources'];
   calls: (Omit<ImportedCall, 'input'> & { input: BaselineTensor & { line: number } })[];
-  checks: (Omit<ImportedCheck, 'expected'> & { expected?: BaselineTensor & { valuesFrom: { file: string; line: number; lines: string } } })[];
+  checks: (Omit<ImportedCheck, 'expected'> & {
+    expected?: BaselineTensor & { valuesFrom: { file: string; line: number; lines: string } };
+  })[];
   /** Case ids written to manifest.json, and the checks that are not there and why. */
   runner: { cases: string[]; notInManifest: { check: string; why: string }[] };
   notes: string[];
@@ -59,13 +66,20 @@ export function lineRanges(lines: readonly number[]): string {
 }
 
 export function baselineDir(name: string, baselinesDir = DEFAULT_BASELINES_DIR): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new BaselineError(`baseline name '${name}' must be letters, digits, '.', '_' or '-'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new BaselineError(`baseline name '${name}' must be letters, digits, '.', '_' or '-'`);
   return path.resolve(baselinesDir, name);
 }
 
 function modelArgs(c: ImportedCall): ModelArgs {
   const [, h, w, ch] = c.input.shape;
-  const a: ModelArgs = { model: c.block, f: c.f, filters: [...c.filters], initializer: c.initializerText, inputShape: [h, w, ch] };
+  const a: ModelArgs = {
+    model: c.block,
+    f: c.f,
+    filters: [...c.filters],
+    initializer: c.initializerText,
+    inputShape: [h, w, ch],
+  };
   if (c.block === 'convolutional_block') a.s = c.s ?? 2;
   return a;
 }
@@ -80,25 +94,48 @@ function rngOf(c: ImportedCall): string {
 /** Writes DIR (baseline.json, data/, manifest.json when some check fits the fixtures format). */
 export function writeBaseline(rev: ImportedRevision, name: string, dir: string): BaselineFile {
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const put = (file: string, shape: number[], values: readonly number[], dtype: 'float32' | 'float64'): BaselineTensor => {
+  const put = (
+    file: string,
+    shape: number[],
+    values: readonly number[],
+    dtype: 'float32' | 'float64',
+  ): BaselineTensor => {
     const data = dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values);
     const bytes = encodeNpy({ shape, data }, file);
     writeFileAtomic(path.join(dir, file), bytes);
     return { file, sha256: sha256(bytes), shape: [...shape], dtype };
   };
-  const calls = rev.calls.map((c) => ({ ...c, input: { ...put(`data/call${c.id}-input.npy`, c.input.shape, c.input.data, c.input.dtype), line: c.input.line } }));
+  const calls = rev.calls.map((c) => ({
+    ...c,
+    input: { ...put(`data/call${c.id}-input.npy`, c.input.shape, c.input.data, c.input.dtype), line: c.input.line },
+  }));
   const checks = rev.checks.map((k, i) => {
     if (!k.expected) return { ...k, expected: undefined };
     const e = k.expected;
-    return { ...k, expected: { ...put(`data/check${i}-expected.npy`, e.shape, e.data, e.dtype), valuesFrom: { file: e.file, line: e.line, lines: lineRanges(e.lines.length ? e.lines : [e.line]) } } };
+    return {
+      ...k,
+      expected: {
+        ...put(`data/check${i}-expected.npy`, e.shape, e.data, e.dtype),
+        valuesFrom: { file: e.file, line: e.line, lines: lineRanges(e.lines.length ? e.lines : [e.line]) },
+      },
+    };
   });
   const srcOf = (file: string) => rev.sources.find((s) => file === s.path || file.startsWith(`${s.path} cell`));
   const cases: FixtureCase[] = [];
   const notInManifest: { check: string; why: string }[] = [];
   checks.forEach((k, i) => {
-    if (k.kind === 'shape') { notInManifest.push({ check: k.id, why: 'a shape check (import already verified it against the model)' }); return; }
+    if (k.kind === 'shape') {
+      notInManifest.push({ check: k.id, why: 'a shape check (import already verified it against the model)' });
+      return;
+    }
     const resumeView = isResume(k.steps);
-    if (k.steps.length > 0 && !resumeView) { notInManifest.push({ check: k.id, why: `compares ${k.view}, which the fixtures format cannot hold (only the output A or the resume A[:, (0,-1), :, :].mean(axis=3)); explain checks it` }); return; }
+    if (k.steps.length > 0 && !resumeView) {
+      notInManifest.push({
+        check: k.id,
+        why: `compares ${k.view}, which the fixtures format cannot hold (only the output A or the resume A[:, (0,-1), :, :].mean(axis=3)); explain checks it`,
+      });
+      return;
+    }
     const c = calls[k.call];
     const src = srcOf(k.expected!.valuesFrom.file);
     const ref = (t: BaselineTensor): TensorRef => ({ file: t.file, sha256: t.sha256, shape: t.shape, dtype: t.dtype });
@@ -113,15 +150,22 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
       expected: resumeView ? { resume: ref(k.expected!) } : { output: ref(k.expected!) },
       checks: [],
       source: {
-        kind: 'notebook-published', version: name,
+        kind: 'notebook-published',
+        version: name,
         where: `${k.id}: ${k.source}`.slice(0, 400),
         copiedFrom: `${k.expected!.valuesFrom.file}${src ? ` (sha256 ${src.sha256})` : ''} lines ${k.expected!.valuesFrom.lines}`,
       },
     });
   });
   const baseline: BaselineFile = {
-    schemaVersion: BASELINE_SCHEMA_VERSION, name, createdBy: 'resnet-conformance import-notebook (Python ast in pyodide; nothing executed)',
-    sources: rev.sources, calls, checks, runner: { cases: cases.map((c) => c.id), notInManifest }, notes: rev.notes,
+    schemaVersion: BASELINE_SCHEMA_VERSION,
+    name,
+    createdBy: 'resnet-conformance import-notebook (Python ast in pyodide; nothing executed)',
+    sources: rev.sources,
+    calls,
+    checks,
+    runner: { cases: cases.map((c) => c.id), notInManifest },
+    notes: rev.notes,
   };
   writeFileAtomic(path.join(dir, BASELINE_FILE), `${JSON.stringify(baseline, null, 1)}\n`);
   const manifestFile = path.join(dir, 'manifest.json');
@@ -132,9 +176,11 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
       schemaVersion: MANIFEST_SCHEMA_VERSION,
       about: `Imported notebook revision '${name}' (resnet-conformance import-notebook from ${rev.sources.map((s) => s.path).join(', ')}); see ${BASELINE_FILE}. Do not edit by hand.`,
       generator: {
-        script: 'src/notebook/baseline.ts', command: `resnet-conformance import-notebook --name ${name}`,
-        versions: { tensorflow: 'n/a (values from the revision\'s files)', keras: 'n/a', python: 'n/a', numpy: 'n/a' },
-        settings: { source: 'notebook revision files' }, publishedValues: rev.sources.map((s) => `${s.path} sha256 ${s.sha256}`).join('; '),
+        script: 'src/notebook/baseline.ts',
+        command: `resnet-conformance import-notebook --name ${name}`,
+        versions: { tensorflow: "n/a (values from the revision's files)", keras: 'n/a', python: 'n/a', numpy: 'n/a' },
+        settings: { source: 'notebook revision files' },
+        publishedValues: rev.sources.map((s) => `${s.path} sha256 ${s.sha256}`).join('; '),
       },
       cases,
       summaries: [...models.values()].map((m) => {
@@ -147,9 +193,15 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
         const w = initModelWeights(callSpec(c));
         return {
           model: m,
-          weights: [...w.entries()].flatMap(([layer, ts]) => ts.map((t) => ({
-            layer, name: t.name, shape: t.shape, trainable: t.trainable, sha256: sha256(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
-          }))),
+          weights: [...w.entries()].flatMap(([layer, ts]) =>
+            ts.map((t) => ({
+              layer,
+              name: t.name,
+              shape: t.shape,
+              trainable: t.trainable,
+              sha256: sha256(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+            })),
+          ),
         };
       }),
     };
@@ -167,9 +219,12 @@ export function readBaseline(dir: string): { baseline: BaselineFile; revision: I
   try {
     b = JSON.parse(fs.readFileSync(file, 'utf8')) as BaselineFile;
   } catch (e) {
-    throw new BaselineError(`${file}: cannot read the baseline (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create it with resnet-conformance import-notebook`);
+    throw new BaselineError(
+      `${file}: cannot read the baseline (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); create it with resnet-conformance import-notebook`,
+    );
   }
-  if (b.schemaVersion !== BASELINE_SCHEMA_VERSION) throw new BaselineError(`${file}: schemaVersion ${String(b.schemaVersion)}, expected ${BASELINE_SCHEMA_VERSION}`);
+  if (b.schemaVersion !== BASELINE_SCHEMA_VERSION)
+    throw new BaselineError(`${file}: schemaVersion ${String(b.schemaVersion)}, expected ${BASELINE_SCHEMA_VERSION}`);
   const load = (t: BaselineTensor, what: string): number[] => {
     const p = path.join(dir, t.file);
     let bytes: Buffer;
@@ -178,18 +233,37 @@ export function readBaseline(dir: string): { baseline: BaselineFile; revision: I
     } catch {
       throw new BaselineError(`${file}: ${what}: missing ${t.file}`);
     }
-    if (sha256(bytes) !== t.sha256) throw new BaselineError(`${file}: ${what}: ${t.file} has sha256 ${sha256(bytes)}, the baseline says ${t.sha256}`);
+    if (sha256(bytes) !== t.sha256)
+      throw new BaselineError(`${file}: ${what}: ${t.file} has sha256 ${sha256(bytes)}, the baseline says ${t.sha256}`);
     return Array.from(parseNpy(bytes, p).data as ArrayLike<number>);
   };
   const revision: ImportedRevision = {
     sources: b.sources,
     notes: b.notes,
-    calls: b.calls.map((c) => ({ ...c, input: { shape: c.input.shape, dtype: c.input.dtype, line: c.input.line, data: load(c.input, `call ${c.id} input`) } })),
+    calls: b.calls.map((c) => ({
+      ...c,
+      input: {
+        shape: c.input.shape,
+        dtype: c.input.dtype,
+        line: c.input.line,
+        data: load(c.input, `call ${c.id} input`),
+      },
+    })),
     checks: b.checks.map((k) => {
       if (!k.expected) return { ...k, expected: undefined };
       const e = k.expected;
       const lines: number[] = [];
-      return { ...k, expected: { shape: e.shape, dtype: e.dtype, file: e.valuesFrom.file, line: e.valuesFrom.line, lines, data: load(e, `check ${k.id}`) } };
+      return {
+        ...k,
+        expected: {
+          shape: e.shape,
+          dtype: e.dtype,
+          file: e.valuesFrom.file,
+          line: e.valuesFrom.line,
+          lines,
+          data: load(e, `check ${k.id}`),
+        },
+      };
     }),
   };
   return { baseline: b, revision };
@@ -204,7 +278,9 @@ export function baselineSetFixturesDir(name: string, baselinesDir = DEFAULT_BASE
   const { baseline } = readBaseline(dir);
   if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
     const why = baseline.runner.notInManifest.map((n) => `${n.check}: ${n.why}`).join('; ');
-    throw new BaselineError(`baseline '${name}' (${dir}) has no check the runner can compare (${why || 'no value checks'}); use resnet-conformance explain --baseline-set ${name}`);
+    throw new BaselineError(
+      `baseline '${name}' (${dir}) has no check the runner can compare (${why || 'no value checks'}); use resnet-conformance explain --baseline-set ${name}`,
+    );
   }
   return dir;
 }

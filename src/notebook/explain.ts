@@ -67,12 +67,16 @@ export interface Explanation {
 }
 
 /** Every configuration, simplest first (stateless, fewer TF32 layers, Keras's epsilon first). */
-export function configurationSpace(epsilons: readonly number[] = DEFAULT_EPSILONS, roles: readonly ConvRole[] = CONV_ROLES): Configuration[] {
+export function configurationSpace(
+  epsilons: readonly number[] = DEFAULT_EPSILONS,
+  roles: readonly ConvRole[] = CONV_ROLES,
+): Configuration[] {
   const subsets: ConvRole[][] = [];
   for (let m = 0; m < 1 << roles.length; m++) subsets.push(roles.filter((_, i) => m & (1 << i)));
   subsets.sort((a, b) => a.length - b.length);
   const out: Configuration[] = [];
-  for (const rng of ['stateless', 'stateful'] as RngKind[]) for (const tf32 of subsets) for (const epsilon of epsilons) out.push({ rng, tf32, epsilon });
+  for (const rng of ['stateless', 'stateful'] as RngKind[])
+    for (const tf32 of subsets) for (const epsilon of epsilons) out.push({ rng, tf32, epsilon });
   return out;
 }
 
@@ -80,7 +84,9 @@ export function configurationSpace(epsilons: readonly number[] = DEFAULT_EPSILON
 export function convRoles(spec: ModelSpec): Map<ConvRole, string> {
   const convs = spec.layers.filter((l) => l.className === 'Conv2D').map((l) => l.name);
   const m = new Map<ConvRole, string>();
-  convs.forEach((name, i) => { if (i < CONV_ROLES.length) m.set(CONV_ROLES[i], name); });
+  convs.forEach((name, i) => {
+    if (i < CONV_ROLES.length) m.set(CONV_ROLES[i], name);
+  });
   return m;
 }
 
@@ -95,21 +101,31 @@ export function statefulWeights(spec: ModelSpec, session: StatefulRandomSession)
     const kernel = w.get(l.name)![0];
     const init = l.kernelInitializer;
     if (init.kind === 'glorot_uniform') kernel.data = session.glorotUniform(kernel.shape, init.seed);
-    else if (init.kind === 'random_uniform') kernel.data = session.randomUniform(kernel.shape, init.seed, init.minval, init.maxval);
+    else if (init.kind === 'random_uniform')
+      kernel.data = session.randomUniform(kernel.shape, init.seed, init.minval, init.maxval);
   }
   return w;
 }
 
 /** The block output of a call under a configuration (float32 values as float64), or why it cannot be computed. */
-export function runCall(rev: ImportedRevision, call: ImportedCall, cfg: Configuration): { shape: number[]; data: Float64Array } | { skipped: string } {
+export function runCall(
+  rev: ImportedRevision,
+  call: ImportedCall,
+  cfg: Configuration,
+): { shape: number[]; data: Float64Array } | { skipped: string } {
   const spec = callSpec(call, cfg.epsilon);
   let weights: ModelWeights;
   if (cfg.rng === 'stateless') {
     weights = initModelWeights(spec);
   } else {
-    if (call.seeds.tfSetSeed === null) return { skipped: 'no tf.random.set_seed before the call (a stateful op seeded without a global seed is not reproducible)' };
+    if (call.seeds.tfSetSeed === null)
+      return {
+        skipped:
+          'no tf.random.set_seed before the call (a stateful op seeded without a global seed is not reproducible)',
+      };
     const session = new StatefulRandomSession(call.seeds.tfSetSeed);
-    for (const prev of call.seeds.previousCallsSinceSetSeed) statefulWeights(callSpec(rev.calls[prev], cfg.epsilon), session);
+    for (const prev of call.seeds.previousCallsSinceSetSeed)
+      statefulWeights(callSpec(rev.calls[prev], cfg.epsilon), session);
     weights = statefulWeights(spec, session);
   }
   const roles = convRoles(spec);
@@ -133,13 +149,19 @@ function compareCheck(k: ImportedCheck, out: { shape: number[]; data: Float64Arr
     const d = Math.abs((v.data as Float64Array)[i] - exp);
     const r = d / (atol + rtol * Math.abs(exp));
     if (d > maxAbs) maxAbs = d;
-    if (r > ratio || Number.isNaN(r)) { ratio = Number.isNaN(r) ? Infinity : r; worstAt = i; }
+    if (r > ratio || Number.isNaN(r)) {
+      ratio = Number.isNaN(r) ? Infinity : r;
+      worstAt = i;
+    }
   }
   const err: CheckError = { check: k.id, pass: ratio <= 1, ratio, maxAbs };
   if (worstAt >= 0) {
     const index: number[] = [];
     let rest = worstAt;
-    for (let a = e.shape.length - 1; a >= 0; a--) { index.unshift(rest % e.shape[a]); rest = Math.floor(rest / e.shape[a]); }
+    for (let a = e.shape.length - 1; a >= 0; a--) {
+      index.unshift(rest % e.shape[a]);
+      rest = Math.floor(rest / e.shape[a]);
+    }
     err.worst = { index, actual: (v.data as Float64Array)[worstAt], expected: e.data[worstAt] };
   }
   return err;
@@ -150,12 +172,16 @@ export function evaluate(rev: ImportedRevision, cfg: Configuration, checks = val
   const cache = new Map<number, ReturnType<typeof runCall>>();
   const errors = checks.map((k) => {
     let out = cache.get(k.call);
-    if (!out) { out = runCall(rev, rev.calls[k.call], cfg); cache.set(k.call, out); }
+    if (!out) {
+      out = runCall(rev, rev.calls[k.call], cfg);
+      cache.set(k.call, out);
+    }
     if ('skipped' in out) return { check: k.id, pass: false, ratio: Infinity, maxAbs: Infinity, skipped: out.skipped };
     return compareCheck(k, out);
   });
   return {
-    config: cfg, errors,
+    config: cfg,
+    errors,
     failing: errors.filter((e) => !e.pass).length,
     worstRatio: Math.max(0, ...errors.map((e) => e.ratio)),
     maxAbs: Math.max(0, ...errors.map((e) => e.maxAbs)),
@@ -190,25 +216,43 @@ export function explain(rev: ImportedRevision, space: Configuration[] = configur
   const undetermined: string[] = [];
   const rngs = new Set(equivalent.map((c) => c.rng));
   const checkedCalls = [...new Set(checks.map((k) => k.call))].map((i) => rev.calls[i]);
-  if (rngs.size > 1) undetermined.push(`RNG kind (${[...rngs].join(' and ')} give the same values: ${checkedCalls.every((c) => c.initializer.kind === 'constant') ? 'every call with checked values uses constant kernels' : 'the seeded kernels do not change the checked values'})`);
+  if (rngs.size > 1)
+    undetermined.push(
+      `RNG kind (${[...rngs].join(' and ')} give the same values: ${checkedCalls.every((c) => c.initializer.kind === 'constant') ? 'every call with checked values uses constant kernels' : 'the seeded kernels do not change the checked values'})`,
+    );
   const eps = new Set(equivalent.map((c) => c.epsilon));
   if (eps.size > 1) undetermined.push(`BatchNorm epsilon (${[...eps].join(', ')} give the same values)`);
   const tf = new Set(equivalent.map((c) => c.tf32.join('+') || 'none'));
   if (tf.size > 1) undetermined.push(`TF32 layer set (${[...tf].join(', ')} give the same values)`);
-  const unexplained = best.errors.filter((e) => !e.pass).map((e) => {
-    const k = checks.find((c) => c.id === e.check)!;
-    if (e.skipped) return `${e.check}: ${e.skipped}`;
-    const w = e.worst!;
-    return `${e.check} (${k.view} vs ${k.expected!.file}:${k.expected!.line}): worst at [${w.index.join(',')}] computed ${w.actual} vs expected ${w.expected} (|diff| ${Math.abs(w.actual - w.expected).toExponential(3)}, ${e.ratio.toFixed(2)}x the tolerance atol ${k.tolerance!.atol}, rtol ${k.tolerance!.rtol})`;
-  });
+  const unexplained = best.errors
+    .filter((e) => !e.pass)
+    .map((e) => {
+      const k = checks.find((c) => c.id === e.check)!;
+      if (e.skipped) return `${e.check}: ${e.skipped}`;
+      const w = e.worst!;
+      return `${e.check} (${k.view} vs ${k.expected!.file}:${k.expected!.line}): worst at [${w.index.join(',')}] computed ${w.actual} vs expected ${w.expected} (|diff| ${Math.abs(w.actual - w.expected).toExponential(3)}, ${e.ratio.toFixed(2)}x the tolerance atol ${k.tolerance!.atol}, rtol ${k.tolerance!.rtol})`;
+    });
   const passing = evals.filter((e) => e.failing === 0).map((e) => e.config);
-  const withinTolerance = passing.length === 0 ? null : {
-    count: passing.length,
-    rng: [...new Set(passing.map((c) => c.rng))],
-    tf32: [...new Set(passing.map((c) => c.tf32.join('+') || 'none'))],
-    epsilon: [...new Set(passing.map((c) => c.epsilon))],
+  const withinTolerance =
+    passing.length === 0
+      ? null
+      : {
+          count: passing.length,
+          rng: [...new Set(passing.map((c) => c.rng))],
+          tf32: [...new Set(passing.map((c) => c.tf32.join('+') || 'none'))],
+          epsilon: [...new Set(passing.map((c) => c.epsilon))],
+        };
+  return {
+    searched: evals.length,
+    checks: checks.map((k) => k.id),
+    best,
+    runnerUp,
+    equivalent,
+    undetermined,
+    withinTolerance,
+    explained: best.failing === 0,
+    unexplained,
   };
-  return { searched: evals.length, checks: checks.map((k) => k.id), best, runnerUp, equivalent, undetermined, withinTolerance, explained: best.failing === 0, unexplained };
 }
 
 export function formatEvaluation(e: Evaluation): string {
@@ -217,17 +261,27 @@ export function formatEvaluation(e: Evaluation): string {
 
 /** Text report of an explanation. */
 export function formatExplanation(name: string, x: Explanation, rev: ImportedRevision): string {
-  const lines = [`explain ${name}: ${x.searched} configurations (RNG kind x TF32 layer set x BatchNorm epsilon) on ${x.checks.length} checks with the reference adapter (float32, TF32 emulation)`];
+  const lines = [
+    `explain ${name}: ${x.searched} configurations (RNG kind x TF32 layer set x BatchNorm epsilon) on ${x.checks.length} checks with the reference adapter (float32, TF32 emulation)`,
+  ];
   lines.push(`best:      ${formatEvaluation(x.best)}`);
   if (x.runnerUp) lines.push(`runner-up: ${formatEvaluation(x.runnerUp)}`);
   for (const u of x.undetermined) lines.push(`not determined by these values: ${u}`);
   const w = x.withinTolerance;
-  if (w) lines.push(`within tolerance: ${w.count} configuration(s): rng ${w.rng.join('/')}; tf32 ${w.tf32.join(' | ')}; bn-epsilon ${w.epsilon.join(', ')}`);
+  if (w)
+    lines.push(
+      `within tolerance: ${w.count} configuration(s): rng ${w.rng.join('/')}; tf32 ${w.tf32.join(' | ')}; bn-epsilon ${w.epsilon.join(', ')}`,
+    );
   for (const e of x.best.errors) {
     const k = rev.checks.find((c) => c.id === e.check)!;
-    lines.push(`  ${e.pass ? 'ok  ' : 'FAIL'} ${e.check} ${k.view}: max |diff| ${e.maxAbs === Infinity ? '-' : e.maxAbs.toExponential(3)} (${e.ratio === Infinity ? 'not computable' : `${e.ratio.toFixed(3)}x`} of ${k.tolerance!.from})`);
+    lines.push(
+      `  ${e.pass ? 'ok  ' : 'FAIL'} ${e.check} ${k.view}: max |diff| ${e.maxAbs === Infinity ? '-' : e.maxAbs.toExponential(3)} (${e.ratio === Infinity ? 'not computable' : `${e.ratio.toFixed(3)}x`} of ${k.tolerance!.from})`,
+    );
   }
-  lines.push(x.explained ? `EXPLAINED: ${configText(x.best.config)} reproduces every check within the file's own tolerance`
-    : `NOT EXPLAINED by any configuration searched; left unexplained:\n${x.unexplained.map((u) => `  ${u}`).join('\n')}`);
+  lines.push(
+    x.explained
+      ? `EXPLAINED: ${configText(x.best.config)} reproduces every check within the file's own tolerance`
+      : `NOT EXPLAINED by any configuration searched; left unexplained:\n${x.unexplained.map((u) => `  ${u}`).join('\n')}`,
+  );
   return lines.join('\n');
 }

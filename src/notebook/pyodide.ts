@@ -56,7 +56,10 @@ export function pythonAst(): Promise<PythonAst> {
         if (!ready) reject(new Error(`cannot start pyodide (Python's ast): ${e.message}`));
       };
       worker.on('error', fail);
-      worker.on('exit', (code) => { if (code !== 0) fail(new Error(`pyodide worker exited with code ${code}`)); else loading = undefined; });
+      worker.on('exit', (code) => {
+        if (code !== 0) fail(new Error(`pyodide worker exited with code ${code}`));
+        else loading = undefined;
+      });
     });
   }
   return loading;

@@ -13,7 +13,11 @@ import { extractWithPython, type SourceFile } from './pyodide';
 import { viewShape, viewText, type ViewStep } from './views';
 
 export class NotebookImportError extends Error {
-  constructor(readonly file: string, readonly line: number, message: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    message: string,
+  ) {
     super(`${file}:${line}: ${message}`);
     this.name = 'NotebookImportError';
   }
@@ -76,7 +80,14 @@ export interface ImportedCheck {
   /** numpy text of what is compared, e.g. `A[:, (0,-1), :, :].mean(axis=3)`. */
   view: string;
   /** allclose / printed: the expected values (row-major) and their shape. */
-  expected?: { shape: number[]; data: number[]; dtype: 'float32' | 'float64'; file: string; line: number; lines: number[] };
+  expected?: {
+    shape: number[];
+    data: number[];
+    dtype: 'float32' | 'float64';
+    file: string;
+    line: number;
+    lines: number[];
+  };
   tolerance?: ImportedTolerance;
   /** shape checks: the asserted shape. */
   shape?: number[];
@@ -97,45 +108,92 @@ export interface ImportedRevision {
  * batch statistics); an explicit `training=` always wins. With neither, the seed notebook's block
  * default (training=True) applies. Keras 3 (TF 2.16+) has no learning phase at all.
  */
-export function effectiveTraining(training: boolean | null, learningPhase: boolean | null): { value: boolean; from: ImportedCall['trainingFrom'] } {
+export function effectiveTraining(
+  training: boolean | null,
+  learningPhase: boolean | null,
+): { value: boolean; from: ImportedCall['trainingFrom'] } {
   if (training !== null) return { value: training, from: 'argument' };
   if (learningPhase !== null) return { value: learningPhase, from: 'learning-phase' };
   return { value: true, from: 'block-default' };
 }
 
 /** The block's model spec for a call (input shape from its X), BatchNorm epsilon as given. */
-export function callSpec(c: Pick<ImportedCall, 'block' | 'f' | 'filters' | 's' | 'initializer' | 'effectiveTraining' | 'input'>, bnEpsilon?: number): ModelSpec {
+export function callSpec(
+  c: Pick<ImportedCall, 'block' | 'f' | 'filters' | 's' | 'initializer' | 'effectiveTraining' | 'input'>,
+  bnEpsilon?: number,
+): ModelSpec {
   const [, h, w, ch] = c.input.shape;
-  const opts = { inputShape: [h, w, ch] as [number, number, number], initializer: c.initializer, training: c.effectiveTraining, bnEpsilon };
+  const opts = {
+    inputShape: [h, w, ch] as [number, number, number],
+    initializer: c.initializer,
+    training: c.effectiveTraining,
+    bnEpsilon,
+  };
   return c.block === 'identity_block'
     ? identityBlock(c.f, c.filters, opts)
     : convolutionalBlock(c.f, c.filters, c.s ?? 2, opts);
 }
 
 interface RawCall {
-  id: number; file: string; line: number; function: string; block: BlockName; f: number; filters: number[]; s?: number;
-  training: boolean | null; initializer: { kind: string; seed?: number; value?: number; text: string } | null;
-  input: ImportedCall['input']; seeds: ImportedCall['seeds']; source: string;
+  id: number;
+  file: string;
+  line: number;
+  function: string;
+  block: BlockName;
+  f: number;
+  filters: number[];
+  s?: number;
+  training: boolean | null;
+  initializer: { kind: string; seed?: number; value?: number; text: string } | null;
+  input: ImportedCall['input'];
+  seeds: ImportedCall['seeds'];
+  source: string;
 }
-interface RawArray { shape: number[]; data: number[]; dtype: 'float32' | 'float64' | null; file?: string; line: number; lines?: number[] }
+interface RawArray {
+  shape: number[];
+  data: number[];
+  dtype: 'float32' | 'float64' | null;
+  file?: string;
+  line: number;
+  lines?: number[];
+}
 interface RawCheck {
-  kind: 'allclose' | 'shape'; file: string; line: number; function: string; call: number; steps: ViewStep[];
-  expected?: RawArray; tolerance?: { atol: number; rtol: number; atolGiven: boolean; rtolGiven: boolean }; shape?: number[];
-  message: string | null; source: string;
+  kind: 'allclose' | 'shape';
+  file: string;
+  line: number;
+  function: string;
+  call: number;
+  steps: ViewStep[];
+  expected?: RawArray;
+  tolerance?: { atol: number; rtol: number; atolGiven: boolean; rtolGiven: boolean };
+  shape?: number[];
+  message: string | null;
+  source: string;
 }
 interface RawPrinted {
-  file: string; cell: number; outputLine: number; kind: 'array' | 'scalar'; value: unknown; text: string;
+  file: string;
+  cell: number;
+  outputLine: number;
+  kind: 'array' | 'scalar';
+  value: unknown;
+  text: string;
   print: { file: string; line: number; call: number; steps: ViewStep[]; source: string };
 }
 interface RawResult {
   error?: { file: string; line: number; message: string };
-  calls: RawCall[]; checks: RawCheck[]; printed: RawPrinted[]; notes: Record<string, unknown>[];
+  calls: RawCall[];
+  checks: RawCheck[];
+  printed: RawPrinted[];
+  notes: Record<string, unknown>[];
 }
 
 function initializerOf(c: RawCall): { spec: InitializerSpec; text: string } {
   const i = c.initializer;
   // Not passed: the seed notebook's defaults (identity: random_uniform, convolutional: glorot_uniform), called with seed=0.
-  if (!i) return c.block === 'identity_block' ? { spec: randomUniform(0), text: 'random_uniform' } : { spec: glorotUniform(0), text: 'glorot_uniform' };
+  if (!i)
+    return c.block === 'identity_block'
+      ? { spec: randomUniform(0), text: 'random_uniform' }
+      : { spec: glorotUniform(0), text: 'glorot_uniform' };
   if (i.kind === 'constant') return { spec: constantInit(i.value ?? 0), text: i.text };
   if (i.kind === 'glorot_uniform') return { spec: glorotUniform(i.seed ?? 0), text: i.text };
   return { spec: randomUniform(i.seed ?? 0), text: i.text };
@@ -163,7 +221,11 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
     try {
       bytes = fs.readFileSync(f.path);
     } catch (e) {
-      throw new NotebookImportError(f.path, 0, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new NotebookImportError(
+        f.path,
+        0,
+        `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     sources.push({ role: f.role, path: f.path, text: bytes.toString('utf8') });
     imported.push({ role: f.role, path: f.path, sha256: sha256(bytes), bytes: bytes.length });
@@ -172,21 +234,41 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
   if (raw.error) throw new NotebookImportError(raw.error.file, raw.error.line, raw.error.message);
 
   const calls: ImportedCall[] = raw.calls.map((c) => {
-    const fail = (msg: string): never => { throw new NotebookImportError(c.file, c.line, msg); };
-    if (c.input.shape.length !== 4) fail(`the input X has shape [${c.input.shape.join(',')}] (line ${c.input.line}); ${c.block} needs NHWC (4 dimensions)`);
+    const fail = (msg: string): never => {
+      throw new NotebookImportError(c.file, c.line, msg);
+    };
+    if (c.input.shape.length !== 4)
+      fail(
+        `the input X has shape [${c.input.shape.join(',')}] (line ${c.input.line}); ${c.block} needs NHWC (4 dimensions)`,
+      );
     const init = initializerOf(c);
     const tr = effectiveTraining(c.training, c.seeds.learningPhase);
     const call: ImportedCall = {
-      id: c.id, file: c.file, line: c.line, function: c.function, block: c.block, f: c.f, filters: c.filters,
+      id: c.id,
+      file: c.file,
+      line: c.line,
+      function: c.function,
+      block: c.block,
+      f: c.f,
+      filters: c.filters,
       ...(c.s !== undefined ? { s: c.s } : {}),
-      training: c.training, effectiveTraining: tr.value, trainingFrom: tr.from,
-      initializer: init.spec, initializerText: init.text, input: c.input, seeds: c.seeds, outputShape: [], source: c.source,
+      training: c.training,
+      effectiveTraining: tr.value,
+      trainingFrom: tr.from,
+      initializer: init.spec,
+      initializerText: init.text,
+      input: c.input,
+      seeds: c.seeds,
+      outputShape: [],
+      source: c.source,
     };
     let spec: ModelSpec;
     try {
       spec = callSpec(call);
     } catch (e) {
-      return fail(`${c.block}(f=${c.f}, filters=[${c.filters.join(',')}]${c.s !== undefined ? `, s=${c.s}` : ''}) on X of shape [${c.input.shape.join(',')}] does not fit the model: ${(e as Error).message}`);
+      return fail(
+        `${c.block}(f=${c.f}, filters=[${c.filters.join(',')}]${c.s !== undefined ? `, s=${c.s}` : ''}) on X of shape [${c.input.shape.join(',')}] does not fit the model: ${(e as Error).message}`,
+      );
     }
     const out = spec.layers.find((l) => l.name === spec.output)!;
     call.outputShape = [c.input.shape[0], ...out.outputShape];
@@ -194,15 +276,30 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
   });
 
   const checks: ImportedCheck[] = [];
-  const shapeFits = (file: string, line: number, call: ImportedCall, steps: ViewStep[], want: number[], what: string): void => {
+  const shapeFits = (
+    file: string,
+    line: number,
+    call: ImportedCall,
+    steps: ViewStep[],
+    want: number[],
+    what: string,
+  ): void => {
     let got: number[];
     try {
       got = viewShape(call.outputShape, steps, `${file}:${line}`);
     } catch (e) {
-      throw new NotebookImportError(file, line, `${viewText(steps)} cannot be taken of the ${call.block} output of shape [${call.outputShape.join(',')}] (${call.file}:${call.line}): ${(e as Error).message}`);
+      throw new NotebookImportError(
+        file,
+        line,
+        `${viewText(steps)} cannot be taken of the ${call.block} output of shape [${call.outputShape.join(',')}] (${call.file}:${call.line}): ${(e as Error).message}`,
+      );
     }
     if (got.join(',') !== want.join(',')) {
-      throw new NotebookImportError(file, line, `${what} shape [${want.join(',')}], which does not fit the model: ${viewText(steps)} of ${call.block}(f=${call.f}, filters=[${call.filters.join(',')}]${call.s !== undefined ? `, s=${call.s}` : ''}) on X [${call.input.shape.join(',')}] (${call.file}:${call.line}) has shape [${got.join(',')}]`);
+      throw new NotebookImportError(
+        file,
+        line,
+        `${what} shape [${want.join(',')}], which does not fit the model: ${viewText(steps)} of ${call.block}(f=${call.f}, filters=[${call.filters.join(',')}]${call.s !== undefined ? `, s=${call.s}` : ''}) on X [${call.input.shape.join(',')}] (${call.file}:${call.line}) has shape [${got.join(',')}]`,
+      );
     }
   };
   for (const k of raw.checks) {
@@ -210,18 +307,49 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
     const id = `${k.file}:${k.line}`;
     if (k.kind === 'shape') {
       shapeFits(k.file, k.line, call, k.steps, k.shape!, 'the asserted');
-      checks.push({ id, kind: 'shape', file: k.file, line: k.line, call: call.id, steps: k.steps, view: viewText(k.steps), shape: k.shape, message: k.message, source: k.source });
+      checks.push({
+        id,
+        kind: 'shape',
+        file: k.file,
+        line: k.line,
+        call: call.id,
+        steps: k.steps,
+        view: viewText(k.steps),
+        shape: k.shape,
+        message: k.message,
+        source: k.source,
+      });
       continue;
     }
     const e = k.expected!;
     shapeFits(k.file, k.line, call, k.steps, e.shape, `the expected values (${e.file ?? k.file}:${e.line}) have`);
     const t = k.tolerance!;
-    const given = [t.rtolGiven ? `rtol=${t.rtol}` : null, t.atolGiven ? `atol=${t.atol}` : null].filter(Boolean).join(', ');
+    const given = [t.rtolGiven ? `rtol=${t.rtol}` : null, t.atolGiven ? `atol=${t.atol}` : null]
+      .filter(Boolean)
+      .join(', ');
     checks.push({
-      id, kind: 'allclose', file: k.file, line: k.line, call: call.id, steps: k.steps, view: viewText(k.steps),
-      expected: { shape: e.shape, data: e.data, dtype: e.dtype ?? 'float64', file: e.file ?? k.file, line: e.line, lines: e.lines ?? [] },
-      tolerance: { atol: t.atol, rtol: t.rtol, from: `np.allclose at ${k.file}:${k.line} (${given || 'numpy defaults rtol=1e-05, atol=1e-08'}${given && !(t.rtolGiven && t.atolGiven) ? '; the other numpy default' : ''})` },
-      message: k.message, source: k.source,
+      id,
+      kind: 'allclose',
+      file: k.file,
+      line: k.line,
+      call: call.id,
+      steps: k.steps,
+      view: viewText(k.steps),
+      expected: {
+        shape: e.shape,
+        data: e.data,
+        dtype: e.dtype ?? 'float64',
+        file: e.file ?? k.file,
+        line: e.line,
+        lines: e.lines ?? [],
+      },
+      tolerance: {
+        atol: t.atol,
+        rtol: t.rtol,
+        from: `np.allclose at ${k.file}:${k.line} (${given || 'numpy defaults rtol=1e-05, atol=1e-08'}${given && !(t.rtolGiven && t.atolGiven) ? '; the other numpy default' : ''})`,
+      },
+      message: k.message,
+      source: k.source,
     });
   }
   for (const p of raw.printed) {
@@ -233,13 +361,27 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
     // A print shows the float32 value to `d` decimals (numpy: shortest repr or the np.around digits): half a unit
     // of the last digit, plus numpy's default rtol for the float32 sums that differ between machines.
     checks.push({
-      id: `${p.file}#cell${p.cell}:${p.outputLine}`, kind: 'printed', file: p.file, line: p.outputLine, call: call.id,
-      steps: p.print.steps, view: viewText(p.print.steps),
+      id: `${p.file}#cell${p.cell}:${p.outputLine}`,
+      kind: 'printed',
+      file: p.file,
+      line: p.outputLine,
+      call: call.id,
+      steps: p.print.steps,
+      view: viewText(p.print.steps),
       expected: { shape: v.shape, data: v.data, dtype: 'float64', file: p.file, line: p.outputLine, lines: [] },
-      tolerance: { atol: Number((0.5 * 10 ** -d).toPrecision(12)), rtol: 1e-5, from: `printed with ${d} decimals (${where}, print at ${p.print.file}:${p.print.line}): atol = half a unit of the last digit, rtol = numpy's default` },
-      message: null, source: p.print.source,
+      tolerance: {
+        atol: Number((0.5 * 10 ** -d).toPrecision(12)),
+        rtol: 1e-5,
+        from: `printed with ${d} decimals (${where}, print at ${p.print.file}:${p.print.line}): atol = half a unit of the last digit, rtol = numpy's default`,
+      },
+      message: null,
+      source: p.print.source,
     });
   }
-  const notes = raw.notes.map((n) => (n.ignored ? `${n.file}:${n.line}: not compared (assert ${String(n.ignored)})` : `${n.file}:${n.line}: invokes ${String(n.invokes)}(${String(n.with)})`));
+  const notes = raw.notes.map((n) =>
+    n.ignored
+      ? `${n.file}:${n.line}: not compared (assert ${String(n.ignored)})`
+      : `${n.file}:${n.line}: invokes ${String(n.invokes)}(${String(n.with)})`,
+  );
   return { sources: imported, calls, checks, notes };
 }

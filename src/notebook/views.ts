@@ -4,11 +4,10 @@
  */
 import type { Tensor } from '../tensor';
 
-export type SelectAxis = { all: true } | { take: number[] } | { index: number } | { slice: [number | null, number | null, number | null] };
+export type SelectAxis =
+  { all: true } | { take: number[] } | { index: number } | { slice: [number | null, number | null, number | null] };
 export type ViewStep =
-  | { op: 'select'; axes: SelectAxis[] }
-  | { op: 'mean'; axis: number }
-  | { op: 'round'; decimals: number };
+  { op: 'select'; axes: SelectAxis[] } | { op: 'mean'; axis: number } | { op: 'round'; decimals: number };
 
 /** Text of the steps in numpy notation (`A[:, (0,-1), :, :].mean(axis=3)`; plain `A` when none). */
 export function viewText(steps: readonly ViewStep[], base = 'A'): string {
@@ -24,21 +23,32 @@ export function viewText(steps: readonly ViewStep[], base = 'A'): string {
 
 /** The notebook's resume, `A[:, (0,-1), :, :].mean(axis=3)`, as steps. */
 export function isResume(steps: readonly ViewStep[]): boolean {
-  return steps.length === 2 && steps[0].op === 'select' && steps[0].axes.length === 4
-    && 'all' in steps[0].axes[0] && 'take' in steps[0].axes[1] && steps[0].axes[1].take.join(',') === '0,-1'
-    && 'all' in steps[0].axes[2] && 'all' in steps[0].axes[3] && steps[1].op === 'mean' && steps[1].axis === 3;
+  return (
+    steps.length === 2 &&
+    steps[0].op === 'select' &&
+    steps[0].axes.length === 4 &&
+    'all' in steps[0].axes[0] &&
+    'take' in steps[0].axes[1] &&
+    steps[0].axes[1].take.join(',') === '0,-1' &&
+    'all' in steps[0].axes[2] &&
+    'all' in steps[0].axes[3] &&
+    steps[1].op === 'mean' &&
+    steps[1].axis === 3
+  );
 }
 
 function norm(i: number, d: number, what: string): number {
   const j = i < 0 ? i + d : i;
-  if (!Number.isInteger(j) || j < 0 || j >= d) throw new Error(`${what}: index ${i} is out of bounds for a dimension of size ${d}`);
+  if (!Number.isInteger(j) || j < 0 || j >= d)
+    throw new Error(`${what}: index ${i} is out of bounds for a dimension of size ${d}`);
   return j;
 }
 
 function sliceIndices(sl: [number | null, number | null, number | null], d: number): number[] {
   const step = sl[2] ?? 1;
   if (step === 0) throw new Error('slice step cannot be zero');
-  const clamp = (v: number | null, dflt: number) => (v === null ? dflt : v < 0 ? Math.max(v + d, step > 0 ? 0 : -1) : Math.min(v, step > 0 ? d : d - 1));
+  const clamp = (v: number | null, dflt: number) =>
+    v === null ? dflt : v < 0 ? Math.max(v + d, step > 0 ? 0 : -1) : Math.min(v, step > 0 ? d : d - 1);
   const lo = clamp(sl[0], step > 0 ? 0 : d - 1);
   const hi = clamp(sl[1], step > 0 ? d : -1);
   const out: number[] = [];
@@ -53,7 +63,11 @@ export function applyView(t: Tensor, steps: readonly ViewStep[], what: string): 
   for (const st of steps) {
     if (st.op === 'round') {
       const k = 10 ** st.decimals;
-      data = data.map((v) => { const x = v * k; const r = Math.round(x); return (Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : r) / k; });
+      data = data.map((v) => {
+        const x = v * k;
+        const r = Math.round(x);
+        return (Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : r) / k;
+      });
       continue;
     }
     if (st.op === 'mean') {
@@ -63,16 +77,18 @@ export function applyView(t: Tensor, steps: readonly ViewStep[], what: string): 
       const dim = shape[ax];
       const inner = shape.slice(ax + 1).reduce((p, d) => p * d, 1);
       const out = new Float64Array(outer * inner);
-      for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
-        let s = 0;
-        for (let k = 0; k < dim; k++) s += data[(o * dim + k) * inner + i];
-        out[o * inner + i] = s / dim;
-      }
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          let s = 0;
+          for (let k = 0; k < dim; k++) s += data[(o * dim + k) * inner + i];
+          out[o * inner + i] = s / dim;
+        }
       shape = [...shape.slice(0, ax), ...shape.slice(ax + 1)];
       data = out;
       continue;
     }
-    if (st.axes.length > shape.length) throw new Error(`${what}: ${st.axes.length} indices for a ${shape.length}-d array`);
+    if (st.axes.length > shape.length)
+      throw new Error(`${what}: ${st.axes.length} indices for a ${shape.length}-d array`);
     const picks: number[][] = shape.map((d, i) => {
       const a = st.axes[i];
       if (!a || 'all' in a) return Array.from({ length: d }, (_, k) => k);
@@ -90,7 +106,10 @@ export function applyView(t: Tensor, steps: readonly ViewStep[], what: string): 
       let off = 0;
       for (let i = 0; i < shape.length; i++) off += picks[i][idx[i]] * strides[i];
       out[k] = data[off];
-      for (let i = shape.length - 1; i >= 0; i--) { if (++idx[i] < outShape[i]) break; idx[i] = 0; }
+      for (let i = shape.length - 1; i >= 0; i--) {
+        if (++idx[i] < outShape[i]) break;
+        idx[i] = 0;
+      }
     }
     shape = outShape.filter((_, i) => keep[i]);
     data = out;

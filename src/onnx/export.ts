@@ -37,7 +37,14 @@ import { LOGITS_SUFFIX } from '../spec/builders';
 import { weightShapes } from '../spec/params';
 import { samePadding } from '../spec/shapes';
 import type {
-  BatchNormalizationSpec, Conv2DSpec, DenseSpec, LayerSpec, ModelSpec, ModelWeights, Padding, WeightTensor,
+  BatchNormalizationSpec,
+  Conv2DSpec,
+  DenseSpec,
+  LayerSpec,
+  ModelSpec,
+  ModelWeights,
+  Padding,
+  WeightTensor,
 } from '../spec/types';
 import { OnnxGraph } from './onnx-graph';
 import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from './proto';
@@ -90,16 +97,25 @@ function checkWeights(spec: ModelSpec, layer: LayerSpec, weights: ModelWeights):
     const w = byName.get(e.name);
     if (!w) throw new Error(`ONNX export: layer '${layer.name}' is missing weight '${e.name}'`);
     if (w.shape.join(',') !== e.shape.join(',')) {
-      throw new Error(`ONNX export: ${layer.name}/${e.name} has shape [${w.shape.join(',')}], expected [${e.shape.join(',')}]`);
+      throw new Error(
+        `ONNX export: ${layer.name}/${e.name} has shape [${w.shape.join(',')}], expected [${e.shape.join(',')}]`,
+      );
     }
     const n = e.shape.reduce((p, d) => p * d, 1);
-    if (w.data.length !== n) throw new Error(`ONNX export: ${layer.name}/${e.name} has ${w.data.length} values, expected ${n}`);
+    if (w.data.length !== n)
+      throw new Error(`ONNX export: ${layer.name}/${e.name} has ${w.data.length} values, expected ${n}`);
   }
   return byName;
 }
 
 /** Keras Conv2D kernel [kh, kw, cin, cout] -> ONNX Conv weight [cout, cin, kh, kw]. */
-export function convKernelToOihw(kernel: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
+export function convKernelToOihw(
+  kernel: Float32Array,
+  kh: number,
+  kw: number,
+  cin: number,
+  cout: number,
+): Float32Array {
   const out = new Float32Array(kernel.length);
   for (let y = 0; y < kh; y++) {
     for (let x = 0; x < kw; x++) {
@@ -114,7 +130,11 @@ export function convKernelToOihw(kernel: Float32Array, kh: number, kw: number, c
 
 /** ONNX pads [top, left, bottom, right] for a Keras window op over an input of size (h, w). */
 export function onnxPads(
-  h: number, w: number, kernel: [number, number], strides: [number, number], padding: Padding,
+  h: number,
+  w: number,
+  kernel: [number, number],
+  strides: [number, number],
+  padding: Padding,
 ): [number, number, number, number] {
   if (padding === 'valid') return [0, 0, 0, 0];
   const [top, bottom] = samePadding(h, kernel[0], strides[0]);
@@ -146,7 +166,9 @@ function captureLayer(spec: ModelSpec, byName: Map<string, LayerSpec>, capture: 
   }
   const l = byName.get(capture);
   if (!l) {
-    throw new Error(`ONNX export: capture '${capture}' is not a layer of ${spec.model} (layers: ${spec.layers.map((x) => x.name).join(', ')})`);
+    throw new Error(
+      `ONNX export: capture '${capture}' is not a layer of ${spec.model} (layers: ${spec.layers.map((x) => x.name).join(', ')})`,
+    );
   }
   return l;
 }
@@ -166,21 +188,35 @@ function need4d(layer: LayerSpec, p: Produced): string {
 function emitConv(g: OnnxGraph, spec: ModelSpec, layer: Conv2DSpec, w: Map<string, WeightTensor>, x: string): string {
   const kernel = w.get('kernel')!;
   const [kh, kw, cin, cout] = kernel.shape;
-  const W = g.floatInitializer(`${layer.name}/kernel`, [cout, cin, kh, kw], convKernelToOihw(kernel.data, kh, kw, cin, cout),
-    'Keras kernel [kh,kw,cin,cout] transposed to [cout,cin,kh,kw]');
+  const W = g.floatInitializer(
+    `${layer.name}/kernel`,
+    [cout, cin, kh, kw],
+    convKernelToOihw(kernel.data, kh, kw, cin, cout),
+    'Keras kernel [kh,kw,cin,cout] transposed to [cout,cin,kh,kw]',
+  );
   const B = g.floatInitializer(`${layer.name}/bias`, [cout], w.get('bias')!.data);
   const inShape = spec.layers.find((l) => l.name === layer.inbound[0])!.outputShape;
-  return g.node('Conv', [x, W, B], layer.name, {
-    kernel_shape: [kh, kw],
-    strides: [...layer.strides],
-    pads: onnxPads(inShape[0], inShape[1], layer.kernelSize, layer.strides, layer.padding),
-    dilations: [1, 1],
-    group: 1,
-  }, `Keras Conv2D '${layer.name}' padding=${layer.padding}`);
+  return g.node(
+    'Conv',
+    [x, W, B],
+    layer.name,
+    {
+      kernel_shape: [kh, kw],
+      strides: [...layer.strides],
+      pads: onnxPads(inShape[0], inShape[1], layer.kernelSize, layer.strides, layer.padding),
+      dilations: [1, 1],
+      group: 1,
+    },
+    `Keras Conv2D '${layer.name}' padding=${layer.padding}`,
+  );
 }
 
 function emitBatchNorm(
-  g: OnnxGraph, layer: BatchNormalizationSpec, w: Map<string, WeightTensor>, x: string, training: boolean,
+  g: OnnxGraph,
+  layer: BatchNormalizationSpec,
+  w: Map<string, WeightTensor>,
+  x: string,
+  training: boolean,
 ): string {
   const c = layer.outputShape[layer.outputShape.length - 1];
   const init = (n: string): string => g.floatInitializer(`${layer.name}/${n}`, [c], w.get(n)!.data);
@@ -190,7 +226,13 @@ function emitBatchNorm(
   if (!training) {
     const mean = init('moving_mean');
     const variance = init('moving_variance');
-    return g.node('BatchNormalization', [x, gamma, beta, mean, variance], layer.name, { epsilon: { float: layer.epsilon } }, doc);
+    return g.node(
+      'BatchNormalization',
+      [x, gamma, beta, mean, variance],
+      layer.name,
+      { epsilon: { float: layer.epsilon } },
+      doc,
+    );
   }
   // Training mode reads no moving statistics; they are left out rather than stored unused
   // (ONNX Runtime warns about and drops unused initializers). See onnxParamCount.
@@ -212,7 +254,11 @@ function emitBatchNorm(
 }
 
 function emitDense(
-  g: OnnxGraph, layer: DenseSpec, w: Map<string, WeightTensor>, x: string, isOutput: boolean,
+  g: OnnxGraph,
+  layer: DenseSpec,
+  w: Map<string, WeightTensor>,
+  x: string,
+  isOutput: boolean,
 ): { logits: string; out: string } {
   const kernel = w.get('kernel')!;
   const K = g.floatInitializer(`${layer.name}/kernel`, [...kernel.shape], kernel.data);
@@ -222,8 +268,13 @@ function emitDense(
     const out = g.node('Gemm', [x, K, B], outName, { transA: 0, transB: 0 }, `Keras Dense '${layer.name}'`);
     return { logits: out, out };
   }
-  const logits = g.node('Gemm', [x, K, B], `${layer.name}${LOGITS_SUFFIX}`, { transA: 0, transB: 0 },
-    `Keras Dense '${layer.name}' before its softmax`);
+  const logits = g.node(
+    'Gemm',
+    [x, K, B],
+    `${layer.name}${LOGITS_SUFFIX}`,
+    { transA: 0, transB: 0 },
+    `Keras Dense '${layer.name}' before its softmax`,
+  );
   const out = g.node('Softmax', [logits], outName, { axis: 1 }, `softmax of Keras Dense '${layer.name}'`);
   return { logits, out };
 }
@@ -237,14 +288,17 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
   const produced = new Map<string, Produced>();
   const logitsOf = new Map<string, string>();
   const inputLayer = byName.get(spec.input);
-  if (!inputLayer || inputLayer.className !== 'InputLayer') throw new Error(`ONNX export: ${spec.model} has no InputLayer '${spec.input}'`);
-  if (inputLayer.outputShape.length !== 3) throw new Error(`ONNX export: input must be h,w,c, got [${inputLayer.outputShape.join(',')}]`);
+  if (!inputLayer || inputLayer.className !== 'InputLayer')
+    throw new Error(`ONNX export: ${spec.model} has no InputLayer '${spec.input}'`);
+  if (inputLayer.outputShape.length !== 3)
+    throw new Error(`ONNX export: input must be h,w,c, got [${inputLayer.outputShape.join(',')}]`);
 
   for (const layer of spec.layers) {
     const isOutput = layer.name === spec.output;
     switch (layer.className) {
       case 'InputLayer': {
-        if (layer.name !== spec.input) throw new Error(`ONNX export: second InputLayer '${layer.name}' is not supported`);
+        if (layer.name !== spec.input)
+          throw new Error(`ONNX export: second InputLayer '${layer.name}' is not supported`);
         g.declareInput(ONNX_INPUT_NAME);
         const t = g.node('Transpose', [ONNX_INPUT_NAME], layer.name, { perm: [0, 3, 1, 2] }, 'NHWC input to NCHW');
         produced.set(layer.name, { name: t, layout: 'nchw' });
@@ -254,22 +308,34 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
         const x = need4d(layer, inboundOf(layer, produced));
         const [[top, bottom], [left, right]] = layer.padding;
         const pads = g.int64Constant(`pads_${top}_${left}_${bottom}_${right}`, [0, 0, top, left, 0, 0, bottom, right]);
-        produced.set(layer.name, { name: g.node('Pad', [x, pads], layer.name, { mode: 'constant' }, `Keras ZeroPadding2D '${layer.name}'`), layout: 'nchw' });
+        produced.set(layer.name, {
+          name: g.node('Pad', [x, pads], layer.name, { mode: 'constant' }, `Keras ZeroPadding2D '${layer.name}'`),
+          layout: 'nchw',
+        });
         break;
       }
       case 'Conv2D': {
         const x = need4d(layer, inboundOf(layer, produced));
-        produced.set(layer.name, { name: emitConv(g, spec, layer, checkWeights(spec, layer, weights), x), layout: 'nchw' });
+        produced.set(layer.name, {
+          name: emitConv(g, spec, layer, checkWeights(spec, layer, weights), x),
+          layout: 'nchw',
+        });
         break;
       }
       case 'BatchNormalization': {
         const x = need4d(layer, inboundOf(layer, produced));
-        produced.set(layer.name, { name: emitBatchNorm(g, layer, checkWeights(spec, layer, weights), x, opts.training), layout: 'nchw' });
+        produced.set(layer.name, {
+          name: emitBatchNorm(g, layer, checkWeights(spec, layer, weights), x, opts.training),
+          layout: 'nchw',
+        });
         break;
       }
       case 'Activation': {
         const p = inboundOf(layer, produced);
-        produced.set(layer.name, { name: g.node('Relu', [p.name], layer.name, {}, `Keras Activation relu '${layer.name}'`), layout: p.layout });
+        produced.set(layer.name, {
+          name: g.node('Relu', [p.name], layer.name, {}, `Keras Activation relu '${layer.name}'`),
+          layout: p.layout,
+        });
         break;
       }
       case 'MaxPooling2D':
@@ -283,24 +349,40 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
           ...(layer.className === 'AveragePooling2D' ? { count_include_pad: 0 } : {}),
         };
         const op = layer.className === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool';
-        produced.set(layer.name, { name: g.node(op, [x], layer.name, attrs, `Keras ${layer.className} '${layer.name}'`), layout: 'nchw' });
+        produced.set(layer.name, {
+          name: g.node(op, [x], layer.name, attrs, `Keras ${layer.className} '${layer.name}'`),
+          layout: 'nchw',
+        });
         break;
       }
       case 'Add': {
-        if (layer.inbound.length !== 2) throw new Error(`ONNX export: Add '${layer.name}' must have 2 inputs, has ${layer.inbound.length}`);
+        if (layer.inbound.length !== 2)
+          throw new Error(`ONNX export: Add '${layer.name}' must have 2 inputs, has ${layer.inbound.length}`);
         const a = inboundOf(layer, produced, 0);
         const b = inboundOf(layer, produced, 1);
         if (a.layout !== b.layout) throw new Error(`ONNX export: Add '${layer.name}' mixes 4-D and flat inputs`);
-        produced.set(layer.name, { name: g.node('Add', [a.name, b.name], layer.name, {}, `Keras Add '${layer.name}'`), layout: a.layout });
+        produced.set(layer.name, {
+          name: g.node('Add', [a.name, b.name], layer.name, {}, `Keras Add '${layer.name}'`),
+          layout: a.layout,
+        });
         break;
       }
       case 'Flatten': {
         const p = inboundOf(layer, produced);
         let src = p.name;
         if (p.layout === 'nchw') {
-          src = g.node('Transpose', [p.name], `${layer.name}/nhwc`, { perm: [0, 2, 3, 1] }, 'back to NHWC: Keras flattens in NHWC order');
+          src = g.node(
+            'Transpose',
+            [p.name],
+            `${layer.name}/nhwc`,
+            { perm: [0, 2, 3, 1] },
+            'back to NHWC: Keras flattens in NHWC order',
+          );
         }
-        produced.set(layer.name, { name: g.node('Flatten', [src], layer.name, { axis: 1 }, `Keras Flatten '${layer.name}'`), layout: 'flat' });
+        produced.set(layer.name, {
+          name: g.node('Flatten', [src], layer.name, { axis: 1 }, `Keras Flatten '${layer.name}'`),
+          layout: 'flat',
+        });
         break;
       }
       case 'Dense': {
@@ -319,10 +401,12 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
   const outLayer = byName.get(spec.output);
   const outProduced = produced.get(spec.output);
   if (!outLayer || !outProduced) throw new Error(`ONNX export: output layer '${spec.output}' was not produced`);
-  const toGraphOutput = (p: Produced, name: string, doc: string): string => (p.layout === 'nchw'
-    ? g.node('Transpose', [p.name], name, { perm: [0, 2, 3, 1] }, `${doc} (NCHW to NHWC)`)
-    : g.node('Identity', [p.name], name, {}, doc));
-  if (outProduced.name !== ONNX_OUTPUT_NAME) toGraphOutput(outProduced, ONNX_OUTPUT_NAME, `model output '${spec.output}'`);
+  const toGraphOutput = (p: Produced, name: string, doc: string): string =>
+    p.layout === 'nchw'
+      ? g.node('Transpose', [p.name], name, { perm: [0, 2, 3, 1] }, `${doc} (NCHW to NHWC)`)
+      : g.node('Identity', [p.name], name, {}, doc);
+  if (outProduced.name !== ONNX_OUTPUT_NAME)
+    toGraphOutput(outProduced, ONNX_OUTPUT_NAME, `model output '${spec.output}'`);
   const outputs: ValueInfoProto[] = [valueInfo(ONNX_OUTPUT_NAME, [BATCH_DIM_PARAM, ...outLayer.outputShape])];
 
   const captureOutputs: Record<string, string> = {};
@@ -361,7 +445,11 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
 }
 
 /** Builds and serializes the ONNX model. */
-export function exportOnnx(spec: ModelSpec, weights: ModelWeights, opts: OnnxExportOptions): OnnxModel & { bytes: Uint8Array } {
+export function exportOnnx(
+  spec: ModelSpec,
+  weights: ModelWeights,
+  opts: OnnxExportOptions,
+): OnnxModel & { bytes: Uint8Array } {
   const model = buildOnnxModel(spec, weights, opts);
   return { ...model, bytes: encodeModel(model.proto) };
 }

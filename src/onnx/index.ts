@@ -1,6 +1,14 @@
 export {
-  buildOnnxModel, exportOnnx, convKernelToOihw, onnxPads,
-  ONNX_OPSET, ONNX_IR_VERSION, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME, CAPTURE_PREFIX, BATCH_DIM_PARAM,
+  buildOnnxModel,
+  exportOnnx,
+  convKernelToOihw,
+  onnxPads,
+  ONNX_OPSET,
+  ONNX_IR_VERSION,
+  ONNX_INPUT_NAME,
+  ONNX_OUTPUT_NAME,
+  CAPTURE_PREFIX,
+  BATCH_DIM_PARAM,
 } from './export';
 export type { OnnxExportOptions, OnnxModel } from './export';
 export { onnxParamCount } from './params';

@@ -19,12 +19,14 @@ function assertLittleEndian(): void {
 
 function attribute(name: string, v: AttrValue): AttributeProto {
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new Error(`ONNX attribute '${name}': integer expected, got ${v} (use { float } for floats)`);
+    if (!Number.isInteger(v))
+      throw new Error(`ONNX attribute '${name}': integer expected, got ${v} (use { float } for floats)`);
     return { name, type: AttributeType.INT, i: v };
   }
   if (typeof v === 'string') return { name, type: AttributeType.STRING, s: Buffer.from(v, 'utf8') };
   if (Array.isArray(v)) {
-    if (v.some((x) => !Number.isInteger(x))) throw new Error(`ONNX attribute '${name}': integers expected, got [${v.join(',')}]`);
+    if (v.some((x) => !Number.isInteger(x)))
+      throw new Error(`ONNX attribute '${name}': integers expected, got [${v.join(',')}]`);
     return { name, type: AttributeType.INTS, ints: [...v] };
   }
   if ('float' in v) return { name, type: AttributeType.FLOAT, f: v.float };
@@ -55,7 +57,8 @@ export class OnnxGraph {
   /** Adds a node; returns its (single) output name. */
   node(opType: string, inputs: string[], output: string, attrs: Record<string, AttrValue> = {}, doc?: string): string {
     for (const i of inputs) {
-      if (!this.tensorNames.has(i)) throw new Error(`ONNX export: node ${opType} '${output}' reads undefined tensor '${i}'`);
+      if (!this.tensorNames.has(i))
+        throw new Error(`ONNX export: node ${opType} '${output}' reads undefined tensor '${i}'`);
     }
     this.claim(output);
     let name = output;
@@ -77,12 +80,16 @@ export class OnnxGraph {
     assertLittleEndian();
     const n = dims.reduce((p, d) => p * d, 1);
     if (data.length !== n) {
-      throw new Error(`ONNX export: initializer '${name}' has ${data.length} values for dims [${dims.join(',')}] (${n})`);
+      throw new Error(
+        `ONNX export: initializer '${name}' has ${data.length} values for dims [${dims.join(',')}] (${n})`,
+      );
     }
     this.claim(name);
     const copy = new Float32Array(data);
     this.initializers.push({
-      name, dims: [...dims], dataType: DataType.FLOAT,
+      name,
+      dims: [...dims],
+      dataType: DataType.FLOAT,
       rawData: new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength),
       ...(doc ? { docString: doc } : {}),
     });
@@ -97,7 +104,9 @@ export class OnnxGraph {
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
     this.claim(name);
     this.initializers.push({
-      name, dims: [values.length], dataType: DataType.INT64,
+      name,
+      dims: [values.length],
+      dataType: DataType.INT64,
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return name;
@@ -111,7 +120,9 @@ export class OnnxGraph {
     const data = new Float32Array([value]);
     this.claim(name);
     this.initializers.push({
-      name, dims: [], dataType: DataType.FLOAT,
+      name,
+      dims: [],
+      dataType: DataType.FLOAT,
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return name;

@@ -29,7 +29,12 @@ const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.INT64]: 8
 
 export function onnxParamCount(model: ModelProto): OnnxParamCount {
   const out: OnnxParamCount = {
-    total: 0, trainable: 0, nonTrainable: 0, parameterInitializers: 0, helperConstants: 0, movingStatisticsPresent: false,
+    total: 0,
+    trainable: 0,
+    nonTrainable: 0,
+    parameterInitializers: 0,
+    helperConstants: 0,
+    movingStatisticsPresent: false,
   };
   for (const t of model.graph.initializer ?? []) {
     const dims = (t.dims ?? []).map(Number);
@@ -38,15 +43,25 @@ export function onnxParamCount(model: ModelProto): OnnxParamCount {
     if (width === undefined) throw new Error(`initializer '${t.name}' has unsupported data type ${t.dataType}`);
     const bytes = t.rawData?.length ?? 0;
     if (bytes !== n * width) {
-      throw new Error(`initializer '${t.name}': ${bytes} bytes of raw data for dims [${dims.join(',')}] (${n * width} expected)`);
+      throw new Error(
+        `initializer '${t.name}': ${bytes} bytes of raw data for dims [${dims.join(',')}] (${n * width} expected)`,
+      );
     }
-    if (t.name.startsWith(CONST_PREFIX)) { out.helperConstants++; continue; }
+    if (t.name.startsWith(CONST_PREFIX)) {
+      out.helperConstants++;
+      continue;
+    }
     const slash = t.name.lastIndexOf('/');
     const weight = slash >= 0 ? t.name.slice(slash + 1) : '';
     if (t.dataType !== DataType.FLOAT) throw new Error(`parameter initializer '${t.name}' is not float32`);
     if (TRAINABLE.has(weight)) out.trainable += n;
-    else if (NON_TRAINABLE.has(weight)) { out.nonTrainable += n; out.movingStatisticsPresent = true; }
-    else throw new Error(`initializer '${t.name}' does not map to a Keras weight (expected <layer>/kernel|bias|gamma|beta|moving_mean|moving_variance or ${CONST_PREFIX}*)`);
+    else if (NON_TRAINABLE.has(weight)) {
+      out.nonTrainable += n;
+      out.movingStatisticsPresent = true;
+    } else
+      throw new Error(
+        `initializer '${t.name}' does not map to a Keras weight (expected <layer>/kernel|bias|gamma|beta|moving_mean|moving_variance or ${CONST_PREFIX}*)`,
+      );
     out.parameterInitializers++;
   }
   out.total = out.trainable + out.nonTrainable;

@@ -44,7 +44,10 @@ export interface NodeProto {
   docString?: string;
 }
 
-export interface DimensionProto { dimValue?: number; dimParam?: string }
+export interface DimensionProto {
+  dimValue?: number;
+  dimParam?: string;
+}
 
 export interface ValueInfoProto {
   name: string;
@@ -62,8 +65,14 @@ export interface GraphProto {
   valueInfo?: ValueInfoProto[];
 }
 
-export interface OperatorSetIdProto { domain: string; version: number }
-export interface StringStringEntryProto { key: string; value: string }
+export interface OperatorSetIdProto {
+  domain: string;
+  version: number;
+}
+export interface StringStringEntryProto {
+  key: string;
+  value: string;
+}
 
 export interface ModelProto {
   irVersion: number;
@@ -79,8 +88,8 @@ export interface ModelProto {
 
 type FieldDef = { type: string; id: number; rule?: 'repeated'; options?: { packed: boolean } };
 const f = (type: string, id: number): FieldDef => ({ type, id });
-const rep = (type: string, id: number, packed?: boolean): FieldDef => (
-  packed === undefined ? { type, id, rule: 'repeated' } : { type, id, rule: 'repeated', options: { packed } });
+const rep = (type: string, id: number, packed?: boolean): FieldDef =>
+  packed === undefined ? { type, id, rule: 'repeated' } : { type, id, rule: 'repeated', options: { packed } };
 
 /** Field numbers from the ONNX specification (onnx.proto, IR version 8 and later). */
 const ONNX_SCHEMA = {

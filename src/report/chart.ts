@@ -11,7 +11,20 @@ export interface Series {
 }
 
 /** Distinguishable colours (Okabe–Ito plus extras), assigned by series order. */
-export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#999933', '#882255', '#44AA99', '#AA4499', '#661100'];
+export const PALETTE = [
+  '#0072B2',
+  '#D55E00',
+  '#009E73',
+  '#CC79A7',
+  '#E69F00',
+  '#56B4E9',
+  '#000000',
+  '#999933',
+  '#882255',
+  '#44AA99',
+  '#AA4499',
+  '#661100',
+];
 
 export interface ChartOptions {
   title: string;
@@ -47,7 +60,9 @@ export function renderErrorChart(labels: string[], series: Series[], opts: Chart
   const r2 = (v: number) => Math.round(v * 100) / 100;
 
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+  );
   parts.push(`<title>${escapeXml(opts.title)}</title>`);
   parts.push(`<text x="${left}" y="16" class="chart-title">${escapeXml(opts.title)}</text>`);
   // Grid and y axis labels (decades).
@@ -58,12 +73,16 @@ export function renderErrorChart(labels: string[], series: Series[], opts: Chart
   }
   parts.push(`<text x="${left - 6}" y="${r2(zeroY + 4)}" text-anchor="end" class="tick">0</text>`);
   parts.push(`<text x="${left - 6}" y="${r2(infY + 4)}" text-anchor="end" class="tick">∞</text>`);
-  parts.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle" class="tick">max abs error</text>`);
+  parts.push(
+    `<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle" class="tick">max abs error</text>`,
+  );
   // X labels.
   labels.forEach((l, i) => {
     const xx = r2(x(i));
     parts.push(`<line x1="${xx}" x2="${xx}" y1="${top}" y2="${top + plotH}" class="grid vgrid"/>`);
-    parts.push(`<text x="${xx}" y="${top + plotH + 14}" transform="rotate(40 ${xx} ${top + plotH + 14})" class="tick">${escapeXml(l)}</text>`);
+    parts.push(
+      `<text x="${xx}" y="${top + plotH + 14}" transform="rotate(40 ${xx} ${top + plotH + 14})" class="tick">${escapeXml(l)}</text>`,
+    );
   });
   // Series.
   series.forEach((s, si) => {
@@ -73,10 +92,14 @@ export function renderErrorChart(labels: string[], series: Series[], opts: Chart
       if (v !== undefined) pts.push([r2(x(i)), r2(y(v)), v, i]);
     });
     if (pts.length > 1) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([px, py]) => `${px},${py}`).join(' ')}" data-series="${escapeXml(s.name)}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([px, py]) => `${px},${py}`).join(' ')}" data-series="${escapeXml(s.name)}"/>`,
+      );
     }
     for (const [px, py, v, i] of pts) {
-      parts.push(`<circle cx="${px}" cy="${py}" r="3.5" fill="${color}"><title>${escapeXml(`${s.name} @ ${labels[i]}: ${formatNumber(v, 3)}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${px}" cy="${py}" r="3.5" fill="${color}"><title>${escapeXml(`${s.name} @ ${labels[i]}: ${formatNumber(v, 3)}`)}</title></circle>`,
+      );
     }
     const ly = top + 14 * si;
     parts.push(`<rect x="${left + plotW + 16}" y="${ly - 8}" width="12" height="4" fill="${color}"/>`);

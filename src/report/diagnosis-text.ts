@@ -25,8 +25,10 @@ export function diagnosisLine(r: CaseResult): string | null {
   const f = d.firstDiverging;
   if (f) {
     const more = d.outOfBudget.length - 1;
-    parts.push(`first diverging layer: ${firstDivergingText(r)}: error ${formatNumber(f.errorUlp)} ULP(S), over its budget of ${formatNumber(f.budgetUlp)}`
-      + `${more > 0 ? `; ${more} more layer(s) out of budget after it` : ''}`);
+    parts.push(
+      `first diverging layer: ${firstDivergingText(r)}: error ${formatNumber(f.errorUlp)} ULP(S), over its budget of ${formatNumber(f.budgetUlp)}` +
+        `${more > 0 ? `; ${more} more layer(s) out of budget after it` : ''}`,
+    );
   } else {
     const analysed = d.rows.length - d.notAnalysed.length;
     parts.push(`no layer out of its error budget (${analysed}/${d.rows.length} analysed)`);

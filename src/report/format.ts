@@ -38,9 +38,9 @@ export const STATUS_MARK: Record<CaseStatus, string> = {
 /** A tolerance row in one line: "atol 1e-6, rtol 1e-5 (resnet50-inference × logits × fp32-cpu: reason)". */
 export function toleranceText(t: AppliedTolerance, withReason = true): string {
   const row = `${t.caseClass} × ${t.role} × ${t.profile}`;
-  const rule = t.kind === 'expected-divergence'
-    ? `expected divergence (not within the tight bound atol ${t.atol}, rtol ${t.rtol}, from ${t.tightBoundFrom ?? 'the row'})`
-    : `atol ${t.atol}, rtol ${t.rtol}`;
+  const rule =
+    t.kind === 'expected-divergence'
+      ? `expected divergence (not within the tight bound atol ${t.atol}, rtol ${t.rtol}, from ${t.tightBoundFrom ?? 'the row'})`
+      : `atol ${t.atol}, rtol ${t.rtol}`;
   return withReason ? `${rule} (${row}: ${t.reason})` : `${rule} (${row})`;
 }
-

@@ -74,15 +74,19 @@ function matrix(report: ConformanceReport): string {
   const m = matrixOf(report);
   if (!m.cases.length) return '<p><em>No results (empty selection or shard).</em></p>';
   const head = `<thead><tr><th>case</th>${m.adapters.map((a) => `<th class="mono">${h(a)}</th>`).join('')}</tr></thead>`;
-  const rows = m.cases.map((c) => {
-    const cells = m.adapters.map((a) => {
-      const r = m.get(a, c);
-      if (!r) return '<td></td>';
-      const mark = r.regression?.kind === 'newly-failing' ? ' <span class="new">new</span>' : '';
-      return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
-    }).join('');
-    return `<tr class="case-row" data-case="${h(c)}"><td class="mono">${h(c)}</td>${cells}</tr>`;
-  }).join('\n');
+  const rows = m.cases
+    .map((c) => {
+      const cells = m.adapters
+        .map((a) => {
+          const r = m.get(a, c);
+          if (!r) return '<td></td>';
+          const mark = r.regression?.kind === 'newly-failing' ? ' <span class="new">new</span>' : '';
+          return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
+        })
+        .join('');
+      return `<tr class="case-row" data-case="${h(c)}"><td class="mono">${h(c)}</td>${cells}</tr>`;
+    })
+    .join('\n');
   const filters = `<div class="filters">Show: ${CASE_STATUSES.map((s) => `<label><input type="checkbox" value="${s}" checked> ${STATUS_MARK[s]} ${statusLabel(s)} (${report.summary.byStatus[s] ?? 0})</label>`).join('')}</div>`;
   return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline.</p>`;
 }
@@ -96,7 +100,9 @@ function charts(report: ConformanceReport): string {
     for (const a of m.adapters) {
       const r = m.get(a, info.id);
       if (!r) continue;
-      const byLabel = new Map(r.checks.filter((c) => (c.kind === 'boundary' || c.kind === 'output') && c.label).map((c) => [c.label!, c]));
+      const byLabel = new Map(
+        r.checks.filter((c) => (c.kind === 'boundary' || c.kind === 'output') && c.label).map((c) => [c.label!, c]),
+      );
       const values = info.boundaries.map((l) => {
         const c = byLabel.get(l);
         return c?.metrics ? c.metrics.maxAbs : undefined;
@@ -106,7 +112,8 @@ function charts(report: ConformanceReport): string {
     if (!series.length) continue;
     out.push(renderErrorChart(info.boundaries, series, { title: `${info.id} — max abs error at each block boundary` }));
   }
-  if (!out.length) return '<p class="small">No case in this report has intermediate activations at block boundaries.</p>';
+  if (!out.length)
+    return '<p class="small">No case in this report has intermediate activations at block boundaries.</p>';
   return `<p class="small">Log scale. Points on the bottom row are exact (0), on the top row infinite/NaN. Hover a point for its value.</p>${out.join('\n')}`;
 }
 
@@ -120,85 +127,154 @@ function diagnoses(report: ConformanceReport): string {
   if (!withDiagnosis.length) return '';
   // Loaded only when there is something to draw: a passing run's report does not pay for the module.
   const { renderDiagnosesHtml } = require('../diagnose/render') as typeof import('../diagnose/render');
-  const caseIds = [...report.cases.map((c) => c.id), ...withDiagnosis.map((r) => r.case)].filter((c, i, all) => all.indexOf(c) === i);
+  const caseIds = [...report.cases.map((c) => c.id), ...withDiagnosis.map((r) => r.case)].filter(
+    (c, i, all) => all.indexOf(c) === i,
+  );
   const out: string[] = [];
   for (const c of caseIds) {
     const rs = withDiagnosis.filter((r) => r.case === c);
     if (!rs.length) continue;
     const ds = rs.map((r) => r.diagnosis).filter((d): d is Diagnosis => Boolean(d));
-    const errors = rs.filter((r) => !r.diagnosis).map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r) ?? '')}</li>`);
-    out.push(`<h3 id="${diagnosisAnchor(c)}">Case <code>${h(c)}</code></h3>`
-      + `<ul>${rs.filter((r) => r.diagnosis).map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r)!)}</li>`).join('')}${errors.join('')}</ul>`
-      + (ds.length ? renderDiagnosesHtml(ds) : ''));
+    const errors = rs
+      .filter((r) => !r.diagnosis)
+      .map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r) ?? '')}</li>`);
+    out.push(
+      `<h3 id="${diagnosisAnchor(c)}">Case <code>${h(c)}</code></h3>` +
+        `<ul>${rs
+          .filter((r) => r.diagnosis)
+          .map((r) => `<li><code>${h(r.adapter)}</code>: ${h(diagnosisLine(r)!)}</li>`)
+          .join('')}${errors.join('')}</ul>` +
+        (ds.length ? renderDiagnosesHtml(ds) : ''),
+    );
   }
-  return `<h2 id="diagnosis">Per-layer diagnosis of failing cases</h2>`
-    + '<p class="small">Each layer is re-run in float64 on the adapter\'s own captured inputs; the first layer whose error leaves its budget is named, and each layer\'s arithmetic is the closest of fp32, TF32, bf16, fp16 (docs/diagnose.md). The curve of the ideal fp32 run is not computed here (cheap mode).</p>'
-    + out.join('\n');
+  return (
+    `<h2 id="diagnosis">Per-layer diagnosis of failing cases</h2>` +
+    '<p class="small">Each layer is re-run in float64 on the adapter\'s own captured inputs; the first layer whose error leaves its budget is named, and each layer\'s arithmetic is the closest of fp32, TF32, bf16, fp16 (docs/diagnose.md). The curve of the ideal fp32 run is not computed here (cheap mode).</p>' +
+    out.join('\n')
+  );
 }
 
 function adapters(report: ConformanceReport): string {
-  const rows = report.adapters.map((a) => {
-    const d = a.description;
-    const settings = d ? Object.entries(d.settings).map(([k, v]) => `${h(k)}=${h(String(v))}`).join('<br>') : '';
-    const res = countsText(a.counts);
-    const avail = a.available ? 'yes' : `no — ${h(a.unavailableReason ?? '')}${a.fix ? `<br><span class="small">fix: <code>${h(a.fix)}</code></span>` : ''}`;
-    const worker = a.worker && a.worker.exits.some((e) => e.code !== 0)
-      ? `<br><span class="small">worker: ${a.worker.exits.map((e) => h(e.reason)).join('; ')}</span>` : '';
-    return `<tr><td class="mono">${h(a.id)}</td><td>${h(a.summary)}</td><td>${h(a.profile)}</td><td>${avail}</td>`
-      + `<td>${d ? `${h(d.runtime)} ${h(d.version)}<br>${h(d.device)}` : '–'}</td><td>${d ? h(d.precision) : '–'}</td><td class="small">${settings}</td>`
-      + `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}</td></tr>`;
-  }).join('\n');
+  const rows = report.adapters
+    .map((a) => {
+      const d = a.description;
+      const settings = d
+        ? Object.entries(d.settings)
+            .map(([k, v]) => `${h(k)}=${h(String(v))}`)
+            .join('<br>')
+        : '';
+      const res = countsText(a.counts);
+      const avail = a.available
+        ? 'yes'
+        : `no — ${h(a.unavailableReason ?? '')}${a.fix ? `<br><span class="small">fix: <code>${h(a.fix)}</code></span>` : ''}`;
+      const worker =
+        a.worker && a.worker.exits.some((e) => e.code !== 0)
+          ? `<br><span class="small">worker: ${a.worker.exits.map((e) => h(e.reason)).join('; ')}</span>`
+          : '';
+      return (
+        `<tr><td class="mono">${h(a.id)}</td><td>${h(a.summary)}</td><td>${h(a.profile)}</td><td>${avail}</td>` +
+        `<td>${d ? `${h(d.runtime)} ${h(d.version)}<br>${h(d.device)}` : '–'}</td><td>${d ? h(d.precision) : '–'}</td><td class="small">${settings}</td>` +
+        `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}</td></tr>`
+      );
+    })
+    .join('\n');
   return `<table><thead><tr><th>adapter</th><th>summary</th><th>profile</th><th>available</th><th>runtime / device</th><th>precision</th><th>settings</th><th>results</th><th>time</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function details(report: ConformanceReport): string {
-  return report.results.map((r) => {
-    const t = r.tolerance;
-    const checks = r.checks.length
-      ? `<table><thead><tr><th>check</th><th>ok</th><th>max abs</th><th>max rel</th><th>max ULP</th><th>mismatch</th><th>worst index</th><th>actual</th><th>expected</th><th>tolerance</th><th>note</th></tr></thead><tbody>${r.checks.map((c) => {
-        const m = c.metrics;
-        const w = m?.worst;
-        const note = c.reason ?? (c.expectedValue !== undefined ? `${JSON.stringify(c.actualValue)} vs ${JSON.stringify(c.expectedValue)}` : '');
-        const ok = c.pass ? '✓' : c.outcome === 'expected-divergence' ? STATUS_MARK['expected-divergence'] : '✗';
-        return `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? formatNumber(m.maxAbs) : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>`
-          + `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>`
-          + `<td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>`
-          + `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`;
-      }).join('')}</tbody></table>`
-      : '';
-    const tol = t ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.role)} × ${h(t.profile)}): ${h(ruleText(t))} — ${h(t.reason)}</p>` : '';
-    const tm = r.timings ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>` : '';
-    const reg = r.regression ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>` : '';
-    const dl = diagnosisLine(r);
-    const diag = dl ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>` : '';
-    return `<details class="result" id="${anchor(r)}" data-status="${r.status}"><summary>${STATUS_MARK[r.status]} <code>${h(r.adapter)}</code> × <code>${h(r.case)}</code> — <strong>${h(statusLabel(r.status))}</strong></summary>`
-      + `<p>${h(r.reason)}</p>${diag}${reg}${tol}${checks}${tm}</details>`;
-  }).join('\n');
+  return report.results
+    .map((r) => {
+      const t = r.tolerance;
+      const checks = r.checks.length
+        ? `<table><thead><tr><th>check</th><th>ok</th><th>max abs</th><th>max rel</th><th>max ULP</th><th>mismatch</th><th>worst index</th><th>actual</th><th>expected</th><th>tolerance</th><th>note</th></tr></thead><tbody>${r.checks
+            .map((c) => {
+              const m = c.metrics;
+              const w = m?.worst;
+              const note =
+                c.reason ??
+                (c.expectedValue !== undefined
+                  ? `${JSON.stringify(c.actualValue)} vs ${JSON.stringify(c.expectedValue)}`
+                  : '');
+              const ok = c.pass ? '✓' : c.outcome === 'expected-divergence' ? STATUS_MARK['expected-divergence'] : '✗';
+              return (
+                `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? formatNumber(m.maxAbs) : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>` +
+                `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>` +
+                `<td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>` +
+                `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`
+              );
+            })
+            .join('')}</tbody></table>`
+        : '';
+      const tol = t
+        ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.role)} × ${h(t.profile)}): ${h(ruleText(t))} — ${h(t.reason)}</p>`
+        : '';
+      const tm = r.timings
+        ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
+        : '';
+      const reg = r.regression
+        ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>`
+        : '';
+      const dl = diagnosisLine(r);
+      const diag = dl
+        ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>`
+        : '';
+      return (
+        `<details class="result" id="${anchor(r)}" data-status="${r.status}"><summary>${STATUS_MARK[r.status]} <code>${h(r.adapter)}</code> × <code>${h(r.case)}</code> — <strong>${h(statusLabel(r.status))}</strong></summary>` +
+        `<p>${h(r.reason)}</p>${diag}${reg}${tol}${checks}${tm}</details>`
+      );
+    })
+    .join('\n');
 }
 
 function environment(report: ConformanceReport): string {
-  return report.parts.map((p, i) => {
-    const e = p.environment;
-    const title = report.parts.length > 1 ? `<h3>Part ${i + 1}: <code>${h(p.runId)}</code>${p.options.shard ? ` (shard ${p.options.shard.index}/${p.options.shard.count})` : ''}</h3>` : '';
-    const gpu = e.gpu.devices.length
-      ? e.gpu.devices.map((d) => `${h(d.name)} (driver ${h(d.driver)}${d.memoryMiB !== null ? `, ${d.memoryMiB} MiB` : ''})`).join('<br>') + (e.gpu.cudaVersion ? `<br>CUDA ${h(e.gpu.cudaVersion)}` : '')
-      : h(e.gpu.note ?? 'none');
-    const pkgs = Object.entries(e.packages).map(([k, v]) => `${h(k)} ${h(v)}`).join('<br>');
-    const precision = Object.entries(e.precision).map(([k, v]) => `<code>${h(k)}</code>: ${h(v.precision)}${Object.keys(v.settings).length ? ` (${Object.entries(v.settings).map(([sk, sv]) => `${h(sk)}=${h(String(sv))}`).join(', ')})` : ''}`).join('<br>');
-    return title + kv([
-      ['run id', `<code>${h(p.runId)}</code>`],
-      ['started', h(p.startedAt)],
-      ['duration', formatMs(p.durationMs)],
-      ['options', `<code>${h(JSON.stringify(p.options))}</code>`],
-      ['git', `${h(e.git.commit ?? 'none')}${e.git.dirty ? ' (uncommitted changes)' : ''}${e.git.note ? ` — ${h(e.git.note)}` : ''}`],
-      ['OS', `${h(e.os.distro ?? '')} ${h(e.os.platform)} ${h(e.os.release)} ${h(e.os.arch)}`],
-      ['CPU', `${h(e.cpu.model)}, ${e.cpu.cores} cores, ${e.cpu.memoryGiB} GiB`],
-      ['Node', `${h(e.node.version)} (V8 ${h(e.node.v8)})`],
-      ['GPU', gpu],
-      ['packages', pkgs],
-      ['precision', precision || '–'],
-    ]);
-  }).join('\n');
+  return report.parts
+    .map((p, i) => {
+      const e = p.environment;
+      const title =
+        report.parts.length > 1
+          ? `<h3>Part ${i + 1}: <code>${h(p.runId)}</code>${p.options.shard ? ` (shard ${p.options.shard.index}/${p.options.shard.count})` : ''}</h3>`
+          : '';
+      const gpu = e.gpu.devices.length
+        ? e.gpu.devices
+            .map((d) => `${h(d.name)} (driver ${h(d.driver)}${d.memoryMiB !== null ? `, ${d.memoryMiB} MiB` : ''})`)
+            .join('<br>') + (e.gpu.cudaVersion ? `<br>CUDA ${h(e.gpu.cudaVersion)}` : '')
+        : h(e.gpu.note ?? 'none');
+      const pkgs = Object.entries(e.packages)
+        .map(([k, v]) => `${h(k)} ${h(v)}`)
+        .join('<br>');
+      const precision = Object.entries(e.precision)
+        .map(
+          ([k, v]) =>
+            `<code>${h(k)}</code>: ${h(v.precision)}${
+              Object.keys(v.settings).length
+                ? ` (${Object.entries(v.settings)
+                    .map(([sk, sv]) => `${h(sk)}=${h(String(sv))}`)
+                    .join(', ')})`
+                : ''
+            }`,
+        )
+        .join('<br>');
+      return (
+        title +
+        kv([
+          ['run id', `<code>${h(p.runId)}</code>`],
+          ['started', h(p.startedAt)],
+          ['duration', formatMs(p.durationMs)],
+          ['options', `<code>${h(JSON.stringify(p.options))}</code>`],
+          [
+            'git',
+            `${h(e.git.commit ?? 'none')}${e.git.dirty ? ' (uncommitted changes)' : ''}${e.git.note ? ` — ${h(e.git.note)}` : ''}`,
+          ],
+          ['OS', `${h(e.os.distro ?? '')} ${h(e.os.platform)} ${h(e.os.release)} ${h(e.os.arch)}`],
+          ['CPU', `${h(e.cpu.model)}, ${e.cpu.cores} cores, ${e.cpu.memoryGiB} GiB`],
+          ['Node', `${h(e.node.version)} (V8 ${h(e.node.v8)})`],
+          ['GPU', gpu],
+          ['packages', pkgs],
+          ['precision', precision || '–'],
+        ])
+      );
+    })
+    .join('\n');
 }
 
 function tolerances(report: ConformanceReport): string {
@@ -213,7 +289,9 @@ export function renderHtml(report: ConformanceReport): string {
   const baseline = report.baseline
     ? `<p>Baseline <code>${h(report.baseline.runId)}</code> (factor ${formatNumber(report.baseline.factor)}×): ${report.baseline.regressed} regressed, ${report.baseline.newlyFailing} newly failing, ${report.baseline.improved} improved, ${report.baseline.newPairs} new, ${report.baseline.missingPairs} missing.</p>`
     : '';
-  const failures = s.failures.length ? `<details><summary>${s.failures.length} reason(s) for the verdict</summary><ul>${s.failures.map((f) => `<li>${h(f)}</li>`).join('')}</ul></details>` : '';
+  const failures = s.failures.length
+    ? `<details><summary>${s.failures.length} reason(s) for the verdict</summary><ul>${s.failures.map((f) => `<li>${h(f)}</li>`).join('')}</ul></details>`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -22,12 +22,23 @@ type Kind = 'pass' | 'failure' | 'error' | 'skipped';
 
 function kindOf(r: CaseResult, explicit: boolean): Kind {
   switch (r.status) {
-    case 'pass': return 'pass';
-    case 'expected-divergence': return 'skipped';
-    case 'fail-numeric': case 'fail-shape': case 'regressed': case 'unexpected-match': return 'failure';
-    case 'error': case 'crashed': case 'timeout': return 'error';
-    case 'unavailable': return explicit ? 'error' : 'skipped';
-    case 'skipped': return 'skipped';
+    case 'pass':
+      return 'pass';
+    case 'expected-divergence':
+      return 'skipped';
+    case 'fail-numeric':
+    case 'fail-shape':
+    case 'regressed':
+    case 'unexpected-match':
+      return 'failure';
+    case 'error':
+    case 'crashed':
+    case 'timeout':
+      return 'error';
+    case 'unavailable':
+      return explicit ? 'error' : 'skipped';
+    case 'skipped':
+      return 'skipped';
   }
 }
 
@@ -61,7 +72,8 @@ function testcase(r: CaseResult, explicit: boolean): string {
     // The details go in system-out, as for a pass: the metrics of every tensor stay visible.
     return `${open}>\n      <skipped type="expected-divergence" message="${escapeXml(r.reason)}"/>\n      <system-out>${escapeXml(details(r))}</system-out>\n    </testcase>`;
   }
-  if (kind === 'skipped') return `${open}>\n      <skipped message="${escapeXml(`${r.status}: ${r.reason}`)}"/>\n    </testcase>`;
+  if (kind === 'skipped')
+    return `${open}>\n      <skipped message="${escapeXml(`${r.status}: ${r.reason}`)}"/>\n    </testcase>`;
   const tag = kind === 'failure' ? 'failure' : 'error';
   const first = firstDivergingText(r);
   const message = first ? `${r.reason} — first diverging layer: ${first}` : r.reason;
@@ -107,21 +119,29 @@ export function renderJunit(report: ConformanceReport): string {
     if (a) {
       props.push(`profile=${a.profile}`, `available=${a.available}`);
       if (a.description) {
-        props.push(`runtime=${a.description.runtime} ${a.description.version}`, `device=${a.description.device}`, `precision=${a.description.precision}`);
+        props.push(
+          `runtime=${a.description.runtime} ${a.description.version}`,
+          `device=${a.description.device}`,
+          `precision=${a.description.precision}`,
+        );
         for (const [k, v] of Object.entries(a.description.settings)) props.push(`setting.${k}=${String(v)}`);
       }
       if (!a.available && a.unavailableReason) props.push(`unavailable=${a.unavailableReason}`);
     }
-    const propXml = props.map((p) => {
-      const eq = p.indexOf('=');
-      return `      <property name="${escapeXml(p.slice(0, eq))}" value="${escapeXml(p.slice(eq + 1))}"/>`;
-    }).join('\n');
-    suites.push([
-      `  <testsuite name="${escapeXml(id)}" ${attrs(count(results, explicit))} time="${seconds(ms)}">`,
-      `    <properties>\n${propXml}\n    </properties>`,
-      ...results.map((r) => testcase(r, explicit(r.adapter))),
-      '  </testsuite>',
-    ].join('\n'));
+    const propXml = props
+      .map((p) => {
+        const eq = p.indexOf('=');
+        return `      <property name="${escapeXml(p.slice(0, eq))}" value="${escapeXml(p.slice(eq + 1))}"/>`;
+      })
+      .join('\n');
+    suites.push(
+      [
+        `  <testsuite name="${escapeXml(id)}" ${attrs(count(results, explicit))} time="${seconds(ms)}">`,
+        `    <properties>\n${propXml}\n    </properties>`,
+        ...results.map((r) => testcase(r, explicit(r.adapter))),
+        '  </testsuite>',
+      ].join('\n'),
+    );
   }
   const total = count(report.results, explicit);
   return [

@@ -20,7 +20,9 @@ function envLine(report: ConformanceReport): string {
   const p = report.parts[0];
   if (!p) return '';
   const e = p.environment;
-  const gpu = e.gpu.devices.length ? ` · GPU ${e.gpu.devices.map((d) => d.name).join(', ')}${e.gpu.cudaVersion ? ` (CUDA ${e.gpu.cudaVersion})` : ''}` : '';
+  const gpu = e.gpu.devices.length
+    ? ` · GPU ${e.gpu.devices.map((d) => d.name).join(', ')}${e.gpu.cudaVersion ? ` (CUDA ${e.gpu.cudaVersion})` : ''}`
+    : '';
   const shards = report.parts.length > 1 ? ` · merged from ${report.parts.length} parts` : '';
   return `Run \`${report.runId}\` · commit \`${shortCommit(report)}\`${e.git.dirty ? ' (dirty)' : ''} · ${e.os.distro ?? e.os.platform} ${e.os.arch} · ${e.cpu.model} (${e.cpu.cores} cores) · Node ${e.node.version}${gpu}${shards}`;
 }
@@ -37,13 +39,17 @@ export function renderMarkdown(report: ConformanceReport): string {
   const m = matrixOf(report);
   const out: string[] = [];
   const counts = countsText(s.byStatus);
-  out.push(`## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${s.verdict.toUpperCase()} — ${s.total} results${counts ? `: ${counts}` : ''}`);
+  out.push(
+    `## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${s.verdict.toUpperCase()} — ${s.total} results${counts ? `: ${counts}` : ''}`,
+  );
   out.push('');
   out.push(envLine(report));
   if (report.baseline) {
     const b = report.baseline;
     out.push('');
-    out.push(`Baseline \`${b.runId}\` (factor ${formatNumber(b.factor)}×): ${b.regressed} regressed, ${b.newlyFailing} newly failing, ${b.improved} improved, ${b.newPairs} new, ${b.missingPairs} missing.`);
+    out.push(
+      `Baseline \`${b.runId}\` (factor ${formatNumber(b.factor)}×): ${b.regressed} regressed, ${b.newlyFailing} newly failing, ${b.improved} improved, ${b.newPairs} new, ${b.missingPairs} missing.`,
+    );
   }
   out.push('');
 
@@ -61,21 +67,28 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`| \`${cell(c)}\` | ${cells.join(' | ')} |`);
     }
     out.push('');
-    out.push(`<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`);
+    out.push(
+      `<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`,
+    );
     out.push('');
   } else {
     out.push('_No results (empty selection or shard)._');
     out.push('');
   }
 
-  const failing = report.results.filter((r) => !['pass', 'expected-divergence', 'unavailable', 'skipped'].includes(r.status));
+  const failing = report.results.filter(
+    (r) => !['pass', 'expected-divergence', 'unavailable', 'skipped'].includes(r.status),
+  );
   if (failing.length) {
     out.push(`### Not passing (${failing.length})`);
     out.push('');
     for (const r of failing.slice(0, MAX_LISTED)) {
-      out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${r.status}: ${cell(truncate(r.reason, 250))}`);
+      out.push(
+        `- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${r.status}: ${cell(truncate(r.reason, 250))}`,
+      );
     }
-    if (failing.length > MAX_LISTED) out.push(`- … and ${failing.length - MAX_LISTED} more (see report.html / report.json)`);
+    if (failing.length > MAX_LISTED)
+      out.push(`- … and ${failing.length - MAX_LISTED} more (see report.html / report.json)`);
     out.push('');
   }
 
@@ -84,11 +97,16 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push(`### Expected divergence (${diverging.length})`);
     out.push('');
     for (const r of diverging.slice(0, MAX_LISTED)) {
-      out.push(`- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${cell(truncate(r.reason, 400))}`);
+      out.push(
+        `- ${STATUS_ICON[r.status]} **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${cell(truncate(r.reason, 400))}`,
+      );
     }
-    if (diverging.length > MAX_LISTED) out.push(`- … and ${diverging.length - MAX_LISTED} more (see report.html / report.json)`);
+    if (diverging.length > MAX_LISTED)
+      out.push(`- … and ${diverging.length - MAX_LISTED} more (see report.html / report.json)`);
     out.push('');
-    out.push('<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as \'unexpected match\' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>');
+    out.push(
+      "<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
+    );
     out.push('');
   }
 
@@ -99,9 +117,12 @@ export function renderMarkdown(report: ConformanceReport): string {
     for (const r of diagnosed.slice(0, MAX_LISTED)) {
       out.push(`- **${cell(r.adapter)}** × \`${cell(r.case)}\` — ${cell(truncate(diagnosisLine(r)!, 400))}`);
     }
-    if (diagnosed.length > MAX_LISTED) out.push(`- … and ${diagnosed.length - MAX_LISTED} more (see report.html / report.json)`);
+    if (diagnosed.length > MAX_LISTED)
+      out.push(`- … and ${diagnosed.length - MAX_LISTED} more (see report.html / report.json)`);
     out.push('');
-    out.push('<sub>Each layer re-run in float64 on the adapter\'s own inputs; the first whose error leaves its budget is named. Charts and per-layer tables: report.html; method: docs/diagnose.md.</sub>');
+    out.push(
+      "<sub>Each layer re-run in float64 on the adapter's own inputs; the first whose error leaves its budget is named. Charts and per-layer tables: report.html; method: docs/diagnose.md.</sub>",
+    );
     out.push('');
   }
 
@@ -113,14 +134,18 @@ export function renderMarkdown(report: ConformanceReport): string {
     const d = a.description;
     const res = countsText(a.counts);
     const runtime = d ? `${d.runtime} ${d.version}` : '–';
-    out.push(`| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`);
+    out.push(
+      `| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`,
+    );
   }
   const unavailable = report.adapters.filter((a) => !a.available);
   if (unavailable.length) {
     out.push('');
     out.push('Unavailable here:');
     for (const a of unavailable) {
-      out.push(`- \`${cell(a.id)}\`${a.explicitlyRequested ? ' (requested explicitly: fails the run)' : ''}: ${cell(a.unavailableReason ?? 'no reason given')}${a.fix ? ` — fix: ${cell(a.fix)}` : ''}`);
+      out.push(
+        `- \`${cell(a.id)}\`${a.explicitlyRequested ? ' (requested explicitly: fails the run)' : ''}: ${cell(a.unavailableReason ?? 'no reason given')}${a.fix ? ` — fix: ${cell(a.fix)}` : ''}`,
+      );
     }
   }
   out.push('');
@@ -134,7 +159,9 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push('| case class | role | profile | rule | reason |');
     out.push('|---|---|---|---|---|');
     for (const t of tols) {
-      out.push(`| ${cell(t.caseClass)} | ${cell(t.role)} | ${cell(t.profile)} | ${cell(ruleText(t))} | ${cell(truncate(t.reason, 300))} |`);
+      out.push(
+        `| ${cell(t.caseClass)} | ${cell(t.role)} | ${cell(t.profile)} | ${cell(ruleText(t))} | ${cell(truncate(t.reason, 300))} |`,
+      );
     }
     out.push('');
     out.push('</details>');

@@ -39,7 +39,8 @@ export interface RunPhaseTimings {
   reportMs: number;
 }
 
-export type PhaseKey = 'startupMs' | 'fixturesMs' | 'initMs' | 'buildMs' | 'inferenceMs' | 'compareMs' | 'reportMs' | 'otherMs';
+export type PhaseKey =
+  'startupMs' | 'fixturesMs' | 'initMs' | 'buildMs' | 'inferenceMs' | 'compareMs' | 'reportMs' | 'otherMs';
 
 export const HARNESS_PHASES: ReadonlyArray<{ key: PhaseKey; label: string }> = [
   { key: 'startupMs', label: 'process start-up (parent + workers)' },
@@ -118,9 +119,20 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
   let init: number | null = 0;
   let fixture: number | null = 0;
   let cases = 0;
-  const per = new Map<string, AdapterPhases>(report.adapters.map((a) => [a.id, {
-    adapter: a.id, durationMs: num(a.durationMs) ?? 0, buildMs: 0, inferenceMs: 0, compareMs: 0, outsideCasesMs: num(a.durationMs) ?? 0, cases: 0,
-  }]));
+  const per = new Map<string, AdapterPhases>(
+    report.adapters.map((a) => [
+      a.id,
+      {
+        adapter: a.id,
+        durationMs: num(a.durationMs) ?? 0,
+        buildMs: 0,
+        inferenceMs: 0,
+        compareMs: 0,
+        outsideCasesMs: num(a.durationMs) ?? 0,
+        cases: 0,
+      },
+    ]),
+  );
   for (const r of report.results) {
     const t = r.timings as OptionalCaseTimings | null;
     if (!t) continue;
@@ -187,7 +199,16 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
     wallSource: ext.wallMs !== undefined ? 'measured' : 'report',
     concurrency,
     totalMs,
-    phases: { startupMs: startup, fixturesMs: fixtures, initMs: init, buildMs: build, inferenceMs: run, compareMs: compare, reportMs, otherMs: Math.max(0, totalMs - known) },
+    phases: {
+      startupMs: startup,
+      fixturesMs: fixtures,
+      initMs: init,
+      buildMs: build,
+      inferenceMs: run,
+      compareMs: compare,
+      reportMs,
+      otherMs: Math.max(0, totalMs - known),
+    },
     overheadMs,
     overheadFraction: totalMs > 0 ? overheadMs / totalMs : 0,
     missing,

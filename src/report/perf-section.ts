@@ -37,7 +37,17 @@ export interface PerfRow {
    * how many blocks ran with the cores placed far apart, with the latency there and elsewhere.
    * Null when not measured (one core, older bench files).
    */
-  cores?: { medianNs: number | null; /** the lowest round trip "far" was judged against */ lowestNs: number | null; maxNs: number | null; blocks: number; farBlocks: number; busyBlocks: number; farMedianMs: number | null; nearMedianMs: number | null; farMaxNs: number | null } | null;
+  cores?: {
+    medianNs: number | null;
+    /** the lowest round trip "far" was judged against */ lowestNs: number | null;
+    maxNs: number | null;
+    blocks: number;
+    farBlocks: number;
+    busyBlocks: number;
+    farMedianMs: number | null;
+    nearMedianMs: number | null;
+    farMaxNs: number | null;
+  } | null;
 }
 
 export interface PerfAdapterNote {
@@ -68,7 +78,12 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
   const rows: PerfRow[] = [];
   const notes: PerfAdapterNote[] = [];
   for (const a of r.adapters) {
-    if (!a.available) notes.push({ adapter: a.id, status: 'unavailable', reason: `${a.unavailableReason ?? 'unavailable'}${a.fix ? ` (fix: ${a.fix})` : ''}` });
+    if (!a.available)
+      notes.push({
+        adapter: a.id,
+        status: 'unavailable',
+        reason: `${a.unavailableReason ?? 'unavailable'}${a.fix ? ` (fix: ${a.fix})` : ''}`,
+      });
     else if (a.error) notes.push({ adapter: a.id, status: 'error', reason: a.error.split('\n')[0] });
     for (const b of a.batches) {
       const pc = b.pairedCeiling ?? null;
@@ -76,9 +91,21 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
       const pairedWith = pc ? [...new Set(pc.configs.map((c) => c.runtime ?? 'onnxruntime-node'))] : [];
       const ceilingScale = pc ? (pc.scale ?? r.ceiling?.pairedScale ?? 1) : null;
       rows.push({
-        adapter: a.id, batch: b.batch, medianMs: b.latencyMs.median, p90Ms: b.latencyMs.p90, runs: b.latencyMs.n,
-        noiseBelow: b.noise.below, noiseAbove: b.noise.above, imagesPerSec: b.imagesPerSec, gflops: b.gflops,
-        ceilingGflops: b.ceilingGflops ?? null, ceilingBasis: b.ceilingBasis ?? null, pairedWith, ceilingScale, efficiency: b.efficiency, peakRssMiB: b.peakRssMiB,
+        adapter: a.id,
+        batch: b.batch,
+        medianMs: b.latencyMs.median,
+        p90Ms: b.latencyMs.p90,
+        runs: b.latencyMs.n,
+        noiseBelow: b.noise.below,
+        noiseAbove: b.noise.above,
+        imagesPerSec: b.imagesPerSec,
+        gflops: b.gflops,
+        ceilingGflops: b.ceilingGflops ?? null,
+        ceilingBasis: b.ceilingBasis ?? null,
+        pairedWith,
+        ceilingScale,
+        efficiency: b.efficiency,
+        peakRssMiB: b.peakRssMiB,
         cores: b.coreRoundTrip ? coresOf(b.coreRoundTrip) : null,
       });
     }
@@ -98,7 +125,13 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
     cores: r.environment.cpu.cores,
     flopsPerImage: r.model.flopsPerImage,
     ceiling: r.ceiling
-      ? { gflops: r.ceiling.gflops, drift: r.ceiling.drift, op: r.ceiling.op, best, pairedScale: r.ceiling.pairedScale ?? null }
+      ? {
+          gflops: r.ceiling.gflops,
+          drift: r.ceiling.drift,
+          op: r.ceiling.op,
+          best,
+          pairedScale: r.ceiling.pairedScale ?? null,
+        }
       : null,
     rows,
     notes,
@@ -107,20 +140,46 @@ export function benchDigest(r: BenchReport, source: string | null = null): PerfB
 
 function coresOf(t: NonNullable<BatchResult['coreRoundTrip']>): NonNullable<PerfRow['cores']> {
   return {
-    medianNs: t.medianNs, lowestNs: t.lowestNs ?? t.minNs, maxNs: t.maxNs, blocks: t.samplesNs.length, farBlocks: t.farBlocks, busyBlocks: t.busyBlocks ?? 0,
-    nearMedianMs: t.nearMedianMs, farMedianMs: t.farMedianMs, farMaxNs: t.farMaxNs ?? t.maxNs,
+    medianNs: t.medianNs,
+    lowestNs: t.lowestNs ?? t.minNs,
+    maxNs: t.maxNs,
+    blocks: t.samplesNs.length,
+    farBlocks: t.farBlocks,
+    busyBlocks: t.busyBlocks ?? 0,
+    nearMedianMs: t.nearMedianMs,
+    farMedianMs: t.farMedianMs,
+    farMaxNs: t.farMaxNs ?? t.maxNs,
   };
 }
 
-export function perfSection(bench: { report: BenchReport; source?: string | null } | null, harness: HarnessBreakdown | null): PerfSection {
-  return { version: PERF_SECTION_VERSION, bench: bench ? benchDigest(bench.report, bench.source ?? null) : null, harness };
+export function perfSection(
+  bench: { report: BenchReport; source?: string | null } | null,
+  harness: HarnessBreakdown | null,
+): PerfSection {
+  return {
+    version: PERF_SECTION_VERSION,
+    bench: bench ? benchDigest(bench.report, bench.source ?? null) : null,
+    harness,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------
 // Rendering (pure, deterministic)
 // ------------------------------------------------------------------------------------------------
 
-const BENCH_HEADER = ['adapter', 'batch', 'median', 'p90', 'noise ±', 'runs', 'images/s', 'GFLOP/s', 'ceiling', 'efficiency', 'peak RSS'];
+const BENCH_HEADER = [
+  'adapter',
+  'batch',
+  'median',
+  'p90',
+  'noise ±',
+  'runs',
+  'images/s',
+  'GFLOP/s',
+  'ceiling',
+  'efficiency',
+  'peak RSS',
+];
 
 function fixed(x: number, d: number): string {
   return Number.isFinite(x) ? x.toFixed(d) : '–';
@@ -136,21 +195,28 @@ function benchCells(r: PerfRow): string[] {
     String(r.runs),
     fixed(r.imagesPerSec, r.imagesPerSec < 10 ? 2 : 1),
     fixed(r.gflops, r.gflops < 10 ? 2 : 1),
-    r.ceilingGflops === null ? '–' : `${fixed(r.ceilingGflops, 0)}${r.ceilingBasis !== 'paired' ? '*' : scaled(r) ? '†' : ''}`,
+    r.ceilingGflops === null
+      ? '–'
+      : `${fixed(r.ceilingGflops, 0)}${r.ceilingBasis !== 'paired' ? '*' : scaled(r) ? '†' : ''}`,
     r.efficiency === null ? '–' : `${fixed(r.efficiency * 100, 1)}%`,
     `${fixed(r.peakRssMiB, 0)} MiB`,
   ];
 }
 
-const scaled = (r: PerfRow): boolean => r.ceilingBasis === 'paired' && r.ceilingScale !== null && r.ceilingScale > 1.0005;
+const scaled = (r: PerfRow): boolean =>
+  r.ceilingBasis === 'paired' && r.ceilingScale !== null && r.ceilingScale > 1.0005;
 
 function ceilingText(d: PerfBenchDigest): string {
   if (!d.ceiling) return 'no ceiling measured (efficiency not available)';
   const pairedWith = [...new Set(d.rows.flatMap((r) => r.pairedWith))];
   const scales = [...new Set(d.rows.filter(scaled).map((r) => fixed(r.ceilingScale!, 2)))];
-  const dagger = scales.length ? `; † = the fastest runtime could not be paired with that adapter, so its paired MatMuls are scaled ×${scales.join('/×')} (the ratio measured between adapters)` : '';
-  return `${d.ceiling.op}: ${fixed(d.ceiling.gflops, 1)} GFLOP/s (${d.ceiling.best ?? 'best configuration'}; drift during the run ${fixed(d.ceiling.drift * 100, 1)}%). `
-    + `The ceiling column is the best MatMul rate interleaved with that row's own runs${pairedWith.length ? ` (${pairedWith.join(', ')})` : ''}${dagger}; * = measured between adapters instead`;
+  const dagger = scales.length
+    ? `; † = the fastest runtime could not be paired with that adapter, so its paired MatMuls are scaled ×${scales.join('/×')} (the ratio measured between adapters)`
+    : '';
+  return (
+    `${d.ceiling.op}: ${fixed(d.ceiling.gflops, 1)} GFLOP/s (${d.ceiling.best ?? 'best configuration'}; drift during the run ${fixed(d.ceiling.drift * 100, 1)}%). ` +
+    `The ceiling column is the best MatMul rate interleaved with that row's own runs${pairedWith.length ? ` (${pairedWith.join(', ')})` : ''}${dagger}; * = measured between adapters instead`
+  );
 }
 
 /**
@@ -163,11 +229,18 @@ export function placementNotes(d: PerfBenchDigest): string[] {
     const c = r.cores;
     if (!c) continue;
     if (c.farBlocks > 0) {
-      const slower = c.nearMedianMs !== null && c.farMedianMs !== null ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others` : '';
-      out.push(`${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.farMaxNs ?? NaN, 0)} ns, lowest ${fixed(c.lowestNs ?? NaN, 0)} ns)${slower}`);
+      const slower =
+        c.nearMedianMs !== null && c.farMedianMs !== null
+          ? `: median ${fixed(c.farMedianMs, 2)} ms in those blocks, ${fixed(c.nearMedianMs, 2)} ms in the others`
+          : '';
+      out.push(
+        `${r.adapter} batch ${r.batch}: ${c.farBlocks} of ${c.blocks} blocks of runs with the cores far apart (core-to-core round trip up to ${fixed(c.farMaxNs ?? NaN, 0)} ns, lowest ${fixed(c.lowestNs ?? NaN, 0)} ns)${slower}`,
+      );
     }
     if (c.busyBlocks > 0) {
-      out.push(`${r.adapter} batch ${r.batch}: after ${c.busyBlocks} of ${c.blocks} blocks the other core was taken (round trip ≥ ${BUSY_NS / 1000} µs: the two threads could not run at once — the adapter's own leftover threads or another process)`);
+      out.push(
+        `${r.adapter} batch ${r.batch}: after ${c.busyBlocks} of ${c.blocks} blocks the other core was taken (round trip ≥ ${BUSY_NS / 1000} µs: the two threads could not run at once — the adapter's own leftover threads or another process)`,
+      );
     }
   }
   return out;
@@ -186,25 +259,43 @@ export function roundTripLine(d: PerfBenchDigest): string | null {
   return `Core-to-core round trip over the bench: ${fixed(lo, 0)}–${fixed(hi, 0)} ns (a row is "far apart" at ${FAR_FACTOR}× the lowest; compare with another bench's range)`;
 }
 
-const PLACEMENT_INTRO = 'Core placement (the host moved the vCPUs between cache domains, or another thread held a core, during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
+const PLACEMENT_INTRO =
+  'Core placement (the host moved the vCPUs between cache domains, or another thread held a core, during these rows; a parallel runtime slows down, the MatMul ceiling hardly does — see docs/performance.md)';
 
 function harnessCells(h: HarnessBreakdown): string[][] {
   return HARNESS_PHASES.map((p) => {
     const ms = h.phases[p.key];
-    return [p.label, ms === null ? 'not recorded' : formatMs(ms), ms === null || !(h.totalMs > 0) ? '–' : `${fixed((ms / h.totalMs) * 100, 1)}%`];
+    return [
+      p.label,
+      ms === null ? 'not recorded' : formatMs(ms),
+      ms === null || !(h.totalMs > 0) ? '–' : `${fixed((ms / h.totalMs) * 100, 1)}%`,
+    ];
   });
 }
 
 const ADAPTER_PHASE_HEADER = ['adapter', 'cases', 'worker wall', 'build', 'inference', 'compare', 'outside cases'];
 
 function adapterPhaseCells(h: HarnessBreakdown): string[][] {
-  return h.byAdapter.map((a) => [a.adapter, String(a.cases), formatMs(a.durationMs), formatMs(a.buildMs), formatMs(a.inferenceMs), formatMs(a.compareMs), formatMs(a.outsideCasesMs)]);
+  return h.byAdapter.map((a) => [
+    a.adapter,
+    String(a.cases),
+    formatMs(a.durationMs),
+    formatMs(a.buildMs),
+    formatMs(a.inferenceMs),
+    formatMs(a.compareMs),
+    formatMs(a.outsideCasesMs),
+  ]);
 }
 
 function harnessSummary(h: HarnessBreakdown): string {
-  const busy = h.concurrency > 1 ? `, ${formatMs(h.totalMs)} busy time over ${h.concurrency} parallel workers (shares are of busy time)` : '';
-  return `wall ${formatMs(h.wallMs)}${busy}; inference ${formatMs(h.phases.inferenceMs ?? 0)}; harness overhead ${formatMs(h.overheadMs)} `
-    + `(${fixed(h.overheadFraction * 100, 1)}%; target ≤ 20%)`;
+  const busy =
+    h.concurrency > 1
+      ? `, ${formatMs(h.totalMs)} busy time over ${h.concurrency} parallel workers (shares are of busy time)`
+      : '';
+  return (
+    `wall ${formatMs(h.wallMs)}${busy}; inference ${formatMs(h.phases.inferenceMs ?? 0)}; harness overhead ${formatMs(h.overheadMs)} ` +
+    `(${fixed(h.overheadFraction * 100, 1)}%; target ≤ 20%)`
+  );
 }
 
 function mdTable(header: string[], rows: string[][]): string[] {
@@ -222,13 +313,18 @@ export function perfMarkdown(s: PerfSection, heading = '## Performance'): string
   const sub = '#'.repeat(Math.min(6, level + 1));
   if (s.bench) {
     const d = s.bench;
-    out.push(`ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeMarkdownCell(d.cpu)}, ${d.cores} cores; bench of ${d.createdAt}${d.source ? ` (${escapeMarkdownCell(d.source)})` : ''}.`, '');
+    out.push(
+      `ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeMarkdownCell(d.cpu)}, ${d.cores} cores; bench of ${d.createdAt}${d.source ? ` (${escapeMarkdownCell(d.source)})` : ''}.`,
+      '',
+    );
     out.push(`Ceiling: ${escapeMarkdownCell(ceilingText(d))}. Efficiency = achieved GFLOP/s ÷ ceiling.`, '');
     out.push(...mdTable(BENCH_HEADER, d.rows.map(benchCells)), '');
-    for (const n of d.notes) out.push(`- ${escapeMarkdownCell(n.adapter)}: ${n.status} — ${escapeMarkdownCell(n.reason)}`);
+    for (const n of d.notes)
+      out.push(`- ${escapeMarkdownCell(n.adapter)}: ${n.status} — ${escapeMarkdownCell(n.reason)}`);
     if (d.notes.length) out.push('');
     const placement = placementNotes(d);
-    if (placement.length) out.push(`${PLACEMENT_INTRO}:`, '', ...placement.map((l) => `- ${escapeMarkdownCell(l)}`), '');
+    if (placement.length)
+      out.push(`${PLACEMENT_INTRO}:`, '', ...placement.map((l) => `- ${escapeMarkdownCell(l)}`), '');
     const trips = roundTripLine(d);
     if (trips) out.push(escapeMarkdownCell(trips), '');
   }
@@ -245,7 +341,12 @@ export function perfMarkdown(s: PerfSection, heading = '## Performance'): string
 
 function htmlTable(header: string[], rows: string[][], numericFrom = 1): string {
   const th = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const tr = rows.map((r) => `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  const tr = rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => `<td${i >= numericFrom ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
   return `<table class="perf">\n<thead><tr>${th}</tr></thead>\n<tbody>\n${tr}\n</tbody>\n</table>`;
 }
 
@@ -254,19 +355,33 @@ export function perfHtml(s: PerfSection): string {
   const parts: string[] = ['<section id="performance">', '<h2>Performance</h2>'];
   if (s.bench) {
     const d = s.bench;
-    parts.push(`<p>ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeHtml(d.cpu)}, ${d.cores} cores; bench of ${escapeHtml(d.createdAt)}${d.source ? ` (${escapeHtml(d.source)})` : ''}.</p>`);
+    parts.push(
+      `<p>ResNet-50 forward (inference), ${fixed(d.flopsPerImage / 1e9, 3)} GFLOP per image; ${escapeHtml(d.cpu)}, ${d.cores} cores; bench of ${escapeHtml(d.createdAt)}${d.source ? ` (${escapeHtml(d.source)})` : ''}.</p>`,
+    );
     parts.push(`<p>Ceiling: ${escapeHtml(ceilingText(d))}. Efficiency = achieved GFLOP/s ÷ ceiling.</p>`);
     parts.push(htmlTable(BENCH_HEADER, d.rows.map(benchCells)));
-    if (d.notes.length) parts.push(`<ul>${d.notes.map((n) => `<li>${escapeHtml(n.adapter)}: ${n.status} — ${escapeHtml(n.reason)}</li>`).join('')}</ul>`);
+    if (d.notes.length)
+      parts.push(
+        `<ul>${d.notes.map((n) => `<li>${escapeHtml(n.adapter)}: ${n.status} — ${escapeHtml(n.reason)}</li>`).join('')}</ul>`,
+      );
     const placement = placementNotes(d);
-    if (placement.length) parts.push(`<p>${escapeHtml(PLACEMENT_INTRO)}:</p>`, `<ul>${placement.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`);
+    if (placement.length)
+      parts.push(
+        `<p>${escapeHtml(PLACEMENT_INTRO)}:</p>`,
+        `<ul>${placement.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
+      );
     const trips = roundTripLine(d);
     if (trips) parts.push(`<p>${escapeHtml(trips)}</p>`);
   }
   if (s.harness) {
-    parts.push('<h3>Harness overhead</h3>', `<p>${escapeHtml(harnessSummary(s.harness))}</p>`, htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)));
+    parts.push(
+      '<h3>Harness overhead</h3>',
+      `<p>${escapeHtml(harnessSummary(s.harness))}</p>`,
+      htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)),
+    );
     if (s.harness.byAdapter.length) parts.push(htmlTable(ADAPTER_PHASE_HEADER, adapterPhaseCells(s.harness)));
-    if (s.harness.missing.length) parts.push(`<p>Not recorded by this report: ${escapeHtml(s.harness.missing.join(', '))}.</p>`);
+    if (s.harness.missing.length)
+      parts.push(`<p>Not recorded by this report: ${escapeHtml(s.harness.missing.join(', '))}.</p>`);
   }
   if (!s.bench && !s.harness) parts.push('<p>No performance data.</p>');
   parts.push('</section>');

@@ -39,18 +39,23 @@ export function parseReport(text: string, name: string): ConformanceReport {
   } catch (err) {
     throw new ReportReadError(`report ${name} is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ReportReadError(`report ${name}: expected a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ReportReadError(`report ${name}: expected a JSON object`);
   const r = raw as Record<string, unknown>;
-  if (r.schemaVersion === undefined) throw new ReportReadError(`report ${name} has no schemaVersion: not a resnet-conformance report`);
+  if (r.schemaVersion === undefined)
+    throw new ReportReadError(`report ${name} has no schemaVersion: not a resnet-conformance report`);
   if (r.schemaVersion !== REPORT_SCHEMA_VERSION && !READABLE_OLDER.includes(r.schemaVersion as number)) {
-    throw new ReportReadError(`report ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions `
-      + `${[...READABLE_OLDER, REPORT_SCHEMA_VERSION].join(', ')}`);
+    throw new ReportReadError(
+      `report ${name} has schemaVersion ${JSON.stringify(r.schemaVersion)}; this tool reads versions ` +
+        `${[...READABLE_OLDER, REPORT_SCHEMA_VERSION].join(', ')}`,
+    );
   }
   for (const key of ['results', 'adapters', 'cases', 'parts'] as const) {
     if (!Array.isArray(r[key])) throw new ReportReadError(`report ${name}: '${key}' must be an array`);
   }
   for (const key of ['summary', 'fixtures', 'tool'] as const) {
-    if (typeof r[key] !== 'object' || r[key] === null) throw new ReportReadError(`report ${name}: '${key}' must be an object`);
+    if (typeof r[key] !== 'object' || r[key] === null)
+      throw new ReportReadError(`report ${name}: '${key}' must be an object`);
   }
   (r.results as unknown[]).forEach((res, i) => {
     const x = res as Record<string, unknown>;
@@ -86,7 +91,8 @@ function upgradeFromV1(r: Record<string, unknown>): void {
   };
   const counts = (c: unknown) => {
     if (typeof c !== 'object' || c === null) return;
-    for (const s of CASE_STATUSES) if ((c as Record<string, unknown>)[s] === undefined) (c as Record<string, unknown>)[s] = 0;
+    for (const s of CASE_STATUSES)
+      if ((c as Record<string, unknown>)[s] === undefined) (c as Record<string, unknown>)[s] = 0;
   };
   for (const res of r.results as Record<string, unknown>[]) {
     tol(res.tolerance);

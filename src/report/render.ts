@@ -14,10 +14,14 @@ export function renderJson(report: ConformanceReport): string {
 
 export function render(report: ConformanceReport, format: ReportFormat): string {
   switch (format) {
-    case 'json': return renderJson(report);
-    case 'md': return renderMarkdown(report);
-    case 'html': return renderHtml(report);
-    case 'junit': return renderJunit(report);
+    case 'json':
+      return renderJson(report);
+    case 'md':
+      return renderMarkdown(report);
+    case 'html':
+      return renderHtml(report);
+    case 'junit':
+      return renderJunit(report);
   }
 }
 

@@ -54,11 +54,29 @@ export type CaseStatus =
   | 'regressed';
 
 export const CASE_STATUSES: readonly CaseStatus[] = [
-  'pass', 'expected-divergence', 'regressed', 'unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout', 'unavailable', 'skipped',
+  'pass',
+  'expected-divergence',
+  'regressed',
+  'unexpected-match',
+  'fail-numeric',
+  'fail-shape',
+  'error',
+  'crashed',
+  'timeout',
+  'unavailable',
+  'skipped',
 ];
 
 /** Statuses that make a run fail (exit code 1) regardless of how the adapter was selected. */
-export const FAILING_STATUSES: readonly CaseStatus[] = ['regressed', 'unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
+export const FAILING_STATUSES: readonly CaseStatus[] = [
+  'regressed',
+  'unexpected-match',
+  'fail-numeric',
+  'fail-shape',
+  'error',
+  'crashed',
+  'timeout',
+];
 
 /**
  * The tolerance-table row a comparison was judged by (case class x tensor role x profile), and why.
@@ -75,7 +93,9 @@ export function statusLabel(s: CaseStatus): string {
 
 /** "150 pass, 4 expected divergence" for the non-zero counts, in CASE_STATUSES order. */
 export function countsText(counts: Record<CaseStatus, number>): string {
-  return CASE_STATUSES.filter((st) => counts[st] > 0).map((st) => `${counts[st]} ${statusLabel(st)}`).join(', ');
+  return CASE_STATUSES.filter((st) => counts[st] > 0)
+    .map((st) => `${counts[st]} ${statusLabel(st)}`)
+    .join(', ');
 }
 
 /** Metrics of one comparison (a subset of CompareResult, all JSON-safe; null = infinite/undefined). */
@@ -299,8 +319,27 @@ export interface ConformanceReport {
  * and the diagnoses' times (`diagnosis.timingsMs`).
  */
 export const VOLATILE_KEYS: readonly string[] = [
-  'runId', 'createdAt', 'startedAt', 'finishedAt', 'durationMs', 'buildMs', 'runMs', 'compareMs', 'totalMs', 'stderrTail',
-  'initMs', 'fixtureMs', 'startupMs', 'fixturesMs', 'weightsMs', 'adaptersMs', 'workerStartupMs', 'reportMs', 'perf', 'timingsMs', 'prepareMs',
+  'runId',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'durationMs',
+  'buildMs',
+  'runMs',
+  'compareMs',
+  'totalMs',
+  'stderrTail',
+  'initMs',
+  'fixtureMs',
+  'startupMs',
+  'fixturesMs',
+  'weightsMs',
+  'adaptersMs',
+  'workerStartupMs',
+  'reportMs',
+  'perf',
+  'timingsMs',
+  'prepareMs',
 ];
 
 export function emptyCounts(): Record<CaseStatus, number> {

@@ -50,7 +50,8 @@ export function cellText(r: CaseResult): string {
     case 'expected-divergence':
     case 'fail-numeric': {
       if (r.checks.some((c) => (c.metrics?.nanActual ?? 0) > 0)) return 'NaN';
-      const counts = (c: CaseResult['checks'][number]) => (r.status === 'fail-numeric' ? !c.pass : c.outcome === 'expected-divergence');
+      const counts = (c: CaseResult['checks'][number]) =>
+        r.status === 'fail-numeric' ? !c.pass : c.outcome === 'expected-divergence';
       let worst: CaseResult['checks'][number] | undefined;
       for (const c of r.checks) {
         if (!counts(c) || !c.metrics) continue;
@@ -83,5 +84,8 @@ export function tolerancesUsed(report: ConformanceReport): Array<NonNullable<Cas
     add(r.tolerance);
     for (const c of r.checks) add(c.tolerance);
   }
-  return [...seen.values()].sort((a, b) => a.caseClass.localeCompare(b.caseClass) || a.role.localeCompare(b.role) || a.profile.localeCompare(b.profile));
+  return [...seen.values()].sort(
+    (a, b) =>
+      a.caseClass.localeCompare(b.caseClass) || a.role.localeCompare(b.role) || a.profile.localeCompare(b.profile),
+  );
 }

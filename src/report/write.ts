@@ -53,6 +53,7 @@ export function checkAgainstMarker(file: string, content: string): string | null
   }
   const want = marker.files?.[path.basename(file)];
   if (want === undefined) return null;
-  if (want !== sha256(content)) return `${file} does not match the digest in ${markerFile} (modified or half-written after the run completed)`;
+  if (want !== sha256(content))
+    return `${file} does not match the digest in ${markerFile} (modified or half-written after the run completed)`;
   return null;
 }

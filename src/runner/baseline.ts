@@ -19,7 +19,14 @@ import { formatNumber } from '../util/format';
 
 export const DEFAULT_REGRESSION_FACTOR = 2;
 
-const FAILING: readonly CaseStatus[] = ['unexpected-match', 'fail-numeric', 'fail-shape', 'error', 'crashed', 'timeout'];
+const FAILING: readonly CaseStatus[] = [
+  'unexpected-match',
+  'fail-numeric',
+  'fail-shape',
+  'error',
+  'crashed',
+  'timeout',
+];
 /** Not failing in the baseline: a failure now is newly failing. */
 const PASSING: readonly CaseStatus[] = ['pass', 'regressed', 'expected-divergence'];
 /** Within tolerance: errors are compared for growth. */
@@ -52,7 +59,12 @@ export function worstGrowth(current: readonly CheckResult[], baseline: readonly 
     const now = c.metrics?.maxAbs;
     const then = b?.metrics?.maxAbs;
     if (typeof now !== 'number' || typeof then !== 'number') continue;
-    const g: Growth = { check: c.name, baselineMaxAbs: then, maxAbs: now, growth: then === 0 ? (now === 0 ? 1 : null) : now / then };
+    const g: Growth = {
+      check: c.name,
+      baselineMaxAbs: then,
+      maxAbs: now,
+      growth: then === 0 ? (now === 0 ? 1 : null) : now / then,
+    };
     const rank = (x: Growth) => (x.growth === null ? Infinity : x.growth);
     if (!worst || rank(g) > rank(worst)) worst = g;
   }
@@ -74,16 +86,29 @@ function growthText(g: Growth): string {
  * Marks regressions in `report.results` (in place) against `baseline`; returns the BaselineInfo to store.
  */
 export function applyBaseline(
-  report: ConformanceReport, baseline: ConformanceReport, baselinePath: string, factor: number,
+  report: ConformanceReport,
+  baseline: ConformanceReport,
+  baselinePath: string,
+  factor: number,
   /**
    * Whether a baseline pair absent from this run counts as missing. A shard passes "not in the whole
    * (unsharded) selection, and I am shard 1", so that merged shards count each missing pair once.
    */
   countMissing: (adapter: string, c: string) => boolean = () => true,
 ): BaselineInfo {
-  if (!(Number.isFinite(factor) && factor > 0)) throw new Error(`regression factor must be a finite number > 0, got ${factor}`);
+  if (!(Number.isFinite(factor) && factor > 0))
+    throw new Error(`regression factor must be a finite number > 0, got ${factor}`);
   const old = indexResults(baseline.results);
-  const info: BaselineInfo = { path: baselinePath, runId: baseline.runId, factor, regressed: 0, newlyFailing: 0, improved: 0, newPairs: 0, missingPairs: 0 };
+  const info: BaselineInfo = {
+    path: baselinePath,
+    runId: baseline.runId,
+    factor,
+    regressed: 0,
+    newlyFailing: 0,
+    improved: 0,
+    newPairs: 0,
+    missingPairs: 0,
+  };
   const seen = new Set<string>();
   for (const r of report.results) {
     const k = key(r.adapter, r.case);
@@ -104,7 +129,15 @@ export function applyBaseline(
       const g = worstGrowth(r.checks, b.checks);
       if (g && grewBeyond(g, factor)) {
         r.status = 'regressed';
-        r.regression = { kind: 'error-growth', baselineStatus: b.status, check: g.check, baselineMaxAbs: g.baselineMaxAbs, maxAbs: g.maxAbs, growth: g.growth, factor };
+        r.regression = {
+          kind: 'error-growth',
+          baselineStatus: b.status,
+          check: g.check,
+          baselineMaxAbs: g.baselineMaxAbs,
+          maxAbs: g.maxAbs,
+          growth: g.growth,
+          factor,
+        };
         r.reason = `regressed (still within tolerance): ${growthText(g)} (factor ${formatNumber(factor)})`;
         info.regressed++;
       }
@@ -122,7 +155,17 @@ export interface ReportDiff {
 }
 
 const STATUS_RANK: Record<CaseStatus, number> = {
-  pass: 0, regressed: 1, 'expected-divergence': 1, skipped: 2, 'unexpected-match': 3, unavailable: 2, 'fail-numeric': 3, 'fail-shape': 3, error: 3, crashed: 3, timeout: 3,
+  pass: 0,
+  regressed: 1,
+  'expected-divergence': 1,
+  skipped: 2,
+  'unexpected-match': 3,
+  unavailable: 2,
+  'fail-numeric': 3,
+  'fail-shape': 3,
+  error: 3,
+  crashed: 3,
+  timeout: 3,
 };
 
 /** Differences from a (older) to b (newer), one line each, in b's result order. */
@@ -148,8 +191,10 @@ export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: 
       const better = STATUS_RANK[p.status] >= 3 && STATUS_RANK[r.status] < STATUS_RANK[p.status];
       if (worse) regressions++;
       if (better) improvements++;
-      const note = p.status === 'expected-divergence' && r.status === 'pass'
-        ? ' (the expected divergence is gone: its tolerance row was replaced)' : '';
+      const note =
+        p.status === 'expected-divergence' && r.status === 'pass'
+          ? ' (the expected divergence is gone: its tolerance row was replaced)'
+          : '';
       lines.push(`${worse ? '!' : better ? '✓' : '~'} ${name}: ${p.status} → ${r.status}${note} — ${r.reason}`);
       continue;
     }
@@ -162,11 +207,14 @@ export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: 
     const down = worstGrowth(p.checks, r.checks);
     if (down && grewBeyond(down, factor)) {
       improvements++;
-      lines.push(`✓ ${name}: error shrank — ${down.check}: ${formatNumber(down.baselineMaxAbs)} now (was ${formatNumber(down.maxAbs)})`);
+      lines.push(
+        `✓ ${name}: error shrank — ${down.check}: ${formatNumber(down.baselineMaxAbs)} now (was ${formatNumber(down.maxAbs)})`,
+      );
     }
   }
   for (const p of a.results) {
-    if (!seen.has(key(p.adapter, p.case))) lines.push(`- ${p.adapter} × ${p.case}: ${p.status} (not in the second report)`);
+    if (!seen.has(key(p.adapter, p.case)))
+      lines.push(`- ${p.adapter} × ${p.case}: ${p.status} (not in the second report)`);
   }
   return { lines, regressions, improvements };
 }

@@ -16,9 +16,14 @@ function globToRegExp(glob: string): RegExp {
 }
 
 export function caseMatcher(patterns: string): (id: string) => boolean {
-  const parts = patterns.split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = patterns
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new UsageError('--cases needs at least one pattern');
-  const tests = parts.map((p) => (/[*?]/.test(p) ? ((id: string) => globToRegExp(p).test(id)) : (id: string) => id.includes(p)));
+  const tests = parts.map((p) =>
+    /[*?]/.test(p) ? (id: string) => globToRegExp(p).test(id) : (id: string) => id.includes(p),
+  );
   return (id) => tests.some((t) => t(id));
 }
 
@@ -28,7 +33,9 @@ export function filterCases(ids: readonly string[], patterns: string | undefined
   const out = ids.filter(match);
   if (out.length === 0) {
     const shown = ids.slice(0, 12).join(', ');
-    throw new UsageError(`--cases '${patterns}' matches no case; known cases: ${shown}${ids.length > 12 ? `, ... (${ids.length} in all)` : ''}`);
+    throw new UsageError(
+      `--cases '${patterns}' matches no case; known cases: ${shown}${ids.length > 12 ? `, ... (${ids.length} in all)` : ''}`,
+    );
   }
   return out;
 }

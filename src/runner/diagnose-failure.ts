@@ -37,8 +37,9 @@ function noteOutputMismatch(d: Diagnosis, run: RunResult | undefined, outputLaye
   } else {
     const c = compareArrays(a.data, captured.data, { atol: 0, rtol: 0 });
     if (c.maxAbs !== 0 || c.nanActual !== c.nanExpected) {
-      issue = `the output the adapter returned differs from its capture of the output layer '${outputLayer}' (max |Δ| ${c.maxAbs ?? 'inf'}`
-        + `${c.nanActual !== c.nanExpected ? `, NaN ${c.nanActual} vs ${c.nanExpected}` : ''}): the fault is outside the per-layer view`;
+      issue =
+        `the output the adapter returned differs from its capture of the output layer '${outputLayer}' (max |Δ| ${c.maxAbs ?? 'inf'}` +
+        `${c.nanActual !== c.nanExpected ? `, NaN ${c.nanActual} vs ${c.nanExpected}` : ''}): the fault is outside the per-layer view`;
     }
   }
   if (!issue) return;
@@ -47,7 +48,12 @@ function noteOutputMismatch(d: Diagnosis, run: RunResult | undefined, outputLaye
 }
 
 /** Diagnoses case `k` on `adapter` (rebuilding its model if another one is built). Never throws. */
-export async function diagnoseFailure(adapter: Adapter, entry: AdapterEntry, k: FixtureCase, ctx: EvaluationContext): Promise<FailureDiagnosis> {
+export async function diagnoseFailure(
+  adapter: Adapter,
+  entry: AdapterEntry,
+  k: FixtureCase,
+  ctx: EvaluationContext,
+): Promise<FailureDiagnosis> {
   try {
     const b = await ensureBuilt(adapter, k, ctx);
     if ('error' in b) return { error: `building the model for the diagnosis failed: ${message(b.error)}` };
@@ -60,7 +66,11 @@ export async function diagnoseFailure(adapter: Adapter, entry: AdapterEntry, k: 
     // Loaded only when a case fails: a passing run does not pay for the diagnosis modules.
     const { diagnoseCase } = require('../diagnose/diagnose') as typeof import('../diagnose/diagnose');
     const d = await diagnoseCase(rec, spec, weights, input, {
-      training: k.training, profile: entry.profile, inputSource: `input of fixture case ${k.id}`, checkCaptureEffect: false, fp32Envelope: false,
+      training: k.training,
+      profile: entry.profile,
+      inputSource: `input of fixture case ${k.id}`,
+      checkCaptureEffect: false,
+      fp32Envelope: false,
     });
     noteOutputMismatch(d, last, spec.output);
     return { diagnosis: d };

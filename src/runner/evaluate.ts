@@ -31,7 +31,11 @@ import { buildModel } from '../spec/model-args';
 import type { ModelSpec, ParamCount } from '../spec/types';
 import type { Tensor } from '../tensor';
 import {
-  checkMetricsOf, type AppliedTolerance, type CaseResult, type CaseStatus, type CheckResult,
+  checkMetricsOf,
+  type AppliedTolerance,
+  type CaseResult,
+  type CaseStatus,
+  type CheckResult,
 } from '../report/schema';
 import { divergenceReason, passReason } from './summary';
 import { cachedInitModelWeights } from '../init/weight-cache';
@@ -55,16 +59,19 @@ function errorText(err: unknown): string {
 
 /** Times adapter.run while runFixtureCase drives it; keeps the shape of the last output returned. */
 function timedAdapter(inner: Adapter): ObservedAdapter & { runMs: number; outputShape: number[] | undefined } {
-  const timed = Object.assign(new ObservedAdapter(inner, async (call) => {
-    const t = now();
-    try {
-      const r = await call();
-      timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
-      return r;
-    } finally {
-      timed.runMs += now() - t;
-    }
-  }), { runMs: 0, outputShape: undefined as number[] | undefined });
+  const timed = Object.assign(
+    new ObservedAdapter(inner, async (call) => {
+      const t = now();
+      try {
+        const r = await call();
+        timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
+        return r;
+      } finally {
+        timed.runMs += now() - t;
+      }
+    }),
+    { runMs: 0, outputShape: undefined as number[] | undefined },
+  );
   return timed;
 }
 
@@ -84,7 +91,7 @@ function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, 
     kind = 'boundary';
     layer = name.slice('intermediates/'.length);
   }
-  const label = layer !== undefined ? labels.get(layer) ?? (kind === 'boundary' ? layer : undefined) : undefined;
+  const label = layer !== undefined ? (labels.get(layer) ?? (kind === 'boundary' ? layer : undefined)) : undefined;
   const base: CheckResult = { name, kind, pass: false, metrics: null };
   if (label !== undefined) base.label = label;
   if (layer !== undefined) base.layer = layer;
@@ -103,7 +110,13 @@ function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, 
 }
 
 /** Statuses a case's checks can give, weakest first (the strongest one found wins). */
-const CHECK_STATUS_ORDER: readonly CaseStatus[] = ['pass', 'expected-divergence', 'unexpected-match', 'fail-numeric', 'fail-shape'];
+const CHECK_STATUS_ORDER: readonly CaseStatus[] = [
+  'pass',
+  'expected-divergence',
+  'unexpected-match',
+  'fail-numeric',
+  'fail-shape',
+];
 
 function statusOf(checks: CheckResult[]): CaseStatus {
   let s: CaseStatus = 'pass';
@@ -122,8 +135,26 @@ function statusOf(checks: CheckResult[]): CaseStatus {
   return s;
 }
 
-function result(adapter: string, k: FixtureCase, status: CaseStatus, reason: string, tolerance: AppliedTolerance | null): CaseResult {
-  return { adapter, case: k.id, status, reason, tolerance, metrics: null, checks: [], timings: null, modelReused: false, regression: null, part: 0 };
+function result(
+  adapter: string,
+  k: FixtureCase,
+  status: CaseStatus,
+  reason: string,
+  tolerance: AppliedTolerance | null,
+): CaseResult {
+  return {
+    adapter,
+    case: k.id,
+    status,
+    reason,
+    tolerance,
+    metrics: null,
+    checks: [],
+    timings: null,
+    modelReused: false,
+    regression: null,
+    part: 0,
+  };
 }
 
 export interface BuildOutcome {
@@ -167,7 +198,12 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
 }
 
 /** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
-export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: FixtureCase, ctx: EvaluationContext): Promise<CaseResult> {
+export async function evaluateCase(
+  adapter: Adapter,
+  entry: AdapterEntry,
+  k: FixtureCase,
+  ctx: EvaluationContext,
+): Promise<CaseResult> {
   const t0 = now();
   // Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first.
   const applied = new Map<string, AppliedTolerance>();
@@ -177,7 +213,8 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
     const refs = [undefined, k.expected.output, k.expected.resume, ...Object.values(k.expected.intermediates ?? {})];
     for (const ref of refs) {
       const key = toleranceKeyOf(k, ref);
-      if (!applied.has(rowName(key))) applied.set(rowName(key), resolveTolerance(key.caseClass, key.role, entry.profile));
+      if (!applied.has(rowName(key)))
+        applied.set(rowName(key), resolveTolerance(key.caseClass, key.role, entry.profile));
     }
     tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
   } catch (err) {
@@ -201,7 +238,13 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   const b = await ensureBuilt(adapter, k, ctx);
   const { buildMs, initMs, reused } = b;
   if ('error' in b) {
-    const r = result(entry.id, k, adapterFaultStatus(b.error) ?? 'error', `build failed: ${errorText(b.error)}`, tolerance);
+    const r = result(
+      entry.id,
+      k,
+      adapterFaultStatus(b.error) ?? 'error',
+      `build failed: ${errorText(b.error)}`,
+      tolerance,
+    );
     r.timings = { buildMs, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
     return r;
   }
@@ -217,10 +260,28 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
     const got = timed.outputShape;
     const fault = adapterFaultStatus(err);
     const r = fault
-      ? result(entry.id, k, fault, `${fault === 'fail-shape' ? 'wrong output shape' : 'run failed'}: ${errorText(err)}`, tolerance)
+      ? result(
+          entry.id,
+          k,
+          fault,
+          `${fault === 'fail-shape' ? 'wrong output shape' : 'run failed'}: ${errorText(err)}`,
+          tolerance,
+        )
       : got && exp && got.join(',') !== exp.join(',')
-      ? result(entry.id, k, 'fail-shape', `output shape [${got.join(',')}], expected [${exp.join(',')}] (evaluating it failed: ${errorText(err)})`, tolerance)
-      : result(entry.id, k, 'error', `${got ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`, tolerance);
+        ? result(
+            entry.id,
+            k,
+            'fail-shape',
+            `output shape [${got.join(',')}], expected [${exp.join(',')}] (evaluating it failed: ${errorText(err)})`,
+            tolerance,
+          )
+        : result(
+            entry.id,
+            k,
+            'error',
+            `${got ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`,
+            tolerance,
+          );
     r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
     r.modelReused = reused;
     return r;
@@ -229,21 +290,49 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
   const compareMs = now() - tr - runMs;
 
   const labels = boundaryLabels(built.spec);
-  const checks: CheckResult[] = run.comparisons.map((c) => ({ ...tensorCheck(c, labels, built.spec), tolerance: c.tolerance }));
+  const checks: CheckResult[] = run.comparisons.map((c) => ({
+    ...tensorCheck(c, labels, built.spec),
+    tolerance: c.tolerance,
+  }));
   for (const c of run.checks) {
-    checks.push({ name: `check:${c.name}`, kind: 'other', pass: c.result.pass, metrics: null, ...(c.result.pass ? {} : { reason: c.result.detail }), actualValue: c.result.detail });
+    checks.push({
+      name: `check:${c.name}`,
+      kind: 'other',
+      pass: c.result.pass,
+      metrics: null,
+      ...(c.result.pass ? {} : { reason: c.result.detail }),
+      actualValue: c.result.detail,
+    });
   }
   const summary = findSummary(ctx.manifest, k.model);
   if (summary) {
     const pc = built.paramCount;
     if (pc instanceof Error) {
-      checks.push({ name: 'paramCount', kind: 'paramCount', pass: false, metrics: null, expectedValue: summary.totals, reason: `paramCount() threw: ${errorText(pc)}` });
-    } else {
-      const same = pc.total === summary.totals.total && pc.trainable === summary.totals.trainable && pc.nonTrainable === summary.totals.nonTrainable;
       checks.push({
-        name: 'paramCount', kind: 'paramCount', pass: same, metrics: null,
-        actualValue: { total: pc.total, trainable: pc.trainable, nonTrainable: pc.nonTrainable }, expectedValue: summary.totals,
-        ...(same ? {} : { reason: `parameter count ${pc.total} (trainable ${pc.trainable}, non-trainable ${pc.nonTrainable}) but Keras reports ${summary.totals.total} (${summary.totals.trainable}, ${summary.totals.nonTrainable})` }),
+        name: 'paramCount',
+        kind: 'paramCount',
+        pass: false,
+        metrics: null,
+        expectedValue: summary.totals,
+        reason: `paramCount() threw: ${errorText(pc)}`,
+      });
+    } else {
+      const same =
+        pc.total === summary.totals.total &&
+        pc.trainable === summary.totals.trainable &&
+        pc.nonTrainable === summary.totals.nonTrainable;
+      checks.push({
+        name: 'paramCount',
+        kind: 'paramCount',
+        pass: same,
+        metrics: null,
+        actualValue: { total: pc.total, trainable: pc.trainable, nonTrainable: pc.nonTrainable },
+        expectedValue: summary.totals,
+        ...(same
+          ? {}
+          : {
+              reason: `parameter count ${pc.total} (trainable ${pc.trainable}, non-trainable ${pc.nonTrainable}) but Keras reports ${summary.totals.total} (${summary.totals.trainable}, ${summary.totals.nonTrainable})`,
+            }),
       });
     }
   }
@@ -260,10 +349,15 @@ export async function evaluateCase(adapter: Adapter, entry: AdapterEntry, k: Fix
       maxUlp = maxUlp === null || c.metrics.maxUlp === null ? null : Math.max(maxUlp, c.metrics.maxUlp);
     }
     const passing = checks.filter((c) => !c.outcome).length;
-    reason = status === 'pass' ? passReason(maxAbs, maxUlp, passing) : divergenceReason(checks, maxAbs, maxUlp, passing);
+    reason =
+      status === 'pass' ? passReason(maxAbs, maxUlp, passing) : divergenceReason(checks, maxAbs, maxUlp, passing);
   } else {
     const failing = checks.filter((c) => !c.pass);
-    reason = failing.map((c) => `${c.name}: ${c.reason ?? 'failed'}`).slice(0, 3).join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');
+    reason =
+      failing
+        .map((c) => `${c.name}: ${c.reason ?? 'failed'}`)
+        .slice(0, 3)
+        .join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');
   }
   return {
     adapter: entry.id,

@@ -5,7 +5,12 @@
  */
 import { UsageError } from '../util/errors';
 import {
-  REPORT_SCHEMA_VERSION, type AdapterReport, type BaselineInfo, type CaseInfo, type CaseResult, type ConformanceReport,
+  REPORT_SCHEMA_VERSION,
+  type AdapterReport,
+  type BaselineInfo,
+  type CaseInfo,
+  type CaseResult,
+  type ConformanceReport,
 } from '../report/schema';
 import { countsFor, summarize } from './summary';
 
@@ -16,13 +21,19 @@ export class MergeError extends UsageError {
   }
 }
 
-export function mergeReports(reports: ConformanceReport[], names: string[] = reports.map((_, i) => `#${i + 1}`)): ConformanceReport {
+export function mergeReports(
+  reports: ConformanceReport[],
+  names: string[] = reports.map((_, i) => `#${i + 1}`),
+): ConformanceReport {
   if (reports.length === 0) throw new MergeError('merge needs at least one report');
   const first = reports[0];
   for (const [i, r] of reports.entries()) {
-    if (r.schemaVersion !== REPORT_SCHEMA_VERSION) throw new MergeError(`${names[i]}: schemaVersion ${r.schemaVersion}, expected ${REPORT_SCHEMA_VERSION}`);
+    if (r.schemaVersion !== REPORT_SCHEMA_VERSION)
+      throw new MergeError(`${names[i]}: schemaVersion ${r.schemaVersion}, expected ${REPORT_SCHEMA_VERSION}`);
     if (r.fixtures.sha256 !== first.fixtures.sha256) {
-      throw new MergeError(`${names[i]} ran on different fixtures (manifest sha256 ${r.fixtures.sha256.slice(0, 12)}…) than ${names[0]} (${first.fixtures.sha256.slice(0, 12)}…)`);
+      throw new MergeError(
+        `${names[i]} ran on different fixtures (manifest sha256 ${r.fixtures.sha256.slice(0, 12)}…) than ${names[0]} (${first.fixtures.sha256.slice(0, 12)}…)`,
+      );
     }
   }
 
@@ -41,7 +52,10 @@ export function mergeReports(reports: ConformanceReport[], names: string[] = rep
     for (const res of r.results) {
       const key = `${res.adapter}\u0000${res.case}`;
       const prev = owner.get(key);
-      if (prev !== undefined) throw new MergeError(`${res.adapter} × ${res.case} is in both ${prev} and ${names[i]}: parts must be disjoint (different --shard i/n of the same n, or different adapters)`);
+      if (prev !== undefined)
+        throw new MergeError(
+          `${res.adapter} × ${res.case} is in both ${prev} and ${names[i]}: parts must be disjoint (different --shard i/n of the same n, or different adapters)`,
+        );
       owner.set(key, names[i]);
       results.push({ ...res, part: res.part + offset });
     }
@@ -63,7 +77,13 @@ export function mergeReports(reports: ConformanceReport[], names: string[] = rep
         have.description ??= a.description;
         if (a.worker) {
           have.worker = have.worker
-            ? { processes: have.worker.processes + a.worker.processes, exits: [...have.worker.exits, ...a.worker.exits], ...(have.worker.stderrTail || a.worker.stderrTail ? { stderrTail: have.worker.stderrTail ?? a.worker.stderrTail } : {}) }
+            ? {
+                processes: have.worker.processes + a.worker.processes,
+                exits: [...have.worker.exits, ...a.worker.exits],
+                ...(have.worker.stderrTail || a.worker.stderrTail
+                  ? { stderrTail: have.worker.stderrTail ?? a.worker.stderrTail }
+                  : {}),
+              }
             : a.worker;
         }
       }
@@ -77,7 +97,10 @@ export function mergeReports(reports: ConformanceReport[], names: string[] = rep
     if (r.baseline) {
       if (!baseline) baseline = { ...r.baseline };
       else {
-        if (baseline.runId !== r.baseline.runId) throw new MergeError(`${names[i]} was compared with baseline ${r.baseline.runId}, ${names[0]} with ${baseline.runId}`);
+        if (baseline.runId !== r.baseline.runId)
+          throw new MergeError(
+            `${names[i]} was compared with baseline ${r.baseline.runId}, ${names[0]} with ${baseline.runId}`,
+          );
         baseline.regressed += r.baseline.regressed;
         baseline.newlyFailing += r.baseline.newlyFailing;
         baseline.improved += r.baseline.improved;
@@ -89,7 +112,11 @@ export function mergeReports(reports: ConformanceReport[], names: string[] = rep
 
   // Canonical order: adapters as first seen, cases by the first report's case order (then new ones).
   const caseIndex = new Map(caseOrder.map((c, i) => [c, i]));
-  results.sort((a, b) => adapterOrder.indexOf(a.adapter) - adapterOrder.indexOf(b.adapter) || caseIndex.get(a.case)! - caseIndex.get(b.case)!);
+  results.sort(
+    (a, b) =>
+      adapterOrder.indexOf(a.adapter) - adapterOrder.indexOf(b.adapter) ||
+      caseIndex.get(a.case)! - caseIndex.get(b.case)!,
+  );
   const adapterList = adapterOrder.map((id) => {
     const a = adapters.get(id)!;
     return { ...a, counts: countsFor(results, id) };

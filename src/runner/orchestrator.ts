@@ -108,7 +108,9 @@ function workerEnv(entry: AdapterEntry): NodeJS.ProcessEnv {
 /** Human reason for a worker that ended without finishing. */
 const OOM_TEXT = /heap out of memory|Reached heap limit|Allocation failed|out of memory/i;
 
-export function exitReason(o: Pick<WorkerOutcome, 'code' | 'signal' | 'fatal' | 'tail' | 'spawnError' | 'oom'>): string {
+export function exitReason(
+  o: Pick<WorkerOutcome, 'code' | 'signal' | 'fatal' | 'tail' | 'spawnError' | 'oom'>,
+): string {
   if (o.spawnError) return `worker could not start: ${o.spawnError}`;
   const oom = Boolean(o.oom) || OOM_TEXT.test(o.tail);
   if (o.fatal) return `uncaught exception in the worker: ${firstLine(o.fatal)}`;
@@ -129,16 +131,41 @@ export function exitReason(o: Pick<WorkerOutcome, 'code' | 'signal' | 'fatal' | 
 }
 
 function blank(adapter: string, c: string, status: CaseResult['status'], reason: string): CaseResult {
-  return { adapter, case: c, status, reason, tolerance: null, metrics: null, checks: [], timings: null, modelReused: false, regression: null, part: 0 };
+  return {
+    adapter,
+    case: c,
+    status,
+    reason,
+    tolerance: null,
+    metrics: null,
+    checks: [],
+    timings: null,
+    modelReused: false,
+    regression: null,
+    part: 0,
+  };
 }
 
 async function superviseWorker(
-  job: AdapterJob, cases: string[], diagnoseAlso: string[], skipProbe: boolean, opts: OrchestratorOptions, deadline: number,
+  job: AdapterJob,
+  cases: string[],
+  diagnoseAlso: string[],
+  skipProbe: boolean,
+  opts: OrchestratorOptions,
+  deadline: number,
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
   const launch = await workerLaunch(WORKER_FILE);
   return new Promise((resolve) => {
-    const outcome: WorkerOutcome = { code: null, signal: null, done: false, timedOut: false, current: undefined, fatal: undefined, tail: '' };
+    const outcome: WorkerOutcome = {
+      code: null,
+      signal: null,
+      done: false,
+      timedOut: false,
+      current: undefined,
+      fatal: undefined,
+      tail: '',
+    };
     let child: ChildProcess;
     const forkedAt = performance.now();
     try {
@@ -191,7 +218,15 @@ async function superviseWorker(
       setImmediate(() => resolve(outcome));
     });
     const start: StartMessage = {
-      type: 'start', adapter: job.entry.id, adapterModules: opts.adapterModules, adapterCommands: opts.adapterCommands ?? [], fixturesDir: opts.fixturesDir, cases, skipProbe, diagnose: Boolean(opts.diagnose), diagnoseAlso,
+      type: 'start',
+      adapter: job.entry.id,
+      adapterModules: opts.adapterModules,
+      adapterCommands: opts.adapterCommands ?? [],
+      fixturesDir: opts.fixturesDir,
+      cases,
+      skipProbe,
+      diagnose: Boolean(opts.diagnose),
+      diagnoseAlso,
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;
@@ -204,7 +239,15 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
   const t0 = performance.now();
   const deadline = t0 + opts.timeoutMs;
   const results = new Map<string, CaseResult>();
-  const run: AdapterRun = { id, available: true, description: null, worker: { processes: 0, exits: [] }, durationMs: 0, workerStartupMs: 0, results: [] };
+  const run: AdapterRun = {
+    id,
+    available: true,
+    description: null,
+    worker: { processes: 0, exits: [] },
+    durationMs: 0,
+    workerStartupMs: 0,
+    results: [],
+  };
   const settle = (r: CaseResult) => {
     results.set(r.case, r);
     opts.progress?.caseResult?.(r);
@@ -215,9 +258,12 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
 
   // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
   let undiagnosedBecause = 'internal: the worker ended without diagnosing it';
-  const undiagnosed = (): string[] => (opts.diagnose
-    ? [...results.values()].filter((r) => r.status === 'fail-numeric' && !r.diagnosis && r.diagnosisError === undefined).map((r) => r.case)
-    : []);
+  const undiagnosed = (): string[] =>
+    opts.diagnose
+      ? [...results.values()]
+          .filter((r) => r.status === 'fail-numeric' && !r.diagnosis && r.diagnosisError === undefined)
+          .map((r) => r.case)
+      : [];
 
   while (pending.length > 0) {
     run.worker.processes++;
@@ -247,24 +293,60 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
 
     if (!run.available) {
       run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'adapter unavailable' });
-      for (const c of pending) settle(blank(id, c, 'unavailable', `${run.unavailableReason}${run.fix ? ` (fix: ${run.fix})` : ''}`));
+      for (const c of pending)
+        settle(blank(id, c, 'unavailable', `${run.unavailableReason}${run.fix ? ` (fix: ${run.fix})` : ''}`));
       break;
     }
     if (o.timedOut) {
-      const where = o.current ? `case ${o.current}` : o.diagnosing ? `the diagnosis of case ${o.diagnosing}` : probed ? 'start-up' : 'probe';
+      const where = o.current
+        ? `case ${o.current}`
+        : o.diagnosing
+          ? `the diagnosis of case ${o.diagnosing}`
+          : probed
+            ? 'start-up'
+            : 'probe';
       if (o.diagnosing) {
-        results.get(o.diagnosing)!.diagnosisError = `not finished within the adapter's ${budget} budget (--timeout); the worker was killed`;
+        results.get(o.diagnosing)!.diagnosisError =
+          `not finished within the adapter's ${budget} budget (--timeout); the worker was killed`;
         undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during the diagnosis of case ${o.diagnosing}`;
       } else {
         undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during ${where}`;
       }
-      run.worker.exits.push({ code: o.code, signal: o.signal, reason: `killed after the ${budget} adapter budget ran out during ${where}` });
+      run.worker.exits.push({
+        code: o.code,
+        signal: o.signal,
+        reason: `killed after the ${budget} adapter budget ran out during ${where}`,
+      });
       run.worker.stderrTail = o.tail;
       if (o.current) {
-        settle(blank(id, o.current, 'timeout', `no result within the adapter's ${budget} budget (--timeout); the worker was killed`));
-        for (const c of pending) if (c !== o.current) settle(blank(id, c, 'skipped', `not run: the adapter's ${budget} budget (--timeout) ran out during case ${o.current}`));
+        settle(
+          blank(
+            id,
+            o.current,
+            'timeout',
+            `no result within the adapter's ${budget} budget (--timeout); the worker was killed`,
+          ),
+        );
+        for (const c of pending)
+          if (c !== o.current)
+            settle(
+              blank(
+                id,
+                c,
+                'skipped',
+                `not run: the adapter's ${budget} budget (--timeout) ran out during case ${o.current}`,
+              ),
+            );
       } else {
-        for (const c of pending) settle(blank(id, c, 'timeout', `the adapter's ${budget} budget (--timeout) ran out during ${where}; the worker was killed`));
+        for (const c of pending)
+          settle(
+            blank(
+              id,
+              c,
+              'timeout',
+              `the adapter's ${budget} budget (--timeout) ran out during ${where}; the worker was killed`,
+            ),
+          );
       }
       break;
     }
@@ -273,7 +355,11 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
       break;
     }
     const reason = o.done && o.code === 0 ? 'worker finished without a result for every case' : exitReason(o);
-    run.worker.exits.push({ code: o.code, signal: o.signal, reason: o.diagnosing ? `${reason} during the diagnosis of case ${o.diagnosing}` : reason });
+    run.worker.exits.push({
+      code: o.code,
+      signal: o.signal,
+      reason: o.diagnosing ? `${reason} during the diagnosis of case ${o.diagnosing}` : reason,
+    });
     run.worker.stderrTail = o.tail;
     if (o.diagnosing) {
       results.get(o.diagnosing)!.diagnosisError = `${reason} while diagnosing this case`;
@@ -301,7 +387,8 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
 
 /** Runs every job (at most opts.concurrency at once, started in the given order); results in job order. */
 export async function runAdapterJobs(opts: OrchestratorOptions): Promise<AdapterRun[]> {
-  if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new Error(`concurrency must be an integer >= 1, got ${opts.concurrency}`);
+  if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1))
+    throw new Error(`concurrency must be an integer >= 1, got ${opts.concurrency}`);
   const out: AdapterRun[] = new Array(opts.jobs.length);
   let next = 0;
   const lane = async () => {

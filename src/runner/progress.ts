@@ -29,7 +29,9 @@ export function progressPrinter(opts: ProgressOptions): ProgressSink {
       const err = r.metrics ? `max abs ${formatNumber(r.metrics.maxAbs)}` : '';
       const detail = r.status === 'pass' || r.status === 'fail-numeric' ? err : truncate(r.reason, 100);
       const time = r.timings ? ` (${formatMs(r.timings.totalMs)})` : '';
-      opts.write(`  ${STATUS_ICON[r.status]} ${statusLabel(r.status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`);
+      opts.write(
+        `  ${STATUS_ICON[r.status]} ${statusLabel(r.status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`,
+      );
     },
     adapterDone(run: AdapterRun) {
       const note = !run.available ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}` : '';

@@ -9,7 +9,12 @@ import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
 import { MANIFEST_FILE } from '../fixtures/paths';
 import { collectRunInfo, packageRoot, toolVersion } from '../environment/run-info';
 import {
-  REPORT_SCHEMA_VERSION, type AdapterReport, type CaseInfo, type CaseResult, type ConformanceReport, type RunOptionsRecord,
+  REPORT_SCHEMA_VERSION,
+  type AdapterReport,
+  type CaseInfo,
+  type CaseResult,
+  type ConformanceReport,
+  type RunOptionsRecord,
 } from '../report/schema';
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../spec/model-args';
@@ -44,10 +49,16 @@ export interface RunConfig {
 }
 
 /** Reads the manifest and every tensor of the selected cases (digest, shape, dtype). Throws FixtureError. */
-export function loadAndCheckFixtures(dir: string, casesPattern: string | undefined): { manifest: FixtureManifest; cases: FixtureCase[]; manifestText: string } {
+export function loadAndCheckFixtures(
+  dir: string,
+  casesPattern: string | undefined,
+): { manifest: FixtureManifest; cases: FixtureCase[]; manifestText: string } {
   const manifest = loadManifest(dir);
   const manifestText = fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8');
-  const ids = filterCases(manifest.cases.map((k) => k.id), casesPattern);
+  const ids = filterCases(
+    manifest.cases.map((k) => k.id),
+    casesPattern,
+  );
   const cases = manifest.cases.filter((k) => ids.includes(k.id));
   for (const k of cases) loadCaseTensors(dir, k);
   return { manifest, cases, manifestText };
@@ -153,7 +164,14 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const weightsMs = performance.now() - tw;
   const ta = performance.now();
   const started = await runAdapterJobs({
-    fixturesDir: cfg.fixturesDir, adapterModules: cfg.adapters.modules, adapterCommands: cfg.adapters.commands, jobs: ordered, timeoutMs: cfg.timeoutS * 1000, concurrency: cfg.jobs, progress: cfg.progress, verbose: cfg.verbose,
+    fixturesDir: cfg.fixturesDir,
+    adapterModules: cfg.adapters.modules,
+    adapterCommands: cfg.adapters.commands,
+    jobs: ordered,
+    timeoutMs: cfg.timeoutS * 1000,
+    concurrency: cfg.jobs,
+    progress: cfg.progress,
+    verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
   });
   const adaptersMs = performance.now() - ta;
@@ -161,16 +179,29 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const runs = [...started].sort((a, b) => adapterIds.indexOf(a.id) - adapterIds.indexOf(b.id));
 
   const caseOrder = new Map(caseIds.map((id, i) => [id, i]));
-  const results: CaseResult[] = runs.flatMap((r) => r.results)
+  const results: CaseResult[] = runs
+    .flatMap((r) => r.results)
     .map((r) => ({ ...r, part: 0 }))
-    .sort((a, b) => adapterIds.indexOf(a.adapter) - adapterIds.indexOf(b.adapter) || (caseOrder.get(a.case)! - caseOrder.get(b.case)!));
+    .sort(
+      (a, b) =>
+        adapterIds.indexOf(a.adapter) - adapterIds.indexOf(b.adapter) ||
+        caseOrder.get(a.case)! - caseOrder.get(b.case)!,
+    );
 
   const adapters: AdapterReport[] = runs.map((r) => {
     const entry = cfg.adapters.entries.find((e) => e.id === r.id)!;
     const a: AdapterReport = {
-      id: r.id, summary: entry.summary, profile: entry.profile, outOfTheBox: entry.outOfTheBox,
-      explicitlyRequested: cfg.adapters.explicit.has(r.id), available: r.available,
-      description: r.description, worker: r.worker, durationMs: r.durationMs, counts: countsFor(results, r.id), parts: [0],
+      id: r.id,
+      summary: entry.summary,
+      profile: entry.profile,
+      outOfTheBox: entry.outOfTheBox,
+      explicitlyRequested: cfg.adapters.explicit.has(r.id),
+      available: r.available,
+      description: r.description,
+      worker: r.worker,
+      durationMs: r.durationMs,
+      counts: countsFor(results, r.id),
+      parts: [0],
     };
     if (r.unavailableReason !== undefined) a.unavailableReason = r.unavailableReason;
     if (r.fix !== undefined) a.fix = r.fix;
@@ -193,20 +224,35 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     tool: { name: 'resnet-conformance', version: toolVersion() },
     runId: cfg.runId,
     createdAt: new Date().toISOString(),
-    fixtures: { manifest: displayPath(path.join(cfg.fixturesDir, MANIFEST_FILE)), sha256: sha256(manifestText), caseCount: manifest.cases.length },
-    parts: [{
-      runId: cfg.runId,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      durationMs: performance.now() - t0,
-      options,
-      environment: collectRunInfo(Object.fromEntries(runs.map((r) => [r.id, r.description]))),
-      // reportMs is set by whoever renders and writes the report (the run command).
-      timings: {
-        startupMs: cfg.startupMs ?? 0, fixturesMs, weightsMs, adaptersMs, workerStartupMs: runs.reduce((s, r) => s + r.workerStartupMs, 0), reportMs: 0,
+    fixtures: {
+      manifest: displayPath(path.join(cfg.fixturesDir, MANIFEST_FILE)),
+      sha256: sha256(manifestText),
+      caseCount: manifest.cases.length,
+    },
+    parts: [
+      {
+        runId: cfg.runId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        durationMs: performance.now() - t0,
+        options,
+        environment: collectRunInfo(Object.fromEntries(runs.map((r) => [r.id, r.description]))),
+        // reportMs is set by whoever renders and writes the report (the run command).
+        timings: {
+          startupMs: cfg.startupMs ?? 0,
+          fixturesMs,
+          weightsMs,
+          adaptersMs,
+          workerStartupMs: runs.reduce((s, r) => s + r.workerStartupMs, 0),
+          reportMs: 0,
+        },
+        workers: {
+          launch: launch.mode,
+          ...(launch.reason ? { reason: launch.reason } : {}),
+          prepareMs: launch.prepareMs,
+        },
       },
-      workers: { launch: launch.mode, ...(launch.reason ? { reason: launch.reason } : {}), prepareMs: launch.prepareMs },
-    }],
+    ],
     // Every selected case (before sharding), in manifest order: shards of one run list the same cases.
     cases: caseInfos(cases),
     adapters,
@@ -217,8 +263,13 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   if (cfg.baseline) {
     const whole = new Set(allPairs(adapterIds, caseIds).map((p) => `${p.adapter}\u0000${p.case}`));
     const first = !cfg.shard || cfg.shard.index === 1;
-    report.baseline = applyBaseline(report, cfg.baseline.report, cfg.baseline.path, cfg.regressionFactor,
-      (a, c) => first && !whole.has(`${a}\u0000${c}`));
+    report.baseline = applyBaseline(
+      report,
+      cfg.baseline.report,
+      cfg.baseline.path,
+      cfg.regressionFactor,
+      (a, c) => first && !whole.has(`${a}\u0000${c}`),
+    );
     for (const a of report.adapters) a.counts = countsFor(report.results, a.id);
     report.summary = summarize(report.results, report.adapters);
   }

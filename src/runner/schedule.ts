@@ -28,12 +28,15 @@ export const TYPICAL_DURATIONS_MS: Readonly<Record<string, number>> = {
 export function historicalDurations(dir: string): Map<string, number> {
   const out = new Map<string, number>();
   try {
-    const runs = fs.readdirSync(dir, { withFileTypes: true })
+    const runs = fs
+      .readdirSync(dir, { withFileTypes: true })
       .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, COMPLETE_MARKER)))
       .map((d) => ({ name: d.name, mtime: fs.statSync(path.join(dir, d.name, COMPLETE_MARKER)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
     for (const r of runs.slice(0, 5)) {
-      const report = JSON.parse(fs.readFileSync(path.join(dir, r.name, REPORT_FILES.json), 'utf8')) as { adapters?: Array<{ id?: unknown; durationMs?: unknown }> };
+      const report = JSON.parse(fs.readFileSync(path.join(dir, r.name, REPORT_FILES.json), 'utf8')) as {
+        adapters?: Array<{ id?: unknown; durationMs?: unknown }>;
+      };
       for (const a of report.adapters ?? []) {
         if (typeof a.id === 'string' && typeof a.durationMs === 'number' && !out.has(a.id)) out.set(a.id, a.durationMs);
       }
@@ -51,7 +54,8 @@ export function orderByHistory<T extends { entry: { id: string } }>(jobs: T[], d
   return jobs
     .map((j, i) => ({ j, i, d: durations.get(j.entry.id) }))
     .sort((a, b) => {
-      if (a.d === undefined || b.d === undefined) return a.d === undefined && b.d === undefined ? a.i - b.i : a.d === undefined ? -1 : 1;
+      if (a.d === undefined || b.d === undefined)
+        return a.d === undefined && b.d === undefined ? a.i - b.i : a.d === undefined ? -1 : 1;
       return b.d - a.d || a.i - b.i;
     })
     .map((x) => x.j);

@@ -8,7 +8,13 @@
  * fix where there is one).
  */
 import {
-  FAILING_STATUSES, emptyCounts, type AdapterReport, type CaseResult, type CaseStatus, type CheckResult, type ReportSummary,
+  FAILING_STATUSES,
+  emptyCounts,
+  type AdapterReport,
+  type CaseResult,
+  type CaseStatus,
+  type CheckResult,
+  type ReportSummary,
 } from '../report/schema';
 import { formatNumber } from '../util/format';
 
@@ -63,7 +69,12 @@ export function passReason(maxAbs: number | null, maxUlp: number | null, checks:
  * keeps them), then the tensors that diverged, worst first (by boundary label where they have one;
  * four named, the rest counted), then the worst error of the checks that passed.
  */
-export function divergenceReason(checks: readonly CheckResult[], maxAbs: number | null, maxUlp: number | null, passing: number): string {
+export function divergenceReason(
+  checks: readonly CheckResult[],
+  maxAbs: number | null,
+  maxUlp: number | null,
+  passing: number,
+): string {
   const rows = new Map<string, { reason: string; tensors: CheckResult[] }>();
   for (const c of checks) {
     if (c.outcome !== 'expected-divergence' || !c.tolerance) continue;
@@ -73,10 +84,13 @@ export function divergenceReason(checks: readonly CheckResult[], maxAbs: number 
     row.tensors.push(c);
     rows.set(name, row);
   }
-  const err = (c: CheckResult) => (c.metrics?.maxAbs === null ? Infinity : c.metrics?.maxAbs ?? 0);
+  const err = (c: CheckResult) => (c.metrics?.maxAbs === null ? Infinity : (c.metrics?.maxAbs ?? 0));
   const parts = [...rows].map(([name, r]) => {
     const worst = [...r.tensors].sort((a, b) => err(b) - err(a));
-    const named = worst.slice(0, 4).map((c) => `${c.label ?? c.name} (max abs ${formatNumber(c.metrics?.maxAbs)})`).join(', ');
+    const named = worst
+      .slice(0, 4)
+      .map((c) => `${c.label ?? c.name} (max abs ${formatNumber(c.metrics?.maxAbs)})`)
+      .join(', ');
     const more = worst.length > 4 ? ` and ${worst.length - 4} more` : '';
     return `${name} — ${r.reason} — beyond the tight bound: ${named}${more}`;
   });

@@ -39,7 +39,9 @@ function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): Fix
 
 async function work(start: StartMessage): Promise<void> {
   await send({ type: 'ready' });
-  const entry: AdapterEntry | undefined = (await adapterPool({ modules: start.adapterModules, commands: start.adapterCommands ?? [] })).entries.find((e) => e.id === start.adapter);
+  const entry: AdapterEntry | undefined = (
+    await adapterPool({ modules: start.adapterModules, commands: start.adapterCommands ?? [] })
+  ).entries.find((e) => e.id === start.adapter);
   if (!entry) throw new Error(`worker: unknown adapter '${start.adapter}'`);
   const adapter: Adapter = entry.create();
 

@@ -31,7 +31,13 @@ function checkPositiveInt(v: number, what: string): void {
  * BN, ReLU, fxf Conv2D (same), BN, ReLU, 1x1 Conv2D (valid), BN.
  */
 function mainPath(
-  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, s: number, training: boolean, init: InitializerSpec,
+  g: GraphBuilder,
+  x: SymbolicTensor,
+  f: number,
+  filters: Filters,
+  s: number,
+  training: boolean,
+  init: InitializerSpec,
 ): SymbolicTensor {
   const [F1, F2, F3] = filters;
   let y = g.conv2D(x, { filters: F1, kernel: 1, strides: s, padding: 'valid', init });
@@ -46,11 +52,18 @@ function mainPath(
 
 /** identity_block of the seed, applied to `x` inside graph `g`, layer by layer in creation order. */
 export function identityBlockLayers(
-  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, training: boolean, init: InitializerSpec,
+  g: GraphBuilder,
+  x: SymbolicTensor,
+  f: number,
+  filters: Filters,
+  training: boolean,
+  init: InitializerSpec,
 ): SymbolicTensor {
   const F3 = filters[2];
   if (x.shape[2] !== F3) {
-    throw new Error(`identity_block: input has ${x.shape[2]} channels but F3 = ${F3}; the shortcut Add needs them equal`);
+    throw new Error(
+      `identity_block: input has ${x.shape[2]} channels but F3 = ${F3}; the shortcut Add needs them equal`,
+    );
   }
   const y = mainPath(g, x, f, filters, 1, training, init);
   return g.relu(g.addLayer(x, y));
@@ -58,7 +71,13 @@ export function identityBlockLayers(
 
 /** convolutional_block of the seed (shortcut Conv2D created after the main path's third BN). */
 export function convolutionalBlockLayers(
-  g: GraphBuilder, x: SymbolicTensor, f: number, filters: Filters, s: number, training: boolean, init: InitializerSpec,
+  g: GraphBuilder,
+  x: SymbolicTensor,
+  f: number,
+  filters: Filters,
+  s: number,
+  training: boolean,
+  init: InitializerSpec,
 ): SymbolicTensor {
   const y = mainPath(g, x, f, filters, s, training, init);
   let sc = g.conv2D(x, { filters: filters[2], kernel: 1, strides: s, padding: 'valid', init });
@@ -67,7 +86,11 @@ export function convolutionalBlockLayers(
 }
 
 function finish(
-  g: GraphBuilder, model: ModelSpec['model'], args: Record<string, unknown>, out: SymbolicTensor, boundaries: Boundary[],
+  g: GraphBuilder,
+  model: ModelSpec['model'],
+  args: Record<string, unknown>,
+  out: SymbolicTensor,
+  boundaries: Boundary[],
 ): ModelSpec {
   return { model, args, layers: g.layers, input: g.layers[0].name, output: out.layer, boundaries };
 }
@@ -82,8 +105,9 @@ export function identityBlock(f: number, filters: number[], opts: BlockOptions =
   const g = new GraphBuilder(opts.bnEpsilon);
   const x = g.input([...inputShape]);
   const out = identityBlockLayers(g, x, f, fl, training, init);
-  return finish(g, 'identity_block', { f, filters: fl, inputShape, initializer: init, training }, out,
-    [{ label: 'output', layer: out.layer }]);
+  return finish(g, 'identity_block', { f, filters: fl, inputShape, initializer: init, training }, out, [
+    { label: 'output', layer: out.layer },
+  ]);
 }
 
 /** The notebook's convolutional block as a model. Defaults: the notebook test (4x4x3 input, s=2, glorot_uniform(seed=0)). */
@@ -97,8 +121,9 @@ export function convolutionalBlock(f: number, filters: number[], s = 2, opts: Bl
   const g = new GraphBuilder(opts.bnEpsilon);
   const x = g.input([...inputShape]);
   const out = convolutionalBlockLayers(g, x, f, fl, s, training, init);
-  return finish(g, 'convolutional_block', { f, filters: fl, s, inputShape, initializer: init, training }, out,
-    [{ label: 'output', layer: out.layer }]);
+  return finish(g, 'convolutional_block', { f, filters: fl, s, inputShape, initializer: init, training }, out, [
+    { label: 'output', layer: out.layer },
+  ]);
 }
 
 export interface ResNet50Options {

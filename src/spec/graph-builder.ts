@@ -36,7 +36,8 @@ export class GraphBuilder {
 
   /** `bnEpsilon`: epsilon of every BatchNormalization created (Keras default 1e-3). */
   constructor(readonly bnEpsilon: number = KERAS_BN_EPSILON) {
-    if (!(bnEpsilon > 0) || !Number.isFinite(bnEpsilon)) throw new Error(`BatchNormalization epsilon must be a positive number, got ${bnEpsilon}`);
+    if (!(bnEpsilon > 0) || !Number.isFinite(bnEpsilon))
+      throw new Error(`BatchNormalization epsilon must be a positive number, got ${bnEpsilon}`);
   }
 
   private nextName(className: LayerSpec['className']): string {
@@ -63,8 +64,13 @@ export class GraphBuilder {
   zeroPadding2D(x: SymbolicTensor, pad: number): SymbolicTensor {
     const [h, w, c] = x.shape;
     return this.add({
-      className: 'ZeroPadding2D', inbound: [x.layer],
-      padding: [[pad, pad], [pad, pad]], outputShape: [h + 2 * pad, w + 2 * pad, c],
+      className: 'ZeroPadding2D',
+      inbound: [x.layer],
+      padding: [
+        [pad, pad],
+        [pad, pad],
+      ],
+      outputShape: [h + 2 * pad, w + 2 * pad, c],
     });
   }
 
@@ -76,19 +82,34 @@ export class GraphBuilder {
     const oh = windowOutput(h, a.kernel, a.strides, a.padding);
     const ow = windowOutput(w, a.kernel, a.strides, a.padding);
     return this.add({
-      className: 'Conv2D', inbound: [x.layer], outputShape: [oh, ow, a.filters],
-      filters: a.filters, kernelSize: [a.kernel, a.kernel], strides: [a.strides, a.strides],
-      padding: a.padding, activation: 'linear', useBias: true,
-      kernelInitializer: a.init, biasInitializer: { kind: 'zeros' },
+      className: 'Conv2D',
+      inbound: [x.layer],
+      outputShape: [oh, ow, a.filters],
+      filters: a.filters,
+      kernelSize: [a.kernel, a.kernel],
+      strides: [a.strides, a.strides],
+      padding: a.padding,
+      activation: 'linear',
+      useBias: true,
+      kernelInitializer: a.init,
+      biasInitializer: { kind: 'zeros' },
     });
   }
 
   batchNorm(x: SymbolicTensor, callTraining: boolean | null): SymbolicTensor {
     return this.add({
-      className: 'BatchNormalization', inbound: [x.layer], outputShape: [...x.shape],
-      axis: 3, epsilon: this.bnEpsilon, momentum: 0.99, center: true, scale: true,
-      gammaInitializer: { kind: 'ones' }, betaInitializer: { kind: 'zeros' },
-      movingMeanInitializer: { kind: 'zeros' }, movingVarianceInitializer: { kind: 'ones' },
+      className: 'BatchNormalization',
+      inbound: [x.layer],
+      outputShape: [...x.shape],
+      axis: 3,
+      epsilon: this.bnEpsilon,
+      momentum: 0.99,
+      center: true,
+      scale: true,
+      gammaInitializer: { kind: 'ones' },
+      betaInitializer: { kind: 'zeros' },
+      movingMeanInitializer: { kind: 'zeros' },
+      movingVarianceInitializer: { kind: 'ones' },
       callTraining,
     });
   }
@@ -100,22 +121,32 @@ export class GraphBuilder {
   maxPool(x: SymbolicTensor, pool: number, strides: number): SymbolicTensor {
     const [h, w, c] = x.shape;
     return this.add({
-      className: 'MaxPooling2D', inbound: [x.layer], poolSize: [pool, pool], strides: [strides, strides],
-      padding: 'valid', outputShape: [windowOutput(h, pool, strides, 'valid'), windowOutput(w, pool, strides, 'valid'), c],
+      className: 'MaxPooling2D',
+      inbound: [x.layer],
+      poolSize: [pool, pool],
+      strides: [strides, strides],
+      padding: 'valid',
+      outputShape: [windowOutput(h, pool, strides, 'valid'), windowOutput(w, pool, strides, 'valid'), c],
     });
   }
 
   avgPool(x: SymbolicTensor, pool: number): SymbolicTensor {
     const [h, w, c] = x.shape;
     return this.add({
-      className: 'AveragePooling2D', inbound: [x.layer], poolSize: [pool, pool], strides: [pool, pool],
-      padding: 'valid', outputShape: [windowOutput(h, pool, pool, 'valid'), windowOutput(w, pool, pool, 'valid'), c],
+      className: 'AveragePooling2D',
+      inbound: [x.layer],
+      poolSize: [pool, pool],
+      strides: [pool, pool],
+      padding: 'valid',
+      outputShape: [windowOutput(h, pool, pool, 'valid'), windowOutput(w, pool, pool, 'valid'), c],
     });
   }
 
   addLayer(a: SymbolicTensor, b: SymbolicTensor): SymbolicTensor {
     if (a.shape.join(',') !== b.shape.join(',')) {
-      throw new Error(`Add: operand shapes differ ([${a.shape.join(',')}] from ${a.layer} vs [${b.shape.join(',')}] from ${b.layer})`);
+      throw new Error(
+        `Add: operand shapes differ ([${a.shape.join(',')}] from ${a.layer} vs [${b.shape.join(',')}] from ${b.layer})`,
+      );
     }
     return this.add({ className: 'Add', inbound: [a.layer, b.layer], outputShape: [...a.shape] });
   }
@@ -127,8 +158,14 @@ export class GraphBuilder {
   dense(x: SymbolicTensor, units: number, activation: 'softmax' | 'linear', init: InitializerSpec): SymbolicTensor {
     if (x.shape.length !== 1) throw new Error(`Dense expects a flat input, got [${x.shape.join(',')}] from ${x.layer}`);
     return this.add({
-      className: 'Dense', inbound: [x.layer], outputShape: [units], units, activation, useBias: true,
-      kernelInitializer: init, biasInitializer: { kind: 'zeros' },
+      className: 'Dense',
+      inbound: [x.layer],
+      outputShape: [units],
+      units,
+      activation,
+      useBias: true,
+      kernelInitializer: init,
+      biasInitializer: { kind: 'zeros' },
     });
   }
 }

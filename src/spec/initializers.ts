@@ -3,11 +3,16 @@ import type { InitializerSpec } from './types';
 /** Keras class names of initializers, as the notebook's summary() reports them. */
 export function initializerClassName(init: InitializerSpec): string {
   switch (init.kind) {
-    case 'glorot_uniform': return 'GlorotUniform';
-    case 'random_uniform': return 'RandomUniform';
-    case 'constant': return 'Constant';
-    case 'zeros': return 'Zeros';
-    case 'ones': return 'Ones';
+    case 'glorot_uniform':
+      return 'GlorotUniform';
+    case 'random_uniform':
+      return 'RandomUniform';
+    case 'constant':
+      return 'Constant';
+    case 'zeros':
+      return 'Zeros';
+    case 'ones':
+      return 'Ones';
   }
 }
 
@@ -40,17 +45,20 @@ export function parseInitializer(text: string, seed = 0): InitializerSpec {
     if (!Number.isFinite(v)) throw new Error(`initializer '${text}': constant value must be a finite number`);
     return constantInit(v);
   }
-  throw new Error(
-    `unknown initializer '${text}' (expected glorot_uniform, random_uniform, constant:V, zeros or ones)`,
-  );
+  throw new Error(`unknown initializer '${text}' (expected glorot_uniform, random_uniform, constant:V, zeros or ones)`);
 }
 
 export function formatInitializer(init: InitializerSpec): string {
   switch (init.kind) {
-    case 'glorot_uniform': return `glorot_uniform(seed=${init.seed})`;
-    case 'random_uniform': return `random_uniform(seed=${init.seed}, minval=${init.minval}, maxval=${init.maxval})`;
-    case 'constant': return `constant(${init.value})`;
-    case 'zeros': return 'zeros';
-    case 'ones': return 'ones';
+    case 'glorot_uniform':
+      return `glorot_uniform(seed=${init.seed})`;
+    case 'random_uniform':
+      return `random_uniform(seed=${init.seed}, minval=${init.minval}, maxval=${init.maxval})`;
+    case 'constant':
+      return `constant(${init.value})`;
+    case 'zeros':
+      return 'zeros';
+    case 'ones':
+      return 'ones';
   }
 }

@@ -30,8 +30,15 @@ function shape3(s: number[] | undefined, what: string): [number, number, number]
 export function buildModel(args: ModelArgs): ModelSpec {
   switch (args.model) {
     case 'resnet50':
-      if (args.f !== undefined || args.filters !== undefined || args.s !== undefined || args.initializer !== undefined) {
-        throw new Error('resnet50 takes only inputShape and classes (f, filters, s and initializer are fixed by the notebook)');
+      if (
+        args.f !== undefined ||
+        args.filters !== undefined ||
+        args.s !== undefined ||
+        args.initializer !== undefined
+      ) {
+        throw new Error(
+          'resnet50 takes only inputShape and classes (f, filters, s and initializer are fixed by the notebook)',
+        );
       }
       return resnet50({ inputShape: shape3(args.inputShape, 'resnet50'), classes: args.classes });
     case 'identity_block':
@@ -47,6 +54,8 @@ export function buildModel(args: ModelArgs): ModelSpec {
         initializer: args.initializer ? parseInitializer(args.initializer) : undefined,
       });
     default:
-      throw new Error(`unknown model '${String((args as { model: unknown }).model)}' (expected ${MODEL_NAMES.join(', ')})`);
+      throw new Error(
+        `unknown model '${String((args as { model: unknown }).model)}' (expected ${MODEL_NAMES.join(', ')})`,
+      );
   }
 }

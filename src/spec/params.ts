@@ -2,7 +2,10 @@ import { inputChannels } from './graph';
 import type { LayerSpec, ModelSpec, ParamCount } from './types';
 
 /** Weight shapes of one layer in Keras order, with trainability. */
-export function weightShapes(spec: ModelSpec, layer: LayerSpec): { name: string; shape: number[]; trainable: boolean }[] {
+export function weightShapes(
+  spec: ModelSpec,
+  layer: LayerSpec,
+): { name: string; shape: number[]; trainable: boolean }[] {
   switch (layer.className) {
     case 'Conv2D': {
       const cin = inputChannels(spec, layer);
@@ -37,7 +40,8 @@ export function layerParamCount(spec: ModelSpec, layer: LayerSpec): ParamCount {
   let nonTrainable = 0;
   for (const w of weightShapes(spec, layer)) {
     const n = w.shape.reduce((p, d) => p * d, 1);
-    if (w.trainable) trainable += n; else nonTrainable += n;
+    if (w.trainable) trainable += n;
+    else nonTrainable += n;
   }
   return { total: trainable + nonTrainable, trainable, nonTrainable };
 }
@@ -46,7 +50,9 @@ export function modelParamCount(spec: ModelSpec): ParamCount {
   const sum: ParamCount = { total: 0, trainable: 0, nonTrainable: 0 };
   for (const l of spec.layers) {
     const c = layerParamCount(spec, l);
-    sum.total += c.total; sum.trainable += c.trainable; sum.nonTrainable += c.nonTrainable;
+    sum.total += c.total;
+    sum.trainable += c.trainable;
+    sum.nonTrainable += c.nonTrainable;
   }
   return sum;
 }

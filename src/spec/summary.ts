@@ -25,8 +25,12 @@ export function summary(spec: ModelSpec): ModelSummary {
   const rows = kerasLayerOrder(spec).map((l) => {
     const p = layerParamCount(spec, l);
     return {
-      name: l.name, className: l.className, outputShape: [null, ...l.outputShape],
-      params: p.total, trainable: p.trainable, nonTrainable: p.nonTrainable,
+      name: l.name,
+      className: l.className,
+      outputShape: [null, ...l.outputShape],
+      params: p.total,
+      trainable: p.trainable,
+      nonTrainable: p.nonTrainable,
       connectedTo: l.inbound.map((n) => `${n}[0][0]`),
     };
   });
@@ -48,12 +52,18 @@ function descriptor(spec: ModelSpec, l: LayerSpec): Descriptor {
   const shape: (number | null)[] = [null, ...l.outputShape];
   const params = layerParamCount(spec, l).total;
   switch (l.className) {
-    case 'InputLayer': return [l.className, [shape], params];
-    case 'Conv2D': return [l.className, shape, params, l.padding, l.activation, initializerClassName(l.kernelInitializer)];
-    case 'MaxPooling2D': return [l.className, shape, params, [...l.poolSize], [...l.strides], l.padding];
-    case 'ZeroPadding2D': return [l.className, shape, params, l.padding.map((p) => [...p])];
-    case 'Dense': return [l.className, shape, params, l.activation];
-    default: return [l.className, shape, params];
+    case 'InputLayer':
+      return [l.className, [shape], params];
+    case 'Conv2D':
+      return [l.className, shape, params, l.padding, l.activation, initializerClassName(l.kernelInitializer)];
+    case 'MaxPooling2D':
+      return [l.className, shape, params, [...l.poolSize], [...l.strides], l.padding];
+    case 'ZeroPadding2D':
+      return [l.className, shape, params, l.padding.map((p) => [...p])];
+    case 'Dense':
+      return [l.className, shape, params, l.activation];
+    default:
+      return [l.className, shape, params];
   }
 }
 
@@ -79,10 +89,19 @@ export function formatSummary(spec: ModelSpec, title = spec.model): string {
     r.connectedTo.join(', ') || '-',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const rule = '-'.repeat(widths.reduce((a, w) => a + w + 2, -2));
   return [
-    `Model: "${title}"`, rule, line(head), rule, ...body.map(line), rule,
+    `Model: "${title}"`,
+    rule,
+    line(head),
+    rule,
+    ...body.map(line),
+    rule,
     ` Total params: ${fmtInt(s.totals.total)} (${fmtBytes(s.totals.total)})`,
     ` Trainable params: ${fmtInt(s.totals.trainable)} (${fmtBytes(s.totals.trainable)})`,
     ` Non-trainable params: ${fmtInt(s.totals.nonTrainable)} (${fmtBytes(s.totals.nonTrainable)})`,

@@ -21,7 +21,9 @@ interface LayerCommon {
   outputShape: number[];
 }
 
-export interface InputLayerSpec extends LayerCommon { className: 'InputLayer' }
+export interface InputLayerSpec extends LayerCommon {
+  className: 'InputLayer';
+}
 
 export interface ZeroPadding2DSpec extends LayerCommon {
   className: 'ZeroPadding2D';
@@ -59,7 +61,10 @@ export interface BatchNormalizationSpec extends LayerCommon {
   callTraining: boolean | null;
 }
 
-export interface ActivationSpec extends LayerCommon { className: 'Activation'; activation: 'relu' }
+export interface ActivationSpec extends LayerCommon {
+  className: 'Activation';
+  activation: 'relu';
+}
 
 export interface MaxPooling2DSpec extends LayerCommon {
   className: 'MaxPooling2D';
@@ -75,8 +80,12 @@ export interface AveragePooling2DSpec extends LayerCommon {
   padding: Padding;
 }
 
-export interface AddSpec extends LayerCommon { className: 'Add' }
-export interface FlattenSpec extends LayerCommon { className: 'Flatten' }
+export interface AddSpec extends LayerCommon {
+  className: 'Add';
+}
+export interface FlattenSpec extends LayerCommon {
+  className: 'Flatten';
+}
 
 export interface DenseSpec extends LayerCommon {
   className: 'Dense';

@@ -212,7 +212,8 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
   const major = buf[6];
   const minor = buf[7];
   const version = `${major}.${minor}`;
-  if (minor !== 0 || major < 1 || major > 3) fail(name, `unsupported .npy format version ${version} (supported: 1.0, 2.0, 3.0)`);
+  if (minor !== 0 || major < 1 || major > 3)
+    fail(name, `unsupported .npy format version ${version} (supported: 1.0, 2.0, 3.0)`);
 
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let headerStart: number;
@@ -221,13 +222,17 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
     headerLen = view.getUint16(8, true);
     headerStart = PREFIX_LEN_V1;
   } else {
-    if (buf.length < PREFIX_LEN_V2) fail(name, `truncated: ${buf.length} bytes, too short for a version ${version} prefix`);
+    if (buf.length < PREFIX_LEN_V2)
+      fail(name, `truncated: ${buf.length} bytes, too short for a version ${version} prefix`);
     headerLen = view.getUint32(8, true);
     headerStart = PREFIX_LEN_V2;
   }
   const dataStart = headerStart + headerLen;
   if (dataStart > buf.length) {
-    fail(name, `truncated header: header claims ${headerLen} bytes but the file has only ${buf.length - headerStart} after the prefix`);
+    fail(
+      name,
+      `truncated header: header claims ${headerLen} bytes but the file has only ${buf.length - headerStart} after the prefix`,
+    );
   }
   const headerBytes = buf.subarray(headerStart, dataStart);
   const headerText = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(headerBytes);
@@ -242,14 +247,20 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
   if (extra.length > 0) fail(name, `malformed header: unexpected key(s) ${extra.map((k) => `'${k}'`).join(', ')}`);
 
   const descr = d.get('descr')!;
-  if (typeof descr !== 'string') fail(name, `unsupported dtype: structured/record dtypes are not supported (descr ${JSON.stringify(descr)})`);
+  if (typeof descr !== 'string')
+    fail(name, `unsupported dtype: structured/record dtypes are not supported (descr ${JSON.stringify(descr)})`);
   const fortran = d.get('fortran_order');
   if (typeof fortran !== 'boolean') fail(name, `malformed header: fortran_order must be True or False`);
-  if (fortran) fail(name, `fortran_order True (column-major) arrays are not supported; save a C-ordered array (numpy.ascontiguousarray)`);
+  if (fortran)
+    fail(
+      name,
+      `fortran_order True (column-major) arrays are not supported; save a C-ordered array (numpy.ascontiguousarray)`,
+    );
   const shapeV = d.get('shape')!;
   if (!isTuple(shapeV)) fail(name, `malformed header: shape must be a tuple`);
   const shape = shapeV.tuple.map((s) => {
-    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0) fail(name, `malformed header: bad shape entry ${JSON.stringify(s)}`);
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0)
+      fail(name, `malformed header: bad shape entry ${JSON.stringify(s)}`);
     return s;
   });
 
@@ -260,7 +271,8 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
   }
   const order = m[1];
   if (order === '=') fail(name, `unsupported dtype '${descr}': native byte order '=' is ambiguous in a file`);
-  if (info.itemSize > 1 && order === '|') fail(name, `unsupported dtype '${descr}': multi-byte type without byte order`);
+  if (info.itemSize > 1 && order === '|')
+    fail(name, `unsupported dtype '${descr}': multi-byte type without byte order`);
   const littleEndian = order !== '>';
 
   const count = sizeOf(shape);
@@ -268,7 +280,10 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
   const need = count * info.itemSize;
   const have = buf.length - dataStart;
   if (have < need) {
-    fail(name, `truncated data: shape (${shape.join(', ')}) of '${descr}' needs ${need} bytes, file has ${have} after the header`);
+    fail(
+      name,
+      `truncated data: shape (${shape.join(', ')}) of '${descr}' needs ${need} bytes, file has ${have} after the header`,
+    );
   }
   if (have > need) fail(name, `${have - need} unexpected trailing bytes after the data of shape (${shape.join(', ')})`);
 
@@ -282,7 +297,8 @@ export function parseNpyRaw(buf: Uint8Array, name = '<buffer>'): NpyRaw {
   }
   if (m[2] === 'b') {
     const u = data as Uint8Array;
-    for (let i = 0; i < count; i++) if (u[i] > 1) fail(name, `bool element ${i} has byte value ${u[i]} (expected 0 or 1)`);
+    for (let i = 0; i < count; i++)
+      if (u[i] > 1) fail(name, `bool element ${i} has byte value ${u[i]} (expected 0 or 1)`);
   }
   return { dtype: descr, shape, fortranOrder: false, data, version };
 }
@@ -340,7 +356,10 @@ function checkTensorForWrite(t: Tensor, name: string): void {
   }
   const n = sizeOf(t.shape);
   if (t.data.length !== n) {
-    fail(name, `cannot write: data length ${t.data.length} does not match shape [${t.shape.join(', ')}] (${n} elements)`);
+    fail(
+      name,
+      `cannot write: data length ${t.data.length} does not match shape [${t.shape.join(', ')}] (${n} elements)`,
+    );
   }
 }
 

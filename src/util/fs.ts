@@ -16,7 +16,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | readon
     const fd = fs.openSync(tmp, 'w');
     try {
       if (typeof data === 'string' || data instanceof Uint8Array) fs.writeFileSync(fd, data);
-      else for (const part of data) for (let off = 0; off < part.byteLength;) off += fs.writeSync(fd, part, off, part.byteLength - off);
+      else
+        for (const part of data)
+          for (let off = 0; off < part.byteLength;) off += fs.writeSync(fd, part, off, part.byteLength - off);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

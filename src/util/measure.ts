@@ -41,15 +41,18 @@ export interface Timings {
 
 export function checkPolicy(p: RunPolicy): void {
   const nonNegInt = (v: number, name: string): void => {
-    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`run policy: ${name} must be a non-negative integer, got ${v}`);
+    if (!(Number.isInteger(v) && v >= 0))
+      throw new Error(`run policy: ${name} must be a non-negative integer, got ${v}`);
   };
   nonNegInt(p.warmup, 'warmup');
   nonNegInt(p.minRuns, 'minRuns');
   nonNegInt(p.maxRuns, 'maxRuns');
   nonNegInt(p.floorRuns, 'floorRuns');
-  if (p.runs !== undefined && !(Number.isInteger(p.runs) && p.runs >= 1)) throw new Error(`run policy: runs must be an integer >= 1, got ${p.runs}`);
+  if (p.runs !== undefined && !(Number.isInteger(p.runs) && p.runs >= 1))
+    throw new Error(`run policy: runs must be an integer >= 1, got ${p.runs}`);
   if (p.runs === undefined && p.maxRuns < 1) throw new Error('run policy: maxRuns must be >= 1');
-  if (!(p.minTimeMs >= 0) || !(p.budgetMs > 0)) throw new Error(`run policy: minTimeMs must be >= 0 and budgetMs > 0 (got ${p.minTimeMs}, ${p.budgetMs})`);
+  if (!(p.minTimeMs >= 0) || !(p.budgetMs > 0))
+    throw new Error(`run policy: minTimeMs must be >= 0 and budgetMs > 0 (got ${p.minTimeMs}, ${p.budgetMs})`);
 }
 
 /** Whether another measured run is needed after `n` runs taking `elapsedMs` in total. */
@@ -93,7 +96,10 @@ export async function timeRuns(fn: () => Promise<unknown> | unknown, policy: Run
  * one after the other, the load of a shared machine hits every workload alike, so their ratio is
  * measured under the same conditions (the MatMul ceiling compares runtimes this way).
  */
-export async function timeRunsInterleaved(fns: ReadonlyArray<() => Promise<unknown> | unknown>, policy: RunPolicy): Promise<Timings[]> {
+export async function timeRunsInterleaved(
+  fns: ReadonlyArray<() => Promise<unknown> | unknown>,
+  policy: RunPolicy,
+): Promise<Timings[]> {
   checkPolicy(policy);
   const out: Timings[] = fns.map(() => ({ warmupMs: [], samplesMs: [], stoppedBy: 'enough' }));
   const elapsed = fns.map(() => 0);

@@ -61,11 +61,18 @@ function fileSha256(file: string): string {
 }
 
 function tsx(entryTs: string, reason: string, t0: number): WorkerLaunch {
-  return { file: entryTs, execArgv: ['--require', require.resolve('tsx/cjs')], mode: 'tsx', reason, prepareMs: performance.now() - t0 };
+  return {
+    file: entryTs,
+    execArgv: ['--require', require.resolve('tsx/cjs')],
+    mode: 'tsx',
+    reason,
+    prepareMs: performance.now() - t0,
+  };
 }
 
 function upToDate(record: InputsRecord, entryTs: string, esbuildVersion: string): boolean {
-  if (record.entry !== entryTs || record.esbuild !== esbuildVersion || record.node !== process.versions.node) return false;
+  if (record.entry !== entryTs || record.esbuild !== esbuildVersion || record.node !== process.versions.node)
+    return false;
   for (const [file, digest] of Object.entries(record.inputs)) {
     try {
       if (fileSha256(file) !== digest) return false;
@@ -92,7 +99,8 @@ export function workerLaunch(entryTs: string): Promise<WorkerLaunch> {
 /** Checks (and when stale, builds) the bundle of `entryTs` now, without the per-process memo. Never throws. */
 export async function prepare(entryTs: string): Promise<WorkerLaunch> {
   const t0 = performance.now();
-  if (/\.[cm]?js$/.test(entryTs)) return { file: entryTs, execArgv: [], mode: 'precompiled', prepareMs: performance.now() - t0, built: false };
+  if (/\.[cm]?js$/.test(entryTs))
+    return { file: entryTs, execArgv: [], mode: 'precompiled', prepareMs: performance.now() - t0, built: false };
   const dir = workerCacheDir();
   if (!dir) return tsx(entryTs, `${WORKER_CACHE_ENV}=off`, t0);
   let esbuild: typeof import('esbuild');
@@ -104,7 +112,13 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
   const name = `${path.basename(entryTs, '.ts')}-${sha256(entryTs).slice(0, 12)}`;
   const bundle = path.join(dir, `${name}.cjs`);
   const recordFile = path.join(dir, `${name}.inputs.json`);
-  const launch = (built: boolean): WorkerLaunch => ({ file: bundle, execArgv: ['--enable-source-maps'], mode: 'precompiled', prepareMs: performance.now() - t0, built });
+  const launch = (built: boolean): WorkerLaunch => ({
+    file: bundle,
+    execArgv: ['--enable-source-maps'],
+    mode: 'precompiled',
+    prepareMs: performance.now() - t0,
+    built,
+  });
   try {
     const record = JSON.parse(fs.readFileSync(recordFile, 'utf8')) as InputsRecord;
     if (fs.existsSync(bundle) && upToDate(record, entryTs, esbuild.version)) return launch(false);
@@ -126,17 +140,20 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
       absWorkingDir: REPO_ROOT,
       metafile: true,
       logLevel: 'silent',
-      plugins: [{
-        name: 'keep-module-dirname',
-        setup(b) {
-          b.onLoad({ filter: /\.ts$/ }, (args) => {
-            const src = fs.readFileSync(args.path, 'utf8')
-              .replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path)))
-              .replace(/\b__filename\b/g, JSON.stringify(args.path));
-            return { contents: src, loader: 'ts' };
-          });
+      plugins: [
+        {
+          name: 'keep-module-dirname',
+          setup(b) {
+            b.onLoad({ filter: /\.ts$/ }, (args) => {
+              const src = fs
+                .readFileSync(args.path, 'utf8')
+                .replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path)))
+                .replace(/\b__filename\b/g, JSON.stringify(args.path));
+              return { contents: src, loader: 'ts' };
+            });
+          },
         },
-      }],
+      ],
     });
     const inputs: Record<string, string> = {};
     for (const rel of Object.keys(result.metafile!.inputs)) {
@@ -145,13 +162,19 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
     }
     // The map names the bundle it belongs to: rename both, the map first.
     fs.renameSync(`${tmp}.map`, `${bundle}.map`);
-    const code = fs.readFileSync(tmp, 'utf8').replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(bundle)}.map`);
+    const code = fs
+      .readFileSync(tmp, 'utf8')
+      .replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(bundle)}.map`);
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, bundle);
     const record: InputsRecord = { entry: entryTs, esbuild: esbuild.version, node: process.versions.node, inputs };
     writeFileAtomic(recordFile, JSON.stringify(record, null, 1));
     return launch(true);
   } catch (err) {
-    return tsx(entryTs, `precompiling ${path.relative(REPO_ROOT, entryTs)} failed: ${(err as Error).message.split('\n')[0]}`, t0);
+    return tsx(
+      entryTs,
+      `precompiling ${path.relative(REPO_ROOT, entryTs)} failed: ${(err as Error).message.split('\n')[0]}`,
+      t0,
+    );
   }
 }

@@ -36,13 +36,14 @@ export interface WorkerChannel<M> {
  * `exitOnDisconnect`: leave as soon as the parent goes away (nobody will read the results).
  */
 export function workerChannel<M>(worker: string, opts: { exitOnDisconnect?: boolean } = {}): WorkerChannel<M> {
-  const send = (msg: M | FatalMessage): Promise<void> => new Promise((resolve, reject) => {
-    if (!process.send) {
-      reject(new Error(`${worker} must be started with child_process.fork (it talks over the IPC channel)`));
-      return;
-    }
-    process.send(msg, (err: Error | null) => (err ? reject(err) : resolve()));
-  });
+  const send = (msg: M | FatalMessage): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (!process.send) {
+        reject(new Error(`${worker} must be started with child_process.fork (it talks over the IPC channel)`));
+        return;
+      }
+      process.send(msg, (err: Error | null) => (err ? reject(err) : resolve()));
+    });
   const fatal = async (err: unknown): Promise<never> => {
     try {
       await send({ type: 'fatal', error: errorText(err) });
@@ -59,7 +60,10 @@ export function workerChannel<M>(worker: string, opts: { exitOnDisconnect?: bool
         void fatal(new Error(`${worker}: expected a '${expected}' message first, got ${JSON.stringify(msg)}`));
         return;
       }
-      work(msg).then(() => process.exit(0), (err) => fatal(err));
+      work(msg).then(
+        () => process.exit(0),
+        (err) => fatal(err),
+      );
     });
   };
   return { send, fatal, onStart };

@@ -28,7 +28,11 @@ export function withFaultyModule(args: string[]): string[] {
  * Runs `resnet-conformance ...args` in a child process (the faulty test adapters added where the
  * arguments name one, see withFaultyModule). `onSpawn` gets the child, e.g. to interrupt it.
  */
-export function runCli(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...withFaultyModule(args)], {
       cwd: REPO,
@@ -37,8 +41,12 @@ export function runCli(args: string[], env: Record<string, string> = {}, onSpawn
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     onSpawn?.(child);

@@ -30,15 +30,54 @@
  *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
  */
 import { ReferenceAdapter } from '../../src/adapters/reference';
-import type { Adapter, AdapterDescription, AdapterEntry, ProbeResult, RunOptions, RunResult } from '../../src/adapters/types';
+import type {
+  Adapter,
+  AdapterDescription,
+  AdapterEntry,
+  ProbeResult,
+  RunOptions,
+  RunResult,
+} from '../../src/adapters/types';
 import { PerturbedAdapter } from '../../src/diagnose/testing/perturbed-adapter';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../src/spec/types';
 import type { Tensor } from '../../src/tensor';
 
 export type FaultMode =
-  | 'segv' | 'abort' | 'exit' | 'uncaught' | 'hang' | 'oom' | 'throw' | 'build-throw' | 'nan' | 'shape' | 'values' | 'drift' | 'unavailable' | 'env' | 'capture-throw' | 'capture-segv';
+  | 'segv'
+  | 'abort'
+  | 'exit'
+  | 'uncaught'
+  | 'hang'
+  | 'oom'
+  | 'throw'
+  | 'build-throw'
+  | 'nan'
+  | 'shape'
+  | 'values'
+  | 'drift'
+  | 'unavailable'
+  | 'env'
+  | 'capture-throw'
+  | 'capture-segv';
 
-export const FAULT_MODES: readonly FaultMode[] = ['segv', 'abort', 'exit', 'uncaught', 'hang', 'oom', 'throw', 'build-throw', 'nan', 'shape', 'values', 'drift', 'unavailable', 'env', 'capture-throw', 'capture-segv'];
+export const FAULT_MODES: readonly FaultMode[] = [
+  'segv',
+  'abort',
+  'exit',
+  'uncaught',
+  'hang',
+  'oom',
+  'throw',
+  'build-throw',
+  'nan',
+  'shape',
+  'values',
+  'drift',
+  'unavailable',
+  'env',
+  'capture-throw',
+  'capture-segv',
+];
 
 export const DRIFT_ENV = 'RESNET_CONFORMANCE_FAULTY_DRIFT';
 
@@ -61,12 +100,17 @@ export class FaultyAdapter implements Adapter {
   }
 
   async probe(): Promise<ProbeResult> {
-    if (this.mode === 'unavailable') return { available: false, reason: 'injected: this runtime is not installed', fix: 'nothing to fix: a test adapter' };
+    if (this.mode === 'unavailable')
+      return {
+        available: false,
+        reason: 'injected: this runtime is not installed',
+        fix: 'nothing to fix: a test adapter',
+      };
     if (this.mode === 'env' && process.env[ENV_CHECK_VAR] !== ENV_CHECK_VALUE) {
       return {
         available: false,
         reason: `${ENV_CHECK_VAR} is ${JSON.stringify(process.env[ENV_CHECK_VAR] ?? null)} in this process, not '${ENV_CHECK_VALUE}': the entry's processEnv was not applied`,
-        fix: 'fork the adapter\'s process with { ...process.env, ...entry.processEnv }',
+        fix: "fork the adapter's process with { ...process.env, ...entry.processEnv }",
       };
     }
     return { available: true };
@@ -107,7 +151,9 @@ export class FaultyAdapter implements Adapter {
         }
         case 'hang':
           // eslint-disable-next-line no-constant-condition
-          for (;;) { /* never yields */ }
+          for (;;) {
+            /* never yields */
+          }
         default:
           break;
       }
@@ -169,12 +215,18 @@ export const adapters: AdapterEntry[] = [
   })),
   {
     id: 'faulty-layer',
-    summary: 'test adapter: one layer\'s output off by 1e-3',
+    summary: "test adapter: one layer's output off by 1e-3",
     profile: 'fp64-reference',
     outOfTheBox: false,
-    create: () => new PerturbedAdapter({
-      id: 'faulty-layer', arithmetic: 'fp64',
-      perturb: { kind: 'add', layer: process.env[FAULTY_LAYER_ENV] ?? DEFAULT_FAULTY_LAYER, value: FAULTY_LAYER_DELTA },
-    }),
+    create: () =>
+      new PerturbedAdapter({
+        id: 'faulty-layer',
+        arithmetic: 'fp64',
+        perturb: {
+          kind: 'add',
+          layer: process.env[FAULTY_LAYER_ENV] ?? DEFAULT_FAULTY_LAYER,
+          value: FAULTY_LAYER_DELTA,
+        },
+      }),
   },
 ];

@@ -116,7 +116,11 @@ export function moduleSpecifiers(src: string): string[] {
 const EXTENSIONS = ['.ts', '.tsx', '.js', '.cjs', '.mjs', '.json'];
 
 /** Resolves a relative specifier from `fromFile` to an existing file, or undefined. */
-export function resolveRelative(fromFile: string, specifier: string, exists: (p: string) => boolean): string | undefined {
+export function resolveRelative(
+  fromFile: string,
+  specifier: string,
+  exists: (p: string) => boolean,
+): string | undefined {
   const base = path.resolve(path.dirname(fromFile), specifier);
   const candidates = [base, ...EXTENSIONS.map((e) => base + e), ...EXTENSIONS.map((e) => path.join(base, 'index' + e))];
   // A written `.js` extension may name a `.ts` source (nodenext style).
@@ -302,7 +306,8 @@ export function orderViolations(graph: FolderGraph, order: readonly string[]): O
     }
     for (const edge of edges) {
       if (!rank.has(edge.to)) out.push({ edge, reason: `${edge.to} is not in the declared order` });
-      else if (rank.get(edge.to)! >= rank.get(from)!) out.push({ edge, reason: `${from} imports ${edge.to}, which is not below it` });
+      else if (rank.get(edge.to)! >= rank.get(from)!)
+        out.push({ edge, reason: `${from} imports ${edge.to}, which is not below it` });
     }
   }
   return out;

@@ -8,8 +8,18 @@
 import { TestEnvironment } from 'jest-environment-node';
 
 const SHARED = [
-  'Int8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
-  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView', 'SharedArrayBuffer',
+  'Int8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'DataView',
+  'SharedArrayBuffer',
 ] as const;
 
 class OuterRealmTypedArraysEnvironment extends TestEnvironment {

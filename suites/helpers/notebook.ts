@@ -28,7 +28,12 @@ export const flat = (a: unknown): number[] => (a as unknown[]).flat(4) as number
  * numpy.allclose(actual, desired, rtol, atol) element by element (|a − d| ≤ atol + rtol·|d|; NaN
  * fails): the failing indices and the worst absolute error.
  */
-export function allclose(actual: ArrayLike<number>, desired: ArrayLike<number>, rtol: number, atol: number): { ok: boolean; worstAbs: number; bad: number[] } {
+export function allclose(
+  actual: ArrayLike<number>,
+  desired: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+): { ok: boolean; worstAbs: number; bad: number[] } {
   if (actual.length !== desired.length) throw new Error(`allclose: lengths ${actual.length} vs ${desired.length}`);
   let worstAbs = 0;
   const bad: number[] = [];

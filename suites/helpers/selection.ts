@@ -1,6 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { adapterPool, adapterPoolSync, registryPool, type AdapterCommandSource, type AdapterPool, type AdapterSources } from '../../src/adapters/modules';
+import {
+  adapterPool,
+  adapterPoolSync,
+  registryPool,
+  type AdapterCommandSource,
+  type AdapterPool,
+  type AdapterSources,
+} from '../../src/adapters/modules';
 import { ADAPTERS } from '../../src/adapters/registry';
 import { selectAdapters } from '../../src/adapters/select';
 import type { AdapterEntry } from '../../src/adapters/types';
@@ -23,7 +30,10 @@ function envError(name: string, err: unknown): never {
 
 /** CONFORMANCE_ADAPTER_MODULES and CONFORMANCE_ADAPTER_COMMANDS as AdapterSources (unset: none). */
 export function suiteAdapterSources(env: NodeJS.ProcessEnv = process.env): AdapterSources {
-  const modules = (env[MODULES_ENV] ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean);
+  const modules = (env[MODULES_ENV] ?? '')
+    .split(path.delimiter)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const text = (env[COMMANDS_ENV] ?? '').trim();
   let commands: AdapterCommandSource[] = [];
   if (text.startsWith('[')) {
@@ -33,7 +43,11 @@ export function suiteAdapterSources(env: NodeJS.ProcessEnv = process.env): Adapt
     } catch (err) {
       envError(COMMANDS_ENV, new Error(`not valid JSON: ${(err as Error).message}`));
     }
-    if (!Array.isArray(list)) envError(COMMANDS_ENV, new Error('expected a JSON array of command lines or {command, id, profile, timeoutMs} objects'));
+    if (!Array.isArray(list))
+      envError(
+        COMMANDS_ENV,
+        new Error('expected a JSON array of command lines or {command, id, profile, timeoutMs} objects'),
+      );
     commands = list.map((c, i) => {
       if (typeof c === 'string') return { command: c };
       if (c && typeof c === 'object' && !Array.isArray(c)) return c as AdapterCommandSource;
@@ -62,7 +76,7 @@ export async function suiteAdapterPool(env: NodeJS.ProcessEnv = process.env): Pr
  */
 export function selectedAdapterIds(registry: readonly AdapterEntry[] | AdapterPool = ADAPTERS): string[] {
   const env = process.env.CONFORMANCE_ADAPTERS;
-  const pool = Array.isArray(registry) ? registryPool(registry as readonly AdapterEntry[]) : registry as AdapterPool;
+  const pool = Array.isArray(registry) ? registryPool(registry as readonly AdapterEntry[]) : (registry as AdapterPool);
   return selectAdapters('suites', env ? env : undefined, pool, 'CONFORMANCE_ADAPTERS').entries.map((e) => e.id);
 }
 

@@ -36,14 +36,20 @@ function writeTensor(dir: string, rel: string, t: Tensor, extra: Partial<TensorR
   const file = path.join(dir, rel);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, bytes);
-  return { file: rel, sha256: sha(bytes), shape: [...t.shape], dtype: t.data instanceof Float64Array ? 'float64' : 'float32', ...extra };
+  return {
+    file: rel,
+    sha256: sha(bytes),
+    shape: [...t.shape],
+    dtype: t.data instanceof Float64Array ? 'float64' : 'float32',
+    ...extra,
+  };
 }
 
 /** Deterministic input in [0, 1): a fixed integer hash of the index. */
 function input(shape: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = ((i * 2654435761) >>> 0) % 1000 / 1000;
+  for (let i = 0; i < n; i++) data[i] = (((i * 2654435761) >>> 0) % 1000) / 1000;
   return { shape, data };
 }
 
@@ -69,13 +75,49 @@ export async function writeSyntheticFixtures(dir: string, opts: SyntheticOptions
   const id: ModelArgs = { model: 'identity_block', f: 3, filters: [4, 4, 3], inputShape: [4, 4, 3] };
   const conv: ModelArgs = { model: 'convolutional_block', f: 2, filters: [2, 4, 6], s: 2, inputShape: [4, 4, 3] };
   const specs: CaseSpec[] = [
-    { id: 'identity/inference', caseClass: 'block-inference', model: id, batch: 2, training: false, checks: ['nonnegative'] },
-    { id: 'identity/training', caseClass: 'block-training', model: id, batch: 2, training: true, checks: ['nonnegative'] },
-    { id: 'conv/inference', caseClass: 'block-inference', model: conv, batch: 2, training: false, checks: ['nonnegative'] },
-    { id: 'conv/training', caseClass: 'block-training', model: conv, batch: 2, training: true, checks: ['nonnegative'] },
+    {
+      id: 'identity/inference',
+      caseClass: 'block-inference',
+      model: id,
+      batch: 2,
+      training: false,
+      checks: ['nonnegative'],
+    },
+    {
+      id: 'identity/training',
+      caseClass: 'block-training',
+      model: id,
+      batch: 2,
+      training: true,
+      checks: ['nonnegative'],
+    },
+    {
+      id: 'conv/inference',
+      caseClass: 'block-inference',
+      model: conv,
+      batch: 2,
+      training: false,
+      checks: ['nonnegative'],
+    },
+    {
+      id: 'conv/training',
+      caseClass: 'block-training',
+      model: conv,
+      batch: 2,
+      training: true,
+      checks: ['nonnegative'],
+    },
   ];
   if (opts.resnet50) {
-    specs.push({ id: 'resnet50/inference', caseClass: 'resnet50-inference', model: { model: 'resnet50', inputShape: [64, 64, 3], classes: 6 }, batch: 1, training: false, checks: ['softmax-rows-sum-to-1'], boundaries: true });
+    specs.push({
+      id: 'resnet50/inference',
+      caseClass: 'resnet50-inference',
+      model: { model: 'resnet50', inputShape: [64, 64, 3], classes: 6 },
+      batch: 1,
+      training: false,
+      checks: ['softmax-rows-sum-to-1'],
+      boundaries: true,
+    });
   }
 
   const cases: FixtureCase[] = [];
@@ -94,13 +136,24 @@ export async function writeSyntheticFixtures(dir: string, opts: SyntheticOptions
       expected.intermediates = {};
       for (const layer of capture) {
         const cls = layer.endsWith(':logits') ? 'resnet50-inference-logits' : 'resnet50-inference-activations';
-        expected.intermediates[layer] = writeTensor(dir, `data/${slug}/${layer.replace(/[^A-Za-z0-9_]/g, '_')}.npy`, r.intermediates[layer], { caseClass: cls });
+        expected.intermediates[layer] = writeTensor(
+          dir,
+          `data/${slug}/${layer.replace(/[^A-Za-z0-9_]/g, '_')}.npy`,
+          r.intermediates[layer],
+          { caseClass: cls },
+        );
       }
     }
     cases.push({
-      id: s.id, caseClass: s.caseClass, description: `synthetic ${s.id}`, model: s.model, training: s.training,
+      id: s.id,
+      caseClass: s.caseClass,
+      description: `synthetic ${s.id}`,
+      model: s.model,
+      training: s.training,
       input: writeTensor(dir, `data/${slug}/input.npy`, x, { recipe: 'synthetic hash of the index' }),
-      expected, checks: s.checks, source: SOURCE,
+      expected,
+      checks: s.checks,
+      source: SOURCE,
     });
     await ref.dispose();
   }
@@ -114,20 +167,30 @@ export async function writeSyntheticFixtures(dir: string, opts: SyntheticOptions
     const w = initModelWeights(spec);
     return {
       model: m,
-      weights: [...w.entries()].flatMap(([layer, list]) => list.map((t) => ({
-        layer, name: t.name, shape: t.shape, trainable: t.trainable,
-        sha256: sha(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
-      }))),
+      weights: [...w.entries()].flatMap(([layer, list]) =>
+        list.map((t) => ({
+          layer,
+          name: t.name,
+          shape: t.shape,
+          trainable: t.trainable,
+          sha256: sha(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+        })),
+      ),
     };
   });
   const manifest = {
     schemaVersion: 1,
     about: 'synthetic fixtures for the runner tests (suites/helpers/synthetic-fixtures.ts); not Keras values',
     generator: {
-      script: 'suites/helpers/synthetic-fixtures.ts', command: 'writeSyntheticFixtures()',
-      versions: { tensorflow: 'n/a', keras: 'n/a', python: 'n/a', numpy: 'n/a' }, settings: {}, publishedValues: 'n/a',
+      script: 'suites/helpers/synthetic-fixtures.ts',
+      command: 'writeSyntheticFixtures()',
+      versions: { tensorflow: 'n/a', keras: 'n/a', python: 'n/a', numpy: 'n/a' },
+      settings: {},
+      publishedValues: 'n/a',
     },
-    cases, summaries, weightDigests,
+    cases,
+    summaries,
+    weightDigests,
   };
   const parsed = parseManifest(JSON.parse(JSON.stringify(manifest)), path.join(dir, 'manifest.json'));
   fs.writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

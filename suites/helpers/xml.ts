@@ -17,7 +17,8 @@ const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"'
 function decode(s: string, where: number): string {
   if (/[<]/.test(s)) throw new Error(`XML: raw '<' at offset ${where}`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s)) throw new Error(`XML: control character near offset ${where}`);
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(s))
+    throw new Error(`XML: control character near offset ${where}`);
   return s.replace(/&([^;]*);|&/g, (m, ent: string | undefined) => {
     if (ent === undefined) throw new Error(`XML: bare '&' near offset ${where}`);
     if (ent in ENTITIES) return ENTITIES[ent];
@@ -63,9 +64,11 @@ export function parseXml(src: string): XmlElement {
       const m = NAME.exec(src.slice(i + 2));
       if (!m) throw new Error(`XML: bad closing tag at offset ${i}`);
       const close = src.indexOf('>', i);
-      if (close < 0 || src.slice(i + 2 + m[0].length, close).trim()) throw new Error(`XML: bad closing tag at offset ${i}`);
+      if (close < 0 || src.slice(i + 2 + m[0].length, close).trim())
+        throw new Error(`XML: bad closing tag at offset ${i}`);
       const open = stack.pop();
-      if (!open || open.name !== m[0]) throw new Error(`XML: </${m[0]}> at offset ${i} closes <${open?.name ?? 'nothing'}>`);
+      if (!open || open.name !== m[0])
+        throw new Error(`XML: </${m[0]}> at offset ${i} closes <${open?.name ?? 'nothing'}>`);
       i = close + 1;
       continue;
     }

@@ -22,21 +22,29 @@ export function pageBundle(): Promise<string> {
       define: { 'process.env.NODE_ENV': '"production"' },
       logLevel: 'silent',
       legalComments: 'none',
-      plugins: [{
-        name: 'tfjs-backend-wasm-fesm',
-        // The package's ESM sources (its "module" entry) pass the threaded factory to the pthread workers as
-        // factory.toString(); bundled by esbuild that source refers to names of the bundle, the workers never
-        // start and XNNPACK runs 1 thread (measured). Its prebuilt flat ESM bundle is self-contained.
-        setup(b) {
-          b.onResolve({ filter: /^@tensorflow\/tfjs-backend-wasm$/ }, () => ({
-            path: path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist', 'tf-backend-wasm.fesm.js'),
-          }));
+      plugins: [
+        {
+          name: 'tfjs-backend-wasm-fesm',
+          // The package's ESM sources (its "module" entry) pass the threaded factory to the pthread workers as
+          // factory.toString(); bundled by esbuild that source refers to names of the bundle, the workers never
+          // start and XNNPACK runs 1 thread (measured). Its prebuilt flat ESM bundle is self-contained.
+          setup(b) {
+            b.onResolve({ filter: /^@tensorflow\/tfjs-backend-wasm$/ }, () => ({
+              path: path.join(
+                path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')),
+                'dist',
+                'tf-backend-wasm.fesm.js',
+              ),
+            }));
+          },
         },
-      }],
+      ],
     });
     if (r.errors.length) throw new Error(`esbuild: ${r.errors.map((e) => e.text).join('; ')}`);
     return r.outputFiles[0].text;
   })();
-  cached.catch(() => { cached = undefined; });
+  cached.catch(() => {
+    cached = undefined;
+  });
   return cached;
 }

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const CHROMIUM_FIX = 'apt-get update && apt-get install -y chromium (or set CHROMIUM_BIN to a Chromium/Chrome executable)';
+export const CHROMIUM_FIX =
+  'apt-get update && apt-get install -y chromium (or set CHROMIUM_BIN to a Chromium/Chrome executable)';
 export const CHROMIUM_CANDIDATES = ['chromium', 'chromium-browser', 'google-chrome'] as const;
 
 /** RESNET_CONFORMANCE_BROWSER_GPU: 'software' (default: SwiftShader for WebGL and WebGPU) or 'hardware'. */
@@ -45,13 +46,19 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): ChromiumLook
   if (explicit) {
     const p = explicit.includes(path.sep) ? (isExecutable(explicit) ? explicit : null) : onPath(explicit, env);
     if (p) return { path: p };
-    return { reason: `CHROMIUM_BIN=${explicit} is not an executable file`, fix: `point CHROMIUM_BIN at a Chromium executable, or ${CHROMIUM_FIX}` };
+    return {
+      reason: `CHROMIUM_BIN=${explicit} is not an executable file`,
+      fix: `point CHROMIUM_BIN at a Chromium executable, or ${CHROMIUM_FIX}`,
+    };
   }
   for (const name of CHROMIUM_CANDIDATES) {
     const p = onPath(name, env);
     if (p) return { path: p };
   }
-  return { reason: `no Chromium found (CHROMIUM_BIN unset; none of ${CHROMIUM_CANDIDATES.join(', ')} on PATH)`, fix: CHROMIUM_FIX };
+  return {
+    reason: `no Chromium found (CHROMIUM_BIN unset; none of ${CHROMIUM_CANDIDATES.join(', ')} on PATH)`,
+    fix: CHROMIUM_FIX,
+  };
 }
 
 /**
@@ -61,10 +68,20 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): ChromiumLook
  * Linux still needs --enable-unsafe-webgpu).
  */
 export function chromiumFlags(mode: GpuMode, extra: readonly string[] = []): string[] {
-  const flags = ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--ignore-gpu-blocklist',
-    '--no-first-run', '--no-default-browser-check', '--disable-extensions', '--mute-audio',
+  const flags = [
+    '--headless=new',
+    '--no-sandbox',
+    '--enable-unsafe-webgpu',
+    '--ignore-gpu-blocklist',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-extensions',
+    '--mute-audio',
     // a hidden headless page must not be throttled while it computes
-    '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ];
   if (mode === 'software') flags.push('--enable-unsafe-swiftshader', '--use-angle=swiftshader');
   // RESNET_CONFORMANCE_CHROMIUM_FLAGS: extra flags, space-separated (e.g. --enable-features=Vulkan on a Linux GPU machine).
   const user = (process.env.RESNET_CONFORMANCE_CHROMIUM_FLAGS ?? '').split(/\s+/).filter(Boolean);

@@ -40,7 +40,8 @@ export function defaultCallTimeoutMs(): number {
   const v = process.env.RESNET_CONFORMANCE_BROWSER_TIMEOUT_MS;
   if (v === undefined || v === '') return 600_000;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`RESNET_CONFORMANCE_BROWSER_TIMEOUT_MS must be a positive number of milliseconds, got '${v}'`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`RESNET_CONFORMANCE_BROWSER_TIMEOUT_MS must be a positive number of milliseconds, got '${v}'`);
   return n;
 }
 
@@ -70,7 +71,12 @@ export function packageDist(pkg: string, sub: string): string {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -80,7 +86,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
  */
 function loadPuppeteer(): Puppeteer {
   const pkgDir = packageDist('puppeteer-core', '');
-  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string })
+    .version;
   const cacheDir = path.join(pkgDir, '..', '.cache', 'resnet-conformance');
   const file = path.join(cacheDir, `puppeteer-core-${version}.cjs`);
   if (!fs.existsSync(file)) {
@@ -89,8 +96,14 @@ function loadPuppeteer(): Puppeteer {
     fs.mkdirSync(cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     esbuild.buildSync({
-      entryPoints: [path.join(pkgDir, 'lib', 'puppeteer', 'puppeteer-core.js')], bundle: true, platform: 'node', format: 'cjs',
-      target: 'node20', outfile: tmp, logLevel: 'silent', legalComments: 'none',
+      entryPoints: [path.join(pkgDir, 'lib', 'puppeteer', 'puppeteer-core.js')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: tmp,
+      logLevel: 'silent',
+      legalComments: 'none',
       // optional native speed-ups of ws; absent is fine
       external: ['bufferutil', 'utf-8-validate'],
     });
@@ -141,7 +154,10 @@ export class BrowserHost {
     if (this.users === 0) return;
     this.users--;
     if (this.users === 0) {
-      this.idle = setTimeout(() => { this.idle = undefined; if (this.users === 0) void this.close(); }, IDLE_CLOSE_MS);
+      this.idle = setTimeout(() => {
+        this.idle = undefined;
+        if (this.users === 0) void this.close();
+      }, IDLE_CLOSE_MS);
       this.idle.unref(); // a process that is done exits now; the exit handler kills Chromium
     }
   }
@@ -163,15 +179,26 @@ export class BrowserHost {
     const pp = loadPuppeteer();
     this.flags = chromiumFlags(this.mode, this.extraFlags);
     const browser = await pp.launch({
-      executablePath: found.path, headless: true, pipe: true, args: this.flags,
+      executablePath: found.path,
+      headless: true,
+      pipe: true,
+      args: this.flags,
       protocolTimeout: 24 * 3600_000, // calls have their own limits (HostPage.call)
-      handleSIGINT: true, handleSIGTERM: true, handleSIGHUP: true,
+      handleSIGINT: true,
+      handleSIGTERM: true,
+      handleSIGHUP: true,
     });
     this.launches++;
     this.executable = found.path;
     this.version = await browser.version();
     const proc = browser.process();
-    const kill = (): void => { try { proc?.kill('SIGKILL'); } catch { /* gone */ } };
+    const kill = (): void => {
+      try {
+        proc?.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
     process.once('exit', kill);
     browser.once('disconnected', () => {
       process.removeListener('exit', kill);
@@ -189,7 +216,9 @@ export class BrowserHost {
     if (!this.browser) {
       const p = this.launch();
       this.browser = p;
-      p.catch(() => { if (this.browser === p) this.browser = undefined; });
+      p.catch(() => {
+        if (this.browser === p) this.browser = undefined;
+      });
     }
     return this.browser;
   }
@@ -214,7 +243,10 @@ export class BrowserHost {
     if (b) {
       const browser = await b.catch(() => undefined);
       if (browser) {
-        const r = await withTimeout(browser.close().catch(() => undefined), CLOSE_TIMEOUT_MS);
+        const r = await withTimeout(
+          browser.close().catch(() => undefined),
+          CLOSE_TIMEOUT_MS,
+        );
         if (r === 'timeout') browser.process()?.kill('SIGKILL');
       }
     }
@@ -244,7 +276,10 @@ export class HostPage {
   private pendingFault: BrowserFault | undefined;
   private closed = false;
 
-  constructor(private readonly host: BrowserHost, readonly label: string) {}
+  constructor(
+    private readonly host: BrowserHost,
+    readonly label: string,
+  ) {}
 
   /** The last console / page-error lines of this page. */
   logTail(n = TAIL_LINES): string[] {
@@ -268,7 +303,11 @@ export class HostPage {
     this.opening = undefined;
     if (this.abort) this.abort(err);
     else if (!this.closed) this.pendingFault = err;
-    if (page) void withTimeout(page.close({ runBeforeUnload: false }).catch(() => undefined), CLOSE_TIMEOUT_MS);
+    if (page)
+      void withTimeout(
+        page.close({ runBeforeUnload: false }).catch(() => undefined),
+        CLOSE_TIMEOUT_MS,
+      );
   }
 
   private async open(): Promise<Page> {
@@ -276,11 +315,14 @@ export class HostPage {
     const page = await browser.newPage();
     page.on('console', (m) => this.note(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.note(`[pageerror] ${(e as Error).message ?? String(e)}`));
-    page.on('response', (r) => { if (r.status() >= 400) this.note(`[http ${r.status()}] ${r.url()}`); });
+    page.on('response', (r) => {
+      if (r.status() >= 400) this.note(`[http ${r.status()}] ${r.url()}`);
+    });
     page.on('requestfailed', (r) => this.note(`[request failed] ${r.url()}: ${r.failure()?.errorText ?? '?'}`));
     page.on('error', (e) => {
       this.note(`[crash] ${(e as Error).message ?? String(e)}`);
-      if (this.page === page) this.fail(new BrowserFault('crashed', `${this.label}: the page crashed (${(e as Error).message ?? e})`));
+      if (this.page === page)
+        this.fail(new BrowserFault('crashed', `${this.label}: the page crashed (${(e as Error).message ?? e})`));
     });
     await page.exposeFunction('__rcFault', (kind: string, message: string) => {
       this.note(`[fault] ${kind}: ${message}`);
@@ -289,7 +331,9 @@ export class HostPage {
       this.fail(new BrowserFault('device-lost', `${this.label}: ${what}: ${message}`));
     });
     await page.goto(`${this.host.server.origin}/index.html`, { waitUntil: 'load', timeout: PAGE_LOAD_TIMEOUT_MS });
-    await page.waitForFunction('globalThis.__rcReady === true || globalThis.__rcLoadError !== undefined', { timeout: PAGE_LOAD_TIMEOUT_MS });
+    await page.waitForFunction('globalThis.__rcReady === true || globalThis.__rcLoadError !== undefined', {
+      timeout: PAGE_LOAD_TIMEOUT_MS,
+    });
     const loadError = await page.evaluate('globalThis.__rcLoadError');
     if (loadError !== undefined) {
       await page.close().catch(() => undefined);
@@ -311,7 +355,9 @@ export class HostPage {
         return p;
       });
       this.opening = o;
-      o.catch(() => { if (this.opening === o) this.opening = undefined; });
+      o.catch(() => {
+        if (this.opening === o) this.opening = undefined;
+      });
     }
     return this.opening;
   }
@@ -335,7 +381,8 @@ export class HostPage {
       throw pending;
     }
     const page = await this.ensure();
-    if (this.abort) throw new Error(`${this.label}: a call is already running in this page (calls into one page do not overlap)`);
+    if (this.abort)
+      throw new Error(`${this.label}: a call is already running in this page (calls into one page do not overlap)`);
     const t0 = Date.now();
     try {
       return await new Promise<T>((resolve, reject) => {
@@ -348,20 +395,39 @@ export class HostPage {
           f();
         };
         const timer = setTimeout(() => {
-          const err = new BrowserFault('timeout', `${this.label}: '${method}' timed out after ${timeoutMs} ms in the page (the page was closed)${this.tail()}`);
+          const err = new BrowserFault(
+            'timeout',
+            `${this.label}: '${method}' timed out after ${timeoutMs} ms in the page (the page was closed)${this.tail()}`,
+          );
           finish(() => reject(err));
           this.fail(err);
         }, timeoutMs);
-        this.abort = (err) => finish(() => reject(new BrowserFault(err.kind, `${err.message} during '${method}' after ${Date.now() - t0} ms${this.tail()}`)));
-        page.evaluate((m: string, p: unknown) => (globalThis as unknown as { __rc: { call(m: string, p: unknown): Promise<unknown> } }).__rc.call(m, p), method, params as never)
-          .then((v) => finish(() => resolve(v as T)), (e: unknown) => {
-            const msg = (e as Error)?.message ?? String(e);
-            const plain = (): void => finish(() => reject(new Error(`${this.label}: '${method}' failed in the page: ${msg}${this.tail()}`)));
-            // A dying renderer first fails the evaluation ("Execution context was destroyed", "Target closed"); the
-            // crash event comes a moment later and must win, so that the call is reported as crashed.
-            if (/context was destroyed|target closed|session closed|crash|detached/i.test(msg)) setTimeout(plain, CRASH_GRACE_MS);
-            else plain();
-          });
+        this.abort = (err) =>
+          finish(() =>
+            reject(
+              new BrowserFault(err.kind, `${err.message} during '${method}' after ${Date.now() - t0} ms${this.tail()}`),
+            ),
+          );
+        page
+          .evaluate(
+            (m: string, p: unknown) =>
+              (globalThis as unknown as { __rc: { call(m: string, p: unknown): Promise<unknown> } }).__rc.call(m, p),
+            method,
+            params as never,
+          )
+          .then(
+            (v) => finish(() => resolve(v as T)),
+            (e: unknown) => {
+              const msg = (e as Error)?.message ?? String(e);
+              const plain = (): void =>
+                finish(() => reject(new Error(`${this.label}: '${method}' failed in the page: ${msg}${this.tail()}`)));
+              // A dying renderer first fails the evaluation ("Execution context was destroyed", "Target closed"); the
+              // crash event comes a moment later and must win, so that the call is reported as crashed.
+              if (/context was destroyed|target closed|session closed|crash|detached/i.test(msg))
+                setTimeout(plain, CRASH_GRACE_MS);
+              else plain();
+            },
+          );
       });
     } catch (err) {
       if (err instanceof BrowserFault) this.pendingFault = undefined;
@@ -382,6 +448,10 @@ export class HostPage {
     this.page = undefined;
     this.opening = undefined;
     this.host.forget(this);
-    if (page) await withTimeout(page.close({ runBeforeUnload: false }).catch(() => undefined), CLOSE_TIMEOUT_MS);
+    if (page)
+      await withTimeout(
+        page.close({ runBeforeUnload: false }).catch(() => undefined),
+        CLOSE_TIMEOUT_MS,
+      );
   }
 }

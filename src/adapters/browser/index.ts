@@ -14,10 +14,17 @@ export { PageOrtWebDriver } from './ort-page-driver';
 
 export function tfjsBrowserAdapter(id: string, opts: { host?: BrowserHost } = {}): TfjsBrowserAdapter {
   const v = TFJS_BROWSER_VARIANTS.find((x) => x.id === id);
-  if (!v) throw new Error(`unknown browser tfjs adapter '${id}'; known: ${TFJS_BROWSER_VARIANTS.map((x) => x.id).join(', ')}`);
+  if (!v)
+    throw new Error(
+      `unknown browser tfjs adapter '${id}'; known: ${TFJS_BROWSER_VARIANTS.map((x) => x.id).join(', ')}`,
+    );
   return new TfjsBrowserAdapter(v, opts);
 }
 
-export function ortWebBrowserAdapter(id: string, ep: 'wasm' | 'webgpu', opts: { host?: BrowserHost } = {}): OrtWebAdapter {
+export function ortWebBrowserAdapter(
+  id: string,
+  ep: 'wasm' | 'webgpu',
+  opts: { host?: BrowserHost } = {},
+): OrtWebAdapter {
   return new OrtWebAdapter(id, new PageOrtWebDriver({ id, ep, host: opts.host }));
 }

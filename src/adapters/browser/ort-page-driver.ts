@@ -3,7 +3,14 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
-import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS, softwareFallbackProblem } from './page-client';
+import {
+  chromiumProblem,
+  describeWebgpu,
+  firstLine,
+  PageClient,
+  PROBE_TIMEOUT_MS,
+  softwareFallbackProblem,
+} from './page-client';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -43,12 +50,21 @@ export class PageOrtWebDriver implements OrtWebDriver {
   private async ready(timeoutMs?: number): Promise<OrtInitResult> {
     const info = await this.client.info();
     if (this.initEpoch !== this.client.epoch || !this.init) {
-      if (!info.crossOriginIsolated) throw new Error(`${this.opts.id}: the page is not crossOriginIsolated (ONNX Runtime Web would silently run 1 thread)`);
-      if (this.opts.ep === 'webgpu' && !info.webgpu.available) throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
-      const fallback = this.opts.ep === 'webgpu' ? softwareFallbackProblem(this.client.browserHost, info, 'webgpu') : null;
+      if (!info.crossOriginIsolated)
+        throw new Error(
+          `${this.opts.id}: the page is not crossOriginIsolated (ONNX Runtime Web would silently run 1 thread)`,
+        );
+      if (this.opts.ep === 'webgpu' && !info.webgpu.available)
+        throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+      const fallback =
+        this.opts.ep === 'webgpu' ? softwareFallbackProblem(this.client.browserHost, info, 'webgpu') : null;
       if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
       const numThreads = this.opts.numThreads ?? info.hardwareConcurrency;
-      this.init = await this.client.call<OrtInitResult>('ortInit', { bundle: this.bundle, ep: this.opts.ep, numThreads }, { timeoutMs });
+      this.init = await this.client.call<OrtInitResult>(
+        'ortInit',
+        { bundle: this.bundle, ep: this.opts.ep, numThreads },
+        { timeoutMs },
+      );
       this.initEpoch = this.client.epoch;
     }
     return this.init;
@@ -61,9 +77,10 @@ export class PageOrtWebDriver implements OrtWebDriver {
       await this.ready(PROBE_TIMEOUT_MS);
       return { available: true };
     } catch (err) {
-      const fix = this.opts.ep === 'webgpu'
-        ? 'a WebGPU adapter in Chromium: on a machine without a GPU the host passes --enable-unsafe-webgpu --enable-unsafe-swiftshader (RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
-        : 'see docs/browser.md (the page must be crossOriginIsolated and load onnxruntime-web from node_modules)';
+      const fix =
+        this.opts.ep === 'webgpu'
+          ? 'a WebGPU adapter in Chromium: on a machine without a GPU the host passes --enable-unsafe-webgpu --enable-unsafe-swiftshader (RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
+          : 'see docs/browser.md (the page must be crossOriginIsolated and load onnxruntime-web from node_modules)';
       return { available: false, reason: `${firstLine(err)}`, fix };
     }
   }
@@ -73,8 +90,12 @@ export class PageOrtWebDriver implements OrtWebDriver {
     const info = await this.client.info();
     const host = this.client.browserHost;
     const settings: Record<string, string | number | boolean> = {
-      executionProvider: this.opts.ep, numThreads: init.numThreads, crossOriginIsolated: init.crossOriginIsolated,
-      bundle: this.bundle, chromium: host.version ?? 'unknown', gpuMode: host.mode,
+      executionProvider: this.opts.ep,
+      numThreads: init.numThreads,
+      crossOriginIsolated: init.crossOriginIsolated,
+      bundle: this.bundle,
+      chromium: host.version ?? 'unknown',
+      gpuMode: host.mode,
     };
     if (this.opts.ep === 'webgpu') {
       const a = init.adapter ?? {};
@@ -87,11 +108,18 @@ export class PageOrtWebDriver implements OrtWebDriver {
       runtime: `onnxruntime-web in headless Chromium (${this.opts.ep} execution provider)`,
       version: init.version.web ?? 'unknown',
       device: this.opts.ep === 'webgpu' ? `webgpu: ${describeWebgpu(info.webgpu)}` : 'cpu (wasm in Chromium)',
-      precision: this.opts.ep === 'webgpu' ? 'float32 (WGSL kernels of the WebGPU execution provider)' : 'float32 (ONNX Runtime CPU kernels compiled to WebAssembly, SIMD, threads)',
+      precision:
+        this.opts.ep === 'webgpu'
+          ? 'float32 (WGSL kernels of the WebGPU execution provider)'
+          : 'float32 (ONNX Runtime CPU kernels compiled to WebAssembly, SIMD, threads)',
       settings,
       notes: [
         `Chromium flags: ${host.flags.join(' ')}`,
-        ...(this.opts.ep === 'webgpu' ? ['the page offers ONNX Runtime a GPUDevice (env.webgpu.device, adapter limits) and watches the device the sessions use for loss (settings.sessionDevice)'] : []),
+        ...(this.opts.ep === 'webgpu'
+          ? [
+              'the page offers ONNX Runtime a GPUDevice (env.webgpu.device, adapter limits) and watches the device the sessions use for loss (settings.sessionDevice)',
+            ]
+          : []),
         ...this.client.logTail(5).map((l) => `page console: ${l}`),
       ],
     };
@@ -100,13 +128,27 @@ export class PageOrtWebDriver implements OrtWebDriver {
   async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
     await this.ready();
     const id = this.client.offerBytes(model);
-    const r = await this.client.call<{ device: string }>('ortCreate', { key, model: id, graphOptimizationLevel: level });
+    const r = await this.client.call<{ device: string }>('ortCreate', {
+      key,
+      model: id,
+      graphOptimizationLevel: level,
+    });
     this.sessionDevice = r.device;
   }
 
-  async run(key: string, inputName: string, input: { shape: number[]; data: Float32Array }, fetches: string[]): Promise<Map<string, Tensor>> {
+  async run(
+    key: string,
+    inputName: string,
+    input: { shape: number[]; data: Float32Array },
+    fetches: string[],
+  ): Promise<Map<string, Tensor>> {
     await this.ready();
-    const idx = await this.client.call<WireIndex>('ortRun', { key, inputName, input: this.client.offer([{ key: 'input', ...input }]), fetches });
+    const idx = await this.client.call<WireIndex>('ortRun', {
+      key,
+      inputName,
+      input: this.client.offer([{ key: 'input', ...input }]),
+      fetches,
+    });
     return this.client.take(idx);
   }
 

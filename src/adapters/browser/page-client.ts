@@ -15,7 +15,17 @@ export interface PageInfo {
   userAgent: string;
   hardwareConcurrency: number;
   webgl: { available: boolean; renderer?: string; vendor?: string; version?: string; EXT_color_buffer_float?: boolean };
-  webgpu: { available: boolean; reason?: string; vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean | null; features?: string[]; maxStorageBufferBindingSize?: number };
+  webgpu: {
+    available: boolean;
+    reason?: string;
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean | null;
+    features?: string[];
+    maxStorageBufferBindingSize?: number;
+  };
 }
 
 /** Probe timeout: launch + page load + backend init (measured 1.2-2.5 s on this machine with 2 busy cores). */
@@ -26,7 +36,10 @@ export class PageClient {
   private acquired = false;
   private infoCache: { epoch: number; info: PageInfo } | undefined;
 
-  constructor(readonly label: string, private readonly host: BrowserHost = BrowserHost.shared()) {}
+  constructor(
+    readonly label: string,
+    private readonly host: BrowserHost = BrowserHost.shared(),
+  ) {}
 
   get browserHost(): BrowserHost {
     return this.host;
@@ -55,7 +68,8 @@ export class PageClient {
   async info(): Promise<PageInfo> {
     const p = this.page();
     await p.ensure();
-    if (this.infoCache?.epoch !== p.epoch) this.infoCache = { epoch: p.epoch, info: await p.call<PageInfo>('info', {}, { timeoutMs: PROBE_TIMEOUT_MS }) };
+    if (this.infoCache?.epoch !== p.epoch)
+      this.infoCache = { epoch: p.epoch, info: await p.call<PageInfo>('info', {}, { timeoutMs: PROBE_TIMEOUT_MS }) };
     return this.infoCache.info;
   }
 
@@ -116,7 +130,11 @@ export function describeWebgpu(i: PageInfo['webgpu']): string {
  */
 export function softwareFallbackProblem(host: BrowserHost, info: PageInfo, api: 'webgl' | 'webgpu'): string | null {
   if (host.mode !== 'hardware') return null;
-  if (api === 'webgpu' && info.webgpu.available && (info.webgpu.isFallbackAdapter || /swiftshader/i.test(`${info.webgpu.architecture} ${info.webgpu.description}`))) {
+  if (
+    api === 'webgpu' &&
+    info.webgpu.available &&
+    (info.webgpu.isFallbackAdapter || /swiftshader/i.test(`${info.webgpu.architecture} ${info.webgpu.description}`))
+  ) {
     return `RESNET_CONFORMANCE_BROWSER_GPU=hardware, but Chromium's WebGPU adapter is the software fallback (${describeWebgpu(info.webgpu)})`;
   }
   if (api === 'webgl' && /swiftshader|llvmpipe|software/i.test(info.webgl.renderer ?? '')) {

@@ -98,7 +98,12 @@ export class PageServer {
   }
 
   private send(res: http.ServerResponse, status: number, type: string, body: Buffer | Uint8Array | string): void {
-    res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': type, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      ...ISOLATION_HEADERS,
+      'Content-Type': type,
+      'Cache-Control': 'no-store',
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(body);
   }
 

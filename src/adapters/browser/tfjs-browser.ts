@@ -11,7 +11,14 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';
-import { chromiumProblem, describeWebgpu, firstLine, PageClient, PROBE_TIMEOUT_MS, softwareFallbackProblem } from './page-client';
+import {
+  chromiumProblem,
+  describeWebgpu,
+  firstLine,
+  PageClient,
+  PROBE_TIMEOUT_MS,
+  softwareFallbackProblem,
+} from './page-client';
 import type { WireIndex, WireTensor } from './page/wire';
 
 export interface TfjsBrowserVariant {
@@ -25,28 +32,39 @@ export interface TfjsBrowserVariant {
 
 export const TFJS_BROWSER_VARIANTS: readonly TfjsBrowserVariant[] = [
   {
-    id: 'tfjs-webgl', backend: 'webgl', flags: {},
+    id: 'tfjs-webgl',
+    backend: 'webgl',
+    flags: {},
     precision: 'float32 textures (WEBGL_RENDER_FLOAT32_ENABLED), GLSL ES 3.0 shaders',
     notes: [],
   },
   {
-    id: 'tfjs-webgl-f16', backend: 'webgl', flags: { WEBGL_FORCE_F16_TEXTURES: true },
-    precision: 'float16 textures (WEBGL_FORCE_F16_TEXTURES=true): every stored intermediate rounded to 11 significant bits',
-    notes: ['a known-lossy variant (the precision of WebGL devices without float32 render targets, e.g. many mobile GPUs): judged by the webgl-f16 profile'],
+    id: 'tfjs-webgl-f16',
+    backend: 'webgl',
+    flags: { WEBGL_FORCE_F16_TEXTURES: true },
+    precision:
+      'float16 textures (WEBGL_FORCE_F16_TEXTURES=true): every stored intermediate rounded to 11 significant bits',
+    notes: [
+      'a known-lossy variant (the precision of WebGL devices without float32 render targets, e.g. many mobile GPUs): judged by the webgl-f16 profile',
+    ],
   },
   {
-    id: 'tfjs-webgpu', backend: 'webgpu', flags: {},
+    id: 'tfjs-webgpu',
+    backend: 'webgpu',
+    flags: {},
     precision: 'float32 (WGSL compute shaders)',
     notes: [],
   },
   {
-    id: 'tfjs-wasm-browser', backend: 'wasm', flags: {},
+    id: 'tfjs-wasm-browser',
+    backend: 'wasm',
+    flags: {},
     precision: 'float32 (XNNPACK WebAssembly kernels, threaded-SIMD binary)',
     notes: [
-      'unlike tfjs-wasm in Node (threads off in tfjs 4.22 under Node), the page is crossOriginIsolated, so the threaded-SIMD binary '
-        + '(tfjs-backend-wasm-threaded-simd.wasm, pthread workers) loads',
-      'measured in Chromium 156 with 2 cores: tfjs 4.22 getThreadsCount() reports an XNNPACK pool of 1 thread whatever setThreadsCount() asks for '
-        + '(8 pthread workers preloaded, none running); settings.threads is what tfjs reports',
+      'unlike tfjs-wasm in Node (threads off in tfjs 4.22 under Node), the page is crossOriginIsolated, so the threaded-SIMD binary ' +
+        '(tfjs-backend-wasm-threaded-simd.wasm, pthread workers) loads',
+      'measured in Chromium 156 with 2 cores: tfjs 4.22 getThreadsCount() reports an XNNPACK pool of 1 thread whatever setThreadsCount() asks for ' +
+        '(8 pthread workers preloaded, none running); settings.threads is what tfjs reports',
     ],
   },
 ];
@@ -68,7 +86,10 @@ export class TfjsBrowserAdapter implements Adapter {
   private builtEpoch = -1;
   private params: ParamCount | undefined;
 
-  constructor(readonly variant: TfjsBrowserVariant, opts: { host?: BrowserHost } = {}) {
+  constructor(
+    readonly variant: TfjsBrowserVariant,
+    opts: { host?: BrowserHost } = {},
+  ) {
     this.id = variant.id;
     this.client = new PageClient(variant.id, opts.host);
   }
@@ -78,21 +99,35 @@ export class TfjsBrowserAdapter implements Adapter {
     const info = await this.client.info();
     if (this.initEpoch !== this.client.epoch || !this.init) {
       const v = this.variant;
-      if (v.backend === 'webgpu' && !info.webgpu.available) throw new Error(`${this.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+      if (v.backend === 'webgpu' && !info.webgpu.available)
+        throw new Error(`${this.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
       if (v.backend === 'webgl' && !info.webgl.available) throw new Error(`${this.id}: no WebGL2 context in Chromium`);
       const fallback = v.backend === 'wasm' ? null : softwareFallbackProblem(this.client.browserHost, info, v.backend);
       if (fallback) throw new Error(`${this.id}: ${fallback}`);
-      if (v.backend === 'wasm' && !info.crossOriginIsolated) throw new Error(`${this.id}: the page is not crossOriginIsolated, so wasm threads are off`);
-      const init = await this.client.call<InitResult>('tfjsInit', { backend: v.backend, flags: v.flags }, { timeoutMs });
+      if (v.backend === 'wasm' && !info.crossOriginIsolated)
+        throw new Error(`${this.id}: the page is not crossOriginIsolated, so wasm threads are off`);
+      const init = await this.client.call<InitResult>(
+        'tfjsInit',
+        { backend: v.backend, flags: v.flags },
+        { timeoutMs },
+      );
       for (const [k, want] of Object.entries(v.flags)) {
-        if (init.flags[k] !== want) throw new Error(`${this.id}: tfjs flag ${k} is ${init.flags[k]} in the page, expected ${want}`);
+        if (init.flags[k] !== want)
+          throw new Error(`${this.id}: tfjs flag ${k} is ${init.flags[k]} in the page, expected ${want}`);
       }
-      if (v.backend === 'webgl' && init.flags.WEBGL_RENDER_FLOAT32_ENABLED !== true && v.flags.WEBGL_FORCE_F16_TEXTURES !== true) {
-        throw new Error(`${this.id}: WEBGL_RENDER_FLOAT32_ENABLED is false (no float32 render targets): this WebGL would compute in float16`);
+      if (
+        v.backend === 'webgl' &&
+        init.flags.WEBGL_RENDER_FLOAT32_ENABLED !== true &&
+        v.flags.WEBGL_FORCE_F16_TEXTURES !== true
+      ) {
+        throw new Error(
+          `${this.id}: WEBGL_RENDER_FLOAT32_ENABLED is false (no float32 render targets): this WebGL would compute in float16`,
+        );
       }
       if (v.backend === 'wasm') {
         // The threaded-SIMD binary must load (WASM_HAS_MULTITHREAD_SUPPORT), else this is the single-threaded tfjs-wasm again.
-        if (init.flags.WASM_HAS_MULTITHREAD_SUPPORT !== true) throw new Error(`${this.id}: WASM_HAS_MULTITHREAD_SUPPORT is false in the page (not crossOriginIsolated?)`);
+        if (init.flags.WASM_HAS_MULTITHREAD_SUPPORT !== true)
+          throw new Error(`${this.id}: WASM_HAS_MULTITHREAD_SUPPORT is false in the page (not crossOriginIsolated?)`);
       }
       this.init = init;
       this.initEpoch = this.client.epoch;
@@ -108,9 +143,10 @@ export class TfjsBrowserAdapter implements Adapter {
       await this.ready(PROBE_TIMEOUT_MS);
       return { available: true };
     } catch (err) {
-      const fix = this.variant.backend === 'webgpu'
-        ? 'a WebGPU adapter in Chromium: without a GPU the host runs SwiftShader (--enable-unsafe-webgpu --enable-unsafe-swiftshader, RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
-        : 'see docs/browser.md';
+      const fix =
+        this.variant.backend === 'webgpu'
+          ? 'a WebGPU adapter in Chromium: without a GPU the host runs SwiftShader (--enable-unsafe-webgpu --enable-unsafe-swiftshader, RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
+          : 'see docs/browser.md';
       return { available: false, reason: firstLine(err), fix };
     }
   }
@@ -121,8 +157,12 @@ export class TfjsBrowserAdapter implements Adapter {
     const host = this.client.browserHost;
     const v = this.variant;
     const settings: Record<string, string | number | boolean> = {
-      ...init.settings, ...init.flags, 'tfjs-layers': init.layers, crossOriginIsolated: info.crossOriginIsolated,
-      chromium: host.version ?? 'unknown', gpuMode: host.mode,
+      ...init.settings,
+      ...init.flags,
+      'tfjs-layers': init.layers,
+      crossOriginIsolated: info.crossOriginIsolated,
+      chromium: host.version ?? 'unknown',
+      gpuMode: host.mode,
     };
     let device = 'cpu (wasm in Chromium)';
     if (v.backend === 'webgl') {
@@ -145,8 +185,8 @@ export class TfjsBrowserAdapter implements Adapter {
       settings,
       notes: [
         ...v.notes,
-        'model built in the page with tfjs-layers by src/adapters/tfjs/layers-model.ts (the Node tfjs adapters\' builder); inference with model.predict, '
-          + 'training-mode BatchNormalization with model.apply(x, {training: true}), moving statistics restored after each run',
+        "model built in the page with tfjs-layers by src/adapters/tfjs/layers-model.ts (the Node tfjs adapters' builder); inference with model.predict, " +
+          'training-mode BatchNormalization with model.apply(x, {training: true}), moving statistics restored after each run',
         `'<dense>${LOGITS_SUFFIX}' captures: tf.fused.matMul(input, kernel) + bias in the page`,
         `Chromium flags: ${host.flags.join(' ')}`,
         ...this.client.logTail(5).map((l) => `page console: ${l}`),
@@ -175,7 +215,11 @@ export class TfjsBrowserAdapter implements Adapter {
         index.push({ layer, name: w.name, trainable: w.trainable, key });
       }
     }
-    const r = await this.client.call<{ params: ParamCount }>('tfjsBuild', { spec, weights: index, tensors: this.client.offer(tensors) });
+    const r = await this.client.call<{ params: ParamCount }>('tfjsBuild', {
+      spec,
+      weights: index,
+      tensors: this.client.offer(tensors),
+    });
     this.params = r.params;
     this.builtEpoch = this.client.epoch;
   }
@@ -192,14 +236,26 @@ export class TfjsBrowserAdapter implements Adapter {
     if (!this.spec) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
     const spec = this.spec;
     const inputShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (input.shape.length !== 4 || !Number.isInteger(input.shape[0]) || input.shape[0] < 1 || input.shape.slice(1).join(',') !== inputShape.join(',')) {
-      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`);
+    if (
+      input.shape.length !== 4 ||
+      !Number.isInteger(input.shape[0]) ||
+      input.shape[0] < 1 ||
+      input.shape.slice(1).join(',') !== inputShape.join(',')
+    ) {
+      throw new Error(
+        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`,
+      );
     }
-    if (input.data.length !== sizeOf(input.shape)) throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
+    if (input.data.length !== sizeOf(input.shape))
+      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
     const capture = [...new Set(opts.capture ?? [])];
     await this.ensureBuilt();
     const x = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
-    const idx = await this.client.call<WireIndex>('tfjsRun', { input: this.client.offer([{ key: 'input', shape: input.shape, data: x }]), training: opts.training, capture });
+    const idx = await this.client.call<WireIndex>('tfjsRun', {
+      input: this.client.offer([{ key: 'input', shape: input.shape, data: x }]),
+      training: opts.training,
+      capture,
+    });
     const got = this.client.take(idx);
     const intermediates: Record<string, Tensor> = {};
     for (const name of capture) intermediates[name] = got.get(`capture/${name}`)!;

@@ -14,7 +14,15 @@
 import * as path from 'path';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
-import type { Adapter, AdapterDescription, AdapterEntry, PrecisionProfile, ProbeResult, RunOptions, RunResult } from '../types';
+import type {
+  Adapter,
+  AdapterDescription,
+  AdapterEntry,
+  PrecisionProfile,
+  ProbeResult,
+  RunOptions,
+  RunResult,
+} from '../types';
 import { ExternalAdapterError } from './errors';
 import { frameTensors, FrameError, PROTOCOL_VERSION, type Frame } from './frames';
 import { ProgramProcess } from './process';
@@ -86,7 +94,10 @@ export function splitCommand(line: string): string[] {
 function argvOf(command: string | string[]): string[] {
   if (Array.isArray(command)) {
     if (command.length === 0 || command.some((w) => typeof w !== 'string') || !command[0]) {
-      throw new ExternalAdapterError('usage', `the adapter command must be a non-empty list of strings, got ${JSON.stringify(command)}`);
+      throw new ExternalAdapterError(
+        'usage',
+        `the adapter command must be a non-empty list of strings, got ${JSON.stringify(command)}`,
+      );
     }
     return [...command];
   }
@@ -96,8 +107,12 @@ function argvOf(command: string | string[]): string[] {
 /** An id from the command: the last word naming a script or program, without folder and extension, e.g. 'jax_adapter'. */
 export function commandAdapterId(command: string | string[]): string {
   const argv = argvOf(command);
-  const word = [...argv].reverse().find((w) => !w.startsWith('-') && /\.(py|js|mjs|cjs|ts|rb|jl|sh)$/.test(w)) ?? argv[0];
-  const base = path.basename(word).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '-');
+  const word =
+    [...argv].reverse().find((w) => !w.startsWith('-') && /\.(py|js|mjs|cjs|ts|rb|jl|sh)$/.test(w)) ?? argv[0];
+  const base = path
+    .basename(word)
+    .replace(/\.[^.]+$/, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-');
   return `external-${base || 'program'}`;
 }
 
@@ -142,7 +157,10 @@ export class CommandAdapter implements Adapter {
   }
 
   private defaultFix(): string {
-    return this.opts.fix ?? `make \`${commandText(this.argv)}\` runnable${this.opts.cwd ? ` in ${this.opts.cwd}` : ''} (it runs without a shell; check the program path and its interpreter), and have it speak docs/adapter-protocol.md version ${PROTOCOL_VERSION}`;
+    return (
+      this.opts.fix ??
+      `make \`${commandText(this.argv)}\` runnable${this.opts.cwd ? ` in ${this.opts.cwd}` : ''} (it runs without a shell; check the program path and its interpreter), and have it speak docs/adapter-protocol.md version ${PROTOCOL_VERSION}`
+    );
   }
 
   /** Starts the program and exchanges hello; on failure records and returns an 'unavailable' probe result. */
@@ -153,13 +171,20 @@ export class CommandAdapter implements Adapter {
     this.proc = proc;
     let f: Frame;
     try {
-      f = await proc.request('hello', { protocol: PROTOCOL_VERSION, harness: { name: 'resnet-conformance', protocol: PROTOCOL_VERSION } }, [], this.helloTimeoutMs);
+      f = await proc.request(
+        'hello',
+        { protocol: PROTOCOL_VERSION, harness: { name: 'resnet-conformance', protocol: PROTOCOL_VERSION } },
+        [],
+        this.helloTimeoutMs,
+      );
     } catch (e) {
       const err = e as ExternalAdapterError;
       let reason: string;
       if (proc.notStarted) reason = `cannot start \`${commandText(this.argv)}\`: the program ${proc.exitReason}`;
-      else if (err.kind === 'crashed') reason = `the program ${proc.exitReason} before answering hello; ${proc.stderrSummary()}`;
-      else if (err.kind === 'timeout') reason = `no hello from the program within ${this.helloTimeoutMs} ms (it was killed); ${proc.stderrSummary()}`;
+      else if (err.kind === 'crashed')
+        reason = `the program ${proc.exitReason} before answering hello; ${proc.stderrSummary()}`;
+      else if (err.kind === 'timeout')
+        reason = `no hello from the program within ${this.helloTimeoutMs} ms (it was killed); ${proc.stderrSummary()}`;
       else reason = `hello failed: ${err.message}`;
       proc.kill();
       this.startFailure = { available: false, reason, fix: this.defaultFix() };
@@ -199,11 +224,16 @@ export class CommandAdapter implements Adapter {
     const h = f.header;
     if (h.available === true) return { available: true };
     if (h.available !== false) {
-      return { available: false, reason: `the program's probe answer has no boolean 'available' (got ${JSON.stringify(h.available)})`, fix: this.defaultFix() };
+      return {
+        available: false,
+        reason: `the program's probe answer has no boolean 'available' (got ${JSON.stringify(h.available)})`,
+        fix: this.defaultFix(),
+      };
     }
     return {
       available: false,
-      reason: typeof h.reason === 'string' && h.reason ? h.reason : 'the program says it cannot run here (no reason given)',
+      reason:
+        typeof h.reason === 'string' && h.reason ? h.reason : 'the program says it cannot run here (no reason given)',
       fix: typeof h.fix === 'string' && h.fix ? h.fix : this.defaultFix(),
     };
   }
@@ -212,7 +242,11 @@ export class CommandAdapter implements Adapter {
     const proc = await this.ensureRunning('describe');
     const h = (await proc.request('describe', {}, [], this.timeoutMs)).header;
     const str = (k: string): string => {
-      if (typeof h[k] !== 'string') throw new ExternalAdapterError('protocol', `${this.label}: describe answer: '${k}' must be a string, got ${JSON.stringify(h[k])}`);
+      if (typeof h[k] !== 'string')
+        throw new ExternalAdapterError(
+          'protocol',
+          `${this.label}: describe answer: '${k}' must be a string, got ${JSON.stringify(h[k])}`,
+        );
       return h[k] as string;
     };
     const settings: Record<string, string | number | boolean> = {};
@@ -225,8 +259,17 @@ export class CommandAdapter implements Adapter {
       }
     }
     const notes = Array.isArray(h.notes) ? h.notes.map(String) : [];
-    notes.push(`external program \`${commandText(this.argv)}\`: ${this.hello!.name} ${this.hello!.version}, protocol version ${this.hello!.protocol}`);
-    return { runtime: str('runtime'), version: str('version'), device: str('device'), precision: str('precision'), settings, notes };
+    notes.push(
+      `external program \`${commandText(this.argv)}\`: ${this.hello!.name} ${this.hello!.version}, protocol version ${this.hello!.protocol}`,
+    );
+    return {
+      runtime: str('runtime'),
+      version: str('version'),
+      device: str('device'),
+      precision: str('precision'),
+      settings,
+      notes,
+    };
   }
 
   private async sendBuild(proc: ProgramProcess, spec: ModelSpec, weights: ModelWeights): Promise<void> {
@@ -259,7 +302,10 @@ export class CommandAdapter implements Adapter {
     const proc = this.proc;
     if (proc && proc.exitReason === undefined && this.hello) return proc;
     if (this.restarts >= MAX_RESTARTS) {
-      throw new ExternalAdapterError('crashed', `${this.label}: the program ${proc?.exitReason ?? 'is not running'} and was already restarted ${this.restarts} times; not restarting it again`);
+      throw new ExternalAdapterError(
+        'crashed',
+        `${this.label}: the program ${proc?.exitReason ?? 'is not running'} and was already restarted ${this.restarts} times; not restarting it again`,
+      );
     }
     this.restarts++;
     const p = await this.ensureRunning('restart the program');
@@ -278,9 +324,11 @@ export class CommandAdapter implements Adapter {
   private checkShape(tensorName: string, t: Tensor, expected: number[] | undefined): void {
     if (!expected) return;
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
-      throw new ExternalAdapterError('shape',
+      throw new ExternalAdapterError(
+        'shape',
         `${this.label}: tensor '${tensorName}' has shape ${formatShape(t.shape)}, the spec says ${formatShape(expected)}`,
-        { tensor: tensorName, actualShape: [...t.shape], expectedShape: expected });
+        { tensor: tensorName, actualShape: [...t.shape], expectedShape: expected },
+      );
     }
   }
 
@@ -290,15 +338,27 @@ export class CommandAdapter implements Adapter {
     const inputShape = spec.layers[0].outputShape;
     const shape = input.shape;
     if (shape.length !== inputShape.length + 1 || !(shape[0] >= 1) || inputShape.some((d, i) => shape[i + 1] !== d)) {
-      throw new ExternalAdapterError('usage', `${this.label}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`);
+      throw new ExternalAdapterError(
+        'usage',
+        `${this.label}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
+      );
     }
     if (input.data.length !== sizeOf(shape)) {
-      throw new ExternalAdapterError('usage', `${this.label}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
+      throw new ExternalAdapterError(
+        'usage',
+        `${this.label}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
+      );
     }
-    if (typeof opts.training !== 'boolean') throw new ExternalAdapterError('usage', `${this.label}: run option 'training' must be true or false`);
+    if (typeof opts.training !== 'boolean')
+      throw new ExternalAdapterError('usage', `${this.label}: run option 'training' must be true or false`);
     const capture = opts.capture ?? [];
     const proc = await this.revive();
-    const f = await proc.request('run', { training: opts.training, capture }, [{ name: 'input', tensor: input }], this.timeoutMs);
+    const f = await proc.request(
+      'run',
+      { training: opts.training, capture },
+      [{ name: 'input', tensor: input }],
+      this.timeoutMs,
+    );
     this.lastComputeMs = typeof f.header.computeMs === 'number' ? f.header.computeMs : undefined;
     let tensors: Map<string, Tensor>;
     try {
@@ -308,7 +368,11 @@ export class CommandAdapter implements Adapter {
       throw new ExternalAdapterError('protocol', `${this.label}: ${(e as FrameError).message}; the program was killed`);
     }
     const output = tensors.get('output');
-    if (!output) throw new ExternalAdapterError('protocol', `${this.label}: 'run' answer has no tensor 'output' (tensors: ${[...tensors.keys()].join(', ') || 'none'})`);
+    if (!output)
+      throw new ExternalAdapterError(
+        'protocol',
+        `${this.label}: 'run' answer has no tensor 'output' (tensors: ${[...tensors.keys()].join(', ') || 'none'})`,
+      );
     const n = shape[0];
     this.checkShape('output', output, this.expectedShape(spec.output, n));
     const intermediates: Record<string, Tensor> = {};
@@ -328,16 +392,23 @@ export class CommandAdapter implements Adapter {
     const o = pc as Record<string, unknown>;
     const ok = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
     if (!o || !ok(o.total) || !ok(o.trainable) || !ok(o.nonTrainable)) {
-      throw new ExternalAdapterError('protocol', `${this.label}: ${where}: paramCount must be {total, trainable, nonTrainable} non-negative integers, got ${JSON.stringify(pc)}`);
+      throw new ExternalAdapterError(
+        'protocol',
+        `${this.label}: ${where}: paramCount must be {total, trainable, nonTrainable} non-negative integers, got ${JSON.stringify(pc)}`,
+      );
     }
     if (o.total !== o.trainable + o.nonTrainable) {
-      throw new ExternalAdapterError('protocol', `${this.label}: ${where}: paramCount total ${o.total} is not trainable ${o.trainable} + non-trainable ${o.nonTrainable}`);
+      throw new ExternalAdapterError(
+        'protocol',
+        `${this.label}: ${where}: paramCount total ${o.total} is not trainable ${o.trainable} + non-trainable ${o.nonTrainable}`,
+      );
     }
     return { total: o.total, trainable: o.trainable, nonTrainable: o.nonTrainable };
   }
 
   async paramCount(): Promise<ParamCount> {
-    if (!this.spec) throw new ExternalAdapterError('usage', `${this.label}: build() must be called before paramCount()`);
+    if (!this.spec)
+      throw new ExternalAdapterError('usage', `${this.label}: build() must be called before paramCount()`);
     const proc = await this.revive();
     const f = await proc.request('paramCount', {}, [], this.timeoutMs);
     return this.checkParamCount(f.header, "'paramCount' answer");

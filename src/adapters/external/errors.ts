@@ -26,7 +26,11 @@ export class ExternalAdapterError extends Error {
   readonly actualShape?: number[];
   readonly expectedShape?: number[];
 
-  constructor(kind: ExternalFaultKind, message: string, extra: { tensor?: string; actualShape?: number[]; expectedShape?: number[] } = {}) {
+  constructor(
+    kind: ExternalFaultKind,
+    message: string,
+    extra: { tensor?: string; actualShape?: number[]; expectedShape?: number[] } = {},
+  ) {
     super(message);
     this.kind = kind;
     this.name = NAMES[kind];

@@ -44,7 +44,10 @@ export class FrameError extends Error {
 }
 
 /** Encodes one frame: the header (tensor references filled in) and the tensors as .npy bytes. */
-export function encodeFrame(header: Omit<FrameHeader, 'tensors'>, tensors: { name: string; tensor: Tensor }[] = []): Buffer {
+export function encodeFrame(
+  header: Omit<FrameHeader, 'tensors'>,
+  tensors: { name: string; tensor: Tensor }[] = [],
+): Buffer {
   const blobs = tensors.map((t) => encodeNpy(t.tensor, t.name));
   const refs: TensorRef[] = [];
   let offset = 0;
@@ -53,7 +56,8 @@ export function encodeFrame(header: Omit<FrameHeader, 'tensors'>, tensors: { nam
     offset += blobs[i].length;
   }
   const h = Buffer.from(JSON.stringify(tensors.length ? { ...header, tensors: refs } : header), 'utf8');
-  if (h.length > MAX_HEADER_BYTES) throw new FrameError(`frame '${header.type}': header of ${h.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  if (h.length > MAX_HEADER_BYTES)
+    throw new FrameError(`frame '${header.type}': header of ${h.length} bytes exceeds ${MAX_HEADER_BYTES}`);
   const prefix = Buffer.alloc(4);
   prefix.writeUInt32LE(h.length, 0);
   const len = Buffer.alloc(8);
@@ -107,13 +111,17 @@ export class FrameReader {
     const hlen = this.peek(4).readUInt32LE(0);
     if (hlen === 0 || hlen > MAX_HEADER_BYTES) {
       const bytes = this.peek(Math.min(this.size, 16));
-      throw new FrameError(`malformed frame #${n} from the ${this.who}: header length ${hlen} is outside 1..${MAX_HEADER_BYTES} (first bytes: ${hexAscii(bytes)}); is the program printing to stdout?`);
+      throw new FrameError(
+        `malformed frame #${n} from the ${this.who}: header length ${hlen} is outside 1..${MAX_HEADER_BYTES} (first bytes: ${hexAscii(bytes)}); is the program printing to stdout?`,
+      );
     }
     if (this.size < 4 + hlen + 8) return undefined;
     const head = this.peek(4 + hlen + 8);
     const plen = head.readBigUInt64LE(4 + hlen);
     if (plen > BigInt(MAX_PAYLOAD_BYTES)) {
-      throw new FrameError(`malformed frame #${n} from the ${this.who}: payload length ${plen} exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+      throw new FrameError(
+        `malformed frame #${n} from the ${this.who}: payload length ${plen} exceeds ${MAX_PAYLOAD_BYTES} bytes`,
+      );
     }
     const total = 4 + hlen + 8 + Number(plen);
     if (this.size < total) return undefined;
@@ -124,7 +132,9 @@ export class FrameReader {
     try {
       header = JSON.parse(text);
     } catch (e) {
-      throw new FrameError(`malformed frame #${n} from the ${this.who}: header is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 120))}`);
+      throw new FrameError(
+        `malformed frame #${n} from the ${this.who}: header is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 120))}`,
+      );
     }
     const payload = frame.subarray(4 + hlen + 8);
     return { header: checkHeader(header, payload.length, `frame #${n} from the ${this.who}`), payload };
@@ -132,17 +142,30 @@ export class FrameReader {
 }
 
 function checkHeader(h: unknown, payloadLength: number, where: string): FrameHeader {
-  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new FrameError(`malformed ${where}: header must be a JSON object`);
+  if (typeof h !== 'object' || h === null || Array.isArray(h))
+    throw new FrameError(`malformed ${where}: header must be a JSON object`);
   const o = h as Record<string, unknown>;
   if (typeof o.type !== 'string' || !o.type) throw new FrameError(`malformed ${where}: header has no string 'type'`);
-  if (!Number.isSafeInteger(o.id) || (o.id as number) < 0) throw new FrameError(`malformed ${where} ('${o.type}'): header 'id' must be an integer >= 0, got ${JSON.stringify(o.id)}`);
+  if (!Number.isSafeInteger(o.id) || (o.id as number) < 0)
+    throw new FrameError(
+      `malformed ${where} ('${o.type}'): header 'id' must be an integer >= 0, got ${JSON.stringify(o.id)}`,
+    );
   if (o.tensors !== undefined) {
     if (!Array.isArray(o.tensors)) throw new FrameError(`malformed ${where} ('${o.type}'): 'tensors' must be a list`);
     for (const t of o.tensors as unknown[]) {
       const r = t as Partial<TensorRef> | null;
-      if (!r || typeof r.name !== 'string' || !Number.isSafeInteger(r.offset) || !Number.isSafeInteger(r.length)
-        || r.offset! < 0 || r.length! < 0 || r.offset! + r.length! > payloadLength) {
-        throw new FrameError(`malformed ${where} ('${o.type}'): tensor reference ${JSON.stringify(t)} is not {name, offset, length} inside the ${payloadLength}-byte payload`);
+      if (
+        !r ||
+        typeof r.name !== 'string' ||
+        !Number.isSafeInteger(r.offset) ||
+        !Number.isSafeInteger(r.length) ||
+        r.offset! < 0 ||
+        r.length! < 0 ||
+        r.offset! + r.length! > payloadLength
+      ) {
+        throw new FrameError(
+          `malformed ${where} ('${o.type}'): tensor reference ${JSON.stringify(t)} is not {name, offset, length} inside the ${payloadLength}-byte payload`,
+        );
       }
     }
   }
@@ -162,7 +185,9 @@ export function frameTensors(f: Frame, where = `'${f.header.type}' frame`): Map<
       throw new FrameError(`malformed ${where}: ${(e as Error).message}`);
     }
     if (!(raw.data instanceof Float32Array) && !(raw.data instanceof Float64Array)) {
-      throw new FrameError(`malformed ${where}: tensor '${r.name}' has dtype '${raw.dtype}'; protocol tensors are float32 ('<f4') or float64 ('<f8')`);
+      throw new FrameError(
+        `malformed ${where}: tensor '${r.name}' has dtype '${raw.dtype}'; protocol tensors are float32 ('<f4') or float64 ('<f8')`,
+      );
     }
     out.set(r.name, { shape: raw.shape, data: raw.data });
   }

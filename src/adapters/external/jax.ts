@@ -14,7 +14,9 @@ export const JAX_VENV = '.venv-jax';
 export const JAX_SETUP_COMMAND = 'npm run setup:jax';
 
 export function jaxPython(root = repoRoot()): string {
-  return process.platform === 'win32' ? path.join(root, JAX_VENV, 'Scripts', 'python.exe') : path.join(root, JAX_VENV, 'bin', 'python');
+  return process.platform === 'win32'
+    ? path.join(root, JAX_VENV, 'Scripts', 'python.exe')
+    : path.join(root, JAX_VENV, 'bin', 'python');
 }
 
 export function jaxScript(root = repoRoot()): string {
@@ -23,7 +25,8 @@ export function jaxScript(root = repoRoot()): string {
 
 export const JAX_ENTRY: AdapterEntry = {
   id: 'jax',
-  summary: 'JAX (jit, float32, Precision.HIGHEST) through the stdio protocol: clients/python/examples/jax_adapter.py in .venv-jax (npm run setup:jax)',
+  summary:
+    'JAX (jit, float32, Precision.HIGHEST) through the stdio protocol: clients/python/examples/jax_adapter.py in .venv-jax (npm run setup:jax)',
   profile: 'fp32-cpu',
   outOfTheBox: false,
   create() {
@@ -33,8 +36,18 @@ export const JAX_ENTRY: AdapterEntry = {
     const adapter = new CommandAdapter({ id: 'jax', command: [python, script], cwd: root, fix: JAX_SETUP_COMMAND });
     const probe = adapter.probe.bind(adapter);
     adapter.probe = async () => {
-      if (!fs.existsSync(python)) return { available: false, reason: `${path.relative(root, python) || python} is missing: the JAX environment is not set up`, fix: JAX_SETUP_COMMAND };
-      if (!fs.existsSync(script)) return { available: false, reason: `${script} is missing`, fix: 'reinstall resnet-conformance (clients/python ships with it)' };
+      if (!fs.existsSync(python))
+        return {
+          available: false,
+          reason: `${path.relative(root, python) || python} is missing: the JAX environment is not set up`,
+          fix: JAX_SETUP_COMMAND,
+        };
+      if (!fs.existsSync(script))
+        return {
+          available: false,
+          reason: `${script} is missing`,
+          fix: 'reinstall resnet-conformance (clients/python ships with it)',
+        };
       return probe();
     };
     return adapter;

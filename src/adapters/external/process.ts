@@ -48,7 +48,9 @@ export class ProgramProcess {
   private resolveExit!: () => void;
 
   constructor(private readonly opts: ProgramOptions) {
-    this.exitPromise = new Promise((r) => { this.resolveExit = r; });
+    this.exitPromise = new Promise((r) => {
+      this.resolveExit = r;
+    });
     const [cmd, ...args] = opts.argv;
     let child: ChildProcess;
     try {
@@ -66,16 +68,22 @@ export class ProgramProcess {
       return;
     }
     this.child = child;
-    child.stdin!.on('error', () => { /* EPIPE when the program has exited: reported by 'exit' */ });
+    child.stdin!.on('error', () => {
+      /* EPIPE when the program has exited: reported by 'exit' */
+    });
     child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (s: string) => { this.stderrTail = (this.stderrTail + s).slice(-STDERR_KEEP); });
+    child.stderr!.on('data', (s: string) => {
+      this.stderrTail = (this.stderrTail + s).slice(-STDERR_KEEP);
+    });
     child.stdout!.on('data', (b: Buffer) => this.onData(b));
     child.on('error', (err) => {
       this.spawnError = err;
       this.markGone(`could not be started: ${err.message}`);
     });
     let stdoutEnded = false;
-    child.stdout!.once('end', () => { stdoutEnded = true; });
+    child.stdout!.once('end', () => {
+      stdoutEnded = true;
+    });
     child.on('exit', (code, signal) => {
       const why = `exited (${signal ? `signal ${signal}` : `code ${code}`})`;
       // Let the last stdout chunks arrive first (a frame written just before exit still counts);
@@ -84,7 +92,10 @@ export class ProgramProcess {
         setImmediate(() => this.markGone(why));
       } else {
         const t = setTimeout(() => this.markGone(why), 200);
-        child.stdout!.once('end', () => { clearTimeout(t); setImmediate(() => this.markGone(why)); });
+        child.stdout!.once('end', () => {
+          clearTimeout(t);
+          setImmediate(() => this.markGone(why));
+        });
       }
     });
     this.setRef(false);
@@ -116,8 +127,12 @@ export class ProgramProcess {
     if (p) {
       this.pending = undefined;
       clearTimeout(p.timer);
-      p.reject(new ExternalAdapterError('crashed',
-        `${this.opts.label}: the program ${this.gone} while request '${p.type}' (#${p.id}) was pending; ${this.stderrSummary()}`));
+      p.reject(
+        new ExternalAdapterError(
+          'crashed',
+          `${this.opts.label}: the program ${this.gone} while request '${p.type}' (#${p.id}) was pending; ${this.stderrSummary()}`,
+        ),
+      );
     }
     this.setRef(false);
     this.resolveExit();
@@ -141,15 +156,24 @@ export class ProgramProcess {
         return;
       }
       if (f.header.id !== p.id) {
-        this.fault('protocol', `response '${f.header.type}' has id ${f.header.id}, but the pending request '${p.type}' has id ${p.id}`);
+        this.fault(
+          'protocol',
+          `response '${f.header.type}' has id ${f.header.id}, but the pending request '${p.type}' has id ${p.id}`,
+        );
         return;
       }
       this.pending = undefined;
       clearTimeout(p.timer);
       this.setRef(false);
       if (f.header.type === 'error') {
-        const tb = typeof f.header.traceback === 'string' && f.header.traceback ? `\n${f.header.traceback.trimEnd()}` : '';
-        p.reject(new ExternalAdapterError('program', `${this.opts.label}: '${p.type}' failed in the program: ${String(f.header.message ?? '(no message)')}${tb}`));
+        const tb =
+          typeof f.header.traceback === 'string' && f.header.traceback ? `\n${f.header.traceback.trimEnd()}` : '';
+        p.reject(
+          new ExternalAdapterError(
+            'program',
+            `${this.opts.label}: '${p.type}' failed in the program: ${String(f.header.message ?? '(no message)')}${tb}`,
+          ),
+        );
       } else if (f.header.type !== p.type) {
         this.fault('protocol', `answered request '${p.type}' (#${p.id}) with a '${f.header.type}' frame`, p);
       } else {
@@ -166,7 +190,9 @@ export class ProgramProcess {
     const gone = kind === 'timeout' ? 'killed after a timeout' : 'killed after a protocol error';
     if (this.gone === undefined) this.gone = gone;
     if (p) {
-      p.reject(new ExternalAdapterError(kind, `${this.opts.label}: ${what}; the program was killed. ${this.stderrSummary()}`));
+      p.reject(
+        new ExternalAdapterError(kind, `${this.opts.label}: ${what}; the program was killed. ${this.stderrSummary()}`),
+      );
     }
   }
 
@@ -183,7 +209,11 @@ export class ProgramProcess {
       if (c.pid !== undefined && process.platform !== 'win32') process.kill(-c.pid, 'SIGKILL');
       else c.kill('SIGKILL');
     } catch {
-      try { c.kill('SIGKILL'); } catch { /* already gone */ }
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 
@@ -192,7 +222,8 @@ export class ProgramProcess {
     if (!c) return;
     const f = on ? 'ref' : 'unref';
     c[f]();
-    for (const s of [c.stdin, c.stdout, c.stderr] as unknown as ({ ref?: () => void; unref?: () => void } | null)[]) s?.[f]?.();
+    for (const s of [c.stdin, c.stdout, c.stderr] as unknown as ({ ref?: () => void; unref?: () => void } | null)[])
+      s?.[f]?.();
   }
 
   /**
@@ -200,27 +231,40 @@ export class ProgramProcess {
    * ExternalAdapterError: 'program' (an error message; the program stays usable), 'crashed',
    * 'timeout' or 'protocol' (the program is gone after those).
    */
-  request(type: string, fields: Record<string, unknown>, tensors: { name: string; tensor: Tensor }[], timeoutMs: number): Promise<Frame> {
-    const run = (): Promise<Frame> => new Promise<Frame>((resolve, reject) => {
-      if (this.gone !== undefined || !this.child) {
-        reject(new ExternalAdapterError('crashed', `${this.opts.label}: cannot send '${type}': the program ${this.gone ?? 'is not running'}; ${this.stderrSummary()}`));
-        return;
-      }
-      const id = this.nextId++;
-      let bytes: Buffer;
-      try {
-        bytes = encodeFrame({ ...fields, type, id }, tensors);
-      } catch (e) {
-        reject(new ExternalAdapterError('usage', `${this.opts.label}: cannot encode '${type}': ${(e as Error).message}`));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.fault('timeout', `no answer to '${type}' (#${id}) within ${timeoutMs} ms`);
-      }, timeoutMs);
-      this.pending = { id, type, resolve, reject, timer };
-      this.setRef(true);
-      this.child.stdin!.write(bytes);
-    });
+  request(
+    type: string,
+    fields: Record<string, unknown>,
+    tensors: { name: string; tensor: Tensor }[],
+    timeoutMs: number,
+  ): Promise<Frame> {
+    const run = (): Promise<Frame> =>
+      new Promise<Frame>((resolve, reject) => {
+        if (this.gone !== undefined || !this.child) {
+          reject(
+            new ExternalAdapterError(
+              'crashed',
+              `${this.opts.label}: cannot send '${type}': the program ${this.gone ?? 'is not running'}; ${this.stderrSummary()}`,
+            ),
+          );
+          return;
+        }
+        const id = this.nextId++;
+        let bytes: Buffer;
+        try {
+          bytes = encodeFrame({ ...fields, type, id }, tensors);
+        } catch (e) {
+          reject(
+            new ExternalAdapterError('usage', `${this.opts.label}: cannot encode '${type}': ${(e as Error).message}`),
+          );
+          return;
+        }
+        const timer = setTimeout(() => {
+          this.fault('timeout', `no answer to '${type}' (#${id}) within ${timeoutMs} ms`);
+        }, timeoutMs);
+        this.pending = { id, type, resolve, reject, timer };
+        this.setRef(true);
+        this.child.stdin!.write(bytes);
+      });
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
@@ -236,7 +280,11 @@ export class ProgramProcess {
     this.setRef(true);
     const bye = this.request('bye', {}, [], graceMs).catch(() => undefined);
     await Promise.race([bye, this.exitPromise]);
-    try { c.stdin!.end(); } catch { /* closed */ }
+    try {
+      c.stdin!.end();
+    } catch {
+      /* closed */
+    }
     const timer = setTimeout(() => this.kill(), graceMs);
     await this.exitPromise;
     clearTimeout(timer);

@@ -89,13 +89,19 @@ export class KerasAdapter implements Adapter {
     ];
     const ic = this.initCheck();
     if (ic) {
-      notes.push(ic.bitExact === ic.weightTensors
-        ? `init check: all ${ic.weightTensors} handed weight tensors are bit-identical to Keras's own seeded initial weights`
-        : `init check: ${ic.weightTensors - ic.bitExact} of ${ic.weightTensors} handed weight tensors differ from Keras's own seeded initial weights (first: ${ic.mismatches.map((m) => `${m.layer}/${m.name} (${m.differing} values, max |diff| ${m.maxAbs})`).join(', ')})`);
+      notes.push(
+        ic.bitExact === ic.weightTensors
+          ? `init check: all ${ic.weightTensors} handed weight tensors are bit-identical to Keras's own seeded initial weights`
+          : `init check: ${ic.weightTensors - ic.bitExact} of ${ic.weightTensors} handed weight tensors differ from Keras's own seeded initial weights (first: ${ic.mismatches.map((m) => `${m.layer}/${m.name} (${m.differing} values, max |diff| ${m.maxAbs})`).join(', ')})`,
+      );
     }
     return {
       runtime: 'Keras (TensorFlow backend)',
-      version: r ? `keras ${r.keras}, tensorflow ${r.tensorflow}` : p.ok ? `keras ${p.keras}, tensorflow ${p.tensorflow}` : 'unavailable',
+      version: r
+        ? `keras ${r.keras}, tensorflow ${r.tensorflow}`
+        : p.ok
+          ? `keras ${p.keras}, tensorflow ${p.tensorflow}`
+          : 'unavailable',
       device: 'cpu',
       precision: 'float32',
       settings: {
@@ -141,10 +147,14 @@ export class KerasAdapter implements Adapter {
     const inputShape = spec.layers[0].outputShape;
     const shape = input.shape;
     if (shape.length !== inputShape.length + 1 || !(shape[0] >= 1) || inputShape.some((d, i) => shape[i + 1] !== d)) {
-      throw new Error(`${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`);
+      throw new Error(
+        `${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
+      );
     }
     if (input.data.length !== sizeOf(shape)) {
-      throw new Error(`${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
+      throw new Error(
+        `${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
+      );
     }
     if (typeof opts.training !== 'boolean') throw new Error(`${this.id}: run option 'training' must be true or false`);
     const dir = path.join(this.tmpDir(), `run-${this.runCount++}`);
@@ -153,10 +163,16 @@ export class KerasAdapter implements Adapter {
       const inFile = path.join(dir, 'input.npy');
       const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
       writeNpy(inFile, { shape: [...shape], data });
-      const res = await this.worker.request('run', { input: inFile, training: opts.training, capture: opts.capture ?? [], outDir: dir });
+      const res = await this.worker.request('run', {
+        input: inFile,
+        training: opts.training,
+        capture: opts.capture ?? [],
+        outDir: dir,
+      });
       const output = readNpy(res.output as string);
       const intermediates: Record<string, Tensor> = {};
-      for (const [name, file] of Object.entries(res.intermediates as Record<string, string>)) intermediates[name] = readNpy(file);
+      for (const [name, file] of Object.entries(res.intermediates as Record<string, string>))
+        intermediates[name] = readNpy(file);
       return { output, intermediates };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

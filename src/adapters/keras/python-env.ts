@@ -77,12 +77,20 @@ export function probePython(python = pythonPath(), opts: { fresh?: boolean } = {
   if (!fs.existsSync(python)) {
     result = { ok: false, python, reason: `no Python environment: ${python} does not exist` };
   } else {
-    const r = spawnSync(python, ['-c', PROBE_SCRIPT], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, CUDA_VISIBLE_DEVICES: '' } });
+    const r = spawnSync(python, ['-c', PROBE_SCRIPT], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CUDA_VISIBLE_DEVICES: '' },
+    });
     if (r.error) {
       result = { ok: false, python, reason: `cannot run ${python}: ${r.error.message}` };
     } else if (r.status !== 0) {
       const tail = (r.stderr || '').trim().split('\n').slice(-1)[0] ?? '';
-      result = { ok: false, python, reason: `${python} cannot import tensorflow and keras (${tail || `exit ${r.status}`})` };
+      result = {
+        ok: false,
+        python,
+        reason: `${python} cannot import tensorflow and keras (${tail || `exit ${r.status}`})`,
+      };
     } else {
       try {
         const lines = r.stdout.trim().split('\n');

@@ -48,7 +48,13 @@ export class PythonWorker {
     this.readyPromise = new Promise<WorkerReady>((resolve, reject) => {
       const child = spawn(this.python, ['-u', this.script], {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '', PYTHONUNBUFFERED: '1', ...this.env },
+        env: {
+          ...process.env,
+          TF_CPP_MIN_LOG_LEVEL: '3',
+          CUDA_VISIBLE_DEVICES: '',
+          PYTHONUNBUFFERED: '1',
+          ...this.env,
+        },
       });
       this.child = child;
       let ready = false;
@@ -97,7 +103,10 @@ export class PythonWorker {
   }
 
   private stderrSummary(): string {
-    const lines = this.stderrTail.trim().split('\n').filter((l) => !/oneDNN custom operations|absl::InitializeLog/.test(l));
+    const lines = this.stderrTail
+      .trim()
+      .split('\n')
+      .filter((l) => !/oneDNN custom operations|absl::InitializeLog/.test(l));
     return lines.slice(-12).join('\n') || '(no output on stderr)';
   }
 
@@ -119,7 +128,8 @@ export class PythonWorker {
   /** Sends one request and resolves with the worker's response (rejects with its error and traceback). */
   async request(op: string, body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
     await this.start();
-    if (this.exited || !this.child) throw new Error(`keras worker ${this.exited ?? 'not running'}: ${this.stderrSummary()}`);
+    if (this.exited || !this.child)
+      throw new Error(`keras worker ${this.exited ?? 'not running'}: ${this.stderrSummary()}`);
     const id = this.nextId++;
     const child = this.child;
     return new Promise((resolve, reject) => {

@@ -23,9 +23,16 @@ export interface OrtWebDriver {
   /** Changes when the driver lost its sessions (a browser page was replaced): sessions must be created again. */
   readonly epoch: number;
   probe(): Promise<ProbeResult>;
-  describe(): Promise<Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }>;
+  describe(): Promise<
+    Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }
+  >;
   create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void>;
-  run(key: string, inputName: string, input: { shape: number[]; data: Float32Array }, fetches: string[]): Promise<Map<string, Tensor>>;
+  run(
+    key: string,
+    inputName: string,
+    input: { shape: number[]; data: Float32Array },
+    fetches: string[],
+  ): Promise<Map<string, Tensor>>;
   release(key?: string): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -43,7 +50,11 @@ export class OrtWebAdapter implements Adapter {
   private params: ParamCount | undefined;
   private readonly sessions = new Map<string, Session>();
 
-  constructor(readonly id: string, private readonly driver: OrtWebDriver, private readonly level: OrtWebLevel = 'all') {}
+  constructor(
+    readonly id: string,
+    private readonly driver: OrtWebDriver,
+    private readonly level: OrtWebLevel = 'all',
+  ) {}
 
   probe(_opts?: ProbeOptions): Promise<ProbeResult> {
     return this.driver.probe();
@@ -92,10 +103,20 @@ export class OrtWebAdapter implements Adapter {
     return { spec: this.spec, weights: this.weights };
   }
 
-  private async createSession(key: string, model: OnnxModel, bytes: Uint8Array, captures: Set<string>): Promise<Session> {
+  private async createSession(
+    key: string,
+    model: OnnxModel,
+    bytes: Uint8Array,
+    captures: Set<string>,
+  ): Promise<Session> {
     this.sessions.delete(key);
     await this.driver.create(key, bytes, this.level);
-    const s: Session = { key, epoch: this.driver.epoch, io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs }, captures };
+    const s: Session = {
+      key,
+      epoch: this.driver.epoch,
+      io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
+      captures,
+    };
     this.sessions.set(key, s);
     return s;
   }
@@ -119,7 +140,11 @@ export class OrtWebAdapter implements Adapter {
     const have = this.live(key);
     if (have && capture.every((c) => have.captures.has(c))) return have;
     const { spec, weights } = this.built();
-    const captures = new Set([...spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output), ...(have?.captures ?? []), ...capture]);
+    const captures = new Set([
+      ...spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output),
+      ...(have?.captures ?? []),
+      ...capture,
+    ]);
     if (have) await this.driver.release(key);
     const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
     return this.createSession(key, model, encodeModel(model.proto), captures);
@@ -128,11 +153,21 @@ export class OrtWebAdapter implements Adapter {
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const { spec } = this.built();
     const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (input.shape.length !== inShape.length + 1 || input.shape.slice(1).join(',') !== inShape.join(',') || !(input.shape[0] >= 1)) {
-      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`);
+    if (
+      input.shape.length !== inShape.length + 1 ||
+      input.shape.slice(1).join(',') !== inShape.join(',') ||
+      !(input.shape[0] >= 1)
+    ) {
+      throw new Error(
+        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`,
+      );
     }
-    if (input.data.length !== sizeOf(input.shape)) throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
-    const x = { shape: [...input.shape], data: input.data instanceof Float32Array ? input.data : Float32Array.from(input.data) };
+    if (input.data.length !== sizeOf(input.shape))
+      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
+    const x = {
+      shape: [...input.shape],
+      data: input.data instanceof Float32Array ? input.data : Float32Array.from(input.data),
+    };
     const capture = [...new Set(opts.capture ?? [])];
 
     const plain = await this.plainSession(opts.training);

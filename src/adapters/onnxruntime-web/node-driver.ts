@@ -23,7 +23,8 @@ export class NodeOrtWebDriver implements OrtWebDriver {
   private readonly threads: number;
 
   constructor(threads?: number) {
-    this.threads = threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+    this.threads =
+      threads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
   }
 
   private ort(): OrtWeb {
@@ -38,14 +39,23 @@ export class NodeOrtWebDriver implements OrtWebDriver {
     try {
       ort = this.ort();
     } catch (err) {
-      return { available: false, reason: `onnxruntime-web does not load: ${(err as Error).message.split('\n')[0]}`, fix: 'npm ci (onnxruntime-web is a dependency)' };
+      return {
+        available: false,
+        reason: `onnxruntime-web does not load: ${(err as Error).message.split('\n')[0]}`,
+        fix: 'npm ci (onnxruntime-web is a dependency)',
+      };
     }
     try {
       // one Relu node, same as the onnxruntime-node probe
       const bytes = encodeModel({
-        irVersion: 8, opsetImport: [{ domain: '', version: ONNX_OPSET }], producerName: 'resnet-conformance probe', producerVersion: '0',
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: ONNX_OPSET }],
+        producerName: 'resnet-conformance probe',
+        producerVersion: '0',
         graph: {
-          name: 'probe', node: [{ input: ['x'], output: ['y'], name: 'relu', opType: 'Relu', attribute: [] }], initializer: [],
+          name: 'probe',
+          node: [{ input: ['x'], output: ['y'], name: 'relu', opType: 'Relu', attribute: [] }],
+          initializer: [],
           input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
           output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
         },
@@ -54,10 +64,15 @@ export class NodeOrtWebDriver implements OrtWebDriver {
       const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
       const y = (await s.run({ x: new ort.Tensor('float32', new Float32Array([-1, 2]), [2]) })).y.data as Float32Array;
       await s.release();
-      if (y[0] !== 0 || y[1] !== 2) throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
+      if (y[0] !== 0 || y[1] !== 2)
+        throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
       return { available: true };
     } catch (err) {
-      return { available: false, reason: `onnxruntime-web wasm session failed in Node: ${(err as Error).message.split('\n')[0]}`, fix: 'reinstall onnxruntime-web (npm ci)' };
+      return {
+        available: false,
+        reason: `onnxruntime-web wasm session failed in Node: ${(err as Error).message.split('\n')[0]}`,
+        fix: 'reinstall onnxruntime-web (npm ci)',
+      };
     }
   }
 
@@ -68,7 +83,13 @@ export class NodeOrtWebDriver implements OrtWebDriver {
       version: ort.env.versions.web ?? 'unknown',
       device: 'cpu',
       precision: 'float32 (ONNX Runtime CPU kernels compiled to WebAssembly, SIMD)',
-      settings: { executionProvider: 'wasm', numThreads: ort.env.wasm.numThreads ?? this.threads, simd: true, wasmBinary: 'ort-wasm-simd-threaded.wasm', node: process.version },
+      settings: {
+        executionProvider: 'wasm',
+        numThreads: ort.env.wasm.numThreads ?? this.threads,
+        simd: true,
+        wasmBinary: 'ort-wasm-simd-threaded.wasm',
+        node: process.version,
+      },
       notes: ['onnxruntime-web resolves to dist/ort.node.min.js in Node.js; wasm threads run on worker_threads'],
     };
   }
@@ -76,10 +97,22 @@ export class NodeOrtWebDriver implements OrtWebDriver {
   async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
     const ort = this.ort();
     await this.release(key);
-    this.sessions.set(key, await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: level, executionMode: 'sequential' }));
+    this.sessions.set(
+      key,
+      await ort.InferenceSession.create(model, {
+        executionProviders: ['wasm'],
+        graphOptimizationLevel: level,
+        executionMode: 'sequential',
+      }),
+    );
   }
 
-  async run(key: string, inputName: string, input: { shape: number[]; data: Float32Array }, fetches: string[]): Promise<Map<string, Tensor>> {
+  async run(
+    key: string,
+    inputName: string,
+    input: { shape: number[]; data: Float32Array },
+    fetches: string[],
+  ): Promise<Map<string, Tensor>> {
     const ort = this.ort();
     const s = this.sessions.get(key);
     if (!s) throw new Error(`onnxruntime-web: no session '${key}'`);

@@ -83,10 +83,18 @@ export class OnnxRuntimeAdapter implements Adapter {
     if (opts.executionProvider === 'cpu' && opts.useTf32 !== undefined) {
       throw new Error(`${opts.id}: useTf32 only applies to the CUDA execution provider`);
     }
-    const threads = opts.intraOpNumThreads ?? (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`${opts.id}: intraOpNumThreads must be a positive integer, got ${threads}`);
+    const threads =
+      opts.intraOpNumThreads ??
+      (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`${opts.id}: intraOpNumThreads must be a positive integer, got ${threads}`);
     this.id = opts.id;
-    this.opts = { ...opts, intraOpNumThreads: threads, deviceId: opts.deviceId ?? 0, intraOpSpinning: opts.intraOpSpinning ?? false };
+    this.opts = {
+      ...opts,
+      intraOpNumThreads: threads,
+      deviceId: opts.deviceId ?? 0,
+      intraOpSpinning: opts.intraOpSpinning ?? false,
+    };
   }
 
   private get isCuda(): boolean {
@@ -115,8 +123,10 @@ export class OnnxRuntimeAdapter implements Adapter {
       return 'NVIDIA_TF32_OVERRIDE=0 is set, which disables TF32 for the whole process';
     }
     if (!this.opts.useTf32 && override !== '0') {
-      return 'use_tf32=0 cannot be passed per session by onnxruntime-node 1.30 (its CUDA options carry only deviceId, '
-        + 'so the provider keeps its default use_tf32=1); TF32 is off only when NVIDIA_TF32_OVERRIDE=0 is set before the process starts';
+      return (
+        'use_tf32=0 cannot be passed per session by onnxruntime-node 1.30 (its CUDA options carry only deviceId, ' +
+        'so the provider keeps its default use_tf32=1); TF32 is off only when NVIDIA_TF32_OVERRIDE=0 is set before the process starts'
+      );
     }
     return null;
   }
@@ -124,14 +134,22 @@ export class OnnxRuntimeAdapter implements Adapter {
   async probe(): Promise<ProbeResult> {
     const loaded = tryLoadOrt();
     if ('error' in loaded) {
-      return { available: false, reason: loaded.error, fix: 'npm ci (onnxruntime-node is a dependency; its CPU binaries ship in the npm package)' };
+      return {
+        available: false,
+        reason: loaded.error,
+        fix: 'npm ci (onnxruntime-node is a dependency; its CPU binaries ship in the npm package)',
+      };
     }
     if (!this.isCuda) {
       try {
         await smokeTest(loaded.ort, this.sessionOptions());
         return { available: true };
       } catch (err) {
-        return { available: false, reason: `CPU session failed: ${(err as Error).message.split('\n')[0]}`, fix: 'reinstall onnxruntime-node (npm ci)' };
+        return {
+          available: false,
+          reason: `CPU session failed: ${(err as Error).message.split('\n')[0]}`,
+          fix: 'reinstall onnxruntime-node (npm ci)',
+        };
       }
     }
     const missing = checkCudaRequirements().filter((r) => !r.ok);
@@ -141,7 +159,11 @@ export class OnnxRuntimeAdapter implements Adapter {
       const fixes = [...new Set(missing.map((r) => r.fix))];
       if (tf32) {
         reasons.push(tf32);
-        fixes.push(this.opts.useTf32 ? 'run without NVIDIA_TF32_OVERRIDE=0' : 'run with NVIDIA_TF32_OVERRIDE=0 in the environment (e.g. NVIDIA_TF32_OVERRIDE=0 npm test)');
+        fixes.push(
+          this.opts.useTf32
+            ? 'run without NVIDIA_TF32_OVERRIDE=0'
+            : 'run with NVIDIA_TF32_OVERRIDE=0 in the environment (e.g. NVIDIA_TF32_OVERRIDE=0 npm test)',
+        );
       }
       return { available: false, reason: `missing: ${reasons.join('; ')}`, fix: fixes.join('; ') };
     }
@@ -180,7 +202,9 @@ export class OnnxRuntimeAdapter implements Adapter {
       'Float64Array inputs are rounded to float32 before the run',
     ];
     if (this.opts.graphOptimizationLevel !== 'disabled') {
-      notes.push('graph optimizations fold inference-mode BatchNormalization (and the ZeroPadding2D Pad) into the Conv weights: float32 rounding differs from Keras');
+      notes.push(
+        'graph optimizations fold inference-mode BatchNormalization (and the ZeroPadding2D Pad) into the Conv weights: float32 rounding differs from Keras',
+      );
     }
     if (this.opts.graphOptimizationLevel === 'all' && !this.isCuda) {
       notes.push("'all' runs the Convs in ONNX Runtime's blocked NCHWc layout with the residual Add and Relu fused in");
@@ -189,7 +213,11 @@ export class OnnxRuntimeAdapter implements Adapter {
       runtime: 'onnxruntime-node',
       version: 'ort' in loaded ? ortVersion(loaded.ort) : `unavailable (${loaded.error})`,
       device: this.isCuda ? `cuda:${this.opts.deviceId}` : 'cpu',
-      precision: this.isCuda ? (this.opts.useTf32 ? 'float32, TF32 in Conv/Gemm (CUDA use_tf32=1)' : 'float32 (TF32 disabled)') : 'float32',
+      precision: this.isCuda
+        ? this.opts.useTf32
+          ? 'float32, TF32 in Conv/Gemm (CUDA use_tf32=1)'
+          : 'float32 (TF32 disabled)'
+        : 'float32',
       settings,
       notes,
     };
@@ -222,12 +250,20 @@ export class OnnxRuntimeAdapter implements Adapter {
     return spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output);
   }
 
-  private createSession(key: string, make: () => { model: OnnxModel; bytes: Uint8Array }, captures: Set<string>): Promise<CachedSession> {
+  private createSession(
+    key: string,
+    make: () => { model: OnnxModel; bytes: Uint8Array },
+    captures: Set<string>,
+  ): Promise<CachedSession> {
     const entry = (async () => {
       const ort = loadOrt();
       const { model, bytes } = make();
       const session = await ort.InferenceSession.create(bytes, this.sessionOptions());
-      return { session, io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs }, captures };
+      return {
+        session,
+        io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
+        captures,
+      };
     })();
     this.sessions.set(key, entry);
     entry.catch(() => {
@@ -242,14 +278,18 @@ export class OnnxRuntimeAdapter implements Adapter {
     const have = this.sessions.get(key);
     if (have) return have;
     const { spec, weights } = this.built();
-    return this.createSession(key, () => {
-      const kept = training ? undefined : this.plainExport;
-      // The serialized model (94 MB for ResNet-50) is only kept until paramCount() has read it too.
-      if (kept && this.params) this.plainExport = undefined;
-      if (kept) return kept;
-      const model = buildOnnxModel(spec, weights, { training });
-      return { model, bytes: encodeModel(model.proto) };
-    }, new Set());
+    return this.createSession(
+      key,
+      () => {
+        const kept = training ? undefined : this.plainExport;
+        // The serialized model (94 MB for ResNet-50) is only kept until paramCount() has read it too.
+        if (kept && this.params) this.plainExport = undefined;
+        if (kept) return kept;
+        const model = buildOnnxModel(spec, weights, { training });
+        return { model, bytes: encodeModel(model.proto) };
+      },
+      new Set(),
+    );
   }
 
   /** The graph with the block boundaries (and every capture asked for so far) as extra outputs. */
@@ -268,16 +308,26 @@ export class OnnxRuntimeAdapter implements Adapter {
     }
     const { spec, weights } = this.built();
     const captures = new Set([...this.defaultCaptures(spec), ...previous, ...capture]);
-    return this.createSession(key, () => {
-      const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
-      return { model, bytes: encodeModel(model.proto) };
-    }, captures);
+    return this.createSession(
+      key,
+      () => {
+        const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
+        return { model, bytes: encodeModel(model.proto) };
+      },
+      captures,
+    );
   }
 
   private checkInput(spec: ModelSpec, input: Tensor): void {
     const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (input.shape.length !== inShape.length + 1 || input.shape.slice(1).join(',') !== inShape.join(',') || input.shape[0] < 1) {
-      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`);
+    if (
+      input.shape.length !== inShape.length + 1 ||
+      input.shape.slice(1).join(',') !== inShape.join(',') ||
+      input.shape[0] < 1
+    ) {
+      throw new Error(
+        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`,
+      );
     }
     if (input.data.length !== sizeOf(input.shape)) {
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
@@ -293,12 +343,17 @@ export class OnnxRuntimeAdapter implements Adapter {
   async profileKernels(input: Tensor, opts: { training: boolean; runs: number }): Promise<KernelProfile> {
     const { spec, weights } = this.built();
     this.checkInput(spec, input);
-    if (!(Number.isInteger(opts.runs) && opts.runs >= 1)) throw new Error(`${this.id}: profileKernels needs runs >= 1, got ${opts.runs}`);
+    if (!(Number.isInteger(opts.runs) && opts.runs >= 1))
+      throw new Error(`${this.id}: profileKernels needs runs >= 1, got ${opts.runs}`);
     const ort = loadOrt();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-ort-profile-'));
     try {
       const model = buildOnnxModel(spec, weights, { training: opts.training });
-      const session = await ort.InferenceSession.create(encodeModel(model.proto), { ...this.sessionOptions(), enableProfiling: true, profileFilePrefix: path.join(dir, 'ort') });
+      const session = await ort.InferenceSession.create(encodeModel(model.proto), {
+        ...this.sessionOptions(),
+        enableProfiling: true,
+        profileFilePrefix: path.join(dir, 'ort'),
+      });
       const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
       const feeds = { [model.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
       try {
@@ -309,11 +364,22 @@ export class OnnxRuntimeAdapter implements Adapter {
       }
       const file = fs.readdirSync(dir).find((f) => f.endsWith('.json'));
       if (!file) throw new Error(`${this.id}: ONNX Runtime wrote no profile into ${dir}`);
-      const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Array<{ cat?: string; name?: string; dur?: number; args?: { op_name?: string } }>;
+      const events = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Array<{
+        cat?: string;
+        name?: string;
+        dur?: number;
+        args?: { op_name?: string };
+      }>;
       const layers = new Set(spec.layers.map((l) => l.name));
       const byNode = new Map<string, { op: string; durUs: number[] }>();
       for (const e of events) {
-        if (e.cat !== 'Node' || typeof e.name !== 'string' || !e.name.endsWith('_kernel_time') || typeof e.dur !== 'number') continue;
+        if (
+          e.cat !== 'Node' ||
+          typeof e.name !== 'string' ||
+          !e.name.endsWith('_kernel_time') ||
+          typeof e.dur !== 'number'
+        )
+          continue;
         const node = e.name.slice(0, -'_kernel_time'.length);
         const entry = byNode.get(node) ?? { op: e.args?.op_name ?? '?', durUs: [] };
         entry.durUs.push(e.dur);
@@ -328,7 +394,11 @@ export class OnnxRuntimeAdapter implements Adapter {
         const base = node === ONNX_OUTPUT_NAME ? spec.output : node.split(/[:/]/)[0].replace(/_nchwc$/, '');
         nodes.push({ node, op, layer: layers.has(base) ? base : null, medianMs: med / 1000 });
       }
-      return { source: `onnxruntime-node ${ortVersion(ort)} profiler (enableProfiling), ${this.opts.graphOptimizationLevel} optimizations`, runs: opts.runs, nodes };
+      return {
+        source: `onnxruntime-node ${ortVersion(ort)} profiler (enableProfiling), ${this.opts.graphOptimizationLevel} optimizations`,
+        runs: opts.runs,
+        nodes,
+      };
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -340,7 +410,10 @@ export class OnnxRuntimeAdapter implements Adapter {
     const capture = [...new Set(opts.capture ?? [])];
     const ort = loadOrt();
     const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
-    const toTensor = (t: import('onnxruntime-node').Tensor): Tensor => ({ shape: t.dims.map(Number), data: new Float32Array(t.data as Float32Array) });
+    const toTensor = (t: import('onnxruntime-node').Tensor): Tensor => ({
+      shape: t.dims.map(Number),
+      data: new Float32Array(t.data as Float32Array),
+    });
 
     const plain = await this.plainSession(opts.training);
     const feeds = { [plain.io.inputName]: new ort.Tensor('float32', data, [...input.shape]) };
@@ -428,7 +501,8 @@ async function smokeTest(ort: OrtModule, options: SessionOptions): Promise<void>
   try {
     const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([-1, 2]), [2]) });
     const y = out.y.data as Float32Array;
-    if (y[0] !== 0 || y[1] !== 2) throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
+    if (y[0] !== 0 || y[1] !== 2)
+      throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
   } finally {
     await session.release();
   }

@@ -24,9 +24,10 @@ export const CUDA_RUNTIME_LIBS = [
   { lib: 'libcudnn.so.9', what: 'cuDNN 9' },
 ];
 
-export const CUDA_INSTALL_FIX = 'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node'
-  + ' (the environment variable overrides the project .npmrc line onnxruntime-node-install=skip;'
-  + ' the install script downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/)';
+export const CUDA_INSTALL_FIX =
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node' +
+  ' (the environment variable overrides the project .npmrc line onnxruntime-node-install=skip;' +
+  ' the install script downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/)';
 
 export interface CudaRequirement {
   what: string;
@@ -41,10 +42,17 @@ function loaderLibraries(): { names: Set<string>; paths: Map<string, string> } {
   const paths = new Map<string, string>();
   for (const ldconfig of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
     try {
-      const out = execFileSync(ldconfig, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+      const out = execFileSync(ldconfig, ['-p'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 10_000,
+      });
       for (const line of out.split('\n')) {
         const m = /^\s*(\S+)\s.*=>\s*(\S+)\s*$/.exec(line);
-        if (m) { names.add(m[1]); if (!paths.has(m[1])) paths.set(m[1], m[2]); }
+        if (m) {
+          names.add(m[1]);
+          if (!paths.has(m[1])) paths.set(m[1], m[2]);
+        }
       }
       break;
     } catch {
@@ -54,7 +62,10 @@ function loaderLibraries(): { names: Set<string>; paths: Map<string, string> } {
   for (const dir of (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)) {
     try {
       for (const f of fs.readdirSync(dir)) {
-        if (f.includes('.so')) { names.add(f); if (!paths.has(f)) paths.set(f, path.join(dir, f)); }
+        if (f.includes('.so')) {
+          names.add(f);
+          if (!paths.has(f)) paths.set(f, path.join(dir, f));
+        }
       }
     } catch {
       // unreadable directory: ignore
@@ -67,7 +78,10 @@ function loaderLibraries(): { names: Set<string>; paths: Map<string, string> } {
 function lddMissing(file: string): string[] | null {
   try {
     const out = execFileSync('ldd', [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
-    return out.split('\n').filter((l) => l.includes('not found')).map((l) => l.trim().split(/\s+/)[0]);
+    return out
+      .split('\n')
+      .filter((l) => l.includes('not found'))
+      .map((l) => l.trim().split(/\s+/)[0]);
   } catch {
     return null;
   }
@@ -82,7 +96,9 @@ function gpuPresent(): { ok: boolean; detail: string } {
   } catch {
     // no driver
   }
-  return seen.length ? { ok: true, detail: seen.join(', ') } : { ok: false, detail: 'no /dev/nvidia0 and no /proc/driver/nvidia/gpus' };
+  return seen.length
+    ? { ok: true, detail: seen.join(', ') }
+    : { ok: false, detail: 'no /dev/nvidia0 and no /proc/driver/nvidia/gpus' };
 }
 
 export function checkCudaRequirements(): CudaRequirement[] {
@@ -108,7 +124,12 @@ export function checkCudaRequirements(): CudaRequirement[] {
   }
   const gpu = gpuPresent();
   const libs = loaderLibraries();
-  reqs.push({ what: 'NVIDIA GPU and driver', ok: gpu.ok, detail: gpu.detail, fix: 'a machine with an NVIDIA GPU (compute capability >= 6.0; TF32 needs >= 8.0) and its driver' });
+  reqs.push({
+    what: 'NVIDIA GPU and driver',
+    ok: gpu.ok,
+    detail: gpu.detail,
+    fix: 'a machine with an NVIDIA GPU (compute capability >= 6.0; TF32 needs >= 8.0) and its driver',
+  });
   reqs.push({
     what: 'NVIDIA driver library libcuda.so.1',
     ok: libs.names.has('libcuda.so.1'),
@@ -122,7 +143,9 @@ export function checkCudaRequirements(): CudaRequirement[] {
     reqs.push({
       what: `${what} (${lib})`,
       ok,
-      detail: ok ? (libs.paths.get(lib) ?? 'found') : `not on the loader path${others.length ? `; found ${others.join(', ')} (wrong major version)` : ''}`,
+      detail: ok
+        ? (libs.paths.get(lib) ?? 'found')
+        : `not on the loader path${others.length ? `; found ${others.join(', ')} (wrong major version)` : ''}`,
       fix: lib.startsWith('libcudnn')
         ? 'install cuDNN 9 for CUDA 12 (e.g. apt package libcudnn9-cuda-12, or pip nvidia-cudnn-cu12 and add its lib directory to LD_LIBRARY_PATH)'
         : 'install the CUDA 12 runtime libraries (e.g. apt packages cuda-cudart-12-x and libcublas-12-x, or pip nvidia-cuda-runtime-cu12 / nvidia-cublas-cu12 and add their lib directories to LD_LIBRARY_PATH)',
@@ -131,7 +154,12 @@ export function checkCudaRequirements(): CudaRequirement[] {
   if (missingByLdd) {
     const known = new Set(CUDA_RUNTIME_LIBS.map((l) => l.lib));
     for (const lib of missingByLdd.filter((l) => !known.has(l))) {
-      reqs.push({ what: `library ${lib} needed by ${CUDA_PROVIDER_LIBS[0]}`, ok: false, detail: 'ldd: not found', fix: 'install the CUDA 12 library that provides it and put it on the loader path' });
+      reqs.push({
+        what: `library ${lib} needed by ${CUDA_PROVIDER_LIBS[0]}`,
+        ok: false,
+        detail: 'ldd: not found',
+        fix: 'install the CUDA 12 library that provides it and put it on the loader path',
+      });
     }
   }
   return reqs;

@@ -13,7 +13,8 @@ export interface BatchNormParams {
 
 /** Per-channel batch mean and biased variance over all leading axes (N, H, W), two-pass in float64. */
 export function batchMoments(x: Float64Array, c: number): { mean: Float64Array; variance: Float64Array } {
-  if (c <= 0 || x.length % c !== 0) throw new Error(`batchMoments: ${x.length} elements are not a multiple of ${c} channels`);
+  if (c <= 0 || x.length % c !== 0)
+    throw new Error(`batchMoments: ${x.length} elements are not a multiple of ${c} channels`);
   const count = x.length / c;
   if (count === 0) throw new Error('batchMoments: empty batch (no elements per channel)');
   const mean = new Float64Array(c);
@@ -30,7 +31,13 @@ export function batchMoments(x: Float64Array, c: number): { mean: Float64Array; 
   return { mean, variance };
 }
 
-function normalize(x: Float64Array, c: number, mean: Float64Array, variance: Float64Array, p: BatchNormParams): Float64Array {
+function normalize(
+  x: Float64Array,
+  c: number,
+  mean: Float64Array,
+  variance: Float64Array,
+  p: BatchNormParams,
+): Float64Array {
   const y = new Float64Array(x.length);
   const denom = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) denom[ch] = Math.sqrt(variance[ch] + p.epsilon);

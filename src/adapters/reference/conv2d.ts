@@ -10,11 +10,19 @@ import { samePadding, windowOutput } from '../../spec/shapes';
 import type { Padding } from '../../spec/types';
 
 export interface ConvGeometry {
-  n: number; h: number; w: number; cin: number;
-  kh: number; kw: number; cout: number;
-  sh: number; sw: number;
-  padTop: number; padLeft: number;
-  oh: number; ow: number;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  kh: number;
+  kw: number;
+  cout: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+  oh: number;
+  ow: number;
 }
 
 export function convGeometry(
@@ -41,8 +49,10 @@ export function convGeometry(
  */
 export function conv2d(x: Float64Array, g: ConvGeometry, k: Float64Array, kernelFinite: boolean): Float64Array {
   const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft, oh, ow } = g;
-  if (x.length !== n * h * w * cin) throw new Error(`conv2d: input has ${x.length} elements, expected ${n * h * w * cin}`);
-  if (k.length !== kh * kw * cin * cout) throw new Error(`conv2d: kernel has ${k.length} elements, expected ${kh * kw * cin * cout}`);
+  if (x.length !== n * h * w * cin)
+    throw new Error(`conv2d: input has ${x.length} elements, expected ${n * h * w * cin}`);
+  if (k.length !== kh * kw * cin * cout)
+    throw new Error(`conv2d: kernel has ${k.length} elements, expected ${kh * kw * cin * cout}`);
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padTop === 0 && padLeft === 0) {
     return gemm(x, n * h * w, cin, k, cout, kernelFinite);
   }
@@ -88,8 +98,18 @@ function conv2dDirect(x: Float64Array, g: ConvGeometry, k: Float64Array): Float6
  * co = 0..cout-1 (the inner loop of the blocked convolution and of the GEMM).
  */
 function axpy4(
-  y: Float64Array, o0: number, o1: number, o2: number, o3: number,
-  a0: number, a1: number, a2: number, a3: number, k: Float64Array, kr: number, cout: number,
+  y: Float64Array,
+  o0: number,
+  o1: number,
+  o2: number,
+  o3: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  k: Float64Array,
+  kr: number,
+  cout: number,
 ): void {
   for (let co = 0; co < cout; co++) {
     const kv = k[kr + co];
@@ -146,10 +166,16 @@ function conv2dBlocked(x: Float64Array, g: ConvGeometry, k: Float64Array): Float
             any = any || inside;
           }
           if (!any) continue;
-          const x0 = xOff[0], x1 = xOff[1], x2 = xOff[2], x3 = xOff[3];
+          const x0 = xOff[0],
+            x1 = xOff[1],
+            x2 = xOff[2],
+            x3 = xOff[3];
           let kr = (ky * kw + kx) * kRowStride;
           for (let ci = 0; ci < cin; ci++, kr += cout) {
-            const a0 = xz[x0 + ci], a1 = xz[x1 + ci], a2 = xz[x2 + ci], a3 = xz[x3 + ci];
+            const a0 = xz[x0 + ci],
+              a1 = xz[x1 + ci],
+              a2 = xz[x2 + ci],
+              a3 = xz[x3 + ci];
             if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
             axpy4(y, o0, o1, o2, o3, a0, a1, a2, a3, k, kr, cout);
           }
@@ -167,15 +193,31 @@ const GEMM_ROWS = 4;
  * y[m, :] = Σ_ci x[m, ci] * k[ci, :] for x [rows, cin] and k [cin, cout], row-major, ci ascending.
  * `skipZeros` (only exact for a finite kernel) skips activations that are exactly 0.
  */
-export function gemm(x: Float64Array, rows: number, cin: number, k: Float64Array, cout: number, skipZeros: boolean): Float64Array {
+export function gemm(
+  x: Float64Array,
+  rows: number,
+  cin: number,
+  k: Float64Array,
+  cout: number,
+  skipZeros: boolean,
+): Float64Array {
   const y = new Float64Array(rows * cout);
   let m = 0;
   for (; m + GEMM_ROWS <= rows; m += GEMM_ROWS) {
-    const x0 = m * cin, x1 = x0 + cin, x2 = x1 + cin, x3 = x2 + cin;
-    const o0 = m * cout, o1 = o0 + cout, o2 = o1 + cout, o3 = o2 + cout;
+    const x0 = m * cin,
+      x1 = x0 + cin,
+      x2 = x1 + cin,
+      x3 = x2 + cin;
+    const o0 = m * cout,
+      o1 = o0 + cout,
+      o2 = o1 + cout,
+      o3 = o2 + cout;
     let kr = 0;
     for (let ci = 0; ci < cin; ci++, kr += cout) {
-      const a0 = x[x0 + ci], a1 = x[x1 + ci], a2 = x[x2 + ci], a3 = x[x3 + ci];
+      const a0 = x[x0 + ci],
+        a1 = x[x1 + ci],
+        a2 = x[x2 + ci],
+        a3 = x[x3 + ci];
       if (skipZeros && a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
       axpy4(y, o0, o1, o2, o3, a0, a1, a2, a3, k, kr, cout);
     }

@@ -2,9 +2,17 @@
 import { gemm } from './conv2d';
 
 /** `kernelFinite`: the kernel has no NaN/Inf, so exact-zero inputs may be skipped. */
-export function matmul(x: Float64Array, n: number, din: number, kernel: Float64Array, units: number, kernelFinite: boolean): Float64Array {
+export function matmul(
+  x: Float64Array,
+  n: number,
+  din: number,
+  kernel: Float64Array,
+  units: number,
+  kernelFinite: boolean,
+): Float64Array {
   if (x.length !== n * din) throw new Error(`dense: input has ${x.length} elements, expected ${n}x${din}`);
-  if (kernel.length !== din * units) throw new Error(`dense: kernel has ${kernel.length} elements, expected ${din}x${units}`);
+  if (kernel.length !== din * units)
+    throw new Error(`dense: kernel has ${kernel.length} elements, expected ${din}x${units}`);
   return gemm(x, n, din, kernel, units, kernelFinite);
 }
 

@@ -25,16 +25,21 @@ export function addBiasInPlace(x: Float64Array, bias: Float64Array): void {
 
 /** ZeroPadding2D ((top, bottom), (left, right)) of an NHWC buffer. */
 export function zeroPad2d(
-  x: Float64Array, n: number, h: number, w: number, c: number,
+  x: Float64Array,
+  n: number,
+  h: number,
+  w: number,
+  c: number,
   [[top, bottom], [left, right]]: [[number, number], [number, number]],
 ): Float64Array {
-  if (x.length !== n * h * w * c) throw new Error(`zeroPad2d: input has ${x.length} elements, expected ${n * h * w * c}`);
+  if (x.length !== n * h * w * c)
+    throw new Error(`zeroPad2d: input has ${x.length} elements, expected ${n * h * w * c}`);
   const oh = h + top + bottom;
   const ow = w + left + right;
   const y = new Float64Array(n * oh * ow * c);
   for (let b = 0; b < n; b++) {
     for (let iy = 0; iy < h; iy++) {
-      const src = ((b * h + iy) * w) * c;
+      const src = (b * h + iy) * w * c;
       const dst = ((b * oh + iy + top) * ow + left) * c;
       y.set(x.subarray(src, src + w * c), dst);
     }

@@ -30,17 +30,23 @@ export class ReferenceExecutor {
   /** Per layer index: earlier layers whose buffers are no longer needed once it has run. */
   private readonly releaseAfter: number[][];
 
-  constructor(readonly spec: ModelSpec, weights: ModelWeights, readonly opts: ExecutorOptions) {
+  constructor(
+    readonly spec: ModelSpec,
+    weights: ModelWeights,
+    readonly opts: ExecutorOptions,
+  ) {
     validateWeights(spec, weights);
     this.layers = spec.layers;
     this.layers.forEach((l, i) => {
       if (this.index.has(l.name)) throw new Error(`${spec.model}: duplicate layer name '${l.name}'`);
       for (const src of l.inbound) {
-        if (!this.index.has(src)) throw new Error(`${spec.model}: layer '${l.name}' uses '${src}', which is not created before it`);
+        if (!this.index.has(src))
+          throw new Error(`${spec.model}: layer '${l.name}' uses '${src}', which is not created before it`);
       }
       this.index.set(l.name, i);
     });
-    if (!this.index.has(spec.output)) throw new Error(`${spec.model}: output layer '${spec.output}' is not in the spec`);
+    if (!this.index.has(spec.output))
+      throw new Error(`${spec.model}: output layer '${spec.output}' is not in the spec`);
     if (this.layers[0]?.className !== 'InputLayer' || this.layers[0].name !== spec.input) {
       throw new Error(`${spec.model}: the first layer must be the input layer '${spec.input}'`);
     }
@@ -56,9 +62,13 @@ export class ReferenceExecutor {
     }
     this.prepared = this.layers.map((l) => prepareLayer(l, weights, this.arithmeticOf(l)));
     const lastUse = this.layers.map(() => -1);
-    this.layers.forEach((l, i) => { for (const src of l.inbound) lastUse[this.index.get(src)!] = i; });
+    this.layers.forEach((l, i) => {
+      for (const src of l.inbound) lastUse[this.index.get(src)!] = i;
+    });
     this.releaseAfter = this.layers.map(() => []);
-    lastUse.forEach((user, j) => { if (user >= 0) this.releaseAfter[user].push(j); });
+    lastUse.forEach((user, j) => {
+      if (user >= 0) this.releaseAfter[user].push(j);
+    });
   }
 
   /** Names accepted by `capture`: every layer, plus `<dense>:logits` for Dense layers. */
@@ -77,7 +87,9 @@ export class ReferenceExecutor {
         if (l?.className === 'Dense') continue;
         throw new Error(`capture '${name}': '${base}' is not a Dense layer of ${this.spec.model}, so it has no logits`);
       }
-      throw new Error(`capture '${name}': no such layer in ${this.spec.model} (${this.layers.length} layers from '${this.spec.input}' to '${this.spec.output}'; Dense logits are '<dense>${LOGITS_SUFFIX}')`);
+      throw new Error(
+        `capture '${name}': no such layer in ${this.spec.model} (${this.layers.length} layers from '${this.spec.input}' to '${this.spec.output}'; Dense logits are '<dense>${LOGITS_SUFFIX}')`,
+      );
     }
   }
 
@@ -115,7 +127,8 @@ export class ReferenceExecutor {
         const res = evaluateLayer(l, ins, this.prepared[i], mode);
         out = res.output;
         const logitsName = `${l.name}${LOGITS_SUFFIX}`;
-        if (res.logits && wanted.has(logitsName)) captured.set(logitsName, { shape: [n, res.logits.length / n], data: res.logits });
+        if (res.logits && wanted.has(logitsName))
+          captured.set(logitsName, { shape: [n, res.logits.length / n], data: res.logits });
       }
       bufs[i] = out;
       if (wanted.has(l.name)) captured.set(l.name, { shape: shapeOf(l), data: out });

@@ -13,7 +13,14 @@ import { isReferencePrecision, roundFloat32InPlace, type ReferencePrecision } fr
 import { countParams } from './weights';
 
 export type { Arithmetic, ReferencePrecision } from './precision';
-export { ARITHMETICS, REFERENCE_PRECISIONS, isArithmetic, isReferencePrecision, roundToTf32, tf32Bits } from './precision';
+export {
+  ARITHMETICS,
+  REFERENCE_PRECISIONS,
+  isArithmetic,
+  isReferencePrecision,
+  roundToTf32,
+  tf32Bits,
+} from './precision';
 export { evaluateLayer, prepareLayer } from './interpreter';
 export type { LayerInput, LayerMode, LayerOutput, PreparedLayer } from './interpreter';
 
@@ -28,7 +35,11 @@ export interface ReferenceOptions {
   tf32Layers?: string[];
 }
 
-const DEFAULT_IDS: Record<ReferencePrecision, string> = { fp64: 'reference', fp32: 'reference-fp32', tf32: 'reference-tf32' };
+const DEFAULT_IDS: Record<ReferencePrecision, string> = {
+  fp64: 'reference',
+  fp32: 'reference-fp32',
+  tf32: 'reference-tf32',
+};
 
 const PRECISION_TEXT: Record<ReferencePrecision, string> = {
   fp64: 'float64 throughout',
@@ -64,7 +75,9 @@ export class ReferenceAdapter implements Adapter {
       throw new Error(`ReferenceAdapter: precision must be fp64, fp32 or tf32, got '${String(opts.precision)}'`);
     }
     if (opts.tf32Layers !== undefined && opts.precision !== 'tf32') {
-      throw new Error(`ReferenceAdapter: tf32Layers only applies to precision 'tf32' (precision is '${opts.precision}')`);
+      throw new Error(
+        `ReferenceAdapter: tf32Layers only applies to precision 'tf32' (precision is '${opts.precision}')`,
+      );
     }
     this.precision = opts.precision;
     this.id = opts.id ?? DEFAULT_IDS[opts.precision];
@@ -102,17 +115,20 @@ export class ReferenceAdapter implements Adapter {
   }
 
   async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
-    const tf32 = new Set(this.precision === 'tf32'
-      ? this.requestedTf32Layers
-        ?? spec.layers.filter((l) => l.className === 'Conv2D' || l.className === 'Dense').map((l) => l.name)
-      : []);
+    const tf32 = new Set(
+      this.precision === 'tf32'
+        ? (this.requestedTf32Layers ??
+            spec.layers.filter((l) => l.className === 'Conv2D' || l.className === 'Dense').map((l) => l.name))
+        : [],
+    );
     this.executor = new ReferenceExecutor(spec, weights, { precision: this.precision, tf32Layers: tf32 });
     this.spec = spec;
     this.weights = weights;
   }
 
   private built(): { spec: ModelSpec; weights: ModelWeights; executor: ReferenceExecutor } {
-    if (!this.spec || !this.weights || !this.executor) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
+    if (!this.spec || !this.weights || !this.executor)
+      throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
     return { spec: this.spec, weights: this.weights, executor: this.executor };
   }
 
@@ -121,15 +137,23 @@ export class ReferenceAdapter implements Adapter {
     const inputShape = spec.layers[0].outputShape;
     const shape = input.shape;
     const n = shape[0];
-    if (shape.length !== inputShape.length + 1 || !Number.isInteger(n) || n < 1
-      || inputShape.some((d, i) => shape[i + 1] !== d)) {
-      throw new Error(`${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`);
+    if (
+      shape.length !== inputShape.length + 1 ||
+      !Number.isInteger(n) ||
+      n < 1 ||
+      inputShape.some((d, i) => shape[i + 1] !== d)
+    ) {
+      throw new Error(
+        `${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
+      );
     }
     if (!(input.data instanceof Float32Array) && !(input.data instanceof Float64Array)) {
       throw new Error(`${this.id}: input data must be a Float32Array or Float64Array`);
     }
     if (input.data.length !== sizeOf(shape)) {
-      throw new Error(`${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
+      throw new Error(
+        `${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
+      );
     }
     if (typeof opts.training !== 'boolean') throw new Error(`${this.id}: run option 'training' must be true or false`);
     const x = Float64Array.from(input.data);

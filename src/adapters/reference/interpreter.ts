@@ -20,7 +20,15 @@ import { conv2d, convGeometry, type ConvGeometry } from './conv2d';
 import { matmul, softmax } from './dense';
 import { add, addBiasInPlace, relu, zeroPad2d } from './elementwise';
 import { avgPool2d, maxPool2d, poolGeometry } from './pooling';
-import { isFloat32Exact, operand, roundFloat32InPlace, storageRounder, storeInPlace, stored, type Arithmetic } from './precision';
+import {
+  isFloat32Exact,
+  operand,
+  roundFloat32InPlace,
+  storageRounder,
+  storeInPlace,
+  stored,
+  type Arithmetic,
+} from './precision';
 import { allFinite } from './weights';
 
 /** A layer's input: a float64 buffer and its shape (batch first). */
@@ -96,7 +104,10 @@ export function prepareLayer(l: LayerSpec, weights: ModelWeights, a: Arithmetic)
   }
   if (l.className === 'BatchNormalization') {
     const [gamma, beta, movingMean, movingVariance] = weightData(weights, l, 4).map((d) => storedCopy(d, a));
-    return { arithmetic: a, batchNorm: { gamma, beta, movingMean, movingVariance, epsilon: storageRounder(a)(l.epsilon) } };
+    return {
+      arithmetic: a,
+      batchNorm: { gamma, beta, movingMean, movingVariance, epsilon: storageRounder(a)(l.epsilon) },
+    };
   }
   return { arithmetic: a };
 }
@@ -104,7 +115,12 @@ export function prepareLayer(l: LayerSpec, weights: ModelWeights, a: Arithmetic)
 /** Conv2D geometry for an NHWC input shape, with the extra 'same' padding on `side`. */
 export function convGeometryOf(l: Conv2DSpec, inShape: readonly number[], side: SamePaddingSide = 'tf'): ConvGeometry {
   const [n, h, w, cin] = inShape;
-  const g = convGeometry({ n, h, w, cin }, { kh: l.kernelSize[0], kw: l.kernelSize[1], cout: l.filters }, l.strides, l.padding);
+  const g = convGeometry(
+    { n, h, w, cin },
+    { kh: l.kernelSize[0], kw: l.kernelSize[1], cout: l.filters },
+    l.strides,
+    l.padding,
+  );
   if (l.padding === 'same' && side === 'before') {
     const [, bottom] = samePadding(h, l.kernelSize[0], l.strides[0]);
     const [, right] = samePadding(w, l.kernelSize[1], l.strides[1]);
@@ -114,12 +130,18 @@ export function convGeometryOf(l: Conv2DSpec, inShape: readonly number[], side: 
 }
 
 function linearParams(l: LayerSpec, p: PreparedLayer): LinearParams {
-  if (!p.linear) throw new Error(`layer '${l.name}' (${l.className}): weights were not prepared as a Conv2D/Dense layer`);
+  if (!p.linear)
+    throw new Error(`layer '${l.name}' (${l.className}): weights were not prepared as a Conv2D/Dense layer`);
   return p.linear;
 }
 
 /** Σ x·k (no bias) in float64 on operands rounded for the prepared arithmetic. */
-export function linearProduct(l: Conv2DSpec | DenseSpec, x: LayerInput, p: PreparedLayer, mode: Omit<LayerMode, 'training'> = {}): Float64Array {
+export function linearProduct(
+  l: Conv2DSpec | DenseSpec,
+  x: LayerInput,
+  p: PreparedLayer,
+  mode: Omit<LayerMode, 'training'> = {},
+): Float64Array {
   const { kernel, kernelFinite } = linearParams(l, p);
   const a = p.arithmetic;
   // Stored fp64/fp32 inputs are their own operands; the other arithmetics round them further.
@@ -157,7 +179,8 @@ export function hasLogitsStep(l: LayerSpec): l is DenseSpec {
 }
 
 function batchNormParams(l: BatchNormalizationSpec, p: PreparedLayer): BatchNormParams {
-  if (!p.batchNorm) throw new Error(`layer '${l.name}' (BatchNormalization): weights were not prepared as a BatchNormalization layer`);
+  if (!p.batchNorm)
+    throw new Error(`layer '${l.name}' (BatchNormalization): weights were not prepared as a BatchNormalization layer`);
   return p.batchNorm;
 }
 
@@ -165,7 +188,12 @@ function batchNormParams(l: BatchNormalizationSpec, p: PreparedLayer): BatchNorm
  * Output of `l` on `inputs` (in inbound order) under the arithmetic `p` was prepared for. The output
  * may be an input buffer itself (Flatten); callers that modify outputs in place must copy first.
  */
-export function evaluateLayer(l: LayerSpec, inputs: readonly LayerInput[], p: PreparedLayer, mode: LayerMode): LayerOutput {
+export function evaluateLayer(
+  l: LayerSpec,
+  inputs: readonly LayerInput[],
+  p: PreparedLayer,
+  mode: LayerMode,
+): LayerOutput {
   if (inputs.length !== l.inbound.length) {
     throw new Error(`layer '${l.name}' takes ${l.inbound.length} input(s), got ${inputs.length}`);
   }
@@ -192,7 +220,9 @@ export function evaluateLayer(l: LayerSpec, inputs: readonly LayerInput[], p: Pr
     }
     case 'AveragePooling2D': {
       const [n, h, w, c] = inputs[0].shape;
-      return { output: storeInPlace(avgPool2d(x(0), poolGeometry({ n, h, w, c }, l.poolSize, l.strides, l.padding)), a) };
+      return {
+        output: storeInPlace(avgPool2d(x(0), poolGeometry({ n, h, w, c }, l.poolSize, l.strides, l.padding)), a),
+      };
     }
     case 'Add':
       return { output: storeInPlace(add(x(0), x(1)), a) };

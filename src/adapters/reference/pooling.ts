@@ -3,20 +3,34 @@ import { samePadding, windowOutput } from '../../spec/shapes';
 import type { Padding } from '../../spec/types';
 
 export interface PoolGeometry {
-  n: number; h: number; w: number; c: number;
-  ph: number; pw: number; sh: number; sw: number;
-  padTop: number; padLeft: number;
-  oh: number; ow: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  ph: number;
+  pw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+  oh: number;
+  ow: number;
 }
 
 export function poolGeometry(
   input: { n: number; h: number; w: number; c: number },
-  pool: [number, number], strides: [number, number], padding: Padding,
+  pool: [number, number],
+  strides: [number, number],
+  padding: Padding,
 ): PoolGeometry {
   const [ph, pw] = pool;
   const [sh, sw] = strides;
   return {
-    ...input, ph, pw, sh, sw,
+    ...input,
+    ph,
+    pw,
+    sh,
+    sw,
     padTop: padding === 'same' ? samePadding(input.h, ph, sh)[0] : 0,
     padLeft: padding === 'same' ? samePadding(input.w, pw, sw)[0] : 0,
     oh: windowOutput(input.h, ph, sh, padding),
@@ -30,7 +44,8 @@ export function poolGeometry(
  */
 function pool(x: Float64Array, g: PoolGeometry, mode: 'max' | 'avg'): Float64Array {
   const { n, h, w, c, ph, pw, sh, sw, padTop, padLeft, oh, ow } = g;
-  if (x.length !== n * h * w * c) throw new Error(`${mode}Pool2d: input has ${x.length} elements, expected ${n * h * w * c}`);
+  if (x.length !== n * h * w * c)
+    throw new Error(`${mode}Pool2d: input has ${x.length} elements, expected ${n * h * w * c}`);
   const y = new Float64Array(n * oh * ow * c);
   const acc = new Float64Array(c);
   for (let b = 0; b < n; b++) {

@@ -111,20 +111,28 @@ const identity = (x: number): number => x;
 /** Rounding applied to one value stored in the format of `a` (identity for fp64). */
 export function storageRounder(a: Arithmetic): (x: number) => number {
   switch (a) {
-    case 'fp64': return identity;
-    case 'fp16': return roundToFp16;
-    default: return M.fround;
+    case 'fp64':
+      return identity;
+    case 'fp16':
+      return roundToFp16;
+    default:
+      return M.fround;
   }
 }
 
 /** Rounding applied to Conv2D/Dense product operands under `a`. */
 export function operandRounder(a: Arithmetic): (x: number) => number {
   switch (a) {
-    case 'fp64': return identity;
-    case 'tf32': return roundToTf32;
-    case 'bf16': return roundToBf16;
-    case 'fp16': return roundToFp16;
-    default: return M.fround;
+    case 'fp64':
+      return identity;
+    case 'tf32':
+      return roundToTf32;
+    case 'bf16':
+      return roundToBf16;
+    case 'fp16':
+      return roundToFp16;
+    default:
+      return M.fround;
   }
 }
 

@@ -7,7 +7,9 @@ function fmt(shape: readonly number[]): string {
 }
 
 function expectedList(spec: ModelSpec, layer: LayerSpec): string {
-  return weightShapes(spec, layer).map((w) => `${w.name} ${fmt(w.shape)}`).join(', ');
+  return weightShapes(spec, layer)
+    .map((w) => `${w.name} ${fmt(w.shape)}`)
+    .join(', ');
 }
 
 /**
@@ -29,7 +31,9 @@ export function validateWeights(spec: ModelSpec, weights: ModelWeights): void {
     }
     if (!got) throw new Error(`missing weights for ${where}: expected ${expectedList(spec, layer)}`);
     if (got.length !== expected.length) {
-      throw new Error(`${where}: expected ${expected.length} weights (${expectedList(spec, layer)}), got ${got.length} (${got.map((w) => w.name).join(', ')})`);
+      throw new Error(
+        `${where}: expected ${expected.length} weights (${expectedList(spec, layer)}), got ${got.length} (${got.map((w) => w.name).join(', ')})`,
+      );
     }
     expected.forEach((e, i) => {
       const w = got[i];
@@ -56,7 +60,8 @@ export function countParams(spec: ModelSpec, weights: ModelWeights): ParamCount 
     weightShapes(spec, layer).forEach((e, i) => {
       const n = held[i].data.length;
       c.total += n;
-      if (e.trainable) c.trainable += n; else c.nonTrainable += n;
+      if (e.trainable) c.trainable += n;
+      else c.nonTrainable += n;
     });
   }
   return c;
@@ -64,6 +69,9 @@ export function countParams(spec: ModelSpec, weights: ModelWeights): ParamCount 
 
 export function allFinite(a: Float64Array): boolean {
   // v - v is 0 for finite v and NaN for NaN/±Inf (a property lookup per element is slow under Jest).
-  for (let i = 0; i < a.length; i++) { const v = a[i]; if (v - v !== 0) return false; }
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v - v !== 0) return false;
+  }
   return true;
 }

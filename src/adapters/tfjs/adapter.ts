@@ -56,11 +56,17 @@ export class TfjsAdapter implements Adapter {
     const args = this.backend.childProbe();
     if (!args) return { available: true };
     const r = opts.dedicatedProcess ? await this.probeHere() : childProbe(args);
-    if (!r.ok) return { available: false, reason: `${this.backend.packageName} does not load: ${r.error}`, fix: this.backend.fix };
+    if (!r.ok)
+      return {
+        available: false,
+        reason: `${this.backend.packageName} does not load: ${r.error}`,
+        fix: this.backend.fix,
+      };
     if (this.backend.device === 'gpu' && !r.gpu) {
       return {
         available: false,
-        reason: 'libtensorflow found no GPU device (driver, CUDA 11.2 or cuDNN 8.1 not loadable: run with TF_CPP_MIN_LOG_LEVEL=0 to see why)',
+        reason:
+          'libtensorflow found no GPU device (driver, CUDA 11.2 or cuDNN 8.1 not loadable: run with TF_CPP_MIN_LOG_LEVEL=0 to see why)',
         fix: this.backend.fix,
       };
     }
@@ -96,8 +102,10 @@ export class TfjsAdapter implements Adapter {
   /** Synchronous check right before computing: another adapter in this process may have switched backends. */
   private assertBackend(tf: Tf): void {
     if (tf.getBackend() !== this.backend.backendName) {
-      throw new Error(`${this.id}: the tfjs backend changed to '${tf.getBackend()}' while this adapter was starting a run; `
-        + 'run tfjs adapters one after another, or each in its own process');
+      throw new Error(
+        `${this.id}: the tfjs backend changed to '${tf.getBackend()}' while this adapter was starting a run; ` +
+          'run tfjs adapters one after another, or each in its own process',
+      );
     }
   }
 
@@ -111,11 +119,11 @@ export class TfjsAdapter implements Adapter {
       settings: { ...(await this.backend.settings(tf)), 'tfjs-layers': tf.version_layers },
       notes: [
         ...this.backend.notes,
-        'model built with tfjs-layers (tf.input, tf.layers.*, tf.model); inference with model.predict, '
-          + 'training-mode BatchNormalization with model.apply(x, {training: true})',
+        'model built with tfjs-layers (tf.input, tf.layers.*, tf.model); inference with model.predict, ' +
+          'training-mode BatchNormalization with model.apply(x, {training: true})',
         'training runs update the BatchNormalization moving statistics in tfjs; the adapter restores them after each run',
-        `'<dense>${LOGITS_SUFFIX}' captures: the softmax Dense layer's pre-activation, computed as tf.fused.matMul(input, kernel) + bias `
-          + '(the ops tfjs-layers Dense runs before its softmax)',
+        `'<dense>${LOGITS_SUFFIX}' captures: the softmax Dense layer's pre-activation, computed as tf.fused.matMul(input, kernel) + bias ` +
+          '(the ops tfjs-layers Dense runs before its softmax)',
       ],
     };
   }
@@ -129,7 +137,8 @@ export class TfjsAdapter implements Adapter {
   }
 
   private requireBuilt(): Built {
-    if (!this.built) throw new Error(`${this.id}: build() must be called before run(), paramCount() or layerOutputShapes()`);
+    if (!this.built)
+      throw new Error(`${this.id}: build() must be called before run(), paramCount() or layerOutputShapes()`);
     return this.built;
   }
 
@@ -147,7 +156,8 @@ export class TfjsAdapter implements Adapter {
   async nonTrainableValues(): Promise<Map<string, Float32Array>> {
     const b = this.requireBuilt();
     const out = new Map<string, Float32Array>();
-    for (const w of b.model.nonTrainableWeights) out.set(w.originalName, new Float32Array(await w.read().data() as Float32Array));
+    for (const w of b.model.nonTrainableWeights)
+      out.set(w.originalName, new Float32Array((await w.read().data()) as Float32Array));
     return out;
   }
 
@@ -177,20 +187,32 @@ export class TfjsAdapter implements Adapter {
         const dense = name.slice(0, -LOGITS_SUFFIX.length);
         const l = b.spec.layers.find((x) => x.name === dense);
         if (!l || l.className !== 'Dense' || (l as DenseSpec).activation !== 'softmax') {
-          throw new Error(`${this.id}: cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${b.spec.model}`);
+          throw new Error(
+            `${this.id}: cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${b.spec.model}`,
+          );
         }
         logits.push({ name, dense, inputIndex: want(l.inbound[0]) });
       } else {
         if (!b.outputs.has(name)) {
-          throw new Error(`${this.id}: cannot capture '${name}': not a layer of ${b.spec.model} `
-            + `(layers: ${b.spec.layers.map((x) => x.name).slice(0, 8).join(', ')}, ...; or '<dense>${LOGITS_SUFFIX}')`);
+          throw new Error(
+            `${this.id}: cannot capture '${name}': not a layer of ${b.spec.model} ` +
+              `(layers: ${b.spec.layers
+                .map((x) => x.name)
+                .slice(0, 8)
+                .join(', ')}, ...; or '<dense>${LOGITS_SUFFIX}')`,
+          );
         }
         layerIndex.set(name, want(name));
       }
     }
-    const model = extra.length === 0
-      ? b.model
-      : tf.model({ inputs: b.model.inputs, outputs: [b.model.outputs[0], ...extra], name: `${b.spec.model}_capture_${b.plans.size}` });
+    const model =
+      extra.length === 0
+        ? b.model
+        : tf.model({
+            inputs: b.model.inputs,
+            outputs: [b.model.outputs[0], ...extra],
+            name: `${b.spec.model}_capture_${b.plans.size}`,
+          });
     // Capture models share the layers (and weights) of b.model; they are never disposed on their own,
     // because disposing one would dispose the shared layers' weights.
     const plan: CapturePlan = { model, extraLayers, logits, layerIndex };
@@ -202,9 +224,15 @@ export class TfjsAdapter implements Adapter {
     const b = this.requireBuilt();
     const inputShape = b.spec.layers.find((l) => l.name === b.spec.input)!.outputShape;
     const expected = [input.shape[0], ...inputShape];
-    if (input.shape.length !== 4 || !Number.isInteger(input.shape[0]) || input.shape[0] < 1
-      || input.shape.slice(1).join(',') !== inputShape.join(',')) {
-      throw new Error(`${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`);
+    if (
+      input.shape.length !== 4 ||
+      !Number.isInteger(input.shape[0]) ||
+      input.shape[0] < 1 ||
+      input.shape.slice(1).join(',') !== inputShape.join(',')
+    ) {
+      throw new Error(
+        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`,
+      );
     }
     if (input.data.length !== sizeOf(input.shape)) {
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
@@ -223,14 +251,20 @@ export class TfjsAdapter implements Adapter {
       results = tf.tidy(() => {
         const x = tf.tensor(x32, expected, 'float32');
         const raw = opts.training
-          ? plan.model.apply(x, { training: true }) as TfTensor | TfTensor[]
-          : plan.model.predict(x, { batchSize: expected[0] }) as TfTensor | TfTensor[];
+          ? (plan.model.apply(x, { training: true }) as TfTensor | TfTensor[])
+          : (plan.model.predict(x, { batchSize: expected[0] }) as TfTensor | TfTensor[]);
         const outs = Array.isArray(raw) ? raw : [raw];
         const logits = plan.logits.map((c) => {
           const dense = b.model.getLayer(c.dense);
           const kernel = dense.weights.find((w) => w.originalName.endsWith('/kernel'))!.read();
           const bias = dense.weights.find((w) => w.originalName.endsWith('/bias'))!.read();
-          return tf.add(tf.fused.matMul({ a: outs[c.inputIndex] as import('@tensorflow/tfjs').Tensor2D, b: kernel as import('@tensorflow/tfjs').Tensor2D }), bias);
+          return tf.add(
+            tf.fused.matMul({
+              a: outs[c.inputIndex] as import('@tensorflow/tfjs').Tensor2D,
+              b: kernel as import('@tensorflow/tfjs').Tensor2D,
+            }),
+            bias,
+          );
         });
         return [...outs, ...logits];
       });
@@ -241,7 +275,7 @@ export class TfjsAdapter implements Adapter {
       }
     }
     try {
-      const data = await Promise.all(results.map(async (t) => new Float32Array(await t.data() as Float32Array)));
+      const data = await Promise.all(results.map(async (t) => new Float32Array((await t.data()) as Float32Array)));
       const toTensor = (i: number): Tensor => ({ shape: [...results[i].shape], data: data[i] });
       const intermediates: Record<string, Tensor> = {};
       for (const name of capture) {
@@ -264,4 +298,3 @@ export class TfjsAdapter implements Adapter {
     if (b) b.model.dispose();
   }
 }
-

@@ -56,13 +56,17 @@ export const CPU_BACKEND: TfjsBackendDef = {
   backendName: 'cpu',
   packageName: '@tensorflow/tfjs-backend-cpu',
   device: 'cpu',
-  precision: 'float32 (JavaScript kernels: Conv2D accumulates in a float32 buffer, each multiply-add computed in float64 and rounded once; MatMul sums blocks in float64)',
+  precision:
+    'float32 (JavaScript kernels: Conv2D accumulates in a float32 buffer, each multiply-add computed in float64 and rounded once; MatMul sums blocks in float64)',
   notes: ['kernels of @tensorflow/tfjs-backend-cpu, loaded through the @tensorflow/tfjs union package'],
   fix: 'npm ci',
   preflight: () => missingPackage('@tensorflow/tfjs') ?? available,
   register: async () => undefined, // the union package registers 'cpu' when it loads
   childProbe: () => null, // pure JavaScript: installed by npm ci is enough
-  settings: async () => ({ backend: 'cpu', 'tfjs-backend-cpu': installedVersion('@tensorflow/tfjs-backend-cpu') ?? 'unknown' }),
+  settings: async () => ({
+    backend: 'cpu',
+    'tfjs-backend-cpu': installedVersion('@tensorflow/tfjs-backend-cpu') ?? 'unknown',
+  }),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -112,7 +116,11 @@ export const WASM_BACKEND: TfjsBackendDef = {
     const dir = wasmDir()!;
     const absent = WASM_BINARIES.filter((f) => !fs.existsSync(path.join(dir, f)));
     if (absent.length > 0) {
-      return { available: false, reason: `${WASM_PKG} is missing its wasm binaries in ${dir}: ${absent.join(', ')}`, fix: 'rm -rf node_modules && npm ci' };
+      return {
+        available: false,
+        reason: `${WASM_PKG} is missing its wasm binaries in ${dir}: ${absent.join(', ')}`,
+        fix: 'rm -rf node_modules && npm ci',
+      };
     }
     if (installedVersion(WASM_PKG) !== installedVersion('@tensorflow/tfjs')) {
       return {
@@ -126,7 +134,12 @@ export const WASM_BACKEND: TfjsBackendDef = {
   async register(): Promise<void> {
     configureWasm(loadTfjsWasm());
   },
-  childProbe: () => ({ tfjs: resolvePackageDir('@tensorflow/tfjs')!, pkg: resolvePackageDir(WASM_PKG), backendName: 'wasm', wasmPrefix: wasmDir()! + path.sep }),
+  childProbe: () => ({
+    tfjs: resolvePackageDir('@tensorflow/tfjs')!,
+    pkg: resolvePackageDir(WASM_PKG),
+    backendName: 'wasm',
+    wasmPrefix: wasmDir()! + path.sep,
+  }),
   async settings(tf: Tf): Promise<Settings> {
     const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
     const threads = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
@@ -153,7 +166,7 @@ interface NodeBackendInstance {
 }
 
 function tensorflowBackend(tf: Tf): NodeBackendInstance | null {
-  return (tf.engine().registry as Record<string, unknown>).tensorflow as NodeBackendInstance | null ?? null;
+  return ((tf.engine().registry as Record<string, unknown>).tensorflow as NodeBackendInstance | null) ?? null;
 }
 
 /** The 'tensorflow' backend already in this process comes from the other package (CPU vs GPU)? */
@@ -172,7 +185,11 @@ function tf32Override(): string {
 }
 
 function nodeBackend(opts: {
-  id: string; pkg: TfjsNodePackage; device: 'cpu' | 'gpu'; precision: string; notes: string[];
+  id: string;
+  pkg: TfjsNodePackage;
+  device: 'cpu' | 'gpu';
+  precision: string;
+  notes: string[];
   /** Machine or environment problems, each with its fix. */
   envProblems: () => Problem[];
   /** A TF32 environment problem that must also stop build() (the variant would silently run the other way). */
@@ -199,14 +216,21 @@ function nodeBackend(opts: {
       const tf32 = opts.tf32Problem?.();
       if (tf32) throw new Error(`${opts.id}: ${tf32.reason}; fix: ${tf32.fix}`);
       if (otherPackageLoaded(tf, pkg)) {
-        throw new Error(`the 'tensorflow' backend of this process comes from the other tfjs-node package; `
-          + `${pkg} needs its own process (the runner runs each adapter in a child process)`);
+        throw new Error(
+          `the 'tensorflow' backend of this process comes from the other tfjs-node package; ` +
+            `${pkg} needs its own process (the runner runs each adapter in a child process)`,
+        );
       }
       if (tensorflowBackend(tf)) return;
       // Loading registers the 'tensorflow' backend (and makes it current) in the shared tfjs engine.
       require(pkg);
     },
-    childProbe: () => ({ tfjs: resolvePackageDir('@tensorflow/tfjs')!, pkg: resolvePackageDir(pkg), backendName: 'tensorflow', wasmPrefix: null }),
+    childProbe: () => ({
+      tfjs: resolvePackageDir('@tensorflow/tfjs')!,
+      pkg: resolvePackageDir(pkg),
+      backendName: 'tensorflow',
+      wasmPrefix: null,
+    }),
     async settings(tf: Tf): Promise<Settings> {
       const b = tensorflowBackend(tf);
       const state = nodeInstallState(pkg);
@@ -214,7 +238,9 @@ function nodeBackend(opts: {
         backend: 'tensorflow',
         [pkg.slice('@tensorflow/'.length)]: installedVersion(pkg) ?? 'unknown',
         libtensorflow: b?.binding?.TF_Version ?? 'unknown',
-        libtensorflowSource: state.stamp ? `${state.stamp.source} (${state.stamp.wheel})` : 'tfjs-node install script download (libtensorflow 2.9.1)',
+        libtensorflowSource: state.stamp
+          ? `${state.stamp.source} (${state.stamp.wheel})`
+          : 'tfjs-node install script download (libtensorflow 2.9.1)',
         gpuDevice: Boolean(b?.isUsingGpuDevice),
         oneDNN: onednnSetting(),
         intraOpThreads: process.env.TF_NUM_INTRAOP_THREADS ?? 'TensorFlow default (one per core)',
@@ -243,7 +269,8 @@ export const NODE_BACKEND = nodeBackend({
 function tf32OnProblem(): Problem | null {
   if (process.env.NVIDIA_TF32_OVERRIDE !== '0') return null;
   return {
-    reason: 'NVIDIA_TF32_OVERRIDE=0 is set in this process, which turns TF32 off (that is the tfjs-node-gpu-no-tf32 variant)',
+    reason:
+      'NVIDIA_TF32_OVERRIDE=0 is set in this process, which turns TF32 off (that is the tfjs-node-gpu-no-tf32 variant)',
     fix: 'run tfjs-node-gpu in a process without NVIDIA_TF32_OVERRIDE=0 (unset NVIDIA_TF32_OVERRIDE)',
   };
 }
@@ -253,20 +280,25 @@ function tf32OffProblem(): Problem | null {
   if (process.env.NVIDIA_TF32_OVERRIDE === '0') return null;
   return {
     reason: `NVIDIA_TF32_OVERRIDE is ${tf32Override()} in this process, not 0 (it must be in the environment before libtensorflow and CUDA load)`,
-    fix: 'set it when starting the process: NVIDIA_TF32_OVERRIDE=0 resnet-conformance forward --adapter tfjs-node-gpu-no-tf32 ... '
-      + '(or NVIDIA_TF32_OVERRIDE=0 CONFORMANCE_ADAPTERS=tfjs-node-gpu-no-tf32 npm test)',
+    fix:
+      'set it when starting the process: NVIDIA_TF32_OVERRIDE=0 resnet-conformance forward --adapter tfjs-node-gpu-no-tf32 ... ' +
+      '(or NVIDIA_TF32_OVERRIDE=0 CONFORMANCE_ADAPTERS=tfjs-node-gpu-no-tf32 npm test)',
   };
 }
 
 function gpuProblems(): Problem[] {
-  return gpuEnvironmentProblems(gpuEnvironment()).map((reason) => ({ reason, fix: fixFor('@tensorflow/tfjs-node-gpu') }));
+  return gpuEnvironmentProblems(gpuEnvironment()).map((reason) => ({
+    reason,
+    fix: fixFor('@tensorflow/tfjs-node-gpu'),
+  }));
 }
 
 export const NODE_GPU_BACKEND = nodeBackend({
   id: 'tfjs-node-gpu',
   pkg: '@tensorflow/tfjs-node-gpu',
   device: 'gpu',
-  precision: 'float32 storage; TF32 (10-bit mantissa) inputs in Conv2D/MatMul on Ampere or newer GPUs (TensorFlow default)',
+  precision:
+    'float32 storage; TF32 (10-bit mantissa) inputs in Conv2D/MatMul on Ampere or newer GPUs (TensorFlow default)',
   notes: ['needs libtensorflow 2.9.1 GPU, CUDA 11.2, cuDNN 8.1, NVIDIA driver > 450.x (docs/tfjs.md#tfjs-node-gpu)'],
   envProblems: () => [...gpuProblems(), ...[tf32OnProblem()].filter((x): x is Problem => x !== null)],
   tf32Problem: tf32OnProblem,
@@ -285,7 +317,13 @@ export const NODE_GPU_NO_TF32_BACKEND = nodeBackend({
   tf32Problem: tf32OffProblem,
 });
 
-export const TFJS_BACKENDS: readonly TfjsBackendDef[] = [CPU_BACKEND, WASM_BACKEND, NODE_BACKEND, NODE_GPU_BACKEND, NODE_GPU_NO_TF32_BACKEND];
+export const TFJS_BACKENDS: readonly TfjsBackendDef[] = [
+  CPU_BACKEND,
+  WASM_BACKEND,
+  NODE_BACKEND,
+  NODE_GPU_BACKEND,
+  NODE_GPU_NO_TF32_BACKEND,
+];
 
 export function tfjsBackend(id: string): TfjsBackendDef {
   const b = TFJS_BACKENDS.find((x) => x.id === id);

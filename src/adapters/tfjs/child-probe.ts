@@ -42,14 +42,21 @@ export type ChildProbeResult = { ok: true; gpu: boolean; seconds: number } | { o
 export function childProbe(a: ChildProbeArgs, timeoutMs = 120_000): ChildProbeResult {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, ['-e', SCRIPT, JSON.stringify([a.tfjs, a.pkg, a.backendName, a.wasmPrefix])], {
-    encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'], env: process.env,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: process.env,
   });
   const out = r.stdout ?? '';
   const ok = /^PROBE-RESULT (.*)$/m.exec(out);
-  if (r.status === 0 && ok) return { ok: true, gpu: (JSON.parse(ok[1]) as { gpu: boolean }).gpu, seconds: (Date.now() - t0) / 1000 };
+  if (r.status === 0 && ok)
+    return { ok: true, gpu: (JSON.parse(ok[1]) as { gpu: boolean }).gpu, seconds: (Date.now() - t0) / 1000 };
   const err = /^PROBE-ERROR (.*)$/m.exec(out);
   if (err) return { ok: false, error: err[1] };
   if (r.error) return { ok: false, error: `could not run the probe process: ${r.error.message}` };
   const lastErr = (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? '';
-  return { ok: false, error: `probe process ${r.signal ? `killed by ${r.signal}` : `exited with ${r.status}`}${lastErr ? `: ${lastErr}` : ''}` };
+  return {
+    ok: false,
+    error: `probe process ${r.signal ? `killed by ${r.signal}` : `exited with ${r.status}`}${lastErr ? `: ${lastErr}` : ''}`,
+  };
 }

@@ -72,12 +72,19 @@ export function gpuEnvironment(): GpuEnvironment {
 export function gpuEnvironmentProblems(env: GpuEnvironment): string[] {
   const problems: string[] = [];
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    problems.push(`tfjs-node-gpu ships libtensorflow GPU builds for linux-x64 (and windows-x64) only; this is ${process.platform}-${process.arch}`);
+    problems.push(
+      `tfjs-node-gpu ships libtensorflow GPU builds for linux-x64 (and windows-x64) only; this is ${process.platform}-${process.arch}`,
+    );
   }
-  if (!env.driver) problems.push('no NVIDIA kernel driver loaded (/proc/driver/nvidia/version is missing; no NVIDIA GPU or driver > 450.x not installed)');
+  if (!env.driver)
+    problems.push(
+      'no NVIDIA kernel driver loaded (/proc/driver/nvidia/version is missing; no NVIDIA GPU or driver > 450.x not installed)',
+    );
   if (env.missing.length > 0) {
-    problems.push(`not found by the dynamic linker (ldconfig -p, LD_LIBRARY_PATH): ${env.missing.map((m) => m.soname).join(', ')} `
-      + '(libtensorflow 2.9.1 GPU needs the NVIDIA driver > 450.x, CUDA 11.2 and cuDNN 8.1)');
+    problems.push(
+      `not found by the dynamic linker (ldconfig -p, LD_LIBRARY_PATH): ${env.missing.map((m) => m.soname).join(', ')} ` +
+        '(libtensorflow 2.9.1 GPU needs the NVIDIA driver > 450.x, CUDA 11.2 and cuDNN 8.1)',
+    );
   }
   return problems;
 }

@@ -17,7 +17,8 @@ export interface BuiltLayersModel {
 }
 
 function one(x: SymbolicTensor | SymbolicTensor[], layer: LayerSpec): SymbolicTensor {
-  if (Array.isArray(x)) throw new Error(`tfjs: layer '${layer.name}' (${layer.className}) returned ${x.length} outputs, expected 1`);
+  if (Array.isArray(x))
+    throw new Error(`tfjs: layer '${layer.name}' (${layer.className}) returned ${x.length} outputs, expected 1`);
   return x;
 }
 
@@ -32,30 +33,61 @@ function makeLayer(tf: Tf, l: LayerSpec): Layer {
       return tf.layers.zeroPadding2d({ name, padding: l.padding, dataFormat: 'channelsLast' });
     case 'Conv2D':
       return tf.layers.conv2d({
-        name, filters: l.filters, kernelSize: l.kernelSize, strides: l.strides, padding: l.padding,
-        dataFormat: 'channelsLast', dilationRate: 1, activation: 'linear', useBias: l.useBias,
-        kernelInitializer: 'zeros', biasInitializer: 'zeros',
+        name,
+        filters: l.filters,
+        kernelSize: l.kernelSize,
+        strides: l.strides,
+        padding: l.padding,
+        dataFormat: 'channelsLast',
+        dilationRate: 1,
+        activation: 'linear',
+        useBias: l.useBias,
+        kernelInitializer: 'zeros',
+        biasInitializer: 'zeros',
       });
     case 'BatchNormalization':
       return tf.layers.batchNormalization({
-        name, axis: l.axis, epsilon: l.epsilon, momentum: l.momentum, center: l.center, scale: l.scale,
-        gammaInitializer: 'ones', betaInitializer: 'zeros',
-        movingMeanInitializer: 'zeros', movingVarianceInitializer: 'ones',
+        name,
+        axis: l.axis,
+        epsilon: l.epsilon,
+        momentum: l.momentum,
+        center: l.center,
+        scale: l.scale,
+        gammaInitializer: 'ones',
+        betaInitializer: 'zeros',
+        movingMeanInitializer: 'zeros',
+        movingVarianceInitializer: 'ones',
       });
     case 'Activation':
       return tf.layers.activation({ name, activation: l.activation });
     case 'MaxPooling2D':
-      return tf.layers.maxPooling2d({ name, poolSize: l.poolSize, strides: l.strides, padding: l.padding, dataFormat: 'channelsLast' });
+      return tf.layers.maxPooling2d({
+        name,
+        poolSize: l.poolSize,
+        strides: l.strides,
+        padding: l.padding,
+        dataFormat: 'channelsLast',
+      });
     case 'AveragePooling2D':
-      return tf.layers.averagePooling2d({ name, poolSize: l.poolSize, strides: l.strides, padding: l.padding, dataFormat: 'channelsLast' });
+      return tf.layers.averagePooling2d({
+        name,
+        poolSize: l.poolSize,
+        strides: l.strides,
+        padding: l.padding,
+        dataFormat: 'channelsLast',
+      });
     case 'Add':
       return tf.layers.add({ name });
     case 'Flatten':
       return tf.layers.flatten({ name });
     case 'Dense':
       return tf.layers.dense({
-        name, units: l.units, activation: l.activation, useBias: l.useBias,
-        kernelInitializer: 'zeros', biasInitializer: 'zeros',
+        name,
+        units: l.units,
+        activation: l.activation,
+        useBias: l.useBias,
+        kernelInitializer: 'zeros',
+        biasInitializer: 'zeros',
       });
     case 'InputLayer':
       throw new Error(`tfjs: InputLayer '${name}' is created with tf.input, not as a layer`);
@@ -78,15 +110,18 @@ function variableName(v: { originalName: string }): string {
 export function loadWeights(tf: Tf, spec: ModelSpec, model: LayersModel, weights: ModelWeights): void {
   const specNames = new Set(spec.layers.map((l) => l.name));
   for (const name of weights.keys()) {
-    if (!specNames.has(name)) throw new Error(`tfjs: weights given for '${name}', which is not a layer of ${spec.model}`);
+    if (!specNames.has(name))
+      throw new Error(`tfjs: weights given for '${name}', which is not a layer of ${spec.model}`);
   }
   for (const l of spec.layers) {
     const layer = model.getLayer(l.name);
     const vars = layer.weights;
     const given = weights.get(l.name) ?? [];
     if (vars.length !== given.length) {
-      throw new Error(`tfjs: layer '${l.name}' (${l.className}) has ${vars.length} weights in tfjs `
-        + `[${vars.map((v) => variableName(v)).join(', ')}] but ${given.length} were given [${given.map((w) => w.name).join(', ')}]`);
+      throw new Error(
+        `tfjs: layer '${l.name}' (${l.className}) has ${vars.length} weights in tfjs ` +
+          `[${vars.map((v) => variableName(v)).join(', ')}] but ${given.length} were given [${given.map((w) => w.name).join(', ')}]`,
+      );
     }
     if (vars.length === 0) continue;
     const byName = new Map(given.map((w) => [w.name, w]));
@@ -94,13 +129,19 @@ export function loadWeights(tf: Tf, spec: ModelSpec, model: LayersModel, weights
       const wname = variableName(v);
       const w = byName.get(wname);
       if (!w) {
-        throw new Error(`tfjs: layer '${l.name}' weight '${wname}' has no counterpart in the given weights [${given.map((g) => g.name).join(', ')}]`);
+        throw new Error(
+          `tfjs: layer '${l.name}' weight '${wname}' has no counterpart in the given weights [${given.map((g) => g.name).join(', ')}]`,
+        );
       }
       if (w.shape.join(',') !== v.shape.join(',')) {
-        throw new Error(`tfjs: layer '${l.name}' weight '${wname}': tfjs shape [${v.shape.join(',')}] vs given [${w.shape.join(',')}]`);
+        throw new Error(
+          `tfjs: layer '${l.name}' weight '${wname}': tfjs shape [${v.shape.join(',')}] vs given [${w.shape.join(',')}]`,
+        );
       }
       if (w.trainable !== v.trainable) {
-        throw new Error(`tfjs: layer '${l.name}' weight '${wname}': trainable is ${v.trainable} in tfjs but ${w.trainable} in the given weights`);
+        throw new Error(
+          `tfjs: layer '${l.name}' weight '${wname}': trainable is ${v.trainable} in tfjs but ${w.trainable} in the given weights`,
+        );
       }
       return tf.tensor(w.data, w.shape, 'float32');
     });
@@ -155,7 +196,8 @@ export function layerOutputShapes(model: LayersModel): Map<string, number[]> {
     const s = layer.outputShape;
     if (!Array.isArray(s) || Array.isArray(s[0])) throw new Error(`tfjs: layer '${layer.name}' has several outputs`);
     const dims = s as (number | null)[];
-    if (dims[0] !== null) throw new Error(`tfjs: layer '${layer.name}' output shape [${dims.join(',')}] has a fixed batch dimension`);
+    if (dims[0] !== null)
+      throw new Error(`tfjs: layer '${layer.name}' output shape [${dims.join(',')}] has a fixed batch dimension`);
     shapes.set(layer.name, dims.slice(1) as number[]);
   }
   return shapes;
@@ -173,7 +215,12 @@ export interface TfjsLayerSummary {
 /** The model's layers as tfjs lists them (model.layers order): class, output shape, countParams(). */
 export function layerSummary(model: LayersModel): TfjsLayerSummary[] {
   const shapes = layerOutputShapes(model);
-  return model.layers.map((l) => ({ name: l.name, className: l.getClassName(), outputShape: shapes.get(l.name)!, params: l.countParams() }));
+  return model.layers.map((l) => ({
+    name: l.name,
+    className: l.getClassName(),
+    outputShape: shapes.get(l.name)!,
+    params: l.countParams(),
+  }));
 }
 
 /**
@@ -181,12 +228,15 @@ export function layerSummary(model: LayersModel): TfjsLayerSummary[] {
  * model.trainableWeights / nonTrainableWeights (Keras: BN moving statistics are non-trainable).
  */
 export function countParams(model: LayersModel): ParamCount {
-  const size = (ws: { shape: (number | null)[] }[]): number => ws.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? NaN), 1), 0);
+  const size = (ws: { shape: (number | null)[] }[]): number =>
+    ws.reduce((n, w) => n + w.shape.reduce<number>((p, d) => p * (d ?? NaN), 1), 0);
   const total = model.countParams();
   const trainable = size(model.trainableWeights);
   const nonTrainable = size(model.nonTrainableWeights);
   if (trainable + nonTrainable !== total) {
-    throw new Error(`tfjs: countParams() = ${total} but trainable ${trainable} + non-trainable ${nonTrainable} = ${trainable + nonTrainable}`);
+    throw new Error(
+      `tfjs: countParams() = ${total} but trainable ${trainable} + non-trainable ${nonTrainable} = ${trainable + nonTrainable}`,
+    );
   }
   return { total, trainable, nonTrainable };
 }

@@ -37,11 +37,15 @@ export const SETUP_FIX = 'npm run setup:tfjs-node';
 
 export function fixFor(pkg: TfjsNodePackage): string {
   if (pkg === '@tensorflow/tfjs-node') {
-    return `${SETUP_FIX} (offline: libtensorflow from the pinned tensorflow-cpu wheel; online alternative: `
-      + `npm install --no-save @tensorflow/tfjs-node@${TFJS_NODE_VERSION}; see docs/tfjs.md)`;
+    return (
+      `${SETUP_FIX} (offline: libtensorflow from the pinned tensorflow-cpu wheel; online alternative: ` +
+      `npm install --no-save @tensorflow/tfjs-node@${TFJS_NODE_VERSION}; see docs/tfjs.md)`
+    );
   }
-  return `on a machine with an NVIDIA GPU, driver > 450.x, CUDA 11.2 and cuDNN 8.1: `
-    + `npm install --no-save @tensorflow/tfjs-node-gpu@${TFJS_NODE_VERSION} (online; downloads libtensorflow-gpu 2.9.1); see docs/tfjs.md#tfjs-node-gpu`;
+  return (
+    `on a machine with an NVIDIA GPU, driver > 450.x, CUDA 11.2 and cuDNN 8.1: ` +
+    `npm install --no-save @tensorflow/tfjs-node-gpu@${TFJS_NODE_VERSION} (online; downloads libtensorflow-gpu 2.9.1); see docs/tfjs.md#tfjs-node-gpu`
+  );
 }
 
 export interface NodeInstallState {
@@ -67,26 +71,51 @@ export function readStamp(pkgDir: string): ProvisionStamp | undefined {
 }
 
 /** `pkgDir` defaults to where Node resolves the package from this project (tests pass other directories). */
-export function nodeInstallState(pkg: TfjsNodePackage, pkgDir: string | null = resolvePackageDir(pkg)): NodeInstallState {
-  if (!pkgDir) return { ok: false, reason: `${pkg} is not installed (it is not a package.json dependency: its install script downloads libtensorflow)` };
-  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version?: string }).version ?? null;
+export function nodeInstallState(
+  pkg: TfjsNodePackage,
+  pkgDir: string | null = resolvePackageDir(pkg),
+): NodeInstallState {
+  if (!pkgDir)
+    return {
+      ok: false,
+      reason: `${pkg} is not installed (it is not a package.json dependency: its install script downloads libtensorflow)`,
+    };
+  const version =
+    (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version?: string }).version ?? null;
   const tfjsVersion = installedVersion('@tensorflow/tfjs');
   if (version !== TFJS_NODE_VERSION || (tfjsVersion !== null && tfjsVersion !== version)) {
-    return { ok: false, packageDir: pkgDir, reason: `${pkg}@${version} is installed but ${TFJS_NODE_VERSION} is needed (to match @tensorflow/tfjs@${tfjsVersion})` };
+    return {
+      ok: false,
+      packageDir: pkgDir,
+      reason: `${pkg}@${version} is installed but ${TFJS_NODE_VERSION} is needed (to match @tensorflow/tfjs@${tfjsVersion})`,
+    };
   }
   const libDir = path.join(pkgDir, 'deps', 'lib');
   const libs = fs.existsSync(libDir) ? fs.readdirSync(libDir).filter((f) => /^libtensorflow.*\.so/.test(f)) : [];
   if (libs.length === 0) {
-    return { ok: false, packageDir: pkgDir, reason: `${pkg} has no libtensorflow in ${libDir} (its download step was skipped)` };
+    return {
+      ok: false,
+      packageDir: pkgDir,
+      reason: `${pkg} has no libtensorflow in ${libDir} (its download step was skipped)`,
+    };
   }
   let bindingPath: string;
   try {
     bindingPath = bindingPathOf(pkgDir);
   } catch (err) {
-    return { ok: false, packageDir: pkgDir, reason: `${pkg}'s dependency @mapbox/node-pre-gyp cannot be loaded (${(err as Error).message.split('\n')[0]})` };
+    return {
+      ok: false,
+      packageDir: pkgDir,
+      reason: `${pkg}'s dependency @mapbox/node-pre-gyp cannot be loaded (${(err as Error).message.split('\n')[0]})`,
+    };
   }
   if (!fs.existsSync(bindingPath)) {
-    return { ok: false, packageDir: pkgDir, bindingPath, reason: `${pkg}'s native addon is not built (${bindingPath} is missing)` };
+    return {
+      ok: false,
+      packageDir: pkgDir,
+      bindingPath,
+      reason: `${pkg}'s native addon is not built (${bindingPath} is missing)`,
+    };
   }
   return { ok: true, packageDir: pkgDir, bindingPath, stamp: readStamp(pkgDir) };
 }

@@ -16,7 +16,13 @@ export async function adaptersCommand(argv: string[]): Promise<number> {
     } finally {
       await a.dispose().catch(() => undefined);
     }
-    rows.push({ id: entry.id, profile: entry.profile, outOfTheBox: entry.outOfTheBox, summary: entry.summary, ...probe });
+    rows.push({
+      id: entry.id,
+      profile: entry.profile,
+      outOfTheBox: entry.outOfTheBox,
+      summary: entry.summary,
+      ...probe,
+    });
   }
   if (bool(p, 'json')) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -7,8 +7,10 @@ import { str, UsageError, type ParsedArgs } from '../args';
 export function benchCompareOptions(p: ParsedArgs): BenchCompareOptions {
   const floorText = str(p, 'noise-floor');
   const floor = floorText === undefined ? DEFAULT_NOISE_FLOOR : Number(floorText);
-  if (!(Number.isFinite(floor) && floor >= 0)) throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
+  if (!(Number.isFinite(floor) && floor >= 0))
+    throw new UsageError(`--noise-floor must be a number >= 0 (a fraction: 0.1 = 10%), got '${floorText}'`);
   const normalize = (str(p, 'normalize') ?? 'auto') as Normalize;
-  if (!['auto', 'always', 'never'].includes(normalize)) throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
+  if (!['auto', 'always', 'never'].includes(normalize))
+    throw new UsageError(`--normalize must be auto, always or never, got '${normalize}'`);
   return { floor, normalize, profileFile: str(p, 'noise-profile') };
 }

@@ -10,7 +10,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { adapterPool } from '../../adapters/modules';
 import { selectAdapters, type AdapterSelection } from '../../adapters/select';
-import { CEILING_RUNTIMES, DEFAULT_CEILING_N, DEFAULT_CEILING_RUNTIMES, type CeilingRuntime } from '../../calibration/ceiling';
+import {
+  CEILING_RUNTIMES,
+  DEFAULT_CEILING_N,
+  DEFAULT_CEILING_RUNTIMES,
+  type CeilingRuntime,
+} from '../../calibration/ceiling';
 import { compareBench } from '../../bench/compare';
 import { benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../util/measure';
@@ -32,7 +37,11 @@ import { BENCH_SPEC } from '../specs';
 import { benchCompareOptions } from './bench-compare-options';
 
 async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
-  return selectAdapters('bench', str(p, 'adapters'), await adapterPool(adapterSourcesFromFlags(p, Math.max(1, int(p, 'timeout') ?? 600))));
+  return selectAdapters(
+    'bench',
+    str(p, 'adapters'),
+    await adapterPool(adapterSourcesFromFlags(p, Math.max(1, int(p, 'timeout') ?? 600))),
+  );
 }
 
 /** `--adapters` / `--adapter-module` as `bench` resolves them (through selectAdapters). */
@@ -46,7 +55,8 @@ function nonNegInt(v: number | undefined, name: string): number | undefined {
 }
 
 function compareMode(positional: string[], p: ReturnType<typeof parseArgs>): number {
-  if (positional.length !== 2) throw new UsageError(`bench --compare takes two bench results (before, after), got ${positional.length}`);
+  if (positional.length !== 2)
+    throw new UsageError(`bench --compare takes two bench results (before, after), got ${positional.length}`);
   const { floor, normalize, profileFile } = benchCompareOptions(p);
   const { a, b, profile } = readBenchPair(positional[0], positional[1], profileFile);
   const c = compareBench(a, b, { floor, normalize, profile });
@@ -57,24 +67,34 @@ function compareMode(positional: string[], p: ReturnType<typeof parseArgs>): num
 }
 
 function noiseMode(positional: string[], p: ReturnType<typeof parseArgs>): number {
-  if (positional.length < 2) throw new UsageError(`bench --noise takes at least two bench results of the same code, got ${positional.length}`);
+  if (positional.length < 2)
+    throw new UsageError(`bench --noise takes at least two bench results of the same code, got ${positional.length}`);
   const profile = noiseProfile(positional.map(readBenchFile), positional);
   const jsonOut = str(p, 'json');
   if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(profile, null, 2)}\n`);
   process.stdout.write(`noise between ${positional.length} bench runs (max/min − 1 of the medians):\n`);
   const w = Math.max(...profile.rows.map((r) => r.adapter.length));
   for (const r of profile.rows) {
-    process.stdout.write(`  ${r.adapter.padEnd(w)}  batch ${String(r.batch).padStart(3)}  ${r.normalized ? 'relative to the ceiling' : 'raw latency           '}  ${(r.band * 100).toFixed(1)}%\n`);
+    process.stdout.write(
+      `  ${r.adapter.padEnd(w)}  batch ${String(r.batch).padStart(3)}  ${r.normalized ? 'relative to the ceiling' : 'raw latency           '}  ${(r.band * 100).toFixed(1)}%\n`,
+    );
   }
-  if (jsonOut) process.stdout.write(`Noise profile: ${jsonOut} (use with bench --compare a.json b.json --noise-profile ${jsonOut})\n`);
+  if (jsonOut)
+    process.stdout.write(
+      `Noise profile: ${jsonOut} (use with bench --compare a.json b.json --noise-profile ${jsonOut})\n`,
+    );
   return 0;
 }
 
 function ceilingRuntimes(text: string | undefined): CeilingRuntime[] {
   if (text === undefined) return [...DEFAULT_CEILING_RUNTIMES];
-  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((x) => !(CEILING_RUNTIMES as readonly string[]).includes(x));
-  if (ids.length === 0 || bad.length) throw new UsageError(`--ceiling-runtimes takes a list of ${CEILING_RUNTIMES.join(', ')}; got '${text}'`);
+  if (ids.length === 0 || bad.length)
+    throw new UsageError(`--ceiling-runtimes takes a list of ${CEILING_RUNTIMES.join(', ')}; got '${text}'`);
   return ids as CeilingRuntime[];
 }
 
@@ -95,13 +115,16 @@ function splitArgs(text: string | undefined): string[] {
 }
 
 async function harnessMode(p: ReturnType<typeof parseArgs>, after: string[] | null): Promise<number> {
-  if (after && str(p, 'run-args') !== undefined) throw new UsageError('give the run options either after -- or with --run-args=..., not both');
+  if (after && str(p, 'run-args') !== undefined)
+    throw new UsageError('give the run options either after -- or with --run-args=..., not both');
   const extra = after ? [...after] : splitArgs(str(p, 'run-args'));
   // The run's report goes to --out when the run args name one (kept), else to a temporary directory (removed).
   const outAt = extra.indexOf('--out');
   if (outAt >= 0 && extra[outAt + 1] === undefined) throw new UsageError('--run-args: --out needs a directory');
   const keep = outAt >= 0;
-  const out = keep ? path.resolve(extra[outAt + 1]) : fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-harness-'));
+  const out = keep
+    ? path.resolve(extra[outAt + 1])
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-harness-'));
   if (keep) extra.splice(outAt, 2);
   const bin = path.join(packageRoot(), 'bin', 'resnet-conformance.cjs');
   try {
@@ -109,10 +132,14 @@ async function harnessMode(p: ReturnType<typeof parseArgs>, after: string[] | nu
     process.stderr.write(`CLI start-up (node + tsx + CLI, median of 5 × --help): ${startupMs.toFixed(0)} ms\n`);
     process.stderr.write(`running: resnet-conformance run ${[...extra, '--out', out].join(' ')}\n`);
     const t = performance.now();
-    const r = spawnSync(process.execPath, [bin, 'run', ...extra, '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync(process.execPath, [bin, 'run', ...extra, '--out', out], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     const wallMs = performance.now() - t;
     if (r.status !== 0 && r.status !== 1) {
-      process.stderr.write(`resnet-conformance bench --harness: the run exited with ${r.status ?? r.signal}; no breakdown\n`);
+      process.stderr.write(
+        `resnet-conformance bench --harness: the run exited with ${r.status ?? r.signal}; no breakdown\n`,
+      );
       return 2;
     }
     const report = readReport(out);
@@ -135,8 +162,10 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   try {
     if (bool(p, 'compare')) return compareMode(p.positional, p);
     if (bool(p, 'noise')) return noiseMode(p.positional, p);
-    if (p.positional.length) throw new UsageError(`unexpected argument '${p.positional[0]}' (bench results to compare need --compare)`);
-    if (after && !bool(p, 'harness')) throw new UsageError('arguments after -- are conformance run options and need --harness');
+    if (p.positional.length)
+      throw new UsageError(`unexpected argument '${p.positional[0]}' (bench results to compare need --compare)`);
+    if (after && !bool(p, 'harness'))
+      throw new UsageError('arguments after -- are conformance run options and need --harness');
     if (bool(p, 'harness')) return await harnessMode(p, after);
   } catch (err) {
     if (err instanceof BenchReadError || (err as Error).name === 'ReportReadError') {
@@ -171,7 +200,9 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   };
   process.once('SIGINT', onSigint);
   try {
-    process.stderr.write(`resnet-conformance bench: ${selection.entries.map((e) => e.id).join(', ')}; batch ${batches.join(', ')}\n`);
+    process.stderr.write(
+      `resnet-conformance bench: ${selection.entries.map((e) => e.id).join(', ')}; batch ${batches.join(', ')}\n`,
+    );
     const report = await runBench({
       adapters: selection.entries,
       selection: selection.mode,
@@ -189,8 +220,10 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     const digest = benchDigest(report, jsonOut ?? null);
-    process.stdout.write(`\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image `
-      + `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`);
+    process.stdout.write(
+      `\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image ` +
+        `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`,
+    );
     const layers = layersText(report);
     if (layers) process.stdout.write(`\n${layers}\n`);
     if (jsonOut) {
@@ -199,7 +232,10 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
     }
     if (mdOut) {
       const stageMd = layersMarkdown(report);
-      writeFileAtomic(mdOut, `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n${stageMd ? `\n${stageMd}` : ''}`);
+      writeFileAtomic(
+        mdOut,
+        `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n${stageMd ? `\n${stageMd}` : ''}`,
+      );
       process.stdout.write(`Markdown: ${mdOut}\n`);
     }
     return 0;

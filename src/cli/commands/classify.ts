@@ -8,10 +8,25 @@
  * (unreadable/corrupt model, not the notebook's architecture, unreadable image, usage).
  */
 import { argmax, largestDisagreement, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
-import { decodeImageFile, ImageReadError, resizeNearest, toNotebookTensor, type DecodedImage, type PreparedImage } from '../../images';
+import {
+  decodeImageFile,
+  ImageReadError,
+  resizeNearest,
+  toNotebookTensor,
+  type DecodedImage,
+  type PreparedImage,
+} from '../../images';
 import type { AdapterSelection } from '../../adapters/select';
 import { bool, list, parseArgs, required, usageLines, UsageError, type ParsedArgs } from '../args';
-import { adapterLines, classifierSelection, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import {
+  adapterLines,
+  classifierSelection,
+  describeModel,
+  loadClassifier,
+  maxDiffOption,
+  modelJson,
+  planClassifierAdapters,
+} from '../classifier-command';
 import { CLASSIFY_SPEC } from '../specs';
 
 /** `--adapters` / `--adapter-module` as `classify` resolves them (through selectAdapters). */
@@ -76,17 +91,29 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const failed = results.filter((r) => r.error);
   const worst = largestDisagreement(results);
   if (json) {
-    process.stdout.write(`${JSON.stringify({
-      model: modelJson(modelFile, model),
-      adapters: results.map((r) => ({ id: r.id, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) })),
-      skipped: plan.skipped,
-      images: prepared.map((p, i) => ({
-        file: p.file, format: p.decoded.format, pilMode: p.decoded.pilMode, size: [p.decoded.width, p.decoded.height], decoder: p.decoded.decoder,
-        predictions: results.filter((r) => !r.error).map((r) => ({ adapter: r.id, probabilities: r.rows[i], class: argmax(r.rows[i]) })),
-        largestDisagreement: largestDisagreement(results, [i]) ?? null,
-      })),
-      largestDisagreement: worst ?? null,
-    }, null, 1)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          model: modelJson(modelFile, model),
+          adapters: results.map((r) => ({ id: r.id, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) })),
+          skipped: plan.skipped,
+          images: prepared.map((p, i) => ({
+            file: p.file,
+            format: p.decoded.format,
+            pilMode: p.decoded.pilMode,
+            size: [p.decoded.width, p.decoded.height],
+            decoder: p.decoded.decoder,
+            predictions: results
+              .filter((r) => !r.error)
+              .map((r) => ({ adapter: r.id, probabilities: r.rows[i], class: argmax(r.rows[i]) })),
+            largestDisagreement: largestDisagreement(results, [i]) ?? null,
+          })),
+          largestDisagreement: worst ?? null,
+        },
+        null,
+        1,
+      )}\n`,
+    );
   } else {
     const lines: string[] = [describeModel(modelFile, model), ...adapterLines(plan)];
     const idw = Math.max(8, ...results.map((r) => r.id.length));
@@ -94,26 +121,40 @@ export async function classifyCommand(argv: string[]): Promise<number> {
       lines.push('');
       const d = p.decoded;
       lines.push(`${p.file}: ${d.format} ${d.pilMode} ${d.width}x${d.height} -> ${w}x${h}, ${d.decoder}`);
-      lines.push(`  ${'adapter'.padEnd(idw)}  class  probabilities [p(0), ..., p(${(results.find((r) => !r.error)?.rows[i].length ?? 1) - 1})]`);
+      lines.push(
+        `  ${'adapter'.padEnd(idw)}  class  probabilities [p(0), ..., p(${(results.find((r) => !r.error)?.rows[i].length ?? 1) - 1})]`,
+      );
       for (const r of results) {
-        if (r.error) { lines.push(`  ${r.id.padEnd(idw)}  ERROR  ${r.error}`); continue; }
+        if (r.error) {
+          lines.push(`  ${r.id.padEnd(idw)}  ERROR  ${r.error}`);
+          continue;
+        }
         lines.push(`  ${r.id.padEnd(idw)}  ${String(argmax(r.rows[i])).padEnd(5)}  [${r.rows[i].map(fmt).join(', ')}]`);
       }
       const dis = largestDisagreement(results, [i]);
       const classes = [...new Set(results.filter((r) => !r.error).map((r) => argmax(r.rows[i])))];
       if (dis) {
-        lines.push(`  largest disagreement: ${dis.maxAbs.toExponential(2)} (${dis.a} vs ${dis.b}, p(${dis.cls})); `
-          + (classes.length === 1 ? `all adapters say class ${classes[0]}` : `ADAPTERS DISAGREE on the class: ${classes.join(' vs ')}`));
+        lines.push(
+          `  largest disagreement: ${dis.maxAbs.toExponential(2)} (${dis.a} vs ${dis.b}, p(${dis.cls})); ` +
+            (classes.length === 1
+              ? `all adapters say class ${classes[0]}`
+              : `ADAPTERS DISAGREE on the class: ${classes.join(' vs ')}`),
+        );
       }
     });
     lines.push('');
-    if (worst) lines.push(`largest disagreement over all images: ${worst.maxAbs.toExponential(2)} (${worst.a} vs ${worst.b}, ${prepared[worst.row].file}, p(${worst.cls}))`);
+    if (worst)
+      lines.push(
+        `largest disagreement over all images: ${worst.maxAbs.toExponential(2)} (${worst.a} vs ${worst.b}, ${prepared[worst.row].file}, p(${worst.cls}))`,
+      );
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   for (const r of failed) process.stderr.write(`resnet-conformance classify: adapter '${r.id}' ${r.error}\n`);
   if (failed.length) return 1;
   if (maxDiff !== undefined && worst && worst.maxAbs > maxDiff) {
-    process.stderr.write(`resnet-conformance classify: largest disagreement ${worst.maxAbs.toExponential(3)} exceeds --max-diff ${maxDiff}\n`);
+    process.stderr.write(
+      `resnet-conformance classify: largest disagreement ${worst.maxAbs.toExponential(3)} exceeds --max-diff ${maxDiff}\n`,
+    );
     return 1;
   }
   return 0;

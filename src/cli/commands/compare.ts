@@ -22,7 +22,9 @@ function fail(message: string): number {
  */
 function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof parseArgs>): number {
   if (str(p, 'regression-factor') !== undefined) {
-    throw new UsageError('--regression-factor applies to conformance reports; bench results take --noise-floor, --noise-profile and --normalize');
+    throw new UsageError(
+      '--regression-factor applies to conformance reports; bench results take --noise-floor, --noise-profile and --normalize',
+    );
   }
   const { floor, normalize, profileFile } = benchCompareOptions(p);
   let read;
@@ -54,15 +56,19 @@ function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof pa
  */
 export async function compareCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, COMPARE_SPEC.flags);
-  if (p.positional.length !== 2) throw new UsageError(`compare takes two reports (old, new), got ${p.positional.length}`);
+  if (p.positional.length !== 2)
+    throw new UsageError(`compare takes two reports (old, new), got ${p.positional.length}`);
   const [aPath, bPath] = p.positional;
   const benches = [isBenchFile(aPath), isBenchFile(bPath)];
   if (benches[0] && benches[1]) return compareBenchFiles(aPath, bPath, p);
   if (benches[0] || benches[1]) {
-    return fail(`${benches[0] ? aPath : bPath} is a bench result but ${benches[0] ? bPath : aPath} is not: compare two conformance reports, or two bench results`);
+    return fail(
+      `${benches[0] ? aPath : bPath} is a bench result but ${benches[0] ? bPath : aPath} is not: compare two conformance reports, or two bench results`,
+    );
   }
   const benchFlag = BENCH_ONLY.find((f) => str(p, f) !== undefined);
-  if (benchFlag) throw new UsageError(`--${benchFlag} applies to bench results; ${aPath} and ${bPath} are not bench results`);
+  if (benchFlag)
+    throw new UsageError(`--${benchFlag} applies to bench results; ${aPath} and ${bPath} are not bench results`);
   const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
   if (factor < 1) throw new UsageError(`--regression-factor must be >= 1, got ${factor}`);
   let a;
@@ -78,7 +84,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (bool(p, 'json')) {
     process.stdout.write(`${JSON.stringify({ from: a.runId, to: b.runId, factor, ...d }, null, 2)}\n`);
   } else {
-    process.stdout.write(`compare ${a.runId} → ${b.runId} (factor ${factor}×): ${d.regressions} worse, ${d.improvements} better, ${d.lines.length} difference(s)\n`);
+    process.stdout.write(
+      `compare ${a.runId} → ${b.runId} (factor ${factor}×): ${d.regressions} worse, ${d.improvements} better, ${d.lines.length} difference(s)\n`,
+    );
     for (const l of d.lines) process.stdout.write(`  ${l}\n`);
     if (d.lines.length === 0) process.stdout.write('  no differences beyond the factor\n');
   }

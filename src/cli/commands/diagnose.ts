@@ -19,7 +19,11 @@ import { bool, parseArgs, str, usageLines, UsageError } from '../args';
 import { adapterChoiceFromFlags, modelArgsFromFlags } from '../model-options';
 import { DIAGNOSE_SPEC } from '../specs';
 
-const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = { fp64: 'fp64-reference', fp32: 'fp32-cpu', tf32: 'tf32-gpu' };
+const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = {
+  fp64: 'fp64-reference',
+  fp32: 'fp32-cpu',
+  tf32: 'tf32-gpu',
+};
 
 interface Plan {
   modelArgs: ModelArgs;
@@ -51,9 +55,13 @@ async function plan(argv: string[]): Promise<Plan> {
   const arithText = str(p, 'arithmetics');
   let arithmetics: Arithmetic[] | undefined;
   if (arithText !== undefined) {
-    const list = arithText.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = arithText
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const bad = list.filter((a) => !isArithmetic(a) || a === 'fp64');
-    if (list.length === 0 || bad.length) throw new UsageError(`--arithmetics takes a comma-separated subset of fp32,tf32,bf16,fp16, got '${arithText}'`);
+    if (list.length === 0 || bad.length)
+      throw new UsageError(`--arithmetics takes a comma-separated subset of fp32,tf32,bf16,fp16, got '${arithText}'`);
     arithmetics = list as Arithmetic[];
   }
   if (bool(p, 'json') && bool(p, 'markdown')) throw new UsageError('--json and --markdown are exclusive');
@@ -76,13 +84,18 @@ async function plan(argv: string[]): Promise<Plan> {
 function buildSpec(pl: Plan, input: Tensor | undefined): ModelSpec {
   const args: ModelArgs = { ...pl.modelArgs };
   if (input) {
-    if (input.shape.length !== 4) throw new UsageError(`--input ${pl.inputFile} has shape ${pyShapeRepr(input.shape)}; expected a 4-D NHWC batch (N, h, w, c)`);
+    if (input.shape.length !== 4)
+      throw new UsageError(
+        `--input ${pl.inputFile} has shape ${pyShapeRepr(input.shape)}; expected a 4-D NHWC batch (N, h, w, c)`,
+      );
     if (args.inputShape === undefined) args.inputShape = input.shape.slice(1);
   }
   try {
     return buildModel(args);
   } catch (err) {
-    throw new UsageError(`cannot build --model ${args.model}${input ? ` for input ${pyShapeRepr(input.shape)}` : ''}: ${(err as Error).message}`);
+    throw new UsageError(
+      `cannot build --model ${args.model}${input ? ` for input ${pyShapeRepr(input.shape)}` : ''}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -90,7 +103,10 @@ function makeAdapter(pl: Plan): { adapter: Adapter; profile: PrecisionProfile } 
   if (pl.adapterId === 'reference' && (pl.precision !== undefined || pl.tf32Layers !== undefined)) {
     const precision = pl.precision ?? 'fp64';
     const id = pl.tf32Layers ? 'reference-tf32(selected layers)' : undefined;
-    return { adapter: new ReferenceAdapter({ id, precision, tf32Layers: pl.tf32Layers }), profile: pl.profile ?? PROFILE_OF_PRECISION[precision] };
+    return {
+      adapter: new ReferenceAdapter({ id, precision, tf32Layers: pl.tf32Layers }),
+      profile: pl.profile ?? PROFILE_OF_PRECISION[precision],
+    };
   }
   return { adapter: pl.entry.create(), profile: pl.profile ?? pl.entry.profile };
 }
@@ -122,12 +138,18 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
   try {
     const probe = await adapter.probe({ dedicatedProcess: true });
     if (!probe.available) {
-      return fail(`adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
+      return fail(
+        `adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`,
+      );
     }
     let result;
     try {
       result = await diagnoseModel(adapter, spec, {
-        training: pl.training, profile, arithmetics: pl.arithmetics, input, inputSource: pl.inputFile,
+        training: pl.training,
+        profile,
+        arithmetics: pl.arithmetics,
+        input,
+        inputSource: pl.inputFile,
       });
     } catch (err) {
       return fail(`adapter '${adapter.id}' on ${spec.model}: ${(err as Error).message}`);

@@ -13,7 +13,15 @@ import { argmax, predictOnAdapter, type AdapterPredictions } from '../../import/
 import type { Tensor } from '../../tensor';
 import type { AdapterSelection } from '../../adapters/select';
 import { bool, int, parseArgs, required, str, usageLines, UsageError, type ParsedArgs } from '../args';
-import { adapterLines, classifierSelection, describeModel, loadClassifier, maxDiffOption, modelJson, planClassifierAdapters } from '../classifier-command';
+import {
+  adapterLines,
+  classifierSelection,
+  describeModel,
+  loadClassifier,
+  maxDiffOption,
+  modelJson,
+  planClassifierAdapters,
+} from '../classifier-command';
 import { EVALUATE_SPEC } from '../specs';
 
 /** `--adapters` / `--adapter-module` as `evaluate` resolves them (through selectAdapters). */
@@ -32,19 +40,38 @@ export interface AdapterEvaluation {
   classes: number[];
 }
 
-export function evaluatePredictions(preds: AdapterPredictions[], labels: number[], baseline: string): AdapterEvaluation[] {
+export function evaluatePredictions(
+  preds: AdapterPredictions[],
+  labels: number[],
+  baseline: string,
+): AdapterEvaluation[] {
   const base = preds.find((p) => p.id === baseline && !p.error);
-  return preds.filter((p) => !p.error).map((p) => {
-    const classes = p.rows.map(argmax);
-    const correct = classes.filter((c, i) => c === labels[i]).length;
-    let differ = 0;
-    let maxAbs = 0;
-    if (base) {
-      classes.forEach((c, i) => { if (c !== argmax(base.rows[i])) differ++; });
-      p.rows.forEach((row, i) => row.forEach((v, k) => { maxAbs = Math.max(maxAbs, Math.abs(v - base.rows[i][k])); }));
-    }
-    return { id: p.id, correct, accuracy: labels.length ? correct / labels.length : 0, differFromBaseline: differ, maxAbsDiffFromBaseline: maxAbs, classes };
-  });
+  return preds
+    .filter((p) => !p.error)
+    .map((p) => {
+      const classes = p.rows.map(argmax);
+      const correct = classes.filter((c, i) => c === labels[i]).length;
+      let differ = 0;
+      let maxAbs = 0;
+      if (base) {
+        classes.forEach((c, i) => {
+          if (c !== argmax(base.rows[i])) differ++;
+        });
+        p.rows.forEach((row, i) =>
+          row.forEach((v, k) => {
+            maxAbs = Math.max(maxAbs, Math.abs(v - base.rows[i][k]));
+          }),
+        );
+      }
+      return {
+        id: p.id,
+        correct,
+        accuracy: labels.length ? correct / labels.length : 0,
+        differFromBaseline: differ,
+        maxAbsDiffFromBaseline: maxAbs,
+        classes,
+      };
+    });
 }
 
 export async function evaluateCommand(argv: string[]): Promise<number> {
@@ -86,8 +113,10 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   }
   const [h, w] = model.spec.layers[0].outputShape;
   const units = model.spec.layers.find((l) => l.name === model.spec.output)!.outputShape[0];
-  if (ds.height !== h || ds.width !== w) return fail(`--dataset: images are ${ds.width}x${ds.height}, the model takes ${w}x${h}`);
-  if (ds.classes.length !== units) return fail(`--dataset: ${ds.classes.length} classes in list_classes, the model has ${units} outputs`);
+  if (ds.height !== h || ds.width !== w)
+    return fail(`--dataset: images are ${ds.width}x${ds.height}, the model takes ${w}x${h}`);
+  if (ds.classes.length !== units)
+    return fail(`--dataset: ${ds.classes.length} classes in list_classes, the model has ${units} outputs`);
 
   const planned = await planClassifierAdapters(p, 'evaluate');
   if (planned.error !== undefined) return fail(planned.error);
@@ -107,16 +136,25 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const baseOk = !results.find((r) => r.id === baseline)?.error;
 
   if (json) {
-    process.stdout.write(`${JSON.stringify({
-      model: modelJson(modelFile, model),
-      dataset: { file: datasetFile, split: ds.split, count: ds.count, classes: ds.classes.length },
-      baseline, skipped: plan.skipped,
-      adapters: evals.map((e) => ({ ...e, seconds: results.find((r) => r.id === e.id)!.seconds })),
-      failed: failed.map((r) => ({ id: r.id, error: r.error })),
-    }, null, 1)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          model: modelJson(modelFile, model),
+          dataset: { file: datasetFile, split: ds.split, count: ds.count, classes: ds.classes.length },
+          baseline,
+          skipped: plan.skipped,
+          adapters: evals.map((e) => ({ ...e, seconds: results.find((r) => r.id === e.id)!.seconds })),
+          failed: failed.map((r) => ({ id: r.id, error: r.error })),
+        },
+        null,
+        1,
+      )}\n`,
+    );
   } else {
     const lines = [describeModel(modelFile, model)];
-    lines.push(`dataset: ${datasetFile} (${ds.split}_set_x: ${ds.count} images ${ds.width}x${ds.height}, ${ds.classes.length} classes; inputs = images / 255)`);
+    lines.push(
+      `dataset: ${datasetFile} (${ds.split}_set_x: ${ds.count} images ${ds.width}x${ds.height}, ${ds.classes.length} classes; inputs = images / 255)`,
+    );
     lines.push(...adapterLines(plan));
     lines.push(`baseline: ${baseline}${baseOk ? '' : ' (FAILED: no comparison)'}`);
     const idw = Math.max(8, ...evals.map((e) => e.id.length));
@@ -128,8 +166,13 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
       const acc = `${e.accuracy.toFixed(4)} (${e.correct}/${ds.count})`;
       const differ = isBase ? '-' : String(e.differFromBaseline);
       const maxAbs = isBase ? '-' : e.maxAbsDiffFromBaseline.toExponential(2);
-      lines.push(`  ${e.id.padEnd(idw)}  ${acc.padEnd(w[0])}  ${differ.padStart(w[1])}  ${maxAbs.padStart(w[2])}  `
-        + `${results.find((r) => r.id === e.id)!.seconds.toFixed(1).padStart(cols[3].length)}`);
+      lines.push(
+        `  ${e.id.padEnd(idw)}  ${acc.padEnd(w[0])}  ${differ.padStart(w[1])}  ${maxAbs.padStart(w[2])}  ` +
+          `${results
+            .find((r) => r.id === e.id)!
+            .seconds.toFixed(1)
+            .padStart(cols[3].length)}`,
+      );
     }
     for (const r of failed) lines.push(`  ${r.id.padEnd(idw)}  ERROR: ${r.error}`);
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -138,7 +181,9 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (failed.length) return 1;
   const worst = Math.max(0, ...evals.map((e) => e.maxAbsDiffFromBaseline));
   if (maxDiff !== undefined && worst > maxDiff) {
-    process.stderr.write(`resnet-conformance evaluate: largest probability difference from ${baseline} ${worst.toExponential(3)} exceeds --max-diff ${maxDiff}\n`);
+    process.stderr.write(
+      `resnet-conformance evaluate: largest probability difference from ${baseline} ${worst.toExponential(3)} exceeds --max-diff ${maxDiff}\n`,
+    );
     return 1;
   }
   return 0;

@@ -11,19 +11,23 @@ import { importRevision, NotebookImportError, type ImportedRevision } from '../.
 import { UsageError, bool, parseArgs, str } from '../args';
 import { EXPLAIN_SPEC } from '../specs';
 
-export const EXPLAIN_USAGE = 'explain (--baseline-set NAME [--baselines-dir DIR] | --public-tests p.py [--outputs o.py] [--notebook n.ipynb]) [--epsilons 1e-3,1e-5,1e-6] [--json]';
+export const EXPLAIN_USAGE =
+  'explain (--baseline-set NAME [--baselines-dir DIR] | --public-tests p.py [--outputs o.py] [--notebook n.ipynb]) [--epsilons 1e-3,1e-5,1e-6] [--json]';
 
 export async function explainCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, EXPLAIN_SPEC.flags);
-  if (p.positional.length) throw new UsageError(`explain takes no positional arguments (got ${p.positional.join(' ')})`);
+  if (p.positional.length)
+    throw new UsageError(`explain takes no positional arguments (got ${p.positional.join(' ')})`);
   const set = str(p, 'baseline-set');
   const tests = str(p, 'public-tests');
-  if ((set === undefined) === (tests === undefined)) throw new UsageError('give exactly one of --baseline-set NAME or --public-tests p.py');
+  if ((set === undefined) === (tests === undefined))
+    throw new UsageError('give exactly one of --baseline-set NAME or --public-tests p.py');
   let epsilons = DEFAULT_EPSILONS;
   const epsText = str(p, 'epsilons');
   if (epsText !== undefined) {
     epsilons = epsText.split(',').map(Number);
-    if (epsilons.some((e) => !(e > 0) || !Number.isFinite(e))) throw new UsageError(`--epsilons must be positive numbers, got '${epsText}'`);
+    if (epsilons.some((e) => !(e > 0) || !Number.isFinite(e)))
+      throw new UsageError(`--epsilons must be positive numbers, got '${epsText}'`);
   }
   let rev: ImportedRevision;
   let name: string;
@@ -33,13 +37,19 @@ export async function explainCommand(argv: string[]): Promise<number> {
       rev = readBaseline(baselineDir(set, str(p, 'baselines-dir') ?? DEFAULT_BASELINES_DIR)).revision;
     } else {
       name = path.basename(tests!);
-      const files: { role: 'public-tests' | 'outputs' | 'notebook'; path: string }[] = [{ role: 'public-tests', path: tests! }];
+      const files: { role: 'public-tests' | 'outputs' | 'notebook'; path: string }[] = [
+        { role: 'public-tests', path: tests! },
+      ];
       if (str(p, 'outputs')) files.push({ role: 'outputs', path: str(p, 'outputs')! });
       if (str(p, 'notebook')) files.push({ role: 'notebook', path: str(p, 'notebook')! });
       rev = await importRevision(files);
     }
     const x = explain(rev, configurationSpace(epsilons));
-    process.stdout.write(bool(p, 'json') ? `${JSON.stringify(x, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n` : `${formatExplanation(name, x, rev)}\n`);
+    process.stdout.write(
+      bool(p, 'json')
+        ? `${JSON.stringify(x, (_k, v) => (v === Infinity ? 'Infinity' : v), 1)}\n`
+        : `${formatExplanation(name, x, rev)}\n`,
+    );
     return x.explained ? 0 : 1;
   } catch (e) {
     if (e instanceof NotebookImportError || e instanceof BaselineError) {

@@ -25,8 +25,15 @@ function plan(argv: string[]): ExportPlan {
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
   const modelArgs = modelArgsFromFlags(p);
   const captureText = str(p, 'capture');
-  const capture = captureText === undefined ? [] : captureText.split(',').map((x) => x.trim()).filter(Boolean);
-  if (captureText !== undefined && capture.length === 0) throw new UsageError('--capture needs at least one layer name (e.g. activation_2 or dense:logits)');
+  const capture =
+    captureText === undefined
+      ? []
+      : captureText
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+  if (captureText !== undefined && capture.length === 0)
+    throw new UsageError('--capture needs at least one layer name (e.g. activation_2 or dense:logits)');
   const out = required(p, 'out');
   return { modelArgs, training: bool(p, 'training'), capture, out };
 }
@@ -75,8 +82,8 @@ export async function exportOnnxCommand(args: string[]): Promise<number> {
     `  input  '${exported.inputName}' float32 [${[BATCH_DIM_PARAM, ...inShape].join(', ')}] (NHWC)`,
     `  output '${exported.outputName}' float32 [${[BATCH_DIM_PARAM, ...outShape].join(', ')}]`,
     ...Object.entries(exported.captureOutputs).map(([c, o]) => `  output '${o}' (capture of ${c})`),
-    `  parameters in initializers: ${params.total} (trainable ${params.trainable}, non-trainable ${params.nonTrainable}`
-      + `${params.movingStatisticsPresent ? '' : '; the training graph does not read the BatchNormalization moving statistics and does not store them'})`,
+    `  parameters in initializers: ${params.total} (trainable ${params.trainable}, non-trainable ${params.nonTrainable}` +
+      `${params.movingStatisticsPresent ? '' : '; the training graph does not read the BatchNormalization moving statistics and does not store them'})`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;

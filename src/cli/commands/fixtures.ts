@@ -17,7 +17,9 @@ import { MaterializeError, materializePretrained, PRETRAINED_DIR } from '../../f
 import { bool, parseArgs, str, synopsis, UsageError, type CommandSpec } from '../args';
 import { FIXTURES_SPEC } from '../specs';
 
-export const FIXTURES_USAGE = synopsis(FIXTURES_SPEC).map((s) => `resnet-conformance ${s}`).join('\n');
+export const FIXTURES_USAGE = synopsis(FIXTURES_SPEC)
+  .map((s) => `resnet-conformance ${s}`)
+  .join('\n');
 
 function subcommand(name: string): CommandSpec {
   return FIXTURES_SPEC.subcommands!.find((s) => s.name === `fixtures ${name}`)!;
@@ -32,13 +34,16 @@ const err = (s: string): void => {
 
 function verify(argv: string[]): number {
   const p = parseArgs(argv, subcommand('verify').flags);
-  if (p.positional.length) throw new UsageError(`fixtures verify takes no positional arguments (got '${p.positional[0]}')`);
+  if (p.positional.length)
+    throw new UsageError(`fixtures verify takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? FIXTURES_DIR);
   const r = verifyFixtures(dir);
   if (bool(p, 'json')) {
     out(JSON.stringify(r, null, 1));
   } else if (r.ok) {
-    out(`fixtures verify: OK: ${r.cases} cases, ${r.files} tensor files (${(r.bytes / 1e6).toFixed(2)} MB) match ${path.join(dir, MANIFEST_FILE)}`);
+    out(
+      `fixtures verify: OK: ${r.cases} cases, ${r.files} tensor files (${(r.bytes / 1e6).toFixed(2)} MB) match ${path.join(dir, MANIFEST_FILE)}`,
+    );
   } else {
     err(`fixtures verify: ${r.problems.length} problem(s) in ${dir}:`);
     for (const pr of r.problems) err(`  ${pr}`);
@@ -51,7 +56,8 @@ function generate(argv: string[]): number {
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const pass = dash >= 0 ? argv.slice(dash + 1) : [];
   const p = parseArgs(own, subcommand('generate').flags);
-  if (p.positional.length) throw new UsageError(`fixtures generate: unexpected '${p.positional[0]}' (generator arguments go after --)`);
+  if (p.positional.length)
+    throw new UsageError(`fixtures generate: unexpected '${p.positional[0]}' (generator arguments go after --)`);
   let python: string;
   try {
     python = ensurePythonEnv(err, { setup: !bool(p, 'no-setup') });
@@ -66,7 +72,8 @@ function generate(argv: string[]): number {
 
 function check(argv: string[]): number {
   const p = parseArgs(argv, subcommand('check').flags);
-  if (p.positional.length) throw new UsageError(`fixtures check takes no positional arguments (got '${p.positional[0]}')`);
+  if (p.positional.length)
+    throw new UsageError(`fixtures check takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? FIXTURES_DIR);
   const exact = bool(p, 'exact');
   const v = verifyFixtures(dir);
@@ -97,10 +104,14 @@ function check(argv: string[]): number {
     } else {
       for (const line of formatFreshness(r, exact)) out(`  ${line}`);
       if (ok) {
-        out(`fixtures check: OK: the committed fixtures are what Keras produces here${exactOk ? ' (byte for byte)' : ''}`);
+        out(
+          `fixtures check: OK: the committed fixtures are what Keras produces here${exactOk ? ' (byte for byte)' : ''}`,
+        );
       } else {
-        err(`fixtures check: FAILED: ${exact && r.ok ? 'not byte-identical (--exact)' : 'the committed fixtures are not what Keras produces here'}; `
-          + 'regenerate with `npm run fixtures:generate` and review the diff');
+        err(
+          `fixtures check: FAILED: ${exact && r.ok ? 'not byte-identical (--exact)' : 'the committed fixtures are not what Keras produces here'}; ` +
+            'regenerate with `npm run fixtures:generate` and review the diff',
+        );
       }
     }
     return ok ? 0 : 1;
@@ -112,14 +123,18 @@ function check(argv: string[]): number {
 
 function materialize(argv: string[]): number {
   const p = parseArgs(argv, subcommand('materialize').flags);
-  if (p.positional.length) throw new UsageError(`fixtures materialize takes no positional arguments (got '${p.positional[0]}')`);
+  if (p.positional.length)
+    throw new UsageError(`fixtures materialize takes no positional arguments (got '${p.positional[0]}')`);
   const dir = path.resolve(str(p, 'dir') ?? PRETRAINED_DIR);
   const outDir = str(p, 'out');
   try {
     const t0 = performance.now();
     const files = materializePretrained({ dir, outDir: outDir ? path.resolve(outDir) : undefined, log: out });
-    for (const f of files.filter((x) => x.status === 'present')) out(`${path.relative(process.cwd(), f.file) || f.file}: present (sha256 matches)`);
-    out(`fixtures materialize: OK: ${files.length} pre-trained ResNet-50 file(s), byte for byte the files Keras wrote (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    for (const f of files.filter((x) => x.status === 'present'))
+      out(`${path.relative(process.cwd(), f.file) || f.file}: present (sha256 matches)`);
+    out(
+      `fixtures materialize: OK: ${files.length} pre-trained ResNet-50 file(s), byte for byte the files Keras wrote (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
     return 0;
   } catch (e) {
     if (e instanceof MaterializeError) {
@@ -133,11 +148,17 @@ function materialize(argv: string[]): number {
 export async function fixturesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
-    case 'verify': return verify(rest);
-    case 'generate': return generate(rest);
-    case 'check': return check(rest);
-    case 'materialize': return materialize(rest);
+    case 'verify':
+      return verify(rest);
+    case 'generate':
+      return generate(rest);
+    case 'check':
+      return check(rest);
+    case 'materialize':
+      return materialize(rest);
     default:
-      throw new UsageError(`fixtures: expected a subcommand verify, generate, check or materialize${sub ? ` (got '${sub}')` : ''}\n${FIXTURES_USAGE}`);
+      throw new UsageError(
+        `fixtures: expected a subcommand verify, generate, check or materialize${sub ? ` (got '${sub}')` : ''}\n${FIXTURES_USAGE}`,
+      );
   }
 }

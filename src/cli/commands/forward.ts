@@ -50,14 +50,18 @@ async function plan(argv: string[]): Promise<ForwardPlan> {
 /** The model for the input: --input-shape if given, otherwise the .npy's H,W,C (blocks take any input size). */
 function modelFor(pl: ForwardPlan, input: Tensor): ModelSpec {
   if (input.shape.length !== 4) {
-    throw new UsageError(`--input ${pl.inputFile} has shape ${pyShapeRepr(input.shape)}; expected a 4-D NHWC batch (N, h, w, c)`);
+    throw new UsageError(
+      `--input ${pl.inputFile} has shape ${pyShapeRepr(input.shape)}; expected a 4-D NHWC batch (N, h, w, c)`,
+    );
   }
   const args: ModelArgs = { ...pl.modelArgs };
   if (args.inputShape === undefined) args.inputShape = input.shape.slice(1);
   try {
     return buildModel(args);
   } catch (err) {
-    throw new UsageError(`cannot build --model ${args.model} for input ${pyShapeRepr(input.shape)}: ${(err as Error).message}`);
+    throw new UsageError(
+      `cannot build --model ${args.model} for input ${pyShapeRepr(input.shape)}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -93,7 +97,9 @@ export async function forwardCommand(args: string[]): Promise<number> {
   try {
     const probe = await adapter.probe({ dedicatedProcess: true });
     if (!probe.available) {
-      return fail(`adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`);
+      return fail(
+        `adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`,
+      );
     }
     try {
       await adapter.build(spec, initModelWeights(spec));
@@ -104,7 +110,9 @@ export async function forwardCommand(args: string[]): Promise<number> {
     try {
       output = (await adapter.run(input, { training: pl.training })).output;
     } catch (err) {
-      return fail(`adapter '${adapter.id}' could not run ${spec.model} on --input ${pl.inputFile}: ${(err as Error).message}`);
+      return fail(
+        `adapter '${adapter.id}' could not run ${spec.model} on --input ${pl.inputFile}: ${(err as Error).message}`,
+      );
     }
     try {
       writeNpy(pl.outFile, output);
@@ -113,8 +121,10 @@ export async function forwardCommand(args: string[]): Promise<number> {
     }
     const d = await adapter.describe();
     const dtype = output.data instanceof Float64Array ? 'float64' : 'float32';
-    process.stdout.write(`wrote ${pl.outFile}: ${spec.model} output ${pyShapeRepr(output.shape)} ${dtype} `
-      + `(adapter ${adapter.id}, ${d.precision}, training=${pl.training ? 'True' : 'False'})\n`);
+    process.stdout.write(
+      `wrote ${pl.outFile}: ${spec.model} output ${pyShapeRepr(output.shape)} ${dtype} ` +
+        `(adapter ${adapter.id}, ${d.precision}, training=${pl.training ? 'True' : 'False'})\n`,
+    );
     return 0;
   } finally {
     await adapter.dispose().catch(() => undefined);

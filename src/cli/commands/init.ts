@@ -32,7 +32,8 @@ function buildSpec(kind: InitializerSpec['kind'], p: ReturnType<typeof parseArgs
   if (kind !== 'random_uniform' && (minval !== undefined || maxval !== undefined)) {
     throw new UsageError(`--minval/--maxval only apply to random_uniform, not ${kind}`);
   }
-  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a safe integer, got ${seed}`);
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be a safe integer, got ${seed}`);
   switch (kind) {
     case 'glorot_uniform':
       return { kind, seed: seed ?? 0 };
@@ -104,7 +105,9 @@ export async function initCommand(args: string[]): Promise<number> {
     return 2;
   }
   if (out === undefined) {
-    process.stdout.write(`${JSON.stringify({ initializer: describe(spec), shape, dtype: 'float32', values: Array.from(data) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ initializer: describe(spec), shape, dtype: 'float32', values: Array.from(data) })}\n`,
+    );
     return 0;
   }
   writeNpy(out, { shape, data });

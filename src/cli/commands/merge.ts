@@ -29,7 +29,9 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const merged = mergeReports(reports, p.positional);
   prepareOutDir(out);
   writeReportDir(out, merged.runId, REPORT_SCHEMA_VERSION, renderAll(merged));
-  process.stdout.write(`merged ${reports.length} report(s): ${merged.results.length} results from ${merged.parts.length} part(s)\n`);
+  process.stdout.write(
+    `merged ${reports.length} report(s): ${merged.results.length} results from ${merged.parts.length} part(s)\n`,
+  );
   printSummary(merged, displayDir(out), (s) => process.stdout.write(`${s}\n`));
   return merged.summary.exitCode;
 }

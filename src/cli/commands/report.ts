@@ -7,10 +7,14 @@ import { REPORT_SPEC } from '../specs';
 /** `report`: re-renders a report.json in one format, to --out (atomically) or stdout. */
 export async function reportCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, REPORT_SPEC.flags);
-  if (p.positional.length !== 1) throw new UsageError(`report takes exactly one report (report.json or a run directory), got ${p.positional.length}`);
+  if (p.positional.length !== 1)
+    throw new UsageError(
+      `report takes exactly one report (report.json or a run directory), got ${p.positional.length}`,
+    );
   const format = str(p, 'format');
   if (format === undefined) throw new UsageError(`--format is required (${REPORT_FORMATS.join(', ')})`);
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, got '${format}'`);
+  if (!(REPORT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, got '${format}'`);
   let text: string;
   try {
     text = render(readReport(p.positional[0]), format as ReportFormat);

@@ -36,7 +36,10 @@ export function positiveNumber(v: string | undefined, name: string, fallback: nu
 
 /** Run id from the start time (UTC), plus the shard: 20250131T120501Z or 20250131T120501Z-shard2of4. */
 export function makeRunId(d: Date, shard: Shard | null): string {
-  const stamp = d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return shard && shard.count > 1 ? `${stamp}-shard${shard.index}of${shard.count}` : stamp;
 }
 
@@ -48,14 +51,21 @@ function configError(msg: string): number {
 export function printSummary(report: ConformanceReport, outDir: string, write: (s: string) => void): void {
   const s = report.summary;
   const counts = countsText(s.byStatus);
-  write(`\n${s.verdict === 'pass' ? 'PASS' : 'FAIL'}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(report.parts[0]?.durationMs)}`);
+  write(
+    `\n${s.verdict === 'pass' ? 'PASS' : 'FAIL'}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(report.parts[0]?.durationMs)}`,
+  );
   for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
   if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
   const diverging = report.results.filter((r) => r.status === 'expected-divergence');
   for (const r of diverging.slice(0, 20)) write(`  ${r.adapter} × ${r.case}: ${truncate(r.reason, 240)}`);
   if (diverging.length > 20) write(`  ... ${diverging.length - 20} more expected divergences in the report`);
   for (const a of report.adapters.filter((x) => !x.available)) {
-    write(truncate(`  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`, 240));
+    write(
+      truncate(
+        `  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`,
+        240,
+      ),
+    );
   }
   write(`Report: ${path.join(outDir, 'report.json')} (+ report.md, report.html, junit.xml)`);
 }
@@ -71,7 +81,10 @@ export function displayDir(dir: string): string {
  * then the perf section (the run's own cost by phase, plus the bench digest when given) is added
  * and the files are rendered again with it.
  */
-export function renderWithPerf(report: ConformanceReport, bench?: { report: BenchReport; source: string }): Record<string, string> {
+export function renderWithPerf(
+  report: ConformanceReport,
+  bench?: { report: BenchReport; source: string },
+): Record<string, string> {
   const t = performance.now();
   renderAll(report);
   const reportMs = performance.now() - t;
@@ -82,7 +95,11 @@ export function renderWithPerf(report: ConformanceReport, bench?: { report: Benc
 }
 
 async function selectionOf(p: ParsedArgs): Promise<AdapterSelection> {
-  return selectAdapters('run', str(p, 'adapters'), await adapterPool(adapterSourcesFromFlags(p, positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S))));
+  return selectAdapters(
+    'run',
+    str(p, 'adapters'),
+    await adapterPool(adapterSourcesFromFlags(p, positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S))),
+  );
 }
 
 /** `--adapters` / `--adapter-module` as `run` resolves them (through selectAdapters). */
@@ -102,7 +119,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const timeoutS = positiveNumber(str(p, 'timeout'), 'timeout', DEFAULT_TIMEOUT_S);
   const jobs = positiveNumber(str(p, 'jobs'), 'jobs', DEFAULT_JOBS, true);
   const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
-  if (factor < 1) throw new UsageError(`--regression-factor must be >= 1 (the allowed growth of the error), got ${factor}`);
+  if (factor < 1)
+    throw new UsageError(`--regression-factor must be >= 1 (the allowed growth of the error), got ${factor}`);
   const fixturesDir = path.resolve(str(p, 'fixtures') ?? baselineSetFixtures(str(p, 'baseline-set')) ?? FIXTURES_DIR);
 
   let baseline: { path: string; report: ConformanceReport } | undefined;
@@ -143,13 +161,26 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     prepareOutDir(outDir);
-    write(`resnet-conformance run ${runId}: ${adapters.entries.length} adapter(s) [${adapters.entries.map((e) => e.id).join(', ')}]${shard ? `, shard ${shard.index}/${shard.count}` : ''}, up to ${jobs} at once`);
+    write(
+      `resnet-conformance run ${runId}: ${adapters.entries.length} adapter(s) [${adapters.entries.map((e) => e.id).join(', ')}]${shard ? `, shard ${shard.index}/${shard.count}` : ''}, up to ${jobs} at once`,
+    );
     let report: ConformanceReport;
     try {
       report = await runConformance({
-        fixturesDir, adapters, cases: str(p, 'cases'), shard, timeoutS, jobs, regressionFactor: factor, baseline, runId,
+        fixturesDir,
+        adapters,
+        cases: str(p, 'cases'),
+        shard,
+        timeoutS,
+        jobs,
+        regressionFactor: factor,
+        baseline,
+        runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ tty, write }), verbose: bool(p, 'verbose'), startupMs, diagnose: !bool(p, 'no-diagnose'),
+        progress: progressPrinter({ tty, write }),
+        verbose: bool(p, 'verbose'),
+        startupMs,
+        diagnose: !bool(p, 'no-diagnose'),
       });
     } catch (err) {
       if (err instanceof FixtureError) return configError(`bad fixtures: ${err.message}`);

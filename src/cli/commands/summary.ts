@@ -13,7 +13,9 @@ export async function summaryCommand(argv: string[]): Promise<number> {
   const spec = resnet50({ inputShape: inputShape as [number, number, number] | undefined, classes: int(p, 'classes') });
   if (bool(p, 'json')) {
     const s = summary(spec);
-    process.stdout.write(`${JSON.stringify({ model: spec.model, args: spec.args, totals: s.totals, rows: s.rows, descriptors: descriptors(spec) }, null, 1)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ model: spec.model, args: spec.args, totals: s.totals, rows: s.rows, descriptors: descriptors(spec) }, null, 1)}\n`,
+    );
   } else {
     process.stdout.write(`${formatSummary(spec)}\n`);
   }

@@ -18,8 +18,7 @@ import { ARITHMETIC_LABEL, mapRound, storageRounder, type Arithmetic } from '../
 import { hasLogitsStep, LayerEvaluator, type LayerInput } from '../layer-eval';
 
 export type Perturbation =
-  | { kind: 'add'; layer: string; value: number }
-  | { kind: 'same-padding-before'; layer: string };
+  { kind: 'add'; layer: string; value: number } | { kind: 'same-padding-before'; layer: string };
 
 export interface PerturbedAdapterOptions {
   id?: string;
@@ -50,7 +49,10 @@ export class PerturbedAdapter implements Adapter {
       version: '0',
       device: 'cpu',
       precision: ARITHMETIC_LABEL[this.opts.arithmetic ?? 'fp32'],
-      settings: { perturb: this.opts.perturb ? JSON.stringify(this.opts.perturb) : 'none', layerArithmetic: JSON.stringify(this.opts.layerArithmetic ?? {}) },
+      settings: {
+        perturb: this.opts.perturb ? JSON.stringify(this.opts.perturb) : 'none',
+        layerArithmetic: JSON.stringify(this.opts.layerArithmetic ?? {}),
+      },
       notes: ['test-only: deliberately wrong in one layer'],
     };
   }
@@ -59,19 +61,25 @@ export class PerturbedAdapter implements Adapter {
     validateWeights(spec, weights);
     const byName = new Map(spec.layers.map((l) => [l.name, l]));
     for (const name of Object.keys(this.opts.layerArithmetic ?? {})) {
-      if (!byName.has(name)) throw new Error(`${this.id}: layerArithmetic names '${name}', which is not a layer of ${spec.model}`);
+      if (!byName.has(name))
+        throw new Error(`${this.id}: layerArithmetic names '${name}', which is not a layer of ${spec.model}`);
     }
     const p = this.opts.perturb;
     if (p) {
       const l = byName.get(p.layer);
-      if (!l || l.className === 'InputLayer') throw new Error(`${this.id}: cannot perturb '${p.layer}': no such layer in ${spec.model}`);
+      if (!l || l.className === 'InputLayer')
+        throw new Error(`${this.id}: cannot perturb '${p.layer}': no such layer in ${spec.model}`);
       if (p.kind === 'same-padding-before') {
-        if (l.className !== 'Conv2D' || l.padding !== 'same') throw new Error(`${this.id}: '${p.layer}' is not a Conv2D with 'same' padding`);
+        if (l.className !== 'Conv2D' || l.padding !== 'same')
+          throw new Error(`${this.id}: '${p.layer}' is not a Conv2D with 'same' padding`);
         const src = byName.get(l.inbound[0])!;
         const [h, w] = src.outputShape;
         const [t, b] = samePadding(h, l.kernelSize[0], l.strides[0]);
         const [le, r] = samePadding(w, l.kernelSize[1], l.strides[1]);
-        if (t === b && le === r) throw new Error(`${this.id}: '${p.layer}' pads evenly (${t},${b})x(${le},${r}); moving the extra padding changes nothing`);
+        if (t === b && le === r)
+          throw new Error(
+            `${this.id}: '${p.layer}' pads evenly (${t},${b})x(${le},${r}); moving the extra padding changes nothing`,
+          );
       }
     }
     this.spec = spec;
@@ -91,7 +99,8 @@ export class PerturbedAdapter implements Adapter {
     const wanted = new Set(opts.capture ?? []);
     const known = new Set(spec.layers.map((l) => l.name));
     for (const l of spec.layers) if (hasLogitsStep(l)) known.add(`${l.name}${LOGITS_SUFFIX}`);
-    for (const c of wanted) if (!known.has(c)) throw new Error(`${this.id}: cannot capture '${c}': no such layer in ${spec.model}`);
+    for (const c of wanted)
+      if (!known.has(c)) throw new Error(`${this.id}: cannot capture '${c}': no such layer in ${spec.model}`);
     const bufs = new Map<string, LayerInput>();
     const captured: Record<string, Tensor> = {};
     const base = this.opts.arithmetic ?? 'fp32';
@@ -119,14 +128,20 @@ export class PerturbedAdapter implements Adapter {
         if (p?.kind === 'add' && p.layer === l.name) {
           // A new buffer: the evaluated output may be the input buffer itself (Flatten).
           const v = p.value;
-          out = store(a, out.map((x) => x + v));
+          out = store(
+            a,
+            out.map((x) => x + v),
+          );
         }
       }
       bufs.set(l.name, { shape, data: out });
       emit(l.name, shape, out);
     }
     const o = bufs.get(spec.output)!;
-    return { output: { shape: o.shape, data: base === 'fp64' ? o.data.slice() : Float32Array.from(o.data) }, intermediates: captured };
+    return {
+      output: { shape: o.shape, data: base === 'fp64' ? o.data.slice() : Float32Array.from(o.data) },
+      intermediates: captured,
+    };
   }
 
   async paramCount(): Promise<ParamCount> {

@@ -17,7 +17,13 @@
  *   no-hello    exits with code 2 at start, before hello, after a line on stderr
  */
 import { ReferenceAdapter, type ReferencePrecision } from '../../../src/adapters/reference';
-import { encodeFrame, FrameReader, frameTensors, PROTOCOL_VERSION, type Frame } from '../../../src/adapters/external/frames';
+import {
+  encodeFrame,
+  FrameReader,
+  frameTensors,
+  PROTOCOL_VERSION,
+  type Frame,
+} from '../../../src/adapters/external/frames';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../../../src/spec/types';
 import type { Tensor } from '../../../src/tensor';
 
@@ -38,7 +44,10 @@ if (fault === 'no-hello') {
 
 const adapter = new ReferenceAdapter({ id: 'reference-over-protocol', precision });
 
-function send(header: { type: string; id: number; [k: string]: unknown }, tensors: { name: string; tensor: Tensor }[] = []): void {
+function send(
+  header: { type: string; id: number; [k: string]: unknown },
+  tensors: { name: string; tensor: Tensor }[] = [],
+): void {
   process.stdout.write(encodeFrame(header, tensors));
 }
 
@@ -47,7 +56,13 @@ async function handle(f: Frame): Promise<void> {
   const h = f.header;
   switch (type) {
     case 'hello':
-      send({ type, id, protocol: fault === 'version' ? 99 : PROTOCOL_VERSION, name: `reference-${precision}-over-protocol`, version: '1' });
+      send({
+        type,
+        id,
+        protocol: fault === 'version' ? 99 : PROTOCOL_VERSION,
+        name: `reference-${precision}-over-protocol`,
+        version: '1',
+      });
       return;
     case 'probe':
       send({ type, id, ...(await adapter.probe()) });
@@ -62,7 +77,12 @@ async function handle(f: Frame): Promise<void> {
         const t = tensors.get(w.tensor);
         if (!t) throw new Error(`build: no tensor '${w.tensor}'`);
         const list = weights.get(w.layer) ?? [];
-        list.push({ name: w.name, shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data), trainable: w.trainable } as WeightTensor);
+        list.push({
+          name: w.name,
+          shape: t.shape,
+          data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data),
+          trainable: w.trainable,
+        } as WeightTensor);
         weights.set(w.layer, list);
       }
       await adapter.build(h.spec as ModelSpec, weights);
@@ -74,9 +94,15 @@ async function handle(f: Frame): Promise<void> {
       if (!input) throw new Error("run: no tensor 'input'");
       const training = h.training as boolean;
       if (training && fault === 'exit') process.exit(3);
-      if (training && fault === 'hang') { setInterval(() => undefined, 1000); return; }
+      if (training && fault === 'hang') {
+        setInterval(() => undefined, 1000);
+        return;
+      }
       if (training && fault === 'error') throw new Error('deliberate failure (fault error)');
-      if (training && fault === 'garbage') { process.stdout.write('Traceback: something printed to stdout\n'); return; }
+      if (training && fault === 'garbage') {
+        process.stdout.write('Traceback: something printed to stdout\n');
+        return;
+      }
       const t0 = performance.now();
       const r = await adapter.run(input, { training, capture: h.capture as string[] });
       const computeMs = performance.now() - t0;
@@ -86,7 +112,10 @@ async function handle(f: Frame): Promise<void> {
         const keep = output.data.filter((_, i) => i % c !== c - 1) as Float64Array;
         output = { shape: [...output.shape.slice(0, -1), c - 1], data: keep };
       }
-      const tensors = [{ name: 'output', tensor: output }, ...Object.entries(r.intermediates).map(([k, t]) => ({ name: `intermediates/${k}`, tensor: t }))];
+      const tensors = [
+        { name: 'output', tensor: output },
+        ...Object.entries(r.intermediates).map(([k, t]) => ({ name: `intermediates/${k}`, tensor: t })),
+      ];
       if (training && fault === 'bad-npy') {
         const frame = encodeFrame({ type, id, computeMs }, tensors);
         // Corrupt the first .npy magic byte of the payload.
@@ -120,9 +149,13 @@ process.stdin.on('data', (b: Buffer) => {
   for (;;) {
     const f = reader.next();
     if (!f) break;
-    chain = chain.then(() => handle(f).catch((e: Error) => {
-      send({ type: 'error', id: f.header.id, message: e.message, traceback: e.stack ?? '' });
-    }));
+    chain = chain.then(() =>
+      handle(f).catch((e: Error) => {
+        send({ type: 'error', id: f.header.id, message: e.message, traceback: e.stack ?? '' });
+      }),
+    );
   }
 });
-process.stdin.on('end', () => { void chain.then(() => process.exit(0)); });
+process.stdin.on('end', () => {
+  void chain.then(() => process.exit(0));
+});

@@ -37,7 +37,11 @@ interface PageGlobal {
   __rcReady: boolean;
   __rcFault?: (kind: string, message: string) => Promise<void>;
   crossOriginIsolated: boolean;
-  navigator: { userAgent: string; hardwareConcurrency: number; gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> } };
+  navigator: {
+    userAgent: string;
+    hardwareConcurrency: number;
+    gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> };
+  };
   document: { createElement(tag: string): { getContext(kind: string): WebGlLike | null } };
   SharedArrayBuffer?: unknown;
   crypto: { getRandomValues(a: Uint8Array): Uint8Array };
@@ -87,7 +91,11 @@ async function receive(index: WireIndex): Promise<Map<string, WireTensor>> {
 async function send(tensors: WireTensor[]): Promise<WireIndex> {
   const { bytes, items } = packTensors(tensors);
   const blob = newId();
-  const r = await fetch(`/blob/${blob}`, { method: 'POST', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  const r = await fetch(`/blob/${blob}`, {
+    method: 'POST',
+    body: bytes,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   if (!r.ok) throw new Error(`page: POST /blob/${blob}: HTTP ${r.status}`);
   return { blob, items };
 }
@@ -116,7 +124,10 @@ function adapterInfo(a: GpuAdapterLike): Record<string, unknown> {
   const info = a.info ?? {};
   const limits = a.limits;
   return {
-    vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
     isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? a.isFallbackAdapter ?? null,
     features: [...a.features].sort(),
     maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
@@ -126,7 +137,11 @@ function adapterInfo(a: GpuAdapterLike): Record<string, unknown> {
 
 async function webgpuInfo(): Promise<Record<string, unknown>> {
   const gpu = g.navigator.gpu;
-  if (!gpu) return { available: false, reason: 'navigator.gpu is undefined (WebGPU not exposed: Chromium needs --enable-unsafe-webgpu on Linux)' };
+  if (!gpu)
+    return {
+      available: false,
+      reason: 'navigator.gpu is undefined (WebGPU not exposed: Chromium needs --enable-unsafe-webgpu on Linux)',
+    };
   const a = await gpu.requestAdapter();
   if (!a) return { available: false, reason: 'navigator.gpu.requestAdapter() returned null (no WebGPU adapter)' };
   return { available: true, ...adapterInfo(a) };
@@ -160,7 +175,15 @@ interface CapturePlan {
   layerIndex: Map<string, number>;
 }
 
-let tfjsState: { backend: string; spec?: ModelSpec; model?: LayersModel; outputs?: Map<string, SymbolicTensor>; plans: Map<string, CapturePlan> } | undefined;
+let tfjsState:
+  | {
+      backend: string;
+      spec?: ModelSpec;
+      model?: LayersModel;
+      outputs?: Map<string, SymbolicTensor>;
+      plans: Map<string, CapturePlan>;
+    }
+  | undefined;
 
 async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
   tf.env().set('PROD', true);
@@ -173,7 +196,9 @@ async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
   await tf.ready();
   const now = tf.getBackend();
   if (!ok || now !== p.backend) {
-    throw new Error(`tf.setBackend('${p.backend}') returned ${ok} and the current backend is '${now}': the ${p.backend} backend did not initialize (no fallback is accepted)`);
+    throw new Error(
+      `tf.setBackend('${p.backend}') returned ${ok} and the current backend is '${now}': the ${p.backend} backend did not initialize (no fallback is accepted)`,
+    );
   }
   tfjsState = { backend: p.backend, plans: new Map() };
   const y = tf.tidy(() => tf.add(tf.tensor([1, 2]), tf.tensor([3, 4])).dataSync());
@@ -181,17 +206,41 @@ async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
   const flags: Record<string, unknown> = {};
   const settings: Record<string, unknown> = { backend: now, floatPrecision: tf.backend().floatPrecision() };
   if (p.backend === 'webgl') {
-    for (const f of ['WEBGL_VERSION', 'WEBGL_RENDER_FLOAT32_ENABLED', 'WEBGL_RENDER_FLOAT32_CAPABLE', 'WEBGL_FORCE_F16_TEXTURES', 'WEBGL_PACK',
-      'WEBGL_DOWNLOAD_FLOAT_ENABLED', 'WEBGL_USE_SHAPES_UNIFORMS', 'WEBGL_CONV_IM2COL']) flags[f] = tf.env().get(f);
+    for (const f of [
+      'WEBGL_VERSION',
+      'WEBGL_RENDER_FLOAT32_ENABLED',
+      'WEBGL_RENDER_FLOAT32_CAPABLE',
+      'WEBGL_FORCE_F16_TEXTURES',
+      'WEBGL_PACK',
+      'WEBGL_DOWNLOAD_FLOAT_ENABLED',
+      'WEBGL_USE_SHAPES_UNIFORMS',
+      'WEBGL_CONV_IM2COL',
+    ])
+      flags[f] = tf.env().get(f);
     const gl = (tf.backend() as unknown as { gpgpu: { gl: WebGlLike } }).gpgpu.gl;
-    gl.canvas?.addEventListener('webglcontextlost', (e) => fault('webgl-context-lost', e.statusMessage || 'webglcontextlost'));
+    gl.canvas?.addEventListener('webglcontextlost', (e) =>
+      fault('webgl-context-lost', e.statusMessage || 'webglcontextlost'),
+    );
   }
   if (p.backend === 'webgpu') {
-    for (const f of ['WEBGPU_USE_GLSL', 'WEBGPU_CPU_FORWARD', 'WEBGPU_MATMUL_PROGRAM_TYPE', 'WEBGPU_USE_NAIVE_CONV2D_DEBUG', 'WEBGPU_CONV_SEPARATE_IM2COL_SHADER',
-      'WEBGPU_USE_LOW_POWER_GPU']) {
-      try { flags[f] = tf.env().get(f); } catch { /* flag not registered in this version */ }
+    for (const f of [
+      'WEBGPU_USE_GLSL',
+      'WEBGPU_CPU_FORWARD',
+      'WEBGPU_MATMUL_PROGRAM_TYPE',
+      'WEBGPU_USE_NAIVE_CONV2D_DEBUG',
+      'WEBGPU_CONV_SEPARATE_IM2COL_SHADER',
+      'WEBGPU_USE_LOW_POWER_GPU',
+    ]) {
+      try {
+        flags[f] = tf.env().get(f);
+      } catch {
+        /* flag not registered in this version */
+      }
     }
-    const b = tf.backend() as unknown as { device: GpuDeviceLike; adapterInfo?: { vendor?: string; architecture?: string } };
+    const b = tf.backend() as unknown as {
+      device: GpuDeviceLike;
+      adapterInfo?: { vendor?: string; architecture?: string };
+    };
     settings.tfjsAdapterInfo = `${b.adapterInfo?.vendor ?? '?'} / ${b.adapterInfo?.architecture ?? '?'}`;
     watchDevice(b.device, 'tfjs-webgpu');
   }
@@ -217,7 +266,11 @@ function tfjsDisposeModel(): void {
   s.plans.clear();
 }
 
-async function tfjsBuild(p: { spec: ModelSpec; weights: { layer: string; name: string; trainable: boolean; key: string }[]; tensors: WireIndex }): Promise<unknown> {
+async function tfjsBuild(p: {
+  spec: ModelSpec;
+  weights: { layer: string; name: string; trainable: boolean; key: string }[];
+  tensors: WireIndex;
+}): Promise<unknown> {
   const s = tfjsRequire();
   tfjsDisposeModel();
   const got = await receive(p.tensors);
@@ -264,15 +317,25 @@ function capturePlan(capture: string[]): CapturePlan {
       const dense = name.slice(0, -LOGITS_SUFFIX.length);
       const l = spec.layers.find((x) => x.name === dense);
       if (!l || l.className !== 'Dense' || (l as DenseSpec).activation !== 'softmax') {
-        throw new Error(`cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${spec.model}`);
+        throw new Error(
+          `cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${spec.model}`,
+        );
       }
       logits.push({ name, dense, inputIndex: want(l.inbound[0]) });
     } else {
-      if (!s.outputs!.has(name)) throw new Error(`cannot capture '${name}': not a layer of ${spec.model} (or '<dense>${LOGITS_SUFFIX}')`);
+      if (!s.outputs!.has(name))
+        throw new Error(`cannot capture '${name}': not a layer of ${spec.model} (or '<dense>${LOGITS_SUFFIX}')`);
       layerIndex.set(name, want(name));
     }
   }
-  const model = extra.length === 0 ? base : tf.model({ inputs: base.inputs, outputs: [base.outputs[0], ...extra], name: `${spec.model}_capture_${s.plans.size}` });
+  const model =
+    extra.length === 0
+      ? base
+      : tf.model({
+          inputs: base.inputs,
+          outputs: [base.outputs[0], ...extra],
+          name: `${spec.model}_capture_${s.plans.size}`,
+        });
   const plan = { model, extraLayers, logits, layerIndex };
   s.plans.set(key, plan);
   return plan;
@@ -281,7 +344,8 @@ function capturePlan(capture: string[]): CapturePlan {
 async function tfjsRun(p: { input: WireIndex; training: boolean; capture: string[] }): Promise<unknown> {
   const s = tfjsRequire();
   if (!s.model) throw new Error('page: no model built');
-  if (tf.getBackend() !== s.backend) throw new Error(`the tfjs backend changed to '${tf.getBackend()}' (expected '${s.backend}')`);
+  if (tf.getBackend() !== s.backend)
+    throw new Error(`the tfjs backend changed to '${tf.getBackend()}' (expected '${s.backend}')`);
   const x32 = [...(await receive(p.input)).values()][0];
   const plan = capturePlan(p.capture);
   const model = s.model;
@@ -291,8 +355,8 @@ async function tfjsRun(p: { input: WireIndex; training: boolean; capture: string
     results = tf.tidy(() => {
       const x = tf.tensor(x32.data, x32.shape, 'float32');
       const raw = p.training
-        ? plan.model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[]
-        : plan.model.predict(x, { batchSize: x32.shape[0] }) as tf.Tensor | tf.Tensor[];
+        ? (plan.model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[])
+        : (plan.model.predict(x, { batchSize: x32.shape[0] }) as tf.Tensor | tf.Tensor[]);
       const outs = Array.isArray(raw) ? raw : [raw];
       const logits = plan.logits.map((c) => {
         const dense = model.getLayer(c.dense);
@@ -309,7 +373,7 @@ async function tfjsRun(p: { input: WireIndex; training: boolean; capture: string
     }
   }
   try {
-    const data = await Promise.all(results.map(async (t) => new Float32Array(await t.data() as Float32Array)));
+    const data = await Promise.all(results.map(async (t) => new Float32Array((await t.data()) as Float32Array)));
     const out: WireTensor[] = [{ key: 'output', shape: [...results[0].shape], data: data[0] }];
     for (const name of p.capture) {
       const k = plan.logits.findIndex((c) => c.name === name);
@@ -332,14 +396,25 @@ interface OrtInit {
   numThreads: number;
 }
 
-let ortState: { ort: Ort; init: OrtInit; sessions: Map<string, import('onnxruntime-web').InferenceSession>; device?: GpuDeviceLike; adapter?: Record<string, unknown>; watched: Set<GpuDeviceLike> } | undefined;
+let ortState:
+  | {
+      ort: Ort;
+      init: OrtInit;
+      sessions: Map<string, import('onnxruntime-web').InferenceSession>;
+      device?: GpuDeviceLike;
+      adapter?: Record<string, unknown>;
+      watched: Set<GpuDeviceLike>;
+    }
+  | undefined;
 
 async function ortInit(p: OrtInit): Promise<unknown> {
   if (p.numThreads > 1 && !g.crossOriginIsolated) {
-    throw new Error(`numThreads ${p.numThreads} needs a crossOriginIsolated page (ONNX Runtime Web would silently use 1 thread); crossOriginIsolated is false`);
+    throw new Error(
+      `numThreads ${p.numThreads} needs a crossOriginIsolated page (ONNX Runtime Web would silently use 1 thread); crossOriginIsolated is false`,
+    );
   }
   const url = `/ort/${p.bundle}`;
-  const ort = await import(/* @vite-ignore */ url) as Ort;
+  const ort = (await import(/* @vite-ignore */ url)) as Ort;
   ort.env.wasm.wasmPaths = '/ort/';
   ort.env.wasm.numThreads = p.numThreads;
   ort.env.wasm.proxy = false;
@@ -351,13 +426,23 @@ async function ortInit(p: OrtInit): Promise<unknown> {
     const adapter = await gpu.requestAdapter();
     if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null: no WebGPU adapter');
     state.adapter = adapterInfo(adapter);
-    const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+      },
+    });
     (ort.env.webgpu as unknown as { device: unknown }).device = device;
     state.device = device;
     watchDevice(device, 'page');
   }
   ortState = state;
-  return { version: ort.env.versions, numThreads: ort.env.wasm.numThreads, adapter: state.adapter ?? null, crossOriginIsolated: g.crossOriginIsolated };
+  return {
+    version: ort.env.versions,
+    numThreads: ort.env.wasm.numThreads,
+    adapter: state.adapter ?? null,
+    crossOriginIsolated: g.crossOriginIsolated,
+  };
 }
 
 function ortRequire(): NonNullable<typeof ortState> {
@@ -365,22 +450,29 @@ function ortRequire(): NonNullable<typeof ortState> {
   return ortState;
 }
 
-async function ortCreate(p: { key: string; model: string; graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all' }): Promise<unknown> {
+async function ortCreate(p: {
+  key: string;
+  model: string;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}): Promise<unknown> {
   const s = ortRequire();
   const bytes = await fetchBlob(p.model);
   await s.sessions.get(p.key)?.release();
   s.sessions.delete(p.key);
   const session = await s.ort.InferenceSession.create(bytes, {
-    executionProviders: [s.init.ep], graphOptimizationLevel: p.graphOptimizationLevel, executionMode: 'sequential',
+    executionProviders: [s.init.ep],
+    graphOptimizationLevel: p.graphOptimizationLevel,
+    executionMode: 'sequential',
   });
   s.sessions.set(p.key, session);
   let device = 'n/a';
   if (s.init.ep === 'webgpu') {
     // ORT's WebGPU EP (1.30, the asyncify build) may create its own GPUDevice; then watch that one for loss too.
-    const dev = await (s.ort.env.webgpu as unknown as { device: Promise<unknown> | unknown }).device as GpuDeviceLike | undefined;
-    if (dev === s.device) device = 'the page\'s GPUDevice (env.webgpu.device)';
+    const dev = (await (s.ort.env.webgpu as unknown as { device: Promise<unknown> | unknown }).device) as
+      GpuDeviceLike | undefined;
+    if (dev === s.device) device = "the page's GPUDevice (env.webgpu.device)";
     else if (dev && typeof dev === 'object' && 'lost' in dev) {
-      device = 'ONNX Runtime\'s own GPUDevice';
+      device = "ONNX Runtime's own GPUDevice";
       if (!s.watched.has(dev)) {
         s.watched.add(dev);
         watchDevice(dev, 'onnxruntime-web');
@@ -401,7 +493,7 @@ async function ortRun(p: { key: string; inputName: string; input: WireIndex; fet
   for (const name of p.fetches) {
     const t = res[name];
     if (!t) throw new Error(`session returned no output '${name}'`);
-    const data = t.location === 'cpu' ? t.data as Float32Array : await t.getData() as Float32Array;
+    const data = t.location === 'cpu' ? (t.data as Float32Array) : ((await t.getData()) as Float32Array);
     out.push({ key: name, shape: t.dims.map(Number), data: new Float32Array(data) });
   }
   for (const t of Object.values(res)) t.dispose();
@@ -428,12 +520,26 @@ async function echo(p: { tensors: WireIndex }): Promise<unknown> {
 }
 
 const METHODS: Record<string, (p: never) => Promise<unknown>> = {
-  info, tfjsInit, tfjsBuild, tfjsRun, tfjsDispose: async () => { tfjsDisposeModel(); return null; },
-  ortInit, ortCreate, ortRun, ortRelease, echo,
+  info,
+  tfjsInit,
+  tfjsBuild,
+  tfjsRun,
+  tfjsDispose: async () => {
+    tfjsDisposeModel();
+    return null;
+  },
+  ortInit,
+  ortCreate,
+  ortRun,
+  ortRelease,
+  echo,
   /** Never answers (fault injection: the host's timeout). */
   hang: () => new Promise<never>(() => undefined),
   /** Reports a lost GPU device the way a real loss does (fault injection). */
-  injectDeviceLost: async (p: { message: string }) => { fault('gpu-device-lost', `injected: ${p.message}`); return null; },
+  injectDeviceLost: async (p: { message: string }) => {
+    fault('gpu-device-lost', `injected: ${p.message}`);
+    return null;
+  },
 };
 
 g.__rc = {

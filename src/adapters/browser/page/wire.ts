@@ -35,7 +35,8 @@ export function packTensors(tensors: readonly WireTensor[]): { bytes: Uint8Array
   for (const t of tensors) {
     let n = 1;
     for (const d of t.shape) n *= d;
-    if (n !== t.data.length) throw new Error(`wire: tensor '${t.key}' has ${t.data.length} values for shape [${t.shape.join(',')}]`);
+    if (n !== t.data.length)
+      throw new Error(`wire: tensor '${t.key}' has ${t.data.length} values for shape [${t.shape.join(',')}]`);
     // byte copy (not out.set(t.data), which is also bit-exact in V8, but a byte copy says so)
     bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset * 4);
     items.push({ key: t.key, shape: [...t.shape], offset, length: t.data.length });
@@ -49,7 +50,8 @@ export function unpackTensors(bytes: Uint8Array, items: readonly WireItem[]): Wi
   return items.map((it) => {
     const start = it.offset * 4;
     const end = start + it.length * 4;
-    if (end > bytes.byteLength) throw new Error(`wire: tensor '${it.key}' ends at byte ${end}, blob has ${bytes.byteLength}`);
+    if (end > bytes.byteLength)
+      throw new Error(`wire: tensor '${it.key}' ends at byte ${end}, blob has ${bytes.byteLength}`);
     const copy = new Uint8Array(it.length * 4);
     copy.set(bytes.subarray(start, end));
     return { key: it.key, shape: [...it.shape], data: new Float32Array(copy.buffer) };
