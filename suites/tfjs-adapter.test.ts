@@ -207,7 +207,7 @@ describeEachAdapter(
       const a = await built(entry, spec);
       try {
         await expect(a.run(seededUniform([1, 5, 5, 3], 1, -1, 1), { training: false })).rejects.toThrow(
-          /input shape \[1, 5, 5, 3\] does not match the model input \[None, 5, 5, 6\]/,
+          /input shape \[1, 5, 5, 3\] does not match the model input: expected \[None, 5, 5, 6\]/,
         );
         await expect(
           a.run(seededUniform([1, 5, 5, 6], 1, -1, 1), { training: false, capture: ['conv2d_99'] }),

@@ -6,6 +6,7 @@
  * captures as fused.matMul + bias). A backend that does not come up (tf.setBackend false, or
  * tf.getBackend() another backend) makes the adapter unavailable: no run on a fallback backend.
  */
+import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../spec/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
@@ -235,17 +236,7 @@ export class TfjsBrowserAdapter implements Adapter {
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     if (!this.spec) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
     const spec = this.spec;
-    const inputShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (
-      input.shape.length !== 4 ||
-      !Number.isInteger(input.shape[0]) ||
-      input.shape[0] < 1 ||
-      input.shape.slice(1).join(',') !== inputShape.join(',')
-    ) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`,
-      );
-    }
+    checkInput(this.id, spec, input);
     if (input.data.length !== sizeOf(input.shape))
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
     const capture = [...new Set(opts.capture ?? [])];

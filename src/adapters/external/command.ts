@@ -11,9 +11,10 @@
  * After the program has gone (crash, timeout, protocol fault), the next run() starts it again and
  * rebuilds the last model (at most MAX_RESTARTS times per adapter), so the remaining cases still run.
  */
+import { inputProblem } from '../input-check';
 import * as path from 'path';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
-import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import { formatShape, type Tensor } from '../../tensor';
 import type {
   Adapter,
   AdapterDescription,
@@ -335,20 +336,9 @@ export class CommandAdapter implements Adapter {
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const spec = this.spec;
     if (!spec) throw new ExternalAdapterError('usage', `${this.label}: build() must be called before run()`);
-    const inputShape = spec.layers[0].outputShape;
     const shape = input.shape;
-    if (shape.length !== inputShape.length + 1 || !(shape[0] >= 1) || inputShape.some((d, i) => shape[i + 1] !== d)) {
-      throw new ExternalAdapterError(
-        'usage',
-        `${this.label}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
-      );
-    }
-    if (input.data.length !== sizeOf(shape)) {
-      throw new ExternalAdapterError(
-        'usage',
-        `${this.label}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
-      );
-    }
+    const problem = inputProblem(spec, input);
+    if (problem) throw new ExternalAdapterError('usage', `${this.label}: ${problem}`);
     if (typeof opts.training !== 'boolean')
       throw new ExternalAdapterError('usage', `${this.label}: run option 'training' must be true or false`);
     const capture = opts.capture ?? [];

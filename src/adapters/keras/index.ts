@@ -5,12 +5,13 @@
  * build() (normally from src/init). The worker also compares every handed weight bit for bit with
  * Keras's own seeded initializer output, so a build proves (or disproves) that src/init is exact.
  */
+import { checkInput } from '../input-check';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readNpy, writeNpy } from '../../tensor/npy';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
-import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { probePython, pythonPath, repoRoot, VENV_SETUP_COMMAND, PYTHON_ENV_VAR } from './python-env';
 import { PythonWorker, type WorkerReady } from './worker-client';
@@ -144,18 +145,8 @@ export class KerasAdapter implements Adapter {
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const spec = this.spec;
     if (!spec || !this.worker) throw new Error(`${this.id}: build() must be called before run()`);
-    const inputShape = spec.layers[0].outputShape;
     const shape = input.shape;
-    if (shape.length !== inputShape.length + 1 || !(shape[0] >= 1) || inputShape.some((d, i) => shape[i + 1] !== d)) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
-      );
-    }
-    if (input.data.length !== sizeOf(shape)) {
-      throw new Error(
-        `${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
-      );
-    }
+    checkInput(this.id, spec, input);
     if (typeof opts.training !== 'boolean') throw new Error(`${this.id}: run option 'training' must be true or false`);
     const dir = path.join(this.tmpDir(), `run-${this.runCount++}`);
     fs.mkdirSync(dir, { recursive: true });

@@ -10,6 +10,7 @@
  * output only; every output the caller gets comes from it) and, when intermediates are asked for, a
  * capture one (every block boundary plus anything asked for so far as extra outputs).
  */
+import { checkInput } from '../input-check';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
@@ -152,16 +153,7 @@ export class OrtWebAdapter implements Adapter {
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const { spec } = this.built();
-    const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (
-      input.shape.length !== inShape.length + 1 ||
-      input.shape.slice(1).join(',') !== inShape.join(',') ||
-      !(input.shape[0] >= 1)
-    ) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`,
-      );
-    }
+    checkInput(this.id, spec, input);
     if (input.data.length !== sizeOf(input.shape))
       throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
     const x = {

@@ -3,8 +3,7 @@
  * wasm build (ort-wasm-simd-threaded.wasm from the package's dist/). No browser.
  */
 import * as os from 'node:os';
-import { encodeModel } from '../../onnx';
-import { ONNX_OPSET } from '../../onnx/export';
+import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from './adapter';
@@ -46,26 +45,12 @@ export class NodeOrtWebDriver implements OrtWebDriver {
       };
     }
     try {
-      // one Relu node, same as the onnxruntime-node probe
-      const bytes = encodeModel({
-        irVersion: 8,
-        opsetImport: [{ domain: '', version: ONNX_OPSET }],
-        producerName: 'resnet-conformance probe',
-        producerVersion: '0',
-        graph: {
-          name: 'probe',
-          node: [{ input: ['x'], output: ['y'], name: 'relu', opType: 'Relu', attribute: [] }],
-          initializer: [],
-          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
-          output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
-        },
-        metadataProps: [],
-      });
+      const bytes = probeModelBytes();
       const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
-      const y = (await s.run({ x: new ort.Tensor('float32', new Float32Array([-1, 2]), [2]) })).y.data as Float32Array;
+      const y = (await s.run({ x: new ort.Tensor('float32', Float32Array.from(PROBE_INPUT), [2]) })).y
+        .data as Float32Array;
       await s.release();
-      if (y[0] !== 0 || y[1] !== 2)
-        throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
+      checkProbeOutput(y);
       return { available: true };
     } catch (err) {
       return {

@@ -16,13 +16,15 @@
  *
  * Session options are part of the result and are reported by describe().settings.
  */
+import { checkInput } from '../input-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
+import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
-import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, KernelProfile, ProbeResult, RunOptions, RunResult } from '../types';
 import { checkCudaRequirements } from './cuda-probe';
 import { loadOrt, ortVersion, tryLoadOrt, type OrtModule } from './load';
@@ -319,19 +321,7 @@ export class OnnxRuntimeAdapter implements Adapter {
   }
 
   private checkInput(spec: ModelSpec, input: Tensor): void {
-    const inShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
-    if (
-      input.shape.length !== inShape.length + 1 ||
-      input.shape.slice(1).join(',') !== inShape.join(',') ||
-      input.shape[0] < 1
-    ) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inShape])}`,
-      );
-    }
-    if (input.data.length !== sizeOf(input.shape)) {
-      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
-    }
+    checkInput(this.id, spec, input);
   }
 
   /**
@@ -483,26 +473,12 @@ export class OnnxRuntimeAdapter implements Adapter {
 
 /** Creates a session for a one-Relu model and runs it: proves the runtime and provider load. */
 async function smokeTest(ort: OrtModule, options: SessionOptions): Promise<void> {
-  const bytes = encodeModel({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: ONNX_OPSET }],
-    producerName: 'resnet-conformance probe',
-    producerVersion: '0',
-    graph: {
-      name: 'probe',
-      node: [{ input: ['x'], output: ['y'], name: 'relu', opType: 'Relu', attribute: [] }],
-      initializer: [],
-      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
-    },
-    metadataProps: [],
-  });
+  const bytes = probeModelBytes();
   const session = await ort.InferenceSession.create(bytes, options);
   try {
-    const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([-1, 2]), [2]) });
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from(PROBE_INPUT), [2]) });
     const y = out.y.data as Float32Array;
-    if (y[0] !== 0 || y[1] !== 2)
-      throw new Error(`probe model returned [${Array.from(y).join(', ')}], expected [0, 2]`);
+    checkProbeOutput(y);
   } finally {
     await session.release();
   }

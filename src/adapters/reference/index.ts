@@ -3,10 +3,11 @@
  * It is the oracle other runtimes are measured against (fp64), a float32 CPU model (fp32)
  * and an emulator of NVIDIA TF32 convolutions (tf32) that explains GPU deviations.
  */
+import { checkInput } from '../input-check';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
-import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { ReferenceExecutor } from './executor';
 import { isReferencePrecision, roundFloat32InPlace, type ReferencePrecision } from './precision';
@@ -134,26 +135,10 @@ export class ReferenceAdapter implements Adapter {
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const { spec, executor } = this.built();
-    const inputShape = spec.layers[0].outputShape;
-    const shape = input.shape;
-    const n = shape[0];
-    if (
-      shape.length !== inputShape.length + 1 ||
-      !Number.isInteger(n) ||
-      n < 1 ||
-      inputShape.some((d, i) => shape[i + 1] !== d)
-    ) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(shape)} does not match the model input: expected ${formatShape([null, ...inputShape])} (N >= 1)`,
-      );
-    }
+    checkInput(this.id, spec, input);
+    const n = input.shape[0];
     if (!(input.data instanceof Float32Array) && !(input.data instanceof Float64Array)) {
       throw new Error(`${this.id}: input data must be a Float32Array or Float64Array`);
-    }
-    if (input.data.length !== sizeOf(shape)) {
-      throw new Error(
-        `${this.id}: input data has ${input.data.length} values but shape ${formatShape(shape)} needs ${sizeOf(shape)}`,
-      );
     }
     if (typeof opts.training !== 'boolean') throw new Error(`${this.id}: run option 'training' must be true or false`);
     const x = Float64Array.from(input.data);

@@ -3,9 +3,10 @@
  * selects its backend (tf.setBackend + tf.ready) before every build and run, and keeps
  * training-mode BatchNormalization from leaking moving-average updates into later runs.
  */
+import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../spec/builders';
 import type { DenseSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
-import { formatShape, sizeOf, type Tensor } from '../../tensor';
+import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import { tfjsBackend, type TfjsBackendDef } from './backends';
 import { childProbe, type ChildProbeResult } from './child-probe';
@@ -222,21 +223,8 @@ export class TfjsAdapter implements Adapter {
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const b = this.requireBuilt();
-    const inputShape = b.spec.layers.find((l) => l.name === b.spec.input)!.outputShape;
-    const expected = [input.shape[0], ...inputShape];
-    if (
-      input.shape.length !== 4 ||
-      !Number.isInteger(input.shape[0]) ||
-      input.shape[0] < 1 ||
-      input.shape.slice(1).join(',') !== inputShape.join(',')
-    ) {
-      throw new Error(
-        `${this.id}: input shape ${formatShape(input.shape)} does not match the model input ${formatShape([null, ...inputShape])} (NHWC)`,
-      );
-    }
-    if (input.data.length !== sizeOf(input.shape)) {
-      throw new Error(`${this.id}: input has ${input.data.length} values for shape ${formatShape(input.shape)}`);
-    }
+    checkInput(this.id, b.spec, input);
+    const expected = input.shape;
     const capture = opts.capture ?? [];
     const tf = await this.activate();
     const plan = this.capturePlan(tf, b, capture);
