@@ -49,7 +49,7 @@ const KNOWN_DIVERGENCES: Record<string, Record<string, string>> = {
       'convolutional_block/f2-s2-X/training',
     ].map((id) => [
       id,
-      "diagnose: first layer out of budget conv2d_1 (2x2 kernel, 'same' = pads 0/1, on a 2x2x2 input): max |d| 0.86 (docs/browser.md)",
+      "diagnose: first layer out of budget conv2d_1 (2x2 kernel, 'same' = pads 0/1, on a 2x2x2 input): max |d| 0.86; the WebGPU EP's input-size = kernel-size Conv shortcut ignores the tail pads (scripts/repro-ort-web-webgpu-conv.ts, docs/browser.md)",
     ]),
   ),
 };
