@@ -15,7 +15,7 @@ import {
 } from '../src/notebook/baseline';
 import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
-import { applyView, isResume } from '../src/notebook/views';
+import { applyView, isResume } from '../src/fixtures/views';
 import { sha256 } from '../src/util/fs';
 
 const DIR = path.join(__dirname, 'helpers', 'notebook-revisions');

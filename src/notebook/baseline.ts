@@ -18,7 +18,7 @@ import type { ModelArgs } from '../spec/model-args';
 import { summary } from '../spec/summary';
 import { sha256, writeFileAtomic } from '../util/fs';
 import { callSpec, type ImportedCall, type ImportedCheck, type ImportedRevision } from './revision';
-import { isResume } from './views';
+import { isResume } from '../fixtures/views';
 
 export const BASELINE_SCHEMA_VERSION = 1;
 export const BASELINE_FILE = 'baseline.json';
