@@ -14,6 +14,7 @@ import { FixtureError, loadCaseTensors, loadManifest, parseManifest } from '../s
 import type { FixtureCase, FixtureManifest } from '../src/fixtures/manifest';
 import { applyView } from '../src/fixtures/views';
 import { initModelWeights } from '../src/init/model-weights';
+import { StatefulRandomSession } from '../src/init/stateful-philox';
 import { writeBaseline } from '../src/notebook/baseline';
 import { convRoles } from '../src/notebook/explain';
 import { pythonAst } from '../src/notebook/pyodide';
@@ -263,5 +264,22 @@ describe('the loader checks a case view and weights, naming the case', () => {
     expect(err).toBeInstanceOf(FixtureError);
     expect(err!.message).toMatch(/^baselines\/learning-phase-v3\/manifest\.json: /);
     expect(err!.message).toMatch(re);
+  });
+});
+
+describe('stateful stream position', () => {
+  test('a session placed where earlier calls left it draws what the continuing session draws', () => {
+    const go = new StatefulRandomSession(2);
+    go.glorotUniform([1, 1, 3, 2], 0);
+    go.randomUniform([2, 2], 7);
+    const positions = go.positions();
+    expect(positions).toEqual([
+      { opSeed: 0, samples: 256 * 6 },
+      { opSeed: 7, samples: 256 * 4 },
+    ]);
+    const next = Array.from(go.glorotUniform([2, 2, 2, 4], 0));
+    expect(Array.from(StatefulRandomSession.at(2, positions).glorotUniform([2, 2, 2, 4], 0))).toEqual(next);
+    // and not what a fresh session draws
+    expect(Array.from(new StatefulRandomSession(2).glorotUniform([2, 2, 2, 4], 0))).not.toEqual(next);
   });
 });
