@@ -15,7 +15,7 @@ import {
 } from '../src/notebook/baseline';
 import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
-import { applyView, isResume } from '../src/notebook/views';
+import { applyView, isResume } from '../src/fixtures/views';
 import { sha256 } from '../src/util/fs';
 
 const DIR = path.join(__dirname, 'helpers', 'notebook-revisions');
@@ -109,6 +109,12 @@ describe('2021 revision (training=, stateless, outputs.py, notebook outputs)', (
     const dir = path.join(tmp, 'stateless-2021');
     const b = writeBaseline(rev, 'stateless-2021', dir);
     expect(b.runner.cases).toHaveLength(4);
+    // printed views stay explain-only: their tolerance is the printing precision
+    expect(b.runner.notInManifest.filter((n) => /explain-only/.test(n.why)).map((n) => n.check)).toEqual([
+      expect.stringMatching(/cell1:3$/),
+      expect.stringMatching(/cell1:11$/),
+      expect.stringMatching(/cell2:2$/),
+    ]);
     const m = loadManifest(dir);
     expect(m.cases.map((c) => c.caseClass)).toEqual([
       'notebook-identity-resume',
@@ -142,9 +148,13 @@ describe('2023 revision (tf.random.set_seed(2), arrays in public_tests.py)', () 
     expect(c.view).toBe('A[0]');
     expect(c.expected!.shape).toEqual([2, 2, 6]);
     const w = writeBaseline(rev, 'set-seed-2023', path.join(tmp, 'set-seed-2023'));
-    expect(w.runner.notInManifest.map((n) => n.check)).toEqual([
-      expect.stringMatching(/:43$/),
-      expect.stringMatching(/:48$/),
+    // only the shape check stays out: A[0] is a case with a view now
+    expect(w.runner.notInManifest.map((n) => n.check)).toEqual([expect.stringMatching(/:43$/)]);
+    const m = loadManifest(path.join(tmp, 'set-seed-2023'));
+    expect(m.cases.map((k) => [k.view?.text ?? null, k.weights?.rng])).toEqual([
+      [null, 'stateful'],
+      [null, 'stateful'],
+      ['A[0]', 'stateful'],
     ]);
   });
 });
@@ -166,10 +176,24 @@ describe('newest revision (set_learning_phase, row checks, s=4 shape check)', ()
       'A[:, (0,-1), :, :].mean(axis=3)[1]',
       'A[:, (0,-1), :, :].mean(axis=3)[2]',
     ]);
-    writeBaseline(rev, 'v3', path.join(tmp, 'v3'));
-    expect(fs.existsSync(path.join(tmp, 'v3', 'manifest.json'))).toBe(false);
-    expect(() => baselineSetFixturesDir('v3', tmp)).toThrow(BaselineError);
-    expect(() => baselineSetFixturesDir('v3', tmp)).toThrow(/no check the runner can compare.*mean\(axis=3\)\[1\]/);
+    // the row checks are cases with views now: run --baseline-set has something to compare
+    const b = writeBaseline(rev, 'v3', path.join(tmp, 'v3'));
+    expect(b.runner.cases).toHaveLength(3);
+    expect(baselineSetFixturesDir('v3', tmp)).toBe(path.join(tmp, 'v3'));
+    const m = loadManifest(path.join(tmp, 'v3'));
+    expect(m.cases[0].view).toEqual({ steps: rev.checks[0].steps, text: 'A[:, (0,-1), :, :].mean(axis=3)[1]' });
+    const t = loadCaseTensors(path.join(tmp, 'v3'), m.cases[0]);
+    expect(t.view!.data[0]).toBe(192.99992); // a plain list in the file: float64
+  });
+
+  test('a revision with shape checks only has no case: run --baseline-set says so and points to explain', async () => {
+    const rev = await importRevision([{ role: 'public-tests', path: at('bad/executes_nothing.py') }]);
+    writeBaseline(rev, 'shapes-only', path.join(tmp, 'shapes-only'));
+    expect(fs.existsSync(path.join(tmp, 'shapes-only', 'manifest.json'))).toBe(false);
+    expect(() => baselineSetFixturesDir('shapes-only', tmp)).toThrow(BaselineError);
+    expect(() => baselineSetFixturesDir('shapes-only', tmp)).toThrow(
+      /no check the runner can compare .*a shape check.*explain --baseline-set shapes-only/,
+    );
   });
 });
 

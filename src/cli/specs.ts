@@ -166,6 +166,7 @@ export const RUN_SPEC: CommandSpec = {
       value: 'NAME',
       help: 'check against a notebook revision imported with import-notebook (baselines/NAME)',
     },
+    { name: 'baselines-dir', value: 'DIR', help: 'where imported baselines live (default: baselines)' },
     { name: 'bench', value: 'bench.json', help: 'embed a bench result in the perf section' },
     { name: 'no-diagnose', help: 'do not diagnose numeric failures per layer' },
     { name: 'verbose', help: 'forward worker output to stderr' },

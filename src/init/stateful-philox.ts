@@ -78,6 +78,18 @@ export class StatefulPhiloxStream {
     return { key: [...this.key], counter: [...this.counter] };
   }
 
+  /** 128-bit samples reserved since the stream started (the low 64 bits of the counter). */
+  samplesUsed(): number {
+    const n = this.counter[0] + this.counter[1] * 0x100000000;
+    if (!Number.isSafeInteger(n)) throw new Error('stateful philox: stream position beyond 2^53 samples');
+    return n;
+  }
+
+  /** Moves the stream on by `samples` 128-bit samples, as calls reserving them would. */
+  advance(samples: number): void {
+    this.counter = counterAdd(this.counter, samples);
+  }
+
   /** `tf.random.uniform(shape, minval, maxval, float32, seed=op)`: values, then the counter moves by 256*n. */
   uniform(shape: readonly number[], minval: number, maxval: number): Float32Array {
     const n = checkShape(shape);
@@ -103,6 +115,27 @@ export class StatefulRandomSession {
 
   constructor(readonly globalSeed: number) {
     checkSeed(globalSeed, 'global seed');
+  }
+
+  /**
+   * A session whose streams stand where `positions` says (samples consumed since set_seed per op
+   * seed; others fresh): what a call sees after the earlier calls since set_seed.
+   */
+  static at(globalSeed: number, positions: readonly { opSeed: number; samples: number }[]): StatefulRandomSession {
+    const s = new StatefulRandomSession(globalSeed);
+    for (const p of positions) {
+      checkSeed(p.samples, `stream position of op seed ${p.opSeed}`);
+      s.stream(p.opSeed).advance(p.samples);
+    }
+    return s;
+  }
+
+  /** Where every stream used so far stands (op seeds ascending; fresh streams left out). */
+  positions(): { opSeed: number; samples: number }[] {
+    return [...this.streams.entries()]
+      .map(([opSeed, st]) => ({ opSeed, samples: st.samplesUsed() }))
+      .filter((p) => p.samples > 0)
+      .sort((a, b) => a.opSeed - b.opSeed);
   }
 
   stream(opSeed: number): StatefulPhiloxStream {

@@ -3,22 +3,35 @@
  *
  *   DIR/baseline.json   every call and check with provenance (file sha256, line of each value), tolerances
  *   DIR/data/*.npy      inputs and expected values
- *   DIR/manifest.json   the checks the fixtures format can hold (whole output / the notebook's resume),
- *                       as a fixtures manifest `run --fixtures DIR` (or `run --baseline-set NAME`) consumes
+ *   DIR/manifest.json   every np.allclose check (and printed whole outputs) as a fixtures case: the output,
+ *                       the notebook's resume or any other view of it (resume[1], A[0]), with the weights
+ *                       and BatchNorm epsilon the revision's values were produced with (explain's
+ *                       configuration), as a fixtures manifest `run --fixtures DIR` (or `run --baseline-set
+ *                       NAME`) consumes. Printed views stay explain-only (their tolerance is the printing
+ *                       precision, not a row of the tolerance table).
  *
  * Default DIR: baselines/NAME under the working directory (outside the committed fixtures).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { initModelWeights } from '../init/model-weights';
-import { MANIFEST_SCHEMA_VERSION, type FixtureCase, type FixtureManifest, type TensorRef } from '../fixtures/manifest';
+import {
+  MANIFEST_SCHEMA_VERSION,
+  type CaseWeights,
+  type FixtureCase,
+  type FixtureManifest,
+  type TensorRef,
+} from '../fixtures/manifest';
+import { StatefulRandomSession } from '../init/stateful-philox';
+import { statefulModelWeights } from '../init/stateful-weights';
 import { modelKey } from '../fixtures/load';
 import { encodeNpy, parseNpy } from '../tensor/npy';
 import type { ModelArgs } from '../spec/model-args';
 import { summary } from '../spec/summary';
 import { sha256, writeFileAtomic } from '../util/fs';
 import { callSpec, type ImportedCall, type ImportedCheck, type ImportedRevision } from './revision';
-import { isResume } from './views';
+import { isResume } from '../fixtures/views';
+import { configText, evaluate, explain, type Configuration, type Explanation } from './explain';
 
 export const BASELINE_SCHEMA_VERSION = 1;
 export const BASELINE_FILE = 'baseline.json';
@@ -84,15 +97,48 @@ function modelArgs(c: ImportedCall): ModelArgs {
   return a;
 }
 
-function rngOf(c: ImportedCall): string {
+function rngOf(c: ImportedCall, w: CaseWeights | undefined): string {
   if (c.initializer.kind === 'constant') return 'constant kernels (no RNG)';
+  if (w?.rng === 'stateful')
+    return `seeded kernels from TF's stateful stream after tf.random.set_seed(${c.seeds.tfSetSeed}) (${c.file}:${c.seeds.tfSetSeedLine}), as explain determined; the runner builds them so`;
   return c.seeds.tfSetSeed !== null
-    ? `seeded kernels after tf.random.set_seed(${c.seeds.tfSetSeed}) (${c.file}:${c.seeds.tfSetSeedLine}): the revision may have drawn them from TF's stateful stream; every adapter builds Keras 3's stateless ones`
+    ? `seeded kernels after tf.random.set_seed(${c.seeds.tfSetSeed}) (${c.file}:${c.seeds.tfSetSeedLine}); ${w ? 'explain found the stateless ones reproduce the values' : "not explained: built with Keras 3's stateless ones"}`
     : 'seeded kernels without a global seed';
 }
 
-/** Writes DIR (baseline.json, data/, manifest.json when some check fits the fixtures format). */
-export function writeBaseline(rev: ImportedRevision, name: string, dir: string): BaselineFile {
+/**
+ * The weights record of a call under explain's configuration: the RNG kind (stateful only where the
+ * file calls tf.random.set_seed before it; the stream position from replaying the calls made since),
+ * and the BatchNorm epsilon.
+ */
+export function caseWeightsOf(rev: ImportedRevision, c: ImportedCall, cfg: Configuration, from: string): CaseWeights {
+  if (cfg.rng === 'stateful' && c.seeds.tfSetSeed !== null) {
+    const session = new StatefulRandomSession(c.seeds.tfSetSeed);
+    for (const prev of c.seeds.previousCallsSinceSetSeed)
+      statefulModelWeights(callSpec(rev.calls[prev], cfg.epsilon), session);
+    return {
+      rng: 'stateful',
+      globalSeed: c.seeds.tfSetSeed,
+      streamPosition: session.positions(),
+      bnEpsilon: cfg.epsilon,
+      from: `${from}; tf.random.set_seed(${c.seeds.tfSetSeed}) at ${c.file}:${c.seeds.tfSetSeedLine}${c.seeds.previousCallsSinceSetSeed.length ? `, after call(s) ${c.seeds.previousCallsSinceSetSeed.join(', ')}` : ', first call since'}`,
+    };
+  }
+  return { rng: 'stateless', bnEpsilon: cfg.epsilon, from };
+}
+
+/**
+ * Writes DIR (baseline.json, data/, manifest.json when some check fits the fixtures format). The
+ * cases take explain's configuration (computed here unless given): its weights and epsilon, and a
+ * check whose values only a TF32 configuration reproduces (the reference without TF32 misses the
+ * file's tolerance, measured here) gets the revision-tf32 case class of the tolerance table.
+ */
+export function writeBaseline(
+  rev: ImportedRevision,
+  name: string,
+  dir: string,
+  explanation: Explanation | null = rev.checks.some((k) => k.kind !== 'shape') ? explain(rev) : null,
+): BaselineFile {
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
   const put = (
     file: string,
@@ -129,10 +175,10 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
       return;
     }
     const resumeView = isResume(k.steps);
-    if (k.steps.length > 0 && !resumeView) {
+    if (k.kind === 'printed' && k.steps.length > 0 && !resumeView) {
       notInManifest.push({
         check: k.id,
-        why: `compares ${k.view}, which the fixtures format cannot hold (only the output A or the resume A[:, (0,-1), :, :].mean(axis=3)); explain checks it`,
+        why: `printed ${k.view}: explain-only (its tolerance is the printing precision, not a row of the tolerance table)`,
       });
       return;
     }
@@ -140,14 +186,39 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
     const src = srcOf(k.expected!.valuesFrom.file);
     const ref = (t: BaselineTensor): TensorRef => ({ file: t.file, sha256: t.sha256, shape: t.shape, dtype: t.dtype });
     const block = rev.calls[k.call];
-    cases.push({
+    const cfg = explanation?.explained ? explanation.best.config : null;
+    const weights = cfg
+      ? caseWeightsOf(rev, block, cfg, `explain: ${configText(cfg)} reproduces every check of the revision`)
+      : undefined;
+    // A check only TF32 reproduces: measured with the same configuration without TF32.
+    let tf32Note = '';
+    if (cfg && cfg.tf32.length) {
+      const plain = evaluate(rev, { ...cfg, tf32: [] }, [rev.checks[i]]).errors[0];
+      if (!plain.pass)
+        tf32Note = `; values need TF32 in ${cfg.tf32.join('+')} (explain): without TF32 the reference (float32) is ${plain.maxAbs.toExponential(2)} abs off, ${plain.ratio.toFixed(1)}x the file's tolerance`;
+    }
+    const tf32 = tf32Note !== '';
+    const viewCase = k.steps.length > 0 && !resumeView;
+    const identity = resumeView || (viewCase && k.view.startsWith('A[:, (0,-1), :, :].mean(axis=3)'));
+    const caseClass = tf32
+      ? identity
+        ? 'revision-tf32-identity-resume'
+        : 'revision-tf32-conv-output'
+      : identity
+        ? 'notebook-identity-resume'
+        : 'notebook-conv-output';
+    const fc: FixtureCase = {
       id: `${name}/${k.kind}${i}/${block.block}`,
-      caseClass: resumeView ? 'notebook-identity-resume' : 'notebook-conv-output',
-      description: `${k.kind === 'printed' ? 'printed output' : 'np.allclose'} at ${k.id}: ${k.view} of ${block.source} (${block.file}:${block.line}); BatchNorm training=${block.effectiveTraining} (${block.trainingFrom}); ${rngOf(block)}.`,
+      caseClass,
+      description: `${k.kind === 'printed' ? 'printed output' : 'np.allclose'} at ${k.id}: ${k.view} of ${block.source} (${block.file}:${block.line}); BatchNorm training=${block.effectiveTraining} (${block.trainingFrom}); ${rngOf(block, weights)}${cfg ? `; bn-epsilon ${cfg.epsilon}` : ''}${tf32Note}.`,
       model: modelArgs(block),
       training: block.effectiveTraining,
       input: { ...ref(c.input), recipe: `${block.file}:${c.input.line} (X of the call at line ${block.line})` },
-      expected: resumeView ? { resume: ref(k.expected!) } : { output: ref(k.expected!) },
+      expected: resumeView
+        ? { resume: ref(k.expected!) }
+        : viewCase
+          ? { view: ref(k.expected!) }
+          : { output: ref(k.expected!) },
       checks: [],
       source: {
         kind: 'notebook-published',
@@ -155,7 +226,10 @@ export function writeBaseline(rev: ImportedRevision, name: string, dir: string):
         where: `${k.id}: ${k.source}`.slice(0, 400),
         copiedFrom: `${k.expected!.valuesFrom.file}${src ? ` (sha256 ${src.sha256})` : ''} lines ${k.expected!.valuesFrom.lines}`,
       },
-    });
+    };
+    if (viewCase) fc.view = { steps: k.steps, text: k.view };
+    if (weights) fc.weights = weights;
+    cases.push(fc);
   });
   const baseline: BaselineFile = {
     schemaVersion: BASELINE_SCHEMA_VERSION,

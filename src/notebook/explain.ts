@@ -12,9 +12,10 @@
 import { ReferenceExecutor } from '../adapters/reference/executor';
 import { initModelWeights } from '../init/model-weights';
 import { StatefulRandomSession } from '../init/stateful-philox';
+import { statefulModelWeights } from '../init/stateful-weights';
 import type { ModelSpec, ModelWeights } from '../spec/types';
 import { callSpec, type ImportedCall, type ImportedCheck, type ImportedRevision } from './revision';
-import { applyView } from './views';
+import { applyView } from '../fixtures/views';
 
 export type RngKind = 'stateless' | 'stateful';
 export type ConvRole = 'conv1' | 'conv2' | 'conv3' | 'shortcut';
@@ -90,22 +91,8 @@ export function convRoles(spec: ModelSpec): Map<ConvRole, string> {
   return m;
 }
 
-/**
- * Initial weights as a stateful session creates them: every Conv2D/Dense kernel with a seeded
- * uniform initializer is drawn from the session's stream, in layer creation order; the rest as Keras.
- */
-export function statefulWeights(spec: ModelSpec, session: StatefulRandomSession): ModelWeights {
-  const w = initModelWeights(spec);
-  for (const l of spec.layers) {
-    if (l.className !== 'Conv2D' && l.className !== 'Dense') continue;
-    const kernel = w.get(l.name)![0];
-    const init = l.kernelInitializer;
-    if (init.kind === 'glorot_uniform') kernel.data = session.glorotUniform(kernel.shape, init.seed);
-    else if (init.kind === 'random_uniform')
-      kernel.data = session.randomUniform(kernel.shape, init.seed, init.minval, init.maxval);
-  }
-  return w;
-}
+/** Initial weights as a stateful session creates them (src/init/stateful-weights.ts). */
+export const statefulWeights = statefulModelWeights;
 
 /** The block output of a call under a configuration (float32 values as float64), or why it cannot be computed. */
 export function runCall(

@@ -10,7 +10,7 @@ import { constantInit, glorotUniform, randomUniform } from '../spec/initializers
 import type { InitializerSpec, ModelSpec } from '../spec/types';
 import { sha256 } from '../util/fs';
 import { extractWithPython, type SourceFile } from './pyodide';
-import { viewShape, viewText, type ViewStep } from './views';
+import { viewShape, viewText, type ViewStep } from '../fixtures/views';
 
 export class NotebookImportError extends Error {
   constructor(

@@ -14,8 +14,7 @@ import type { Diagnosis } from '../diagnose/types';
 import { loadTensor } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
 import type { Tensor } from '../tensor';
-import { ensureBuilt, type EvaluationContext } from './evaluate';
-import { cachedInitModelWeights } from '../init/weight-cache';
+import { caseInitialWeights, ensureBuilt, type EvaluationContext } from './evaluate';
 
 export type FailureDiagnosis = { diagnosis: Diagnosis } | { error: string };
 
@@ -59,7 +58,7 @@ export async function diagnoseFailure(
     if ('error' in b) return { error: `building the model for the diagnosis failed: ${message(b.error)}` };
     const { spec } = ctx.built!;
     // The weights the adapter was built with (the weight cache makes this a file read for ResNet-50).
-    const { weights } = cachedInitModelWeights(spec);
+    const weights = caseInitialWeights(k, spec);
     const input = loadTensor(ctx.fixturesDir, k.input, `case '${k.id}' input`);
     let last: RunResult | undefined;
     const rec = new ObservedAdapter(adapter, async (call) => (last = await call()), entry.id);

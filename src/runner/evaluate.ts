@@ -39,6 +39,20 @@ import {
 } from '../report/schema';
 import { divergenceReason, passReason } from './summary';
 import { cachedInitModelWeights } from '../init/weight-cache';
+import { StatefulRandomSession } from '../init/stateful-philox';
+import { statefulModelWeights } from '../init/stateful-weights';
+import type { ModelWeights } from '../spec/types';
+
+/**
+ * The initial weights of case `k`: Keras 3's (weight cache), or the stateful stream its weights
+ * record names (an imported notebook revision's, src/fixtures/manifest.ts CaseWeights).
+ */
+export function caseInitialWeights(k: FixtureCase, spec: ModelSpec): ModelWeights {
+  const w = k.weights;
+  if (w?.rng === 'stateful')
+    return statefulModelWeights(spec, StatefulRandomSession.at(w.globalSeed!, w.streamPosition ?? []));
+  return cachedInitModelWeights(spec).weights;
+}
 
 export interface EvaluationContext {
   /** Folder holding manifest.json and the .npy files. */
@@ -127,7 +141,7 @@ function statusOf(checks: CheckResult[]): CaseStatus {
     if (c.pass) continue;
     if (c.outcome) atLeast(c.outcome);
     // The notebook's resume needs an NHWC output: without one, the output's shape is the problem.
-    else if (!c.metrics && c.name === 'resume') atLeast('fail-shape');
+    else if (!c.metrics && (c.name === 'resume' || c.name === 'view')) atLeast('fail-shape');
     else if (!c.metrics && c.kind !== 'paramCount' && !c.name.startsWith('check:')) return 'error';
     else if (c.kind === 'paramCount' || c.expectedShape) atLeast('fail-shape');
     else atLeast('fail-numeric');
@@ -168,20 +182,26 @@ export interface BuildOutcome {
   error?: unknown;
 }
 
+/** What identifies the model a case needs built: its arguments, and its weights record when it has one. */
+export function builtKeyOf(k: FixtureCase): string {
+  return k.weights ? `${modelKey(k.model)} weights ${JSON.stringify(k.weights)}` : modelKey(k.model);
+}
+
 /**
  * Makes the adapter hold the model of case `k` (built with the notebook's initial weights from the
- * weight cache), reusing the one already built when the model arguments are the same.
+ * weight cache, or the weights and BatchNorm epsilon its `weights` record names), reusing the one
+ * already built when the model arguments and weights are the same.
  */
 export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: EvaluationContext): Promise<BuildOutcome> {
-  const key = modelKey(k.model);
+  const key = builtKeyOf(k);
   if (ctx.built?.key === key) return { reused: true, buildMs: 0, initMs: 0 };
   ctx.built = undefined;
   let initMs = 0;
   const tb = now();
   try {
-    const spec = buildModel(k.model);
+    const spec = buildModel(k.model, { bnEpsilon: k.weights?.bnEpsilon });
     const ti = now();
-    const { weights } = cachedInitModelWeights(spec);
+    const weights = caseInitialWeights(k, spec);
     initMs = now() - ti;
     await adapter.build(spec, weights);
     let paramCount: ParamCount | Error;
@@ -210,7 +230,13 @@ export async function evaluateCase(
   const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
   let tolerance: AppliedTolerance;
   try {
-    const refs = [undefined, k.expected.output, k.expected.resume, ...Object.values(k.expected.intermediates ?? {})];
+    const refs = [
+      undefined,
+      k.expected.output,
+      k.expected.resume,
+      k.expected.view,
+      ...Object.values(k.expected.intermediates ?? {}),
+    ];
     for (const ref of refs) {
       const key = toleranceKeyOf(k, ref);
       if (!applied.has(rowName(key)))

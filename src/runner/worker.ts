@@ -8,12 +8,12 @@
  * Then, unless turned off, every case that ended 'fail-numeric' is diagnosed (./diagnose-failure),
  * the model still built first.
  */
-import { modelKey, loadManifest } from '../fixtures/load';
+import { loadManifest } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { adapterPool } from '../adapters/modules';
 import { diagnoseFailure } from './diagnose-failure';
-import { evaluateCase, type EvaluationContext } from './evaluate';
+import { builtKeyOf, evaluateCase, type EvaluationContext } from './evaluate';
 import type { StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
@@ -23,7 +23,7 @@ const { send, onStart } = workerChannel<WorkerMessage>('src/runner/worker.ts', {
 function grouped(cases: FixtureCase[]): FixtureCase[] {
   const groups = new Map<string, FixtureCase[]>();
   for (const k of cases) {
-    const key = modelKey(k.model);
+    const key = builtKeyOf(k);
     const g = groups.get(key);
     if (g) g.push(k);
     else groups.set(key, [k]);
@@ -34,7 +34,7 @@ function grouped(cases: FixtureCase[]): FixtureCase[] {
 /** Cases to diagnose, those of the model currently built first (no rebuild), then grouped by model. */
 function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): FixtureCase[] {
   const g = grouped(cases);
-  return [...g.filter((k) => modelKey(k.model) === builtKey), ...g.filter((k) => modelKey(k.model) !== builtKey)];
+  return [...g.filter((k) => builtKeyOf(k) === builtKey), ...g.filter((k) => builtKeyOf(k) !== builtKey)];
 }
 
 async function work(start: StartMessage): Promise<void> {

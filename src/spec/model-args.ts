@@ -27,7 +27,13 @@ function shape3(s: number[] | undefined, what: string): [number, number, number]
   return s as [number, number, number];
 }
 
-export function buildModel(args: ModelArgs): ModelSpec {
+/** The spec of `args`; `opts.bnEpsilon` (blocks only) replaces Keras's BatchNormalization epsilon 1e-3. */
+export function buildModel(args: ModelArgs, opts: { bnEpsilon?: number } = {}): ModelSpec {
+  const { bnEpsilon } = opts;
+  if (bnEpsilon !== undefined && !(bnEpsilon > 0 && Number.isFinite(bnEpsilon)))
+    throw new Error(`bnEpsilon must be a positive number, got ${bnEpsilon}`);
+  if (bnEpsilon !== undefined && args.model === 'resnet50')
+    throw new Error('resnet50 takes no bnEpsilon (the notebook builds it with Keras defaults)');
   switch (args.model) {
     case 'resnet50':
       if (
@@ -46,12 +52,14 @@ export function buildModel(args: ModelArgs): ModelSpec {
       return identityBlock(args.f ?? 3, args.filters ?? [4, 4, 3], {
         inputShape: shape3(args.inputShape, 'identity_block'),
         initializer: args.initializer ? parseInitializer(args.initializer) : undefined,
+        bnEpsilon,
       });
     case 'convolutional_block':
       if (args.classes !== undefined) throw new Error('convolutional_block takes no classes');
       return convolutionalBlock(args.f ?? 2, args.filters ?? [2, 4, 6], args.s ?? 2, {
         inputShape: shape3(args.inputShape, 'convolutional_block'),
         initializer: args.initializer ? parseInitializer(args.initializer) : undefined,
+        bnEpsilon,
       });
     default:
       throw new Error(

@@ -121,7 +121,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
   if (factor < 1)
     throw new UsageError(`--regression-factor must be >= 1 (the allowed growth of the error), got ${factor}`);
-  const fixturesDir = path.resolve(str(p, 'fixtures') ?? baselineSetFixtures(str(p, 'baseline-set')) ?? FIXTURES_DIR);
+  const fixturesDir = path.resolve(
+    str(p, 'fixtures') ?? baselineSetFixtures(str(p, 'baseline-set'), str(p, 'baselines-dir')) ?? FIXTURES_DIR,
+  );
 
   let baseline: { path: string; report: ConformanceReport } | undefined;
   const baselinePath = str(p, 'baseline');
