@@ -3,14 +3,7 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
-import {
-  chromiumProblem,
-  describeWebgpu,
-  firstLine,
-  PageClient,
-  PROBE_TIMEOUT_MS,
-  softwareFallbackProblem,
-} from './page-client';
+import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -71,18 +64,11 @@ export class PageOrtWebDriver implements OrtWebDriver {
   }
 
   async probe(): Promise<ProbeResult> {
-    const c = chromiumProblem();
-    if (c) return c;
-    try {
-      await this.ready(PROBE_TIMEOUT_MS);
-      return { available: true };
-    } catch (err) {
-      const fix =
-        this.opts.ep === 'webgpu'
-          ? 'a WebGPU adapter in Chromium: on a machine without a GPU the host passes --enable-unsafe-webgpu --enable-unsafe-swiftshader (RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
-          : 'see docs/browser.md (the page must be crossOriginIsolated and load onnxruntime-web from node_modules)';
-      return { available: false, reason: `${firstLine(err)}`, fix };
-    }
+    return probePage(
+      (t) => this.ready(t),
+      this.opts.ep === 'webgpu',
+      'see docs/browser.md (the page must be crossOriginIsolated and load onnxruntime-web from node_modules)',
+    );
   }
 
   async describe() {

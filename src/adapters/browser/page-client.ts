@@ -113,6 +113,28 @@ export function chromiumProblem(): ProbeResult | null {
   return { available: false, reason: c.reason, fix: c.fix ?? CHROMIUM_FIX };
 }
 
+const WEBGPU_FIX =
+  'a WebGPU adapter in Chromium: without a GPU the host runs SwiftShader (--enable-unsafe-webgpu --enable-unsafe-swiftshader, RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md';
+
+/**
+ * The probe of every page adapter: Chromium present, then the page made ready (its backend loaded and
+ * checked) within PROBE_TIMEOUT_MS; otherwise unavailable with the page's reason and a fix.
+ */
+export async function probePage(
+  ready: (timeoutMs: number) => Promise<unknown>,
+  webgpu: boolean,
+  otherFix: string,
+): Promise<ProbeResult> {
+  const c = chromiumProblem();
+  if (c) return c;
+  try {
+    await ready(PROBE_TIMEOUT_MS);
+    return { available: true };
+  } catch (err) {
+    return { available: false, reason: firstLine(err), fix: webgpu ? WEBGPU_FIX : otherFix };
+  }
+}
+
 export function firstLine(err: unknown): string {
   return ((err as Error)?.message ?? String(err)).split('\n')[0];
 }

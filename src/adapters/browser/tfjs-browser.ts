@@ -12,14 +12,7 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';
-import {
-  chromiumProblem,
-  describeWebgpu,
-  firstLine,
-  PageClient,
-  PROBE_TIMEOUT_MS,
-  softwareFallbackProblem,
-} from './page-client';
+import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
 import type { WireIndex, WireTensor } from './page/wire';
 
 export interface TfjsBrowserVariant {
@@ -138,18 +131,7 @@ export class TfjsBrowserAdapter implements Adapter {
   }
 
   async probe(_opts?: ProbeOptions): Promise<ProbeResult> {
-    const c = chromiumProblem();
-    if (c) return c;
-    try {
-      await this.ready(PROBE_TIMEOUT_MS);
-      return { available: true };
-    } catch (err) {
-      const fix =
-        this.variant.backend === 'webgpu'
-          ? 'a WebGPU adapter in Chromium: without a GPU the host runs SwiftShader (--enable-unsafe-webgpu --enable-unsafe-swiftshader, RESNET_CONFORMANCE_BROWSER_GPU=software, the default); see docs/browser.md'
-          : 'see docs/browser.md';
-      return { available: false, reason: firstLine(err), fix };
-    }
+    return probePage((t) => this.ready(t), this.variant.backend === 'webgpu', 'see docs/browser.md');
   }
 
   async describe(): Promise<AdapterDescription> {

@@ -5,10 +5,11 @@
  */
 import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../spec/builders';
-import type { DenseSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import { tfjsBackend, type TfjsBackendDef } from './backends';
+import { buildCapturePlan, type CapturePlan } from './capture-plan';
 import { childProbe, type ChildProbeResult } from './child-probe';
 import { buildLayersModel, countParams, layerOutputShapes, layerSummary, type TfjsLayerSummary } from './layers-model';
 import { installedVersion, loadTfjs, type Tf } from './tf-loader';
@@ -16,17 +17,6 @@ import { installedVersion, loadTfjs, type Tf } from './tf-loader';
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
 type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;
 type TfTensor = import('@tensorflow/tfjs').Tensor;
-
-/** What one run returns besides the model output, in the order of the capture model's extra outputs. */
-interface CapturePlan {
-  model: LayersModel;
-  /** Layer whose output is each extra output of `model` (after the final output). */
-  extraLayers: string[];
-  /** `dense:logits` captures: computed from the Dense layer's input, model output number `inputIndex`. */
-  logits: { name: string; dense: string; inputIndex: number }[];
-  /** Model output number (0 = the final output) holding each captured layer. */
-  layerIndex: Map<string, number>;
-}
 
 interface Built {
   spec: ModelSpec;
@@ -166,57 +156,7 @@ export class TfjsAdapter implements Adapter {
     const key = capture.join('\u0000');
     const cached = b.plans.get(key);
     if (cached) return cached;
-    const extra: SymbolicTensor[] = [];
-    const extraLayers: string[] = [];
-    const logits: CapturePlan['logits'] = [];
-    const layerIndex = new Map<string, number>();
-    /** Output number of `layer` in the capture model (0: the model output itself, which tfjs will not list twice). */
-    const want = (layer: string): number => {
-      if (layer === b.spec.output) return 0;
-      let i = extraLayers.indexOf(layer);
-      if (i < 0) {
-        const t = b.outputs.get(layer);
-        if (!t) throw new Error(`${this.id}: cannot capture '${layer}': not a layer of ${b.spec.model}`);
-        i = extra.length;
-        extra.push(t);
-        extraLayers.push(layer);
-      }
-      return 1 + i;
-    };
-    for (const name of capture) {
-      if (name.endsWith(LOGITS_SUFFIX)) {
-        const dense = name.slice(0, -LOGITS_SUFFIX.length);
-        const l = b.spec.layers.find((x) => x.name === dense);
-        if (!l || l.className !== 'Dense' || (l as DenseSpec).activation !== 'softmax') {
-          throw new Error(
-            `${this.id}: cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${b.spec.model}`,
-          );
-        }
-        logits.push({ name, dense, inputIndex: want(l.inbound[0]) });
-      } else {
-        if (!b.outputs.has(name)) {
-          throw new Error(
-            `${this.id}: cannot capture '${name}': not a layer of ${b.spec.model} ` +
-              `(layers: ${b.spec.layers
-                .map((x) => x.name)
-                .slice(0, 8)
-                .join(', ')}, ...; or '<dense>${LOGITS_SUFFIX}')`,
-          );
-        }
-        layerIndex.set(name, want(name));
-      }
-    }
-    const model =
-      extra.length === 0
-        ? b.model
-        : tf.model({
-            inputs: b.model.inputs,
-            outputs: [b.model.outputs[0], ...extra],
-            name: `${b.spec.model}_capture_${b.plans.size}`,
-          });
-    // Capture models share the layers (and weights) of b.model; they are never disposed on their own,
-    // because disposing one would dispose the shared layers' weights.
-    const plan: CapturePlan = { model, extraLayers, logits, layerIndex };
+    const plan = buildCapturePlan(tf, b.spec, b.model, b.outputs, capture, this.id, b.plans.size);
     b.plans.set(key, plan);
     return plan;
   }

@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import { LOGITS_SUFFIX } from '../../../spec/builders';
-import type { DenseSpec, ModelSpec, ModelWeights, WeightTensor } from '../../../spec/types';
+import type { ModelSpec, ModelWeights, WeightTensor } from '../../../spec/types';
+import { buildCapturePlan, type CapturePlan } from '../../tfjs/capture-plan';
 import { buildLayersModel, countParams } from '../../tfjs/layers-model';
 import { packTensors, unpackTensors, type WireIndex, type WireItem, type WireTensor } from './wire';
 
@@ -168,13 +168,6 @@ interface TfjsInit {
   threads?: number;
 }
 
-interface CapturePlan {
-  model: LayersModel;
-  extraLayers: string[];
-  logits: { name: string; dense: string; inputIndex: number }[];
-  layerIndex: Map<string, number>;
-}
-
 let tfjsState:
   | {
       backend: string;
@@ -291,52 +284,10 @@ async function tfjsBuild(p: {
 
 function capturePlan(capture: string[]): CapturePlan {
   const s = tfjsRequire();
-  const spec = s.spec!;
-  const base = s.model!;
   const key = capture.join('\u0000');
   const cached = s.plans.get(key);
   if (cached) return cached;
-  const extra: SymbolicTensor[] = [];
-  const extraLayers: string[] = [];
-  const logits: CapturePlan['logits'] = [];
-  const layerIndex = new Map<string, number>();
-  const want = (layer: string): number => {
-    if (layer === spec.output) return 0;
-    let i = extraLayers.indexOf(layer);
-    if (i < 0) {
-      const t = s.outputs!.get(layer);
-      if (!t) throw new Error(`cannot capture '${layer}': not a layer of ${spec.model}`);
-      i = extra.length;
-      extra.push(t);
-      extraLayers.push(layer);
-    }
-    return 1 + i;
-  };
-  for (const name of capture) {
-    if (name.endsWith(LOGITS_SUFFIX)) {
-      const dense = name.slice(0, -LOGITS_SUFFIX.length);
-      const l = spec.layers.find((x) => x.name === dense);
-      if (!l || l.className !== 'Dense' || (l as DenseSpec).activation !== 'softmax') {
-        throw new Error(
-          `cannot capture '${name}': '${dense}' is not a Dense layer with softmax activation in ${spec.model}`,
-        );
-      }
-      logits.push({ name, dense, inputIndex: want(l.inbound[0]) });
-    } else {
-      if (!s.outputs!.has(name))
-        throw new Error(`cannot capture '${name}': not a layer of ${spec.model} (or '<dense>${LOGITS_SUFFIX}')`);
-      layerIndex.set(name, want(name));
-    }
-  }
-  const model =
-    extra.length === 0
-      ? base
-      : tf.model({
-          inputs: base.inputs,
-          outputs: [base.outputs[0], ...extra],
-          name: `${spec.model}_capture_${s.plans.size}`,
-        });
-  const plan = { model, extraLayers, logits, layerIndex };
+  const plan = buildCapturePlan(tf, s.spec!, s.model!, s.outputs!, capture, 'page', s.plans.size);
   s.plans.set(key, plan);
   return plan;
 }
