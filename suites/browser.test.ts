@@ -18,7 +18,7 @@ import {
   ortWebBrowserAdapter,
 } from '../src/adapters/browser';
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
-import { resolveTolerance } from '../src/compare/tolerances';
+import { knownDefectFor, resolveTolerance } from '../src/compare/tolerances';
 import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
 import type { FixtureCase } from '../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../src/fixtures/paths';
@@ -35,24 +35,6 @@ const BROWSER_ADAPTERS = [
   'onnxruntime-web-wasm-browser',
   'onnxruntime-web-webgpu',
 ];
-
-/**
- * Cases an adapter is known to fail at its profile's tolerance, with the diagnosis. The test asserts
- * that they still fail, so a fixed runtime shows up here.
- */
-const KNOWN_DIVERGENCES: Record<string, Record<string, string>> = {
-  'onnxruntime-web-webgpu': Object.fromEntries(
-    [
-      'notebook/convolutional_block/f2-s2/inference',
-      'notebook/convolutional_block/f2-s2/training',
-      'convolutional_block/f2-s2-X/inference',
-      'convolutional_block/f2-s2-X/training',
-    ].map((id) => [
-      id,
-      "diagnose: first layer out of budget conv2d_1 (2x2 kernel, 'same' = pads 0/1, on a 2x2x2 input): max |d| 0.86; the WebGPU EP's input-size = kernel-size Conv shortcut ignores the tail pads (scripts/repro-ort-web-webgpu-conv.ts, docs/browser.md)",
-    ]),
-  ),
-};
 
 if (!('path' in chromium)) {
   describe('browser host and adapters', () => {
@@ -289,13 +271,16 @@ if (!('path' in chromium)) {
           const problems: string[] = [];
           for (const k of cases) {
             const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-              resolveTolerance(key.caseClass, key.role, entry.profile),
+              resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: id, caseId: k.id }),
             );
+            // A KNOWN_DEFECTS case must still diverge (else it is an unexpected match, a failure below).
             const failures = describeFailures(run);
-            const known = KNOWN_DIVERGENCES[id]?.[k.id];
-            if (known && failures.length === 0)
-              problems.push(`${k.id}: passes now; remove it from KNOWN_DIVERGENCES (${known})`);
-            if (!known && failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
+            if (failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
+            const diverged = run.comparisons.some((c) => c.verdict === 'expected-divergence');
+            if (diverged !== (knownDefectFor(id, k.id) !== undefined))
+              problems.push(
+                `${k.id}: ${diverged ? 'diverges without' : 'does not diverge despite'} a KNOWN_DEFECTS entry`,
+              );
             expect(run.comparisons.length).toBeGreaterThan(0);
           }
           expect(problems).toEqual([]);

@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
-import { resolveTolerance } from '../src/compare/tolerances';
+import { KNOWN_DEFECTS, resolveTolerance } from '../src/compare/tolerances';
 import type { FixtureCase, FixtureManifest } from '../src/fixtures/manifest';
 import { judgeDivergences, type TensorComparison } from '../src/fixtures/run-case';
 import { renderHtml } from '../src/report/html';
@@ -206,6 +206,54 @@ describe('the runner judges expected-divergence rows strictly', () => {
     judgeDivergences(matched);
     expect(matched.map((x) => x.verdict)).toEqual(['unexpected-match', 'unexpected-match']);
   });
+});
+
+describe('KNOWN_DEFECTS: a runtime bug, keyed by adapter and case, judged as a strict expected divergence', () => {
+  const defect = KNOWN_DEFECTS[0];
+  const defectAdapter = defect.adapters[0];
+  const defectCase = defect.cases[0];
+  const fp32Entry = (id: string): AdapterEntry => ({ ...ENTRY, id, profile: 'fp32-cpu' });
+  // The block case under another id: the defect's own case id, or one the defect does not name.
+  const asCase = (id: string): FixtureCase => ({ ...base, id });
+  async function judge(id: string, caseId: string, output: Perturb): Promise<CaseResult> {
+    const adapter = new FakeTf32({}, output);
+    try {
+      return await evaluateCase(adapter, fp32Entry(id), asCase(caseId), { fixturesDir: dir, manifest });
+    } finally {
+      await adapter.dispose();
+    }
+  }
+
+  test('the defect case diverging on the adapter: expected-divergence, the reason names the adapter and the layer', async () => {
+    const r = await judge(defectAdapter, defectCase, shifted(1));
+    expect(r.status).toBe('expected-divergence');
+    expect(r.reason).toContain(`known defect of ${defectAdapter}`);
+    expect(r.reason).toContain(`first diverging layer ${defect.layer}`);
+    // The block case compares one tensor, the diverging output; its other checks compare none (no 'max abs error 0').
+    expect(r.reason).toMatch(/ — the other \d+ checks? pass \(none compares a tensor\)$/);
+    expect(r.tolerance).toMatchObject({ kind: 'expected-divergence', profile: 'fp32-cpu', knownDefect: defectAdapter });
+    // The tight bound is the profile's own row for the case class.
+    const row = resolveTolerance(base.caseClass, 'output', 'fp32-cpu');
+    expect([r.tolerance!.atol, r.tolerance!.rtol]).toEqual([row.atol, row.rtol]);
+    expect(summarize([r], []).exitCode).toBe(0);
+  }, 60_000);
+
+  test('the defect case matching on the adapter: unexpected-match (the bug is fixed, the entry is stale)', async () => {
+    const r = await judge(defectAdapter, defectCase, same);
+    expect(r.status).toBe('unexpected-match');
+    expect(summarize([r], []).exitCode).toBe(1);
+  }, 60_000);
+
+  test('another adapter of the profile on the defect case, or the adapter on another case: judged by the table (a failure)', async () => {
+    const other = await judge('onnxruntime-web-wasm-browser', defectCase, shifted(1));
+    expect(other.status).toBe('fail-numeric');
+    expect(other.tolerance).toMatchObject({ kind: 'tolerance' });
+    const elsewhere = await judge(defectAdapter, 'identity/not-a-defect-case', shifted(1));
+    expect(elsewhere.status).toBe('fail-numeric');
+    expect(resolveTolerance(base.caseClass, 'output', 'fp32-cpu', { adapter: 'x', caseId: defectCase }).kind).toBe(
+      'tolerance',
+    );
+  }, 60_000);
 });
 
 describe('expected divergence in every report format', () => {

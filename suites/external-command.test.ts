@@ -112,7 +112,7 @@ function goldenCases(
       for (const k of group) {
         test(`${k.id} [${k.caseClass}]`, async () => {
           const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-            resolveTolerance(key.caseClass, key.role, entry.profile),
+            resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
           );
           const failures = describeFailures(run);
           if (failures.length)

@@ -107,12 +107,12 @@ function record(entry: AdapterEntry, run: CaseRun, k: FixtureCase, ms: number, w
 }
 
 /** The expected-divergence rows ("class x role") the tensors of case k fall under for a profile. */
-function divergenceRows(k: FixtureCase, profile: string): string[] {
+function divergenceRows(k: FixtureCase, profile: string, adapter: string): string[] {
   const rows = new Set<string>();
   for (const { role, ref } of caseTensorRefs(k)) {
     if (role === 'input') continue;
     const key = toleranceKeyOf(k, ref);
-    if (resolveTolerance(key.caseClass, key.role, profile).kind === 'expected-divergence')
+    if (resolveTolerance(key.caseClass, key.role, profile, { adapter, caseId: k.id }).kind === 'expected-divergence')
       rows.add(`${key.caseClass} x ${key.role}`);
   }
   return [...rows];
@@ -170,7 +170,7 @@ describeEachAdapter('fixtures', (entry) => {
       }
 
       for (const k of cases) {
-        const diverging = divergenceRows(k, entry.profile);
+        const diverging = divergenceRows(k, entry.profile, entry.id);
         const name = `${k.id} [${k.caseClass}]${diverging.length ? ` (expected divergence: ${diverging.join(', ')})` : ''}`;
         test(
           name,
@@ -178,7 +178,7 @@ describeEachAdapter('fixtures', (entry) => {
             const expected = loadCaseTensors(FIXTURES_DIR, k);
             const t0 = Date.now();
             const run = await runFixtureCase(adapter!, k, expected, (key) =>
-              resolveTolerance(key.caseClass, key.role, entry.profile),
+              resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
             );
             record(entry, run, k, Date.now() - t0, worst);
             // Failures include NaN/Inf, wrong shapes and unexpected tight matches under expected-divergence rows.

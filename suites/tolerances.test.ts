@@ -11,6 +11,7 @@ import {
   CASE_CLASSES,
   CASE_CLASS_DESCRIPTIONS,
   CASE_CLASS_ROLES,
+  KNOWN_DEFECTS,
   LOSSY_PROFILES,
   PRECISION_PROFILES,
   REFERENCE_PROBABILITY_CLASSES,
@@ -27,6 +28,7 @@ import {
   type ToleranceEntry,
   type ToleranceRow,
 } from '../src/compare/tolerances';
+import { ADAPTERS } from '../src/adapters/registry';
 import { caseTensorRefs, loadManifest, toleranceKeyOf } from '../src/fixtures/load';
 
 /** numpy.allclose defaults: the notebook's convolutional-block tolerance. */
@@ -252,5 +254,27 @@ describe('tolerance table', () => {
     );
     expect(all.filter((r) => !used.has(r))).toEqual([]);
     for (const c of CASE_CLASSES) expect(CASE_CLASS_DESCRIPTIONS[c].length).toBeGreaterThan(10);
+  });
+});
+
+describe('KNOWN_DEFECTS (runtime bugs keyed by adapter and case)', () => {
+  test('each entry names registered adapters, committed fixture cases, the layer, a reason with a number, a reproduction and versions', () => {
+    const ids = new Set(ADAPTERS.map((a) => a.id));
+    const cases = new Set(loadManifest().cases.map((k) => k.id));
+    expect(KNOWN_DEFECTS.length).toBeGreaterThan(0);
+    for (const d of KNOWN_DEFECTS) {
+      expect(d.adapters.filter((a) => !ids.has(a))).toEqual([]);
+      expect(d.cases.filter((c) => !cases.has(c))).toEqual([]);
+      expect(d.adapters.length * d.cases.length).toBeGreaterThan(0);
+      expect(d.layer).toMatch(/\S/);
+      expect(d.reason).toMatch(/\d/);
+      expect(d.reproduce).toMatch(/\S{8}/);
+      expect(d.seenWith).toMatch(/\d+\.\d+/);
+    }
+  });
+
+  test('an adapter and case appear in at most one entry', () => {
+    const seen = KNOWN_DEFECTS.flatMap((d) => d.adapters.flatMap((a) => d.cases.map((c) => `${a} ${c}`)));
+    expect(seen.length).toBe(new Set(seen).size);
   });
 });

@@ -240,7 +240,10 @@ export async function evaluateCase(
     for (const ref of refs) {
       const key = toleranceKeyOf(k, ref);
       if (!applied.has(rowName(key)))
-        applied.set(rowName(key), resolveTolerance(key.caseClass, key.role, entry.profile));
+        applied.set(
+          rowName(key),
+          resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
+        );
     }
     tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
   } catch (err) {
@@ -375,8 +378,11 @@ export async function evaluateCase(
       maxUlp = maxUlp === null || c.metrics.maxUlp === null ? null : Math.max(maxUlp, c.metrics.maxUlp);
     }
     const passing = checks.filter((c) => !c.outcome).length;
+    const measured = checks.filter((c) => !c.outcome && c.metrics).length;
     reason =
-      status === 'pass' ? passReason(maxAbs, maxUlp, passing) : divergenceReason(checks, maxAbs, maxUlp, passing);
+      status === 'pass'
+        ? passReason(maxAbs, maxUlp, passing)
+        : divergenceReason(checks, maxAbs, maxUlp, passing, measured);
   } else {
     const failing = checks.filter((c) => !c.pass);
     reason =

@@ -74,6 +74,7 @@ export function divergenceReason(
   maxAbs: number | null,
   maxUlp: number | null,
   passing: number,
+  measured = passing,
 ): string {
   const rows = new Map<string, { reason: string; tensors: CheckResult[] }>();
   for (const c of checks) {
@@ -94,5 +95,12 @@ export function divergenceReason(
     const more = worst.length > 4 ? ` and ${worst.length - 4} more` : '';
     return `${name} — ${r.reason} — beyond the tight bound: ${named}${more}`;
   });
-  return `expected divergence: ${parts.join('; ')} — the other checks ${passReason(maxAbs, maxUlp, passing)}`;
+  const plural = (n: number) => `${n} check${n === 1 ? '' : 's'}`;
+  const rest =
+    passing === 0
+      ? 'no other checks'
+      : measured === 0
+        ? `the other ${plural(passing)} pass (none compares a tensor)`
+        : `the other checks ${passReason(maxAbs, maxUlp, measured)}${passing > measured ? ` (and ${plural(passing - measured)} without a tensor pass)` : ''}`;
+  return `expected divergence: ${parts.join('; ')} — ${rest}`;
 }
