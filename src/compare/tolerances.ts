@@ -486,7 +486,10 @@ export const TOLERANCES: ToleranceTable = {
         reason:
           'ill-conditioned in float32 (see the header). Measured: worst onnxruntime-cpu-noopt 4.5e-5 abs, onnxruntime-cpu 3.7e-5 ' +
           '(needs 3.3e-5 at rtol 1e-5; ONNX Runtime results vary between runs with its thread scheduling), reference-fp32 3.7e-5, ' +
-          'tfjs-cpu 3.4e-5; keras bit-identical.',
+          'tfjs-cpu 3.4e-5; keras bit-identical. Issue 16 (Intel Xeon, 2 cores): onnxruntime-web-wasm(-browser) 7.1e-5 at ' +
+          'batch 1 (1-3 wasm threads; 1.3e-5 at 4, 3.9e-5 at 8: the Conv sum partition changes), the browser tfjs adapters ' +
+          '2.0e-5 to 2.8e-5. Margin 1.4x over the worst: kept, since that draw is deterministic at a given thread count and ' +
+          'docs/browser.md shows it is rounding noise (tfjs-wasm, with the larger error at 173 of 177 layers, lands at 1.3e-5).',
       },
       'tf32-gpu': {
         atol: 4e-2,
@@ -569,7 +572,13 @@ export const TOLERANCES: ToleranceTable = {
         rtol: 1e-5,
         reason:
           'a float32 runtime against the exact values: measured onnxruntime-cpu-noopt up to 4.5e-5 abs (varies between runs), ' +
-          'keras 3.4e-5 (needs 3.0e-5 at rtol 1e-5), tfjs-cpu 3.3e-5, tfjs-node 3.1e-5, reference-fp32 5.4e-6.',
+          'keras 3.4e-5 (needs 3.0e-5 at rtol 1e-5), tfjs-cpu 3.3e-5, tfjs-node 3.1e-5, reference-fp32 5.4e-6. Issue 16 ' +
+          '(Intel Xeon, 2 cores, batch 1): onnxruntime-web-wasm(-browser) 7.1e-5, above the 5e-5 the issue asks of fp32-class ' +
+          'adapters; diagnose: every layer within its fp32 budget (177/177), the error grows in the stage-5 BatchNorms ' +
+          '(4 values per channel statistic; batch_normalization_43 x1.9), and tfjs-wasm, whose relative error is larger at ' +
+          '173 of the 177 layers (activation_48 5.6e-4 vs 3.4e-4) and about equal at the logits (1.4e-4 vs 1.6e-4 rel. RMS), ' +
+          'ends at 1.3e-5: at batch 1 the probability error is a draw of the rounding noise, not a ranking of the runtimes ' +
+          '(docs/browser.md). Batch 4: 3.0e-5.',
       },
       'tf32-gpu': {
         atol: 4e-2,
