@@ -1,16 +1,22 @@
 import { ADAPTERS } from '../../adapters/registry';
+import type { AdapterDescription, AdapterEntry } from '../../adapters/types';
 import { bool, parseArgs } from '../args';
 import { ADAPTERS_SPEC } from '../specs';
 
-/** `adapters`: every registered adapter, available or why not (and the fix). */
-export async function adaptersCommand(argv: string[]): Promise<number> {
+/**
+ * `adapters`: every registered adapter, available or why not (and the fix); for an available one what
+ * it runs on, as its describe() says (runtime and version, device: e.g. the GPU adapter or renderer).
+ */
+export async function adaptersCommand(argv: string[], entries: readonly AdapterEntry[] = ADAPTERS): Promise<number> {
   const p = parseArgs(argv, ADAPTERS_SPEC.flags);
   const rows = [];
-  for (const entry of ADAPTERS) {
+  for (const entry of entries) {
     const a = entry.create();
     let probe;
+    let description: AdapterDescription | { error: string } | undefined;
     try {
       probe = await a.probe();
+      if (probe.available) description = await a.describe().catch((err: Error) => ({ error: err.message }));
     } catch (err) {
       probe = { available: false, reason: `probe failed: ${(err as Error).message}`, fix: undefined };
     } finally {
@@ -22,6 +28,7 @@ export async function adaptersCommand(argv: string[]): Promise<number> {
       outOfTheBox: entry.outOfTheBox,
       summary: entry.summary,
       ...probe,
+      ...(description ? { description } : {}),
     });
   }
   if (bool(p, 'json')) {
@@ -32,6 +39,9 @@ export async function adaptersCommand(argv: string[]): Promise<number> {
   for (const r of rows) {
     const state = r.available ? 'available  ' : 'unavailable';
     process.stdout.write(`${r.id.padEnd(w)}  ${state}  ${r.summary} [${r.profile}]\n`);
+    const d = r.description;
+    if (d && 'error' in d) process.stdout.write(`${' '.repeat(w)}    describe() failed: ${d.error}\n`);
+    else if (d) process.stdout.write(`${' '.repeat(w)}    ${d.runtime} ${d.version} on ${d.device}\n`);
     if (!r.available) {
       process.stdout.write(`${' '.repeat(w)}    reason: ${r.reason}\n`);
       if (r.fix) process.stdout.write(`${' '.repeat(w)}    fix:    ${r.fix}\n`);
