@@ -9,6 +9,9 @@
  * run --adapters <browser adapters>` covers it.
  */
 import { ADAPTERS } from '../src/adapters/registry';
+import { initModelWeights } from '../src/init';
+import { buildModel } from '../src/spec/model-args';
+import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import {
   BrowserFault,
   BrowserHost,
@@ -18,13 +21,6 @@ import {
   ortWebBrowserAdapter,
 } from '../src/adapters/browser';
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
-import { resolveTolerance } from '../src/compare/tolerances';
-import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { describeFailures, runFixtureCase } from '../src/fixtures/run-case';
-import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
 
 const chromium = findChromium();
 const BROWSER_ADAPTERS = [
@@ -250,10 +246,7 @@ if (!('path' in chromium)) {
     }, 120_000);
   });
 
-  const manifest = loadManifest();
-  const blockCases = manifest.cases.filter((k) => k.model.model !== 'resnet50');
-  const byModel = new Map<string, FixtureCase[]>();
-  for (const k of blockCases) byModel.set(modelKey(k.model), [...(byModel.get(modelKey(k.model)) ?? []), k]);
+  const byModel = blockCasesByModel();
 
   for (const id of BROWSER_ADAPTERS) {
     const entry = ADAPTERS.find((a) => a.id === id)!;
@@ -284,21 +277,9 @@ if (!('path' in chromium)) {
 
       for (const [key, cases] of byModel) {
         test(`model ${key}: ${cases.length} cases`, async () => {
-          const spec = buildModel(cases[0].model);
-          await adapter.build(spec, initModelWeights(spec));
-          const problems: string[] = [];
-          for (const k of cases) {
-            const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-              resolveTolerance(key.caseClass, key.role, entry.profile),
-            );
-            const failures = describeFailures(run);
-            const known = KNOWN_DIVERGENCES[id]?.[k.id];
-            if (known && failures.length === 0)
-              problems.push(`${k.id}: passes now; remove it from KNOWN_DIVERGENCES (${known})`);
-            if (!known && failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
-            expect(run.comparisons.length).toBeGreaterThan(0);
-          }
-          expect(problems).toEqual([]);
+          const r = await runBlockCases(adapter, entry.profile, cases, KNOWN_DIVERGENCES[id]);
+          for (const n of r.comparisons) expect(n).toBeGreaterThan(0);
+          expect(r.problems).toEqual([]);
         }, 300_000);
       }
     });

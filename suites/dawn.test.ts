@@ -15,12 +15,8 @@ import * as path from 'path';
 import { DAWN_ICD_ENV, dawnEnvironment, dawnEnvironmentProblem, tfjsDawnAdapter } from '../src/adapters/dawn';
 import { adapterFaultStatus } from '../src/adapters/faults';
 import { ADAPTERS } from '../src/adapters/registry';
+import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import type { Adapter } from '../src/adapters/types';
-import { resolveTolerance } from '../src/compare/tolerances';
-import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { describeFailures, runFixtureCase } from '../src/fixtures/run-case';
 import { initModelWeights } from '../src/init';
 import { buildModel } from '../src/spec/model-args';
 import { seededUniform } from '../src/tensor/sample-inputs';
@@ -57,10 +53,7 @@ if (envProblem) {
     test.skip(`unavailable: ${envProblem.reason} (fix: ${envProblem.fix})`, () => undefined);
   });
 } else {
-  const manifest = loadManifest();
-  const blockCases = manifest.cases.filter((k) => k.model.model !== 'resnet50');
-  const byModel = new Map<string, FixtureCase[]>();
-  for (const k of blockCases) byModel.set(modelKey(k.model), [...(byModel.get(modelKey(k.model)) ?? []), k]);
+  const byModel = blockCasesByModel();
 
   describe(`${ID} on the block golden cases [${entry.profile}]`, () => {
     const adapter = entry.create();
@@ -86,28 +79,16 @@ if (envProblem) {
 
     for (const [key, cases] of byModel) {
       test(`model ${key}: ${cases.length} cases`, async () => {
-        const spec = buildModel(cases[0].model);
-        await adapter.build(spec, initModelWeights(spec));
-        const problems: string[] = [];
-        const measured: string[] = [];
-        for (const k of cases) {
-          const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-            resolveTolerance(key.caseClass, key.role, entry.profile),
-          );
-          const failures = describeFailures(run);
-          if (failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
-          expect(run.comparisons.length).toBeGreaterThan(0);
-          for (const c of run.comparisons)
-            measured.push(`${k.id} ${c.tensor}: max abs ${c.result?.maxAbs?.toExponential(2)} (${c.verdict})`);
-        }
-        console.info(`${ID} measured:\n  ${measured.join('\n  ')}`);
-        expect(problems).toEqual([]);
+        const r = await runBlockCases(adapter, entry.profile, cases);
+        for (const n of r.comparisons) expect(n).toBeGreaterThan(0);
+        console.info(`${ID} measured:\n  ${r.measured.join('\n  ')}`);
+        expect(r.problems).toEqual([]);
       }, 300_000);
     }
   });
 
   describe(`${ID}: faults of its program`, () => {
-    const k = blockCases.find((c) => c.model.model === 'identity_block')!;
+    const k = [...byModel.values()].flat().find((c) => c.model.model === 'identity_block')!;
     const spec = buildModel(k.model);
     const weights = initModelWeights(spec);
     const inputShape = spec.layers.find((l) => l.name === spec.input)!.outputShape;
