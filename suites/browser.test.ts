@@ -9,6 +9,9 @@
  * run --adapters <browser adapters>` covers it.
  */
 import { ADAPTERS } from '../src/adapters/registry';
+import { initModelWeights } from '../src/init';
+import { buildModel } from '../src/spec/model-args';
+import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import {
   BrowserFault,
   BrowserHost,
@@ -18,13 +21,6 @@ import {
   ortWebBrowserAdapter,
 } from '../src/adapters/browser';
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
-import { knownDefectFor, resolveTolerance } from '../src/compare/tolerances';
-import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { describeFailures, runFixtureCase } from '../src/fixtures/run-case';
-import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
 
 const chromium = findChromium();
 const BROWSER_ADAPTERS = [
@@ -232,10 +228,7 @@ if (!('path' in chromium)) {
     }, 120_000);
   });
 
-  const manifest = loadManifest();
-  const blockCases = manifest.cases.filter((k) => k.model.model !== 'resnet50');
-  const byModel = new Map<string, FixtureCase[]>();
-  for (const k of blockCases) byModel.set(modelKey(k.model), [...(byModel.get(modelKey(k.model)) ?? []), k]);
+  const byModel = blockCasesByModel();
 
   for (const id of BROWSER_ADAPTERS) {
     const entry = ADAPTERS.find((a) => a.id === id)!;
@@ -266,24 +259,9 @@ if (!('path' in chromium)) {
 
       for (const [key, cases] of byModel) {
         test(`model ${key}: ${cases.length} cases`, async () => {
-          const spec = buildModel(cases[0].model);
-          await adapter.build(spec, initModelWeights(spec));
-          const problems: string[] = [];
-          for (const k of cases) {
-            const run = await runFixtureCase(adapter, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-              resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: id, caseId: k.id }),
-            );
-            // A KNOWN_DEFECTS case must still diverge (else it is an unexpected match, a failure below).
-            const failures = describeFailures(run);
-            if (failures.length > 0) problems.push(`${k.id}:\n    ${failures.join('\n    ')}`);
-            const diverged = run.comparisons.some((c) => c.verdict === 'expected-divergence');
-            if (diverged !== (knownDefectFor(id, k.id) !== undefined))
-              problems.push(
-                `${k.id}: ${diverged ? 'diverges without' : 'does not diverge despite'} a KNOWN_DEFECTS entry`,
-              );
-            expect(run.comparisons.length).toBeGreaterThan(0);
-          }
-          expect(problems).toEqual([]);
+          const r = await runBlockCases(adapter, id, entry.profile, cases);
+          for (const n of r.comparisons) expect(n).toBeGreaterThan(0);
+          expect(r.problems).toEqual([]);
         }, 300_000);
       }
     });

@@ -5,6 +5,7 @@ import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
 import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
+import { tfjsDawnAdapter } from './dawn';
 import type { Adapter, AdapterEntry } from './types';
 
 /**
@@ -182,6 +183,15 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     profile: 'fp32-cpu',
     outOfTheBox: false,
     create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu'),
+  },
+  {
+    id: 'tfjs-webgpu-node',
+    suiteOptIn: 'software-GPU (SwiftShader) run time; suites/dawn.test.ts runs it on the block cases',
+    summary:
+      'TensorFlow.js layers model in Node.js, webgpu backend on Dawn (the webgpu package; SwiftShader Vulkan without a GPU), in its own process',
+    profile: 'fp32-cpu',
+    outOfTheBox: false,
+    create: () => tfjsDawnAdapter('tfjs-webgpu-node'),
   },
   JAX_ENTRY,
 ];

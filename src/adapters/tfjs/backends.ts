@@ -9,9 +9,10 @@ import type { ProbeResult } from '../types';
 import type { ChildProbeArgs } from './child-probe';
 import { gpuEnvironment, gpuEnvironmentProblems } from './gpu-probe';
 import { fixFor, nodeInstallState, TFJS_NODE_VERSION, type TfjsNodePackage } from './node-install';
+import { WEBGPU_DAWN_BACKEND } from './webgpu-dawn-backend';
 import { installedVersion, loadTfjsWasm, resolvePackageDir, type Tf, type TfWasm } from './tf-loader';
 
-export type TfjsBackendName = 'cpu' | 'wasm' | 'tensorflow';
+export type TfjsBackendName = 'cpu' | 'wasm' | 'tensorflow' | 'webgpu';
 export type Settings = Record<string, string | number | boolean>;
 
 interface Problem {
@@ -323,6 +324,7 @@ export const TFJS_BACKENDS: readonly TfjsBackendDef[] = [
   NODE_BACKEND,
   NODE_GPU_BACKEND,
   NODE_GPU_NO_TF32_BACKEND,
+  WEBGPU_DAWN_BACKEND,
 ];
 
 export function tfjsBackend(id: string): TfjsBackendDef {
