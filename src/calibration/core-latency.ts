@@ -19,8 +19,8 @@ import { availableCores } from './ceiling';
 import { median } from '../util/stats';
 
 /** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here; see BUDGET_NS). */
-const TRIPS_PER_SAMPLE = 100;
-const SAMPLES = 50;
+export const TRIPS_PER_SAMPLE = 100;
+export const SAMPLES = 50;
 /** A round trip this long means the responder is not running (gone, or descheduled for good). */
 const STALL_NS = 50e6;
 /**
@@ -28,7 +28,7 @@ const STALL_NS = 50e6;
  * every round trip costs a scheduler time slice (milliseconds): the budget keeps the measurement
  * short then, and the few round trips it got still say "busy".
  */
-const BUDGET_NS = 20e6;
+export const BUDGET_NS = 20e6;
 
 // Int32 slots of the shared buffer (each on its own 64-byte line).
 const BALL = 0; // odd: the responder's turn; even: the measuring thread's
@@ -56,6 +56,31 @@ export interface CoreProbe {
 
 function nowNs(): bigint {
   return process.hrtime.bigint();
+}
+
+/**
+ * The measurement itself, apart from the threads: `trip()` hands the line over once and waits for it
+ * to come back (false: it stalled), `now()` reads the clock in ns. Ten unmeasured trips wake the
+ * responder; then samples of TRIPS_PER_SAMPLE trips until SAMPLES samples or the BUDGET_NS budget.
+ * Returns the median ns per round trip, or null when a trip stalled.
+ */
+export function measureRoundTrips(trip: () => boolean, now: () => bigint): number | null {
+  for (let i = 0; i < 10; i++) if (!trip()) return null; // the responder wakes up
+  const deadline = now() + BigInt(BUDGET_NS);
+  const samples: number[] = [];
+  for (let s = 0; s < SAMPLES; s++) {
+    const t = now();
+    let trips = 0;
+    while (trips < TRIPS_PER_SAMPLE) {
+      if (!trip()) return null;
+      trips++;
+      if ((trips & 7) === 0 && now() > deadline) break;
+    }
+    const end = now();
+    samples.push(Number(end - t) / trips);
+    if (end > deadline) break;
+  }
+  return median(samples);
 }
 
 /** Starts the responder thread; null on a single core (no second core to hand a line to). */
@@ -92,22 +117,7 @@ export function startCoreProbe(cores = availableCores()): CoreProbe | null {
       Atomics.store(f, PHASE, 1);
       Atomics.notify(f, PHASE);
       try {
-        for (let i = 0; i < 10; i++) if (!trip()) return null; // the responder wakes up
-        const deadline = nowNs() + BigInt(BUDGET_NS);
-        const samples: number[] = [];
-        for (let s = 0; s < SAMPLES; s++) {
-          const t = nowNs();
-          let trips = 0;
-          while (trips < TRIPS_PER_SAMPLE) {
-            if (!trip()) return null;
-            trips++;
-            if ((trips & 7) === 0 && nowNs() > deadline) break;
-          }
-          const end = nowNs();
-          samples.push(Number(end - t) / trips);
-          if (end > deadline) break;
-        }
-        return median(samples);
+        return measureRoundTrips(trip, nowNs);
       } finally {
         Atomics.store(f, PHASE, 0);
       }
