@@ -1,5 +1,6 @@
 import type { ModelSpec, ModelWeights, ParamCount } from '../spec/types';
 import type { Tensor } from '../tensor';
+import type { KnownCrashReport } from './known-crashes';
 
 export interface ProbeResult {
   available: boolean;
@@ -7,6 +8,11 @@ export interface ProbeResult {
   reason?: string;
   /** The command or step that makes it available. */
   fix?: string;
+  /**
+   * The runtime dies of a known native crash on this CPU (./known-crashes.ts): not run here; its
+   * cases are 'crashed' with this cause and the workaround (`fix`), never passed.
+   */
+  knownCrash?: KnownCrashReport;
 }
 
 export interface ProbeOptions {

@@ -8,6 +8,7 @@
  */
 import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
 import type { ResolvedTolerance } from '../compare/tolerances';
+import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription } from '../adapters/types';
 import type { RunPhaseTimings } from './overhead';
 import type { PerfSection } from './perf-section';
@@ -228,6 +229,8 @@ export interface AdapterReport {
   available: boolean;
   unavailableReason?: string;
   fix?: string;
+  /** A known native crash of the runtime on this CPU (src/adapters/known-crashes.ts): its cases are 'crashed', not run. */
+  knownCrash?: KnownCrashReport;
   /** adapter.describe(): runtime, version, device, precision and settings (null if it never answered). */
   description: AdapterDescription | null;
   worker: WorkerInfo | null;

@@ -17,10 +17,12 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { AdapterCommandSource } from '../adapters/modules';
+import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
 import { workerLaunch } from '../workers/precompiled-worker';
+import { signalMeaning } from '../util/signals';
 
 export interface AdapterJob {
   entry: AdapterEntry;
@@ -57,6 +59,8 @@ export interface AdapterRun {
   available: boolean;
   unavailableReason?: string;
   fix?: string;
+  /** The probe found a known native crash of the runtime on this CPU: every case is 'crashed' with it. */
+  knownCrash?: KnownCrashReport;
   description: AdapterDescription | null;
   describeError?: string;
   worker: WorkerInfo;
@@ -115,15 +119,8 @@ export function exitReason(
   const oom = Boolean(o.oom) || OOM_TEXT.test(o.tail);
   if (o.fatal) return `uncaught exception in the worker: ${firstLine(o.fatal)}`;
   if (o.signal) {
-    const what: Record<string, string> = {
-      SIGSEGV: 'segmentation fault in native code',
-      SIGBUS: 'bus error in native code',
-      SIGILL: 'illegal instruction (CPU feature missing?)',
-      SIGFPE: 'arithmetic exception in native code',
-      SIGABRT: oom ? 'out of memory' : 'aborted',
-      SIGKILL: 'killed from outside (possibly the kernel out-of-memory killer)',
-    };
-    return `worker killed by ${o.signal} (${what[o.signal] ?? 'signal'})${oom && o.signal !== 'SIGABRT' ? ', out of memory' : ''}`;
+    const what = o.signal === 'SIGABRT' && oom ? 'out of memory' : signalMeaning(o.signal);
+    return `worker killed by ${o.signal} (${what})${oom && o.signal !== 'SIGABRT' ? ', out of memory' : ''}`;
   }
   if (oom) return `worker ran out of memory (exit code ${o.code})`;
   if (o.code === 134) return 'worker aborted (exit code 134)';
@@ -274,6 +271,7 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
         if (!m.available) {
           run.unavailableReason = m.reason ?? 'the probe gave no reason';
           if (m.fix) run.fix = m.fix;
+          if (m.knownCrash) run.knownCrash = m.knownCrash;
         }
       } else if (m.type === 'describe') {
         run.description = m.description;
@@ -292,6 +290,12 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
     const budget = `${Math.round(opts.timeoutMs / 1000)} s`;
 
     if (!run.available) {
+      if (run.knownCrash) {
+        // Not run: the runtime would die of it. A crash, never a pass, and never just "unavailable".
+        run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'not started: known crash on this CPU' });
+        for (const c of pending) settle(blank(id, c, 'crashed', `not run: ${run.unavailableReason}`));
+        break;
+      }
       run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'adapter unavailable' });
       for (const c of pending)
         settle(blank(id, c, 'unavailable', `${run.unavailableReason}${run.fix ? ` (fix: ${run.fix})` : ''}`));

@@ -34,7 +34,11 @@ export function progressPrinter(opts: ProgressOptions): ProgressSink {
       );
     },
     adapterDone(run: AdapterRun) {
-      const note = !run.available ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}` : '';
+      const note = run.knownCrash
+        ? ` — not started: known crash on this CPU (${run.knownCrash.id}); workaround: ${run.knownCrash.workaround}`
+        : !run.available
+          ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}`
+          : '';
       opts.write(`${opts.tty ? '■ ' : ''}${run.id}: ${counts(run.results)} [${formatMs(run.durationMs)}]${note}`);
     },
   };

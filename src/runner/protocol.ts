@@ -1,6 +1,7 @@
 /** Messages between the orchestrator and an adapter worker (over the child_process IPC channel). */
 import type { AdapterCommandSource } from '../adapters/modules';
 import type { AdapterDescription } from '../adapters/types';
+import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { Diagnosis } from '../diagnose/types';
 import type { CaseResult } from '../report/schema';
 
@@ -35,7 +36,7 @@ export interface StartMessage {
 export type WorkerMessage =
   /** First message, as soon as the worker has loaded its modules and received the start message. */
   | { type: 'ready' }
-  | { type: 'probe'; available: boolean; reason?: string; fix?: string }
+  | { type: 'probe'; available: boolean; reason?: string; fix?: string; knownCrash?: KnownCrashReport }
   | { type: 'describe'; description: AdapterDescription | null; error?: string }
   | { type: 'case-start'; case: string }
   | { type: 'case-result'; result: CaseResult }

@@ -205,6 +205,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     };
     if (r.unavailableReason !== undefined) a.unavailableReason = r.unavailableReason;
     if (r.fix !== undefined) a.fix = r.fix;
+    if (r.knownCrash) a.knownCrash = r.knownCrash;
     return a;
   });
 

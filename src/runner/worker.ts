@@ -10,7 +10,7 @@
  */
 import { loadManifest } from '../fixtures/load';
 import type { FixtureCase } from '../fixtures/manifest';
-import type { Adapter, AdapterEntry } from '../adapters/types';
+import type { Adapter, AdapterEntry, ProbeResult } from '../adapters/types';
 import { adapterPool } from '../adapters/modules';
 import { diagnoseFailure } from './diagnose-failure';
 import { builtKeyOf, evaluateCase, type EvaluationContext } from './evaluate';
@@ -46,13 +46,19 @@ async function work(start: StartMessage): Promise<void> {
   const adapter: Adapter = entry.create();
 
   if (!start.skipProbe) {
-    let probe;
+    let probe: ProbeResult;
     try {
       probe = await adapter.probe({ dedicatedProcess: true });
     } catch (err) {
       probe = { available: false, reason: `probe threw: ${err instanceof Error ? err.message : String(err)}` };
     }
-    await send({ type: 'probe', available: probe.available, reason: probe.reason, fix: probe.fix });
+    await send({
+      type: 'probe',
+      available: probe.available,
+      reason: probe.reason,
+      fix: probe.fix,
+      ...(probe.knownCrash ? { knownCrash: probe.knownCrash } : {}),
+    });
     if (!probe.available) return;
     try {
       await send({ type: 'describe', description: await adapter.describe() });

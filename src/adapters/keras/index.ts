@@ -15,6 +15,7 @@ import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { probePython, pythonPath, repoRoot, VENV_SETUP_COMMAND, PYTHON_ENV_VAR } from './python-env';
 import { PythonWorker, type WorkerReady } from './worker-client';
+import { probeKnownCrash, pythonTensorflowProbe, TF_ONEDNN_CONV_SIGFPE } from '../known-crashes';
 
 export const KERAS_WORKER_SCRIPT = path.join(__dirname, 'worker.py');
 
@@ -48,7 +49,12 @@ export class KerasAdapter implements Adapter {
 
   async probe(): Promise<ProbeResult> {
     const p = probePython();
-    if (p.ok) return { available: true };
+    if (p.ok) {
+      // A known crash of this TensorFlow on this CPU (child process, cached per machine): the worker
+      // would die of it on the first convolution of a large model.
+      const crash = probeKnownCrash(TF_ONEDNN_CONV_SIGFPE, pythonTensorflowProbe(p.python, p.tensorflow ?? 'unknown'));
+      return crash ?? { available: true };
+    }
     const custom = process.env[PYTHON_ENV_VAR];
     return {
       available: false,

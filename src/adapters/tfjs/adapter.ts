@@ -11,6 +11,7 @@ import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions
 import { tfjsBackend, type TfjsBackendDef } from './backends';
 import { buildCapturePlan, type CapturePlan } from './capture-plan';
 import { childProbe, type ChildProbeResult } from './child-probe';
+import { probeKnownCrash } from '../known-crashes';
 import { buildLayersModel, countParams, layerOutputShapes, layerSummary, type TfjsLayerSummary } from './layers-model';
 import { installedVersion, loadTfjs, type Tf } from './tf-loader';
 
@@ -44,6 +45,11 @@ export class TfjsAdapter implements Adapter {
   async probe(opts: ProbeOptions = {}): Promise<ProbeResult> {
     const pre = this.backend.preflight();
     if (!pre.available) return pre;
+    // A known native crash of the runtime on this CPU is found by a child process (cached per
+    // machine) before the runtime is loaded here: loading it would take this process down.
+    const cp = this.backend.crashProbe?.();
+    const crash = cp && probeKnownCrash(cp.crash, cp.probe);
+    if (crash) return crash;
     const args = this.backend.childProbe();
     if (!args) return { available: true };
     const r = opts.dedicatedProcess ? await this.probeHere() : childProbe(args);

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { TF_ONEDNN_CONV_SIGFPE, tfjsNodeProbe, type CrashProbe, type KnownCrash } from '../known-crashes';
 import type { ProbeResult } from '../types';
 import type { ChildProbeArgs } from './child-probe';
 import { gpuEnvironment, gpuEnvironmentProblems } from './gpu-probe';
@@ -38,6 +39,8 @@ export interface TfjsBackendDef {
   register(tf: Tf): Promise<void>;
   /** What probe() loads in a child process to check the backend really works (null: preflight is enough). */
   childProbe(): ChildProbeArgs | null;
+  /** A known native crash of this backend's runtime and the child process that detects it (./known-crashes). */
+  crashProbe?(): { crash: KnownCrash; probe: CrashProbe } | null;
   settings(tf: Tf): Promise<Settings>;
 }
 
@@ -232,6 +235,13 @@ function nodeBackend(opts: {
       backendName: 'tensorflow',
       wasmPrefix: null,
     }),
+    crashProbe() {
+      // libtensorflow 2.21 (provisioned from the tensorflow-cpu wheel) shares TensorFlow's oneDNN crash.
+      const state = nodeInstallState(pkg);
+      const version = state.stamp?.tensorflowVersion;
+      if (!state.ok || !state.packageDir || !version?.startsWith('2.21.')) return null;
+      return { crash: TF_ONEDNN_CONV_SIGFPE, probe: tfjsNodeProbe(state.packageDir, version) };
+    },
     async settings(tf: Tf): Promise<Settings> {
       const b = tensorflowBackend(tf);
       const state = nodeInstallState(pkg);

@@ -60,6 +60,13 @@ export function printSummary(report: ConformanceReport, outDir: string, write: (
   for (const r of diverging.slice(0, 20)) write(`  ${r.adapter} × ${r.case}: ${truncate(r.reason, 240)}`);
   if (diverging.length > 20) write(`  ... ${diverging.length - 20} more expected divergences in the report`);
   for (const a of report.adapters.filter((x) => !x.available)) {
+    if (a.knownCrash) {
+      // One line per adapter, the workaround in full (the case lines above may be cut).
+      write(
+        `  crashed: ${a.id} — not started, known crash on this CPU (${a.knownCrash.id}); workaround: ${a.knownCrash.workaround}`,
+      );
+      continue;
+    }
     write(
       truncate(
         `  unavailable: ${a.id}${a.explicitlyRequested ? ' (requested: fails the run)' : ''} — ${a.unavailableReason ?? ''}${a.fix ? ` (fix: ${a.fix})` : ''}`,
