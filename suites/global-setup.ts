@@ -27,7 +27,14 @@ export default async function globalSetup(): Promise<void> {
     const adapter = entry.create();
     try {
       const p = await adapter.probe();
-      results.push({ id: entry.id, profile: entry.profile, available: p.available, reason: p.reason, fix: p.fix });
+      results.push({
+        id: entry.id,
+        profile: entry.profile,
+        available: p.available,
+        reason: p.reason,
+        fix: p.fix,
+        ...(p.knownCrash ? { knownCrash: p.knownCrash.id } : {}),
+      });
     } catch (err) {
       results.push({
         id: entry.id,

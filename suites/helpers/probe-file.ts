@@ -9,4 +9,6 @@ export interface ProbedAdapter {
   available: boolean;
   reason?: string;
   fix?: string;
+  /** Id of a known native crash of the runtime on this CPU (src/adapters/known-crashes.ts): not run here. */
+  knownCrash?: string;
 }
