@@ -6,6 +6,8 @@
  * Node alive (a forgotten dispose() does not hang Jest or the CLI); they are ref'ed again while a
  * request waits for its answer.
  */
+import { likelyKnownCrash } from '../known-crashes';
+import { signalMeaning } from '../../util/signals';
 import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as readline from 'readline';
 
@@ -94,7 +96,10 @@ export class PythonWorker {
         this.failAll();
       });
       child.on('exit', (code, signal) => {
-        this.exited = `exited (${signal ?? `code ${code}`})`;
+        const known = likelyKnownCrash('keras', signal);
+        this.exited = signal
+          ? `exited (${signal}, ${signalMeaning(signal)}${known ? `; most likely the known crash ${known.id}: ${known.title}; workaround: ${known.workaround}; see ${known.docs}` : ''})`
+          : `exited (code ${code})`;
         if (!ready) reject(new Error(`keras worker ${this.exited} before it was ready: ${this.stderrSummary()}`));
         this.failAll();
       });

@@ -66,7 +66,7 @@ function generate(argv: string[]): number {
     return 2;
   }
   const code = runGenerator(python, pass, err);
-  if (code !== 0) err(`fixtures generate: the generator exited with code ${code}`);
+  if (code !== 0) err(`fixtures generate: the generator failed (exit code ${code}; why: above)`);
   return code === 0 ? 0 : 1;
 }
 
@@ -93,7 +93,7 @@ function check(argv: string[]): number {
   try {
     const code = runGenerator(python, ['--out', tmp, '--previous', path.join(dir, MANIFEST_FILE)], err);
     if (code !== 0) {
-      err(`fixtures check: the generator exited with code ${code} (see above); nothing compared`);
+      err(`fixtures check: the generator failed (exit code ${code}; why: above); nothing compared`);
       return 1;
     }
     const r = compareFixtureDirs(dir, tmp);
