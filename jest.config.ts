@@ -14,7 +14,7 @@ const config: Config = {
   // Setting a worker memory limit makes Jest run the test files in worker processes even with one
   // worker (2-core machines otherwise run them inside Jest's own process): a native crash of a
   // runtime (a SIGFPE, a segfault) then ends that worker, Jest reports the file as failed and goes
-  // on, and the results file is still written. suites/jest-crash.test.ts proves it.
+  // on, and the results file is still written. suites/native-crash.test.ts proves it.
   workerIdleMemoryLimit: '6GB',
 };
 

@@ -2,7 +2,19 @@
 # npm run fixtures:pretrained:check — freshness of the pre-trained fixtures (issue #8): real Keras
 # regenerates them into a copy of fixtures/pretrained, which must equal the committed files byte for
 # byte, and the regenerated ResNet-50 files must equal the materialized ones
-# (npx resnet-conformance fixtures materialize | tail -n 1 || { echo "fixtures:pretrained:check: FAILED: the committed pre-trained ResNet-50 files could not be materialized (above)"; exit 1; }
+# (npx resnet-conformance fixtures materialize). Needs the pinned venv (npm run setup:python).
+# Exit 0: fresh; 1: differs or the generator failed (the reason is printed); 2: no venv; 3: part of it is not
+# comparable on this CPU (skipped; the reason is printed): the trained model elsewhere than on the CPU family it
+# was trained on, or the TensorFlow-trained files where TensorFlow's known oneDNN crash forces oneDNN off.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tmp=.tmp/pretrained-regen
+python=${RESNET_CONFORMANCE_PYTHON:-.venv/bin/python}
+# The CPU the committed trained ResNet-50 was trained on (stop 11's CI machine; see below).
+GENERATED_ON_VENDOR=AuthenticAMD
+GENERATED_ON_MODEL=EPYC
+[ -x "$python" ] || { echo "fixtures:pretrained:check: no $python; set up the pinned environment with: npm run setup:python"; exit 2; }
+npx resnet-conformance fixtures materialize | tail -n 1 || { echo "fixtures:pretrained:check: FAILED: the committed pre-trained ResNet-50 files could not be materialized (above)"; exit 1; }
 vendor=$(grep -m1 '^vendor_id' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 model=$(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')
 family=$(grep -m1 '^cpu family' /proc/cpuinfo 2>/dev/null | sed 's/.*: //')

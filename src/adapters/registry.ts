@@ -108,6 +108,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    isolate: true,
     create: () => new TfjsAdapter('tfjs-node'),
   },
   {
@@ -115,6 +116,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)',
     profile: 'tf32-gpu',
     outOfTheBox: false,
+    isolate: true,
     create: () => new TfjsAdapter('tfjs-node-gpu'),
   },
   {
@@ -123,6 +125,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     profile: 'fp32-cpu',
     outOfTheBox: false,
     processEnv: { NVIDIA_TF32_OVERRIDE: '0' },
+    isolate: true,
     create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32'),
   },
   {

@@ -99,5 +99,11 @@ export interface AdapterEntry {
    * skipped test carrying this reason. The conformance run is not affected.
    */
   suiteOptIn?: string;
+  /**
+   * Its runtime can die of a native crash (a signal) that would end the process it runs in: commands
+   * that otherwise run adapters inside their own process (forward, diagnose, classify, evaluate) run
+   * it in a child process instead (src/adapters/isolated). The runner and the bench always do.
+   */
+  isolate?: boolean;
   create(): Adapter;
 }

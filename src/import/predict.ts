@@ -3,6 +3,7 @@
  * their availability, and the model's probabilities for batches of inputs, as Keras's
  * model.predict computes them (BatchNormalization in inference mode: training=False).
  */
+import { adapterForThisProcess } from '../adapters/isolated';
 import type { AdapterSelection } from '../adapters/select';
 import type { AdapterEntry } from '../adapters/types';
 import { UsageError } from '../util/errors';
@@ -13,6 +14,8 @@ export interface AdapterPlan {
   entries: AdapterEntry[];
   /** Adapters left out because they cannot run here (only when not named explicitly). */
   skipped: { id: string; reason: string; fix: string }[];
+  /** The --adapter-module files (an isolated adapter's child process loads them). */
+  modules: string[];
 }
 
 /**
@@ -45,7 +48,7 @@ export async function planAdapters(selection: AdapterSelection): Promise<Adapter
       );
   }
   if (entries.length === 0) throw new UsageError('no adapter is available here');
-  return { entries, skipped };
+  return { entries, skipped, modules: selection.modules };
 }
 
 export interface AdapterPredictions {
@@ -62,8 +65,9 @@ export async function predictOnAdapter(
   entry: AdapterEntry,
   model: ImportedModel,
   batches: Tensor[],
+  modules: readonly string[] = [],
 ): Promise<AdapterPredictions> {
-  const adapter = entry.create();
+  const adapter = adapterForThisProcess(entry, modules);
   const t0 = Date.now();
   const rows: number[][] = [];
   try {

@@ -23,12 +23,17 @@
  *   faulty-unavailable  probe says unavailable (with a fix)
  *   faulty-capture-throw every case: output scaled by 1.01; run() with captures rejects (the diagnosis fails)
  *   faulty-capture-segv  every case: output scaled by 1.01; run() with captures: SIGSEGV (the worker dies diagnosing)
+ *   faulty-fpe          a native runtime stand-in: every run raises SIGFPE in the process that loads it
+ *                       (as TensorFlow 2.21's oneDNN convolution on AMD Zen 5); its entry has
+ *                       `isolate`, so forward/diagnose/classify/evaluate run it in a child process
+ *   faulty-known-crash  probe finds a known crash on this CPU (probe result with knownCrash)
  *   faulty-env          its entry has processEnv; the probe says unavailable unless this process got it
  *                       (proves the runner and the bench fork adapters with their entry's processEnv)
  *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
  *                       batch_normalization_1) gets 1e-3 added, everything else exact in float64
  *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
  */
+import { knownCrashReport, knownCrashText, TF_ONEDNN_CONV_SIGFPE } from '../../src/adapters/known-crashes';
 import { ReferenceAdapter } from '../../src/adapters/reference';
 import type {
   Adapter,
@@ -58,7 +63,9 @@ export type FaultMode =
   | 'unavailable'
   | 'env'
   | 'capture-throw'
-  | 'capture-segv';
+  | 'capture-segv'
+  | 'fpe'
+  | 'known-crash';
 
 export const FAULT_MODES: readonly FaultMode[] = [
   'segv',
@@ -77,6 +84,8 @@ export const FAULT_MODES: readonly FaultMode[] = [
   'env',
   'capture-throw',
   'capture-segv',
+  'fpe',
+  'known-crash',
 ];
 
 export const DRIFT_ENV = 'RESNET_CONFORMANCE_FAULTY_DRIFT';
@@ -106,6 +115,16 @@ export class FaultyAdapter implements Adapter {
         reason: 'injected: this runtime is not installed',
         fix: 'nothing to fix: a test adapter',
       };
+    if (this.mode === 'known-crash') {
+      const k = knownCrashReport({
+        crash: TF_ONEDNN_CONV_SIGFPE,
+        probe: 'injected',
+        signal: 'SIGFPE',
+        cpu: 'injected CPU',
+        cached: false,
+      });
+      return { available: false, reason: knownCrashText(k), fix: k.workaround, knownCrash: k };
+    }
     if (this.mode === 'env' && process.env[ENV_CHECK_VAR] !== ENV_CHECK_VALUE) {
       return {
         available: false,
@@ -127,6 +146,10 @@ export class FaultyAdapter implements Adapter {
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    if (this.mode === 'fpe') {
+      process.kill(process.pid, 'SIGFPE');
+      await new Promise(() => undefined);
+    }
     if (opts.training) {
       switch (this.mode) {
         case 'segv':
@@ -211,6 +234,7 @@ export const adapters: AdapterEntry[] = [
     profile: 'fp64-reference',
     outOfTheBox: false,
     ...(mode === 'env' ? { processEnv: { [ENV_CHECK_VAR]: ENV_CHECK_VALUE } } : {}),
+    ...(mode === 'fpe' ? { isolate: true } : {}),
     create: () => new FaultyAdapter(mode),
   })),
   {

@@ -10,6 +10,7 @@
  * The child's handles are unref'ed while no request is pending, so an idle program never keeps
  * Node alive (as src/adapters/keras/worker-client.ts does).
  */
+import { signalMeaning } from '../../util/signals';
 import { spawn, type ChildProcess } from 'child_process';
 import type { Tensor } from '../../tensor';
 import { ExternalAdapterError } from './errors';
@@ -85,7 +86,7 @@ export class ProgramProcess {
       stdoutEnded = true;
     });
     child.on('exit', (code, signal) => {
-      const why = `exited (${signal ? `signal ${signal}` : `code ${code}`})`;
+      const why = `exited (${signal ? `signal ${signal}: ${signalMeaning(signal)}` : `code ${code}`})`;
       // Let the last stdout chunks arrive first (a frame written just before exit still counts);
       // a grandchild holding stdout open does not delay this more than 200 ms.
       if (stdoutEnded) {

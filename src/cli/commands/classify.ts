@@ -86,7 +86,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   // One batch per image: the notebook predicts a batch of one.
   const batches = prepared.map((p) => p.x);
   const results: AdapterPredictions[] = [];
-  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches));
+  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches, plan.modules));
 
   const failed = results.filter((r) => r.error);
   const worst = largestDisagreement(results);

@@ -3,6 +3,7 @@
  * table, the first layer out of its budget and the arithmetic each layer most plausibly uses.
  * Exit code 0: every layer within its budget; 1: some layer out of budget; 2: usage/configuration.
  */
+import { adapterForThisProcess } from '../../adapters/isolated';
 import * as fs from 'fs';
 import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
 import type { AdapterSelection } from '../../adapters/select';
@@ -29,6 +30,8 @@ interface Plan {
   modelArgs: ModelArgs;
   adapterId: string;
   entry: AdapterEntry;
+  /** The --adapter-module files (an isolated adapter's child loads them). */
+  modules: string[];
   inputFile?: string;
   training: boolean;
   precision?: ReferencePrecision;
@@ -47,7 +50,7 @@ export async function adapterSelection(argv: string[]): Promise<AdapterSelection
 async function plan(argv: string[]): Promise<Plan> {
   const p = parseArgs(argv, DIAGNOSE_SPEC.flags);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
-  const { adapterId, entry, precision, tf32Layers } = await adapterChoiceFromFlags(p, 'diagnose');
+  const { adapterId, entry, precision, tf32Layers, selection } = await adapterChoiceFromFlags(p, 'diagnose');
   const profileText = str(p, 'profile');
   if (profileText !== undefined && !(PRECISION_PROFILES as readonly string[]).includes(profileText)) {
     throw new UsageError(`--profile must be one of ${PRECISION_PROFILES.join(', ')}, got '${profileText}'`);
@@ -70,6 +73,7 @@ async function plan(argv: string[]): Promise<Plan> {
     modelArgs,
     adapterId,
     entry,
+    modules: selection.modules,
     inputFile: str(p, 'input'),
     training: bool(p, 'training'),
     precision,
@@ -108,7 +112,7 @@ function makeAdapter(pl: Plan): { adapter: Adapter; profile: PrecisionProfile } 
       profile: pl.profile ?? PROFILE_OF_PRECISION[precision],
     };
   }
-  return { adapter: pl.entry.create(), profile: pl.profile ?? pl.entry.profile };
+  return { adapter: adapterForThisProcess(pl.entry, pl.modules), profile: pl.profile ?? pl.entry.profile };
 }
 
 export async function diagnoseCommand(args: string[]): Promise<number> {

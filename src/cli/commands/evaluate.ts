@@ -130,7 +130,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const batches: Tensor[] = [];
   for (let s = 0; s < ds.count; s += batchSize) batches.push(datasetBatch(ds, s, Math.min(ds.count, s + batchSize)));
   const results: AdapterPredictions[] = [];
-  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches));
+  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches, plan.modules));
   const failed = results.filter((r) => r.error);
   const evals = evaluatePredictions(results, ds.labels, baseline);
   const baseOk = !results.find((r) => r.id === baseline)?.error;

@@ -3,8 +3,10 @@
  * with the notebook's initial weights; writes the output as .npy.
  */
 import { ReferenceAdapter, type ReferencePrecision } from '../../adapters/reference';
+import { adapterForThisProcess } from '../../adapters/isolated';
 import type { AdapterSelection } from '../../adapters/select';
 import type { Adapter, AdapterEntry } from '../../adapters/types';
+import { adapterFaultStatus } from '../../adapters/faults';
 import { initModelWeights } from '../../init';
 import { readNpy, writeNpy, pyShapeRepr } from '../../tensor/npy';
 import { buildModel, type ModelArgs } from '../../spec/model-args';
@@ -21,6 +23,8 @@ interface ForwardPlan {
   training: boolean;
   adapterId: string;
   entry: AdapterEntry;
+  /** The --adapter-module files (an isolated adapter's child loads them). */
+  modules: string[];
   precision?: ReferencePrecision;
   tf32Layers?: string[];
 }
@@ -34,7 +38,7 @@ async function plan(argv: string[]): Promise<ForwardPlan> {
   const p = parseArgs(argv, FORWARD_SPEC.flags);
   if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}' (options start with --)`);
   const modelArgs = modelArgsFromFlags(p);
-  const { adapterId, entry, precision, tf32Layers } = await adapterChoiceFromFlags(p, 'forward');
+  const { adapterId, entry, precision, tf32Layers, selection } = await adapterChoiceFromFlags(p, 'forward');
   return {
     modelArgs,
     inputFile: required(p, 'input'),
@@ -42,6 +46,7 @@ async function plan(argv: string[]): Promise<ForwardPlan> {
     training: bool(p, 'training'),
     adapterId,
     entry,
+    modules: selection.modules,
     precision,
     tf32Layers,
   };
@@ -69,7 +74,15 @@ function makeAdapter(pl: ForwardPlan): Adapter {
   if (pl.adapterId === 'reference' && (pl.precision !== undefined || pl.tf32Layers !== undefined)) {
     return new ReferenceAdapter({ precision: pl.precision ?? 'fp64', tf32Layers: pl.tf32Layers });
   }
-  return pl.entry.create();
+  return adapterForThisProcess(pl.entry, pl.modules);
+}
+
+/** A crash of the adapter's runtime (in its child process): said with its cause; exit 1 (README, exit codes). */
+function crashed(id: string, what: string, err: unknown): number {
+  process.stderr.write(
+    `resnet-conformance forward: adapter '${id}' crashed while ${what}: ${(err as Error).message}\n`,
+  );
+  return 1;
 }
 
 export async function forwardCommand(args: string[]): Promise<number> {
@@ -96,6 +109,10 @@ export async function forwardCommand(args: string[]): Promise<number> {
   const adapter = makeAdapter(pl);
   try {
     const probe = await adapter.probe({ dedicatedProcess: true });
+    if (probe.knownCrash) {
+      process.stderr.write(`resnet-conformance forward: adapter '${adapter.id}' not run: ${probe.reason}\n`);
+      return 1;
+    }
     if (!probe.available) {
       return fail(
         `adapter '${adapter.id}' is unavailable here: ${probe.reason ?? 'no reason given'}\nfix: ${probe.fix ?? 'see README.md (adapters)'}`,
@@ -104,12 +121,14 @@ export async function forwardCommand(args: string[]): Promise<number> {
     try {
       await adapter.build(spec, initModelWeights(spec));
     } catch (err) {
+      if (adapterFaultStatus(err) === 'crashed') return crashed(adapter.id, `building ${spec.model}`, err);
       return fail(`adapter '${adapter.id}' could not build ${spec.model}: ${(err as Error).message}`);
     }
     let output: Tensor;
     try {
       output = (await adapter.run(input, { training: pl.training })).output;
     } catch (err) {
+      if (adapterFaultStatus(err) === 'crashed') return crashed(adapter.id, `running ${spec.model}`, err);
       return fail(
         `adapter '${adapter.id}' could not run ${spec.model} on --input ${pl.inputFile}: ${(err as Error).message}`,
       );
