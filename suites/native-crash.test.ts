@@ -146,6 +146,14 @@ describe('commands that run an adapter in their own process survive its native c
     expect(d.stderr).toMatch(/signal SIGFPE/);
   });
 
+  test('bench: a worker killed by SIGFPE is the adapter's error, with the signal and its meaning', async () => {
+    const json = path.join(os.tmpdir(), `crash-bench-${process.pid}.json`);
+    const r = await runCli(['bench', '--adapters', 'faulty-fpe', '--no-ceiling', '--batch', '1', '--json', json]);
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toMatch(/faulty-fpe: error — adapter crashed: worker killed by SIGFPE \(arithmetic exception in native code\)/);
+    fs.rmSync(json, { force: true });
+  });
+
   test('run: an adapter whose probe finds a known crash is not started; its cases are crashed with the cause and the workaround', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-run-'));
     const r = await runCli([

@@ -5,6 +5,8 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { workerLaunch } from '../workers/precompiled-worker';
+import { likelyKnownCrash } from '../adapters/known-crashes';
+import { signalMeaning } from '../util/signals';
 import type { BenchJob, JobResult, WorkerReply } from './protocol';
 
 export interface WorkerOutcome {
@@ -92,9 +94,14 @@ export async function runWorker(
           if (spawnError) out.failure = `worker could not start: ${spawnError}`;
           else if (timedOut) out.failure = `timed out after ${Math.round(opts.timeoutMs / 1000)} s (worker killed)`;
           else if (fatalText) out.failure = `worker failed: ${fatalText.split('\n')[0]}`;
-          else if (signal)
-            out.failure = `worker killed by ${signal}${/out of memory|heap limit/i.test(out.tail) ? ' (out of memory)' : ''}`;
-          else
+          else if (signal) {
+            const adapter = job.kind === 'adapter' ? job.adapter : undefined;
+            const known = adapter ? likelyKnownCrash(adapter, signal) : undefined;
+            out.failure =
+              `adapter crashed: worker killed by ${signal} (${signalMeaning(signal)})` +
+              (/out of memory|heap limit/i.test(out.tail) ? ' (out of memory)' : '') +
+              (known ? `; most likely the known crash ${known.id}; workaround: ${known.workaround}` : '');
+          } else
             out.failure = `worker exited with code ${code} without a result${out.tail ? `: ${lastLine(out.tail)}` : ''}`;
         }
         resolve(out);
