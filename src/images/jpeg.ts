@@ -16,6 +16,7 @@
  */
 import * as jpeg from 'jpeg-js';
 import { ImageReadError } from './errors';
+import { checkImageSize } from './limits';
 import type { DecodedImage } from './types';
 
 interface JpegInfo {
@@ -26,6 +27,8 @@ interface JpegInfo {
   adobeTransform: number | undefined;
   progressive: boolean;
   sampling: string;
+  width: number;
+  height: number;
 }
 
 /** Walks the JPEG markers (container only): frame header, JFIF/Adobe markers, and the end-of-image marker. */
@@ -77,6 +80,8 @@ function scanMarkers(b: Uint8Array, label: string): JpegInfo {
         adobeTransform,
         progressive: m === 0xc2 || m === 0xc6 || m === 0xca || m === 0xce,
         sampling: samp.join(','),
+        height: len16(seg + 1),
+        width: len16(seg + 3),
       };
       if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) {
         throw new ImageReadError(
@@ -118,6 +123,8 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
       `${label}: JPEG with ${info.components} components (CMYK/YCCK) is not supported; PIL converts CMYK with its own formula — convert the image to RGB first`,
     );
   }
+  // Before decoding: jpeg-js allocates the whole image (and its coefficients) first.
+  const bombWarning = checkImageSize(info.width, info.height, label, 'JPEG');
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpeg.decode(bytes, {
@@ -143,7 +150,7 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
     data: img.data,
     format: 'JPEG',
     pilMode: info.components === 1 ? 'L' : 'RGB',
-    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})`,
+    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})${bombWarning ? `; ${bombWarning}` : ''}`,
   };
 }
 
