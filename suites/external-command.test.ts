@@ -21,7 +21,7 @@ import {
   type CommandAdapterOptions,
 } from '../src/adapters/external/command';
 import { ExternalAdapterError, externalFaultStatus } from '../src/adapters/external/errors';
-import { encodeFrame, FrameError, FrameReader, frameTensors } from '../src/adapters/external/frames';
+import { encodeFrame, FrameError, FrameReader, frameTensors, MAX_PAYLOAD_BYTES } from '../src/adapters/external/frames';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { resolveTolerance } from '../src/compare/tolerances';
@@ -168,6 +168,34 @@ describe('frames', () => {
     );
     outside.push(Buffer.concat([Buffer.from(Uint32Array.of(hb.length).buffer), hb, Buffer.alloc(8)]));
     expect(() => outside.next()).toThrow(/tensor reference .*"output".* inside the 0-byte payload/);
+  });
+
+  test('a payload over the limit is refused from the frame header, before it is buffered', () => {
+    const announce = (type: string, bytes: number, extra: Buffer = Buffer.alloc(0)): Buffer => {
+      const h = Buffer.from(JSON.stringify({ type, id: 4 }));
+      const b = Buffer.alloc(4 + h.length + 8);
+      b.writeUInt32LE(h.length, 0);
+      h.copy(b, 4);
+      b.writeBigUInt64LE(BigInt(bytes), 4 + h.length);
+      return Buffer.concat([b, extra]);
+    };
+    // 4 GiB: no request of this project can legitimately get that back
+    const r = new FrameReader();
+    r.setPayloadLimit(1000, "the answer to 'run' #4");
+    r.push(announce('run', 4 * 2 ** 30, Buffer.alloc(10)));
+    expect(() => r.next()).toThrow(
+      /^frame #1 from the program \('run', id 4\) announces a payload of 4294967296 bytes, over the limit of 1000 bytes for the answer to 'run' #4/,
+    );
+    // the limit itself is fine (the frame is then awaited whole)
+    const ok = new FrameReader();
+    ok.setPayloadLimit(1000, 'x');
+    ok.push(announce('run', 1000, Buffer.alloc(999)));
+    expect(ok.next()).toBeUndefined();
+    // without a limit set: the documented fixed cap
+    const cap = new FrameReader();
+    cap.push(announce('describe', MAX_PAYLOAD_BYTES + 1));
+    expect(() => cap.next()).toThrow(new RegExp(`over the limit of ${MAX_PAYLOAD_BYTES} bytes`));
+    expect(MAX_PAYLOAD_BYTES).toBeLessThan(4 * 2 ** 30);
   });
 
   test('a tensor that is not float32/float64 .npy is an error naming the tensor', () => {
@@ -359,6 +387,13 @@ describe('fault-injected programs: each fault gets its status, the cases around 
       status: 'timeout',
       reason: /ExternalProgramTimeout: .*no answer to 'run' \(#\d+\) within 3000 ms; the program was killed/,
       timeoutMs: 3000,
+    },
+    {
+      fault: 'huge-frame',
+      kind: 'protocol',
+      reason:
+        /ExternalProtocolError: .*frame #\d+ from the program \('run', id \d+\) announces a payload of 4294967296 bytes, over the limit of \d+ bytes for the answer to 'run' #\d+ \(output \[3, 2, 2, 6\]/,
+      timeoutMs: 20_000,
     },
     {
       fault: 'error',

@@ -16,6 +16,11 @@ import { ExternalAdapterError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type Frame } from './frames';
 
 const STDERR_KEEP = 16_000;
+/**
+ * Payload limit of an answer that carries no tensors by the protocol (hello, probe, describe,
+ * build, paramCount, bye, error) and of a frame with no request pending: 1 MiB of slack.
+ */
+export const UNTENSORED_ANSWER_BYTES = 1 << 20;
 const STDERR_LINES = 15;
 
 export interface ProgramOptions {
@@ -24,6 +29,12 @@ export interface ProgramOptions {
   env?: Record<string, string>;
   /** Label for messages, e.g. the adapter id. */
   label: string;
+}
+
+/** The largest payload the answer to a request may announce, and what that is (for the error). */
+export interface PayloadLimit {
+  bytes: number;
+  what: string;
 }
 
 interface Pending {
@@ -51,6 +62,7 @@ export class ProgramProcess {
     this.exitPromise = new Promise((r) => {
       this.resolveExit = r;
     });
+    this.reader.setPayloadLimit(UNTENSORED_ANSWER_BYTES, 'a frame with no request pending');
     const [cmd, ...args] = opts.argv;
     let child: ChildProcess;
     try {
@@ -165,6 +177,7 @@ export class ProgramProcess {
       this.pending = undefined;
       clearTimeout(p.timer);
       this.setRef(false);
+      this.reader.setPayloadLimit(UNTENSORED_ANSWER_BYTES, 'a frame with no request pending');
       if (f.header.type === 'error') {
         const tb =
           typeof f.header.traceback === 'string' && f.header.traceback ? `\n${f.header.traceback.trimEnd()}` : '';
@@ -229,13 +242,16 @@ export class ProgramProcess {
   /**
    * Sends one request and resolves with the response frame of the same type and id. Rejects with an
    * ExternalAdapterError: 'program' (an error message; the program stays usable), 'crashed',
-   * 'timeout' or 'protocol' (the program is gone after those).
+   * 'timeout' or 'protocol' (the program is gone after those). `limit`: the largest payload the
+   * answer may announce (default UNTENSORED_ANSWER_BYTES); a larger one is a protocol fault before
+   * any of it is buffered.
    */
   request(
     type: string,
     fields: Record<string, unknown>,
     tensors: { name: string; tensor: Tensor }[],
     timeoutMs: number,
+    limit?: PayloadLimit,
   ): Promise<Frame> {
     const run = (): Promise<Frame> =>
       new Promise<Frame>((resolve, reject) => {
@@ -262,6 +278,10 @@ export class ProgramProcess {
           this.fault('timeout', `no answer to '${type}' (#${id}) within ${timeoutMs} ms`);
         }, timeoutMs);
         this.pending = { id, type, resolve, reject, timer };
+        this.reader.setPayloadLimit(
+          limit?.bytes ?? UNTENSORED_ANSWER_BYTES,
+          `the answer to '${type}' #${id}${limit ? ` (${limit.what})` : ' (no tensors by the protocol; 1 MiB of slack)'}`,
+        );
         this.setRef(true);
         this.child.stdin!.write(bytes);
       });
