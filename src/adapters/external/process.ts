@@ -9,9 +9,16 @@
  *
  * The child's handles are unref'ed while no request is pending, so an idle program never keeps
  * Node alive (as src/adapters/keras/worker-client.ts does).
+ *
+ * Nothing the program started outlives it or the harness: the program runs in its own process
+ * group, and the whole group is killed (SIGKILL) on a timeout or fault, when the program exits
+ * (whatever it left running), when it is stopped, and when the harness process exits or gets
+ * SIGINT / SIGTERM (src/util/signals.ts). A harness killed with SIGKILL cannot do that: the program
+ * then sees its stdin end, and must exit (docs/adapter-protocol.md).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import type { Tensor } from '../../tensor';
+import { onTermination } from '../../util/signals';
 import { ExternalAdapterError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type Frame } from './frames';
 
@@ -45,6 +52,25 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Programs whose process group may still hold processes. */
+const liveGroups = new Set<ProgramProcess>();
+let releaseTermination: (() => void) | undefined;
+
+function trackGroup(p: ProgramProcess, on: boolean): void {
+  if (on) liveGroups.add(p);
+  else liveGroups.delete(p);
+  if (liveGroups.size > 0) releaseTermination ??= onTermination(killAllPrograms);
+  else if (releaseTermination) {
+    releaseTermination();
+    releaseTermination = undefined;
+  }
+}
+
+/** Kills the process group of every program this process started (synchronous: usable at exit). */
+export function killAllPrograms(): void {
+  for (const p of [...liveGroups]) p.kill();
+}
+
 export class ProgramProcess {
   private child: ChildProcess | undefined;
   private reader = new FrameReader('program');
@@ -56,6 +82,8 @@ export class ProgramProcess {
   private gone: string | undefined;
   private spawnError: Error | undefined;
   private readonly exitPromise: Promise<void>;
+  /** The program has exited and its group was killed after it: its pid may be reused, never signal it again. */
+  private groupGone = false;
   private resolveExit!: () => void;
 
   constructor(private readonly opts: ProgramOptions) {
@@ -80,6 +108,7 @@ export class ProgramProcess {
       return;
     }
     this.child = child;
+    if (child.pid !== undefined) trackGroup(this, true);
     child.stdin!.on('error', () => {
       /* EPIPE when the program has exited: reported by 'exit' */
     });
@@ -97,6 +126,10 @@ export class ProgramProcess {
       stdoutEnded = true;
     });
     child.on('exit', (code, signal) => {
+      // Whatever the program left running in its group goes with it.
+      this.kill();
+      this.groupGone = true;
+      trackGroup(this, false);
       const why = `exited (${signal ? `signal ${signal}` : `code ${code}`})`;
       // Let the last stdout chunks arrive first (a frame written just before exit still counts);
       // a grandchild holding stdout open does not delay this more than 200 ms.
@@ -215,15 +248,16 @@ export class ProgramProcess {
     this.kill();
   }
 
+  /** Kills the program's whole process group (the program itself may have exited already: its group may not). */
   kill(): void {
     const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!c || this.groupGone) return;
     try {
       if (c.pid !== undefined && process.platform !== 'win32') process.kill(-c.pid, 'SIGKILL');
-      else c.kill('SIGKILL');
+      else if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     } catch {
       try {
-        c.kill('SIGKILL');
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       } catch {
         /* already gone */
       }
