@@ -89,3 +89,47 @@ export function ownTermination(handler: (signal: TerminationSignal) => void): ()
     update();
   };
 }
+
+/**
+ * How long a worker gets to end after SIGTERM before SIGKILL. A worker that waits on an external
+ * program handles SIGTERM at once (it kills the program's group, then dies of the signal); one busy
+ * in synchronous code, with no handler installed, dies of SIGTERM at once too; only a worker busy
+ * while it holds a program needs SIGKILL, and then that program sees its stdin end.
+ */
+export const CHILD_STOP_GRACE_MS = 2000;
+
+interface Killable {
+  kill(signal?: NodeJS.Signals): boolean;
+  exitCode: number | null;
+  signalCode: NodeJS.Signals | null;
+  once(event: 'exit', listener: () => void): unknown;
+}
+
+function ended(c: Killable): boolean {
+  return c.exitCode !== null || c.signalCode !== null;
+}
+
+/** SIGTERM now, SIGKILL after `graceMs` unless the child has exited by then. */
+export function terminateChild(child: Killable, graceMs = CHILD_STOP_GRACE_MS): void {
+  if (ended(child)) return;
+  child.kill('SIGTERM');
+  const t = setTimeout(() => {
+    if (!ended(child)) child.kill('SIGKILL');
+  }, graceMs);
+  child.once('exit', () => clearTimeout(t));
+}
+
+/** Stops every child (terminateChild) and resolves once all have exited. */
+export function stopChildren(children: Iterable<Killable>, graceMs = CHILD_STOP_GRACE_MS): Promise<void> {
+  const live = [...children].filter((c) => !ended(c));
+  return Promise.all(
+    live.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.once('exit', () => resolve());
+          terminateChild(c, graceMs);
+          if (ended(c)) resolve();
+        }),
+    ),
+  ).then(() => undefined);
+}
