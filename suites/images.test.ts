@@ -124,6 +124,22 @@ describe('JPEG: jpeg-js against PIL (libjpeg-turbo), measured', () => {
   }
 });
 
+describe('JPEG: what the decoder note says about the difference from PIL', () => {
+  // The numbers: scripts/jpeg-corpus.py + scripts/measure-jpeg-vs-pil.ts (docs/notes/2026-12-07-jpeg-vs-pil.md).
+  test('subsampled chroma: the measured maximum (124 levels) and the computed bound, not a smaller figure', () => {
+    for (const f of ['photo-420-128x128.jpg', 'photo-422-80x60.jpg', 'progressive-100x100.jpg']) {
+      const d = decodeImageFile(path.join(DIR, 'images', f)).decoder;
+      expect(d).toMatch(/up to 124 levels measured on 216 JPEGs made by PIL/);
+      expect(d).toMatch(/up to 198 possible/);
+      expect(d).not.toMatch(/~47/);
+    }
+  });
+  test('4:4:4 and greyscale: the measured maximum (4 levels)', () => {
+    for (const f of ['photo-444-96x72.jpg', 'gray-60x90.jpg'])
+      expect(decodeImageFile(path.join(DIR, 'images', f)).decoder).toMatch(/up to 4 levels/);
+  });
+});
+
 describe("PIL's NEAREST index rule", () => {
   const doc = JSON.parse(fs.readFileSync(path.join(DIR, 'pil-nearest.json'), 'utf8')) as {
     sources: [number, number];
