@@ -277,7 +277,8 @@ describe('run --adapter-command', () => {
     const pids = path.join(tmp, 'budget-pids');
     const out = path.join(tmp, 'run-budget');
     try {
-      // The request timeout (3.99 s from the build request) comes after the budget (4 s from the worker's start).
+      // The request timeout (19.99 s from the build request) comes after the budget (20 s from the worker's
+      // start), however slowly the worker starts; 20 s leaves a loaded machine time to start the program.
       const res = await runCli([
         'run',
         '--adapter-command',
@@ -285,9 +286,9 @@ describe('run --adapter-command', () => {
         '--adapter-id',
         'gc',
         '--adapter-timeout',
-        '3.99',
+        '19.99',
         '--timeout',
-        '4',
+        '20',
         ...CASES,
         '--out',
         out,
