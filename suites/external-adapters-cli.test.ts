@@ -41,6 +41,25 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/** Whether a process is still running (a zombie, exited but not yet reaped, counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  for (let t = 0; t < ms && alive(pid); t += 100) await new Promise((r) => setTimeout(r, 100));
+  return !alive(pid);
+}
+
 function readReport(dir: string): ConformanceReport {
   return JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as ConformanceReport;
 }
@@ -209,6 +228,81 @@ describe('run --adapter-command', () => {
     expect(hang?.reason).toMatch(/ExternalProgramTimeout: .*no answer to 'run' .* within 1000 ms/);
     const shape = r.results.find((x) => x.adapter === 'ext-shape' && x.status === 'fail-shape');
     expect(shape?.reason).toMatch(/tensor 'output' has shape \[.*\], the spec says/);
+  });
+
+  /** The "<program pid> <grandchild pid>" lines grandchild-program.cjs wrote. */
+  const pidsIn = (file: string): number[] =>
+    fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
+  const killAll = (pids: number[]): void => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  const hangingProgram = (pids: string): string =>
+    `node ${path.join(__dirname, 'helpers', 'external', 'grandchild-program.cjs')} --pids ${pids} --hang-at build`;
+
+  test('SIGTERM is handled like SIGINT: workers stopped, their programs and grandchildren killed, no report that looks complete', async () => {
+    const pids = path.join(tmp, 'sigterm-pids');
+    const out = path.join(tmp, 'run-sigterm');
+    try {
+      const res = await runCli(
+        ['run', '--adapter-command', hangingProgram(pids), '--adapter-id', 'gc', ...CASES, '--out', out],
+        {},
+        (child) => {
+          // Once the worker's program has started (and hangs in build): SIGTERM, as a CI runner or a container stop sends it.
+          const poll = setInterval(() => {
+            if (pidsIn(pids).length >= 2) {
+              clearInterval(poll);
+              child.kill('SIGTERM');
+            }
+          }, 100);
+          child.once('exit', () => clearInterval(poll));
+        },
+      );
+      expect(res.stderr).toMatch(/terminated \(SIGTERM\): workers stopped; no complete report in /);
+      expect({ code: res.code, signal: res.signal }).toEqual({ code: 143, signal: null });
+      expect(fs.existsSync(path.join(out, 'report.json'))).toBe(false);
+      const started = pidsIn(pids);
+      for (const pid of started) expect({ pid, gone: await waitGone(pid, 10_000) }).toEqual({ pid, gone: true });
+    } finally {
+      killAll(pidsIn(pids));
+    }
+  });
+
+  test("the adapter's budget (--timeout) running out kills the worker's hung program and its grandchild", async () => {
+    const pids = path.join(tmp, 'budget-pids');
+    const out = path.join(tmp, 'run-budget');
+    try {
+      // The request timeout (19.99 s from the build request) comes after the budget (20 s from the worker's
+      // start), however slowly the worker starts; 20 s leaves a loaded machine time to start the program.
+      const res = await runCli([
+        'run',
+        '--adapter-command',
+        hangingProgram(pids),
+        '--adapter-id',
+        'gc',
+        '--adapter-timeout',
+        '19.99',
+        '--timeout',
+        '20',
+        ...CASES,
+        '--out',
+        out,
+      ]);
+      expect(res.code).toBe(1);
+      const r = readReport(out);
+      expect(Object.values(statuses(r, 'gc'))).toContain('timeout');
+      expect(r.results.find((x) => x.adapter === 'gc' && x.status === 'timeout')?.reason).toMatch(/budget/);
+      const started = pidsIn(pids);
+      expect(started.length).toBeGreaterThanOrEqual(2);
+      for (const pid of started) expect({ pid, gone: await waitGone(pid, 10_000) }).toEqual({ pid, gone: true });
+    } finally {
+      killAll(pidsIn(pids));
+    }
   });
 
   test.each([

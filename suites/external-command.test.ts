@@ -9,8 +9,9 @@
  *     answer, version mismatch, exit before hello, not found) each get their status, and the cases
  *     around the fault still run (the program is restarted and the model rebuilt).
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import {
   commandAdapterId,
@@ -21,7 +22,8 @@ import {
   type CommandAdapterOptions,
 } from '../src/adapters/external/command';
 import { ExternalAdapterError, externalFaultStatus } from '../src/adapters/external/errors';
-import { encodeFrame, FrameError, FrameReader, frameTensors } from '../src/adapters/external/frames';
+import { encodeFrame, FrameError, FrameReader, frameTensors, MAX_PAYLOAD_BYTES } from '../src/adapters/external/frames';
+import { ProgramProcess } from '../src/adapters/external/process';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { resolveTolerance } from '../src/compare/tolerances';
@@ -36,6 +38,7 @@ import { buildModel } from '../src/spec/model-args';
 const ROOT = path.join(__dirname, '..');
 const TSX = require.resolve('tsx/cjs');
 const REFERENCE_PROGRAM = path.join(__dirname, 'helpers', 'external', 'reference-program.ts');
+const GRANDCHILD_PROGRAM = path.join(__dirname, 'helpers', 'external', 'grandchild-program.cjs');
 const JAX_PYTHON = path.join(ROOT, '.venv-jax', 'bin', 'python');
 const JAX_ADAPTER = path.join(ROOT, 'clients', 'python', 'examples', 'jax_adapter.py');
 const JAX_FIX = 'npm run setup:jax (node scripts/setup-jax.mjs: creates .venv-jax with jax/jaxlib 0.10.2)';
@@ -168,6 +171,34 @@ describe('frames', () => {
     );
     outside.push(Buffer.concat([Buffer.from(Uint32Array.of(hb.length).buffer), hb, Buffer.alloc(8)]));
     expect(() => outside.next()).toThrow(/tensor reference .*"output".* inside the 0-byte payload/);
+  });
+
+  test('a payload over the limit is refused from the frame header, before it is buffered', () => {
+    const announce = (type: string, bytes: number, extra: Buffer = Buffer.alloc(0)): Buffer => {
+      const h = Buffer.from(JSON.stringify({ type, id: 4 }));
+      const b = Buffer.alloc(4 + h.length + 8);
+      b.writeUInt32LE(h.length, 0);
+      h.copy(b, 4);
+      b.writeBigUInt64LE(BigInt(bytes), 4 + h.length);
+      return Buffer.concat([b, extra]);
+    };
+    // 4 GiB: no request of this project can legitimately get that back
+    const r = new FrameReader();
+    r.setPayloadLimit(1000, "the answer to 'run' #4");
+    r.push(announce('run', 4 * 2 ** 30, Buffer.alloc(10)));
+    expect(() => r.next()).toThrow(
+      /^frame #1 from the program \('run', id 4\) announces a payload of 4294967296 bytes, over the limit of 1000 bytes for the answer to 'run' #4/,
+    );
+    // the limit itself is fine (the frame is then awaited whole)
+    const ok = new FrameReader();
+    ok.setPayloadLimit(1000, 'x');
+    ok.push(announce('run', 1000, Buffer.alloc(999)));
+    expect(ok.next()).toBeUndefined();
+    // without a limit set: the documented fixed cap
+    const cap = new FrameReader();
+    cap.push(announce('describe', MAX_PAYLOAD_BYTES + 1));
+    expect(() => cap.next()).toThrow(new RegExp(`over the limit of ${MAX_PAYLOAD_BYTES} bytes`));
+    expect(MAX_PAYLOAD_BYTES).toBeLessThan(4 * 2 ** 30);
   });
 
   test('a tensor that is not float32/float64 .npy is an error naming the tensor', () => {
@@ -361,6 +392,13 @@ describe('fault-injected programs: each fault gets its status, the cases around 
       timeoutMs: 3000,
     },
     {
+      fault: 'huge-frame',
+      kind: 'protocol',
+      reason:
+        /ExternalProtocolError: .*frame #\d+ from the program \('run', id \d+\) announces a payload of 4294967296 bytes, over the limit of \d+ bytes for the answer to 'run' #\d+ \(output \[3, 2, 2, 6\]/,
+      timeoutMs: 20_000,
+    },
+    {
       fault: 'error',
       kind: 'program',
       reason: /ExternalProgramError: .*'run' failed in the program: deliberate failure/,
@@ -406,6 +444,83 @@ describe('fault-injected programs: each fault gets its status, the cases around 
       await a.dispose();
     }
   }, 60_000);
+
+  test('no process outlives its program: the group (grandchild included) is killed on timeout, exit and stop', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grandchild-'));
+    const pids = path.join(dir, 'pids');
+    const start = (...extra: string[]): ProgramProcess =>
+      new ProgramProcess({ argv: [process.execPath, GRANDCHILD_PROGRAM, '--pids', pids, ...extra], label: 'gc' });
+    const hello = (p: ProgramProcess) => p.request('hello', { protocol: 1 }, [], 30_000);
+    try {
+      // timeout: the hung program and its grandchild
+      const hang = start('--hang-at', 'probe');
+      await hello(hang);
+      await expect(hang.request('probe', {}, [], 500)).rejects.toMatchObject({ kind: 'timeout' });
+      // the program exits (crashes) mid-request, leaving its grandchild
+      const exit = start('--exit-at', 'probe');
+      await hello(exit);
+      await expect(exit.request('probe', {}, [], 30_000)).rejects.toMatchObject({ kind: 'crashed' });
+      // a clean stop: bye answered, the program exits, the grandchild was left running by it
+      const stop = start();
+      await hello(stop);
+      await stop.stop();
+      const started = fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number);
+      expect(started).toHaveLength(6);
+      for (const pid of started) expect({ pid, gone: await waitGone(pid, 10_000) }).toEqual({ pid, gone: true });
+    } finally {
+      for (const pid of fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} to the harness process: its hung programs and their grandchildren are killed, and it still dies of ${signal}`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grandchild-'));
+      const pids = path.join(dir, 'pids');
+      const script = `
+        const { ProgramProcess } = require(${JSON.stringify(path.join(ROOT, 'src', 'adapters', 'external', 'process.ts'))});
+        const p = new ProgramProcess({ argv: [process.execPath, ${JSON.stringify(GRANDCHILD_PROGRAM)}, '--pids', ${JSON.stringify(pids)}, '--hang-at', 'probe'], label: 'gc' });
+        p.request('hello', { protocol: 1 }, [], 30000).then(() => {
+          p.request('probe', {}, [], 600000).catch(() => undefined);
+          process.stdout.write('ready\\n');
+        });
+        setInterval(() => undefined, 1000);`;
+      const harness = spawn(process.execPath, ['--require', TSX, '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          harness.stdout.on('data', (d: Buffer) => {
+            if (d.toString().includes('ready')) resolve();
+          });
+          harness.once('exit', (code) => reject(new Error(`harness exited (${code}) before 'ready'`)));
+        });
+        const started = fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number);
+        expect(started).toHaveLength(2);
+        const ended = new Promise<NodeJS.Signals | null>((r) => harness.once('exit', (_c, sig) => r(sig)));
+        harness.kill(signal);
+        expect(await ended).toBe(signal);
+        for (const pid of started) expect({ pid, gone: await waitGone(pid, 10_000) }).toEqual({ pid, gone: true });
+      } finally {
+        harness.kill('SIGKILL');
+        if (fs.existsSync(pids))
+          for (const pid of fs.readFileSync(pids, 'utf8').trim().split(/\s+/).map(Number)) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              /* gone */
+            }
+          }
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+  }
 
   const probeOf = async (opts: CommandAdapterOptions) => {
     const a = createCommandAdapterEntry(opts).create();

@@ -7,6 +7,7 @@
  * .tmp/pretrained-metrics/images.json.
  */
 import { createHash } from 'crypto';
+import { crc32 } from 'zlib';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DatasetError, datasetBatch, loadSignsDataset } from '../src/datasets';
@@ -123,6 +124,22 @@ describe('JPEG: jpeg-js against PIL (libjpeg-turbo), measured', () => {
   }
 });
 
+describe('JPEG: what the decoder note says about the difference from PIL', () => {
+  // The numbers: scripts/jpeg-corpus.py + scripts/measure-jpeg-vs-pil.ts (docs/notes/2026-12-07-jpeg-vs-pil.md).
+  test('subsampled chroma: the measured maximum (124 levels) and the computed bound, not a smaller figure', () => {
+    for (const f of ['photo-420-128x128.jpg', 'photo-422-80x60.jpg', 'progressive-100x100.jpg']) {
+      const d = decodeImageFile(path.join(DIR, 'images', f)).decoder;
+      expect(d).toMatch(/up to 124 levels measured on 216 JPEGs made by PIL/);
+      expect(d).toMatch(/up to 198 possible/);
+      expect(d).not.toMatch(/~47/);
+    }
+  });
+  test('4:4:4 and greyscale: the measured maximum (4 levels)', () => {
+    for (const f of ['photo-444-96x72.jpg', 'gray-60x90.jpg'])
+      expect(decodeImageFile(path.join(DIR, 'images', f)).decoder).toMatch(/up to 4 levels/);
+  });
+});
+
 describe("PIL's NEAREST index rule", () => {
   const doc = JSON.parse(fs.readFileSync(path.join(DIR, 'pil-nearest.json'), 'utf8')) as {
     sources: [number, number];
@@ -181,6 +198,45 @@ describe('unreadable images: ImageReadError naming the file', () => {
   });
   test('truncated JPEG (PIL refuses it too)', () => {
     expect(read(jpg.subarray(0, Math.floor(jpg.length * 0.6)), 'cut.jpg')).toMatch(/^cut\.jpg: truncated JPEG/);
+  });
+  // Headers rewritten to claim huge sizes; the files stay a few kB, and nothing may be decoded.
+  const withPngSize = (w: number, h: number): Buffer => {
+    const b = Buffer.from(png);
+    b.writeUInt32BE(w, 16);
+    b.writeUInt32BE(h, 20);
+    b.writeUInt32BE(crc32(b.subarray(12, 29)), 29);
+    return b;
+  };
+  const withJpegSize = (w: number, h: number): Buffer => {
+    const b = Buffer.from(jpg);
+    for (let o = 2; o + 4 < b.length && b[o] === 0xff; o += 2 + b.readUInt16BE(o + 2)) {
+      if (b[o + 1] === 0xc0 || b[o + 1] === 0xc2) {
+        b.writeUInt16BE(h, o + 5);
+        b.writeUInt16BE(w, o + 7);
+        return b;
+      }
+    }
+    throw new Error('no SOF marker in the test JPEG');
+  };
+  test("a header claiming 20000x20000 is refused before decoding, as PIL's decompression-bomb check does", () => {
+    const pil =
+      /^big\.(png|jpg): image size \(400000000 pixels, 20000x20000\) exceeds limit of 178956970 pixels, could be decompression bomb DOS attack/;
+    expect(read(withPngSize(20000, 20000), 'big.png')).toMatch(pil);
+    expect(read(withJpegSize(20000, 20000), 'big.jpg')).toMatch(pil);
+    // 65535 x 65535 (the largest a JPEG can claim), 2^31-1 x 2^31-1 (a PNG's largest)
+    expect(read(withJpegSize(65535, 65535), 'big.jpg')).toMatch(/^big\.jpg: image size \(4294836225 pixels/);
+    expect(read(withPngSize(0x7fffffff, 0x7fffffff), 'big.png')).toMatch(/^big\.png: image size \(\d+ pixels/);
+  });
+  test('a header claiming an impossible size is a clean error naming the file', () => {
+    expect(read(withPngSize(0, 80), 'zero.png')).toMatch(/^zero\.png: corrupt PNG \(image size 0x80/);
+    expect(read(withPngSize(0x80000000, 1), 'huge.png')).toMatch(/^huge\.png: corrupt PNG \(image size 2147483648x1/);
+    expect(read(withJpegSize(0, 72), 'zero.jpg')).toMatch(/^zero\.jpg: .*image size 0x72/);
+    // a claimed size the file's data cannot fill: no raw RangeError
+    // (pngjs would fill the missing pixels with zeros; PIL says "image file is truncated")
+    expect(read(withPngSize(3000, 3000), 'short.png')).toMatch(
+      /^short\.png: truncated PNG \(the image data holds 24080 bytes, the header's 3000x3000 needs 27003000\)/,
+    );
+    expect(read(withJpegSize(3000, 3000), 'short.jpg')).toMatch(/^short\.jpg: cannot decode the JPEG/);
   });
   test('other formats and non-images', () => {
     expect(read(Buffer.from('GIF89a\x01\x00\x01\x00'), 'a.gif')).toBe(

@@ -8,6 +8,7 @@ import { workerLaunch } from '../workers/precompiled-worker';
 import { likelyKnownCrash } from '../adapters/known-crashes';
 import { signalMeaning } from '../util/signals';
 import type { BenchJob, JobResult, WorkerReply } from './protocol';
+import { stopChildren, terminateChild } from '../util/signals';
 
 export interface WorkerOutcome {
   result: JobResult | null;
@@ -21,9 +22,9 @@ export interface WorkerOutcome {
 const TAIL_CHARS = 4000;
 const active = new Set<ChildProcess>();
 
-/** Kills every worker this process started (SIGINT handler of the bench command). */
-export function killBenchWorkers(): void {
-  for (const c of active) c.kill('SIGKILL');
+/** Stops every worker this process started (SIGINT / SIGTERM handler of the bench command): SIGTERM, then SIGKILL after a grace. */
+export function stopBenchWorkers(): Promise<void> {
+  return stopChildren(active);
 }
 
 function lastLine(s: string): string {
@@ -74,7 +75,7 @@ export async function runWorker(
     child.stderr?.on('data', keep);
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      terminateChild(child);
     }, opts.timeoutMs);
     child.on('message', (m: WorkerReply) => {
       if (m.type === 'result') out.result = m.result;

@@ -5,9 +5,13 @@
  * chroma upsampling for 4:2:0 / 4:2:2 images, and fixed-point YCbCr -> RGB with rounding. jpeg-js
  * uses its own integer IDCT, replicates subsampled chroma (nearest) and converts YCbCr -> RGB in
  * floating point, truncating to 8 bits. So decoded pixels may differ from PIL's:
- *   - 4:4:4 and greyscale: IDCT and colour-conversion rounding, typically +-1 level;
- *   - 4:2:0 / 4:2:2: additionally the chroma upsampling, several levels at colour edges.
- * The shipped JPEGs measure it (docs/pretrained.md, suites/images.test.ts); PNG is exact.
+ *   - 4:4:4 and greyscale: IDCT and colour-conversion rounding, up to 4 levels (measured);
+ *   - 4:2:0 / 4:2:2: additionally the chroma upsampling, tens of levels at colour edges (up to 124
+ *     measured, 198 possible: differsFromPil).
+ * The shipped JPEGs and a corpus of PIL-made JPEGs measure it (docs/pretrained.md,
+ * suites/images.test.ts, scripts/measure-jpeg-vs-pil.ts); PNG is exact. libjpeg-turbo itself,
+ * compiled to WebAssembly (npm @cwasm/jpeg-turbo 0.1.3), decodes every one of those JPEGs exactly
+ * as PIL does; it is not a dependency yet (docs/notes/2026-12-07-jpeg-vs-pil.md).
  *
  * Which colour transform applies follows libjpeg's rule (jdapimin.c): 3 components are YCbCr when
  * a JFIF marker is present; else an Adobe APP14 marker decides (transform 0 = RGB); else component
@@ -16,6 +20,7 @@
  */
 import * as jpeg from 'jpeg-js';
 import { ImageReadError } from './errors';
+import { checkImageSize } from './limits';
 import type { DecodedImage } from './types';
 
 interface JpegInfo {
@@ -26,6 +31,8 @@ interface JpegInfo {
   adobeTransform: number | undefined;
   progressive: boolean;
   sampling: string;
+  width: number;
+  height: number;
 }
 
 /** Walks the JPEG markers (container only): frame header, JFIF/Adobe markers, and the end-of-image marker. */
@@ -77,6 +84,8 @@ function scanMarkers(b: Uint8Array, label: string): JpegInfo {
         adobeTransform,
         progressive: m === 0xc2 || m === 0xc6 || m === 0xca || m === 0xce,
         sampling: samp.join(','),
+        height: len16(seg + 1),
+        width: len16(seg + 3),
       };
       if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) {
         throw new ImageReadError(
@@ -118,6 +127,8 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
       `${label}: JPEG with ${info.components} components (CMYK/YCCK) is not supported; PIL converts CMYK with its own formula — convert the image to RGB first`,
     );
   }
+  // Before decoding: jpeg-js allocates the whole image (and its coefficients) first.
+  const bombWarning = checkImageSize(info.width, info.height, label, 'JPEG');
   let img: { width: number; height: number; data: Uint8Array };
   try {
     img = jpeg.decode(bytes, {
@@ -143,15 +154,27 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
     data: img.data,
     format: 'JPEG',
     pilMode: info.components === 1 ? 'L' : 'RGB',
-    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})`,
+    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})${bombWarning ? `; ${bombWarning}` : ''}`,
   };
 }
 
-/** How far this image's decode may be from PIL's (libjpeg-turbo), as measured on the shipped JPEGs. */
+/**
+ * How far this image's decode may be from PIL's (libjpeg-turbo). Measured on 216 JPEGs PIL made
+ * (smooth, saturated-shape and colour-noise content; 4 sizes; quality 50-100; 4:2:0, 4:2:2, 4:4:4;
+ * baseline and progressive: scripts/jpeg-corpus.py, scripts/measure-jpeg-vs-pil.ts; numbers in
+ * docs/notes/2026-12-07-jpeg-vs-pil.md). The possible bound for subsampled chroma: libjpeg-turbo's
+ * h2v2 fancy upsampling weighs the nearest chroma sample 9/16 where jpeg-js takes it whole, so
+ * chroma may differ by 7/16 x 255 and blue (B = Y + 1.772 (Cb - 128)) by 1.772 x 7/16 x 255 = 198.
+ */
+const SUBSAMPLED_MEASURED_MAX = 124;
+const SUBSAMPLED_BOUND = 198;
+const FULL_MEASURED_MAX = 4;
+
 function differsFromPil(info: JpegInfo): string {
   const subsampled = info.components === 3 && info.sampling !== '1x1,1x1,1x1';
   return subsampled
-    ? "chroma replicated, not libjpeg-turbo's fancy upsampling: pixels differ from PIL's by up to ~47 levels at colour edges " +
-        "(measured), enough to change a prediction; use PNG for inputs identical to Keras's"
-    : 'may differ from PIL/libjpeg-turbo by 1-3 levels (IDCT and colour-conversion rounding, measured)';
+    ? "chroma replicated, not libjpeg-turbo's fancy upsampling: pixels differ from PIL's at colour edges, " +
+        `up to ${SUBSAMPLED_MEASURED_MAX} levels measured on 216 JPEGs made by PIL (up to ${SUBSAMPLED_BOUND} possible), ` +
+        "enough to change a prediction; use PNG for inputs identical to Keras's"
+    : `may differ from PIL/libjpeg-turbo by up to ${FULL_MEASURED_MAX} levels (IDCT and colour-conversion rounding, measured on 216 JPEGs made by PIL)`;
 }

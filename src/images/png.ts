@@ -18,7 +18,9 @@
  * that colour, while pngjs would zero the pixel, so the chunk is left out before decoding.
  */
 import { PNG } from 'pngjs';
+import { inflateSync } from 'zlib';
 import { ImageReadError } from './errors';
+import { checkImageSize } from './limits';
 import type { DecodedImage } from './types';
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -73,10 +75,66 @@ const PIL_MODES: Record<number, (depth: number) => string> = {
   6: () => 'RGBA',
 };
 
+/** PNG's own range for a side (PNG specification 11.2.2: 1 .. 2^31 - 1). */
+const PNG_MAX_SIDE = 0x7fffffff;
+
+const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/** Bytes of filtered scanlines the header's size needs (Adam7: the seven passes' sub-images). */
+function expectedDataBytes(h: PngHeader): number {
+  const bitsPerPixel = (CHANNELS[h.colorType] ?? 1) * h.depth;
+  const rows = (w: number, n: number): number => (w > 0 && n > 0 ? n * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0);
+  if (h.interlace !== 1) return rows(h.width, h.height);
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
+  let n = 0;
+  for (const [x0, y0, dx, dy] of passes) n += rows(Math.ceil((h.width - x0) / dx), Math.ceil((h.height - y0) / dy));
+  return n;
+}
+
+/**
+ * pngjs fills the pixels a short IDAT stream does not reach with zeros (measured: a 100x80 image
+ * whose IHDR says 3000x3000 decodes); PIL refuses such a file ("image file is truncated").
+ */
+function checkImageDataLength(
+  b: Uint8Array,
+  header: PngHeader,
+  chunks: { type: string; start: number; end: number }[],
+  label: string,
+): void {
+  const need = expectedDataBytes(header);
+  const idat = Buffer.concat(chunks.filter((c) => c.type === 'IDAT').map((c) => b.subarray(c.start + 8, c.end - 4)));
+  let got: number;
+  try {
+    got = inflateSync(idat, { maxOutputLength: need }).length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return; // at least what is needed
+    return; // not inflatable: pngjs names the problem
+  }
+  if (got < need)
+    throw new ImageReadError(
+      `${label}: truncated PNG (the image data holds ${got} bytes, the header's ${header.width}x${header.height} needs ${need}); PIL refuses it too ("image file is truncated")`,
+    );
+}
+
 export function decodePng(bytes: Uint8Array, label: string): DecodedImage {
   const { header, chunks } = walkChunks(bytes, label);
+  if (header.width > PNG_MAX_SIDE || header.height > PNG_MAX_SIDE)
+    throw new ImageReadError(
+      `${label}: corrupt PNG (image size ${header.width}x${header.height} in the header; a side is at most ${PNG_MAX_SIDE})`,
+    );
+  // Before a byte is inflated: pngjs allocates the whole image first.
+  const bombWarning = checkImageSize(header.width, header.height, label, 'PNG');
   const mode = PIL_MODES[header.colorType];
   if (!mode) throw new ImageReadError(`${label}: PNG colour type ${header.colorType} is not valid`);
+  checkImageDataLength(bytes, header, chunks, label);
   let input = bytes;
   if ((header.colorType === 0 || header.colorType === 2) && chunks.some((c) => c.type === 'tRNS')) {
     const keep = chunks.filter((c) => c.type !== 'tRNS');
@@ -117,6 +175,6 @@ export function decodePng(bytes: Uint8Array, label: string): DecodedImage {
     data: out,
     format: 'PNG',
     pilMode: mode(d),
-    decoder: 'pngjs (lossless: identical to PIL)',
+    decoder: `pngjs (lossless: identical to PIL)${bombWarning ? `; ${bombWarning}` : ''}`,
   };
 }

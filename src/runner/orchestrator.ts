@@ -6,7 +6,8 @@
  *                                   → the case it was running is 'crashed'; the remaining cases
  *                                     run in a fresh worker (one restart per crashed case)
  *   - it dies before running a case → every case 'crashed'
- *   - the budget runs out           → the worker is killed (SIGKILL); the running case is
+ *   - the budget runs out           → the worker is stopped (SIGTERM, SIGKILL after a grace: its
+ *                                     external programs' groups are killed first); the running case is
  *                                     'timeout', cases not started are 'skipped' (budget used up)
  *
  * With `diagnose`, each worker diagnoses its 'fail-numeric' cases after all its cases have results
@@ -22,7 +23,7 @@ import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
 import { workerLaunch } from '../workers/precompiled-worker';
-import { signalMeaning } from '../util/signals';
+import { signalMeaning, stopChildren, terminateChild } from '../util/signals';
 
 export interface AdapterJob {
   entry: AdapterEntry;
@@ -77,9 +78,9 @@ const STDERR_TAIL = 4000;
 
 const active = new Set<ChildProcess>();
 
-/** Kills every worker this process started (used on SIGINT). */
-export function killAllWorkers(): void {
-  for (const c of active) c.kill('SIGKILL');
+/** Stops every worker this process started (used on SIGINT / SIGTERM): SIGTERM, then SIGKILL after a grace. */
+export function stopAllWorkers(): Promise<void> {
+  return stopChildren(active);
 }
 
 interface WorkerOutcome {
@@ -188,7 +189,7 @@ async function superviseWorker(
     const remaining = Math.max(0, deadline - performance.now());
     const timer = setTimeout(() => {
       outcome.timedOut = true;
-      child.kill('SIGKILL');
+      terminateChild(child);
     }, remaining);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'ready') {

@@ -330,7 +330,11 @@ export class HostPage {
       const what = kind === 'webgl-context-lost' ? 'WebGL context lost' : 'GPU device lost';
       this.fail(new BrowserFault('device-lost', `${this.label}: ${what}: ${message}`));
     });
-    await page.goto(`${this.host.server.origin}/index.html`, { waitUntil: 'load', timeout: PAGE_LOAD_TIMEOUT_MS });
+    // The blob token travels in the fragment, never sent to the server (./server.ts).
+    await page.goto(`${this.host.server.origin}/index.html#token=${this.host.server.token}`, {
+      waitUntil: 'load',
+      timeout: PAGE_LOAD_TIMEOUT_MS,
+    });
     await page.waitForFunction('globalThis.__rcReady === true || globalThis.__rcLoadError !== undefined', {
       timeout: PAGE_LOAD_TIMEOUT_MS,
     });

@@ -26,7 +26,7 @@ import type {
 } from '../types';
 import { ExternalAdapterError } from './errors';
 import { frameTensors, FrameError, PROTOCOL_VERSION, type Frame } from './frames';
-import { ProgramProcess } from './process';
+import { ProgramProcess, type PayloadLimit } from './process';
 
 export { ExternalAdapterError, externalFaultStatus, type ExternalFaultKind } from './errors';
 export { PROTOCOL_VERSION } from './frames';
@@ -35,6 +35,10 @@ export const DEFAULT_TIMEOUT_MS = 300_000;
 export const DEFAULT_HELLO_TIMEOUT_MS = 60_000;
 export const MAX_RESTARTS = 3;
 const LOGITS_SUFFIX = ':logits';
+/** Room for one tensor's .npy header (numpy writes 64-128 bytes; format 2.0 headers may be longer). */
+const NPY_HEADER_SLACK_BYTES = 4096;
+/** Room in a 'run' answer beyond its tensors (alignment padding, an extra small tensor). */
+const RUN_ANSWER_SLACK_BYTES = 1 << 20;
 
 export interface CommandAdapterOptions {
   /** The program: a command line (split into words like a shell does, without expansion) or an argv list. */
@@ -333,6 +337,27 @@ export class CommandAdapter implements Adapter {
     }
   }
 
+  /**
+   * What a 'run' answer can legitimately hold: the output and every requested capture at the
+   * spec's shapes as float64 (the widest protocol dtype), each with room for its .npy header, plus
+   * slack. A capture the spec does not know counts as the spec's largest layer output.
+   */
+  private runAnswerLimit(batch: number, capture: string[]): PayloadLimit {
+    const spec = this.spec!;
+    const elements = (s: number[] | undefined): number => (s ?? []).reduce((a, d) => a * d, 1);
+    const largest = Math.max(1, ...spec.layers.map((l) => batch * elements(l.outputShape)));
+    const outShape = this.expectedShape(spec.output, batch);
+    let bytes = RUN_ANSWER_SLACK_BYTES + NPY_HEADER_SLACK_BYTES + 8 * (outShape ? elements(outShape) : largest);
+    for (const name of capture) {
+      const s = this.expectedShape(name, batch);
+      bytes += NPY_HEADER_SLACK_BYTES + 8 * (s ? elements(s) : largest);
+    }
+    return {
+      bytes,
+      what: `output ${outShape ? formatShape(outShape) : '(unknown shape)'} and ${capture.length} capture(s) as float64, plus .npy headers and slack`,
+    };
+  }
+
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const spec = this.spec;
     if (!spec) throw new ExternalAdapterError('usage', `${this.label}: build() must be called before run()`);
@@ -348,6 +373,7 @@ export class CommandAdapter implements Adapter {
       { training: opts.training, capture },
       [{ name: 'input', tensor: input }],
       this.timeoutMs,
+      this.runAnswerLimit(shape[0], capture),
     );
     this.lastComputeMs = typeof f.header.computeMs === 'number' ? f.header.computeMs : undefined;
     let tensors: Map<string, Tensor>;

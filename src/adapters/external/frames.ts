@@ -3,7 +3,7 @@
  *
  *   u32 LE  header length H (1 .. MAX_HEADER_BYTES)
  *   H bytes UTF-8 JSON header: an object with `type` (string) and `id` (integer >= 0)
- *   u64 LE  payload length P (0 .. MAX_PAYLOAD_BYTES)
+ *   u64 LE  payload length P (0 .. the reader's limit, at most MAX_PAYLOAD_BYTES)
  *   P bytes payload: tensors as .npy bytes, back to back; the header lists them as
  *           `tensors: [{ name, offset, length }]` (offset relative to the payload start)
  *
@@ -15,8 +15,13 @@ import type { Tensor } from '../../tensor';
 
 export const PROTOCOL_VERSION = 1;
 export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-/** 4 GiB: more than any tensor set of this project (ResNet-50 weights are ~95 MB). */
-export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 * 1024;
+/**
+ * 1 GiB: the fixed cap of a payload when the reader has no tighter limit, more than any tensor set
+ * of this project (ResNet-50 weights are ~95 MB as float32; a batch-8 ResNet-50 input is 4.8 MB).
+ * The host sets a tighter limit per request (./process.ts, ./command.ts): what that answer can
+ * legitimately hold.
+ */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
 
 export interface TensorRef {
   name: string;
@@ -75,8 +80,20 @@ export class FrameReader {
   private size = 0;
   /** Frames decoded so far (for error messages: "frame #3"). */
   private count = 0;
+  private limit = MAX_PAYLOAD_BYTES;
+  private limitWhat = 'any frame (the fixed cap)';
 
   constructor(private readonly who = 'program') {}
+
+  /**
+   * The largest payload the next frames may announce (at most MAX_PAYLOAD_BYTES), and what it is
+   * for (named in the error). Checked as soon as the payload length has arrived, before the payload
+   * is buffered.
+   */
+  setPayloadLimit(bytes: number, what: string): void {
+    this.limit = Math.min(Math.max(0, Math.floor(bytes)), MAX_PAYLOAD_BYTES);
+    this.limitWhat = what;
+  }
 
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
@@ -118,9 +135,9 @@ export class FrameReader {
     if (this.size < 4 + hlen + 8) return undefined;
     const head = this.peek(4 + hlen + 8);
     const plen = head.readBigUInt64LE(4 + hlen);
-    if (plen > BigInt(MAX_PAYLOAD_BYTES)) {
+    if (plen > BigInt(this.limit)) {
       throw new FrameError(
-        `malformed frame #${n} from the ${this.who}: payload length ${plen} exceeds ${MAX_PAYLOAD_BYTES} bytes`,
+        `frame #${n} from the ${this.who}${describeHeader(head.subarray(4, 4 + hlen))} announces a payload of ${plen} bytes, over the limit of ${this.limit} bytes for ${this.limitWhat}; not buffered`,
       );
     }
     const total = 4 + hlen + 8 + Number(plen);
@@ -138,6 +155,16 @@ export class FrameReader {
     }
     const payload = frame.subarray(4 + hlen + 8);
     return { header: checkHeader(header, payload.length, `frame #${n} from the ${this.who}`), payload };
+  }
+}
+
+/** " ('run', id 4)" from a header's bytes, or "" when it does not parse. */
+function describeHeader(b: Buffer): string {
+  try {
+    const h = JSON.parse(b.toString('utf8')) as { type?: unknown; id?: unknown };
+    return typeof h.type === 'string' ? ` ('${h.type.slice(0, 40)}', id ${JSON.stringify(h.id)})` : '';
+  } catch {
+    return '';
   }
 }
 

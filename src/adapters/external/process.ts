@@ -9,14 +9,25 @@
  *
  * The child's handles are unref'ed while no request is pending, so an idle program never keeps
  * Node alive (as src/adapters/keras/worker-client.ts does).
+ *
+ * Nothing the program started outlives it or the harness: the program runs in its own process
+ * group, and the whole group is killed (SIGKILL) on a timeout or fault, when the program exits
+ * (whatever it left running), when it is stopped, and when the harness process exits or gets
+ * SIGINT / SIGTERM (src/util/signals.ts). A harness killed with SIGKILL cannot do that: the program
+ * then sees its stdin end, and must exit (docs/adapter-protocol.md).
  */
-import { signalMeaning } from '../../util/signals';
 import { spawn, type ChildProcess } from 'child_process';
 import type { Tensor } from '../../tensor';
+import { onTermination, signalMeaning } from '../../util/signals';
 import { ExternalAdapterError } from './errors';
 import { encodeFrame, FrameError, FrameReader, type Frame } from './frames';
 
 const STDERR_KEEP = 16_000;
+/**
+ * Payload limit of an answer that carries no tensors by the protocol (hello, probe, describe,
+ * build, paramCount, bye, error) and of a frame with no request pending: 1 MiB of slack.
+ */
+export const UNTENSORED_ANSWER_BYTES = 1 << 20;
 const STDERR_LINES = 15;
 
 export interface ProgramOptions {
@@ -27,12 +38,37 @@ export interface ProgramOptions {
   label: string;
 }
 
+/** The largest payload the answer to a request may announce, and what that is (for the error). */
+export interface PayloadLimit {
+  bytes: number;
+  what: string;
+}
+
 interface Pending {
   id: number;
   type: string;
   resolve: (f: Frame) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+}
+
+/** Programs whose process group may still hold processes. */
+const liveGroups = new Set<ProgramProcess>();
+let releaseTermination: (() => void) | undefined;
+
+function trackGroup(p: ProgramProcess, on: boolean): void {
+  if (on) liveGroups.add(p);
+  else liveGroups.delete(p);
+  if (liveGroups.size > 0) releaseTermination ??= onTermination(killAllPrograms);
+  else if (releaseTermination) {
+    releaseTermination();
+    releaseTermination = undefined;
+  }
+}
+
+/** Kills the process group of every program this process started (synchronous: usable at exit). */
+export function killAllPrograms(): void {
+  for (const p of [...liveGroups]) p.kill();
 }
 
 export class ProgramProcess {
@@ -46,12 +82,15 @@ export class ProgramProcess {
   private gone: string | undefined;
   private spawnError: Error | undefined;
   private readonly exitPromise: Promise<void>;
+  /** The program has exited and its group was killed after it: its pid may be reused, never signal it again. */
+  private groupGone = false;
   private resolveExit!: () => void;
 
   constructor(private readonly opts: ProgramOptions) {
     this.exitPromise = new Promise((r) => {
       this.resolveExit = r;
     });
+    this.reader.setPayloadLimit(UNTENSORED_ANSWER_BYTES, 'a frame with no request pending');
     const [cmd, ...args] = opts.argv;
     let child: ChildProcess;
     try {
@@ -69,6 +108,7 @@ export class ProgramProcess {
       return;
     }
     this.child = child;
+    if (child.pid !== undefined) trackGroup(this, true);
     child.stdin!.on('error', () => {
       /* EPIPE when the program has exited: reported by 'exit' */
     });
@@ -86,6 +126,10 @@ export class ProgramProcess {
       stdoutEnded = true;
     });
     child.on('exit', (code, signal) => {
+      // Whatever the program left running in its group goes with it.
+      this.kill();
+      this.groupGone = true;
+      trackGroup(this, false);
       const why = `exited (${signal ? `signal ${signal}: ${signalMeaning(signal)}` : `code ${code}`})`;
       // Let the last stdout chunks arrive first (a frame written just before exit still counts);
       // a grandchild holding stdout open does not delay this more than 200 ms.
@@ -166,6 +210,7 @@ export class ProgramProcess {
       this.pending = undefined;
       clearTimeout(p.timer);
       this.setRef(false);
+      this.reader.setPayloadLimit(UNTENSORED_ANSWER_BYTES, 'a frame with no request pending');
       if (f.header.type === 'error') {
         const tb =
           typeof f.header.traceback === 'string' && f.header.traceback ? `\n${f.header.traceback.trimEnd()}` : '';
@@ -203,15 +248,16 @@ export class ProgramProcess {
     this.kill();
   }
 
+  /** Kills the program's whole process group (the program itself may have exited already: its group may not). */
   kill(): void {
     const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!c || this.groupGone) return;
     try {
       if (c.pid !== undefined && process.platform !== 'win32') process.kill(-c.pid, 'SIGKILL');
-      else c.kill('SIGKILL');
+      else if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     } catch {
       try {
-        c.kill('SIGKILL');
+        if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       } catch {
         /* already gone */
       }
@@ -230,13 +276,16 @@ export class ProgramProcess {
   /**
    * Sends one request and resolves with the response frame of the same type and id. Rejects with an
    * ExternalAdapterError: 'program' (an error message; the program stays usable), 'crashed',
-   * 'timeout' or 'protocol' (the program is gone after those).
+   * 'timeout' or 'protocol' (the program is gone after those). `limit`: the largest payload the
+   * answer may announce (default UNTENSORED_ANSWER_BYTES); a larger one is a protocol fault before
+   * any of it is buffered.
    */
   request(
     type: string,
     fields: Record<string, unknown>,
     tensors: { name: string; tensor: Tensor }[],
     timeoutMs: number,
+    limit?: PayloadLimit,
   ): Promise<Frame> {
     const run = (): Promise<Frame> =>
       new Promise<Frame>((resolve, reject) => {
@@ -263,6 +312,10 @@ export class ProgramProcess {
           this.fault('timeout', `no answer to '${type}' (#${id}) within ${timeoutMs} ms`);
         }, timeoutMs);
         this.pending = { id, type, resolve, reject, timer };
+        this.reader.setPayloadLimit(
+          limit?.bytes ?? UNTENSORED_ANSWER_BYTES,
+          `the answer to '${type}' #${id}${limit ? ` (${limit.what})` : ' (no tensors by the protocol; 1 MiB of slack)'}`,
+        );
         this.setRef(true);
         this.child.stdin!.write(bytes);
       });

@@ -26,11 +26,12 @@ import { DEFAULT_BATCHES, runBench } from '../../bench/run-bench';
 import { noiseProfile } from '../../calibration/noise-profile';
 import { readBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
-import { killBenchWorkers } from '../../bench/spawn';
+import { stopBenchWorkers } from '../../bench/spawn';
 import { median } from '../../util/stats';
 import { packageRoot } from '../../environment/run-info';
 import { readReport } from '../../report/read';
 import { writeFileAtomic } from '../../util/fs';
+import { ownTermination, signalExitCode } from '../../util/signals';
 import { UsageError, bool, int, intList, list, parseArgs, str, type ParsedArgs } from '../args';
 import { adapterSourcesFromFlags } from '../adapter-sources';
 import { BENCH_SPEC } from '../specs';
@@ -193,12 +194,18 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   const jsonOut = str(p, 'json');
   const mdOut = str(p, 'md');
 
-  const onSigint = (): void => {
-    killBenchWorkers();
-    process.stderr.write('\ninterrupted: bench workers stopped\n');
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
+  // SIGINT and SIGTERM alike (src/util/signals.ts): workers stopped, exit 130 / 143.
+  let stopping = false;
+  const releaseSignals = ownTermination((signal) => {
+    if (stopping) return;
+    stopping = true;
+    void stopBenchWorkers().then(() => {
+      process.stderr.write(
+        `\n${signal === 'SIGINT' ? 'interrupted' : `terminated (${signal})`}: bench workers stopped\n`,
+      );
+      process.exit(signalExitCode(signal));
+    });
+  });
   try {
     process.stderr.write(
       `resnet-conformance bench: ${selection.entries.map((e) => e.id).join(', ')}; batch ${batches.join(', ')}\n`,
@@ -240,6 +247,6 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    releaseSignals();
   }
 }

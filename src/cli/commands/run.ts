@@ -13,7 +13,8 @@ import { renderAll } from '../../report/render';
 import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
 import { prepareOutDir, writeReportDir } from '../../report/write';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/baseline';
-import { killAllWorkers } from '../../runner/orchestrator';
+import { stopAllWorkers } from '../../runner/orchestrator';
+import { ownTermination, signalExitCode } from '../../util/signals';
 import { progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { parseShard, type Shard } from '../../runner/shard';
@@ -160,14 +161,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   const tty = Boolean(process.stdout.isTTY);
   const write = (line: string) => process.stdout.write(`${line}\n`);
 
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    killAllWorkers();
-    process.stderr.write(`\ninterrupted: workers stopped; no complete report in ${outDir}\n`);
-    process.exit(130);
-  };
-  process.once('SIGINT', onSigint);
+  // SIGINT (Ctrl-C) and SIGTERM (a CI runner's cancel, a container stop) alike: the workers are
+  // stopped (their external programs' groups killed), nothing that looks like a complete report is
+  // left, exit 130 / 143.
+  let interrupted: Promise<never> | undefined;
+  const releaseSignals = ownTermination((signal) => {
+    if (interrupted) return;
+    const what = signal === 'SIGINT' ? 'interrupted' : `terminated (${signal})`;
+    interrupted = stopAllWorkers().then(() => {
+      process.stderr.write(`\n${what}: workers stopped; no complete report in ${outDir}\n`);
+      return process.exit(signalExitCode(signal));
+    });
+  });
   try {
     prepareOutDir(outDir);
     write(
@@ -195,12 +200,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       if (err instanceof FixtureError) return configError(`bad fixtures: ${err.message}`);
       throw err;
     }
-    if (interrupted) return 130;
+    if (interrupted) return await interrupted;
     writeReportDir(outDir, report.runId, REPORT_SCHEMA_VERSION, renderWithPerf(report, bench));
     printSummary(report, displayDir(outDir), write);
     return report.summary.exitCode;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    releaseSignals();
     // Leave an empty out dir only if nothing was written into it.
     try {
       if (fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);

@@ -13,6 +13,7 @@
  *   exit        training runs: process.exit(3) mid-request
  *   hang        training runs: never answers
  *   error       training runs: an `error` message (the program stays usable)
+ *   huge-frame  training runs: a frame header announcing a 4 GiB payload, then 64 MiB of it, then silence
  *   version     hello answers protocol version 99
  *   no-hello    exits with code 2 at start, before hello, after a line on stderr
  */
@@ -62,6 +63,25 @@ serveAdapter(adapter, `reference-${precision}-over-protocol`, '1', {
         { type, id, computeMs },
         runTensors({ ...r, output: { shape: [...output.shape.slice(0, -1), c - 1], data: keep } }),
       );
+      return true;
+    }
+    if (fault === 'huge-frame') {
+      const h = Buffer.from(
+        JSON.stringify({ type, id, tensors: [{ name: 'output', offset: 0, length: 4 * 2 ** 30 }] }),
+      );
+      const head = Buffer.alloc(4 + h.length + 8);
+      head.writeUInt32LE(h.length, 0);
+      h.copy(head, 4);
+      head.writeBigUInt64LE(BigInt(4 * 2 ** 30), 4 + h.length);
+      process.stdout.write(head);
+      const chunk = Buffer.alloc(1 << 20);
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 64 && process.stdout.write(chunk)) sent++;
+        if (sent < 64) process.stdout.once('drain', more);
+      };
+      more();
+      setInterval(() => undefined, 1000);
       return true;
     }
     if (fault === 'bad-npy') {

@@ -45,6 +45,7 @@ interface PageGlobal {
   document: { createElement(tag: string): { getContext(kind: string): WebGlLike | null } };
   SharedArrayBuffer?: unknown;
   crypto: { getRandomValues(a: Uint8Array): Uint8Array };
+  location: { hash: string };
 }
 interface WebGlLike {
   getExtension(name: string): Record<string, number> | null;
@@ -72,13 +73,21 @@ function watchDevice(dev: GpuDeviceLike, owner: string): void {
 // ------------------------------------------------------------------------------------------------
 // blobs
 
+/**
+ * The server's token for /blob/ requests: the host puts it in the page URL's fragment (#token=...),
+ * which the browser never sends to a server, so another local process cannot read it.
+ */
+const BLOB_HEADERS: Record<string, string> = {
+  'x-rc-token': new URLSearchParams(g.location.hash.slice(1)).get('token') ?? '',
+};
+
 function newId(): string {
   const b = g.crypto.getRandomValues(new Uint8Array(12));
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 async function fetchBlob(id: string): Promise<Uint8Array> {
-  const r = await fetch(`/blob/${id}`);
+  const r = await fetch(`/blob/${id}`, { headers: BLOB_HEADERS });
   if (!r.ok) throw new Error(`page: GET /blob/${id}: HTTP ${r.status} ${await r.text()}`);
   return new Uint8Array(await r.arrayBuffer());
 }
@@ -94,9 +103,9 @@ async function send(tensors: WireTensor[]): Promise<WireIndex> {
   const r = await fetch(`/blob/${blob}`, {
     method: 'POST',
     body: bytes,
-    headers: { 'Content-Type': 'application/octet-stream' },
+    headers: { 'Content-Type': 'application/octet-stream', ...BLOB_HEADERS },
   });
-  if (!r.ok) throw new Error(`page: POST /blob/${blob}: HTTP ${r.status}`);
+  if (!r.ok) throw new Error(`page: POST /blob/${blob}: HTTP ${r.status} ${await r.text()}`);
   return { blob, items };
 }
 
