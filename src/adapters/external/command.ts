@@ -49,7 +49,7 @@ export interface CommandAdapterOptions {
   profile?: PrecisionProfile;
   /** Per-request timeout (build, run, ...), default 300 s. */
   timeoutMs?: number;
-  /** Timeout of the first answer (hello: the program's start-up, imports included), default min(60 s, timeoutMs). */
+  /** Timeout of the first answer (hello: the program's start-up, imports included), default max(60 s, timeoutMs). */
   helloTimeoutMs?: number;
   cwd?: string;
   /** Added to this process's environment for the program. */
@@ -148,7 +148,9 @@ export class CommandAdapter implements Adapter {
   constructor(private readonly opts: CommandAdapterOptions & { id: string }) {
     this.argv = argvOf(opts.command);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.helloTimeoutMs = opts.helloTimeoutMs ?? Math.min(DEFAULT_HELLO_TIMEOUT_MS, this.timeoutMs);
+    // Start-up is not a request: a short per-request timeout (a hang test's) must not fail a program
+    // that starts slowly on a loaded machine.
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? Math.max(DEFAULT_HELLO_TIMEOUT_MS, this.timeoutMs);
     this.label = `adapter '${opts.id}' (${commandText(this.argv)})`;
   }
 
