@@ -214,7 +214,7 @@ describe('run --adapter-command', () => {
         '--adapter-id',
         `ext-${f}`,
         '--adapter-timeout',
-        f === 'hang' ? '5' : '60',
+        f === 'hang' ? '5' : '50',
       );
     const res = await runCli(args);
     expect(res.code).toBe(1);
