@@ -208,6 +208,10 @@ describe('2. merge of an incomplete or mixed shard set', () => {
       expect(r.summary.verdict).toBe('pass');
     }
     const m = mergeReports([a, b], ['s1', 's2'], { allowPartial: true });
+    // The same partial report merged with the missing shard is whole again.
+    const [, , c] = shardsOf(3);
+    c.baseline = null;
+    expect(mergeReports([m, c]).partial).toBeUndefined();
     expect(m.partial?.reasons.join('; ')).toMatch(/shard 3\/3 is missing/);
     expect(m.summary.verdict).toBe('fail');
     expect(m.summary.exitCode).toBe(1);
