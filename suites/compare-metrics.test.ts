@@ -129,16 +129,17 @@ describe('compareArrays', () => {
     expect(r.pass).toBe(true);
   });
 
-  test('NaN in actual is a mismatch with infinite error, counted separately', () => {
+  test('NaN in actual is a mismatch with error NaN, counted separately; the finite elements are measured apart', () => {
     const r = compareArrays(f32([1, NaN, 3]), f32([1, 2, 3]), { atol: 1e-3, rtol: 1e-3 });
     expect(r.pass).toBe(false);
     expect(r.mismatches).toBe(1);
     expect(r.nanActual).toBe(1);
     expect(r.nanExpected).toBe(0);
-    expect(r.maxAbs).toBeNull();
-    expect(r.maxRel).toBeNull();
-    expect(r.maxUlp).toBeNull();
-    expect(r.worst).toMatchObject({ flatIndex: 1, actual: 'NaN', expected: 2, absErr: null, fails: true });
+    expect(r.maxAbs).toBe('NaN');
+    expect(r.maxRel).toBe('NaN');
+    expect(r.maxUlp).toBe('NaN');
+    expect(r.finite).toEqual({ n: 2, maxAbs: 0, maxRel: 0, maxUlp: 0 });
+    expect(r.worst).toMatchObject({ flatIndex: 1, actual: 'NaN', expected: 2, absErr: 'NaN', fails: true });
   });
 
   test('NaN vs NaN fails by default, passes with nanEqual', () => {
@@ -168,8 +169,9 @@ describe('compareArrays', () => {
     });
     expect(bad.mismatches).toBe(3);
     expect(bad.infMismatch).toBe(3);
-    expect(bad.maxAbs).toBeNull();
-    expect(bad.worst).toMatchObject({ flatIndex: 0, actual: 'Infinity', ulp: null });
+    expect(bad.maxAbs).toBe('Infinity');
+    expect(bad.finite).toEqual({ n: 1, maxAbs: 0, maxRel: 0, maxUlp: 0 });
+    expect(bad.worst).toMatchObject({ flatIndex: 0, actual: 'Infinity', absErr: 'Infinity', ulp: 'Infinity' });
   });
 
   test('-0.0 equals +0.0 with zero tolerance', () => {

@@ -122,7 +122,8 @@ function goldenCases(
             throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);
           expect(run.comparisons.length).toBeGreaterThan(0);
           expect(run.comparisons.every((c) => c.result?.pass === true)).toBe(true);
-          extra?.(k, run.comparisons.find((c) => c.tensor === 'output')?.result?.maxAbs ?? null);
+          const outMaxAbs = run.comparisons.find((c) => c.tensor === 'output')?.result?.maxAbs;
+          extra?.(k, typeof outMaxAbs === 'number' ? outMaxAbs : null);
         }, 300_000);
       }
     });

@@ -11,6 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
+import { metricRank } from '../src/compare/metrics';
 import { KerasAdapter } from '../src/adapters/keras';
 import {
   REFERENCE_PROBABILITY_CLASSES,
@@ -81,13 +82,13 @@ function record(entry: AdapterEntry, run: CaseRun, k: FixtureCase, ms: number, w
     if (r && !r.shapeMismatch) {
       const row = `${c.caseClass} x ${c.role}`;
       const w = worst.get(row) ?? { maxAbs: 0, maxRel: 0, maxUlp: 0, where: '' };
-      const abs = r.maxAbs ?? Infinity;
+      const abs = metricRank(r.maxAbs);
       if (abs > w.maxAbs || w.where === '') {
         w.maxAbs = abs;
         w.where = `${k.id} ${c.tensor}`;
       }
-      w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
-      w.maxUlp = Math.max(w.maxUlp, r.maxUlp ?? Infinity);
+      w.maxRel = Math.max(w.maxRel, metricRank(r.maxRel));
+      w.maxUlp = Math.max(w.maxUlp, metricRank(r.maxUlp));
       worst.set(row, w);
     }
   }

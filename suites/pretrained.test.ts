@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
-import { compareTensors, type CompareResult } from '../src/compare/metrics';
+import { compareTensors, metricRank, type CompareResult } from '../src/compare/metrics';
 import { toleranceFor, toleranceForName } from '../src/compare/tolerances';
 import { datasetBatch, loadSignsDataset } from '../src/datasets';
 import {
@@ -82,12 +82,12 @@ const worstByAdapter = new Map<string, Record<string, { maxAbs: number; maxRel: 
 function record(id: string, what: string, where: string, r: CompareResult): void {
   const m = worstByAdapter.get(id) ?? {};
   const w = m[what] ?? { maxAbs: 0, maxRel: 0, where: '' };
-  const abs = r.maxAbs ?? Infinity;
+  const abs = metricRank(r.maxAbs);
   if (abs >= w.maxAbs) {
     w.maxAbs = abs;
     w.where = where;
   }
-  w.maxRel = Math.max(w.maxRel, r.maxRel ?? Infinity);
+  w.maxRel = Math.max(w.maxRel, metricRank(r.maxRel));
   m[what] = w;
   worstByAdapter.set(id, m);
 }

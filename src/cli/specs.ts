@@ -203,7 +203,13 @@ export const MERGE_SPEC: CommandSpec = {
   name: 'merge',
   summary: 'combine shard reports into one',
   operands: '<report.json|run-dir> <report.json|run-dir> ...',
-  flags: [{ name: 'out', value: 'dir', help: 'merged report directory', required: true }],
+  flags: [
+    { name: 'out', value: 'dir', help: 'merged report directory', required: true },
+    {
+      name: 'allow-partial',
+      help: 'merge an incomplete or mixed set (a shard missing, other --cases or baselines); the report is marked partial and fails',
+    },
+  ],
 };
 
 export const FIXTURES_SPEC: CommandSpec = {

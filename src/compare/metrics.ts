@@ -17,12 +17,12 @@
  * Special values:
  *   −0.0 vs +0.0 : equal (abs error 0, 0 ULP apart).
  *   NaN          : NaN vs NaN passes only with nanEqual: true (default false, as
- *                  numpy.allclose). Any other pair with a NaN fails with infinite
- *                  error. NaNs are counted separately in nanActual / nanExpected.
+ *                  numpy.allclose). Any other pair with a NaN fails with error NaN.
+ *                  NaNs are counted separately in nanActual / nanExpected.
  *   ±Inf         : +Inf vs +Inf (and −Inf vs −Inf) pass with error 0; Inf vs
  *                  finite or vs the opposite Inf fails with infinite error and is
  *                  counted in infMismatch.
- *   Infinite errors make maxAbs / maxRel / maxUlp infinite.
+ *   Infinite errors make maxAbs / maxRel / maxUlp infinite; NaN errors make them NaN.
  *
  * Metrics:
  *   maxAbs  max |a − e| over all elements.
@@ -37,13 +37,22 @@
  *           ties, so the first NaN/Inf failure if any); if nothing fails, the
  *           element with the largest abs error; null when n = 0.
  *
+ *   NaN errors   a pair with a NaN that is not close (see above) has error NaN:
+ *           maxAbs, maxRel and maxUlp are NaN when any such pair exists (as
+ *           numpy.max(abs(a - e)) is), else Infinity when an error is infinite.
+ *   finite  present when some element is NaN or ±Inf on either side: n, maxAbs,
+ *           maxRel and maxUlp over the elements where both values are finite,
+ *           so a few NaNs do not hide how far the rest is off.
+ *
  * JSON: the result is a plain object. JSON cannot hold NaN or ±Infinity, so a
  * non-finite metric (maxAbs, maxRel, maxUlp, worst.absErr, worst.relErr,
- * worst.ulp) is reported as null, meaning "infinite / undefined". The values
+ * worst.ulp, finite.*) is written as the string 'NaN' or 'Infinity'; null
+ * means "not measured" (shapes differ; relErr where expected is 0). The values
  * worst.actual / worst.expected are numbers, or the strings 'NaN',
  * 'Infinity', '-Infinity' so that the kind of special value is not lost.
  */
 import { Tensor, sizeOf } from '../tensor';
+import { formatNumber } from '../util/format';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -56,6 +65,11 @@ export interface Tolerance {
 
 /** A JSON-safe number: null stands for NaN or ±Infinity. */
 export type JsonNumber = number | null;
+/**
+ * A JSON-safe error metric: a finite number, 'NaN' or 'Infinity' (an error is never negative), or
+ * null when nothing was measured (shapes differ). Reports before schema 3 wrote null for NaN/Inf too.
+ */
+export type MetricNumber = number | 'NaN' | 'Infinity' | null;
 /** A value from the data: a finite number, or 'NaN' / 'Infinity' / '-Infinity'. */
 export type JsonValue = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -65,10 +79,10 @@ export interface WorstElement {
   index: number[];
   actual: JsonValue;
   expected: JsonValue;
-  absErr: JsonNumber;
-  /** null when expected is 0 or the error is infinite. */
-  relErr: JsonNumber;
-  ulp: JsonNumber;
+  absErr: MetricNumber;
+  /** null when expected is 0. */
+  relErr: MetricNumber;
+  ulp: MetricNumber;
   /** Whether this element fails the pass rule. */
   fails: boolean;
 }
@@ -79,9 +93,11 @@ export interface CompareResult {
   /** Elements failing the pass rule. */
   mismatches: number;
   mismatchPct: number;
-  maxAbs: JsonNumber;
-  maxRel: JsonNumber;
-  maxUlp: JsonNumber;
+  maxAbs: MetricNumber;
+  maxRel: MetricNumber;
+  maxUlp: MetricNumber;
+  /** The error over the elements where both values are finite; present only when some are not. */
+  finite?: FiniteMetrics;
   worst: WorstElement | null;
   nanActual: number;
   nanExpected: number;
@@ -94,6 +110,33 @@ export interface CompareResult {
   tolerance: { atol: number; rtol: number; nanEqual: boolean };
   /** Present (and pass = false) when compareTensors got different shapes. */
   shapeMismatch?: { actual: number[]; expected: number[] };
+}
+
+/** Error metrics over the elements whose actual and expected values are both finite. */
+export interface FiniteMetrics {
+  n: number;
+  maxAbs: MetricNumber;
+  maxRel: MetricNumber;
+  maxUlp: MetricNumber;
+}
+
+/** "; over the 35 finite elements: maxAbs 0.5, maxRel 0.2, maxUlp 3" (empty when every element is finite). */
+export function finiteMetricsText(f: FiniteMetrics | undefined): string {
+  if (!f) return '';
+  return `; over the ${f.n} finite elements: maxAbs ${formatNumber(f.maxAbs, 3)}, maxRel ${formatNumber(f.maxRel, 3)}, maxUlp ${formatNumber(f.maxUlp, 3)}`;
+}
+
+/** A metric as a number for arithmetic and ranking: 'NaN' -> NaN, 'Infinity' and null (unknown) -> Infinity. */
+export function metricValue(x: MetricNumber | undefined): number {
+  if (x === 'NaN') return NaN;
+  if (x === 'Infinity' || x === null || x === undefined) return Infinity;
+  return x;
+}
+
+/** A metric for ranking (worst first): NaN and unknown rank as infinite. */
+export function metricRank(x: MetricNumber | undefined): number {
+  const v = metricValue(x);
+  return v === v ? v : Infinity;
 }
 
 // ---------------------------------------------------------------------------
@@ -162,16 +205,24 @@ export function allclose(
 // Array comparison
 // ---------------------------------------------------------------------------
 
+/** The error of one pair as reported: NaN for a NaN pair that is not close (ranked as infinite). */
+function pairErr(a: number, e: number, ranked: number): number {
+  return (a !== a || e !== e) && ranked !== 0 ? NaN : ranked;
+}
+
 /** The ULP distance the comparison uses for one pair (NaN/Inf rules applied). */
 function pairUlp(a: number, e: number, nanEqual: boolean): number {
-  if (a !== a || e !== e) return nanEqual && a !== a && e !== e ? 0 : Infinity;
+  if (a !== a || e !== e) return nanEqual && a !== a && e !== e ? 0 : NaN;
   if (a === e) return 0;
   if (!Number.isFinite(a) || !Number.isFinite(e)) return Infinity;
   return float32Ulp(a, e);
 }
 
-function jsonNum(x: number): JsonNumber {
-  return Number.isFinite(x) ? x : null;
+/** A metric as JSON can hold it: NaN and Infinity become strings (an error is never -Infinity). */
+export function metricOf(x: number): MetricNumber {
+  if (x !== x) return 'NaN';
+  if (x === Infinity || x === -Infinity) return 'Infinity';
+  return x;
 }
 
 function jsonVal(x: number): JsonValue {
@@ -241,6 +292,11 @@ export function compareArrays(
   let maxAbs = 0;
   let maxRel = 0;
   let maxUlp = 0;
+  let nanError = false;
+  let finiteN = 0;
+  let finiteAbs = 0;
+  let finiteRel = 0;
+  let finiteUlp = 0;
   let worstFail = -1;
   let worstFailErr = -1;
   let worstAll = -1;
@@ -256,34 +312,48 @@ export function compareArrays(
       if (a !== a) nanActual++;
       if (e !== e) nanExpected++;
       close = nanEqual && a !== a && e !== e;
+      // Ranked as infinite (so the first NaN failure is the worst element); reported as NaN.
       err = close ? 0 : Infinity;
       ulp = err;
-      if (!close) maxRel = Infinity;
+      if (!close) nanError = true;
     } else if (a === e) {
       close = true; // covers −0 vs +0 and equal infinities
       err = 0;
       ulp = 0;
       if (e === 0) relSkippedZeros++;
+      if (a - a === 0) finiteN++;
     } else {
       err = a - e;
       if (err < 0) err = -err;
+      // a - a is NaN exactly when a is ±Inf here (NaN was handled above); no Number.* lookups in the hot loop.
+      const bothFinite = a - a === 0 && e - e === 0;
+      let rel = 0;
       if (err === Infinity) {
         // One side is ±Inf, or (float64 data only) the difference overflows.
-        if (a - a !== 0 || e - e !== 0) infMismatch++;
+        if (!bothFinite) infMismatch++;
         close = false;
+        rel = Infinity;
         maxRel = Infinity;
       } else {
         const ae = e < 0 ? -e : e;
         close = err <= atol + rtol * ae;
         if (ae === 0) relSkippedZeros++;
-        else if (err / ae > maxRel) maxRel = err / ae;
+        else {
+          rel = err / ae;
+          if (rel > maxRel) maxRel = rel;
+        }
       }
       const ua = aBits[i];
       const ue = eBits[i];
       ulp = orderedFromBits(ua) - orderedFromBits(ue);
       if (ulp < 0) ulp = -ulp;
-      // a - a is NaN exactly when a is ±Inf here (NaN was handled above); no Number.* lookups in the hot loop.
-      if (a - a !== 0 || e - e !== 0) ulp = Infinity;
+      if (!bothFinite) ulp = Infinity;
+      else {
+        finiteN++;
+        if (err > finiteAbs) finiteAbs = err;
+        if (rel > finiteRel) finiteRel = rel;
+        if (ulp > finiteUlp) finiteUlp = ulp;
+      }
     }
     if (!close) allcloseFailures++;
     if (err > maxAbs) maxAbs = err;
@@ -312,21 +382,32 @@ export function compareArrays(
       index: unravelIndex(wi, shape),
       actual: jsonVal(a),
       expected: jsonVal(e),
-      absErr: jsonNum(err),
-      relErr: e !== 0 && Number.isFinite(err) ? jsonNum(err / Math.abs(e)) : null,
-      ulp: jsonNum(pairUlp(a, e, nanEqual)),
+      absErr: metricOf(pairErr(a, e, err)),
+      relErr: e !== 0 ? metricOf(pairErr(a, e, err) / Math.abs(e)) : null,
+      ulp: metricOf(pairUlp(a, e, nanEqual)),
       fails: wi === worstFail,
     };
   }
 
+  const nanOr = (x: number): MetricNumber => (nanError ? 'NaN' : metricOf(x));
   return {
     pass: mismatches === 0,
     n,
     mismatches,
     mismatchPct: n === 0 ? 0 : (100 * mismatches) / n,
-    maxAbs: jsonNum(maxAbs),
-    maxRel: jsonNum(maxRel),
-    maxUlp: jsonNum(maxUlp),
+    maxAbs: nanOr(maxAbs),
+    maxRel: nanOr(maxRel),
+    maxUlp: nanOr(maxUlp),
+    ...(finiteN < n
+      ? {
+          finite: {
+            n: finiteN,
+            maxAbs: metricOf(finiteAbs),
+            maxRel: metricOf(finiteRel),
+            maxUlp: metricOf(finiteUlp),
+          },
+        }
+      : {}),
     worst,
     nanActual,
     nanExpected,

@@ -15,7 +15,7 @@
 import { ReferenceAdapter } from '../adapters/reference';
 import type { Adapter, PrecisionProfile } from '../adapters/types';
 import { layerBudgetUlps, profileUlpFactor, type LayerBudgetKind } from '../compare/layer-budgets';
-import { compareArrays, unravelIndex, type JsonNumber, type JsonValue } from '../compare/metrics';
+import { compareArrays, unravelIndex, type JsonNumber, type JsonValue, type MetricNumber } from '../compare/metrics';
 import { LOGITS_SUFFIX } from '../spec/builders';
 import type { DenseSpec, LayerSpec, ModelSpec, ModelWeights } from '../spec/types';
 import { sizeOf, type Tensor } from '../tensor';
@@ -84,6 +84,8 @@ function now(): number {
 }
 
 const json = (x: number): JsonNumber => (N.isFinite(x) ? x : null);
+/** compareArrays' metric in the diagnosis's own convention (null = NaN or infinite; types.ts). */
+const jsonMetric = (x: MetricNumber): JsonNumber => (typeof x === 'number' ? x : null);
 
 function jsonVal(x: number): JsonValue {
   if (x !== x) return 'NaN';
@@ -107,7 +109,12 @@ function relRms(a: ArrayLike<number>, e: ArrayLike<number>): number {
 
 function cumulative(actual: Tensor, expected: Tensor): CumulativeError {
   const c = compareArrays(actual.data, expected.data, { atol: 0, rtol: 0 }, expected.shape);
-  return { maxAbs: c.maxAbs, maxRel: c.maxRel, maxUlp: c.maxUlp, relRms: json(relRms(actual.data, expected.data)) };
+  return {
+    maxAbs: jsonMetric(c.maxAbs),
+    maxRel: jsonMetric(c.maxRel),
+    maxUlp: jsonMetric(c.maxUlp),
+    relRms: json(relRms(actual.data, expected.data)),
+  };
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -200,10 +207,10 @@ export async function diagnoseCase(
     const plain = await adapter.run(input, { training });
     if (sameShape(plain.output.shape, run.output.shape)) {
       const c = compareArrays(run.output.data, plain.output.data, { atol: 0, rtol: 0 });
-      captureEffect = { maxAbs: c.maxAbs, identical: c.maxAbs === 0 && c.nanActual === c.nanExpected };
+      captureEffect = { maxAbs: jsonMetric(c.maxAbs), identical: c.maxAbs === 0 && c.nanActual === c.nanExpected };
       if (!captureEffect.identical) {
         issues.push(
-          `capturing changes the adapter's final output (max |Δ| ${c.maxAbs ?? 'inf'}): the per-layer view is of the captured run`,
+          `capturing changes the adapter's final output (max |Δ| ${c.maxAbs}): the per-layer view is of the captured run`,
         );
       }
     } else {
@@ -299,7 +306,7 @@ export async function diagnoseCase(
     const env = r32
       ? {
           relRms: json(relRms(r32[row.name].data, r.data)),
-          maxAbs: compareArrays(r32[row.name].data, r.data, { atol: 0, rtol: 0 }).maxAbs,
+          maxAbs: jsonMetric(compareArrays(r32[row.name].data, r.data, { atol: 0, rtol: 0 }).maxAbs),
         }
       : null;
 

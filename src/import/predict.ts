@@ -60,11 +60,42 @@ export interface AdapterPredictions {
   seconds: number;
 }
 
-/** Builds the imported model on one adapter and runs every batch with training=false. */
+/**
+ * Where an adapter's probabilities are NaN or ±Inf, one line naming each input and its counts
+ * ("a.png: 6 NaN of 6"); undefined when every value is finite. A non-finite probability is never
+ * compared (NaN > x is false, so no --max-diff could catch it, and argmax would call it class 0).
+ */
+export function nonFiniteText(rows: readonly number[][], inputName: (row: number) => string): string | undefined {
+  const parts: string[] = [];
+  let inputs = 0;
+  rows.forEach((row, i) => {
+    let nan = 0;
+    let inf = 0;
+    for (const v of row) {
+      if (v !== v) nan++;
+      else if (v === Infinity || v === -Infinity) inf++;
+    }
+    if (nan + inf === 0) return;
+    inputs++;
+    if (parts.length < 5) {
+      const what = [nan ? `${nan} NaN` : '', inf ? `${inf} Inf` : ''].filter(Boolean).join(' and ');
+      parts.push(`${inputName(i)}: ${what} of ${row.length}`);
+    }
+  });
+  if (inputs === 0) return undefined;
+  return `returned non-finite probabilities for ${inputs} of ${rows.length} input(s): ${parts.join('; ')}${inputs > parts.length ? `; and ${inputs - parts.length} more` : ''}`;
+}
+
+/**
+ * Builds the imported model on one adapter and runs every batch with training=false. Non-finite
+ * probabilities make the adapter's result an error (see nonFiniteText); `inputName` names the
+ * inputs in that message (default "input <row>").
+ */
 export async function predictOnAdapter(
   entry: AdapterEntry,
   model: ImportedModel,
   batches: Tensor[],
+  inputName: (row: number) => string = (i) => `input ${i}`,
   modules: readonly string[] = [],
 ): Promise<AdapterPredictions> {
   const adapter = adapterForThisProcess(entry, modules);
@@ -97,7 +128,8 @@ export async function predictOnAdapter(
       const c = out.data.length / n;
       for (let i = 0; i < n; i++) rows.push(Array.from(out.data.subarray(i * c, (i + 1) * c)));
     }
-    return { id: entry.id, rows, seconds: (Date.now() - t0) / 1000 };
+    const nonFinite = nonFiniteText(rows, inputName);
+    return { id: entry.id, rows, ...(nonFinite ? { error: nonFinite } : {}), seconds: (Date.now() - t0) / 1000 };
   } finally {
     await adapter.dispose().catch(() => undefined);
   }

@@ -25,6 +25,30 @@ function fail(message: string): never {
   throw new ModelImportError('weights', message);
 }
 
+/** NaN and ±Inf counts of a weight and the flat index of the first (undefined when all are finite). */
+function nonFiniteCount(data: Float32Array): { nan: number; inf: number; first: number } | undefined {
+  let nan = 0;
+  let inf = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v === 0) continue; // finite
+    if (v !== v) nan++;
+    else inf++;
+    if (first < 0) first = i;
+  }
+  return first < 0 ? undefined : { nan, inf, first };
+}
+
+function unravel(flat: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
 /** Weights of every layer group listed in `layer_names` (legacy HDF5). */
 export function readLegacyH5Weights(f: H5File, root = '/model_weights'): Map<string, StoredWeight[]> {
   const layerNames = f.stringListAttr(root, 'layer_names');
@@ -81,7 +105,8 @@ function baseName(stored: string): string {
 
 /**
  * Puts stored weights onto the spec: for each spec layer with weights, the stored layer matched to
- * it must hold exactly the expected tensors (count, names when stored, shapes, float32).
+ * it must hold exactly the expected tensors (count, names when stored, shapes, float32, every value
+ * finite: a NaN/Inf weight would only show up later as NaN outputs, far from its cause).
  */
 export function mapWeights(
   spec: ModelSpec,
@@ -128,6 +153,13 @@ export function mapWeights(
       }
       if (w.array.dtype !== 'float32' || !(w.array.data instanceof Float32Array)) {
         fail(`${label}: ${who}: weight '${e.name}' is stored as ${w.array.dtype}; the notebook's model is float32`);
+      }
+      const bad = nonFiniteCount(w.array.data);
+      if (bad) {
+        fail(
+          `${label}: ${who}: weight '${e.name}' holds ${bad.nan + bad.inf} non-finite value(s) (${bad.nan} NaN, ${bad.inf} Inf; ` +
+            `the first at [${unravel(bad.first, e.shape).join(', ')}]: ${w.array.data[bad.first]})`,
+        );
       }
       list.push({ name: e.name, shape: [...e.shape], data: w.array.data, trainable: e.trainable });
     });

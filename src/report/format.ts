@@ -1,6 +1,8 @@
 /** Status marks and tolerance text of the renderers; the number and text helpers live in src/util/format.ts (re-exported here for the renderers). */
 import type { AppliedTolerance, CaseStatus } from './schema';
 
+export { finiteMetricsText as finiteText } from '../compare/metrics';
+
 export { formatNumber, formatMs, formatPct, escapeXml, escapeHtml, escapeMarkdownCell, truncate } from '../util/format';
 
 export const STATUS_ICON: Record<CaseStatus, string> = {

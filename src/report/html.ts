@@ -12,7 +12,7 @@ import { diagnosisLine } from './diagnosis-text';
 import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
 import { ruleText } from './markdown';
 import { CASE_STATUSES, countsText, statusLabel, type CaseResult, type ConformanceReport } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
+import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 const CSS = `
 :root { --pass:#e6f4ea; --xdiv:#e8eefc; --fail:#fde7e9; --warn:#fff4ce; --grey:#f1f1f1; --line:#d0d7de; }
@@ -105,7 +105,9 @@ function charts(report: ConformanceReport): string {
       );
       const values = info.boundaries.map((l) => {
         const c = byLabel.get(l);
-        return c?.metrics ? c.metrics.maxAbs : undefined;
+        // The chart's convention: null = infinite or NaN (drawn on the top row).
+        const v = c?.metrics ? c.metrics.maxAbs : undefined;
+        return typeof v === 'string' ? null : v;
       });
       if (values.some((v) => v !== undefined)) series.push({ name: a, values });
     }
@@ -197,7 +199,7 @@ function details(report: ConformanceReport): string {
                   : '');
               const ok = c.pass ? '✓' : c.outcome === 'expected-divergence' ? STATUS_MARK['expected-divergence'] : '✗';
               return (
-                `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? formatNumber(m.maxAbs) : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>` +
+                `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? `${formatNumber(m.maxAbs)}${m.finite ? `<br><span class="small" title="over the ${m.finite.n} finite elements">finite: ${formatNumber(m.finite.maxAbs)}</span>` : ''}` : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>` +
                 `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>` +
                 `<td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>` +
                 `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`
@@ -297,11 +299,12 @@ export function renderHtml(report: ConformanceReport): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ResNet conformance ${h(s.verdict.toUpperCase())} — ${h(report.runId)}</title>
+<title>ResNet conformance ${h(verdictText(report))} — ${h(report.runId)}</title>
 <style>${CSS}</style>
 </head>
 <body>
-<h1 class="verdict-${s.verdict}" id="verdict">${s.verdict === 'pass' ? '✓' : '✗'} ResNet conformance: ${h(s.verdict.toUpperCase())}</h1>
+<h1 class="verdict-${s.verdict}" id="verdict">${s.verdict === 'pass' ? '✓' : '✗'} ResNet conformance: ${h(verdictText(report))}</h1>
+${report.partial ? `<p id="partial"><strong>Partial report</strong> (merged with --allow-partial; never a pass): ${report.partial.reasons.map((r) => h(r)).join('; ')}</p>\n` : ''}
 <p>${s.total} results${counts ? `: ${h(counts)}` : ''} · run <code>${h(report.runId)}</code> · commit <code>${h(shortCommit(report))}</code> · ${h(report.tool.name)} ${h(report.tool.version)} · report schema ${report.schemaVersion} · fixtures ${h(report.fixtures.manifest)} (${report.fixtures.caseCount} cases, sha256 ${h(report.fixtures.sha256.slice(0, 12))})</p>
 ${baseline}${failures}
 <h2 id="matrix-section">Matrix</h2>

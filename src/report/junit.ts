@@ -15,7 +15,7 @@
  * Counts (tests, failures, errors, skipped) are given on every suite and on <testsuites>.
  */
 import { diagnosisLine, firstDivergingText } from './diagnosis-text';
-import { formatNumber, escapeXml, toleranceText } from './format';
+import { finiteText, formatNumber, escapeXml, toleranceText } from './format';
 import type { AdapterReport, CaseResult, ConformanceReport } from './schema';
 
 type Kind = 'pass' | 'failure' | 'error' | 'skipped';
@@ -54,7 +54,7 @@ function details(r: CaseResult): string {
   for (const c of r.checks) {
     const m = c.metrics;
     const metrics = m
-      ? `maxAbs ${formatNumber(m.maxAbs)}, maxRel ${formatNumber(m.maxRel)}, maxUlp ${formatNumber(m.maxUlp)}, mismatches ${m.mismatches}/${m.n}${m.worst ? `, worst at [${m.worst.index.join(',')}] actual ${m.worst.actual} expected ${m.worst.expected}` : ''}`
+      ? `maxAbs ${formatNumber(m.maxAbs)}, maxRel ${formatNumber(m.maxRel)}, maxUlp ${formatNumber(m.maxUlp)}, mismatches ${m.mismatches}/${m.n}${m.worst ? `, worst at [${m.worst.index.join(',')}] actual ${m.worst.actual} expected ${m.worst.expected}` : ''}${finiteText(m.finite)}`
       : '';
     const mark = c.pass ? 'ok  ' : c.outcome === 'expected-divergence' ? 'XDIV' : 'FAIL';
     lines.push(`${mark} ${c.name}${metrics ? `: ${metrics}` : ''}${c.reason ? ` — ${c.reason}` : ''}`);
@@ -144,9 +144,25 @@ export function renderJunit(report: ConformanceReport): string {
     );
   }
   const total = count(report.results, explicit);
+  // A partial merge: one erroring testcase per reason, so CI shows the report as incomplete.
+  const reasons = report.partial?.reasons ?? [];
+  if (reasons.length) {
+    total.tests += reasons.length;
+    total.errors += reasons.length;
+    suites.push(
+      [
+        `  <testsuite name="PARTIAL report (merge --allow-partial)" tests="${reasons.length}" failures="0" errors="${reasons.length}" skipped="0" time="0.000">`,
+        ...reasons.map(
+          (r, i) =>
+            `    <testcase classname="partial" name="reason ${i + 1}" time="0.000">\n      <error type="partial" message="${escapeXml(r)}">${escapeXml(r)}</error>\n    </testcase>`,
+        ),
+        '  </testsuite>',
+      ].join('\n'),
+    );
+  }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="resnet-conformance ${escapeXml(report.runId)}" ${attrs(total)} time="${seconds(totalMs)}">`,
+    `<testsuites name="resnet-conformance ${escapeXml(report.runId)}${reasons.length ? ' (PARTIAL)' : ''}" ${attrs(total)} time="${seconds(totalMs)}">`,
     ...suites,
     '</testsuites>',
     '',

@@ -10,7 +10,7 @@ import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed } from './view';
+import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
 export const MARKDOWN_BUDGET = 60_000;
@@ -40,10 +40,16 @@ export function renderMarkdown(report: ConformanceReport): string {
   const out: string[] = [];
   const counts = countsText(s.byStatus);
   out.push(
-    `## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${s.verdict.toUpperCase()} — ${s.total} results${counts ? `: ${counts}` : ''}`,
+    `## ${s.verdict === 'pass' ? '✅' : '❌'} ResNet conformance: ${verdictText(report)} — ${s.total} results${counts ? `: ${counts}` : ''}`,
   );
   out.push('');
   out.push(envLine(report));
+  if (report.partial) {
+    out.push('');
+    out.push(
+      `**Partial report** (merged with --allow-partial; never a pass): ${report.partial.reasons.map((r) => cell(r)).join('; ')}`,
+    );
+  }
   if (report.baseline) {
     const b = report.baseline;
     out.push('');

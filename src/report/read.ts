@@ -64,11 +64,14 @@ export function parseReport(text: string, name: string): ConformanceReport {
     }
   });
   if (r.schemaVersion === 1) upgradeFromV1(r);
+  // 2 -> 3 changes nothing that is there: a null metric keeps its old meaning (NaN, infinite or not
+  // measured), there is no metrics.finite, no cases[].fixtureSha256, and a version-2 merge was never partial.
+  r.schemaVersion = REPORT_SCHEMA_VERSION;
   return raw as ConformanceReport;
 }
 
 /** Earlier schema versions parseReport accepts (upgraded in memory to the current one). */
-const READABLE_OLDER: readonly number[] = [1];
+const READABLE_OLDER: readonly number[] = [1, 2];
 
 /**
  * Schema 1 -> 2, in place: a tolerance object named its row by one string ('resnet50-training-logits')

@@ -6,7 +6,7 @@
  * Determinism: two runs on the same machine produce identical reports except in the fields listed
  * in VOLATILE_KEYS (times, dates, the run id derived from the date).
  */
-import type { CompareResult, JsonNumber, WorstElement } from '../compare/metrics';
+import type { CompareResult, FiniteMetrics, JsonNumber, MetricNumber, WorstElement } from '../compare/metrics';
 import type { ResolvedTolerance } from '../compare/tolerances';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription } from '../adapters/types';
@@ -19,10 +19,13 @@ export type { RunInfo } from '../environment/run-info';
 
 /**
  * 2: tolerance objects name (caseClass, role, profile) and their kind, and lose maxUlp; statuses
- * 'expected-divergence' and 'unexpected-match'; checks[].outcome. Version 1 is still read (./read.ts
- * upgrades it in memory).
+ * 'expected-divergence' and 'unexpected-match'; checks[].outcome.
+ * 3: a non-finite metric is the string 'NaN' or 'Infinity' (null: not measured), with metrics.finite
+ * (the error over the finite elements); cases[].fixtureSha256; `partial` on a merge of an incomplete
+ * or mixed set of parts. Versions 1 and 2 are still read (./read.ts upgrades them in memory; their
+ * null metrics keep meaning "infinite or undefined").
  */
-export const REPORT_SCHEMA_VERSION = 2;
+export const REPORT_SCHEMA_VERSION = 3;
 
 /**
  * Verdict of one adapter × case.
@@ -99,14 +102,19 @@ export function countsText(counts: Record<CaseStatus, number>): string {
     .join(', ');
 }
 
-/** Metrics of one comparison (a subset of CompareResult, all JSON-safe; null = infinite/undefined). */
+/**
+ * Metrics of one comparison (a subset of CompareResult, all JSON-safe): a non-finite error is 'NaN' or
+ * 'Infinity'; null = not measured (and, in reports before schema 3, infinite or undefined).
+ */
 export interface CheckMetrics {
   n: number;
   mismatches: number;
   mismatchPct: number;
-  maxAbs: JsonNumber;
-  maxRel: JsonNumber;
-  maxUlp: JsonNumber;
+  maxAbs: MetricNumber;
+  maxRel: MetricNumber;
+  maxUlp: MetricNumber;
+  /** The error over the elements where both values are finite: present only when some are not (schema 3). */
+  finite?: FiniteMetrics;
   worst: WorstElement | null;
   nanActual: number;
   infMismatch: number;
@@ -209,6 +217,12 @@ export interface CaseInfo {
   /** Where the expected values come from (notebook-published / keras-generated + provenance). */
   source: Record<string, unknown>;
   description?: string;
+  /**
+   * sha256 of the case's manifest entry as run (model, input, expected tensors with their digests,
+   * checks, weights): equal digests = the same fixture. `compare` names the cases whose digest differs.
+   * Absent in reports before schema 3.
+   */
+  fixtureSha256?: string;
 }
 
 export interface WorkerInfo {
@@ -295,6 +309,11 @@ export interface ReportSummary {
   failures: string[];
 }
 
+/** Why a merged report is not one whole run (`merge --allow-partial`): a shard missing, mixed sets. */
+export interface PartialInfo {
+  reasons: string[];
+}
+
 export interface ConformanceReport {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
   tool: { name: 'resnet-conformance'; version: string };
@@ -308,6 +327,11 @@ export interface ConformanceReport {
   /** Sorted by adapter (registry order), then case (manifest order). */
   results: CaseResult[];
   baseline: BaselineInfo | null;
+  /**
+   * Present only on a merge of an incomplete or mixed set of parts made with --allow-partial (schema 3):
+   * the reasons. Such a report's verdict is 'fail'.
+   */
+  partial?: PartialInfo;
   summary: ReportSummary;
   /**
    * Performance: the run's own cost by phase, plus the digest of a bench result given with
@@ -359,6 +383,7 @@ export function checkMetricsOf(r: CompareResult): CheckMetrics {
     maxAbs: r.maxAbs,
     maxRel: r.maxRel,
     maxUlp: r.maxUlp,
+    ...(r.finite ? { finite: { ...r.finite } } : {}),
     worst: r.worst,
     nanActual: r.nanActual,
     infMismatch: r.infMismatch,

@@ -1,4 +1,5 @@
 /** Lookups shared by the Markdown and HTML renderers (row/column order, cell text). */
+import { metricRank, type MetricNumber } from '../compare/metrics';
 import { formatNumber } from './format';
 import { statusLabel, type CaseResult, type ConformanceReport } from './schema';
 
@@ -22,14 +23,14 @@ export function matrixOf(report: ConformanceReport): Matrix {
 }
 
 /** The headline error of a result: the output's max abs error (else the worst over its checks). */
-export function headlineError(r: CaseResult): number | null | undefined {
+export function headlineError(r: CaseResult): MetricNumber | undefined {
   if (r.metrics) return r.metrics.maxAbs;
-  let worst: number | null | undefined;
+  let worst: MetricNumber | undefined;
   for (const c of r.checks) {
     const m = c.metrics?.maxAbs;
     if (m === undefined) continue;
-    if (m === null) return null;
-    if (worst === undefined || (worst !== null && m > worst)) worst = m;
+    if (typeof m !== 'number') return m;
+    if (worst === undefined || (typeof worst === 'number' && m > worst)) worst = m;
   }
   return worst;
 }
@@ -55,10 +56,9 @@ export function cellText(r: CaseResult): string {
       let worst: CaseResult['checks'][number] | undefined;
       for (const c of r.checks) {
         if (!counts(c) || !c.metrics) continue;
-        const m = c.metrics.maxAbs;
-        const w = worst?.metrics?.maxAbs;
-        if (!worst || m === null || (w !== null && w !== undefined && m > w)) worst = c;
-        if (m === null) break;
+        const m = metricRank(c.metrics.maxAbs);
+        if (!worst || m > metricRank(worst.metrics?.maxAbs)) worst = c;
+        if (m === Infinity) break;
       }
       if (!worst) return r.checks.some((c) => !c.pass) ? `✗ ${r.checks.find((c) => !c.pass)!.name}` : r.status;
       const where = worst.kind === 'output' ? '' : ` ${worst.label ?? worst.name.replace(/^intermediates\//, '')}`;
@@ -88,4 +88,22 @@ export function tolerancesUsed(report: ConformanceReport): Array<NonNullable<Cas
     (a, b) =>
       a.caseClass.localeCompare(b.caseClass) || a.role.localeCompare(b.role) || a.profile.localeCompare(b.profile),
   );
+}
+
+/**
+ * Wall time of the whole run: one part's durationMs; for a merge, from the earliest part's start to
+ * the latest part's finish (shards run side by side), else the parts' durations added up.
+ */
+export function runDurationMs(report: Pick<ConformanceReport, 'parts'>): number | undefined {
+  const parts = report.parts;
+  if (parts.length <= 1) return parts[0]?.durationMs;
+  const starts = parts.map((p) => Date.parse(p.startedAt));
+  const ends = parts.map((p) => Date.parse(p.finishedAt));
+  if ([...starts, ...ends].every((t) => Number.isFinite(t))) return Math.max(...ends) - Math.min(...starts);
+  return parts.reduce((s, p) => s + p.durationMs, 0);
+}
+
+/** "FAIL", or "FAIL (PARTIAL)" for a partial merge (its verdict is always fail). */
+export function verdictText(report: Pick<ConformanceReport, 'summary' | 'partial'>): string {
+  return `${report.summary.verdict.toUpperCase()}${report.partial ? ' (PARTIAL)' : ''}`;
 }

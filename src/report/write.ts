@@ -1,15 +1,103 @@
 /**
- * Atomic report output. Each file is written to a temporary name in the same directory and renamed
+ * Atomic report output, one writer per folder. Each file is written to a temporary name in the same directory and renamed
  * into place (rename is atomic on POSIX file systems), so a reader never sees half a file. After all
  * files are in place, a completion marker (complete.json: run id + sha256 of every file) is written
  * last. A run starts by removing the marker and the report files of any earlier run in the same
- * directory, so an interrupted run leaves no report that looks complete.
+ * directory, so an interrupted run leaves no report that looks complete. While a run or merge writes a
+ * folder it holds a lock there (acquireOutDirLock): a second run with the same --out is refused
+ * instead of overwriting the first run's files while both report success.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { UsageError } from '../util/errors';
 import { sha256, writeFileAtomic } from '../util/fs';
 
 export const COMPLETE_MARKER = 'complete.json';
+/** Held in a report folder while a run or merge writes it (acquireOutDirLock). */
+export const OUT_DIR_LOCK = '.resnet-conformance.lock';
+
+/** What the lock file records: who holds the folder. */
+export interface OutDirLock {
+  pid: number;
+  host: string;
+  runId: string;
+  startedAt: string;
+}
+
+/** The folder is being written by another live run (the CLI exits 2 with this message). */
+export class OutDirBusyError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutDirBusyError';
+  }
+}
+
+/** Whether process `pid` exists on this machine (EPERM: it exists but belongs to another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the report folder `dir` for run `runId`: creates it and, exclusively (O_EXCL), its lock file
+ * recording this process's pid, host, run id and start. When another run holds it, an
+ * OutDirBusyError names that run and pid, and nothing in the folder is touched. A lock whose process is
+ * gone (same host, pid not running: a run killed with SIGKILL, a machine crash) is stale: it is
+ * removed (`note` says so) and taken. A lock from another host cannot be checked and is never taken
+ * over: the message says to remove it by hand. Returns the release function (removes the lock if it
+ * is still this run's).
+ */
+export function acquireOutDirLock(
+  dir: string,
+  runId: string,
+  note: (line: string) => void = () => undefined,
+): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, OUT_DIR_LOCK);
+  const mine: OutDirLock = { pid: process.pid, host: os.hostname(), runId, startedAt: new Date().toISOString() };
+  const text = `${JSON.stringify(mine)}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, text, { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === text) fs.rmSync(file, { force: true });
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let held: Partial<OutDirLock> = {};
+    try {
+      held = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<OutDirLock>;
+    } catch {
+      /* unreadable or half-written: judged below by what it holds (nothing) */
+    }
+    const who = `run ${held.runId ?? '(unknown)'} (pid ${held.pid ?? '?'} on ${held.host ?? '?'}, started ${held.startedAt ?? '?'})`;
+    const sameHost = held.host === mine.host;
+    if (typeof held.pid === 'number' && sameHost && !processAlive(held.pid)) {
+      note(`removed a stale lock in ${dir}: ${who} is no longer running`);
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (typeof held.pid !== 'number' || !sameHost) {
+      throw new OutDirBusyError(
+        `${dir} is locked by ${who}, which cannot be checked from here; if no run is writing it, remove ${file}`,
+      );
+    }
+    throw new OutDirBusyError(
+      `${dir} is being written by ${who}: choose another --out, or wait for that run to finish`,
+    );
+  }
+  throw new OutDirBusyError(`${dir}: could not take the lock ${file} (another run keeps taking it)`);
+}
 export const REPORT_FILES = { json: 'report.json', md: 'report.md', html: 'report.html', junit: 'junit.xml' } as const;
 
 export interface CompletionMarker {

@@ -152,6 +152,54 @@ export interface ReportDiff {
   /** Status got worse (passing → failing) or error grew beyond the factor. */
   regressions: number;
   improvements: number;
+  /** Set when the two reports ran on different fixture manifests: which cases differ (fixtureDifferences). */
+  fixtureWarning?: string;
+}
+
+const MAX_NAMED = 10;
+
+function named(ids: readonly string[]): string {
+  return ids.slice(0, MAX_NAMED).join(', ') + (ids.length > MAX_NAMED ? ` and ${ids.length - MAX_NAMED} more` : '');
+}
+
+/**
+ * When `a` and `b` ran on different fixture manifests (sha256 of manifest.json), one line naming the
+ * cases whose fixtures changed (their recorded fixtureSha256 differs; for reports before schema 3,
+ * which carry no per-case digest, their description differs), and the cases only one report has.
+ * Results of a changed case compare different expected values: their differences are not the adapter's.
+ */
+export function fixtureDifferences(a: ConformanceReport, b: ConformanceReport): string | undefined {
+  if (a.fixtures.sha256 === b.fixtures.sha256) return undefined;
+  const inB = new Map(b.cases.map((c) => [c.id, c]));
+  const inA = new Set(a.cases.map((c) => c.id));
+  const describe = ({ fixtureSha256: _d, ...rest }: ConformanceReport['cases'][number]) => JSON.stringify(rest);
+  let undigested = false;
+  const changed: string[] = [];
+  for (const c of a.cases) {
+    const d = inB.get(c.id);
+    if (!d) continue;
+    if (c.fixtureSha256 && d.fixtureSha256) {
+      if (c.fixtureSha256 !== d.fixtureSha256) changed.push(c.id);
+    } else {
+      undigested = true;
+      if (describe(c) !== describe(d)) changed.push(c.id);
+    }
+  }
+  const onlyA = a.cases.filter((c) => !inB.has(c.id)).map((c) => c.id);
+  const onlyB = b.cases.filter((c) => !inA.has(c.id)).map((c) => c.id);
+  const parts = [
+    changed.length ? `changed: ${named(changed)}` : '',
+    onlyA.length ? `only in the first: ${named(onlyA)}` : '',
+    onlyB.length ? `only in the second: ${named(onlyB)}` : '',
+  ].filter(Boolean);
+  return (
+    `the reports ran on different fixture manifests (sha256 ${a.fixtures.sha256.slice(0, 12)}… vs ${b.fixtures.sha256.slice(0, 12)}…); ` +
+    (parts.length ? parts.join('; ') : 'no case differs in what the reports record') +
+    (undigested
+      ? ' (a report older than schema 3 has no per-case fixture digest: cases compared by description only)'
+      : '') +
+    '. Differences in those cases compare different expected values.'
+  );
 }
 
 const STATUS_RANK: Record<CaseStatus, number> = {
@@ -216,5 +264,6 @@ export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: 
     if (!seen.has(key(p.adapter, p.case)))
       lines.push(`- ${p.adapter} × ${p.case}: ${p.status} (not in the second report)`);
   }
-  return { lines, regressions, improvements };
+  const fixtureWarning = fixtureDifferences(a, b);
+  return { lines, regressions, improvements, ...(fixtureWarning ? { fixtureWarning } : {}) };
 }

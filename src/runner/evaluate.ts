@@ -8,7 +8,8 @@
  * of each phase (fixture loading, weight init, build, run, compare), the tolerance lookup, the
  * parameter-count check against the manifest's Keras summary, exception handling and the status
  * rules:
- *   error        tolerance/fixture problem, build or run threw, or a requested capture is missing
+ *   error        tolerance/fixture problem, build or run threw, a requested capture is missing, or
+ *                paramCount() threw (nothing to compare with Keras's count)
  *   crashed / timeout  an external program adapter (src/adapters/external) or a browser page
  *                (src/adapters/browser) crashed, lost its GPU device or did not answer during the build or
  *                the run (adapterFaultStatus); it is restarted for the next case
@@ -23,6 +24,7 @@
 import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../adapters/types';
+import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
 import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../fixtures/load';
 import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
@@ -143,6 +145,8 @@ function statusOf(checks: CheckResult[]): CaseStatus {
     // The notebook's resume needs an NHWC output: without one, the output's shape is the problem.
     else if (!c.metrics && (c.name === 'resume' || c.name === 'view')) atLeast('fail-shape');
     else if (!c.metrics && c.kind !== 'paramCount' && !c.name.startsWith('check:')) return 'error';
+    // A parameter count that could not be obtained (paramCount() threw) measured nothing: an error, not a wrong count.
+    else if (c.kind === 'paramCount' && c.actualValue === undefined) return 'error';
     else if (c.kind === 'paramCount' || c.expectedShape) atLeast('fail-shape');
     else atLeast('fail-numeric');
   }
@@ -370,12 +374,12 @@ export async function evaluateCase(
   const headline = checks.find((c) => c.kind === 'output' && c.metrics) ?? checks.find((c) => c.metrics);
   let reason: string;
   if (status === 'pass' || status === 'expected-divergence') {
-    let maxAbs: number | null = 0;
-    let maxUlp: number | null = 0;
+    let maxAbs = 0;
+    let maxUlp = 0;
     for (const c of checks) {
       if (!c.metrics || c.outcome) continue;
-      maxAbs = maxAbs === null || c.metrics.maxAbs === null ? null : Math.max(maxAbs, c.metrics.maxAbs);
-      maxUlp = maxUlp === null || c.metrics.maxUlp === null ? null : Math.max(maxUlp, c.metrics.maxUlp);
+      maxAbs = Math.max(maxAbs, metricRank(c.metrics.maxAbs));
+      maxUlp = Math.max(maxUlp, metricRank(c.metrics.maxUlp));
     }
     const passing = checks.filter((c) => !c.outcome).length;
     const measured = checks.filter((c) => !c.outcome && c.metrics).length;

@@ -100,6 +100,7 @@ function caseInfos(cases: FixtureCase[]): CaseInfo[] {
       boundaries,
       source: { ...k.source },
       description: k.description,
+      fixtureSha256: sha256(JSON.stringify(k)),
     };
   });
 }

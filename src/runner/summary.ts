@@ -1,7 +1,8 @@
 /**
  * The verdict of a report, from its results alone (so `merge` and `--baseline` can recompute it).
  *
- * Exit code 1 (verdict 'fail') when any result is regressed, unexpected-match, fail-numeric,
+ * Exit code 1 (verdict 'fail') when the report is partial (`merge --allow-partial` of an incomplete or
+ * mixed set of parts), or when any result is regressed, unexpected-match, fail-numeric,
  * fail-shape, error, crashed or timeout, or is unavailable for an adapter that was named explicitly
  * in --adapters. Expected divergences, unavailable adapters picked by default or by `--adapters all`,
  * and skipped cases do not fail the run (they are listed in every report with the reason, and the
@@ -14,8 +15,10 @@ import {
   type CaseResult,
   type CaseStatus,
   type CheckResult,
+  type PartialInfo,
   type ReportSummary,
 } from '../report/schema';
+import { metricRank } from '../compare/metrics';
 import { formatNumber } from '../util/format';
 
 const MAX_FAILURE_LINES = 200;
@@ -24,11 +27,16 @@ export function describeFailure(r: CaseResult): string {
   return `${r.adapter} × ${r.case}: ${r.status}${r.regression?.kind === 'newly-failing' ? ' (newly failing)' : ''} — ${r.reason}`;
 }
 
-export function summarize(results: readonly CaseResult[], adapters: readonly AdapterReport[]): ReportSummary {
+export function summarize(
+  results: readonly CaseResult[],
+  adapters: readonly AdapterReport[],
+  partial?: PartialInfo,
+): ReportSummary {
   const byStatus: Record<CaseStatus, number> = emptyCounts();
   const explicit = new Set(adapters.filter((a) => a.explicitlyRequested).map((a) => a.id));
   let requiredUnavailable = 0;
-  const failures: string[] = [];
+  // A partial report (a merge of an incomplete or mixed set) is never a pass, whatever its results say.
+  const failures: string[] = (partial?.reasons ?? []).map((r) => `partial report: ${r}`);
   for (const r of results) {
     byStatus[r.status]++;
     if (FAILING_STATUSES.includes(r.status)) failures.push(describeFailure(r));
@@ -85,7 +93,7 @@ export function divergenceReason(
     row.tensors.push(c);
     rows.set(name, row);
   }
-  const err = (c: CheckResult) => (c.metrics?.maxAbs === null ? Infinity : (c.metrics?.maxAbs ?? 0));
+  const err = (c: CheckResult) => (c.metrics ? metricRank(c.metrics.maxAbs) : 0);
   const parts = [...rows].map(([name, r]) => {
     const worst = [...r.tensors].sort((a, b) => err(b) - err(a));
     const named = worst

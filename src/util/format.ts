@@ -1,8 +1,15 @@
 /** Number and text formatting shared by the renderers, the runner's progress lines and the bench (pure functions, deterministic output). */
 
-export function formatNumber(x: number | null | undefined, digits = 2): string {
+/**
+ * A number for people: '–' when absent, 'NaN' / 'Inf' for a non-finite metric (src/compare/metrics.ts
+ * MetricNumber), '∞' for null (reports before schema 3 wrote null for a NaN or infinite error).
+ */
+export function formatNumber(x: number | 'NaN' | 'Infinity' | null | undefined, digits = 2): string {
   if (x === undefined) return '–';
   if (x === null) return '∞';
+  if (x === 'NaN' || (typeof x === 'number' && x !== x)) return 'NaN';
+  if (x === 'Infinity' || x === Infinity) return 'Inf';
+  if (x === -Infinity) return '-Inf';
   if (x === 0) return '0';
   const a = Math.abs(x);
   if (Number.isInteger(x) && a < 1e6) return String(x);

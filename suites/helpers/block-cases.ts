@@ -10,6 +10,7 @@ import type { FixtureCase } from '../../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../../src/fixtures/paths';
 import { describeFailures, runFixtureCase } from '../../src/fixtures/run-case';
 import { initModelWeights } from '../../src/init';
+import { formatNumber } from '../../src/util/format';
 import { buildModel } from '../../src/spec/model-args';
 
 export function blockCasesByModel(): Map<string, FixtureCase[]> {
@@ -47,7 +48,7 @@ export async function runBlockCases(
       problems.push(`${k.id}: ${diverged ? 'diverges without' : 'does not diverge despite'} a KNOWN_DEFECTS entry`);
     comparisons.push(run.comparisons.length);
     for (const c of run.comparisons)
-      measured.push(`${k.id} ${c.tensor}: max abs ${c.result?.maxAbs?.toExponential(2)} (${c.verdict})`);
+      measured.push(`${k.id} ${c.tensor}: max abs ${formatNumber(c.result?.maxAbs)} (${c.verdict})`);
   }
   return { problems, measured, comparisons };
 }

@@ -4,7 +4,8 @@
  * img_to_array, expand_dims, /255.0), runs it with training=False on each adapter and prints the
  * probability vector and class per image and adapter, and the largest disagreement between adapters.
  *
- * Exit codes: 0 done; 1 an adapter failed, or --max-diff was given and exceeded; 2 bad input
+ * Exit codes: 0 done; 1 an adapter failed (non-finite probabilities included: NaN/Inf is never a
+ * result), or --max-diff was given and exceeded; 2 bad input (a NaN/Inf weight included)
  * (unreadable/corrupt model, not the notebook's architecture, unreadable image, usage).
  */
 import { argmax, largestDisagreement, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
@@ -86,7 +87,8 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   // One batch per image: the notebook predicts a batch of one.
   const batches = prepared.map((p) => p.x);
   const results: AdapterPredictions[] = [];
-  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches, plan.modules));
+  for (const e of plan.entries)
+    results.push(await predictOnAdapter(e, model, batches, (i) => prepared[i].file, plan.modules));
 
   const failed = results.filter((r) => r.error);
   const worst = largestDisagreement(results);
@@ -151,7 +153,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   }
   for (const r of failed) process.stderr.write(`resnet-conformance classify: adapter '${r.id}' ${r.error}\n`);
   if (failed.length) return 1;
-  if (maxDiff !== undefined && worst && worst.maxAbs > maxDiff) {
+  if (maxDiff !== undefined && worst && !(worst.maxAbs <= maxDiff)) {
     process.stderr.write(
       `resnet-conformance classify: largest disagreement ${worst.maxAbs.toExponential(3)} exceeds --max-diff ${maxDiff}\n`,
     );

@@ -50,7 +50,9 @@ function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof pa
 
 /**
  * `compare`: differences from the first report to the second — status changes, error growth or
- * shrinkage beyond the factor, pairs only in one of them. Exit 1 when something got worse
+ * shrinkage beyond the factor, pairs only in one of them; a warning (stderr, and fixtureWarning in
+ * --json) naming the cases whose fixtures differ when the reports ran on different fixture manifests.
+ * Exit 1 when something got worse
  * (a failing status that was not failing, or error growth beyond the factor), else 0; 2 on bad input.
  * Given two bench results instead (`bench --json`), compares their latencies (see compareBenchFiles).
  */
@@ -81,6 +83,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const d = diffReports(a, b, factor);
+  if (d.fixtureWarning) process.stderr.write(`resnet-conformance compare: warning: ${d.fixtureWarning}\n`);
   if (bool(p, 'json')) {
     process.stdout.write(`${JSON.stringify({ from: a.runId, to: b.runId, factor, ...d }, null, 2)}\n`);
   } else {

@@ -6,7 +6,8 @@
  * adapter's (keras when it runs, else reference, else the first), with the largest probability
  * difference.
  *
- * Exit codes: 0 done; 1 an adapter failed, or --max-diff was given and exceeded; 2 bad input.
+ * Exit codes: 0 done; 1 an adapter failed (non-finite probabilities included: NaN/Inf is never a
+ * result), or --max-diff was given and exceeded; 2 bad input (a NaN/Inf weight included).
  */
 import { DatasetError, datasetBatch, loadSignsDataset, type SignsDataset } from '../../datasets';
 import { argmax, predictOnAdapter, type AdapterPredictions } from '../../import/predict';
@@ -130,7 +131,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const batches: Tensor[] = [];
   for (let s = 0; s < ds.count; s += batchSize) batches.push(datasetBatch(ds, s, Math.min(ds.count, s + batchSize)));
   const results: AdapterPredictions[] = [];
-  for (const e of plan.entries) results.push(await predictOnAdapter(e, model, batches, plan.modules));
+  for (const e of plan.entries)
+    results.push(await predictOnAdapter(e, model, batches, (i) => `${ds.split}_set_x[${i}]`, plan.modules));
   const failed = results.filter((r) => r.error);
   const evals = evaluatePredictions(results, ds.labels, baseline);
   const baseOk = !results.find((r) => r.id === baseline)?.error;
@@ -180,7 +182,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   for (const r of failed) process.stderr.write(`resnet-conformance evaluate: adapter '${r.id}' ${r.error}\n`);
   if (failed.length) return 1;
   const worst = Math.max(0, ...evals.map((e) => e.maxAbsDiffFromBaseline));
-  if (maxDiff !== undefined && worst > maxDiff) {
+  if (maxDiff !== undefined && !(worst <= maxDiff)) {
     process.stderr.write(
       `resnet-conformance evaluate: largest probability difference from ${baseline} ${worst.toExponential(3)} exceeds --max-diff ${maxDiff}\n`,
     );

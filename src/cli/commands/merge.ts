@@ -2,15 +2,17 @@ import * as path from 'path';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
 import { REPORT_SCHEMA_VERSION } from '../../report/schema';
-import { prepareOutDir, writeReportDir } from '../../report/write';
+import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
 import { mergeReports } from '../../runner/merge';
-import { UsageError, parseArgs, required } from '../args';
+import { UsageError, bool, parseArgs, required } from '../args';
 import { MERGE_SPEC } from '../specs';
 import { displayDir, printSummary } from './run';
 
 /**
  * `merge`: combines shard (or per-device) reports into one run directory with all four formats.
- * Exit code = the merged verdict (0 pass, 1 fail), 2 on bad or overlapping input.
+ * Exit code = the merged verdict (0 pass, 1 fail; a partial merge always fails), 2 on bad or
+ * overlapping input, on an incomplete or mixed set without --allow-partial, or when another run is
+ * writing --out.
  */
 export async function mergeCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, MERGE_SPEC.flags);
@@ -26,11 +28,25 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const merged = mergeReports(reports, p.positional);
-  prepareOutDir(out);
-  writeReportDir(out, merged.runId, REPORT_SCHEMA_VERSION, renderAll(merged));
+  const merged = mergeReports(reports, p.positional, { allowPartial: bool(p, 'allow-partial') });
+  let release: () => void;
+  try {
+    release = acquireOutDirLock(out, merged.runId, (s) => process.stderr.write(`resnet-conformance merge: ${s}\n`));
+  } catch (err) {
+    if (err instanceof OutDirBusyError) {
+      process.stderr.write(`resnet-conformance merge: --out: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    prepareOutDir(out);
+    writeReportDir(out, merged.runId, REPORT_SCHEMA_VERSION, renderAll(merged));
+  } finally {
+    release();
+  }
   process.stdout.write(
-    `merged ${reports.length} report(s): ${merged.results.length} results from ${merged.parts.length} part(s)\n`,
+    `merged ${reports.length} report(s): ${merged.results.length} results from ${merged.parts.length} part(s)${merged.partial ? ' — PARTIAL (--allow-partial): not one whole run' : ''}\n`,
   );
   printSummary(merged, displayDir(out), (s) => process.stdout.write(`${s}\n`));
   return merged.summary.exitCode;

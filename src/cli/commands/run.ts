@@ -10,14 +10,16 @@ import { FIXTURES_DIR } from '../../fixtures/paths';
 import { formatMs, truncate } from '../../util/format';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
+import { runDurationMs, verdictText } from '../../report/view';
 import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
-import { prepareOutDir, writeReportDir } from '../../report/write';
+import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/baseline';
 import { stopAllWorkers } from '../../runner/orchestrator';
 import { ownTermination, signalExitCode } from '../../util/signals';
 import { progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
-import { parseShard, type Shard } from '../../runner/shard';
+import { makeRunId } from '../../runner/run-id';
+import { parseShard } from '../../runner/shard';
 import { UsageError, bool, parseArgs, str, type ParsedArgs } from '../args';
 import { adapterSourcesFromFlags } from '../adapter-sources';
 import { RUN_SPEC } from '../specs';
@@ -35,14 +37,8 @@ export function positiveNumber(v: string | undefined, name: string, fallback: nu
   return n;
 }
 
-/** Run id from the start time (UTC), plus the shard: 20250131T120501Z or 20250131T120501Z-shard2of4. */
-export function makeRunId(d: Date, shard: Shard | null): string {
-  const stamp = d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return shard && shard.count > 1 ? `${stamp}-shard${shard.index}of${shard.count}` : stamp;
-}
+/** Run ids: src/runner/run-id.ts (unique even for runs started in the same second). */
+export { makeRunId } from '../../runner/run-id';
 
 function configError(msg: string): number {
   process.stderr.write(`resnet-conformance run: ${msg}\n`);
@@ -53,7 +49,7 @@ export function printSummary(report: ConformanceReport, outDir: string, write: (
   const s = report.summary;
   const counts = countsText(s.byStatus);
   write(
-    `\n${s.verdict === 'pass' ? 'PASS' : 'FAIL'}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(report.parts[0]?.durationMs)}`,
+    `\n${verdictText(report)}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(runDurationMs(report))}`,
   );
   for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
   if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
@@ -161,6 +157,17 @@ export async function runCommand(argv: string[]): Promise<number> {
   const tty = Boolean(process.stdout.isTTY);
   const write = (line: string) => process.stdout.write(`${line}\n`);
 
+  // One writer per folder: a second run into the same --out is refused, not silently interleaved.
+  let releaseLock: () => void;
+  try {
+    releaseLock = acquireOutDirLock(outDir, runId, (s) => process.stderr.write(`resnet-conformance run: ${s}\n`));
+  } catch (err) {
+    if (err instanceof OutDirBusyError) return configError(`--out: ${err.message}`);
+    throw err;
+  }
+  // Also on process.exit (the signal handler exits once the workers are stopped).
+  process.once('exit', releaseLock);
+
   // SIGINT (Ctrl-C) and SIGTERM (a CI runner's cancel, a container stop) alike: the workers are
   // stopped (their external programs' groups killed), nothing that looks like a complete report is
   // left, exit 130 / 143.
@@ -206,6 +213,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     return report.summary.exitCode;
   } finally {
     releaseSignals();
+    process.removeListener('exit', releaseLock);
+    releaseLock();
     // Leave an empty out dir only if nothing was written into it.
     try {
       if (fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
