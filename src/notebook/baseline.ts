@@ -56,6 +56,8 @@ export interface BaselineFile {
   /** Case ids written to manifest.json, and the checks that are not there and why. */
   runner: { cases: string[]; notInManifest: { check: string; why: string }[] };
   notes: string[];
+  /** What the import could not read or explain (absent in baselines written before issue 24). */
+  warnings?: string[];
 }
 
 export class BaselineError extends Error {
@@ -240,6 +242,7 @@ export function writeBaseline(
     checks,
     runner: { cases: cases.map((c) => c.id), notInManifest },
     notes: rev.notes,
+    warnings: rev.warnings,
   };
   writeFileAtomic(path.join(dir, BASELINE_FILE), `${JSON.stringify(baseline, null, 1)}\n`);
   const manifestFile = path.join(dir, 'manifest.json');
@@ -314,6 +317,7 @@ export function readBaseline(dir: string): { baseline: BaselineFile; revision: I
   const revision: ImportedRevision = {
     sources: b.sources,
     notes: b.notes,
+    warnings: b.warnings ?? [],
     calls: b.calls.map((c) => ({
       ...c,
       input: {
