@@ -64,7 +64,19 @@ export function parseReport(text: string, name: string): ConformanceReport {
     }
   });
   if (r.schemaVersion === 1) upgradeFromV1(r);
+  else zeroMissingCounts(r);
   return raw as ConformanceReport;
+}
+
+/** A status added since the report was written (e.g. 'unexplained') counts 0 there. */
+function zeroMissingCounts(r: Record<string, unknown>): void {
+  const counts = (c: unknown) => {
+    if (typeof c !== 'object' || c === null) return;
+    for (const s of CASE_STATUSES)
+      if ((c as Record<string, unknown>)[s] === undefined) (c as Record<string, unknown>)[s] = 0;
+  };
+  if (Array.isArray(r.adapters)) for (const a of r.adapters as Record<string, unknown>[]) counts(a?.counts);
+  counts((r.summary as Record<string, unknown>).byStatus);
 }
 
 /** Earlier schema versions parseReport accepts (upgraded in memory to the current one). */
