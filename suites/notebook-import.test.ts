@@ -17,6 +17,7 @@ import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
 import { applyView, isResume } from '../src/fixtures/views';
 import { sha256 } from '../src/util/fs';
+import { runCli } from './helpers/cli';
 
 const DIR = path.join(__dirname, 'helpers', 'notebook-revisions');
 const at = (p: string) => path.join(DIR, p);
@@ -355,6 +356,24 @@ describe('issue 24: bounded evaluation, file:line errors (item 14)', () => {
     expect(e.line).toBe(line);
     expect(e.message).toMatch(re);
     expect(e.message).not.toMatch(/Traceback|pyodide/);
+  });
+
+  test('import-notebook exits 2 with the file:line error, no traceback', async () => {
+    // one CLI process (explain reports the same NotebookImportError the same way, exit 2)
+    const file = path.join(tmp, 'cli-power.py');
+    fs.writeFileSync(file, template('9**9**9'));
+    const r = await runCli([
+      'import-notebook',
+      '--public-tests',
+      file,
+      '--name',
+      'x',
+      '--out',
+      path.join(tmp, 'cli-out'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:6: \`9**9**9\``);
+    expect(r.stderr).not.toMatch(/Traceback|at .*\.js:\d+/);
   });
 
   test('pyodide keeps working after every bad file above (a good revision imports)', async () => {
