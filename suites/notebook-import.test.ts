@@ -376,6 +376,20 @@ describe('issue 24: bounded evaluation, file:line errors (item 14)', () => {
     expect(r.stderr).not.toMatch(/Traceback|at .*\.js:\d+/);
   });
 
+  test('a notebook whose JSON nests 100k deep is refused (json.loads would overflow pyodide)', async () => {
+    const nb = path.join(tmp, 'deep.ipynb');
+    fs.writeFileSync(nb, `{"cells": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    const err = await importRevision([
+      { role: 'public-tests', path: at('stateless-2021/public_tests.py') },
+      { role: 'outputs', path: at('stateless-2021/outputs.py') },
+      { role: 'notebook', path: nb },
+    ]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotebookImportError);
+    expect((err as Error).message).toMatch(
+      /deep\.ipynb:1: not a notebook: its JSON nests 100001 levels deep \(limit 64;/,
+    );
+  });
+
   test('pyodide keeps working after every bad file above (a good revision imports)', async () => {
     const rev = await importRevision([{ role: 'public-tests', path: at('learning-phase-v3/public_tests.py') }]);
     expect(rev.checks.length).toBeGreaterThan(0);

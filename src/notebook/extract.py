@@ -666,7 +666,25 @@ def printed_list(body):
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
+MAX_JSON_DEPTH = 64
+JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def json_depth(text):
+    """Nesting depth of JSON text, without recursion: strings removed, then the brackets counted."""
+    depth = worst = 0
+    for ch in re.sub(r"[^\[\]{}]", "", JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        worst = max(worst, depth)
+    return worst
+
+
 def notebook_cells(nb_text, file):
+    # json.loads recurses per level: 100k nested brackets overflow pyodide's stack (a fatal error)
+    depth = json_depth(nb_text)
+    if depth > MAX_JSON_DEPTH:
+        raise Limit(file, 1, "not a notebook: its JSON nests %d levels deep (limit %d; a notebook nests about 6)"
+                    % (depth, MAX_JSON_DEPTH))
     try:
         nb = json.loads(nb_text)
     except RecursionError:
