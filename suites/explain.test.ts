@@ -131,5 +131,14 @@ describe('each revision is explained', () => {
     expect(x.unexplained).toHaveLength(1);
     expect(x.unexplained[0]).toMatch(/public_tests\.py:19 .*worst at \[1,0,1\] computed 192\.71.* vs expected 193\.21/);
     expect(formatExplanation('changed', x, changed)).toMatch(/NOT EXPLAINED/);
+    // issue 24: per check, the configuration that reproduces it; the changed one has none (closest named)
+    const per = x.perCheck.find((p) => p.check === k.id)!;
+    expect(per.config).toBeNull();
+    expect(configurationSpace([1e-3, 1e-6])).toContainEqual(per.closest);
+    expect(per.ratio).toBeGreaterThan(1);
+    expect(x.perCheck.filter((p) => p.check !== k.id).every((p) => p.config === x.best.config)).toBe(true);
+    expect(formatExplanation('changed', x, changed)).toMatch(
+      /public_tests\.py:19: unexplained: no configuration searched reproduces it \(closest rng=/,
+    );
   });
 });

@@ -17,6 +17,7 @@ import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
 import { applyView, isResume } from '../src/fixtures/views';
 import { sha256 } from '../src/util/fs';
+import { runCli } from './helpers/cli';
 
 const DIR = path.join(__dirname, 'helpers', 'notebook-revisions');
 const at = (p: string) => path.join(DIR, p);
@@ -259,4 +260,176 @@ test('views: numpy selection, mean and around', () => {
   expect(() => applyView(t, [{ op: 'select', axes: [{ index: 2 }] }], 'where')).toThrow(
     /where: index 2 is out of bounds/,
   );
+});
+
+describe('issue 24: printed outputs with ANSI escape codes (item 7)', () => {
+  const nbPath = at('stateless-2021/notebook.ipynb');
+  type Nb = { cells: { outputs?: { text?: string[] }[] }[] };
+  const files = (notebook: string) => [
+    { role: 'public-tests' as const, path: at('stateless-2021/public_tests.py') },
+    { role: 'outputs' as const, path: at('stateless-2021/outputs.py') },
+    { role: 'notebook' as const, path: notebook },
+  ];
+  const rewrite = (name: string, edit: (line: string) => string): string => {
+    const nb = JSON.parse(fs.readFileSync(nbPath, 'utf8')) as Nb;
+    for (const c of nb.cells) for (const o of c.outputs ?? []) if (o.text) o.text = o.text.map(edit);
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, JSON.stringify(nb));
+    return file;
+  };
+
+  test('coloured prints (Jupyter stores them with escape sequences) still become checks, with the same values', async () => {
+    const plain = await importRevision(files(nbPath));
+    // bold/colour around every printed line, as IPython's coloured output or termcolor writes them
+    const coloured = rewrite('coloured.ipynb', (l) => `\u001b[1m\u001b[38;5;2m${l.replace(/\n$/, '')}\u001b[0m\n`);
+    const rev = await importRevision(files(coloured));
+    const printed = (r: ImportedRevision) =>
+      r.checks.filter((c) => c.kind === 'printed').map((c) => [c.view, c.expected!.shape, c.expected!.data]);
+    expect(printed(plain)).toHaveLength(3);
+    expect(printed(rev)).toEqual(printed(plain));
+    expect(rev.warnings).toEqual([]);
+  });
+
+  test('a printout that cannot be read is a warning naming the cell, never silently dropped', async () => {
+    // cut the closing brackets of the convolutional block's printed tensor (cell 2)
+    const broken = rewrite('broken.ipynb', (l) => l.replace(' 0.417093]]], shape=', ' 0.417093, shape='));
+    const rev = await importRevision(files(broken));
+    expect(rev.checks.filter((c) => c.kind === 'printed').map((c) => c.view)).toEqual([
+      'np.around(A[:, (0,-1), :, :].mean(axis=3), 5)',
+      'A[:, -1, 1, 1][1]',
+    ]);
+    expect(rev.warnings.join('\n')).toMatch(/broken\.ipynb cell 2: .*print\(A\[0\]\).*could not be read/);
+  });
+});
+
+describe('issue 24: a file holding only expected arrays (item 10)', () => {
+  test('given as the public tests, the error says to give it as --outputs next to a public_tests.py', async () => {
+    const err = await importRevision([{ role: 'public-tests', path: at('stateless-2021/outputs.py') }]).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(NotebookImportError);
+    expect((err as Error).message).toMatch(
+      /outputs\.py:1: .*only expected arrays \(convolutional_block_output1, convolutional_block_output2\).*--outputs .*outputs\.py next to the public_tests\.py/,
+    );
+  });
+});
+
+describe('issue 24: bounded evaluation, file:line errors (item 14)', () => {
+  const template = (expr: string, pre = '') =>
+    [
+      'import numpy as np',
+      'from tensorflow.keras.initializers import constant',
+      pre,
+      '',
+      'def identity_block_test(target):',
+      `    X = np.ones((3, 4, 4, 3)).astype(np.float32) * ${expr}`,
+      '    A = target(X, f=2, filters=[4, 4, 3], initializer=lambda seed=0: constant(value=1), training=False)',
+      '    assert tuple(A.shape) == (3, 4, 4, 3)',
+      '',
+    ].join('\n');
+  const importText = async (name: string, text: string | Buffer): Promise<NotebookImportError> => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, text);
+    const err = await importRevision([{ role: 'public-tests', path: file }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotebookImportError);
+    const e = err as NotebookImportError;
+    expect(e.file).toBe(file);
+    expect(e.message.startsWith(`${file}:${e.line}: `)).toBe(true);
+    return e;
+  };
+  const cases: [string, string, string, number, RegExp][] = [
+    ['huge power', '9**9**9', '', 6, /9\*\*9\*\*9.* (\d+) bits.*limit 1024 bits/],
+    ['division by zero', '(1/0)', '', 6, /division by zero in `1\/0`/],
+    ['float literal out of range', '1e400', '', 6, /`1e400` is not a finite float64/],
+    ['float overflow', '(1e300*1e300)', '', 6, /`1e300\*1e300` is not a finite float64/],
+    ['module-level division by zero', '1', 'Y = [[1.0, 1 / 0]]', 3, /division by zero in `1 \/ 0`/],
+    [
+      '100k-term expression',
+      `(${Array(100_000).fill('1').join('+')})`,
+      '',
+      6,
+      /expression nested too deeply: about 100\d\d\d levels \(limit 100;/,
+    ],
+  ];
+  test.each(cases)('%s', async (name, expr, pre, line, re) => {
+    const e = await importText(`${name.replace(/\W/g, '_')}.py`, template(expr, pre));
+    expect(e.line).toBe(line);
+    expect(e.message).toMatch(re);
+    expect(e.message).not.toMatch(/Traceback|pyodide/);
+  });
+
+  test('import-notebook exits 2 with the file:line error, no traceback', async () => {
+    // one CLI process (explain reports the same NotebookImportError the same way, exit 2)
+    const file = path.join(tmp, 'cli-power.py');
+    fs.writeFileSync(file, template('9**9**9'));
+    const r = await runCli([
+      'import-notebook',
+      '--public-tests',
+      file,
+      '--name',
+      'x',
+      '--out',
+      path.join(tmp, 'cli-out'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:6: \`9**9**9\``);
+    expect(r.stderr).not.toMatch(/Traceback|at .*\.js:\d+/);
+  });
+
+  test('a notebook whose JSON nests 100k deep is refused (json.loads would overflow pyodide)', async () => {
+    const nb = path.join(tmp, 'deep.ipynb');
+    fs.writeFileSync(nb, `{"cells": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    const err = await importRevision([
+      { role: 'public-tests', path: at('stateless-2021/public_tests.py') },
+      { role: 'outputs', path: at('stateless-2021/outputs.py') },
+      { role: 'notebook', path: nb },
+    ]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotebookImportError);
+    expect((err as Error).message).toMatch(
+      /deep\.ipynb:1: not a notebook: its JSON nests 100001 levels deep \(limit 64;/,
+    );
+  });
+
+  test('pyodide keeps working after every bad file above (a good revision imports)', async () => {
+    const rev = await importRevision([{ role: 'public-tests', path: at('learning-phase-v3/public_tests.py') }]);
+    expect(rev.checks.length).toBeGreaterThan(0);
+  });
+
+  test('concatenating huge arrays stops at the element-count limit', async () => {
+    const text = template('1', '').replace(
+      '    X = np.ones((3, 4, 4, 3)).astype(np.float32) * 1',
+      '    B = np.ones((1024, 1024))\n    X = np.concatenate((B, B, B, B), axis=0)',
+    );
+    const e = await importText('concat.py', text);
+    expect(e.line).toBe(7);
+    expect(e.message).toMatch(/np\.concatenate: 4194304 elements, more than the limit of 1048576/);
+  });
+
+  test('a file larger than the source limit is refused before parsing', async () => {
+    const e = await importText('big.py', `${template('1')}${'#'.repeat(80)}\n`.repeat(1).padEnd(5 << 20, '#'));
+    expect(e.line).toBe(0);
+    expect(e.message).toMatch(/5242880 bytes, more than the limit of 4194304 bytes for a Python file/);
+  });
+
+  test('invalid UTF-8 is rejected as Python rejects it, naming line and byte', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from(template('1').split('\n').slice(0, 2).join('\n')),
+      Buffer.from('\n# caf'),
+      Buffer.from([0xe9]),
+      Buffer.from(`\n${template('1').split('\n').slice(3).join('\n')}`),
+    ]);
+    const e = await importText('latin1.py', bytes);
+    expect(e.line).toBe(3);
+    const offset = bytes.indexOf(0xe9);
+    expect(e.message).toMatch(
+      new RegExp(
+        `not valid utf-8: byte 0xe9 at byte ${offset} \\(line 3, byte 6 of the line\\).*invalid continuation byte.*PEP 263`,
+      ),
+    );
+    // with an encoding declaration Python reads it, and so does the import
+    const declared = path.join(tmp, 'declared.py');
+    fs.writeFileSync(declared, Buffer.concat([Buffer.from('# -*- coding: latin-1 -*-\n'), bytes]));
+    const rev = await importRevision([{ role: 'public-tests', path: declared }]);
+    expect(rev.checks.map((c) => c.kind)).toEqual(['shape']);
+  });
 });

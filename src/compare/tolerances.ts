@@ -840,6 +840,49 @@ export function resolveTolerance(
   role: string,
   profile: string,
   at?: { adapter: string; caseId: string },
+  own?: { atol: number; rtol: number; from: string },
+): ResolvedTolerance {
+  const r = resolveTableRow(caseClass, role, profile, at);
+  return own ? withRevisionTolerance(r, own) : r;
+}
+
+/**
+ * The case classes of imported notebook revisions (src/notebook/baseline.ts): a case carries the
+ * revision's own tolerance, the one explain judged the check by (its np.allclose, or the printing
+ * precision of a printed output).
+ */
+export const REVISION_CASE_CLASSES: readonly CaseClass[] = [
+  'notebook-identity-resume',
+  'notebook-conv-output',
+  'revision-tf32-identity-resume',
+  'revision-tf32-conv-output',
+];
+
+/**
+ * One verdict for an imported revision (issue 24): explain and `run --baseline-set` judge a check by the
+ * same tolerance, the revision's own. It replaces the table row where the adapter computes what explain's
+ * configuration computes: the fp64-reference and fp32-cpu profiles on notebook-* classes (configurations
+ * without TF32), and the tight bound of the expected-divergence rows of revision-tf32-* classes there (a
+ * CPU adapter within the file's own tolerance of TF32 values is an unexpected match). The tf32-gpu and
+ * webgl-f16 rows stay: those adapters compute something else (TF32 in every convolution where the
+ * revision had it in some, float16 textures), and their rows state the measured reason.
+ */
+export function withRevisionTolerance(
+  r: ResolvedTolerance,
+  own: { atol: number; rtol: number; from: string },
+): ResolvedTolerance {
+  if (!(REVISION_CASE_CLASSES as readonly string[]).includes(r.caseClass)) return r;
+  if (r.profile !== 'fp64-reference' && r.profile !== 'fp32-cpu') return r;
+  if (r.kind === 'tolerance')
+    return { ...r, atol: own.atol, rtol: own.rtol, reason: `the revision's own tolerance: ${own.from}` };
+  return { ...r, atol: own.atol, rtol: own.rtol, tightBoundFrom: `the revision's own tolerance: ${own.from}` };
+}
+
+function resolveTableRow(
+  caseClass: string,
+  role: string,
+  profile: string,
+  at?: { adapter: string; caseId: string },
 ): ResolvedTolerance {
   const row = rowFor(caseClass, role, profile);
   const defect = at ? knownDefectFor(at.adapter, at.caseId) : undefined;

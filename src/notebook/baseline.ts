@@ -56,6 +56,8 @@ export interface BaselineFile {
   /** Case ids written to manifest.json, and the checks that are not there and why. */
   runner: { cases: string[]; notInManifest: { check: string; why: string }[] };
   notes: string[];
+  /** What the import could not read or explain (absent in baselines written before issue 24). */
+  warnings?: string[];
 }
 
 export class BaselineError extends Error {
@@ -127,6 +129,19 @@ export function caseWeightsOf(rev: ImportedRevision, c: ImportedCall, cfg: Confi
   return { rng: 'stateless', bnEpsilon: cfg.epsilon, from };
 }
 
+/** What import-notebook warns about a revision one configuration does not explain. */
+function explainWarnings(x: Explanation | null, ownConfig: string[], unexplained: string[]): string[] {
+  if (!x || x.explained) return [];
+  const out = [
+    `explain: no single configuration reproduces every check (best: ${configText(x.best.config)}, ${x.best.errors.length - x.best.failing}/${x.best.errors.length} checks); each check is run with the best configuration that reproduces it${ownConfig.length ? `: ${ownConfig.join('; ')}` : ''}`,
+  ];
+  for (const u of unexplained)
+    out.push(
+      `${u.replace(/^no configuration explain searched reproduces (\S+) /, '$1 ')}: unexplained (reported as 'unexplained' by run --baseline-set, never a pass)`,
+    );
+  return out;
+}
+
 /**
  * Writes DIR (baseline.json, data/, manifest.json when some check fits the fixtures format). The
  * cases take explain's configuration (computed here unless given): its weights and epsilon, and a
@@ -169,6 +184,8 @@ export function writeBaseline(
   const srcOf = (file: string) => rev.sources.find((s) => file === s.path || file.startsWith(`${s.path} cell`));
   const cases: FixtureCase[] = [];
   const notInManifest: { check: string; why: string }[] = [];
+  const unexplained: string[] = [];
+  const ownConfig: string[] = [];
   checks.forEach((k, i) => {
     if (k.kind === 'shape') {
       notInManifest.push({ check: k.id, why: 'a shape check (import already verified it against the model)' });
@@ -186,10 +203,18 @@ export function writeBaseline(
     const src = srcOf(k.expected!.valuesFrom.file);
     const ref = (t: BaselineTensor): TensorRef => ({ file: t.file, sha256: t.sha256, shape: t.shape, dtype: t.dtype });
     const block = rev.calls[k.call];
-    const cfg = explanation?.explained ? explanation.best.config : null;
-    const weights = cfg
-      ? caseWeightsOf(rev, block, cfg, `explain: ${configText(cfg)} reproduces every check of the revision`)
-      : undefined;
+    // The configuration of this check: explain's where one configuration explains the revision; else the
+    // best one reproducing this check (warned); none: the check is unexplained, built with the closest one.
+    const per = explanation?.perCheck.find((p) => p.check === k.id);
+    const cfg = per ? (per.config ?? per.closest) : null;
+    const weightsFrom = !per
+      ? ''
+      : explanation!.explained
+        ? `explain: ${configText(cfg!)} reproduces every check of the revision`
+        : per.config
+          ? `explain: ${configText(cfg!)} reproduces this check (${per.ratio.toFixed(3)}x its tolerance); no single configuration reproduces every check of the revision`
+          : `explain: no configuration reproduces this check; the closest, ${configText(cfg!)}, is ${per.ratio === Infinity ? 'not computable' : `${per.ratio.toFixed(2)}x its tolerance`} off`;
+    const weights = cfg ? caseWeightsOf(rev, block, cfg, weightsFrom) : undefined;
     // A check only TF32 reproduces: measured with the same configuration without TF32.
     let tf32Note = '';
     if (cfg && cfg.tf32.length) {
@@ -229,6 +254,15 @@ export function writeBaseline(
     };
     if (viewCase) fc.view = { steps: k.steps, text: k.view };
     if (weights) fc.weights = weights;
+    // one verdict: the check's own tolerance judges it in the run as in explain (src/compare/tolerances.ts)
+    fc.tolerance = { atol: k.tolerance!.atol, rtol: k.tolerance!.rtol, from: k.tolerance!.from };
+    if (per && !per.config) {
+      const why = `no configuration explain searched reproduces ${k.id} (${k.view} vs ${k.expected!.valuesFrom.file}:${k.expected!.valuesFrom.line}; closest ${configText(per.closest)}, ${per.ratio === Infinity ? 'not computable' : `${per.ratio.toFixed(2)}x its tolerance`})`;
+      fc.unexplained = { reason: why };
+      unexplained.push(why);
+    } else if (per && !explanation!.explained && per.config !== explanation!.best.config) {
+      ownConfig.push(`${k.id}: ${configText(per.config!)}`);
+    }
     cases.push(fc);
   });
   const baseline: BaselineFile = {
@@ -240,6 +274,7 @@ export function writeBaseline(
     checks,
     runner: { cases: cases.map((c) => c.id), notInManifest },
     notes: rev.notes,
+    warnings: [...rev.warnings, ...explainWarnings(explanation, ownConfig, unexplained)],
   };
   writeFileAtomic(path.join(dir, BASELINE_FILE), `${JSON.stringify(baseline, null, 1)}\n`);
   const manifestFile = path.join(dir, 'manifest.json');
@@ -314,6 +349,7 @@ export function readBaseline(dir: string): { baseline: BaselineFile; revision: I
   const revision: ImportedRevision = {
     sources: b.sources,
     notes: b.notes,
+    warnings: b.warnings ?? [],
     calls: b.calls.map((c) => ({
       ...c,
       input: {

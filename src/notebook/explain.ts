@@ -65,6 +65,20 @@ export interface Explanation {
   explained: boolean;
   /** One line per check the best configuration does not reproduce (empty when explained). */
   unexplained: string[];
+  /**
+   * Per value check, the configuration that reproduces it within its tolerance: the best's where it does,
+   * else the best of those that do (fewest failing checks, then smallest worst ratio); null when none of
+   * the configurations searched does (the check is unexplained; `closest` is the one nearest to it).
+   */
+  perCheck: PerCheck[];
+}
+
+export interface PerCheck {
+  check: string;
+  config: Configuration | null;
+  /** This check's error under `config` (or under `closest` when unexplained), in units of its tolerance. */
+  ratio: number;
+  closest: Configuration;
 }
 
 /** Every configuration, simplest first (stateless, fewer TF32 layers, Keras's epsilon first). */
@@ -219,6 +233,19 @@ export function explain(rev: ImportedRevision, space: Configuration[] = configur
       const w = e.worst!;
       return `${e.check} (${k.view} vs ${k.expected!.file}:${k.expected!.line}): worst at [${w.index.join(',')}] computed ${w.actual} vs expected ${w.expected} (|diff| ${Math.abs(w.actual - w.expected).toExponential(3)}, ${e.ratio.toFixed(2)}x the tolerance atol ${k.tolerance!.atol}, rtol ${k.tolerance!.rtol})`;
     });
+  const perCheck: PerCheck[] = checks.map((k, j) => {
+    if (best.errors[j].pass)
+      return { check: k.id, config: best.config, ratio: best.errors[j].ratio, closest: best.config };
+    let own: Evaluation | null = null;
+    let closest = best;
+    for (const e of evals) {
+      if (e.errors[j].pass && (!own || better(e, own))) own = e;
+      if (e.errors[j].ratio < closest.errors[j].ratio) closest = e;
+    }
+    return own
+      ? { check: k.id, config: own.config, ratio: own.errors[j].ratio, closest: own.config }
+      : { check: k.id, config: null, ratio: closest.errors[j].ratio, closest: closest.config };
+  });
   const passing = evals.filter((e) => e.failing === 0).map((e) => e.config);
   const withinTolerance =
     passing.length === 0
@@ -239,6 +266,7 @@ export function explain(rev: ImportedRevision, space: Configuration[] = configur
     withinTolerance,
     explained: best.failing === 0,
     unexplained,
+    perCheck,
   };
 }
 
@@ -265,10 +293,19 @@ export function formatExplanation(name: string, x: Explanation, rev: ImportedRev
       `  ${e.pass ? 'ok  ' : 'FAIL'} ${e.check} ${k.view}: max |diff| ${e.maxAbs === Infinity ? '-' : e.maxAbs.toExponential(3)} (${e.ratio === Infinity ? 'not computable' : `${e.ratio.toFixed(3)}x`} of ${k.tolerance!.from})`,
     );
   }
+  if (!x.explained) {
+    const own = x.perCheck.filter((p) => p.config && !x.best.errors.find((e) => e.check === p.check)!.pass);
+    for (const p of own)
+      lines.push(`  ${p.check}: reproduced by ${configText(p.config!)} (${p.ratio.toFixed(3)}x its tolerance)`);
+    for (const p of x.perCheck.filter((q) => !q.config))
+      lines.push(
+        `  ${p.check}: unexplained: no configuration searched reproduces it (closest ${configText(p.closest)}, ${p.ratio === Infinity ? 'not computable' : `${p.ratio.toFixed(2)}x its tolerance`})`,
+      );
+  }
   lines.push(
     x.explained
       ? `EXPLAINED: ${configText(x.best.config)} reproduces every check within the file's own tolerance`
-      : `NOT EXPLAINED by any configuration searched; left unexplained:\n${x.unexplained.map((u) => `  ${u}`).join('\n')}`,
+      : `NOT EXPLAINED by one configuration (per check: ${x.perCheck.filter((p) => p.config).length} reproduced by their own best configuration, ${x.perCheck.filter((p) => !p.config).length} by none); not reproduced by the best:\n${x.unexplained.map((u) => `  ${u}`).join('\n')}`,
   );
   return lines.join('\n');
 }

@@ -4,25 +4,62 @@ NEVER executes the user's code: every value comes from interpreting the handful 
 notebook's tests use (literal lists, np.array/np.ones/np.concatenate, constant arithmetic, slicing).
 Anything else is reported with its file and line.
 
-Input (global `REQUEST`, JSON text): {"files": [{"role": "public-tests"|"outputs"|"notebook", "path": str, "text": str}]}
-Output (the value of `extract(REQUEST)`, JSON text): {"calls": [...], "checks": [...], "printed": [...], "notes": [...]}
-or {"error": {"file", "line", "message"}}.
+Input (global `REQUEST`, JSON text): {"files": [{"role": "public-tests"|"outputs"|"notebook", "path": str, "b64": str}]}
+(the file's bytes, base64: decoded here as Python decodes a source file, PEP 263).
+Output (the value of `extract(REQUEST)`, JSON text): {"calls": [...], "checks": [...], "printed": [...], "notes": [...],
+"warnings": [...]} or {"error": {"file", "line", "message"}}.
+
+Bounded evaluation (a hostile or broken file gets an error naming file and line, in bounded time and memory):
+  - nesting: a file's expressions are measured on its tokens before ast.parse (a 10k-term sum already
+    overflows pyodide's stack inside ast.parse): at most MAX_DEPTH levels;
+  - integers: every arithmetic result at most MAX_INT_BITS bits (`9**9**9` is refused before computing it);
+  - floats: every value finite (`1e400`, `1e300*1e300`); division by zero is an error;
+  - arrays: at most MAX_ELEMENTS elements each, MAX_TOTAL_ELEMENTS built in all (np.ones, np.concatenate, ...).
 """
 import ast
+import base64
+import io
 import json
+import math
 import re
+import tokenize
 
 BLOCKS = {
     "identity_block": ["X", "f", "filters", "training", "initializer"],
     "convolutional_block": ["X", "f", "filters", "s", "training", "initializer"],
 }
+# Limits (docs/notebook-revisions.md "Limits"). A course test builds arrays of tens to hundreds of values and
+# nests a few brackets deep; these are orders of magnitude above that and far below what exhausts pyodide.
 MAX_ELEMENTS = 1 << 20
+MAX_TOTAL_ELEMENTS = 1 << 22
+MAX_INT_BITS = 1024
+MAX_DEPTH = 100
+MAX_PRINTED_DEPTH = 32
 
 
 class Bad(Exception):
     def __init__(self, file, line, message):
         super().__init__(message)
         self.file, self.line, self.message = file, line, message
+
+
+class Limit(Bad):
+    """An evaluation bound or an arithmetic error: always reported (never taken as 'not an array we read')."""
+
+
+BUDGET = {"elements": 0}
+# The statement being read, for errors Python raises outside our checks (named with file and line).
+CURRENT = {"file": "<no file>", "line": 0}
+
+
+def spend(n, node, ctx, what):
+    if n > MAX_ELEMENTS:
+        raise Limit(ctx.file, getattr(node, "lineno", 0), "%s: %d elements, more than the limit of %d elements per array"
+                    % (what, n, MAX_ELEMENTS))
+    BUDGET["elements"] += n
+    if BUDGET["elements"] > MAX_TOTAL_ELEMENTS:
+        raise Limit(ctx.file, getattr(node, "lineno", 0), "%s: the arrays read so far hold %d elements, more than the "
+                    "limit of %d in all" % (what, BUDGET["elements"], MAX_TOTAL_ELEMENTS))
 
 
 def dotted(node):
@@ -43,16 +80,65 @@ def src(text, node):
 
 # ---------------------------------------------------------------- literal arrays and numbers
 
+def checked(value, node, ctx):
+    """A finite float, or an int of at most MAX_INT_BITS bits."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Limit(ctx.file, node.lineno, "`%s` is not a finite float64 (%r)" % (ctx.seg(node), value))
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise Limit(ctx.file, node.lineno, "`%s` has %d bits (limit %d bits)" % (ctx.seg(node), value.bit_length(), MAX_INT_BITS))
+    return value
+
+
+def arith(op, a, b, node, ctx):
+    """a <op> b with the bounds checked before computing (an integer power's size is known in advance)."""
+    if isinstance(a, int) and isinstance(b, int):
+        if op is ast.Pow and b > 0 and abs(a) > 1:
+            bits = math.ceil(b * math.log2(abs(a)))
+            if bits > MAX_INT_BITS:
+                raise Limit(ctx.file, node.lineno, "`%s`: %d ** %d would have about %d bits (limit %d bits)"
+                            % (ctx.seg(node), a, b, bits, MAX_INT_BITS))
+        if op is ast.Mult and a.bit_length() + b.bit_length() > MAX_INT_BITS + 1:
+            raise Limit(ctx.file, node.lineno, "`%s`: the product would have about %d bits (limit %d bits)"
+                        % (ctx.seg(node), a.bit_length() + b.bit_length(), MAX_INT_BITS))
+    try:
+        if op is ast.Mult:
+            r = a * b
+        elif op is ast.Add:
+            r = a + b
+        elif op is ast.Sub:
+            r = a - b
+        elif op is ast.Div:
+            r = a / b
+        else:
+            r = a ** b
+    except ZeroDivisionError:
+        raise Limit(ctx.file, node.lineno, "division by zero in `%s`" % ctx.seg(node))
+    except OverflowError:
+        raise Limit(ctx.file, node.lineno, "`%s` is not a finite float64 (overflow)" % ctx.seg(node))
+    if isinstance(r, complex):
+        raise Limit(ctx.file, node.lineno, "`%s` is a complex number" % ctx.seg(node))
+    return checked(r, node, ctx)
+
+
 def number(node, ctx):
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
+        return checked(node.value, node, ctx)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         v = number(node.operand, ctx)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div, ast.Pow)):
         a, b = number(node.left, ctx), number(node.right, ctx)
-        return {ast.Mult: lambda: a * b, ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Div: lambda: a / b, ast.Pow: lambda: a ** b}[type(node.op)]()
+        return arith(type(node.op), a, b, node, ctx)
     raise ctx.bad(node, "expected a number literal, got `%s`" % ctx.seg(node))
+
+
+def fnum(node, ctx):
+    """number() as a float64 (an integer beyond float64's range is an error, not an OverflowError)."""
+    v = number(node, ctx)
+    try:
+        return float(v)
+    except OverflowError:
+        raise Limit(ctx.file, node.lineno, "`%s` is beyond float64's range" % ctx.seg(node))
 
 
 def nested(node, ctx, lines=None):
@@ -69,7 +155,7 @@ def nested(node, ctx, lines=None):
         return [len(parts)] + shape0, flat
     if lines is not None:
         lines.append(node.lineno)
-    return [], [float(number(node, ctx))]
+    return [], [fnum(node, ctx)]
 
 
 DTYPES = {"np.float32": "float32", "np.float64": "float64", "numpy.float32": "float32", "numpy.float64": "float64",
@@ -99,6 +185,7 @@ def array_expr(node, ctx, env):
     if isinstance(node, (ast.List, ast.Tuple)):
         lines = []
         shape, flat = nested(node, ctx, lines)
+        spend(len(flat), node, ctx, "array literal")
         return {"shape": shape, "data": flat, "dtype": None, "line": node.lineno, "lines": lines}
     if isinstance(node, ast.Call):
         f = dotted(node.func)
@@ -112,10 +199,11 @@ def array_expr(node, ctx, env):
             shape = [int(number(e, ctx)) for e in shp.elts] if isinstance(shp, (ast.Tuple, ast.List)) else [int(number(shp, ctx))]
             n = 1
             for d in shape:
-                n *= d
-            if n > MAX_ELEMENTS:
-                raise ctx.bad(node, "array of %d elements is too large" % n)
-            v = 1.0 if f.endswith("ones") else 0.0 if f.endswith("zeros") else float(number(node.args[1], ctx))
+                if d < 0:
+                    raise ctx.bad(node, "%s: negative dimension %d" % (f, d))
+                n = min(n * d, MAX_TOTAL_ELEMENTS + 1)
+            spend(n, node, ctx, f)
+            v = 1.0 if f.endswith("ones") else 0.0 if f.endswith("zeros") else fnum(node.args[1], ctx)
             dt = kw.get("dtype")
             return {"shape": shape, "data": [v] * n, "dtype": dtype_of(dt, ctx) if dt is not None else "float64", "line": node.lineno}
         if f in ("np.concatenate", "numpy.concatenate") and node.args and isinstance(node.args[0], (ast.Tuple, ast.List)):
@@ -128,15 +216,19 @@ def array_expr(node, ctx, env):
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub, ast.Div)):
         for arr_node, num_node, arr_left in ((node.left, node.right, True), (node.right, node.left, False)):
             try:
-                k = number(num_node, ctx)
+                k = fnum(num_node, ctx)
+            except Limit:
+                raise
             except Bad:
                 continue
             a = array_expr(arr_node, ctx, env)
             op = type(node.op)
-            fn = {ast.Mult: lambda x: x * k, ast.Add: lambda x: x + k,
-                  ast.Sub: (lambda x: x - k) if arr_left else (lambda x: k - x),
-                  ast.Div: (lambda x: x / k) if arr_left else (lambda x: k / x)}[op]
-            return dict(a, data=[fn(x) for x in a["data"]], line=node.lineno)
+            spend(len(a["data"]), node, ctx, "`%s`" % ctx.seg(node)[:60])
+            try:
+                data = [arith(op, x, k, node, ctx) if arr_left else arith(op, k, x, node, ctx) for x in a["data"]]
+            except Limit as e:
+                raise Limit(e.file, e.line, "%s (element-wise)" % e.message)
+            return dict(a, data=data, line=node.lineno)
     raise ctx.bad(node, "cannot read an array from `%s` (supported: literals, np.array, np.ones/zeros/full, "
                         "scalar * array, np.concatenate, .astype)" % ctx.seg(node))
 
@@ -148,6 +240,7 @@ def concatenate(parts, axis, node, ctx):
     for p in parts:
         if len(p["shape"]) != rank or any(p["shape"][i] != parts[0]["shape"][i] for i in range(rank) if i != axis):
             raise ctx.bad(node, "np.concatenate: shapes %s do not fit along axis %d" % ([q["shape"] for q in parts], axis))
+    spend(sum(len(p["data"]) for p in parts), node, ctx, "np.concatenate")
     outer = 1
     for d in parts[0]["shape"][:axis]:
         outer *= d
@@ -351,6 +444,7 @@ def resolve_expected(node, ctx, env):
 
 def walk(stmts, ctx, env, state, blocks):
     for st in stmts:
+        CURRENT.update(file=ctx.file, line=st.lineno)
         if isinstance(st, (ast.If, ast.With, ast.For, ast.While, ast.Try)):
             for part in ("body", "orelse", "finalbody"):
                 walk(getattr(st, part, []) or [], ctx, env, state, blocks)
@@ -398,6 +492,8 @@ def walk(stmts, ctx, env, state, blocks):
                 continue
             try:
                 env[name] = {"kind": "array", "value": array_expr(st.value, ctx, env)}
+            except Limit:
+                raise
             except Bad:
                 env.pop(name, None)  # not something we read; a later use says so with its line
             continue
@@ -427,14 +523,66 @@ def module_arrays(tree, ctx):
     arrays = {}
     for st in tree.body:
         if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+            CURRENT.update(file=ctx.file, line=st.lineno)
             try:
                 arrays[st.targets[0].id] = dict(array_expr(st.value, ctx, {}), file=ctx.file)
+            except Limit:
+                raise
             except Bad:
                 pass
     return arrays
 
 
+NESTING_KEYWORDS = {"not", "and", "or", "if", "else", "lambda", "await", "in", "is", "for", "yield"}
+STATEMENT_OPS = {",", ";", "=", ":=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=", ">>=", "<<=",
+                 "->"}
+
+
+def check_nesting(text, file):
+    """An upper estimate of the AST depth from the tokens (iterative: no recursion, whatever the input):
+    per open bracket, the operators, dots and nesting keywords since the last comma at that level, plus
+    the brackets and indentation. Refused above MAX_DEPTH before ast.parse, which overflows pyodide's
+    stack on a 10k-term expression (a fatal error of the whole interpreter, not a RecursionError)."""
+    stack, total, indent, worst, worst_line = [0], 0, 0, 0, 0
+    try:
+        for t in tokenize.generate_tokens(io.StringIO(text).readline):
+            if t.type == tokenize.INDENT:
+                indent += 1
+            elif t.type == tokenize.DEDENT:
+                indent -= 1
+            elif t.type == tokenize.NEWLINE:
+                stack, total = [0], 0
+            elif t.type == tokenize.OP:
+                if t.string in "([{":
+                    stack[-1] += 1
+                    total += 1
+                    stack.append(0)
+                elif t.string in ")]}":
+                    if len(stack) > 1:
+                        total -= stack.pop()
+                elif t.string in STATEMENT_OPS:
+                    total -= stack[-1]
+                    stack[-1] = 0
+                else:
+                    stack[-1] += 1
+                    total += 1
+            elif t.type == tokenize.NAME and t.string in NESTING_KEYWORDS:
+                stack[-1] += 1
+                total += 1
+            else:
+                continue
+            d = indent + len(stack) + total
+            if d > worst:
+                worst, worst_line = d, t.start[0]
+    except (tokenize.TokenError, SyntaxError):
+        pass  # ast.parse reports it with its line
+    if worst > MAX_DEPTH:
+        raise Limit(file, worst_line, "expression nested too deeply: about %d levels (limit %d; a long chain of "
+                    "operators nests as deep as it is long)" % (worst, MAX_DEPTH))
+
+
 def parse(text, file):
+    check_nesting(text, file)
     try:
         return ast.parse(text, filename=file)
     except SyntaxError as e:
@@ -500,6 +648,8 @@ def printed_list(body):
     stack, top = [[]], None
     for t in tokens:
         if t == "[":
+            if len(stack) > MAX_PRINTED_DEPTH:
+                return None
             stack.append([])
         elif t == "]":
             top = stack.pop()
@@ -511,11 +661,38 @@ def printed_list(body):
     return stack[0][0] if len(stack) == 1 and len(stack[0]) == 1 else None
 
 
+# Terminal escape sequences (CSI such as colours `ESC[1m`, OSC, two-byte ESC X): Jupyter stores coloured
+# prints with them, and their `[` would otherwise open a bracket scan.
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+MAX_JSON_DEPTH = 64
+JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def json_depth(text):
+    """Nesting depth of JSON text, without recursion: strings removed, then the brackets counted."""
+    depth = worst = 0
+    for ch in re.sub(r"[^\[\]{}]", "", JSON_STRING.sub("", text)):
+        depth += 1 if ch in "[{" else -1
+        worst = max(worst, depth)
+    return worst
+
+
 def notebook_cells(nb_text, file):
+    # json.loads recurses per level: 100k nested brackets overflow pyodide's stack (a fatal error)
+    depth = json_depth(nb_text)
+    if depth > MAX_JSON_DEPTH:
+        raise Limit(file, 1, "not a notebook: its JSON nests %d levels deep (limit %d; a notebook nests about 6)"
+                    % (depth, MAX_JSON_DEPTH))
     try:
         nb = json.loads(nb_text)
+    except RecursionError:
+        raise Limit(file, 0, "not a notebook: its JSON nests too deeply")
     except ValueError as e:
         raise Bad(file, 0, "not a notebook (.ipynb JSON): %s" % e)
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise Bad(file, 0, "not a notebook (.ipynb JSON): no list of cells")
     cells = []
     for k, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") != "code":
@@ -530,23 +707,54 @@ def notebook_cells(nb_text, file):
             if t is None:
                 t = (o.get("data") or {}).get("text/plain")
             if t is not None:
-                out += "".join(t) if isinstance(t, list) else t
+                out += ANSI.sub("", "".join(t) if isinstance(t, list) else str(t))
                 if not out.endswith("\n"):
                     out += "\n"
         cells.append({"index": k, "source": source, "output": out})
     return cells
 
 
+def decode(f):
+    """The file's text as Python reads a source file: UTF-8 unless a BOM or a PEP 263 coding line says
+    otherwise, invalid bytes rejected (Python: SyntaxError, 'Non-UTF-8 code starting with ...'); a notebook
+    is JSON, always UTF-8."""
+    data = base64.b64decode(f["b64"])
+    enc = "utf-8"
+    if f["role"] != "notebook":
+        try:
+            enc = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        except SyntaxError as e:
+            raise Bad(f["path"], e.lineno or 1, "Python rejects the file: %s" % e.msg)
+    try:
+        return data.decode(enc)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1)
+        raise Bad(f["path"], line, "not valid %s: byte 0x%02x at byte %d (line %d, byte %d of the line): %s; Python "
+                  "rejects such a file (SyntaxError: Non-UTF-8 code%s)" % (
+                      enc, data[e.start], e.start, line, col + 1, e.reason,
+                      "" if f["role"] == "notebook" else ", unless an encoding is declared as PEP 263 says"))
+
+
 def extract(request_text):
     req = json.loads(request_text)
+    BUDGET["elements"] = 0
+    CURRENT.update(file=req["files"][0]["path"] if req["files"] else "<no file>", line=0)
     try:
-        return json.dumps(run(req))
+        return json.dumps(run(req), allow_nan=False)
     except Bad as b:
         return json.dumps({"error": {"file": b.file, "line": b.line, "message": b.message}})
+    except RecursionError:
+        return json.dumps({"error": dict(CURRENT, message="nested too deeply to read (Python's recursion limit)")})
+    except MemoryError:
+        return json.dumps({"error": dict(CURRENT, message="out of memory while reading this statement")})
+    except Exception as e:  # a shape this reader does not expect: named with file and line, never a traceback
+        return json.dumps({"error": dict(CURRENT, message="cannot read this statement (%s: %s)" % (type(e).__name__, e))})
 
 
 def run(req):
-    files = req["files"]
+    files = [dict(f, text=decode(f)) for f in req["files"]]
+    warnings = []
     modules = []
     parsed = []
     for f in files:
@@ -581,6 +789,12 @@ def run(req):
             tests_by_name[fn.name] = ctx
             merge(ctx)
         if not found:
+            arrays = next(m["arrays"] for m in modules if m["file"] == f["path"])
+            if arrays and not any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in tree.body):
+                raise Bad(f["path"], 1, "no recognisable test: this file holds only expected arrays (%s); give it as "
+                                        "--outputs %s next to the public_tests.py that compares them "
+                                        "(import-notebook --public-tests public_tests.py --outputs %s)"
+                          % (", ".join(sorted(arrays)), f["path"], f["path"]))
             raise Bad(f["path"], 1, "no recognisable test: no function named identity_block*/convolutional_block* "
                                     "whose first parameter is called like the block (e.g. def identity_block_test(target))")
     for f in files:
@@ -603,6 +817,15 @@ def run(req):
                     cell_prints.extend(tests_by_name[note["invokes"]].prints)
             items = printed_items(cell["output"])
             arr_prints = [p for p in cell_prints if p["prints"] != "text"]
+            if len(items) != len(arr_prints):
+                # pairing prints with values by position would be a guess: none of this cell's prints is a check
+                named = [p for p in arr_prints if p["call"] is not None]
+                if named:
+                    warnings.append("%s: %d print(s) of values (%s) but %d value(s) could be read from the cell's "
+                                    "output; its printed output could not be read, so %s not checked" % (
+                                        where, len(arr_prints), "; ".join("%s at %s:%d" % (p["source"], p["file"], p["line"]) for p in arr_prints),
+                                        len(items), "it is" if len(named) == 1 else "they are"))
+                continue
             for p, it in zip(arr_prints, items):
                 if p["call"] is None:
                     continue
@@ -611,4 +834,4 @@ def run(req):
     if not checks and not printed:
         first = files[0]["path"] if files else "<no file>"
         raise Bad(first, 1, "no recognisable test: no np.allclose comparison of a block call's output and no printed output of one")
-    return {"calls": calls, "checks": checks, "printed": printed, "notes": notes}
+    return {"calls": calls, "checks": checks, "printed": printed, "notes": notes, "warnings": warnings}

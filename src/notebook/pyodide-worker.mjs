@@ -12,7 +12,10 @@ parentPort.on('message', ({ id, request }) => {
     py.globals.set('REQUEST', request);
     parentPort.postMessage({ id, out: String(py.runPython('extract(REQUEST)')) });
   } catch (e) {
-    parentPort.postMessage({ id, error: String((e && e.message) || e) });
+    // pyodide_fatal_error: the interpreter is gone (e.g. its stack overflowed); end this worker
+    const fatal = Boolean(e && e.pyodide_fatal_error);
+    parentPort.postMessage({ id, error: String((e && e.message) || e), fatal });
+    if (fatal) process.exit(3);
   }
 });
 parentPort.postMessage({ ready: true });

@@ -100,7 +100,20 @@ export interface ImportedRevision {
   calls: ImportedCall[];
   checks: ImportedCheck[];
   notes: string[];
+  /** What the import could not read and left out (e.g. a cell's printed output), naming the file and cell. */
+  warnings: string[];
 }
+
+/**
+ * Largest file read (bytes), checked before reading it: a course's public_tests.py / outputs.py is tens
+ * of kB and a notebook with its images a few MB; the parser's memory grows with the source (the limits
+ * of the evaluation itself are in ./extract.py).
+ */
+export const MAX_SOURCE_BYTES: Readonly<Record<SourceFile['role'], number>> = {
+  'public-tests': 4 << 20,
+  outputs: 4 << 20,
+  notebook: 32 << 20,
+};
 
 /**
  * What set_learning_phase meant (TF 2.x with Keras 2, the revisions that used it): a layer called
@@ -185,6 +198,7 @@ interface RawResult {
   checks: RawCheck[];
   printed: RawPrinted[];
   notes: Record<string, unknown>[];
+  warnings?: string[];
 }
 
 function initializerOf(c: RawCall): { spec: InitializerSpec; text: string } {
@@ -219,18 +233,38 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
   for (const f of files) {
     let bytes: Buffer;
     try {
+      const size = fs.statSync(f.path).size;
+      const limit = MAX_SOURCE_BYTES[f.role];
+      if (size > limit)
+        throw new NotebookImportError(
+          f.path,
+          0,
+          `${size} bytes, more than the limit of ${limit} bytes for a ${f.role === 'notebook' ? 'notebook' : 'Python file'} (MAX_SOURCE_BYTES, src/notebook/revision.ts)`,
+        );
       bytes = fs.readFileSync(f.path);
     } catch (e) {
+      if (e instanceof NotebookImportError) throw e;
       throw new NotebookImportError(
         f.path,
         0,
         `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
       );
     }
-    sources.push({ role: f.role, path: f.path, text: bytes.toString('utf8') });
+    // the bytes go as they are: Python decodes them as it decodes a source file (invalid UTF-8 is an error)
+    sources.push({ role: f.role, path: f.path, bytes });
     imported.push({ role: f.role, path: f.path, sha256: sha256(bytes), bytes: bytes.length });
   }
-  const raw = (await extractWithPython(sources)) as RawResult;
+  let raw: RawResult;
+  try {
+    raw = (await extractWithPython(sources)) as RawResult;
+  } catch (e) {
+    // the interpreter itself failed (out of memory, a fatal error, the watchdog): name the files, not a traceback
+    throw new NotebookImportError(
+      files.map((f) => f.path).join(', '),
+      0,
+      `the Python parser could not read these files: ${(e as Error).message.split('\n')[0].slice(0, 300)}`,
+    );
+  }
   if (raw.error) throw new NotebookImportError(raw.error.file, raw.error.line, raw.error.message);
 
   const calls: ImportedCall[] = raw.calls.map((c) => {
@@ -383,5 +417,5 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
       ? `${n.file}:${n.line}: not compared (assert ${String(n.ignored)})`
       : `${n.file}:${n.line}: invokes ${String(n.invokes)}(${String(n.with)})`,
   );
-  return { sources: imported, calls, checks, notes };
+  return { sources: imported, calls, checks, notes, warnings: raw.warnings ?? [] };
 }

@@ -26,7 +26,7 @@ th { background: #f6f8fa; }
 td.num { text-align: right; font-family: ui-monospace, monospace; }
 .verdict-pass { color: #1a7f37; } .verdict-fail { color: #cf222e; }
 td.st-pass { background: var(--pass); } td.st-expected-divergence { background: var(--xdiv); } td.st-regressed, td.st-timeout { background: var(--warn); }
-td.st-fail-numeric, td.st-fail-shape, td.st-unexpected-match, td.st-error, td.st-crashed { background: var(--fail); }
+td.st-fail-numeric, td.st-fail-shape, td.st-unexpected-match, td.st-unexplained, td.st-error, td.st-crashed { background: var(--fail); }
 td.st-unavailable, td.st-skipped { background: var(--grey); color: #57606a; }
 #matrix td a { color: inherit; text-decoration: none; display: block; }
 .filters label { margin-right: 12px; white-space: nowrap; }

@@ -6,7 +6,7 @@
  *                                        from passes, while a property on a passing testcase shows nowhere;
  *                                        pytest reports its xfail the same way
  *   fail-numeric, fail-shape, regressed,
- *   unexpected-match                   → <failure type="status">
+ *   unexpected-match, unexplained      → <failure type="status">
  *   error, crashed, timeout            → <error type="status">
  *   unavailable, skipped               → <skipped message="reason">; an unavailable adapter that was
  *                                        requested explicitly (so fails the run) → <error type="unavailable">
@@ -30,6 +30,7 @@ function kindOf(r: CaseResult, explicit: boolean): Kind {
     case 'fail-shape':
     case 'regressed':
     case 'unexpected-match':
+    case 'unexplained':
       return 'failure';
     case 'error':
     case 'crashed':

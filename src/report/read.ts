@@ -64,10 +64,22 @@ export function parseReport(text: string, name: string): ConformanceReport {
     }
   });
   if (r.schemaVersion === 1) upgradeFromV1(r);
+  zeroMissingCounts(r);
   // 2 -> 3 changes nothing that is there: a null metric keeps its old meaning (NaN, infinite or not
   // measured), there is no metrics.finite, no cases[].fixtureSha256, and a version-2 merge was never partial.
   r.schemaVersion = REPORT_SCHEMA_VERSION;
   return raw as ConformanceReport;
+}
+
+/** A status added since the report was written (e.g. 'unexplained') counts 0 there. */
+function zeroMissingCounts(r: Record<string, unknown>): void {
+  const counts = (c: unknown) => {
+    if (typeof c !== 'object' || c === null) return;
+    for (const s of CASE_STATUSES)
+      if ((c as Record<string, unknown>)[s] === undefined) (c as Record<string, unknown>)[s] = 0;
+  };
+  if (Array.isArray(r.adapters)) for (const a of r.adapters as Record<string, unknown>[]) counts(a?.counts);
+  counts((r.summary as Record<string, unknown>).byStatus);
 }
 
 /** Earlier schema versions parseReport accepts (upgraded in memory to the current one). */

@@ -35,6 +35,9 @@ export const REPORT_SCHEMA_VERSION = 3;
  *                 check passes. Not a failure; reason = the row's reason and the tensors named
  *   unexpected-match  the tensors under an expected-divergence row all matched within its tight bound:
  *                 the divergence did not happen, the row is stale (a failure: fix the row)
+ *   unexplained   a check of an imported notebook revision that no configuration explain searched
+ *                 reproduces (the case's `unexplained`): compared and measured, never a pass; it fails the
+ *                 run as `explain` exits 1 for it (error, crashed, timeout and fail-shape keep their status)
  *   fail-numeric  a value check outside tolerance (or NaN/Inf where the expected value is finite)
  *   fail-shape    an output/intermediate has the wrong shape, or a parameter count differs
  *   error         the adapter threw (build or run), or the case could not be evaluated
@@ -48,6 +51,7 @@ export type CaseStatus =
   | 'pass'
   | 'expected-divergence'
   | 'unexpected-match'
+  | 'unexplained'
   | 'fail-numeric'
   | 'fail-shape'
   | 'error'
@@ -62,6 +66,7 @@ export const CASE_STATUSES: readonly CaseStatus[] = [
   'expected-divergence',
   'regressed',
   'unexpected-match',
+  'unexplained',
   'fail-numeric',
   'fail-shape',
   'error',
@@ -75,6 +80,7 @@ export const CASE_STATUSES: readonly CaseStatus[] = [
 export const FAILING_STATUSES: readonly CaseStatus[] = [
   'regressed',
   'unexpected-match',
+  'unexplained',
   'fail-numeric',
   'fail-shape',
   'error',

@@ -14,19 +14,20 @@
  * `diffReports` (the `compare` command) lists every status change and every error change beyond
  * the factor in either direction.
  */
-import type { CaseResult, CaseStatus, CheckResult, ConformanceReport, BaselineInfo } from '../report/schema';
+import {
+  FAILING_STATUSES,
+  type CaseResult,
+  type CaseStatus,
+  type CheckResult,
+  type ConformanceReport,
+  type BaselineInfo,
+} from '../report/schema';
 import { formatNumber } from '../util/format';
 
 export const DEFAULT_REGRESSION_FACTOR = 2;
 
-const FAILING: readonly CaseStatus[] = [
-  'unexpected-match',
-  'fail-numeric',
-  'fail-shape',
-  'error',
-  'crashed',
-  'timeout',
-];
+// the report's failing statuses, less 'regressed' (which this comparison itself decides)
+const FAILING: readonly CaseStatus[] = FAILING_STATUSES.filter((s) => s !== 'regressed');
 /** Not failing in the baseline: a failure now is newly failing. */
 const PASSING: readonly CaseStatus[] = ['pass', 'regressed', 'expected-divergence'];
 /** Within tolerance: errors are compared for growth. */
@@ -208,6 +209,7 @@ const STATUS_RANK: Record<CaseStatus, number> = {
   'expected-divergence': 1,
   skipped: 2,
   'unexpected-match': 3,
+  unexplained: 3,
   unavailable: 2,
   'fail-numeric': 3,
   'fail-shape': 3,

@@ -17,6 +17,8 @@
  *                included), or the parameter count differs from Keras
  *   fail-numeric a comparison outside tolerance (NaN/Inf included) or a named check failed
  *   unexpected-match  the tensors under an expected-divergence row all matched its tight bound
+ *   unexplained  an imported check no configuration reproduces (the case's `unexplained`): what the
+ *                comparisons gave (pass, fail-numeric, a divergence) is measured and reported, never a pass
  *   expected-divergence  tensors under an expected-divergence row diverged as it says, the rest passed
  *   pass         otherwise
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
@@ -40,6 +42,7 @@ import {
   type CheckResult,
 } from '../report/schema';
 import { divergenceReason, passReason } from './summary';
+import { formatNumber } from '../util/format';
 import { cachedInitModelWeights } from '../init/weight-cache';
 import { StatefulRandomSession } from '../init/stateful-philox';
 import { statefulModelWeights } from '../init/stateful-weights';
@@ -124,6 +127,14 @@ function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, 
   }
   return out;
 }
+
+/** What the comparisons of an unexplained case can give that becomes 'unexplained' (adapter faults stay). */
+const UNEXPLAINED_OVERRIDES: readonly CaseStatus[] = [
+  'pass',
+  'expected-divergence',
+  'unexpected-match',
+  'fail-numeric',
+];
 
 /** Statuses a case's checks can give, weakest first (the strongest one found wins). */
 const CHECK_STATUS_ORDER: readonly CaseStatus[] = [
@@ -246,7 +257,7 @@ export async function evaluateCase(
       if (!applied.has(rowName(key)))
         applied.set(
           rowName(key),
-          resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
+          resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }, k.tolerance),
         );
     }
     tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
@@ -370,7 +381,8 @@ export async function evaluateCase(
     }
   }
 
-  const status = statusOf(checks);
+  const compared = statusOf(checks);
+  const status: CaseStatus = k.unexplained && UNEXPLAINED_OVERRIDES.includes(compared) ? 'unexplained' : compared;
   const headline = checks.find((c) => c.kind === 'output' && c.metrics) ?? checks.find((c) => c.metrics);
   let reason: string;
   if (status === 'pass' || status === 'expected-divergence') {
@@ -387,6 +399,15 @@ export async function evaluateCase(
       status === 'pass'
         ? passReason(maxAbs, maxUlp, passing)
         : divergenceReason(checks, maxAbs, maxUlp, passing, measured);
+  } else if (status === 'unexplained') {
+    // the measured error all the same (the comparison's own status said in words)
+    const measured = checks
+      .filter((c) => c.metrics)
+      .map(
+        (c) =>
+          `${c.name}: max abs error ${formatNumber(c.metrics!.maxAbs)}, ${c.metrics!.mismatches}/${c.metrics!.n} outside the tolerance`,
+      );
+    reason = `unexplained: ${k.unexplained!.reason}; compared here: ${compared === 'pass' ? 'within the tolerance (this adapter reproduces what explain did not: look at it)' : compared}${measured.length ? `; ${measured.join('; ')}` : ''}`;
   } else {
     const failing = checks.filter((c) => !c.pass);
     reason =

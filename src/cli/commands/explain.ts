@@ -44,6 +44,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
       if (str(p, 'notebook')) files.push({ role: 'notebook', path: str(p, 'notebook')! });
       rev = await importRevision(files);
     }
+    for (const warning of rev.warnings) process.stderr.write(`resnet-conformance explain: warning: ${warning}\n`);
     const x = explain(rev, configurationSpace(epsilons));
     process.stdout.write(
       bool(p, 'json')

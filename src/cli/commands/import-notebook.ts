@@ -33,9 +33,12 @@ export async function importNotebookCommand(argv: string[]): Promise<number> {
   try {
     const rev = await importRevision(files);
     const b = writeBaseline(rev, name, dir);
+    // what was left out or not explained is said on stderr, whatever the output format
+    for (const warning of b.warnings ?? [])
+      process.stderr.write(`resnet-conformance import-notebook: warning: ${warning}\n`);
     if (bool(p, 'json')) {
       process.stdout.write(
-        `${JSON.stringify({ dir, calls: b.calls.length, checks: b.checks.length, runner: b.runner }, null, 1)}\n`,
+        `${JSON.stringify({ dir, calls: b.calls.length, checks: b.checks.length, runner: b.runner, warnings: b.warnings ?? [] }, null, 1)}\n`,
       );
       return 0;
     }
