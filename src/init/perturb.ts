@@ -14,9 +14,11 @@
  * (Math.fround: round to nearest even, as NumPy's astype(float32)).
  */
 import { createHash } from 'crypto';
+import { endianness } from 'os';
 import type { ModelWeights, WeightTensor } from '../spec/types';
 
 export const PERTURB_RECIPE = 'perturbed-parameters-v1';
+const LITTLE_ENDIAN = endianness() === 'LE';
 const PERTURBED = new Set(['bias', 'gamma', 'beta', 'moving_mean', 'moving_variance']);
 
 export interface PerturbRecipe {
@@ -109,9 +111,12 @@ export function perturbModelWeights(
   const h = createHash('sha256');
   for (const k of [...changed.keys()].sort()) {
     const d = changed.get(k)!;
-    const le = Buffer.alloc(d.length * 4);
-    for (let i = 0; i < d.length; i++) le.writeFloatLE(d[i], i * 4);
-    h.update(le);
+    if (LITTLE_ENDIAN) h.update(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    else {
+      const le = Buffer.alloc(d.length * 4);
+      for (let i = 0; i < d.length; i++) le.writeFloatLE(d[i], i * 4);
+      h.update(le);
+    }
   }
   const sha256 = h.digest('hex');
   if (expectedSha256 !== undefined && sha256 !== expectedSha256)
