@@ -698,7 +698,7 @@ export const TOLERANCES: ToleranceTable = {
         atol: 5e-6,
         rtol: 1e-5,
         reason:
-          `${PERTURBED_MEASURED} Keras float32 training-mode BatchNorm rounding, larger than block-training's because gamma ` +
+          `${PERTURBED_MEASURED} Keras float32 training-mode BatchNorm rounding, larger than block-training's because gamma and ` +
           '1/sqrt(batch variance) scale it: measured reference 1.7e-6 abs, fails atol 5e-7 at rtol 1e-5 ' +
           '(identity_block/f2-5x5/training: 1.4e-6 abs at 0.071); atol 5e-6 = 3x the worst abs.',
       },
