@@ -27,12 +27,12 @@ import { ProgramProcess } from '../src/adapters/external/process';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { resolveTolerance } from '../src/compare/tolerances';
-import { findSummary, loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
+import { findSummary, loadCaseTensors, loadManifest } from '../src/fixtures/load';
 import type { FixtureCase } from '../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../src/fixtures/paths';
 import { describeFailures, runFixtureCase } from '../src/fixtures/run-case';
 import { initModelWeights } from '../src/init';
-import { evaluateCase, type EvaluationContext } from '../src/runner/evaluate';
+import { builtKeyOf, caseInitialWeights, evaluateCase, type EvaluationContext } from '../src/runner/evaluate';
 import { buildModel } from '../src/spec/model-args';
 
 const ROOT = path.join(__dirname, '..');
@@ -75,7 +75,7 @@ function referenceCommand(...extra: string[]): string[] {
 
 function groupByModel(cases: FixtureCase[]): Map<string, FixtureCase[]> {
   const m = new Map<string, FixtureCase[]>();
-  for (const k of cases) m.set(modelKey(k.model), [...(m.get(modelKey(k.model)) ?? []), k]);
+  for (const k of cases) m.set(builtKeyOf(k), [...(m.get(builtKeyOf(k)) ?? []), k]);
   return m;
 }
 
@@ -104,8 +104,8 @@ function goldenCases(
   for (const [key, group] of groupByModel(cases)) {
     describe(`model ${key}`, () => {
       beforeAll(async () => {
-        const spec = buildModel(group[0].model);
-        await adapter!.build(spec, initModelWeights(spec));
+        const spec = buildModel(group[0].model, { bnEpsilon: group[0].weights?.bnEpsilon });
+        await adapter!.build(spec, caseInitialWeights(group[0], spec));
       }, 300_000);
 
       test('parameter counts equal the Keras summary', async () => {

@@ -1,22 +1,22 @@
 /**
- * The block golden cases (everything but ResNet-50) grouped by model, and one model's cases run
+ * The block golden cases (everything but ResNet-50) grouped by model and weights, and one model's cases run
  * through the normal comparison path (runFixtureCase, the adapter's profile column): what the
  * browser and Dawn suites run for every adapter.
  */
 import type { Adapter, PrecisionProfile } from '../../src/adapters/types';
 import { knownDefectFor, resolveTolerance } from '../../src/compare/tolerances';
-import { loadCaseTensors, loadManifest, modelKey } from '../../src/fixtures/load';
+import { loadCaseTensors, loadManifest } from '../../src/fixtures/load';
 import type { FixtureCase } from '../../src/fixtures/manifest';
 import { FIXTURES_DIR } from '../../src/fixtures/paths';
 import { describeFailures, runFixtureCase } from '../../src/fixtures/run-case';
-import { initModelWeights } from '../../src/init';
+import { builtKeyOf, caseInitialWeights } from '../../src/runner/evaluate';
 import { formatNumber } from '../../src/util/format';
 import { buildModel } from '../../src/spec/model-args';
 
 export function blockCasesByModel(): Map<string, FixtureCase[]> {
   const byModel = new Map<string, FixtureCase[]>();
   for (const k of loadManifest().cases.filter((c) => c.model.model !== 'resnet50'))
-    byModel.set(modelKey(k.model), [...(byModel.get(modelKey(k.model)) ?? []), k]);
+    byModel.set(builtKeyOf(k), [...(byModel.get(builtKeyOf(k)) ?? []), k]);
   return byModel;
 }
 
@@ -32,8 +32,8 @@ export async function runBlockCases(
   profile: PrecisionProfile,
   cases: FixtureCase[],
 ): Promise<{ problems: string[]; measured: string[]; comparisons: number[] }> {
-  const spec = buildModel(cases[0].model);
-  await adapter.build(spec, initModelWeights(spec));
+  const spec = buildModel(cases[0].model, { bnEpsilon: cases[0].weights?.bnEpsilon });
+  await adapter.build(spec, caseInitialWeights(cases[0], spec));
   const problems: string[] = [];
   const measured: string[] = [];
   const comparisons: number[] = [];
