@@ -19,14 +19,16 @@ export function scoreLines(s: MutationSummary): string[] {
 }
 
 function touched(o: MutantOutcome): string {
-  const live = o.targets
-    .map((t) => ({ model: t.model, layers: t.layers.filter((l) => !(l in t.inert)) }))
-    .filter((t) => t.layers.length);
-  if (!live.length) return '—';
-  const parts = live.map((t) =>
-    t.layers.length <= 3 ? `${t.model}: ${t.layers.join(', ')}` : `${t.model}: ${t.layers.length} layers`,
-  );
-  return parts.length <= 2 ? parts.join('; ') : `${parts.slice(0, 2).join('; ')}; +${parts.length - 2} models`;
+  const names = new Set<string>();
+  let models = 0;
+  for (const t of o.targets) {
+    const live = t.layers.filter((l) => !(l in t.inert));
+    if (live.length) models++;
+    for (const l of live) names.add(l);
+  }
+  if (!models) return '—';
+  const where = `in ${models}/${o.targets.length} models`;
+  return names.size <= 3 ? `${[...names].join(', ')} ${where}` : `${names.size} layer names ${where}`;
 }
 
 function result(o: MutantOutcome): string {
@@ -40,13 +42,14 @@ function result(o: MutantOutcome): string {
 
 function diagnosis(o: MutantOutcome): string {
   if (!o.diagnoses.length) return o.verdict === 'caught' ? (o.why ?? '—') : '—';
-  return o.diagnoses
-    .map((d) =>
-      d.error
-        ? `${d.case}: error`
-        : `${d.firstDiverging ?? 'none'}${d.role ? ` (${d.role})` : ''} ${d.localized ? '✓' : '✗'}`,
-    )
-    .join('<br>');
+  const counts = new Map<string, number>();
+  for (const d of o.diagnoses) {
+    const text = d.error
+      ? 'diagnosis error'
+      : `${d.firstDiverging ?? 'none'}${d.role ? ` (${d.role})` : ''} ${d.localized ? '✓' : '✗'}`;
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+  }
+  return [...counts].map(([t, n]) => (n > 1 ? `${t} ×${n}` : t)).join('<br>');
 }
 
 export function renderMutationMarkdown(r: MutationReport): string {

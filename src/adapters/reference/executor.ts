@@ -140,7 +140,14 @@ export class ReferenceExecutor {
         out = input;
       } else {
         const own = this.overridden[i];
-        const res = own ? own(ins, mode) : evaluateLayer(l, ins, this.prepared[i], mode);
+        let res;
+        try {
+          res = own ? own(ins, mode) : evaluateLayer(l, ins, this.prepared[i], mode);
+        } catch (err) {
+          // Name the layer: a kernel's own message ("add: operands have ...") does not.
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new Error(msg.includes(`'${l.name}'`) ? msg : `layer '${l.name}' (${l.className}): ${msg}`);
+        }
         out = res.output;
         const logitsName = `${l.name}${LOGITS_SUFFIX}`;
         if (res.logits && wanted.has(logitsName))
