@@ -275,22 +275,22 @@ export function roundedAccumulationConv(
     const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft, oh, ow } = g;
     const k = lin.kernel;
     const y = new Float64Array(n * oh * ow * cout);
-    const taps = kh * kw * cin;
+    // The taps in visiting order, as (input offset within the window, kernel row offset).
+    const taps: [number, number, number, number][] = [];
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kw; kx++)
+        for (let ci = 0; ci < cin; ci++) taps.push([ky, kx, ci, ((ky * kw + kx) * cin + ci) * cout]);
+    if (order === 'reversed') taps.reverse();
     for (let b = 0; b < n; b++) {
       for (let oy = 0; oy < oh; oy++) {
         for (let ox = 0; ox < ow; ox++) {
           const o = ((b * oh + oy) * ow + ox) * cout;
-          for (let t = 0; t < taps; t++) {
-            const tt = order === 'reference' ? t : taps - 1 - t;
-            const ci = tt % cin;
-            const kx = Math.floor(tt / cin) % kw;
-            const ky = Math.floor(tt / (cin * kw));
+          for (const [ky, kx, ci, kr] of taps) {
             const iy = oy * sh - padTop + ky;
             const ix = ox * sw - padLeft + kx;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
             const xv = x[((b * h + iy) * w + ix) * cin + ci];
             if (xv === 0) continue;
-            const kr = ((ky * kw + kx) * cin + ci) * cout;
             for (let co = 0; co < cout; co++) y[o + co] = round(y[o + co] + round(xv * k[kr + co]));
           }
         }
