@@ -15,3 +15,5 @@ export {
 export { initModelWeights } from './model-weights';
 export { philoxBlock, philoxFillUint32, philoxUniformFloat32, tfStatelessKeyCounter, mulHi32 } from './philox';
 export type { PhiloxState } from './philox';
+export { perturbModelWeights, perturbedValues, PERTURB_RECIPE, fnv1a32, fmix32 } from './perturb';
+export type { PerturbRecipe, PerturbedWeights } from './perturb';

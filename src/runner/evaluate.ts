@@ -41,17 +41,23 @@ import { divergenceReason, passReason } from './summary';
 import { cachedInitModelWeights } from '../init/weight-cache';
 import { StatefulRandomSession } from '../init/stateful-philox';
 import { statefulModelWeights } from '../init/stateful-weights';
+import { perturbModelWeights } from '../init/perturb';
 import type { ModelWeights } from '../spec/types';
 
 /**
  * The initial weights of case `k`: Keras 3's (weight cache), or the stateful stream its weights
- * record names (an imported notebook revision's, src/fixtures/manifest.ts CaseWeights).
+ * record names (an imported notebook revision's, src/fixtures/manifest.ts CaseWeights), with the
+ * perturbed-parameters set applied when the record names one.
  */
 export function caseInitialWeights(k: FixtureCase, spec: ModelSpec): ModelWeights {
   const w = k.weights;
-  if (w?.rng === 'stateful')
-    return statefulModelWeights(spec, StatefulRandomSession.at(w.globalSeed!, w.streamPosition ?? []));
-  return cachedInitModelWeights(spec).weights;
+  const initial =
+    w?.rng === 'stateful'
+      ? statefulModelWeights(spec, StatefulRandomSession.at(w.globalSeed!, w.streamPosition ?? []))
+      : cachedInitModelWeights(spec).weights;
+  // The perturbed-parameters set replaces every bias and BatchNorm parameter (src/init/perturb.ts);
+  // its digest must be the generator's, or the golden values were made with other weights.
+  return w?.perturb ? perturbModelWeights(initial, w.perturb, w.perturb.sha256).weights : initial;
 }
 
 export interface EvaluationContext {
