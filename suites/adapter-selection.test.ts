@@ -301,6 +301,7 @@ describe('usage text comes from the flag tables', () => {
       'import-notebook',
       'explain',
       'bench',
+      'mutate',
     ]) {
       expect(text).toMatch(new RegExp(`^  resnet-conformance ${name}( |$)`, 'm'));
     }
@@ -308,6 +309,6 @@ describe('usage text comes from the flag tables', () => {
       expect(text).toContain(`resnet-conformance fixtures ${sub}`);
     for (const mode of ['--compare', '--noise', '--harness'])
       expect(text).toContain(`resnet-conformance bench ${mode}`);
-    expect(Object.keys(COMMANDS).length).toBe(16);
+    expect(Object.keys(COMMANDS).length).toBe(17);
   });
 });

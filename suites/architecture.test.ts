@@ -42,6 +42,7 @@ const LAYERS = [
   'bench', // the latency bench
   'report', // the conformance report: schema, perf section, renderers
   'runner', // runs cases in adapter workers and writes the report
+  'mutants', // the mutant bank (defective float32 runtimes on the reference executor) and the mutation score
   'cli', // commands
   'index.ts', // the package's public entry: types, the registry, main
 ] as const;

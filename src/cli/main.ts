@@ -13,6 +13,7 @@ import {
   IMPORT_NOTEBOOK_SPEC,
   INIT_SPEC,
   MERGE_SPEC,
+  MUTATE_SPEC,
   REPORT_SPEC,
   RUN_SPEC,
   SUMMARY_SPEC,
@@ -83,6 +84,10 @@ export const COMMANDS: Record<string, { spec: CommandSpec; load: () => Command }
   bench: {
     spec: BENCH_SPEC,
     load: () => (require('./commands/bench') as typeof import('./commands/bench')).benchCommand,
+  },
+  mutate: {
+    spec: MUTATE_SPEC,
+    load: () => (require('./commands/mutate') as typeof import('./commands/mutate')).mutateCommand,
   },
 };
 

@@ -342,6 +342,22 @@ export const BENCH_SPEC: CommandSpec = {
   ],
 };
 
+export const MUTATE_SPEC: CommandSpec = {
+  name: 'mutate',
+  summary:
+    "the mutation score: the mutant bank (src/mutants, docs/mutants.md) through run's default cases; caught, localized, control false alarms",
+  flags: [
+    { name: 'mutants', value: 'id,glob*', help: 'bank entries to run (default: all; --list shows them)' },
+    { name: 'cases', value: 'PATTERNS', help: "cases (default: run's default case set, every case of the manifest)" },
+    { name: 'fixtures', value: 'DIR', help: 'fixtures directory (default: the packaged fixtures)' },
+    { name: 'out', value: 'DIR', help: 'write mutation.json and mutation.md there (default: reports/mutate-<time>)' },
+    { name: 'json', help: 'print the report as JSON instead of the summary' },
+    { name: 'no-diagnose', help: 'skip the per-layer diagnosis (no localization)' },
+    { name: 'min-caught', value: 'PCT', help: 'also exit 1 when fewer than PCT% of non-equivalent mutants are caught' },
+    { name: 'list', help: 'list the bank (id, kind, what it changes) and exit' },
+  ],
+};
+
 /** The commands in the order `--help` lists them. */
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   SUMMARY_SPEC,
@@ -358,6 +374,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   CLASSIFY_SPEC,
   EVALUATE_SPEC,
   BENCH_SPEC,
+  MUTATE_SPEC,
 ];
 
 export const IMPORT_NOTEBOOK_SPEC: CommandSpec = {

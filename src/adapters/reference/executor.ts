@@ -5,7 +5,14 @@
  */
 import { LOGITS_SUFFIX } from '../../spec/builders';
 import type { LayerSpec, ModelSpec, ModelWeights } from '../../spec/types';
-import { evaluateLayer, prepareLayer, type LayerMode, type PreparedLayer } from './interpreter';
+import {
+  evaluateLayer,
+  prepareLayer,
+  type LayerEvaluation,
+  type LayerMode,
+  type LayerOverride,
+  type PreparedLayer,
+} from './interpreter';
 import type { Arithmetic, ReferencePrecision } from './precision';
 import { validateWeights } from './weights';
 
@@ -13,6 +20,8 @@ export interface ExecutorOptions {
   precision: ReferencePrecision;
   /** Conv2D/Dense layers whose matmul operands are rounded to TF32 (precision 'tf32' only). */
   tf32Layers: ReadonlySet<string>;
+  /** Per-layer replacement evaluations (see LayerOverride); none by default. */
+  override?: LayerOverride;
 }
 
 /** Captured and output buffers of one run, float64, batch first. */
@@ -27,6 +36,8 @@ export class ReferenceExecutor {
   private readonly index = new Map<string, number>();
   /** Per layer index: its weights prepared for the arithmetic it runs in. */
   private readonly prepared: PreparedLayer[];
+  /** Per layer index: the override's evaluation, when it replaces evaluateLayer for that layer. */
+  private readonly overridden: (LayerEvaluation | undefined)[];
   /** Per layer index: earlier layers whose buffers are no longer needed once it has run. */
   private readonly releaseAfter: number[][];
 
@@ -61,6 +72,10 @@ export class ReferenceExecutor {
       throw new Error(`tf32Layers only applies to precision 'tf32' (precision is '${opts.precision}')`);
     }
     this.prepared = this.layers.map((l) => prepareLayer(l, weights, this.arithmeticOf(l)));
+    const override = opts.override;
+    this.overridden = this.layers.map((l, i) =>
+      override && i > 0 ? override(l, { spec, weights, prepared: this.prepared[i] }) : undefined,
+    );
     const lastUse = this.layers.map(() => -1);
     this.layers.forEach((l, i) => {
       for (const src of l.inbound) lastUse[this.index.get(src)!] = i;
@@ -124,7 +139,15 @@ export class ReferenceExecutor {
       if (i === 0) {
         out = input;
       } else {
-        const res = evaluateLayer(l, ins, this.prepared[i], mode);
+        const own = this.overridden[i];
+        let res;
+        try {
+          res = own ? own(ins, mode) : evaluateLayer(l, ins, this.prepared[i], mode);
+        } catch (err) {
+          // Name the layer: a kernel's own message ("add: operands have ...") does not.
+          const msg = err instanceof Error ? err.message : String(err);
+          throw new Error(msg.includes(`'${l.name}'`) ? msg : `layer '${l.name}' (${l.className}): ${msg}`);
+        }
         out = res.output;
         const logitsName = `${l.name}${LOGITS_SUFFIX}`;
         if (res.logits && wanted.has(logitsName))

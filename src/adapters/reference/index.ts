@@ -10,6 +10,7 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { ReferenceExecutor } from './executor';
+import type { LayerOverride } from './interpreter';
 import { isReferencePrecision, roundFloat32InPlace, type ReferencePrecision } from './precision';
 import { countParams } from './weights';
 
@@ -23,7 +24,7 @@ export {
   tf32Bits,
 } from './precision';
 export { evaluateLayer, prepareLayer } from './interpreter';
-export type { LayerInput, LayerMode, LayerOutput, PreparedLayer } from './interpreter';
+export type { LayerEvaluation, LayerInput, LayerMode, LayerOutput, LayerOverride, PreparedLayer } from './interpreter';
 
 export interface ReferenceOptions {
   /** Adapter id (default `reference`, `reference-fp32` or `reference-tf32` by precision). */
@@ -34,6 +35,8 @@ export interface ReferenceOptions {
    * Default: every Conv2D and Dense layer of the model.
    */
   tf32Layers?: string[];
+  /** Per-layer replacement evaluations (src/mutants: one deliberate defect each); none by default. */
+  override?: LayerOverride;
 }
 
 const DEFAULT_IDS: Record<ReferencePrecision, string> = {
@@ -67,6 +70,7 @@ export class ReferenceAdapter implements Adapter {
   readonly id: string;
   readonly precision: ReferencePrecision;
   private readonly requestedTf32Layers: string[] | undefined;
+  private readonly override: LayerOverride | undefined;
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
   private executor: ReferenceExecutor | undefined;
@@ -83,6 +87,7 @@ export class ReferenceAdapter implements Adapter {
     this.precision = opts.precision;
     this.id = opts.id ?? DEFAULT_IDS[opts.precision];
     this.requestedTf32Layers = opts.tf32Layers ? [...opts.tf32Layers] : undefined;
+    this.override = opts.override;
   }
 
   async probe(): Promise<ProbeResult> {
@@ -122,7 +127,11 @@ export class ReferenceAdapter implements Adapter {
             spec.layers.filter((l) => l.className === 'Conv2D' || l.className === 'Dense').map((l) => l.name))
         : [],
     );
-    this.executor = new ReferenceExecutor(spec, weights, { precision: this.precision, tf32Layers: tf32 });
+    this.executor = new ReferenceExecutor(spec, weights, {
+      precision: this.precision,
+      tf32Layers: tf32,
+      override: this.override,
+    });
     this.spec = spec;
     this.weights = weights;
   }

@@ -13,7 +13,14 @@
  *   BatchNorm, AveragePooling2D, Add   float64 on stored operands, result rounded to storage
  *   ZeroPadding2D, ReLU, MaxPooling2D, Flatten   exact, nothing to round
  */
-import type { BatchNormalizationSpec, Conv2DSpec, DenseSpec, LayerSpec, ModelWeights } from '../../spec/types';
+import type {
+  BatchNormalizationSpec,
+  Conv2DSpec,
+  DenseSpec,
+  LayerSpec,
+  ModelSpec,
+  ModelWeights,
+} from '../../spec/types';
 import { samePadding } from '../../spec/shapes';
 import { batchNorm, type BatchNormParams } from './batchnorm';
 import { conv2d, convGeometry, type ConvGeometry } from './conv2d';
@@ -78,6 +85,21 @@ export interface LayerOutput {
   output: Float64Array;
   logits?: Float64Array;
 }
+
+/** One layer's replacement evaluation: the same inputs and mode as evaluateLayer, same contract for the output. */
+export type LayerEvaluation = (inputs: readonly LayerInput[], mode: LayerMode) => LayerOutput;
+
+/**
+ * The per-layer seam of the executor (ExecutorOptions.override): called once per layer at build time
+ * with the layer, its weights prepared for its arithmetic and the model's weights; returns a
+ * replacement evaluation for that layer, or undefined to keep evaluateLayer. It exists so that a
+ * runtime differing from the reference in one place (the mutant bank, src/mutants) is the
+ * reference executor plus one override, not a copy of this interpreter.
+ */
+export type LayerOverride = (
+  l: LayerSpec,
+  ctx: { spec: ModelSpec; weights: ModelWeights; prepared: PreparedLayer },
+) => LayerEvaluation | undefined;
 
 function weightData(weights: ModelWeights, l: LayerSpec, count: number): ArrayLike<number>[] {
   const w = weights.get(l.name);
