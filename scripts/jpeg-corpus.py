@@ -1,6 +1,6 @@
 """
 A corpus of JPEGs made by PIL, with PIL's own decodes, for measuring how far the harness's JPEG
-decoder (src/images/jpeg.ts, jpeg-js) is from PIL (libjpeg-turbo): scripts/measure-jpeg-vs-pil.ts.
+decoder (src/images/jpeg.ts) is from PIL (libjpeg-turbo): scripts/measure-jpeg-vs-pil.ts.
 
     .venv/bin/python scripts/jpeg-corpus.py [OUT_DIR]     (default .tmp/jpeg-corpus)
 

@@ -1,5 +1,5 @@
 /**
- * How far the harness's JPEG decode (src/images/jpeg.ts: jpeg-js) is from PIL's (libjpeg-turbo), on
+ * How far the harness's JPEG decode (src/images/jpeg.ts: libjpeg-turbo as WebAssembly; jpeg-js before) is from PIL's (libjpeg-turbo), on
  * the corpus scripts/jpeg-corpus.py writes: max and mean |level| difference per image, grouped by
  * chroma subsampling and content. Numbers go to docs/notes (the measured bound the decoder note
  * states comes from here).
@@ -79,7 +79,7 @@ for (const r of rows)
   for (const k of [r.e.sampling, `${r.e.sampling} ${r.e.kind}`]) groups.set(k, [...(groups.get(k) ?? []), r]);
 console.log(`${rows.length} JPEGs (Pillow ${index.pillow}, libjpeg-turbo ${index.libjpeg_turbo}) in ${dir}`);
 console.log(
-  'group                 n   jpeg-js: max  worst image                          mean   >8 levels' +
+  'group                 n   harness: max  worst image                          mean   >8 levels' +
     (other ? `   ${extra}: max  mean` : ''),
 );
 for (const [k, rs] of [...groups].sort()) {

@@ -1,24 +1,19 @@
 /**
- * JPEG -> RGB with jpeg-js (npm, pure JavaScript, a port of pdf.js's decoder).
+ * JPEG -> RGB with libjpeg-turbo compiled to WebAssembly (npm @cwasm/jpeg-turbo), the library PIL
+ * decodes JPEG with: accurate integer IDCT, "fancy" chroma upsampling for 4:2:0 / 4:2:2, libjpeg's
+ * fixed-point YCbCr -> RGB and its colour-transform rule. Measured: every one of 216 JPEGs PIL made
+ * (smooth, saturated-shape and colour-noise content; 4 sizes; quality 50-100; 4:2:0, 4:2:2, 4:4:4;
+ * baseline and progressive) and every shipped JPEG decodes to PIL's bytes exactly
+ * (scripts/jpeg-corpus.py, scripts/measure-jpeg-vs-pil.ts; docs/notes/2026-12-07-jpeg-vs-pil.md).
+ * The previous decoder, jpeg-js, replicated subsampled chroma and differed by up to 124 levels.
  *
- * PIL decodes JPEG with libjpeg-turbo: accurate integer IDCT (JDCT_ISLOW), "fancy" (triangular)
- * chroma upsampling for 4:2:0 / 4:2:2 images, and fixed-point YCbCr -> RGB with rounding. jpeg-js
- * uses its own integer IDCT, replicates subsampled chroma (nearest) and converts YCbCr -> RGB in
- * floating point, truncating to 8 bits. So decoded pixels may differ from PIL's:
- *   - 4:4:4 and greyscale: IDCT and colour-conversion rounding, up to 4 levels (measured);
- *   - 4:2:0 / 4:2:2: additionally the chroma upsampling, tens of levels at colour edges (up to 124
- *     measured, 198 possible: differsFromPil).
- * The shipped JPEGs and a corpus of PIL-made JPEGs measure it (docs/pretrained.md,
- * suites/images.test.ts, scripts/measure-jpeg-vs-pil.ts); PNG is exact. libjpeg-turbo itself,
- * compiled to WebAssembly (npm @cwasm/jpeg-turbo 0.1.3), decodes every one of those JPEGs exactly
- * as PIL does; it is not a dependency yet (docs/notes/2026-12-07-jpeg-vs-pil.md).
- *
- * Which colour transform applies follows libjpeg's rule (jdapimin.c): 3 components are YCbCr when
- * a JFIF marker is present; else an Adobe APP14 marker decides (transform 0 = RGB); else component
- * ids 'R','G','B' mean RGB; otherwise YCbCr. CMYK/YCCK (4 components) and 12-bit JPEGs are refused:
- * PIL converts those with its own rules, which are not reproduced here.
+ * The container is checked here first (scanMarkers): a truncated file is refused as PIL refuses it,
+ * the size is checked against PIL's decompression-bomb limit before anything is decoded, and CMYK/YCCK
+ * (4 components) and 12-bit JPEGs are refused: PIL converts those with its own rules, which are not
+ * reproduced here. Which colour transform applies follows libjpeg's rule (jdapimin.c), reported in
+ * the decoder note: 3 components are YCbCr when a JFIF marker is present; else an Adobe APP14 marker
+ * decides (transform 0 = RGB); else component ids 'R','G','B' mean RGB; otherwise YCbCr.
  */
-import * as jpeg from 'jpeg-js';
 import { ImageReadError } from './errors';
 import { checkImageSize } from './limits';
 import type { DecodedImage } from './types';
@@ -127,25 +122,29 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
       `${label}: JPEG with ${info.components} components (CMYK/YCCK) is not supported; PIL converts CMYK with its own formula — convert the image to RGB first`,
     );
   }
-  // Before decoding: jpeg-js allocates the whole image (and its coefficients) first.
+  // Before decoding: the decoder allocates the whole image first.
   const bombWarning = checkImageSize(info.width, info.height, label, 'JPEG');
-  let img: { width: number; height: number; data: Uint8Array };
+  let rgba: { width: number; height: number; data: Uint8ClampedArray };
   try {
-    img = jpeg.decode(bytes, {
-      useTArray: true,
-      formatAsRGBA: false,
-      tolerantDecoding: false,
-      colorTransform: info.components === 3 ? !isRgbTransform(info) : undefined,
-      maxMemoryUsageInMB: 1024,
-    });
+    // Loaded on first use: compiling the 139 kB WebAssembly module is not every command's cost.
+    const turbo = require('@cwasm/jpeg-turbo') as {
+      decode(b: Uint8Array): { width: number; height: number; data: Uint8ClampedArray };
+    };
+    rgba = turbo.decode(bytes);
   } catch (err) {
     throw new ImageReadError(`${label}: cannot decode the JPEG (corrupt?): ${(err as Error).message}`);
   }
-  const n = img.width * img.height;
-  if (img.data.length !== n * 3)
+  const n = rgba.width * rgba.height;
+  if (rgba.width !== info.width || rgba.height !== info.height || rgba.data.length !== n * 4)
     throw new ImageReadError(
-      `${label}: JPEG decoder returned ${img.data.length} values for ${img.width}x${img.height}`,
+      `${label}: JPEG decoder returned ${rgba.data.length / 4} pixels at ${rgba.width}x${rgba.height} for a ${info.width}x${info.height} frame`,
     );
+  const img = { width: rgba.width, height: rgba.height, data: new Uint8Array(n * 3) };
+  for (let i = 0; i < n; i++) {
+    img.data[i * 3] = rgba.data[i * 4];
+    img.data[i * 3 + 1] = rgba.data[i * 4 + 1];
+    img.data[i * 3 + 2] = rgba.data[i * 4 + 2];
+  }
   const kind =
     info.components === 1 ? 'greyscale' : `${isRgbTransform(info) ? 'RGB' : 'YCbCr'} sampling ${info.sampling}`;
   return {
@@ -154,27 +153,9 @@ export function decodeJpeg(bytes: Uint8Array, label: string): DecodedImage {
     data: img.data,
     format: 'JPEG',
     pilMode: info.components === 1 ? 'L' : 'RGB',
-    decoder: `jpeg-js (${kind}${info.progressive ? ', progressive' : ''}; ${differsFromPil(info)})${bombWarning ? `; ${bombWarning}` : ''}`,
+    decoder: `libjpeg-turbo (WebAssembly, @cwasm/jpeg-turbo; ${kind}${info.progressive ? ', progressive' : ''}; ${SAME_AS_PIL})${bombWarning ? `; ${bombWarning}` : ''}`,
   };
 }
 
-/**
- * How far this image's decode may be from PIL's (libjpeg-turbo). Measured on 216 JPEGs PIL made
- * (smooth, saturated-shape and colour-noise content; 4 sizes; quality 50-100; 4:2:0, 4:2:2, 4:4:4;
- * baseline and progressive: scripts/jpeg-corpus.py, scripts/measure-jpeg-vs-pil.ts; numbers in
- * docs/notes/2026-12-07-jpeg-vs-pil.md). The possible bound for subsampled chroma: libjpeg-turbo's
- * h2v2 fancy upsampling weighs the nearest chroma sample 9/16 where jpeg-js takes it whole, so
- * chroma may differ by 7/16 x 255 and blue (B = Y + 1.772 (Cb - 128)) by 1.772 x 7/16 x 255 = 198.
- */
-const SUBSAMPLED_MEASURED_MAX = 124;
-const SUBSAMPLED_BOUND = 198;
-const FULL_MEASURED_MAX = 4;
-
-function differsFromPil(info: JpegInfo): string {
-  const subsampled = info.components === 3 && info.sampling !== '1x1,1x1,1x1';
-  return subsampled
-    ? "chroma replicated, not libjpeg-turbo's fancy upsampling: pixels differ from PIL's at colour edges, " +
-        `up to ${SUBSAMPLED_MEASURED_MAX} levels measured on 216 JPEGs made by PIL (up to ${SUBSAMPLED_BOUND} possible), ` +
-        "enough to change a prediction; use PNG for inputs identical to Keras's"
-    : `may differ from PIL/libjpeg-turbo by up to ${FULL_MEASURED_MAX} levels (IDCT and colour-conversion rounding, measured on 216 JPEGs made by PIL)`;
-}
+/** What the decoder note says of PIL (measured; the module header says how). */
+const SAME_AS_PIL = "PIL's decoder: the same bytes as PIL's on 216 PIL-made JPEGs and every shipped one";
