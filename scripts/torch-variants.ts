@@ -154,8 +154,10 @@ process.on('beforeExit', () => {
   if (!done) console.error('torch-variants: the event loop emptied before the measurements finished');
 });
 let done = false;
-// Observed here: without a handle of its own, Node exited silently while a run request was pending
-// (the program's handles are unref'ed between requests; not root-caused). The interval keeps it up.
+// Observed here: without a handle of its own, Node exits silently inside dispose() when the program
+// takes over 3 s to exit after `bye` (torch --compile: Inductor's worker pool). The bye answer
+// unrefs the child's handles (process.ts onData) while stop() still awaits the exit, and after the
+// 3 s kill timer nothing keeps the event loop up. The interval keeps this script up.
 const keepAlive = setInterval(() => undefined, 1000);
 main()
   .then(() => (done = true))
