@@ -23,9 +23,10 @@ export function torchScript(root = repoRoot()): string {
   return path.join(root, 'clients', 'python', 'examples', 'torch_adapter.py');
 }
 
-function torchEntry(id: string, args: string[], summary: string): AdapterEntry {
+function torchEntry(id: string, args: string[], summary: string, suiteOptIn?: string): AdapterEntry {
   return {
     id,
+    ...(suiteOptIn ? { suiteOptIn } : {}),
     summary: `${summary}: ${['clients/python/examples/torch_adapter.py', ...args].join(' ')} in .venv-torch (npm run setup:torch)`,
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -69,5 +70,11 @@ export const TORCH_ENTRIES: readonly AdapterEntry[] = [
     'torch-channels-last',
     ['--memory-format', 'channels_last'],
     'PyTorch 2.13 CPU eager, weights and input in torch.channels_last (NHWC strides)',
+  ),
+  torchEntry(
+    'torch-compile',
+    ['--compile'],
+    'PyTorch 2.13 CPU, torch.compile (Inductor C++, fullgraph, static shapes): one compile per (training, captures, batch)',
+    'compile time (a cold ResNet-50 graph took 44-114 s here, 6 of them for the default cases); the parameterized suites run it when CONFORMANCE_ADAPTERS names it',
   ),
 ];
