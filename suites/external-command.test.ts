@@ -5,6 +5,8 @@
  *     passes the golden block cases, so the whole host path is exercised against golden values;
  *   - the JAX adapter (clients/python/examples/jax_adapter.py, through the Python client library)
  *     passes every golden case, ResNet-50 included, when .venv-jax exists (else: skipped, with the fix);
+ *   - the PyTorch adapter (clients/python/examples/torch_adapter.py, same client) likewise with
+ *     .venv-torch; training runs leave its moving statistics alone, describe reports its switches;
  *   - fault-injected programs (garbage frame, bad .npy, wrong shape, exit mid-run, hang, error
  *     answer, version mismatch, exit before hello, not found) each get their status, and the cases
  *     around the fault still run (the program is restarted and the model rebuilt).
@@ -22,6 +24,7 @@ import {
   type CommandAdapterOptions,
 } from '../src/adapters/external/command';
 import { ExternalAdapterError, externalFaultStatus } from '../src/adapters/external/errors';
+import { TORCH_ENTRIES } from '../src/adapters/external/torch';
 import { encodeFrame, FrameError, FrameReader, frameTensors, MAX_PAYLOAD_BYTES } from '../src/adapters/external/frames';
 import { ProgramProcess } from '../src/adapters/external/process';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
@@ -41,7 +44,10 @@ const REFERENCE_PROGRAM = path.join(__dirname, 'helpers', 'external', 'reference
 const GRANDCHILD_PROGRAM = path.join(__dirname, 'helpers', 'external', 'grandchild-program.cjs');
 const JAX_PYTHON = path.join(ROOT, '.venv-jax', 'bin', 'python');
 const JAX_ADAPTER = path.join(ROOT, 'clients', 'python', 'examples', 'jax_adapter.py');
+const TORCH_ADAPTER = path.join(ROOT, 'clients', 'python', 'examples', 'torch_adapter.py');
 const JAX_FIX = 'npm run setup:jax (node scripts/setup-jax.mjs: creates .venv-jax with jax/jaxlib 0.10.2)';
+const TORCH_PYTHON = path.join(ROOT, '.venv-torch', 'bin', 'python');
+const TORCH_FIX = 'npm run setup:torch (node scripts/setup-torch.mjs: creates .venv-torch with torch 2.13.0+cpu)';
 
 const manifest = loadManifest();
 
@@ -308,6 +314,74 @@ for (const x64 of [false, true]) {
     });
   });
 }
+
+const torchReady = fs.existsSync(TORCH_PYTHON);
+// The variants (torch-mkldnn-off, torch-channels-last) are registry adapters: the parameterized
+// suites (fixtures.test.ts) run their golden cases; here the plain one, as for JAX.
+for (const entry of TORCH_ENTRIES.filter((e) => e.id === 'torch')) {
+  const title = `golden cases over the protocol [PyTorch ${entry.id}, ${entry.profile}]`;
+  if (!torchReady) {
+    describe(title, () => {
+      test.skip(`unavailable: ${TORCH_PYTHON} does not exist (fix: ${TORCH_FIX})`, () => undefined);
+    });
+    continue;
+  }
+  describe(title, () => {
+    goldenCases(entry, manifest.cases, (k, maxAbs) => {
+      if (k.caseClass === 'resnet50-training-float64') {
+        expect(maxAbs).not.toBeNull();
+        expect(maxAbs!).toBeLessThanOrEqual(FLOAT64_PROBABILITIES_MAX_ABS);
+      }
+    });
+  });
+}
+
+describe('PyTorch adapter: BN modes and settings', () => {
+  if (!torchReady) {
+    test.skip(`unavailable: ${TORCH_PYTHON} does not exist (fix: ${TORCH_FIX})`, () => undefined);
+    return;
+  }
+  test('training runs use batch statistics and leave the moving statistics untouched', async () => {
+    const adapter = TORCH_ENTRIES.find((e) => e.id === 'torch')!.create();
+    try {
+      const k = caseById('convolutional_block/f2-s2-X/inference');
+      const spec = buildModel(k.model);
+      await adapter.build(spec, initModelWeights(spec));
+      const x = loadCaseTensors(FIXTURES_DIR, k).input;
+      const before = (await adapter.run(x, { training: false })).output;
+      const training = (await adapter.run(x, { training: true })).output;
+      await adapter.run(x, { training: true });
+      const after = (await adapter.run(x, { training: false })).output;
+      // Batch statistics differ from the initial moving ones (0 and 1): the modes must give other values.
+      expect(Array.from(training.data)).not.toEqual(Array.from(before.data));
+      // Had the running buffers been updated (torch's default in train mode), these would differ.
+      expect(Array.from(after.data)).toEqual(Array.from(before.data));
+    } finally {
+      await adapter.dispose();
+    }
+  }, 120_000);
+
+  test('describe reports the switches the variant sets (oneDNN, memory format, TF32 off on the CPU)', async () => {
+    const adapter = createCommandAdapterEntry({
+      command: [TORCH_PYTHON, TORCH_ADAPTER, '--device', 'cpu', '--mkldnn', 'off', '--memory-format', 'channels_last'],
+      profile: 'fp32-cpu',
+    }).create();
+    try {
+      const d = await adapter.describe();
+      expect(d.settings).toMatchObject({
+        mkldnnEnabled: false,
+        memoryFormat: 'channels_last',
+        compile: false,
+        cudaMatmulAllowTf32: false,
+        cudnnAllowTf32: false,
+        float32MatmulPrecision: 'highest',
+        device: 'cpu',
+      });
+    } finally {
+      await adapter.dispose();
+    }
+  }, 120_000);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Faults

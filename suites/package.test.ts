@@ -50,6 +50,7 @@ test('the tarball lists the CLI entry, the built workers, the types, the fixture
       'fixtures/manifest.json',
       'clients/python/resnet_conformance_adapter.py',
       'clients/python/examples/jax_adapter.py',
+      'clients/python/examples/torch_adapter.py',
       'docs/adapter-protocol.md',
       'README.md',
       'package.json',

@@ -1,5 +1,6 @@
 import { ReferenceAdapter } from './reference';
 import { JAX_ENTRY } from './external/jax';
+import { TORCH_ENTRIES } from './external/torch';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -197,6 +198,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     create: () => tfjsDawnAdapter('tfjs-webgpu-node'),
   },
   JAX_ENTRY,
+  ...TORCH_ENTRIES,
 ];
 
 export function adapterIds(): string[] {
