@@ -630,3 +630,17 @@ describe('fault-injected programs: each fault gets its status, the cases around 
     });
   }, 60_000);
 });
+
+describe('stopping a program that is slow to exit', () => {
+  test('dispose() waits for a program that exits 5 s after bye (killed after the grace period); the caller goes on', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), path.join(__dirname, 'helpers', 'external', 'dispose-slow-exit.ts')],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stdout).toContain('probe true');
+    // Before: the answer to bye unref'd the child, and the process ended inside dispose() with exit code 0.
+    expect(r.stdout).toContain('after dispose');
+    expect(r.status).toBe(0);
+  });
+});

@@ -334,6 +334,9 @@ export class ProgramProcess {
     this.setRef(true);
     const bye = this.request('bye', {}, [], graceMs).catch(() => undefined);
     await Promise.race([bye, this.exitPromise]);
+    // The answer to bye unref'd the child (no request pending): held again until it has exited, or a
+    // program slow to exit would let this process end inside stop(), the code after it never run.
+    this.setRef(true);
     try {
       c.stdin!.end();
     } catch {
