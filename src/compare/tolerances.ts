@@ -683,6 +683,12 @@ export const TOLERANCES: ToleranceTable = {
           'bit-identical. jax and tfjs-node fail rtol 1e-5 alone on one element near 0 (6.0e-8 abs at 2.5e-3, needs atol ' +
           '3.5e-8): atol 1e-7 = 2.9x that, the notebook-conv-output fp32 row.',
       },
+      'webgl-f16': {
+        atol: 3.5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2): float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4; the perturbed gamma and 1/sqrt(moving variance) scale that rounding. Measured on the 5 perturbed block inference cases: max abs 2.4e-3 (convolutional_block/f3-s2-7x7, value 4.98, rel 4.9e-4); max rel 0.15 near zero. atol 3.5e-3 = 1.45x the worst abs (every element within atol alone).',
+      },
       'tf32-gpu': {
         atol: 1.5e-3,
         rtol: 2e-3,
@@ -709,6 +715,12 @@ export const TOLERANCES: ToleranceTable = {
           `${PERTURBED_MEASURED} Measured max abs: onnxruntime-web-wasm(-browser) 2.2e-6 (identity_block/f2-5x5/training, ` +
           'value 0.59), onnxruntime-cpu(-noopt) 2.0e-6, reference-fp32 and tfjs-cpu 1.9e-6, tfjs-wasm 1.7e-6, jax 1.4e-6, ' +
           'tfjs-node 9.5e-7; keras bit-identical. atol 5e-6 = 2.3x the worst abs (every element within atol alone).',
+      },
+      'webgl-f16': {
+        atol: 7.5e-3,
+        rtol: 3e-3,
+        reason:
+          'tfjs-webgl-f16 in headless Chromium 156 (SwiftShader WebGL2): float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4; the perturbed gamma and 1/sqrt(moving variance) scale that rounding. Measured on the 5 perturbed block training cases: max abs 5.1e-3 (convolutional_block/f2-s2-6x6 and f3-s2-7x7, values 2.0-2.8, rel 2.6e-3); max rel 0.17 near zero. atol 7.5e-3 = 1.45x the worst abs (every element within atol alone).',
       },
       'tf32-gpu': {
         atol: 1.5e-2,
