@@ -23,7 +23,10 @@ cpu="$vendor $model, family $family"
 # oneDNN. Then everything TensorFlow computes is float32-rounded differently from the committed files.
 crash_env=$(node scripts/tf-crash-env.mjs "$python") || { echo "fixtures:pretrained:check: FAILED: could not probe TensorFlow's known crash (above)"; exit 1; }
 onednn_off=
-if [ -n "$crash_env" ]; then export "${crash_env?}"; onednn_off=1; fi
+why_off=
+if [ -n "$crash_env" ]; then export "${crash_env?}"; onednn_off=1; why_off="TensorFlow 2.21's oneDNN convolution crashes here (known crash tensorflow-2.21-onednn-conv-sigfpe, docs/cpu-dependent.md), so TensorFlow ran with TF_ENABLE_ONEDNN_OPTS=0"; fi
+# Set by the user: the same consequence for byte identity.
+if [ -z "$onednn_off" ] && [ "${TF_ENABLE_ONEDNN_OPTS:-}" = 0 ]; then onednn_off=1; why_off="TF_ENABLE_ONEDNN_OPTS=0 is set in the environment"; fi
 rm -rf "$tmp" && mkdir -p .tmp && cp -r fixtures/pretrained "$tmp" || exit 1
 # The copy keeps the earlier .keras archives: the generator keeps those whose members are unchanged
 # (their metadata.json carries the save date), as it does in place.
@@ -54,7 +57,7 @@ if [ -n "$onednn_off" ]; then
   # difference far beyond any stated tolerance. Skipped with the reason, never passed.
   if diff -rq fixtures/pretrained/blocks "$tmp/blocks" >/dev/null && diff -rq fixtures/pretrained/golden/blocks "$tmp/golden/blocks" >/dev/null; then blocks="blocks byte for byte;"; else blocks="blocks (trained by TensorFlow) and"; fi
   echo "fixtures:pretrained:check: images, dataset and bad files: byte for byte. $blocks the trained ResNet-50: SKIPPED on this CPU ($cpu):"
-  echo "  TensorFlow 2.21's oneDNN convolution crashes here (known crash tensorflow-2.21-onednn-conv-sigfpe, docs/cpu-dependent.md), so TensorFlow ran with TF_ENABLE_ONEDNN_OPTS=0;"
+  echo "  $why_off;"
   echo "  the committed files were trained with oneDNN, and float32 training is reproducible byte for byte only with the same kernels on the same CPU family."
   rm -rf "$tmp" "$tmp.log"
   exit 3
