@@ -4,19 +4,16 @@
  * environment the adapter is unavailable with that fix; with it, it is an external command adapter
  * like any `--adapter-command` (float32, lax.Precision.HIGHEST).
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { AdapterEntry } from '../types';
 import { repoRoot } from '../keras/python-env';
-import { CommandAdapter } from './command';
+import { venvProgramAdapter, venvPython } from './venv-program';
 
 export const JAX_VENV = '.venv-jax';
 export const JAX_SETUP_COMMAND = 'npm run setup:jax';
 
 export function jaxPython(root = repoRoot()): string {
-  return process.platform === 'win32'
-    ? path.join(root, JAX_VENV, 'Scripts', 'python.exe')
-    : path.join(root, JAX_VENV, 'bin', 'python');
+  return venvPython(root, JAX_VENV);
 }
 
 export function jaxScript(root = repoRoot()): string {
@@ -31,25 +28,14 @@ export const JAX_ENTRY: AdapterEntry = {
   outOfTheBox: false,
   create() {
     const root = repoRoot();
-    const python = jaxPython(root);
-    const script = jaxScript(root);
-    const adapter = new CommandAdapter({ id: 'jax', command: [python, script], cwd: root, fix: JAX_SETUP_COMMAND });
-    const probe = adapter.probe.bind(adapter);
-    adapter.probe = async () => {
-      if (!fs.existsSync(python))
-        return {
-          available: false,
-          reason: `${path.relative(root, python) || python} is missing: the JAX environment is not set up`,
-          fix: JAX_SETUP_COMMAND,
-        };
-      if (!fs.existsSync(script))
-        return {
-          available: false,
-          reason: `${script} is missing`,
-          fix: 'reinstall resnet-conformance (clients/python ships with it)',
-        };
-      return probe();
-    };
-    return adapter;
+    return venvProgramAdapter({
+      id: 'jax',
+      root,
+      python: jaxPython(root),
+      script: jaxScript(root),
+      args: [],
+      setup: JAX_SETUP_COMMAND,
+      what: 'the JAX environment',
+    });
   },
 };

@@ -4,19 +4,16 @@
  * Without that environment each is unavailable with that fix; with it, an external command adapter
  * like any `--adapter-command` (float32; variants differ only in the program's arguments).
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { AdapterEntry } from '../types';
 import { repoRoot } from '../keras/python-env';
-import { CommandAdapter } from './command';
+import { venvProgramAdapter, venvPython } from './venv-program';
 
 export const TORCH_VENV = '.venv-torch';
 export const TORCH_SETUP_COMMAND = 'npm run setup:torch';
 
 export function torchPython(root = repoRoot()): string {
-  return process.platform === 'win32'
-    ? path.join(root, TORCH_VENV, 'Scripts', 'python.exe')
-    : path.join(root, TORCH_VENV, 'bin', 'python');
+  return venvPython(root, TORCH_VENV);
 }
 
 export function torchScript(root = repoRoot()): string {
@@ -32,28 +29,16 @@ function torchEntry(id: string, args: string[], summary: string, suiteOptIn?: st
     outOfTheBox: false,
     create() {
       const root = repoRoot();
-      const python = torchPython(root);
-      const script = torchScript(root);
-      // --device cpu: the profile is fp32-cpu; a CUDA build of torch would otherwise pick the GPU.
-      const command = [python, script, '--device', 'cpu', ...args, '--name', id];
-      const adapter = new CommandAdapter({ id, command, cwd: root, fix: TORCH_SETUP_COMMAND });
-      const probe = adapter.probe.bind(adapter);
-      adapter.probe = async () => {
-        if (!fs.existsSync(python))
-          return {
-            available: false,
-            reason: `${path.relative(root, python) || python} is missing: the PyTorch environment is not set up`,
-            fix: TORCH_SETUP_COMMAND,
-          };
-        if (!fs.existsSync(script))
-          return {
-            available: false,
-            reason: `${script} is missing`,
-            fix: 'reinstall resnet-conformance (clients/python ships with it)',
-          };
-        return probe();
-      };
-      return adapter;
+      return venvProgramAdapter({
+        id,
+        root,
+        python: torchPython(root),
+        script: torchScript(root),
+        // --device cpu: the profile is fp32-cpu; a CUDA build of torch would otherwise pick the GPU.
+        args: ['--device', 'cpu', ...args, '--name', id],
+        setup: TORCH_SETUP_COMMAND,
+        what: 'the PyTorch environment',
+      });
     },
   };
 }
