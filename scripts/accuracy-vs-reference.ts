@@ -26,8 +26,8 @@ import { compareTensors } from '../src/compare';
 import { metricRank } from '../src/compare/metrics';
 import { initModelWeights } from '../src/init';
 import { notebookX, seededUniform } from '../src/tensor/sample-inputs';
-import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
-import type { ModelSpec } from '../src/spec/types';
+import { convolutionalBlock, identityBlock, resnet50 } from '../src/model/builders';
+import type { ModelSpec } from '../src/model/types';
 import type { Tensor } from '../src/tensor';
 
 const DEFAULT_ADAPTERS =

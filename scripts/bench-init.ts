@@ -3,7 +3,7 @@
  * Run: npx tsx scripts/bench-init.ts [repeats]
  */
 import { initModelWeights, glorotUniform } from '../src/init';
-import { resnet50 } from '../src/spec/builders';
+import { resnet50 } from '../src/model/builders';
 
 function main(): void {
   const repeats = Number(process.argv[2] ?? 3);

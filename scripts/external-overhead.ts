@@ -14,10 +14,10 @@ import * as path from 'path';
 import { createCommandAdapterEntry, type CommandAdapter } from '../src/adapters/external/command';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter } from '../src/adapters/types';
-import { loadCaseTensors, loadManifest } from '../src/fixtures/load';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
+import { loadCaseTensors, loadManifest } from '../src/golden/load';
+import { FIXTURES_DIR } from '../src/golden/paths';
 import { initModelWeights } from '../src/init';
-import { resnet50 } from '../src/spec/builders';
+import { resnet50 } from '../src/model/builders';
 import type { Tensor } from '../src/tensor';
 
 const ROOT = path.join(__dirname, '..');

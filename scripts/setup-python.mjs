@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
-const { ensurePythonEnv } = require('../src/fixtures/generator.ts');
+const { ensurePythonEnv } = require('../src/golden/generator.ts');
 
 try {
   const python = ensurePythonEnv((line) => console.log(line));

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
-const { generatorEnv } = require('../src/fixtures/generator.ts');
+const { generatorEnv } = require('../src/golden/generator.ts');
 const { TF_ONEDNN_CONV_SIGFPE } = require('../src/adapters/known-crashes.ts');
 
 const python = process.argv[2];

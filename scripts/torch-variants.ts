@@ -11,12 +11,12 @@
 import * as path from 'path';
 import { createCommandAdapterEntry } from '../src/adapters/external/command';
 import type { Adapter, RunResult } from '../src/adapters/types';
-import { loadCaseTensors, loadManifest, modelKey } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { captureNames } from '../src/fixtures/run-case';
+import { loadCaseTensors, loadManifest, modelKey } from '../src/golden/load';
+import type { FixtureCase } from '../src/golden/manifest';
+import { FIXTURES_DIR } from '../src/golden/paths';
+import { captureNames } from '../src/golden/run-case';
 import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
+import { buildModel } from '../src/model/model-args';
 import type { Tensor } from '../src/tensor';
 
 const ROOT = path.join(__dirname, '..');

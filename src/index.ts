@@ -18,9 +18,9 @@ export type {
   RunOptions,
   RunResult,
 } from './adapters/types';
-export type { Boundary, LayerSpec, ModelName, ModelSpec, ModelWeights, ParamCount, WeightTensor } from './spec/types';
+export type { Boundary, LayerSpec, ModelName, ModelSpec, ModelWeights, ParamCount, WeightTensor } from './model/types';
 export type { DType, Tensor } from './tensor';
-export type { AdapterCommandSource, AdapterSources } from './adapters/modules';
+export type { AdapterCommandSource, AdapterSources } from './adapters/pool';
 export type { ExternalFaultKind } from './adapters/external/errors';
 export { ADAPTERS } from './adapters/registry';
 export { main } from './cli/main';

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { adapterPool, registryPool } from '../src/adapters/modules';
+import { adapterPool, registryPool } from '../src/adapters/pool';
 import { ADAPTERS } from '../src/adapters/registry';
 import {
   ADAPTER_DEFAULTS,

@@ -25,7 +25,7 @@ const SRC = path.join(__dirname, '..', 'src');
 const LAYERS = [
   'util', // errors, fs helpers, text formatting, sample statistics, timing loop: imports nothing in src/
   'tensor', // the Tensor type, .npy files, seeded sample inputs
-  'spec', // model specs (layers, shapes, parameters)
+  'model', // the model description: layers, shapes, parameters (the notebook's blocks and ResNet-50)
   'init', // Keras-exact weight initialization and its on-disk cache
   'onnx', // ONNX export
   'adapters', // the runtimes under test and their registry
@@ -34,7 +34,7 @@ const LAYERS = [
   'images', // image decoding and preprocessing
   'import', // Keras .h5 import
   'datasets', // datasets (signs)
-  'fixtures', // golden fixtures: paths, manifest, generation, verification
+  'golden', // golden data: paths, manifest, loading, the case judge, generation, verification
   'workers', // how worker processes are started (precompiled bundle) and talk to the parent
   'diagnose', // layer-by-layer diagnosis of a numeric failure
   'notebook', // notebook revisions: their test files parsed (pyodide), baselines, explain

@@ -64,7 +64,7 @@ import { decodeModel } from '../src/onnx';
 import { renderAll } from '../src/report/render';
 import { writeReportDir } from '../src/report/write';
 import { REPORT_SCHEMA_VERSION, emptyCounts, type ConformanceReport } from '../src/report/schema';
-import { resnet50 } from '../src/spec/builders';
+import { resnet50 } from '../src/model/builders';
 import { runCli } from './helpers/cli';
 import { ENV_CHECK_VAR } from './helpers/faulty-adapter';
 

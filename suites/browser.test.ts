@@ -10,7 +10,7 @@
  */
 import { ADAPTERS } from '../src/adapters/registry';
 import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
+import { buildModel } from '../src/model/model-args';
 import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import {
   BrowserFault,

@@ -18,7 +18,7 @@ import { ADAPTERS } from '../src/adapters/registry';
 import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import type { Adapter } from '../src/adapters/types';
 import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
+import { buildModel } from '../src/model/model-args';
 import { seededUniform } from '../src/tensor/sample-inputs';
 
 const ID = 'tfjs-webgpu-node';

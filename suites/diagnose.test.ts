@@ -30,12 +30,12 @@ import {
 } from '../src/diagnose';
 import { PerturbedAdapter } from '../src/diagnose/testing/perturbed-adapter';
 import { initModelWeights } from '../src/init';
-import { buildModel, type ModelArgs } from '../src/spec/model-args';
-import { constantInit } from '../src/spec/initializers';
-import { convolutionalBlockLayers, identityBlock, identityBlockLayers, LOGITS_SUFFIX } from '../src/spec/builders';
-import { GraphBuilder } from '../src/spec/graph-builder';
-import { glorotUniform, randomUniform } from '../src/spec/initializers';
-import type { ModelSpec } from '../src/spec/types';
+import { buildModel, type ModelArgs } from '../src/model/model-args';
+import { constantInit } from '../src/model/initializers';
+import { convolutionalBlockLayers, identityBlock, identityBlockLayers, LOGITS_SUFFIX } from '../src/model/builders';
+import { GraphBuilder } from '../src/model/graph-builder';
+import { glorotUniform, randomUniform } from '../src/model/initializers';
+import type { ModelSpec } from '../src/model/types';
 import type { Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 

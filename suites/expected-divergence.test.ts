@@ -1,6 +1,6 @@
 /**
  * The expected-divergence status (src/compare/tolerances.ts rows { expectedDivergence }): judged
- * strictly by the runner (src/runner/evaluate.ts via src/fixtures/run-case.ts), reported apart from
+ * strictly by the runner (src/runner/execute-case.ts via src/golden/run-case.ts), reported apart from
  * passes in every format, never a regression against a baseline, and turned into a failure by a tight
  * match (the row is stale), a NaN or a wrong shape.
  *
@@ -14,16 +14,16 @@ import * as path from 'path';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
 import { KNOWN_DEFECTS, resolveTolerance } from '../src/compare/tolerances';
-import type { FixtureCase, FixtureManifest } from '../src/fixtures/manifest';
-import { judgeDivergences, type TensorComparison } from '../src/fixtures/run-case';
+import type { FixtureCase, FixtureManifest } from '../src/golden/manifest';
+import { judgeDivergences, type TensorComparison } from '../src/golden/run-case';
 import { renderHtml } from '../src/report/html';
 import { renderJunit } from '../src/report/junit';
 import { renderMarkdown } from '../src/report/markdown';
 import { parseReport } from '../src/report/read';
 import { renderJson } from '../src/report/render';
 import { REPORT_SCHEMA_VERSION, type CaseResult, type ConformanceReport } from '../src/report/schema';
-import { applyBaseline, diffReports } from '../src/runner/baseline';
-import { evaluateCase, type EvaluationContext } from '../src/runner/evaluate';
+import { applyBaseline, diffReports } from '../src/runner/regression';
+import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { countsFor, summarize } from '../src/runner/summary';
 import type { Tensor } from '../src/tensor';
 import { DIVERGENCE_REASON, divergenceReport, sampleReport } from './helpers/sample-report';
@@ -124,7 +124,7 @@ async function evaluate(k: FixtureCase, perturb: Record<string, Perturb>, output
   const adapter = new FakeTf32(perturb, output);
   const ctx: EvaluationContext = { fixturesDir: dir, manifest };
   try {
-    return await evaluateCase(adapter, ENTRY, k, ctx);
+    return await executeCase(adapter, ENTRY, k, ctx);
   } finally {
     await adapter.dispose();
   }
@@ -218,7 +218,7 @@ describe('KNOWN_DEFECTS: a runtime bug, keyed by adapter and case, judged as a s
   async function judge(id: string, caseId: string, output: Perturb): Promise<CaseResult> {
     const adapter = new FakeTf32({}, output);
     try {
-      return await evaluateCase(adapter, fp32Entry(id), asCase(caseId), { fixturesDir: dir, manifest });
+      return await executeCase(adapter, fp32Entry(id), asCase(caseId), { fixturesDir: dir, manifest });
     } finally {
       await adapter.dispose();
     }

@@ -1,5 +1,5 @@
 /**
- * External adapters through the CLI and the runner (not evaluateCase directly, see
+ * External adapters through the CLI and the runner (not executeCase directly, see
  * suites/external-command.test.ts for the protocol host itself):
  *   - `run --adapter-module <an .mjs file>` and `--adapter-module <an npm package name>` (CommonJS,
  *     and an ES-module-only package), resolved from the working directory's node_modules;

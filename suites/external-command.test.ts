@@ -30,13 +30,13 @@ import { ProgramProcess } from '../src/adapters/external/process';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { resolveTolerance } from '../src/compare/tolerances';
-import { findSummary, loadCaseTensors, loadManifest } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { describeFailures, runFixtureCase } from '../src/fixtures/run-case';
+import { findSummary, loadCaseTensors, loadManifest } from '../src/golden/load';
+import type { FixtureCase } from '../src/golden/manifest';
+import { FIXTURES_DIR } from '../src/golden/paths';
+import { describeFailures, runFixtureCase } from '../src/golden/run-case';
 import { initModelWeights } from '../src/init';
-import { builtKeyOf, caseInitialWeights, evaluateCase, type EvaluationContext } from '../src/runner/evaluate';
-import { buildModel } from '../src/spec/model-args';
+import { builtKeyOf, caseInitialWeights, executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { buildModel } from '../src/model/model-args';
 
 const ROOT = path.join(__dirname, '..');
 const TSX = require.resolve('tsx/cjs');
@@ -256,7 +256,7 @@ describe('command lines', () => {
     const script = [
       `require(${JSON.stringify(TSX)});`,
       `const { createCommandAdapterEntry } = require(${JSON.stringify(path.join(ROOT, 'src/adapters/external/command.ts'))});`,
-      `const { identityBlock } = require(${JSON.stringify(path.join(ROOT, 'src/spec/builders.ts'))});`,
+      `const { identityBlock } = require(${JSON.stringify(path.join(ROOT, 'src/model/builders.ts'))});`,
       `const { initModelWeights } = require(${JSON.stringify(path.join(ROOT, 'src/init'))});`,
       `const a = createCommandAdapterEntry({ command: ${JSON.stringify(referenceCommand())} }).create();`,
       `(async () => { const p = await a.probe(); const s = identityBlock(2, [4, 4, 3]); await a.build(s, initModelWeights(s)); console.log(JSON.stringify({ p, pid: a['proc'].pid })); })();`,
@@ -387,7 +387,7 @@ describe('PyTorch adapter: BN modes and settings', () => {
 // Faults
 // ---------------------------------------------------------------------------------------------
 
-/** Records what run() threw (evaluateCase only keeps the text). */
+/** Records what run() threw (executeCase only keeps the text). */
 class Recording extends ObservedAdapter {
   errors: unknown[] = [];
   constructor(inner: Adapter) {
@@ -422,7 +422,7 @@ async function runSequence(opts: Partial<CommandAdapterOptions> & { fault: strin
     expect(await adapter.probe()).toEqual({ available: true });
     const ctx: EvaluationContext = { fixturesDir: FIXTURES_DIR, manifest };
     const results = [];
-    for (const k of SEQUENCE) results.push(await evaluateCase(adapter, entry, k, ctx));
+    for (const k of SEQUENCE) results.push(await executeCase(adapter, entry, k, ctx));
     return { results, errors: adapter.errors, pid: inner['proc']?.pid };
   } finally {
     await adapter.dispose();
@@ -482,7 +482,7 @@ describe('fault-injected programs: each fault gets its status, the cases around 
   for (const c of cases) {
     test(`${c.fault}: ${c.kind}`, async () => {
       const { results, errors } = await runSequence({ fault: c.fault, timeoutMs: c.timeoutMs });
-      // The runner's statuses (src/runner/evaluate.ts): crashed / timeout / fail-shape, else error.
+      // The runner's statuses (src/runner/execute-case.ts): crashed / timeout / fail-shape, else error.
       const status = c.status ?? (c.kind === 'shape' ? 'fail-shape' : 'error');
       expect(results.map((r) => r.status)).toEqual(['pass', status, 'pass']);
       expect(results[1].reason).toMatch(c.reason);

@@ -1,6 +1,6 @@
 /**
  * The committed fixtures: integrity (`fixtures verify`, also on corrupted copies), consistency with
- * src/spec (Keras summaries, layer names, boundary captures), provenance of the published values,
+ * src/model (Keras summaries, layer names, boundary captures), provenance of the published values,
  * and src/init against the Keras weight digests (sha256 of float32 little-endian bytes).
  */
 import { createHash } from 'crypto';
@@ -14,13 +14,13 @@ import {
   loadTensor,
   modelKey,
   parseManifest,
-} from '../src/fixtures/load';
-import type { FixtureManifest } from '../src/fixtures/manifest';
-import { FIXTURES_DIR, MANIFEST_FILE } from '../src/fixtures/paths';
-import { FIXTURE_SIZE_BUDGET_BYTES, verifyFixtures } from '../src/fixtures/verify';
+} from '../src/golden/load';
+import type { FixtureManifest } from '../src/golden/manifest';
+import { FIXTURES_DIR, MANIFEST_FILE } from '../src/golden/paths';
+import { FIXTURE_SIZE_BUDGET_BYTES, verifyFixtures } from '../src/golden/verify';
 import { initModelWeights } from '../src/init';
-import { buildModel } from '../src/spec/model-args';
-import { summary } from '../src/spec/summary';
+import { buildModel } from '../src/model/model-args';
+import { summary } from '../src/model/summary';
 
 const manifest = loadManifest();
 
@@ -45,7 +45,7 @@ describe('committed fixtures', () => {
   });
 });
 
-describe('manifest vs src/spec', () => {
+describe('manifest vs src/model', () => {
   test.each(manifest.summaries.map((s) => [modelKey(s.model), s] as const))(
     'Keras summary of %s equals summary(buildModel(args)) (fresh-session names, shapes, params, connections)',
     (_key, rec) => {

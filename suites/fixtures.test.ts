@@ -18,12 +18,12 @@ import {
   REFERENCE_PROBABILITY_MAX_ABS,
   resolveTolerance,
 } from '../src/compare/tolerances';
-import { caseTensorRefs, findSummary, loadCaseTensors, loadManifest, toleranceKeyOf } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
-import { describeFailures, runFixtureCase, type CaseRun } from '../src/fixtures/run-case';
-import { builtKeyOf, caseInitialWeights } from '../src/runner/evaluate';
-import { buildModel } from '../src/spec/model-args';
+import { caseTensorRefs, findSummary, loadCaseTensors, loadManifest, toleranceKeyOf } from '../src/golden/load';
+import type { FixtureCase } from '../src/golden/manifest';
+import { FIXTURES_DIR } from '../src/golden/paths';
+import { describeFailures, runFixtureCase, type CaseRun } from '../src/golden/run-case';
+import { builtKeyOf, caseInitialWeights } from '../src/runner/execute-case';
+import { buildModel } from '../src/model/model-args';
 import { describeEachAdapter } from './helpers/adapters';
 
 const METRICS_DIR = path.join(__dirname, '..', '.tmp', 'fixture-metrics');

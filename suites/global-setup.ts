@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { materializePretrained } from '../src/fixtures/pretrained-materialize';
+import { materializePretrained } from '../src/golden/pretrained-materialize';
 import { PROBE_FILE, type ProbedAdapter } from './helpers/probe-file';
 import { recordSuiteSources, selectedAdapterIds, suiteAdapterPool } from './helpers/selection';
 

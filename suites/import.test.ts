@@ -18,7 +18,7 @@ import {
 } from '../src/import';
 import { parseModelConfig } from '../src/import/keras-config';
 import { mapWeights, type StoredWeight } from '../src/import/weights';
-import { modelParamCount } from '../src/spec/params';
+import { modelParamCount } from '../src/model/params';
 import { runCli } from './helpers/cli';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'pretrained');

@@ -19,8 +19,8 @@ import {
 } from '../src/init';
 import { initCommand } from '../src/cli/commands/init';
 import { readNpy } from '../src/tensor/npy';
-import { resnet50 } from '../src/spec/builders';
-import type { InitializerSpec, ModelSpec } from '../src/spec/types';
+import { resnet50 } from '../src/model/builders';
+import type { InitializerSpec, ModelSpec } from '../src/model/types';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'init');
 

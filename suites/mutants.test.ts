@@ -18,11 +18,11 @@ import {
   type Mutant,
   type MutantOutcome,
 } from '../src/mutants';
-import { loadManifest } from '../src/fixtures/load';
-import { FIXTURES_DIR } from '../src/fixtures/paths';
+import { loadManifest } from '../src/golden/load';
+import { FIXTURES_DIR } from '../src/golden/paths';
 import { initModelWeights } from '../src/init';
-import { buildModel, type ModelArgs } from '../src/spec/model-args';
-import type { ModelSpec } from '../src/spec/types';
+import { buildModel, type ModelArgs } from '../src/model/model-args';
+import type { ModelSpec } from '../src/model/types';
 import { seededUniform } from '../src/tensor/sample-inputs';
 import { main } from '../src/cli/main';
 

@@ -5,17 +5,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadCaseTensors, loadManifest } from '../src/fixtures/load';
+import { loadCaseTensors, loadManifest } from '../src/golden/load';
 import {
   BaselineError,
   baselineSetFixturesDir,
   lineRanges,
   readBaseline,
   writeBaseline,
-} from '../src/notebook/baseline';
+} from '../src/notebook/revision-baseline';
 import { pythonAst } from '../src/notebook/pyodide';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../src/notebook/revision';
-import { applyView, isResume } from '../src/fixtures/views';
+import { applyView, isResume } from '../src/golden/views';
 import { sha256 } from '../src/util/fs';
 import { runCli } from './helpers/cli';
 

@@ -24,11 +24,11 @@ import {
   type ModelProto,
   type NodeProto,
 } from '../src/onnx';
-import { convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
-import { GraphBuilder } from '../src/spec/graph-builder';
-import { glorotUniform } from '../src/spec/initializers';
-import { modelParamCount } from '../src/spec/params';
-import type { ModelSpec } from '../src/spec/types';
+import { convolutionalBlock, identityBlock, resnet50 } from '../src/model/builders';
+import { GraphBuilder } from '../src/model/graph-builder';
+import { glorotUniform } from '../src/model/initializers';
+import { modelParamCount } from '../src/model/params';
+import type { ModelSpec } from '../src/model/types';
 import { seededUniform } from '../src/tensor/sample-inputs';
 
 const PUBLISHED = JSON.parse(

@@ -15,12 +15,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadManifest } from '../src/fixtures/load';
-import type { FixtureCase } from '../src/fixtures/manifest';
+import { loadManifest } from '../src/golden/load';
+import type { FixtureCase } from '../src/golden/manifest';
 import { initModelWeights, perturbModelWeights } from '../src/init';
 import type { ConformanceReport } from '../src/report/schema';
-import { caseInitialWeights } from '../src/runner/evaluate';
-import { buildModel } from '../src/spec/model-args';
+import { caseInitialWeights } from '../src/runner/execute-case';
+import { buildModel } from '../src/model/model-args';
 import { runCli } from './helpers/cli';
 
 const BLIND_MODULE = path.join(__dirname, 'helpers', 'parameter-blind-adapter.ts');

@@ -24,7 +24,7 @@ import {
   materializePretrained,
   pretrainedGoldensPath,
   type ShippedFile,
-} from '../src/fixtures/pretrained-materialize';
+} from '../src/golden/pretrained-materialize';
 import { importKerasModel, weightsDigest, type ImportedModel } from '../src/import';
 import { argmax } from '../src/import/predict';
 import { prepareImage } from '../src/images';

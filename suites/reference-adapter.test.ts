@@ -22,10 +22,10 @@ import { avgPool2d, maxPool2d, poolGeometry } from '../src/adapters/reference/po
 import { forwardCommand } from '../src/cli/commands/forward';
 import { initModelWeights } from '../src/init';
 import { readNpy, writeNpy } from '../src/tensor/npy';
-import { LOGITS_SUFFIX, convolutionalBlock, identityBlock, resnet50 } from '../src/spec/builders';
-import { constantInit } from '../src/spec/initializers';
-import { GraphBuilder } from '../src/spec/graph-builder';
-import type { ModelSpec, ModelWeights } from '../src/spec/types';
+import { LOGITS_SUFFIX, convolutionalBlock, identityBlock, resnet50 } from '../src/model/builders';
+import { constantInit } from '../src/model/initializers';
+import { GraphBuilder } from '../src/model/graph-builder';
+import type { ModelSpec, ModelWeights } from '../src/model/types';
 import type { Tensor } from '../src/tensor';
 import { allclose, flat, notebookX, publishedVersions, resumeValues } from './helpers/notebook';
 

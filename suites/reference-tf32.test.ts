@@ -5,8 +5,8 @@
  */
 import { ReferenceAdapter, roundToTf32, tf32Bits, type ReferenceOptions } from '../src/adapters/reference';
 import { initModelWeights } from '../src/init';
-import { identityBlock } from '../src/spec/builders';
-import { constantInit } from '../src/spec/initializers';
+import { identityBlock } from '../src/model/builders';
+import { constantInit } from '../src/model/initializers';
 import { allclose, flat, notebookX, publishedVersions, resumeValues } from './helpers/notebook';
 
 const published = publishedVersions();

@@ -15,7 +15,7 @@ import { formatNumber } from '../src/report/format';
 import { readReport } from '../src/report/read';
 import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER } from '../src/report/write';
-import type { FixtureCase } from '../src/fixtures/manifest';
+import type { FixtureCase } from '../src/golden/manifest';
 import { filterCases } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
@@ -27,8 +27,8 @@ import {
   ensureCachedWeights,
   weightCacheDir,
 } from '../src/init/weight-cache';
-import { convolutionalBlock, identityBlock } from '../src/spec/builders';
-import type { ModelWeights } from '../src/spec/types';
+import { convolutionalBlock, identityBlock } from '../src/model/builders';
+import type { ModelWeights } from '../src/model/types';
 import { runCli, type CliResult } from './helpers/cli';
 import {
   DEFAULT_FAULTY_LAYER,

@@ -29,7 +29,7 @@ import {
   type ToleranceRow,
 } from '../src/compare/tolerances';
 import { ADAPTERS } from '../src/adapters/registry';
-import { caseTensorRefs, loadManifest, toleranceKeyOf } from '../src/fixtures/load';
+import { caseTensorRefs, loadManifest, toleranceKeyOf } from '../src/golden/load';
 
 /** numpy.allclose defaults: the notebook's convolutional-block tolerance. */
 const NOTEBOOK_DEFAULT = { atol: 1e-8, rtol: 1e-5 };

@@ -11,8 +11,8 @@ import * as path from 'path';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
 import { compareArrays } from '../src/compare/metrics';
-import { formatMetrics } from '../src/fixtures/run-case';
-import { loadManifest } from '../src/fixtures/load';
+import { formatMetrics } from '../src/golden/run-case';
+import { loadManifest } from '../src/golden/load';
 import { importKerasModel, importKerasModelBytes, ModelImportError } from '../src/import';
 import { predictOnAdapter } from '../src/import/predict';
 import { mapWeights, type StoredWeight } from '../src/import/weights';
@@ -21,12 +21,12 @@ import { parseReport, readReport } from '../src/report/read';
 import { renderAll } from '../src/report/render';
 import { REPORT_SCHEMA_VERSION, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { acquireOutDirLock, OUT_DIR_LOCK, OutDirBusyError } from '../src/report/write';
-import { diffReports } from '../src/runner/baseline';
-import { evaluateCase, type EvaluationContext } from '../src/runner/evaluate';
+import { diffReports } from '../src/runner/regression';
+import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { mergeReports, MergeError } from '../src/runner/merge';
 import { countsFor, summarize } from '../src/runner/summary';
 import { WEIGHT_CACHE_ENV } from '../src/init/weight-cache';
-import type { ParamCount } from '../src/spec/types';
+import type { ParamCount } from '../src/model/types';
 import type { Tensor } from '../src/tensor';
 import { runCli } from './helpers/cli';
 import { sampleReport } from './helpers/sample-report';
@@ -76,7 +76,7 @@ async function evaluateOn(adapter: Adapter, id: string, caseId: string): Promise
   const ctx: EvaluationContext = { fixturesDir: fx, manifest };
   const k = manifest.cases.find((c) => c.id === caseId)!;
   try {
-    return await evaluateCase(
+    return await executeCase(
       adapter,
       entryOf(id, () => adapter),
       k,

@@ -3,7 +3,7 @@
  * batch >= 1, the model's input shape, and as many values as the shape holds. Each adapter throws
  * its own error type with the text returned here (prefixed with its id).
  */
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../model/types';
 import { formatShape, sizeOf, type Tensor } from '../tensor';
 
 /** What is wrong with `input` for `spec` (null: nothing). */

@@ -4,7 +4,7 @@
  * in one table. Unknown ids are a UsageError naming them and listing the known ones.
  */
 import { UsageError } from '../util/errors';
-import type { AdapterCommandSource, AdapterPool } from './modules';
+import type { AdapterCommandSource, AdapterPool } from './pool';
 import type { AdapterEntry } from './types';
 
 /** The commands (and the Jest suites) that choose adapters. */

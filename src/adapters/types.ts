@@ -1,4 +1,4 @@
-import type { ModelSpec, ModelWeights, ParamCount } from '../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import type { KnownCrashReport } from './known-crashes';
 

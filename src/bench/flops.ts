@@ -18,8 +18,8 @@
  *   softmax (exp + add + divide, 3 per unit) · ZeroPadding2D / Flatten / InputLayer 0.
  */
 import { sizeOf } from '../tensor';
-import { inputShapeOf } from '../spec/graph';
-import type { LayerClassName, LayerSpec, ModelSpec } from '../spec/types';
+import { inputShapeOf } from '../model/graph';
+import type { LayerClassName, LayerSpec, ModelSpec } from '../model/types';
 
 export interface LayerFlops {
   name: string;

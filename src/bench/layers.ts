@@ -12,7 +12,7 @@
  */
 import { escapeMarkdownCell } from '../util/format';
 import type { KernelProfile } from '../adapters/types';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../model/types';
 import type { ModelFlops } from './flops';
 import type { BenchReport, LayerProfileResult, PartTime } from './schema';
 

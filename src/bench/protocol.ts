@@ -1,5 +1,5 @@
 /** Messages between the bench and its worker processes (child_process IPC). */
-import type { AdapterCommandSource } from '../adapters/modules';
+import type { AdapterCommandSource } from '../adapters/pool';
 import type { AdapterDescription } from '../adapters/types';
 import type { CeilingJob, CeilingOutcome, CeilingRuntime } from '../calibration/ceiling';
 import type { RunPolicy } from '../util/measure';
@@ -9,7 +9,7 @@ export type BenchJob =
   | {
       kind: 'adapter';
       adapter: string;
-      /** `--adapter-module` files (absolute) the adapter may come from (src/adapters/modules.ts); never the environment. */
+      /** `--adapter-module` files (absolute) the adapter may come from (src/adapters/pool.ts); never the environment. */
       adapterModules: string[];
       /** `--adapter-command` programs (ids resolved), started by the worker like the parent named them. */
       adapterCommands: AdapterCommandSource[];

@@ -5,10 +5,10 @@
  * efficiency is relative to the mean of the two ceiling measurements around it, so a machine that
  * gets busier or quieter during the run shifts both numerator and denominator.
  */
-import type { AdapterCommandSource } from '../adapters/modules';
+import type { AdapterCommandSource } from '../adapters/pool';
 import type { AdapterEntry } from '../adapters/types';
 import { collectRunInfo, toolVersion } from '../environment/run-info';
-import { resnet50 } from '../spec/builders';
+import { resnet50 } from '../model/builders';
 import { CEILING_POLICY, DEFAULT_CEILING_N, bestConfig, type CeilingRuntime } from '../calibration/ceiling';
 import { summarizeRoundTrips } from '../calibration/core-latency';
 import { FLOP_CONVENTION, matmulFlops, modelFlops } from './flops';

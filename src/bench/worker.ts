@@ -30,8 +30,8 @@ async function adapterJob(job: Extract<BenchJob, { kind: 'adapter' }>): Promise<
   const tImport = performance.now();
   const memory = require('./memory') as typeof import('./memory');
   const baselineRssMiB = memory.sampleRss().currentMiB;
-  const { adapterPool } = require('../adapters/modules') as typeof import('../adapters/modules');
-  const { resnet50 } = require('../spec/builders') as typeof import('../spec/builders');
+  const { adapterPool } = require('../adapters/pool') as typeof import('../adapters/pool');
+  const { resnet50 } = require('../model/builders') as typeof import('../model/builders');
   const { initModelWeights } = require('../init/model-weights') as typeof import('../init/model-weights');
   const { modelFlops } = require('./flops') as typeof import('./flops');
   const { wantsMoreRuns, nowMs } = require('../util/measure') as typeof import('../util/measure');

@@ -1,13 +1,13 @@
 /**
  * `--adapter-module` and `--adapter-command` (with `--adapter-id`, `--adapter-profile`,
- * `--adapter-timeout`): what a command names besides the registry, as src/adapters/modules.ts's
+ * `--adapter-timeout`): what a command names besides the registry, as src/adapters/pool.ts's
  * AdapterSources. The same for run, bench, classify, evaluate, diagnose and forward.
  *
  * `--adapter-command` is repeatable. Each companion flag is either absent or given once per
  * `--adapter-command`, the k-th value going with the k-th command (any other count is a usage
  * error): `--adapter-command 'python3 a.py' --adapter-id a --adapter-command 'python3 b.py' --adapter-id b`.
  */
-import type { AdapterCommandSource, AdapterSources } from '../adapters/modules';
+import type { AdapterCommandSource, AdapterSources } from '../adapters/pool';
 import type { PrecisionProfile } from '../adapters/types';
 import { DEFAULT_TIMEOUT_MS } from '../adapters/external/command';
 import { list, UsageError, type ParsedArgs } from './args';

@@ -4,7 +4,7 @@
  * an input comes back as the message the command prints before exiting with 2.
  */
 import { FORMAT_DESCRIPTIONS, importKerasModel, ModelImportError, weightsDigest, type ImportedModel } from '../import';
-import { adapterPool } from '../adapters/modules';
+import { adapterPool } from '../adapters/pool';
 import { selectAdapters, type AdapterSelection } from '../adapters/select';
 import { planAdapters, type AdapterPlan } from '../import/predict';
 import { adapterSourcesFromFlags } from './adapter-sources';

@@ -1,10 +1,10 @@
 /** The model- and adapter-selection options shared by forward, export-onnx and diagnose. */
 import { isReferencePrecision, type ReferencePrecision } from '../adapters/reference';
-import { adapterPool } from '../adapters/modules';
+import { adapterPool } from '../adapters/pool';
 import { selectOneAdapter, type AdapterSelection } from '../adapters/select';
 import type { AdapterEntry } from '../adapters/types';
-import { MODEL_NAMES, type ModelArgs } from '../spec/model-args';
-import type { ModelName } from '../spec/types';
+import { MODEL_NAMES, type ModelArgs } from '../model/model-args';
+import type { ModelName } from '../model/types';
 import { adapterSourcesFromFlags } from './adapter-sources';
 import { int, intList, required, str, UsageError, type ParsedArgs } from './args';
 

@@ -874,7 +874,7 @@ export const TOLERANCES: ToleranceTable = {
 };
 
 /**
- * The softmax-rows-sum-to-1 check's allowance for |row sum - 1| (src/fixtures/checks.ts), by profile.
+ * The softmax-rows-sum-to-1 check's allowance for |row sum - 1| (src/golden/checks.ts), by profile.
  * A float32 softmax over 6 classes is off by about 1e-7.
  */
 export const SOFTMAX_SUM_TOLERANCES: Readonly<Record<PrecisionProfile, ToleranceEntry>> = {
@@ -1074,7 +1074,7 @@ export function resolveTolerance(
 }
 
 /**
- * The case classes of imported notebook revisions (src/notebook/baseline.ts): a case carries the
+ * The case classes of imported notebook revisions (src/notebook/revision-baseline.ts): a case carries the
  * revision's own tolerance, the one explain judged the check by (its np.allclose, or the printing
  * precision of a printed output).
  */

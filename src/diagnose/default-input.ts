@@ -11,7 +11,7 @@
  *   keras.initializers.RandomUniform(0.0, 1.0, seed=1234)((2, 64, 64, 3))
  */
 import { randomUniform } from '../init';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../model/types';
 import type { Tensor } from '../tensor';
 
 export const DIAGNOSE_INPUT_SEED = 1234;

@@ -1,7 +1,7 @@
 /** Convenience: build an adapter on a model with the notebook's initial weights and diagnose it. */
 import type { Adapter } from '../adapters/types';
 import { initModelWeights } from '../init';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../model/types';
 import type { Tensor } from '../tensor';
 import { defaultDiagnoseInput } from './default-input';
 import { diagnoseCase, type DiagnoseOptions } from './diagnose';

@@ -25,7 +25,7 @@ import {
 import { avgPool2d, poolGeometry } from '../adapters/reference/pooling';
 import { FP16_MAX, type Arithmetic } from '../adapters/reference/precision';
 import { allFinite } from '../adapters/reference/weights';
-import type { Conv2DSpec, DenseSpec, LayerSpec, ModelSpec, ModelWeights } from '../spec/types';
+import type { Conv2DSpec, DenseSpec, LayerSpec, ModelSpec, ModelWeights } from '../model/types';
 
 export { hasLogitsStep, type LayerInput, type SamePaddingSide } from '../adapters/reference/interpreter';
 

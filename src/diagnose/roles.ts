@@ -4,7 +4,7 @@
  * boundaries; inside a block, layers are numbered by kind in creation order (the fourth Conv2D and
  * BatchNormalization of a convolutional block are its shortcut; the last ReLU is the block output).
  */
-import type { LayerSpec, ModelSpec } from '../spec/types';
+import type { LayerSpec, ModelSpec } from '../model/types';
 
 export interface LayerRole {
   /** Block label (a boundary label, or the model name for a single-block model); 'input' for the input layer. */

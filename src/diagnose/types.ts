@@ -5,7 +5,7 @@
 import type { PrecisionProfile } from '../adapters/types';
 import type { LayerBudgetKind } from '../compare/layer-budgets';
 import type { JsonNumber, JsonValue } from '../compare/metrics';
-import type { LayerClassName, ModelName } from '../spec/types';
+import type { LayerClassName, ModelName } from '../model/types';
 import type { Arithmetic } from './formats';
 
 export const DIAGNOSIS_SCHEMA = 'resnet-conformance/diagnosis';

@@ -1,7 +1,7 @@
 /**
  * Is a saved Keras model the notebook's architecture? Infers which model it is (ResNet-50,
  * identity_block or convolutional_block, with their arguments) from the stored layer graph, builds
- * that model's spec (src/spec) and matches every stored layer to a spec layer: same class, same
+ * that model's spec (src/model) and matches every stored layer to a spec layer: same class, same
  * attributes (filters, kernel, strides, padding, activation, epsilon, ...), same wiring.
  *
  * Matching is by structure, not by name: a model built in a Keras session that had created other
@@ -12,9 +12,9 @@
  * (a convolutional block whose shortcut Conv2D has the same attributes as its first Conv2D) the
  * search backtracks.
  */
-import { convolutionalBlock, identityBlock, resnet50 } from '../spec/builders';
-import { parseInitializer } from '../spec/initializers';
-import type { InitializerSpec, LayerSpec, ModelSpec } from '../spec/types';
+import { convolutionalBlock, identityBlock, resnet50 } from '../model/builders';
+import { parseInitializer } from '../model/initializers';
+import type { InitializerSpec, LayerSpec, ModelSpec } from '../model/types';
 import { ModelImportError } from './errors';
 import type { ImportedGraph, ImportedLayer } from './keras-config';
 

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'crypto';
 import { endianness } from 'os';
-import type { ModelWeights } from '../spec/types';
+import type { ModelWeights } from '../model/types';
 
 export interface TensorDigest {
   layer: string;

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import { unzipSync } from 'fflate';
-import type { ModelSpec, ModelWeights } from '../spec/types';
+import type { ModelSpec, ModelWeights } from '../model/types';
 import { matchArchitecture } from './architecture';
 import { ModelImportError } from './errors';
 import { hasHdf5Signature, H5File } from './h5';

@@ -10,8 +10,8 @@
  *    layer's variable order (Conv2D/Dense: kernel, bias; BatchNormalization: gamma, beta,
  *    moving_mean, moving_variance). `optimizer/...` is ignored.
  */
-import { weightShapes } from '../spec/params';
-import type { ModelSpec, ModelWeights, WeightTensor } from '../spec/types';
+import { weightShapes } from '../model/params';
+import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 import { ModelImportError } from './errors';
 import type { H5File, NumericArray } from './h5';
 

@@ -7,7 +7,7 @@
  * words, maps each to u in [0, 1) and returns `fround(fround(u * (max - min)) + min)` with
  * min, max and (max - min) all float32.
  */
-import type { InitializerSpec } from '../spec/types';
+import type { InitializerSpec } from '../model/types';
 import { philoxUniformFloat32, tfStatelessKeyCounter } from './philox';
 
 /** Keras's `_cast_seed` reduces 64-bit seeds with floormod(seed, int32.max - 1). */

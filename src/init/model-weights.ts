@@ -1,7 +1,7 @@
 /**
  * Initial weights of a whole model spec, as Keras would create them in a fresh session.
  */
-import type { InitializerSpec, LayerSpec, ModelSpec, ModelWeights, WeightTensor } from '../spec/types';
+import type { InitializerSpec, LayerSpec, ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 import { initialize } from './initializers';
 
 function channelsOf(layer: LayerSpec, what: string): number {

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'crypto';
 import { endianness } from 'os';
-import type { ModelWeights, WeightTensor } from '../spec/types';
+import type { ModelWeights, WeightTensor } from '../model/types';
 
 export const PERTURB_RECIPE = 'perturbed-parameters-v1';
 const LITTLE_ENDIAN = endianness() === 'LE';

@@ -3,7 +3,7 @@
  * uniform initializer from TF's stateful stream (./stateful-philox), in layer creation order; every
  * other weight as Keras creates it (./model-weights).
  */
-import type { ModelSpec, ModelWeights } from '../spec/types';
+import type { ModelSpec, ModelWeights } from '../model/types';
 import { initModelWeights } from './model-weights';
 import type { StatefulRandomSession } from './stateful-philox';
 

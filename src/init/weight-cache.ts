@@ -22,7 +22,7 @@ import * as path from 'path';
 import { initModelWeights } from './model-weights';
 import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
-import type { ModelSpec, ModelWeights, WeightTensor } from '../spec/types';
+import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
 export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
 /** Models smaller than this are initialized directly (computing is cheaper than reading a file). */

@@ -5,7 +5,7 @@
  */
 import { ReferenceAdapter } from '../adapters/reference';
 import type { Adapter, AdapterDescription, AdapterEntry, ProbeResult, RunOptions, RunResult } from '../adapters/types';
-import type { ModelSpec, ModelWeights, ParamCount } from '../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import { mutantAdapterId, type Mutant } from './bank';
 

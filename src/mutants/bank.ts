@@ -14,7 +14,7 @@
 import type { PrecisionProfile } from '../adapters/types';
 import { prepareLayer, type LayerEvaluation, type PreparedLayer } from '../adapters/reference/interpreter';
 import { layerRoles } from '../diagnose/roles';
-import { samePadding } from '../spec/shapes';
+import { samePadding } from '../model/shapes';
 import type {
   AddSpec,
   BatchNormalizationSpec,
@@ -23,7 +23,7 @@ import type {
   LayerSpec,
   ModelSpec,
   ModelWeights,
-} from '../spec/types';
+} from '../model/types';
 import {
   convWithGeometry,
   defectiveBatchNorm,

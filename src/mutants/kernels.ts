@@ -28,7 +28,7 @@ import type {
   DenseSpec,
   LayerSpec,
   MaxPooling2DSpec,
-} from '../spec/types';
+} from '../model/types';
 
 const fround = Math.fround;
 

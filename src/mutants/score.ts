@@ -1,8 +1,8 @@
 /**
  * The mutation score: every mutant of the bank (./bank.ts) through the case set `run` selects by
  * default (src/runner/run.ts loadAndCheckFixtures: every case of the fixtures manifest), judged by
- * the runner's own case evaluation (src/runner/evaluate.ts evaluateCase, which compares with
- * src/fixtures/run-case.ts and the tolerance table) and diagnosed by the runner's own per-failure
+ * the runner's own case evaluation (src/runner/execute-case.ts executeCase, which compares with
+ * src/golden/run-case.ts and the tolerance table) and diagnosed by the runner's own per-failure
  * diagnosis (src/runner/diagnose-failure.ts). Nothing here judges a tensor.
  *
  *   caught      some case of the mutant did not pass (any status but pass / expected-divergence)
@@ -16,15 +16,15 @@
  *   false alarm a negative control (legitimate float32 behaviour) that did not pass
  */
 import type { CaseStatus } from '../report/schema';
-import type { FixtureCase } from '../fixtures/manifest';
-import { modelKey } from '../fixtures/load';
-import { FIXTURES_DIR } from '../fixtures/paths';
-import { buildModel } from '../spec/model-args';
-import { LOGITS_SUFFIX } from '../spec/builders';
-import type { ModelSpec } from '../spec/types';
+import type { FixtureCase } from '../golden/manifest';
+import { modelKey } from '../golden/load';
+import { FIXTURES_DIR } from '../golden/paths';
+import { buildModel } from '../model/model-args';
+import { LOGITS_SUFFIX } from '../model/builders';
+import type { ModelSpec } from '../model/types';
 import { sha256 } from '../util/fs';
 import { diagnoseFailure } from '../runner/diagnose-failure';
-import { builtKeyOf, evaluateCase, type EvaluationContext } from '../runner/evaluate';
+import { builtKeyOf, executeCase, type EvaluationContext } from '../runner/execute-case';
 import { describeModel, loadAndCheckFixtures } from '../runner/run';
 import { layerRoles, roleText } from '../diagnose/roles';
 import { mutantEntry } from './adapter';
@@ -188,7 +188,7 @@ function equivalence(m: Mutant, targets: MutantModelTargets[]): string[] | undef
   return why;
 }
 
-/** Runs one mutant through `cases` (the runner's evaluateCase) and diagnoses its failures (the runner's diagnoseFailure). */
+/** Runs one mutant through `cases` (the runner's executeCase) and diagnoses its failures (the runner's diagnoseFailure). */
 export async function runMutant(
   m: Mutant,
   cases: readonly FixtureCase[],
@@ -204,7 +204,7 @@ export async function runMutant(
   let passed = 0;
   try {
     for (const k of grouped(cases)) {
-      const r = await evaluateCase(adapter, entry, k, ctx);
+      const r = await executeCase(adapter, entry, k, ctx);
       if (PASSING.includes(r.status)) passed++;
       else {
         failing.push({ case: k.id, status: r.status, reason: r.reason });

@@ -13,9 +13,9 @@ import { ReferenceExecutor } from '../adapters/reference/executor';
 import { initModelWeights } from '../init/model-weights';
 import { StatefulRandomSession } from '../init/stateful-philox';
 import { statefulModelWeights } from '../init/stateful-weights';
-import type { ModelSpec, ModelWeights } from '../spec/types';
+import type { ModelSpec, ModelWeights } from '../model/types';
 import { callSpec, type ImportedCall, type ImportedCheck, type ImportedRevision } from './revision';
-import { applyView } from '../fixtures/views';
+import { applyView } from '../golden/views';
 
 export type RngKind = 'stateless' | 'stateful';
 export type ConvRole = 'conv1' | 'conv2' | 'conv3' | 'shortcut';

@@ -5,12 +5,12 @@
  * Files are parsed by Python's own ast in pyodide (./pyodide.ts, ./extract.py); nothing is executed.
  */
 import * as fs from 'fs';
-import { convolutionalBlock, identityBlock } from '../spec/builders';
-import { constantInit, glorotUniform, randomUniform } from '../spec/initializers';
-import type { InitializerSpec, ModelSpec } from '../spec/types';
+import { convolutionalBlock, identityBlock } from '../model/builders';
+import { constantInit, glorotUniform, randomUniform } from '../model/initializers';
+import type { InitializerSpec, ModelSpec } from '../model/types';
 import { sha256 } from '../util/fs';
 import { extractWithPython, type SourceFile } from './pyodide';
-import { viewShape, viewText, type ViewStep } from '../fixtures/views';
+import { viewShape, viewText, type ViewStep } from '../golden/views';
 
 export class NotebookImportError extends Error {
   constructor(

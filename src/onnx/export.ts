@@ -33,9 +33,9 @@
  * (unused initializers would be dropped with a warning by ONNX Runtime); the inference-mode graph
  * holds every Keras weight.
  */
-import { LOGITS_SUFFIX } from '../spec/builders';
-import { weightShapes } from '../spec/params';
-import { samePadding } from '../spec/shapes';
+import { LOGITS_SUFFIX } from '../model/builders';
+import { weightShapes } from '../model/params';
+import { samePadding } from '../model/shapes';
 import type {
   BatchNormalizationSpec,
   Conv2DSpec,
@@ -45,7 +45,7 @@ import type {
   ModelWeights,
   Padding,
   WeightTensor,
-} from '../spec/types';
+} from '../model/types';
 import { OnnxGraph } from './onnx-graph';
 import { DataType, encodeModel, type ModelProto, type ValueInfoProto } from './proto';
 

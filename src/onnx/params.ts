@@ -11,7 +11,7 @@
  * statistics (a training-mode graph does not read them), so only it gives Keras's full count;
  * for a training-mode model `movingStatisticsPresent` is false.
  */
-import type { ParamCount } from '../spec/types';
+import type { ParamCount } from '../model/types';
 import { CONST_PREFIX } from './onnx-graph';
 import { DataType, type ModelProto } from './proto';
 

@@ -11,10 +11,10 @@ import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry, RunResult } from '../adapters/types';
 import { compareArrays } from '../compare/metrics';
 import type { Diagnosis } from '../diagnose/types';
-import { loadTensor } from '../fixtures/load';
-import type { FixtureCase } from '../fixtures/manifest';
+import { loadTensor } from '../golden/load';
+import type { FixtureCase } from '../golden/manifest';
 import type { Tensor } from '../tensor';
-import { caseInitialWeights, ensureBuilt, type EvaluationContext } from './evaluate';
+import { caseInitialWeights, ensureBuilt, type EvaluationContext } from './execute-case';
 
 export type FailureDiagnosis = { diagnosis: Diagnosis } | { error: string };
 

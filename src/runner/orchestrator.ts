@@ -17,7 +17,7 @@
  */
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import type { AdapterCommandSource } from '../adapters/modules';
+import type { AdapterCommandSource } from '../adapters/pool';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';

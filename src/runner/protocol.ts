@@ -1,5 +1,5 @@
 /** Messages between the orchestrator and an adapter worker (over the child_process IPC channel). */
-import type { AdapterCommandSource } from '../adapters/modules';
+import type { AdapterCommandSource } from '../adapters/pool';
 import type { AdapterDescription } from '../adapters/types';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { Diagnosis } from '../diagnose/types';
@@ -11,7 +11,7 @@ export interface StartMessage {
   adapter: string;
   /**
    * `--adapter-module` files (absolute) the adapter may come from: the worker loads them as the
-   * parent did (src/adapters/modules.ts). Passed here, never through the environment.
+   * parent did (src/adapters/pool.ts). Passed here, never through the environment.
    */
   adapterModules: string[];
   /** `--adapter-command` programs (ids resolved, cwd absolute): the worker starts the same program. */

@@ -4,9 +4,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FixtureError, loadCaseTensors, loadManifest, modelKey } from '../fixtures/load';
-import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
-import { MANIFEST_FILE } from '../fixtures/paths';
+import { FixtureError, loadCaseTensors, loadManifest, modelKey } from '../golden/load';
+import type { FixtureCase, FixtureManifest } from '../golden/manifest';
+import { MANIFEST_FILE } from '../golden/paths';
 import { collectRunInfo, packageRoot, toolVersion } from '../environment/run-info';
 import {
   REPORT_SCHEMA_VERSION,
@@ -17,9 +17,9 @@ import {
   type RunOptionsRecord,
 } from '../report/schema';
 import { sha256 } from '../util/fs';
-import { buildModel, type ModelArgs } from '../spec/model-args';
+import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
-import { applyBaseline } from './baseline';
+import { applyBaseline } from './regression';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
 import { workerLaunch } from '../workers/precompiled-worker';

@@ -8,12 +8,12 @@
  * Then, unless turned off, every case that ended 'fail-numeric' is diagnosed (./diagnose-failure),
  * the model still built first.
  */
-import { loadManifest } from '../fixtures/load';
-import type { FixtureCase } from '../fixtures/manifest';
+import { loadManifest } from '../golden/load';
+import type { FixtureCase } from '../golden/manifest';
 import type { Adapter, AdapterEntry, ProbeResult } from '../adapters/types';
-import { adapterPool } from '../adapters/modules';
+import { adapterPool } from '../adapters/pool';
 import { diagnoseFailure } from './diagnose-failure';
-import { builtKeyOf, evaluateCase, type EvaluationContext } from './evaluate';
+import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
 import type { StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
@@ -79,7 +79,7 @@ async function work(start: StartMessage): Promise<void> {
   const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest };
   for (const k of grouped(cases)) {
     await send({ type: 'case-start', case: k.id });
-    const result = await evaluateCase(adapter, entry, k, ctx);
+    const result = await executeCase(adapter, entry, k, ctx);
     await send({ type: 'case-result', result });
     if (start.diagnose && result.status === 'fail-numeric') toDiagnose.push(k);
   }

@@ -24,7 +24,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { REPO_ROOT } from '../fixtures/paths';
+import { REPO_ROOT } from '../golden/paths';
 import { sha256, writeFileAtomic } from '../util/fs';
 
 export const WORKER_CACHE_ENV = 'RESNET_CONFORMANCE_WORKER_CACHE';

@@ -5,13 +5,13 @@
  */
 import type { Adapter, PrecisionProfile } from '../../src/adapters/types';
 import { knownDefectFor, resolveTolerance } from '../../src/compare/tolerances';
-import { loadCaseTensors, loadManifest } from '../../src/fixtures/load';
-import type { FixtureCase } from '../../src/fixtures/manifest';
-import { FIXTURES_DIR } from '../../src/fixtures/paths';
-import { describeFailures, runFixtureCase } from '../../src/fixtures/run-case';
-import { builtKeyOf, caseInitialWeights } from '../../src/runner/evaluate';
+import { loadCaseTensors, loadManifest } from '../../src/golden/load';
+import type { FixtureCase } from '../../src/golden/manifest';
+import { FIXTURES_DIR } from '../../src/golden/paths';
+import { describeFailures, runFixtureCase } from '../../src/golden/run-case';
+import { builtKeyOf, caseInitialWeights } from '../../src/runner/execute-case';
 import { formatNumber } from '../../src/util/format';
-import { buildModel } from '../../src/spec/model-args';
+import { buildModel } from '../../src/model/model-args';
 
 export function blockCasesByModel(): Map<string, FixtureCase[]> {
   const byModel = new Map<string, FixtureCase[]>();

@@ -44,7 +44,7 @@ import type {
   RunResult,
 } from '../../src/adapters/types';
 import { PerturbedAdapter } from '../../src/diagnose/testing/perturbed-adapter';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../src/spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../src/model/types';
 import type { Tensor } from '../../src/tensor';
 
 export type FaultMode =
@@ -226,7 +226,7 @@ export class FaultyAdapter implements Adapter {
   }
 }
 
-/** The adapter-module contract (src/adapters/modules.ts): `adapters: AdapterEntry[]`. */
+/** The adapter-module contract (src/adapters/pool.ts): `adapters: AdapterEntry[]`. */
 export const adapters: AdapterEntry[] = [
   ...FAULT_MODES.map((mode): AdapterEntry => ({
     id: `faulty-${mode}`,

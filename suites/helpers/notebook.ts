@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { resume } from '../../src/fixtures/resume';
+import { resume } from '../../src/golden/notebook-resume';
 import type { Tensor } from '../../src/tensor';
 
 export { notebookX } from '../../src/tensor/sample-inputs';

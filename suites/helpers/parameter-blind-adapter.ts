@@ -18,7 +18,7 @@ import type {
   RunOptions,
   RunResult,
 } from '../../src/adapters/types';
-import type { ModelSpec, ModelWeights, ParamCount, WeightTensor } from '../../src/spec/types';
+import type { ModelSpec, ModelWeights, ParamCount, WeightTensor } from '../../src/model/types';
 import type { Tensor } from '../../src/tensor';
 
 /** Per blindness: the layer class it concerns and the value each ignored weight is taken as. */
@@ -78,7 +78,7 @@ export class ParameterBlindAdapter implements Adapter {
   }
 }
 
-/** The adapter-module contract (src/adapters/modules.ts): `adapters: AdapterEntry[]`. */
+/** The adapter-module contract (src/adapters/pool.ts): `adapters: AdapterEntry[]`. */
 export const adapters: AdapterEntry[] = (Object.keys(BLINDNESS) as Blindness[]).map((b): AdapterEntry => ({
   id: `blind-${b}`,
   summary: `test adapter: the float64 reference blind to ${b}`,

@@ -7,7 +7,7 @@ import {
   type AdapterCommandSource,
   type AdapterPool,
   type AdapterSources,
-} from '../../src/adapters/modules';
+} from '../../src/adapters/pool';
 import { ADAPTERS } from '../../src/adapters/registry';
 import { selectAdapters } from '../../src/adapters/select';
 import type { AdapterEntry } from '../../src/adapters/types';

@@ -8,12 +8,12 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ReferenceAdapter } from '../../src/adapters/reference';
-import type { FixtureCase, FixtureManifest, KerasGeneratedSource, TensorRef } from '../../src/fixtures/manifest';
-import { parseManifest } from '../../src/fixtures/load';
+import type { FixtureCase, FixtureManifest, KerasGeneratedSource, TensorRef } from '../../src/golden/manifest';
+import { parseManifest } from '../../src/golden/load';
 import { initModelWeights } from '../../src/init';
 import { encodeNpy } from '../../src/tensor/npy';
-import { buildModel, type ModelArgs } from '../../src/spec/model-args';
-import { summary } from '../../src/spec/summary';
+import { buildModel, type ModelArgs } from '../../src/model/model-args';
+import { summary } from '../../src/model/summary';
 import type { Tensor } from '../../src/tensor';
 
 const SOURCE: KerasGeneratedSource = {

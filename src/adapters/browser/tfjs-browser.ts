@@ -7,8 +7,8 @@
  * tf.getBackend() another backend) makes the adapter unavailable: no run on a fallback backend.
  */
 import { checkInput } from '../input-check';
-import { LOGITS_SUFFIX } from '../../spec/builders';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { LOGITS_SUFFIX } from '../../model/builders';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';

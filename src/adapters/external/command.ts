@@ -13,7 +13,7 @@
  */
 import { inputProblem } from '../input-check';
 import * as path from 'path';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, type Tensor } from '../../tensor';
 import type {
   Adapter,

@@ -7,7 +7,7 @@
  * `hooks.sendRun` may replace how a run answer is written. Stray console.log output goes to stderr,
  * never into the protocol stream.
  */
-import type { ModelSpec, ModelWeights, WeightTensor } from '../../spec/types';
+import type { ModelSpec, ModelWeights, WeightTensor } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, RunResult } from '../types';
 import { encodeFrame, FrameReader, frameTensors, PROTOCOL_VERSION, type Frame, type FrameHeader } from './frames';

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { CommandAdapter } from '../external/command';
 import { likelyKnownCrash } from '../known-crashes';
 import type { Adapter, AdapterEntry, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 
 /** node [--require tsx/cjs] program: the .ts source in a checkout, the built .js in the package. */

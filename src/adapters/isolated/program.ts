@@ -6,7 +6,7 @@
  *   node program.js '{"id":"tfjs-node","modules":[]}'
  */
 import { serveAdapter } from '../external/serve';
-import { adapterPool } from '../modules';
+import { adapterPool } from '../pool';
 
 async function main(): Promise<void> {
   const { id, modules } = JSON.parse(process.argv[2] ?? '{}') as { id?: string; modules?: string[] };

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { readNpy, writeNpy } from '../../tensor/npy';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { probePython, pythonPath, repoRoot, VENV_SETUP_COMMAND, PYTHON_ENV_VAR } from './python-env';

@@ -13,7 +13,7 @@
 import { checkInput } from '../input-check';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 

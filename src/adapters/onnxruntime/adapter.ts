@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
 import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, KernelProfile, ProbeResult, RunOptions, RunResult } from '../types';
 import { checkCudaRequirements } from './cuda-probe';

@@ -6,8 +6,8 @@
  * (skipped zero activations, zero padding), which do not change a float64 sum when the kernel is
  * finite. Inner loops run over contiguous output channels (axpy over HWIO kernel rows).
  */
-import { samePadding, windowOutput } from '../../spec/shapes';
-import type { Padding } from '../../spec/types';
+import { samePadding, windowOutput } from '../../model/shapes';
+import type { Padding } from '../../model/types';
 
 export interface ConvGeometry {
   n: number;

@@ -3,8 +3,8 @@
  * layer is evaluated by the layer interpreter (./interpreter.ts), the executor only orders the layers,
  * prepares each layer's weights once and releases buffers after their last use.
  */
-import { LOGITS_SUFFIX } from '../../spec/builders';
-import type { LayerSpec, ModelSpec, ModelWeights } from '../../spec/types';
+import { LOGITS_SUFFIX } from '../../model/builders';
+import type { LayerSpec, ModelSpec, ModelWeights } from '../../model/types';
 import {
   evaluateLayer,
   prepareLayer,

@@ -6,7 +6,7 @@
 import { checkInput } from '../input-check';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
 import { ReferenceExecutor } from './executor';

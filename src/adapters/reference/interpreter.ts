@@ -20,8 +20,8 @@ import type {
   LayerSpec,
   ModelSpec,
   ModelWeights,
-} from '../../spec/types';
-import { samePadding } from '../../spec/shapes';
+} from '../../model/types';
+import { samePadding } from '../../model/shapes';
 import { batchNorm, type BatchNormParams } from './batchnorm';
 import { conv2d, convGeometry, type ConvGeometry } from './conv2d';
 import { matmul, softmax } from './dense';

@@ -1,6 +1,6 @@
 /** NHWC max and average pooling (TF rules for 'valid' and 'same'). */
-import { samePadding, windowOutput } from '../../spec/shapes';
-import type { Padding } from '../../spec/types';
+import { samePadding, windowOutput } from '../../model/shapes';
+import type { Padding } from '../../model/types';
 
 export interface PoolGeometry {
   n: number;

@@ -1,6 +1,6 @@
 /** Checks a ModelWeights map against a spec (./interpreter.ts converts each layer's weights to float64 once). */
-import { weightShapes } from '../../spec/params';
-import type { LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { weightShapes } from '../../model/params';
+import type { LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 
 function fmt(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

@@ -4,8 +4,8 @@
  * training-mode BatchNormalization from leaking moving-average updates into later runs.
  */
 import { checkInput } from '../input-check';
-import { LOGITS_SUFFIX } from '../../spec/builders';
-import type { ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { LOGITS_SUFFIX } from '../../model/builders';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import { tfjsBackend, type TfjsBackendDef } from './backends';

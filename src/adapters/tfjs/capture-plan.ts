@@ -3,8 +3,8 @@
  * '<dense>:logits' for a softmax Dense layer's pre-activation), as one tfjs model sharing the built
  * model's layers. Shared by the in-process tfjs adapters and the browser page (src/adapters/browser/page).
  */
-import { LOGITS_SUFFIX } from '../../spec/builders';
-import type { DenseSpec, ModelSpec } from '../../spec/types';
+import { LOGITS_SUFFIX } from '../../model/builders';
+import type { DenseSpec, ModelSpec } from '../../model/types';
 import type { Tf } from './tf-loader';
 
 type LayersModel = import('@tensorflow/tfjs').LayersModel;

@@ -3,7 +3,7 @@
  * framework's own layer semantics are what gets tested, and loads the src/init weights into it.
  * Backend-neutral: the caller selects the tfjs backend before calling.
  */
-import type { LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import type { LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tf } from './tf-loader';
 
 type SymbolicTensor = import('@tensorflow/tfjs').SymbolicTensor;

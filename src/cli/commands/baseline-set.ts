@@ -1,5 +1,5 @@
 /** `run --baseline-set NAME`: the fixtures dir of an imported revision (baselines/NAME), or undefined when not given. */
-import { BaselineError, DEFAULT_BASELINES_DIR, baselineSetFixturesDir } from '../../notebook/baseline';
+import { BaselineError, DEFAULT_BASELINES_DIR, baselineSetFixturesDir } from '../../notebook/revision-baseline';
 import { UsageError } from '../args';
 
 export function baselineSetFixtures(name: string | undefined, baselinesDir?: string): string | undefined {

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { adapterPool } from '../../adapters/modules';
+import { adapterPool } from '../../adapters/pool';
 import { selectAdapters, type AdapterSelection } from '../../adapters/select';
 import {
   CEILING_RUNTIMES,

@@ -3,7 +3,7 @@ import { benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { isBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
 import { ReportReadError, readReport } from '../../report/read';
-import { DEFAULT_REGRESSION_FACTOR, diffReports } from '../../runner/baseline';
+import { DEFAULT_REGRESSION_FACTOR, diffReports } from '../../runner/regression';
 import { UsageError, bool, parseArgs, str } from '../args';
 import { COMPARE_SPEC } from '../specs';
 import { benchCompareOptions } from './bench-compare-options';

@@ -5,7 +5,7 @@
  * Exit 0 explained, 1 not explained (what is left is printed), 2 usage error or bad input.
  */
 import * as path from 'path';
-import { BaselineError, DEFAULT_BASELINES_DIR, baselineDir, readBaseline } from '../../notebook/baseline';
+import { BaselineError, DEFAULT_BASELINES_DIR, baselineDir, readBaseline } from '../../notebook/revision-baseline';
 import { DEFAULT_EPSILONS, configurationSpace, explain, formatExplanation } from '../../notebook/explain';
 import { importRevision, NotebookImportError, type ImportedRevision } from '../../notebook/revision';
 import { UsageError, bool, parseArgs, str } from '../args';

@@ -4,16 +4,16 @@
  *   generate  sets up the pinned .venv if needed and runs fixtures/generate/generate.py (real Keras);
  *   check     freshness: regenerates into a temporary folder and compares with the committed fixtures;
  *   materialize  writes the pre-trained ResNet-50 files (~95 MB each) from their small committed form
- *             (src/fixtures/pretrained-materialize.ts), no Python needed.
+ *             (src/golden/pretrained-materialize.ts), no Python needed.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FIXTURES_DIR, MANIFEST_FILE } from '../../fixtures/paths';
-import { compareFixtureDirs, formatFreshness } from '../../fixtures/freshness';
-import { ensurePythonEnv, runGenerator } from '../../fixtures/generator';
-import { verifyFixtures } from '../../fixtures/verify';
-import { MaterializeError, materializePretrained, PRETRAINED_DIR } from '../../fixtures/pretrained-materialize';
+import { FIXTURES_DIR, MANIFEST_FILE } from '../../golden/paths';
+import { compareFixtureDirs, formatFreshness } from '../../golden/freshness';
+import { ensurePythonEnv, runGenerator } from '../../golden/generator';
+import { verifyFixtures } from '../../golden/verify';
+import { MaterializeError, materializePretrained, PRETRAINED_DIR } from '../../golden/pretrained-materialize';
 import { bool, parseArgs, str, synopsis, UsageError, type CommandSpec } from '../args';
 import { FIXTURES_SPEC } from '../specs';
 

@@ -1,10 +1,10 @@
 /**
  * `import-notebook --public-tests p.py [--outputs o.py] [--notebook n.ipynb] --name NAME [--out DIR] [--json]`:
  * reads a notebook revision's test files with Python's ast (pyodide; never executed) and writes a
- * named baseline (src/notebook/baseline.ts). Exit 0 written, 2 usage error or bad input (file:line).
+ * named baseline (src/notebook/revision-baseline.ts). Exit 0 written, 2 usage error or bad input (file:line).
  */
 import * as path from 'path';
-import { BaselineError, baselineDir, writeBaseline } from '../../notebook/baseline';
+import { BaselineError, baselineDir, writeBaseline } from '../../notebook/revision-baseline';
 import { importRevision, NotebookImportError } from '../../notebook/revision';
 import { UsageError, bool, parseArgs, required, str } from '../args';
 import { IMPORT_NOTEBOOK_SPEC } from '../specs';

@@ -1,6 +1,6 @@
 import { initialize } from '../../init';
 import { writeNpy } from '../../tensor/npy';
-import type { InitializerSpec } from '../../spec/types';
+import type { InitializerSpec } from '../../model/types';
 import { int, parseArgs, str, usageLines, UsageError } from '../args';
 import { INIT_SPEC } from '../specs';
 

@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FixtureError } from '../../fixtures/load';
+import { FixtureError } from '../../golden/load';
 import { MUTANTS, mutantTargets, renderMutationMarkdown, runMutation, scoreLines } from '../../mutants';
-import { buildModel } from '../../spec/model-args';
+import { buildModel } from '../../model/model-args';
 import { UsageError, bool, parseArgs, str } from '../args';
 import { MUTATE_SPEC } from '../specs';
 import { displayDir, makeRunId } from './run';

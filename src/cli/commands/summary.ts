@@ -1,4 +1,4 @@
-import { descriptors, formatSummary, resnet50, summary } from '../../spec';
+import { descriptors, formatSummary, resnet50, summary } from '../../model';
 import { bool, int, intList, parseArgs, UsageError } from '../args';
 import { SUMMARY_SPEC } from '../specs';
 

@@ -10,9 +10,9 @@
  */
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../../adapters/types';
 import { countParams, validateWeights } from '../../adapters/reference/weights';
-import { LOGITS_SUFFIX } from '../../spec/builders';
-import { samePadding } from '../../spec/shapes';
-import type { DenseSpec, LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../spec/types';
+import { LOGITS_SUFFIX } from '../../model/builders';
+import { samePadding } from '../../model/shapes';
+import type { DenseSpec, LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import { ARITHMETIC_LABEL, mapRound, storageRounder, type Arithmetic } from '../formats';
 import { hasLogitsStep, LayerEvaluator, type LayerInput } from '../layer-eval';

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
-import type { ModelSpec, ModelWeights, WeightTensor } from '../../../spec/types';
+import type { ModelSpec, ModelWeights, WeightTensor } from '../../../model/types';
 import { buildCapturePlan, type CapturePlan } from '../../tfjs/capture-plan';
 import { buildLayersModel, countParams } from '../../tfjs/layers-model';
 import { packTensors, unpackTensors, type WireIndex, type WireItem, type WireTensor } from './wire';

@@ -21,16 +21,16 @@ import {
   type FixtureCase,
   type FixtureManifest,
   type TensorRef,
-} from '../fixtures/manifest';
+} from '../golden/manifest';
 import { StatefulRandomSession } from '../init/stateful-philox';
 import { statefulModelWeights } from '../init/stateful-weights';
-import { modelKey } from '../fixtures/load';
+import { modelKey } from '../golden/load';
 import { encodeNpy, parseNpy } from '../tensor/npy';
-import type { ModelArgs } from '../spec/model-args';
-import { summary } from '../spec/summary';
+import type { ModelArgs } from '../model/model-args';
+import { summary } from '../model/summary';
 import { sha256, writeFileAtomic } from '../util/fs';
 import { callSpec, type ImportedCall, type ImportedCheck, type ImportedRevision } from './revision';
-import { isResume } from '../fixtures/views';
+import { isResume } from '../golden/views';
 import { configText, evaluate, explain, type Configuration, type Explanation } from './explain';
 
 export const BASELINE_SCHEMA_VERSION = 1;
@@ -285,7 +285,7 @@ export function writeBaseline(
       schemaVersion: MANIFEST_SCHEMA_VERSION,
       about: `Imported notebook revision '${name}' (resnet-conformance import-notebook from ${rev.sources.map((s) => s.path).join(', ')}); see ${BASELINE_FILE}. Do not edit by hand.`,
       generator: {
-        script: 'src/notebook/baseline.ts',
+        script: 'src/notebook/revision-baseline.ts',
         command: `resnet-conformance import-notebook --name ${name}`,
         versions: { tensorflow: "n/a (values from the revision's files)", keras: 'n/a', python: 'n/a', numpy: 'n/a' },
         settings: { source: 'notebook revision files' },

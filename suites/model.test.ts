@@ -10,7 +10,7 @@ import {
   resnet50,
   samePadding,
   summary,
-} from '../src/spec';
+} from '../src/model';
 
 const published = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'published', 'notebook-published.json'), 'utf8'),

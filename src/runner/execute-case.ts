@@ -1,8 +1,8 @@
 /**
- * evaluateCase: the single place that turns (adapter, fixture case) into a report CaseResult —
+ * executeCase: the single place that turns (adapter, fixture case) into a report CaseResult —
  * status with reason, metrics of every comparison, the tolerance applied with its reason, timings.
  *
- * The comparison itself is src/fixtures/run-case.ts (runFixtureCase: output, resume, intermediates,
+ * The comparison itself is src/golden/run-case.ts (runFixtureCase: output, resume, intermediates,
  * named checks); this adds model building (one build per model arguments, reused by the following
  * cases of the same model; initial weights from the on-disk weight cache, ./weight-cache), timing
  * of each phase (fixture loading, weight init, build, run, compare), the tolerance lookup, the
@@ -28,11 +28,11 @@ import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
-import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../fixtures/load';
-import type { FixtureCase, FixtureManifest } from '../fixtures/manifest';
-import { divergenceText, formatMetrics, runFixtureCase, type TensorComparison } from '../fixtures/run-case';
-import { buildModel } from '../spec/model-args';
-import type { ModelSpec, ParamCount } from '../spec/types';
+import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../golden/load';
+import type { FixtureCase, FixtureManifest } from '../golden/manifest';
+import { divergenceText, formatMetrics, runFixtureCase, type TensorComparison } from '../golden/run-case';
+import { buildModel } from '../model/model-args';
+import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import {
   checkMetricsOf,
@@ -47,11 +47,11 @@ import { cachedInitModelWeights } from '../init/weight-cache';
 import { StatefulRandomSession } from '../init/stateful-philox';
 import { statefulModelWeights } from '../init/stateful-weights';
 import { perturbModelWeights } from '../init/perturb';
-import type { ModelWeights } from '../spec/types';
+import type { ModelWeights } from '../model/types';
 
 /**
  * The initial weights of case `k`: Keras 3's (weight cache), or the stateful stream its weights
- * record names (an imported notebook revision's, src/fixtures/manifest.ts CaseWeights), with the
+ * record names (an imported notebook revision's, src/golden/manifest.ts CaseWeights), with the
  * perturbed-parameters set applied when the record names one.
  */
 export function caseInitialWeights(k: FixtureCase, spec: ModelSpec): ModelWeights {
@@ -69,7 +69,7 @@ export interface EvaluationContext {
   /** Folder holding manifest.json and the .npy files. */
   fixturesDir: string;
   manifest: FixtureManifest;
-  /** The model currently built in the adapter (managed by evaluateCase; start with undefined). */
+  /** The model currently built in the adapter (managed by executeCase; start with undefined). */
   built?: { key: string; spec: ModelSpec; paramCount: ParamCount | Error };
 }
 
@@ -239,7 +239,7 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
 }
 
 /** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
-export async function evaluateCase(
+export async function executeCase(
   adapter: Adapter,
   entry: AdapterEntry,
   k: FixtureCase,
