@@ -17,6 +17,7 @@ import {
   REPORT_SPEC,
   RUN_SPEC,
   SUMMARY_SPEC,
+  SWEEP_SPEC,
 } from './specs';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -88,6 +89,10 @@ export const COMMANDS: Record<string, { spec: CommandSpec; load: () => Command }
   mutate: {
     spec: MUTATE_SPEC,
     load: () => (require('./commands/mutate') as typeof import('./commands/mutate')).mutateCommand,
+  },
+  sweep: {
+    spec: SWEEP_SPEC,
+    load: () => (require('./commands/sweep') as typeof import('./commands/sweep')).sweepCommand,
   },
 };
 

@@ -358,6 +358,25 @@ export const MUTATE_SPEC: CommandSpec = {
   ],
 };
 
+export const SWEEP_SPEC: CommandSpec = {
+  name: 'sweep',
+  summary:
+    'oracle-driven sweep: generated layer and block configurations on each adapter, judged by error bounds derived from the arithmetic; failures shrunk to standalone reproductions (docs/sweep.md)',
+  flags: [
+    { name: 'adapters', value: 'a,b|all', help: 'adapters to sweep (default: the out-of-the-box ones)' },
+    { name: 'seed', value: 'S', help: 'generator seed (default 1)' },
+    { name: 'budget', value: 'N', help: 'configuration indices to generate (default 150)' },
+    { name: 'seconds', value: 'T', help: 'instead of --budget: generate until T seconds have passed' },
+    { name: 'kinds', value: 'conv,bn,pool,dense,block', help: 'configuration kinds (default: all)' },
+    { name: 'shard', value: 'i/n', help: 'only configuration indices k with k mod n = i-1' },
+    { name: 'max-shrink', value: 'N', help: 'failing configurations shrunk per adapter (default 10; 0: none)' },
+    { name: 'baseline', value: 'sweep.json', help: 'compare with an earlier sweep (exit 1 on a new failure group)' },
+    { name: 'no-verify-repro', help: 'write the reproduction scripts without running them' },
+    { name: 'out', value: 'DIR', help: 'write sweep.json, sweep.md and repro/ there (default: reports/sweep-<time>)' },
+    { name: 'json', help: 'print the report as JSON instead of the summary' },
+  ],
+};
+
 /** The commands in the order `--help` lists them. */
 export const COMMAND_SPECS: readonly CommandSpec[] = [
   SUMMARY_SPEC,
@@ -375,6 +394,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
   EVALUATE_SPEC,
   BENCH_SPEC,
   MUTATE_SPEC,
+  SWEEP_SPEC,
 ];
 
 export const IMPORT_NOTEBOOK_SPEC: CommandSpec = {
