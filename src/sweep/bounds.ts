@@ -148,6 +148,12 @@ function batchNormBound(
     return out;
   }
   for (let ch = 0; ch < c; ch++) {
+    if (count === 1) {
+      // One value per channel: its mean is itself and x − mean is exactly 0 in any arithmetic, so
+      // the output is β (whatever the input's error); only β's store rounds.
+      for (let i = ch; i < v.length; i += c) out[i] = u * Math.abs(bw[ch]) + p.eta;
+      continue;
+    }
     let sum = 0;
     let sumAbs = 0;
     let sumE = 0;

@@ -118,19 +118,31 @@ function pickChannels(r: Rng): number {
 /** A spatial size biased to the edges around `k`: below, equal, one above, tiny, or anything in 1..max. */
 function pickSize(r: Rng, k: number, max: number): number {
   const u = r.next();
-  if (u < 0.35) return Math.max(1, Math.min(max, k + r.int(-1, 1)));
-  if (u < 0.5) return r.int(1, 3);
+  if (u < 0.3) return Math.min(max, k);
+  if (u < 0.45) return Math.max(1, Math.min(max, k + r.pick([-1, 1])));
+  if (u < 0.6) return r.int(1, 3);
   return r.int(1, max);
+}
+
+/** A window size over 1..max, half the time one of the small ones networks use most (1, 2, 3). */
+function pickKernel(r: Rng, max: number): number {
+  return r.chance(0.5) ? r.int(1, Math.min(3, max)) : r.int(1, max);
+}
+
+/** A stride over 1..4, biased to 1 and 2. */
+function pickStride(r: Rng): number {
+  const u = r.next();
+  return u < 0.5 ? 1 : u < 0.75 ? 2 : r.int(3, 4);
 }
 
 /** Largest multiply-accumulate count a generated configuration may have (keeps the oracle and slow adapters fast). */
 export const MAX_COST = 1_500_000;
 
-function capCost(c: SweepConfig): SweepConfig {
+function capCost(c: SweepConfig, maxCost: number): SweepConfig {
   const x = { ...c };
   // Halve the largest of the free sizes until under the cap (deterministic; edges stay edges
   // often enough since the cap rarely binds for small sizes).
-  for (let guard = 0; configCost(x) > MAX_COST && guard < 64; guard++) {
+  for (let guard = 0; configCost(x) > maxCost && guard < 64; guard++) {
     const cands: Array<keyof SweepConfig> = ['h', 'w', 'batch', 'cin', 'cout'];
     let best: keyof SweepConfig = 'h';
     for (const k of cands) if ((x[k] as number) > (x[best] as number)) best = k;
@@ -142,8 +154,16 @@ function capCost(c: SweepConfig): SweepConfig {
   return x;
 }
 
-/** The configuration number `index` of the sweep `seed` over `kinds` (round robin over kinds). */
-export function generateConfig(seed: number, index: number, kinds: readonly SweepKind[]): SweepConfig {
+/**
+ * The configuration number `index` of the sweep `seed` over `kinds` (round robin over kinds), its
+ * sizes halved until it costs at most `maxCost` multiply-accumulates (the unit tests use small ones).
+ */
+export function generateConfig(
+  seed: number,
+  index: number,
+  kinds: readonly SweepKind[],
+  maxCost = MAX_COST,
+): SweepConfig {
   const kind = kinds[index % kinds.length];
   const r = new Rng(deriveSeed(seed, index));
   const batch = r.chance(0.4) ? 1 : r.int(1, 9);
@@ -151,8 +171,8 @@ export function generateConfig(seed: number, index: number, kinds: readonly Swee
   let c: SweepConfig;
   switch (kind) {
     case 'conv': {
-      const kernel = r.int(1, 7);
-      const stride = r.int(1, 4);
+      const kernel = pickKernel(r, 7);
+      const stride = pickStride(r);
       let padding: Padding = r.chance(0.5) ? 'same' : 'valid';
       const h = pickSize(r, kernel, 33);
       const w = r.chance(0.5) ? h : pickSize(r, kernel, 33);
@@ -177,8 +197,8 @@ export function generateConfig(seed: number, index: number, kinds: readonly Swee
       break;
     }
     case 'pool': {
-      const kernel = r.int(1, 4);
-      const stride = r.int(1, 4);
+      const kernel = pickKernel(r, 4);
+      const stride = pickStride(r);
       let padding: Padding = r.chance(0.5) ? 'same' : 'valid';
       const h = pickSize(r, kernel, 33);
       const w = r.chance(0.5) ? h : pickSize(r, kernel, 33);
@@ -223,7 +243,7 @@ export function generateConfig(seed: number, index: number, kinds: readonly Swee
       break;
     }
   }
-  return capCost(c);
+  return capCost(c, maxCost);
 }
 
 /** Float32 values of one tensor. `role` positive: BatchNormalization moving variance. */

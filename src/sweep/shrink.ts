@@ -32,8 +32,15 @@ export function shrinkCandidates(c: SweepConfig): SweepConfig[] {
   }
   if (!(c.kind === 'block' && c.block === 'identity')) for (const v of smaller(c.cin)) push({ cin: v });
   if (c.kind === 'conv' || c.kind === 'dense') for (const v of smaller(c.cout)) push({ cout: v });
-  if (c.kind === 'conv' || c.kind === 'pool' || c.kind === 'block')
+  if (c.kind === 'conv' || c.kind === 'pool' || c.kind === 'block') {
     for (const v of smaller(c.kernel)) push({ kernel: v });
+    // The kernel and the input together, keeping their difference (input = kernel, input < kernel
+    // are edges a kernel-only or size-only step would leave).
+    for (const v of smaller(c.kernel)) {
+      const d = c.kernel - v;
+      if (c.h - d >= 1 && c.w - d >= 1) push({ kernel: v, h: c.h - d, w: c.w - d });
+    }
+  }
   if (c.kind === 'conv' || c.kind === 'pool' || (c.kind === 'block' && c.block === 'convolutional'))
     for (const v of smaller(c.stride)) push({ stride: v });
   if ((c.kind === 'conv' || c.kind === 'pool') && c.padding === 'same') push({ padding: 'valid' });
