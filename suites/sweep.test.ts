@@ -10,6 +10,7 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import {
   BOUND_PROFILES,
   buildSweepCase,
+  compareWithBaseline,
   configProblem,
   describeConfig,
   EDGE_CHANNELS,
@@ -20,6 +21,7 @@ import {
   runSweep,
   SWEEP_KINDS,
   type SweepConfig,
+  type SweepGroup,
 } from '../src/sweep';
 import { describeEachAdapter } from './helpers/adapters';
 
@@ -248,4 +250,24 @@ describe('sweep, shrink and group (planted shape-edge defect)', () => {
     expect(md).toMatch(/reference-fp32: none in 400 configurations/);
     expect(md).toMatch(/planted-edge: \d+ failing of 400 configurations in \d+ group/);
   }, 120_000);
+});
+
+describe('shards and the baseline comparison', () => {
+  test('shards split the indices without overlap; a new group in the current sweep is named', async () => {
+    const base = { adapters: ['reference-fp32'], seed: 3, kinds: ['pool' as const], budget: 12 };
+    const create = () => new ReferenceAdapter({ precision: 'fp32' });
+    const one = await runSweep({ ...base, shard: { index: 0, count: 2 }, create, profileOf: () => 'fp32-cpu' });
+    const two = await runSweep({ ...base, shard: { index: 1, count: 2 }, create, profileOf: () => 'fp32-cpu' });
+    expect(one.configurations + two.configurations).toBe(12);
+    expect(one.adapters[0].counts.pass + two.adapters[0].counts.pass).toBe(12);
+    const withGroup = {
+      ...one,
+      groups: [{ ...({} as SweepGroup), key: 'x {"kind":"conv"}', adapter: 'x', indices: [0] }],
+    };
+    const cmp = compareWithBaseline(withGroup, one, 'old.json');
+    expect(cmp.newGroups).toEqual(['x {"kind":"conv"}']);
+    expect(cmp.goneGroups).toEqual([]);
+    expect(compareWithBaseline(one, withGroup, 'old.json').goneGroups).toEqual(['x {"kind":"conv"}']);
+    expect(compareWithBaseline(one, two, 'old.json').sameConfigurations).toBe(false);
+  });
 });

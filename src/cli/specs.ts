@@ -365,7 +365,7 @@ export const SWEEP_SPEC: CommandSpec = {
   flags: [
     { name: 'adapters', value: 'a,b|all', help: 'adapters to sweep (default: the out-of-the-box ones)' },
     { name: 'seed', value: 'S', help: 'generator seed (default 1)' },
-    { name: 'budget', value: 'N', help: 'configuration indices to generate (default 150)' },
+    { name: 'budget', value: 'N', help: 'configuration indices to generate (default 100)' },
     { name: 'seconds', value: 'T', help: 'instead of --budget: generate until T seconds have passed' },
     { name: 'kinds', value: 'conv,bn,pool,dense,block', help: 'configuration kinds (default: all)' },
     { name: 'shard', value: 'i/n', help: 'only configuration indices k with k mod n = i-1' },

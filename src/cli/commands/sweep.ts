@@ -23,7 +23,7 @@ import { SWEEP_SPEC } from '../specs';
 import { displayDir, makeRunId } from './run';
 
 /** Default budget: what fits CI's 120 s for the out-of-the-box adapters on 2 shared cores (docs/sweep.md). */
-export const DEFAULT_SWEEP_BUDGET = 150;
+export const DEFAULT_SWEEP_BUDGET = 100;
 
 export async function sweepCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, SWEEP_SPEC.flags);
