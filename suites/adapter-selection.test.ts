@@ -302,6 +302,7 @@ describe('usage text comes from the flag tables', () => {
       'explain',
       'bench',
       'mutate',
+      'sweep',
     ]) {
       expect(text).toMatch(new RegExp(`^  resnet-conformance ${name}( |$)`, 'm'));
     }
@@ -309,6 +310,6 @@ describe('usage text comes from the flag tables', () => {
       expect(text).toContain(`resnet-conformance fixtures ${sub}`);
     for (const mode of ['--compare', '--noise', '--harness'])
       expect(text).toContain(`resnet-conformance bench ${mode}`);
-    expect(Object.keys(COMMANDS).length).toBe(17);
+    expect(Object.keys(COMMANDS).length).toBe(18);
   });
 });
