@@ -75,7 +75,7 @@ export function describeModel(args: ModelArgs): string {
   return parts.join(' ');
 }
 
-function caseInfos(cases: FixtureCase[]): CaseInfo[] {
+export function caseInfos(cases: FixtureCase[]): CaseInfo[] {
   const specs = new Map<string, ReturnType<typeof buildModel> | null>();
   return cases.map((k) => {
     const key = modelKey(k.model);
