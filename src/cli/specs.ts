@@ -419,12 +419,20 @@ export const EXPORT_CASES_SPEC: CommandSpec = {
 
 export const JUDGE_SPEC: CommandSpec = {
   name: 'judge',
-  summary: "outputs a device recorded from a case pack, judged as `run` judges (report.json/md/html, junit.xml)",
+  summary: 'outputs a device recorded from a case pack, judged as `run` judges (report.json/md/html, junit.xml)',
   flags: [
     { name: 'pack', value: 'pack/', help: 'the case pack export-cases wrote', required: true },
     { name: 'outputs', value: 'outs/', help: 'the outputs the device wrote for it', required: true },
-    { name: 'adapter-id', value: 'NAME', help: "the adapter's id in the report (default: the pack's, the recorded name)" },
-    { name: 'profile', value: 'fp32-cpu|tf32-gpu|fp64-reference|webgl-f16', help: "tolerance column (default: the pack's)" },
+    {
+      name: 'adapter-id',
+      value: 'NAME',
+      help: "the adapter's id in the report (default: the pack's, the recorded name)",
+    },
+    {
+      name: 'profile',
+      value: 'fp32-cpu|tf32-gpu|fp64-reference|webgl-f16',
+      help: "tolerance column (default: the pack's)",
+    },
     { name: 'cases', value: 'pattern,...', help: 'judge only these cases of the pack' },
     { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
     { name: 'fixtures', value: 'dir', help: 'golden data directory (default: fixtures)' },

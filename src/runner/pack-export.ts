@@ -98,7 +98,15 @@ export function exportCases(cfg: ExportConfig): ExportSummary {
         for (const w of list) {
           const file = `models/${id}/weights/${unique(`${slug(layer)}.${slug(w.name)}`, used)}.npy`;
           const npy = encodeNpy({ shape: w.shape, data: w.data }, `${layer}/${w.name}`);
-          ws.push({ layer, name: w.name, trainable: w.trainable, file, sha256: put(file, npy), shape: [...w.shape], dtype: 'float32' });
+          ws.push({
+            layer,
+            name: w.name,
+            trainable: w.trainable,
+            file,
+            sha256: put(file, npy),
+            shape: [...w.shape],
+            dtype: 'float32',
+          });
         }
       m = {
         id,
@@ -122,8 +130,14 @@ export function exportCases(cfg: ExportConfig): ExportSummary {
       input: { file: inputFile, sha256: put(inputFile, inputBytes), shape: [...k.input.shape], dtype: k.input.dtype },
       capture,
       fixtureSha256: fixtureSha256(k),
-      outputs: { ...runOutputs(`${dir}/intermediates`, capture), output: `${dir}/output.npy`, error: `${dir}/error.txt` },
-      diagnosis: cfg.diagnosis ? { ...runOutputs(`${dir}/diagnosis`, m.diagnosisCapture), capture: m.diagnosisCapture } : null,
+      outputs: {
+        ...runOutputs(`${dir}/intermediates`, capture),
+        output: `${dir}/output.npy`,
+        error: `${dir}/error.txt`,
+      },
+      diagnosis: cfg.diagnosis
+        ? { ...runOutputs(`${dir}/diagnosis`, m.diagnosisCapture), capture: m.diagnosisCapture }
+        : null,
     });
   }
 
@@ -151,7 +165,8 @@ export function fixtureSha256(k: FixtureCase): string {
 
 function packReadme(m: PackManifest): string {
   const caseLines = m.cases.map(
-    (c) => `| \`${c.id}\` | ${c.model} | ${c.training ? 'training' : 'inference'} | [${c.input.shape.join(', ')}] | ${c.capture.length} |`,
+    (c) =>
+      `| \`${c.id}\` | ${c.model} | ${c.training ? 'training' : 'inference'} | [${c.input.shape.join(', ')}] | ${c.capture.length} |`,
   );
   return `# resnet-conformance case pack
 

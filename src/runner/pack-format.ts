@@ -155,10 +155,13 @@ export function parsePackManifest(json: Json, file: string): PackManifest {
     const o = obj(v, where, ['file', 'sha256', 'shape', 'dtype']);
     const shape = Array.isArray(o.shape)
       ? o.shape.map((d, i) =>
-          Number.isInteger(d) && (d as number) >= 0 ? (d as number) : fail(`${where}.shape[${i}]`, 'expected an integer >= 0'),
+          Number.isInteger(d) && (d as number) >= 0
+            ? (d as number)
+            : fail(`${where}.shape[${i}]`, 'expected an integer >= 0'),
         )
       : fail(`${where}.shape`, 'expected an array');
-    if (o.dtype !== 'float32' && o.dtype !== 'float64') fail(`${where}.dtype`, `expected 'float32' or 'float64', got ${what(o.dtype)}`);
+    if (o.dtype !== 'float32' && o.dtype !== 'float64')
+      fail(`${where}.dtype`, `expected 'float32' or 'float64', got ${what(o.dtype)}`);
     return { ...fileRef(v, where), shape, dtype: o.dtype as 'float32' | 'float64' };
   };
   const runOutputs = (v: Json, where: string): PackRunOutputs => {
@@ -166,14 +169,20 @@ export function parsePackManifest(json: Json, file: string): PackManifest {
     const im = obj(o.intermediates, `${where}.intermediates`, []);
     return {
       output: rel(o.output, `${where}.output`),
-      intermediates: Object.fromEntries(Object.entries(im).map(([k, f]) => [k, rel(f, `${where}.intermediates['${k}']`)])),
+      intermediates: Object.fromEntries(
+        Object.entries(im).map(([k, f]) => [k, rel(f, `${where}.intermediates['${k}']`)]),
+      ),
     };
   };
 
   const m = obj(json, 'manifest', ['format', 'formatVersion', 'fixturesSha256', 'models', 'cases']);
-  if (m.format !== PACK_FORMAT) fail('format', `expected '${PACK_FORMAT}', got ${what(m.format)} (is this a case pack?)`);
+  if (m.format !== PACK_FORMAT)
+    fail('format', `expected '${PACK_FORMAT}', got ${what(m.format)} (is this a case pack?)`);
   if (m.formatVersion !== PACK_FORMAT_VERSION)
-    fail('formatVersion', `expected ${PACK_FORMAT_VERSION}, got ${what(m.formatVersion)} (exported by another version)`);
+    fail(
+      'formatVersion',
+      `expected ${PACK_FORMAT_VERSION}, got ${what(m.formatVersion)} (exported by another version)`,
+    );
   const tool = m.tool && typeof m.tool === 'object' ? (m.tool as Record<string, Json>) : {};
   const judge = m.judge === undefined ? {} : obj(m.judge, 'judge', []);
   if (!Array.isArray(m.models) || m.models.length === 0) fail('models', 'expected a non-empty array');
@@ -192,9 +201,17 @@ export function parsePackManifest(json: Json, file: string): PackManifest {
         const ww = `${w}.weights[${j}]`;
         const wo = obj(x, ww, ['layer', 'name', 'trainable']);
         if (typeof wo.trainable !== 'boolean') fail(`${ww}.trainable`, 'expected true or false');
-        return { ...tensorRef(x, ww), layer: str(wo.layer, `${ww}.layer`), name: str(wo.name, `${ww}.name`), trainable: wo.trainable as boolean };
+        return {
+          ...tensorRef(x, ww),
+          layer: str(wo.layer, `${ww}.layer`),
+          name: str(wo.name, `${ww}.name`),
+          trainable: wo.trainable as boolean,
+        };
       }),
-      outputs: { paramCount: rel(outs.paramCount, `${w}.outputs.paramCount`), buildError: rel(outs.buildError, `${w}.outputs.buildError`) },
+      outputs: {
+        paramCount: rel(outs.paramCount, `${w}.outputs.paramCount`),
+        buildError: rel(outs.buildError, `${w}.outputs.buildError`),
+      },
     };
   });
   const modelIds = new Set(models.map((x) => x.id));

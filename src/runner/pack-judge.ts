@@ -32,7 +32,14 @@ import { filterCases } from './case-filter';
 import { diagnoseFailure } from './diagnose-failure';
 import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
 import { fixtureSha256 } from './pack-export';
-import { PackError, readPackManifest, type PackCase, type PackManifest, type PackModel, type PackRunOutputs } from './pack-format';
+import {
+  PackError,
+  readPackManifest,
+  type PackCase,
+  type PackManifest,
+  type PackModel,
+  type PackRunOutputs,
+} from './pack-format';
 import { DEFAULT_REGRESSION_FACTOR } from './regression';
 import { caseInfos } from './run';
 import { countsFor, summarize } from './summary';
@@ -145,7 +152,9 @@ export class RecordedAdapter implements Adapter {
     const m = this.pack.models.find((x) => x.id === k.model)!;
     // The device ran the pack's model: it must be the one this harness judges against.
     if (sha256(JSON.stringify(spec)) !== m.spec.sha256)
-      throw new Error(`the pack's model ${m.id} (${m.spec.file}) is not the spec this harness builds for case '${k.id}': re-export the pack`);
+      throw new Error(
+        `the pack's model ${m.id} (${m.spec.file}) is not the spec this harness builds for case '${k.id}': re-export the pack`,
+      );
     const byName = new Map(m.weights.map((w) => [`${w.layer}/${w.name}`, w]));
     let n = 0;
     for (const [layer, ws] of weights)
@@ -153,11 +162,15 @@ export class RecordedAdapter implements Adapter {
         n++;
         const p = byName.get(`${layer}/${w.name}`);
         if (!p || sha256(encodeNpy({ shape: w.shape, data: w.data })) !== p.sha256)
-          throw new Error(`the pack's model ${m.id} has other weights than case '${k.id}' (${layer}/${w.name}): re-export the pack`);
+          throw new Error(
+            `the pack's model ${m.id} has other weights than case '${k.id}' (${layer}/${w.name}): re-export the pack`,
+          );
       }
-    if (n !== m.weights.length) throw new Error(`the pack's model ${m.id} has ${m.weights.length} weights, case '${k.id}' ${n}`);
+    if (n !== m.weights.length)
+      throw new Error(`the pack's model ${m.id} has ${m.weights.length} weights, case '${k.id}' ${n}`);
     const err = this.readText(m.outputs.buildError);
-    if (err !== undefined) throw new Error(`the build failed on the device (${this.file(m.outputs.buildError)}): ${err}`);
+    if (err !== undefined)
+      throw new Error(`the build failed on the device (${this.file(m.outputs.buildError)}): ${err}`);
     this.built = m;
   }
 
@@ -175,7 +188,10 @@ export class RecordedAdapter implements Adapter {
       rec = k.diagnosis;
     } else {
       throw new Error(
-        `case '${k.id}': the pack recorded no run capturing ${wanted.filter((c) => !k.capture.includes(c)).slice(0, 3).join(', ')}${k.diagnosis ? '' : ' (exported with --no-diagnosis)'}`,
+        `case '${k.id}': the pack recorded no run capturing ${wanted
+          .filter((c) => !k.capture.includes(c))
+          .slice(0, 3)
+          .join(', ')}${k.diagnosis ? '' : ' (exported with --no-diagnosis)'}`,
       );
     }
     const output = this.readTensor(rec.output, `case '${k.id}' output`);
@@ -204,7 +220,8 @@ export class RecordedAdapter implements Adapter {
     if (typeof o?.error === 'string') throw new Error(`paramCount() failed on the device (${file}): ${o.error}`);
     const n = (k: string): number => {
       const v = o?.[k];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${file}: '${k}' must be an integer >= 0, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new Error(`${file}: '${k}' must be an integer >= 0, got ${JSON.stringify(v)}`);
       return v;
     };
     return { total: n('total'), trainable: n('trainable'), nonTrainable: n('nonTrainable') };
@@ -259,9 +276,14 @@ export function prepareJudge(cfg: JudgeConfig): JudgeSetup {
   );
   const cases = ids.map((id) => {
     const k = byId.get(id);
-    if (!k) throw new PackError(`pack case '${id}' is not in ${cfg.fixturesDir}/${MANIFEST_FILE}: the pack was exported from other fixtures`);
+    if (!k)
+      throw new PackError(
+        `pack case '${id}' is not in ${cfg.fixturesDir}/${MANIFEST_FILE}: the pack was exported from other fixtures`,
+      );
     if (fixtureSha256(k) !== pack.cases.find((c) => c.id === id)!.fixtureSha256)
-      throw new PackError(`pack case '${id}' differs from the fixture case of that id: the pack was exported from other fixtures; re-export it`);
+      throw new PackError(
+        `pack case '${id}' differs from the fixture case of that id: the pack was exported from other fixtures; re-export it`,
+      );
     return k;
   });
   const adapter = new RecordedAdapter(id, pack, cfg.outputsDir, record);

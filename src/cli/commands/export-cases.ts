@@ -14,7 +14,8 @@ import { EXPORT_CASES_SPEC } from '../specs';
 
 export async function exportCasesCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, EXPORT_CASES_SPEC.flags);
-  if (p.positional.length) throw new UsageError(`export-cases takes no positional arguments (got ${p.positional.join(' ')})`);
+  if (p.positional.length)
+    throw new UsageError(`export-cases takes no positional arguments (got ${p.positional.join(' ')})`);
   const out = path.resolve(required(p, 'out'));
   const adapterId = str(p, 'adapter');
   const known = adapterId === undefined ? undefined : ADAPTERS.find((e) => e.id === adapterId);

@@ -39,7 +39,9 @@ export async function judgeCommand(argv: string[]): Promise<number> {
       throw new PackError(`--out ${outDir}: exists and holds something other than a report`);
     prepareOutDir(outDir);
     writeReportDir(outDir, report.runId, REPORT_SCHEMA_VERSION, renderWithPerf(report));
-    write(`resnet-conformance judge ${runId}: ${report.adapters[0].id} (${report.adapters[0].profile}) on ${report.results.length} case(s) of ${str(p, 'pack')}`);
+    write(
+      `resnet-conformance judge ${runId}: ${report.adapters[0].id} (${report.adapters[0].profile}) on ${report.results.length} case(s) of ${str(p, 'pack')}`,
+    );
     printSummary(report, displayDir(outDir), write);
     return report.summary.exitCode;
   } catch (err) {
