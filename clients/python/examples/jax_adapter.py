@@ -241,10 +241,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--x64", action="store_true", help="compute in float64 (jax_enable_x64)")
     ap.add_argument("--matmul-precision", choices=["highest", "default"], default="highest")
+    ap.add_argument("--name", default=None, help="the hello name (default: jax, or jax-x64)")
     add_play_arguments(ap)
     a = ap.parse_args()
     adapter = JaxAdapter(a.x64, a.matmul_precision)
-    adapter.name = "jax-x64" if a.x64 else "jax"
+    adapter.name = a.name or ("jax-x64" if a.x64 else "jax")
     return serve_or_play(adapter, a)
 
 
