@@ -13,13 +13,14 @@
 #     Back where the pack was exported (Node): `resnet-conformance judge` on each outputs folder,
 #     TF32-off and JAX under the fp32-cpu profile, TF32-on under tf32-gpu. Exit 1 when any fails.
 #
-# Only this repository's clients/python (the client and the examples) and the pack are needed on
-# the GPU machine. Bounded: every play step runs under `timeout` (STEP_TIMEOUT_S, default 480 s).
+# Only this repository's clients/python (the client and the examples), this script and the pack are
+# needed on the GPU machine. Bounded: every play step runs under `timeout` (STEP_TIMEOUT_S; default
+# 180 s with --device cuda, 900 s with --device cpu).
 set -u -o pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EXAMPLES="$HERE/clients/python/examples"
-STEP_TIMEOUT_S="${STEP_TIMEOUT_S:-480}"
+STEP_TIMEOUT_S="${STEP_TIMEOUT_S:-}"
 
 usage() {
   sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -58,6 +59,8 @@ if [ "$mode" = play ]; then
   # Defaults: this repository's virtual environments when present, else the python3 on PATH.
   [ -n "$TORCH_PY" ] || { [ -x "$HERE/.venv-torch/bin/python" ] && TORCH_PY="$HERE/.venv-torch/bin/python" || TORCH_PY=python3; }
   [ -n "$JAX_PY" ] || { [ -x "$HERE/.venv-jax/bin/python" ] && JAX_PY="$HERE/.venv-jax/bin/python" || JAX_PY=python3; }
+  # Per step: 180 s on a GPU keeps the three steps inside a 10-minute slot; the CPU needs more (docs/gpu-check.md).
+  [ -n "$STEP_TIMEOUT_S" ] || { [ "$DEVICE" = cuda ] && STEP_TIMEOUT_S=180 || STEP_TIMEOUT_S=900; }
   mkdir -p "$OUT"
   env_file="$OUT/environment.txt"
   {

@@ -134,7 +134,20 @@ export class RecordedAdapter implements Adapter {
   async describe(): Promise<AdapterDescription> {
     const d = this.record?.describe;
     const note = `recorded outputs judged offline: ${this.outputsDir}`;
-    if (d) return { ...d, settings: { ...(d.settings ?? {}) }, notes: [...(d.notes ?? []), note] };
+    if (d && typeof d === 'object') {
+      // Written on the device (by play or by hand): every field the reports read, whatever was recorded.
+      const text = (v: unknown) => (typeof v === 'string' && v ? v : 'unknown (not recorded)');
+      const settings = d.settings && typeof d.settings === 'object' && !Array.isArray(d.settings) ? d.settings : {};
+      const notes = Array.isArray(d.notes) ? d.notes.map(String) : [];
+      return {
+        runtime: text(d.runtime),
+        version: text(d.version),
+        device: text(d.device),
+        precision: text(d.precision),
+        settings: { ...settings },
+        notes: [...notes, note],
+      };
+    }
     return {
       runtime: this.record?.name ?? 'recorded outputs',
       version: this.record?.version ?? 'unknown',
