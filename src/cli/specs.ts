@@ -426,7 +426,7 @@ export const JUDGE_SPEC: CommandSpec = {
     {
       name: 'adapter-id',
       value: 'NAME',
-      help: "the adapter's id in the report (default: the pack's, the recorded name)",
+      help: "the adapter's id in the report (default: the name the device recorded, else the pack's)",
     },
     {
       name: 'profile',
