@@ -135,6 +135,9 @@ if (!fs.existsSync(TORCH_PYTHON)) {
       const missing = 'identity_block/f2-constant1-X/inference';
       fs.rmSync(file(missing));
 
+      // 4. an output far larger than any tensor of the model: refused before it is read
+      const huge = 'identity_block/f2-random_uniform-5x5/training';
+      writeNpy(file(huge), { shape: [1_000_000], data: new Float32Array(1_000_000) });
       const j = await runCli(['judge', '--pack', pack(), '--outputs', bad, '--out', path.join(tmp, 'judged-bad')]);
       expect(j.code).toBe(1);
       const res = byCase(readReport(path.join(tmp, 'judged-bad')));
@@ -149,8 +152,10 @@ if (!fs.existsSync(TORCH_PYTHON)) {
       expect(res.get(damaged)!.reason).toMatch(/malformed \.npy/);
       expect(res.get(missing)).toMatchObject({ status: 'error' });
       expect(res.get(missing)!.reason).toContain(`${file(missing)} is missing`);
-      const others = [...res.values()].filter((x) => ![changed, damaged, missing].includes(x.case));
-      expect(others).toHaveLength(2);
+      expect(res.get(huge)).toMatchObject({ status: 'error' });
+      expect(res.get(huge)!.reason).toMatch(/4000128 bytes, more than any tensor of this model can take/);
+      const others = [...res.values()].filter((x) => ![changed, damaged, missing, huge].includes(x.case));
+      expect(others).toHaveLength(1);
       for (const x of others) expect(x.status).toBe('pass');
       expect(j.stdout).toContain(`torch × ${damaged}: error`);
     }, 300_000);

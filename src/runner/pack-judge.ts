@@ -21,7 +21,7 @@ import type {
 } from '../adapters/types';
 import { collectRunInfo, toolVersion } from '../environment/run-info';
 import { loadManifest } from '../golden/load';
-import type { FixtureCase } from '../golden/manifest';
+import type { FixtureCase, FixtureManifest } from '../golden/manifest';
 import { MANIFEST_FILE } from '../golden/paths';
 import type { ModelSpec, ModelWeights, ParamCount } from '../model/types';
 import { REPORT_SCHEMA_VERSION, type AdapterReport, type CaseResult, type ConformanceReport } from '../report/schema';
@@ -79,6 +79,8 @@ function readAdapterRecord(outputsDir: string): AdapterRecord | null {
 export class RecordedAdapter implements Adapter {
   private current: PackCase | undefined;
   private built: PackModel | undefined;
+  /** Elements of the spec's largest layer output (per batch row): bounds what a recorded file may hold. */
+  private largestLayer = 0;
 
   constructor(
     readonly id: string,
@@ -105,10 +107,16 @@ export class RecordedAdapter implements Adapter {
     }
   }
 
-  private readTensor(rel: string, what: string): Tensor | undefined {
+  private readTensor(rel: string, what: string, batch: number): Tensor | undefined {
     const file = this.file(rel);
     let bytes: Buffer;
     try {
+      // Bounded like an external program's answer: no recorded tensor can be larger than the spec's
+      // largest layer output at this batch as float64, plus room for the .npy header.
+      const limit = 8 * batch * this.largestLayer + (1 << 16);
+      const size = fs.statSync(file).size;
+      if (size > limit)
+        throw new Error(`${size} bytes, more than any tensor of this model can take (${limit}): not read`);
       bytes = fs.readFileSync(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -185,6 +193,7 @@ export class RecordedAdapter implements Adapter {
     if (err !== undefined)
       throw new Error(`the build failed on the device (${this.file(m.outputs.buildError)}): ${err}`);
     this.built = m;
+    this.largestLayer = Math.max(1, ...spec.layers.map((l) => l.outputShape.reduce((p, d) => p * d, 1)));
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
@@ -207,12 +216,13 @@ export class RecordedAdapter implements Adapter {
           .join(', ')}${k.diagnosis ? '' : ' (exported with --no-diagnosis)'}`,
       );
     }
-    const output = this.readTensor(rec.output, `case '${k.id}' output`);
+    const batch = input.shape[0] ?? 1;
+    const output = this.readTensor(rec.output, `case '${k.id}' output`, batch);
     if (!output) throw new Error(`case '${k.id}': no output recorded: ${this.file(rec.output)} is missing`);
     const intermediates: Record<string, Tensor> = {};
     // A capture the device did not write is left out: the judge reports it missing ('error'), as for `run`.
     for (const name of wanted) {
-      const t = this.readTensor(rec.intermediates[name], `case '${k.id}' capture '${name}'`);
+      const t = this.readTensor(rec.intermediates[name], `case '${k.id}' capture '${name}'`, batch);
       if (t) intermediates[name] = t;
     }
     return { output, intermediates };
@@ -263,6 +273,7 @@ export interface JudgeSetup {
   entry: AdapterEntry;
   adapter: RecordedAdapter;
   cases: FixtureCase[];
+  manifest: FixtureManifest;
   manifestText: string;
 }
 
@@ -307,22 +318,20 @@ export function prepareJudge(cfg: JudgeConfig): JudgeSetup {
     outOfTheBox: false,
     create: () => adapter,
   };
-  return { pack, entry, adapter, cases, manifestText };
+  return { pack, entry, adapter, cases, manifest, manifestText };
 }
 
 /** Judges the recorded outputs: one report, as `run` writes it for one adapter. */
 export async function judgePack(cfg: JudgeConfig): Promise<ConformanceReport> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const { entry, adapter, cases, manifestText } = prepareJudge(cfg);
-  const manifest = loadManifest(cfg.fixturesDir);
+  const { entry, adapter, cases, manifest, manifestText } = prepareJudge(cfg);
   const probe = await adapter.probe();
   const description = await adapter.describe();
   const results: CaseResult[] = [];
-  const ordered = [...cases].sort((a, b) => {
-    const keys = [...new Set(cases.map(builtKeyOf))];
-    return keys.indexOf(builtKeyOf(a)) - keys.indexOf(builtKeyOf(b));
-  });
+  // Grouped by model (first-appearance order), each model built once, as the runner's worker does.
+  const keys = [...new Set(cases.map(builtKeyOf))];
+  const ordered = [...cases].sort((a, b) => keys.indexOf(builtKeyOf(a)) - keys.indexOf(builtKeyOf(b)));
   if (!probe.available) {
     for (const k of cases)
       results.push({
