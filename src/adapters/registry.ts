@@ -1,6 +1,7 @@
 import { ReferenceAdapter } from './reference';
 import { JAX_ENTRY } from './external/jax';
 import { TORCH_ENTRIES } from './external/torch';
+import { TFLITE_ENTRIES } from './external/tflite';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -199,6 +200,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   JAX_ENTRY,
   ...TORCH_ENTRIES,
+  ...TFLITE_ENTRIES,
 ];
 
 export function adapterIds(): string[] {
