@@ -2,6 +2,7 @@ import { ReferenceAdapter } from './reference';
 import { JAX_ENTRY } from './external/jax';
 import { TORCH_ENTRIES } from './external/torch';
 import { TFLITE_ENTRIES } from './external/tflite';
+import { LITERT_ENTRIES } from './litert';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -201,6 +202,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   JAX_ENTRY,
   ...TORCH_ENTRIES,
   ...TFLITE_ENTRIES,
+  ...LITERT_ENTRIES,
 ];
 
 export function adapterIds(): string[] {
