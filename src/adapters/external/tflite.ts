@@ -24,6 +24,14 @@ export function litertCacheDir(root = repoRoot()): string {
 export const TFLITE_INFERENCE_ONLY =
   'a converted .tflite model has BatchNormalization folded into the convolutions (moving statistics as constants), so it has no batch statistics to compute';
 
+/**
+ * Why the adapter-parameterized suites run the LiteRT/TFLite adapters only on request: every
+ * ResNet-50 shape and capture set is its own conversion (108 s measured cold on this loaded
+ * machine); suites/litert.test.ts runs them on the block cases.
+ */
+export const LITERT_SUITE_OPT_IN =
+  'a ResNet-50 .tflite conversion per input shape and capture set (about 100 s each, cold); suites/litert.test.ts runs it on the block cases';
+
 export function tfliteScript(root = repoRoot()): string {
   return path.join(root, 'clients', 'python', 'examples', 'tflite_adapter.py');
 }
@@ -35,6 +43,7 @@ function tfliteEntry(id: string, resolver: string, summary: string): AdapterEntr
     profile: 'fp32-cpu',
     outOfTheBox: false,
     inferenceOnly: TFLITE_INFERENCE_ONLY,
+    suiteOptIn: LITERT_SUITE_OPT_IN,
     create() {
       const root = repoRoot();
       return venvProgramAdapter({

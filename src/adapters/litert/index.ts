@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CommandAdapter } from '../external/command';
-import { litertCacheDir, LITERT_CACHE_ENV, TFLITE_INFERENCE_ONLY } from '../external/tflite';
+import { litertCacheDir, LITERT_CACHE_ENV, LITERT_SUITE_OPT_IN, TFLITE_INFERENCE_ONLY } from '../external/tflite';
 import type { AdapterEntry } from '../types';
 
 export const LITERT_PACKAGE = '@litertjs/core';
@@ -44,6 +44,7 @@ export const LITERT_ENTRIES: readonly AdapterEntry[] = [
     profile: 'fp32-cpu',
     outOfTheBox: false,
     inferenceOnly: TFLITE_INFERENCE_ONLY,
+    suiteOptIn: LITERT_SUITE_OPT_IN,
     create: () => litertJsAdapter('litertjs-wasm'),
   },
 ];
