@@ -98,7 +98,7 @@ for (const id of IDS) {
       const k = blockCases.find((c) => !c.training && c.model.model === 'convolutional_block')!;
       const spec = buildModel(k.model);
       await adapter.build(spec, caseInitialWeights(k, spec));
-      const x = { shape: [1, ...spec.layers[0].outputShape.slice(1)] as number[], data: new Float32Array(0) };
+      const x = { shape: [1, ...spec.layers[0].outputShape] as number[], data: new Float32Array(0) };
       x.data = new Float32Array(x.shape.reduce((a, b) => a * b, 1)).fill(0.5);
       await expect(adapter.run(x, { training: true })).rejects.toThrow(/inference only/);
     }, 120_000);
