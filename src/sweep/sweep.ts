@@ -4,7 +4,7 @@
  * (./bounds.ts); failures shrunk (./shrink.ts), grouped by minimal form, and given a standalone
  * reproduction (./repro.ts). Adapters run in this process, one instance each for the whole sweep.
  */
-import { getAdapterEntry } from '../adapters/registry';
+import { ADAPTERS, getAdapterEntry } from '../adapters/registry';
 import type { Adapter, PrecisionProfile } from '../adapters/types';
 import { BOUND_PROFILES, judgeAgainstBound, oracleWithBound, type Judgement, type OracleBound } from './bounds';
 import { notApplicableReason } from './capabilities';
@@ -118,6 +118,8 @@ export interface SweepOptions {
   create?: (id: string) => Adapter;
   /** Profile of an adapter (default the registry's). */
   profileOf?: (id: string) => PrecisionProfile;
+  /** Why an adapter runs inference only (default the registry's `inferenceOnly`; undefined: it does not). */
+  inferenceOnlyOf?: (id: string) => string | undefined;
 }
 
 /** Runs one configuration on one adapter and judges it (the oracle is computed by the caller). */
@@ -148,6 +150,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
   const log = opts.progress ?? (() => {});
   const create = opts.create ?? ((id: string) => getAdapterEntry(id).create());
   const profileOf = opts.profileOf ?? ((id: string) => getAdapterEntry(id).profile);
+  const inferenceOnlyOf = opts.inferenceOnlyOf ?? ((id: string) => ADAPTERS.find((e) => e.id === id)?.inferenceOnly); // not in the registry (tests): none
   const started = Date.now();
   const shard = opts.shard ?? null;
   if (opts.budget === undefined && opts.seconds === undefined) throw new Error('sweep: give a budget or a time limit');
@@ -193,7 +196,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
     configurations++;
     const oracles = new Map<PrecisionProfile, OracleBound>();
     for (const { id, adapter, row } of live) {
-      const na = notApplicableReason(id, config.kind);
+      const inferenceOnly = sc.training ? inferenceOnlyOf(id) : undefined;
+      const na = notApplicableReason(id, config.kind) ?? (inferenceOnly ? `inference only: ${inferenceOnly}` : null);
       if (na) {
         row.counts['not-applicable']++;
         row.byKind[config.kind]['not-applicable']++;
