@@ -105,5 +105,11 @@ export interface AdapterEntry {
    * it in a child process instead (src/adapters/isolated). The runner and the bench always do.
    */
   isolate?: boolean;
+  /**
+   * The npm packages its runtime needs (optional peer dependencies, pinned in package.json
+   * peerDependencies to the versions the tolerances were measured on; ./runtime-packages.ts). When one
+   * is missing the adapter is unavailable with the `npm install` that enables it.
+   */
+  packages?: readonly string[];
   create(): Adapter;
 }

@@ -9,7 +9,14 @@
 import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
-import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
+import {
+  CASE_STATUSES,
+  countsText,
+  runtimeDriftLines,
+  statusLabel,
+  type AppliedTolerance,
+  type ConformanceReport,
+} from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
@@ -56,6 +63,11 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push(
       `Baseline \`${b.runId}\` (factor ${formatNumber(b.factor)}×): ${b.regressed} regressed, ${b.newlyFailing} newly failing, ${b.improved} improved, ${b.newPairs} new, ${b.missingPairs} missing.`,
     );
+  }
+  const drift = runtimeDriftLines(report);
+  if (drift.length) {
+    out.push('');
+    out.push(`**Runtime version differs from the measured one:** ${drift.map((d) => cell(d)).join('; ')}`);
   }
   out.push('');
 

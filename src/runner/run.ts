@@ -16,6 +16,7 @@ import {
   type ConformanceReport,
   type RunOptionsRecord,
 } from '../report/schema';
+import { packageStates } from '../adapters/runtime-packages';
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
@@ -207,6 +208,8 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     if (r.unavailableReason !== undefined) a.unavailableReason = r.unavailableReason;
     if (r.fix !== undefined) a.fix = r.fix;
     if (r.knownCrash) a.knownCrash = r.knownCrash;
+    // The runtime packages as this process resolves them (the worker resolves the same node_modules).
+    if (entry.packages?.length) a.runtimePackages = packageStates(entry.packages);
     return a;
   });
 

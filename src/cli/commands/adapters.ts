@@ -1,4 +1,5 @@
 import { ADAPTERS } from '../../adapters/registry';
+import { driftText, installCommand, packageStates, versionDrift } from '../../adapters/runtime-packages';
 import type { AdapterDescription, AdapterEntry } from '../../adapters/types';
 import { bool, parseArgs } from '../args';
 import { ADAPTERS_SPEC } from '../specs';
@@ -29,6 +30,9 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
       summary: entry.summary,
       ...probe,
       ...(description ? { description } : {}),
+      ...(entry.packages?.length
+        ? { install: installCommand(entry.packages), runtimePackages: packageStates(entry.packages) }
+        : {}),
     });
   }
   if (bool(p, 'json')) {
@@ -45,6 +49,15 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
     if (!r.available) {
       process.stdout.write(`${' '.repeat(w)}    reason: ${r.reason}\n`);
       if (r.fix) process.stdout.write(`${' '.repeat(w)}    fix:    ${r.fix}\n`);
+    }
+    if (r.install) {
+      const drift = versionDrift(r.runtimePackages ?? []);
+      // The npm packages its runtime needs, at the versions the tolerances were measured on.
+      process.stdout.write(`${' '.repeat(w)}    needs:  ${r.install}\n`);
+      if (drift.length)
+        process.stdout.write(
+          `${' '.repeat(w)}    version differs from the measured one: ${drift.map(driftText).join(', ')}\n`,
+        );
     }
   }
   return 0;
