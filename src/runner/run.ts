@@ -17,6 +17,7 @@ import {
   type RunOptionsRecord,
 } from '../report/schema';
 import { packageStates } from '../adapters/runtime-packages';
+import type { RunProgressSink } from './progress';
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
@@ -165,6 +166,8 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   prepareSharedWeights(jobs, cases);
   const weightsMs = performance.now() - tw;
   const ta = performance.now();
+  const progress = cfg.progress as RunProgressSink | undefined;
+  progress?.start?.(pairs.length);
   const started = await runAdapterJobs({
     fixturesDir: cfg.fixturesDir,
     adapterModules: cfg.adapters.modules,
@@ -176,6 +179,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
   });
+  progress?.stop?.();
   const adaptersMs = performance.now() - ta;
   const launch = await workerLaunch(WORKER_FILE); // resolved by the orchestrator already (one per process)
   const runs = [...started].sort((a, b) => adapterIds.indexOf(a.id) - adapterIds.indexOf(b.id));

@@ -53,7 +53,7 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
     if (r.install) {
       const drift = versionDrift(r.runtimePackages ?? []);
       // The npm packages its runtime needs, at the versions the tolerances were measured on.
-      process.stdout.write(`${' '.repeat(w)}    needs:  ${r.install}\n`);
+      if (r.fix !== r.install) process.stdout.write(`${' '.repeat(w)}    needs:  ${r.install}\n`);
       if (drift.length)
         process.stdout.write(
           `${' '.repeat(w)}    version differs from the measured one: ${drift.map(driftText).join(', ')}\n`,

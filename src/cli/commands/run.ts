@@ -16,7 +16,7 @@ import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } fro
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/regression';
 import { stopAllWorkers } from '../../runner/orchestrator';
 import { ownTermination, signalExitCode } from '../../util/signals';
-import { progressPrinter } from '../../runner/progress';
+import { progressMode, progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { makeRunId } from '../../runner/run-id';
 import { parseShard } from '../../runner/shard';
@@ -199,7 +199,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         baseline,
         runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ tty, write }),
+        progress: progressPrinter({ mode: progressMode(process.env, tty), write }),
         verbose: bool(p, 'verbose'),
         startupMs,
         diagnose: !bool(p, 'no-diagnose'),
