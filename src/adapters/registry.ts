@@ -235,7 +235,7 @@ const ENTRIES: readonly AdapterEntry[] = [
 ];
 
 /** The registry: each entry's probe first checks its runtime packages (missing: unavailable with the npm install). */
-export const ADAPTERS: readonly AdapterEntry[] = ENTRIES.map(withRuntimePackages);
+export const ADAPTERS: readonly AdapterEntry[] = ENTRIES.map((e) => withRuntimePackages(e));
 
 export function adapterIds(): string[] {
   return ADAPTERS.map((a) => a.id);

@@ -61,8 +61,11 @@ export function installedVersion(name: string): string | null {
   return null;
 }
 
-export function packageStates(names: readonly string[]): RuntimePackageState[] {
-  return names.map((name) => ({ name, measured: measuredVersion(name), installed: installedVersion(name) }));
+export function packageStates(
+  names: readonly string[],
+  installed: (name: string) => string | null = installedVersion,
+): RuntimePackageState[] {
+  return names.map((name) => ({ name, measured: measuredVersion(name), installed: installed(name) }));
 }
 
 /** `npm install a@1 b@2`: what enables an adapter that needs these packages. */
@@ -84,7 +87,10 @@ export function driftText(s: RuntimePackageState): string {
  * The entry with its probe guarded: when a package it needs is not installed, probe() answers
  * unavailable with the install command, and the adapter's own probe (which would load it) never runs.
  */
-export function withRuntimePackages(entry: AdapterEntry): AdapterEntry {
+export function withRuntimePackages(
+  entry: AdapterEntry,
+  installed: (name: string) => string | null = installedVersion,
+): AdapterEntry {
   const names = entry.packages;
   if (!names?.length) return entry;
   return {
@@ -93,7 +99,7 @@ export function withRuntimePackages(entry: AdapterEntry): AdapterEntry {
       const adapter = entry.create();
       const probe = adapter.probe.bind(adapter);
       adapter.probe = async (opts) => {
-        const missing = packageStates(names).filter((s) => s.installed === null);
+        const missing = packageStates(names, installed).filter((s) => s.installed === null);
         if (missing.length === 0) return probe(opts);
         return {
           available: false,

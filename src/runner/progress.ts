@@ -116,7 +116,7 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
         list.push(r);
         byAdapter.set(r.adapter, list);
       }
-      if (done - lastLineDone >= everyCases || now() - lastLineAt >= everyMs) progressLine();
+      if (done - lastLineDone >= everyCases || (everyMs > 0 && now() - lastLineAt >= everyMs)) progressLine();
       if (total !== null && done >= total) stop();
     },
     adapterDone(run: AdapterRun) {
