@@ -1,6 +1,8 @@
 import { ReferenceAdapter } from './reference';
 import { JAX_ENTRY } from './external/jax';
 import { TORCH_ENTRIES } from './external/torch';
+import { TFLITE_ENTRIES } from './external/tflite';
+import { LITERT_ENTRIES } from './litert';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -232,6 +234,8 @@ const ENTRIES: readonly AdapterEntry[] = [
   },
   JAX_ENTRY,
   ...TORCH_ENTRIES,
+  ...TFLITE_ENTRIES,
+  ...LITERT_ENTRIES,
 ];
 
 /** The registry: each entry's probe first checks its runtime packages (missing: unavailable with the npm install). */

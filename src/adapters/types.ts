@@ -111,5 +111,12 @@ export interface AdapterEntry {
    * is missing the adapter is unavailable with the `npm install` that enables it.
    */
   packages?: readonly string[];
+  /**
+   * The runtime runs inference only (e.g. a converted .tflite model: BatchNormalization folded into
+   * constants, no batch statistics): why, in one sentence. Its training-mode cases are
+   * 'not-applicable' with this reason — never run, never a pass, counted apart — and run() refuses
+   * training=true.
+   */
+  inferenceOnly?: string;
   create(): Adapter;
 }
