@@ -9,14 +9,30 @@ import { TfjsAdapter } from './tfjs';
 import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
+import { withRuntimePackages } from './runtime-packages';
 import type { Adapter, AdapterEntry } from './types';
+
+// The npm packages each adapter's runtime needs (optional peer dependencies: ./runtime-packages.ts).
+const ORT_NODE = ['onnxruntime-node'];
+const TFJS = ['@tensorflow/tfjs'];
+const TFJS_WASM = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'];
+const ORT_WEB = ['onnxruntime-web'];
+const DAWN = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'webgpu'];
+/** One page bundle (tfjs + its wasm and webgpu backends) and one server (also ORT Web's files) serve every browser adapter. */
+const BROWSER = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
+  'onnxruntime-web',
+  'puppeteer-core',
+];
 
 /**
  * The one list of adapters. Adding a runtime = one adapter module + one line here.
  * Adapter modules must not load their runtime package at import time (only in probe/build),
  * so that a missing runtime makes the adapter "unavailable", never the whole harness fail.
  */
-export const ADAPTERS: readonly AdapterEntry[] = [
+const ENTRIES: readonly AdapterEntry[] = [
   {
     id: 'reference',
     summary: 'pure TypeScript oracle, float64 throughout',
@@ -47,6 +63,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-cpu',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations all (Conv+BN fusion)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -55,6 +72,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-cpu-noopt',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations disabled',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -67,6 +85,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-cuda',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime CUDA EP, TF32 on (provider default), graph optimizations all',
     profile: 'tf32-gpu',
     outOfTheBox: false,
@@ -80,6 +99,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-cuda-no-tf32',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime CUDA EP, TF32 off (NVIDIA_TF32_OVERRIDE=0), graph optimizations all',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -94,6 +114,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-cpu',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-backend-cpu (JavaScript kernels)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -101,6 +122,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-wasm',
+    packages: TFJS_WASM,
     summary: 'TensorFlow.js layers model, tfjs-backend-wasm (XNNPACK; SIMD/threads state in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -108,6 +130,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-node',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -116,6 +139,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-node-gpu',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)',
     profile: 'tf32-gpu',
     outOfTheBox: false,
@@ -124,6 +148,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-node-gpu-no-tf32',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -133,6 +158,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-web-wasm',
+    packages: ORT_WEB,
     suiteOptIn:
       "onnxruntime-web loads its wasm glue with import(), which Jest's vm refuses without --experimental-vm-modules; `resnet-conformance run` (plain Node) covers it",
     summary: 'onnxruntime-web in Node.js (its wasm build, SIMD + threads), graph optimizations all',
@@ -142,6 +168,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-webgl',
+    packages: BROWSER,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/browser.test.ts runs it on the block cases',
     summary:
       'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)',
@@ -151,6 +178,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-webgl-f16',
+    packages: BROWSER,
     suiteOptIn:
       'software-GPU run time and known-lossy float16 (no rows for the pretrained classes yet); suites/browser.test.ts runs it on the block cases',
     summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)',
@@ -160,6 +188,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-webgpu',
+    packages: BROWSER,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/browser.test.ts runs it on the block cases',
     summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
@@ -168,6 +197,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-wasm-browser',
+    packages: BROWSER,
     summary:
       'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)',
     profile: 'fp32-cpu',
@@ -176,6 +206,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-web-wasm-browser',
+    packages: BROWSER,
     summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -183,6 +214,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'onnxruntime-web-webgpu',
+    packages: BROWSER,
     suiteOptIn:
       'software-GPU run time and a known divergence on convolutional_block f2-s2 (docs/browser.md); suites/browser.test.ts runs it on the block cases',
     summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)',
@@ -192,6 +224,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   },
   {
     id: 'tfjs-webgpu-node',
+    packages: DAWN,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/dawn.test.ts runs it on the block cases',
     summary:
       'TensorFlow.js layers model in Node.js, webgpu backend on Dawn (the webgpu package; SwiftShader Vulkan without a GPU), in its own process',
@@ -204,6 +237,9 @@ export const ADAPTERS: readonly AdapterEntry[] = [
   ...TFLITE_ENTRIES,
   ...LITERT_ENTRIES,
 ];
+
+/** The registry: each entry's probe first checks its runtime packages (missing: unavailable with the npm install). */
+export const ADAPTERS: readonly AdapterEntry[] = ENTRIES.map((e) => withRuntimePackages(e));
 
 export function adapterIds(): string[] {
   return ADAPTERS.map((a) => a.id);

@@ -45,6 +45,7 @@ export const LITERT_ENTRIES: readonly AdapterEntry[] = [
     outOfTheBox: false,
     inferenceOnly: TFLITE_INFERENCE_ONLY,
     suiteOptIn: LITERT_SUITE_OPT_IN,
+    packages: [LITERT_PACKAGE],
     create: () => litertJsAdapter('litertjs-wasm'),
   },
 ];
