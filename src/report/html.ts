@@ -12,7 +12,15 @@ import { diagnosisLine } from './diagnosis-text';
 import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
 import { ruleText } from './markdown';
 import { CASE_STATUSES, countsText, statusLabel, type CaseResult, type ConformanceReport } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
+import {
+  cellText,
+  matrixOf,
+  regressionCellText,
+  regressionText,
+  shortCommit,
+  tolerancesUsed,
+  verdictText,
+} from './view';
 
 const CSS = `
 :root { --pass:#e6f4ea; --xdiv:#e8eefc; --fail:#fde7e9; --warn:#fff4ce; --grey:#f1f1f1; --line:#d0d7de; }
@@ -81,14 +89,16 @@ function matrix(report: ConformanceReport): string {
           const r = m.get(a, c);
           if (!r) return '<td></td>';
           const mark = r.regression?.kind === 'newly-failing' ? ' <span class="new">new</span>' : '';
-          return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
+          const base = regressionCellText(r);
+          const baseLine = base ? `<br><span class="small baseline">${h(base)}</span>` : '';
+          return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}${baseLine}</a></td>`;
         })
         .join('');
       return `<tr class="case-row" data-case="${h(c)}"><td class="mono">${h(c)}</td>${cells}</tr>`;
     })
     .join('\n');
   const filters = `<div class="filters">Show: ${CASE_STATUSES.map((s) => `<label><input type="checkbox" value="${s}" checked> ${STATUS_MARK[s]} ${statusLabel(s)} (${report.summary.byStatus[s] ?? 0})</label>`).join('')}</div>`;
-  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline.</p>`;
+  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline${report.baseline ? "; under a regressed cell, the baseline's max abs error and the ratio of this run's to it" : ''}.</p>`;
 }
 
 function charts(report: ConformanceReport): string {
@@ -213,9 +223,8 @@ function details(report: ConformanceReport): string {
       const tm = r.timings
         ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
         : '';
-      const reg = r.regression
-        ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>`
-        : '';
+      const rt = regressionText(r);
+      const reg = rt ? `<p>Against the baseline: ${h(rt)}</p>` : '';
       const dl = diagnosisLine(r);
       const diag = dl
         ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>`

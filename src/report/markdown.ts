@@ -10,7 +10,7 @@ import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
+import { cellText, matrixOf, regressionCellText, shortCommit, tolerancesUsed, verdictText } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
 export const MARKDOWN_BUDGET = 60_000;
@@ -68,13 +68,14 @@ export function renderMarkdown(report: ConformanceReport): string {
         const r = m.get(a, c);
         if (!r) return '';
         const mark = r.regression?.kind === 'newly-failing' ? ' 🆕' : '';
-        return `${STATUS_ICON[r.status]} ${cell(cellText(r))}${mark}`;
+        const base = r.regression?.kind === 'error-growth' ? ` (${regressionCellText(r)})` : '';
+        return `${STATUS_ICON[r.status]} ${cell(cellText(r))}${cell(base)}${mark}`;
       });
       out.push(`| \`${cell(c)}\` | ${cells.join(' | ')} |`);
     }
     out.push('');
     out.push(
-      `<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`,
+      `<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline; after ${STATUS_ICON.regressed} the baseline's max abs error and the ratio to it.</sub>`,
     );
     out.push('');
   } else {

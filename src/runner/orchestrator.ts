@@ -22,6 +22,7 @@ import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
+import { willRegress, type RegressionWatch } from './regression';
 import { workerLaunch } from '../workers/precompiled-worker';
 import { signalMeaning, stopChildren, terminateChild } from '../util/signals';
 
@@ -53,6 +54,8 @@ export interface OrchestratorOptions {
   verbose?: boolean;
   /** Diagnose the cases that end 'fail-numeric' (default false). */
   diagnose?: boolean;
+  /** With a baseline: each adapter's baseline errors, so cases that will be 'regressed' are diagnosed too. */
+  regressionWatch?: (adapter: string) => RegressionWatch | undefined;
 }
 
 export interface AdapterRun {
@@ -154,6 +157,7 @@ async function superviseWorker(
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
   const launch = await workerLaunch(WORKER_FILE);
+  const watch = opts.regressionWatch?.(job.entry.id);
   return new Promise((resolve) => {
     const outcome: WorkerOutcome = {
       code: null,
@@ -225,6 +229,7 @@ async function superviseWorker(
       skipProbe,
       diagnose: Boolean(opts.diagnose),
       diagnoseAlso,
+      ...(watch ? { regressionWatch: watch } : {}),
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;
@@ -254,12 +259,16 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
   let pending = [...job.cases];
   opts.progress?.adapterStart?.(id);
 
+  const watch = opts.regressionWatch?.(id);
   // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
   let undiagnosedBecause = 'internal: the worker ended without diagnosing it';
   const undiagnosed = (): string[] =>
     opts.diagnose
       ? [...results.values()]
-          .filter((r) => r.status === 'fail-numeric' && !r.diagnosis && r.diagnosisError === undefined)
+          .filter(
+            (r) =>
+              (r.status === 'fail-numeric' || willRegress(r, watch)) && !r.diagnosis && r.diagnosisError === undefined,
+          )
           .map((r) => r.case)
       : [];
 

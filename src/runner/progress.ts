@@ -4,33 +4,52 @@
  */
 import { STATUS_ICON } from '../report/format';
 import { formatMs, formatNumber, truncate } from '../util/format';
-import { emptyCounts, countsText, statusLabel, type CaseResult } from '../report/schema';
+import { emptyCounts, countsText, statusLabel, type CaseResult, type CaseStatus } from '../report/schema';
+import { willRegress, type RegressionWatch } from './regression';
 import type { AdapterRun, ProgressSink } from './orchestrator';
 
 export interface ProgressOptions {
   tty: boolean;
   write: (line: string) => void;
+  /**
+   * With `--baseline`: each adapter's baseline errors. A passing case whose error grew beyond the
+   * factor is shown and counted 'regressed', as the summary line and the report count it (the
+   * baseline is applied to the report only once every adapter has finished).
+   */
+  regressionWatch?: (adapter: string) => RegressionWatch | undefined;
 }
 
-function counts(results: CaseResult[]): string {
+function statusOf(r: CaseResult, watch: RegressionWatch | undefined): CaseStatus {
+  return willRegress(r, watch) ? 'regressed' : r.status;
+}
+
+function counts(results: CaseResult[], watch: RegressionWatch | undefined): string {
   const c = emptyCounts();
-  for (const r of results) c[r.status]++;
+  for (const r of results) c[statusOf(r, watch)]++;
   return countsText(c) || 'no cases';
 }
 
 export function progressPrinter(opts: ProgressOptions): ProgressSink {
   const width = 34;
+  const memo = new Map<string, RegressionWatch | undefined>();
+  const watches = (adapter: string): RegressionWatch | undefined => {
+    if (!opts.regressionWatch) return undefined;
+    if (!memo.has(adapter)) memo.set(adapter, opts.regressionWatch(adapter));
+    return memo.get(adapter);
+  };
   return {
     adapterStart(id) {
       if (opts.tty) opts.write(`▶ ${id}`);
     },
     caseResult(r) {
       if (!opts.tty) return;
+      const status = statusOf(r, watches(r.adapter));
       const err = r.metrics ? `max abs ${formatNumber(r.metrics.maxAbs)}` : '';
-      const detail = r.status === 'pass' || r.status === 'fail-numeric' ? err : truncate(r.reason, 100);
+      const detail =
+        status === 'pass' || status === 'regressed' || status === 'fail-numeric' ? err : truncate(r.reason, 100);
       const time = r.timings ? ` (${formatMs(r.timings.totalMs)})` : '';
       opts.write(
-        `  ${STATUS_ICON[r.status]} ${statusLabel(r.status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`,
+        `  ${STATUS_ICON[status]} ${statusLabel(status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(width)} ${detail}${time}`,
       );
     },
     adapterDone(run: AdapterRun) {
@@ -39,7 +58,9 @@ export function progressPrinter(opts: ProgressOptions): ProgressSink {
         : !run.available
           ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}`
           : '';
-      opts.write(`${opts.tty ? '■ ' : ''}${run.id}: ${counts(run.results)} [${formatMs(run.durationMs)}]${note}`);
+      opts.write(
+        `${opts.tty ? '■ ' : ''}${run.id}: ${counts(run.results, watches(run.id))} [${formatMs(run.durationMs)}]${note}`,
+      );
     },
   };
 }

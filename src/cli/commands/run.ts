@@ -13,7 +13,7 @@ import { renderAll } from '../../report/render';
 import { runDurationMs, verdictText } from '../../report/view';
 import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
 import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
-import { DEFAULT_REGRESSION_FACTOR } from '../../runner/regression';
+import { DEFAULT_REGRESSION_FACTOR, regressionWatchFor } from '../../runner/regression';
 import { stopAllWorkers } from '../../runner/orchestrator';
 import { ownTermination, signalExitCode } from '../../util/signals';
 import { progressPrinter } from '../../runner/progress';
@@ -198,7 +198,11 @@ export async function runCommand(argv: string[]): Promise<number> {
         baseline,
         runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ tty, write }),
+        progress: progressPrinter({
+          tty,
+          write,
+          ...(baseline ? { regressionWatch: (a) => regressionWatchFor(baseline!.report, a, factor) } : {}),
+        }),
         verbose: bool(p, 'verbose'),
         startupMs,
         diagnose: !bool(p, 'no-diagnose'),
