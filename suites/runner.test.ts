@@ -35,6 +35,7 @@ import {
   DRIFT_ENV,
   ENV_CHECK_VALUE,
   ENV_CHECK_VAR,
+  FAULTY_LAYER_DELTA_ENV,
   FAULTY_LAYER_ENV,
   FaultyAdapter,
 } from './helpers/faulty-adapter';
@@ -668,6 +669,70 @@ describe('baseline and compare', () => {
     expect(cmp2.stdout).toMatch(/! faulty-drift × conv\/training: pass → fail-numeric/);
     const same = await runCli(['compare', out('base'), out('base')]);
     expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('no differences')]);
+  }, 180_000);
+});
+
+describe('a case that regressed but stays within tolerance', () => {
+  // faulty-layer adds a constant to one layer's output: small enough that every output stays inside
+  // the tightest atol of the synthetic rows, and 10× larger in the second run than in the baseline.
+  const atol = Math.min(
+    ...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol),
+  );
+  const layerRun = (delta: number, extra: string[], dir: string) =>
+    runCli(
+      ['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', ...extra, '--out', out(dir)],
+      {
+        [FAULTY_LAYER_DELTA_ENV]: String(delta),
+      },
+    );
+
+  test('is diagnosed, and report.md, junit.xml, the terminal and report.html name its layer and the baseline ratio', async () => {
+    const base = await layerRun(atol / 1e6, [], 'layer-base');
+    expect(base.code).toBe(0);
+    const baseReport = readReport(out('layer-base'));
+    // Passing cases of a run without a baseline are not diagnosed.
+    expect(baseReport.results.map((r) => [r.status, r.diagnosis === undefined])).toEqual([
+      ['pass', true],
+      ['pass', true],
+    ]);
+
+    const grown = await layerRun(atol / 1e5, ['--baseline', out('layer-base')], 'layer-grown');
+    expect(grown.code).toBe(1);
+    const rep = readReport(out('layer-grown'));
+    for (const r of rep.results) {
+      expect(r.status).toBe('regressed');
+      expect(r.diagnosisError).toBeUndefined();
+      expect(r.diagnosis?.adapter).toBe('faulty-layer');
+      // The reason says how it regressed without repeating the status.
+      expect(r.reason).toMatch(
+        /^still within tolerance, but output: max abs error \S+ is \S+× the baseline's \S+ \(factor 2\)$/,
+      );
+    }
+    const layer = `${DEFAULT_FAULTY_LAYER} (BatchNormalization, bn 2)`;
+    const md = fs.readFileSync(path.join(out('layer-grown'), 'report.md'), 'utf8');
+    const section = md.slice(md.indexOf('### Per-layer diagnosis ('));
+    expect(section).toMatch(/^### Per-layer diagnosis \(2\)/);
+    expect(section).toContain(`\`conv/inference\` — first diverging layer: ${layer}`);
+    expect(md).toMatch(/\| 📈 \S+ \(baseline \S+, \d+(\.\d+)?×\) \|/);
+    expect(md).not.toMatch(/regressed: regressed/);
+    const junit = parseXml(fs.readFileSync(path.join(out('layer-grown'), 'junit.xml'), 'utf8'));
+    const failures = junit.children
+      .find((x) => x.name === 'testsuite' && x.attrs.name === 'faulty-layer')!
+      .children.filter((x) => x.name === 'testcase')
+      .map((tc) => tc.children.find((x) => x.name === 'failure')!);
+    expect(failures.map((f) => f.attrs.message.endsWith(`— first diverging layer: ${layer}`))).toEqual([true, true]);
+    expect(grown.stdout).toContain(
+      `faulty-layer × conv/inference: regressed — first diverging layer: ${layer} — still within tolerance`,
+    );
+    // The adapter's progress line counts as the summary line does (the baseline is applied at the end).
+    expect(grown.stdout).toMatch(/^faulty-layer: 2 regressed \[/m);
+    expect(grown.stdout).toMatch(/^FAIL: 2 results \(2 regressed\)/m);
+    const html = fs.readFileSync(path.join(out('layer-grown'), 'report.html'), 'utf8');
+    expect(html).toMatch(/<span class="small baseline">baseline \S+, \d+(\.\d+)?×<\/span>/);
+    expect(html).toMatch(
+      /Against the baseline: error growth in output: max abs error \S+, \d+(\.\d+)?× the baseline&apos;s \S+ \(allowed factor 2×; baseline status pass\)/,
+    );
+    expect(html).not.toContain('Regression against the baseline: error-growth');
   }, 180_000);
 });
 
