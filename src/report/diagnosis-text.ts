@@ -68,14 +68,14 @@ export function suspectText(r: CaseResult): string | null {
   if (!d) return null;
   const s = suspectLayer(d);
   if (!s) return null;
-  const share = `${formatNumber(s.ratio)} of its budget (${formatNumber(s.errorUlp)} of ${formatNumber(s.budgetUlp)} ULP(S))`;
+  const share = `at ${formatNumber(s.ratio)} of its budget (${formatNumber(s.errorUlp)} of ${formatNumber(s.budgetUlp)} ULP(S))`;
   switch (s.why) {
     case 'out-of-budget':
       return `first diverging layer: ${layerText(d, s.row)}`;
     case 'unexplained':
-      return `suspect layer: ${layerText(d, s.row)}, inside its budget (${share}) but matching no arithmetic`;
+      return `suspect layer: ${layerText(d, s.row)}, ${share}, matching no arithmetic`;
     case 'largest-local-error':
-      return `largest local error: ${layerText(d, s.row)}, at ${share}`;
+      return `largest local error: ${layerText(d, s.row)}, ${share}`;
   }
 }
 
