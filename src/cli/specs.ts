@@ -127,7 +127,13 @@ export const DIAGNOSE_SPEC: CommandSpec = {
   summary: 'per-layer error against the fp64 reference, first diverging layer, arithmetic per layer',
   flags: [
     ...ONE_ADAPTER,
-    ...MODEL_FLAGS,
+    {
+      name: 'case',
+      value: 'ID',
+      help: 'a golden case (e.g. from a report): its model arguments, initial weights, input and BatchNorm mode; instead of --model and its arguments, --input and --training',
+    },
+    { name: 'fixtures', value: 'dir', help: 'golden data directory of --case (default: fixtures)' },
+    ...MODEL_FLAGS.map((f) => (f.name === 'model' ? { ...f, required: false, help: `${f.help} (or --case)` } : f)),
     { name: 'input', value: 'x.npy', help: 'input batch (default: seeded uniform noise)' },
     { name: 'training', help: 'training-mode BatchNormalization' },
     ...REFERENCE_PRECISION,
