@@ -342,7 +342,14 @@ describe('perf section', () => {
     const perfAt = md.indexOf('### Performance');
     expect(perfAt).toBeGreaterThan(md.indexOf('### Adapters'));
     expect(perfAt).toBeLessThan(md.indexOf('Tolerances applied'));
-    expect(md).toContain('#### Harness overhead'); // one level below the section's heading
+    // The harness's own cost is for its developers: closed, after the bench table, in users' reports.
+    const closed = md.slice(md.indexOf('<details><summary>Harness overhead ('));
+    expect(closed).toMatch(
+      /^<details><summary>Harness overhead \(the harness's own time by phase, for its developers\)<\/summary>\n\n/,
+    );
+    expect(closed.indexOf('| weight init |')).toBeLessThan(closed.indexOf('</details>'));
+    expect(md.indexOf('| onnx&lt;runtime&gt;')).toBeLessThan(md.indexOf('<details><summary>Harness overhead'));
+    expect(md).not.toContain('#### Harness overhead');
     expect(md).toContain('| onnx&lt;runtime&gt;\\|cpu | 8 | 60.00 ms |');
     expect(md).toMatch(/\| weight init \| [\d.]+ ms \|/);
     expect(md).toContain('(bench.json)');
@@ -353,6 +360,12 @@ describe('perf section', () => {
     expect(section).toContain('onnx&lt;runtime&gt;|cpu');
     expect(section).not.toContain('<runtime>');
     expect(section).toContain('weight init');
+    expect(
+      /<details class="harness"><summary>Harness overhead[^<]*<\/summary>[\s\S]*weight init[\s\S]*<\/details>/.test(
+        section,
+      ),
+    ).toBe(true);
+    expect(section).not.toContain('<details class="harness" open');
     // Every timing phase is recorded by such a report: nothing listed as missing.
     expect(r.perf.harness!.missing).toEqual([]);
     expect(section).not.toContain('Not recorded');
@@ -365,8 +378,12 @@ describe('perf section', () => {
     const r = timedReport();
     r.perf = perfForReport(r);
     const md = renderMarkdown(r);
-    expect(md).toContain('### Performance');
-    expect(md).not.toContain('Harness overhead'); // no sub-heading without a bench table
+    // Nothing for users: no heading, the harness's phases closed.
+    expect(md).not.toContain('### Performance');
+    expect(md).toContain(
+      "<details><summary>Harness overhead (the harness's own time by phase, for its developers)</summary>",
+    );
+    expect(renderHtml(r)).not.toContain('<h2>Performance</h2>');
     expect(md).not.toContain('| adapter | batch |');
     expect(md).toMatch(/harness overhead [\d.]+ m?s \([\d.]+%; target ≤ 20%\)/);
   });

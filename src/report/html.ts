@@ -326,7 +326,7 @@ ${adapters(report)}
 ${tolerances(report)}
 <h2 id="results">Results</h2>
 ${details(report)}
-${report.perf ? perfHtml(report.perf) : ''}
+${report.perf ? perfHtml(report.perf, { collapse: true }) : ''}
 <h2 id="environment">Environment</h2>
 ${environment(report)}
 <script>${SCRIPT}</script>

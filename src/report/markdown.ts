@@ -157,7 +157,7 @@ export function renderMarkdown(report: ConformanceReport): string {
   }
   out.push('');
 
-  if (report.perf) out.push(perfMarkdown(report.perf, '### Performance'), '');
+  if (report.perf) out.push(perfMarkdown(report.perf, '### Performance', { collapse: true }), '');
 
   const tols = tolerancesUsed(report);
   if (tols.length) {
