@@ -16,7 +16,7 @@ import { readReport } from '../src/report/read';
 import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER } from '../src/report/write';
 import type { FixtureCase } from '../src/golden/manifest';
-import { filterCases } from '../src/runner/case-filter';
+import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
@@ -98,6 +98,34 @@ describe('pure helpers', () => {
     expect(filterCases(ids, 'inference')).toEqual(['resnet50/batch1/inference', 'identity/inference']);
     expect(filterCases(ids, 'identity*,batch4')).toEqual(['resnet50/batch4/training', 'identity/inference']);
     expect(() => filterCases(ids, 'nothing*')).toThrow(/matches no case; known cases: resnet50\/batch1\/inference/);
+  });
+
+  test('run --list prints the selected ids, and the ids a glob leaves out although they hold its parts', async () => {
+    const ids = [
+      'resnet50/b1/inference',
+      'resnet50-float64/b1/training',
+      'perturbed/resnet50/b2/inference',
+      'identity/x',
+    ];
+    expect(nearMisses(ids, 'resnet50/*')).toEqual(['resnet50-float64/b1/training', 'perturbed/resnet50/b2/inference']);
+    expect(nearMisses(ids, 'resnet50')).toEqual([]); // a plain pattern matches anywhere already
+    expect(nearMisses(ids, undefined)).toEqual([]);
+    expect(nearMisses(ids, '*/inference')).toEqual([]);
+
+    const r = await runCli(['run', '--list', '--cases', 'resnet50/*']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'resnet50/batch1/inference',
+      'resnet50/batch1/training',
+      'resnet50/batch4/inference',
+      'resnet50/batch4/training',
+    ]);
+    expect(r.stderr).toMatch(/^4 of \d+ case\(s\) selected by --cases 'resnet50\/\*'\n/);
+    expect(r.stderr).toContain('not selected, although near the pattern');
+    expect(r.stderr).toContain('  resnet50-float64/batch1/training\n');
+    const all = await runCli(['run', '--list', '--fixtures', fx]);
+    expect(all.stdout.trim().split('\n')).toEqual(SYNTHETIC_BLOCK_CASES);
+    expect(all.stderr).not.toContain('near');
   });
 
   test("workers start slowest-first by the last run's durations; unknown adapters first; no report: typical durations", () => {

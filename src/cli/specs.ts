@@ -160,6 +160,10 @@ export const RUN_SPEC: CommandSpec = {
     },
     ...ADAPTER_SOURCES,
     { name: 'cases', value: 'pattern,...', help: 'case ids or globs (default: every case)' },
+    {
+      name: 'list',
+      help: 'print the case ids --cases selects (and the near ids a glob leaves out) and run nothing',
+    },
     { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
     { name: 'baseline', value: 'report.json', help: 'flag error growth against an earlier report' },
     { name: 'regression-factor', value: '2', help: 'allowed growth of the error against the baseline' },
@@ -175,7 +179,10 @@ export const RUN_SPEC: CommandSpec = {
     { name: 'baselines-dir', value: 'DIR', help: 'where imported baselines live (default: baselines)' },
     { name: 'bench', value: 'bench.json', help: 'embed a bench result in the perf section' },
     { name: 'no-diagnose', help: 'do not diagnose numeric failures per layer' },
-    { name: 'verbose', help: 'forward worker output to stderr' },
+    {
+      name: 'verbose',
+      help: "forward worker output to stderr, an --adapter-command program's stderr included",
+    },
   ],
 };
 
@@ -309,7 +316,10 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'ceiling-runtimes', value: 'onnxruntime-node,tfjs-node,tfjs-wasm', help: 'runtimes measuring the ceiling' },
     { name: 'timeout', value: '600', help: 'seconds per worker' },
     { name: 'layers', help: "kernel time and GFLOP/s per stage (the runtime's profiler)" },
-    { name: 'verbose', help: 'forward worker output to stderr' },
+    {
+      name: 'verbose',
+      help: "forward worker output to stderr, an --adapter-command program's stderr included",
+    },
     { name: 'compare', help: 'compare two bench results' },
     { name: 'noise-floor', value: '0.1', help: 'smallest change that counts (fraction)' },
     { name: 'noise-profile', value: 'noise.json', help: 'per-row noise bands (bench --noise)' },
