@@ -107,8 +107,9 @@ export const FORWARD_SPEC: CommandSpec = {
 
 export const ADAPTERS_SPEC: CommandSpec = {
   name: 'adapters',
-  summary: 'the registered adapters: what runs here, or why not and the fix',
-  flags: [{ name: 'json', help: 'machine-readable output' }],
+  summary:
+    'the registered adapters: what runs here, or why not and the fix; with --adapter-command/--adapter-module, checks only those (hello, probe, describe) without a run',
+  flags: [...ADAPTER_SOURCES, { name: 'json', help: 'machine-readable output' }],
 };
 
 export const EXPORT_ONNX_SPEC: CommandSpec = {
