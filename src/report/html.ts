@@ -15,6 +15,7 @@ import { CASE_STATUSES, countsText, statusLabel, type CaseResult, type Conforman
 import {
   cellText,
   matrixOf,
+  programComputeOf,
   regressionCellText,
   regressionText,
   shortCommit,
@@ -166,6 +167,14 @@ function diagnoses(report: ConformanceReport): string {
   );
 }
 
+/** "runs 1.2 s, of which the program's own compute 0.8 s": an external program's reported time next to the harness's. */
+function computeNote(report: ConformanceReport, adapter: string, sep: string): string {
+  const c = programComputeOf(report, adapter);
+  return c
+    ? `${sep}<span class="small">runs ${formatMs(c.runMs)}, the program's own compute ${formatMs(c.computeMs)}</span>`
+    : '';
+}
+
 function adapters(report: ConformanceReport): string {
   const rows = report.adapters
     .map((a) => {
@@ -186,7 +195,7 @@ function adapters(report: ConformanceReport): string {
       return (
         `<tr><td class="mono">${h(a.id)}</td><td>${h(a.summary)}</td><td>${h(a.profile)}</td><td>${avail}</td>` +
         `<td>${d ? `${h(d.runtime)} ${h(d.version)}<br>${h(d.device)}` : '–'}</td><td>${d ? h(d.precision) : '–'}</td><td class="small">${settings}</td>` +
-        `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}</td></tr>`
+        `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}${computeNote(report, a.id, '<br>')}</td></tr>`
       );
     })
     .join('\n');
@@ -221,7 +230,7 @@ function details(report: ConformanceReport): string {
         ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.role)} × ${h(t.profile)}): ${h(ruleText(t))} — ${h(t.reason)}</p>`
         : '';
       const tm = r.timings
-        ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
+        ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}${r.timings.programComputeMs !== undefined ? ` (the program's own compute: ${formatMs(r.timings.programComputeMs)})` : ''}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
         : '';
       const rt = regressionText(r);
       const reg = rt ? `<p>Against the baseline: ${h(rt)}</p>` : '';

@@ -10,7 +10,15 @@ import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
-import { cellText, matrixOf, regressionCellText, shortCommit, tolerancesUsed, verdictText } from './view';
+import {
+  cellText,
+  matrixOf,
+  programComputeOf,
+  regressionCellText,
+  shortCommit,
+  tolerancesUsed,
+  verdictText,
+} from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
 export const MARKDOWN_BUDGET = 60_000;
@@ -32,6 +40,12 @@ export function ruleText(t: AppliedTolerance): string {
   return t.kind === 'expected-divergence'
     ? `expected divergence (fails within atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)})`
     : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`;
+}
+
+/** " (runs 1.2 s, program compute 0.8 s)": an external program's reported compute time next to the harness's run time. */
+function computeText(report: ConformanceReport, adapter: string): string {
+  const c = programComputeOf(report, adapter);
+  return c ? ` (runs ${formatMs(c.runMs)}, the program's own compute ${formatMs(c.computeMs)})` : '';
 }
 
 export function renderMarkdown(report: ConformanceReport): string {
@@ -142,7 +156,7 @@ export function renderMarkdown(report: ConformanceReport): string {
     const res = countsText(a.counts);
     const runtime = d ? `${d.runtime} ${d.version}` : '–';
     out.push(
-      `| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`,
+      `| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)}${computeText(report, a.id)} |`,
     );
   }
   const unavailable = report.adapters.filter((a) => !a.available);

@@ -131,3 +131,24 @@ export function regressionText(r: CaseResult): string | null {
       : `${formatNumber(g.growth)}× the baseline's ${formatNumber(g.baselineMaxAbs)}`;
   return `error growth${g.check ? ` in ${g.check}` : ''}: max abs error ${formatNumber(g.maxAbs)}, ${ratio} (allowed factor ${formatNumber(g.factor)}×; baseline status ${statusLabel(g.baselineStatus)})`;
 }
+
+/**
+ * The compute time an adapter's program reported for its runs, summed over its results (timings.programComputeMs),
+ * and the harness's run time of the same results; undefined when no result of the adapter has one.
+ */
+export function programComputeOf(
+  report: Pick<ConformanceReport, 'results'>,
+  adapter: string,
+): { computeMs: number; runMs: number; cases: number } | undefined {
+  let computeMs = 0;
+  let runMs = 0;
+  let cases = 0;
+  for (const r of report.results) {
+    const t = r.timings;
+    if (r.adapter !== adapter || t?.programComputeMs === undefined) continue;
+    computeMs += t.programComputeMs;
+    runMs += t.runMs;
+    cases++;
+  }
+  return cases ? { computeMs, runMs, cases } : undefined;
+}

@@ -18,6 +18,7 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { AdapterCommandSource } from '../adapters/pool';
+import { PROGRAM_STDERR_ENV } from '../adapters/external/process';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
@@ -174,7 +175,8 @@ async function superviseWorker(
       child = fork(launch.file, [], {
         execArgv: launch.execArgv,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: workerEnv(job.entry),
+        // --verbose: an external program's stderr is passed through by its worker (forwarded below).
+        env: opts.verbose ? { ...workerEnv(job.entry), [PROGRAM_STDERR_ENV]: '1' } : workerEnv(job.entry),
       });
     } catch (err) {
       outcome.spawnError = (err as Error).message;

@@ -3,7 +3,7 @@
  * adapter, so the external-adapter host path is exercised end to end against golden values, and the
  * protocol's overhead can be measured against the same code in-process.
  *
- *   node --require tsx/cjs suites/helpers/external/reference-program.ts [--precision fp64|fp32] [--fault MODE]
+ *   node --require tsx/cjs suites/helpers/external/reference-program.ts [--precision fp64|fp32] [--fault MODE] [--say TEXT]
  *
  * Fault modes (for suites/external-command.test.ts); the run faults fire on training-mode runs only,
  * so the cases around them show the run going on:
@@ -28,6 +28,8 @@ function arg(name: string): string | undefined {
 
 const precision = (arg('--precision') ?? 'fp64') as ReferencePrecision;
 const fault = arg('--fault') ?? 'none';
+/** `--say TEXT`: written to stderr before every run (what `run --verbose` must pass through). */
+const say = arg('--say');
 
 if (fault === 'no-hello') {
   process.stderr.write('reference-program: refusing to start (fault no-hello)\n');
@@ -39,6 +41,7 @@ const adapter = new ReferenceAdapter({ id: 'reference-over-protocol', precision 
 serveAdapter(adapter, `reference-${precision}-over-protocol`, '1', {
   protocol: fault === 'version' ? 99 : PROTOCOL_VERSION,
   beforeRun(h) {
+    if (say !== undefined) process.stderr.write(`${say}\n`);
     if (!h.training) return false;
     if (fault === 'exit') process.exit(3);
     if (fault === 'hang') {
