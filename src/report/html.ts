@@ -31,6 +31,10 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8p
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+/* Fits a 1400 px window without horizontal scrolling: long unbroken text (paths, option JSON, check
+   names) may break anywhere, so a table can shrink to the page; charts scale down. */
+table { max-width: 100%; } th, td { overflow-wrap: anywhere; } svg.chart { max-width: 100%; height: auto; }
+body { max-width: 1400px; }
 th { background: #f6f8fa; }
 td.num { text-align: right; font-family: ui-monospace, monospace; }
 .verdict-pass { color: #1a7f37; } .verdict-fail { color: #cf222e; }
