@@ -83,3 +83,36 @@ test('--json: the description of each available adapter; none for an unavailable
   expect(rows[1].description).toEqual({ error: 'adapter info query failed' });
   expect(rows[2].description).toBeUndefined();
 });
+
+describe('--adapter-command: checks the program (hello, probe, describe) without a run', () => {
+  const tsx = require.resolve('tsx/cjs');
+  const program = require('path').join(__dirname, 'helpers', 'external', 'reference-program.ts') as string;
+  const command = (fault?: string) =>
+    `${process.execPath} --require ${tsx} ${program}${fault ? ` --fault ${fault}` : ''}`;
+
+  test('a working program: only it is listed, with its hello answer and description; exit 0', async () => {
+    const { code, text } = await output(['--adapter-command', command(), '--adapter-id', 'mine']);
+    expect(code).toBe(0);
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^mine\s+available\s+/);
+    expect(lines[1].trim()).toBe('hello: reference-fp64-over-protocol 1, protocol 1');
+    expect(lines[2].trim()).toMatch(/ on /);
+    expect(lines[3]).toBe('check passed: 1 adapter(s) answered hello, probe and describe (nothing was run)');
+    expect(text).not.toContain('fake-gpu'); // the registry is not listed
+  }, 60_000);
+
+  test('a program that speaks another protocol version, or dies before hello: unavailable with the reason; exit 1', async () => {
+    const version = await output(['--adapter-command', command('version'), '--adapter-id', 'v99', '--json']);
+    expect(version.code).toBe(1);
+    const rows = JSON.parse(version.text) as Array<{ id: string; available: boolean; reason: string; hello?: unknown }>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: 'v99', available: false });
+    expect(rows[0].reason).toMatch(/speaks protocol version 99/);
+    const dead = await output(['--adapter-command', command('no-hello'), '--adapter-id', 'dead']);
+    expect(dead.code).toBe(1);
+    expect(dead.text).toMatch(
+      /reason: the program exited \(code 2\) before answering hello; stderr \(last lines\):\nreference-program: refusing to start/,
+    );
+    expect(dead.text).toContain('check failed: 1 of 1 adapter(s) cannot run');
+  }, 60_000);
+});

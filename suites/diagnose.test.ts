@@ -8,6 +8,8 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, PrecisionProfile, RunOptions, RunResult } from '../src/adapters/types';
 import { layerBudgetUlps, LAYER_BUDGET_RULES } from '../src/compare/layer-budgets';
 import { main } from '../src/cli/main';
+import { loadManifest } from '../src/golden/load';
+import { FIXTURES_DIR } from '../src/golden/paths';
 import {
   captureNamesFor,
   classifyLayer,
@@ -605,6 +607,56 @@ describe('renderers and CLI', () => {
     const j = JSON.parse(r.out) as Diagnosis;
     expect(j.precision.text).toMatch(/^TF32 in conv 3 \(conv2d_2\)/);
     expect(j.input.source).toContain('RandomUniform(-1.0, 1.0, seed=1234)');
+  });
+
+  test('diagnose --case takes the model arguments, input and BatchNorm mode from the golden case', async () => {
+    const id = 'perturbed/identity_block/f3-4x4/training';
+    const k = loadManifest(FIXTURES_DIR).cases.find((c) => c.id === id)!;
+    const r = await cli([
+      'diagnose',
+      '--adapter',
+      'reference',
+      '--precision',
+      'tf32',
+      '--tf32-layers',
+      'conv2d_2',
+      '--case',
+      id,
+      '--json',
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as Diagnosis;
+    expect({ model: j.model, ...j.modelArgs }).toMatchObject(k.model);
+    expect(j.training).toBe(true);
+    expect(j.input).toEqual({ shape: k.input.shape, source: `input of fixture case ${id}` });
+    expect(j.precision.text).toMatch(/^TF32 in conv 3 \(conv2d_2\)/);
+  });
+
+  test.each([
+    [['diagnose', '--adapter', 'reference'], /--model \(or --case ID\) is required/],
+    [
+      [
+        'diagnose',
+        '--adapter',
+        'reference',
+        '--case',
+        'resnet50/batch1/inference',
+        '--model',
+        'resnet50',
+        '--training',
+      ],
+      /--case takes the model arguments, input and mode from the case: drop --model, --training/,
+    ],
+    [
+      ['diagnose', '--adapter', 'reference', '--case', 'resnet50/batch9/inference'],
+      /no case 'resnet50\/batch9\/inference' in .*manifest\.json; cases starting with 'resnet50': resnet50\/batch1\/inference,/,
+    ],
+    [['diagnose', '--adapter', 'reference', '--model', 'resnet50', '--fixtures', 'x'], /--fixtures goes with --case/],
+  ])('diagnose --case usage error %p -> exit 2 naming the problem', async (argv, msg) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
   });
 
   test.each([

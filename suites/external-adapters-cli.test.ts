@@ -191,6 +191,43 @@ describe('run --adapter-command', () => {
     );
   });
 
+  test("--verbose passes the program's stderr through; the program's own compute time is in the report next to the harness's", async () => {
+    const cmd = `${program()} --say said-on-the-programs-stderr`;
+    const args = (out: string) => [
+      'run',
+      '--adapter-command',
+      cmd,
+      '--adapters',
+      'reference-fp64-over-protocol',
+      '--cases',
+      'notebook/identity_block/*',
+      '--no-diagnose',
+      '--out',
+      out,
+    ];
+    const quiet = await runCli(args(path.join(tmp, 'quiet')));
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).not.toContain('said-on-the-programs-stderr');
+    const verbose = await runCli([...args(path.join(tmp, 'verbose')), '--verbose']);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stderr).toContain('said-on-the-programs-stderr');
+
+    const r = readReport(path.join(tmp, 'verbose'));
+    const results = r.results.filter((x) => x.adapter === 'reference-fp64-over-protocol');
+    expect(results).toHaveLength(2);
+    for (const x of results) {
+      // computeMs of each run, added up: measured inside the program, so part of the harness's run time.
+      expect(x.timings!.programComputeMs).toBeGreaterThan(0);
+      expect(x.timings!.programComputeMs!).toBeLessThanOrEqual(x.timings!.runMs);
+    }
+    const md = fs.readFileSync(path.join(tmp, 'verbose', 'report.md'), 'utf8');
+    expect(md).toMatch(
+      /\| `reference-fp64-over-protocol` \|.*\| \S+ m?s \(runs \S+ m?s, the program's own compute \S+ m?s\) \|/,
+    );
+    const html = fs.readFileSync(path.join(tmp, 'verbose', 'report.html'), 'utf8');
+    expect(html).toMatch(/run \S+ m?s \(the program's own compute: \S+ m?s\)/);
+  });
+
   test('faulty programs: error, fail-shape, crashed, timeout; the other cases and adapters complete', async () => {
     const out = path.join(tmp, 'run-faults');
     const faults = { garbage: 'error', shape: 'fail-shape', exit: 'crashed', hang: 'timeout' } as const;

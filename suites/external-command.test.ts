@@ -245,6 +245,26 @@ describe('command lines', () => {
     expect(commandAdapterId(['my-runtime', '--serve'])).toBe('external-my-runtime');
   });
 
+  test("docs/adapter-protocol.md's example spec is exactly what a program receives in a build request", async () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'adapter-protocol.md'), 'utf8');
+    const block = /<!-- example-spec:start -->\n```json\n([\s\S]*?)\n```\n<!-- example-spec:end -->/.exec(doc);
+    expect(block).not.toBeNull();
+    const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spec-')), 'spec.json');
+    const e = await resolveCommandAdapterEntry({ command: referenceCommand('--record-build', record), id: 'rec' });
+    const a = e.create();
+    try {
+      expect(await a.probe()).toEqual({ available: true });
+      const spec = buildModel({ model: 'convolutional_block', f: 2, filters: [2, 2, 3], s: 2, inputShape: [4, 4, 2] });
+      await a.build(spec, initModelWeights(spec));
+    } finally {
+      await a.dispose();
+    }
+    const received: unknown = JSON.parse(fs.readFileSync(record, 'utf8'));
+    // On a mismatch, the block to paste into the doc is the received spec, one layer a line.
+    expect(JSON.parse(block![1])).toEqual(received);
+    fs.rmSync(path.dirname(record), { recursive: true, force: true });
+  }, 60_000);
+
   test("without an id, resolveCommandAdapterEntry takes the program's hello name", async () => {
     const e = await resolveCommandAdapterEntry({ command: referenceCommand(), profile: 'fp64-reference' });
     expect(e.id).toBe('reference-fp64-over-protocol');

@@ -118,6 +118,25 @@ if (!chromium) {
       expect(bytes.length).toBeGreaterThan(20_000);
     }, 120_000);
 
+    test('fits a 1400 px window without horizontal scrolling, every result opened, long unbroken text included', () => {
+      const r = sampleReport();
+      const long = `/very/long/path/${'without-any-space-'.repeat(25)}/fixtures`;
+      r.fixtures.manifest = `${long}/manifest.json`;
+      r.parts[0].options.cases = 'x'.repeat(300);
+      r.results[0].checks[0].name = `boundary:${'stage'.repeat(60)}`;
+      const wide = path.join(dir, 'wide.html');
+      // Opened as a reader would, then measured: the page's scroll width at a 1400 px window.
+      const measure =
+        "<script>document.querySelectorAll('details').forEach(function (d) { d.open = true; });" +
+        "document.body.setAttribute('data-scroll-width', String(document.documentElement.scrollWidth));</script>";
+      fs.writeFileSync(wide, renderAll(r)['report.html'].replace('</body>', `${measure}</body>`));
+      const res = headless(['--window-size=1400,900', '--dump-dom', `file://${wide}`]);
+      expect(res.status).toBe(0);
+      const w = Number(/data-scroll-width="(\d+)"/.exec(res.stdout)?.[1]);
+      expect(w).toBeGreaterThan(0);
+      expect(w).toBeLessThanOrEqual(1400);
+    }, 120_000);
+
     test('Chromium parses junit.xml without XML errors', () => {
       const res = headless(['--dump-dom', `file://${path.join(dir, 'junit.xml')}`]);
       expect(res.status).toBe(0);

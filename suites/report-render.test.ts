@@ -21,7 +21,9 @@ import { renderAll } from '../src/report/render';
 import { CASE_STATUSES, VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER, prepareOutDir, writeReportDir } from '../src/report/write';
 import { writeFileAtomic } from '../src/util/fs';
-import { summarize } from '../src/runner/summary';
+import { describeFailure, summarize } from '../src/runner/summary';
+import { diagnosisLine } from '../src/report/diagnosis-text';
+import type { Diagnosis } from '../src/diagnose/types';
 import { NASTY, sampleReport } from './helpers/sample-report';
 import { childrenNamed, parseXml } from './helpers/xml';
 
@@ -255,6 +257,74 @@ describe('diagnosis of failing cases', () => {
     expect(failure.attrs.message).not.toContain('first diverging layer');
     expect(failure.text).toContain("diagnosis: no diagnosis: adapter 'beta' cannot capture every layer");
   });
+
+  /** A diagnosis with no layer out of its budget: three rows with the given local error ratios (budget 4 ULP(S)). */
+  function withinBudget(ratios: number[], unexplained: string[] = []): Diagnosis {
+    const rows = ratios.map((ratio, i) => ({
+      name: `conv2d_${i}`,
+      layer: `conv2d_${i}`,
+      className: 'Conv2D',
+      part: 'output',
+      block: 'stage2.block1',
+      role: `conv ${i + 1}`,
+      shape: [1, 2, 2, 4],
+      cumulative: null,
+      fp32Envelope: null,
+      local: {
+        budgetKind: 'conv',
+        budgetUlp: 4,
+        errorUlp: ratio * 4,
+        ratio,
+        withinBudget: true,
+        outside: 0,
+        maxAbs: 0,
+        worst: null,
+      },
+      precision: { status: 'match', best: 'fp32', runnerUp: null, gapUlp: null, distances: [] },
+    }));
+    return {
+      model: 'resnet50',
+      rows,
+      firstDiverging: null,
+      outOfBudget: [],
+      unexplained,
+      notAnalysed: [],
+      precision: { text: 'fp32 everywhere' },
+      captureIssues: [],
+    } as unknown as Diagnosis;
+  }
+
+  test('with no layer out of its budget, the line, the JUnit message and the terminal line name the suspect layer', () => {
+    const r = sampleReport();
+    const beta = r.results[3];
+    beta.diagnosis = withinBudget([0.1, 0.6, 0.3]);
+    const largest =
+      'largest local error: conv2d_1 (Conv2D, stage2.block1 conv 2), at 0.6 of its budget (2.4 of 4 ULP(S))';
+    expect(diagnosisLine(beta)).toBe(
+      `no layer out of its error budget (3/3 analysed); ${largest}. arithmetic: fp32 everywhere`,
+    );
+    expect(renderMarkdown(r)).toContain(
+      `- **beta** × \`resnet50/b1\` — no layer out of its error budget (3/3 analysed); ${largest}.`,
+    );
+    const tc = parseXml(renderJunit(r))
+      .children.find((x) => x.name === 'testsuite' && x.attrs.name === 'beta')!
+      .children.find((x) => x.name === 'testcase' && x.attrs.name === 'resnet50/b1')!;
+    expect(tc.children.find((x) => x.name === 'failure')!.attrs.message).toMatch(
+      new RegExp(`— ${largest.replace(/[().]/g, '\\$&')}$`),
+    );
+    expect(describeFailure(beta)).toContain(` — ${largest} — ${beta.reason}`);
+
+    // A layer the diagnosis calls a suspect (inside its budget, no arithmetic explains it) comes first.
+    beta.diagnosis = withinBudget([0.1, 0.6, 0.3], ['conv2d_2']);
+    expect(diagnosisLine(beta)).toContain(
+      '; suspect layer: conv2d_2 (Conv2D, stage2.block1 conv 3), at 0.3 of its budget (1.2 of 4 ULP(S)), matching no arithmetic.',
+    );
+    beta.diagnosis = withinBudget([0, 0, 0]);
+    expect(diagnosisLine(beta)).toBe(
+      'no layer out of its error budget (3/3 analysed); every layer exact. arithmetic: fp32 everywhere',
+    );
+    expect(describeFailure(beta)).toBe(`beta × resnet50/b1: ${beta.status} (newly failing) — ${beta.reason}`);
+  });
 });
 
 describe('perf section', () => {
@@ -272,7 +342,14 @@ describe('perf section', () => {
     const perfAt = md.indexOf('### Performance');
     expect(perfAt).toBeGreaterThan(md.indexOf('### Adapters'));
     expect(perfAt).toBeLessThan(md.indexOf('Tolerances applied'));
-    expect(md).toContain('#### Harness overhead'); // one level below the section's heading
+    // The harness's own cost is for its developers: closed, after the bench table, in users' reports.
+    const closed = md.slice(md.indexOf('<details><summary>Harness overhead ('));
+    expect(closed).toMatch(
+      /^<details><summary>Harness overhead \(the harness's own time by phase, for its developers\)<\/summary>\n\n/,
+    );
+    expect(closed.indexOf('| weight init |')).toBeLessThan(closed.indexOf('</details>'));
+    expect(md.indexOf('| onnx&lt;runtime&gt;')).toBeLessThan(md.indexOf('<details><summary>Harness overhead'));
+    expect(md).not.toContain('#### Harness overhead');
     expect(md).toContain('| onnx&lt;runtime&gt;\\|cpu | 8 | 60.00 ms |');
     expect(md).toMatch(/\| weight init \| [\d.]+ ms \|/);
     expect(md).toContain('(bench.json)');
@@ -283,6 +360,12 @@ describe('perf section', () => {
     expect(section).toContain('onnx&lt;runtime&gt;|cpu');
     expect(section).not.toContain('<runtime>');
     expect(section).toContain('weight init');
+    expect(
+      /<details class="harness"><summary>Harness overhead[^<]*<\/summary>[\s\S]*weight init[\s\S]*<\/details>/.test(
+        section,
+      ),
+    ).toBe(true);
+    expect(section).not.toContain('<details class="harness" open');
     // Every timing phase is recorded by such a report: nothing listed as missing.
     expect(r.perf.harness!.missing).toEqual([]);
     expect(section).not.toContain('Not recorded');
@@ -295,8 +378,12 @@ describe('perf section', () => {
     const r = timedReport();
     r.perf = perfForReport(r);
     const md = renderMarkdown(r);
-    expect(md).toContain('### Performance');
-    expect(md).not.toContain('Harness overhead'); // no sub-heading without a bench table
+    // Nothing for users: no heading, the harness's phases closed.
+    expect(md).not.toContain('### Performance');
+    expect(md).toContain(
+      "<details><summary>Harness overhead (the harness's own time by phase, for its developers)</summary>",
+    );
+    expect(renderHtml(r)).not.toContain('<h2>Performance</h2>');
     expect(md).not.toContain('| adapter | batch |');
     expect(md).toMatch(/harness overhead [\d.]+ m?s \([\d.]+%; target ≤ 20%\)/);
   });

@@ -16,7 +16,7 @@ import { readReport } from '../src/report/read';
 import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER } from '../src/report/write';
 import type { FixtureCase } from '../src/golden/manifest';
-import { filterCases } from '../src/runner/case-filter';
+import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason } from '../src/runner/orchestrator';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
@@ -35,6 +35,7 @@ import {
   DRIFT_ENV,
   ENV_CHECK_VALUE,
   ENV_CHECK_VAR,
+  FAULTY_LAYER_DELTA_ENV,
   FAULTY_LAYER_ENV,
   FaultyAdapter,
 } from './helpers/faulty-adapter';
@@ -97,6 +98,34 @@ describe('pure helpers', () => {
     expect(filterCases(ids, 'inference')).toEqual(['resnet50/batch1/inference', 'identity/inference']);
     expect(filterCases(ids, 'identity*,batch4')).toEqual(['resnet50/batch4/training', 'identity/inference']);
     expect(() => filterCases(ids, 'nothing*')).toThrow(/matches no case; known cases: resnet50\/batch1\/inference/);
+  });
+
+  test('run --list prints the selected ids, and the ids a glob leaves out although they hold its parts', async () => {
+    const ids = [
+      'resnet50/b1/inference',
+      'resnet50-float64/b1/training',
+      'perturbed/resnet50/b2/inference',
+      'identity/x',
+    ];
+    expect(nearMisses(ids, 'resnet50/*')).toEqual(['resnet50-float64/b1/training', 'perturbed/resnet50/b2/inference']);
+    expect(nearMisses(ids, 'resnet50')).toEqual([]); // a plain pattern matches anywhere already
+    expect(nearMisses(ids, undefined)).toEqual([]);
+    expect(nearMisses(ids, '*/inference')).toEqual([]);
+
+    const r = await runCli(['run', '--list', '--cases', 'resnet50/*']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'resnet50/batch1/inference',
+      'resnet50/batch1/training',
+      'resnet50/batch4/inference',
+      'resnet50/batch4/training',
+    ]);
+    expect(r.stderr).toMatch(/^4 of \d+ case\(s\) selected by --cases 'resnet50\/\*'\n/);
+    expect(r.stderr).toContain('not selected, although near the pattern');
+    expect(r.stderr).toContain('  resnet50-float64/batch1/training\n');
+    const all = await runCli(['run', '--list', '--fixtures', fx]);
+    expect(all.stdout.trim().split('\n')).toEqual(SYNTHETIC_BLOCK_CASES);
+    expect(all.stderr).not.toContain('near');
   });
 
   test("workers start slowest-first by the last run's durations; unknown adapters first; no report: typical durations", () => {
@@ -235,7 +264,8 @@ describe('run against faulty adapters', () => {
     expect(h.phases.reportMs).toBe(t.reportMs);
     expect(h.phases.startupMs).toBeCloseTo(t.startupMs + t.workerStartupMs, 6);
     expect(report.perf!.bench).toBeNull();
-    expect(fs.readFileSync(path.join(dir(), 'report.md'), 'utf8')).toContain('### Performance');
+    // Without a bench, only the harness's own cost: closed, for the harness's developers.
+    expect(fs.readFileSync(path.join(dir(), 'report.md'), 'utf8')).toContain('<details><summary>Harness overhead (');
     expect(fs.readFileSync(path.join(dir(), 'report.html'), 'utf8')).toContain('<section id="performance">');
   });
 
@@ -668,6 +698,70 @@ describe('baseline and compare', () => {
     expect(cmp2.stdout).toMatch(/! faulty-drift × conv\/training: pass → fail-numeric/);
     const same = await runCli(['compare', out('base'), out('base')]);
     expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('no differences')]);
+  }, 180_000);
+});
+
+describe('a case that regressed but stays within tolerance', () => {
+  // faulty-layer adds a constant to one layer's output: small enough that every output stays inside
+  // the tightest atol of the synthetic rows, and 10× larger in the second run than in the baseline.
+  const atol = Math.min(
+    ...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol),
+  );
+  const layerRun = (delta: number, extra: string[], dir: string) =>
+    runCli(
+      ['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', ...extra, '--out', out(dir)],
+      {
+        [FAULTY_LAYER_DELTA_ENV]: String(delta),
+      },
+    );
+
+  test('is diagnosed, and report.md, junit.xml, the terminal and report.html name its layer and the baseline ratio', async () => {
+    const base = await layerRun(atol / 1e6, [], 'layer-base');
+    expect(base.code).toBe(0);
+    const baseReport = readReport(out('layer-base'));
+    // Passing cases of a run without a baseline are not diagnosed.
+    expect(baseReport.results.map((r) => [r.status, r.diagnosis === undefined])).toEqual([
+      ['pass', true],
+      ['pass', true],
+    ]);
+
+    const grown = await layerRun(atol / 1e5, ['--baseline', out('layer-base')], 'layer-grown');
+    expect(grown.code).toBe(1);
+    const rep = readReport(out('layer-grown'));
+    for (const r of rep.results) {
+      expect(r.status).toBe('regressed');
+      expect(r.diagnosisError).toBeUndefined();
+      expect(r.diagnosis?.adapter).toBe('faulty-layer');
+      // The reason says how it regressed without repeating the status.
+      expect(r.reason).toMatch(
+        /^still within tolerance, but output: max abs error \S+ is \S+× the baseline's \S+ \(factor 2\)$/,
+      );
+    }
+    const layer = `${DEFAULT_FAULTY_LAYER} (BatchNormalization, bn 2)`;
+    const md = fs.readFileSync(path.join(out('layer-grown'), 'report.md'), 'utf8');
+    const section = md.slice(md.indexOf('### Per-layer diagnosis ('));
+    expect(section).toMatch(/^### Per-layer diagnosis \(2\)/);
+    expect(section).toContain(`\`conv/inference\` — first diverging layer: ${layer}`);
+    expect(md).toMatch(/\| 📈 \S+ \(baseline \S+, \d+(\.\d+)?×\) \|/);
+    expect(md).not.toMatch(/regressed: regressed/);
+    const junit = parseXml(fs.readFileSync(path.join(out('layer-grown'), 'junit.xml'), 'utf8'));
+    const failures = junit.children
+      .find((x) => x.name === 'testsuite' && x.attrs.name === 'faulty-layer')!
+      .children.filter((x) => x.name === 'testcase')
+      .map((tc) => tc.children.find((x) => x.name === 'failure')!);
+    expect(failures.map((f) => f.attrs.message.endsWith(`— first diverging layer: ${layer}`))).toEqual([true, true]);
+    expect(grown.stdout).toContain(
+      `faulty-layer × conv/inference: regressed — first diverging layer: ${layer} — still within tolerance`,
+    );
+    // The adapter's progress line counts as the summary line does (the baseline is applied at the end).
+    expect(grown.stdout).toMatch(/^faulty-layer: 2 regressed \[/m);
+    expect(grown.stdout).toMatch(/^FAIL: 2 results \(2 regressed\)/m);
+    const html = fs.readFileSync(path.join(out('layer-grown'), 'report.html'), 'utf8');
+    expect(html).toMatch(/<span class="small baseline">baseline \S+, \d+(\.\d+)?×<\/span>/);
+    expect(html).toMatch(
+      /Against the baseline: error growth in output: max abs error \S+, \d+(\.\d+)?× the baseline&apos;s \S+ \(allowed factor 2×; baseline status pass\)/,
+    );
+    expect(html).not.toContain('Regression against the baseline: error-growth');
   }, 180_000);
 });
 

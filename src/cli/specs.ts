@@ -107,8 +107,9 @@ export const FORWARD_SPEC: CommandSpec = {
 
 export const ADAPTERS_SPEC: CommandSpec = {
   name: 'adapters',
-  summary: 'the registered adapters: what runs here, or why not and the fix',
-  flags: [{ name: 'json', help: 'machine-readable output' }],
+  summary:
+    'the registered adapters: what runs here, or why not and the fix; with --adapter-command/--adapter-module, checks only those (hello, probe, describe) without a run',
+  flags: [...ADAPTER_SOURCES, { name: 'json', help: 'machine-readable output' }],
 };
 
 export const EXPORT_ONNX_SPEC: CommandSpec = {
@@ -127,7 +128,13 @@ export const DIAGNOSE_SPEC: CommandSpec = {
   summary: 'per-layer error against the fp64 reference, first diverging layer, arithmetic per layer',
   flags: [
     ...ONE_ADAPTER,
-    ...MODEL_FLAGS,
+    {
+      name: 'case',
+      value: 'ID',
+      help: 'a golden case (e.g. from a report): its model arguments, initial weights, input and BatchNorm mode; instead of --model and its arguments, --input and --training',
+    },
+    { name: 'fixtures', value: 'dir', help: 'golden data directory of --case (default: fixtures)' },
+    ...MODEL_FLAGS.map((f) => (f.name === 'model' ? { ...f, required: false, help: `${f.help} (or --case)` } : f)),
     { name: 'input', value: 'x.npy', help: 'input batch (default: seeded uniform noise)' },
     { name: 'training', help: 'training-mode BatchNormalization' },
     ...REFERENCE_PRECISION,
@@ -154,6 +161,10 @@ export const RUN_SPEC: CommandSpec = {
     },
     ...ADAPTER_SOURCES,
     { name: 'cases', value: 'pattern,...', help: 'case ids or globs (default: every case)' },
+    {
+      name: 'list',
+      help: 'print the case ids --cases selects (and the near ids a glob leaves out) and run nothing',
+    },
     { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
     { name: 'baseline', value: 'report.json', help: 'flag error growth against an earlier report' },
     { name: 'regression-factor', value: '2', help: 'allowed growth of the error against the baseline' },
@@ -169,7 +180,10 @@ export const RUN_SPEC: CommandSpec = {
     { name: 'baselines-dir', value: 'DIR', help: 'where imported baselines live (default: baselines)' },
     { name: 'bench', value: 'bench.json', help: 'embed a bench result in the perf section' },
     { name: 'no-diagnose', help: 'do not diagnose numeric failures per layer' },
-    { name: 'verbose', help: 'forward worker output to stderr' },
+    {
+      name: 'verbose',
+      help: "forward worker output to stderr, an --adapter-command program's stderr included",
+    },
   ],
 };
 
@@ -305,7 +319,10 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'ceiling-runtimes', value: 'onnxruntime-node,tfjs-node,tfjs-wasm', help: 'runtimes measuring the ceiling' },
     { name: 'timeout', value: '600', help: 'seconds per worker' },
     { name: 'layers', help: "kernel time and GFLOP/s per stage (the runtime's profiler)" },
-    { name: 'verbose', help: 'forward worker output to stderr' },
+    {
+      name: 'verbose',
+      help: "forward worker output to stderr, an --adapter-command program's stderr included",
+    },
     { name: 'compare', help: 'compare two bench results' },
     { name: 'noise-floor', value: '0.1', help: 'smallest change that counts (fraction)' },
     { name: 'noise-profile', value: 'noise.json', help: 'per-row noise bands (bench --noise)' },

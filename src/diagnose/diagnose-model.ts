@@ -1,7 +1,7 @@
 /** Convenience: build an adapter on a model with the notebook's initial weights and diagnose it. */
 import type { Adapter } from '../adapters/types';
 import { initModelWeights } from '../init';
-import type { ModelSpec } from '../model/types';
+import type { ModelSpec, ModelWeights } from '../model/types';
 import type { Tensor } from '../tensor';
 import { defaultDiagnoseInput } from './default-input';
 import { diagnoseCase, type DiagnoseOptions } from './diagnose';
@@ -10,10 +10,12 @@ import type { Diagnosis } from './types';
 export interface DiagnoseModelOptions extends DiagnoseOptions {
   /** Default: defaultDiagnoseInput(spec). */
   input?: Tensor;
+  /** Default: initModelWeights(spec) (a golden case's own initial weights: `diagnose --case`). */
+  weights?: ModelWeights;
 }
 
 /**
- * Builds `adapter` (not yet built; the caller disposes it) on `spec` with initModelWeights(spec)
+ * Builds `adapter` (not yet built; the caller disposes it) on `spec` with initModelWeights(spec) (or the given weights)
  * and diagnoses it. Returns the diagnosis and the build time.
  */
 export async function diagnoseModel(
@@ -21,7 +23,7 @@ export async function diagnoseModel(
   spec: ModelSpec,
   opts: DiagnoseModelOptions,
 ): Promise<{ diagnosis: Diagnosis; buildMs: number }> {
-  const weights = initModelWeights(spec);
+  const weights = opts.weights ?? initModelWeights(spec);
   const t = performance.now();
   await adapter.build(spec, weights);
   const buildMs = performance.now() - t;

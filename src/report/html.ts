@@ -19,7 +19,16 @@ import {
   type CaseResult,
   type ConformanceReport,
 } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
+import {
+  cellText,
+  matrixOf,
+  programComputeOf,
+  regressionCellText,
+  regressionText,
+  shortCommit,
+  tolerancesUsed,
+  verdictText,
+} from './view';
 
 const CSS = `
 :root { --pass:#e6f4ea; --xdiv:#e8eefc; --fail:#fde7e9; --warn:#fff4ce; --grey:#f1f1f1; --line:#d0d7de; }
@@ -29,6 +38,10 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8p
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+/* Fits a 1400 px window without horizontal scrolling: long unbroken text (paths, option JSON, check
+   names) may break anywhere, so a table can shrink to the page; charts scale down. */
+table { max-width: 100%; } th, td { overflow-wrap: anywhere; } svg.chart { max-width: 100%; height: auto; }
+body { max-width: 1400px; }
 th { background: #f6f8fa; }
 td.num { text-align: right; font-family: ui-monospace, monospace; }
 .verdict-pass { color: #1a7f37; } .verdict-fail { color: #cf222e; }
@@ -88,14 +101,16 @@ function matrix(report: ConformanceReport): string {
           const r = m.get(a, c);
           if (!r) return '<td></td>';
           const mark = r.regression?.kind === 'newly-failing' ? ' <span class="new">new</span>' : '';
-          return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}</a></td>`;
+          const base = regressionCellText(r);
+          const baseLine = base ? `<br><span class="small baseline">${h(base)}</span>` : '';
+          return `<td class="st-${r.status}" data-status="${r.status}" data-adapter="${h(a)}" title="${h(`${statusLabel(r.status)}: ${r.reason}`)}"><a href="#${anchor(r)}">${STATUS_MARK[r.status]} ${h(cellText(r))}${mark}${baseLine}</a></td>`;
         })
         .join('');
       return `<tr class="case-row" data-case="${h(c)}"><td class="mono">${h(c)}</td>${cells}</tr>`;
     })
     .join('\n');
   const filters = `<div class="filters">Show: ${CASE_STATUSES.map((s) => `<label><input type="checkbox" value="${s}" checked> ${STATUS_MARK[s]} ${statusLabel(s)} (${report.summary.byStatus[s] ?? 0})</label>`).join('')}</div>`;
-  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline.</p>`;
+  return `${filters}<table id="matrix">${head}<tbody>\n${rows}\n</tbody></table><p class="small">Cells: status and max abs error — of the output, or for failures of the worst failing tensor and for expected divergences (${STATUS_MARK['expected-divergence']}) of the worst diverging one (named when not the output); click a cell for details. <span class="new">new</span> = newly failing against the baseline${report.baseline ? "; under a regressed cell, the baseline's max abs error and the ratio of this run's to it" : ''}.</p>`;
 }
 
 function charts(report: ConformanceReport): string {
@@ -163,6 +178,14 @@ function diagnoses(report: ConformanceReport): string {
   );
 }
 
+/** "runs 1.2 s, of which the program's own compute 0.8 s": an external program's reported time next to the harness's. */
+function computeNote(report: ConformanceReport, adapter: string, sep: string): string {
+  const c = programComputeOf(report, adapter);
+  return c
+    ? `${sep}<span class="small">runs ${formatMs(c.runMs)}, the program's own compute ${formatMs(c.computeMs)}</span>`
+    : '';
+}
+
 function adapters(report: ConformanceReport): string {
   const rows = report.adapters
     .map((a) => {
@@ -183,7 +206,7 @@ function adapters(report: ConformanceReport): string {
       return (
         `<tr><td class="mono">${h(a.id)}</td><td>${h(a.summary)}</td><td>${h(a.profile)}</td><td>${avail}</td>` +
         `<td>${d ? `${h(d.runtime)} ${h(d.version)}<br>${h(d.device)}` : '–'}</td><td>${d ? h(d.precision) : '–'}</td><td class="small">${settings}</td>` +
-        `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}</td></tr>`
+        `<td>${h(res)}${worker}</td><td class="num">${formatMs(a.durationMs)}${computeNote(report, a.id, '<br>')}</td></tr>`
       );
     })
     .join('\n');
@@ -222,11 +245,10 @@ function details(report: ConformanceReport): string {
         ? `<p>Tolerance (${h(t.caseClass)} × ${h(t.role)} × ${h(t.profile)}): ${h(ruleText(t))} — ${h(t.reason)}</p>`
         : '';
       const tm = r.timings
-        ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
+        ? `<p class="small">build ${formatMs(r.timings.buildMs)}${r.modelReused ? ' (model reused)' : ''}, run ${formatMs(r.timings.runMs)}${r.timings.programComputeMs !== undefined ? ` (the program's own compute: ${formatMs(r.timings.programComputeMs)})` : ''}, compare ${formatMs(r.timings.compareMs)}, total ${formatMs(r.timings.totalMs)}</p>`
         : '';
-      const reg = r.regression
-        ? `<p>Regression against the baseline: ${h(r.regression.kind)} (baseline status ${h(r.regression.baselineStatus)})</p>`
-        : '';
+      const rt = regressionText(r);
+      const reg = rt ? `<p>Against the baseline: ${h(rt)}</p>` : '';
       const dl = diagnosisLine(r);
       const diag = dl
         ? `<p><b>Diagnosis:</b> ${h(dl)}${r.diagnosis ? ` (<a href="#${diagnosisAnchor(r.case)}">charts</a>)` : ''}</p>`
@@ -328,7 +350,7 @@ ${adapters(report)}
 ${tolerances(report)}
 <h2 id="results">Results</h2>
 ${details(report)}
-${report.perf ? perfHtml(report.perf) : ''}
+${report.perf ? perfHtml(report.perf, { collapse: true }) : ''}
 <h2 id="environment">Environment</h2>
 ${environment(report)}
 <script>${SCRIPT}</script>

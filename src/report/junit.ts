@@ -11,11 +11,12 @@
  *   unavailable, not-applicable,
  *   skipped                            → <skipped message="status: reason">; an unavailable adapter that was
  *                                        requested explicitly (so fails the run) → <error type="unavailable">
- * A diagnosed 'fail-numeric' case's failure message ends with the first diverging layer; the body has
+ * A diagnosed case's failure message ends with the first diverging layer (or, with none out of its budget,
+ * the suspect layer: src/report/diagnosis-text.ts); the body has
  * the diagnosis line (src/report/diagnosis-text.ts).
  * Counts (tests, failures, errors, skipped) are given on every suite and on <testsuites>.
  */
-import { diagnosisLine, firstDivergingText } from './diagnosis-text';
+import { diagnosisLine, layerToName } from './diagnosis-text';
 import { finiteText, formatNumber, escapeXml, toleranceText } from './format';
 import type { AdapterReport, CaseResult, ConformanceReport } from './schema';
 
@@ -78,8 +79,8 @@ function testcase(r: CaseResult, explicit: boolean): string {
   if (kind === 'skipped')
     return `${open}>\n      <skipped message="${escapeXml(`${r.status}: ${r.reason}`)}"/>\n    </testcase>`;
   const tag = kind === 'failure' ? 'failure' : 'error';
-  const first = firstDivergingText(r);
-  const message = first ? `${r.reason} — first diverging layer: ${first}` : r.reason;
+  const layer = layerToName(r);
+  const message = layer ? `${r.reason} — ${layer}` : r.reason;
   return `${open}>\n      <${tag} type="${escapeXml(r.status)}" message="${escapeXml(message)}">${escapeXml(details(r))}</${tag}>\n    </testcase>`;
 }
 

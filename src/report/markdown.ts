@@ -18,7 +18,15 @@ import {
   type AppliedTolerance,
   type ConformanceReport,
 } from './schema';
-import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
+import {
+  cellText,
+  matrixOf,
+  programComputeOf,
+  regressionCellText,
+  shortCommit,
+  tolerancesUsed,
+  verdictText,
+} from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
 export const MARKDOWN_BUDGET = 60_000;
@@ -40,6 +48,12 @@ export function ruleText(t: AppliedTolerance): string {
   return t.kind === 'expected-divergence'
     ? `expected divergence (fails within atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)})`
     : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`;
+}
+
+/** " (runs 1.2 s, program compute 0.8 s)": an external program's reported compute time next to the harness's run time. */
+function computeText(report: ConformanceReport, adapter: string): string {
+  const c = programComputeOf(report, adapter);
+  return c ? ` (runs ${formatMs(c.runMs)}, the program's own compute ${formatMs(c.computeMs)})` : '';
 }
 
 export function renderMarkdown(report: ConformanceReport): string {
@@ -81,13 +95,14 @@ export function renderMarkdown(report: ConformanceReport): string {
         const r = m.get(a, c);
         if (!r) return '';
         const mark = r.regression?.kind === 'newly-failing' ? ' 🆕' : '';
-        return `${STATUS_ICON[r.status]} ${cell(cellText(r))}${mark}`;
+        const base = r.regression?.kind === 'error-growth' ? ` (${regressionCellText(r)})` : '';
+        return `${STATUS_ICON[r.status]} ${cell(cellText(r))}${cell(base)}${mark}`;
       });
       out.push(`| \`${cell(c)}\` | ${cells.join(' | ')} |`);
     }
     out.push('');
     out.push(
-      `<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline.</sub>`,
+      `<sub>Cells: status and max abs error — of the output, or for ❌ of the worst failing tensor and for ${STATUS_ICON['expected-divergence']} of the worst diverging one (named when not the output). Legend: ${CASE_STATUSES.map((st) => `${STATUS_ICON[st]} ${statusLabel(st)}`).join(', ')}; 🆕 newly failing against the baseline; after ${STATUS_ICON.regressed} the baseline's max abs error and the ratio to it.</sub>`,
     );
     out.push('');
   } else {
@@ -167,7 +182,7 @@ export function renderMarkdown(report: ConformanceReport): string {
     const res = countsText(a.counts);
     const runtime = d ? `${d.runtime} ${d.version}` : '–';
     out.push(
-      `| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)} |`,
+      `| \`${cell(a.id)}\` | ${cell(a.profile)} | ${cell(runtime)} | ${cell(d?.device ?? '–')} | ${cell(truncate(d?.precision ?? '–', 80))} | ${cell(res || '–')} | ${formatMs(a.durationMs)}${computeText(report, a.id)} |`,
     );
   }
   const unavailable = report.adapters.filter((a) => !a.available);
@@ -182,7 +197,7 @@ export function renderMarkdown(report: ConformanceReport): string {
   }
   out.push('');
 
-  if (report.perf) out.push(perfMarkdown(report.perf, '### Performance'), '');
+  if (report.perf) out.push(perfMarkdown(report.perf, '### Performance', { collapse: true }), '');
 
   const tols = tolerancesUsed(report);
   if (tols.length) {

@@ -306,8 +306,13 @@ function mdTable(header: string[], rows: string[][]): string[] {
   ];
 }
 
-export function perfMarkdown(s: PerfSection, heading = '## Performance'): string {
-  const out: string[] = [heading, ''];
+/**
+ * `collapse` (the conformance report's users' view): the harness's own cost is for the harness's
+ * developers, so it goes in a closed <details> block, and a section with nothing else has no heading.
+ */
+export function perfMarkdown(s: PerfSection, heading = '## Performance', opts: { collapse?: boolean } = {}): string {
+  const collapse = Boolean(opts.collapse && s.harness);
+  const out: string[] = collapse && !s.bench ? [] : [heading, ''];
   // Sub-headings one level below the given heading (## → ###).
   const level = /^(#+)\s/.exec(heading)?.[1].length ?? 2;
   const sub = '#'.repeat(Math.min(6, level + 1));
@@ -329,11 +334,13 @@ export function perfMarkdown(s: PerfSection, heading = '## Performance'): string
     if (trips) out.push(escapeMarkdownCell(trips), '');
   }
   if (s.harness) {
-    if (s.bench) out.push(`${sub} Harness overhead`, '');
+    if (collapse) out.push(`<details><summary>${HARNESS_SUMMARY}</summary>`, '');
+    else if (s.bench) out.push(`${sub} Harness overhead`, '');
     out.push(harnessSummary(s.harness), '');
     out.push(...mdTable(['phase', 'time', 'share'], harnessCells(s.harness)), '');
     if (s.harness.byAdapter.length) out.push(...mdTable(ADAPTER_PHASE_HEADER, adapterPhaseCells(s.harness)), '');
     if (s.harness.missing.length) out.push(`Not recorded by this report: ${s.harness.missing.join(', ')}.`, '');
+    if (collapse) out.push('</details>', '');
   }
   if (!s.bench && !s.harness) out.push('No performance data.', '');
   return out.join('\n');
@@ -351,8 +358,10 @@ function htmlTable(header: string[], rows: string[][], numericFrom = 1): string 
 }
 
 /** An HTML fragment (a <section>), styled by the host page; table cells with numbers carry class "num". */
-export function perfHtml(s: PerfSection): string {
-  const parts: string[] = ['<section id="performance">', '<h2>Performance</h2>'];
+/** `collapse`: as perfMarkdown's (the harness's own cost in a closed <details>). */
+export function perfHtml(s: PerfSection, opts: { collapse?: boolean } = {}): string {
+  const collapse = Boolean(opts.collapse && s.harness);
+  const parts: string[] = ['<section id="performance">', collapse && !s.bench ? '' : '<h2>Performance</h2>'];
   if (s.bench) {
     const d = s.bench;
     parts.push(
@@ -375,18 +384,22 @@ export function perfHtml(s: PerfSection): string {
   }
   if (s.harness) {
     parts.push(
-      '<h3>Harness overhead</h3>',
+      collapse ? `<details class="harness"><summary>${HARNESS_SUMMARY}</summary>` : '<h3>Harness overhead</h3>',
       `<p>${escapeHtml(harnessSummary(s.harness))}</p>`,
       htmlTable(['phase', 'time', 'share'], harnessCells(s.harness)),
     );
     if (s.harness.byAdapter.length) parts.push(htmlTable(ADAPTER_PHASE_HEADER, adapterPhaseCells(s.harness)));
     if (s.harness.missing.length)
       parts.push(`<p>Not recorded by this report: ${escapeHtml(s.harness.missing.join(', '))}.</p>`);
+    if (collapse) parts.push('</details>');
   }
   if (!s.bench && !s.harness) parts.push('<p>No performance data.</p>');
   parts.push('</section>');
   return parts.join('\n');
 }
+
+/** The closed <details> line of the harness's own cost in users' reports. */
+const HARNESS_SUMMARY = "Harness overhead (the harness's own time by phase, for its developers)";
 
 /** Plain-text table for the terminal (aligned columns). */
 export function perfText(d: PerfBenchDigest): string {

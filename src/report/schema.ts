@@ -198,6 +198,12 @@ export interface CaseTimings {
   initMs?: number;
   /** Loading the case's input and expected tensors in the worker (part of totalMs, not of buildMs). */
   fixtureMs?: number;
+  /**
+   * The adapter's own compute time for the case's runs, as an external program reports it (the
+   * protocol's optional `computeMs` per run, docs/adapter-protocol.md): part of runMs, the rest being
+   * the protocol's cost. Absent when the adapter does not report one for every run.
+   */
+  programComputeMs?: number;
 }
 
 /** How a case compares with the same adapter × case in the baseline report. */
@@ -232,12 +238,12 @@ export interface CaseResult {
   /** Index into ConformanceReport.parts: which run (shard) produced the result. */
   part: number;
   /**
-   * 'fail-numeric' only: the per-layer diagnosis of the case on the adapter (first layer out of its
+   * 'fail-numeric' and 'regressed' (error growth against --baseline) only: the per-layer diagnosis of the case on the adapter (first layer out of its
    * error budget, error along depth, arithmetic per layer; src/diagnose/types.ts, docs/diagnose.md).
    * Absent with `run --no-diagnose`, for other statuses, and in reports of earlier versions.
    */
   diagnosis?: Diagnosis;
-  /** 'fail-numeric' only: why there is no diagnosis (it threw, the worker died or the budget ran out). Never changes `status`. */
+  /** 'fail-numeric' and 'regressed' only: why there is no diagnosis (it threw, the worker died or the budget ran out). Never changes `status`. */
   diagnosisError?: string;
 }
 
@@ -411,6 +417,7 @@ export const VOLATILE_KEYS: readonly string[] = [
   'perf',
   'timingsMs',
   'prepareMs',
+  'programComputeMs',
 ];
 
 export function emptyCounts(): Record<CaseStatus, number> {

@@ -107,3 +107,48 @@ export function runDurationMs(report: Pick<ConformanceReport, 'parts'>): number 
 export function verdictText(report: Pick<ConformanceReport, 'summary' | 'partial'>): string {
   return `${report.summary.verdict.toUpperCase()}${report.partial ? ' (PARTIAL)' : ''}`;
 }
+
+/**
+ * Against the baseline, short (matrix cells): "baseline 1.2e-6, 10×" for error growth (or "baseline
+ * exact (0)"), "baseline: pass" for a newly failing case; null without a regression.
+ */
+export function regressionCellText(r: CaseResult): string | null {
+  const g = r.regression;
+  if (!g) return null;
+  if (g.kind === 'newly-failing') return `baseline: ${statusLabel(g.baselineStatus)}`;
+  if (g.growth === null) return 'baseline exact (0)';
+  return `baseline ${formatNumber(g.baselineMaxAbs)}, ${formatNumber(g.growth)}×`;
+}
+
+/** Against the baseline, one sentence (result details): the check, both errors, the ratio and the factor. */
+export function regressionText(r: CaseResult): string | null {
+  const g = r.regression;
+  if (!g) return null;
+  if (g.kind === 'newly-failing') return `newly failing: ${statusLabel(g.baselineStatus)} in the baseline`;
+  const ratio =
+    g.growth === null
+      ? 'the baseline was exact (0)'
+      : `${formatNumber(g.growth)}× the baseline's ${formatNumber(g.baselineMaxAbs)}`;
+  return `error growth${g.check ? ` in ${g.check}` : ''}: max abs error ${formatNumber(g.maxAbs)}, ${ratio} (allowed factor ${formatNumber(g.factor)}×; baseline status ${statusLabel(g.baselineStatus)})`;
+}
+
+/**
+ * The compute time an adapter's program reported for its runs, summed over its results (timings.programComputeMs),
+ * and the harness's run time of the same results; undefined when no result of the adapter has one.
+ */
+export function programComputeOf(
+  report: Pick<ConformanceReport, 'results'>,
+  adapter: string,
+): { computeMs: number; runMs: number; cases: number } | undefined {
+  let computeMs = 0;
+  let runMs = 0;
+  let cases = 0;
+  for (const r of report.results) {
+    const t = r.timings;
+    if (r.adapter !== adapter || t?.programComputeMs === undefined) continue;
+    computeMs += t.programComputeMs;
+    runMs += t.runMs;
+    cases++;
+  }
+  return cases ? { computeMs, runMs, cases } : undefined;
+}

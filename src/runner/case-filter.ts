@@ -39,3 +39,33 @@ export function filterCases(ids: readonly string[], patterns: string | undefined
   }
   return out;
 }
+
+/**
+ * Ids a glob pattern leaves out although they hold its literal parts in the same order: each literal
+ * run between wildcards may have text around it, e.g. `resnet50/*` leaves out
+ * `resnet50-float64/batch1/training` and `perturbed/resnet50/batch2/inference`. For `run --list`,
+ * which says so (a plain pattern already matches anywhere in the id: nothing is near).
+ */
+export function nearMisses(ids: readonly string[], patterns: string | undefined): string[] {
+  if (patterns === undefined) return [];
+  const match = caseMatcher(patterns);
+  const loose = patterns
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => /[*?]/.test(p))
+    .map((p) => {
+      const literal = (t: string) => t.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+      const body = p
+        .split(/[*?]+/)
+        .filter(Boolean)
+        .map((t) =>
+          t
+            .split('/')
+            .map((seg) => (seg ? `[^/]*${literal(seg)}[^/]*` : ''))
+            .join('/'),
+        )
+        .join('.*');
+      return new RegExp(`^(.*/)?${body}`);
+    });
+  return ids.filter((id) => !match(id) && loose.some((re) => re.test(id)));
+}

@@ -85,8 +85,17 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** Times adapter.run while runFixtureCase drives it; keeps the shape of the last output returned. */
-function timedAdapter(inner: Adapter): ObservedAdapter & { runMs: number; outputShape: number[] | undefined } {
+/**
+ * Times adapter.run while runFixtureCase drives it; keeps the shape of the last output returned, and
+ * adds up the compute time an external program reports for each run (`computeMs` of the protocol,
+ * CommandAdapter.lastComputeMs): undefined unless every run reported one.
+ */
+function timedAdapter(
+  inner: Adapter,
+): ObservedAdapter & { runMs: number; outputShape: number[] | undefined; programComputeMs: number | undefined } {
+  let runs = 0;
+  let reported = 0;
+  let sum = 0;
   const timed = Object.assign(
     new ObservedAdapter(inner, async (call) => {
       const t = now();
@@ -96,9 +105,16 @@ function timedAdapter(inner: Adapter): ObservedAdapter & { runMs: number; output
         return r;
       } finally {
         timed.runMs += now() - t;
+        runs++;
+        const c = (inner as { lastComputeMs?: unknown }).lastComputeMs;
+        if (typeof c === 'number' && Number.isFinite(c) && c >= 0) {
+          reported++;
+          sum += c;
+        }
+        timed.programComputeMs = reported === runs ? sum : undefined;
       }
     }),
-    { runMs: 0, outputShape: undefined as number[] | undefined },
+    { runMs: 0, outputShape: undefined as number[] | undefined, programComputeMs: undefined as number | undefined },
   );
   return timed;
 }
@@ -435,7 +451,15 @@ export async function executeCase(
     tolerance,
     metrics: headline?.metrics ?? null,
     checks,
-    timings: { buildMs, runMs, compareMs, totalMs: now() - t0, initMs, fixtureMs },
+    timings: {
+      buildMs,
+      runMs,
+      compareMs,
+      totalMs: now() - t0,
+      initMs,
+      fixtureMs,
+      ...(timed.programComputeMs !== undefined ? { programComputeMs: timed.programComputeMs } : {}),
+    },
     modelReused: reused,
     regression: null,
     part: 0,

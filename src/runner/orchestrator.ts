@@ -18,10 +18,12 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { AdapterCommandSource } from '../adapters/pool';
+import { PROGRAM_STDERR_ENV } from '../adapters/external/process';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
 import type { StartMessage, WorkerMessage } from './protocol';
+import { willRegress, type RegressionWatch } from './regression';
 import { workerLaunch } from '../workers/precompiled-worker';
 import { signalMeaning, stopChildren, terminateChild } from '../util/signals';
 
@@ -60,6 +62,8 @@ export interface OrchestratorOptions {
   verbose?: boolean;
   /** Diagnose the cases that end 'fail-numeric' (default false). */
   diagnose?: boolean;
+  /** With a baseline: each adapter's baseline errors, so cases that will be 'regressed' are diagnosed too. */
+  regressionWatch?: (adapter: string) => RegressionWatch | undefined;
 }
 
 export interface AdapterRun {
@@ -161,6 +165,7 @@ async function superviseWorker(
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
   const launch = await workerLaunch(WORKER_FILE);
+  const watch = opts.regressionWatch?.(job.entry.id);
   return new Promise((resolve) => {
     const outcome: WorkerOutcome = {
       code: null,
@@ -177,7 +182,8 @@ async function superviseWorker(
       child = fork(launch.file, [], {
         execArgv: launch.execArgv,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: workerEnv(job.entry),
+        // --verbose: an external program's stderr is passed through by its worker (forwarded below).
+        env: opts.verbose ? { ...workerEnv(job.entry), [PROGRAM_STDERR_ENV]: '1' } : workerEnv(job.entry),
       });
     } catch (err) {
       outcome.spawnError = (err as Error).message;
@@ -232,6 +238,7 @@ async function superviseWorker(
       skipProbe,
       diagnose: Boolean(opts.diagnose),
       diagnoseAlso,
+      ...(watch ? { regressionWatch: watch } : {}),
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;
@@ -268,12 +275,16 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
     pending = pending.filter((c) => !na.has(c));
   }
 
+  const watch = opts.regressionWatch?.(id);
   // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
   let undiagnosedBecause = 'internal: the worker ended without diagnosing it';
   const undiagnosed = (): string[] =>
     opts.diagnose
       ? [...results.values()]
-          .filter((r) => r.status === 'fail-numeric' && !r.diagnosis && r.diagnosisError === undefined)
+          .filter(
+            (r) =>
+              (r.status === 'fail-numeric' || willRegress(r, watch)) && !r.diagnosis && r.diagnosisError === undefined,
+          )
           .map((r) => r.case)
       : [];
 

@@ -10,7 +10,15 @@
  */
 import { STATUS_ICON } from '../report/format';
 import { formatMs, formatNumber, truncate } from '../util/format';
-import { emptyCounts, countsText, FAILING_STATUSES, statusLabel, type CaseResult } from '../report/schema';
+import {
+  emptyCounts,
+  countsText,
+  FAILING_STATUSES,
+  statusLabel,
+  type CaseResult,
+  type CaseStatus,
+} from '../report/schema';
+import { willRegress, type RegressionWatch } from './regression';
 import type { AdapterRun, ProgressSink } from './orchestrator';
 
 export type ProgressMode = 'tty' | 'plain' | 'github';
@@ -26,6 +34,12 @@ export interface ProgressOptions {
   everyMs?: number;
   /** Clock in milliseconds (tests); default performance.now. */
   now?: () => number;
+  /**
+   * With `--baseline`: each adapter's baseline errors. A passing case whose error grew beyond the
+   * factor is shown and counted 'regressed', as the summary line and the report count it (the
+   * baseline is applied to the report only once every adapter has finished).
+   */
+  regressionWatch?: (adapter: string) => RegressionWatch | undefined;
 }
 
 /** A ProgressSink that also hears the run's size (src/runner/run.ts calls start before the first worker). */
@@ -41,9 +55,13 @@ export function progressMode(env: NodeJS.ProcessEnv, isTTY: boolean): ProgressMo
   return isTTY ? 'tty' : 'plain';
 }
 
-function counts(results: readonly CaseResult[]): string {
+function statusOf(r: CaseResult, watch: RegressionWatch | undefined): CaseStatus {
+  return willRegress(r, watch) ? 'regressed' : r.status;
+}
+
+function counts(results: readonly CaseResult[], watch: RegressionWatch | undefined): string {
   const c = emptyCounts();
-  for (const r of results) c[r.status]++;
+  for (const r of results) c[statusOf(r, watch)]++;
   return countsText(c) || 'no cases';
 }
 
@@ -53,11 +71,12 @@ function ghEscape(s: string, property = false): string {
   return property ? t.replace(/:/g, '%3A').replace(/,/g, '%2C') : t;
 }
 
-function caseLine(r: CaseResult): string {
+function caseLine(r: CaseResult, status: CaseStatus): string {
   const err = r.metrics ? `max abs ${formatNumber(r.metrics.maxAbs)}` : '';
-  const detail = r.status === 'pass' || r.status === 'fail-numeric' ? err : truncate(r.reason, 100);
+  const detail =
+    status === 'pass' || status === 'regressed' || status === 'fail-numeric' ? err : truncate(r.reason, 100);
   const time = r.timings ? ` (${formatMs(r.timings.totalMs)})` : '';
-  return `${STATUS_ICON[r.status]} ${statusLabel(r.status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(34)} ${detail}${time}`;
+  return `${STATUS_ICON[status]} ${statusLabel(status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(34)} ${detail}${time}`;
 }
 
 export function progressPrinter(opts: ProgressOptions): RunProgressSink {
@@ -73,6 +92,12 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
   let lastLineDone = 0;
   let timer: ReturnType<typeof setInterval> | undefined;
   const byAdapter = new Map<string, CaseResult[]>();
+  const memo = new Map<string, RegressionWatch | undefined>();
+  const watches = (adapter: string): RegressionWatch | undefined => {
+    if (!opts.regressionWatch) return undefined;
+    if (!memo.has(adapter)) memo.set(adapter, opts.regressionWatch(adapter));
+    return memo.get(adapter);
+  };
 
   const elapsed = () => `${((now() - t0) / 1000).toFixed(1)} s`;
   const ofTotal = () => (total === null ? `${done}` : `${done}/${total}`);
@@ -106,9 +131,10 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
     },
     caseResult(r) {
       done++;
-      if (FAILING_STATUSES.includes(r.status)) failing++;
+      const status = statusOf(r, watches(r.adapter));
+      if (FAILING_STATUSES.includes(status)) failing++;
       if (mode === 'tty') {
-        opts.write(`  [${ofTotal()} ${elapsed()}] ${caseLine(r)}`);
+        opts.write(`  [${ofTotal()} ${elapsed()}] ${caseLine(r, status)}`);
         return;
       }
       if (mode === 'github') {
@@ -125,7 +151,7 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
         : !run.available
           ? ` — unavailable: ${truncate(run.unavailableReason ?? '', 120)}`
           : '';
-      const line = `${run.id}: ${counts(run.results)} [${formatMs(run.durationMs)}]${note}`;
+      const line = `${run.id}: ${counts(run.results, watches(run.id))} [${formatMs(run.durationMs)}]${note}`;
       if (mode === 'tty') {
         opts.write(`■ ${line}`);
         return;
@@ -136,7 +162,7 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
       }
       opts.write(`::group::${line}`);
       const results = byAdapter.get(run.id) ?? run.results;
-      for (const r of results) opts.write(`  ${caseLine(r)}`);
+      for (const r of results) opts.write(`  ${caseLine(r, statusOf(r, watches(run.id)))}`);
       opts.write('::endgroup::');
       for (const r of results.filter((x) => FAILING_STATUSES.includes(x.status))) {
         const title = ghEscape(`${r.adapter} × ${r.case}: ${statusLabel(r.status)}`, true);

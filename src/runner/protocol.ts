@@ -4,6 +4,7 @@ import type { AdapterDescription } from '../adapters/types';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { Diagnosis } from '../diagnose/types';
 import type { CaseResult } from '../report/schema';
+import type { RegressionWatch } from './regression';
 
 /** Orchestrator → worker, once, right after the fork. */
 export interface StartMessage {
@@ -31,6 +32,11 @@ export interface StartMessage {
    * crashed on a later case): diagnosed after this worker's own cases.
    */
   diagnoseAlso: string[];
+  /**
+   * With `--baseline`: this adapter's baseline errors, so that a case that passes but will be
+   * 'regressed' (error growth, ./regression.ts) is diagnosed as well.
+   */
+  regressionWatch?: RegressionWatch;
 }
 
 export type WorkerMessage =

@@ -84,6 +84,45 @@ function growthText(g: Growth): string {
 }
 
 /**
+ * What an adapter worker needs to tell, as soon as a case passes, that it will be 'regressed' against
+ * the baseline (so it diagnoses it with the failing cases): the baseline's status and per-check max
+ * abs error of each of its cases. Only the fields worstGrowth reads.
+ */
+export interface RegressionWatch {
+  factor: number;
+  cases: Record<
+    string,
+    {
+      status: CaseStatus;
+      checks: Array<Pick<CheckResult, 'name'> & { metrics: { maxAbs: CheckMetricsMaxAbs } | null }>;
+    }
+  >;
+}
+type CheckMetricsMaxAbs = NonNullable<CheckResult['metrics']>['maxAbs'];
+
+export function regressionWatchFor(baseline: ConformanceReport, adapter: string, factor: number): RegressionWatch {
+  const cases: RegressionWatch['cases'] = {};
+  for (const b of baseline.results) {
+    if (b.adapter !== adapter || !WITHIN.includes(b.status)) continue;
+    cases[b.case] = {
+      status: b.status,
+      checks: b.checks.map((c) => ({ name: c.name, metrics: c.metrics ? { maxAbs: c.metrics.maxAbs } : null })),
+    };
+  }
+  return { factor, cases };
+}
+
+/** Whether `r` (a case just evaluated) will be marked 'regressed' (error growth) by applyBaseline. */
+export function willRegress(
+  r: Pick<CaseResult, 'case' | 'status' | 'checks'>,
+  watch: RegressionWatch | undefined,
+): boolean {
+  const b = watch?.cases[r.case];
+  if (!b || r.status !== 'pass' || !WITHIN.includes(b.status)) return false;
+  return grewBeyond(worstGrowth(r.checks, b.checks as CheckResult[]), watch!.factor);
+}
+
+/**
  * Marks regressions in `report.results` (in place) against `baseline`; returns the BaselineInfo to store.
  */
 export function applyBaseline(
@@ -139,7 +178,8 @@ export function applyBaseline(
           growth: g.growth,
           factor,
         };
-        r.reason = `regressed (still within tolerance): ${growthText(g)} (factor ${formatNumber(factor)})`;
+        // The status already says "regressed": the reason says how, without repeating it.
+        r.reason = `still within tolerance, but ${growthText(g)} (factor ${formatNumber(factor)})`;
         info.regressed++;
       }
     }

@@ -22,7 +22,7 @@ import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
 import { notApplicableReason } from '../adapters/inference-only';
-import { applyBaseline } from './regression';
+import { applyBaseline, regressionWatchFor } from './regression';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
 import { workerLaunch } from '../workers/precompiled-worker';
@@ -189,6 +189,9 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     progress: cfg.progress,
     verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
+    ...(cfg.baseline
+      ? { regressionWatch: (a: string) => regressionWatchFor(cfg.baseline!.report, a, cfg.regressionFactor) }
+      : {}),
   });
   progress?.stop?.();
   const adaptersMs = performance.now() - ta;

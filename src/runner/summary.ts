@@ -19,12 +19,15 @@ import {
   type ReportSummary,
 } from '../report/schema';
 import { metricRank } from '../compare/metrics';
+import { layerToName } from '../report/diagnosis-text';
 import { formatNumber } from '../util/format';
 
 const MAX_FAILURE_LINES = 200;
 
+/** "adapter × case: status — reason", with the layer the diagnosis names (src/report/diagnosis-text.ts) before the reason, so a cut line keeps it. */
 export function describeFailure(r: CaseResult): string {
-  return `${r.adapter} × ${r.case}: ${r.status}${r.regression?.kind === 'newly-failing' ? ' (newly failing)' : ''} — ${r.reason}`;
+  const layer = layerToName(r);
+  return `${r.adapter} × ${r.case}: ${r.status}${r.regression?.kind === 'newly-failing' ? ' (newly failing)' : ''} — ${layer ? `${layer} — ` : ''}${r.reason}`;
 }
 
 export function summarize(

@@ -5,7 +5,8 @@
  * records it and goes on.
  *
  * Cases are run grouped by model arguments (in first-appearance order), so each model is built once.
- * Then, unless turned off, every case that ended 'fail-numeric' is diagnosed (./diagnose-failure),
+ * Then, unless turned off, every case that ended 'fail-numeric' (or passed but will be 'regressed'
+ * against the baseline: StartMessage.regressionWatch) is diagnosed (./diagnose-failure),
  * the model still built first.
  */
 import { loadManifest } from '../golden/load';
@@ -13,6 +14,7 @@ import type { FixtureCase } from '../golden/manifest';
 import type { Adapter, AdapterEntry, ProbeResult } from '../adapters/types';
 import { adapterPool } from '../adapters/pool';
 import { diagnoseFailure } from './diagnose-failure';
+import { willRegress } from './regression';
 import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
 import type { StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
@@ -81,7 +83,8 @@ async function work(start: StartMessage): Promise<void> {
     await send({ type: 'case-start', case: k.id });
     const result = await executeCase(adapter, entry, k, ctx);
     await send({ type: 'case-result', result });
-    if (start.diagnose && result.status === 'fail-numeric') toDiagnose.push(k);
+    if (start.diagnose && (result.status === 'fail-numeric' || willRegress(result, start.regressionWatch)))
+      toDiagnose.push(k);
   }
   for (const k of diagnosisOrder(toDiagnose, ctx.built?.key)) {
     await send({ type: 'diagnosis-start', case: k.id });

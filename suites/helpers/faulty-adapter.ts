@@ -30,7 +30,7 @@
  *   faulty-env          its entry has processEnv; the probe says unavailable unless this process got it
  *                       (proves the runner and the bench fork adapters with their entry's processEnv)
  *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
- *                       batch_normalization_1) gets 1e-3 added, everything else exact in float64
+ *                       batch_normalization_1) gets 1e-3 (RESNET_CONFORMANCE_FAULTY_LAYER_DELTA) added, everything else exact in float64
  *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
  */
 import { knownCrashReport, knownCrashText, TF_ONEDNN_CONV_SIGFPE } from '../../src/adapters/known-crashes';
@@ -97,8 +97,9 @@ export const ENV_CHECK_VALUE = 'from-the-adapter-entry';
 /** faulty-layer: the layer to break (a layer name of the model under test). */
 export const FAULTY_LAYER_ENV = 'RESNET_CONFORMANCE_FAULTY_LAYER';
 export const DEFAULT_FAULTY_LAYER = 'batch_normalization_1';
-/** What faulty-layer adds to every element of that layer's output. */
+/** What faulty-layer adds to every element of that layer's output (RESNET_CONFORMANCE_FAULTY_LAYER_DELTA overrides it). */
 export const FAULTY_LAYER_DELTA = 1e-3;
+export const FAULTY_LAYER_DELTA_ENV = 'RESNET_CONFORMANCE_FAULTY_LAYER_DELTA';
 
 export class FaultyAdapter implements Adapter {
   readonly id: string;
@@ -249,7 +250,7 @@ export const adapters: AdapterEntry[] = [
         perturb: {
           kind: 'add',
           layer: process.env[FAULTY_LAYER_ENV] ?? DEFAULT_FAULTY_LAYER,
-          value: FAULTY_LAYER_DELTA,
+          value: Number(process.env[FAULTY_LAYER_DELTA_ENV] ?? FAULTY_LAYER_DELTA),
         },
       }),
   },

@@ -71,6 +71,13 @@ export function killAllPrograms(): void {
   for (const p of [...liveGroups]) p.kill();
 }
 
+/**
+ * Set to '1' (by `run --verbose` for its workers, or by hand for diagnose, forward, bench): every
+ * program's stderr is passed through to this process's stderr, each line prefixed with the
+ * program's label. Otherwise only its last lines are kept, for error messages.
+ */
+export const PROGRAM_STDERR_ENV = 'RESNET_CONFORMANCE_PROGRAM_STDERR';
+
 export class ProgramProcess {
   private child: ChildProcess | undefined;
   private reader = new FrameReader('program');
@@ -113,8 +120,11 @@ export class ProgramProcess {
       /* EPIPE when the program has exited: reported by 'exit' */
     });
     child.stderr!.setEncoding('utf8');
+    const echo = process.env[PROGRAM_STDERR_ENV] === '1';
     child.stderr!.on('data', (s: string) => {
       this.stderrTail = (this.stderrTail + s).slice(-STDERR_KEEP);
+      // `run --verbose`: the program's own messages as it writes them (the worker's stderr goes to the terminal).
+      if (echo) process.stderr.write(s);
     });
     child.stdout!.on('data', (b: Buffer) => this.onData(b));
     child.on('error', (err) => {

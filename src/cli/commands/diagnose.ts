@@ -1,6 +1,7 @@
 /**
  * `diagnose`: where and why an adapter diverges from the fp64 reference — the per-layer error
- * table, the first layer out of its budget and the arithmetic each layer most plausibly uses.
+ * table, the first layer out of its budget and the arithmetic each layer most plausibly uses. With
+ * `--case ID` the model arguments, initial weights, input and BatchNorm mode are the golden case's.
  * Exit code 0: every layer within its budget; 1: some layer out of budget; 2: usage/configuration.
  */
 import { adapterForThisProcess } from '../../adapters/isolated';
@@ -18,7 +19,12 @@ import type { ModelSpec } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import { bool, parseArgs, str, usageLines, UsageError } from '../args';
 import { adapterChoiceFromFlags, modelArgsFromFlags } from '../model-options';
-import { DIAGNOSE_SPEC } from '../specs';
+import { DIAGNOSE_SPEC, MODEL_FLAGS } from '../specs';
+import * as path from 'path';
+import { loadManifest, loadTensor } from '../../golden/load';
+import type { FixtureCase } from '../../golden/manifest';
+import { FIXTURES_DIR } from '../../golden/paths';
+import { caseInitialWeights } from '../../runner/execute-case';
 
 const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = {
   fp64: 'fp64-reference',
@@ -27,6 +33,8 @@ const PROFILE_OF_PRECISION: Record<ReferencePrecision, PrecisionProfile> = {
 };
 
 interface Plan {
+  /** --case: the golden case whose model, weights, input and mode are diagnosed. */
+  fixtureCase?: { k: FixtureCase; fixturesDir: string };
   modelArgs: ModelArgs;
   adapterId: string;
   entry: AdapterEntry;
@@ -68,14 +76,31 @@ async function plan(argv: string[]): Promise<Plan> {
     arithmetics = list as Arithmetic[];
   }
   if (bool(p, 'json') && bool(p, 'markdown')) throw new UsageError('--json and --markdown are exclusive');
-  const modelArgs = modelArgsFromFlags(p);
+  const caseId = str(p, 'case');
+  let fixtureCase: Plan['fixtureCase'];
+  let modelArgs: ModelArgs;
+  if (caseId !== undefined) {
+    // The case says everything about the model: a second source would be a second truth.
+    const clash = [...MODEL_FLAGS.map((f) => f.name), 'input', 'training'].filter((n) => p.flags.has(n));
+    if (clash.length)
+      throw new UsageError(
+        `--case takes the model arguments, input and mode from the case: drop ${clash.map((n) => `--${n}`).join(', ')}`,
+      );
+    fixtureCase = caseFromFixtures(caseId, str(p, 'fixtures'));
+    modelArgs = fixtureCase.k.model;
+  } else {
+    if (str(p, 'fixtures') !== undefined) throw new UsageError('--fixtures goes with --case');
+    if (str(p, 'model') === undefined) throw new UsageError('--model (or --case ID) is required');
+    modelArgs = modelArgsFromFlags(p);
+  }
   return {
+    ...(fixtureCase ? { fixtureCase } : {}),
     modelArgs,
     adapterId,
     entry,
     modules: selection.modules,
     inputFile: str(p, 'input'),
-    training: bool(p, 'training'),
+    training: fixtureCase ? fixtureCase.k.training : bool(p, 'training'),
     precision,
     tf32Layers,
     profile: profileText as PrecisionProfile | undefined,
@@ -85,7 +110,30 @@ async function plan(argv: string[]): Promise<Plan> {
   };
 }
 
+/** The case `id` of the manifest in `dir` (default: the package's fixtures); a usage error naming the near ids when absent. */
+function caseFromFixtures(id: string, dir: string | undefined): { k: FixtureCase; fixturesDir: string } {
+  const fixturesDir = path.resolve(dir ?? FIXTURES_DIR);
+  let cases: FixtureCase[];
+  try {
+    cases = loadManifest(fixturesDir).cases;
+  } catch (err) {
+    throw new UsageError(`--case: ${(err as Error).message}`);
+  }
+  const k = cases.find((c) => c.id === id);
+  if (k) return { k, fixturesDir };
+  const stem = id.split('/')[0];
+  const near = cases.filter((c) => c.id.startsWith(stem)).map((c) => c.id);
+  throw new UsageError(
+    `--case: no case '${id}' in ${path.join(fixturesDir, 'manifest.json')}${near.length ? `; cases starting with '${stem}': ${near.slice(0, 12).join(', ')}${near.length > 12 ? ', ...' : ''}` : ` (${cases.length} cases; list them with: run --list)`}`,
+  );
+}
+
 function buildSpec(pl: Plan, input: Tensor | undefined): ModelSpec {
+  if (pl.fixtureCase) {
+    const { k } = pl.fixtureCase;
+    // As the runner builds it (src/runner/execute-case.ts): the case's BatchNorm epsilon included.
+    return buildModel(k.model, { bnEpsilon: k.weights?.bnEpsilon });
+  }
   const args: ModelArgs = { ...pl.modelArgs };
   if (input) {
     if (input.shape.length !== 4)
@@ -125,7 +173,14 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
   let spec: ModelSpec;
   try {
     pl = await plan(args);
-    if (pl.inputFile !== undefined) {
+    if (pl.fixtureCase) {
+      const { k, fixturesDir } = pl.fixtureCase;
+      try {
+        input = loadTensor(fixturesDir, k.input, `case '${k.id}' input`);
+      } catch (err) {
+        throw new UsageError(`--case: ${(err as Error).message}`);
+      }
+    } else if (pl.inputFile !== undefined) {
       try {
         input = readNpy(pl.inputFile);
       } catch (err) {
@@ -153,7 +208,8 @@ export async function diagnoseCommand(args: string[]): Promise<number> {
         profile,
         arithmetics: pl.arithmetics,
         input,
-        inputSource: pl.inputFile,
+        inputSource: pl.fixtureCase ? `input of fixture case ${pl.fixtureCase.k.id}` : pl.inputFile,
+        ...(pl.fixtureCase ? { weights: caseInitialWeights(pl.fixtureCase.k, spec) } : {}),
       });
     } catch (err) {
       return fail(`adapter '${adapter.id}' on ${spec.model}: ${(err as Error).message}`);

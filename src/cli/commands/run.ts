@@ -5,7 +5,8 @@ import { selectAdapters, type AdapterSelection } from '../../adapters/select';
 import { perfForReport } from '../../report/perf-section';
 import { readBenchFile } from '../../bench/read';
 import { BenchReadError, type BenchReport } from '../../bench/schema';
-import { FixtureError } from '../../golden/load';
+import { FixtureError, loadManifest } from '../../golden/load';
+import { filterCases, nearMisses } from '../../runner/case-filter';
 import { FIXTURES_DIR } from '../../golden/paths';
 import { formatMs, truncate } from '../../util/format';
 import { ReportReadError, readReport } from '../../report/read';
@@ -19,7 +20,7 @@ import {
   type ConformanceReport,
 } from '../../report/schema';
 import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
-import { DEFAULT_REGRESSION_FACTOR } from '../../runner/regression';
+import { DEFAULT_REGRESSION_FACTOR, regressionWatchFor } from '../../runner/regression';
 import { stopAllWorkers } from '../../runner/orchestrator';
 import { ownTermination, signalExitCode } from '../../util/signals';
 import { progressMode, progressPrinter } from '../../runner/progress';
@@ -120,12 +121,43 @@ export async function adapterSelection(argv: string[]): Promise<AdapterSelection
   return selectionOf(parseArgs(argv, RUN_SPEC.flags));
 }
 
+/**
+ * `run --list`: the case ids --cases selects, one a line on stdout (nothing is run, no adapter is
+ * loaded); on stderr how many, and the ids a glob leaves out although they hold its literal parts
+ * (`resnet50/*` leaves out `resnet50-float64/*`): a selection that quietly misses cases is a false PASS waiting.
+ */
+function listCases(p: ParsedArgs): number {
+  const fixturesDir = path.resolve(
+    str(p, 'fixtures') ?? baselineSetFixtures(str(p, 'baseline-set'), str(p, 'baselines-dir')) ?? FIXTURES_DIR,
+  );
+  let ids: string[];
+  try {
+    ids = loadManifest(fixturesDir).cases.map((k) => k.id);
+  } catch (err) {
+    if (err instanceof FixtureError) return configError(`bad fixtures: ${err.message}`);
+    throw err;
+  }
+  const patterns = str(p, 'cases');
+  const selected = filterCases(ids, patterns);
+  for (const id of selected) process.stdout.write(`${id}\n`);
+  const near = nearMisses(ids, patterns);
+  process.stderr.write(
+    `${selected.length} of ${ids.length} case(s)${patterns === undefined ? '' : ` selected by --cases '${patterns}'`}\n`,
+  );
+  if (near.length)
+    process.stderr.write(
+      `not selected, although near the pattern (add them to --cases to run them):\n${near.map((id) => `  ${id}\n`).join('')}`,
+    );
+  return 0;
+}
+
 /** `run`: the conformance run. Exit 0 all pass, 1 failure or regression, 2 usage/config error. */
 export async function runCommand(argv: string[]): Promise<number> {
   // Process start (performance.timeOrigin) to here: Node, tsx and the CLI's modules.
   const startupMs = performance.now();
   const p = parseArgs(argv, RUN_SPEC.flags);
   if (p.positional.length) throw new UsageError(`run takes no positional arguments (got ${p.positional.join(' ')})`);
+  if (bool(p, 'list')) return listCases(p);
   const adapters = await selectionOf(p);
   const shardText = str(p, 'shard');
   const shard = shardText === undefined ? null : parseShard(shardText);
@@ -207,7 +239,11 @@ export async function runCommand(argv: string[]): Promise<number> {
         baseline,
         runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ mode: progressMode(process.env, tty), write }),
+        progress: progressPrinter({
+          mode: progressMode(process.env, tty),
+          write,
+          ...(baseline ? { regressionWatch: (a) => regressionWatchFor(baseline!.report, a, factor) } : {}),
+        }),
         verbose: bool(p, 'verbose'),
         startupMs,
         diagnose: !bool(p, 'no-diagnose'),

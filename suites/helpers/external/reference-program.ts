@@ -3,7 +3,7 @@
  * adapter, so the external-adapter host path is exercised end to end against golden values, and the
  * protocol's overhead can be measured against the same code in-process.
  *
- *   node --require tsx/cjs suites/helpers/external/reference-program.ts [--precision fp64|fp32] [--fault MODE]
+ *   node --require tsx/cjs suites/helpers/external/reference-program.ts [--precision fp64|fp32] [--fault MODE] [--say TEXT] [--record-build FILE]
  *
  * Fault modes (for suites/external-command.test.ts); the run faults fire on training-mode runs only,
  * so the cases around them show the run going on:
@@ -17,7 +17,9 @@
  *   version     hello answers protocol version 99
  *   no-hello    exits with code 2 at start, before hello, after a line on stderr
  */
+import * as fs from 'fs';
 import { ReferenceAdapter, type ReferencePrecision } from '../../../src/adapters/reference';
+import type { ModelSpec, ModelWeights } from '../../../src/model/types';
 import { encodeFrame, PROTOCOL_VERSION } from '../../../src/adapters/external/frames';
 import { runTensors, send, serveAdapter } from '../../../src/adapters/external/serve';
 
@@ -28,17 +30,30 @@ function arg(name: string): string | undefined {
 
 const precision = (arg('--precision') ?? 'fp64') as ReferencePrecision;
 const fault = arg('--fault') ?? 'none';
+/** `--say TEXT`: written to stderr before every run (what `run --verbose` must pass through). */
+const say = arg('--say');
 
 if (fault === 'no-hello') {
   process.stderr.write('reference-program: refusing to start (fault no-hello)\n');
   process.exit(2);
 }
 
-const adapter = new ReferenceAdapter({ id: 'reference-over-protocol', precision });
+/** `--record-build FILE`: the ModelSpec of each build request, as received, written to FILE (docs/adapter-protocol.md's example is checked against it). */
+const recordBuild = arg('--record-build');
+
+class Recording extends ReferenceAdapter {
+  override async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    if (recordBuild) fs.writeFileSync(recordBuild, JSON.stringify(spec));
+    return super.build(spec, weights);
+  }
+}
+
+const adapter = new Recording({ id: 'reference-over-protocol', precision });
 
 serveAdapter(adapter, `reference-${precision}-over-protocol`, '1', {
   protocol: fault === 'version' ? 99 : PROTOCOL_VERSION,
   beforeRun(h) {
+    if (say !== undefined) process.stderr.write(`${say}\n`);
     if (!h.training) return false;
     if (fault === 'exit') process.exit(3);
     if (fault === 'hang') {
