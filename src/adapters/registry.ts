@@ -4,7 +4,7 @@ import { TORCH_ENTRIES } from './external/torch';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
-import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
+import { BROWSER_PROCESS_GROUP, ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
 import type { Adapter, AdapterEntry } from './types';
@@ -145,6 +145,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl'),
   },
   {
@@ -154,6 +155,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)',
     profile: 'webgl-f16',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl-f16'),
   },
   {
@@ -162,6 +164,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgpu'),
   },
   {
@@ -170,6 +173,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-wasm-browser'),
   },
   {
@@ -177,6 +181,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm'),
   },
   {
@@ -186,6 +191,7 @@ export const ADAPTERS: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu'),
   },
   {

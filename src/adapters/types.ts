@@ -105,5 +105,12 @@ export interface AdapterEntry {
    * it in a child process instead (src/adapters/isolated). The runner and the bench always do.
    */
   isolate?: boolean;
+  /**
+   * Adapters of one process group run one after the other in one runner worker instead of one
+   * worker each, to share what the process sets up once: the browser adapters (BROWSER_PROCESS_GROUP,
+   * src/adapters/browser/host.ts) share one Chromium launch. Each keeps its own budget, results and
+   * worker record; a worker that dies is replaced for the adapters not finished yet.
+   */
+  processGroup?: string;
   create(): Adapter;
 }
