@@ -25,7 +25,7 @@
  */
 import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
-import type { Adapter, AdapterEntry, RunResult } from '../adapters/types';
+import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
 import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../golden/load';
@@ -255,36 +255,33 @@ function runKey(k: FixtureCase): string {
   return JSON.stringify([k.input.sha256, k.input.dtype, k.input.shape, k.training]);
 }
 
-/**
- * Wraps `inner` for case `k`: a run already made for an earlier case is reused (memo.reusedFrom says
- * which), a new one is remembered in `runs`.
- */
-function memoizedAdapter(
-  inner: Adapter,
-  k: FixtureCase,
-  runs: RunMemo[],
-): ObservedAdapter & { reusedFrom: string | undefined } {
-  const key = runKey(k);
-  const wrapped: ObservedAdapter & { reusedFrom: string | undefined } = Object.assign(
-    new ObservedAdapter(inner, async () => {
-      throw new Error('internal: memoizedAdapter.run is replaced below');
-    }),
-    { reusedFrom: undefined as string | undefined },
-  );
-  wrapped.run = async (input, opts) => {
+/** `inner` for case `k`: a run already made for an earlier case is reused (`reusedFrom` says which), a new one kept in `runs`. */
+class MemoizedAdapter extends ObservedAdapter {
+  reusedFrom: string | undefined;
+  private readonly key: string;
+
+  constructor(
+    inner: Adapter,
+    private readonly k: FixtureCase,
+    private readonly runs: RunMemo[],
+  ) {
+    super(inner, (call) => call());
+    this.key = runKey(k);
+  }
+
+  override async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const capture = opts.capture ?? [];
-    const hit = runs.find((m) => m.key === key && capture.every((c) => m.captures.has(c)));
+    const hit = this.runs.find((m) => m.key === this.key && capture.every((c) => m.captures.has(c)));
     if (hit) {
-      wrapped.reusedFrom = hit.caseId;
+      this.reusedFrom = hit.caseId;
       const intermediates: Record<string, Tensor> = {};
       for (const c of capture) if (hit.result.intermediates[c]) intermediates[c] = hit.result.intermediates[c];
       return { output: hit.result.output, intermediates };
     }
-    const result = await inner.run(input, opts);
-    runs.push({ key, caseId: k.id, captures: new Set(capture), result });
+    const result = await this.inner.run(input, opts);
+    this.runs.push({ key: this.key, caseId: this.k.id, captures: new Set(capture), result });
     return result;
-  };
-  return wrapped;
+  }
 }
 
 type ToleranceLookup = { tolerance: AppliedTolerance; tolFor: (key: ToleranceKey) => AppliedTolerance };
@@ -492,12 +489,13 @@ export async function executeCase(
   }
   const built = ctx.built!;
 
-  const memo = memoizedAdapter(adapter, k, built.runs);
-  const timed = timedAdapter(memo);
+  // Timed inside the memo: a reused run calls nothing and takes 0 ms.
+  const timed = timedAdapter(adapter);
+  const memo = new MemoizedAdapter(timed, k, built.runs);
   const tr = now();
   let run;
   try {
-    run = await runFixtureCase(timed, k, tensors, tol.tolFor);
+    run = await runFixtureCase(memo, k, tensors, tol.tolFor);
   } catch (err) {
     const r = runFailure(entry.id, k, err, tensors.output?.shape, timed.outputShape, tolerance);
     r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
