@@ -957,7 +957,13 @@ describe('one adapter.run per computation', () => {
       return call();
     });
     const entry = { id: 'reference', profile: 'fp64-reference' } as unknown as AdapterEntry;
-    const ctx: EvaluationContext = { fixturesDir: fx, manifest };
+    // Without reuseRuns (the pack judge's adapter reads each case's own files) every case runs.
+    const plain: EvaluationContext = { fixturesDir: fx, manifest };
+    await executeCase(adapter, entry, k, plain);
+    expect((await executeCase(adapter, entry, again, plain)).runReusedFrom).toBeUndefined();
+    expect(runs).toBe(2);
+    runs = 0;
+    const ctx: EvaluationContext = { fixturesDir: fx, manifest, reuseRuns: true };
     const first = await executeCase(adapter, entry, k, ctx);
     const second = await executeCase(adapter, entry, again, ctx);
     expect(runs).toBe(1);

@@ -112,5 +112,12 @@ export interface AdapterEntry {
    * worker record; a worker that dies is replaced for the adapters not finished yet.
    */
   processGroup?: string;
+  /**
+   * The runtime runs inference only (e.g. a converted .tflite model: BatchNormalization folded into
+   * constants, no batch statistics): why, in one sentence. Its training-mode cases are
+   * 'not-applicable' with this reason — never run, never a pass, counted apart — and run() refuses
+   * training=true.
+   */
+  inferenceOnly?: string;
   create(): Adapter;
 }

@@ -21,10 +21,13 @@
  *                comparisons gave (pass, fail-numeric, a divergence) is measured and reported, never a pass
  *   expected-divergence  tensors under an expected-divergence row diverged as it says, the rest passed
  *   pass         otherwise
+ *   not-applicable  an inference-only adapter (AdapterEntry.inferenceOnly) and a training-mode case:
+ *                returned before anything is loaded, built or run
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
+import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
@@ -71,6 +74,12 @@ export interface EvaluationContext {
   manifest: FixtureManifest;
   /** The model currently built in the adapter (managed by executeCase; start with undefined). */
   built?: { key: string; spec: ModelSpec; paramCount: ParamCount | Error; runs: RunMemo[] };
+  /**
+   * A case asking for what an earlier case of the same built model ran (RunMemo) is judged on that
+   * run. Only where adapter.run is a function of the built model, the input and the run options: the
+   * runner's workers set it; not the pack judge, whose RecordedAdapter reads the selected case's files.
+   */
+  reuseRuns?: boolean;
 }
 
 function now(): number {
@@ -263,7 +272,7 @@ class MemoizedAdapter extends ObservedAdapter {
   constructor(
     inner: Adapter,
     private readonly k: FixtureCase,
-    private readonly runs: RunMemo[],
+    private readonly runs: RunMemo[] | null,
   ) {
     super(inner, (call) => call());
     this.key = runKey(k);
@@ -271,7 +280,7 @@ class MemoizedAdapter extends ObservedAdapter {
 
   override async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     const capture = opts.capture ?? [];
-    const hit = this.runs.find((m) => m.key === this.key && capture.every((c) => m.captures.has(c)));
+    const hit = this.runs?.find((m) => m.key === this.key && capture.every((c) => m.captures.has(c)));
     if (hit) {
       this.reusedFrom = hit.caseId;
       const intermediates: Record<string, Tensor> = {};
@@ -279,7 +288,7 @@ class MemoizedAdapter extends ObservedAdapter {
       return { output: hit.result.output, intermediates };
     }
     const result = await this.inner.run(input, opts);
-    this.runs.push({ key: this.key, caseId: this.k.id, captures: new Set(capture), result });
+    this.runs?.push({ key: this.key, caseId: this.k.id, captures: new Set(capture), result });
     return result;
   }
 }
@@ -457,6 +466,8 @@ export async function executeCase(
   ctx: EvaluationContext,
 ): Promise<CaseResult> {
   const t0 = now();
+  const na = notApplicableBecause(entry, k);
+  if (na) return result(entry.id, k, 'not-applicable', na, null);
   let tol: ToleranceLookup;
   try {
     tol = lookUpTolerances(entry, k);
@@ -491,7 +502,7 @@ export async function executeCase(
 
   // Timed inside the memo: a reused run calls nothing and takes 0 ms.
   const timed = timedAdapter(adapter);
-  const memo = new MemoizedAdapter(timed, k, built.runs);
+  const memo = new MemoizedAdapter(timed, k, ctx.reuseRuns ? built.runs : null);
   const tr = now();
   let run;
   try {

@@ -29,6 +29,13 @@ export interface AdapterJob {
   entry: AdapterEntry;
   /** Case ids for this adapter (manifest order). */
   cases: string[];
+  /**
+   * Cases of `cases` the adapter cannot run (an inference-only adapter's training-mode cases): they
+   * are 'not-applicable' with `notApplicableReason`, settled without a worker (even when the
+   * adapter is unavailable: the case would not apply anywhere).
+   */
+  notApplicable?: string[];
+  notApplicableReason?: string;
 }
 
 export interface ProgressSink {
@@ -279,6 +286,14 @@ class AdapterState {
     if (this.startedAt !== undefined) return;
     this.startedAt = performance.now();
     this.opts.progress?.adapterStart?.(this.id);
+    const na = new Set(this.job.notApplicable ?? []);
+    if (na.size === 0) return;
+    for (const c of this.pending)
+      if (na.has(c))
+        this.settle(
+          blank(this.id, c, 'not-applicable', this.job.notApplicableReason ?? 'the adapter cannot run this case'),
+        );
+    this.pending = this.pending.filter((c) => !na.has(c));
   }
 
   get deadline(): number {
@@ -492,6 +507,12 @@ async function runAdapterGroup(jobs: AdapterJob[], opts: OrchestratorOptions): P
   while (at < states.length) {
     const current = () => states[at];
     current().begin();
+    if (current().pending.length === 0) {
+      // Nothing to run (every case not applicable): no worker.
+      current().finish();
+      at++;
+      continue;
+    }
     current().run.worker.processes++;
     const firstInWorker = at;
     const finishedHere: AdapterState[] = [];

@@ -86,7 +86,7 @@ async function runTask(entry: AdapterEntry, task: AdapterTask, loadSetup: () => 
   const { start } = setup;
   const cases = task.cases.map(setup.lookup);
   const toDiagnose = start.diagnose ? task.diagnoseAlso.map(setup.lookup) : [];
-  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest: setup.manifest };
+  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest: setup.manifest, reuseRuns: true };
   for (const k of grouped(cases)) {
     await send({ type: 'case-start', adapter: id, case: k.id });
     const result = await executeCase(adapter, entry, k, ctx);
