@@ -18,7 +18,14 @@ import { COMPLETE_MARKER } from '../src/report/write';
 import type { FixtureCase } from '../src/golden/manifest';
 import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
-import { exitReason } from '../src/runner/orchestrator';
+import { exitReason, workerUnits } from '../src/runner/orchestrator';
+import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { loadManifest } from '../src/golden/load';
+import { ObservedAdapter } from '../src/adapters/observed-adapter';
+import { ReferenceAdapter } from '../src/adapters/reference';
+import { ADAPTERS } from '../src/adapters/registry';
+import { BROWSER_PROCESS_GROUP } from '../src/adapters/browser/host';
+import type { AdapterEntry } from '../src/adapters/types';
 import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
 import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
 import {
@@ -984,6 +991,89 @@ describe('per-layer diagnosis of failing cases', () => {
       "— no diagnosis: adapter 'faulty-capture-throw' cannot capture every layer",
     );
   }, 60_000);
+});
+
+describe('process groups (AdapterEntry.processGroup: one worker for several adapters)', () => {
+  test('workerUnits: members of a group (same processEnv) together where the first stands; others alone', () => {
+    const job = (id: string, processGroup?: string, processEnv?: Record<string, string>) => ({
+      entry: { id, processGroup, processEnv } as unknown as AdapterEntry,
+      cases: ['c'],
+    });
+    const jobs = [job('a'), job('b1', 'g'), job('c'), job('b2', 'g'), job('e', 'g', { X: '1' }), job('b3', 'g')];
+    expect(workerUnits(jobs).map((u) => u.map((j) => j.entry.id))).toEqual([['a'], ['b1', 'b2', 'b3'], ['c'], ['e']]);
+    // The browser adapters are one group: one Chromium per run.
+    const browser = ADAPTERS.filter((e) => e.processGroup === BROWSER_PROCESS_GROUP).map((e) => e.id);
+    expect(browser).toEqual(expect.arrayContaining(['tfjs-wasm-browser', 'onnxruntime-web-wasm-browser']));
+  });
+
+  test('the members run one after the other in one worker; a crash of one leaves the others as they were', async () => {
+    const ids = ['faulty-group-first', 'faulty-group-segv', 'faulty-group-last'];
+    const dir = out('process-group');
+    const r = await runCli(['run', '--fixtures', fx, '--adapters', ids.join(','), '--timeout', '60', '--out', dir]);
+    expect(r.code).toBe(1);
+    const rep = readReport(dir);
+    const a = (id: string) => rep.adapters.find((x) => x.id === id)!;
+    expect(statuses(rep, 'faulty-group-first')).toEqual(['pass', 'pass', 'pass', 'pass']);
+    expect(statuses(rep, 'faulty-group-segv')).toEqual(['pass', 'crashed', 'pass', 'crashed']);
+    expect(statuses(rep, 'faulty-group-last')).toEqual(['pass', 'pass', 'pass', 'pass']);
+    // first and segv were described by the same process; segv's crash costs it a fresh worker (the second crash is its last case); last runs in a third.
+    const pid = (id: string) => a(id).description?.settings.pid;
+    expect(pid('faulty-group-first')).toEqual(expect.any(Number));
+    expect(pid('faulty-group-segv')).toBe(pid('faulty-group-first'));
+    expect(pid('faulty-group-last')).not.toBe(pid('faulty-group-first'));
+    expect(a('faulty-group-first').worker).toMatchObject({
+      processes: 1,
+      exits: [
+        {
+          signal: 'SIGSEGV',
+          reason: expect.stringMatching(/^finished; the worker later ended: .*SIGSEGV.*\(running faulty-group-segv\)$/),
+        },
+      ],
+    });
+    expect(a('faulty-group-segv').worker?.processes).toBe(2);
+    expect(a('faulty-group-last').worker).toMatchObject({
+      processes: 1,
+      exits: [{ code: 0, signal: null, reason: 'finished' }],
+    });
+    for (const id of ids) expect(a(id).durationMs).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('one adapter.run per computation', () => {
+  test('a case asking for what an earlier case ran (same model, input, mode, captures) is judged on that run', async () => {
+    const manifest = loadManifest(fx);
+    const k = manifest.cases.find((c) => c.id === 'identity/inference')!;
+    const again: FixtureCase = { ...k, id: 'identity/inference-again' };
+    const training = manifest.cases.find((c) => c.id === 'identity/training')!;
+    let runs = 0;
+    const adapter = new ObservedAdapter(new ReferenceAdapter({ id: 'reference', precision: 'fp64' }), (call) => {
+      runs++;
+      return call();
+    });
+    const entry = { id: 'reference', profile: 'fp64-reference' } as unknown as AdapterEntry;
+    // Without reuseRuns (the pack judge's adapter reads each case's own files) every case runs.
+    const plain: EvaluationContext = { fixturesDir: fx, manifest };
+    await executeCase(adapter, entry, k, plain);
+    expect((await executeCase(adapter, entry, again, plain)).runReusedFrom).toBeUndefined();
+    expect(runs).toBe(2);
+    runs = 0;
+    const ctx: EvaluationContext = { fixturesDir: fx, manifest, reuseRuns: true };
+    const first = await executeCase(adapter, entry, k, ctx);
+    const second = await executeCase(adapter, entry, again, ctx);
+    expect(runs).toBe(1);
+    expect(first.runReusedFrom).toBeUndefined();
+    expect(second).toMatchObject({ status: first.status, metrics: first.metrics, runReusedFrom: k.id });
+    expect(second.checks).toEqual(first.checks);
+    expect(second.timings?.runMs).toBe(0);
+    // Another BatchNormalization mode is another computation (a planted reuse would show here).
+    const t = await executeCase(adapter, entry, training, ctx);
+    expect(runs).toBe(2);
+    expect(t.runReusedFrom).toBeUndefined();
+    // A new build forgets the runs.
+    ctx.built = undefined;
+    await executeCase(adapter, entry, again, ctx);
+    expect(runs).toBe(3);
+  });
 });
 
 describe('processEnv of an adapter entry', () => {

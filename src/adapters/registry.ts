@@ -6,7 +6,7 @@ import { LITERT_ENTRIES } from './litert';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
-import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
+import { BROWSER_PROCESS_GROUP, ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
 import { withRuntimePackages } from './runtime-packages';
@@ -174,6 +174,7 @@ const ENTRIES: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl'),
   },
   {
@@ -184,6 +185,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)',
     profile: 'webgl-f16',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl-f16'),
   },
   {
@@ -193,6 +195,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgpu'),
   },
   {
@@ -202,6 +205,7 @@ const ENTRIES: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-wasm-browser'),
   },
   {
@@ -210,6 +214,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm'),
   },
   {
@@ -220,6 +225,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu'),
   },
   {

@@ -112,6 +112,13 @@ export interface AdapterEntry {
    */
   packages?: readonly string[];
   /**
+   * Adapters of one process group run one after the other in one runner worker instead of one
+   * worker each, to share what the process sets up once: the browser adapters (BROWSER_PROCESS_GROUP,
+   * src/adapters/browser/host.ts) share one Chromium launch. Each keeps its own budget, results and
+   * worker record; a worker that dies is replaced for the adapters not finished yet.
+   */
+  processGroup?: string;
+  /**
    * The runtime runs inference only (e.g. a converted .tflite model: BatchNormalization folded into
    * constants, no batch statistics): why, in one sentence. Its training-mode cases are
    * 'not-applicable' with this reason — never run, never a pass, counted apart — and run() refuses

@@ -233,6 +233,12 @@ export interface CaseResult {
   timings: CaseTimings | null;
   /** Whether this case reused a model built for an earlier case in the same worker. */
   modelReused: boolean;
+  /**
+   * The case asked for a computation an earlier case of the same model and weights already ran (same
+   * input, BatchNormalization mode, captures among those): that case's id; its output was judged
+   * here, and timings.runMs is 0. Absent when the adapter ran for this case.
+   */
+  runReusedFrom?: string;
   /** Set when a baseline was given and this case regressed against it. */
   regression: RegressionInfo | null;
   /** Index into ConformanceReport.parts: which run (shard) produced the result. */

@@ -28,12 +28,12 @@
 import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
-import type { Adapter, AdapterEntry } from '../adapters/types';
+import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
 import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../golden/load';
 import type { FixtureCase, FixtureManifest } from '../golden/manifest';
-import { divergenceText, formatMetrics, runFixtureCase, type TensorComparison } from '../golden/run-case';
+import { divergenceText, formatMetrics, runFixtureCase, type CaseRun, type TensorComparison } from '../golden/run-case';
 import { buildModel } from '../model/model-args';
 import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
@@ -73,7 +73,13 @@ export interface EvaluationContext {
   fixturesDir: string;
   manifest: FixtureManifest;
   /** The model currently built in the adapter (managed by executeCase; start with undefined). */
-  built?: { key: string; spec: ModelSpec; paramCount: ParamCount | Error };
+  built?: { key: string; spec: ModelSpec; paramCount: ParamCount | Error; runs: RunMemo[] };
+  /**
+   * A case asking for what an earlier case of the same built model ran (RunMemo) is judged on that
+   * run. Only where adapter.run is a function of the built model, the input and the run options: the
+   * runner's workers set it; not the pack judge, whose RecordedAdapter reads the selected case's files.
+   */
+  reuseRuns?: boolean;
 }
 
 function now(): number {
@@ -250,11 +256,222 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
     } catch (err) {
       paramCount = err instanceof Error ? err : new Error(String(err));
     }
-    ctx.built = { key, spec, paramCount };
+    ctx.built = { key, spec, paramCount, runs: [] };
   } catch (err) {
     return { reused: false, buildMs: now() - tb, initMs, error: err };
   }
   return { reused: false, buildMs: now() - tb, initMs };
+}
+
+/**
+ * One adapter.run per computation: a case that asks for what an earlier case of the same built model
+ * already ran (same input bytes, same BatchNormalization mode, its captures among those returned then)
+ * is given that run's tensors, e.g. resnet50-float64/batch1/training, which judges the run of
+ * resnet50/batch1/training against the float64 values. Kept until the next build.
+ */
+interface RunMemo {
+  key: string;
+  caseId: string;
+  captures: Set<string>;
+  result: RunResult;
+}
+
+function runKey(k: FixtureCase): string {
+  return JSON.stringify([k.input.sha256, k.input.dtype, k.input.shape, k.training]);
+}
+
+/** `inner` for case `k`: a run already made for an earlier case is reused (`reusedFrom` says which), a new one kept in `runs`. */
+class MemoizedAdapter extends ObservedAdapter {
+  reusedFrom: string | undefined;
+  private readonly key: string;
+
+  constructor(
+    inner: Adapter,
+    private readonly k: FixtureCase,
+    private readonly runs: RunMemo[] | null,
+  ) {
+    super(inner, (call) => call());
+    this.key = runKey(k);
+  }
+
+  override async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const capture = opts.capture ?? [];
+    const hit = this.runs?.find((m) => m.key === this.key && capture.every((c) => m.captures.has(c)));
+    if (hit) {
+      this.reusedFrom = hit.caseId;
+      const intermediates: Record<string, Tensor> = {};
+      for (const c of capture) if (hit.result.intermediates[c]) intermediates[c] = hit.result.intermediates[c];
+      return { output: hit.result.output, intermediates };
+    }
+    const result = await this.inner.run(input, opts);
+    this.runs?.push({ key: this.key, caseId: this.k.id, captures: new Set(capture), result });
+    return result;
+  }
+}
+
+type ToleranceLookup = { tolerance: AppliedTolerance; tolFor: (key: ToleranceKey) => AppliedTolerance };
+
+/** Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first. */
+function lookUpTolerances(entry: AdapterEntry, k: FixtureCase): ToleranceLookup {
+  const applied = new Map<string, AppliedTolerance>();
+  const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
+  const refs = [
+    undefined,
+    k.expected.output,
+    k.expected.resume,
+    k.expected.view,
+    ...Object.values(k.expected.intermediates ?? {}),
+  ];
+  for (const ref of refs) {
+    const key = toleranceKeyOf(k, ref);
+    if (!applied.has(rowName(key)))
+      applied.set(
+        rowName(key),
+        resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }, k.tolerance),
+      );
+  }
+  return {
+    tolerance: applied.get(rowName(toleranceKeyOf(k)))!,
+    tolFor: (key) => {
+      const t = applied.get(rowName(key));
+      if (!t) throw new Error(`internal: tolerance row ${key.caseClass} x ${key.role} was not looked up`);
+      return t;
+    },
+  };
+}
+
+/** The result of a case whose run (or the evaluation of its output) threw. */
+function runFailure(
+  id: string,
+  k: FixtureCase,
+  err: unknown,
+  expectedShape: readonly number[] | undefined,
+  gotShape: number[] | undefined,
+  tolerance: AppliedTolerance,
+): CaseResult {
+  const fault = adapterFaultStatus(err);
+  if (fault)
+    return result(
+      id,
+      k,
+      fault,
+      `${fault === 'fail-shape' ? 'wrong output shape' : 'run failed'}: ${errorText(err)}`,
+      tolerance,
+    );
+  if (gotShape && expectedShape && gotShape.join(',') !== expectedShape.join(','))
+    return result(
+      id,
+      k,
+      'fail-shape',
+      `output shape [${gotShape.join(',')}], expected [${expectedShape.join(',')}] (evaluating it failed: ${errorText(err)})`,
+      tolerance,
+    );
+  return result(
+    id,
+    k,
+    'error',
+    `${gotShape ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`,
+    tolerance,
+  );
+}
+
+/** The parameter count against the manifest's Keras summary of the model (null: no summary to compare with). */
+function paramCountCheck(pc: ParamCount | Error, summary: ParamCount | undefined): CheckResult | null {
+  if (!summary) return null;
+  if (pc instanceof Error) {
+    return {
+      name: 'paramCount',
+      kind: 'paramCount',
+      pass: false,
+      metrics: null,
+      expectedValue: summary,
+      reason: `paramCount() threw: ${errorText(pc)}`,
+    };
+  }
+  const same =
+    pc.total === summary.total && pc.trainable === summary.trainable && pc.nonTrainable === summary.nonTrainable;
+  return {
+    name: 'paramCount',
+    kind: 'paramCount',
+    pass: same,
+    metrics: null,
+    actualValue: { total: pc.total, trainable: pc.trainable, nonTrainable: pc.nonTrainable },
+    expectedValue: summary,
+    ...(same
+      ? {}
+      : {
+          reason: `parameter count ${pc.total} (trainable ${pc.trainable}, non-trainable ${pc.nonTrainable}) but Keras reports ${summary.total} (${summary.trainable}, ${summary.nonTrainable})`,
+        }),
+  };
+}
+
+/** Every check of a case that ran: its tensor comparisons, named checks and the parameter count. */
+function caseChecks(
+  run: CaseRun,
+  built: NonNullable<EvaluationContext['built']>,
+  ctx: EvaluationContext,
+  k: FixtureCase,
+) {
+  const labels = boundaryLabels(built.spec);
+  const checks: CheckResult[] = run.comparisons.map((c) => ({
+    ...tensorCheck(c, labels, built.spec),
+    tolerance: c.tolerance,
+  }));
+  for (const c of run.checks) {
+    checks.push({
+      name: `check:${c.name}`,
+      kind: 'other',
+      pass: c.result.pass,
+      metrics: null,
+      ...(c.result.pass ? {} : { reason: c.result.detail }),
+      actualValue: c.result.detail,
+    });
+  }
+  const pc = paramCountCheck(built.paramCount, findSummary(ctx.manifest, k.model)?.totals);
+  if (pc) checks.push(pc);
+  return checks;
+}
+
+/** The status of a case from its checks, and the one-line reason (measured error for passes too). */
+function verdictOf(k: FixtureCase, checks: CheckResult[]): { status: CaseStatus; reason: string } {
+  const compared = statusOf(checks);
+  const status: CaseStatus = k.unexplained && UNEXPLAINED_OVERRIDES.includes(compared) ? 'unexplained' : compared;
+  if (status === 'pass' || status === 'expected-divergence') {
+    let maxAbs = 0;
+    let maxUlp = 0;
+    for (const c of checks) {
+      if (!c.metrics || c.outcome) continue;
+      maxAbs = Math.max(maxAbs, metricRank(c.metrics.maxAbs));
+      maxUlp = Math.max(maxUlp, metricRank(c.metrics.maxUlp));
+    }
+    const passing = checks.filter((c) => !c.outcome).length;
+    const measured = checks.filter((c) => !c.outcome && c.metrics).length;
+    const reason =
+      status === 'pass'
+        ? passReason(maxAbs, maxUlp, passing)
+        : divergenceReason(checks, maxAbs, maxUlp, passing, measured);
+    return { status, reason };
+  }
+  if (status === 'unexplained') {
+    // the measured error all the same (the comparison's own status said in words)
+    const measured = checks
+      .filter((c) => c.metrics)
+      .map(
+        (c) =>
+          `${c.name}: max abs error ${formatNumber(c.metrics!.maxAbs)}, ${c.metrics!.mismatches}/${c.metrics!.n} outside the tolerance`,
+      );
+    return {
+      status,
+      reason: `unexplained: ${k.unexplained!.reason}; compared here: ${compared === 'pass' ? 'within the tolerance (this adapter reproduces what explain did not: look at it)' : compared}${measured.length ? `; ${measured.join('; ')}` : ''}`,
+    };
+  }
+  const failing = checks.filter((c) => !c.pass);
+  const reason =
+    failing
+      .map((c) => `${c.name}: ${c.reason ?? 'failed'}`)
+      .slice(0, 3)
+      .join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');
+  return { status, reason };
 }
 
 /** Evaluates one fixture case on one adapter (the adapter must have passed its probe). */
@@ -267,35 +484,13 @@ export async function executeCase(
   const t0 = now();
   const na = notApplicableBecause(entry, k);
   if (na) return result(entry.id, k, 'not-applicable', na, null);
-  // Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first.
-  const applied = new Map<string, AppliedTolerance>();
-  const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
-  let tolerance: AppliedTolerance;
+  let tol: ToleranceLookup;
   try {
-    const refs = [
-      undefined,
-      k.expected.output,
-      k.expected.resume,
-      k.expected.view,
-      ...Object.values(k.expected.intermediates ?? {}),
-    ];
-    for (const ref of refs) {
-      const key = toleranceKeyOf(k, ref);
-      if (!applied.has(rowName(key)))
-        applied.set(
-          rowName(key),
-          resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }, k.tolerance),
-        );
-    }
-    tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
+    tol = lookUpTolerances(entry, k);
   } catch (err) {
     return result(entry.id, k, 'error', errorText(err), null);
   }
-  const tolFor = (key: ToleranceKey): AppliedTolerance => {
-    const t = applied.get(rowName(key));
-    if (!t) throw new Error(`internal: tolerance row ${key.caseClass} x ${key.role} was not looked up`);
-    return t;
-  };
+  const { tolerance } = tol;
 
   let tensors;
   const tf = now();
@@ -321,128 +516,25 @@ export async function executeCase(
   }
   const built = ctx.built!;
 
+  // Timed inside the memo: a reused run calls nothing and takes 0 ms.
   const timed = timedAdapter(adapter);
+  const memo = new MemoizedAdapter(timed, k, ctx.reuseRuns ? built.runs : null);
   const tr = now();
   let run;
   try {
-    run = await runFixtureCase(timed, k, tensors, tolFor);
+    run = await runFixtureCase(memo, k, tensors, tol.tolFor);
   } catch (err) {
-    const exp = tensors.output?.shape;
-    const got = timed.outputShape;
-    const fault = adapterFaultStatus(err);
-    const r = fault
-      ? result(
-          entry.id,
-          k,
-          fault,
-          `${fault === 'fail-shape' ? 'wrong output shape' : 'run failed'}: ${errorText(err)}`,
-          tolerance,
-        )
-      : got && exp && got.join(',') !== exp.join(',')
-        ? result(
-            entry.id,
-            k,
-            'fail-shape',
-            `output shape [${got.join(',')}], expected [${exp.join(',')}] (evaluating it failed: ${errorText(err)})`,
-            tolerance,
-          )
-        : result(
-            entry.id,
-            k,
-            'error',
-            `${got ? 'evaluating the output failed' : 'run failed'}: ${errorText(err)}`,
-            tolerance,
-          );
+    const r = runFailure(entry.id, k, err, tensors.output?.shape, timed.outputShape, tolerance);
     r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
     r.modelReused = reused;
+    if (memo.reusedFrom !== undefined) r.runReusedFrom = memo.reusedFrom;
     return r;
   }
   const runMs = timed.runMs;
   const compareMs = now() - tr - runMs;
-
-  const labels = boundaryLabels(built.spec);
-  const checks: CheckResult[] = run.comparisons.map((c) => ({
-    ...tensorCheck(c, labels, built.spec),
-    tolerance: c.tolerance,
-  }));
-  for (const c of run.checks) {
-    checks.push({
-      name: `check:${c.name}`,
-      kind: 'other',
-      pass: c.result.pass,
-      metrics: null,
-      ...(c.result.pass ? {} : { reason: c.result.detail }),
-      actualValue: c.result.detail,
-    });
-  }
-  const summary = findSummary(ctx.manifest, k.model);
-  if (summary) {
-    const pc = built.paramCount;
-    if (pc instanceof Error) {
-      checks.push({
-        name: 'paramCount',
-        kind: 'paramCount',
-        pass: false,
-        metrics: null,
-        expectedValue: summary.totals,
-        reason: `paramCount() threw: ${errorText(pc)}`,
-      });
-    } else {
-      const same =
-        pc.total === summary.totals.total &&
-        pc.trainable === summary.totals.trainable &&
-        pc.nonTrainable === summary.totals.nonTrainable;
-      checks.push({
-        name: 'paramCount',
-        kind: 'paramCount',
-        pass: same,
-        metrics: null,
-        actualValue: { total: pc.total, trainable: pc.trainable, nonTrainable: pc.nonTrainable },
-        expectedValue: summary.totals,
-        ...(same
-          ? {}
-          : {
-              reason: `parameter count ${pc.total} (trainable ${pc.trainable}, non-trainable ${pc.nonTrainable}) but Keras reports ${summary.totals.total} (${summary.totals.trainable}, ${summary.totals.nonTrainable})`,
-            }),
-      });
-    }
-  }
-
-  const compared = statusOf(checks);
-  const status: CaseStatus = k.unexplained && UNEXPLAINED_OVERRIDES.includes(compared) ? 'unexplained' : compared;
+  const checks = caseChecks(run, built, ctx, k);
+  const { status, reason } = verdictOf(k, checks);
   const headline = checks.find((c) => c.kind === 'output' && c.metrics) ?? checks.find((c) => c.metrics);
-  let reason: string;
-  if (status === 'pass' || status === 'expected-divergence') {
-    let maxAbs = 0;
-    let maxUlp = 0;
-    for (const c of checks) {
-      if (!c.metrics || c.outcome) continue;
-      maxAbs = Math.max(maxAbs, metricRank(c.metrics.maxAbs));
-      maxUlp = Math.max(maxUlp, metricRank(c.metrics.maxUlp));
-    }
-    const passing = checks.filter((c) => !c.outcome).length;
-    const measured = checks.filter((c) => !c.outcome && c.metrics).length;
-    reason =
-      status === 'pass'
-        ? passReason(maxAbs, maxUlp, passing)
-        : divergenceReason(checks, maxAbs, maxUlp, passing, measured);
-  } else if (status === 'unexplained') {
-    // the measured error all the same (the comparison's own status said in words)
-    const measured = checks
-      .filter((c) => c.metrics)
-      .map(
-        (c) =>
-          `${c.name}: max abs error ${formatNumber(c.metrics!.maxAbs)}, ${c.metrics!.mismatches}/${c.metrics!.n} outside the tolerance`,
-      );
-    reason = `unexplained: ${k.unexplained!.reason}; compared here: ${compared === 'pass' ? 'within the tolerance (this adapter reproduces what explain did not: look at it)' : compared}${measured.length ? `; ${measured.join('; ')}` : ''}`;
-  } else {
-    const failing = checks.filter((c) => !c.pass);
-    reason =
-      failing
-        .map((c) => `${c.name}: ${c.reason ?? 'failed'}`)
-        .slice(0, 3)
-        .join('; ') + (failing.length > 3 ? `; and ${failing.length - 3} more` : '');
-  }
   return {
     adapter: entry.id,
     case: k.id,
@@ -461,6 +553,7 @@ export async function executeCase(
       ...(timed.programComputeMs !== undefined ? { programComputeMs: timed.programComputeMs } : {}),
     },
     modelReused: reused,
+    ...(memo.reusedFrom !== undefined ? { runReusedFrom: memo.reusedFrom } : {}),
     regression: null,
     part: 0,
   };

@@ -22,7 +22,7 @@ import { PROGRAM_STDERR_ENV } from '../adapters/external/process';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
 import type { CaseResult, WorkerInfo } from '../report/schema';
-import type { StartMessage, WorkerMessage } from './protocol';
+import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { willRegress, type RegressionWatch } from './regression';
 import { workerLaunch } from '../workers/precompiled-worker';
 import { signalMeaning, stopChildren, terminateChild } from '../util/signals';
@@ -86,6 +86,7 @@ export interface AdapterRun {
 // worker.ts beside this source; worker.js in the built package (dist/, `npm run build`).
 export const WORKER_FILE = path.join(__dirname, `worker${path.extname(__filename)}`);
 const STDERR_TAIL = 4000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const active = new Set<ChildProcess>();
 
@@ -155,17 +156,19 @@ function blank(adapter: string, c: string, status: CaseResult['status'], reason:
   };
 }
 
+/**
+ * Forks one worker for `tasks` and follows it until it exits. `deadline()` is the time the worker is
+ * killed at; it is asked again after every message (the adapter whose budget runs changes when the
+ * worker goes on to the next adapter of its group).
+ */
 async function superviseWorker(
-  job: AdapterJob,
-  cases: string[],
-  diagnoseAlso: string[],
-  skipProbe: boolean,
+  env: NodeJS.ProcessEnv,
+  tasks: AdapterTask[],
   opts: OrchestratorOptions,
-  deadline: number,
+  deadline: () => number,
   on: (m: WorkerMessage) => void,
 ): Promise<WorkerOutcome> {
   const launch = await workerLaunch(WORKER_FILE);
-  const watch = opts.regressionWatch?.(job.entry.id);
   return new Promise((resolve) => {
     const outcome: WorkerOutcome = {
       code: null,
@@ -178,12 +181,12 @@ async function superviseWorker(
     };
     let child: ChildProcess;
     const forkedAt = performance.now();
+    const label = tasks.map((t) => t.adapter).join('+');
     try {
       child = fork(launch.file, [], {
         execArgv: launch.execArgv,
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        // --verbose: an external program's stderr is passed through by its worker (forwarded below).
-        env: opts.verbose ? { ...workerEnv(job.entry), [PROGRAM_STDERR_ENV]: '1' } : workerEnv(job.entry),
+        env,
       });
     } catch (err) {
       outcome.spawnError = (err as Error).message;
@@ -195,27 +198,35 @@ async function superviseWorker(
       const joined = outcome.tail + chunk.toString('utf8');
       if (OOM_TEXT.test(joined)) outcome.oom = true;
       outcome.tail = joined.slice(-STDERR_TAIL);
-      if (opts.verbose) process.stderr.write(`[${job.entry.id}] ${chunk.toString('utf8')}`);
+      if (opts.verbose) process.stderr.write(`[${label}] ${chunk.toString('utf8')}`);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const remaining = Math.max(0, deadline - performance.now());
-    const timer = setTimeout(() => {
-      outcome.timedOut = true;
-      terminateChild(child);
-    }, remaining);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      const at = deadline();
+      if (at === Infinity) return; // every task done: the worker only exits now
+      // (setTimeout takes at most 2^31 - 1 ms; a longer delay would fire at once.)
+      const ms = Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now()));
+      timer = setTimeout(() => {
+        if (performance.now() < deadline()) return arm();
+        outcome.timedOut = true;
+        terminateChild(child);
+      }, ms);
+    };
+    arm();
     child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') {
-        outcome.startupMs ??= performance.now() - forkedAt;
-        return;
-      }
-      if (m.type === 'case-start') outcome.current = m.case;
+      if (m.type === 'ready') outcome.startupMs ??= performance.now() - forkedAt;
+      else if (m.type === 'case-start') outcome.current = m.case;
       else if (m.type === 'case-result') outcome.current = undefined;
       else if (m.type === 'diagnosis-start') outcome.diagnosing = m.case;
       else if (m.type === 'diagnosis') outcome.diagnosing = undefined;
+      else if (m.type === 'adapter-done') outcome.current = outcome.diagnosing = undefined;
       else if (m.type === 'fatal') outcome.fatal = m.error;
       else if (m.type === 'done') outcome.done = true;
       on(m);
+      if (!outcome.timedOut && (m.type === 'adapter-start' || m.type === 'adapter-done')) arm();
     });
     child.on('error', (err) => {
       outcome.spawnError ??= err.message;
@@ -230,15 +241,11 @@ async function superviseWorker(
     });
     const start: StartMessage = {
       type: 'start',
-      adapter: job.entry.id,
+      tasks,
       adapterModules: opts.adapterModules,
       adapterCommands: opts.adapterCommands ?? [],
       fixturesDir: opts.fixturesDir,
-      cases,
-      skipProbe,
       diagnose: Boolean(opts.diagnose),
-      diagnoseAlso,
-      ...(watch ? { regressionWatch: watch } : {}),
     };
     child.send(start, (err) => {
       if (err) outcome.spawnError ??= `cannot send the start message: ${err.message}`;
@@ -246,187 +253,374 @@ async function superviseWorker(
   });
 }
 
-async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<AdapterRun> {
-  const id = job.entry.id;
-  const t0 = performance.now();
-  const deadline = t0 + opts.timeoutMs;
-  const results = new Map<string, CaseResult>();
-  const run: AdapterRun = {
-    id,
-    available: true,
-    description: null,
-    worker: { processes: 0, exits: [] },
-    durationMs: 0,
-    workerStartupMs: 0,
-    results: [],
-  };
-  const settle = (r: CaseResult) => {
-    results.set(r.case, r);
-    opts.progress?.caseResult?.(r);
-  };
-  let probed = false;
-  let pending = [...job.cases];
-  opts.progress?.adapterStart?.(id);
-  if (job.notApplicable?.length) {
-    const na = new Set(job.notApplicable);
-    for (const c of pending)
-      if (na.has(c))
-        settle(blank(id, c, 'not-applicable', job.notApplicableReason ?? 'the adapter cannot run this case'));
-    pending = pending.filter((c) => !na.has(c));
+/** What the orchestrator knows of one adapter while its workers run; becomes its AdapterRun. */
+class AdapterState {
+  readonly id: string;
+  readonly run: AdapterRun;
+  readonly results = new Map<string, CaseResult>();
+  probed = false;
+  /** Cases without a result yet. */
+  pending: string[];
+  /** When its budget started (undefined until its turn comes). */
+  startedAt: number | undefined;
+  /** When its task ended while its worker went on with the next adapter of the group. */
+  endedAt: number | undefined;
+  /** With a baseline: this adapter's baseline errors (cases that will be 'regressed' are diagnosed too). */
+  private get watch(): RegressionWatch | undefined {
+    if (this.watchMemo === undefined) this.watchMemo = { value: this.opts.regressionWatch?.(this.id) };
+    return this.watchMemo.value;
+  }
+  private watchMemo: { value: RegressionWatch | undefined } | undefined;
+  /** Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first. */
+  private undiagnosedBecause = 'internal: the worker ended without diagnosing it';
+
+  constructor(
+    readonly job: AdapterJob,
+    private readonly opts: OrchestratorOptions,
+  ) {
+    this.id = job.entry.id;
+    this.pending = [...job.cases];
+    this.run = {
+      id: this.id,
+      available: true,
+      description: null,
+      worker: { processes: 0, exits: [] },
+      durationMs: 0,
+      workerStartupMs: 0,
+      results: [],
+    };
   }
 
-  const watch = opts.regressionWatch?.(id);
-  // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
-  let undiagnosedBecause = 'internal: the worker ended without diagnosing it';
-  const undiagnosed = (): string[] =>
-    opts.diagnose
-      ? [...results.values()]
+  /** Its turn: the budget starts now. */
+  begin(): void {
+    if (this.startedAt !== undefined) return;
+    this.startedAt = performance.now();
+    this.opts.progress?.adapterStart?.(this.id);
+    const na = new Set(this.job.notApplicable ?? []);
+    if (na.size === 0) return;
+    for (const c of this.pending)
+      if (na.has(c))
+        this.settle(
+          blank(this.id, c, 'not-applicable', this.job.notApplicableReason ?? 'the adapter cannot run this case'),
+        );
+    this.pending = this.pending.filter((c) => !na.has(c));
+  }
+
+  get deadline(): number {
+    return (this.startedAt ?? performance.now()) + this.opts.timeoutMs;
+  }
+
+  private get budget(): string {
+    return `${Math.round(this.opts.timeoutMs / 1000)} s`;
+  }
+
+  task(): AdapterTask {
+    const watch = this.watch;
+    return {
+      adapter: this.id,
+      cases: this.pending,
+      skipProbe: this.probed,
+      diagnoseAlso: this.undiagnosed(),
+      ...(watch ? { regressionWatch: watch } : {}),
+    };
+  }
+
+  settle(r: CaseResult): void {
+    this.results.set(r.case, r);
+    this.opts.progress?.caseResult?.(r);
+  }
+
+  private settleAll(status: CaseResult['status'], reason: string, except?: string): void {
+    for (const c of this.pending) if (c !== except) this.settle(blank(this.id, c, status, reason));
+  }
+
+  undiagnosed(): string[] {
+    return this.opts.diagnose
+      ? [...this.results.values()]
           .filter(
             (r) =>
-              (r.status === 'fail-numeric' || willRegress(r, watch)) && !r.diagnosis && r.diagnosisError === undefined,
+              (r.status === 'fail-numeric' || willRegress(r, this.watch)) &&
+              !r.diagnosis &&
+              r.diagnosisError === undefined,
           )
           .map((r) => r.case)
       : [];
+  }
 
-  while (pending.length > 0) {
-    run.worker.processes++;
-    const o = await superviseWorker(job, pending, undiagnosed(), probed, opts, deadline, (m) => {
-      if (m.type === 'probe') {
-        probed = true;
-        run.available = m.available;
-        if (!m.available) {
-          run.unavailableReason = m.reason ?? 'the probe gave no reason';
-          if (m.fix) run.fix = m.fix;
-          if (m.knownCrash) run.knownCrash = m.knownCrash;
-        }
-      } else if (m.type === 'describe') {
-        run.description = m.description;
-        if (m.error) run.describeError = m.error;
-      } else if (m.type === 'case-result') {
-        settle({ ...m.result, adapter: id });
-      } else if (m.type === 'diagnosis') {
-        const r = results.get(m.case);
-        if (!r) return;
-        if (m.diagnosis) r.diagnosis = m.diagnosis;
-        else r.diagnosisError = m.error ?? 'the diagnosis gave no result';
+  /** A message of its worker about this adapter. */
+  receive(m: WorkerMessage): void {
+    if (m.type === 'probe') {
+      this.probed = true;
+      this.run.available = m.available;
+      if (!m.available) {
+        this.run.unavailableReason = m.reason ?? 'the probe gave no reason';
+        if (m.fix) this.run.fix = m.fix;
+        if (m.knownCrash) this.run.knownCrash = m.knownCrash;
       }
-    });
-    run.workerStartupMs += o.startupMs ?? 0;
-    pending = pending.filter((c) => !results.has(c));
-    const budget = `${Math.round(opts.timeoutMs / 1000)} s`;
+    } else if (m.type === 'describe') {
+      this.run.description = m.description;
+      if (m.error) this.run.describeError = m.error;
+    } else if (m.type === 'case-result') {
+      this.settle({ ...m.result, adapter: this.id });
+    } else if (m.type === 'diagnosis') {
+      const r = this.results.get(m.case);
+      if (!r) return;
+      if (m.diagnosis) r.diagnosis = m.diagnosis;
+      else r.diagnosisError = m.error ?? 'the diagnosis gave no result';
+    }
+  }
 
-    if (!run.available) {
-      if (run.knownCrash) {
-        // Not run: the runtime would die of it. A crash, never a pass, and never just "unavailable".
-        run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'not started: known crash on this CPU' });
-        for (const c of pending) settle(blank(id, c, 'crashed', `not run: ${run.unavailableReason}`));
-        break;
-      }
-      run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'adapter unavailable' });
-      for (const c of pending)
-        settle(blank(id, c, 'unavailable', `${run.unavailableReason}${run.fix ? ` (fix: ${run.fix})` : ''}`));
-      break;
+  /** The worker said this adapter's task is over: what is still pending is settled as the worker left it. */
+  taskDone(): void {
+    this.pending = this.pending.filter((c) => !this.results.has(c));
+    this.settleUnavailable();
+  }
+
+  /** An unavailable adapter (known crash included): every pending case is settled with the reason. */
+  private settleUnavailable(): boolean {
+    if (this.run.available) return false;
+    if (this.run.knownCrash) {
+      // Not run: the runtime would die of it. A crash, never a pass, and never just "unavailable".
+      this.settleAll('crashed', `not run: ${this.run.unavailableReason}`);
+    } else {
+      this.settleAll('unavailable', `${this.run.unavailableReason}${this.run.fix ? ` (fix: ${this.run.fix})` : ''}`);
+    }
+    this.pending = [];
+    return true;
+  }
+
+  /** Exit record of a worker this adapter finished in (it may have gone on with other adapters). */
+  finishedIn(o: WorkerOutcome, after?: string): { code: number | null; signal: string | null; reason: string } {
+    const unavailable = this.run.knownCrash
+      ? 'not started: known crash on this CPU'
+      : !this.run.available
+        ? 'adapter unavailable'
+        : 'finished';
+    const clean = o.done && o.code === 0 && !o.timedOut;
+    if (clean || (after === undefined && !this.run.available))
+      return { code: o.code, signal: o.signal, reason: unavailable };
+    if (after === undefined) this.run.worker.stderrTail = o.tail;
+    const why = o.timedOut ? 'was killed when its budget ran out' : `ended: ${exitReason(o)}`;
+    return {
+      code: o.code,
+      signal: o.signal,
+      reason: after !== undefined ? `${unavailable}; the worker later ${why} (running ${after})` : exitReason(o),
+    };
+  }
+
+  /**
+   * The worker ended while this adapter's task ran: records why, settles the case it was running and,
+   * where that is the rule, the rest. Returns whether the rest goes on in a fresh worker.
+   */
+  workerEnded(o: WorkerOutcome): boolean {
+    this.pending = this.pending.filter((c) => !this.results.has(c));
+    if (!this.run.available) {
+      this.run.worker.exits.push(this.finishedIn(o));
+      this.settleUnavailable();
+      return false;
     }
     if (o.timedOut) {
-      const where = o.current
-        ? `case ${o.current}`
-        : o.diagnosing
-          ? `the diagnosis of case ${o.diagnosing}`
-          : probed
-            ? 'start-up'
-            : 'probe';
-      if (o.diagnosing) {
-        results.get(o.diagnosing)!.diagnosisError =
-          `not finished within the adapter's ${budget} budget (--timeout); the worker was killed`;
-        undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during the diagnosis of case ${o.diagnosing}`;
-      } else {
-        undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during ${where}`;
-      }
-      run.worker.exits.push({
-        code: o.code,
-        signal: o.signal,
-        reason: `killed after the ${budget} adapter budget ran out during ${where}`,
-      });
-      run.worker.stderrTail = o.tail;
-      if (o.current) {
-        settle(
-          blank(
-            id,
-            o.current,
-            'timeout',
-            `no result within the adapter's ${budget} budget (--timeout); the worker was killed`,
-          ),
-        );
-        for (const c of pending)
-          if (c !== o.current)
-            settle(
-              blank(
-                id,
-                c,
-                'skipped',
-                `not run: the adapter's ${budget} budget (--timeout) ran out during case ${o.current}`,
-              ),
-            );
-      } else {
-        for (const c of pending)
-          settle(
-            blank(
-              id,
-              c,
-              'timeout',
-              `the adapter's ${budget} budget (--timeout) ran out during ${where}; the worker was killed`,
-            ),
-          );
-      }
-      break;
+      this.timedOut(o);
+      return false;
     }
-    if (o.done && pending.length === 0 && o.code === 0) {
-      run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'finished' });
-      break;
+    if (o.done && this.pending.length === 0 && o.code === 0) {
+      this.run.worker.exits.push({ code: o.code, signal: o.signal, reason: 'finished' });
+      return false;
     }
+    return this.died(o);
+  }
+
+  private timedOut(o: WorkerOutcome): void {
+    const budget = this.budget;
+    const where = o.current
+      ? `case ${o.current}`
+      : o.diagnosing
+        ? `the diagnosis of case ${o.diagnosing}`
+        : this.probed
+          ? 'start-up'
+          : 'probe';
+    if (o.diagnosing) {
+      this.results.get(o.diagnosing)!.diagnosisError =
+        `not finished within the adapter's ${budget} budget (--timeout); the worker was killed`;
+      this.undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during the diagnosis of case ${o.diagnosing}`;
+    } else {
+      this.undiagnosedBecause = `not run: the adapter's ${budget} budget (--timeout) ran out during ${where}`;
+    }
+    this.run.worker.exits.push({
+      code: o.code,
+      signal: o.signal,
+      reason: `killed after the ${budget} adapter budget ran out during ${where}`,
+    });
+    this.run.worker.stderrTail = o.tail;
+    if (o.current) {
+      this.settle(
+        blank(
+          this.id,
+          o.current,
+          'timeout',
+          `no result within the adapter's ${budget} budget (--timeout); the worker was killed`,
+        ),
+      );
+      this.settleAll(
+        'skipped',
+        `not run: the adapter's ${budget} budget (--timeout) ran out during case ${o.current}`,
+        o.current,
+      );
+    } else {
+      this.settleAll(
+        'timeout',
+        `the adapter's ${budget} budget (--timeout) ran out during ${where}; the worker was killed`,
+      );
+    }
+    this.pending = [];
+  }
+
+  /** The worker died (or exited without a result for every case). True: the rest runs in a fresh worker. */
+  private died(o: WorkerOutcome): boolean {
     const reason = o.done && o.code === 0 ? 'worker finished without a result for every case' : exitReason(o);
-    run.worker.exits.push({
+    this.run.worker.exits.push({
       code: o.code,
       signal: o.signal,
       reason: o.diagnosing ? `${reason} during the diagnosis of case ${o.diagnosing}` : reason,
     });
-    run.worker.stderrTail = o.tail;
+    this.run.worker.stderrTail = o.tail;
     if (o.diagnosing) {
-      results.get(o.diagnosing)!.diagnosisError = `${reason} while diagnosing this case`;
-      undiagnosedBecause = `not run: ${reason} during the diagnosis of case ${o.diagnosing}`;
+      this.results.get(o.diagnosing)!.diagnosisError = `${reason} while diagnosing this case`;
+      this.undiagnosedBecause = `not run: ${reason} during the diagnosis of case ${o.diagnosing}`;
     } else {
-      undiagnosedBecause = `not run: ${reason}`;
+      this.undiagnosedBecause = `not run: ${reason}`;
     }
     if (o.current) {
-      settle(blank(id, o.current, 'crashed', `${reason} while running this case`));
-      pending = pending.filter((c) => c !== o.current);
-      continue; // the rest in a fresh worker
+      this.settle(blank(this.id, o.current, 'crashed', `${reason} while running this case`));
+      this.pending = this.pending.filter((c) => c !== o.current);
+      return this.pending.length > 0; // the rest in a fresh worker
     }
-    if (pending.length === 0) break; // died after its last result (e.g. in dispose): results stand
-    const when = probed ? 'before running any of these cases' : 'during the probe';
-    for (const c of pending) settle(blank(id, c, o.done ? 'error' : 'crashed', `${reason} ${when}`));
-    break;
+    if (this.pending.length === 0) return false; // died after its last result (e.g. in dispose): results stand
+    const when = this.probed ? 'before running any of these cases' : 'during the probe';
+    this.settleAll(o.done ? 'error' : 'crashed', `${reason} ${when}`);
+    this.pending = [];
+    return false;
   }
 
-  for (const c of undiagnosed()) results.get(c)!.diagnosisError = undiagnosedBecause;
-  run.durationMs = performance.now() - t0;
-  run.results = job.cases.map((c) => results.get(c) ?? blank(id, c, 'error', 'internal: no result recorded'));
-  opts.progress?.adapterDone?.(run);
-  return run;
+  /** Its task is over for good: the AdapterRun, every requested case with a result. */
+  finish(): AdapterRun {
+    for (const c of this.undiagnosed()) this.results.get(c)!.diagnosisError = this.undiagnosedBecause;
+    const end = this.endedAt ?? performance.now();
+    this.run.durationMs = end - (this.startedAt ?? end);
+    this.run.results = this.job.cases.map(
+      (c) => this.results.get(c) ?? blank(this.id, c, 'error', 'internal: no result recorded'),
+    );
+    this.opts.progress?.adapterDone?.(this.run);
+    return this.run;
+  }
 }
 
-/** Runs every job (at most opts.concurrency at once, started in the given order); results in job order. */
+/**
+ * Runs the adapters of one process group (or a single adapter) one after the other in worker
+ * processes: one worker for all of them while nothing goes wrong; after a worker dies, a fresh one for
+ * the cases and adapters left. Each adapter's budget starts when its turn comes.
+ */
+async function runAdapterGroup(jobs: AdapterJob[], opts: OrchestratorOptions): Promise<AdapterRun[]> {
+  const states = jobs.map((j) => new AdapterState(j, opts));
+  const byId = new Map(states.map((s) => [s.id, s]));
+  // Members of one unit have the same processEnv (workerUnits).
+  // --verbose: an external program's stderr is passed through by its worker (forwarded below).
+  const env = opts.verbose ? { ...workerEnv(jobs[0].entry), [PROGRAM_STDERR_ENV]: '1' } : workerEnv(jobs[0].entry);
+  let at = 0; // the adapter whose turn it is
+  while (at < states.length) {
+    const current = () => states[at];
+    current().begin();
+    if (current().pending.length === 0) {
+      // Nothing to run (every case not applicable): no worker.
+      current().finish();
+      at++;
+      continue;
+    }
+    current().run.worker.processes++;
+    const firstInWorker = at;
+    const finishedHere: AdapterState[] = [];
+    let readyFor: AdapterState | undefined;
+    let startedHere = false;
+    const o = await superviseWorker(
+      env,
+      states.slice(at).map((s) => s.task()),
+      opts,
+      () => current()?.deadline ?? Infinity,
+      (m) => {
+        if (m.type === 'ready') readyFor ??= current();
+        else if (m.type === 'adapter-start') {
+          if (m.adapter !== current()?.id) return;
+          startedHere = true;
+          if (at !== firstInWorker) current().run.worker.processes++;
+        } else if (m.type === 'adapter-done') {
+          const s = byId.get(m.adapter);
+          if (!s || s !== current()) return;
+          s.taskDone();
+          finishedHere.push(s);
+          at++;
+          if (at < states.length) s.endedAt = performance.now(); // the last one's time runs to the worker's exit
+          startedHere = false;
+          current()?.begin();
+        } else if ('adapter' in m) byId.get(m.adapter)?.receive(m);
+      },
+    );
+    if (readyFor) readyFor.run.workerStartupMs += o.startupMs ?? 0;
+    const after = at < states.length && startedHere ? current().id : undefined;
+    for (const s of finishedHere) {
+      s.run.worker.exits.push(s.finishedIn(o, after));
+      s.finish();
+    }
+    if (at >= states.length) break;
+    // It died before the next adapter began: not that adapter's fault; it starts in a fresh worker.
+    if (!startedHere && finishedHere.length > 0 && !o.timedOut) continue;
+    if (current().workerEnded(o)) continue;
+    current().finish();
+    at++;
+  }
+  return states.map((s) => s.run);
+}
+
+/**
+ * The jobs as units of work in their given order: adapters of one process group (with the same
+ * processEnv) together, where the first of them stands; every other adapter alone.
+ */
+export function workerUnits(jobs: AdapterJob[]): AdapterJob[][] {
+  const units: AdapterJob[][] = [];
+  const byGroup = new Map<string, AdapterJob[]>();
+  for (const j of jobs) {
+    const g = j.entry.processGroup;
+    if (g === undefined) {
+      units.push([j]);
+      continue;
+    }
+    const key = `${g}\u0000${JSON.stringify(j.entry.processEnv ?? {})}`;
+    const unit = byGroup.get(key);
+    if (unit) unit.push(j);
+    else {
+      const u = [j];
+      byGroup.set(key, u);
+      units.push(u);
+    }
+  }
+  return units;
+}
+
+/**
+ * Runs every job (at most opts.concurrency workers at once, started in the given order; the adapters
+ * of a process group in one worker, one after the other); results in job order.
+ */
 export async function runAdapterJobs(opts: OrchestratorOptions): Promise<AdapterRun[]> {
   if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1))
     throw new Error(`concurrency must be an integer >= 1, got ${opts.concurrency}`);
-  const out: AdapterRun[] = new Array(opts.jobs.length);
+  const units = workerUnits(opts.jobs);
+  const runs = new Map<AdapterJob, AdapterRun>();
   let next = 0;
   const lane = async () => {
-    while (next < opts.jobs.length) {
-      const i = next++;
-      out[i] = await runAdapter(opts.jobs[i], opts);
+    while (next < units.length) {
+      const unit = units[next++];
+      (await runAdapterGroup(unit, opts)).forEach((r, i) => runs.set(unit[i], r));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.jobs.length) }, lane));
-  return out;
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, units.length) }, lane));
+  return opts.jobs.map((j) => runs.get(j)!);
 }

@@ -4,19 +4,23 @@
  * here (segfault, abort, out of memory, uncaught exception) only ends this process: the orchestrator
  * records it and goes on.
  *
+ * A worker runs one adapter, or the adapters of one process group one after the other
+ * (AdapterEntry.processGroup: the browser adapters share this process's Chromium, launched once).
+ *
  * Cases are run grouped by model arguments (in first-appearance order), so each model is built once.
  * Then, unless turned off, every case that ended 'fail-numeric' (or passed but will be 'regressed'
- * against the baseline: StartMessage.regressionWatch) is diagnosed (./diagnose-failure),
+ * against the baseline: AdapterTask.regressionWatch) is diagnosed (./diagnose-failure),
  * the model still built first.
  */
 import { loadManifest } from '../golden/load';
-import type { FixtureCase } from '../golden/manifest';
+import type { FixtureCase, FixtureManifest } from '../golden/manifest';
 import type { Adapter, AdapterEntry, ProbeResult } from '../adapters/types';
 import { adapterPool } from '../adapters/pool';
+import { BROWSER_PROCESS_GROUP, BrowserHost } from '../adapters/browser/host';
 import { diagnoseFailure } from './diagnose-failure';
 import { willRegress } from './regression';
 import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
-import type { StartMessage, WorkerMessage } from './protocol';
+import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
 // The orchestrator going away (killed, interrupted) ends the worker: nobody will read the results.
@@ -39,62 +43,109 @@ function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): Fix
   return [...g.filter((k) => builtKeyOf(k) === builtKey), ...g.filter((k) => builtKeyOf(k) !== builtKey)];
 }
 
-async function work(start: StartMessage): Promise<void> {
-  await send({ type: 'ready' });
-  const entry: AdapterEntry | undefined = (
-    await adapterPool({ modules: start.adapterModules, commands: start.adapterCommands ?? [] })
-  ).entries.find((e) => e.id === start.adapter);
-  if (!entry) throw new Error(`worker: unknown adapter '${start.adapter}'`);
-  const adapter: Adapter = entry.create();
-
-  if (!start.skipProbe) {
-    let probe: ProbeResult;
-    try {
-      probe = await adapter.probe({ dedicatedProcess: true });
-    } catch (err) {
-      probe = { available: false, reason: `probe threw: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    await send({
-      type: 'probe',
-      available: probe.available,
-      reason: probe.reason,
-      fix: probe.fix,
-      ...(probe.knownCrash ? { knownCrash: probe.knownCrash } : {}),
-    });
-    if (!probe.available) return;
-    try {
-      await send({ type: 'describe', description: await adapter.describe() });
-    } catch (err) {
-      await send({ type: 'describe', description: null, error: err instanceof Error ? err.message : String(err) });
-    }
+/** Probe and describe; false when the adapter is unavailable (its cases are not run). */
+async function probeAndDescribe(adapter: Adapter, id: string): Promise<boolean> {
+  let probe: ProbeResult;
+  try {
+    probe = await adapter.probe({ dedicatedProcess: true });
+  } catch (err) {
+    probe = { available: false, reason: `probe threw: ${err instanceof Error ? err.message : String(err)}` };
   }
+  await send({
+    type: 'probe',
+    adapter: id,
+    available: probe.available,
+    reason: probe.reason,
+    fix: probe.fix,
+    ...(probe.knownCrash ? { knownCrash: probe.knownCrash } : {}),
+  });
+  if (!probe.available) return false;
+  try {
+    await send({ type: 'describe', adapter: id, description: await adapter.describe() });
+  } catch (err) {
+    await send({
+      type: 'describe',
+      adapter: id,
+      description: null,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+  return true;
+}
 
-  const manifest = loadManifest(start.fixturesDir);
-  const byId = new Map(manifest.cases.map((k) => [k.id, k]));
-  const lookup = (id: string): FixtureCase => {
-    const k = byId.get(id);
-    if (!k) throw new Error(`worker: case '${id}' is not in ${start.fixturesDir}/manifest.json`);
-    return k;
-  };
-  const cases = start.cases.map(lookup);
-  const toDiagnose = start.diagnose ? start.diagnoseAlso.map(lookup) : [];
-  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest };
+interface WorkerSetup {
+  start: StartMessage;
+  manifest: FixtureManifest;
+  lookup(id: string): FixtureCase;
+}
+
+/** One adapter's task: probe, its cases, the diagnoses of its numeric failures, dispose. */
+async function runTask(entry: AdapterEntry, task: AdapterTask, loadSetup: () => WorkerSetup): Promise<void> {
+  const id = entry.id;
+  const adapter = entry.create();
+  if (!task.skipProbe && !(await probeAndDescribe(adapter, id))) return;
+  const setup = loadSetup();
+  const { start } = setup;
+  const cases = task.cases.map(setup.lookup);
+  const toDiagnose = start.diagnose ? task.diagnoseAlso.map(setup.lookup) : [];
+  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest: setup.manifest, reuseRuns: true };
   for (const k of grouped(cases)) {
-    await send({ type: 'case-start', case: k.id });
+    await send({ type: 'case-start', adapter: id, case: k.id });
     const result = await executeCase(adapter, entry, k, ctx);
-    await send({ type: 'case-result', result });
-    if (start.diagnose && (result.status === 'fail-numeric' || willRegress(result, start.regressionWatch)))
+    await send({ type: 'case-result', adapter: id, result });
+    if (start.diagnose && (result.status === 'fail-numeric' || willRegress(result, task.regressionWatch)))
       toDiagnose.push(k);
   }
   for (const k of diagnosisOrder(toDiagnose, ctx.built?.key)) {
-    await send({ type: 'diagnosis-start', case: k.id });
+    await send({ type: 'diagnosis-start', adapter: id, case: k.id });
     const d = await diagnoseFailure(adapter, entry, k, ctx);
-    await send({ type: 'diagnosis', case: k.id, ...d });
+    await send({ type: 'diagnosis', adapter: id, case: k.id, ...d });
   }
   try {
     await adapter.dispose();
   } catch {
     /* results are already sent; a failing dispose does not change them */
+  }
+}
+
+async function work(start: StartMessage): Promise<void> {
+  await send({ type: 'ready' });
+  const pool = await adapterPool({ modules: start.adapterModules, commands: start.adapterCommands ?? [] });
+  const entries = start.tasks.map((t) => {
+    const entry = pool.entries.find((e) => e.id === t.adapter);
+    if (!entry) throw new Error(`worker: unknown adapter '${t.adapter}'`);
+    return entry;
+  });
+  let loaded: WorkerSetup | undefined;
+  // The manifest is read once, when the first available adapter needs it.
+  const setup = (): WorkerSetup => {
+    if (loaded) return loaded;
+    const manifest = loadManifest(start.fixturesDir);
+    const byId = new Map(manifest.cases.map((k) => [k.id, k]));
+    loaded = {
+      start,
+      manifest,
+      lookup: (id) => {
+        const k = byId.get(id);
+        if (!k) throw new Error(`worker: case '${id}' is not in ${start.fixturesDir}/manifest.json`);
+        return k;
+      },
+    };
+    return loaded;
+  };
+  // Browser adapters one after the other keep the one Chromium up in between (the host would close
+  // it a moment after an adapter lets go, and the next one would launch another).
+  const host =
+    entries.length > 1 && entries.some((e) => e.processGroup === BROWSER_PROCESS_GROUP) ? BrowserHost.shared() : null;
+  host?.acquire();
+  try {
+    for (const [i, task] of start.tasks.entries()) {
+      await send({ type: 'adapter-start', adapter: task.adapter });
+      await runTask(entries[i], task, setup);
+      await send({ type: 'adapter-done', adapter: task.adapter });
+    }
+  } finally {
+    host?.release();
   }
 }
 

@@ -29,6 +29,9 @@
  *   faulty-known-crash  probe finds a known crash on this CPU (probe result with knownCrash)
  *   faulty-env          its entry has processEnv; the probe says unavailable unless this process got it
  *                       (proves the runner and the bench fork adapters with their entry's processEnv)
+ *   faulty-group-first, faulty-group-segv, faulty-group-last
+ *                       one process group (AdapterEntry.processGroup): first and last are the reference,
+ *                       segv as faulty-segv; describe() settings give the worker's pid
  *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
  *                       batch_normalization_1) gets 1e-3 (RESNET_CONFORMANCE_FAULTY_LAYER_DELTA) added, everything else exact in float64
  *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
@@ -65,7 +68,9 @@ export type FaultMode =
   | 'capture-throw'
   | 'capture-segv'
   | 'fpe'
-  | 'known-crash';
+  | 'known-crash'
+  /** Exactly the reference (the process-group members that pass). */
+  | 'none';
 
 export const FAULT_MODES: readonly FaultMode[] = [
   'segv',
@@ -227,6 +232,27 @@ export class FaultyAdapter implements Adapter {
   }
 }
 
+/** Process-group members: describe() gives the worker's pid, which tells which process ran the adapter. */
+class GroupedAdapter extends FaultyAdapter {
+  constructor(member: string, mode: FaultMode) {
+    super(mode);
+    (this as { id: string }).id = `faulty-group-${member}`;
+  }
+
+  override async describe(): Promise<AdapterDescription> {
+    const d = await super.describe();
+    return { ...d, settings: { ...d.settings, pid: process.pid } };
+  }
+}
+
+/** The process group of the runner's tests (AdapterEntry.processGroup): first, segv, last, in one worker. */
+export const TEST_PROCESS_GROUP = 'faulty-test-group';
+const GROUP_MEMBERS: Array<[string, FaultMode]> = [
+  ['first', 'none'],
+  ['segv', 'segv'],
+  ['last', 'none'],
+];
+
 /** The adapter-module contract (src/adapters/pool.ts): `adapters: AdapterEntry[]`. */
 export const adapters: AdapterEntry[] = [
   ...FAULT_MODES.map((mode): AdapterEntry => ({
@@ -237,6 +263,14 @@ export const adapters: AdapterEntry[] = [
     ...(mode === 'env' ? { processEnv: { [ENV_CHECK_VAR]: ENV_CHECK_VALUE } } : {}),
     ...(mode === 'fpe' ? { isolate: true } : {}),
     create: () => new FaultyAdapter(mode),
+  })),
+  ...GROUP_MEMBERS.map(([member, mode]): AdapterEntry => ({
+    id: `faulty-group-${member}`,
+    summary: `test adapter: process group member (${mode})`,
+    profile: 'fp64-reference',
+    outOfTheBox: false,
+    processGroup: TEST_PROCESS_GROUP,
+    create: () => new GroupedAdapter(member, mode),
   })),
   {
     id: 'faulty-layer',

@@ -25,6 +25,9 @@ type Page = import('puppeteer-core').Page;
 
 export type FaultKind = 'crashed' | 'timeout' | 'device-lost';
 
+/** AdapterEntry.processGroup of the browser adapters: the runner runs them in one worker, so one Chromium. */
+export const BROWSER_PROCESS_GROUP = 'chromium';
+
 /** A page or browser failure (not an error of the computation itself): the runner's crashed / timeout. */
 export class BrowserFault extends Error {
   readonly kind: FaultKind;

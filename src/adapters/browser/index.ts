@@ -4,7 +4,7 @@ import { PageOrtWebDriver } from './ort-page-driver';
 import type { BrowserHost } from './host';
 import { TFJS_BROWSER_VARIANTS, TfjsBrowserAdapter } from './tfjs-browser';
 
-export { BrowserFault, BrowserHost, HostPage, defaultCallTimeoutMs } from './host';
+export { BROWSER_PROCESS_GROUP, BrowserFault, BrowserHost, HostPage, defaultCallTimeoutMs } from './host';
 export type { FaultKind } from './host';
 export { CHROMIUM_FIX, chromiumFlags, findChromium, gpuMode } from './chromium';
 export { TFJS_BROWSER_VARIANTS, TfjsBrowserAdapter } from './tfjs-browser';
