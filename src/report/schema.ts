@@ -124,6 +124,12 @@ export interface CheckMetrics {
   worst: WorstElement | null;
   nanActual: number;
   infMismatch: number;
+  /**
+   * The tolerance this comparison would have needed: the smallest atol that passes at the row's rtol
+   * (compare/metrics.ts neededAtol; 'Infinity': no atol passes, NaN/Inf). Absent in older reports and
+   * where shapes differ.
+   */
+  neededTolerance?: { atol: MetricNumber; rtol: number };
 }
 
 /**
@@ -393,5 +399,6 @@ export function checkMetricsOf(r: CompareResult): CheckMetrics {
     worst: r.worst,
     nanActual: r.nanActual,
     infMismatch: r.infMismatch,
+    ...(r.neededAtol !== null ? { neededTolerance: { atol: r.neededAtol, rtol: r.tolerance.rtol } } : {}),
   };
 }
