@@ -111,7 +111,7 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`- … and ${diverging.length - MAX_LISTED} more (see report.html / report.json)`);
     out.push('');
     out.push(
-      "<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
+      "<sub>Known divergences named in the tolerance table (src/compare/tolerances/): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
     );
     out.push('');
   }

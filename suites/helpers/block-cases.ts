@@ -22,7 +22,7 @@ export function blockCasesByModel(): Map<string, FixtureCase[]> {
 
 /**
  * Builds the cases' model in `adapter` and runs each case, judged for adapter `id` (its profile's
- * rows, and its KNOWN_DEFECTS entries of src/compare/tolerances.ts); returns the problems (failures,
+ * rows, and its entries in src/compare/tolerances/known-defects.ts); returns the problems (failures,
  * including an unexpected match of a known defect; a case diverging without, or not diverging
  * despite, a KNOWN_DEFECTS entry) and the measured error of every comparison.
  */

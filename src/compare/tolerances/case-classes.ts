@@ -31,8 +31,7 @@ export const CASE_CLASS_RECORDS = {
   'notebook-identity-resume': {
     roles: OUTPUT,
     revision: true,
-    description:
-      "the notebook's published identity-block resume values (public_tests.py, np.allclose atol=1e-5)",
+    description: "the notebook's published identity-block resume values (public_tests.py, np.allclose atol=1e-5)",
   },
   'notebook-conv-output': {
     roles: OUTPUT,
@@ -69,8 +68,7 @@ export const CASE_CLASS_RECORDS = {
   },
   'pretrained-resnet50-float64': {
     roles: PROBABILITIES,
-    description:
-      'the same trained ResNet-50 and inputs in a float64 Keras build (exact values), training=False',
+    description: 'the same trained ResNet-50 and inputs in a float64 Keras build (exact values), training=False',
   },
   'resnet50-inference': {
     roles: RESNET50,

@@ -18,8 +18,8 @@ export const REASONS = {
   'training-block':
     'training-mode BatchNorm normalizes by batch statistics over few values, which amplifies float32 rounding; Keras float32 carries it in its own values. About 2-3x the worst measured.',
   'training-resnet50':
-    "ill-conditioned in float32: with training=True every BatchNorm normalizes by batch statistics over few values (stage 5 at batch 1: 2x2 = 4 values per channel), which amplifies float32 rounding about 1e4-fold through the 53 BatchNorm layers; Keras float32 differs from its own float64 result by that much, so no float32 runtime can be held closer (the *-float64 rows hold the fp64 reference to the exact values). Activations drift with depth.",
-  'perturbed':
+    'ill-conditioned in float32: with training=True every BatchNorm normalizes by batch statistics over few values (stage 5 at batch 1: 2x2 = 4 values per channel), which amplifies float32 rounding about 1e4-fold through the 53 BatchNorm layers; Keras float32 differs from its own float64 result by that much, so no float32 runtime can be held closer (the *-float64 rows hold the fp64 reference to the exact values). Activations drift with depth.',
+  perturbed:
     'perturbed-parameters weights (every bias and BatchNorm parameter non-trivial, src/init/perturb.ts): gamma and 1/sqrt(variance) scale the float32 rounding, and values near 0 after Add and ReLU carry the rounding of their larger terms; about 2-3x the worst measured.',
   'float64-exact':
     'exact values (Keras float64) against the float64 reference: far stricter than the notebook, float64 against float64.',
@@ -28,8 +28,7 @@ export const REASONS = {
     "Keras's own float32 predictions of the trained model (moving variances up to 26) are off the exact values of a float64 Keras build, and float32 runtimes differ from Keras float32 by about twice that; about 2.5x the worst float32 adapter.",
   'pretrained-float64':
     "exact values from a float64 Keras build; some step of Keras's float64 inference path is not fully float64 (not found; below float32 resolution), so not held to 1e-14 as resnet50-training-float64. Still far stricter than the float32 row.",
-  'tf32':
-    'TF32 rounds convolution and matmul operands to 10 mantissa bits (rel 4.9e-4); about 2-3x the worst reference-tf32 error.',
+  tf32: 'TF32 rounds convolution and matmul operands to 10 mantissa bits (rel 4.9e-4); about 2-3x the worst reference-tf32 error.',
   'tf32-training':
     'TF32 rounding amplified by training-mode BatchNorm (batch statistics over few values): catches gross errors only.',
   'tf32-revision':
@@ -39,9 +38,8 @@ export const REASONS = {
   'revision-tf32-identity':
     "the revision published values computed with TF32 in some convolutions (explain: set-seed-2023 rng=stateful, tf32=conv3; learning-phase-v3 tf32=conv3, bn-epsilon 1e-6), which no float32/float64 arithmetic reproduces within the file's np.allclose(atol=1e-5); reference-tf32 passes its tf32-gpu row.",
   'revision-tf32-conv':
-    'the revision published convolutional-block values computed with TF32 in the third convolution (explain: set-seed-2023 rng=stateful, tf32=conv3, bn-epsilon 1e-3 reproduces them), which no float32/float64 arithmetic reproduces within the file\'s np.allclose defaults; reference-tf32 passes its tf32-gpu row.',
-  'f16':
-    'tfjs-webgl-f16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4 (scaled by the perturbed gamma and 1/sqrt(variance) where they apply); rtol 3e-3, atol about 1.5-3x the worst measured.',
+    "the revision published convolutional-block values computed with TF32 in the third convolution (explain: set-seed-2023 rng=stateful, tf32=conv3, bn-epsilon 1e-3 reproduces them), which no float32/float64 arithmetic reproduces within the file's np.allclose defaults; reference-tf32 passes its tf32-gpu row.",
+  f16: 'tfjs-webgl-f16: float16 textures keep 11 significant bits (ulp(1) = 9.8e-4), so every stored intermediate is rounded to rel 4.9e-4 (scaled by the perturbed gamma and 1/sqrt(variance) where they apply); rtol 3e-3, atol about 1.5-3x the worst measured.',
   'f16-training-divergence':
     'tfjs-webgl-f16: float16 rounding (rel 4.9e-4 per stored intermediate) amplified through 53 batch-statistics BatchNorms (see training-resnet50); as a tolerance this would be so loose that only NaN/Inf or a wrong shape fail it: an expected divergence instead.',
 } as const;
