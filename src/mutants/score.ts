@@ -24,7 +24,7 @@ import { LOGITS_SUFFIX } from '../model/builders';
 import type { ModelSpec } from '../model/types';
 import { sha256 } from '../util/fs';
 import { diagnoseFailure } from '../runner/diagnose-failure';
-import { builtKeyOf, executeCase, type EvaluationContext } from '../runner/execute-case';
+import { builtKeyOf, casesByModel, executeCase, type EvaluationContext } from '../runner/execute-case';
 import { describeModel, loadAndCheckFixtures } from '../runner/run';
 import { layerRoles, roleText } from '../diagnose/roles';
 import { mutantEntry } from './adapter';
@@ -157,12 +157,7 @@ function caseSpec(k: FixtureCase): ModelSpec {
 
 /** Cases grouped by the model they build, in first-appearance order (as the run's worker does). */
 function grouped(cases: readonly FixtureCase[]): FixtureCase[] {
-  const groups = new Map<string, FixtureCase[]>();
-  for (const k of cases) {
-    const key = builtKeyOf(k);
-    groups.set(key, [...(groups.get(key) ?? []), k]);
-  }
-  return [...groups.values()].flat();
+  return [...casesByModel(cases).values()].flat();
 }
 
 function targetsByModel(m: Mutant, cases: readonly FixtureCase[]): MutantModelTargets[] {

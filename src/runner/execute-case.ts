@@ -27,10 +27,17 @@ import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
-import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
-import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../golden/load';
+import { findSummary, loadCaseTensors } from '../golden/load';
 import type { FixtureCase, FixtureManifest } from '../golden/manifest';
-import { divergenceText, formatMetrics, runFixtureCase, type TensorComparison } from '../golden/run-case';
+import {
+  caseRows,
+  divergenceText,
+  formatMetrics,
+  runFixtureCase,
+  type CaseRows,
+  type TensorComparison,
+} from '../golden/run-case';
+import { builtKeyOf } from '../golden/by-model';
 import { buildModel } from '../model/model-args';
 import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
@@ -203,10 +210,7 @@ export interface BuildOutcome {
   error?: unknown;
 }
 
-/** What identifies the model a case needs built: its arguments, and its weights record when it has one. */
-export function builtKeyOf(k: FixtureCase): string {
-  return k.weights ? `${modelKey(k.model)} weights ${JSON.stringify(k.weights)}` : modelKey(k.model);
-}
+export { builtKeyOf, casesByModel } from '../golden/by-model';
 
 /**
  * Makes the adapter hold the model of case `k` (built with the notebook's initial weights from the
@@ -247,34 +251,14 @@ export async function executeCase(
 ): Promise<CaseResult> {
   const t0 = now();
   // Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first.
-  const applied = new Map<string, AppliedTolerance>();
-  const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
-  let tolerance: AppliedTolerance;
+  let rows: CaseRows;
   try {
-    const refs = [
-      undefined,
-      k.expected.output,
-      k.expected.resume,
-      k.expected.view,
-      ...Object.values(k.expected.intermediates ?? {}),
-    ];
-    for (const ref of refs) {
-      const key = toleranceKeyOf(k, ref);
-      if (!applied.has(rowName(key)))
-        applied.set(
-          rowName(key),
-          resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }, k.tolerance),
-        );
-    }
-    tolerance = applied.get(rowName(toleranceKeyOf(k)))!;
+    rows = caseRows(k, { adapter: entry.id, profile: entry.profile });
   } catch (err) {
     return result(entry.id, k, 'error', errorText(err), null);
   }
-  const tolFor = (key: ToleranceKey): AppliedTolerance => {
-    const t = applied.get(rowName(key));
-    if (!t) throw new Error(`internal: tolerance row ${key.caseClass} x ${key.role} was not looked up`);
-    return t;
-  };
+  const tolerance: AppliedTolerance = rows.own;
+  const tolFor = rows.rowFor;
 
   let tensors;
   const tf = now();
