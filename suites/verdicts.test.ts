@@ -19,7 +19,16 @@ import { mapWeights, type StoredWeight } from '../src/import/weights';
 import { makeRunId, printSummary } from '../src/cli/commands/run';
 import { parseReport, readReport } from '../src/report/read';
 import { renderAll } from '../src/report/render';
-import { REPORT_SCHEMA_VERSION, type CaseResult, type ConformanceReport } from '../src/report/schema';
+import {
+  CASE_STATUSES,
+  FAILING_STATUSES,
+  REPORT_SCHEMA_VERSION,
+  STATUS_TABLE,
+  statusInfo,
+  statusRank,
+  type CaseResult,
+  type ConformanceReport,
+} from '../src/report/schema';
 import { acquireOutDirLock, OUT_DIR_LOCK, OutDirBusyError } from '../src/report/write';
 import { diffReports } from '../src/runner/regression';
 import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
@@ -427,4 +436,28 @@ describe('6. compare across different fixture manifests', () => {
     ]);
     expect(rep.cases[0].fixtureSha256).not.toBe(rep.cases[1].fixtureSha256);
   }, 60_000);
+});
+
+describe('the one status table', () => {
+  test('the lists are derived from it: display order, run-failing, passing, within, comparison precedence', () => {
+    expect(CASE_STATUSES).toEqual(Object.keys(STATUS_TABLE));
+    expect(FAILING_STATUSES).toEqual([
+      'regressed',
+      'unexpected-match',
+      'unexplained',
+      'fail-numeric',
+      'fail-shape',
+      'error',
+      'crashed',
+      'timeout',
+    ]);
+    // a known divergence and a grown error are not failures of the case; nothing not run is a pass
+    expect(CASE_STATUSES.filter((s) => statusInfo(s).passing)).toEqual(['pass', 'expected-divergence', 'regressed']);
+    expect(CASE_STATUSES.filter((s) => statusInfo(s).passing && !statusInfo(s).within)).toEqual([
+      'expected-divergence',
+    ]);
+    expect(['unavailable', 'skipped'].map((s) => statusRank(s as never))).toEqual([2, 2]);
+    for (const s of FAILING_STATUSES.filter((x) => x !== 'regressed')) expect([s, statusRank(s)]).toEqual([s, 3]);
+    for (const s of CASE_STATUSES) expect(statusInfo(s).description.length).toBeGreaterThan(20);
+  });
 });

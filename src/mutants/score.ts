@@ -15,7 +15,7 @@
  *               bank's claim is wrong)
  *   false alarm a negative control (legitimate float32 behaviour) that did not pass
  */
-import type { CaseStatus } from '../report/schema';
+import { CASE_STATUSES, statusInfo, type CaseStatus } from '../report/schema';
 import type { FixtureCase } from '../golden/manifest';
 import { modelKey } from '../golden/load';
 import { FIXTURES_DIR } from '../golden/paths';
@@ -40,8 +40,8 @@ import {
 export const MUTATION_SCHEMA = 'resnet-conformance/mutation';
 export const MUTATION_VERSION = 1;
 
-/** Statuses that are not a failure of the case. */
-const PASSING: readonly CaseStatus[] = ['pass', 'expected-divergence'];
+/** Statuses that are not a failure of the case (nor of the run). */
+const PASSING: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).passing && !statusInfo(s).failsRun);
 
 export type MutantVerdict = 'caught' | 'survived' | 'equivalent' | 'equivalent-caught' | 'pass' | 'false-alarm';
 

@@ -9,7 +9,14 @@
 import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
-import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
+import {
+  CASE_STATUSES,
+  FAILING_STATUSES,
+  countsText,
+  statusLabel,
+  type AppliedTolerance,
+  type ConformanceReport,
+} from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
@@ -82,9 +89,7 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push('');
   }
 
-  const failing = report.results.filter(
-    (r) => !['pass', 'expected-divergence', 'unavailable', 'skipped'].includes(r.status),
-  );
+  const failing = report.results.filter((r) => FAILING_STATUSES.includes(r.status));
   if (failing.length) {
     out.push(`### Not passing (${failing.length})`);
     out.push('');

@@ -27,66 +27,9 @@ export type { RunInfo } from '../environment/run-info';
  */
 export const REPORT_SCHEMA_VERSION = 3;
 
-/**
- * Verdict of one adapter × case.
- *   pass          every check inside its tolerance
- *   expected-divergence  some tensors fall under an expected-divergence row of the tolerance table and
- *                 diverge as that row says (finite, right shape, beyond the tight bound); every other
- *                 check passes. Not a failure; reason = the row's reason and the tensors named
- *   unexpected-match  the tensors under an expected-divergence row all matched within its tight bound:
- *                 the divergence did not happen, the row is stale (a failure: fix the row)
- *   unexplained   a check of an imported notebook revision that no configuration explain searched
- *                 reproduces (the case's `unexplained`): compared and measured, never a pass; it fails the
- *                 run as `explain` exits 1 for it (error, crashed, timeout and fail-shape keep their status)
- *   fail-numeric  a value check outside tolerance (or NaN/Inf where the expected value is finite)
- *   fail-shape    an output/intermediate has the wrong shape, or a parameter count differs
- *   error         the adapter threw (build or run), or the case could not be evaluated
- *   crashed       the adapter's worker process died (signal, abort, out of memory, non-zero exit)
- *   timeout       the adapter's time budget ran out while this case was running
- *   unavailable   the adapter's probe says it cannot run here (reason + fix given)
- *   skipped       not run: the case does not apply to the adapter, or an earlier timeout used up the budget
- *   regressed     inside tolerance, but the error grew beyond the regression factor against the baseline
- */
-export type CaseStatus =
-  | 'pass'
-  | 'expected-divergence'
-  | 'unexpected-match'
-  | 'unexplained'
-  | 'fail-numeric'
-  | 'fail-shape'
-  | 'error'
-  | 'crashed'
-  | 'timeout'
-  | 'unavailable'
-  | 'skipped'
-  | 'regressed';
-
-export const CASE_STATUSES: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'regressed',
-  'unexpected-match',
-  'unexplained',
-  'fail-numeric',
-  'fail-shape',
-  'error',
-  'crashed',
-  'timeout',
-  'unavailable',
-  'skipped',
-];
-
-/** Statuses that make a run fail (exit code 1) regardless of how the adapter was selected. */
-export const FAILING_STATUSES: readonly CaseStatus[] = [
-  'regressed',
-  'unexpected-match',
-  'unexplained',
-  'fail-numeric',
-  'fail-shape',
-  'error',
-  'crashed',
-  'timeout',
-];
+// The statuses, how each counts and what it means: ./status-table.ts (the one status table).
+export { CASE_STATUSES, FAILING_STATUSES, STATUS_TABLE, statusInfo, statusRank, type CaseStatus } from './status-table';
+import { CASE_STATUSES, type CaseStatus } from './status-table';
 
 /**
  * The tolerance-table row a comparison was judged by (case class x tensor role x profile), and why.

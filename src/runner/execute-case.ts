@@ -42,7 +42,9 @@ import { buildModel } from '../model/model-args';
 import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import {
+  CASE_STATUSES,
   checkMetricsOf,
+  statusInfo,
   type AppliedTolerance,
   type CaseResult,
   type CaseStatus,
@@ -142,21 +144,12 @@ function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, 
 }
 
 /** What the comparisons of an unexplained case can give that becomes 'unexplained' (adapter faults stay). */
-const UNEXPLAINED_OVERRIDES: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'unexpected-match',
-  'fail-numeric',
-];
+const UNEXPLAINED_OVERRIDES: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).becomesUnexplained);
 
 /** Statuses a case's checks can give, weakest first (the strongest one found wins). */
-const CHECK_STATUS_ORDER: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'unexpected-match',
-  'fail-numeric',
-  'fail-shape',
-];
+const CHECK_STATUS_ORDER: readonly CaseStatus[] = CASE_STATUSES.filter(
+  (s) => statusInfo(s).fromComparisons !== undefined,
+).sort((a, b) => statusInfo(a).fromComparisons! - statusInfo(b).fromComparisons!);
 
 function statusOf(checks: CheckResult[]): CaseStatus {
   let s: CaseStatus = 'pass';
