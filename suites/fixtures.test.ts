@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { notApplicableBecause } from '../src/adapters/inference-only';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { metricRank } from '../src/compare/metrics';
 import { KerasAdapter } from '../src/adapters/keras';
@@ -146,6 +147,11 @@ describeEachAdapter('fixtures', (entry) => {
       }
 
       for (const k of cases) {
+        const na = notApplicableBecause(entry, k);
+        if (na) {
+          test.skip(`${k.id}: not-applicable: ${na}`, () => undefined);
+          continue;
+        }
         // The case is judged by the product's judge (src/golden/run-case.ts judgeCase), as a run judges it.
         const at = { adapter: entry.id, profile: entry.profile };
         const diverging = caseRows(k, at).divergenceRows;

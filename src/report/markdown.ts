@@ -13,6 +13,7 @@ import {
   CASE_STATUSES,
   FAILING_STATUSES,
   countsText,
+  notApplicableGroups,
   statusLabel,
   type AppliedTolerance,
   type ConformanceReport,
@@ -118,6 +119,19 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push(
       "<sub>Known divergences named in the tolerance table (src/compare/tolerances/): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
     );
+    out.push('');
+  }
+
+  const notApplicable = notApplicableGroups(report.results);
+  if (notApplicable.length) {
+    out.push(`### Not applicable (${report.summary.byStatus['not-applicable'] ?? 0})`);
+    out.push('');
+    for (const g of notApplicable)
+      out.push(
+        `- ${STATUS_ICON['not-applicable']} **${cell(g.adapter)}**: ${g.cases} case${g.cases === 1 ? '' : 's'} — ${cell(truncate(g.reason, 400))}`,
+      );
+    out.push('');
+    out.push('<sub>Not run: the adapter declares it cannot run these cases. Neither passes nor failures.</sub>');
     out.push('');
   }
 

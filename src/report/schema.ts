@@ -41,7 +41,31 @@ export type AppliedTolerance = ResolvedTolerance;
 
 /** Human name of a status (the summary lines; the JSON keeps the id). */
 export function statusLabel(s: CaseStatus): string {
-  return s === 'expected-divergence' ? 'expected divergence' : s === 'unexpected-match' ? 'unexpected match' : s;
+  return s === 'expected-divergence'
+    ? 'expected divergence'
+    : s === 'unexpected-match'
+      ? 'unexpected match'
+      : s === 'not-applicable'
+        ? 'not applicable'
+        : s;
+}
+
+/**
+ * The not-applicable results grouped by adapter and reason, for the renderers' one line per group
+ * ("litertjs-wasm: 12 cases not applicable — inference-only runtime ...").
+ */
+export function notApplicableGroups(
+  results: readonly CaseResult[],
+): Array<{ adapter: string; reason: string; cases: number }> {
+  const groups = new Map<string, { adapter: string; reason: string; cases: number }>();
+  for (const r of results) {
+    if (r.status !== 'not-applicable') continue;
+    const k = `${r.adapter}\u0000${r.reason}`;
+    const g = groups.get(k) ?? { adapter: r.adapter, reason: r.reason, cases: 0 };
+    g.cases++;
+    groups.set(k, g);
+  }
+  return [...groups.values()];
 }
 
 /** "150 pass, 4 expected divergence" for the non-zero counts, in CASE_STATUSES order. */

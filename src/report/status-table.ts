@@ -102,11 +102,18 @@ export const STATUS_TABLE = {
     description:
       "the adapter's probe says it cannot run here (reason + fix given); fails the run only when the adapter was named explicitly",
   },
+  'not-applicable': {
+    within: false,
+    passing: false,
+    failsRun: false,
+    description:
+      'not run: the adapter declares it cannot run this kind of case (an inference-only runtime, AdapterEntry.inferenceOnly, and a training-mode case); never a pass, never a failure, counted apart in every report format',
+  },
   skipped: {
     within: false,
     passing: false,
     failsRun: false,
-    description: 'not run: the case does not apply to the adapter, or an earlier timeout used up the budget',
+    description: 'not run: an earlier timeout used up the budget',
   },
 } as const satisfies Record<string, StatusInfo>;
 
@@ -128,7 +135,7 @@ export const FAILING_STATUSES: readonly CaseStatus[] = where((s) => s.failsRun);
 
 /**
  * How bad a status is when two reports are compared: 0 pass, 1 passing otherwise (a known divergence,
- * grown error), 2 not run (unavailable, skipped), 3 failing.
+ * grown error), 2 not run (unavailable, not-applicable, skipped), 3 failing.
  */
 export function statusRank(s: CaseStatus): 0 | 1 | 2 | 3 {
   const i = table[s];
