@@ -1,4 +1,5 @@
 import { allclose, compareArrays, compareTensors, float32Ulp, isClose, unravelIndex } from '../src/compare';
+import { neededToleranceText } from '../src/compare/metrics';
 import { Tensor } from '../src/tensor';
 
 const f32 = (xs: number[]) => new Float32Array(xs);
@@ -84,7 +85,6 @@ describe('compareArrays', () => {
       ulp: 1,
       fails: true,
     });
-    expect(strict.allcloseFailures).toBe(1);
     expect(strict.tolerance).toEqual({ atol: 0, rtol: 0, nanEqual: false });
   });
 
@@ -232,6 +232,42 @@ describe('compareArrays', () => {
     expect(() => compareArrays(f32([1]), f32([1]), { atol: -1, rtol: 0 })).toThrow(/atol/);
     expect(() => compareArrays(f32([1]), f32([1]), { atol: 0, rtol: NaN })).toThrow(/rtol/);
     expect(() => compareArrays(f32([1]), f32([1]), { atol: 0, rtol: 0, maxUlp: 1.5 } as never)).toThrow(/maxUlp/);
+  });
+});
+
+describe('needed tolerance (the smallest atol that passes at the row rtol)', () => {
+  // Planted errors: element 2 is off by 3e-3 at expected 10, element 4 by 5e-4 at expected 0.
+  const expected = f64([1, -2, 10, 0.5, 0]);
+  const planted = f64([1, -2, 10 + 3e-3, 0.5, 5e-4]);
+
+  test('is max(|a - e| - rtol*|e|) over the elements, and passes exactly at that atol and fails just below', () => {
+    const rtol = 1e-4;
+    const r = compareArrays(planted, expected, { atol: 0, rtol });
+    // element 2 needs 3e-3 - 1e-4*10 = 2e-3; element 4 needs 5e-4
+    expect(r.neededAtol).toBeCloseTo(2e-3, 12);
+    const need = r.neededAtol as number;
+    expect(compareArrays(planted, expected, { atol: need * (1 + 1e-9), rtol }).pass).toBe(true);
+    expect(compareArrays(planted, expected, { atol: need * 0.999, rtol }).pass).toBe(false);
+    expect(neededToleranceText(r.neededAtol, rtol)).toBe('needs atol 2.000e-3 at rtol 1.000e-4');
+  });
+
+  test('depends on the rtol; 0 when rtol alone passes; the same whether or not the tolerance passes', () => {
+    expect(compareArrays(planted, expected, { atol: 0, rtol: 0 }).neededAtol).toBeCloseTo(3e-3, 12);
+    // at rtol 1e-3, element 2 is within rtol alone (3e-3 <= 1e-2): only the one at 0 needs atol
+    expect(compareArrays(planted, expected, { atol: 1, rtol: 1e-3 }).neededAtol).toBeCloseTo(5e-4, 12);
+    expect(compareArrays(f64([1, 2]), f64([1, 2 + 1e-6]), { atol: 0, rtol: 1e-5 }).neededAtol).toBe(0);
+  });
+
+  test('NaN or Inf makes it unsatisfiable and says so; equal infinities and nanEqual NaNs need nothing', () => {
+    const nan = compareArrays(f64([1, NaN]), f64([1, 2]), { atol: 1, rtol: 1 });
+    expect(nan.neededAtol).toBe('Infinity');
+    expect(neededToleranceText(nan.neededAtol, 1e-5)).toBe('no atol passes at rtol 1.000e-5 (NaN/Inf)');
+    expect(compareArrays(f64([Infinity]), f64([3]), { atol: 0, rtol: 0 }).neededAtol).toBe('Infinity');
+    expect(
+      compareArrays(f64([Infinity, NaN]), f64([Infinity, NaN]), { atol: 0, rtol: 0, nanEqual: true }).neededAtol,
+    ).toBe(0);
+    const z = (shape: number[]): Tensor => ({ shape, data: f32([0, 0, 0, 0, 0, 0]) });
+    expect(compareTensors(z([2, 3]), z([3, 2]), { atol: 1, rtol: 0 }).neededAtol).toBeNull();
   });
 });
 

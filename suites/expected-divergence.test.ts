@@ -1,5 +1,5 @@
 /**
- * The expected-divergence status (src/compare/tolerances.ts rows { expectedDivergence }): judged
+ * The expected-divergence status (src/compare/tolerances/ rows { expectedDivergence }): judged
  * strictly by the runner (src/runner/execute-case.ts via src/golden/run-case.ts), reported apart from
  * passes in every format, never a regression against a baseline, and turned into a failure by a tight
  * match (the row is stale), a NaN or a wrong shape.

@@ -29,13 +29,12 @@ import { encodeFrame, FrameError, FrameReader, frameTensors, MAX_PAYLOAD_BYTES }
 import { ProgramProcess } from '../src/adapters/external/process';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
-import { resolveTolerance } from '../src/compare/tolerances';
 import { findSummary, loadCaseTensors, loadManifest } from '../src/golden/load';
 import type { FixtureCase } from '../src/golden/manifest';
 import { FIXTURES_DIR } from '../src/golden/paths';
-import { describeFailures, runFixtureCase } from '../src/golden/run-case';
+import { describeFailures, judgeCase } from '../src/golden/run-case';
 import { initModelWeights } from '../src/init';
-import { builtKeyOf, caseInitialWeights, executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { casesByModel, caseInitialWeights, executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { buildModel } from '../src/model/model-args';
 
 const ROOT = path.join(__dirname, '..');
@@ -79,12 +78,6 @@ function referenceCommand(...extra: string[]): string[] {
   return [process.execPath, '--require', TSX, REFERENCE_PROGRAM, ...extra];
 }
 
-function groupByModel(cases: FixtureCase[]): Map<string, FixtureCase[]> {
-  const m = new Map<string, FixtureCase[]>();
-  for (const k of cases) m.set(builtKeyOf(k), [...(m.get(builtKeyOf(k)) ?? []), k]);
-  return m;
-}
-
 /** The fixtures suite's loop (tests/fixtures.test.ts) for one command adapter over `cases`. */
 function goldenCases(
   entry: AdapterEntry,
@@ -107,7 +100,7 @@ function goldenCases(
     expect(d.notes.some((n) => n.includes('protocol version 1'))).toBe(true);
   });
 
-  for (const [key, group] of groupByModel(cases)) {
+  for (const [key, group] of casesByModel(cases)) {
     describe(`model ${key}`, () => {
       beforeAll(async () => {
         const spec = buildModel(group[0].model, { bnEpsilon: group[0].weights?.bnEpsilon });
@@ -120,9 +113,8 @@ function goldenCases(
 
       for (const k of group) {
         test(`${k.id} [${k.caseClass}]`, async () => {
-          const run = await runFixtureCase(adapter!, k, loadCaseTensors(FIXTURES_DIR, k), (key) =>
-            resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
-          );
+          const at = { adapter: entry.id, profile: entry.profile };
+          const run = await judgeCase(adapter!, at, k, loadCaseTensors(FIXTURES_DIR, k));
           const failures = describeFailures(run);
           if (failures.length)
             throw new Error(`${entry.id} (${entry.profile}) on ${k.id}:\n  ${failures.join('\n  ')}`);

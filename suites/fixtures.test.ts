@@ -14,16 +14,13 @@ import { notApplicableBecause } from '../src/adapters/inference-only';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { metricRank } from '../src/compare/metrics';
 import { KerasAdapter } from '../src/adapters/keras';
-import {
-  REFERENCE_PROBABILITY_CLASSES,
-  REFERENCE_PROBABILITY_MAX_ABS,
-  resolveTolerance,
-} from '../src/compare/tolerances';
-import { caseTensorRefs, findSummary, loadCaseTensors, loadManifest, toleranceKeyOf } from '../src/golden/load';
+import { REFERENCE_PROBABILITY_CLASSES, REFERENCE_PROBABILITY_MAX_ABS } from '../src/compare/tolerances';
+import { findSummary, loadCaseTensors, loadManifest } from '../src/golden/load';
 import type { FixtureCase } from '../src/golden/manifest';
 import { FIXTURES_DIR } from '../src/golden/paths';
-import { describeFailures, runFixtureCase, type CaseRun } from '../src/golden/run-case';
-import { builtKeyOf, caseInitialWeights } from '../src/runner/execute-case';
+import { caseRows, describeFailures, judgeCase, type CaseRun } from '../src/golden/run-case';
+import { casesByModel } from '../src/golden/by-model';
+import { caseInitialWeights } from '../src/runner/execute-case';
 import { buildModel } from '../src/model/model-args';
 import { describeEachAdapter } from './helpers/adapters';
 
@@ -34,11 +31,7 @@ const CASE_TIMEOUT_MS = 300_000;
 const manifest = loadManifest();
 
 /** Cases grouped by model and weights (as the runner builds them), so each adapter builds each model once. */
-const byModel = new Map<string, FixtureCase[]>();
-for (const k of manifest.cases) {
-  const key = builtKeyOf(k);
-  byModel.set(key, [...(byModel.get(key) ?? []), k]);
-}
+const byModel = casesByModel(manifest.cases);
 
 interface Worst {
   maxAbs: number;
@@ -101,18 +94,6 @@ function record(entry: AdapterEntry, run: CaseRun, k: FixtureCase, ms: number, w
   fs.appendFileSync(path.join(METRICS_DIR, `${entry.id}.jsonl`), `${lines.join('\n')}\n`);
 }
 
-/** The expected-divergence rows ("class x role") the tensors of case k fall under for a profile. */
-function divergenceRows(k: FixtureCase, profile: string, adapter: string): string[] {
-  const rows = new Set<string>();
-  for (const { role, ref } of caseTensorRefs(k)) {
-    if (role === 'input') continue;
-    const key = toleranceKeyOf(k, ref);
-    if (resolveTolerance(key.caseClass, key.role, profile, { adapter, caseId: k.id }).kind === 'expected-divergence')
-      rows.add(`${key.caseClass} x ${key.role}`);
-  }
-  return [...rows];
-}
-
 describeEachAdapter('fixtures', (entry) => {
   const worst = new Map<string, Worst>();
   const metricsFile = path.join(METRICS_DIR, `${entry.id}.jsonl`);
@@ -171,16 +152,16 @@ describeEachAdapter('fixtures', (entry) => {
           test.skip(`${k.id}: not-applicable: ${na}`, () => undefined);
           continue;
         }
-        const diverging = divergenceRows(k, entry.profile, entry.id);
+        // The case is judged by the product's judge (src/golden/run-case.ts judgeCase), as a run judges it.
+        const at = { adapter: entry.id, profile: entry.profile };
+        const diverging = caseRows(k, at).divergenceRows;
         const name = `${k.id} [${k.caseClass}]${diverging.length ? ` (expected divergence: ${diverging.join(', ')})` : ''}`;
         test(
           name,
           async () => {
             const expected = loadCaseTensors(FIXTURES_DIR, k);
             const t0 = Date.now();
-            const run = await runFixtureCase(adapter!, k, expected, (key) =>
-              resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }),
-            );
+            const run = await judgeCase(adapter!, at, k, expected);
             record(entry, run, k, Date.now() - t0, worst);
             // Failures include NaN/Inf, wrong shapes and unexpected tight matches under expected-divergence rows.
             const failures = describeFailures(run);

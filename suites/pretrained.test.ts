@@ -1,7 +1,7 @@
 /**
  * Pre-trained Keras models on every available adapter, against Keras's own predictions
  * (fixtures/generate/pretrained.py): imported weights (BatchNorm moving statistics included) must
- * give Keras's model.predict outputs within the tolerance table (src/compare/tolerances.ts) row of
+ * give Keras's model.predict outputs within the tolerance table (src/compare/tolerances/) row of
  * the case class x the adapter's precision profile:
  *  - the trained identity/convolutional blocks (committed, every format): 'pretrained-block-inference';
  *  - the trained ResNet-50 (fixtures/pretrained/models/, git-ignored, ~95 MB per format; committed

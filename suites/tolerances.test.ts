@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 /**
- * The tolerance table (src/compare/tolerances.ts): complete over (case class, tensor role, profile),
+ * The tolerance table (src/compare/tolerances/): complete over (case class, tensor role, profile),
  * reasoned, the notebook's tolerance the strictest for its published values, loosening only with
- * measured numbers, no tolerance so loose that it checks nothing (expected-divergence rows instead),
+ * measurements logged in docs/tolerances.md, no tolerance so loose that it checks nothing (expected-divergence rows instead),
  * and every row used by a committed fixture tensor (the revision-tf32 rows: by the baselines
  * suites/baseline-set.test.ts imports from suites/helpers/notebook-revisions).
  */
@@ -12,13 +12,17 @@ import {
   CASE_CLASS_DESCRIPTIONS,
   CASE_CLASS_ROLES,
   KNOWN_DEFECTS,
+  KNOWN_DEFECTS_BY_ADAPTER,
   LOSSY_PROFILES,
   PRECISION_PROFILES,
+  REASONS,
+  ROWS_BY_PROFILE,
   REFERENCE_PROBABILITY_CLASSES,
   REFERENCE_PROBABILITY_MAX_ABS,
   TOLERANCES,
   isExpectedDivergence,
   knownClassNames,
+  knownDefectFor,
   parseClassName,
   resolveTolerance,
   rowFor,
@@ -50,6 +54,13 @@ const tolerances = rows.filter(
 );
 const divergences = rows.filter(([, , , e]) => isExpectedDivergence(e));
 const tol = (c: CaseClass, role: string, p: string): ToleranceRow => rowFor(c, role, p);
+
+/** docs/tolerances.md, the measurement log: the entry of a row in its profile's section ('' when none). */
+const measurementsDoc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'tolerances.md'), 'utf8');
+function measurementEntry(cls: string, role: string, profile: string): string {
+  const section = measurementsDoc.split(/^### /m).find((s) => s.startsWith(`${profile}\n`)) ?? '';
+  return section.split('\n').find((l) => l.startsWith(`- **\`${cls}\` × \`${role}\`**`)) ?? '';
+}
 /**
  * Classes of imported revisions whose values only TF32 reproduces: every CPU profile is an expected
  * divergence, bounded by the revision file's own tolerance; used by imported baselines only.
@@ -116,8 +127,13 @@ describe('tolerance table', () => {
     '%s x %s x %s: an expected divergence with a measured reason and a tight bound',
     (cls, role, profile, e) => {
       if (!isExpectedDivergence(e)) throw new Error('not an expected divergence');
-      expect(e.expectedDivergence.reason).toMatch(/measured/i);
-      expect(e.expectedDivergence.reason).toMatch(/\d\.\d+/);
+      // the measured divergence is logged in docs/tolerances.md under the row
+      expect([cls, role, profile, measurementEntry(cls, role, profile)]).toEqual([
+        cls,
+        role,
+        profile,
+        expect.stringMatching(/measured.*\d\.\d+/i),
+      ]);
       expect(() => toleranceFor(cls, role, profile)).toThrow(/is an expected divergence/);
       const r = resolveTolerance(cls, role, profile);
       // Without a bound of its own, the fp32-cpu row of the same class and role is the tight bound.
@@ -137,15 +153,41 @@ describe('tolerance table', () => {
     },
   );
 
-  test('every tolerance looser than the notebook tolerance gives measured numbers', () => {
-    const unreasoned = tolerances
+  test('every tolerance looser than the notebook tolerance has measured numbers in docs/tolerances.md', () => {
+    const unmeasured = tolerances
       .filter(([cls, , , e]) => {
         const base = NOTEBOOK_PUBLISHED[cls] ?? NOTEBOOK_DEFAULT;
         return e.atol > base.atol || e.rtol > base.rtol;
       })
-      .filter(([, , , e]) => !/measured/i.test(e.reason) || !/\d(\.\d+)?e-\d|\d\.\d+/.test(e.reason))
+      .filter(([c, r, p]) => !/measured.*(\d(\.\d+)?e-\d|\d\.\d+)/i.test(measurementEntry(c, r, p)))
       .map(([c, r, p]) => `${c} x ${r} x ${p}`);
-    expect(unreasoned).toEqual([]);
+    expect(unmeasured).toEqual([]);
+    // every row has its entry, with the row's own numbers
+    for (const [c, r, p, e] of tolerances) {
+      const m = /— atol ([\d.e+-]+), rtol ([\d.e+-]+)\./.exec(measurementEntry(c, r, p));
+      expect([c, r, p, m && Number(m[1]), m && Number(m[2])]).toEqual([c, r, p, e.atol, e.rtol]);
+    }
+  });
+
+  test('reasons say why, once each: no measured numbers, dates, browser versions or hand-quoted needed tolerances; every reason used', () => {
+    const texts = Object.entries(REASONS);
+    expect(
+      texts
+        .filter(([, t]) => /measured:|\d(\.\d+)?e-\d+ abs|needs? atol|\b20\d\d-\d\d|Chromium \d|issue \d/i.test(t))
+        .map(([k]) => k),
+    ).toEqual([]);
+    expect(new Set(texts.map(([, t]) => t)).size).toBe(texts.length);
+    const used = new Set(Object.values(ROWS_BY_PROFILE).flatMap((lines) => lines.map((l) => l.reason)));
+    expect(texts.map(([k]) => k).filter((k) => !used.has(k as never))).toEqual([]);
+  });
+
+  test('the table reads one screen per profile: one line per row in table/<profile>.ts', () => {
+    const dir = path.join(__dirname, '..', 'src', 'compare', 'tolerances', 'table');
+    for (const [profile, lines] of Object.entries(ROWS_BY_PROFILE)) {
+      const text = fs.readFileSync(path.join(dir, `${profile}.ts`), 'utf8').split('\n');
+      const rowLines = text.filter((l) => /^\s*[td]\('/.test(l));
+      expect([profile, rowLines.length, text.length <= 50]).toEqual([profile, lines.length, true]);
+    }
   });
 
   test("the notebook's own tolerance is the fp64-reference entry for its published values, and nothing is stricter", () => {
@@ -272,6 +314,16 @@ describe('KNOWN_DEFECTS (runtime bugs keyed by adapter and case)', () => {
       expect(d.reproduce).toMatch(/\S{8}/);
       expect(d.seenWith).toMatch(/\d+\.\d+/);
     }
+  });
+
+  test('keyed by adapter id; the flat list and knownDefectFor follow the keyed table', () => {
+    for (const [adapter, defects] of Object.entries(KNOWN_DEFECTS_BY_ADAPTER))
+      for (const d of defects)
+        for (const c of d.cases)
+          expect(knownDefectFor(adapter, c)).toMatchObject({ adapters: [adapter], layer: d.layer });
+    expect(KNOWN_DEFECTS.length).toBe(Object.values(KNOWN_DEFECTS_BY_ADAPTER).flat().length);
+    expect(knownDefectFor('constructor', 'x')).toBeUndefined();
+    expect(knownDefectFor('reference', KNOWN_DEFECTS[0].cases[0])).toBeUndefined();
   });
 
   test('an adapter and case appear in at most one entry', () => {

@@ -19,7 +19,18 @@ import { mapWeights, type StoredWeight } from '../src/import/weights';
 import { makeRunId, printSummary } from '../src/cli/commands/run';
 import { parseReport, readReport } from '../src/report/read';
 import { renderAll } from '../src/report/render';
-import { REPORT_SCHEMA_VERSION, type CaseResult, type ConformanceReport } from '../src/report/schema';
+import { renderHtml } from '../src/report/html';
+import { renderJunit } from '../src/report/junit';
+import {
+  CASE_STATUSES,
+  FAILING_STATUSES,
+  REPORT_SCHEMA_VERSION,
+  STATUS_TABLE,
+  statusInfo,
+  statusRank,
+  type CaseResult,
+  type ConformanceReport,
+} from '../src/report/schema';
 import { acquireOutDirLock, OUT_DIR_LOCK, OutDirBusyError } from '../src/report/write';
 import { diffReports } from '../src/runner/regression';
 import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
@@ -427,4 +438,76 @@ describe('6. compare across different fixture manifests', () => {
     ]);
     expect(rep.cases[0].fixtureSha256).not.toBe(rep.cases[1].fixtureSha256);
   }, 60_000);
+});
+
+describe('the one status table', () => {
+  test('the lists are derived from it: display order, run-failing, passing, within, comparison precedence', () => {
+    expect(CASE_STATUSES).toEqual(Object.keys(STATUS_TABLE));
+    expect(FAILING_STATUSES).toEqual([
+      'regressed',
+      'unexpected-match',
+      'unexplained',
+      'fail-numeric',
+      'fail-shape',
+      'error',
+      'crashed',
+      'timeout',
+    ]);
+    // a known divergence and a grown error are not failures of the case; nothing not run is a pass
+    expect(CASE_STATUSES.filter((s) => statusInfo(s).passing)).toEqual(['pass', 'expected-divergence', 'regressed']);
+    expect(CASE_STATUSES.filter((s) => statusInfo(s).passing && !statusInfo(s).within)).toEqual([
+      'expected-divergence',
+    ]);
+    expect(['unavailable', 'skipped'].map((s) => statusRank(s as never))).toEqual([2, 2]);
+    for (const s of FAILING_STATUSES.filter((x) => x !== 'regressed')) expect([s, statusRank(s)]).toEqual([s, 3]);
+    for (const s of CASE_STATUSES) expect(statusInfo(s).description.length).toBeGreaterThan(20);
+  });
+});
+
+/** The float64 reference with a planted error: +delta on one output element. */
+class Shifted extends ReferenceAdapter {
+  constructor(
+    private readonly index: number,
+    private readonly delta: number,
+  ) {
+    super({ precision: 'fp64' });
+  }
+  override async run(x: Tensor, opts: RunOptions): Promise<RunResult> {
+    const r = await super.run(x, opts);
+    const data = Float64Array.from(r.output.data);
+    data[this.index] += this.delta;
+    return { ...r, output: { shape: r.output.shape, data } };
+  }
+}
+
+describe('the tolerance a comparison would have needed', () => {
+  test('a planted error of 1e-3 on one element: report metrics hold delta - rtol*|expected| at the row rtol, and the failure says "needs atol"', async () => {
+    const manifest = loadManifest(fx);
+    const k = manifest.cases.find((c) => c.caseClass === 'block-inference' && c.expected.output && !c.weights)!;
+    const delta = 1e-3;
+    const r = await evaluateOn(new Shifted(3, delta), 'planted-shift', k.id);
+    expect(r.status).toBe('fail-numeric');
+    const out = r.checks.find((c) => c.name === 'output')!;
+    const w = out.metrics!.worst!;
+    expect(w.flatIndex).toBe(3);
+    const rtol = out.tolerance!.rtol;
+    const expected = w.expected as number;
+    const need = out.metrics!.neededTolerance!;
+    expect(need.rtol).toBe(rtol);
+    // the reference is exact to ~1e-15 elsewhere: the planted element decides
+    expect(need.atol as number).toBeCloseTo(delta - rtol * Math.abs(expected), 12);
+    expect(r.reason).toMatch(/needs atol 9\.\d+e-4 at rtol 1\.000e-5/);
+    // the passing checks carry it too (0 or a float64 rounding)
+    for (const c of r.checks.filter((x) => x.pass && x.metrics))
+      expect(c.metrics!.neededTolerance!.atol).toBeLessThan(1e-9);
+  }, 120_000);
+
+  test('HTML and JUnit show it for a check that has it', () => {
+    const report = sampleReport();
+    const failing = report.results.find((x) => x.checks.some((c) => !c.pass && c.metrics))!;
+    const check = failing.checks.find((c) => !c.pass && c.metrics)!;
+    check.metrics!.neededTolerance = { atol: 2.5e-4, rtol: 1e-5 };
+    expect(renderHtml(report)).toContain('needs atol 2.500e-4 at rtol 1.000e-5');
+    expect(renderJunit(report)).toContain('needs atol 2.500e-4 at rtol 1.000e-5');
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Known native crashes of a runtime on some CPUs: what dies, where it was seen, how to reproduce it
  * outside the harness and how to avoid it (docs/cpu-dependent.md). Unlike a known numeric defect
- * (src/compare/tolerances.ts, keyed by adapter and case) a crash is keyed by environment: runtime
+ * (src/compare/tolerances/, keyed by adapter and case) a crash is keyed by environment: runtime
  * version × CPU. It is detected before it bites: a probe runs the smallest crashing operation in a
  * child process, and the answer is cached per machine (CPU identity, runtime version and the
  * environment switch that avoids it), so the first adapter probe on a machine pays one process start

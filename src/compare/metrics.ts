@@ -33,6 +33,11 @@
  *   maxUlp  max float32Ulp(a, e): distance in float32 units in the last place
  *           between Math.fround(a) and Math.fround(e), also for float64 data.
  *           (float64 values beyond the float32 range round to ±Inf first.)
+ *   neededAtol  the smallest atol that would pass at the comparison's rtol:
+ *           max over elements of |a − e| − rtol·|e|, at least 0 (0: rtol alone passes).
+ *           'Infinity' when no atol can pass (a NaN/Inf element that is not close);
+ *           null when shapes differ. As Polygraphy reports the tolerance an output
+ *           would have needed; tolerance reasons need not quote it by hand.
  *   worst   the failing element with the largest abs error (the first one on
  *           ties, so the first NaN/Inf failure if any); if nothing fails, the
  *           element with the largest abs error; null when n = 0.
@@ -103,10 +108,13 @@ export interface CompareResult {
   nanExpected: number;
   /** Elements where at least one side is ±Inf and the two are not equal (NaN pairs not included). */
   infMismatch: number;
-  /** Elements failing allclose (the pass rule: equal to mismatches; kept for readers of the field). */
-  allcloseFailures: number;
   /** Elements left out of maxRel because expected is ±0. */
   relSkippedZeros: number;
+  /**
+   * The smallest atol that passes every element at tolerance.rtol (max of |a − e| − rtol·|e|, at
+   * least 0); 'Infinity' when none can (a NaN/Inf element that is not close); null when shapes differ.
+   */
+  neededAtol: MetricNumber;
   tolerance: { atol: number; rtol: number; nanEqual: boolean };
   /** Present (and pass = false) when compareTensors got different shapes. */
   shapeMismatch?: { actual: number[]; expected: number[] };
@@ -124,6 +132,17 @@ export interface FiniteMetrics {
 export function finiteMetricsText(f: FiniteMetrics | undefined): string {
   if (!f) return '';
   return `; over the ${f.n} finite elements: maxAbs ${formatNumber(f.maxAbs, 3)}, maxRel ${formatNumber(f.maxRel, 3)}, maxUlp ${formatNumber(f.maxUlp, 3)}`;
+}
+
+/**
+ * The tolerance a comparison would have needed, as Polygraphy reports it: "needs atol 2.3e-08 at rtol 1e-5"
+ * (0: rtol alone passes), "no atol passes at rtol 1e-5 (NaN/Inf)", or '' when not measured.
+ */
+export function neededToleranceText(neededAtol: MetricNumber | undefined, rtol: number): string {
+  if (neededAtol === null || neededAtol === undefined) return '';
+  if (neededAtol === 'NaN' || neededAtol === 'Infinity')
+    return `no atol passes at rtol ${formatNumber(rtol, 3)} (NaN/Inf)`;
+  return `needs atol ${formatNumber(neededAtol, 3)} at rtol ${formatNumber(rtol, 3)}`;
 }
 
 /** A metric as a number for arithmetic and ranking: 'NaN' -> NaN, 'Infinity' and null (unknown) -> Infinity. */
@@ -284,7 +303,6 @@ export function compareArrays(
   const eBits = float32Bits(expected);
 
   let mismatches = 0;
-  let allcloseFailures = 0;
   let nanActual = 0;
   let nanExpected = 0;
   let infMismatch = 0;
@@ -292,6 +310,7 @@ export function compareArrays(
   let maxAbs = 0;
   let maxRel = 0;
   let maxUlp = 0;
+  let neededAtol = 0;
   let nanError = false;
   let finiteN = 0;
   let finiteAbs = 0;
@@ -315,7 +334,10 @@ export function compareArrays(
       // Ranked as infinite (so the first NaN failure is the worst element); reported as NaN.
       err = close ? 0 : Infinity;
       ulp = err;
-      if (!close) nanError = true;
+      if (!close) {
+        nanError = true;
+        neededAtol = Infinity;
+      }
     } else if (a === e) {
       close = true; // covers −0 vs +0 and equal infinities
       err = 0;
@@ -332,11 +354,14 @@ export function compareArrays(
         // One side is ±Inf, or (float64 data only) the difference overflows.
         if (!bothFinite) infMismatch++;
         close = false;
+        neededAtol = Infinity;
         rel = Infinity;
         maxRel = Infinity;
       } else {
         const ae = e < 0 ? -e : e;
         close = err <= atol + rtol * ae;
+        const need = err - rtol * ae;
+        if (need > neededAtol) neededAtol = need;
         if (ae === 0) relSkippedZeros++;
         else {
           rel = err / ae;
@@ -355,7 +380,6 @@ export function compareArrays(
         if (ulp > finiteUlp) finiteUlp = ulp;
       }
     }
-    if (!close) allcloseFailures++;
     if (err > maxAbs) maxAbs = err;
     if (ulp > maxUlp) maxUlp = ulp;
     if (err > worstAllErr) {
@@ -412,8 +436,8 @@ export function compareArrays(
     nanActual,
     nanExpected,
     infMismatch,
-    allcloseFailures,
     relSkippedZeros,
+    neededAtol: metricOf(neededAtol),
     tolerance: { atol, rtol, nanEqual },
   };
 }
@@ -444,8 +468,8 @@ export function compareTensors(actual: Tensor, expected: Tensor, tol: Tolerance)
       nanActual: 0,
       nanExpected: 0,
       infMismatch: 0,
-      allcloseFailures: n,
       relSkippedZeros: 0,
+      neededAtol: null,
       tolerance: { atol: tol.atol, rtol: tol.rtol, nanEqual: tol.nanEqual ?? false },
       shapeMismatch: { actual: [...actual.shape], expected: [...expected.shape] },
     };

@@ -15,7 +15,7 @@
  *               bank's claim is wrong)
  *   false alarm a negative control (legitimate float32 behaviour) that did not pass
  */
-import type { CaseStatus } from '../report/schema';
+import { CASE_STATUSES, statusInfo, type CaseStatus } from '../report/schema';
 import type { FixtureCase } from '../golden/manifest';
 import { modelKey } from '../golden/load';
 import { FIXTURES_DIR } from '../golden/paths';
@@ -24,7 +24,7 @@ import { LOGITS_SUFFIX } from '../model/builders';
 import type { ModelSpec } from '../model/types';
 import { sha256 } from '../util/fs';
 import { diagnoseFailure } from '../runner/diagnose-failure';
-import { builtKeyOf, executeCase, type EvaluationContext } from '../runner/execute-case';
+import { builtKeyOf, casesByModel, executeCase, type EvaluationContext } from '../runner/execute-case';
 import { describeModel, loadAndCheckFixtures } from '../runner/run';
 import { layerRoles, roleText } from '../diagnose/roles';
 import { mutantEntry } from './adapter';
@@ -40,8 +40,8 @@ import {
 export const MUTATION_SCHEMA = 'resnet-conformance/mutation';
 export const MUTATION_VERSION = 1;
 
-/** Statuses that are not a failure of the case. */
-const PASSING: readonly CaseStatus[] = ['pass', 'expected-divergence'];
+/** Statuses that are not a failure of the case (nor of the run). */
+const PASSING: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).passing && !statusInfo(s).failsRun);
 
 export type MutantVerdict = 'caught' | 'survived' | 'equivalent' | 'equivalent-caught' | 'pass' | 'false-alarm';
 
@@ -157,12 +157,7 @@ function caseSpec(k: FixtureCase): ModelSpec {
 
 /** Cases grouped by the model they build, in first-appearance order (as the run's worker does). */
 function grouped(cases: readonly FixtureCase[]): FixtureCase[] {
-  const groups = new Map<string, FixtureCase[]>();
-  for (const k of cases) {
-    const key = builtKeyOf(k);
-    groups.set(key, [...(groups.get(key) ?? []), k]);
-  }
-  return [...groups.values()].flat();
+  return [...casesByModel(cases).values()].flat();
 }
 
 function targetsByModel(m: Mutant, cases: readonly FixtureCase[]): MutantModelTargets[] {

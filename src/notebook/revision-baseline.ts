@@ -254,7 +254,7 @@ export function writeBaseline(
     };
     if (viewCase) fc.view = { steps: k.steps, text: k.view };
     if (weights) fc.weights = weights;
-    // one verdict: the check's own tolerance judges it in the run as in explain (src/compare/tolerances.ts)
+    // one verdict: the check's own tolerance judges it in the run as in explain (src/compare/tolerances/)
     fc.tolerance = { atol: k.tolerance!.atol, rtol: k.tolerance!.rtol, from: k.tolerance!.from };
     if (per && !per.config) {
       const why = `no configuration explain searched reproduces ${k.id} (${k.view} vs ${k.expected!.valuesFrom.file}:${k.expected!.valuesFrom.line}; closest ${configText(per.closest)}, ${per.ratio === Infinity ? 'not computable' : `${per.ratio.toFixed(2)}x its tolerance`})`;

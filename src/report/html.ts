@@ -5,6 +5,7 @@
  * diagnosis of failing cases (charts and tables from src/diagnose/render.ts), adapters, per-result details (checks, metrics, tolerance, timings), performance (when the report has a perf
  * section), environment.
  */
+import { neededToleranceText } from '../compare/metrics';
 import { perfHtml } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
 import { renderErrorChart, type Series } from './chart';
@@ -17,6 +18,7 @@ import {
   notApplicableGroups,
   statusLabel,
   type CaseResult,
+  type CheckMetrics,
   type ConformanceReport,
 } from './schema';
 import {
@@ -217,12 +219,17 @@ function adapters(report: ConformanceReport): string {
   return `${notApplicable}<table><thead><tr><th>adapter</th><th>summary</th><th>profile</th><th>available</th><th>runtime / device</th><th>precision</th><th>settings</th><th>results</th><th>time</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** "needs atol X at rtol R" of a comparison (the smallest atol that passes at its row's rtol). */
+function neededText(m: CheckMetrics | null): string {
+  return m?.neededTolerance ? neededToleranceText(m.neededTolerance.atol, m.neededTolerance.rtol) : '';
+}
+
 function details(report: ConformanceReport): string {
   return report.results
     .map((r) => {
       const t = r.tolerance;
       const checks = r.checks.length
-        ? `<table><thead><tr><th>check</th><th>ok</th><th>max abs</th><th>max rel</th><th>max ULP</th><th>mismatch</th><th>worst index</th><th>actual</th><th>expected</th><th>tolerance</th><th>note</th></tr></thead><tbody>${r.checks
+        ? `<table><thead><tr><th>check</th><th>ok</th><th>max abs</th><th>max rel</th><th>max ULP</th><th>mismatch</th><th>needed</th><th>worst index</th><th>actual</th><th>expected</th><th>tolerance</th><th>note</th></tr></thead><tbody>${r.checks
             .map((c) => {
               const m = c.metrics;
               const w = m?.worst;
@@ -235,7 +242,7 @@ function details(report: ConformanceReport): string {
               return (
                 `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? `${formatNumber(m.maxAbs)}${m.finite ? `<br><span class="small" title="over the ${m.finite.n} finite elements">finite: ${formatNumber(m.finite.maxAbs)}</span>` : ''}` : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>` +
                 `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>` +
-                `<td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>` +
+                `<td class="small">${h(neededText(m)) || '–'}</td><td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>` +
                 `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`
               );
             })

@@ -11,6 +11,7 @@ import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
 import {
   CASE_STATUSES,
+  FAILING_STATUSES,
   countsText,
   notApplicableGroups,
   runtimeDriftLines,
@@ -110,9 +111,7 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push('');
   }
 
-  const failing = report.results.filter(
-    (r) => !['pass', 'expected-divergence', 'unavailable', 'not-applicable', 'skipped'].includes(r.status),
-  );
+  const failing = report.results.filter((r) => FAILING_STATUSES.includes(r.status));
   if (failing.length) {
     out.push(`### Not passing (${failing.length})`);
     out.push('');
@@ -139,7 +138,7 @@ export function renderMarkdown(report: ConformanceReport): string {
       out.push(`- … and ${diverging.length - MAX_LISTED} more (see report.html / report.json)`);
     out.push('');
     out.push(
-      "<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
+      "<sub>Known divergences named in the tolerance table (src/compare/tolerances/): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
     );
     out.push('');
   }

@@ -29,71 +29,9 @@ export type { RuntimePackageState } from '../adapters/runtime-packages';
  */
 export const REPORT_SCHEMA_VERSION = 3;
 
-/**
- * Verdict of one adapter × case.
- *   pass          every check inside its tolerance
- *   expected-divergence  some tensors fall under an expected-divergence row of the tolerance table and
- *                 diverge as that row says (finite, right shape, beyond the tight bound); every other
- *                 check passes. Not a failure; reason = the row's reason and the tensors named
- *   unexpected-match  the tensors under an expected-divergence row all matched within its tight bound:
- *                 the divergence did not happen, the row is stale (a failure: fix the row)
- *   unexplained   a check of an imported notebook revision that no configuration explain searched
- *                 reproduces (the case's `unexplained`): compared and measured, never a pass; it fails the
- *                 run as `explain` exits 1 for it (error, crashed, timeout and fail-shape keep their status)
- *   fail-numeric  a value check outside tolerance (or NaN/Inf where the expected value is finite)
- *   fail-shape    an output/intermediate has the wrong shape, or a parameter count differs
- *   error         the adapter threw (build or run), or the case could not be evaluated
- *   crashed       the adapter's worker process died (signal, abort, out of memory, non-zero exit)
- *   timeout       the adapter's time budget ran out while this case was running
- *   unavailable   the adapter's probe says it cannot run here (reason + fix given)
- *   not-applicable  not run: the adapter declares it cannot run this kind of case (an inference-only
- *                 runtime, AdapterEntry.inferenceOnly, and a training-mode case); never a pass, never a
- *                 failure, counted apart in every report format
- *   skipped       not run: an earlier timeout used up the budget
- *   regressed     inside tolerance, but the error grew beyond the regression factor against the baseline
- */
-export type CaseStatus =
-  | 'pass'
-  | 'expected-divergence'
-  | 'unexpected-match'
-  | 'unexplained'
-  | 'fail-numeric'
-  | 'fail-shape'
-  | 'error'
-  | 'crashed'
-  | 'timeout'
-  | 'unavailable'
-  | 'not-applicable'
-  | 'skipped'
-  | 'regressed';
-
-export const CASE_STATUSES: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'regressed',
-  'unexpected-match',
-  'unexplained',
-  'fail-numeric',
-  'fail-shape',
-  'error',
-  'crashed',
-  'timeout',
-  'unavailable',
-  'not-applicable',
-  'skipped',
-];
-
-/** Statuses that make a run fail (exit code 1) regardless of how the adapter was selected. */
-export const FAILING_STATUSES: readonly CaseStatus[] = [
-  'regressed',
-  'unexpected-match',
-  'unexplained',
-  'fail-numeric',
-  'fail-shape',
-  'error',
-  'crashed',
-  'timeout',
-];
+// The statuses, how each counts and what it means: ./status-table.ts (the one status table).
+export { CASE_STATUSES, FAILING_STATUSES, STATUS_TABLE, statusInfo, statusRank, type CaseStatus } from './status-table';
+import { CASE_STATUSES, type CaseStatus } from './status-table';
 
 /**
  * The tolerance-table row a comparison was judged by (case class x tensor role x profile), and why.
@@ -155,6 +93,12 @@ export interface CheckMetrics {
   worst: WorstElement | null;
   nanActual: number;
   infMismatch: number;
+  /**
+   * The tolerance this comparison would have needed: the smallest atol that passes at the row's rtol
+   * (compare/metrics.ts neededAtol; 'Infinity': no atol passes, NaN/Inf). Absent in older reports and
+   * where shapes differ.
+   */
+  neededTolerance?: { atol: MetricNumber; rtol: number };
 }
 
 /**
@@ -444,6 +388,7 @@ export function checkMetricsOf(r: CompareResult): CheckMetrics {
     worst: r.worst,
     nanActual: r.nanActual,
     infMismatch: r.infMismatch,
+    ...(r.neededAtol !== null ? { neededTolerance: { atol: r.neededAtol, rtol: r.tolerance.rtol } } : {}),
   };
 }
 

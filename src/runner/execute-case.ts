@@ -30,15 +30,25 @@ import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
-import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
-import { findSummary, loadCaseTensors, modelKey, toleranceKeyOf } from '../golden/load';
+import { findSummary, loadCaseTensors } from '../golden/load';
 import type { FixtureCase, FixtureManifest } from '../golden/manifest';
-import { divergenceText, formatMetrics, runFixtureCase, type CaseRun, type TensorComparison } from '../golden/run-case';
+import {
+  caseRows,
+  divergenceText,
+  formatMetrics,
+  runFixtureCase,
+  type CaseRows,
+  type CaseRun,
+  type TensorComparison,
+} from '../golden/run-case';
+import { builtKeyOf } from '../golden/by-model';
 import { buildModel } from '../model/model-args';
 import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import {
+  CASE_STATUSES,
   checkMetricsOf,
+  statusInfo,
   type AppliedTolerance,
   type CaseResult,
   type CaseStatus,
@@ -160,21 +170,12 @@ function tensorCheck(comparison: TensorComparison, labels: Map<string, string>, 
 }
 
 /** What the comparisons of an unexplained case can give that becomes 'unexplained' (adapter faults stay). */
-const UNEXPLAINED_OVERRIDES: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'unexpected-match',
-  'fail-numeric',
-];
+const UNEXPLAINED_OVERRIDES: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).becomesUnexplained);
 
 /** Statuses a case's checks can give, weakest first (the strongest one found wins). */
-const CHECK_STATUS_ORDER: readonly CaseStatus[] = [
-  'pass',
-  'expected-divergence',
-  'unexpected-match',
-  'fail-numeric',
-  'fail-shape',
-];
+const CHECK_STATUS_ORDER: readonly CaseStatus[] = CASE_STATUSES.filter(
+  (s) => statusInfo(s).fromComparisons !== undefined,
+).sort((a, b) => statusInfo(a).fromComparisons! - statusInfo(b).fromComparisons!);
 
 function statusOf(checks: CheckResult[]): CaseStatus {
   let s: CaseStatus = 'pass';
@@ -228,10 +229,7 @@ export interface BuildOutcome {
   error?: unknown;
 }
 
-/** What identifies the model a case needs built: its arguments, and its weights record when it has one. */
-export function builtKeyOf(k: FixtureCase): string {
-  return k.weights ? `${modelKey(k.model)} weights ${JSON.stringify(k.weights)}` : modelKey(k.model);
-}
+export { builtKeyOf, casesByModel } from '../golden/by-model';
 
 /**
  * Makes the adapter hold the model of case `k` (built with the notebook's initial weights from the
@@ -307,37 +305,6 @@ class MemoizedAdapter extends ObservedAdapter {
     this.runs?.push({ key: this.key, caseId: this.k.id, captures: new Set(capture), result });
     return result;
   }
-}
-
-type ToleranceLookup = { tolerance: AppliedTolerance; tolFor: (key: ToleranceKey) => AppliedTolerance };
-
-/** Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first. */
-function lookUpTolerances(entry: AdapterEntry, k: FixtureCase): ToleranceLookup {
-  const applied = new Map<string, AppliedTolerance>();
-  const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;
-  const refs = [
-    undefined,
-    k.expected.output,
-    k.expected.resume,
-    k.expected.view,
-    ...Object.values(k.expected.intermediates ?? {}),
-  ];
-  for (const ref of refs) {
-    const key = toleranceKeyOf(k, ref);
-    if (!applied.has(rowName(key)))
-      applied.set(
-        rowName(key),
-        resolveTolerance(key.caseClass, key.role, entry.profile, { adapter: entry.id, caseId: k.id }, k.tolerance),
-      );
-  }
-  return {
-    tolerance: applied.get(rowName(toleranceKeyOf(k)))!,
-    tolFor: (key) => {
-      const t = applied.get(rowName(key));
-      if (!t) throw new Error(`internal: tolerance row ${key.caseClass} x ${key.role} was not looked up`);
-      return t;
-    },
-  };
 }
 
 /** The result of a case whose run (or the evaluation of its output) threw. */
@@ -484,13 +451,13 @@ export async function executeCase(
   const t0 = now();
   const na = notApplicableBecause(entry, k);
   if (na) return result(entry.id, k, 'not-applicable', na, null);
-  let tol: ToleranceLookup;
+  let rows: CaseRows;
   try {
-    tol = lookUpTolerances(entry, k);
+    rows = caseRows(k, { adapter: entry.id, profile: entry.profile });
   } catch (err) {
     return result(entry.id, k, 'error', errorText(err), null);
   }
-  const { tolerance } = tol;
+  const tolerance: AppliedTolerance = rows.own;
 
   let tensors;
   const tf = now();
@@ -522,7 +489,7 @@ export async function executeCase(
   const tr = now();
   let run;
   try {
-    run = await runFixtureCase(memo, k, tensors, tol.tolFor);
+    run = await runFixtureCase(memo, k, tensors, rows.rowFor);
   } catch (err) {
     const r = runFailure(entry.id, k, err, tensors.output?.shape, timed.outputShape, tolerance);
     r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };

@@ -8,6 +8,7 @@
  *     collapsible `::group::` (workers run concurrently, so a group is written when its adapter ends),
  *     with an `::error` annotation per failing case so that failures show on the run's summary page.
  */
+import { metricRank, neededToleranceText } from '../compare/metrics';
 import { STATUS_ICON } from '../report/format';
 import { formatMs, formatNumber, truncate } from '../util/format';
 import {
@@ -65,6 +66,17 @@ function counts(results: readonly CaseResult[], watch: RegressionWatch | undefin
   return countsText(c) || 'no cases';
 }
 
+/** A numeric failure in brief: the worst failing tensor's max abs error and the tolerance it would have needed. */
+function failText(r: CaseResult): string {
+  const worst = r.checks
+    .filter((c) => !c.pass && !c.outcome && c.metrics)
+    .sort((a, b) => metricRank(b.metrics!.maxAbs) - metricRank(a.metrics!.maxAbs))[0];
+  const m = worst?.metrics;
+  if (!m) return '';
+  const needed = m.neededTolerance ? `, ${neededToleranceText(m.neededTolerance.atol, m.neededTolerance.rtol)}` : '';
+  return `${worst.name}: max abs ${formatNumber(m.maxAbs)}${needed}`;
+}
+
 /** A workflow-command value: GitHub's escaping of %, CR and LF (and of , and : in properties). */
 function ghEscape(s: string, property = false): string {
   const t = s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
@@ -74,7 +86,11 @@ function ghEscape(s: string, property = false): string {
 function caseLine(r: CaseResult, status: CaseStatus): string {
   const err = r.metrics ? `max abs ${formatNumber(r.metrics.maxAbs)}` : '';
   const detail =
-    status === 'pass' || status === 'regressed' || status === 'fail-numeric' ? err : truncate(r.reason, 100);
+    status === 'pass' || status === 'regressed'
+      ? err
+      : status === 'fail-numeric'
+        ? failText(r) || err
+        : truncate(r.reason, 100);
   const time = r.timings ? ` (${formatMs(r.timings.totalMs)})` : '';
   return `${STATUS_ICON[status]} ${statusLabel(status).padEnd(12)} ${r.adapter.padEnd(22)} ${r.case.padEnd(34)} ${detail}${time}`;
 }

@@ -15,7 +15,10 @@
  * the factor in either direction.
  */
 import {
+  CASE_STATUSES,
   FAILING_STATUSES,
+  statusInfo,
+  statusRank,
   type CaseResult,
   type CaseStatus,
   type CheckResult,
@@ -29,9 +32,9 @@ export const DEFAULT_REGRESSION_FACTOR = 2;
 // the report's failing statuses, less 'regressed' (which this comparison itself decides)
 const FAILING: readonly CaseStatus[] = FAILING_STATUSES.filter((s) => s !== 'regressed');
 /** Not failing in the baseline: a failure now is newly failing. */
-const PASSING: readonly CaseStatus[] = ['pass', 'regressed', 'expected-divergence'];
+const PASSING: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).passing);
 /** Within tolerance: errors are compared for growth. */
-const WITHIN: readonly CaseStatus[] = ['pass', 'regressed'];
+const WITHIN: readonly CaseStatus[] = CASE_STATUSES.filter((s) => statusInfo(s).within);
 
 function key(adapter: string, c: string): string {
   return `${adapter}\u0000${c}`;
@@ -243,21 +246,7 @@ export function fixtureDifferences(a: ConformanceReport, b: ConformanceReport): 
   );
 }
 
-const STATUS_RANK: Record<CaseStatus, number> = {
-  pass: 0,
-  regressed: 1,
-  'expected-divergence': 1,
-  skipped: 2,
-  'unexpected-match': 3,
-  unexplained: 3,
-  unavailable: 2,
-  'not-applicable': 2,
-  'fail-numeric': 3,
-  'fail-shape': 3,
-  error: 3,
-  crashed: 3,
-  timeout: 3,
-};
+const STATUS_RANK = (s: CaseStatus): number => statusRank(s);
 
 /** Differences from a (older) to b (newer), one line each, in b's result order. */
 export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: number): ReportDiff {
@@ -278,8 +267,8 @@ export function diffReports(a: ConformanceReport, b: ConformanceReport, factor: 
     // 'regressed' is a pass judged against some other baseline: compare it as a pass, by its errors.
     const within = (st: CaseStatus): CaseStatus => (st === 'regressed' ? 'pass' : st);
     if (within(p.status) !== within(r.status)) {
-      const worse = STATUS_RANK[r.status] > STATUS_RANK[p.status] && STATUS_RANK[r.status] >= 3;
-      const better = STATUS_RANK[p.status] >= 3 && STATUS_RANK[r.status] < STATUS_RANK[p.status];
+      const worse = STATUS_RANK(r.status) > STATUS_RANK(p.status) && STATUS_RANK(r.status) >= 3;
+      const better = STATUS_RANK(p.status) >= 3 && STATUS_RANK(r.status) < STATUS_RANK(p.status);
       if (worse) regressions++;
       if (better) improvements++;
       const note =

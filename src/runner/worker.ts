@@ -19,7 +19,7 @@ import { adapterPool } from '../adapters/pool';
 import { BROWSER_PROCESS_GROUP, BrowserHost } from '../adapters/browser/host';
 import { diagnoseFailure } from './diagnose-failure';
 import { willRegress } from './regression';
-import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
+import { builtKeyOf, casesByModel, executeCase, type EvaluationContext } from './execute-case';
 import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
@@ -27,14 +27,7 @@ import { workerChannel } from '../workers/worker-bootstrap';
 const { send, onStart } = workerChannel<WorkerMessage>('src/runner/worker.ts', { exitOnDisconnect: true });
 
 function grouped(cases: FixtureCase[]): FixtureCase[] {
-  const groups = new Map<string, FixtureCase[]>();
-  for (const k of cases) {
-    const key = builtKeyOf(k);
-    const g = groups.get(key);
-    if (g) g.push(k);
-    else groups.set(key, [k]);
-  }
-  return [...groups.values()].flat();
+  return [...casesByModel(cases).values()].flat();
 }
 
 /** Cases to diagnose, those of the model currently built first (no rebuild), then grouped by model. */

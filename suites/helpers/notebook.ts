@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { isClose } from '../../src/compare/metrics';
 import { resume } from '../../src/golden/notebook-resume';
 import type { Tensor } from '../../src/tensor';
 
@@ -25,8 +26,8 @@ export function resumeValues(t: Tensor): number[] {
 export const flat = (a: unknown): number[] => (a as unknown[]).flat(4) as number[];
 
 /**
- * numpy.allclose(actual, desired, rtol, atol) element by element (|a − d| ≤ atol + rtol·|d|; NaN
- * fails): the failing indices and the worst absolute error.
+ * numpy.allclose(actual, desired, rtol, atol) element by element, by the product's pass rule
+ * (src/compare/metrics.ts isClose): the failing indices and the worst absolute error.
  */
 export function allclose(
   actual: ArrayLike<number>,
@@ -38,8 +39,8 @@ export function allclose(
   let worstAbs = 0;
   const bad: number[] = [];
   for (let i = 0; i < actual.length; i++) {
+    if (!isClose(actual[i], desired[i], atol, rtol)) bad.push(i);
     const d = Math.abs(actual[i] - desired[i]);
-    if (!(d <= atol + rtol * Math.abs(desired[i]))) bad.push(i);
     if (!(d <= worstAbs)) worstAbs = d;
   }
   return { ok: bad.length === 0, worstAbs, bad };
