@@ -358,25 +358,6 @@ export const MUTATE_SPEC: CommandSpec = {
   ],
 };
 
-/** The commands in the order `--help` lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [
-  SUMMARY_SPEC,
-  INIT_SPEC,
-  FORWARD_SPEC,
-  ADAPTERS_SPEC,
-  EXPORT_ONNX_SPEC,
-  DIAGNOSE_SPEC,
-  RUN_SPEC,
-  REPORT_SPEC,
-  COMPARE_SPEC,
-  MERGE_SPEC,
-  FIXTURES_SPEC,
-  CLASSIFY_SPEC,
-  EVALUATE_SPEC,
-  BENCH_SPEC,
-  MUTATE_SPEC,
-];
-
 export const IMPORT_NOTEBOOK_SPEC: CommandSpec = {
   name: 'import-notebook',
   summary: "a notebook revision's test files as a named baseline (parsed with Python's ast in pyodide, never executed)",

@@ -31,7 +31,7 @@
  *                       (proves the runner and the bench fork adapters with their entry's processEnv)
  *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
  *                       batch_normalization_1) gets 1e-3 added, everything else exact in float64
- *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
+ *                       (suites/helpers/perturbed-adapter.ts): the diagnosis must name that layer
  */
 import { knownCrashReport, knownCrashText, TF_ONEDNN_CONV_SIGFPE } from '../../src/adapters/known-crashes';
 import { ReferenceAdapter } from '../../src/adapters/reference';
@@ -43,7 +43,7 @@ import type {
   RunOptions,
   RunResult,
 } from '../../src/adapters/types';
-import { PerturbedAdapter } from '../../src/diagnose/testing/perturbed-adapter';
+import { PerturbedAdapter } from './perturbed-adapter';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../src/model/types';
 import type { Tensor } from '../../src/tensor';
 
