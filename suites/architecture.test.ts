@@ -19,7 +19,7 @@ const SRC = path.join(__dirname, '..', 'src');
 
 /**
  * The folders of src/, lowest first: each may import only folders listed before it. A new folder
- * (or a file directly in src/) must be placed here, and in README.md.
+ * (or a file directly in src/) must be placed here, in README.md and in docs/architecture.md.
  */
 const LAYERS = [
   'util', // errors, fs helpers, text formatting, sample statistics, timing loop: imports nothing in src/
