@@ -67,7 +67,7 @@ function findBundle(): string {
   throw new Error(`the h5wasm package is not installed (looked for ${BUNDLE} above ${__dirname}); run npm ci`);
 }
 
-/** Loads h5wasm once per process (about 0.5 s: a 5.7 MB bundle with the wasm inlined). */
+/** Loads h5wasm once per process (a 5.7 MB bundle with the wasm inlined: not free to load). */
 export function loadH5wasm(): Promise<H5Wasm> {
   if (!loading) {
     loading = (async () => {
