@@ -290,6 +290,8 @@ describe('usage text comes from the flag tables', () => {
       'forward',
       'adapters',
       'export-onnx',
+      'export-cases',
+      'judge',
       'diagnose',
       'run',
       'report',
@@ -309,6 +311,6 @@ describe('usage text comes from the flag tables', () => {
       expect(text).toContain(`resnet-conformance fixtures ${sub}`);
     for (const mode of ['--compare', '--noise', '--harness'])
       expect(text).toContain(`resnet-conformance bench ${mode}`);
-    expect(Object.keys(COMMANDS).length).toBe(17);
+    expect(Object.keys(COMMANDS).length).toBe(19);
   });
 });

@@ -628,7 +628,8 @@ describe('renderers and CLI', () => {
 describeEachAdapter(
   'fp32 CPU adapter diagnosed as fp32',
   (entry: AdapterEntry) => {
-    test.each([false, true])(
+    // An inference-only adapter (LiteRT/TFLite) cannot run the training-mode diagnosis: not-applicable.
+    test.each(entry.inferenceOnly ? [false] : [false, true])(
       'convolutional block, training=%s: fp32 throughout, every layer within budget',
       async (training) => {
         const d = await diagnose(entry.create(), CONV_BLOCK, training, entry.profile, { fp32Envelope: false });

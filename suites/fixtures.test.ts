@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { notApplicableBecause } from '../src/adapters/inference-only';
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { metricRank } from '../src/compare/metrics';
 import { KerasAdapter } from '../src/adapters/keras';
@@ -165,6 +166,11 @@ describeEachAdapter('fixtures', (entry) => {
       }
 
       for (const k of cases) {
+        const na = notApplicableBecause(entry, k);
+        if (na) {
+          test.skip(`${k.id}: not-applicable: ${na}`, () => undefined);
+          continue;
+        }
         const diverging = divergenceRows(k, entry.profile, entry.id);
         const name = `${k.id} [${k.caseClass}]${diverging.length ? ` (expected divergence: ${diverging.join(', ')})` : ''}`;
         test(

@@ -373,7 +373,7 @@ describe('report files', () => {
 });
 
 describe('summary verdict', () => {
-  test('each failing status fails the run; pass, expected-divergence, skipped and unrequested unavailable do not', () => {
+  test('each failing status fails the run; pass, expected-divergence, not-applicable, skipped and unrequested unavailable do not', () => {
     const r = sampleReport();
     const base = r.results[0];
     for (const s of CASE_STATUSES) {
@@ -383,9 +383,16 @@ describe('summary verdict', () => {
       );
       expect([s, s1.exitCode]).toEqual([
         s,
-        ['pass', 'expected-divergence', 'skipped', 'unavailable'].includes(s) ? 0 : 1,
+        ['pass', 'expected-divergence', 'not-applicable', 'skipped', 'unavailable'].includes(s) ? 0 : 1,
       ]);
     }
+    // Not-applicable is not a failure even for an adapter named in --adapters (unlike unavailable).
+    expect(
+      summarize(
+        [{ ...base, status: 'not-applicable' }],
+        r.adapters.map((a) => ({ ...a, explicitlyRequested: true })),
+      ).exitCode,
+    ).toBe(0);
     const explicit = summarize(
       [{ ...base, status: 'unavailable' }],
       r.adapters.map((a) => ({ ...a, explicitlyRequested: true })),

@@ -199,6 +199,8 @@ export function entriesOfModule(mod: unknown, where: string): AdapterEntry[] {
       throw new UsageError(`${label}: host must be one of ${ADAPTER_HOSTS.join(', ')}`);
     if (typeof x.create !== 'function')
       throw new UsageError(`${label}: create must be a function returning an Adapter`);
+    if (x.inferenceOnly !== undefined && (typeof x.inferenceOnly !== 'string' || x.inferenceOnly.trim() === ''))
+      throw new UsageError(`${label}: inferenceOnly must be a non-empty string (why the adapter runs inference only)`);
     if (
       x.processEnv !== undefined &&
       (typeof x.processEnv !== 'object' || Object.values(x.processEnv).some((v) => typeof v !== 'string'))

@@ -1,6 +1,8 @@
 import { ReferenceAdapter } from './reference';
 import { JAX_ENTRY } from './external/jax';
 import { TORCH_ENTRIES } from './external/torch';
+import { TFLITE_ENTRIES } from './external/tflite';
+import { LITERT_ENTRIES } from './litert';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
@@ -233,6 +235,8 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   JAX_ENTRY,
   ...TORCH_ENTRIES,
+  ...TFLITE_ENTRIES,
+  ...LITERT_ENTRIES,
 ];
 
 export function adapterIds(): string[] {

@@ -123,5 +123,12 @@ export interface AdapterEntry {
    * it in a child process instead (src/adapters/isolated). The runner and the bench always do.
    */
   isolate?: boolean;
+  /**
+   * The runtime runs inference only (e.g. a converted .tflite model: BatchNormalization folded into
+   * constants, no batch statistics): why, in one sentence. Its training-mode cases are
+   * 'not-applicable' with this reason — never run, never a pass, counted apart — and run() refuses
+   * training=true.
+   */
+  inferenceOnly?: string;
   create(): Adapter;
 }

@@ -6,12 +6,14 @@ import {
   COMPARE_SPEC,
   DIAGNOSE_SPEC,
   EVALUATE_SPEC,
+  EXPORT_CASES_SPEC,
   EXPORT_ONNX_SPEC,
   FIXTURES_SPEC,
   FORWARD_SPEC,
   EXPLAIN_SPEC,
   IMPORT_NOTEBOOK_SPEC,
   INIT_SPEC,
+  JUDGE_SPEC,
   MERGE_SPEC,
   MUTATE_SPEC,
   REPORT_SPEC,
@@ -59,6 +61,14 @@ export const COMMANDS: Record<string, { spec: CommandSpec; load: () => Command }
   merge: {
     spec: MERGE_SPEC,
     load: () => (require('./commands/merge') as typeof import('./commands/merge')).mergeCommand,
+  },
+  'export-cases': {
+    spec: EXPORT_CASES_SPEC,
+    load: () => (require('./commands/export-cases') as typeof import('./commands/export-cases')).exportCasesCommand,
+  },
+  judge: {
+    spec: JUDGE_SPEC,
+    load: () => (require('./commands/judge') as typeof import('./commands/judge')).judgeCommand,
   },
   fixtures: {
     spec: FIXTURES_SPEC,

@@ -384,3 +384,39 @@ export const EXPLAIN_SPEC: CommandSpec = {
     { name: 'json', help: 'machine-readable output' },
   ],
 };
+
+export const EXPORT_CASES_SPEC: CommandSpec = {
+  name: 'export-cases',
+  summary: 'the golden cases as a case pack (inputs, weights, spec JSON, manifest, .npy) for a device without Node',
+  flags: [
+    { name: 'out', value: 'pack/', help: 'the pack folder (new or empty)', required: true },
+    { name: 'cases', value: 'pattern,...', help: 'case ids or globs (default: every case)' },
+    { name: 'adapter', value: 'ID', help: "judge's default adapter id (and, for a known adapter, its profile)" },
+    { name: 'profile', value: 'fp32-cpu|tf32-gpu|fp64-reference|webgl-f16', help: "judge's default precision profile" },
+    { name: 'no-diagnosis', help: 'do not ask the device for the all-layer run the per-layer diagnosis needs' },
+    { name: 'fixtures', value: 'dir', help: 'golden data directory (default: fixtures)' },
+  ],
+};
+
+export const JUDGE_SPEC: CommandSpec = {
+  name: 'judge',
+  summary: 'outputs a device recorded from a case pack, judged as `run` judges (report.json/md/html, junit.xml)',
+  flags: [
+    { name: 'pack', value: 'pack/', help: 'the case pack export-cases wrote', required: true },
+    { name: 'outputs', value: 'outs/', help: 'the outputs the device wrote for it', required: true },
+    {
+      name: 'adapter-id',
+      value: 'NAME',
+      help: "the adapter's id in the report (default: the name the device recorded, else the pack's)",
+    },
+    {
+      name: 'profile',
+      value: 'fp32-cpu|tf32-gpu|fp64-reference|webgl-f16',
+      help: "tolerance column (default: the pack's)",
+    },
+    { name: 'cases', value: 'pattern,...', help: 'judge only these cases of the pack' },
+    { name: 'out', value: 'reports/<run-id>', help: 'report directory' },
+    { name: 'fixtures', value: 'dir', help: 'golden data directory (default: fixtures)' },
+    { name: 'no-diagnose', help: 'do not diagnose numeric failures per layer' },
+  ],
+};

@@ -17,6 +17,7 @@ export const STATUS_ICON: Record<CaseStatus, string> = {
   crashed: '☠️',
   timeout: '⏱️',
   unavailable: '⚪',
+  'not-applicable': '➖',
   skipped: '⏭️',
 };
 
@@ -36,6 +37,7 @@ export const STATUS_MARK: Record<CaseStatus, string> = {
   crashed: '☠',
   timeout: '◷',
   unavailable: '○',
+  'not-applicable': '–',
   skipped: '»',
 };
 

@@ -11,7 +11,14 @@ import { renderErrorChart, type Series } from './chart';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
 import { ruleText } from './markdown';
-import { CASE_STATUSES, countsText, statusLabel, type CaseResult, type ConformanceReport } from './schema';
+import {
+  CASE_STATUSES,
+  countsText,
+  notApplicableGroups,
+  statusLabel,
+  type CaseResult,
+  type ConformanceReport,
+} from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 const CSS = `
@@ -27,7 +34,7 @@ td.num { text-align: right; font-family: ui-monospace, monospace; }
 .verdict-pass { color: #1a7f37; } .verdict-fail { color: #cf222e; }
 td.st-pass { background: var(--pass); } td.st-expected-divergence { background: var(--xdiv); } td.st-regressed, td.st-timeout { background: var(--warn); }
 td.st-fail-numeric, td.st-fail-shape, td.st-unexpected-match, td.st-unexplained, td.st-error, td.st-crashed { background: var(--fail); }
-td.st-unavailable, td.st-skipped { background: var(--grey); color: #57606a; }
+td.st-unavailable, td.st-not-applicable, td.st-skipped { background: var(--grey); color: #57606a; }
 #matrix td a { color: inherit; text-decoration: none; display: block; }
 .filters label { margin-right: 12px; white-space: nowrap; }
 details.result { border: 1px solid var(--line); border-radius: 6px; margin: 6px 0; padding: 4px 10px; }
@@ -180,7 +187,11 @@ function adapters(report: ConformanceReport): string {
       );
     })
     .join('\n');
-  return `<table><thead><tr><th>adapter</th><th>summary</th><th>profile</th><th>available</th><th>runtime / device</th><th>precision</th><th>settings</th><th>results</th><th>time</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const na = notApplicableGroups(report.results);
+  const notApplicable = na.length
+    ? `<p id="not-applicable">Not applicable (not run; neither passes nor failures): ${na.map((g) => `${STATUS_MARK['not-applicable']} <code>${h(g.adapter)}</code> × ${g.cases} case${g.cases === 1 ? '' : 's'} — ${h(g.reason)}`).join('<br>')}</p>`
+    : '';
+  return `${notApplicable}<table><thead><tr><th>adapter</th><th>summary</th><th>profile</th><th>available</th><th>runtime / device</th><th>precision</th><th>settings</th><th>results</th><th>time</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function details(report: ConformanceReport): string {

@@ -8,7 +8,8 @@
  *   fail-numeric, fail-shape, regressed,
  *   unexpected-match, unexplained      → <failure type="status">
  *   error, crashed, timeout            → <error type="status">
- *   unavailable, skipped               → <skipped message="reason">; an unavailable adapter that was
+ *   unavailable, not-applicable,
+ *   skipped                            → <skipped message="status: reason">; an unavailable adapter that was
  *                                        requested explicitly (so fails the run) → <error type="unavailable">
  * A diagnosed 'fail-numeric' case's failure message ends with the first diverging layer; the body has
  * the diagnosis line (src/report/diagnosis-text.ts).
@@ -38,6 +39,7 @@ function kindOf(r: CaseResult, explicit: boolean): Kind {
       return 'error';
     case 'unavailable':
       return explicit ? 'error' : 'skipped';
+    case 'not-applicable':
     case 'skipped':
       return 'skipped';
   }

@@ -9,7 +9,14 @@
 import { perfMarkdown } from './perf-section';
 import { diagnosisLine } from './diagnosis-text';
 import { STATUS_ICON, escapeMarkdownCell as cell, formatMs, formatNumber, truncate } from './format';
-import { CASE_STATUSES, countsText, statusLabel, type AppliedTolerance, type ConformanceReport } from './schema';
+import {
+  CASE_STATUSES,
+  countsText,
+  notApplicableGroups,
+  statusLabel,
+  type AppliedTolerance,
+  type ConformanceReport,
+} from './schema';
 import { cellText, matrixOf, shortCommit, tolerancesUsed, verdictText } from './view';
 
 /** Comfortably under GitHub's 65 536-character comment limit. */
@@ -83,7 +90,7 @@ export function renderMarkdown(report: ConformanceReport): string {
   }
 
   const failing = report.results.filter(
-    (r) => !['pass', 'expected-divergence', 'unavailable', 'skipped'].includes(r.status),
+    (r) => !['pass', 'expected-divergence', 'unavailable', 'not-applicable', 'skipped'].includes(r.status),
   );
   if (failing.length) {
     out.push(`### Not passing (${failing.length})`);
@@ -113,6 +120,19 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push(
       "<sub>Known divergences named in the tolerance table (src/compare/tolerances.ts): not failures, not passes. They fail as 'unexpected match' once the adapter matches tightly (the row is then stale), and on NaN/Inf or a wrong shape.</sub>",
     );
+    out.push('');
+  }
+
+  const notApplicable = notApplicableGroups(report.results);
+  if (notApplicable.length) {
+    out.push(`### Not applicable (${report.summary.byStatus['not-applicable'] ?? 0})`);
+    out.push('');
+    for (const g of notApplicable)
+      out.push(
+        `- ${STATUS_ICON['not-applicable']} **${cell(g.adapter)}**: ${g.cases} case${g.cases === 1 ? '' : 's'} — ${cell(truncate(g.reason, 400))}`,
+      );
+    out.push('');
+    out.push('<sub>Not run: the adapter declares it cannot run these cases. Neither passes nor failures.</sub>');
     out.push('');
   }
 

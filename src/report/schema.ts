@@ -44,7 +44,10 @@ export const REPORT_SCHEMA_VERSION = 3;
  *   crashed       the adapter's worker process died (signal, abort, out of memory, non-zero exit)
  *   timeout       the adapter's time budget ran out while this case was running
  *   unavailable   the adapter's probe says it cannot run here (reason + fix given)
- *   skipped       not run: the case does not apply to the adapter, or an earlier timeout used up the budget
+ *   not-applicable  not run: the adapter declares it cannot run this kind of case (an inference-only
+ *                 runtime, AdapterEntry.inferenceOnly, and a training-mode case); never a pass, never a
+ *                 failure, counted apart in every report format
+ *   skipped       not run: an earlier timeout used up the budget
  *   regressed     inside tolerance, but the error grew beyond the regression factor against the baseline
  */
 export type CaseStatus =
@@ -58,6 +61,7 @@ export type CaseStatus =
   | 'crashed'
   | 'timeout'
   | 'unavailable'
+  | 'not-applicable'
   | 'skipped'
   | 'regressed';
 
@@ -73,6 +77,7 @@ export const CASE_STATUSES: readonly CaseStatus[] = [
   'crashed',
   'timeout',
   'unavailable',
+  'not-applicable',
   'skipped',
 ];
 
@@ -98,7 +103,31 @@ export type AppliedTolerance = ResolvedTolerance;
 
 /** Human name of a status (the summary lines; the JSON keeps the id). */
 export function statusLabel(s: CaseStatus): string {
-  return s === 'expected-divergence' ? 'expected divergence' : s === 'unexpected-match' ? 'unexpected match' : s;
+  return s === 'expected-divergence'
+    ? 'expected divergence'
+    : s === 'unexpected-match'
+      ? 'unexpected match'
+      : s === 'not-applicable'
+        ? 'not applicable'
+        : s;
+}
+
+/**
+ * The not-applicable results grouped by adapter and reason, for the renderers' one line per group
+ * ("litertjs-wasm: 12 cases not applicable — inference-only runtime ...").
+ */
+export function notApplicableGroups(
+  results: readonly CaseResult[],
+): Array<{ adapter: string; reason: string; cases: number }> {
+  const groups = new Map<string, { adapter: string; reason: string; cases: number }>();
+  for (const r of results) {
+    if (r.status !== 'not-applicable') continue;
+    const k = `${r.adapter}\u0000${r.reason}`;
+    const g = groups.get(k) ?? { adapter: r.adapter, reason: r.reason, cases: 0 };
+    g.cases++;
+    groups.set(k, g);
+  }
+  return [...groups.values()];
 }
 
 /** "150 pass, 4 expected divergence" for the non-zero counts, in CASE_STATUSES order. */

@@ -21,10 +21,13 @@
  *                comparisons gave (pass, fail-numeric, a divergence) is measured and reported, never a pass
  *   expected-divergence  tensors under an expected-divergence row diverged as it says, the rest passed
  *   pass         otherwise
+ *   not-applicable  an inference-only adapter (AdapterEntry.inferenceOnly) and a training-mode case:
+ *                returned before anything is loaded, built or run
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { adapterFaultStatus } from '../adapters/faults';
 import { ObservedAdapter } from '../adapters/observed-adapter';
+import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
 import { resolveTolerance, type ToleranceKey } from '../compare/tolerances';
@@ -246,6 +249,8 @@ export async function executeCase(
   ctx: EvaluationContext,
 ): Promise<CaseResult> {
   const t0 = now();
+  const na = notApplicableBecause(entry, k);
+  if (na) return result(entry.id, k, 'not-applicable', na, null);
   // Every tolerance-table row the case uses (its own class and any per-tensor row), looked up first.
   const applied = new Map<string, AppliedTolerance>();
   const rowName = (key: ToleranceKey) => `${key.caseClass}\u0000${key.role}`;

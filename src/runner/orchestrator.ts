@@ -29,6 +29,13 @@ export interface AdapterJob {
   entry: AdapterEntry;
   /** Case ids for this adapter (manifest order). */
   cases: string[];
+  /**
+   * Cases of `cases` the adapter cannot run (an inference-only adapter's training-mode cases): they
+   * are 'not-applicable' with `notApplicableReason`, settled without a worker (even when the
+   * adapter is unavailable: the case would not apply anywhere).
+   */
+  notApplicable?: string[];
+  notApplicableReason?: string;
 }
 
 export interface ProgressSink {
@@ -253,6 +260,13 @@ async function runAdapter(job: AdapterJob, opts: OrchestratorOptions): Promise<A
   let probed = false;
   let pending = [...job.cases];
   opts.progress?.adapterStart?.(id);
+  if (job.notApplicable?.length) {
+    const na = new Set(job.notApplicable);
+    for (const c of pending)
+      if (na.has(c))
+        settle(blank(id, c, 'not-applicable', job.notApplicableReason ?? 'the adapter cannot run this case'));
+    pending = pending.filter((c) => !na.has(c));
+  }
 
   // Why the diagnosis of a 'fail-numeric' case is missing, when its worker ended first.
   let undiagnosedBecause = 'internal: the worker ended without diagnosing it';

@@ -211,6 +211,7 @@ const STATUS_RANK: Record<CaseStatus, number> = {
   'unexpected-match': 3,
   unexplained: 3,
   unavailable: 2,
+  'not-applicable': 2,
   'fail-numeric': 3,
   'fail-shape': 3,
   error: 3,

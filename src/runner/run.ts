@@ -19,6 +19,7 @@ import {
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
+import { notApplicableReason } from '../adapters/inference-only';
 import { applyBaseline } from './regression';
 import { filterCases } from './case-filter';
 import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
@@ -75,7 +76,7 @@ export function describeModel(args: ModelArgs): string {
   return parts.join(' ');
 }
 
-function caseInfos(cases: FixtureCase[]): CaseInfo[] {
+export function caseInfos(cases: FixtureCase[]): CaseInfo[] {
   const specs = new Map<string, ReturnType<typeof buildModel> | null>();
   return cases.map((k) => {
     const key = modelKey(k.model);
@@ -155,8 +156,18 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   const adapterIds = cfg.adapters.entries.map((e) => e.id);
   const caseIds = cases.map((k) => k.id);
   const pairs = shardPairs(allPairs(adapterIds, caseIds), cfg.shard);
+  const training = new Set(cases.filter((k) => k.training).map((k) => k.id));
   const jobs: AdapterJob[] = cfg.adapters.entries
-    .map((entry) => ({ entry, cases: pairs.filter((p) => p.adapter === entry.id).map((p) => p.case) }))
+    .map((entry): AdapterJob => {
+      const ids = pairs.filter((p) => p.adapter === entry.id).map((p) => p.case);
+      if (!entry.inferenceOnly) return { entry, cases: ids };
+      return {
+        entry,
+        cases: ids,
+        notApplicable: ids.filter((c) => training.has(c)),
+        notApplicableReason: notApplicableReason(entry),
+      };
+    })
     .filter((j) => j.cases.length > 0);
 
   const ordered = cfg.historyDir ? orderByHistory(jobs, historicalDurations(cfg.historyDir)) : jobs;

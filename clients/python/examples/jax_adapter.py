@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from resnet_conformance_adapter import Adapter, Weight, serve  # noqa: E402
+from resnet_conformance_adapter import Adapter, Weight, add_play_arguments, serve_or_play  # noqa: E402
 
 LOGITS_SUFFIX = ":logits"
 
@@ -241,10 +241,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--x64", action="store_true", help="compute in float64 (jax_enable_x64)")
     ap.add_argument("--matmul-precision", choices=["highest", "default"], default="highest")
+    ap.add_argument("--name", default=None, help="the hello name (default: jax, or jax-x64)")
+    add_play_arguments(ap)
     a = ap.parse_args()
     adapter = JaxAdapter(a.x64, a.matmul_precision)
-    adapter.name = "jax-x64" if a.x64 else "jax"
-    return serve(adapter)
+    adapter.name = a.name or ("jax-x64" if a.x64 else "jax")
+    return serve_or_play(adapter, a)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from resnet_conformance_adapter import Adapter, Weight, serve  # noqa: E402
+from resnet_conformance_adapter import Adapter, Weight, add_play_arguments, serve_or_play  # noqa: E402
 
 LOGITS_SUFFIX = ":logits"
 
@@ -372,12 +372,13 @@ def main() -> int:
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 in cuDNN convolutions and cuBLAS matmuls")
     ap.add_argument("--name", default=None, help="the hello name (default: torch plus the options that differ)")
+    add_play_arguments(ap)
     a = ap.parse_args()
     adapter = TorchAdapter(a.mkldnn == "on", a.memory_format, a.compile, a.device, a.tf32)
     parts = ["torch"] + (["mkldnn-off"] if a.mkldnn == "off" else []) + (["channels-last"] if a.memory_format == "channels_last" else []) \
         + (["compile"] if a.compile else []) + (["tf32"] if a.tf32 else [])
     adapter.name = a.name or "-".join(parts)
-    return serve(adapter)
+    return serve_or_play(adapter, a)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
       profile: entry.profile,
       outOfTheBox: entry.outOfTheBox,
       summary: entry.summary,
+      ...(entry.inferenceOnly ? { inferenceOnly: entry.inferenceOnly } : {}),
       ...probe,
       ...(description ? { description } : {}),
     });
@@ -42,6 +43,8 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
     const d = r.description;
     if (d && 'error' in d) process.stdout.write(`${' '.repeat(w)}    describe() failed: ${d.error}\n`);
     else if (d) process.stdout.write(`${' '.repeat(w)}    ${d.runtime} ${d.version} on ${d.device}\n`);
+    if (r.inferenceOnly)
+      process.stdout.write(`${' '.repeat(w)}    inference only (training cases not-applicable): ${r.inferenceOnly}\n`);
     if (!r.available) {
       process.stdout.write(`${' '.repeat(w)}    reason: ${r.reason}\n`);
       if (r.fix) process.stdout.write(`${' '.repeat(w)}    fix:    ${r.fix}\n`);

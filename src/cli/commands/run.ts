@@ -11,7 +11,7 @@ import { formatMs, truncate } from '../../util/format';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
 import { runDurationMs, verdictText } from '../../report/view';
-import { REPORT_SCHEMA_VERSION, countsText, type ConformanceReport } from '../../report/schema';
+import { REPORT_SCHEMA_VERSION, countsText, notApplicableGroups, type ConformanceReport } from '../../report/schema';
 import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/regression';
 import { stopAllWorkers } from '../../runner/orchestrator';
@@ -56,6 +56,8 @@ export function printSummary(report: ConformanceReport, outDir: string, write: (
   const diverging = report.results.filter((r) => r.status === 'expected-divergence');
   for (const r of diverging.slice(0, 20)) write(`  ${r.adapter} × ${r.case}: ${truncate(r.reason, 240)}`);
   if (diverging.length > 20) write(`  ... ${diverging.length - 20} more expected divergences in the report`);
+  for (const g of notApplicableGroups(report.results))
+    write(truncate(`  not applicable: ${g.adapter} × ${g.cases} case${g.cases === 1 ? '' : 's'} — ${g.reason}`, 240));
   for (const a of report.adapters.filter((x) => !x.available)) {
     if (a.knownCrash) {
       // One line per adapter, the workaround in full (the case lines above may be cut).

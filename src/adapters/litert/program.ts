@@ -1,0 +1,261 @@
+/**
+ * The `litertjs-wasm` program: LiteRT.js (@litertjs/core) in this Node process, served over the
+ * external adapter protocol (../external/serve.ts). Started by ./index.ts.
+ *
+ * LiteRT.js is written for browsers and web workers: its loader runs the emscripten glue with
+ * `importScripts` (a worker) or a <script> tag. Here `self` is the global object, `importScripts`
+ * runs the glue file in this context, and `require`/`__dirname` are what the glue's Node branch
+ * reads the .wasm with. Node 20 has no relaxed SIMD, so LiteRT.js picks its compat build (describe
+ * says which).
+ *
+ * build() keeps the weights; run() converts the model for the input's shape and the capture set
+ * (fixtures/generate/tflite_convert.py in the pinned Python, cached by content), compiles it for
+ * the wasm accelerator and runs it. Outputs are named Identity, Identity_1, ... in capture order.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vm from 'vm';
+import { writeNpy } from '../../tensor/npy';
+import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
+import type { Tensor } from '../../tensor';
+import { serveAdapter } from '../external/serve';
+import { probePython, pythonPath, repoRoot } from '../keras/python-env';
+import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import { LITERT_FIX, LITERT_PACKAGE } from './index';
+
+const ID = process.env.RESNET_CONFORMANCE_LITERT_ID || 'litertjs-wasm';
+const CACHE = process.env.RESNET_CONFORMANCE_LITERT_CACHE || path.join(repoRoot(), '.cache', 'litert');
+const CONVERTER = path.join(repoRoot(), 'fixtures', 'generate', 'tflite_convert.py');
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type LiteRtModule = any;
+type CompiledModel = any;
+
+interface Converted {
+  file: string;
+  sha256: string;
+  bytes: number;
+  operators: string[];
+  outputs: string[];
+  paramCount: ParamCount;
+  cacheHit: boolean;
+  path: string;
+}
+
+let lib: LiteRtModule | undefined;
+let relaxedSimd: boolean | undefined;
+
+function packageDir(): string {
+  return path.dirname(require.resolve(`${LITERT_PACKAGE}/package.json`));
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(packageDir(), 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function loadRuntime(): Promise<LiteRtModule> {
+  if (lib) return lib;
+  const g = globalThis as any;
+  g.self ??= globalThis;
+  g.require ??= require;
+  g.importScripts ??= (url: string) => {
+    const file = url.startsWith('file:') ? new URL(url).pathname : url;
+    vm.runInThisContext(fs.readFileSync(file, 'utf8'), { filename: file });
+  };
+  const wasmDir = path.join(packageDir(), 'wasm');
+  g.__dirname = wasmDir; // the glue's Node branch locates its .wasm beside "__dirname"
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const m = require(LITERT_PACKAGE) as LiteRtModule; // an ES module: require(esm), Node >= 20.19
+  relaxedSimd = Boolean(await m.supportsFeature('relaxedSimd'));
+  await m.loadLiteRt(wasmDir + path.sep);
+  lib = m;
+  return m;
+}
+
+function outputIndex(name: string): number {
+  if (name === 'Identity') return 0;
+  const m = /^Identity_(\d+)$/.exec(name);
+  if (!m) throw new Error(`unexpected output tensor name '${name}' in the converted model`);
+  return Number(m[1]);
+}
+
+class LiteRtJsAdapter implements Adapter {
+  readonly id = ID;
+  private spec: ModelSpec | undefined;
+  private weightsDir: string | undefined;
+  private weightList: { layer: string; name: string; file: string }[] = [];
+  private counts: ParamCount | undefined;
+  private compiled: { key: string; model: CompiledModel; info: Converted } | undefined;
+  private lastInfo: Converted | undefined;
+
+  async probe(): Promise<ProbeResult> {
+    try {
+      require.resolve(`${LITERT_PACKAGE}/package.json`);
+    } catch {
+      return { available: false, reason: `${LITERT_PACKAGE} is not installed`, fix: LITERT_FIX };
+    }
+    const p = probePython();
+    if (!p.ok)
+      return {
+        available: false,
+        reason: `the .tflite converter needs the pinned TensorFlow: ${p.reason ?? 'Python not found'}`,
+        fix: 'npm run setup:python',
+      };
+    try {
+      await loadRuntime();
+    } catch (err) {
+      return {
+        available: false,
+        reason: `${LITERT_PACKAGE} ${packageVersion()} does not load in Node ${process.version}: ${(err as Error).message.split('\n')[0]}`,
+        fix: LITERT_FIX,
+      };
+    }
+    return { available: true };
+  }
+
+  async describe(): Promise<AdapterDescription> {
+    const notes = [
+      "the notebook's Keras model (fixtures/generate/notebook_model.py) with the handed weights, converted in inference mode by fixtures/generate/tflite_convert.py: BatchNormalization folded into the convolution kernels and biases, ReLU fused into CONV_2D/ADD",
+      `flatbuffers cached by content in ${CACHE}`,
+      'parameter count: the handed Keras weights (the flatbuffer holds the folded constants instead)',
+      'browser globals shimmed in this program only (self, importScripts, require) so that the web package loads in Node',
+    ];
+    const i = this.lastInfo;
+    if (i)
+      notes.push(
+        `last model: ${i.operators.length} operators (${[...new Set(i.operators)].sort().join(', ')}), ${i.bytes} bytes, sha256 ${i.sha256.slice(0, 12)}`,
+      );
+    return {
+      runtime: 'LiteRT.js (@litertjs/core) in Node.js',
+      version: packageVersion(),
+      device: 'cpu (wasm accelerator: XNNPACK in WebAssembly)',
+      precision: 'float32 (BatchNormalization folded into the convolutions)',
+      settings: {
+        accelerator: 'wasm',
+        wasmBuild:
+          relaxedSimd === undefined
+            ? 'not loaded'
+            : relaxedSimd
+              ? 'litert_wasm_internal (relaxed SIMD)'
+              : 'litert_wasm_compat_internal (no relaxed SIMD in this Node)',
+        node: process.version,
+        converter: 'TFLiteConverter (tensorflow in .venv), float32, no quantization',
+      },
+      notes,
+    };
+  }
+
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    await this.dispose();
+    this.weightsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-litert-'));
+    let i = 0;
+    let total = 0;
+    let trainable = 0;
+    for (const [layer, ws] of weights) {
+      for (const w of ws) {
+        const file = path.join(this.weightsDir, `w${i++}.npy`);
+        writeNpy(file, { shape: w.shape, data: w.data });
+        this.weightList.push({ layer, name: w.name, file });
+        total += w.data.length;
+        if (w.trainable) trainable += w.data.length;
+      }
+    }
+    this.spec = spec;
+    this.counts = { total, trainable, nonTrainable: total - trainable };
+  }
+
+  private convert(shape: number[], capture: string[]): Converted {
+    const spec = this.spec!;
+    const req = path.join(this.weightsDir!, 'request.json');
+    fs.writeFileSync(
+      req,
+      JSON.stringify({ model: spec.model, args: spec.args, inputShape: shape, capture, weights: this.weightList }),
+    );
+    const r = spawnSync(pythonPath(), [CONVERTER, req, CACHE], {
+      encoding: 'utf8',
+      // Conversion runs no convolution; off so TensorFlow's oneDNN cannot hit the Zen 5 SIGFPE (known-crashes.ts).
+      env: { ...process.env, TF_ENABLE_ONEDNN_OPTS: '0', TF_CPP_MIN_LOG_LEVEL: '3' },
+      maxBuffer: 16 << 20,
+    });
+    if (r.error) throw new Error(`cannot run the converter ${CONVERTER}: ${r.error.message}`);
+    if (r.status !== 0) {
+      const tail = (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
+      throw new Error(`the .tflite conversion failed (exit ${r.status ?? r.signal}): ${tail}`);
+    }
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    return JSON.parse(line) as Converted;
+  }
+
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    if (!this.spec) throw new Error(`${this.id}: build() must be called before run()`);
+    if (opts.training)
+      throw new Error(
+        `${this.id}: inference only: a .tflite model has BatchNormalization folded into constants (no batch statistics); training=true cannot be run`,
+      );
+    const capture = opts.capture ?? [];
+    const key = JSON.stringify([input.shape, capture]);
+    const m = await loadRuntime();
+    if (this.compiled?.key !== key) {
+      this.compiled?.model.delete?.();
+      this.compiled = undefined;
+      const info = this.convert(input.shape, capture);
+      const bytes = new Uint8Array(fs.readFileSync(info.path));
+      const model = await m.loadAndCompile(bytes, { accelerator: 'wasm' });
+      this.compiled = { key, model, info };
+      this.lastInfo = info;
+    }
+    const { model } = this.compiled;
+    const data = input.data instanceof Float32Array ? input.data : Float32Array.from(input.data);
+    const x = new m.Tensor(data, [...input.shape]);
+    let outs: any[];
+    try {
+      outs = await model.run(x);
+    } finally {
+      x.delete();
+    }
+    const details = model.getOutputDetails() as { name: string; shape: Record<string, number> }[];
+    const byIndex = new Map<number, Tensor>();
+    try {
+      details.forEach((d, i) => {
+        const shape = Object.values(d.shape).map(Number);
+        const arr = outs[i].toTypedArray() as Float32Array;
+        byIndex.set(outputIndex(d.name), { shape, data: Float32Array.from(arr) });
+      });
+    } finally {
+      for (const t of outs) t.delete();
+    }
+    if (byIndex.size !== 1 + capture.length || !byIndex.has(0))
+      throw new Error(`the converted model has ${byIndex.size} outputs, expected ${1 + capture.length}`);
+    const intermediates: Record<string, Tensor> = {};
+    capture.forEach((c, i) => {
+      const t = byIndex.get(i + 1);
+      if (!t) throw new Error(`the converted model has no output for capture '${c}'`);
+      intermediates[c] = t;
+    });
+    return { output: byIndex.get(0)!, intermediates };
+  }
+
+  async paramCount(): Promise<ParamCount> {
+    if (!this.counts) throw new Error(`${this.id}: build() must be called before paramCount()`);
+    return { ...this.counts };
+  }
+
+  async dispose(): Promise<void> {
+    this.compiled?.model.delete?.();
+    this.compiled = undefined;
+    this.spec = undefined;
+    this.counts = undefined;
+    this.weightList = [];
+    if (this.weightsDir) fs.rmSync(this.weightsDir, { recursive: true, force: true });
+    this.weightsDir = undefined;
+  }
+}
+
+serveAdapter(new LiteRtJsAdapter(), ID, packageVersion());
