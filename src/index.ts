@@ -1,11 +1,9 @@
 /**
  * The package's public entry (`require('resnet-conformance')`, `import type ... from
- * 'resnet-conformance'`): the adapter contract a runtime kept outside this repository implements
- * for `--adapter-module`, the registry, and the CLI's main. Its declarations need no @types/node,
- * so a third party type-checks against them with any tsconfig. The external-program host
- * (createCommandAdapterEntry, CommandAdapterOptions; needs @types/node) is
- * `resnet-conformance/dist/adapters/external/command.js`. Loading
- * this module loads no runtime (adapters load theirs in probe/build).
+ * 'resnet-conformance'`): the library API (run, compare, readReport: docs/api.md), the report's
+ * types, the adapter contract a runtime kept outside this repository implements for
+ * `--adapter-module`, the registry, and the CLI's main. Nothing else of dist/ is public (package.json
+ * `exports`). Loading this module loads no runtime (adapters load theirs in probe/build).
  */
 export type {
   Adapter,
@@ -22,5 +20,16 @@ export type { Boundary, LayerSpec, ModelName, ModelSpec, ModelWeights, ParamCoun
 export type { DType, Tensor } from './tensor';
 export type { AdapterCommandSource, AdapterSources } from './adapters/pool';
 export type { ExternalFaultKind } from './adapters/external/errors';
+export type {
+  AdapterReport,
+  CaseResult,
+  CaseStatus,
+  ConformanceReport,
+  ReportSummary,
+  RuntimePackageState,
+} from './report/schema';
+export type { AdapterCommandOption, ReportComparison, RunApiOptions } from './cli/api';
 export { ADAPTERS } from './adapters/registry';
 export { main } from './cli/main';
+/** The library API (docs/api.md): a run, a comparison of two reports, reading a report. */
+export { compare, readReport, run } from './cli/api';

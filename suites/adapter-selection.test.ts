@@ -304,6 +304,7 @@ describe('usage text comes from the flag tables', () => {
       'explain',
       'bench',
       'mutate',
+      'sweep',
     ]) {
       expect(text).toMatch(new RegExp(`^  resnet-conformance ${name}( |$)`, 'm'));
     }
@@ -311,6 +312,6 @@ describe('usage text comes from the flag tables', () => {
       expect(text).toContain(`resnet-conformance fixtures ${sub}`);
     for (const mode of ['--compare', '--noise', '--harness'])
       expect(text).toContain(`resnet-conformance bench ${mode}`);
-    expect(Object.keys(COMMANDS).length).toBe(19);
+    expect(Object.keys(COMMANDS).length).toBe(20);
   });
 });

@@ -42,6 +42,7 @@ const LAYERS = [
   'report', // the conformance report: schema, perf section, renderers
   'runner', // runs cases in adapter workers and writes the report
   'mutants', // the mutant bank (defective float32 runtimes on the reference executor) and the mutation score
+  'sweep', // oracle-driven configuration sweeps: generator, error bounds from the arithmetic, shrinking, reproductions
   'cli', // commands
   'index.ts', // the package's public entry: types, the registry, main
 ] as const;

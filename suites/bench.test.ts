@@ -1344,7 +1344,7 @@ describe('bench worker environment', () => {
         '--warmup',
         '0',
         '--no-ceiling',
-        '--json',
+        '--json-out',
         json,
       ]);
       expect([r.code, r.stderr]).toEqual([0, expect.stringContaining('faulty-env: benchmarking batch 1')]);

@@ -148,7 +148,7 @@ describe('commands that run an adapter in their own process survive its native c
 
   test('bench: a worker killed by SIGFPE is the adapter error, with the signal and its meaning', async () => {
     const json = path.join(os.tmpdir(), `crash-bench-${process.pid}.json`);
-    const r = await runCli(['bench', '--adapters', 'faulty-fpe', '--no-ceiling', '--batch', '1', '--json', json]);
+    const r = await runCli(['bench', '--adapters', 'faulty-fpe', '--no-ceiling', '--batch', '1', '--json-out', json]);
     expect(r.signal).toBeNull();
     expect(r.stdout).toMatch(
       /faulty-fpe: error — adapter crashed: worker killed by SIGFPE \(arithmetic exception in native code\)/,

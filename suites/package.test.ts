@@ -52,7 +52,12 @@ test('the tarball lists the CLI entry, the built workers, the types, the fixture
       'clients/python/examples/jax_adapter.py',
       'clients/python/examples/torch_adapter.py',
       'docs/adapter-protocol.md',
+      'docs/api.md',
+      'docs/ci.md',
       'README.md',
+      'LICENSE',
+      'CHANGELOG.md',
+      'schema/report.schema.json',
       'package.json',
     ]),
   );
@@ -84,6 +89,26 @@ test('package.json: publishable, bin/main/types/exports into dist, built before 
   expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
   expect(pkg.scripts.prepack).toMatch(/scripts\/build\.mjs/);
   for (const f of [pkg.main, pkg.types]) expect(files).toContain(f);
+  // Only the entry is public: no subpath export of every built file.
+  expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json']);
+  // The runtimes are optional peers, not dependencies (the core install stays small).
+  for (const name of Object.keys(pkg.peerDependencies)) {
+    expect(pkg.dependencies[name]).toBeUndefined();
+    expect(pkg.peerDependenciesMeta[name]).toEqual({ optional: true });
+  }
+});
+
+test('the built entry exports the library API (run, compare, readReport) and main', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const api = require(path.join(REPO, 'dist', 'index.js')) as Record<string, unknown>;
+  expect(['run', 'compare', 'readReport', 'main'].map((k) => typeof api[k])).toEqual([
+    'function',
+    'function',
+    'function',
+    'function',
+  ]);
+  const dts = fs.readFileSync(path.join(REPO, 'dist', 'index.d.ts'), 'utf8');
+  expect(dts).toMatch(/export \{ compare, readReport, run \} from '.\/cli\/api'/);
 });
 
 test('without src/, bin runs dist/: a run completes with tsx unloadable in every process', () => {

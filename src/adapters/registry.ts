@@ -9,10 +9,26 @@ import { TfjsAdapter } from './tfjs';
 import { ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
+import { withRuntimePackages } from './runtime-packages';
 import type { Adapter, AdapterEntry, AdapterHost } from './types';
 
 /** A registry entry states where its runtime executes. */
 export type RegistryEntry = AdapterEntry & { host: AdapterHost };
+
+// The npm packages each adapter's runtime needs (optional peer dependencies: ./runtime-packages.ts).
+const ORT_NODE = ['onnxruntime-node'];
+const TFJS = ['@tensorflow/tfjs'];
+const TFJS_WASM = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'];
+const ORT_WEB = ['onnxruntime-web'];
+const DAWN = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', 'webgpu'];
+/** One page bundle (tfjs + its wasm and webgpu backends) and one server (also ORT Web's files) serve every browser adapter. */
+const BROWSER = [
+  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-backend-webgpu',
+  'onnxruntime-web',
+  'puppeteer-core',
+];
 
 /**
  * The one list of adapters. Adding a runtime = one adapter module + one line here.
@@ -22,7 +38,7 @@ export type RegistryEntry = AdapterEntry & { host: AdapterHost };
  * README's adapter table names every id here (suites/readme-adapters.test.ts). typicalDurationMs:
  * docs/notes/adapter-typical-durations.md.
  */
-export const ADAPTERS: readonly RegistryEntry[] = [
+const ENTRIES: readonly RegistryEntry[] = [
   {
     id: 'reference',
     summary: 'pure TypeScript oracle, float64 throughout',
@@ -60,6 +76,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-cpu',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations all (Conv+BN fusion)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -70,6 +87,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-cpu-noopt',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations disabled',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -84,6 +102,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-cuda',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime CUDA EP, TF32 on (provider default), graph optimizations all',
     profile: 'tf32-gpu',
     outOfTheBox: false,
@@ -98,6 +117,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-cuda-no-tf32',
+    packages: ORT_NODE,
     summary: 'ONNX Runtime CUDA EP, TF32 off (NVIDIA_TF32_OVERRIDE=0), graph optimizations all',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -113,6 +133,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-cpu',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-backend-cpu (JavaScript kernels)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -122,6 +143,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-wasm',
+    packages: TFJS_WASM,
     summary: 'TensorFlow.js layers model, tfjs-backend-wasm (XNNPACK; SIMD/threads state in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -131,6 +153,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-node',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -140,6 +163,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-node-gpu',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)',
     profile: 'tf32-gpu',
     outOfTheBox: false,
@@ -149,6 +173,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-node-gpu-no-tf32',
+    packages: TFJS,
     summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
@@ -159,6 +184,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-web-wasm',
+    packages: ORT_WEB,
     suiteOptIn:
       "onnxruntime-web loads its wasm glue with import(), which Jest's vm refuses without --experimental-vm-modules; `resnet-conformance run` (plain Node) covers it",
     summary: 'onnxruntime-web in Node.js (its wasm build, SIMD + threads), graph optimizations all',
@@ -169,6 +195,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-webgl',
+    packages: BROWSER,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/browser.test.ts runs it on the block cases',
     summary:
       'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)',
@@ -179,6 +206,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-webgl-f16',
+    packages: BROWSER,
     suiteOptIn:
       'software-GPU run time and known-lossy float16 (no rows for the pretrained classes yet); suites/browser.test.ts runs it on the block cases',
     summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)',
@@ -189,6 +217,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-webgpu',
+    packages: BROWSER,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/browser.test.ts runs it on the block cases',
     summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
@@ -198,6 +227,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-wasm-browser',
+    packages: BROWSER,
     summary:
       'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)',
     profile: 'fp32-cpu',
@@ -207,6 +237,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-web-wasm-browser',
+    packages: BROWSER,
     summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -215,6 +246,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'onnxruntime-web-webgpu',
+    packages: BROWSER,
     suiteOptIn:
       'software-GPU run time and a known divergence on convolutional_block f2-s2 (docs/browser.md); suites/browser.test.ts runs it on the block cases',
     summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)',
@@ -225,6 +257,7 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   },
   {
     id: 'tfjs-webgpu-node',
+    packages: DAWN,
     suiteOptIn: 'software-GPU (SwiftShader) run time; suites/dawn.test.ts runs it on the block cases',
     summary:
       'TensorFlow.js layers model in Node.js, webgpu backend on Dawn (the webgpu package; SwiftShader Vulkan without a GPU), in its own process',
@@ -238,6 +271,9 @@ export const ADAPTERS: readonly RegistryEntry[] = [
   ...TFLITE_ENTRIES,
   ...LITERT_ENTRIES,
 ];
+
+/** The registry: each entry's probe first checks its runtime packages (missing: unavailable with the npm install). */
+export const ADAPTERS: readonly RegistryEntry[] = ENTRIES.map((e) => withRuntimePackages(e) as RegistryEntry); // withRuntimePackages keeps every field
 
 export function adapterIds(): string[] {
   return ADAPTERS.map((a) => a.id);

@@ -124,6 +124,12 @@ export interface AdapterEntry {
    */
   isolate?: boolean;
   /**
+   * The npm packages its runtime needs (optional peer dependencies, pinned in package.json
+   * peerDependencies to the versions the tolerances were measured on; ./runtime-packages.ts). When one
+   * is missing the adapter is unavailable with the `npm install` that enables it.
+   */
+  packages?: readonly string[];
+  /**
    * The runtime runs inference only (e.g. a converted .tflite model: BatchNormalization folded into
    * constants, no batch statistics): why, in one sentence. Its training-mode cases are
    * 'not-applicable' with this reason — never run, never a pass, counted apart — and run() refuses

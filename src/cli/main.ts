@@ -19,6 +19,7 @@ import {
   REPORT_SPEC,
   RUN_SPEC,
   SUMMARY_SPEC,
+  SWEEP_SPEC,
 } from './specs';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -99,6 +100,10 @@ export const COMMANDS: Record<string, { spec: CommandSpec; load: () => Command }
     spec: MUTATE_SPEC,
     load: () => (require('./commands/mutate') as typeof import('./commands/mutate')).mutateCommand,
   },
+  sweep: {
+    spec: SWEEP_SPEC,
+    load: () => (require('./commands/sweep') as typeof import('./commands/sweep')).sweepCommand,
+  },
 };
 
 export function usage(): string {
@@ -108,7 +113,9 @@ export function usage(): string {
     'Usage:',
     ...Object.values(COMMANDS).flatMap((c) => synopsis(c.spec).map((s) => `  resnet-conformance ${s}`)),
     '',
-    '`resnet-conformance COMMAND --help` describes every option of a command.',
+    '`resnet-conformance help COMMAND` (or `COMMAND --help`, `COMMAND -h`) describes every option of a command;',
+    '`resnet-conformance --version` prints the version.',
+    '`--json` (every command that has it): the machine-readable result on stdout instead of the text.',
     'Exit codes: 0 success, 1 conformance failure, 2 usage or configuration error.',
   ].join('\n');
 }
@@ -121,6 +128,22 @@ function helpFor(spec: CommandSpec, rest: string[]): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    const { toolVersion } = require('../environment/run-info') as typeof import('../environment/run-info');
+    process.stdout.write(`${toolVersion()}\n`);
+    return 0;
+  }
+  // `help run` = `run --help`.
+  if (name === 'help' && rest.length && COMMANDS[rest[0]]) {
+    process.stdout.write(`${helpFor(COMMANDS[rest[0]].spec, rest.slice(1))}\n`);
+    return 0;
+  }
+  if (name === 'help' && rest.length) {
+    process.stderr.write(
+      `resnet-conformance help: unknown command '${rest[0]}' (expected ${Object.keys(COMMANDS).join(', ')})\n`,
+    );
+    return 2;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;

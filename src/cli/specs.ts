@@ -192,9 +192,10 @@ export const COMPARE_SPEC: CommandSpec = {
     { name: 'noise-profile', value: 'noise.json', help: 'bench results: per-row noise bands (bench --noise)' },
     { name: 'normalize', value: 'auto|always|never', help: 'bench results: compare relative to the ceiling' },
     { name: 'json', help: 'machine-readable output' },
+    { name: 'format', value: 'text|md|json', help: 'reports: md for CI step summaries and comments (json = --json)' },
   ],
   modes: [
-    { head: '<old-report.json> <new-report.json>', flags: ['regression-factor', 'json'] },
+    { head: '<old-report.json> <new-report.json>', flags: ['regression-factor', 'json', 'format'] },
     { head: '<old-bench.json> <new-bench.json>', flags: ['noise-floor', 'noise-profile', 'normalize', 'json'] },
   ],
 };
@@ -295,7 +296,8 @@ export const BENCH_SPEC: CommandSpec = {
     { name: 'runs', value: 'N', help: 'timed runs per batch (default: until --min-time-ms)' },
     { name: 'warmup', value: 'N', help: 'untimed runs first' },
     { name: 'min-time-ms', value: '2000', help: 'time each batch at least this long' },
-    { name: 'json', value: 'out.json', help: 'write the result as JSON' },
+    { name: 'json', help: 'machine-readable output: the result as JSON on stdout instead of the text' },
+    { name: 'json-out', value: 'out.json', help: 'also write the result as JSON to this file' },
     { name: 'md', value: 'out.md', help: 'write the result as Markdown' },
     { name: 'no-ceiling', help: 'do not measure the MatMul ceiling' },
     { name: 'no-paired-ceiling', help: "do not interleave MatMul runs with the adapter's" },
@@ -326,6 +328,7 @@ export const BENCH_SPEC: CommandSpec = {
         'warmup',
         'min-time-ms',
         'json',
+        'json-out',
         'md',
         'no-ceiling',
         'no-paired-ceiling',
@@ -336,9 +339,13 @@ export const BENCH_SPEC: CommandSpec = {
         'verbose',
       ],
     },
-    { head: '--compare a.json b.json', flags: ['noise-floor', 'noise-profile', 'normalize', 'json'] },
-    { head: '--noise r1.json r2.json [...]', flags: ['json'] },
-    { head: '--harness', flags: ['json', 'run-args'], tail: '[-- <run options, e.g. --adapters reference --out dir>]' },
+    { head: '--compare a.json b.json', flags: ['noise-floor', 'noise-profile', 'normalize', 'json', 'json-out'] },
+    { head: '--noise r1.json r2.json [...]', flags: ['json', 'json-out'] },
+    {
+      head: '--harness',
+      flags: ['json', 'json-out', 'run-args'],
+      tail: '[-- <run options, e.g. --adapters reference --out dir>]',
+    },
   ],
 };
 
@@ -355,6 +362,25 @@ export const MUTATE_SPEC: CommandSpec = {
     { name: 'no-diagnose', help: 'skip the per-layer diagnosis (no localization)' },
     { name: 'min-caught', value: 'PCT', help: 'also exit 1 when fewer than PCT% of non-equivalent mutants are caught' },
     { name: 'list', help: 'list the bank (id, kind, what it changes) and exit' },
+  ],
+};
+
+export const SWEEP_SPEC: CommandSpec = {
+  name: 'sweep',
+  summary:
+    'oracle-driven sweep: generated layer and block configurations on each adapter, judged by error bounds derived from the arithmetic; failures shrunk to standalone reproductions (docs/sweep.md)',
+  flags: [
+    { name: 'adapters', value: 'a,b|all', help: 'adapters to sweep (default: the out-of-the-box ones)' },
+    { name: 'seed', value: 'S', help: 'generator seed (default 1)' },
+    { name: 'budget', value: 'N', help: 'configuration indices to generate (default 100)' },
+    { name: 'seconds', value: 'T', help: 'instead of --budget: generate until T seconds have passed' },
+    { name: 'kinds', value: 'conv,bn,pool,dense,block', help: 'configuration kinds (default: all)' },
+    { name: 'shard', value: 'i/n', help: 'only configuration indices k with k mod n = i-1' },
+    { name: 'max-shrink', value: 'N', help: 'failing configurations shrunk per adapter (default 10; 0: none)' },
+    { name: 'baseline', value: 'sweep.json', help: 'compare with an earlier sweep (exit 1 on a new failure group)' },
+    { name: 'no-verify-repro', help: 'write the reproduction scripts without running them' },
+    { name: 'out', value: 'DIR', help: 'write sweep.json, sweep.md and repro/ there (default: reports/sweep-<time>)' },
+    { name: 'json', help: 'print the report as JSON instead of the summary' },
   ],
 };
 

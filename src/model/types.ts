@@ -116,7 +116,8 @@ export interface Boundary {
   layer: string;
 }
 
-export type ModelName = 'resnet50' | 'identity_block' | 'convolutional_block';
+/** `layer`: one layer after its input (single-layer models of the sweep, src/sweep); Keras cannot rebuild it from args. */
+export type ModelName = 'resnet50' | 'identity_block' | 'convolutional_block' | 'layer';
 
 export interface ModelSpec {
   /** Which builder made it and with which arguments (normalized). */

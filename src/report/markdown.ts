@@ -13,6 +13,7 @@ import {
   CASE_STATUSES,
   countsText,
   notApplicableGroups,
+  runtimeDriftLines,
   statusLabel,
   type AppliedTolerance,
   type ConformanceReport,
@@ -63,6 +64,11 @@ export function renderMarkdown(report: ConformanceReport): string {
     out.push(
       `Baseline \`${b.runId}\` (factor ${formatNumber(b.factor)}×): ${b.regressed} regressed, ${b.newlyFailing} newly failing, ${b.improved} improved, ${b.newPairs} new, ${b.missingPairs} missing.`,
     );
+  }
+  const drift = runtimeDriftLines(report);
+  if (drift.length) {
+    out.push('');
+    out.push(`**Runtime version differs from the measured one:** ${drift.map((d) => cell(d)).join('; ')}`);
   }
   out.push('');
 

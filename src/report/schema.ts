@@ -14,8 +14,10 @@ import type { RunPhaseTimings } from './overhead';
 import type { PerfSection } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
 import type { RunInfo } from '../environment/run-info';
+import type { RuntimePackageState } from '../adapters/runtime-packages';
 
 export type { RunInfo } from '../environment/run-info';
+export type { RuntimePackageState } from '../adapters/runtime-packages';
 
 /**
  * 2: tolerance objects name (caseClass, role, profile) and their kind, and lose maxUlp; statuses
@@ -282,6 +284,13 @@ export interface AdapterReport {
   knownCrash?: KnownCrashReport;
   /** adapter.describe(): runtime, version, device, precision and settings (null if it never answered). */
   description: AdapterDescription | null;
+  /**
+   * The npm packages its runtime needs: the exact version the tolerances were measured on
+   * (package.json peerDependencies) and the one installed here (null: not installed). A difference
+   * is named in every rendering (runtimeDriftLines). Absent for adapters that need none, and in
+   * reports written before it was recorded.
+   */
+  runtimePackages?: RuntimePackageState[];
   worker: WorkerInfo | null;
   durationMs: number;
   counts: Record<CaseStatus, number>;
@@ -423,4 +432,20 @@ export function checkMetricsOf(r: CompareResult): CheckMetrics {
     nanActual: r.nanActual,
     infMismatch: r.infMismatch,
   };
+}
+
+/**
+ * One line per adapter whose runtime package is installed at a version other than the one the
+ * tolerances were measured on, e.g. "onnxruntime-cpu: onnxruntime-node 1.31.1 (tolerances measured on 1.30.0)".
+ */
+export function runtimeDriftLines(report: Pick<ConformanceReport, 'adapters'>): string[] {
+  const lines: string[] = [];
+  for (const a of report.adapters) {
+    const drift = (a.runtimePackages ?? []).filter((s) => s.installed !== null && s.installed !== s.measured);
+    if (drift.length)
+      lines.push(
+        `${a.id}: ${drift.map((s) => `${s.name} ${s.installed} (tolerances measured on ${s.measured})`).join(', ')}`,
+      );
+  }
+  return lines;
 }

@@ -16,6 +16,8 @@ import {
   type ConformanceReport,
   type RunOptionsRecord,
 } from '../report/schema';
+import { packageStates } from '../adapters/runtime-packages';
+import type { RunProgressSink } from './progress';
 import { sha256 } from '../util/fs';
 import { buildModel, type ModelArgs } from '../model/model-args';
 import type { AdapterSelection } from '../adapters/select';
@@ -175,6 +177,8 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
   prepareSharedWeights(jobs, cases);
   const weightsMs = performance.now() - tw;
   const ta = performance.now();
+  const progress = cfg.progress as RunProgressSink | undefined;
+  progress?.start?.(pairs.length);
   const started = await runAdapterJobs({
     fixturesDir: cfg.fixturesDir,
     adapterModules: cfg.adapters.modules,
@@ -186,6 +190,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     verbose: cfg.verbose,
     diagnose: cfg.diagnose ?? true,
   });
+  progress?.stop?.();
   const adaptersMs = performance.now() - ta;
   const launch = await workerLaunch(WORKER_FILE); // resolved by the orchestrator already (one per process)
   const runs = [...started].sort((a, b) => adapterIds.indexOf(a.id) - adapterIds.indexOf(b.id));
@@ -218,6 +223,8 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     if (r.unavailableReason !== undefined) a.unavailableReason = r.unavailableReason;
     if (r.fix !== undefined) a.fix = r.fix;
     if (r.knownCrash) a.knownCrash = r.knownCrash;
+    // The runtime packages as this process resolves them (the worker resolves the same node_modules).
+    if (entry.packages?.length) a.runtimePackages = packageStates(entry.packages);
     return a;
   });
 

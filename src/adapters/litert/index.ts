@@ -46,6 +46,7 @@ export const LITERT_ENTRIES: ReadonlyArray<AdapterEntry & { host: 'child' }> = [
     host: 'child',
     inferenceOnly: TFLITE_INFERENCE_ONLY,
     suiteOptIn: LITERT_SUITE_OPT_IN,
+    packages: [LITERT_PACKAGE],
     create: () => litertJsAdapter('litertjs-wasm'),
   },
 ];

@@ -26,6 +26,7 @@ import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, KernelProfile, ProbeResult, RunOptions, RunResult } from '../types';
+import { installCommand } from '../runtime-packages';
 import { checkCudaRequirements } from './cuda-probe';
 import { loadOrt, ortVersion, tryLoadOrt, type OrtModule } from './load';
 
@@ -139,7 +140,7 @@ export class OnnxRuntimeAdapter implements Adapter {
       return {
         available: false,
         reason: loaded.error,
-        fix: 'npm ci (onnxruntime-node is a dependency; its CPU binaries ship in the npm package)',
+        fix: `${installCommand(['onnxruntime-node'])} (its CPU binaries ship in the npm package)`,
       };
     }
     if (!this.isCuda) {
@@ -150,7 +151,7 @@ export class OnnxRuntimeAdapter implements Adapter {
         return {
           available: false,
           reason: `CPU session failed: ${(err as Error).message.split('\n')[0]}`,
-          fix: 'reinstall onnxruntime-node (npm ci)',
+          fix: `reinstall onnxruntime-node: ${installCommand(['onnxruntime-node'])}`,
         };
       }
     }

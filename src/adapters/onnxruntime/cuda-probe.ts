@@ -26,7 +26,7 @@ export const CUDA_RUNTIME_LIBS = [
 
 export const CUDA_INSTALL_FIX =
   'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node' +
-  ' (the environment variable overrides the project .npmrc line onnxruntime-node-install=skip;' +
+  ' (the variable overrides an ONNXRUNTIME_NODE_INSTALL=skip the install was made with;' +
   ' the install script downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/)';
 
 export interface CudaRequirement {

@@ -1,4 +1,5 @@
 import { ADAPTERS } from '../../adapters/registry';
+import { driftText, installCommand, packageStates, versionDrift } from '../../adapters/runtime-packages';
 import type { AdapterDescription, AdapterEntry } from '../../adapters/types';
 import { bool, parseArgs } from '../args';
 import { ADAPTERS_SPEC } from '../specs';
@@ -30,6 +31,9 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
       ...(entry.inferenceOnly ? { inferenceOnly: entry.inferenceOnly } : {}),
       ...probe,
       ...(description ? { description } : {}),
+      ...(entry.packages?.length
+        ? { install: installCommand(entry.packages), runtimePackages: packageStates(entry.packages) }
+        : {}),
     });
   }
   if (bool(p, 'json')) {
@@ -48,6 +52,15 @@ export async function adaptersCommand(argv: string[], entries: readonly AdapterE
     if (!r.available) {
       process.stdout.write(`${' '.repeat(w)}    reason: ${r.reason}\n`);
       if (r.fix) process.stdout.write(`${' '.repeat(w)}    fix:    ${r.fix}\n`);
+    }
+    if (r.install) {
+      const drift = versionDrift(r.runtimePackages ?? []);
+      // The npm packages its runtime needs, at the versions the tolerances were measured on.
+      if (r.fix !== r.install) process.stdout.write(`${' '.repeat(w)}    needs:  ${r.install}\n`);
+      if (drift.length)
+        process.stdout.write(
+          `${' '.repeat(w)}    version differs from the measured one: ${drift.map(driftText).join(', ')}\n`,
+        );
     }
   }
   return 0;

@@ -61,9 +61,10 @@ function compareMode(positional: string[], p: ReturnType<typeof parseArgs>): num
   const { floor, normalize, profileFile } = benchCompareOptions(p);
   const { a, b, profile } = readBenchPair(positional[0], positional[1], profileFile);
   const c = compareBench(a, b, { floor, normalize, profile });
-  const jsonOut = str(p, 'json');
+  const jsonOut = str(p, 'json-out');
   if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(c, null, 2)}\n`);
-  process.stdout.write(benchComparisonText(c, positional[0], positional[1], profileFile));
+  if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
+  else process.stdout.write(benchComparisonText(c, positional[0], positional[1], profileFile));
   return c.exitCode;
 }
 
@@ -71,8 +72,12 @@ function noiseMode(positional: string[], p: ReturnType<typeof parseArgs>): numbe
   if (positional.length < 2)
     throw new UsageError(`bench --noise takes at least two bench results of the same code, got ${positional.length}`);
   const profile = noiseProfile(positional.map(readBenchFile), positional);
-  const jsonOut = str(p, 'json');
+  const jsonOut = str(p, 'json-out');
   if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(profile, null, 2)}\n`);
+  if (bool(p, 'json')) {
+    process.stdout.write(`${JSON.stringify(profile, null, 2)}\n`);
+    return 0;
+  }
   process.stdout.write(`noise between ${positional.length} bench runs (max/min − 1 of the medians):\n`);
   const w = Math.max(...profile.rows.map((r) => r.adapter.length));
   for (const r of profile.rows) {
@@ -145,9 +150,12 @@ async function harnessMode(p: ReturnType<typeof parseArgs>, after: string[] | nu
     }
     const report = readReport(out);
     const h = harnessBreakdown(report, { wallMs, startupMs });
-    process.stdout.write(`\n${perfMarkdown(perfSection(null, h), '## Harness overhead of one conformance run')}\n`);
-    const jsonOut = str(p, 'json');
-    if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify({ runArgs: extra, startupMs, harness: h }, null, 2)}\n`);
+    const result = { runArgs: extra, startupMs, harness: h };
+    if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else
+      process.stdout.write(`\n${perfMarkdown(perfSection(null, h), '## Harness overhead of one conformance run')}\n`);
+    const jsonOut = str(p, 'json-out');
+    if (jsonOut) writeFileAtomic(jsonOut, `${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {
     if (!keep) fs.rmSync(out, { recursive: true, force: true });
@@ -160,6 +168,12 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   const argv = dd >= 0 ? argvAll.slice(0, dd) : argvAll;
   const after = dd >= 0 ? argvAll.slice(dd + 1) : null;
   const p = parseArgs(argv, BENCH_SPEC.flags);
+  // `--json FILE` was the file writer before --json meant "JSON on stdout" in every command.
+  const jsonFile = bool(p, 'json') ? p.positional.find((a) => a.endsWith('.json') && !fs.existsSync(a)) : undefined;
+  if (jsonFile)
+    throw new UsageError(
+      `--json prints the result as JSON on stdout (in every command); to write it to ${jsonFile} use --json-out ${jsonFile}`,
+    );
   try {
     if (bool(p, 'compare')) return compareMode(p.positional, p);
     if (bool(p, 'noise')) return noiseMode(p.positional, p);
@@ -191,7 +205,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
   if (ceilingN < 16) throw new UsageError(`--ceiling-n must be >= 16, got ${ceilingN}`);
   const timeoutS = int(p, 'timeout') ?? 600;
   if (timeoutS < 1) throw new UsageError(`--timeout must be >= 1 (seconds per worker), got ${timeoutS}`);
-  const jsonOut = str(p, 'json');
+  const jsonOut = str(p, 'json-out');
   const mdOut = str(p, 'md');
 
   // SIGINT and SIGTERM alike (src/util/signals.ts): workers stopped, exit 130 / 143.
@@ -227,15 +241,17 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
       log: (line) => process.stderr.write(`${line}\n`),
     });
     const digest = benchDigest(report, jsonOut ?? null);
-    process.stdout.write(
-      `\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image ` +
-        `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`,
-    );
+    if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else
+      process.stdout.write(
+        `\nResNet-50 ${report.model.inputShape.join('x')} forward, ${(report.model.flopsPerImage / 1e9).toFixed(3)} GFLOP per image ` +
+          `(${(report.durationMs / 1000).toFixed(1)} s)\n${perfText(digest)}\n`,
+      );
     const layers = layersText(report);
-    if (layers) process.stdout.write(`\n${layers}\n`);
+    if (layers && !bool(p, 'json')) process.stdout.write(`\n${layers}\n`);
     if (jsonOut) {
       writeFileAtomic(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
-      process.stdout.write(`Bench JSON: ${jsonOut}\n`);
+      if (!bool(p, 'json')) process.stdout.write(`Bench JSON: ${jsonOut}\n`);
     }
     if (mdOut) {
       const stageMd = layersMarkdown(report);
@@ -243,7 +259,7 @@ export async function benchCommand(argvAll: string[]): Promise<number> {
         mdOut,
         `${perfMarkdown(perfSection({ report, source: jsonOut ?? null }, null), '# ResNet-50 benchmark')}\n${stageMd ? `\n${stageMd}` : ''}`,
       );
-      process.stdout.write(`Markdown: ${mdOut}\n`);
+      if (!bool(p, 'json')) process.stdout.write(`Markdown: ${mdOut}\n`);
     }
     return 0;
   } finally {

@@ -3,13 +3,35 @@ import { benchComparisonText, readBenchPair } from '../../bench/compare-files';
 import { isBenchFile } from '../../bench/read';
 import { BenchReadError } from '../../bench/schema';
 import { ReportReadError, readReport } from '../../report/read';
-import { DEFAULT_REGRESSION_FACTOR, diffReports } from '../../runner/regression';
+import { DEFAULT_REGRESSION_FACTOR, diffReports, type ReportDiff } from '../../runner/regression';
 import { UsageError, bool, parseArgs, str } from '../args';
 import { COMPARE_SPEC } from '../specs';
 import { benchCompareOptions } from './bench-compare-options';
 import { positiveNumber } from './run';
 
 const BENCH_ONLY = ['noise-floor', 'noise-profile', 'normalize'];
+
+/** Markdown text as a table cell or list item holds it: no line breaks, pipes escaped. */
+function mdText(s: string): string {
+  return s.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
+}
+
+/**
+ * `compare --format md`: the comparison as Markdown (a GitHub step summary or merge-request comment
+ * renders plain text as one paragraph): a heading with the verdict, the counts, one list item per difference.
+ */
+export function comparisonMarkdown(c: ReportDiff & { from: string; to: string; factor: number }): string {
+  const out = [
+    `### ${c.regressions > 0 ? '❌' : '✅'} Compared with \`${mdText(c.from)}\`: ${c.regressions} worse, ${c.improvements} better`,
+    '',
+    `\`${mdText(c.from)}\` → \`${mdText(c.to)}\`, error growth allowed up to ${c.factor}×; ${c.lines.length} difference(s).`,
+    '',
+  ];
+  if (c.fixtureWarning) out.push(`> **Warning:** ${mdText(c.fixtureWarning)}`, '');
+  for (const l of c.lines) out.push(`- ${mdText(l)}`);
+  if (c.lines.length === 0) out.push('No differences beyond the factor.');
+  return `${out.join('\n')}\n`;
+}
 
 function fail(message: string): number {
   process.stderr.write(`resnet-conformance compare: ${message}\n`);
@@ -26,6 +48,8 @@ function compareBenchFiles(aPath: string, bPath: string, p: ReturnType<typeof pa
       '--regression-factor applies to conformance reports; bench results take --noise-floor, --noise-profile and --normalize',
     );
   }
+  if (str(p, 'format') !== undefined)
+    throw new UsageError('--format applies to conformance reports; bench results print text, or JSON with --json');
   const { floor, normalize, profileFile } = benchCompareOptions(p);
   let read;
   try {
@@ -71,6 +95,10 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const benchFlag = BENCH_ONLY.find((f) => str(p, f) !== undefined);
   if (benchFlag)
     throw new UsageError(`--${benchFlag} applies to bench results; ${aPath} and ${bPath} are not bench results`);
+  const format = str(p, 'format') ?? (bool(p, 'json') ? 'json' : 'text');
+  if (!['text', 'md', 'json'].includes(format))
+    throw new UsageError(`--format must be text, md or json, got '${format}'`);
+  if (bool(p, 'json') && format !== 'json') throw new UsageError(`--json and --format ${format} are exclusive`);
   const factor = positiveNumber(str(p, 'regression-factor'), 'regression-factor', DEFAULT_REGRESSION_FACTOR);
   if (factor < 1) throw new UsageError(`--regression-factor must be >= 1, got ${factor}`);
   let a;
@@ -84,8 +112,10 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   const d = diffReports(a, b, factor);
   if (d.fixtureWarning) process.stderr.write(`resnet-conformance compare: warning: ${d.fixtureWarning}\n`);
-  if (bool(p, 'json')) {
+  if (format === 'json') {
     process.stdout.write(`${JSON.stringify({ from: a.runId, to: b.runId, factor, ...d }, null, 2)}\n`);
+  } else if (format === 'md') {
+    process.stdout.write(comparisonMarkdown({ from: a.runId, to: b.runId, factor, ...d }));
   } else {
     process.stdout.write(
       `compare ${a.runId} → ${b.runId} (factor ${factor}×): ${d.regressions} worse, ${d.improvements} better, ${d.lines.length} difference(s)\n`,

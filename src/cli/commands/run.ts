@@ -11,12 +11,18 @@ import { formatMs, truncate } from '../../util/format';
 import { ReportReadError, readReport } from '../../report/read';
 import { renderAll } from '../../report/render';
 import { runDurationMs, verdictText } from '../../report/view';
-import { REPORT_SCHEMA_VERSION, countsText, notApplicableGroups, type ConformanceReport } from '../../report/schema';
+import {
+  REPORT_SCHEMA_VERSION,
+  countsText,
+  notApplicableGroups,
+  runtimeDriftLines,
+  type ConformanceReport,
+} from '../../report/schema';
 import { acquireOutDirLock, OutDirBusyError, prepareOutDir, writeReportDir } from '../../report/write';
 import { DEFAULT_REGRESSION_FACTOR } from '../../runner/regression';
 import { stopAllWorkers } from '../../runner/orchestrator';
 import { ownTermination, signalExitCode } from '../../util/signals';
-import { progressPrinter } from '../../runner/progress';
+import { progressMode, progressPrinter } from '../../runner/progress';
 import { runConformance } from '../../runner/run';
 import { makeRunId } from '../../runner/run-id';
 import { parseShard } from '../../runner/shard';
@@ -51,6 +57,7 @@ export function printSummary(report: ConformanceReport, outDir: string, write: (
   write(
     `\n${verdictText(report)}: ${s.total} results${counts ? ` (${counts})` : ''} in ${formatMs(runDurationMs(report))}`,
   );
+  for (const d of runtimeDriftLines(report)) write(`  runtime version differs from the measured one: ${d}`);
   for (const f of s.failures.slice(0, 20)) write(`  ${truncate(f, 240)}`);
   if (s.failures.length > 20) write(`  ... ${s.failures.length - 20} more in the report`);
   const diverging = report.results.filter((r) => r.status === 'expected-divergence');
@@ -200,7 +207,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         baseline,
         runId,
         historyDir: path.dirname(outDir),
-        progress: progressPrinter({ tty, write }),
+        progress: progressPrinter({ mode: progressMode(process.env, tty), write }),
         verbose: bool(p, 'verbose'),
         startupMs,
         diagnose: !bool(p, 'no-diagnose'),
