@@ -13,14 +13,13 @@ import {
   moduleSpecifiers,
   orderViolations,
   readFolderGraph,
-  type FolderGraph,
 } from './helpers/import-graph';
 
 const SRC = path.join(__dirname, '..', 'src');
 
 /**
  * The folders of src/, lowest first: each may import only folders listed before it. A new folder
- * (or a file directly in src/) must be placed here, and in README.md.
+ * (or a file directly in src/) must be placed here, in README.md and in docs/architecture.md.
  */
 const LAYERS = [
   'util', // errors, fs helpers, text formatting, sample statistics, timing loop: imports nothing in src/
@@ -47,23 +46,6 @@ const LAYERS = [
   'cli', // commands
   'index.ts', // the package's public entry: types, the registry, main
 ] as const;
-
-/**
- * Imports that go against LAYERS today and are being removed in another part of issue 15 (part
- * "select": one adapter-selection function below bench/, bench flags parsed in cli/). Each entry
- * must still match an import; delete it when that import is gone.
- */
-const PENDING: ReadonlyArray<{ file: string; to: string; why: string }> = [];
-
-function withoutPending(graph: FolderGraph): FolderGraph {
-  const out: FolderGraph = new Map();
-  for (const [from, edges] of graph)
-    out.set(
-      from,
-      edges.filter((e) => !PENDING.some((p) => p.file === e.file && p.to === e.to)),
-    );
-  return out;
-}
 
 describe('import-graph detector', () => {
   test('finds import, export-from, side-effect import, require and import() specifiers, not those in comments', () => {
@@ -140,17 +122,11 @@ describe('src/ architecture', () => {
   });
 
   test('no folder-level import cycle', () => {
-    const cycles = findCycles(withoutPending(graph));
+    const cycles = findCycles(graph);
     expect(cycles.map(describeCycle).join('\n\n')).toBe('');
   });
 
   test('each folder imports only folders below it in the declared order', () => {
-    expect(describeViolations(orderViolations(withoutPending(graph), LAYERS))).toBe('');
-  });
-
-  test('each pending exception still matches an import (delete it once fixed)', () => {
-    const edges = [...graph.values()].flat();
-    const stale = PENDING.filter((p) => !edges.some((e) => e.file === p.file && e.to === p.to));
-    expect(stale).toEqual([]);
+    expect(describeViolations(orderViolations(graph, LAYERS))).toBe('');
   });
 });

@@ -284,7 +284,7 @@ describe('stateful stream position', () => {
   });
 });
 
-describe('issue 24 item 8: a revision explain cannot fully explain (mixed/: two configurations and a planted check)', () => {
+describe('a revision explain cannot fully explain (mixed/: two configurations and a planted check)', () => {
   const name = 'mixed';
   let imported: { code: number | null; stderr: string };
   let m: FixtureManifest;
@@ -369,7 +369,7 @@ describe('issue 24 item 8: a revision explain cannot fully explain (mixed/: two 
   });
 });
 
-describe('issue 24 item 9: explain and run --baseline-set give one verdict (the file states rtol=1e-3)', () => {
+describe('explain and run --baseline-set give one verdict (the file states rtol=1e-3)', () => {
   const name = 'stated-tolerance';
   let rev: Awaited<ReturnType<typeof importRevision>>;
   let run: ConformanceReport;

@@ -23,14 +23,7 @@ import {
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
 
 const chromium = findChromium();
-const BROWSER_ADAPTERS = [
-  'tfjs-webgl',
-  'tfjs-webgl-f16',
-  'tfjs-webgpu',
-  'tfjs-wasm-browser',
-  'onnxruntime-web-wasm-browser',
-  'onnxruntime-web-webgpu',
-];
+const BROWSER_ADAPTERS = ADAPTERS.filter((a) => a.host === 'browser');
 
 if (!('path' in chromium)) {
   describe('browser host and adapters', () => {
@@ -230,8 +223,8 @@ if (!('path' in chromium)) {
 
   const byModel = blockCasesByModel();
 
-  for (const id of BROWSER_ADAPTERS) {
-    const entry = ADAPTERS.find((a) => a.id === id)!;
+  for (const entry of BROWSER_ADAPTERS) {
+    const id = entry.id;
     describe(`${id} on the block golden cases [${entry.profile}]`, () => {
       const adapter = entry.create();
       let available: { available: boolean; reason?: string; fix?: string } = { available: false, reason: 'not probed' };

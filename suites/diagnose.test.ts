@@ -30,7 +30,7 @@ import {
   type Diagnosis,
   type DiagnoseModelOptions,
 } from '../src/diagnose';
-import { PerturbedAdapter } from '../src/diagnose/testing/perturbed-adapter';
+import { PerturbedAdapter } from './helpers/perturbed-adapter';
 import { initModelWeights } from '../src/init';
 import { buildModel, type ModelArgs } from '../src/model/model-args';
 import { constantInit } from '../src/model/initializers';

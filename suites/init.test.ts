@@ -163,7 +163,7 @@ describe('tf.random.stateless_uniform with explicit int32 seed pairs', () => {
   });
 });
 
-describe('issue #2 vectors', () => {
+describe('published initializer vectors (issue-vectors.json): bit-exact, or within the printed decimals', () => {
   it.each(issue.vectors.map((v) => [`${v.kind}${JSON.stringify(v.args)} [${v.shape}] (${v.precision})`, v] as const))(
     '%s',
     (_name, v) => {

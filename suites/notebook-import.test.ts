@@ -262,7 +262,7 @@ test('views: numpy selection, mean and around', () => {
   );
 });
 
-describe('issue 24: printed outputs with ANSI escape codes (item 7)', () => {
+describe('printed outputs with ANSI escape codes', () => {
   const nbPath = at('stateless-2021/notebook.ipynb');
   type Nb = { cells: { outputs?: { text?: string[] }[] }[] };
   const files = (notebook: string) => [
@@ -302,7 +302,7 @@ describe('issue 24: printed outputs with ANSI escape codes (item 7)', () => {
   });
 });
 
-describe('issue 24: a file holding only expected arrays (item 10)', () => {
+describe('a file holding only expected arrays', () => {
   test('given as the public tests, the error says to give it as --outputs next to a public_tests.py', async () => {
     const err = await importRevision([{ role: 'public-tests', path: at('stateless-2021/outputs.py') }]).catch(
       (e: unknown) => e,
@@ -314,7 +314,7 @@ describe('issue 24: a file holding only expected arrays (item 10)', () => {
   });
 });
 
-describe('issue 24: bounded evaluation, file:line errors (item 14)', () => {
+describe('bounded evaluation, file:line errors', () => {
   const template = (expr: string, pre = '') =>
     [
       'import numpy as np',

@@ -23,10 +23,10 @@ import { executeCase, type EvaluationContext } from '../src/runner/execute-case'
 import { loadManifest } from '../src/golden/load';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import { ReferenceAdapter } from '../src/adapters/reference';
-import { ADAPTERS } from '../src/adapters/registry';
+import { ADAPTERS, ADAPTERS as REGISTRY } from '../src/adapters/registry';
 import { BROWSER_PROCESS_GROUP } from '../src/adapters/browser/host';
 import type { AdapterEntry } from '../src/adapters/types';
-import { TYPICAL_DURATIONS_MS, historicalDurations, orderByHistory } from '../src/runner/schedule';
+import { historicalDurations, orderByHistory, typicalDurations } from '../src/runner/schedule';
 import { allPairs, parseShard, shardPairs } from '../src/runner/shard';
 import {
   WEIGHT_CACHE_ENV,
@@ -152,7 +152,12 @@ describe('pure helpers', () => {
       ),
     ).toEqual(['b', 'c', 'd', 'a']);
     // No report to learn from (fresh clone): the typical durations measured here.
-    expect(historicalDurations(path.join(tmp, 'no-such-dir'))).toEqual(new Map(Object.entries(TYPICAL_DURATIONS_MS)));
+    const typical = typicalDurations();
+    expect(historicalDurations(path.join(tmp, 'no-such-dir'))).toEqual(typical);
+    // Read from the registry entries: the slowest default adapter (tfjs-cpu on ResNet-50) starts first.
+    expect(typical.get('tfjs-cpu')).toBe(Math.max(...typical.values()));
+    const defaults = REGISTRY.filter((e) => e.outOfTheBox).map((entry) => ({ entry }));
+    expect(orderByHistory(defaults, typical).filter((j) => typical.has(j.entry.id))[0].entry.id).toBe('tfjs-cpu');
   });
 
   test('worker exit reasons name the crash kind, including out of memory', () => {

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'url';
 import { UsageError } from '../util/errors';
 import { createCommandAdapterEntry, resolveCommandAdapterEntry, splitCommand } from './external/command';
 import { ADAPTERS } from './registry';
-import type { AdapterEntry, PrecisionProfile } from './types';
+import { ADAPTER_HOSTS, type AdapterEntry, type PrecisionProfile } from './types';
 
 /** Where a module of adapters comes from: a file, or an npm package (`path`: the file it resolved to). */
 export type AdapterModuleSource = { kind: 'file'; path: string } | { kind: 'package'; name: string; path: string };
@@ -195,6 +195,8 @@ export function entriesOfModule(mod: unknown, where: string): AdapterEntry[] {
     if (typeof x.profile !== 'string' || !(x.profile in PROFILES))
       throw new UsageError(`${label}: profile must be one of ${Object.keys(PROFILES).join(', ')}`);
     if (typeof x.outOfTheBox !== 'boolean') throw new UsageError(`${label}: outOfTheBox must be true or false`);
+    if (x.host !== undefined && !(ADAPTER_HOSTS as readonly string[]).includes(x.host))
+      throw new UsageError(`${label}: host must be one of ${ADAPTER_HOSTS.join(', ')}`);
     if (typeof x.create !== 'function')
       throw new UsageError(`${label}: create must be a function returning an Adapter`);
     if (x.inferenceOnly !== undefined && (typeof x.inferenceOnly !== 'string' || x.inferenceOnly.trim() === ''))

@@ -10,7 +10,10 @@ import { BROWSER_PROCESS_GROUP, ortWebBrowserAdapter, tfjsBrowserAdapter } from 
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
 import { withRuntimePackages } from './runtime-packages';
-import type { Adapter, AdapterEntry } from './types';
+import type { Adapter, AdapterEntry, AdapterHost } from './types';
+
+/** A registry entry states where its runtime executes. */
+export type RegistryEntry = AdapterEntry & { host: AdapterHost };
 
 // The npm packages each adapter's runtime needs (optional peer dependencies: ./runtime-packages.ts).
 const ORT_NODE = ['onnxruntime-node'];
@@ -31,13 +34,18 @@ const BROWSER = [
  * The one list of adapters. Adding a runtime = one adapter module + one line here.
  * Adapter modules must not load their runtime package at import time (only in probe/build),
  * so that a missing runtime makes the adapter "unavailable", never the whole harness fail.
+ * Everything the harness needs to know about an adapter is a field of its entry (types.ts); the
+ * README's adapter table names every id here (suites/readme-adapters.test.ts). typicalDurationMs:
+ * docs/notes/adapter-typical-durations.md.
  */
-const ENTRIES: readonly AdapterEntry[] = [
+const ENTRIES: readonly RegistryEntry[] = [
   {
     id: 'reference',
     summary: 'pure TypeScript oracle, float64 throughout',
     profile: 'fp64-reference',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 8_000,
     create: () => new ReferenceAdapter({ id: 'reference', precision: 'fp64' }),
   },
   {
@@ -45,6 +53,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TypeScript reference, every layer output rounded to float32',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 8_000,
     create: () => new ReferenceAdapter({ id: 'reference-fp32', precision: 'fp32' }),
   },
   {
@@ -52,6 +62,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TypeScript reference emulating TF32 conv/dense operands (GPU emulator)',
     profile: 'tf32-gpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 9_100,
     create: () => new ReferenceAdapter({ id: 'reference-tf32', precision: 'tf32' }),
   },
   {
@@ -59,6 +71,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'real Keras 3.15 / TensorFlow 2.21 CPU in a Python subprocess (.venv), the notebook layer code',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'python',
     create: () => new KerasAdapter(),
   },
   {
@@ -67,6 +80,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations all (Conv+BN fusion)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 10_200,
     create: () =>
       new OnnxRuntimeAdapter({ id: 'onnxruntime-cpu', executionProvider: 'cpu', graphOptimizationLevel: 'all' }),
   },
@@ -76,6 +91,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'ONNX Runtime (onnxruntime-node) CPU, graph optimizations disabled',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 7_200,
     create: () =>
       new OnnxRuntimeAdapter({
         id: 'onnxruntime-cpu-noopt',
@@ -89,6 +106,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'ONNX Runtime CUDA EP, TF32 on (provider default), graph optimizations all',
     profile: 'tf32-gpu',
     outOfTheBox: false,
+    host: 'node',
     create: () =>
       new OnnxRuntimeAdapter({
         id: 'onnxruntime-cuda',
@@ -103,6 +121,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'ONNX Runtime CUDA EP, TF32 off (NVIDIA_TF32_OVERRIDE=0), graph optimizations all',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'node',
     processEnv: { NVIDIA_TF32_OVERRIDE: '0' },
     create: () =>
       new OnnxRuntimeAdapter({
@@ -118,6 +137,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-backend-cpu (JavaScript kernels)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 28_300,
     create: () => new TfjsAdapter('tfjs-cpu'),
   },
   {
@@ -126,6 +147,8 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-backend-wasm (XNNPACK; SIMD/threads state in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
+    typicalDurationMs: 2_700,
     create: () => new TfjsAdapter('tfjs-wasm'),
   },
   {
@@ -134,6 +157,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-node (libtensorflow CPU; needs npm run setup:tfjs-node)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'node',
     isolate: true,
     create: () => new TfjsAdapter('tfjs-node'),
   },
@@ -143,6 +167,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-node-gpu (libtensorflow 2.9.1 CUDA), TF32 on (default)',
     profile: 'tf32-gpu',
     outOfTheBox: false,
+    host: 'node',
     isolate: true,
     create: () => new TfjsAdapter('tfjs-node-gpu'),
   },
@@ -152,6 +177,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model, tfjs-node-gpu, TF32 off (NVIDIA_TF32_OVERRIDE=0)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'node',
     processEnv: { NVIDIA_TF32_OVERRIDE: '0' },
     isolate: true,
     create: () => new TfjsAdapter('tfjs-node-gpu-no-tf32'),
@@ -164,6 +190,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in Node.js (its wasm build, SIMD + threads), graph optimizations all',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'node',
     create: () => ortWebNodeAdapter('onnxruntime-web-wasm'),
   },
   {
@@ -174,6 +201,7 @@ const ENTRIES: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, webgl backend (float32 textures; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl'),
   },
@@ -185,6 +213,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js webgl backend in Chromium with WEBGL_FORCE_F16_TEXTURES=true (known-lossy float16)',
     profile: 'webgl-f16',
     outOfTheBox: false,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgl-f16'),
   },
@@ -195,6 +224,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'TensorFlow.js layers model in headless Chromium, webgpu backend (WGSL; SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-webgpu'),
   },
@@ -205,6 +235,7 @@ const ENTRIES: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in headless Chromium, wasm backend (XNNPACK, threaded-SIMD binary, crossOriginIsolated; pool size in describe)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => tfjsBrowserAdapter('tfjs-wasm-browser'),
   },
@@ -214,6 +245,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, wasm execution provider (SIMD + threads)',
     profile: 'fp32-cpu',
     outOfTheBox: true,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-wasm-browser', 'wasm'),
   },
@@ -225,6 +257,7 @@ const ENTRIES: readonly AdapterEntry[] = [
     summary: 'onnxruntime-web in headless Chromium, webgpu execution provider (SwiftShader without a GPU)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu'),
   },
@@ -236,6 +269,7 @@ const ENTRIES: readonly AdapterEntry[] = [
       'TensorFlow.js layers model in Node.js, webgpu backend on Dawn (the webgpu package; SwiftShader Vulkan without a GPU), in its own process',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'child',
     create: () => tfjsDawnAdapter('tfjs-webgpu-node'),
   },
   JAX_ENTRY,
@@ -245,7 +279,7 @@ const ENTRIES: readonly AdapterEntry[] = [
 ];
 
 /** The registry: each entry's probe first checks its runtime packages (missing: unavailable with the npm install). */
-export const ADAPTERS: readonly AdapterEntry[] = ENTRIES.map((e) => withRuntimePackages(e));
+export const ADAPTERS: readonly RegistryEntry[] = ENTRIES.map((e) => withRuntimePackages(e) as RegistryEntry); // withRuntimePackages keeps every field
 
 export function adapterIds(): string[] {
   return ADAPTERS.map((a) => a.id);

@@ -81,6 +81,16 @@ export interface Adapter {
  */
 export type PrecisionProfile = 'fp64-reference' | 'fp32-cpu' | 'tf32-gpu' | 'webgl-f16';
 
+/**
+ * Where an adapter's runtime executes: 'node' in the Node.js process that runs the adapter (a
+ * runner or bench worker, or the CLI); 'browser' in a page of the headless Chromium host
+ * (src/adapters/browser); 'python' in a Python interpreter the adapter starts (the `keras`
+ * subprocess, the stdio-protocol programs of clients/python); 'child' in another process of its
+ * own (the Dawn adapter, an `--adapter-command` program).
+ */
+export const ADAPTER_HOSTS = ['node', 'browser', 'python', 'child'] as const;
+export type AdapterHost = (typeof ADAPTER_HOSTS)[number];
+
 export interface AdapterEntry {
   id: string;
   /** One line for `resnet-conformance adapters`. */
@@ -88,6 +98,14 @@ export interface AdapterEntry {
   profile: PrecisionProfile;
   /** Runs on a fresh machine after `npm ci` with nothing else installed. */
   outOfTheBox: boolean;
+  /** Where its runtime executes (absent: 'node'). Every registry entry states it. */
+  host?: AdapterHost;
+  /**
+   * How long this adapter typically takes in the default run (the default cases), in ms: the
+   * runner starts the slowest workers first when no earlier report says otherwise
+   * (src/runner/schedule.ts). Only the order matters; absent: unknown (started first).
+   */
+  typicalDurationMs?: number;
   /**
    * Environment this adapter's process must start with (set before its runtime loads, e.g.
    * NVIDIA_TF32_OVERRIDE=0). The runner and the bench fork the adapter's worker with it.

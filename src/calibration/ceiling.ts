@@ -162,8 +162,8 @@ export function productEntry(a: Float32Array, b: Float32Array, n: number, i: num
 
 /**
  * A tfjs MatMul on the tensorflow (libtensorflow/oneDNN) or wasm backend. Both backends execute an
- * op synchronously inside the call (measured with tfjs-node: tf.matMul 41–42 ms for 2048³, the
- * following dataSync 1.3–10.7 ms), so a run is the product alone; reading the 16 MB result back to
+ * op synchronously inside the call (the following dataSync is short and varies:
+ * docs/notes/measured-in-code-comments.md), so a run is the product alone; reading the 16 MB result back to
  * JavaScript (an allocation and a copy that ONNX Runtime's timing has no counterpart of, and whose
  * cost varied eightfold) is not part of it. The result is read once at creation, untimed, and spot-checked.
  */

@@ -18,7 +18,7 @@ import { Worker } from 'worker_threads';
 import { availableCores } from './ceiling';
 import { median } from '../util/stats';
 
-/** Round trips per sample, and samples per measurement (≈ 0.5 ms near, ≈ 2 ms far here; see BUDGET_NS). */
+/** Round trips per sample, and samples per measurement (a sample takes milliseconds: see BUDGET_NS). */
 export const TRIPS_PER_SAMPLE = 100;
 export const SAMPLES = 50;
 /** A round trip this long means the responder is not running (gone, or descheduled for good). */

@@ -24,7 +24,7 @@ const ADAPTER_MODULE: Flag = {
   name: 'adapter-module',
   value: 'file.mjs|package',
   repeatable: true,
-  help: 'adds the adapters a .js/.cjs/.mjs/.ts file or an npm package exports as `adapters` (README: adapters from a module)',
+  help: 'adds the adapters a .js/.cjs/.mjs/.ts file or an npm package exports as `adapters` (docs/adapters.md: adapters from a module)',
 };
 
 /** `--adapter-command` and its companions (src/cli/adapter-sources.ts): an external protocol program as an adapter. */
@@ -33,7 +33,7 @@ const ADAPTER_COMMAND: Flag[] = [
     name: 'adapter-command',
     value: "'CMD args'",
     repeatable: true,
-    help: 'adds a program speaking docs/adapter-protocol.md as an adapter (README: external programs)',
+    help: 'adds a program speaking docs/adapter-protocol.md as an adapter (docs/adapters.md: external programs)',
   },
   {
     name: 'adapter-id',
@@ -400,26 +400,6 @@ export const SWEEP_SPEC: CommandSpec = {
     { name: 'json', help: 'print the report as JSON instead of the summary' },
   ],
 };
-
-/** The commands in the order `--help` lists them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [
-  SUMMARY_SPEC,
-  INIT_SPEC,
-  FORWARD_SPEC,
-  ADAPTERS_SPEC,
-  EXPORT_ONNX_SPEC,
-  DIAGNOSE_SPEC,
-  RUN_SPEC,
-  REPORT_SPEC,
-  COMPARE_SPEC,
-  MERGE_SPEC,
-  FIXTURES_SPEC,
-  CLASSIFY_SPEC,
-  EVALUATE_SPEC,
-  BENCH_SPEC,
-  MUTATE_SPEC,
-  SWEEP_SPEC,
-];
 
 export const IMPORT_NOTEBOOK_SPEC: CommandSpec = {
   name: 'import-notebook',

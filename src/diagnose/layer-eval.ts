@@ -31,8 +31,7 @@ export { hasLogitsStep, type LayerInput, type SamePaddingSide } from '../adapter
 
 /*
  * Math/Number are read once into module constants: inside Jest's vm context every global lookup in
- * a hot loop is slow (measured: Number.isFinite over ResNet-50's kernels took 20 s under Jest, 0.1 s
- * under plain Node).
+ * a hot loop is slow (two orders of magnitude slower than plain Node: docs/notes/measured-in-code-comments.md).
  */
 const M = Math;
 

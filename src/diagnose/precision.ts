@@ -23,8 +23,7 @@ import type { LayerRow, PrecisionException, PrecisionStatus, PrecisionSummary, P
 
 /*
  * Math/Number are read once into module constants: inside Jest's vm context every global lookup in
- * a hot loop is slow (measured: Number.isFinite over ResNet-50's kernels took 20 s under Jest, 0.1 s
- * under plain Node).
+ * a hot loop is slow (two orders of magnitude slower than plain Node: docs/notes/measured-in-code-comments.md).
  */
 const M = Math;
 const N = Number;

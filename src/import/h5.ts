@@ -67,17 +67,7 @@ function findBundle(): string {
   throw new Error(`the h5wasm package is not installed (looked for ${BUNDLE} above ${__dirname}); run npm ci`);
 }
 
-/** The h5wasm package version (for provenance notes). */
-export function h5wasmVersion(): string {
-  try {
-    const pkg = path.join(path.dirname(path.dirname(path.dirname(findBundle()))), 'package.json');
-    return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Loads h5wasm once per process (about 0.5 s: a 5.7 MB bundle with the wasm inlined). */
+/** Loads h5wasm once per process (a 5.7 MB bundle with the wasm inlined: not free to load). */
 export function loadH5wasm(): Promise<H5Wasm> {
   if (!loading) {
     loading = (async () => {
@@ -286,15 +276,5 @@ export class H5File {
     } catch {
       /* already gone */
     }
-  }
-}
-
-/** Opens, runs `fn`, closes. */
-export async function withH5File<T>(bytes: Uint8Array, label: string, fn: (f: H5File) => T | Promise<T>): Promise<T> {
-  const f = await H5File.open(bytes, label);
-  try {
-    return await fn(f);
-  } finally {
-    f.close();
   }
 }

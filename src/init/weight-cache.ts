@@ -265,7 +265,7 @@ export type EnsureOutcome = 'present' | 'stored' | 'not-cached';
  * Makes sure the cache holds `spec`'s initial weights, computing and storing them when missing. A
  * run calls this once in the parent for every model that two or more adapter workers will build:
  * without it, on a cold cache each of the first concurrent workers computes the same 94 MB of
- * ResNet-50 weights (measured on 2 cores: 350–670 ms each instead of 70 ms to read them).
+ * ResNet-50 weights, several times slower than reading them (measured: docs/notes/measured-in-code-comments.md).
  */
 export function ensureCachedWeights(spec: ModelSpec, opts: WeightCacheOptions = {}): EnsureOutcome {
   const e = entryOf(spec, opts);

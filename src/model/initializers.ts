@@ -47,18 +47,3 @@ export function parseInitializer(text: string, seed = 0): InitializerSpec {
   }
   throw new Error(`unknown initializer '${text}' (expected glorot_uniform, random_uniform, constant:V, zeros or ones)`);
 }
-
-export function formatInitializer(init: InitializerSpec): string {
-  switch (init.kind) {
-    case 'glorot_uniform':
-      return `glorot_uniform(seed=${init.seed})`;
-    case 'random_uniform':
-      return `random_uniform(seed=${init.seed}, minval=${init.minval}, maxval=${init.maxval})`;
-    case 'constant':
-      return `constant(${init.value})`;
-    case 'zeros':
-      return 'zeros';
-    case 'ones':
-      return 'ones';
-  }
-}

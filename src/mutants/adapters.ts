@@ -1,5 +1,5 @@
 /**
- * The bank as an adapter module (README: adapters from a module), so that any command can run a
+ * The bank as an adapter module (docs/adapters.md: adapters from a module), so that any command can run a
  * mutant with the full report: `resnet-conformance run --adapter-module src/mutants/adapters.ts
  * --adapters mutant-conv-bias-dropped`.
  */

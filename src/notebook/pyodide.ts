@@ -26,7 +26,7 @@ interface PythonAst {
 
 let loading: Promise<PythonAst> | undefined;
 
-/** Starts the pyodide worker once per process (about 1.5 s); later calls reuse it. */
+/** Starts the pyodide worker once per process (it takes a while to start); later calls reuse it. */
 export function pythonAst(): Promise<PythonAst> {
   if (!loading) {
     loading = new Promise<PythonAst>((resolve, reject) => {

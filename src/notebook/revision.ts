@@ -226,8 +226,11 @@ function decimalsOf(text: string): number {
   return d;
 }
 
-/** Reads the files (roles: public tests, outputs.py, notebook) and checks every call and check against the model. */
-export async function importRevision(files: { role: SourceFile['role']; path: string }[]): Promise<ImportedRevision> {
+/** Reads each file within its size limit (MAX_SOURCE_BYTES); an unreadable or oversized file is an error naming it. */
+function readSources(files: { role: SourceFile['role']; path: string }[]): {
+  sources: SourceFile[];
+  imported: ImportedSource[];
+} {
   const sources: SourceFile[] = [];
   const imported: ImportedSource[] = [];
   for (const f of files) {
@@ -254,6 +257,11 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
     sources.push({ role: f.role, path: f.path, bytes });
     imported.push({ role: f.role, path: f.path, sha256: sha256(bytes), bytes: bytes.length });
   }
+  return { sources, imported };
+}
+
+/** The files parsed by Python's ast in pyodide; a parser failure names the files, a file error its line. */
+async function extract(sources: SourceFile[], files: { path: string }[]): Promise<RawResult> {
   let raw: RawResult;
   try {
     raw = (await extractWithPython(sources)) as RawResult;
@@ -266,152 +274,168 @@ export async function importRevision(files: { role: SourceFile['role']; path: st
     );
   }
   if (raw.error) throw new NotebookImportError(raw.error.file, raw.error.line, raw.error.message);
+  return raw;
+}
 
-  const calls: ImportedCall[] = raw.calls.map((c) => {
-    const fail = (msg: string): never => {
-      throw new NotebookImportError(c.file, c.line, msg);
-    };
-    if (c.input.shape.length !== 4)
-      fail(
-        `the input X has shape [${c.input.shape.join(',')}] (line ${c.input.line}); ${c.block} needs NHWC (4 dimensions)`,
-      );
-    const init = initializerOf(c);
-    const tr = effectiveTraining(c.training, c.seeds.learningPhase);
-    const call: ImportedCall = {
-      id: c.id,
-      file: c.file,
-      line: c.line,
-      function: c.function,
-      block: c.block,
-      f: c.f,
-      filters: c.filters,
-      ...(c.s !== undefined ? { s: c.s } : {}),
-      training: c.training,
-      effectiveTraining: tr.value,
-      trainingFrom: tr.from,
-      initializer: init.spec,
-      initializerText: init.text,
-      input: c.input,
-      seeds: c.seeds,
-      outputShape: [],
-      source: c.source,
-    };
-    let spec: ModelSpec;
-    try {
-      spec = callSpec(call);
-    } catch (e) {
-      return fail(
-        `${c.block}(f=${c.f}, filters=[${c.filters.join(',')}]${c.s !== undefined ? `, s=${c.s}` : ''}) on X of shape [${c.input.shape.join(',')}] does not fit the model: ${(e as Error).message}`,
-      );
-    }
-    const out = spec.layers.find((l) => l.name === spec.output)!;
-    call.outputShape = [c.input.shape[0], ...out.outputShape];
-    return call;
-  });
-
-  const checks: ImportedCheck[] = [];
-  const shapeFits = (
-    file: string,
-    line: number,
-    call: ImportedCall,
-    steps: ViewStep[],
-    want: number[],
-    what: string,
-  ): void => {
-    let got: number[];
-    try {
-      got = viewShape(call.outputShape, steps, `${file}:${line}`);
-    } catch (e) {
-      throw new NotebookImportError(
-        file,
-        line,
-        `${viewText(steps)} cannot be taken of the ${call.block} output of shape [${call.outputShape.join(',')}] (${call.file}:${call.line}): ${(e as Error).message}`,
-      );
-    }
-    if (got.join(',') !== want.join(',')) {
-      throw new NotebookImportError(
-        file,
-        line,
-        `${what} shape [${want.join(',')}], which does not fit the model: ${viewText(steps)} of ${call.block}(f=${call.f}, filters=[${call.filters.join(',')}]${call.s !== undefined ? `, s=${call.s}` : ''}) on X [${call.input.shape.join(',')}] (${call.file}:${call.line}) has shape [${got.join(',')}]`,
-      );
-    }
+/** One block call, checked against the model (its input NHWC, its arguments fitting the block). */
+function importedCall(c: RawCall): ImportedCall {
+  const fail = (msg: string): never => {
+    throw new NotebookImportError(c.file, c.line, msg);
   };
-  for (const k of raw.checks) {
-    const call = calls[k.call];
-    const id = `${k.file}:${k.line}`;
-    if (k.kind === 'shape') {
-      shapeFits(k.file, k.line, call, k.steps, k.shape!, 'the asserted');
-      checks.push({
-        id,
-        kind: 'shape',
-        file: k.file,
-        line: k.line,
-        call: call.id,
-        steps: k.steps,
-        view: viewText(k.steps),
-        shape: k.shape,
-        message: k.message,
-        source: k.source,
-      });
-      continue;
-    }
-    const e = k.expected!;
-    shapeFits(k.file, k.line, call, k.steps, e.shape, `the expected values (${e.file ?? k.file}:${e.line}) have`);
-    const t = k.tolerance!;
-    const given = [t.rtolGiven ? `rtol=${t.rtol}` : null, t.atolGiven ? `atol=${t.atol}` : null]
-      .filter(Boolean)
-      .join(', ');
-    checks.push({
+  if (c.input.shape.length !== 4)
+    fail(
+      `the input X has shape [${c.input.shape.join(',')}] (line ${c.input.line}); ${c.block} needs NHWC (4 dimensions)`,
+    );
+  const init = initializerOf(c);
+  const tr = effectiveTraining(c.training, c.seeds.learningPhase);
+  const call: ImportedCall = {
+    id: c.id,
+    file: c.file,
+    line: c.line,
+    function: c.function,
+    block: c.block,
+    f: c.f,
+    filters: c.filters,
+    ...(c.s !== undefined ? { s: c.s } : {}),
+    training: c.training,
+    effectiveTraining: tr.value,
+    trainingFrom: tr.from,
+    initializer: init.spec,
+    initializerText: init.text,
+    input: c.input,
+    seeds: c.seeds,
+    outputShape: [],
+    source: c.source,
+  };
+  let spec: ModelSpec;
+  try {
+    spec = callSpec(call);
+  } catch (e) {
+    return fail(
+      `${c.block}(f=${c.f}, filters=[${c.filters.join(',')}]${c.s !== undefined ? `, s=${c.s}` : ''}) on X of shape [${c.input.shape.join(',')}] does not fit the model: ${(e as Error).message}`,
+    );
+  }
+  const out = spec.layers.find((l) => l.name === spec.output)!;
+  call.outputShape = [c.input.shape[0], ...out.outputShape];
+  return call;
+}
+
+/** The shape `steps` take of the call's output must be `want` (a check that cannot fit the model is an error naming it). */
+function shapeFits(
+  file: string,
+  line: number,
+  call: ImportedCall,
+  steps: ViewStep[],
+  want: number[],
+  what: string,
+): void {
+  let got: number[];
+  try {
+    got = viewShape(call.outputShape, steps, `${file}:${line}`);
+  } catch (e) {
+    throw new NotebookImportError(
+      file,
+      line,
+      `${viewText(steps)} cannot be taken of the ${call.block} output of shape [${call.outputShape.join(',')}] (${call.file}:${call.line}): ${(e as Error).message}`,
+    );
+  }
+  if (got.join(',') !== want.join(',')) {
+    throw new NotebookImportError(
+      file,
+      line,
+      `${what} shape [${want.join(',')}], which does not fit the model: ${viewText(steps)} of ${call.block}(f=${call.f}, filters=[${call.filters.join(',')}]${call.s !== undefined ? `, s=${call.s}` : ''}) on X [${call.input.shape.join(',')}] (${call.file}:${call.line}) has shape [${got.join(',')}]`,
+    );
+  }
+}
+
+/** An assert on a shape, or an np.allclose with its tolerance as written (or numpy's defaults). */
+function checkOf(k: RawCheck, calls: ImportedCall[]): ImportedCheck {
+  const call = calls[k.call];
+  const id = `${k.file}:${k.line}`;
+  if (k.kind === 'shape') {
+    shapeFits(k.file, k.line, call, k.steps, k.shape!, 'the asserted');
+    return {
       id,
-      kind: 'allclose',
+      kind: 'shape',
       file: k.file,
       line: k.line,
       call: call.id,
       steps: k.steps,
       view: viewText(k.steps),
-      expected: {
-        shape: e.shape,
-        data: e.data,
-        dtype: e.dtype ?? 'float64',
-        file: e.file ?? k.file,
-        line: e.line,
-        lines: e.lines ?? [],
-      },
-      tolerance: {
-        atol: t.atol,
-        rtol: t.rtol,
-        from: `np.allclose at ${k.file}:${k.line} (${given || 'numpy defaults rtol=1e-05, atol=1e-08'}${given && !(t.rtolGiven && t.atolGiven) ? '; the other numpy default' : ''})`,
-      },
+      shape: k.shape,
       message: k.message,
       source: k.source,
-    });
+    };
   }
-  for (const p of raw.printed) {
-    const call = calls[p.print.call];
-    const v = flatten(p.value);
-    const where = `${p.file} cell ${p.cell} output line ${p.outputLine}`;
-    shapeFits(p.file, p.outputLine, call, p.print.steps, v.shape, `the printed output (${where}) has`);
-    const d = decimalsOf(p.text);
-    // A print shows the float32 value to `d` decimals (numpy: shortest repr or the np.around digits): half a unit
-    // of the last digit, plus numpy's default rtol for the float32 sums that differ between machines.
-    checks.push({
-      id: `${p.file}#cell${p.cell}:${p.outputLine}`,
-      kind: 'printed',
-      file: p.file,
-      line: p.outputLine,
-      call: call.id,
-      steps: p.print.steps,
-      view: viewText(p.print.steps),
-      expected: { shape: v.shape, data: v.data, dtype: 'float64', file: p.file, line: p.outputLine, lines: [] },
-      tolerance: {
-        atol: Number((0.5 * 10 ** -d).toPrecision(12)),
-        rtol: 1e-5,
-        from: `printed with ${d} decimals (${where}, print at ${p.print.file}:${p.print.line}): atol = half a unit of the last digit, rtol = numpy's default`,
-      },
-      message: null,
-      source: p.print.source,
-    });
-  }
+  const e = k.expected!;
+  shapeFits(k.file, k.line, call, k.steps, e.shape, `the expected values (${e.file ?? k.file}:${e.line}) have`);
+  const t = k.tolerance!;
+  const given = [t.rtolGiven ? `rtol=${t.rtol}` : null, t.atolGiven ? `atol=${t.atol}` : null]
+    .filter(Boolean)
+    .join(', ');
+  return {
+    id,
+    kind: 'allclose',
+    file: k.file,
+    line: k.line,
+    call: call.id,
+    steps: k.steps,
+    view: viewText(k.steps),
+    expected: {
+      shape: e.shape,
+      data: e.data,
+      dtype: e.dtype ?? 'float64',
+      file: e.file ?? k.file,
+      line: e.line,
+      lines: e.lines ?? [],
+    },
+    tolerance: {
+      atol: t.atol,
+      rtol: t.rtol,
+      from: `np.allclose at ${k.file}:${k.line} (${given || 'numpy defaults rtol=1e-05, atol=1e-08'}${given && !(t.rtolGiven && t.atolGiven) ? '; the other numpy default' : ''})`,
+    },
+    message: k.message,
+    source: k.source,
+  };
+}
+
+/** A printed cell output: compared to the printing precision (half a unit of the last digit). */
+function printedCheck(p: RawPrinted, calls: ImportedCall[]): ImportedCheck {
+  const call = calls[p.print.call];
+  const v = flatten(p.value);
+  const where = `${p.file} cell ${p.cell} output line ${p.outputLine}`;
+  shapeFits(p.file, p.outputLine, call, p.print.steps, v.shape, `the printed output (${where}) has`);
+  const d = decimalsOf(p.text);
+  // A print shows the float32 value to `d` decimals (numpy: shortest repr or the np.around digits): half a unit
+  // of the last digit, plus numpy's default rtol for the float32 sums that differ between machines.
+  return {
+    id: `${p.file}#cell${p.cell}:${p.outputLine}`,
+    kind: 'printed',
+    file: p.file,
+    line: p.outputLine,
+    call: call.id,
+    steps: p.print.steps,
+    view: viewText(p.print.steps),
+    expected: { shape: v.shape, data: v.data, dtype: 'float64', file: p.file, line: p.outputLine, lines: [] },
+    tolerance: {
+      atol: Number((0.5 * 10 ** -d).toPrecision(12)),
+      rtol: 1e-5,
+      from: `printed with ${d} decimals (${where}, print at ${p.print.file}:${p.print.line}): atol = half a unit of the last digit, rtol = numpy's default`,
+    },
+    message: null,
+    source: p.print.source,
+  };
+}
+
+/** Reads the files (roles: public tests, outputs.py, notebook) and checks every call and check against the model. */
+export async function importRevision(files: { role: SourceFile['role']; path: string }[]): Promise<ImportedRevision> {
+  const { sources, imported } = readSources(files);
+  const raw = await extract(sources, files);
+  const calls = raw.calls.map(importedCall);
+  const checks: ImportedCheck[] = [
+    ...raw.checks.map((k) => checkOf(k, calls)),
+    ...raw.printed.map((p) => printedCheck(p, calls)),
+  ];
   const notes = raw.notes.map((n) =>
     n.ignored
       ? `${n.file}:${n.line}: not compared (assert ${String(n.ignored)})`

@@ -2,27 +2,24 @@
  * Order in which adapter workers start. With 2 lanes and one adapter much slower than the rest
  * (tfjs-cpu on ResNet-50), starting the slowest first shortens the run (longest-processing-time
  * first). Durations come from the newest complete report in the run's parent folder (e.g. reports/);
- * without one (a fresh clone), from TYPICAL_DURATIONS_MS below. Adapters with neither start first,
+ * without one (a fresh clone), from the registry entries' typicalDurationMs. Adapters with neither start first,
  * in registry order. The order never changes the report (results are sorted), only the wall time.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { ADAPTERS } from '../adapters/registry';
+import type { AdapterEntry } from '../adapters/types';
 import { COMPLETE_MARKER, REPORT_FILES } from '../report/write';
 
 /**
- * Typical durations of the default run's adapters, measured on the 2-core development machine
- * (run 20261128T045507Z, default fixtures, --jobs 2). Only the order matters; update when an
- * adapter gets much faster or slower.
+ * The registry's typical durations (AdapterEntry.typicalDurationMs): the order for a run without
+ * history. Only the order matters.
  */
-export const TYPICAL_DURATIONS_MS: Readonly<Record<string, number>> = {
-  'tfjs-cpu': 28_300,
-  'onnxruntime-cpu': 10_200,
-  'reference-tf32': 9_100,
-  'reference-fp32': 8_000,
-  reference: 8_000,
-  'onnxruntime-cpu-noopt': 7_200,
-  'tfjs-wasm': 2_700,
-};
+export function typicalDurations(entries: readonly AdapterEntry[] = ADAPTERS): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries) if (e.typicalDurationMs !== undefined) out.set(e.id, e.typicalDurationMs);
+  return out;
+}
 
 /** Adapter durations (ms) of the newest complete run directory under `dir`, or an empty map. */
 export function historicalDurations(dir: string): Map<string, number> {
@@ -44,8 +41,7 @@ export function historicalDurations(dir: string): Map<string, number> {
   } catch {
     /* no readable history */
   }
-  if (out.size === 0) for (const [id, ms] of Object.entries(TYPICAL_DURATIONS_MS)) out.set(id, ms);
-  return out;
+  return out.size === 0 ? typicalDurations() : out;
 }
 
 /** Stable sort: unknown durations first (registry order kept), then known ones, longest first. */

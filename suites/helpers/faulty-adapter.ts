@@ -34,7 +34,7 @@
  *                       segv as faulty-segv; describe() settings give the worker's pid
  *   faulty-layer        every case: one layer's output (RESNET_CONFORMANCE_FAULTY_LAYER, default
  *                       batch_normalization_1) gets 1e-3 (RESNET_CONFORMANCE_FAULTY_LAYER_DELTA) added, everything else exact in float64
- *                       (src/diagnose/testing/perturbed-adapter.ts): the diagnosis must name that layer
+ *                       (suites/helpers/perturbed-adapter.ts): the diagnosis must name that layer
  */
 import { knownCrashReport, knownCrashText, TF_ONEDNN_CONV_SIGFPE } from '../../src/adapters/known-crashes';
 import { ReferenceAdapter } from '../../src/adapters/reference';
@@ -46,7 +46,7 @@ import type {
   RunOptions,
   RunResult,
 } from '../../src/adapters/types';
-import { PerturbedAdapter } from '../../src/diagnose/testing/perturbed-adapter';
+import { PerturbedAdapter } from './perturbed-adapter';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../src/model/types';
 import type { Tensor } from '../../src/tensor';
 

@@ -1,6 +1,6 @@
 /**
  * Bundles the page code (./page/entry.ts with tfjs, its webgl/webgpu/wasm backends and the
- * project's tfjs-layers builder) with esbuild, in memory, once per process (≈ 1 s).
+ * project's tfjs-layers builder) with esbuild, in memory, once per process (it is not instant).
  */
 import * as path from 'node:path';
 

@@ -85,7 +85,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 /**
  * puppeteer-core is ESM-only. Node >= 20.19 could require() it, but Jest's module registry cannot
  * (nor any loader it hands out), so it is bundled once to CommonJS with esbuild, cached by version
- * under node_modules/.cache/resnet-conformance/, and required from there (≈ 0.5 s the first time).
+ * under node_modules/.cache/resnet-conformance/, and required from there (bundling costs only the first time).
  */
 function loadPuppeteer(): Puppeteer {
   const pkgDir = packageDist('puppeteer-core', '');

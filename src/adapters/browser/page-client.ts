@@ -28,7 +28,7 @@ export interface PageInfo {
   };
 }
 
-/** Probe timeout: launch + page load + backend init (measured 1.2-2.5 s on this machine with 2 busy cores). */
+/** Probe timeout: launch + page load + backend init (seconds on a loaded machine; far below this). */
 export const PROBE_TIMEOUT_MS = 90_000;
 
 export class PageClient {

@@ -452,6 +452,7 @@ export function createCommandAdapterEntry(opts: CommandAdapterOptions): AdapterE
     summary: opts.summary ?? `external program \`${commandText(argv)}\` (stdio protocol v${PROTOCOL_VERSION})`,
     profile: opts.profile ?? 'fp32-cpu',
     outOfTheBox: false,
+    host: 'child',
     create: () => new CommandAdapter({ ...opts, command: argv, id }),
   };
 }

@@ -20,12 +20,13 @@ export function jaxScript(root = repoRoot()): string {
   return path.join(root, 'clients', 'python', 'examples', 'jax_adapter.py');
 }
 
-export const JAX_ENTRY: AdapterEntry = {
+export const JAX_ENTRY: AdapterEntry & { host: 'python' } = {
   id: 'jax',
   summary:
     'JAX (jit, float32, Precision.HIGHEST) through the stdio protocol: clients/python/examples/jax_adapter.py in .venv-jax (npm run setup:jax)',
   profile: 'fp32-cpu',
   outOfTheBox: false,
+  host: 'python',
   create() {
     const root = repoRoot();
     return venvProgramAdapter({

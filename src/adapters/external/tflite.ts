@@ -36,12 +36,13 @@ export function tfliteScript(root = repoRoot()): string {
   return path.join(root, 'clients', 'python', 'examples', 'tflite_adapter.py');
 }
 
-function tfliteEntry(id: string, resolver: string, summary: string): AdapterEntry {
+function tfliteEntry(id: string, resolver: string, summary: string): AdapterEntry & { host: 'python' } {
   return {
     id,
     summary: `${summary}: clients/python/examples/tflite_adapter.py --resolver ${resolver} in .venv (npm run setup:python)`,
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'python',
     inferenceOnly: TFLITE_INFERENCE_ONLY,
     suiteOptIn: LITERT_SUITE_OPT_IN,
     create() {
@@ -59,7 +60,7 @@ function tfliteEntry(id: string, resolver: string, summary: string): AdapterEntr
   };
 }
 
-export const TFLITE_ENTRIES: readonly AdapterEntry[] = [
+export const TFLITE_ENTRIES: ReadonlyArray<AdapterEntry & { host: 'python' }> = [
   tfliteEntry(
     'tflite',
     'default',

@@ -20,13 +20,19 @@ export function torchScript(root = repoRoot()): string {
   return path.join(root, 'clients', 'python', 'examples', 'torch_adapter.py');
 }
 
-function torchEntry(id: string, args: string[], summary: string, suiteOptIn?: string): AdapterEntry {
+function torchEntry(
+  id: string,
+  args: string[],
+  summary: string,
+  suiteOptIn?: string,
+): AdapterEntry & { host: 'python' } {
   return {
     id,
     ...(suiteOptIn ? { suiteOptIn } : {}),
     summary: `${summary}: ${['clients/python/examples/torch_adapter.py', ...args].join(' ')} in .venv-torch (npm run setup:torch)`,
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'python',
     create() {
       const root = repoRoot();
       return venvProgramAdapter({
@@ -43,7 +49,7 @@ function torchEntry(id: string, args: string[], summary: string, suiteOptIn?: st
   };
 }
 
-export const TORCH_ENTRIES: readonly AdapterEntry[] = [
+export const TORCH_ENTRIES: ReadonlyArray<AdapterEntry & { host: 'python' }> = [
   torchEntry('torch', [], 'PyTorch 2.13 CPU eager (oneDNN on, contiguous NCHW, float32) through the stdio protocol'),
   // The variants differ from `torch` in the last bits (docs/torch.md: not bit-identical), so each is its own row.
   torchEntry(

@@ -36,13 +36,14 @@ export function litertJsAdapter(id = 'litertjs-wasm', opts: { env?: Record<strin
   });
 }
 
-export const LITERT_ENTRIES: readonly AdapterEntry[] = [
+export const LITERT_ENTRIES: ReadonlyArray<AdapterEntry & { host: 'child' }> = [
   {
     id: 'litertjs-wasm',
     summary:
       'LiteRT.js (@litertjs/core) in Node.js, wasm accelerator (XNNPACK), on the .tflite converted in inference mode by fixtures/generate/tflite_convert.py (.venv)',
     profile: 'fp32-cpu',
     outOfTheBox: false,
+    host: 'child',
     inferenceOnly: TFLITE_INFERENCE_ONLY,
     suiteOptIn: LITERT_SUITE_OPT_IN,
     packages: [LITERT_PACKAGE],

@@ -40,7 +40,7 @@ export class TfjsAdapter implements Adapter {
    * Preflight (files, environment), then the backend is loaded in a child process and runs one op;
    * that loads nothing into this process (see ./child-probe). In a process that runs this adapter
    * only (`dedicatedProcess`: runner and bench workers, forward, diagnose) the same check runs here,
-   * saving a process start and a second load of tfjs (≈ 0.25 s for tfjs-wasm).
+   * saving a process start and a second load of tfjs.
    */
   async probe(opts: ProbeOptions = {}): Promise<ProbeResult> {
     const pre = this.backend.preflight();

@@ -5,43 +5,19 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { TF_ONEDNN_CONV_SIGFPE, tfjsNodeProbe, type CrashProbe, type KnownCrash } from '../known-crashes';
+import { TF_ONEDNN_CONV_SIGFPE, tfjsNodeProbe } from '../known-crashes';
 import type { ProbeResult } from '../types';
-import type { ChildProbeArgs } from './child-probe';
+import type { Settings, TfjsBackendDef } from './backend-def';
 import { gpuEnvironment, gpuEnvironmentProblems } from './gpu-probe';
 import { fixFor, nodeInstallState, TFJS_NODE_VERSION, type TfjsNodePackage } from './node-install';
 import { WEBGPU_DAWN_BACKEND } from './webgpu-dawn-backend';
 import { installedVersion, loadTfjsWasm, resolvePackageDir, type Tf, type TfWasm } from './tf-loader';
 
-export type TfjsBackendName = 'cpu' | 'wasm' | 'tensorflow' | 'webgpu';
-export type Settings = Record<string, string | number | boolean>;
+export type { Settings, TfjsBackendDef, TfjsBackendName } from './backend-def';
 
 interface Problem {
   reason: string;
   fix: string;
-}
-
-export interface TfjsBackendDef {
-  /** Adapter id. */
-  id: string;
-  /** Name passed to tf.setBackend. */
-  backendName: TfjsBackendName;
-  /** npm package that provides the backend. */
-  packageName: string;
-  device: 'cpu' | 'gpu';
-  precision: string;
-  notes: string[];
-  /** The command that makes the adapter available (used when a check fails). */
-  fix: string;
-  /** Checks what can be checked without loading anything. */
-  preflight(): ProbeResult;
-  /** Loads the backend package so that `backendName` is registered in tf's engine (idempotent). */
-  register(tf: Tf): Promise<void>;
-  /** What probe() loads in a child process to check the backend really works (null: preflight is enough). */
-  childProbe(): ChildProbeArgs | null;
-  /** A known native crash of this backend's runtime and the child process that detects it (./known-crashes). */
-  crashProbe?(): { crash: KnownCrash; probe: CrashProbe } | null;
-  settings(tf: Tf): Promise<Settings>;
 }
 
 const available: ProbeResult = { available: true };

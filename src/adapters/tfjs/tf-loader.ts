@@ -8,12 +8,6 @@ import * as path from 'path';
 export type Tf = typeof import('@tensorflow/tfjs');
 export type TfWasm = typeof import('@tensorflow/tfjs-backend-wasm');
 
-/** Error from `require` that says which package is missing (MODULE_NOT_FOUND for the package itself). */
-export function isMissingPackage(err: unknown, pkg: string): boolean {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code === 'MODULE_NOT_FOUND' && typeof e.message === 'string' && e.message.includes(`'${pkg}'`);
-}
-
 /** Where a package's package.json lives, or null when it is not installed (no loading). */
 export function resolvePackageDir(pkg: string): string | null {
   try {

@@ -5,7 +5,7 @@
  * @tensorflow/tfjs-backend-webgpu is loaded (the backend reads them when it is imported).
  */
 import type { ProbeResult } from '../types';
-import type { Settings, TfjsBackendDef } from './backends';
+import type { Settings, TfjsBackendDef } from './backend-def';
 import { installedVersion, resolvePackageDir, type Tf } from './tf-loader';
 
 const WEBGPU_PKG = '@tensorflow/tfjs-backend-webgpu';

@@ -11,9 +11,6 @@ import { importRevision, NotebookImportError, type ImportedRevision } from '../.
 import { UsageError, bool, parseArgs, str } from '../args';
 import { EXPLAIN_SPEC } from '../specs';
 
-export const EXPLAIN_USAGE =
-  'explain (--baseline-set NAME [--baselines-dir DIR] | --public-tests p.py [--outputs o.py] [--notebook n.ipynb]) [--epsilons 1e-3,1e-5,1e-6] [--json]';
-
 export async function explainCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, EXPLAIN_SPEC.flags);
   if (p.positional.length)

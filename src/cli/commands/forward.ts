@@ -77,7 +77,7 @@ function makeAdapter(pl: ForwardPlan): Adapter {
   return adapterForThisProcess(pl.entry, pl.modules);
 }
 
-/** A crash of the adapter's runtime (in its child process): said with its cause; exit 1 (README, exit codes). */
+/** A crash of the adapter's runtime (in its child process): said with its cause; exit 1 (docs/running.md, exit codes). */
 function crashed(id: string, what: string, err: unknown): number {
   process.stderr.write(
     `resnet-conformance forward: adapter '${id}' crashed while ${what}: ${(err as Error).message}\n`,

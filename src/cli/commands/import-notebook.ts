@@ -9,9 +9,6 @@ import { importRevision, NotebookImportError } from '../../notebook/revision';
 import { UsageError, bool, parseArgs, required, str } from '../args';
 import { IMPORT_NOTEBOOK_SPEC } from '../specs';
 
-export const IMPORT_NOTEBOOK_USAGE =
-  'import-notebook --public-tests p.py [--outputs o.py] [--notebook n.ipynb] --name NAME [--out DIR] [--json]';
-
 export async function importNotebookCommand(argv: string[]): Promise<number> {
   const p = parseArgs(argv, IMPORT_NOTEBOOK_SPEC.flags);
   if (p.positional.length)

@@ -8,14 +8,14 @@
  * It exists to prove the diagnosis names exactly the layer that was broken, and recognizes
  * mixed-precision execution (e.g. bf16 in some layers).
  */
-import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../../adapters/types';
-import { countParams, validateWeights } from '../../adapters/reference/weights';
-import { LOGITS_SUFFIX } from '../../model/builders';
-import { samePadding } from '../../model/shapes';
-import type { DenseSpec, LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../model/types';
-import type { Tensor } from '../../tensor';
-import { ARITHMETIC_LABEL, mapRound, storageRounder, type Arithmetic } from '../formats';
-import { hasLogitsStep, LayerEvaluator, type LayerInput } from '../layer-eval';
+import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../../src/adapters/types';
+import { countParams, validateWeights } from '../../src/adapters/reference/weights';
+import { LOGITS_SUFFIX } from '../../src/model/builders';
+import { samePadding } from '../../src/model/shapes';
+import type { DenseSpec, LayerSpec, ModelSpec, ModelWeights, ParamCount } from '../../src/model/types';
+import type { Tensor } from '../../src/tensor';
+import { ARITHMETIC_LABEL, mapRound, storageRounder, type Arithmetic } from '../../src/diagnose/formats';
+import { hasLogitsStep, LayerEvaluator, type LayerInput } from '../../src/diagnose/layer-eval';
 
 export type Perturbation =
   { kind: 'add'; layer: string; value: number } | { kind: 'same-padding-before'; layer: string };
