@@ -12,7 +12,7 @@ import { summarize as summarizeSamples } from '../src/util/stats';
 import { noiseBand } from '../src/calibration/noise';
 import { renderWithPerf } from '../src/cli/commands/run';
 import { renderErrorChart } from '../src/report/chart';
-import { formatNumber } from '../src/report/format';
+import { formatNumber, formatValue } from '../src/report/format';
 import { renderHtml } from '../src/report/html';
 import { renderJunit } from '../src/report/junit';
 import { MARKDOWN_BUDGET, renderMarkdown } from '../src/report/markdown';
@@ -69,6 +69,32 @@ describe('JUnit XML', () => {
     r.adapters[2].explicitlyRequested = false;
     const g = childrenNamed(parseXml(renderJunit(r)), 'testsuite')[2];
     expect([g.attrs.errors, g.attrs.skipped]).toEqual(['1', '2']);
+  });
+});
+
+describe('number formatting', () => {
+  test('errors at 3 significant digits, tensor values at 9 (float32 values stay apart), full precision only in JSON', () => {
+    expect(formatNumber(1.234567890123e-5)).toBe('1.23e-5');
+    expect(formatValue(0.12345678901234567)).toBe('0.123456789');
+    // Two float32 neighbours: 9 digits keep them apart where 3 would print them the same.
+    const a = Math.fround(0.1);
+    const b = Math.fround(a + 2 ** -27);
+    expect(a).not.toBe(b);
+    expect(formatNumber(a)).toBe(formatNumber(b));
+    expect(formatValue(a)).not.toBe(formatValue(b));
+    expect(formatValue('NaN')).toBe('NaN');
+    expect(formatValue(0)).toBe('0');
+
+    const report = sampleReport();
+    const failing = report.results.find((r) => r.checks.some((c) => c.metrics?.worst))!;
+    const check = failing.checks.find((c) => c.metrics?.worst)!;
+    check.metrics!.worst!.actual = 0.12345678901234567;
+    check.metrics!.worst!.expected = -3.2100000000000004e-7;
+    for (const text of [renderJunit(report), renderHtml(report)]) {
+      expect(text).not.toContain('0.12345678901234567');
+      expect(text).not.toContain('3.2100000000000004e-7');
+    }
+    expect(renderJunit(report)).toContain('actual 0.123456789 expected -3.21e-7');
   });
 });
 

@@ -10,7 +10,7 @@ import { perfHtml } from './perf-section';
 import type { Diagnosis } from '../diagnose/types';
 import { renderErrorChart, type Series } from './chart';
 import { diagnosisLine } from './diagnosis-text';
-import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct } from './format';
+import { STATUS_MARK, escapeHtml as h, formatMs, formatNumber, formatPct, formatValue } from './format';
 import { ruleText } from './markdown';
 import {
   CASE_STATUSES,
@@ -242,7 +242,7 @@ function details(report: ConformanceReport): string {
               return (
                 `<tr><td class="mono">${h(c.name)}</td><td>${ok}</td><td class="num">${m ? `${formatNumber(m.maxAbs)}${m.finite ? `<br><span class="small" title="over the ${m.finite.n} finite elements">finite: ${formatNumber(m.finite.maxAbs)}</span>` : ''}` : '–'}</td><td class="num">${m ? formatNumber(m.maxRel) : '–'}</td>` +
                 `<td class="num">${m ? formatNumber(m.maxUlp) : '–'}</td><td class="num">${m ? `${m.mismatches}/${m.n} (${formatPct(m.mismatchPct)})` : '–'}</td>` +
-                `<td class="small">${h(neededText(m)) || '–'}</td><td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(String(w.actual)) : '–'}</td><td class="num">${w ? h(String(w.expected)) : '–'}</td>` +
+                `<td class="small">${h(neededText(m)) || '–'}</td><td class="mono">${w ? `[${w.index.join(',')}]` : '–'}</td><td class="num">${w ? h(formatValue(w.actual)) : '–'}</td><td class="num">${w ? h(formatValue(w.expected)) : '–'}</td>` +
                 `<td class="small">${c.tolerance ? `${h(c.tolerance.caseClass)} × ${h(c.tolerance.role)}: ${h(ruleText(c.tolerance))}` : '–'}</td><td>${h(note)}</td></tr>`
               );
             })

@@ -18,7 +18,7 @@
  */
 import { neededToleranceText } from '../compare/metrics';
 import { diagnosisLine, firstDivergingText, layerToName } from './diagnosis-text';
-import { finiteText, formatNumber, escapeXml, toleranceText } from './format';
+import { finiteText, formatNumber, formatValue, escapeXml, toleranceText } from './format';
 import type { AdapterReport, CaseResult, ConformanceReport } from './schema';
 
 type Kind = 'pass' | 'failure' | 'error' | 'skipped';
@@ -59,7 +59,7 @@ function details(r: CaseResult): string {
   for (const c of r.checks) {
     const m = c.metrics;
     const metrics = m
-      ? `maxAbs ${formatNumber(m.maxAbs)}, maxRel ${formatNumber(m.maxRel)}, maxUlp ${formatNumber(m.maxUlp)}, mismatches ${m.mismatches}/${m.n}${m.neededTolerance ? `, ${neededToleranceText(m.neededTolerance.atol, m.neededTolerance.rtol)}` : ''}${m.worst ? `, worst at [${m.worst.index.join(',')}] actual ${m.worst.actual} expected ${m.worst.expected}` : ''}${finiteText(m.finite)}`
+      ? `maxAbs ${formatNumber(m.maxAbs)}, maxRel ${formatNumber(m.maxRel)}, maxUlp ${formatNumber(m.maxUlp)}, mismatches ${m.mismatches}/${m.n}${m.neededTolerance ? `, ${neededToleranceText(m.neededTolerance.atol, m.neededTolerance.rtol)}` : ''}${m.worst ? `, worst at [${m.worst.index.join(',')}] actual ${formatValue(m.worst.actual)} expected ${formatValue(m.worst.expected)}` : ''}${finiteText(m.finite)}`
       : '';
     const mark = c.pass ? 'ok  ' : c.outcome === 'expected-divergence' ? 'XDIV' : 'FAIL';
     lines.push(`${mark} ${c.name}${metrics ? `: ${metrics}` : ''}${c.reason ? ` — ${c.reason}` : ''}`);

@@ -14,6 +14,7 @@ import type { Diagnosis } from '../diagnose/types';
 import { loadTensor } from '../golden/load';
 import type { FixtureCase } from '../golden/manifest';
 import type { Tensor } from '../tensor';
+import { formatNumber } from '../util/format';
 import { caseInitialWeights, ensureBuilt, type EvaluationContext } from './execute-case';
 
 export type FailureDiagnosis = { diagnosis: Diagnosis } | { error: string };
@@ -37,7 +38,7 @@ function noteOutputMismatch(d: Diagnosis, run: RunResult | undefined, outputLaye
     const c = compareArrays(a.data, captured.data, { atol: 0, rtol: 0 });
     if (c.maxAbs !== 0 || c.nanActual !== c.nanExpected) {
       issue =
-        `the output the adapter returned differs from its capture of the output layer '${outputLayer}' (max |Δ| ${c.maxAbs ?? 'inf'}` +
+        `the output the adapter returned differs from its capture of the output layer '${outputLayer}' (max |Δ| ${formatNumber(c.maxAbs ?? Infinity)}` +
         `${c.nanActual !== c.nanExpected ? `, NaN ${c.nanActual} vs ${c.nanExpected}` : ''}): the fault is outside the per-layer view`;
     }
   }

@@ -17,6 +17,17 @@ export function formatNumber(x: number | 'NaN' | 'Infinity' | null | undefined, 
   return x.toExponential(digits);
 }
 
+/**
+ * A tensor value (not an error): 9 significant digits, the fewest that tell any two float32 values
+ * apart, so a worst element's actual and expected never print the same when they differ in float32.
+ * Errors and ratios use formatNumber (3 significant digits); full precision stays in report.json.
+ */
+export function formatValue(x: number | 'NaN' | 'Infinity' | '-Infinity' | null | undefined): string {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return formatNumber(x === '-Infinity' ? -Infinity : x);
+  if (x === 0) return '0';
+  return String(Number(x.toPrecision(9)));
+}
+
 export function formatMs(ms: number | undefined | null): string {
   if (ms === undefined || ms === null) return '–';
   if (ms < 1000) return `${Math.round(ms)} ms`;
