@@ -7,14 +7,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  caseTensorRefs,
-  loadCaseTensors,
-  loadManifest,
-  loadTensor,
-  modelKey,
-  parseManifest,
-} from '../src/golden/load';
+import { caseTensorRefs, loadCaseTensors, loadManifest, loadTensor, modelKey, parseManifest } from '../src/golden/load';
 import type { FixtureManifest } from '../src/golden/manifest';
 import { FIXTURES_DIR, MANIFEST_FILE } from '../src/golden/paths';
 import { FIXTURE_SIZE_BUDGET_BYTES, verifyFixtures } from '../src/golden/verify';

@@ -3,7 +3,16 @@ import type { AppliedTolerance, CaseStatus } from './schema';
 
 export { finiteMetricsText as finiteText } from '../compare/metrics';
 
-export { formatNumber, formatValue, formatMs, formatPct, escapeXml, escapeHtml, escapeMarkdownCell, truncate } from '../util/format';
+export {
+  formatNumber,
+  formatValue,
+  formatMs,
+  formatPct,
+  escapeXml,
+  escapeHtml,
+  escapeMarkdownCell,
+  truncate,
+} from '../util/format';
 
 export const STATUS_ICON: Record<CaseStatus, string> = {
   pass: '✅',
