@@ -370,6 +370,29 @@ export const VOLATILE_KEYS: readonly string[] = [
   'programComputeMs',
 ];
 
+/** A result with nothing measured (not run, unavailable, crashed, not applicable...): status and reason only. */
+export function blankResult(
+  adapter: string,
+  caseId: string,
+  status: CaseStatus,
+  reason: string,
+  tolerance: AppliedTolerance | null = null,
+): CaseResult {
+  return {
+    adapter,
+    case: caseId,
+    status,
+    reason,
+    tolerance,
+    metrics: null,
+    checks: [],
+    timings: null,
+    modelReused: false,
+    regression: null,
+    part: 0,
+  };
+}
+
 export function emptyCounts(): Record<CaseStatus, number> {
   const c = {} as Record<CaseStatus, number>;
   for (const s of CASE_STATUSES) c[s] = 0;

@@ -46,6 +46,7 @@ import { buildModel } from '../model/model-args';
 import type { ModelSpec, ParamCount } from '../model/types';
 import type { Tensor } from '../tensor';
 import {
+  blankResult,
   CASE_STATUSES,
   checkMetricsOf,
   statusInfo,
@@ -203,19 +204,7 @@ function result(
   reason: string,
   tolerance: AppliedTolerance | null,
 ): CaseResult {
-  return {
-    adapter,
-    case: k.id,
-    status,
-    reason,
-    tolerance,
-    metrics: null,
-    checks: [],
-    timings: null,
-    modelReused: false,
-    regression: null,
-    part: 0,
-  };
+  return blankResult(adapter, k.id, status, reason, tolerance);
 }
 
 export interface BuildOutcome {

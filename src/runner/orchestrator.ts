@@ -21,7 +21,7 @@ import type { AdapterCommandSource } from '../adapters/pool';
 import { PROGRAM_STDERR_ENV } from '../adapters/external/process';
 import type { KnownCrashReport } from '../adapters/known-crashes';
 import type { AdapterDescription, AdapterEntry } from '../adapters/types';
-import type { CaseResult, WorkerInfo } from '../report/schema';
+import { blankResult, type CaseResult, type WorkerInfo } from '../report/schema';
 import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { willRegress, type RegressionWatch } from './regression';
 import { workerLaunch } from '../workers/precompiled-worker';
@@ -140,21 +140,7 @@ export function exitReason(
   return `worker exited with code ${o.code} before finishing`;
 }
 
-function blank(adapter: string, c: string, status: CaseResult['status'], reason: string): CaseResult {
-  return {
-    adapter,
-    case: c,
-    status,
-    reason,
-    tolerance: null,
-    metrics: null,
-    checks: [],
-    timings: null,
-    modelReused: false,
-    regression: null,
-    part: 0,
-  };
-}
+const blank = blankResult;
 
 /**
  * Forks one worker for `tasks` and follows it until it exits. `deadline()` is the time the worker is

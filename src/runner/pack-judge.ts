@@ -24,13 +24,19 @@ import { loadManifest } from '../golden/load';
 import type { FixtureCase, FixtureManifest } from '../golden/manifest';
 import { MANIFEST_FILE } from '../golden/paths';
 import type { ModelSpec, ModelWeights, ParamCount } from '../model/types';
-import { REPORT_SCHEMA_VERSION, type AdapterReport, type CaseResult, type ConformanceReport } from '../report/schema';
+import {
+  blankResult,
+  REPORT_SCHEMA_VERSION,
+  type AdapterReport,
+  type CaseResult,
+  type ConformanceReport,
+} from '../report/schema';
 import type { Tensor } from '../tensor';
 import { encodeNpy, parseNpy } from '../tensor/npy';
 import { sha256 } from '../util/fs';
 import { filterCases } from './case-filter';
 import { diagnoseFailure } from './diagnose-failure';
-import { builtKeyOf, executeCase, type EvaluationContext } from './execute-case';
+import { casesByModel, executeCase, type EvaluationContext } from './execute-case';
 import { fixtureSha256 } from './pack-export';
 import {
   PackError,
@@ -330,23 +336,12 @@ export async function judgePack(cfg: JudgeConfig): Promise<ConformanceReport> {
   const description = await adapter.describe();
   const results: CaseResult[] = [];
   // Grouped by model (first-appearance order), each model built once, as the runner's worker does.
-  const keys = [...new Set(cases.map(builtKeyOf))];
-  const ordered = [...cases].sort((a, b) => keys.indexOf(builtKeyOf(a)) - keys.indexOf(builtKeyOf(b)));
+  const ordered = [...casesByModel(cases).values()].flat();
   if (!probe.available) {
     for (const k of cases)
-      results.push({
-        adapter: entry.id,
-        case: k.id,
-        status: 'unavailable',
-        reason: `${probe.reason}${probe.fix ? ` (fix: ${probe.fix})` : ''}`,
-        tolerance: null,
-        metrics: null,
-        checks: [],
-        timings: null,
-        modelReused: false,
-        regression: null,
-        part: 0,
-      });
+      results.push(
+        blankResult(entry.id, k.id, 'unavailable', `${probe.reason}${probe.fix ? ` (fix: ${probe.fix})` : ''}`),
+      );
   } else {
     const ctx: EvaluationContext = { fixturesDir: cfg.fixturesDir, manifest };
     const byCase = new Map<string, CaseResult>();
