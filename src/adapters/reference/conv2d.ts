@@ -8,6 +8,7 @@
  */
 import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
+import { simdConv2d, simdEngine, simdGemm } from './simd-kernel';
 
 export interface ConvGeometry {
   n: number;
@@ -53,8 +54,19 @@ export function conv2d(x: Float64Array, g: ConvGeometry, k: Float64Array, kernel
     throw new Error(`conv2d: input has ${x.length} elements, expected ${n * h * w * cin}`);
   if (k.length !== kh * kw * cin * cout)
     throw new Error(`conv2d: kernel has ${k.length} elements, expected ${kh * kw * cin * cout}`);
+  if (kernelFinite) {
+    const e = simdEngine();
+    const y = e && simdConv2d(e, x, g, k);
+    if (y) return y;
+  }
+  return conv2dJs(x, g, k, kernelFinite);
+}
+
+/** The plain JavaScript convolution (the fallback of the SIMD path, and its cross-check in the tests). */
+export function conv2dJs(x: Float64Array, g: ConvGeometry, k: Float64Array, kernelFinite: boolean): Float64Array {
+  const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft } = g;
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padTop === 0 && padLeft === 0) {
-    return gemm(x, n * h * w, cin, k, cout, kernelFinite);
+    return gemmJs(x, n * h * w, cin, k, cout, kernelFinite);
   }
   return kernelFinite ? conv2dBlocked(x, g, k) : conv2dDirect(x, g, k);
 }
@@ -194,6 +206,23 @@ const GEMM_ROWS = 4;
  * `skipZeros` (only exact for a finite kernel) skips activations that are exactly 0.
  */
 export function gemm(
+  x: Float64Array,
+  rows: number,
+  cin: number,
+  k: Float64Array,
+  cout: number,
+  skipZeros: boolean,
+): Float64Array {
+  if (skipZeros) {
+    const e = simdEngine();
+    const y = e && simdGemm(e, x, rows, cin, k, cout);
+    if (y) return y;
+  }
+  return gemmJs(x, rows, cin, k, cout, skipZeros);
+}
+
+/** The plain JavaScript GEMM behind gemm(). */
+export function gemmJs(
   x: Float64Array,
   rows: number,
   cin: number,
