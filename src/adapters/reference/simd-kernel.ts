@@ -166,6 +166,18 @@ export function buildKernelModule(P = TILE_PIXELS, V = TILE_VECTORS): Uint8Array
 
 type GemmFn = (...args: number[]) => void;
 
+/** The part of the WebAssembly JS API used here (the project's lib setting has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
 /**
  * Worker thread: waits for SEQ to change, takes work items until none is left, reports DONE = SEQ.
  * A negative SEQ ends it. Its item loop is the same as runItems below (kept in step by the tests,
@@ -174,7 +186,7 @@ type GemmFn = (...args: number[]) => void;
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { module, memory } = workerData;
-const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
+const gemm = new wasmApi.Instance(module, { env: { memory } }).exports.gemm;
 const c = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
 Atomics.store(c, ${READY}, 1);
 let seen = 0;
@@ -205,9 +217,9 @@ interface Helper {
 }
 
 export interface SimdEngine {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   gemm: GemmFn;
-  module: WebAssembly.Module;
+  module: object;
   /** Register tile: output pixels, and f64x2 vectors per pixel. */
   tile: { pixels: number; vectors: number };
   /** Threads a call may use (1 or 2); the second exists once its worker has started. */
@@ -242,9 +254,10 @@ export function createSimdEngine(
 ): SimdEngine | null {
   let e: SimdEngine;
   try {
-    const module = new WebAssembly.Module(buildKernelModule(tile.pixels, tile.vectors));
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmFn;
+    if (!wasmApi) return null;
+    const module = new wasmApi.Module(buildKernelModule(tile.pixels, tile.vectors));
+    const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+    const gemm = new wasmApi.Instance(module, { env: { memory } }).exports.gemm as GemmFn;
     e = { memory, gemm, module, tile, threads: 1, seq: 0 };
   } catch {
     return null;
