@@ -8,6 +8,7 @@
  */
 import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
+import { outputBuffer } from './buffers';
 import { simdConv2d, simdEngine, simdGemm } from './simd-kernel';
 
 export interface ConvGeometry {
@@ -74,7 +75,7 @@ export function conv2dJs(x: Float64Array, g: ConvGeometry, k: Float64Array, kern
 /** One output pixel at a time; out-of-range taps are skipped. */
 function conv2dDirect(x: Float64Array, g: ConvGeometry, k: Float64Array): Float64Array {
   const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft, oh, ow } = g;
-  const y = new Float64Array(n * oh * ow * cout);
+  const y = outputBuffer(n * oh * ow * cout, true);
   const rowStride = w * cin;
   const kRowStride = cin * cout;
   for (let b = 0; b < n; b++) {
@@ -230,7 +231,7 @@ export function gemmJs(
   cout: number,
   skipZeros: boolean,
 ): Float64Array {
-  const y = new Float64Array(rows * cout);
+  const y = outputBuffer(rows * cout, true);
   let m = 0;
   for (; m + GEMM_ROWS <= rows; m += GEMM_ROWS) {
     const x0 = m * cin,

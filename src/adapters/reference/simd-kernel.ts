@@ -17,6 +17,7 @@
  * one zero pixel, the HWIO kernel as is (plus slack for the last, partial, channel tile) and the
  * output with its row length padded to whole tiles (the extra lanes are computed and dropped).
  */
+import { outputBuffer } from './buffers';
 import { Code, I32, V128, wasmModule, type ValType } from './wasm-emit';
 
 /** Output pixels per register tile. */
@@ -226,6 +227,9 @@ export interface SimdEngine {
   threads: number;
   helper?: Helper;
   seq: number;
+  /** End of the packed-kernel cache (byte address), and its generation (see packedAddress). */
+  cacheEnd: number;
+  generation: number;
 }
 
 function control(e: SimdEngine): Int32Array {
@@ -258,7 +262,7 @@ export function createSimdEngine(
     const module = new wasmApi.Module(buildKernelModule(tile.pixels, tile.vectors));
     const memory = new wasmApi.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
     const gemm = new wasmApi.Instance(module, { env: { memory } }).exports.gemm as GemmFn;
-    e = { memory, gemm, module, tile, threads: 1, seq: 0 };
+    e = { memory, gemm, module, tile, threads: 1, seq: 0, cacheEnd: CONTROL_BYTES, generation: 0 };
   } catch {
     return null;
   }
@@ -298,7 +302,7 @@ export function simdEngine(): SimdEngine | null {
   return shared;
 }
 
-/** Byte addresses of one call's regions in wasm memory. */
+/** Byte addresses of one call's regions in wasm memory (after the packed-kernel cache). */
 interface Layout {
   tab: number;
   x: number;
@@ -310,8 +314,16 @@ interface Layout {
 
 const align = (v: number): number => Math.ceil(v / 64) * 64;
 
-function layout(tabEntries: number, xLen: number, cin: number, kLen: number, yLen: number, tc: number): Layout {
-  const tab = CONTROL_BYTES;
+function layout(
+  start: number,
+  tabEntries: number,
+  xLen: number,
+  cin: number,
+  kLen: number,
+  yLen: number,
+  tc: number,
+): Layout {
+  const tab = align(start);
   const x = align(tab + tabEntries * 4);
   const zero = x + xLen * 8;
   const k = align(zero + cin * 8);
@@ -335,11 +347,22 @@ function ensureMemory(e: SimdEngine, bytes: number): boolean {
 }
 
 /**
- * Kernels their owner will never modify (the executor's prepared weights): packed once into
- * panel-major order and cached, see markKernelConstant.
+ * Kernels their owner will never modify (the executor's prepared weights, see markKernelConstant):
+ * from their second use on, the engine keeps them packed (panel-major) in its memory, so a call
+ * neither copies nor repacks them. The cache is a bump region after the control block; when it
+ * would pass PACKED_CACHE_BYTES it is emptied (a new generation) and refilled as kernels come.
  */
 const constantKernels = new WeakSet<Float64Array>();
-const packedKernels = new WeakMap<Float64Array, { cout: number; tc: number; data: Float64Array }>();
+interface CacheEntry {
+  uses: number;
+  generation: number;
+  addr: number;
+  rows: number;
+  cout: number;
+  tc: number;
+}
+const kernelCache = new WeakMap<SimdEngine, WeakMap<Float64Array, CacheEntry>>();
+const PACKED_CACHE_BYTES = 384 * 1024 * 1024;
 
 /**
  * Declares that `k` will not be modified from now on, so the SIMD path may keep a packed copy of it
@@ -350,14 +373,14 @@ export function markKernelConstant(k: Float64Array): void {
 }
 
 /**
- * [rows][cout] (HWIO flattened: row = (ky·kw + kx)·cin + ci) -> [panel][row][tc], the last panel's
- * missing channels zero. Each panel's rows are then contiguous: with HWIO as is, a channel tile
- * reads 32 bytes every cout·8 bytes, a power-of-two stride that maps every row to the same cache
- * sets and made the large late-stage kernels run at a third of the speed.
+ * [rows][cout] (HWIO flattened: row = (ky·kw + kx)·cin + ci) into `out` as [panel][row][tc], the
+ * last panel's missing channels zero. Each panel's rows are then contiguous: with HWIO as is, a
+ * channel tile reads 32 bytes every cout·8 bytes, a power-of-two stride that maps every row to the
+ * same cache sets and ran the large late-stage kernels at a third of the speed.
  */
-export function packKernel(k: Float64Array, rows: number, cout: number, tc: number): Float64Array {
+export function packKernel(k: Float64Array, rows: number, cout: number, tc: number, out: Float64Array): void {
   const panels = Math.ceil(cout / tc);
-  const out = new Float64Array(panels * rows * tc);
+  if (out.length !== panels * rows * tc) throw new Error('packKernel: output has the wrong length');
   for (let r = 0; r < rows; r++) {
     const src = r * cout;
     for (let p = 0; p < panels; p++) {
@@ -365,18 +388,37 @@ export function packKernel(k: Float64Array, rows: number, cout: number, tc: numb
       const c0 = p * tc;
       const n = Math.min(tc, cout - c0);
       for (let c = 0; c < n; c++) out[dst + c] = k[src + c0 + c];
+      for (let c = n; c < tc; c++) out[dst + c] = 0;
     }
   }
-  return out;
 }
 
-function packedOf(k: Float64Array, rows: number, cout: number, tc: number): Float64Array | undefined {
+/** Byte address of `k` packed in the engine's memory, or undefined (not constant, first use, no room). */
+function packedAddress(e: SimdEngine, k: Float64Array, rows: number, cout: number, tc: number): number | undefined {
   if (!constantKernels.has(k)) return undefined;
-  const hit = packedKernels.get(k);
-  if (hit && hit.cout === cout && hit.tc === tc) return hit.data;
-  const data = packKernel(k, rows, cout, tc);
-  packedKernels.set(k, { cout, tc, data });
-  return data;
+  let cache = kernelCache.get(e);
+  if (!cache) kernelCache.set(e, (cache = new WeakMap()));
+  const hit = cache.get(k);
+  if (hit && hit.generation === e.generation && hit.rows === rows && hit.cout === cout && hit.tc === tc)
+    return hit.addr;
+  // Packing costs more than one unpacked call: only kernels used again (a model run more than once).
+  const uses = (hit?.uses ?? 0) + 1;
+  if (uses < 2) {
+    cache.set(k, { uses, generation: -1, addr: 0, rows, cout, tc });
+    return undefined;
+  }
+  const bytes = Math.ceil(cout / tc) * rows * tc * 8;
+  if (bytes > PACKED_CACHE_BYTES) return undefined;
+  if (e.cacheEnd + bytes > CONTROL_BYTES + PACKED_CACHE_BYTES) {
+    e.generation++;
+    e.cacheEnd = CONTROL_BYTES;
+  }
+  const addr = align(e.cacheEnd);
+  if (!ensureMemory(e, addr + bytes)) return undefined;
+  packKernel(k, rows, cout, tc, new Float64Array(e.memory.buffer, addr, bytes / 8));
+  e.cacheEnd = addr + bytes;
+  cache.set(k, { uses, generation: e.generation, addr, rows, cout, tc });
+  return addr;
 }
 
 /**
@@ -400,18 +442,28 @@ function gatherGemm(
   const panels = Math.ceil(cout / TC);
   const coutPad = panels * TC;
   const K = taps * cin;
-  const packed = packedOf(k, K, cout, TC);
-  const kData = packed ?? k;
-  const L = layout(blocks * taps * P, x.length, cin, kData.length, blocks * P * coutPad, TC);
+  const packed = packedAddress(e, k, K, cout, TC);
+  const L = layout(
+    e.cacheEnd,
+    blocks * taps * P,
+    x.length,
+    cin,
+    packed === undefined ? k.length : 0,
+    blocks * P * coutPad,
+    TC,
+  );
   if (!ensureMemory(e, L.end)) return null;
   const buf = e.memory.buffer;
   fillTable(new Int32Array(buf, L.tab, blocks * taps * P), L.x, L.zero);
   new Float64Array(buf, L.x, x.length).set(x);
   new Float64Array(buf, L.zero, cin).fill(0);
-  new Float64Array(buf, L.k, kData.length).set(kData);
-  new Float64Array(buf, L.k + kData.length * 8, TC).fill(0);
-  // Kernel strides (bytes) between rows, taps and channel tiles: packed or HWIO as is.
-  const [kRow, kTap, kPanel] = packed ? [TC * 8, cin * TC * 8, K * TC * 8] : [cout * 8, cin * cout * 8, TC * 8];
+  if (packed === undefined) {
+    new Float64Array(buf, L.k, k.length).set(k);
+    new Float64Array(buf, L.k + k.length * 8, TC).fill(0);
+  }
+  // Kernel address and strides (bytes) between rows, taps and channel tiles: packed or HWIO as is.
+  const [kBase, kRow, kTap, kPanel] =
+    packed !== undefined ? [packed, TC * 8, cin * TC * 8, K * TC * 8] : [L.k, cout * 8, cin * cout * 8, TC * 8];
 
   // Work grid: channel-tile groups (the group's kernel columns stay in L2 while every pixel tile of
   // a chunk passes over them) × pixel chunks (enough items for both threads to share).
@@ -422,7 +474,7 @@ function gatherGemm(
   const chunk = Math.ceil(blocks / Math.min(blocks, Math.max(1, Math.ceil((ITEMS_PER_THREAD * threads) / groups))));
   const chunks = Math.ceil(blocks / chunk);
   const items = chunks * groups;
-  const args = [L.tab, taps, cin, L.k, kRow, kTap, kPanel, L.y, coutPad * 8, L.zero];
+  const args = [L.tab, taps, cin, kBase, kRow, kTap, kPanel, L.y, coutPad * 8, L.zero];
   const c = control(e);
   // Slots JOB..JOB+9: gemm arguments; JOB+16..JOB+21: the grid (as the worker reads them).
   for (let i = 0; i < args.length; i++) c[JOB + i] = args[i];
@@ -441,7 +493,7 @@ function gatherGemm(
     const b0 = (i % chunks) * chunk;
     const p0 = Math.floor(i / chunks) * group;
     const p1 = Math.min(panels, p0 + group);
-    g(L.tab, taps, cin, L.k, kRow, kTap, kPanel, L.y, coutPad * 8, L.zero, b0, Math.min(blocks, b0 + chunk), p0, p1);
+    g(L.tab, taps, cin, kBase, kRow, kTap, kPanel, L.y, coutPad * 8, L.zero, b0, Math.min(blocks, b0 + chunk), p0, p1);
   }
   if (useWorker) {
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
@@ -454,7 +506,7 @@ function gatherGemm(
   }
 
   const yv = new Float64Array(e.memory.buffer, L.y, blocks * P * coutPad);
-  const out = new Float64Array(rows * cout);
+  const out = outputBuffer(rows * cout, false); // every element is set below
   if (coutPad === cout) out.set(yv.subarray(0, rows * cout));
   else for (let r = 0; r < rows; r++) out.set(yv.subarray(r * coutPad, r * coutPad + cout), r * cout);
   return out;
