@@ -36,6 +36,8 @@ const DONE = 1;
 const READY = 2;
 const NEXT = 3;
 const FAILED = 4;
+/** Work items the worker has done (tests). */
+const WORKER_ITEMS = 5;
 /** Slots 8..: the job (gemm arguments and work grid), as read by runItems and the worker. */
 const JOB = 8;
 /** A worker that has not finished its share after this long is treated as lost (error). */
@@ -187,7 +189,7 @@ const wasmApi = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
 const WORKER_SOURCE = `
 const { workerData } = require('worker_threads');
 const { module, memory } = workerData;
-const gemm = new wasmApi.Instance(module, { env: { memory } }).exports.gemm;
+const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm;
 const c = new Int32Array(memory.buffer, 0, ${CONTROL_BYTES / 4});
 Atomics.store(c, ${READY}, 1);
 let seen = 0;
@@ -203,6 +205,7 @@ for (;;) {
     for (let i = Atomics.add(c, ${NEXT}, 1); i < items; i = Atomics.add(c, ${NEXT}, 1)) {
       const b0 = (i % chunks) * chunk, p0 = Math.floor(i / chunks) * group;
       const p1 = Math.min(panels, p0 + group);
+      Atomics.add(c, ${WORKER_ITEMS}, 1);
       gemm(c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5], c[j + 6], c[j + 7], c[j + 8], c[j + 9], b0, Math.min(blocks, b0 + chunk), p0, p1);
     }
   } catch (e) {
@@ -215,6 +218,8 @@ for (;;) {
 
 interface Helper {
   worker: { terminate(): Promise<number>; unref(): void };
+  /** Why the worker stopped, when it failed (calls then run on the calling thread). */
+  error?: string;
 }
 
 export interface SimdEngine {
@@ -230,7 +235,31 @@ export interface SimdEngine {
   /** End of the packed-kernel cache (byte address), and its generation (see packedAddress). */
   cacheEnd: number;
   generation: number;
+  /** Tests: the calling thread takes no work item, so the worker (when started) computes everything. */
+  workerOnly?: boolean;
 }
+
+/** Work items the engine's worker thread has computed so far (tests). */
+export function workerItems(e: SimdEngine): number {
+  return Atomics.load(control(e), WORKER_ITEMS);
+}
+
+/** Why the engine's worker thread failed, if it did. */
+export function workerError(e: SimdEngine): string | undefined {
+  return e.helper?.error;
+}
+
+/** Whether the engine's worker thread has started and can take work. */
+export function workerReady(e: SimdEngine): boolean {
+  return e.helper !== undefined && Atomics.load(control(e), READY) === 1;
+}
+
+/**
+ * Summation order of a call. 'ascending' is the oracle's; 'reversed-taps' (taps last to first, ci
+ * ascending within each) exists only as the planted defect that proves the tests' bit-for-bit
+ * comparison catches an order change.
+ */
+export type TapOrder = 'ascending' | 'reversed-taps';
 
 function control(e: SimdEngine): Int32Array {
   return new Int32Array(e.memory.buffer, 0, CONTROL_BYTES / 4);
@@ -273,8 +302,9 @@ export function createSimdEngine(
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: e.module, memory: e.memory } });
       worker.unref();
       // An error after start-up leaves READY unset or FAILED set: calls then run on one thread.
-      worker.on('error', () => undefined);
-      e.helper = { worker };
+      const helper: Helper = { worker };
+      worker.on('error', (err: unknown) => (helper.error = err instanceof Error ? err.message : String(err)));
+      e.helper = helper;
       e.threads = 2;
     } catch {
       e.threads = 1;
@@ -435,6 +465,7 @@ function gatherGemm(
   k: Float64Array,
   cout: number,
   fillTable: (tab: Int32Array, xAddr: number, zeroAddr: number) => void,
+  order: TapOrder = 'ascending',
 ): Float64Array | null {
   const P = e.tile.pixels;
   const TC = 2 * e.tile.vectors;
@@ -454,7 +485,8 @@ function gatherGemm(
   );
   if (!ensureMemory(e, L.end)) return null;
   const buf = e.memory.buffer;
-  fillTable(new Int32Array(buf, L.tab, blocks * taps * P), L.x, L.zero);
+  const tab = new Int32Array(buf, L.tab, blocks * taps * P);
+  fillTable(tab, L.x, L.zero);
   new Float64Array(buf, L.x, x.length).set(x);
   new Float64Array(buf, L.zero, cin).fill(0);
   if (packed === undefined) {
@@ -462,8 +494,21 @@ function gatherGemm(
     new Float64Array(buf, L.k + k.length * 8, TC).fill(0);
   }
   // Kernel address and strides (bytes) between rows, taps and channel tiles: packed or HWIO as is.
-  const [kBase, kRow, kTap, kPanel] =
+  let [kBase, kRow, kTap, kPanel] =
     packed !== undefined ? [packed, TC * 8, cin * TC * 8, K * TC * 8] : [L.k, cout * 8, cin * cout * 8, TC * 8];
+  if (order === 'reversed-taps') {
+    for (let blk = 0; blk < blocks; blk++) {
+      for (let t = 0; t < taps >> 1; t++) {
+        for (let j = 0; j < P; j++) {
+          const a = (blk * taps + t) * P + j;
+          const b = (blk * taps + taps - 1 - t) * P + j;
+          [tab[a], tab[b]] = [tab[b], tab[a]];
+        }
+      }
+    }
+    kBase += (taps - 1) * kTap;
+    kTap = -kTap;
+  }
 
   // Work grid: channel-tile groups (the group's kernel columns stay in L2 while every pixel tile of
   // a chunk passes over them) × pixel chunks (enough items for both threads to share).
@@ -480,7 +525,7 @@ function gatherGemm(
   for (let i = 0; i < args.length; i++) c[JOB + i] = args[i];
   [blocks, chunk, panels, group, chunks, items].forEach((v, i) => (c[JOB + 16 + i] = v));
 
-  const useWorker = threads === 2 && e.helper !== undefined && Atomics.load(c, READY) === 1 && c[FAILED] === 0;
+  const useWorker = (threads === 2 || e.workerOnly === true) && workerReady(e) && c[FAILED] === 0;
   Atomics.store(c, NEXT, 0);
   let seq = 0;
   if (useWorker) {
@@ -489,7 +534,8 @@ function gatherGemm(
     Atomics.notify(c, SEQ);
   }
   const g = e.gemm;
-  for (let i = Atomics.add(c, NEXT, 1); i < items; i = Atomics.add(c, NEXT, 1)) {
+  const mainWorks = !(useWorker && e.workerOnly);
+  for (let i = mainWorks ? Atomics.add(c, NEXT, 1) : items; i < items; i = Atomics.add(c, NEXT, 1)) {
     const b0 = (i % chunks) * chunk;
     const p0 = Math.floor(i / chunks) * group;
     const p1 = Math.min(panels, p0 + group);
@@ -530,42 +576,64 @@ export interface SimdConvGeometry {
 }
 
 /** NHWC conv2d with a finite HWIO kernel on the engine; null when it cannot take the problem. */
-export function simdConv2d(e: SimdEngine, x: Float64Array, g: SimdConvGeometry, k: Float64Array): Float64Array | null {
+export function simdConv2d(
+  e: SimdEngine,
+  x: Float64Array,
+  g: SimdConvGeometry,
+  k: Float64Array,
+  order: TapOrder = 'ascending',
+): Float64Array | null {
   const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft, oh, ow } = g;
   const rows = n * oh * ow;
-  const taps = kh * kw;
-  if (rows === 0 || cout === 0) return new Float64Array(rows * cout);
-  if (cin === 0 || taps === 0) return new Float64Array(rows * cout);
+  if (rows === 0 || cout === 0 || cin === 0 || kh * kw === 0) return new Float64Array(rows * cout);
+  // Every window inside the input ('valid' padding, or a padded input as ResNet's first conv): the
+  // kw taps of one kernel row are then kw·cin contiguous input values in the same (kx, ci) order as
+  // the HWIO kernel rows, so each kernel row is one tap of kw·cin channels (fewer, longer inner
+  // loops; the same summation order).
+  const merged = padTop === 0 && padLeft === 0 && (oh - 1) * sh + kh <= h && (ow - 1) * sw + kw <= w;
+  const tapsPerRow = merged ? 1 : kw;
+  const taps = kh * tapsPerRow;
+  const tapCin = merged ? kw * cin : cin;
   const P = e.tile.pixels;
-  return gatherGemm(e, x, rows, taps, cin, k, cout, (tab, xAddr, zeroAddr) => {
-    const blocks = tab.length / (taps * P);
-    const pixels = oh * ow;
-    const rowBytes = w * cin * 8;
-    for (let blk = 0; blk < blocks; blk++) {
-      for (let j = 0; j < P; j++) {
-        const p = blk * P + j;
-        let at = blk * taps * P + j;
-        if (p >= rows) {
-          for (let tap = 0; tap < taps; tap++, at += P) tab[at] = zeroAddr;
-          continue;
-        }
-        const b = Math.floor(p / pixels);
-        const q = p - b * pixels;
-        const oy = Math.floor(q / ow);
-        const ox = q - oy * ow;
-        const iy0 = oy * sh - padTop;
-        const ix0 = ox * sw - padLeft;
-        const image = xAddr + b * h * rowBytes;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = iy0 + ky;
-          for (let kx = 0; kx < kw; kx++, at += P) {
-            const ix = ix0 + kx;
-            tab[at] = iy >= 0 && iy < h && ix >= 0 && ix < w ? image + iy * rowBytes + ix * cin * 8 : zeroAddr;
+  const pixels = oh * ow;
+  const rowBytes = w * cin * 8;
+  return gatherGemm(
+    e,
+    x,
+    rows,
+    taps,
+    tapCin,
+    k,
+    cout,
+    (tab, xAddr, zeroAddr) => {
+      const blocks = tab.length / (taps * P);
+      for (let blk = 0; blk < blocks; blk++) {
+        for (let j = 0; j < P; j++) {
+          const p = blk * P + j;
+          let at = blk * taps * P + j;
+          if (p >= rows) {
+            for (let tap = 0; tap < taps; tap++, at += P) tab[at] = zeroAddr;
+            continue;
+          }
+          const b = Math.floor(p / pixels);
+          const q = p - b * pixels;
+          const oy = Math.floor(q / ow);
+          const ox = q - oy * ow;
+          const iy0 = oy * sh - padTop;
+          const ix0 = ox * sw - padLeft;
+          const image = xAddr + b * h * rowBytes;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = iy0 + ky;
+            for (let kx = 0; kx < tapsPerRow; kx++, at += P) {
+              const ix = ix0 + kx;
+              tab[at] = iy >= 0 && iy < h && ix >= 0 && ix < w ? image + iy * rowBytes + ix * cin * 8 : zeroAddr;
+            }
           }
         }
       }
-    }
-  });
+    },
+    order,
+  );
 }
 
 /** y [rows, cout] = x [rows, cin] · k [cin, cout] with a finite kernel; null when the engine cannot take it. */
