@@ -265,13 +265,15 @@ function control(e: SimdEngine): Int32Array {
   return new Int32Array(e.memory.buffer, 0, CONTROL_BYTES / 4);
 }
 
-/** Default thread count: RESNET_CONFORMANCE_ORACLE_THREADS, else 2 on a machine with 2+ cores (1 under Jest). */
+/** Default thread count: RESNET_CONFORMANCE_ORACLE_THREADS (0: no SIMD engine), else 2 on a machine with 2+ cores (1 under Jest). */
 export function defaultThreads(): number {
   const env = process.env.RESNET_CONFORMANCE_ORACLE_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (n === 1 || n === 2) return n;
-    throw new Error(`RESNET_CONFORMANCE_ORACLE_THREADS must be 1 or 2, got '${env}'`);
+    if (n === 0 || n === 1 || n === 2) return n;
+    throw new Error(
+      `RESNET_CONFORMANCE_ORACLE_THREADS must be 0 (no SIMD: the plain JavaScript loops), 1 or 2, got '${env}'`,
+    );
   }
   if (process.env.JEST_WORKER_ID !== undefined) return 1; // Jest already runs a worker per core
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -328,7 +330,10 @@ let shared: SimdEngine | null | undefined;
 
 /** The process's engine (created on first use), or null without WebAssembly SIMD. */
 export function simdEngine(): SimdEngine | null {
-  if (shared === undefined) shared = createSimdEngine(defaultThreads());
+  if (shared === undefined) {
+    const threads = defaultThreads();
+    shared = threads === 0 ? null : createSimdEngine(threads);
+  }
   return shared;
 }
 
