@@ -12,10 +12,12 @@
  * unchanged when the kernel is finite — hence finite kernels only). Each output element is
  * computed start to finish by one thread, so the worker thread cannot change any bit either.
  *
- * Data layout in the (shared) wasm memory: a control block, then per call an offset table
- * [block][tap][pixel-in-tile] of byte addresses of input pixels (or of the zero pixel), the input,
- * one zero pixel, the HWIO kernel as is (plus slack for the last, partial, channel tile) and the
- * output with its row length padded to whole tiles (the extra lanes are computed and dropped).
+ * Data layout in the (shared) wasm memory: a control block, the packed-kernel cache (see
+ * packedAddress), then per call an offset table [block][tap][pixel-in-tile] of byte addresses of
+ * input pixels (or of the zero pixel), the input, one zero pixel, the HWIO kernel as is when it is
+ * not cached packed (plus slack for the last, partial, channel tile) and the output with its row
+ * length padded to whole tiles (the extra lanes are computed and dropped). Tile rows past the last
+ * pixel read the zero pixel and are dropped too.
  */
 import { outputBuffer } from './buffers';
 import { Code, I32, V128, wasmModule, type ValType } from './wasm-emit';
@@ -38,7 +40,7 @@ const NEXT = 3;
 const FAILED = 4;
 /** Work items the worker has done (tests). */
 const WORKER_ITEMS = 5;
-/** Slots 8..: the job (gemm arguments and work grid), as read by runItems and the worker. */
+/** Slots 8..: the job (gemm arguments and work grid), as read by gatherGemm and the worker. */
 const JOB = 8;
 /** A worker that has not finished its share after this long is treated as lost (error). */
 const WORKER_TIMEOUT_MS = 120_000;
@@ -50,11 +52,12 @@ const KERNEL_GROUP_BYTES = 384 * 1024;
 const ITEMS_PER_THREAD = 4;
 
 /**
- * The micro-kernel `gemm(tab, taps, cin, kBase, kRow, kTap, yBase, yRow, zero, blk0, blk1, panel0,
- * panel1)`: for channel tiles panel0..panel1-1 and pixel tiles blk0..blk1-1,
+ * The micro-kernel `gemm(tab, taps, cin, kBase, kRow, kTap, kPanel, yBase, yRow, zero, blk0, blk1,
+ * panel0, panel1)`: for pixel tiles blk0..blk1-1 and, within each, channel tiles panel0..panel1-1,
  *   y[tile pixel j, tile channel c] = Σ_{tap, ci} x[tab[blk][tap][j] + ci] * k[tap][ci][panel*TC + c]
- * with (tap, ci) ascending; a tap whose pixels are all the zero pixel is skipped (exact: it adds
- * only zeros). All addresses are in bytes.
+ * with (tap, ci) ascending, the kernel element at kBase + panel·kPanel + tap·kTap + ci·kRow + 8c
+ * (HWIO as is or packed); a tap whose pixels are all the zero pixel is skipped (exact: it adds only
+ * zeros). All addresses and strides are in bytes. Register tile: P pixels × V f64x2 vectors.
  */
 export function buildKernelModule(P = TILE_PIXELS, V = TILE_VECTORS): Uint8Array {
   const W = 2 * V;
