@@ -27,8 +27,9 @@ export type LitertAccelerator = 'wasm' | 'webgpu';
 export interface LitertBrowserOptions {
   host?: BrowserHost;
   /**
-   * WebGPU precision (gpuOptions.precision). Unset: LiteRT.js's default, which is fp16 where the
-   * device offers shader-f16 (docs/litert.md, measured); the litertjs-webgpu entry asks for 'fp32'.
+   * WebGPU precision (gpuOptions.precision). Unset: LiteRT.js's default, which on SwiftShader (no
+   * shader-f16) gave the same outputs as 'fp32' and on a device with shader-f16 is not measured here
+   * (docs/litert.md); the litertjs-webgpu entry asks for 'fp32' so that its profile holds on any device.
    */
   precision?: 'fp16' | 'fp32';
   /** Conversion cache (default: $RESNET_CONFORMANCE_LITERT_CACHE or .cache/litert). */
@@ -102,7 +103,7 @@ export class LitertBrowserAdapter implements Adapter {
       return 'float32 (XNNPACK WebAssembly kernels; BatchNormalization folded into the convolutions)';
     return this.opts.precision === 'fp32'
       ? "float32 (WebGPU accelerator, gpuOptions.precision 'fp32'; BatchNormalization folded into the convolutions)"
-      : `WebGPU accelerator, gpuOptions.precision ${this.opts.precision ?? 'unset (LiteRT.js default: fp16 where the device has shader-f16)'}`;
+      : `WebGPU accelerator, gpuOptions.precision ${this.opts.precision ?? "unset (LiteRT.js's default)"}`;
   }
 
   async describe(): Promise<AdapterDescription> {
