@@ -78,7 +78,7 @@ export class LitertConversion {
   /**
    * The flatbuffer for this input shape and capture set (converted, or found in the cache). Runs the
    * converter as a child process without blocking this process's event loop (the browser host's
-   * page connections stay served while TensorFlow converts, ~100 s for ResNet-50 cold).
+   * page connections stay served while TensorFlow converts a ResNet-50, which takes minutes cold).
    */
   async convert(shape: readonly number[], capture: readonly string[]): Promise<Converted> {
     const spec = this.spec;
