@@ -27,7 +27,10 @@ function arg(name: string, dflt: string): string {
 }
 
 async function main(): Promise<void> {
-  const ids = arg('adapters', 'reference-fp32,onnxruntime-cpu,onnxruntime-cpu-noopt,tfjs-cpu,tfjs-wasm,onnxruntime-web-wasm').split(',');
+  const ids = arg(
+    'adapters',
+    'reference-fp32,onnxruntime-cpu,onnxruntime-cpu-noopt,tfjs-cpu,tfjs-wasm,onnxruntime-web-wasm',
+  ).split(',');
   const seed = Number(arg('seed', '11'));
   const configs = Number(arg('configs', '1000'));
   const maxCost = Number(arg('max-cost', '2000'));
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
       }
       const j = judgeAgainstBound(ob, out);
       a.stats[j.status]++;
-      if (j.status === 'fail') a.stats.failures.push(`#${i} ${describeConfig(c)}: ${j.reason} worst ${JSON.stringify(j.worst)}`);
+      if (j.status === 'fail')
+        a.stats.failures.push(`#${i} ${describeConfig(c)}: ${j.reason} worst ${JSON.stringify(j.worst)}`);
       if (j.status !== 'pass') continue;
       a.stats.worst = Math.max(a.stats.worst, j.worstRatio);
       let k = 0;
@@ -101,7 +105,9 @@ async function main(): Promise<void> {
     );
     for (const f of s.failures.slice(0, 20)) console.log(`  ${f}`);
   }
-  console.log(`${configs} configurations (seed ${seed}, ≤ ${maxCost} multiply-accumulates), ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${configs} configurations (seed ${seed}, ≤ ${maxCost} multiply-accumulates), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 main().catch((err) => {
