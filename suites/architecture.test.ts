@@ -4,6 +4,7 @@
  * src/**\/*.ts file; a folder-level cycle, or an import of a folder not below the importer in LAYERS,
  * fails and is named with the files that hold the imports.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   describeCycle,
@@ -13,7 +14,9 @@ import {
   moduleSpecifiers,
   orderViolations,
   readFolderGraph,
+  tsFiles,
 } from './helpers/import-graph';
+import { toleranceResolutions } from './helpers/tolerance-resolution';
 
 const SRC = path.join(__dirname, '..', 'src');
 
@@ -128,5 +131,59 @@ describe('src/ architecture', () => {
 
   test('each folder imports only folders below it in the declared order', () => {
     expect(describeViolations(orderViolations(graph, LAYERS))).toBe('');
+  });
+});
+
+/**
+ * One tolerance resolution: a suite judges adapter output through the one judge (src/golden/run-case.ts
+ * judgeCase, judgeRun, caseRows), never by looking a row up itself or by a table of its own.
+ */
+describe('no tolerance resolution in suites/', () => {
+  const SUITES = path.join(__dirname);
+  /** The suites that test the table and its lookup themselves (and this guard), and why they may read them. */
+  const TABLE_TESTS: Record<string, string> = {
+    'tolerances.test.ts':
+      "the table's own rules (a row per class x role x profile, ordering, reasons, measurements) and its lookup",
+    'expected-divergence.test.ts':
+      "resolveTolerance's expected-divergence and known-defect rows, compared with what the report states",
+    'architecture.test.ts': "this guard: the detector's planted violations, as string literals",
+  };
+
+  test('the detector catches a planted lookup import, a namespace import and a table of its own, and not comparator test data', () => {
+    const planted = [
+      "import { compareTensors } from '../src/compare';",
+      "import { toleranceFor, type ToleranceEntry } from '../src/compare/tolerances';",
+      "import { toleranceForName as tfn } from '../src/compare/tolerances/lookup';",
+      "import * as tolerances from '../src/compare/tolerances';",
+      'const TOLERANCES: Record<string, Tol> = {',
+      "  'fp32-cpu': { blocks: { atol: 5e-6, rtol: 1e-5 } },",
+      '};',
+      "const OWN = { 'block-training': { atol: 1e-3, rtol: 0 } };",
+    ].join('\n');
+    expect(toleranceResolutions(planted)).toEqual([
+      'imports toleranceFor from ../src/compare/tolerances',
+      'imports toleranceForName from ../src/compare/tolerances/lookup',
+      'namespace import of ../src/compare/tolerances',
+      "a tolerance table keyed by 'fp32-cpu'",
+      "a tolerance table keyed by 'block-training'",
+    ]);
+    const clean = [
+      "import type { ResolvedTolerance } from '../src/compare/tolerances';",
+      "import { caseRows, judgeRun } from '../src/golden/run-case';",
+      "// import { toleranceFor } from '../src/compare/tolerances';",
+      'const r = compareTensors(a, b, { atol: 1e-5, rtol: 0 });',
+      "const k = { caseClass: 'block-training', expected: { output: {} } };",
+    ].join('\n');
+    expect(toleranceResolutions(clean)).toEqual([]);
+  });
+
+  test('no suite or helper resolves a tolerance itself (the table tests excepted, each with its reason)', () => {
+    const found = tsFiles(SUITES)
+      .filter((f) => !Object.prototype.hasOwnProperty.call(TABLE_TESTS, path.relative(SUITES, f)))
+      .flatMap((f) => toleranceResolutions(fs.readFileSync(f, 'utf8')).map((w) => `${path.relative(SUITES, f)}: ${w}`));
+    expect(found).toEqual([]);
+    // The exceptions are real (a stale entry is removed, not kept).
+    for (const f of Object.keys(TABLE_TESTS))
+      expect(toleranceResolutions(fs.readFileSync(path.join(SUITES, f), 'utf8'))).not.toEqual([]);
   });
 });

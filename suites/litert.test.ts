@@ -17,6 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { LITERT_CACHE_ENV } from '../src/adapters/external/tflite';
+import { LITERT_FIX, LITERT_PACKAGE } from '../src/adapters/litert';
 import { getAdapterEntry } from '../src/adapters/registry';
 import type { Adapter } from '../src/adapters/types';
 import { loadManifest } from '../src/golden/load';
@@ -54,6 +55,17 @@ afterAll(() => {
   if (savedCache === undefined) delete process.env[LITERT_CACHE_ENV];
   else process.env[LITERT_CACHE_ENV] = savedCache;
   fs.rmSync(cache, { recursive: true, force: true });
+});
+
+test('the fix names the npm install of the version package.json pins', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+    peerDependencies: Record<string, string>;
+  };
+  const pinned = pkg.peerDependencies[LITERT_PACKAGE];
+  expect(pkg.devDependencies[LITERT_PACKAGE]).toBe(pinned);
+  expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+  expect(LITERT_FIX).toContain(`npm install ${LITERT_PACKAGE}@${pinned}`);
 });
 
 for (const id of IDS) {

@@ -3,9 +3,13 @@
  * shipped (onnxruntime-cpu: 'all', onnxruntime-cpu-noopt: 'disabled'; the CUDA variants run where
  * their probe passes and are reported as skipped otherwise).
  *
- * Tolerances are per precision profile. fp32-cpu numbers are about 10x the worst errors measured
- * with onnxruntime-node 1.30 on x64 (docs/onnxruntime.md); tf32-gpu numbers are estimates from the
- * TF32 rounding unit (2^-11) and have not been run here (no GPU).
+ * Every comparison is judged by the one judge (src/golden/run-case.ts judgeRun: caseRows, the rows of
+ * src/compare/tolerances/ for the adapter's profile) under the case class whose expected values these
+ * are: the float64 reference computes the exact values (it matches Keras float64 to 4e-14,
+ * docs/tolerances.md), so training-mode ResNet-50 is 'resnet50-training-float64'; blocks and
+ * inference-mode ResNet-50 use the Keras float32 classes, whose fp32-cpu rows hold here too (measured
+ * in docs/tolerances.md, "Also judged by these rows"). Metrics of every comparison, passes included,
+ * go to .tmp/onnxruntime-metrics/<adapter>.jsonl.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -13,7 +17,7 @@ import * as path from 'path';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import { loadOrt, OnnxRuntimeAdapter } from '../src/adapters/onnxruntime';
 import type { Adapter, AdapterEntry, RunResult } from '../src/adapters/types';
-import { compareTensors, type Tolerance } from '../src/compare';
+import { describeFailures, judgeRun, type ExpectedTensorValues, type JudgedCase } from '../src/golden/run-case';
 import { initModelWeights } from '../src/init';
 import { decodeModel, encodeModel, buildOnnxModel } from '../src/onnx';
 import { convolutionalBlock, identityBlock, resnet50 } from '../src/model/builders';
@@ -22,43 +26,53 @@ import { glorotUniform } from '../src/model/initializers';
 import { modelParamCount } from '../src/model/params';
 import type { ModelSpec, ModelWeights } from '../src/model/types';
 import { notebookX, seededUniform } from '../src/tensor/sample-inputs';
-import type { Tensor } from '../src/tensor';
+import { tensor, type Tensor } from '../src/tensor';
 import { describeEachAdapter } from './helpers/adapters';
 
-type Tol = {
-  blocks: Tolerance;
-  resnetOutput: Tolerance;
-  resnetBoundaries: Tolerance;
-  trainOutput: Tolerance;
-  trainBoundaries: Tolerance;
-};
+const METRICS_DIR = path.join(__dirname, '..', '.tmp', 'onnxruntime-metrics');
+fs.rmSync(METRICS_DIR, { recursive: true, force: true });
 
-const TOLERANCES: Record<string, Tol> = {
-  'fp32-cpu': {
-    blocks: { atol: 5e-6, rtol: 1e-5 }, // measured <= 5.3e-7 abs
-    resnetOutput: { atol: 1e-6, rtol: 0 }, // softmax; measured <= 3e-8
-    resnetBoundaries: { atol: 1e-5, rtol: 1e-4 }, // measured <= 5.1e-7 abs
-    trainOutput: { atol: 5e-4, rtol: 0 }, // measured <= 2.6e-5
-    // Batch statistics over few elements (stage 5 at batch 1: 2x2 per channel) amplify rounding:
-    // even correctly rounded float32 (reference-fp32) is 1.3e-3 off at the last stage; ORT up to 1.7e-2.
-    trainBoundaries: { atol: 1e-1, rtol: 1e-2 },
-  },
-  'tf32-gpu': {
-    blocks: { atol: 5e-3, rtol: 1e-2 },
-    resnetOutput: { atol: 1e-3, rtol: 0 },
-    resnetBoundaries: { atol: 5e-2, rtol: 5e-2 },
-    trainOutput: { atol: 5e-2, rtol: 0 },
-    trainBoundaries: { atol: 1, rtol: 1e-1 },
-  },
-};
+/** A case of this suite: what the judge needs to pick the rows (no fixture files behind it). */
+function suiteCase(id: string, caseClass: string, training: boolean, captures: string[] = []): JudgedCase {
+  const role = (c: string) => (c.endsWith(':logits') ? 'logits' : 'activations');
+  return {
+    id: `onnxruntime-adapter/${id}`,
+    caseClass,
+    training,
+    checks: [],
+    expected: {
+      output: {},
+      intermediates: Object.fromEntries(captures.map((c) => [c, { caseClass: `${caseClass}-${role(c)}` }])),
+    },
+  };
+}
 
-function expectClose(actual: Tensor, expected: Tensor, tol: Tolerance, what: string): void {
-  const r = compareTensors(actual, expected, tol);
-  if (!r.pass) {
-    throw new Error(
-      `${what}: ${r.mismatches}/${r.n} elements outside atol ${tol.atol} rtol ${tol.rtol}; maxAbs ${r.maxAbs}, worst ${JSON.stringify(r.worst)}${r.shapeMismatch ? ` shape ${JSON.stringify(r.shapeMismatch)}` : ''}`,
-    );
-  }
+/** Judges what the adapter returned by the one judge; records every comparison; throws listing what fails. */
+function expectJudged(
+  entry: AdapterEntry,
+  k: JudgedCase,
+  res: Pick<RunResult, 'output' | 'intermediates'>,
+  expected: ExpectedTensorValues,
+): void {
+  const run = judgeRun(k, { adapter: entry.id, profile: entry.profile }, res, expected);
+  fs.mkdirSync(METRICS_DIR, { recursive: true });
+  const lines = run.comparisons.map((c) =>
+    JSON.stringify({
+      case: k.id,
+      tensor: c.tensor,
+      row: `${c.caseClass} x ${c.role} x ${c.tolerance.profile}`,
+      verdict: c.verdict,
+      maxAbs: c.result?.maxAbs,
+      maxRel: c.result?.maxRel,
+      neededAtol: c.result?.neededAtol,
+      atol: c.tolerance.atol,
+      rtol: c.tolerance.rtol,
+    }),
+  );
+  fs.appendFileSync(path.join(METRICS_DIR, `${entry.id}.jsonl`), `${lines.join('\n')}\n`);
+  expect(run.comparisons.length).toBe(1 + Object.keys(k.expected.intermediates ?? {}).length);
+  const failures = describeFailures(run);
+  if (failures.length) throw new Error(`${k.id} on ${entry.id}:\n${failures.join('\n')}`);
 }
 
 /** Reference results, shared by all adapters of the suite. */
@@ -97,7 +111,6 @@ const resnetCaptures = resnetSpec.boundaries.map((b) => b.layer).filter((l) => l
 describeEachAdapter(
   'ONNX Runtime adapter',
   (entry: AdapterEntry) => {
-    const tol = TOLERANCES[entry.profile];
     let adapter: Adapter;
     beforeAll(() => {
       adapter = entry.create();
@@ -138,7 +151,12 @@ describeEachAdapter(
             adapter.run(input, { training }),
           ]);
           expect(out.output.shape).toEqual([3, ...spec.layers.find((l) => l.name === spec.output)!.outputShape]);
-          expectClose(out.output, r.output, tol.blocks, `${name} ${label} training=${training}`);
+          const k = suiteCase(
+            `${name}/${label}/training=${training}`,
+            `block-${training ? 'training' : 'inference'}`,
+            training,
+          );
+          expectJudged(entry, k, out, { output: r.output, intermediates: {} });
         });
       }
     }
@@ -165,9 +183,12 @@ describeEachAdapter(
       const input = seededUniform([3, 5, 3, 2], 17, -2, 2);
       const out = await adapter.run(input, { training: true, capture: [c.layer] });
       const conv = out.intermediates[c.layer].data;
-      const y = out.output.data;
       const n = 3 * 5 * 3;
       const eps = 1e-3;
+      // The expected output from the adapter's own convolution output, in float64: per channel, the
+      // batch statistics over N, H, W (variance biased), then gamma and beta. Judged elementwise, which
+      // also holds the output's per-channel mean to beta and its variance to gamma^2 v/(v+eps).
+      const want = new Float64Array(n * 4);
       for (let ch = 0; ch < 4; ch++) {
         let m = 0;
         for (let i = 0; i < n; i++) m += conv[i * 4 + ch];
@@ -175,28 +196,17 @@ describeEachAdapter(
         let v = 0;
         for (let i = 0; i < n; i++) v += (conv[i * 4 + ch] - m) ** 2;
         v /= n; // biased, over N, H, W
-        let my = 0;
-        for (let i = 0; i < n; i++) my += y[i * 4 + ch];
-        my /= n;
-        let vy = 0;
-        for (let i = 0; i < n; i++) vy += (y[i * 4 + ch] - my) ** 2;
-        vy /= n;
-        const g0 = gamma.data[ch];
-        expect(Math.abs(my - beta.data[ch])).toBeLessThan(1e-5);
-        expect(Math.abs(vy - (g0 * g0 * v) / (v + eps))).toBeLessThan(1e-4 * Math.max(1, g0 * g0));
-        for (let i = 0; i < n; i++) {
-          const want = ((conv[i * 4 + ch] - m) / Math.sqrt(v + eps)) * g0 + beta.data[ch];
-          expect(Math.abs(y[i * 4 + ch] - want)).toBeLessThan(tol.blocks.atol + 1e-5 * Math.abs(want));
-        }
+        for (let i = 0; i < n; i++)
+          want[i * 4 + ch] = ((conv[i * 4 + ch] - m) / Math.sqrt(v + eps)) * gamma.data[ch] + beta.data[ch];
       }
-      // and inference mode uses the moving statistics (0 and 1 at init): y = conv / sqrt(1 + eps) * gamma + beta
-      const inf = await adapter.run(input, { training: false, capture: [c.layer] });
-      const convI = inf.intermediates[c.layer].data;
-      for (let i = 0; i < n * 4; i++) {
-        const ch = i % 4;
-        const want = (convI[i] / Math.sqrt(1 + eps)) * gamma.data[ch] + beta.data[ch];
-        expect(Math.abs(inf.output.data[i] - want)).toBeLessThan(1e-5);
-      }
+      expectJudged(entry, suiteCase('batchnorm/training', 'block-training', true), out, {
+        output: tensor(out.output.shape, Float32Array.from(want)),
+        intermediates: {},
+      });
+      // Inference mode (moving statistics) with every BatchNormalization parameter non-trivial, moving mean
+      // and variance included, is judged on this adapter by the committed perturbed-block-inference fixture
+      // cases (suites/fixtures.test.ts). Not here: against this graph no row of the table holds (the
+      // block-inference row's atol 1e-8 is for trivial gamma/beta; docs/notes/tolerance-suites.md).
     });
 
     test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
@@ -239,21 +249,10 @@ describeEachAdapter(
             adapter.run(x, { training, capture: resnetCaptures }),
           ]);
           expect(out.output.shape).toEqual([batch, 6]);
-          expectClose(
-            out.output,
-            r.output,
-            training ? tol.trainOutput : tol.resnetOutput,
-            `output b${batch} training=${training}`,
-          );
-          for (const c of resnetCaptures) {
-            expect(out.intermediates[c].shape).toEqual(r.intermediates[c].shape);
-            expectClose(
-              out.intermediates[c],
-              r.intermediates[c],
-              training ? tol.trainBoundaries : tol.resnetBoundaries,
-              `${c} b${batch} training=${training}`,
-            );
-          }
+          for (const c of resnetCaptures) expect(out.intermediates[c].shape).toEqual(r.intermediates[c].shape);
+          const cls = training ? 'resnet50-training-float64' : 'resnet50-inference';
+          const k = suiteCase(`resnet50/batch${batch}/training=${training}`, cls, training, resnetCaptures);
+          expectJudged(entry, k, out, r);
         });
       }
     }

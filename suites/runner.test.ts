@@ -8,14 +8,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { toleranceFor } from '../src/compare/tolerances';
 import { BENCH_KIND, BENCH_SCHEMA_VERSION } from '../src/bench/schema';
 import { initModelWeights } from '../src/init';
 import { formatNumber } from '../src/report/format';
 import { readReport } from '../src/report/read';
 import { VOLATILE_KEYS, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { COMPLETE_MARKER } from '../src/report/write';
-import type { FixtureCase } from '../src/golden/manifest';
+import type { FixtureCase, FixtureManifest } from '../src/golden/manifest';
+import { caseRows } from '../src/golden/run-case';
 import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason, workerUnits } from '../src/runner/orchestrator';
@@ -51,12 +51,20 @@ import { parseXml } from './helpers/xml';
 
 let tmp: string;
 let fx: string;
+let synthetic: FixtureManifest;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-runner-'));
   fx = path.join(tmp, 'fixtures');
-  await writeSyntheticFixtures(fx);
+  synthetic = await writeSyntheticFixtures(fx);
 }, 60_000);
+
+/** The tightest atol a run applies to the synthetic block cases on an fp64-reference adapter (caseRows, as a run resolves them). */
+function tightestBlockAtol(): number {
+  const blocks = synthetic.cases.filter((k) => SYNTHETIC_BLOCK_CASES.includes(k.id));
+  expect(blocks).toHaveLength(SYNTHETIC_BLOCK_CASES.length);
+  return Math.min(...blocks.map((k) => caseRows(k, { adapter: 'reference', profile: 'fp64-reference' }).own.atol));
+}
 
 afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -638,11 +646,14 @@ describe('baseline and compare', () => {
   const adapters = ['--adapters', 'reference,faulty-drift'];
   // Drifts inside the tightest atol of the synthetic cases' rows (outputs include exact zeros, so
   // atol alone must cover the drift), whatever the tolerance table says today.
-  const atol = Math.min(
-    ...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol),
-  );
-  const small = atol / 1000;
-  const grownBy10 = atol / 100;
+  let atol = 0;
+  let small = 0;
+  let grownBy10 = 0;
+  beforeAll(() => {
+    atol = tightestBlockAtol();
+    small = atol / 1000;
+    grownBy10 = atol / 100;
+  });
 
   test('error growth beyond the factor is "regressed"; a newly failing case is flagged; compare lists both', async () => {
     expect(atol).toBeGreaterThan(0);
@@ -716,9 +727,10 @@ describe('baseline and compare', () => {
 describe('a case that regressed but stays within tolerance', () => {
   // faulty-layer adds a constant to one layer's output: small enough that every output stays inside
   // the tightest atol of the synthetic rows, and 10× larger in the second run than in the baseline.
-  const atol = Math.min(
-    ...['block-inference', 'block-training'].map((c) => toleranceFor(c, 'output', 'fp64-reference').atol),
-  );
+  let atol = 0;
+  beforeAll(() => {
+    atol = tightestBlockAtol();
+  });
   const layerRun = (delta: number, extra: string[], dir: string) =>
     runCli(
       ['run', '--fixtures', fx, '--adapters', 'faulty-layer', '--cases', '*/inference', ...extra, '--out', out(dir)],

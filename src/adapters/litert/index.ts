@@ -15,7 +15,7 @@ import { litertCacheDir, LITERT_CACHE_ENV, LITERT_SUITE_OPT_IN, TFLITE_INFERENCE
 import type { AdapterEntry } from '../types';
 
 export const LITERT_PACKAGE = '@litertjs/core';
-export const LITERT_FIX = `npm install (${LITERT_PACKAGE}, pinned in package.json) and npm run setup:python (the converter's TensorFlow)`;
+export const LITERT_FIX = `npm install ${LITERT_PACKAGE}@2.5.3 (the version package.json pins) and npm run setup:python (the converter's TensorFlow)`;
 
 /** node [--require tsx/cjs] program: the .ts source in a checkout, the built .js in the package. */
 export function litertProgramArgv(): string[] {
