@@ -206,7 +206,7 @@ describeEachAdapter(
       // Inference mode (moving statistics) with every BatchNormalization parameter non-trivial, moving mean
       // and variance included, is judged on this adapter by the committed perturbed-block-inference fixture
       // cases (suites/fixtures.test.ts). Not here: against this graph no row of the table holds (the
-      // block-inference row's atol 1e-8 is for trivial gamma/beta; docs/notes/tolerance-suites.md).
+      // block-inference row's atol 1e-8 is for trivial gamma/beta; docs/notes/2026-12-07-tolerance-suites.md).
     });
 
     test('repeated and interleaved runs give identical results (sessions cached per mode)', async () => {
