@@ -179,6 +179,22 @@ describe('progress', () => {
     p.stop?.();
   });
 
+  test('a case settled again is not counted twice: the count never passes the total', () => {
+    const lines: string[] = [];
+    const p = progressPrinter({ mode: 'plain', write: (l) => lines.push(l), everyCases: 1, everyMs: 0, now: () => 0 });
+    p.start?.(3);
+    p.caseResult?.(result('a', 'c1', 'pass'));
+    p.caseResult?.(result('a', 'c2', 'fail-numeric'));
+    p.caseResult?.(result('a', 'c2', 'timeout')); // the same case settled again: no new line, still one failing
+    p.caseResult?.(result('b', 'c1', 'pass')); // another adapter's c1 is another case
+    expect(lines).toEqual([
+      'progress: 1/3 cases done after 0.0 s',
+      'progress: 2/3 cases done, 1 failing after 0.0 s',
+      'progress: 3/3 cases done, 1 failing after 0.0 s',
+    ]);
+    p.stop?.();
+  });
+
   test('on GitHub: each adapter in a ::group::, an ::error annotation per failing case (escaped)', () => {
     const lines: string[] = [];
     const p = progressPrinter({

@@ -102,6 +102,8 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
   const everyMs = opts.everyMs ?? 10_000;
   const t0 = now();
   let total: number | null = null;
+  // Keyed by adapter and case: a case settled again (a later, final word on it) is not counted twice.
+  const settled = new Map<string, boolean>();
   let done = 0;
   let failing = 0;
   let lastLineAt = t0;
@@ -146,9 +148,13 @@ export function progressPrinter(opts: ProgressOptions): RunProgressSink {
       if (mode === 'tty') opts.write(`▶ ${id}`);
     },
     caseResult(r) {
-      done++;
       const status = statusOf(r, watches(r.adapter));
-      if (FAILING_STATUSES.includes(status)) failing++;
+      const key = `${r.adapter}\u0000${r.case}`;
+      const wasFailing = settled.get(key);
+      const isFailing = FAILING_STATUSES.includes(status);
+      if (wasFailing === undefined) done++;
+      failing += (isFailing ? 1 : 0) - (wasFailing ? 1 : 0);
+      settled.set(key, isFailing);
       if (mode === 'tty') {
         opts.write(`  [${ofTotal()} ${elapsed()}] ${caseLine(r, status)}`);
         return;
