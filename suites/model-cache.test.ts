@@ -16,7 +16,7 @@ import { initModelWeights } from '../src/init';
 import { cachedInitModelWeights } from '../src/init/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../src/model/types';
-import { buildOnnxModel } from '../src/onnx/export';
+import { buildOnnxModel, convKernelToOihw } from '../src/onnx/export';
 import { cachedOnnxExport } from '../src/onnx/export-cache';
 import { encodeModel } from '../src/onnx/proto';
 import { casesByModel, executeCase, type EvaluationContext } from '../src/runner/execute-case';
@@ -190,6 +190,23 @@ describe('ONNX export cache', () => {
     expect(d.source).toBe('exported');
     expect(Buffer.from(d.bytes).equals(Buffer.from(direct(w2, false)))).toBe(true);
     expect(Buffer.from(d.bytes).equals(Buffer.from(a.bytes))).toBe(false);
+  });
+
+  it('the tiled kernel transpose puts every value where [kh,kw,cin,cout] -> [cout,cin,kh,kw] says', () => {
+    for (const [kh, kw, cin, cout] of [
+      [3, 2, 37, 70],
+      [1, 1, 64, 33],
+      [7, 7, 3, 5],
+    ]) {
+      const k = Float32Array.from({ length: kh * kw * cin * cout }, (_, i) => i);
+      const expected = new Float32Array(k.length).fill(-1);
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          for (let i = 0; i < cin; i++)
+            for (let o = 0; o < cout; o++)
+              expected[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];
+      expect(Array.from(convKernelToOihw(k, kh, kw, cin, cout))).toEqual(Array.from(expected));
+    }
   });
 
   it('ignores a corrupted or truncated entry and exports again', () => {
