@@ -1,9 +1,11 @@
 /**
  * The LiteRT / TFLite adapters (inference only) on the block cases: tflite, tflite-builtin,
  * tflite-reference (the TFLite interpreter of tensorflow 2.21 in .venv, over the stdio protocol)
- * and litertjs-wasm (LiteRT.js in Node). An adapter the global setup found unavailable gets one
- * skipped test carrying its reason and fix (e.g. `npm install` for @litertjs/core, `npm run
- * setup:python` for the converter's TensorFlow), never a pass.
+ * and litertjs-wasm (LiteRT.js in Node); litertjs-wasm-browser and litertjs-webgpu (LiteRT.js in
+ * headless Chromium, on the shared browser host) on a few of them only (the browser suites are slow
+ * already). An adapter the global setup found unavailable gets one skipped test carrying its
+ * reason and fix (e.g. `npm install` for @litertjs/core, `npm run setup:python` for the converter's
+ * TensorFlow, the Chromium install for the browser ones), never a pass.
  *
  * Per available adapter: every block inference case passes through executeCase (the runner's own
  * evaluation, at the adapter's profile), every training case is not-applicable without a run, and
@@ -24,10 +26,21 @@ import { buildModel } from '../src/model/model-args';
 import { caseInitialWeights, executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { PROBE_FILE, type ProbedAdapter } from './helpers/probe-file';
 
-const IDS = ['tflite', 'tflite-builtin', 'tflite-reference', 'litertjs-wasm'];
+const IDS = [
+  'tflite',
+  'tflite-builtin',
+  'tflite-reference',
+  'litertjs-wasm',
+  'litertjs-wasm-browser',
+  'litertjs-webgpu',
+];
 const manifest = loadManifest(FIXTURES_DIR);
 const BLOCK = /^(notebook|identity_block|convolutional_block|perturbed\/(identity|convolutional)_block)\//;
 const blockCases = manifest.cases.filter((k) => BLOCK.test(k.id));
+/** The browser adapters' few: the notebook's two blocks (inference and training) and a perturbed stride-2 block. */
+const FEW = /^(notebook\/|perturbed\/convolutional_block\/f3-s2-7x7\/inference$)/;
+const casesFor = (id: string): FixtureCase[] =>
+  getAdapterEntry(id).host === 'browser' ? blockCases.filter((k) => FEW.test(k.id)) : blockCases;
 const probes = JSON.parse(fs.readFileSync(PROBE_FILE, 'utf8')) as ProbedAdapter[];
 
 let cache: string;
@@ -65,7 +78,21 @@ for (const id of IDS) {
       expect(entry.inferenceOnly).toMatch(/BatchNormalization folded/);
     });
 
-    test.each(blockCases.map((k): [string, FixtureCase] => [k.id, k]))(
+    if (entry.host === 'browser')
+      test('describe() names the accelerator the models run on', async () => {
+        const d = await adapter.describe();
+        expect(d.settings.crossOriginIsolated).toBe(true);
+        if (id === 'litertjs-webgpu') {
+          expect(d.settings.accelerator).toBe('webgpu');
+          expect(d.settings.gpuPrecision).toBe('fp32');
+          expect(String(d.settings.webgpuAdapter)).not.toMatch(/^none/);
+        } else {
+          expect(d.settings.accelerator).toBe('wasm');
+          expect(d.settings.wasmBuild).toBe('litert_wasm_threaded_internal');
+        }
+      }, 120_000);
+
+    test.each(casesFor(id).map((k): [string, FixtureCase] => [k.id, k]))(
       '%s',
       async (_id, k) => {
         const r = await executeCase(adapter, entry, k, ctx);

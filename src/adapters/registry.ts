@@ -3,10 +3,11 @@ import { JAX_ENTRY } from './external/jax';
 import { TORCH_ENTRIES } from './external/torch';
 import { TFLITE_ENTRIES } from './external/tflite';
 import { LITERT_ENTRIES } from './litert';
+import { LITERT_SUITE_OPT_IN, TFLITE_INFERENCE_ONLY } from './external/tflite';
 import { KerasAdapter } from './keras';
 import { OnnxRuntimeAdapter } from './onnxruntime';
 import { TfjsAdapter } from './tfjs';
-import { BROWSER_PROCESS_GROUP, ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
+import { BROWSER_PROCESS_GROUP, litertBrowserAdapter, ortWebBrowserAdapter, tfjsBrowserAdapter } from './browser';
 import { ortWebNodeAdapter } from './onnxruntime-web';
 import { tfjsDawnAdapter } from './dawn';
 import { withRuntimePackages } from './runtime-packages';
@@ -29,6 +30,8 @@ const BROWSER = [
   'onnxruntime-web',
   'puppeteer-core',
 ];
+/** The LiteRT.js pages: their own bundle of @litertjs/core on the same host. */
+const LITERT_BROWSER = ['@litertjs/core', 'puppeteer-core'];
 
 /**
  * The one list of adapters. Adding a runtime = one adapter module + one line here.
@@ -260,6 +263,32 @@ const ENTRIES: readonly RegistryEntry[] = [
     host: 'browser',
     processGroup: BROWSER_PROCESS_GROUP,
     create: () => ortWebBrowserAdapter('onnxruntime-web-webgpu', 'webgpu'),
+  },
+  {
+    id: 'litertjs-wasm-browser',
+    packages: LITERT_BROWSER,
+    suiteOptIn: LITERT_SUITE_OPT_IN,
+    summary:
+      'LiteRT.js (@litertjs/core) in headless Chromium, wasm accelerator (XNNPACK, threaded build), on the .tflite converted in inference mode (.venv)',
+    profile: 'fp32-cpu',
+    outOfTheBox: false,
+    host: 'browser',
+    processGroup: BROWSER_PROCESS_GROUP,
+    inferenceOnly: TFLITE_INFERENCE_ONLY,
+    create: () => litertBrowserAdapter('litertjs-wasm-browser', 'wasm'),
+  },
+  {
+    id: 'litertjs-webgpu',
+    packages: LITERT_BROWSER,
+    suiteOptIn: LITERT_SUITE_OPT_IN,
+    summary:
+      "LiteRT.js in headless Chromium, WebGPU accelerator with gpuOptions.precision 'fp32' (SwiftShader without a GPU), on the converted .tflite",
+    profile: 'fp32-cpu',
+    outOfTheBox: false,
+    host: 'browser',
+    processGroup: BROWSER_PROCESS_GROUP,
+    inferenceOnly: TFLITE_INFERENCE_ONLY,
+    create: () => litertBrowserAdapter('litertjs-webgpu', 'webgpu', { precision: 'fp32' }),
   },
   {
     id: 'tfjs-webgpu-node',

@@ -394,6 +394,11 @@ export const SWEEP_SPEC: CommandSpec = {
     { name: 'kinds', value: 'conv,bn,pool,dense,block', help: 'configuration kinds (default: all)' },
     { name: 'shard', value: 'i/n', help: 'only configuration indices k with k mod n = i-1' },
     { name: 'max-shrink', value: 'N', help: 'failing configurations shrunk per adapter (default 10; 0: none)' },
+    {
+      name: 'config-timeout',
+      value: 'S',
+      help: 'longest build + run of one configuration, seconds (default 300); past it: timeout, adapter restarted',
+    },
     { name: 'baseline', value: 'sweep.json', help: 'compare with an earlier sweep (exit 1 on a new failure group)' },
     { name: 'no-verify-repro', help: 'write the reproduction scripts without running them' },
     { name: 'out', value: 'DIR', help: 'write sweep.json, sweep.md and repro/ there (default: reports/sweep-<time>)' },

@@ -40,18 +40,27 @@ export const BOUND_PROFILES: Record<PrecisionProfile, BoundProfile> = {
 };
 
 /**
- * Extra terms in every Conv2D/Dense accumulation length beyond the products: the bias, the runtime
- * folding a following BatchNormalization into the weights (one more rounding of each weight, ONNX
- * Runtime's Conv+BN fusion), and the final store.
- */
-export const LINEAR_EXTRA_TERMS = 3;
-
-/**
  * Relative roundings in a BatchNormalization output, counted per term (docs/error-bounds.md): x − m
  * (1), v + ε with ε itself rounded (2), sqrt and reciprocal or rsqrt (≤ 2 ulp each: 4), times γ (1),
  * times the normalized value (1), + β (1) = 10.
  */
 export const BN_ROUNDINGS = 10;
+
+/**
+ * How a runtime computes BatchNormalization with batch statistics (training mode): `variance`
+ * 'two-pass' when it is mean((x − mean)²), 'either' when it may be the one-pass mean(x²) − mean²
+ * (whose cancellation needs a far wider bound); `output` 'centered' when it computes
+ * (x − mean)·scale + β, 'either' when it may fold to x·scale + (β − mean·scale). Which runtime does
+ * what is ./capabilities.ts (`batchNormFormsOf`), checked by a planted large-offset channel in
+ * suites/sweep.test.ts.
+ */
+export interface BatchNormForms {
+  variance: 'two-pass' | 'either';
+  output: 'centered' | 'either';
+}
+
+/** The forms assumed for a runtime nothing is known about: the bound covers all of them. */
+export const ANY_BATCH_NORM_FORMS: BatchNormForms = { variance: 'either', output: 'either' };
 
 /** Relative roundings in 1/sqrt(v + ε) from a computed v (add, ε's rounding, sqrt, reciprocal at ≤ 2 ulp each). */
 const RSQRT_ROUNDINGS = 6;
@@ -81,12 +90,26 @@ function anyNonZero(a: Float64Array): boolean {
   return false;
 }
 
+/**
+ * Rounding error of a sum of n terms computed in floating point with unit roundoff u in any order
+ * (any binary summation tree: sequential, blocked, pairwise, SIMD lanes, with or without FMA), from
+ * A = Σ|tᵢ| and |T| = |Σ tᵢ| of the terms as computed (docs/error-bounds.md). Each of the n − 1
+ * additions rounds its result, a subset sum, whose exact value is at most max(P, N) = (A + |T|)/2
+ * (P, N: the sums of the positive and of the negative terms), plus the error its children already
+ * carry (≤ γ_n·A). So |error| ≤ u·(n − 1)·((A + |T|)/2 + γ_n·A): half of γ_n·A when the terms cancel.
+ */
+export function sumRoundingBound(n: number, absSum: number, sum: number, u: number): number {
+  if (n <= 1) return 0;
+  return u * (n - 1) * ((absSum + Math.abs(sum)) / 2 + gamma(n, u) * absSum);
+}
+
 /** Error bound of a Conv2D or Dense output from its input's value and error bound. */
 function linearBound(
   l: LayerSpec & { className: 'Conv2D' | 'Dense' },
   weights: ModelWeights,
   v: Float64Array,
   e: Float64Array,
+  y: Float64Array,
   inShape: number[],
   p: BoundProfile,
 ): Float64Array {
@@ -109,13 +132,74 @@ function linearBound(
   const s = run(absOf(v));
   // Σ e·|w|: how far the input's own error can move the exact sum.
   const se = anyNonZero(e) ? run(e) : new Float64Array(s.length);
-  const len = terms + LINEAR_EXTRA_TERMS;
-  const ops = 2 * p.uOp + p.uOp * p.uOp;
-  const c = gamma(len, p.uAcc) + ops * (1 + gamma(len, p.uAcc));
+  // Each summand (product, or the bias) as the runtime forms it: the product rounded (no FMA), the
+  // weight rounded once more when a following BatchNormalization is folded into it (ONNX Runtime's
+  // Conv+BN fusion), TF32 operands rounded to 10 mantissa bits: relative cOp each.
+  const cOp = (1 + p.uAcc) ** 2 * (1 + p.uOp) ** 2 - 1;
+  const len = terms + 1; // the products and the bias
   const units = absB.length;
   const out = new Float64Array(s.length);
   for (let i = 0; i < s.length; i++) {
-    out[i] = se[i] + c * (s[i] + se[i] + absB[i % units]) + len * p.eta;
+    const b = absB[i % units];
+    // The terms the runtime sums are those of the computed input x̂ (|x̂ − v| ≤ e), each rounded.
+    const a = (s[i] + se[i]) * (1 + cOp) + b;
+    const t = Math.abs(y[i]) + se[i] + cOp * (s[i] + se[i]);
+    const sumErr = cOp * (s[i] + se[i]) + sumRoundingBound(len, a, Math.min(t, a), p.uAcc);
+    // The final store rounds the computed sum once more.
+    out[i] = se[i] + sumErr + p.uStore * (Math.abs(y[i]) + se[i] + sumErr) + len * p.eta;
+  }
+  return out;
+}
+
+/**
+ * For each i: the largest over κ in `kappas` of Σ_j |δ_ij − (1 + κ·z_i·z_j)/M|·e_j / s' is returned
+ * without the 1/s' (the caller's J sums use s' = 1 since z is already scaled). Sorting z makes it
+ * O(M log M): 1 + w·z_j changes sign once, at z_j = −1/w.
+ */
+function jacobianSums(z: number[], e: number[], kappas: number[]): Float64Array {
+  const m = z.length;
+  const order = z.map((_, j) => j).sort((a, b) => z[a] - z[b]);
+  const zs = order.map((j) => z[j]);
+  const pe = new Float64Array(m + 1);
+  const pz = new Float64Array(m + 1);
+  for (let k = 0; k < m; k++) {
+    pe[k + 1] = pe[k] + e[order[k]];
+    pz[k + 1] = pz[k] + zs[k] * e[order[k]];
+  }
+  // First sorted position whose z is ≥ t (strict: > t).
+  const lower = (t: number, strict: boolean): number => {
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (strict ? zs[mid] > t : zs[mid] >= t) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  };
+  const zMax = Math.max(Math.abs(zs[0]), Math.abs(zs[m - 1]));
+  const out = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let best = 0;
+    for (const kappa of kappas) {
+      const w = kappa * z[i];
+      // Σ_j |1 + w·z_j|·e_j over all j.
+      let total: number;
+      if (w === 0) total = pe[m];
+      else if (w > 0) {
+        const k = lower(-1 / w, false);
+        total = -(pe[k] + w * pz[k]) + (pe[m] - pe[k] + w * (pz[m] - pz[k]));
+      } else {
+        const k = lower(-1 / w, true);
+        total = pe[k] + w * pz[k] - (pe[m] - pe[k] + w * (pz[m] - pz[k]));
+      }
+      const self = 1 + w * z[i];
+      const sum = (total - Math.abs(self) * e[i]) / m + Math.abs(1 - self / m) * e[i];
+      best = Math.max(best, sum);
+    }
+    // The prefix sums are float64: 1e-12 of the largest term they add up covers their rounding.
+    const wMax = Math.max(...kappas) * Math.abs(z[i]);
+    out[i] = best + 1e-12 * pe[m] * (1 + wMax * zMax);
   }
   return out;
 }
@@ -129,6 +213,7 @@ function batchNormBound(
   training: boolean,
   p: BoundProfile,
   eps: number,
+  forms: BatchNormForms,
 ): Float64Array {
   const [gw, bw, mw, vw] = weights.get(l.name)!.map((t) => Float64Array.from(t.data));
   const c = gw.length;
@@ -154,58 +239,96 @@ function batchNormBound(
       for (let i = ch; i < v.length; i += c) out[i] = u * Math.abs(bw[ch]) + p.eta;
       continue;
     }
+    const idx: number[] = [];
+    for (let i = ch; i < v.length; i += c) idx.push(i);
     let sum = 0;
     let sumAbs = 0;
     let sumE = 0;
-    for (let i = ch; i < v.length; i += c) {
+    for (const i of idx) {
       sum += v[i];
       sumAbs += Math.abs(v[i]);
       sumE += e[i];
     }
     const mu = sum / count;
-    const gM = gamma(count + 1, p.uAcc);
-    const eMu = sumE / count + gM * (sumAbs / count + sumE / count) + p.eta;
-    // Variance: bound both the two-pass form mean((x − μ)²) and the one-pass form mean(x²) − μ²,
-    // since a correct runtime may use either (docs/error-bounds.md).
-    let twoData = 0;
-    let twoMag = 0;
-    let oneData = 0;
-    let oneMag = 0;
+    const eBar = sumE / count;
     let variance = 0;
-    for (let i = ch; i < v.length; i += c) {
+    let devE = 0;
+    let eSq = 0;
+    let sq = 0;
+    for (const i of idx) {
       const dev = Math.abs(v[i] - mu);
-      const d = e[i] + eMu;
-      variance += (v[i] - mu) * (v[i] - mu);
-      twoData += (2 * dev + d) * d;
-      twoMag += (dev + d) * (dev + d);
-      oneData += (2 * Math.abs(v[i]) + e[i]) * e[i];
-      oneMag += (Math.abs(v[i]) + e[i]) * (Math.abs(v[i]) + e[i]);
+      variance += dev * dev;
+      devE += dev * e[i];
+      eSq += e[i] * e[i];
+      sq += (Math.abs(v[i]) + e[i]) ** 2;
     }
     variance /= count;
-    const gV = gamma(count + 3, p.uAcc);
-    const aMu = Math.abs(mu) + eMu;
-    const eTwo = twoData / count + gV * (twoMag / count);
-    const eOne = oneData / count + (2 * Math.abs(mu) + eMu) * eMu + gV * (oneMag / count + aMu * aMu);
-    const eVar = Math.max(eTwo, eOne) + p.eta;
     const den = variance + eps;
-    // A variance error as large as half of v + ε leaves 1/sqrt unbounded in practice: no bound.
-    if (!(eVar < den / 2)) {
-      for (let i = ch; i < v.length; i += c) out[i] = Infinity;
+    const sp = Math.sqrt(den);
+
+    // (1) The input's error, carried through the exact function z(x) = (x − mean x)/√(var x + ε).
+    // With x̂ = v + δ, D² = var(x̂) + ε = s'² + 2·mean((v − μ)·δ) + mean((δ − δ̄)²) (s'² = var(v) + ε)
+    // and, exactly,
+    //   z_i(x̂) − z_i(v) = Σ_j J_ij(κ)·δ_j + (δ_i − δ̄)·(1/D − 1/s') − (v_i − μ)·mean((δ − δ̄)²)/(D·s'·(D + s'))
+    //   J_ij(κ) = (δ_ij − (1 + κ·ẑ_i·ẑ_j)/M)/s',  ẑ = (v − μ)/s',  κ = 2s'²/(D·(D + s')) ≈ 1.
+    // Σ_j |J_ij| e_j keeps the signs: a shift of the whole channel, and (ε aside) a scaling of it, do
+    // not move z at all — with a few values per channel most of the input's error is such a shift
+    // or scaling, which the triangle inequality (e_i + ē + |ẑ_i|·mean(|ẑ|·e)) would count in full.
+    const eVarX = (2 * devE + eSq) / count;
+    if (!(eVarX < den / 2)) {
+      for (const i of idx) out[i] = Infinity;
       continue;
     }
-    const s = 1 / Math.sqrt(den);
-    const sHi = 1 / Math.sqrt(den - eVar);
-    const eS = sHi - s + RSQRT_ROUNDINGS * u * sHi;
+    const dLo = Math.sqrt(den - eVarX);
+    const dHi = Math.sqrt(den + eVarX);
+    const kappas = [(2 * den) / (dLo * (dLo + sp)), (2 * den) / (dHi * (dHi + sp))];
+    const zs = idx.map((i) => (v[i] - mu) / sp);
+    const jac = jacobianSums(
+      zs,
+      idx.map((i) => e[i]),
+      kappas,
+    );
+    const invDiff = 1 / dLo - 1 / sp;
+    const secondOrder = eSq / count / (dLo * sp * (dLo + sp));
+
+    // (2) The runtime's own rounding, computing from x̂. μ̂ = fl(Σx̂ / M): |μ̂ − mean(x̂)| ≤ rMu.
+    const sumHat = Math.abs(sum) + sumE;
+    const rSum = sumRoundingBound(count, sumAbs + sumE, Math.min(sumHat, sumAbs + sumE), p.uAcc);
+    const rMu = (rSum + u * (sumHat + rSum)) / count + p.eta;
+    const gV = gamma(count + 3, p.uAcc);
+    const varHi = variance + eVarX;
+    // Two-pass mean((x̂ − μ̂)²) = var(x̂) + (mean(x̂) − μ̂)², rounded by at most γ_{M+3} (M
+    // non-negative terms, the subtraction, the square, the division).
+    let eVarR = rMu * rMu + gV * (varHi + rMu * rMu);
+    if (forms.variance === 'either') {
+      // One-pass mean(x̂²) − μ̂²: the cancellation costs γ_{M+3}·(mean(x̂²) + μ̂²).
+      const aMu = Math.abs(mu) + eBar;
+      const eOne = gV * (sq / count + (aMu + rMu) ** 2) + (2 * aMu + rMu) * rMu;
+      eVarR = Math.max(eVarR, eOne);
+    }
+    eVarR += p.eta;
+    if (!(eVarX + eVarR < den / 2)) {
+      for (const i of idx) out[i] = Infinity;
+      continue;
+    }
+    // ŝ = 1/√(v̂ + ε) against 1/D (D² ≥ den − eVarX): add, ε's rounding, sqrt, reciprocal at ≤ 2 ulp each.
+    const sHiR = 1 / Math.sqrt(den - eVarX - eVarR);
+    const eS = sHiR - 1 / dLo + RSQRT_ROUNDINGS * u * sHiR;
     const g = Math.abs(gw[ch]);
-    for (let i = ch; i < v.length; i += c) {
+    idx.forEach((i, k) => {
       const dev = Math.abs(v[i] - mu);
-      const d = e[i] + eMu;
+      const carried = jac[k] / sp + (e[i] + eBar) * invDiff + dev * secondOrder;
+      const centred = dev + e[i] + eBar; // |x̂_i − mean(x̂)|
+      // The roundings of the output: of (x − μ)·s·γ + β when the runtime centres first; of
+      // x·(s·γ) + (β − μ·(s·γ)) when it folds (Keras through tf.nn.batch_normalization), whose
+      // products are as large as |x| and |μ|, not |x − μ|.
+      const mag = forms.output === 'centered' ? centred + rMu : Math.abs(v[i]) + e[i] + Math.abs(mu) + eBar + rMu;
       out[i] =
-        g * (sHi * d + (dev + d) * eS) +
-        cbn * (g * sHi * (dev + d) + Math.abs(bw[ch])) +
+        g * (carried + rMu * sHiR + centred * eS) +
+        cbn * (g * sHiR * mag + Math.abs(bw[ch])) +
         u * Math.abs(y[i]) +
         BN_ROUNDINGS * p.eta;
-    }
+    });
   }
   return out;
 }
@@ -220,6 +343,7 @@ export function oracleWithBound(
   input: Tensor,
   training: boolean,
   p: BoundProfile,
+  forms: BatchNormForms = ANY_BATCH_NORM_FORMS,
 ): OracleBound {
   const exec = new ReferenceExecutor(spec, weights, { precision: 'fp64', tf32Layers: new Set() });
   const n = input.shape[0];
@@ -241,18 +365,23 @@ export function oracleWithBound(
     let out: Float64Array;
     switch (l.className) {
       case 'Conv2D':
-        out = linearBound(l, weights, v, e, inShape, p);
+        out = linearBound(l, weights, v, e, y, inShape, p);
         break;
       case 'Dense':
         if (l.activation !== 'linear') throw new Error(`error bound: Dense '${l.name}' with softmax is not bounded`);
-        out = linearBound(l, weights, v, e, inShape, p);
+        out = linearBound(l, weights, v, e, y, inShape, p);
         break;
       case 'BatchNormalization':
-        out = batchNormBound(l, weights, v, e, y, training, p, l.epsilon);
+        out = batchNormBound(l, weights, v, e, y, training, p, l.epsilon, forms);
         break;
       case 'Activation':
+        // ReLU is exact and 1-Lipschitz; where the exact input is ≤ −e every input within the bound
+        // is ≤ 0 and the output is exactly 0: |relu(x̂) − relu(v)| ≤ e for v ≥ 0, ≤ max(0, v + e) below.
+        out = new Float64Array(e.length);
+        for (let i = 0; i < e.length; i++) out[i] = v[i] >= 0 ? e[i] : Math.max(0, v[i] + e[i]);
+        break;
       case 'Flatten':
-        out = e; // ReLU is 1-Lipschitz and exact; Flatten moves nothing
+        out = e; // moves nothing
         break;
       case 'ZeroPadding2D': {
         const [b, h, w, ch] = inShape;

@@ -34,7 +34,8 @@ export function readSweepReport(file: string): SweepReport {
 export function compareWithBaseline(cur: SweepReport, base: SweepReport, baseFile: string): BaselineComparison {
   const was = new Set(base.groups.map((g) => g.key));
   const now = new Set(cur.groups.map((g) => g.key));
-  const bad = (a: AdapterSweep) => a.counts.fail + a.counts.error;
+  // A baseline written before timeouts were counted has no `timeout` count.
+  const bad = (a: AdapterSweep) => a.counts.fail + a.counts.error + (a.counts.timeout ?? 0);
   const worse = cur.adapters
     .filter((a) => {
       const b = base.adapters.find((x) => x.adapter === a.adapter);
@@ -65,13 +66,14 @@ function groupLine(g: SweepGroup): string {
 /** One line per adapter: its verdict over the configurations it ran. */
 export function adapterVerdict(a: AdapterSweep, groups: SweepGroup[]): string {
   if (!a.available) return `${a.adapter}: unavailable (${a.reason ?? 'no reason'}); not run`;
-  const judged = a.counts.pass + a.counts.fail + a.counts.error + a.counts.unbounded;
+  const judged = a.counts.pass + a.counts.fail + a.counts.error + a.counts.timeout + a.counts.unbounded;
   const na = a.counts['not-applicable'] ? `, ${a.counts['not-applicable']} not applicable` : '';
   const unb = a.counts.unbounded ? `, ${a.counts.unbounded} without a finite bound (not judged)` : '';
+  const to = a.counts.timeout ? `, ${a.counts.timeout} timed out (not judged, not shrunk)` : '';
   const bad = a.counts.fail + a.counts.error;
   const mine = groups.filter((g) => g.adapter === a.adapter).length;
-  if (bad === 0) return `${a.adapter}: none in ${judged} configurations${unb}${na}`;
-  return `${a.adapter}: ${bad} failing of ${judged} configurations in ${mine} group(s)${unb}${na}`;
+  if (bad === 0 && !a.counts.timeout) return `${a.adapter}: none in ${judged} configurations${unb}${na}`;
+  return `${a.adapter}: ${bad} failing of ${judged} configurations in ${mine} group(s)${to}${unb}${na}`;
 }
 
 export function renderSweepMarkdown(r: SweepReport, cmp?: BaselineComparison): string {

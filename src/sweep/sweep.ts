@@ -6,8 +6,15 @@
  */
 import { ADAPTERS, getAdapterEntry } from '../adapters/registry';
 import type { Adapter, PrecisionProfile } from '../adapters/types';
-import { BOUND_PROFILES, judgeAgainstBound, oracleWithBound, type Judgement, type OracleBound } from './bounds';
-import { notApplicableReason } from './capabilities';
+import {
+  BOUND_PROFILES,
+  judgeAgainstBound,
+  oracleWithBound,
+  type BatchNormForms,
+  type Judgement,
+  type OracleBound,
+} from './bounds';
+import { batchNormFormsOf, notApplicableReason } from './capabilities';
 import {
   buildSweepCase,
   describeConfig,
@@ -19,19 +26,19 @@ import {
 } from './configs';
 import { groupKey, shrinkConfig } from './shrink';
 
-export type Outcome = 'pass' | 'fail' | 'error' | 'unbounded' | 'not-applicable';
-export const OUTCOMES: readonly Outcome[] = ['pass', 'fail', 'error', 'unbounded', 'not-applicable'];
+export type Outcome = 'pass' | 'fail' | 'error' | 'timeout' | 'unbounded' | 'not-applicable';
+export const OUTCOMES: readonly Outcome[] = ['pass', 'fail', 'error', 'timeout', 'unbounded', 'not-applicable'];
 export type Counts = Record<Outcome, number>;
 
 export function emptyCounts(): Counts {
-  return { pass: 0, fail: 0, error: 0, unbounded: 0, 'not-applicable': 0 };
+  return { pass: 0, fail: 0, error: 0, timeout: 0, unbounded: 0, 'not-applicable': 0 };
 }
 
 export interface ConfigResult {
   outcome: Outcome;
   /** Judgement of the output (absent for errors and not-applicable). */
   judgement?: Judgement;
-  /** The error message (outcome 'error') or the not-applicable reason. */
+  /** The error or timeout message, or the not-applicable reason. */
   message?: string;
 }
 
@@ -40,7 +47,7 @@ export interface FailureRecord {
   adapter: string;
   config: SweepConfig;
   description: string;
-  outcome: 'fail' | 'error';
+  outcome: 'fail' | 'error' | 'timeout';
   reason: string;
   worstRatio?: number;
   worst?: Judgement['worst'];
@@ -120,29 +127,87 @@ export interface SweepOptions {
   profileOf?: (id: string) => PrecisionProfile;
   /** Why an adapter runs inference only (default the registry's `inferenceOnly`; undefined: it does not). */
   inferenceOnlyOf?: (id: string) => string | undefined;
+  /** BatchNormalization forms of an adapter (default ./capabilities.ts `batchNormFormsOf`). */
+  formsOf?: (id: string) => BatchNormForms;
+  /**
+   * Longest build + run of one configuration, ms (default DEFAULT_CONFIG_TIMEOUT_MS). Past it the
+   * configuration is a 'timeout' (never a pass, not shrunk), the adapter instance is abandoned
+   * (disposed without waiting) and a fresh one is created and probed for the next configuration.
+   */
+  configTimeoutMs?: number;
 }
 
-/** Runs one configuration on one adapter and judges it (the oracle is computed by the caller). */
+/**
+ * Default per-configuration limit: generous against the slowest adapter measured (WebGPU on
+ * SwiftShader, a few seconds a configuration; docs/notes/2026-12-07-sweep-first-runs.md).
+ */
+export const DEFAULT_CONFIG_TIMEOUT_MS = 300_000;
+
+/** Thrown (internally) when a configuration's build + run outlives its limit. */
+class ConfigTimeout extends Error {}
+
+/**
+ * `work` or a ConfigTimeout after `ms`, whichever settles first. Sound for every adapter whose
+ * build/run leave the event loop free while they wait (native threads, child processes, the
+ * browser): a hang there is a promise that never settles. JavaScript or WebAssembly that spins in
+ * this thread cannot be preempted from it; such a runtime needs its own process (docs/sweep.md).
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConfigTimeout(`build + run took longer than ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs one configuration on one adapter and judges it (the oracle is computed by the caller). A
+ * build + run longer than `timeoutMs` is outcome 'timeout'; the adapter is then in an unknown state
+ * and the caller must not use it again.
+ */
 export async function runOne(
   adapter: Adapter,
   sc: SweepCase,
   oracle: OracleBound,
+  timeoutMs: number = DEFAULT_CONFIG_TIMEOUT_MS,
 ): Promise<{ result: ConfigResult; ms: number }> {
   const t0 = Date.now();
   try {
-    await adapter.build(sc.spec, sc.weights);
-    const r = await adapter.run(sc.input, { training: sc.training });
+    const r = await withTimeout(
+      (async () => {
+        await adapter.build(sc.spec, sc.weights);
+        return adapter.run(sc.input, { training: sc.training });
+      })(),
+      timeoutMs,
+    );
     const ms = Date.now() - t0;
     const j = judgeAgainstBound(oracle, r.output);
     return { result: { outcome: j.status, judgement: j, message: j.reason ?? undefined }, ms };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { result: { outcome: 'error', message: msg.split('\n')[0].slice(0, 400) }, ms: Date.now() - t0 };
+    const outcome = err instanceof ConfigTimeout ? 'timeout' : 'error';
+    return { result: { outcome, message: msg.split('\n')[0].slice(0, 400) }, ms: Date.now() - t0 };
   }
 }
 
-function oracleFor(sc: SweepCase, profile: PrecisionProfile): OracleBound {
-  return oracleWithBound(sc.spec, sc.weights, sc.input, sc.training, BOUND_PROFILES[profile]);
+function oracleFor(sc: SweepCase, profile: PrecisionProfile, forms: BatchNormForms): OracleBound {
+  return oracleWithBound(sc.spec, sc.weights, sc.input, sc.training, BOUND_PROFILES[profile], forms);
+}
+
+/** A fresh instance of `id` after a timeout, probed (bounded too); an Error when it cannot run. */
+async function restart(id: string, create: (id: string) => Adapter, timeoutMs: number): Promise<Adapter | Error> {
+  const adapter = create(id);
+  try {
+    const probe = await withTimeout(adapter.probe({ dedicatedProcess: false }), timeoutMs);
+    if (probe.available) return adapter;
+    void adapter.dispose().catch(() => {});
+    return new Error(`adapter restart after a timeout: unavailable: ${probe.reason ?? ''}`);
+  } catch (err) {
+    void Promise.resolve()
+      .then(() => adapter.dispose())
+      .catch(() => {});
+    return new Error(`adapter restart after a timeout failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
@@ -155,7 +220,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
   const shard = opts.shard ?? null;
   if (opts.budget === undefined && opts.seconds === undefined) throw new Error('sweep: give a budget or a time limit');
 
-  const live: { id: string; adapter: Adapter; row: AdapterSweep }[] = [];
+  const formsOf = opts.formsOf ?? batchNormFormsOf;
+  const timeoutMs = opts.configTimeoutMs ?? DEFAULT_CONFIG_TIMEOUT_MS;
+  // adapter: null after a timeout until the next configuration restarts it; an Error when that failed.
+  const live: { id: string; adapter: Adapter | Error | null; row: AdapterSweep; forms: BatchNormForms }[] = [];
   const rows: AdapterSweep[] = [];
   for (const id of opts.adapters) {
     const profile = profileOf(id);
@@ -181,7 +249,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
       continue;
     }
     row.available = true;
-    live.push({ id, adapter, row });
+    live.push({ id, adapter, row, forms: formsOf(id) });
   }
 
   const failures: FailureRecord[] = [];
@@ -194,8 +262,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
     const config = generateConfig(opts.seed, index, kinds);
     const sc = buildSweepCase(config);
     configurations++;
-    const oracles = new Map<PrecisionProfile, OracleBound>();
-    for (const { id, adapter, row } of live) {
+    const oracles = new Map<string, OracleBound>();
+    for (const slot of live) {
+      const { id, row, forms } = slot;
       const inferenceOnly = sc.training ? inferenceOnlyOf(id) : undefined;
       const na = notApplicableReason(id, config.kind) ?? (inferenceOnly ? `inference only: ${inferenceOnly}` : null);
       if (na) {
@@ -203,23 +272,37 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
         row.byKind[config.kind]['not-applicable']++;
         continue;
       }
-      let ob = oracles.get(row.profile);
+      const key = `${row.profile}/${forms.variance}/${forms.output}`;
+      let ob = oracles.get(key);
       if (!ob) {
-        ob = oracleFor(sc, row.profile);
-        oracles.set(row.profile, ob);
+        ob = oracleFor(sc, row.profile, forms);
+        oracles.set(key, ob);
       }
-      const { result, ms } = await runOne(adapter, sc, ob);
+      const adapter = slot.adapter ?? (slot.adapter = await restart(id, create, timeoutMs));
+      const { result, ms } =
+        adapter instanceof Error
+          ? { result: { outcome: 'error' as const, message: adapter.message }, ms: 0 }
+          : await runOne(adapter, sc, ob, timeoutMs);
+      if (result.outcome === 'timeout' && !(adapter instanceof Error)) {
+        // Its build/run may still be pending: abandon this instance (dispose, not awaited) and
+        // start a fresh one for the next configuration.
+        void Promise.resolve()
+          .then(() => adapter.dispose())
+          .catch(() => {});
+        slot.adapter = null;
+        log(`${id}: #${index} timed out; adapter restarted for the next configuration`);
+      }
       row.adapterMs += ms;
       row.counts[result.outcome]++;
       row.byKind[config.kind][result.outcome]++;
       if (result.outcome === 'pass') row.worstPassRatio = Math.max(row.worstPassRatio, result.judgement!.worstRatio);
-      if (result.outcome === 'fail' || result.outcome === 'error') {
+      if (result.outcome === 'fail' || result.outcome === 'error' || result.outcome === 'timeout') {
         const rec: FailureRecord = {
           index,
           adapter: id,
           config,
           description: describeConfig(config),
-          outcome: result.outcome,
+          outcome: result.outcome as FailureRecord['outcome'],
           reason: result.message ?? '',
           worstRatio: result.judgement?.worstRatio,
           worst: result.judgement?.worst,
@@ -235,8 +318,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
   const groups = new Map<string, SweepGroup>();
   const maxShrink = opts.maxShrink ?? 10;
   let unshrunk = 0;
-  for (const { id, adapter, row } of live) {
-    const mine = failures.filter((f) => f.adapter === id);
+  for (const slot of live) {
+    const { id, row, forms } = slot;
+    // Timeouts are not shrunk: every try could cost the whole limit.
+    const mine = failures.filter((f) => f.adapter === id && f.outcome !== 'timeout');
     let shrunk = 0;
     for (const f of mine) {
       // A failure whose configuration already is some group's minimal form joins it directly.
@@ -251,11 +336,23 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
         continue;
       }
       shrunk++;
-      const fails = async (c: SweepConfig): Promise<boolean> => {
+      // The adapter as it stands now (restarted when the last try timed out).
+      const current = async (): Promise<Adapter | Error> =>
+        slot.adapter ?? (slot.adapter = await restart(id, create, timeoutMs));
+      const attempt = async (c: SweepConfig) => {
         const sc = buildSweepCase(c);
-        const { result } = await runOne(adapter, sc, oracleFor(sc, row.profile));
-        return result.outcome === f.outcome;
+        const adapter = await current();
+        if (adapter instanceof Error) return { outcome: 'error' as const, message: adapter.message };
+        const { result } = await runOne(adapter, sc, oracleFor(sc, row.profile, forms), timeoutMs);
+        if (result.outcome === 'timeout') {
+          void Promise.resolve()
+            .then(() => adapter.dispose())
+            .catch(() => {});
+          slot.adapter = null;
+        }
+        return result;
       };
+      const fails = async (c: SweepConfig): Promise<boolean> => (await attempt(c)).outcome === f.outcome;
       const s = await shrinkConfig(f.config, fails, opts.shrinkEvaluations ?? 150);
       const key = groupKey(id, s.minimal);
       f.group = key;
@@ -264,16 +361,15 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
         g.indices.push(f.index);
         continue;
       }
-      const sc = buildSweepCase(s.minimal);
-      const { result } = await runOne(adapter, sc, oracleFor(sc, row.profile));
+      const result = await attempt(s.minimal);
       groups.set(key, {
         key,
         adapter: id,
         minimal: s.minimal,
         description: describeConfig(s.minimal),
-        outcome: f.outcome,
+        outcome: f.outcome as 'fail' | 'error',
         reason: result.message ?? '',
-        worst: result.judgement?.worst,
+        worst: 'judgement' in result ? result.judgement?.worst : undefined,
         indices: [f.index],
         shrink: { evaluations: s.evaluations, steps: s.steps, exhausted: s.exhausted },
       });
@@ -284,7 +380,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepReport> {
   for (const { adapter, row } of live) {
     const judged = row.counts.pass + row.counts.fail + row.counts.error + row.counts.unbounded;
     row.configsPerMinute = row.adapterMs > 0 ? Math.round((judged / row.adapterMs) * 60000) : null;
-    await adapter.dispose().catch(() => {});
+    if (adapter && !(adapter instanceof Error)) await withTimeout(adapter.dispose(), timeoutMs).catch(() => {});
   }
   return {
     schema: 'resnet-conformance/sweep/1',

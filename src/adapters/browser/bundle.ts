@@ -48,3 +48,33 @@ export function pageBundle(): Promise<string> {
   });
   return cached;
 }
+
+let litertCached: Promise<string> | undefined;
+
+/**
+ * @litertjs/core (with @litertjs/wasm-utils) as one ES module, served as /litert.js and imported by
+ * ./page/litert-driver.ts when a LiteRT.js adapter initializes: its own bundle, so that the page code
+ * of the other browser adapters neither grows nor needs the (optional) package.
+ */
+export function litertBundle(): Promise<string> {
+  litertCached ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const r = await esbuild.build({
+      entryPoints: [require.resolve('@litertjs/core')],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      target: 'chrome120',
+      logLevel: 'silent',
+      legalComments: 'none',
+    });
+    if (r.errors.length) throw new Error(`esbuild: ${r.errors.map((e) => e.text).join('; ')}`);
+    return r.outputFiles[0].text;
+  })();
+  litertCached.catch(() => {
+    litertCached = undefined;
+  });
+  return litertCached;
+}

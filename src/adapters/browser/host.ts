@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromiumFlags, findChromium, gpuMode, type GpuMode } from './chromium';
-import { pageBundle } from './bundle';
+import { litertBundle, pageBundle } from './bundle';
 import { PageServer } from './server';
 
 type Puppeteer = typeof import('puppeteer-core');
@@ -179,6 +179,13 @@ export class BrowserHost {
     this.server.put('page.js', await pageBundle(), 'text/javascript; charset=utf-8');
     this.server.mount('tfjs-wasm', packageDist('@tensorflow/tfjs-backend-wasm', 'dist'));
     this.server.mount('ort', packageDist('onnxruntime-web', 'dist'));
+    // LiteRT.js is an optional package: without it /litert.js is a 404 and only the litertjs-* pages fail (they
+    // are unavailable before that anyway: their registry entries name the package).
+    const litert = await litertBundle().catch(() => undefined);
+    if (litert) {
+      this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
+      this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
+    }
     const pp = loadPuppeteer();
     this.flags = chromiumFlags(this.mode, this.extraFlags);
     const browser = await pp.launch({

@@ -12,37 +12,23 @@
  * (fixtures/generate/tflite_convert.py in the pinned Python, cached by content), compiles it for
  * the wasm accelerator and runs it. Outputs are named Identity, Identity_1, ... in capture order.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
-import { writeNpy } from '../../tensor/npy';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import { serveAdapter } from '../external/serve';
-import { probePython, pythonPath, repoRoot } from '../keras/python-env';
+import { probePython, repoRoot } from '../keras/python-env';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
+import { LitertConversion, outputIndex, type Converted } from './convert';
 import { LITERT_FIX, LITERT_PACKAGE } from './index';
 
 const ID = process.env.RESNET_CONFORMANCE_LITERT_ID || 'litertjs-wasm';
 const CACHE = process.env.RESNET_CONFORMANCE_LITERT_CACHE || path.join(repoRoot(), '.cache', 'litert');
-const CONVERTER = path.join(repoRoot(), 'fixtures', 'generate', 'tflite_convert.py');
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type LiteRtModule = any;
 type CompiledModel = any;
-
-interface Converted {
-  file: string;
-  sha256: string;
-  bytes: number;
-  operators: string[];
-  outputs: string[];
-  paramCount: ParamCount;
-  cacheHit: boolean;
-  path: string;
-}
 
 let lib: LiteRtModule | undefined;
 let relaxedSimd: boolean | undefined;
@@ -79,19 +65,9 @@ async function loadRuntime(): Promise<LiteRtModule> {
   return m;
 }
 
-function outputIndex(name: string): number {
-  if (name === 'Identity') return 0;
-  const m = /^Identity_(\d+)$/.exec(name);
-  if (!m) throw new Error(`unexpected output tensor name '${name}' in the converted model`);
-  return Number(m[1]);
-}
-
 class LiteRtJsAdapter implements Adapter {
   readonly id = ID;
-  private spec: ModelSpec | undefined;
-  private weightsDir: string | undefined;
-  private weightList: { layer: string; name: string; file: string }[] = [];
-  private counts: ParamCount | undefined;
+  private readonly conversion = new LitertConversion(CACHE);
   private compiled: { key: string; model: CompiledModel; info: Converted } | undefined;
   private lastInfo: Converted | undefined;
 
@@ -154,47 +130,11 @@ class LiteRtJsAdapter implements Adapter {
 
   async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
     await this.dispose();
-    this.weightsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-litert-'));
-    let i = 0;
-    let total = 0;
-    let trainable = 0;
-    for (const [layer, ws] of weights) {
-      for (const w of ws) {
-        const file = path.join(this.weightsDir, `w${i++}.npy`);
-        writeNpy(file, { shape: w.shape, data: w.data });
-        this.weightList.push({ layer, name: w.name, file });
-        total += w.data.length;
-        if (w.trainable) trainable += w.data.length;
-      }
-    }
-    this.spec = spec;
-    this.counts = { total, trainable, nonTrainable: total - trainable };
-  }
-
-  private convert(shape: number[], capture: string[]): Converted {
-    const spec = this.spec!;
-    const req = path.join(this.weightsDir!, 'request.json');
-    fs.writeFileSync(
-      req,
-      JSON.stringify({ model: spec.model, args: spec.args, inputShape: shape, capture, weights: this.weightList }),
-    );
-    const r = spawnSync(pythonPath(), [CONVERTER, req, CACHE], {
-      encoding: 'utf8',
-      // Conversion runs no convolution; off so TensorFlow's oneDNN cannot hit the Zen 5 SIGFPE (known-crashes.ts).
-      env: { ...process.env, TF_ENABLE_ONEDNN_OPTS: '0', TF_CPP_MIN_LOG_LEVEL: '3' },
-      maxBuffer: 16 << 20,
-    });
-    if (r.error) throw new Error(`cannot run the converter ${CONVERTER}: ${r.error.message}`);
-    if (r.status !== 0) {
-      const tail = (r.stderr || '').trim().split('\n').slice(-3).join(' | ');
-      throw new Error(`the .tflite conversion failed (exit ${r.status ?? r.signal}): ${tail}`);
-    }
-    const line = r.stdout.trim().split('\n').pop() ?? '';
-    return JSON.parse(line) as Converted;
+    this.conversion.build(spec, weights);
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
-    if (!this.spec) throw new Error(`${this.id}: build() must be called before run()`);
+    if (!this.conversion.built) throw new Error(`${this.id}: build() must be called before run()`);
     if (opts.training)
       throw new Error(
         `${this.id}: inference only: a .tflite model has BatchNormalization folded into constants (no batch statistics); training=true cannot be run`,
@@ -205,7 +145,7 @@ class LiteRtJsAdapter implements Adapter {
     if (this.compiled?.key !== key) {
       this.compiled?.model.delete?.();
       this.compiled = undefined;
-      const info = this.convert(input.shape, capture);
+      const info = await this.conversion.convert(input.shape, capture);
       const bytes = new Uint8Array(fs.readFileSync(info.path));
       const model = await m.loadAndCompile(bytes, { accelerator: 'wasm' });
       this.compiled = { key, model, info };
@@ -243,18 +183,15 @@ class LiteRtJsAdapter implements Adapter {
   }
 
   async paramCount(): Promise<ParamCount> {
-    if (!this.counts) throw new Error(`${this.id}: build() must be called before paramCount()`);
-    return { ...this.counts };
+    const counts = this.conversion.paramCount;
+    if (!counts) throw new Error(`${this.id}: build() must be called before paramCount()`);
+    return counts;
   }
 
   async dispose(): Promise<void> {
     this.compiled?.model.delete?.();
     this.compiled = undefined;
-    this.spec = undefined;
-    this.counts = undefined;
-    this.weightList = [];
-    if (this.weightsDir) fs.rmSync(this.weightsDir, { recursive: true, force: true });
-    this.weightsDir = undefined;
+    this.conversion.dispose();
   }
 }
 

@@ -64,6 +64,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const shard = shardText === undefined ? undefined : parseShard(shardText);
   const maxShrink = int(p, 'max-shrink');
   if (maxShrink !== undefined && maxShrink < 0) throw new UsageError('--max-shrink must be >= 0');
+  const timeoutText = str(p, 'config-timeout');
+  const configTimeout = timeoutText === undefined ? undefined : Number(timeoutText);
+  if (configTimeout !== undefined && !(configTimeout > 0))
+    throw new UsageError(`--config-timeout must be a positive number of seconds, got '${timeoutText}'`);
   const baselineFile = str(p, 'baseline');
   const baseline = baselineFile === undefined ? undefined : readSweepReport(baselineFile);
   const json = bool(p, 'json');
@@ -77,6 +81,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     seconds,
     shard: shard ? { index: shard.index - 1, count: shard.count } : undefined,
     maxShrink,
+    configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
     progress: json ? undefined : write,
   });
   fs.mkdirSync(outDir, { recursive: true });

@@ -2,13 +2,14 @@
  * The code that runs inside the Chromium page (bundled by ../bundle.ts with esbuild, served by the
  * host). It exposes `globalThis.__rc.call(method, params)` to the host; tensors come and go as
  * blobs on the host's server (./wire). The tfjs model is built by the same tfjs-layers code the Node
- * adapters use (../../tfjs/layers-model); ONNX Runtime Web is loaded from the package's dist files.
- * This file only dispatches: the drivers are ./tfjs-driver.ts and ./ort-driver.ts, what they share
- * ./page-env.ts.
+ * adapters use (../../tfjs/layers-model); ONNX Runtime Web is loaded from the package's dist files,
+ * LiteRT.js from its own bundle. This file only dispatches: the drivers are ./tfjs-driver.ts,
+ * ./ort-driver.ts and ./litert-driver.ts, what they share ./page-env.ts.
  *
  * Faults the host must hear about outside of a call (a lost GPU device, a lost WebGL context) go to
  * the function the host exposes as `__rcFault(kind, message)`.
  */
+import { litertCompile, litertInit, litertRelease, litertRun } from './litert-driver';
 import { ortCreate, ortInit, ortRelease, ortRun } from './ort-driver';
 import { fault, g, info, receive, send } from './page-env';
 import { tfjsBuild, tfjsDisposeModel, tfjsInit, tfjsRun } from './tfjs-driver';
@@ -35,6 +36,10 @@ const METHODS: Record<string, (p: never) => Promise<unknown>> = {
   ortCreate,
   ortRun,
   ortRelease,
+  litertInit,
+  litertCompile,
+  litertRun,
+  litertRelease,
   echo,
   /** Never answers (fault injection: the host's timeout). */
   hang: () => new Promise<never>(() => undefined),
