@@ -94,8 +94,8 @@ function specKey(spec: ModelSpec): string {
 }
 
 /**
- * sha256 of the data bytes (native: about 60 ms for ResNet-50's 94 MB here, where the FNV-1a loop
- * in JavaScript that version 1 files carried took about 200 ms), over the tensors in order.
+ * sha256 of the data bytes, over the tensors in order: native, a fraction of the FNV-1a loop in
+ * JavaScript that version 1 files carried (docs/notes/2026-12-07-speed-caches.md).
  */
 function dataDigest(parts: Iterable<Uint8Array>): string {
   const h = createHash('sha256');
@@ -149,8 +149,8 @@ function dataBytes(header: EntryHeader): number {
 
 /**
  * The entry read last in this process: a worker builds ResNet-50 and then the perturbed set on top
- * of the same initial weights, and reading 94 MB again (fresh pages, checksum) costs about ten times
- * re-checking the digest of the arrays already in memory.
+ * of the same initial weights, and reading the file again (fresh pages, checksum) costs several
+ * times re-checking the digest of the arrays already in memory.
  */
 let lastRead: { file: string; key: string; weights: ModelWeights; checksum: string } | undefined;
 

@@ -1,9 +1,8 @@
 /**
  * Serialized ONNX exports, shared by every ONNX Runtime adapter worker of a run (and the runs after
  * it) through an on-disk cache. Exporting ResNet-50 (transposing 23.6 M kernel values, then
- * protobufjs serializing 94 MB) costs each adapter seconds per BatchNormalization mode and capture
- * set; reading the bytes back and checking them costs a fraction of that (numbers in
- * docs/performance.md). The bytes are a pure function of the spec, the weights and the export
+ * protobufjs serializing 94 MB) costs each adapter far more per BatchNormalization mode and capture
+ * set than reading the bytes back and checking them (numbers in docs/notes/2026-12-07-speed-caches.md). The bytes are a pure function of the spec, the weights and the export
  * options, so four ONNX Runtime adapters that export the same model get the same bytes: computed by
  * the first, read by the others.
  *
@@ -17,7 +16,7 @@
  * foreign) is ignored and the model exported again. Files are written under a temporary name and
  * renamed into place, so concurrent workers never read half a file.
  *
- * Only large models are cached (small blocks export in about a millisecond).
+ * Only large models are cached (a small block exports faster than a file is read).
  * Location: <package>/node_modules/.cache/resnet-conformance/onnx, or the directory named by
  * RESNET_CONFORMANCE_ONNX_CACHE; `RESNET_CONFORMANCE_ONNX_CACHE=off` disables it.
  */
