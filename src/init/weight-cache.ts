@@ -152,7 +152,17 @@ function dataBytes(header: EntryHeader): number {
  * of the same initial weights, and reading the file again (fresh pages, checksum) costs several
  * times re-checking the digest of the arrays already in memory.
  */
-let lastRead: { file: string; key: string; weights: ModelWeights; checksum: string } | undefined;
+let lastRead: { file: string; key: string; stamp: string; weights: ModelWeights; checksum: string } | undefined;
+
+/** The file's identity and state (inode, size, modification time): a rewritten or damaged entry is read again. */
+function fileStamp(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
 
 function readEntry(file: string, source: string, key: string): { weights: ModelWeights; checksum: string } | null {
   let buf: Buffer;
@@ -305,14 +315,16 @@ export function cachedInitModelWeights(spec: ModelSpec, opts: WeightCacheOptions
   if (!e) return { weights: initModelWeights(spec), source: 'computed' };
   const kept = lastRead?.file === e.file && lastRead.key === e.key ? lastRead : undefined;
   if (kept) {
-    // Handed out before: reused only while its bytes still match the entry's digest (nothing wrote
-    // into the arrays since), else read again.
-    if (dataDigest(tensorBytes(kept.weights)) === kept.checksum) return { weights: kept.weights, source: 'cache' };
+    // Handed out before: reused only while the file is the one read and the arrays' bytes still
+    // match its digest (nothing wrote into them since), else read again.
+    if (fileStamp(e.file) === kept.stamp && dataDigest(tensorBytes(kept.weights)) === kept.checksum)
+      return { weights: kept.weights, source: 'cache' };
     lastRead = undefined;
   }
+  const stamp = fileStamp(e.file);
   const cached = readEntry(e.file, e.source, e.key);
   if (cached) {
-    lastRead = { file: e.file, key: e.key, ...cached };
+    if (stamp !== null) lastRead = { file: e.file, key: e.key, stamp, ...cached };
     return { weights: cached.weights, source: 'cache' };
   }
   const weights = initModelWeights(spec);
