@@ -1,9 +1,10 @@
 /**
  * Order in which adapter workers start. With 2 lanes and one adapter much slower than the rest
  * (tfjs-cpu on ResNet-50), starting the slowest first shortens the run (longest-processing-time
- * first). Durations come from the newest complete report in the run's parent folder (e.g. reports/);
- * without one (a fresh clone), from the registry entries' typicalDurationMs. Adapters with neither start first,
- * in registry order. The order never changes the report (results are sorted), only the wall time.
+ * first; a process group, one worker, by the sum of its adapters). Durations come from the newest
+ * complete report in the run's parent folder (e.g. reports/); without one (a fresh clone), from the
+ * registry entries' typicalDurationMs. Adapters with neither start first, in registry order. The
+ * order never changes the report (results are sorted), only the wall time.
  */
 import * as fs from 'fs';
 import * as path from 'path';
