@@ -1,4 +1,5 @@
 /** @jest-config-loader esbuild-register */
+import * as os from 'os';
 import type { Config } from 'jest';
 
 const config: Config = {
@@ -16,6 +17,12 @@ const config: Config = {
   // runtime (a SIGFPE, a segfault) then ends that worker, Jest reports the file as failed and goes
   // on, and the results file is still written. suites/native-crash.test.ts proves it.
   workerIdleMemoryLimit: '6GB',
+  // At least two test files at once, also on 2 cores (Jest's default there is one): most of the long
+  // suites spend their time waiting for another process (Python programs, Chromium, the CLI and its
+  // workers), so one file leaves a core idle. Each file still gets its own worker process.
+  maxWorkers: Math.max(2, os.availableParallelism() - 1),
+  // Longest files first also on a fresh clone, which has no Jest timing cache (suites/helpers/sequencer.cjs).
+  testSequencer: '<rootDir>/suites/helpers/sequencer.cjs',
 };
 
 export default config;

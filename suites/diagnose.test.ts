@@ -680,11 +680,19 @@ describe('renderers and CLI', () => {
 describeEachAdapter(
   'fp32 CPU adapter diagnosed as fp32',
   (entry: AdapterEntry) => {
+    // One adapter (one program or page, for those that have one) for both modes; diagnose builds it each time.
+    let adapter: Adapter;
+    beforeAll(() => {
+      adapter = entry.create();
+    });
+    afterAll(async () => {
+      await adapter?.dispose();
+    });
     // An inference-only adapter (LiteRT/TFLite) cannot run the training-mode diagnosis: not-applicable.
     test.each(entry.inferenceOnly ? [false] : [false, true])(
       'convolutional block, training=%s: fp32 throughout, every layer within budget',
       async (training) => {
-        const d = await diagnose(entry.create(), CONV_BLOCK, training, entry.profile, { fp32Envelope: false });
+        const d = await diagnose(adapter, CONV_BLOCK, training, entry.profile, { fp32Envelope: false });
         expect(d.captureIssues.filter((i) => !i.startsWith('capturing changes'))).toEqual([]);
         expect(d.firstDiverging).toBeNull();
         expect(d.precision.base).toBe('fp32');

@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { BrowserHost } from '../../src/adapters/browser';
 import type { AdapterEntry } from '../../src/adapters/types';
 import { PROBE_FILE, type ProbedAdapter } from './probe-file';
 import { namedAdapterIds, suiteAdapterEntries } from './selection';
@@ -23,6 +24,11 @@ export function describeEachAdapter(
   // The registry's adapters, plus CONFORMANCE_ADAPTER_MODULES / CONFORMANCE_ADAPTER_COMMANDS (suites/helpers/selection.ts).
   const entries = suiteAdapterEntries();
   const named = namedAdapterIds();
+  // The browser adapters share one host per process; their dispose() only schedules its close (an
+  // unref'd timer), and Chromium would keep the Jest worker alive ("failed to exit gracefully").
+  afterAll(async () => {
+    await BrowserHost.shared().close();
+  });
   for (const probe of readProbes()) {
     const entry = entries.find((a) => a.id === probe.id);
     if (!entry || !filter(entry)) continue;

@@ -25,12 +25,13 @@ function torchEntry(
   args: string[],
   summary: string,
   suiteOptIn?: string,
+  device: { device: 'cpu' | 'cuda'; profile: 'fp32-cpu' | 'tf32-gpu' } = { device: 'cpu', profile: 'fp32-cpu' },
 ): AdapterEntry & { host: 'python' } {
   return {
     id,
     ...(suiteOptIn ? { suiteOptIn } : {}),
-    summary: `${summary}: ${['clients/python/examples/torch_adapter.py', ...args].join(' ')} in .venv-torch (npm run setup:torch)`,
-    profile: 'fp32-cpu',
+    summary: `${summary}: ${['clients/python/examples/torch_adapter.py', '--device', device.device, ...args].join(' ')} in .venv-torch (npm run setup:torch)`,
+    profile: device.profile,
     outOfTheBox: false,
     host: 'python',
     create() {
@@ -40,8 +41,8 @@ function torchEntry(
         root,
         python: torchPython(root),
         script: torchScript(root),
-        // --device cpu: the profile is fp32-cpu; a CUDA build of torch would otherwise pick the GPU.
-        args: ['--device', 'cpu', ...args, '--name', id],
+        // The device is explicit: `auto` would move a CPU entry onto a GPU, whose profile differs.
+        args: ['--device', device.device, ...args, '--name', id],
         setup: TORCH_SETUP_COMMAND,
         what: 'the PyTorch environment',
       });
@@ -67,5 +68,22 @@ export const TORCH_ENTRIES: ReadonlyArray<AdapterEntry & { host: 'python' }> = [
     ['--compile'],
     'PyTorch 2.13 CPU, torch.compile (Inductor C++, fullgraph, static shapes): one compile per (training, captures, batch)',
     'compile time (a cold ResNet-50 graph took 44-114 s here, 6 of them for the default cases); the parameterized suites run it when CONFORMANCE_ADAPTERS names it',
+  ),
+  // On CUDA, TF32 is a choice of the program (torch.backends.cuda.matmul / cudnn.allow_tf32): off it
+  // must meet the float32 rows, on it is judged by the tf32 profile. Without a CUDA device the
+  // program reports itself unavailable with the reason and the fix.
+  torchEntry(
+    'torch-cuda-fp32',
+    [],
+    'PyTorch eager on CUDA, TF32 off (allow_tf32 False for matmul and cuDNN)',
+    undefined,
+    { device: 'cuda', profile: 'fp32-cpu' },
+  ),
+  torchEntry(
+    'torch-cuda-tf32',
+    ['--tf32'],
+    'PyTorch eager on CUDA, TF32 on (allow_tf32 True for matmul and cuDNN)',
+    undefined,
+    { device: 'cuda', profile: 'tf32-gpu' },
   ),
 ];

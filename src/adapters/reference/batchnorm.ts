@@ -2,6 +2,7 @@
  * BatchNormalization over the last axis of an NHWC (or [N, C]) float64 buffer:
  * y = (x - mean) / sqrt(variance + epsilon) * gamma + beta, per channel.
  */
+import { outputBuffer } from './buffers';
 
 export interface BatchNormParams {
   gamma: Float64Array;
@@ -38,7 +39,7 @@ function normalize(
   variance: Float64Array,
   p: BatchNormParams,
 ): Float64Array {
-  const y = new Float64Array(x.length);
+  const y = outputBuffer(x.length, false);
   const denom = new Float64Array(c);
   for (let ch = 0; ch < c; ch++) denom[ch] = Math.sqrt(variance[ch] + p.epsilon);
   const { gamma, beta } = p;

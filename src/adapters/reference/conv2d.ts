@@ -8,6 +8,8 @@
  */
 import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
+import { outputBuffer } from './buffers';
+import { simdConv2d, simdEngine, simdGemm } from './simd-kernel';
 
 export interface ConvGeometry {
   n: number;
@@ -53,8 +55,19 @@ export function conv2d(x: Float64Array, g: ConvGeometry, k: Float64Array, kernel
     throw new Error(`conv2d: input has ${x.length} elements, expected ${n * h * w * cin}`);
   if (k.length !== kh * kw * cin * cout)
     throw new Error(`conv2d: kernel has ${k.length} elements, expected ${kh * kw * cin * cout}`);
+  if (kernelFinite) {
+    const e = simdEngine();
+    const y = e && simdConv2d(e, x, g, k);
+    if (y) return y;
+  }
+  return conv2dJs(x, g, k, kernelFinite);
+}
+
+/** The plain JavaScript convolution (the fallback of the SIMD path, and its cross-check in the tests). */
+export function conv2dJs(x: Float64Array, g: ConvGeometry, k: Float64Array, kernelFinite: boolean): Float64Array {
+  const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft } = g;
   if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padTop === 0 && padLeft === 0) {
-    return gemm(x, n * h * w, cin, k, cout, kernelFinite);
+    return gemmJs(x, n * h * w, cin, k, cout, kernelFinite);
   }
   return kernelFinite ? conv2dBlocked(x, g, k) : conv2dDirect(x, g, k);
 }
@@ -62,7 +75,7 @@ export function conv2d(x: Float64Array, g: ConvGeometry, k: Float64Array, kernel
 /** One output pixel at a time; out-of-range taps are skipped. */
 function conv2dDirect(x: Float64Array, g: ConvGeometry, k: Float64Array): Float64Array {
   const { n, h, w, cin, kh, kw, cout, sh, sw, padTop, padLeft, oh, ow } = g;
-  const y = new Float64Array(n * oh * ow * cout);
+  const y = outputBuffer(n * oh * ow * cout, true);
   const rowStride = w * cin;
   const kRowStride = cin * cout;
   for (let b = 0; b < n; b++) {
@@ -201,7 +214,24 @@ export function gemm(
   cout: number,
   skipZeros: boolean,
 ): Float64Array {
-  const y = new Float64Array(rows * cout);
+  if (skipZeros) {
+    const e = simdEngine();
+    const y = e && simdGemm(e, x, rows, cin, k, cout);
+    if (y) return y;
+  }
+  return gemmJs(x, rows, cin, k, cout, skipZeros);
+}
+
+/** The plain JavaScript GEMM behind gemm(). */
+export function gemmJs(
+  x: Float64Array,
+  rows: number,
+  cin: number,
+  k: Float64Array,
+  cout: number,
+  skipZeros: boolean,
+): Float64Array {
+  const y = outputBuffer(rows * cout, true);
   let m = 0;
   for (; m + GEMM_ROWS <= rows; m += GEMM_ROWS) {
     const x0 = m * cin,

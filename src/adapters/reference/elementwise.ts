@@ -1,8 +1,9 @@
 /** Weightless NHWC layers: ReLU, Add, ZeroPadding2D, and the per-channel bias add. */
+import { outputBuffer } from './buffers';
 
 /** max(x, 0); NaN stays NaN, -0 becomes 0. */
 export function relu(x: Float64Array): Float64Array {
-  const y = new Float64Array(x.length);
+  const y = outputBuffer(x.length, false);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     y[i] = v > 0 || v !== v ? v : 0;
@@ -12,7 +13,7 @@ export function relu(x: Float64Array): Float64Array {
 
 export function add(a: Float64Array, b: Float64Array): Float64Array {
   if (a.length !== b.length) throw new Error(`add: operands have ${a.length} and ${b.length} elements`);
-  const y = new Float64Array(a.length);
+  const y = outputBuffer(a.length, false);
   for (let i = 0; i < a.length; i++) y[i] = a[i] + b[i];
   return y;
 }
@@ -36,7 +37,7 @@ export function zeroPad2d(
     throw new Error(`zeroPad2d: input has ${x.length} elements, expected ${n * h * w * c}`);
   const oh = h + top + bottom;
   const ow = w + left + right;
-  const y = new Float64Array(n * oh * ow * c);
+  const y = outputBuffer(n * oh * ow * c, true);
   for (let b = 0; b < n; b++) {
     for (let iy = 0; iy < h; iy++) {
       const src = (b * h + iy) * w * c;

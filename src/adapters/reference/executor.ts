@@ -13,6 +13,7 @@ import {
   type LayerOverride,
   type PreparedLayer,
 } from './interpreter';
+import { Float64Pool, withPool } from './buffers';
 import type { Arithmetic, ReferencePrecision } from './precision';
 import { validateWeights } from './weights';
 
@@ -40,6 +41,11 @@ export class ReferenceExecutor {
   private readonly overridden: (LayerEvaluation | undefined)[];
   /** Per layer index: earlier layers whose buffers are no longer needed once it has run. */
   private readonly releaseAfter: number[][];
+  /**
+   * Released layer outputs, reused as later outputs (a new buffer costs page faults). Only without
+   * an override: an override may keep what it returns, so its buffers are never known to be free.
+   */
+  private readonly pool: Float64Pool | undefined;
 
   constructor(
     readonly spec: ModelSpec,
@@ -76,6 +82,7 @@ export class ReferenceExecutor {
     this.overridden = this.layers.map((l, i) =>
       override && i > 0 ? override(l, { spec, weights, prepared: this.prepared[i] }) : undefined,
     );
+    this.pool = this.overridden.some((o) => o !== undefined) ? undefined : new Float64Pool();
     const lastUse = this.layers.map(() => -1);
     this.layers.forEach((l, i) => {
       for (const src of l.inbound) lastUse[this.index.get(src)!] = i;
@@ -119,6 +126,10 @@ export class ReferenceExecutor {
    * `training` selects batch statistics in every BatchNormalization layer.
    */
   run(input: Float64Array, n: number, training: boolean, capture: readonly string[] = []): ExecutionResult {
+    return withPool(this.pool, () => this.runLayers(input, n, training, capture));
+  }
+
+  private runLayers(input: Float64Array, n: number, training: boolean, capture: readonly string[]): ExecutionResult {
     this.checkCapture(capture);
     const wanted = new Set(capture);
     const keep = new Set<string>([...capture, this.spec.output]);
@@ -155,7 +166,15 @@ export class ReferenceExecutor {
       }
       bufs[i] = out;
       if (wanted.has(l.name)) captured.set(l.name, { shape: shapeOf(l), data: out });
-      for (const j of this.releaseAfter[i]) if (!keep.has(this.layers[j].name)) bufs[j] = undefined;
+      for (const j of this.releaseAfter[i]) {
+        if (keep.has(this.layers[j].name)) continue;
+        const b = bufs[j];
+        bufs[j] = undefined;
+        // Recycled only when nothing can still see it: not the caller's input, not another layer's
+        // buffer too (Flatten passes its input on), not captured (logits).
+        if (this.pool && b && b !== input && !bufs.includes(b) && ![...captured.values()].some((c) => c.data === b))
+          this.pool.give(b);
+      }
     });
     const outLayer = this.layers[this.index.get(this.spec.output)!];
     return { output: bufs[this.index.get(this.spec.output)!]!, outputShape: shapeOf(outLayer), captured };

@@ -36,6 +36,7 @@ import {
   stored,
   type Arithmetic,
 } from './precision';
+import { markKernelConstant } from './simd-kernel';
 import { allFinite } from './weights';
 
 /** A layer's input: a float64 buffer and its shape (batch first). */
@@ -122,6 +123,9 @@ export function prepareLayer(l: LayerSpec, weights: ModelWeights, a: Arithmetic)
     const [k, b] = weightData(weights, l, 2);
     const raw = new Float64Array(k);
     const kernel = a === 'fp32' && isFloat32Exact(k) ? raw : operand(raw, a);
+    // A prepared layer's kernel is never modified (overrides replace it with a new array), so the
+    // SIMD path may keep a packed copy of it.
+    markKernelConstant(kernel);
     return { arithmetic: a, linear: { kernel, bias: storedCopy(b, a), kernelFinite: allFinite(kernel) } };
   }
   if (l.className === 'BatchNormalization') {

@@ -1,6 +1,7 @@
 /** NHWC max and average pooling (TF rules for 'valid' and 'same'). */
 import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
+import { outputBuffer } from './buffers';
 
 export interface PoolGeometry {
   n: number;
@@ -46,7 +47,7 @@ function pool(x: Float64Array, g: PoolGeometry, mode: 'max' | 'avg'): Float64Arr
   const { n, h, w, c, ph, pw, sh, sw, padTop, padLeft, oh, ow } = g;
   if (x.length !== n * h * w * c)
     throw new Error(`${mode}Pool2d: input has ${x.length} elements, expected ${n * h * w * c}`);
-  const y = new Float64Array(n * oh * ow * c);
+  const y = outputBuffer(n * oh * ow * c, false); // every (pixel, channel) is written below
   const acc = new Float64Array(c);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oh; oy++) {
