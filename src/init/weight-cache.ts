@@ -29,7 +29,7 @@ export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
 export const CACHE_MIN_PARAMS = 1_000_000;
 /** Entries kept per directory (oldest removed beyond that). */
 const MAX_ENTRIES = 8;
-const MAGIC = 'RCWEIGHTS1\n';
+const MAGIC = 'RCWEIGHTS2\n';
 const INIT_DIR = __dirname;
 /** This file is the cache, not the initializers: editing it does not change the weights. */
 const CACHE_SOURCE = path.basename(__filename);
@@ -37,7 +37,8 @@ const CACHE_SOURCE = path.basename(__filename);
 interface EntryHeader {
   key: string;
   source: string;
-  checksum: number;
+  /** sha256 (hex) of the data bytes. */
+  checksum: string;
   /** Layer names in the order of the ModelWeights map (including layers with an empty list). */
   layers: string[];
   tensors: Array<{ layer: string; name: string; shape: number[]; trainable: boolean; length: number }>;
@@ -92,22 +93,22 @@ function specKey(spec: ModelSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
 }
 
-const FNV_OFFSET = 0x811c9dc5;
-
 /**
- * Order-dependent 32-bit checksum of the data bytes (FNV-1a over 32-bit words), continued from `h`:
- * checksumOf(b, checksumOf(a)) equals the checksum of a followed by b when a is a whole number of words.
+ * sha256 of the data bytes, over the tensors in order: native, a fraction of the FNV-1a loop in
+ * JavaScript that version 1 files carried (docs/notes/2026-12-07-speed-caches.md).
  */
-function checksum(bytes: Uint8Array, h = FNV_OFFSET): number {
-  const words = Math.floor(bytes.length / 4);
-  // (Buffer#slice does not copy: a misaligned view is copied with the Uint8Array constructor.)
-  const u32 =
-    bytes.byteOffset % 4 === 0
-      ? new Uint32Array(bytes.buffer, bytes.byteOffset, words)
-      : new Uint32Array(new Uint8Array(bytes.subarray(0, words * 4)).buffer);
-  for (let i = 0; i < words; i++) h = Math.imul(h ^ u32[i], 0x01000193);
-  for (let i = words * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
+function dataDigest(parts: Iterable<Uint8Array>): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+function tensorBytes(weights: ModelWeights): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const list of weights.values())
+    for (const w of list as WeightTensor[])
+      out.push(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  return out;
 }
 
 /** Parameter count from the layer shapes (Conv2D, Dense, BatchNormalization), without initializing. */
@@ -126,7 +127,9 @@ function paramCountOf(spec: ModelSpec): number | null {
 }
 
 function entryFile(dir: string, source: string, key: string): string {
-  return path.join(dir, `${source.slice(0, 16)}-${key.slice(0, 32)}.bin`);
+  // The format version in the name: a checkout still writing version 1 files into the same
+  // node_modules/.cache does not overwrite this one's entry (nor this one its).
+  return path.join(dir, `${source.slice(0, 16)}-${key.slice(0, 32)}.v2.bin`);
 }
 
 /** The entry header in `bytes` when it is one for this key and initializer source, else null. */
@@ -144,7 +147,24 @@ function dataBytes(header: EntryHeader): number {
   return header.tensors.reduce((s, t) => s + t.length, 0) * 4;
 }
 
-function readEntry(file: string, source: string, key: string): ModelWeights | null {
+/**
+ * The entry read last in this process: a worker builds ResNet-50 and then the perturbed set on top
+ * of the same initial weights, and reading the file again (fresh pages, checksum) costs several
+ * times re-checking the digest of the arrays already in memory.
+ */
+let lastRead: { file: string; key: string; stamp: string; weights: ModelWeights; checksum: string } | undefined;
+
+/** The file's identity and state (inode, size, modification time): a rewritten or damaged entry is read again. */
+function fileStamp(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+function readEntry(file: string, source: string, key: string): { weights: ModelWeights; checksum: string } | null {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
@@ -159,7 +179,7 @@ function readEntry(file: string, source: string, key: string): ModelWeights | nu
     if (!header || buf.length !== headerStart + headerLen + dataBytes(header)) return null;
     const dataStart = headerStart + headerLen;
     const data = buf.subarray(dataStart);
-    if (checksum(data) !== header.checksum) return null;
+    if (dataDigest([data]) !== header.checksum) return null;
     const weights: ModelWeights = new Map(header.layers.map((l) => [l, []]));
     // Each tensor is its own Float32Array over a disjoint part of the file's buffer (no copy; the
     // data starts 8-byte aligned, every tensor a whole number of floats).
@@ -176,7 +196,7 @@ function readEntry(file: string, source: string, key: string): ModelWeights | nu
       });
       off += t.length * 4;
     }
-    return weights;
+    return { weights, checksum: header.checksum };
   } catch {
     return null;
   }
@@ -185,17 +205,14 @@ function readEntry(file: string, source: string, key: string): ModelWeights | nu
 function writeEntry(dir: string, file: string, source: string, key: string, weights: ModelWeights): void {
   const tensors: EntryHeader['tensors'] = [];
   const chunks: Uint8Array[] = [];
-  let sum = FNV_OFFSET;
   for (const [layer, list] of weights) {
     for (const w of list as WeightTensor[]) {
       tensors.push({ layer, name: w.name, shape: [...w.shape], trainable: w.trainable, length: w.data.length });
-      const bytes = new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
-      chunks.push(bytes);
-      sum = checksum(bytes, sum); // every tensor is whole 32-bit words: the same as over the concatenation
+      chunks.push(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
     }
   }
-  const header: EntryHeader = { key, source, checksum: sum, layers: [...weights.keys()], tensors };
-  // Header padded with spaces so that the data starts 8-byte aligned (read without copying for the checksum).
+  const header: EntryHeader = { key, source, checksum: dataDigest(chunks), layers: [...weights.keys()], tensors };
+  // Header padded with spaces so that the data starts 8-byte aligned (tensors are views, no copy).
   let headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - ((MAGIC.length + 4 + headerBytes.length) % 8)) % 8;
   if (pad) headerBytes = Buffer.concat([headerBytes, Buffer.alloc(pad, ' ')]);
@@ -296,8 +313,20 @@ function entryOf(
 export function cachedInitModelWeights(spec: ModelSpec, opts: WeightCacheOptions = {}): CachedWeights {
   const e = entryOf(spec, opts);
   if (!e) return { weights: initModelWeights(spec), source: 'computed' };
+  const kept = lastRead?.file === e.file && lastRead.key === e.key ? lastRead : undefined;
+  if (kept) {
+    // Handed out before: reused only while the file is the one read and the arrays' bytes still
+    // match its digest (nothing wrote into them since), else read again.
+    if (fileStamp(e.file) === kept.stamp && dataDigest(tensorBytes(kept.weights)) === kept.checksum)
+      return { weights: kept.weights, source: 'cache' };
+    lastRead = undefined;
+  }
+  const stamp = fileStamp(e.file);
   const cached = readEntry(e.file, e.source, e.key);
-  if (cached) return { weights: cached, source: 'cache' };
+  if (cached) {
+    if (stamp !== null) lastRead = { file: e.file, key: e.key, stamp, ...cached };
+    return { weights: cached.weights, source: 'cache' };
+  }
   const weights = initModelWeights(spec);
   writeEntry(e.dir, e.file, e.source, e.key, weights);
   return { weights, source: 'computed' };

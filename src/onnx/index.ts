@@ -12,6 +12,8 @@ export {
 } from './export';
 export type { OnnxExportOptions, OnnxModel } from './export';
 export { onnxParamCount } from './params';
+export { cachedOnnxExport, onnxCacheDir, ONNX_CACHE_ENV, weightsDigest } from './export-cache';
+export type { OnnxExport, OnnxCacheOptions } from './export-cache';
 export type { OnnxParamCount } from './params';
 export { encodeModel, decodeModel, DataType, AttributeType } from './proto';
 export type { ModelProto, GraphProto, NodeProto, TensorProto, AttributeProto, ValueInfoProto } from './proto';

@@ -75,8 +75,11 @@ export class OnnxGraph {
     return output;
   }
 
-  /** A float32 initializer (a copy of `data` is stored). */
-  floatInitializer(name: string, dims: number[], data: Float32Array, doc?: string): string {
+  /**
+   * A float32 initializer: a copy of `data` is stored, or `data` itself with `owned` (an array made
+   * for this graph that nobody else holds, e.g. a transposed kernel: no second 94 MB for ResNet-50).
+   */
+  floatInitializer(name: string, dims: number[], data: Float32Array, doc?: string, owned = false): string {
     assertLittleEndian();
     const n = dims.reduce((p, d) => p * d, 1);
     if (data.length !== n) {
@@ -85,7 +88,7 @@ export class OnnxGraph {
       );
     }
     this.claim(name);
-    const copy = new Float32Array(data);
+    const copy = owned ? data : new Float32Array(data);
     this.initializers.push({
       name,
       dims: [...dims],

@@ -566,6 +566,13 @@ async function runAdapterGroup(jobs: AdapterJob[], opts: OrchestratorOptions): P
   return states.map((s) => s.run);
 }
 
+/** What puts adapters into one worker (workerUnits): the process group with its processEnv; undefined for one alone. */
+export function workerUnitKey(entry: Pick<AdapterEntry, 'processGroup' | 'processEnv'>): string | undefined {
+  return entry.processGroup === undefined
+    ? undefined
+    : `${entry.processGroup}\u0000${JSON.stringify(entry.processEnv ?? {})}`;
+}
+
 /**
  * The jobs as units of work in their given order: adapters of one process group (with the same
  * processEnv) together, where the first of them stands; every other adapter alone.
@@ -574,12 +581,11 @@ export function workerUnits(jobs: AdapterJob[]): AdapterJob[][] {
   const units: AdapterJob[][] = [];
   const byGroup = new Map<string, AdapterJob[]>();
   for (const j of jobs) {
-    const g = j.entry.processGroup;
-    if (g === undefined) {
+    const key = workerUnitKey(j.entry);
+    if (key === undefined) {
       units.push([j]);
       continue;
     }
-    const key = `${g}\u0000${JSON.stringify(j.entry.processEnv ?? {})}`;
     const unit = byGroup.get(key);
     if (unit) unit.push(j);
     else {

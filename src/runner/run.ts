@@ -24,7 +24,7 @@ import type { AdapterSelection } from '../adapters/select';
 import { notApplicableReason } from '../adapters/inference-only';
 import { applyBaseline, regressionWatchFor } from './regression';
 import { filterCases } from './case-filter';
-import { runAdapterJobs, WORKER_FILE, type AdapterJob, type ProgressSink } from './orchestrator';
+import { runAdapterJobs, WORKER_FILE, workerUnitKey, type AdapterJob, type ProgressSink } from './orchestrator';
 import { workerLaunch } from '../workers/precompiled-worker';
 import { historicalDurations, orderByHistory } from './schedule';
 import { allPairs, shardPairs, type Shard } from './shard';
@@ -172,7 +172,9 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
     })
     .filter((j) => j.cases.length > 0);
 
-  const ordered = cfg.historyDir ? orderByHistory(jobs, historicalDurations(cfg.historyDir)) : jobs;
+  const ordered = cfg.historyDir
+    ? orderByHistory(jobs, historicalDurations(cfg.historyDir), (j) => workerUnitKey(j.entry))
+    : jobs;
   const tw = performance.now();
   prepareSharedWeights(jobs, cases);
   const weightsMs = performance.now() - tw;

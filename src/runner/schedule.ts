@@ -1,9 +1,10 @@
 /**
  * Order in which adapter workers start. With 2 lanes and one adapter much slower than the rest
  * (tfjs-cpu on ResNet-50), starting the slowest first shortens the run (longest-processing-time
- * first). Durations come from the newest complete report in the run's parent folder (e.g. reports/);
- * without one (a fresh clone), from the registry entries' typicalDurationMs. Adapters with neither start first,
- * in registry order. The order never changes the report (results are sorted), only the wall time.
+ * first; a process group, one worker, by the sum of its adapters). Durations come from the newest
+ * complete report in the run's parent folder (e.g. reports/); without one (a fresh clone), from the
+ * registry entries' typicalDurationMs. Adapters with neither start first, in registry order. The
+ * order never changes the report (results are sorted), only the wall time.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -44,15 +45,39 @@ export function historicalDurations(dir: string): Map<string, number> {
   return out.size === 0 ? typicalDurations() : out;
 }
 
-/** Stable sort: unknown durations first (registry order kept), then known ones, longest first. */
-export function orderByHistory<T extends { entry: { id: string } }>(jobs: T[], durations: Map<string, number>): T[] {
+/**
+ * Longest first, by unit of work: jobs with the same `unitOf` key (adapters of one process group,
+ * which run in one worker one after the other: src/runner/orchestrator.ts workerUnits) are ordered
+ * by their summed duration and kept together, where their first job stands when nothing is known.
+ * Stable: units with an unknown duration (any of its jobs unknown) first, in the given order, then
+ * known ones, longest first.
+ */
+export function orderByHistory<T extends { entry: { id: string } }>(
+  jobs: T[],
+  durations: Map<string, number>,
+  unitOf: (job: T) => string | undefined = () => undefined,
+): T[] {
   if (durations.size === 0) return [...jobs];
-  return jobs
-    .map((j, i) => ({ j, i, d: durations.get(j.entry.id) }))
+  const units: Array<{ jobs: T[]; i: number; d: number | undefined }> = [];
+  const byKey = new Map<string, (typeof units)[number]>();
+  jobs.forEach((j, i) => {
+    const key = unitOf(j);
+    const d = durations.get(j.entry.id);
+    const have = key === undefined ? undefined : byKey.get(key);
+    if (have) {
+      have.jobs.push(j);
+      have.d = have.d === undefined || d === undefined ? undefined : have.d + d;
+      return;
+    }
+    const u = { jobs: [j], i, d };
+    units.push(u);
+    if (key !== undefined) byKey.set(key, u);
+  });
+  return units
     .sort((a, b) => {
       if (a.d === undefined || b.d === undefined)
         return a.d === undefined && b.d === undefined ? a.i - b.i : a.d === undefined ? -1 : 1;
       return b.d - a.d || a.i - b.i;
     })
-    .map((x) => x.j);
+    .flatMap((u) => u.jobs);
 }

@@ -11,8 +11,9 @@
  * capture one (every block boundary plus anything asked for so far as extra outputs).
  */
 import { checkInput } from '../input-check';
-import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
-import { buildOnnxModel, ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import { decodeModel, onnxParamCount } from '../../onnx';
+import { ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
@@ -87,16 +88,15 @@ export class OrtWebAdapter implements Adapter {
     this.weights = undefined;
     this.params = undefined;
     // Export once here so that spec/weight problems surface in build(); count the parameters from it.
-    const model = buildOnnxModel(spec, weights, { training: false });
-    const bytes = encodeModel(model.proto);
-    const c = onnxParamCount(decodeModel(bytes));
+    const model = cachedOnnxExport(spec, weights, { training: false });
+    const c = onnxParamCount(decodeModel(model.bytes));
     if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
       throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
     }
     this.spec = spec;
     this.weights = weights;
     this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
-    await this.createSession(`plain|false`, model, bytes, new Set());
+    await this.createSession(`plain|false`, model, new Set());
   }
 
   private built(): { spec: ModelSpec; weights: ModelWeights } {
@@ -104,14 +104,9 @@ export class OrtWebAdapter implements Adapter {
     return { spec: this.spec, weights: this.weights };
   }
 
-  private async createSession(
-    key: string,
-    model: OnnxModel,
-    bytes: Uint8Array,
-    captures: Set<string>,
-  ): Promise<Session> {
+  private async createSession(key: string, model: OnnxExport, captures: Set<string>): Promise<Session> {
     this.sessions.delete(key);
-    await this.driver.create(key, bytes, this.level);
+    await this.driver.create(key, model.bytes, this.level);
     const s: Session = {
       key,
       epoch: this.driver.epoch,
@@ -132,8 +127,7 @@ export class OrtWebAdapter implements Adapter {
     const have = this.live(key);
     if (have) return have;
     const { spec, weights } = this.built();
-    const model = buildOnnxModel(spec, weights, { training });
-    return this.createSession(key, model, encodeModel(model.proto), new Set());
+    return this.createSession(key, cachedOnnxExport(spec, weights, { training }), new Set());
   }
 
   private async captureSession(training: boolean, capture: string[]): Promise<Session> {
@@ -147,8 +141,8 @@ export class OrtWebAdapter implements Adapter {
       ...capture,
     ]);
     if (have) await this.driver.release(key);
-    const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
-    return this.createSession(key, model, encodeModel(model.proto), captures);
+    const model = cachedOnnxExport(spec, weights, { training, capture: [...captures] });
+    return this.createSession(key, model, captures);
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {

@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
+import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
 import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
@@ -64,10 +65,7 @@ interface CachedSession {
 }
 
 /** Serialized inference-mode model without captures, kept from build() for the plain inference session and paramCount(). */
-interface PlainInferenceExport {
-  model: OnnxModel;
-  bytes: Uint8Array;
-}
+type PlainInferenceExport = OnnxExport;
 
 export class OnnxRuntimeAdapter implements Adapter {
   readonly id: string;
@@ -237,8 +235,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     this.params = undefined;
     // Export eagerly (inference mode, no captures) so that spec/weight problems surface here; the
     // result is the plain inference session's model and what paramCount() counts.
-    const model = buildOnnxModel(spec, weights, { training: false });
-    this.plainExport = { model, bytes: encodeModel(model.proto) };
+    this.plainExport = cachedOnnxExport(spec, weights, { training: false });
     this.spec = spec;
     this.weights = weights;
   }
@@ -253,14 +250,11 @@ export class OnnxRuntimeAdapter implements Adapter {
     return spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output);
   }
 
-  private createSession(
-    key: string,
-    make: () => { model: OnnxModel; bytes: Uint8Array },
-    captures: Set<string>,
-  ): Promise<CachedSession> {
+  private createSession(key: string, make: () => OnnxExport, captures: Set<string>): Promise<CachedSession> {
     const entry = (async () => {
       const ort = loadOrt();
-      const { model, bytes } = make();
+      const model = make();
+      const { bytes } = model;
       const session = await ort.InferenceSession.create(bytes, this.sessionOptions());
       return {
         session,
@@ -288,8 +282,7 @@ export class OnnxRuntimeAdapter implements Adapter {
         // The serialized model (94 MB for ResNet-50) is only kept until paramCount() has read it too.
         if (kept && this.params) this.plainExport = undefined;
         if (kept) return kept;
-        const model = buildOnnxModel(spec, weights, { training });
-        return { model, bytes: encodeModel(model.proto) };
+        return cachedOnnxExport(spec, weights, { training });
       },
       new Set(),
     );
@@ -313,10 +306,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     const captures = new Set([...this.defaultCaptures(spec), ...previous, ...capture]);
     return this.createSession(
       key,
-      () => {
-        const model = buildOnnxModel(spec, weights, { training, capture: [...captures] });
-        return { model, bytes: encodeModel(model.proto) };
-      },
+      () => cachedOnnxExport(spec, weights, { training, capture: [...captures] }),
       captures,
     );
   }
@@ -438,7 +428,7 @@ export class OnnxRuntimeAdapter implements Adapter {
   async paramCount(): Promise<ParamCount> {
     if (!this.params) {
       const { spec, weights } = this.built();
-      const bytes = this.plainExport?.bytes ?? encodeModel(buildOnnxModel(spec, weights, { training: false }).proto);
+      const bytes = this.plainExport?.bytes ?? cachedOnnxExport(spec, weights, { training: false }).bytes;
       const decoded = decodeModel(bytes);
       const c = onnxParamCount(decoded);
       if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {

@@ -1,0 +1,256 @@
+/**
+ * What the runner reuses between cases and between adapter workers, and why it cannot make a false
+ * PASS: the built model of a case group (one build per model and weight set, src/runner/execute-case
+ * ensureBuilt), the weights the weight cache handed out before (src/init/weight-cache), the
+ * serialized ONNX export shared by the ONNX Runtime adapters (src/onnx/export-cache), and the order
+ * the workers start in (src/runner/schedule).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ReferenceAdapter } from '../src/adapters/reference';
+import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
+import { loadManifest } from '../src/golden/load';
+import type { FixtureCase } from '../src/golden/manifest';
+import { initModelWeights } from '../src/init';
+import { cachedInitModelWeights } from '../src/init/weight-cache';
+import { convolutionalBlock, identityBlock } from '../src/model/builders';
+import type { ModelSpec, ModelWeights, ParamCount } from '../src/model/types';
+import { buildOnnxModel, convKernelToOihw } from '../src/onnx/export';
+import { cachedOnnxExport } from '../src/onnx/export-cache';
+import { encodeModel } from '../src/onnx/proto';
+import { casesByModel, executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { orderByHistory } from '../src/runner/schedule';
+import type { Tensor } from '../src/tensor';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures');
+let tmp: string;
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-model-cache-'));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/**
+ * A stateful adapter planted on the reference: `kind` 'bn-update' writes into the BatchNormalization
+ * moving means it was built with after every training-mode run (as Keras's training=True call
+ * updates them, here in the caller's arrays); 'drift' adds 1e-3 to every output after its first run.
+ */
+class StatefulAdapter implements Adapter {
+  readonly id = 'reference';
+  private readonly inner = new ReferenceAdapter({ id: 'reference', precision: 'fp64' });
+  private spec: ModelSpec | undefined;
+  private weights: ModelWeights | undefined;
+  private runs = 0;
+
+  constructor(private readonly kind: 'bn-update' | 'drift') {}
+
+  probe() {
+    return this.inner.probe();
+  }
+  describe() {
+    return this.inner.describe();
+  }
+  async build(spec: ModelSpec, weights: ModelWeights): Promise<void> {
+    this.spec = spec;
+    this.weights = weights;
+    this.runs = 0;
+    await this.inner.build(spec, weights);
+  }
+  async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
+    const r = await this.inner.run(input, opts);
+    this.runs++;
+    if (this.kind === 'drift' && this.runs > 1) {
+      const data = Float64Array.from(r.output.data, (v) => v + 1e-3);
+      return { ...r, output: { shape: r.output.shape, data } };
+    }
+    if (this.kind === 'bn-update' && opts.training) {
+      for (const list of this.weights!.values())
+        for (const w of list) if (w.name === 'moving_mean') for (let i = 0; i < w.data.length; i++) w.data[i] += 0.05;
+      await this.inner.build(this.spec!, this.weights!);
+    }
+    return r;
+  }
+  paramCount(): Promise<ParamCount> {
+    return this.inner.paramCount();
+  }
+  dispose() {
+    return this.inner.dispose();
+  }
+}
+
+describe('one build per model and weight set', () => {
+  const entry = { id: 'reference', profile: 'fp64-reference' } as unknown as AdapterEntry;
+
+  // Small-block groups with an inference case after a training case of the same model.
+  function groups(): FixtureCase[][] {
+    const manifest = loadManifest(FIXTURES);
+    return [...casesByModel(manifest.cases).values()].filter(
+      (g) => g.length >= 3 && g[0].model.model !== 'resnet50' && g.some((k) => k.training),
+    );
+  }
+
+  it.each(['bn-update', 'drift'] as const)(
+    'a stateful adapter (%s) never passes a case on the shared build that it fails on a fresh build',
+    async (kind) => {
+      const manifest = loadManifest(FIXTURES);
+      const gs = groups();
+      expect(gs.length).toBeGreaterThan(0);
+      let sharedNotPass = 0;
+      for (const g of gs) {
+        // as the runner's worker does: one adapter, one context, the group's cases in turn
+        const shared = new StatefulAdapter(kind);
+        const ctx: EvaluationContext = { fixturesDir: FIXTURES, manifest, reuseRuns: true };
+        for (const [i, k] of g.entries()) {
+          const s = await executeCase(shared, entry, k, ctx);
+          if (i > 0) expect(s.modelReused).toBe(true);
+          // a fresh adapter and context: built for this case alone
+          const fresh = await executeCase(new StatefulAdapter(kind), entry, k, {
+            fixturesDir: FIXTURES,
+            manifest,
+            reuseRuns: true,
+          });
+          if (s.status === 'pass') expect(fresh.status).toBe('pass');
+          if (s.status !== 'pass') sharedNotPass++;
+          // Updated moving statistics only matter to an inference run after a training run; each such
+          // inference case here has the input of an earlier one, whose run (made before the update)
+          // it is judged on (runReusedFrom): the verdict of a fresh build.
+          if (kind === 'bn-update') expect(s.status).toBe(fresh.status);
+        }
+      }
+      // A state that changes the answer of a run it does make shows as a failure, never hidden.
+      if (kind === 'drift') expect(sharedNotPass).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+
+  it('the stateless reference passes the same groups on the shared build', async () => {
+    const manifest = loadManifest(FIXTURES);
+    for (const g of groups()) {
+      const ctx: EvaluationContext = { fixturesDir: FIXTURES, manifest, reuseRuns: true };
+      const adapter = new ReferenceAdapter({ id: 'reference', precision: 'fp64' });
+      for (const k of g) expect((await executeCase(adapter, entry, k, ctx)).status).toBe('pass');
+    }
+  }, 120_000);
+});
+
+describe('weight cache: the entry handed out before', () => {
+  const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
+
+  it('is handed out again while unchanged, read again once something wrote into it', () => {
+    const dir = path.join(tmp, 'weights');
+    const opts = { dir, minParams: 0 };
+    const expected = initModelWeights(spec);
+    const first = cachedInitModelWeights(spec, opts); // computed and stored
+    const a = cachedInitModelWeights(spec, opts); // read from the file
+    const b = cachedInitModelWeights(spec, opts); // the same arrays, digest checked
+    expect(first.source).toBe('computed');
+    expect([a.source, b.source]).toEqual(['cache', 'cache']);
+    expect(b.weights).toBe(a.weights);
+    // planted: an adapter writes into the weights it was built with
+    const kernel = [...b.weights.values()].flat().find((w) => w.name === 'kernel')!;
+    kernel.data[0] += 1;
+    const c = cachedInitModelWeights(spec, opts);
+    expect(c.weights).not.toBe(a.weights);
+    expect(c.weights).toEqual(expected);
+  });
+});
+
+describe('ONNX export cache', () => {
+  const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
+  const direct = (w: ModelWeights, training: boolean, capture?: string[]) =>
+    encodeModel(buildOnnxModel(spec, w, { training, capture }).proto);
+
+  it('gives the exporter bytes, from the cache the second time, for the same spec, weights and options only', () => {
+    const dir = path.join(tmp, 'onnx');
+    const cache = { dir, minParams: 0 };
+    const w = initModelWeights(spec);
+    const a = cachedOnnxExport(spec, w, { training: false }, cache);
+    const b = cachedOnnxExport(spec, w, { training: false }, cache);
+    expect([a.source, b.source]).toEqual(['exported', 'cache']);
+    expect(Buffer.from(a.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
+    expect(Buffer.from(b.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
+    expect(b).toMatchObject({ inputName: a.inputName, outputName: a.outputName, training: false });
+
+    // another mode, other captures, other weight values: other entries
+    const t = cachedOnnxExport(spec, w, { training: true }, cache);
+    expect(t.source).toBe('exported');
+    expect(Buffer.from(t.bytes).equals(Buffer.from(direct(w, true)))).toBe(true);
+    const cap = [spec.boundaries[0].layer];
+    const c = cachedOnnxExport(spec, w, { training: false, capture: cap }, cache);
+    expect(c.source).toBe('exported');
+    expect(c.captureOutputs).toEqual(buildOnnxModel(spec, w, { training: false, capture: cap }).captureOutputs);
+    const w2: ModelWeights = new Map(
+      [...w].map(([layer, list]) => [
+        layer,
+        list.map((x) => (x.name === 'bias' ? { ...x, data: Float32Array.from(x.data, (v) => v + 0.5) } : x)),
+      ]),
+    );
+    const d = cachedOnnxExport(spec, w2, { training: false }, cache);
+    expect(d.source).toBe('exported');
+    expect(Buffer.from(d.bytes).equals(Buffer.from(direct(w2, false)))).toBe(true);
+    expect(Buffer.from(d.bytes).equals(Buffer.from(a.bytes))).toBe(false);
+  });
+
+  it('the tiled kernel transpose puts every value where [kh,kw,cin,cout] -> [cout,cin,kh,kw] says', () => {
+    for (const [kh, kw, cin, cout] of [
+      [3, 2, 37, 70],
+      [1, 1, 64, 33],
+      [7, 7, 3, 5],
+    ]) {
+      const k = Float32Array.from({ length: kh * kw * cin * cout }, (_, i) => i);
+      const expected = new Float32Array(k.length).fill(-1);
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          for (let i = 0; i < cin; i++)
+            for (let o = 0; o < cout; o++)
+              expected[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];
+      expect(Array.from(convKernelToOihw(k, kh, kw, cin, cout))).toEqual(Array.from(expected));
+    }
+  });
+
+  it('ignores a corrupted or truncated entry and exports again', () => {
+    const dir = path.join(tmp, 'onnx-bad');
+    const cache = { dir, minParams: 0 };
+    const w = initModelWeights(spec);
+    cachedOnnxExport(spec, w, { training: false }, cache);
+    const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.onnxc'));
+    const buf = fs.readFileSync(path.join(dir, file));
+    buf[buf.length - 10] ^= 0xff; // a flipped byte in a weight
+    fs.writeFileSync(path.join(dir, file), buf);
+    const again = cachedOnnxExport(spec, w, { training: false }, cache);
+    expect(again.source).toBe('exported');
+    expect(Buffer.from(again.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
+    fs.writeFileSync(path.join(dir, file), buf.subarray(0, buf.length - 100));
+    expect(cachedOnnxExport(spec, w, { training: false }, cache).source).toBe('exported');
+  });
+
+  it('is not used when off or for small models', () => {
+    const w = initModelWeights(spec);
+    expect(cachedOnnxExport(spec, w, { training: false }, { dir: null, minParams: 0 }).source).toBe('exported');
+    const dir = path.join(tmp, 'onnx-small');
+    cachedOnnxExport(spec, w, { training: false }, { dir });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe('worker start order', () => {
+  const job = (id: string, group?: string) => ({ entry: { id }, group });
+
+  it('orders a process group by its summed duration and keeps it together', () => {
+    const jobs = [job('a'), job('b1', 'browser'), job('c'), job('b2', 'browser')];
+    const durations = new Map([
+      ['a', 50],
+      ['b1', 30],
+      ['c', 10],
+      ['b2', 40],
+    ]);
+    const order = orderByHistory(jobs, durations, (j) => j.group).map((j) => j.entry.id);
+    expect(order).toEqual(['b1', 'b2', 'a', 'c']); // 70 > 50 > 10
+    // without units, each adapter alone (as before)
+    expect(orderByHistory(jobs, durations).map((j) => j.entry.id)).toEqual(['a', 'b2', 'b1', 'c']);
+    // a group with a member of unknown duration starts first
+    durations.delete('b2');
+    expect(orderByHistory(jobs, durations, (j) => j.group).map((j) => j.entry.id)).toEqual(['b1', 'b2', 'a', 'c']);
+  });
+});
