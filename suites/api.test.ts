@@ -25,7 +25,13 @@ import type { AdapterEntry } from '../src/adapters/types';
 import { comparisonMarkdown } from '../src/cli/commands/compare';
 import { REPORT_SCHEMA_FILE, validateJsonSchema, validateReportJson } from '../src/report/json-schema';
 import { renderMarkdown } from '../src/report/markdown';
-import { CASE_STATUSES, runtimeDriftLines, type CaseResult, type ConformanceReport } from '../src/report/schema';
+import {
+  blankResult,
+  CASE_STATUSES,
+  runtimeDriftLines,
+  type CaseResult,
+  type ConformanceReport,
+} from '../src/report/schema';
 import { progressMode, progressPrinter } from '../src/runner/progress';
 import type { AdapterRun } from '../src/runner/orchestrator';
 import { FAULTY_MODULE, REPO, runCli } from './helpers/cli';
@@ -134,19 +140,7 @@ describe('the JSON Schema of report.json (schema/report.schema.json)', () => {
 });
 
 function result(adapter: string, c: string, status: CaseResult['status'], reason = ''): CaseResult {
-  return {
-    adapter,
-    case: c,
-    status,
-    reason,
-    tolerance: null,
-    metrics: null,
-    checks: [],
-    timings: null,
-    modelReused: false,
-    regression: null,
-    part: 0,
-  };
+  return blankResult(adapter, c, status, reason);
 }
 const done = (id: string, results: CaseResult[]): AdapterRun =>
   ({ id, available: true, results, durationMs: 1000 }) as unknown as AdapterRun;

@@ -15,7 +15,7 @@ import { notApplicableBecause, notApplicableReason } from '../src/adapters/infer
 import type { Adapter, AdapterEntry } from '../src/adapters/types';
 import { loadManifest } from '../src/golden/load';
 import { FIXTURES_DIR } from '../src/golden/paths';
-import type { CaseResult, ConformanceReport } from '../src/report/schema';
+import { blankResult, type CaseResult, type ConformanceReport } from '../src/report/schema';
 import { executeCase } from '../src/runner/execute-case';
 import { applyBaseline, diffReports } from '../src/runner/regression';
 import { summarize } from '../src/runner/summary';
@@ -180,19 +180,7 @@ describe('executeCase', () => {
 });
 
 describe('summary and baseline comparison', () => {
-  const base = (status: CaseResult['status']): CaseResult => ({
-    adapter: 'a',
-    case: 'c',
-    status,
-    reason: status,
-    tolerance: null,
-    metrics: null,
-    checks: [],
-    timings: null,
-    modelReused: false,
-    regression: null,
-    part: 0,
-  });
+  const base = (status: CaseResult['status']): CaseResult => blankResult('a', 'c', status, status);
 
   it('summarize: not-applicable alone is neither a pass nor a failure', () => {
     const s = summarize([base('not-applicable')], []);

@@ -20,7 +20,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initModelWeights } from './model-weights';
-import { packageRoot } from '../util/package-root';
+import { cacheDirFromEnv } from '../util/cache-dir';
 import { writeFileAtomic } from '../util/fs';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
@@ -59,10 +59,7 @@ export interface CachedWeights {
 
 /** The cache directory in effect, or null when disabled (RESNET_CONFORMANCE_WEIGHT_CACHE=off). */
 export function weightCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const v = env[WEIGHT_CACHE_ENV];
-  if (v !== undefined && ['off', '0', 'false', 'no'].includes(v.trim().toLowerCase())) return null;
-  if (v !== undefined && v.trim() !== '') return path.resolve(v);
-  return path.join(packageRoot(), 'node_modules', '.cache', 'resnet-conformance', 'weights');
+  return cacheDirFromEnv(env[WEIGHT_CACHE_ENV], 'weights');
 }
 
 let sourceDigestMemo: string | null | undefined;

@@ -24,6 +24,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ModelSpec, ModelWeights } from '../model/types';
+import { cacheDirFromEnv } from '../util/cache-dir';
 import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
 import { buildOnnxModel, type OnnxExportOptions, type OnnxModel } from './export';
@@ -56,10 +57,7 @@ interface EntryHeader {
 
 /** The cache directory in effect, or null when disabled. */
 export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const v = env[ONNX_CACHE_ENV];
-  if (v !== undefined && ['off', '0', 'false', 'no'].includes(v.trim().toLowerCase())) return null;
-  if (v !== undefined && v.trim() !== '') return path.resolve(v);
-  return path.join(packageRoot(), 'node_modules', '.cache', 'resnet-conformance', 'onnx');
+  return cacheDirFromEnv(env[ONNX_CACHE_ENV], 'onnx');
 }
 
 let sourceDigestMemo: string | null | undefined;

@@ -16,7 +16,7 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
 import { litertCacheDir, TFLITE_INFERENCE_ONLY } from '../external/tflite';
 import { probePython } from '../keras/python-env';
-import { LitertConversion, outputIndex, type Converted } from '../litert/convert';
+import { LitertConversion, outputIndex, runResultFromOutputs, type Converted } from '../litert/convert';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';
 import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
@@ -205,15 +205,7 @@ export class LitertBrowserAdapter implements Adapter {
     });
     const byIndex = new Map<number, Tensor>();
     for (const [name, t] of this.client.take(idx)) byIndex.set(outputIndex(name), t);
-    if (byIndex.size !== 1 + capture.length || !byIndex.has(0))
-      throw new Error(`${this.id}: the converted model has ${byIndex.size} outputs, expected ${1 + capture.length}`);
-    const intermediates: Record<string, Tensor> = {};
-    capture.forEach((c, i) => {
-      const t = byIndex.get(i + 1);
-      if (!t) throw new Error(`${this.id}: the converted model has no output for capture '${c}'`);
-      intermediates[c] = t;
-    });
-    return { output: byIndex.get(0)!, intermediates };
+    return runResultFromOutputs(byIndex, capture, this.id);
   }
 
   async paramCount(): Promise<ParamCount> {

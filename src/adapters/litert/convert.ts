@@ -11,6 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { writeNpy } from '../../tensor/npy';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
+import type { Tensor } from '../../tensor';
+import type { RunResult } from '../types';
 import { pythonPath, repoRoot } from '../keras/python-env';
 
 /** The converter's stdout line (the provenance JSON plus where the flatbuffer is). */
@@ -35,6 +37,22 @@ export function outputIndex(name: string): number {
   const m = /^Identity_(\d+)$/.exec(name);
   if (!m) throw new Error(`unexpected output tensor name '${name}' in the converted model`);
   return Number(m[1]);
+}
+
+/**
+ * A run's result from the converted model's outputs keyed by outputIndex(): the model output and one
+ * extra output per capture, in order. A missing or extra output is an error naming `who`.
+ */
+export function runResultFromOutputs(byIndex: Map<number, Tensor>, capture: readonly string[], who: string): RunResult {
+  if (byIndex.size !== 1 + capture.length || !byIndex.has(0))
+    throw new Error(`${who}: the converted model has ${byIndex.size} outputs, expected ${1 + capture.length}`);
+  const intermediates: Record<string, Tensor> = {};
+  capture.forEach((c, i) => {
+    const t = byIndex.get(i + 1);
+    if (!t) throw new Error(`${who}: the converted model has no output for capture '${c}'`);
+    intermediates[c] = t;
+  });
+  return { output: byIndex.get(0)!, intermediates };
 }
 
 const STDERR_KEEP = 64 * 1024;

@@ -20,7 +20,7 @@ import type { Tensor } from '../../tensor';
 import { serveAdapter } from '../external/serve';
 import { probePython, repoRoot } from '../keras/python-env';
 import type { Adapter, AdapterDescription, ProbeResult, RunOptions, RunResult } from '../types';
-import { LitertConversion, outputIndex, type Converted } from './convert';
+import { LitertConversion, outputIndex, runResultFromOutputs, type Converted } from './convert';
 import { LITERT_FIX, LITERT_PACKAGE } from './index';
 
 const ID = process.env.RESNET_CONFORMANCE_LITERT_ID || 'litertjs-wasm';
@@ -171,15 +171,7 @@ class LiteRtJsAdapter implements Adapter {
     } finally {
       for (const t of outs) t.delete();
     }
-    if (byIndex.size !== 1 + capture.length || !byIndex.has(0))
-      throw new Error(`the converted model has ${byIndex.size} outputs, expected ${1 + capture.length}`);
-    const intermediates: Record<string, Tensor> = {};
-    capture.forEach((c, i) => {
-      const t = byIndex.get(i + 1);
-      if (!t) throw new Error(`the converted model has no output for capture '${c}'`);
-      intermediates[c] = t;
-    });
-    return { output: byIndex.get(0)!, intermediates };
+    return runResultFromOutputs(byIndex, capture, ID);
   }
 
   async paramCount(): Promise<ParamCount> {

@@ -6,40 +6,11 @@
  * (skipped zero activations, zero padding), which do not change a float64 sum when the kernel is
  * finite. Inner loops run over contiguous output channels (axpy over HWIO kernel rows).
  */
-import { samePadding, windowOutput } from '../../model/shapes';
-import type { Padding } from '../../model/types';
+import type { ConvGeometry } from './conv-geometry';
 import { outputBuffer } from './buffers';
 import { simdConv2d, simdEngine, simdGemm } from './simd-kernel';
 
-export interface ConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  kh: number;
-  kw: number;
-  cout: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
-  oh: number;
-  ow: number;
-}
-
-export function convGeometry(
-  input: { n: number; h: number; w: number; cin: number },
-  kernel: { kh: number; kw: number; cout: number },
-  strides: [number, number],
-  padding: Padding,
-): ConvGeometry {
-  const [sh, sw] = strides;
-  const oh = windowOutput(input.h, kernel.kh, sh, padding);
-  const ow = windowOutput(input.w, kernel.kw, sw, padding);
-  const padTop = padding === 'same' ? samePadding(input.h, kernel.kh, sh)[0] : 0;
-  const padLeft = padding === 'same' ? samePadding(input.w, kernel.kw, sw)[0] : 0;
-  return { ...input, ...kernel, sh, sw, padTop, padLeft, oh, ow };
-}
+export { convGeometry, type ConvGeometry } from './conv-geometry';
 
 /**
  * y[n, oy, ox, :] = Σ_{ky,kx,ci} x[n, oy*sh - padTop + ky, ox*sw - padLeft + kx, ci] * k[ky, kx, ci, :]

@@ -20,6 +20,7 @@
  * pixel read the zero pixel and are dropped too.
  */
 import { outputBuffer } from './buffers';
+import type { ConvGeometry } from './conv-geometry';
 import { Code, I32, V128, wasmModule, type ValType } from './wasm-emit';
 
 /** Output pixels per register tile. */
@@ -566,28 +567,11 @@ function gatherGemm(
   return out;
 }
 
-/** Geometry as in ./conv2d.ts (kept structural to avoid an import cycle). */
-export interface SimdConvGeometry {
-  n: number;
-  h: number;
-  w: number;
-  cin: number;
-  kh: number;
-  kw: number;
-  cout: number;
-  sh: number;
-  sw: number;
-  padTop: number;
-  padLeft: number;
-  oh: number;
-  ow: number;
-}
-
 /** NHWC conv2d with a finite HWIO kernel on the engine; null when it cannot take the problem. */
 export function simdConv2d(
   e: SimdEngine,
   x: Float64Array,
-  g: SimdConvGeometry,
+  g: ConvGeometry,
   k: Float64Array,
   order: TapOrder = 'ascending',
 ): Float64Array | null {
