@@ -98,6 +98,40 @@ describe('shared prepared kernels', () => {
     expect(kernelCacheStats.dropped).toBe(dropped + 1);
   });
 
+  test('an entry made for tf32 alone is checked by rounding again; a sign-of-zero edit is detected', () => {
+    const w = initModelWeights(spec);
+    const l = linearLayers(spec)[0];
+    const k = w.get(l.name)![0].data;
+    k[2] = 0;
+    const tf32 = (): Float64Array => prepareLayer(l, w, 'tf32', { share: true }).linear!.kernel;
+    const first = tf32();
+    let dropped = kernelCacheStats.dropped;
+    // The lowest mantissa bit rounds away in TF32: the kernel is still the one this array gives.
+    const u = new Uint32Array(k.buffer, k.byteOffset, k.length);
+    u[5] ^= 1;
+    expect(tf32()).toBe(first);
+    expect(kernelCacheStats.dropped).toBe(dropped);
+    // fp64 then gets the current values, not the ones the tf32 kernel was rounded from.
+    expect(sameBits(prepareLayer(l, w, 'fp64', { share: true }).linear!.kernel, new Float64Array(k))).toBe(true);
+    // +0 to -0: the values compare equal (===), the bits differ; both kinds of entry see it.
+    k[2] = -0;
+    const fp64 = prepareLayer(l, w, 'fp64', { share: true }).linear!.kernel;
+    expect(kernelCacheStats.dropped).toBe(++dropped);
+    expect(Object.is(fp64[2], -0)).toBe(true);
+    const w2 = copyWeights(w);
+    const k2 = w2.get(l.name)![0].data;
+    expect(Object.is(prepareLayer(l, w2, 'tf32', { share: true }).linear!.kernel[2], -0)).toBe(true);
+    k2[2] = 0;
+    expect(Object.is(prepareLayer(l, w2, 'tf32', { share: true }).linear!.kernel[2], 0)).toBe(true);
+    expect(kernelCacheStats.dropped).toBe(++dropped);
+    // Any other edit of a tf32-only entry: prepared again, as if unshared.
+    k2[7] = k2[7] * 2 + 0.25;
+    expect(
+      sameBits(prepareLayer(l, w2, 'tf32', { share: true }).linear!.kernel, prepareLayer(l, w2, 'tf32').linear!.kernel),
+    ).toBe(true);
+    expect(kernelCacheStats.dropped).toBe(++dropped);
+  });
+
   test('an executor with an override never gets a shared kernel', () => {
     const w = initModelWeights(spec);
     const seen: Float64Array[] = [];
@@ -141,6 +175,12 @@ describe('shared prepared kernels', () => {
     expect(shared.kernel[11]).toBe(Infinity);
     expect(shared.finite).toBe(false);
     expect(sharedKernel(edge, 'fp64')!.finite).toBe(true);
+    // A tf32-only entry whose overflowing value became +Inf: the same TF32 kernel, but no fp64 one.
+    const grow = Float32Array.from([1, max, 2]);
+    const t = sharedKernel(grow, 'tf32')!;
+    grow[1] = Infinity;
+    expect(sharedKernel(grow, 'tf32')).toBe(t);
+    expect(sharedKernel(grow, 'fp64')).toBeUndefined();
     // A NaN or Inf in the weights: not cached, the caller prepares its own (same values as before).
     for (const bad of [NaN, Infinity]) {
       const k = Float32Array.from([1, bad, 2]);
