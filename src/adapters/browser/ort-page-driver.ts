@@ -3,7 +3,7 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
-import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
+import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -41,18 +41,21 @@ export class PageOrtWebDriver implements OrtWebDriver {
   }
 
   private async ready(timeoutMs?: number): Promise<OrtInitResult> {
-    const info = await this.client.info();
+    // the wasm execution provider touches no GPU API, so its page is not asked for its WebGL/WebGPU (PageClient.info)
+    const env = this.opts.ep === 'webgpu' ? await this.client.info() : await this.client.env();
     if (this.initEpoch !== this.client.epoch || !this.init) {
-      if (!info.crossOriginIsolated)
+      if (!env.crossOriginIsolated)
         throw new Error(
           `${this.opts.id}: the page is not crossOriginIsolated (ONNX Runtime Web would silently run 1 thread)`,
         );
-      if (this.opts.ep === 'webgpu' && !info.webgpu.available)
-        throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
-      const fallback =
-        this.opts.ep === 'webgpu' ? softwareFallbackProblem(this.client.browserHost, info, 'webgpu') : null;
-      if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
-      const numThreads = this.opts.numThreads ?? info.hardwareConcurrency;
+      if (this.opts.ep === 'webgpu') {
+        const info = env as PageInfo;
+        if (!info.webgpu.available)
+          throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+        const fallback = softwareFallbackProblem(this.client.browserHost, info, 'webgpu');
+        if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
+      }
+      const numThreads = this.opts.numThreads ?? env.hardwareConcurrency;
       this.init = await this.client.call<OrtInitResult>(
         'ortInit',
         { bundle: this.bundle, ep: this.opts.ep, numThreads },
@@ -73,7 +76,6 @@ export class PageOrtWebDriver implements OrtWebDriver {
 
   async describe() {
     const init = await this.ready();
-    const info = await this.client.info();
     const host = this.client.browserHost;
     const settings: Record<string, string | number | boolean> = {
       executionProvider: this.opts.ep,
@@ -93,7 +95,10 @@ export class PageOrtWebDriver implements OrtWebDriver {
     return {
       runtime: `onnxruntime-web in headless Chromium (${this.opts.ep} execution provider)`,
       version: init.version.web ?? 'unknown',
-      device: this.opts.ep === 'webgpu' ? `webgpu: ${describeWebgpu(info.webgpu)}` : 'cpu (wasm in Chromium)',
+      device:
+        this.opts.ep === 'webgpu'
+          ? `webgpu: ${describeWebgpu((await this.client.info()).webgpu)}`
+          : 'cpu (wasm in Chromium)',
       precision:
         this.opts.ep === 'webgpu'
           ? 'float32 (WGSL kernels of the WebGPU execution provider)'
