@@ -4,6 +4,8 @@ import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
 import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
+import { encodeDelta } from './delta';
+import { DELTA_MISMATCH } from './page/delta';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -27,6 +29,10 @@ export class PageOrtWebDriver implements OrtWebDriver {
   private init: OrtInitResult | undefined;
   /** Which GPUDevice the last session runs on (webgpu). */
   private sessionDevice: string | undefined;
+  /** The model bytes the page holds (its last ortCreate) and the page's epoch then. */
+  private sent: { epoch: number; bytes: Uint8Array } | undefined;
+  /** Models sent as a delta / whole, and the bytes that travelled (for the tests). */
+  readonly transfers = { delta: 0, whole: 0, bytes: 0, deltaRefused: 0 };
 
   constructor(private readonly opts: OrtPageOptions) {
     this.client = new PageClient(opts.id, opts.host);
@@ -116,14 +122,43 @@ export class PageOrtWebDriver implements OrtWebDriver {
     };
   }
 
+  /**
+   * The model travels as a delta against the one the page got last when that saves most of the bytes
+   * (the sessions of one model share their initializers: ./page/delta.ts); the page checks the
+   * rebuilt model's sha256 and refuses a mismatch, and then it is sent whole.
+   */
   async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
     await this.ready();
-    const id = this.client.offerBytes(model);
-    const r = await this.client.call<{ device: string }>('ortCreate', {
-      key,
-      model: id,
-      graphOptimizationLevel: level,
-    });
+    const epoch = this.client.epoch;
+    this.sent = this.sent?.epoch === epoch ? this.sent : undefined;
+    const delta = this.sent ? encodeDelta(this.sent.bytes, model) : null;
+    this.sent = undefined; // the page forgets its last model when a create starts
+    let r: { device: string } | undefined;
+    if (delta) {
+      try {
+        r = await this.client.call<{ device: string }>('ortCreate', {
+          key,
+          model: this.client.offerBytes(delta.parts),
+          graphOptimizationLevel: level,
+          delta: { ops: delta.ops, size: delta.size, sha256: delta.sha256 },
+        });
+        this.transfers.delta++;
+        this.transfers.bytes += delta.literalBytes;
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.includes(DELTA_MISMATCH)) throw err;
+        this.transfers.deltaRefused++;
+      }
+    }
+    if (!r) {
+      r = await this.client.call<{ device: string }>('ortCreate', {
+        key,
+        model: this.client.offerBytes(model),
+        graphOptimizationLevel: level,
+      });
+      this.transfers.whole++;
+      this.transfers.bytes += model.byteLength;
+    }
+    this.sent = { epoch: this.client.epoch, bytes: model };
     this.sessionDevice = r.device;
   }
 

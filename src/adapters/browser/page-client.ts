@@ -100,7 +100,7 @@ export class PageClient {
     return { blob: this.page().offer(parts), items };
   }
 
-  offerBytes(bytes: Uint8Array): string {
+  offerBytes(bytes: Uint8Array | readonly Uint8Array[]): string {
     return this.page().offer(bytes);
   }
 

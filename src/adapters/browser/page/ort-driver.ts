@@ -3,6 +3,7 @@
  * (wasm or webgpu execution provider), creates sessions from the host's ONNX export and runs them.
  * Called through ./entry.ts.
  */
+import { rebuildBlob, type BlobDelta } from './delta';
 import type { WireIndex, WireTensor } from './wire';
 import { adapterInfo, fetchBlob, g, receive, send, watchDevice, type GpuDeviceLike } from './page-env';
 
@@ -23,6 +24,8 @@ let ortState:
       device?: GpuDeviceLike;
       adapter?: Record<string, unknown>;
       watched: Set<GpuDeviceLike>;
+      /** The bytes of the last model a session was created from: what the next one may come as a delta against. */
+      lastModel?: Uint8Array;
     }
   | undefined;
 
@@ -73,9 +76,15 @@ export async function ortCreate(p: {
   key: string;
   model: string;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** The blob is a delta against lastModel (./delta.ts), checked by sha256 before use. */
+  delta?: BlobDelta;
 }): Promise<unknown> {
   const s = ortRequire();
-  const bytes = await fetchBlob(p.model);
+  const fetched = await fetchBlob(p.model);
+  const last = s.lastModel;
+  s.lastModel = undefined;
+  const bytes = p.delta ? await rebuildBlob(last, fetched, p.delta) : fetched;
+  s.lastModel = bytes;
   await s.sessions.get(p.key)?.release();
   s.sessions.delete(p.key);
   const session = await s.ort.InferenceSession.create(bytes, {
