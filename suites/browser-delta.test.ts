@@ -52,6 +52,16 @@ describe('model deltas', () => {
     expect(encodeDelta(plain, perturbed)).toBeNull();
   });
 
+  test('rebuilt into a reused buffer (larger, holding old bytes): the same bytes; an input as output is refused', async () => {
+    const d = encodeDelta(plain, capture)!;
+    const spare = new Uint8Array(capture.length + 1000).fill(7);
+    const out = await rebuildBlob(plain, concat(d.parts), d, spare);
+    expect(out.buffer).toBe(spare.buffer);
+    expect(Buffer.from(out).equals(Buffer.from(capture))).toBe(true);
+    expect(() => applyDelta(plain, concat(d.parts), d, plain)).toThrow(/must not be one of the inputs/);
+    expect(() => applyDelta(plain, concat(d.parts), d, new Uint8Array(10))).toThrow(/10 bytes/);
+  });
+
   test('identical bytes are one copy', async () => {
     const d = encodeDelta(plain, plain)!;
     expect(d.ops).toEqual([[0, 0, plain.length]]);

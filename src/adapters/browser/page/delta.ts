@@ -22,8 +22,13 @@ export interface BlobDelta {
 /** The message of a delta whose result does not hash as announced (the host resends the blob whole). */
 export const DELTA_MISMATCH = 'model delta does not rebuild the model';
 
-export function applyDelta(prev: Uint8Array, data: Uint8Array, d: BlobDelta): Uint8Array {
-  const out = new Uint8Array(d.size);
+/** The blob `d` rebuilds, written into `into` (a fresh buffer when absent); the result is a view of `into`. */
+export function applyDelta(prev: Uint8Array, data: Uint8Array, d: BlobDelta, into?: Uint8Array): Uint8Array {
+  if (into && (into.buffer === prev.buffer || into.buffer === data.buffer))
+    throw new Error('applyDelta: the output buffer must not be one of the inputs');
+  if (into && into.byteLength < d.size)
+    throw new Error(`applyDelta: the output buffer holds ${into.byteLength} bytes, ${d.size} needed`);
+  const out = into ? into.subarray(0, d.size) : new Uint8Array(d.size);
   let at = 0;
   for (const [kind, offset, length] of d.ops) {
     const src = kind === 0 ? prev : data;
@@ -45,11 +50,21 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(h, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+/** Resolves when `bytes` hash to `sha256`; else rejects with an error naming DELTA_MISMATCH. */
+export async function verifyBlob(bytes: Uint8Array, sha256: string): Promise<void> {
+  const got = await sha256Hex(bytes);
+  if (got !== sha256) throw new Error(`${DELTA_MISMATCH}: sha256 ${got}, expected ${sha256}`);
+}
+
 /** applyDelta, then the sha256 check: the rebuilt bytes, or an error naming DELTA_MISMATCH. */
-export async function rebuildBlob(prev: Uint8Array | undefined, data: Uint8Array, d: BlobDelta): Promise<Uint8Array> {
+export async function rebuildBlob(
+  prev: Uint8Array | undefined,
+  data: Uint8Array,
+  d: BlobDelta,
+  into?: Uint8Array,
+): Promise<Uint8Array> {
   if (!prev) throw new Error(`${DELTA_MISMATCH}: the page holds no previous model`);
-  const out = applyDelta(prev, data, d);
-  const got = await sha256Hex(out);
-  if (got !== d.sha256) throw new Error(`${DELTA_MISMATCH}: sha256 ${got}, expected ${d.sha256}`);
+  const out = applyDelta(prev, data, d, into);
+  await verifyBlob(out, d.sha256);
   return out;
 }

@@ -3,7 +3,7 @@
  * (wasm or webgpu execution provider), creates sessions from the host's ONNX export and runs them.
  * Called through ./entry.ts.
  */
-import { rebuildBlob, type BlobDelta } from './delta';
+import { applyDelta, DELTA_MISMATCH, verifyBlob, type BlobDelta } from './delta';
 import type { WireIndex, WireTensor } from './wire';
 import { adapterInfo, fetchBlob, g, receive, send, watchDevice, type GpuDeviceLike } from './page-env';
 
@@ -26,6 +26,11 @@ let ortState:
       watched: Set<GpuDeviceLike>;
       /** The bytes of the last model a session was created from: what the next one may come as a delta against. */
       lastModel?: Uint8Array;
+      /**
+       * A buffer no one else holds, where the next delta is rebuilt: writing into memory the page has touched
+       * before is much cheaper than into a fresh allocation (page faults; measured).
+       */
+      spare?: Uint8Array;
     }
   | undefined;
 
@@ -83,15 +88,39 @@ export async function ortCreate(p: {
   const fetched = await fetchBlob(p.model);
   const last = s.lastModel;
   s.lastModel = undefined;
-  const bytes = p.delta ? await rebuildBlob(last, fetched, p.delta) : fetched;
-  s.lastModel = bytes;
+  let bytes = fetched;
+  let check: Promise<void> | undefined;
+  if (p.delta) {
+    if (!last) throw new Error(`${DELTA_MISMATCH}: the page holds no previous model`);
+    const size = p.delta.size;
+    const into = s.spare && s.spare.byteLength >= size ? s.spare : new Uint8Array(size + (size >>> 6));
+    s.spare = undefined;
+    bytes = applyDelta(last, fetched, p.delta, into);
+    check = verifyBlob(bytes, p.delta.sha256);
+  }
+  if (last) {
+    const old = new Uint8Array(last.buffer);
+    if (!s.spare || old.byteLength > s.spare.byteLength) s.spare = old;
+  }
   await s.sessions.get(p.key)?.release();
   s.sessions.delete(p.key);
-  const session = await s.ort.InferenceSession.create(bytes, {
-    executionProviders: [s.init.ep],
-    graphOptimizationLevel: p.graphOptimizationLevel,
-    executionMode: 'sequential',
-  });
+  // The check (WebCrypto, off the main thread) runs while ONNX Runtime parses the model; the session is
+  // kept, and the bytes become lastModel, only when the check passed.
+  const [created, checked] = await Promise.allSettled([
+    s.ort.InferenceSession.create(bytes, {
+      executionProviders: [s.init.ep],
+      graphOptimizationLevel: p.graphOptimizationLevel,
+      executionMode: 'sequential',
+    }),
+    check,
+  ]);
+  if (checked.status === 'rejected') {
+    if (created.status === 'fulfilled') await created.value.release().catch(() => undefined);
+    throw checked.reason;
+  }
+  if (created.status === 'rejected') throw created.reason;
+  const session = created.value;
+  s.lastModel = bytes;
   s.sessions.set(p.key, session);
   let device = 'n/a';
   if (s.init.ep === 'webgpu') {
