@@ -127,16 +127,16 @@ export class PageOrtWebDriver implements OrtWebDriver {
    * (the sessions of one model share their initializers: ./page/delta.ts); the page checks the
    * rebuilt model's sha256 and refuses a mismatch, and then it is sent whole.
    */
-  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
+  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<number> {
     await this.ready();
     const epoch = this.client.epoch;
     this.sent = this.sent?.epoch === epoch ? this.sent : undefined;
     const delta = this.sent ? encodeDelta(this.sent.bytes, model) : null;
     this.sent = undefined; // the page forgets its last model when a create starts
-    let r: { device: string } | undefined;
+    let r: { device: string; createMs: number } | undefined;
     if (delta) {
       try {
-        r = await this.client.call<{ device: string }>('ortCreate', {
+        r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
           key,
           model: this.client.offerBytes(delta.parts),
           graphOptimizationLevel: level,
@@ -150,7 +150,7 @@ export class PageOrtWebDriver implements OrtWebDriver {
       }
     }
     if (!r) {
-      r = await this.client.call<{ device: string }>('ortCreate', {
+      r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
         key,
         model: this.client.offerBytes(model),
         graphOptimizationLevel: level,
@@ -160,6 +160,7 @@ export class PageOrtWebDriver implements OrtWebDriver {
     }
     this.sent = { epoch: this.client.epoch, bytes: model };
     this.sessionDevice = r.device;
+    return r.createMs;
   }
 
   async run(

@@ -89,14 +89,14 @@ export async function ortCreate(p: {
   const last = s.lastModel;
   s.lastModel = undefined;
   let bytes = fetched;
-  let check: Promise<void> | undefined;
   if (p.delta) {
     if (!last) throw new Error(`${DELTA_MISMATCH}: the page holds no previous model`);
     const size = p.delta.size;
     const into = s.spare && s.spare.byteLength >= size ? s.spare : new Uint8Array(size + (size >>> 6));
     s.spare = undefined;
     bytes = applyDelta(last, fetched, p.delta, into);
-    check = verifyBlob(bytes, p.delta.sha256);
+    // checked before ONNX Runtime sees the bytes (and apart from createMs, ONNX Runtime's own time)
+    await verifyBlob(bytes, p.delta.sha256);
   }
   if (last) {
     const old = new Uint8Array(last.buffer);
@@ -104,22 +104,13 @@ export async function ortCreate(p: {
   }
   await s.sessions.get(p.key)?.release();
   s.sessions.delete(p.key);
-  // The check (WebCrypto, off the main thread) runs while ONNX Runtime parses the model; the session is
-  // kept, and the bytes become lastModel, only when the check passed.
-  const [created, checked] = await Promise.allSettled([
-    s.ort.InferenceSession.create(bytes, {
-      executionProviders: [s.init.ep],
-      graphOptimizationLevel: p.graphOptimizationLevel,
-      executionMode: 'sequential',
-    }),
-    check,
-  ]);
-  if (checked.status === 'rejected') {
-    if (created.status === 'fulfilled') await created.value.release().catch(() => undefined);
-    throw checked.reason;
-  }
-  if (created.status === 'rejected') throw created.reason;
-  const session = created.value;
+  const t = performance.now();
+  const session = await s.ort.InferenceSession.create(bytes, {
+    executionProviders: [s.init.ep],
+    graphOptimizationLevel: p.graphOptimizationLevel,
+    executionMode: 'sequential',
+  });
+  const createMs = performance.now() - t;
   s.lastModel = bytes;
   s.sessions.set(p.key, session);
   let device = 'n/a';
@@ -136,7 +127,7 @@ export async function ortCreate(p: {
       }
     } else device = `unknown (env.webgpu.device is ${typeof dev})`;
   }
-  return { inputNames: session.inputNames, outputNames: session.outputNames, device };
+  return { inputNames: session.inputNames, outputNames: session.outputNames, device, createMs };
 }
 
 export async function ortRun(p: {
