@@ -23,6 +23,10 @@ import {
   ortWebBrowserAdapter,
 } from '../src/adapters/browser';
 import { packTensors, unpackTensors, type WireIndex } from '../src/adapters/browser/page/wire';
+import { PageOrtWebDriver } from '../src/adapters/browser/ort-page-driver';
+import { encodeDelta } from '../src/adapters/browser/delta';
+import { DELTA_MISMATCH } from '../src/adapters/browser/page/delta';
+import { exportOnnx } from '../src/onnx/export';
 
 const chromium = findChromium();
 // The inference-only browser adapters (litertjs-wasm-browser, litertjs-webgpu) are run by suites/litert.test.ts,
@@ -85,6 +89,54 @@ if (!('path' in chromium)) {
       expect(Array.from(new Uint32Array(back[0].data.buffer))).toEqual(Array.from(bits));
       expect(Buffer.from(back[1].data.buffer).equals(Buffer.from(big.buffer))).toBe(true);
       await p.close();
+    }, 120_000);
+
+    test("an ONNX model sent as a delta against the page's last one: rebuilt exactly, a mismatch refused", async () => {
+      // weights large next to the graph (a 3x3x64x64 kernel), as in ResNet-50
+      const spec = buildModel({
+        model: 'identity_block',
+        f: 3,
+        filters: [64, 64, 8],
+        inputShape: [4, 4, 8],
+        initializer: 'random_uniform',
+      } as never);
+      const weights = initModelWeights(spec);
+      const plain = exportOnnx(spec, weights, { training: false });
+      const capture = exportOnnx(spec, weights, { training: false, capture: [spec.layers[2].name] });
+      const driver = new PageOrtWebDriver({ id: 'delta', ep: 'wasm', numThreads: 1, host });
+      const whole = new PageOrtWebDriver({ id: 'delta-whole', ep: 'wasm', numThreads: 1, host });
+      try {
+        await driver.create('plain', plain.bytes, 'all');
+        await driver.create('capture', capture.bytes, 'all');
+        expect(driver.transfers).toMatchObject({ whole: 1, delta: 1, deltaRefused: 0 });
+        expect(driver.transfers.bytes).toBeLessThan(plain.bytes.length + capture.bytes.length / 2);
+        // the session from the rebuilt bytes computes what one from the model sent whole does, bit for bit
+        await whole.create('capture', capture.bytes, 'all');
+        expect(whole.transfers).toMatchObject({ whole: 1, delta: 0 });
+        const x = { shape: [1, 4, 4, 8], data: Float32Array.from({ length: 128 }, (_, i) => Math.sin(i)) };
+        const fetches = [capture.outputName, ...Object.values(capture.captureOutputs)];
+        const a = await whole.run('capture', capture.inputName, x, fetches);
+        const b = await driver.run('capture', capture.inputName, x, fetches);
+        for (const k of fetches) {
+          const bits = (t: Map<string, { data: Float32Array | Float64Array }>) =>
+            Buffer.from((t.get(k)!.data as Float32Array).buffer);
+          expect(bits(b).equals(bits(a))).toBe(true);
+        }
+        // planted: a delta whose result does not hash as announced is refused, not used
+        const client = driver['client'];
+        const d = encodeDelta(plain.bytes, capture.bytes)!;
+        await expect(
+          client.call('ortCreate', {
+            key: 'bad',
+            model: client.offerBytes(d.parts),
+            graphOptimizationLevel: 'all',
+            delta: { ops: d.ops, size: d.size, sha256: '0'.repeat(64) },
+          }),
+        ).rejects.toThrow(DELTA_MISMATCH);
+      } finally {
+        await driver.dispose();
+        await whole.dispose();
+      }
     }, 120_000);
 
     test('a call that never answers is a timeout; the next call gets a fresh page', async () => {

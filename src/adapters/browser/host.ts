@@ -176,19 +176,20 @@ export class BrowserHost {
     await this.server.start();
     this.server.put('index.html', INDEX_HTML, 'text/html; charset=utf-8');
     this.server.put('favicon.ico', '', 'image/x-icon');
-    this.server.put('page.js', await pageBundle(), 'text/javascript; charset=utf-8');
     this.server.mount('tfjs-wasm', packageDist('@tensorflow/tfjs-backend-wasm', 'dist'));
     this.server.mount('ort', packageDist('onnxruntime-web', 'dist'));
-    // LiteRT.js is an optional package: without it /litert.js is a 404 and only the litertjs-* pages fail (they
-    // are unavailable before that anyway: their registry entries name the package).
-    const litert = await litertBundle().catch(() => undefined);
-    if (litert) {
-      this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
-      this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
-    }
+    // The bundles are made (or checked in their disk cache) while Chromium starts; no page loads before both are
+    // in place (getBrowser() resolves after this function).
+    const bundles = Promise.all([
+      pageBundle(),
+      // LiteRT.js is an optional package: without it /litert.js is a 404 and only the litertjs-* pages fail (they
+      // are unavailable before that anyway: their registry entries name the package).
+      litertBundle().catch(() => undefined),
+    ]);
+    bundles.catch(() => undefined); // awaited below; a launch failure must not leave it unhandled
     const pp = loadPuppeteer();
     this.flags = chromiumFlags(this.mode, this.extraFlags);
-    const browser = await pp.launch({
+    const launching = pp.launch({
       executablePath: found.path,
       headless: true,
       pipe: true,
@@ -198,6 +199,20 @@ export class BrowserHost {
       handleSIGTERM: true,
       handleSIGHUP: true,
     });
+    launching.catch(() => undefined); // awaited below, after the bundles
+    let page: string, litert: string | undefined;
+    try {
+      [page, litert] = await bundles;
+    } catch (err) {
+      await launching.then((b) => b.close()).catch(() => undefined);
+      throw err;
+    }
+    this.server.put('page.js', page, 'text/javascript; charset=utf-8');
+    if (litert) {
+      this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
+      this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
+    }
+    const browser = await launching;
     this.launches++;
     this.executable = found.path;
     this.version = await browser.version();
@@ -376,8 +391,8 @@ export class HostPage {
     return this.opening;
   }
 
-  /** Puts bytes where the page can fetch them once (/blob/<id>). */
-  offer(bytes: Uint8Array): string {
+  /** Puts bytes (or their parts, sent one after another) where the page can fetch them once (/blob/<id>). */
+  offer(bytes: Uint8Array | readonly Uint8Array[]): string {
     return this.host.server.offer(bytes);
   }
 

@@ -3,7 +3,9 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import type { OrtWebDriver, OrtWebLevel } from '../onnxruntime-web/adapter';
 import type { BrowserHost } from './host';
-import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
+import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
+import { encodeDelta } from './delta';
+import { DELTA_MISMATCH } from './page/delta';
 import type { WireIndex } from './page/wire';
 
 export interface OrtPageOptions {
@@ -27,6 +29,10 @@ export class PageOrtWebDriver implements OrtWebDriver {
   private init: OrtInitResult | undefined;
   /** Which GPUDevice the last session runs on (webgpu). */
   private sessionDevice: string | undefined;
+  /** The model bytes the page holds (its last ortCreate) and the page's epoch then. */
+  private sent: { epoch: number; bytes: Uint8Array } | undefined;
+  /** Models sent as a delta / whole, and the bytes that travelled (for the tests). */
+  readonly transfers = { delta: 0, whole: 0, bytes: 0, deltaRefused: 0 };
 
   constructor(private readonly opts: OrtPageOptions) {
     this.client = new PageClient(opts.id, opts.host);
@@ -41,18 +47,21 @@ export class PageOrtWebDriver implements OrtWebDriver {
   }
 
   private async ready(timeoutMs?: number): Promise<OrtInitResult> {
-    const info = await this.client.info();
+    // the wasm execution provider touches no GPU API, so its page is not asked for its WebGL/WebGPU (PageClient.info)
+    const env = this.opts.ep === 'webgpu' ? await this.client.info() : await this.client.env();
     if (this.initEpoch !== this.client.epoch || !this.init) {
-      if (!info.crossOriginIsolated)
+      if (!env.crossOriginIsolated)
         throw new Error(
           `${this.opts.id}: the page is not crossOriginIsolated (ONNX Runtime Web would silently run 1 thread)`,
         );
-      if (this.opts.ep === 'webgpu' && !info.webgpu.available)
-        throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
-      const fallback =
-        this.opts.ep === 'webgpu' ? softwareFallbackProblem(this.client.browserHost, info, 'webgpu') : null;
-      if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
-      const numThreads = this.opts.numThreads ?? info.hardwareConcurrency;
+      if (this.opts.ep === 'webgpu') {
+        const info = env as PageInfo;
+        if (!info.webgpu.available)
+          throw new Error(`${this.opts.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+        const fallback = softwareFallbackProblem(this.client.browserHost, info, 'webgpu');
+        if (fallback) throw new Error(`${this.opts.id}: ${fallback}`);
+      }
+      const numThreads = this.opts.numThreads ?? env.hardwareConcurrency;
       this.init = await this.client.call<OrtInitResult>(
         'ortInit',
         { bundle: this.bundle, ep: this.opts.ep, numThreads },
@@ -73,7 +82,6 @@ export class PageOrtWebDriver implements OrtWebDriver {
 
   async describe() {
     const init = await this.ready();
-    const info = await this.client.info();
     const host = this.client.browserHost;
     const settings: Record<string, string | number | boolean> = {
       executionProvider: this.opts.ep,
@@ -93,7 +101,10 @@ export class PageOrtWebDriver implements OrtWebDriver {
     return {
       runtime: `onnxruntime-web in headless Chromium (${this.opts.ep} execution provider)`,
       version: init.version.web ?? 'unknown',
-      device: this.opts.ep === 'webgpu' ? `webgpu: ${describeWebgpu(info.webgpu)}` : 'cpu (wasm in Chromium)',
+      device:
+        this.opts.ep === 'webgpu'
+          ? `webgpu: ${describeWebgpu((await this.client.info()).webgpu)}`
+          : 'cpu (wasm in Chromium)',
       precision:
         this.opts.ep === 'webgpu'
           ? 'float32 (WGSL kernels of the WebGPU execution provider)'
@@ -111,14 +122,43 @@ export class PageOrtWebDriver implements OrtWebDriver {
     };
   }
 
+  /**
+   * The model travels as a delta against the one the page got last when that saves most of the bytes
+   * (the sessions of one model share their initializers: ./page/delta.ts); the page checks the
+   * rebuilt model's sha256 and refuses a mismatch, and then it is sent whole.
+   */
   async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<number> {
     await this.ready();
-    const id = this.client.offerBytes(model);
-    const r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
-      key,
-      model: id,
-      graphOptimizationLevel: level,
-    });
+    const epoch = this.client.epoch;
+    this.sent = this.sent?.epoch === epoch ? this.sent : undefined;
+    const delta = this.sent ? encodeDelta(this.sent.bytes, model) : null;
+    this.sent = undefined; // the page forgets its last model when a create starts
+    let r: { device: string; createMs: number } | undefined;
+    if (delta) {
+      try {
+        r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
+          key,
+          model: this.client.offerBytes(delta.parts),
+          graphOptimizationLevel: level,
+          delta: { ops: delta.ops, size: delta.size, sha256: delta.sha256 },
+        });
+        this.transfers.delta++;
+        this.transfers.bytes += delta.literalBytes;
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.includes(DELTA_MISMATCH)) throw err;
+        this.transfers.deltaRefused++;
+      }
+    }
+    if (!r) {
+      r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
+        key,
+        model: this.client.offerBytes(model),
+        graphOptimizationLevel: level,
+      });
+      this.transfers.whole++;
+      this.transfers.bytes += model.byteLength;
+    }
+    this.sent = { epoch: this.client.epoch, bytes: model };
     this.sessionDevice = r.device;
     return r.createMs;
   }

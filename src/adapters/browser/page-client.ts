@@ -7,13 +7,18 @@ import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import { CHROMIUM_FIX, findChromium } from './chromium';
 import { BrowserHost, type CallOptions, type HostPage } from './host';
-import { packTensors, unpackTensors, type WireIndex, type WireTensor } from './page/wire';
+import { layoutTensors, unpackTensors, type WireIndex, type WireTensor } from './page/wire';
 
-export interface PageInfo {
+/** The page itself (page method 'env'; no GPU API touched). */
+export interface PageEnv {
   crossOriginIsolated: boolean;
   sharedArrayBuffer: boolean;
   userAgent: string;
   hardwareConcurrency: number;
+}
+
+/** PageEnv plus the page's WebGL renderer and WebGPU adapter (page method 'info'). */
+export interface PageInfo extends PageEnv {
   webgl: { available: boolean; renderer?: string; vendor?: string; version?: string; EXT_color_buffer_float?: boolean };
   webgpu: {
     available: boolean;
@@ -35,6 +40,7 @@ export class PageClient {
   private handle: HostPage | undefined;
   private acquired = false;
   private infoCache: { epoch: number; info: PageInfo } | undefined;
+  private envCache: { epoch: number; env: PageEnv } | undefined;
 
   constructor(
     readonly label: string,
@@ -65,6 +71,17 @@ export class PageClient {
     return this.page().call<T>(method, params, opts);
   }
 
+  /** The page's environment without its GPU APIs (the wasm adapters need no more). */
+  async env(): Promise<PageEnv> {
+    const p = this.page();
+    await p.ensure();
+    if (this.infoCache?.epoch === p.epoch) return this.infoCache.info;
+    if (this.envCache?.epoch !== p.epoch)
+      this.envCache = { epoch: p.epoch, env: await p.call<PageEnv>('env', {}, { timeoutMs: PROBE_TIMEOUT_MS }) };
+    return this.envCache.env;
+  }
+
+  /** env() plus the WebGL renderer and the WebGPU adapter (seconds on SwiftShader the first time in a browser). */
   async info(): Promise<PageInfo> {
     const p = this.page();
     await p.ensure();
@@ -73,13 +90,17 @@ export class PageClient {
     return this.infoCache.info;
   }
 
-  /** Offers tensors to the page; returns the index the page passes to receive(). */
+  /**
+   * Offers tensors to the page; returns the index the page passes to receive(). The server sends the
+   * tensors' own bytes (no concatenated copy): the caller's tensors must not change until the page
+   * has fetched them, which it does within the call the index is passed to.
+   */
   offer(tensors: WireTensor[]): WireIndex {
-    const { bytes, items } = packTensors(tensors);
-    return { blob: this.page().offer(bytes), items };
+    const { parts, items } = layoutTensors(tensors);
+    return { blob: this.page().offer(parts), items };
   }
 
-  offerBytes(bytes: Uint8Array): string {
+  offerBytes(bytes: Uint8Array | readonly Uint8Array[]): string {
     return this.page().offer(bytes);
   }
 
@@ -98,6 +119,7 @@ export class PageClient {
     const h = this.handle;
     this.handle = undefined;
     this.infoCache = undefined;
+    this.envCache = undefined;
     if (h) await h.close();
     if (this.acquired) {
       this.acquired = false;

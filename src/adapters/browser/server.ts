@@ -66,7 +66,8 @@ export class PageServer {
   private server: http.Server | undefined;
   private readonly mounts = new Map<string, string>();
   private readonly memory = new Map<string, { type: string; body: Buffer | string }>();
-  private readonly outgoing = new Map<string, Uint8Array>();
+  /** Blobs for the page, as the parts they are sent in (one after another, not concatenated). */
+  private readonly outgoing = new Map<string, readonly Uint8Array[]>();
   private readonly incoming = new Map<string, Buffer>();
   origin = '';
   private hostHeader = '';
@@ -86,10 +87,14 @@ export class PageServer {
     this.memory.set(name, { type, body });
   }
 
-  /** Makes `bytes` fetchable once by the page; returns the blob id. */
-  offer(bytes: Uint8Array): string {
+  /**
+   * Makes `bytes` fetchable once by the page; returns the blob id. A list of parts is served as their
+   * concatenation, written one after another from the caller's memory (no copy is made: the parts
+   * must not change until the page has read them).
+   */
+  offer(bytes: Uint8Array | readonly Uint8Array[]): string {
     const id = randomBytes(12).toString('hex');
-    this.outgoing.set(id, bytes);
+    this.outgoing.set(id, bytes instanceof Uint8Array ? [bytes] : [...bytes]);
     return id;
   }
 
@@ -145,6 +150,19 @@ export class PageServer {
     res.end(body);
   }
 
+  private sendParts(res: http.ServerResponse, parts: readonly Uint8Array[]): void {
+    let n = 0;
+    for (const p of parts) n += p.byteLength;
+    res.writeHead(200, {
+      ...ISOLATION_HEADERS,
+      'Content-Type': 'application/octet-stream',
+      'Cache-Control': 'no-store',
+      'Content-Length': n,
+    });
+    for (const p of parts) if (p.byteLength) res.write(p);
+    res.end();
+  }
+
   private tokenOk(req: http.IncomingMessage): boolean {
     const t = req.headers[BLOB_TOKEN_HEADER];
     if (typeof t !== 'string' || t.length !== this.token.length) return false;
@@ -176,10 +194,10 @@ export class PageServer {
       if (!/^[0-9a-z]{1,64}$/.test(id)) return this.send(res, 400, 'text/plain', `bad blob id '${id}'`);
       if (!this.tokenOk(req)) return this.send(res, 403, 'text/plain', `blob requests need this run's token`);
       if (req.method === 'GET') {
-        const b = this.outgoing.get(id);
-        if (!b) return this.send(res, 404, 'text/plain', `no blob '${id}'`);
+        const parts = this.outgoing.get(id);
+        if (!parts) return this.send(res, 404, 'text/plain', `no blob '${id}'`);
         this.outgoing.delete(id);
-        return this.send(res, 200, 'application/octet-stream', b);
+        return this.sendParts(res, parts);
       }
       if (req.method === 'POST') return this.upload(id, req, res);
       return this.send(res, 405, 'text/plain', 'GET or POST');

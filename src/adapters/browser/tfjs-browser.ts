@@ -13,7 +13,7 @@ import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
 import type { BrowserHost } from './host';
-import { describeWebgpu, PageClient, probePage, softwareFallbackProblem } from './page-client';
+import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
 import type { WireIndex, WireTensor } from './page/wire';
 
 export interface TfjsBrowserVariant {
@@ -93,15 +93,20 @@ export class TfjsBrowserAdapter implements Adapter {
 
   /** The page with tfjs on this backend (initialized again after the page was replaced). */
   private async ready(timeoutMs?: number): Promise<InitResult> {
-    const info = await this.client.info();
+    const v = this.variant;
+    // the wasm backend touches no GPU API, so its page is not asked for its WebGL/WebGPU (PageClient.info)
+    const env = v.backend === 'wasm' ? await this.client.env() : await this.client.info();
     if (this.initEpoch !== this.client.epoch || !this.init) {
-      const v = this.variant;
-      if (v.backend === 'webgpu' && !info.webgpu.available)
-        throw new Error(`${this.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
-      if (v.backend === 'webgl' && !info.webgl.available) throw new Error(`${this.id}: no WebGL2 context in Chromium`);
-      const fallback = v.backend === 'wasm' ? null : softwareFallbackProblem(this.client.browserHost, info, v.backend);
-      if (fallback) throw new Error(`${this.id}: ${fallback}`);
-      if (v.backend === 'wasm' && !info.crossOriginIsolated)
+      if (v.backend !== 'wasm') {
+        const info = env as PageInfo;
+        if (v.backend === 'webgpu' && !info.webgpu.available)
+          throw new Error(`${this.id}: no WebGPU adapter in Chromium: ${info.webgpu.reason}`);
+        if (v.backend === 'webgl' && !info.webgl.available)
+          throw new Error(`${this.id}: no WebGL2 context in Chromium`);
+        const fallback = softwareFallbackProblem(this.client.browserHost, info, v.backend);
+        if (fallback) throw new Error(`${this.id}: ${fallback}`);
+      }
+      if (v.backend === 'wasm' && !env.crossOriginIsolated)
         throw new Error(`${this.id}: the page is not crossOriginIsolated, so wasm threads are off`);
       const init = await this.client.call<InitResult>(
         'tfjsInit',
@@ -139,18 +144,19 @@ export class TfjsBrowserAdapter implements Adapter {
 
   async describe(): Promise<AdapterDescription> {
     const init = await this.ready();
-    const info = await this.client.info();
-    const host = this.client.browserHost;
     const v = this.variant;
+    const env = v.backend === 'wasm' ? await this.client.env() : await this.client.info();
+    const host = this.client.browserHost;
     const settings: Record<string, string | number | boolean> = {
       ...init.settings,
       ...init.flags,
       'tfjs-layers': init.layers,
-      crossOriginIsolated: info.crossOriginIsolated,
+      crossOriginIsolated: env.crossOriginIsolated,
       chromium: host.version ?? 'unknown',
       gpuMode: host.mode,
     };
     let device = 'cpu (wasm in Chromium)';
+    const info = env as PageInfo;
     if (v.backend === 'webgl') {
       settings.webglRenderer = info.webgl.renderer ?? 'unknown';
       settings.webglVersion = info.webgl.version ?? 'unknown';

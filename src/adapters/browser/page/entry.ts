@@ -11,7 +11,7 @@
  */
 import { litertCompile, litertInit, litertRelease, litertRun } from './litert-driver';
 import { ortCreate, ortInit, ortRelease, ortRun } from './ort-driver';
-import { fault, g, info, receive, send } from './page-env';
+import { env, fault, g, info, receive, send } from './page-env';
 import { tfjsBuild, tfjsDisposeModel, tfjsInit, tfjsRun } from './tfjs-driver';
 import type { WireIndex, WireItem } from './wire';
 
@@ -24,6 +24,7 @@ async function echo(p: { tensors: WireIndex }): Promise<unknown> {
 }
 
 const METHODS: Record<string, (p: never) => Promise<unknown>> = {
+  env,
   info,
   tfjsInit,
   tfjsBuild,

@@ -3,7 +3,7 @@
  * reported to the host outside of a call, tensors as blobs on the host's server (./wire), and the
  * page's environment (WebGL renderer, WebGPU adapter).
  */
-import { packTensors, unpackTensors, type WireIndex, type WireTensor } from './wire';
+import { packTensors, viewTensors, type WireIndex, type WireTensor } from './wire';
 
 /** The few browser APIs the page code uses (the project's tsconfig has no DOM library). */
 export interface GpuAdapterLike {
@@ -78,9 +78,10 @@ export async function fetchBlob(id: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
+/** Tensors the host offered: views of the one blob (wire.viewTensors), read-only for the page code. */
 export async function receive(index: WireIndex): Promise<Map<string, WireTensor>> {
   const bytes = await fetchBlob(index.blob);
-  return new Map(unpackTensors(bytes, index.items).map((t) => [t.key, t]));
+  return new Map(viewTensors(bytes, index.items).map((t) => [t.key, t]));
 }
 
 export async function send(tensors: WireTensor[]): Promise<WireIndex> {
@@ -142,13 +143,20 @@ async function webgpuInfo(): Promise<Record<string, unknown>> {
   return { available: true, ...adapterInfo(a) };
 }
 
-export async function info(): Promise<Record<string, unknown>> {
+/** The page itself, without touching a GPU API (what the wasm adapters need). */
+export async function env(): Promise<Record<string, unknown>> {
   return {
     crossOriginIsolated: g.crossOriginIsolated,
     sharedArrayBuffer: typeof g.SharedArrayBuffer === 'function',
     userAgent: g.navigator.userAgent,
     hardwareConcurrency: g.navigator.hardwareConcurrency,
-    webgl: webglInfo(),
-    webgpu: await webgpuInfo(),
   };
+}
+
+/**
+ * env() plus the WebGL renderer and the WebGPU adapter: creating a WebGL2 context and requesting an
+ * adapter start Chromium's GPU stack (SwiftShader here), so only the GPU adapters ask for this.
+ */
+export async function info(): Promise<Record<string, unknown>> {
+  return { ...(await env()), webgl: webglInfo(), webgpu: await webgpuInfo() };
 }
