@@ -9,7 +9,9 @@
  *   - the model spec (JSON of the whole ModelSpec: layers, shapes, initializers with their seeds), and
  *   - a digest of the initializer source code (every file of src/init),
  * so editing the initializers, or asking for another model, never reads a stale entry. Each file
- * carries a checksum of its data and is checked on every read; anything that does not match (a
+ * carries a checksum of its data and is checked on every read (by the first reader of the file in a
+ * run; the other workers of the run compare the file's stamp with that reader's record,
+ * src/util/verified-files.ts); anything that does not match (a
  * truncated, corrupted or foreign file) is ignored and recomputed. Files are written to a
  * temporary name and renamed into place, so concurrent workers never read half a file.
  *
@@ -22,6 +24,7 @@ import * as path from 'path';
 import { initModelWeights } from './model-weights';
 import { cacheDirFromEnv } from '../util/cache-dir';
 import { writeFileAtomic } from '../util/fs';
+import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
 export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
@@ -162,12 +165,9 @@ function fileStamp(file: string): string | null {
 }
 
 function readEntry(file: string, source: string, key: string): { weights: ModelWeights; checksum: string } | null {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return null;
-  }
+  const read = readStamped(file);
+  if (!read) return null;
+  const buf = read.bytes;
   try {
     if (buf.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return null;
     const headerLen = buf.readUInt32LE(MAGIC.length);
@@ -176,7 +176,11 @@ function readEntry(file: string, source: string, key: string): { weights: ModelW
     if (!header || buf.length !== headerStart + headerLen + dataBytes(header)) return null;
     const dataStart = headerStart + headerLen;
     const data = buf.subarray(dataStart);
-    if (dataDigest([data]) !== header.checksum) return null;
+    // Recomputed unless a worker of this run checked the file in this very state (src/util/verified-files.ts).
+    if (!verifiedInRun(file, read, header.checksum)) {
+      if (dataDigest([data]) !== header.checksum) return null;
+      recordVerified(file, read, header.checksum);
+    }
     const weights: ModelWeights = new Map(header.layers.map((l) => [l, []]));
     // Each tensor is its own Float32Array over a disjoint part of the file's buffer (no copy; the
     // data starts 8-byte aligned, every tensor a whole number of floats).

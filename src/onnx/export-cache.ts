@@ -12,8 +12,9 @@
  *   - the spec (JSON), the export options (BatchNormalization mode, capture list in order),
  *   - the weights: every tensor's layer, name, shape, trainable flag and float32 bytes,
  * so other weights (the perturbed set, a stateful stream) are another entry. Each file records the
- * sha256 of its bytes, checked on every read; a file that does not match (truncated, corrupted,
- * foreign) is ignored and the model exported again. Files are written under a temporary name and
+ * sha256 of its bytes, checked on every read (by the first reader of the file in a run; the other
+ * workers of the run compare the file's stamp with that reader's record, src/util/verified-files.ts);
+ * a file that does not match (truncated, corrupted, foreign) is ignored and the model exported again. Files are written under a temporary name and
  * renamed into place, so concurrent workers never read half a file.
  *
  * Only large models are cached (a small block exports faster than a file is read).
@@ -27,6 +28,7 @@ import type { ModelSpec, ModelWeights } from '../model/types';
 import { cacheDirFromEnv } from '../util/cache-dir';
 import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
+import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
 import { buildOnnxModel, type OnnxExportOptions, type OnnxModel } from './export';
 import { encodeModel } from './proto';
 
@@ -128,12 +130,9 @@ function entryKey(source: string, spec: ModelSpec, weights: ModelWeights, opts: 
 }
 
 function readEntry(file: string, key: string): OnnxExport | null {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return null;
-  }
+  const read = readStamped(file);
+  if (!read) return null;
+  const buf = read.bytes;
   try {
     if (buf.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return null;
     const headerLen = buf.readUInt32LE(MAGIC.length);
@@ -141,7 +140,11 @@ function readEntry(file: string, key: string): OnnxExport | null {
     const header = JSON.parse(buf.subarray(start, start + headerLen).toString('utf8')) as EntryHeader;
     const bytes = buf.subarray(start + headerLen);
     if (header.key !== key || header.length !== bytes.length) return null;
-    if (createHash('sha256').update(bytes).digest('hex') !== header.sha256) return null;
+    // Recomputed unless a worker of this run checked the file in this very state (src/util/verified-files.ts).
+    if (!verifiedInRun(file, read, header.sha256)) {
+      if (createHash('sha256').update(bytes).digest('hex') !== header.sha256) return null;
+      recordVerified(file, read, header.sha256);
+    }
     return { ...header.io, bytes };
   } catch {
     return null;
