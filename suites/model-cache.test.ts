@@ -13,7 +13,7 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
 import { loadManifest } from '../src/golden/load';
 import type { FixtureCase } from '../src/golden/manifest';
-import { initModelWeights } from '../src/init';
+import { initModelWeights, perturbModelWeights, PERTURB_RECIPE } from '../src/init';
 import { cachedInitModelWeights } from '../src/init/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../src/model/types';
@@ -359,7 +359,7 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
       fs.readdirSync(dir).find((f) => f.endsWith('.bin'))!,
     );
     const bytes = fs.readFileSync(file);
-    const headerLen = bytes.readUInt32LE('RCWEIGHTS2\n'.length);
+    const headerLen = bytes.readUInt32LE('RCWEIGHTS3\n'.length);
     const header = JSON.parse(bytes.subarray(15, 15 + headerLen).toString('utf8')) as { checksum: string };
     record(file, header.checksum);
     const hit = cachedInitModelWeights(spec, opts);
@@ -370,5 +370,41 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
     const again = cachedInitModelWeights(spec, opts);
     expect(again.source).toBe('computed');
     expect(again.weights).toEqual(expected);
+  });
+});
+
+describe('ONNX export cache key from the digests the weight cache checked (src/util/array-digest)', () => {
+  const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
+  const direct = (w: ModelWeights) => encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
+
+  it('the notebook set from the cache and the perturbed set on it export bit-identical bytes, each its own entry', () => {
+    const opts = { dir: path.join(tmp, 'w-digest'), minParams: 0 };
+    const cache = { dir: path.join(tmp, 'onnx-digest'), minParams: 0 };
+    cachedInitModelWeights(spec, opts); // stored
+    const w = cachedInitModelWeights(spec, opts).weights; // read: digests checked and noted
+    const p = perturbModelWeights(w, { recipe: PERTURB_RECIPE, seed: 23 }).weights;
+    for (const ws of [w, p]) {
+      expect(cachedOnnxExport(spec, ws, { training: false }, cache).source).toBe('exported');
+      const hit = cachedOnnxExport(spec, ws, { training: false }, cache);
+      expect(hit.source).toBe('cache');
+      expect(Buffer.from(hit.bytes).equals(Buffer.from(direct(ws)))).toBe(true);
+    }
+  });
+
+  it('a digest noted for arrays later written into is dropped when the weight cache hands them out again', () => {
+    const opts = { dir: path.join(tmp, 'w-digest-2'), minParams: 0 };
+    const cache = { dir: path.join(tmp, 'onnx-digest-2'), minParams: 0 };
+    cachedInitModelWeights(spec, opts);
+    const w = cachedInitModelWeights(spec, opts).weights;
+    cachedOnnxExport(spec, w, { training: false }, cache);
+    // planted: something writes into a kernel it was handed, then the set is asked for again
+    const kernel = [...w.values()].flat().find((t) => t.name === 'kernel')!;
+    kernel.data[0] += 1;
+    expect(cachedInitModelWeights(spec, opts).weights).not.toBe(w);
+    // a new weight set over the written-into arrays is keyed by their bytes now, not by the old digest
+    const changed: ModelWeights = new Map([...w].map(([l, list]) => [l, [...list]]));
+    const got = cachedOnnxExport(spec, changed, { training: false }, cache);
+    expect(got.source).toBe('exported');
+    expect(Buffer.from(got.bytes).equals(Buffer.from(direct(changed)))).toBe(true);
   });
 });
