@@ -5,6 +5,7 @@
  * serialized ONNX export shared by the ONNX Runtime adapters (src/onnx/export-cache), and the order
  * the workers start in (src/runner/schedule).
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,7 +13,7 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
 import { loadManifest } from '../src/golden/load';
 import type { FixtureCase } from '../src/golden/manifest';
-import { initModelWeights } from '../src/init';
+import { initModelWeights, perturbModelWeights, PERTURB_RECIPE } from '../src/init';
 import { cachedInitModelWeights } from '../src/init/weight-cache';
 import { convolutionalBlock, identityBlock } from '../src/model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../src/model/types';
@@ -22,6 +23,7 @@ import { encodeModel } from '../src/onnx/proto';
 import { casesByModel, executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { orderByHistory } from '../src/runner/schedule';
 import type { Tensor } from '../src/tensor';
+import { readStamped, recordVerified, STABLE_MS, VERIFIED_DIR_ENV, verifiedInRun } from '../src/util/verified-files';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 let tmp: string;
@@ -252,5 +254,157 @@ describe('worker start order', () => {
     // a group with a member of unknown duration starts first
     durations.delete('b2');
     expect(orderByHistory(jobs, durations, (j) => j.group).map((j) => j.entry.id)).toEqual(['b1', 'b2', 'a', 'c']);
+  });
+});
+
+describe('run records of checked cache files (src/util/verified-files)', () => {
+  let saved: string | undefined;
+  let runDir: string;
+  beforeEach(() => {
+    saved = process.env[VERIFIED_DIR_ENV];
+    runDir = fs.mkdtempSync(path.join(tmp, 'run-'));
+    process.env[VERIFIED_DIR_ENV] = runDir;
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env[VERIFIED_DIR_ENV];
+    else process.env[VERIFIED_DIR_ENV] = saved;
+  });
+
+  /** A record for `file` in its current state, as the first reader of the run leaves it. */
+  const record = (file: string, digest: string) => {
+    const read = readStamped(file)!;
+    recordVerified(file, read, digest, process.env, read.changedMs + STABLE_MS + 1);
+    expect(verifiedInRun(file, read, digest)).toBe(true);
+  };
+  /** A whole second: set as mtime before a record and again after a change, it leaves the mtime exactly as recorded. */
+  const MTIME = 1_700_000_000;
+  /** Flips one byte near the end of `file` in place (same size), optionally setting its mtime back to MTIME. */
+  const corruptInPlace = (file: string, keepMtime: boolean) => {
+    const st = fs.statSync(file);
+    const fd = fs.openSync(file, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, st.size - 10);
+    b[0] ^= 0xff;
+    fs.writeSync(fd, b, 0, 1, st.size - 10);
+    fs.closeSync(fd);
+    if (keepMtime) fs.utimesSync(file, MTIME, MTIME);
+  };
+
+  it('a record is made only in a run, for a file that has not changed for STABLE_MS', () => {
+    const file = path.join(tmp, 'stable.bin');
+    fs.writeFileSync(file, 'abc');
+    const read = readStamped(file)!;
+    expect(read.bytes.toString()).toBe('abc');
+    recordVerified(file, read, 'd', process.env, read.changedMs + STABLE_MS - 1);
+    expect(verifiedInRun(file, read, 'd')).toBe(false); // changed too recently
+    recordVerified(file, read, 'd', process.env, read.changedMs + STABLE_MS + 1);
+    expect(verifiedInRun(file, read, 'd')).toBe(true);
+    expect(verifiedInRun(file, read, 'other digest')).toBe(false);
+    expect(verifiedInRun(file, read, 'd', {})).toBe(false); // outside the run
+    fs.writeFileSync(file, 'abd'); // same size, rewritten
+    expect(verifiedInRun(file, readStamped(file)!, 'd')).toBe(false);
+  });
+
+  it('ONNX export cache: a recorded entry changed in place afterwards (even with its mtime set back) is checked again and ignored', () => {
+    const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
+    const dir = path.join(tmp, 'onnx-run');
+    const cache = { dir, minParams: 0 };
+    const w = initModelWeights(spec);
+    const direct = encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
+    cachedOnnxExport(spec, w, { training: false }, cache);
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.onnxc'))!,
+    );
+    const digest = createHash('sha256').update(direct).digest('hex');
+    for (const keepMtime of [false, true]) {
+      if (keepMtime) fs.utimesSync(file, MTIME, MTIME);
+      record(file, digest);
+      const hit = cachedOnnxExport(spec, w, { training: false }, cache);
+      expect(hit.source).toBe('cache');
+      expect(Buffer.from(hit.bytes).equals(Buffer.from(direct))).toBe(true);
+      corruptInPlace(file, keepMtime); // planted: bit rot after the first worker's check
+      const again = cachedOnnxExport(spec, w, { training: false }, cache);
+      expect(again.source).toBe('exported');
+      expect(Buffer.from(again.bytes).equals(Buffer.from(direct))).toBe(true);
+    }
+  });
+
+  it('ONNX export cache: a record from outside the run is not trusted', () => {
+    const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
+    const dir = path.join(tmp, 'onnx-foreign-record');
+    const cache = { dir, minParams: 0 };
+    const w = initModelWeights(spec);
+    const direct = encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
+    cachedOnnxExport(spec, w, { training: false }, cache);
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.onnxc'))!,
+    );
+    corruptInPlace(file, false);
+    // planted: a record for the damaged state, left by another run (not this run's directory)
+    record(file, createHash('sha256').update(direct).digest('hex'));
+    process.env[VERIFIED_DIR_ENV] = fs.mkdtempSync(path.join(tmp, 'run-'));
+    expect(cachedOnnxExport(spec, w, { training: false }, cache).source).toBe('exported');
+  });
+
+  it('weight cache: a recorded entry changed in place afterwards is checked again and recomputed', () => {
+    const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
+    const dir = path.join(tmp, 'weights-run');
+    const opts = { dir, minParams: 0 };
+    const expected = initModelWeights(spec);
+    expect(cachedInitModelWeights(spec, opts).source).toBe('computed');
+    const file = path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.bin'))!,
+    );
+    const bytes = fs.readFileSync(file);
+    const headerLen = bytes.readUInt32LE('RCWEIGHTS3\n'.length);
+    const header = JSON.parse(bytes.subarray(15, 15 + headerLen).toString('utf8')) as { checksum: string };
+    record(file, header.checksum);
+    const hit = cachedInitModelWeights(spec, opts);
+    expect(hit.source).toBe('cache');
+    expect(hit.weights).toEqual(expected);
+    // planted (the mtime moves: with it set back, the arrays handed out before, checked in memory, would be reused)
+    corruptInPlace(file, false);
+    const again = cachedInitModelWeights(spec, opts);
+    expect(again.source).toBe('computed');
+    expect(again.weights).toEqual(expected);
+  });
+});
+
+describe('ONNX export cache key from the digests the weight cache checked (src/util/array-digest)', () => {
+  const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
+  const direct = (w: ModelWeights) => encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
+
+  it('the notebook set from the cache and the perturbed set on it export bit-identical bytes, each its own entry', () => {
+    const opts = { dir: path.join(tmp, 'w-digest'), minParams: 0 };
+    const cache = { dir: path.join(tmp, 'onnx-digest'), minParams: 0 };
+    cachedInitModelWeights(spec, opts); // stored
+    const w = cachedInitModelWeights(spec, opts).weights; // read: digests checked and noted
+    const p = perturbModelWeights(w, { recipe: PERTURB_RECIPE, seed: 23 }).weights;
+    for (const ws of [w, p]) {
+      expect(cachedOnnxExport(spec, ws, { training: false }, cache).source).toBe('exported');
+      const hit = cachedOnnxExport(spec, ws, { training: false }, cache);
+      expect(hit.source).toBe('cache');
+      expect(Buffer.from(hit.bytes).equals(Buffer.from(direct(ws)))).toBe(true);
+    }
+  });
+
+  it('a digest noted for arrays later written into is dropped when the weight cache hands them out again', () => {
+    const opts = { dir: path.join(tmp, 'w-digest-2'), minParams: 0 };
+    const cache = { dir: path.join(tmp, 'onnx-digest-2'), minParams: 0 };
+    cachedInitModelWeights(spec, opts);
+    const w = cachedInitModelWeights(spec, opts).weights;
+    cachedOnnxExport(spec, w, { training: false }, cache);
+    // planted: something writes into a kernel it was handed, then the set is asked for again
+    const kernel = [...w.values()].flat().find((t) => t.name === 'kernel')!;
+    kernel.data[0] += 1;
+    expect(cachedInitModelWeights(spec, opts).weights).not.toBe(w);
+    // a new weight set over the written-into arrays is keyed by their bytes now, not by the old digest
+    const changed: ModelWeights = new Map([...w].map(([l, list]) => [l, [...list]]));
+    const got = cachedOnnxExport(spec, changed, { training: false }, cache);
+    expect(got.source).toBe('exported');
+    expect(Buffer.from(got.bytes).equals(Buffer.from(direct(changed)))).toBe(true);
   });
 });

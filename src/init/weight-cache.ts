@@ -9,7 +9,9 @@
  *   - the model spec (JSON of the whole ModelSpec: layers, shapes, initializers with their seeds), and
  *   - a digest of the initializer source code (every file of src/init),
  * so editing the initializers, or asking for another model, never reads a stale entry. Each file
- * carries a checksum of its data and is checked on every read; anything that does not match (a
+ * carries a checksum of its data and is checked on every read (by the first reader of the file in a
+ * run; the other workers of the run compare the file's stamp with that reader's record,
+ * src/util/verified-files.ts); anything that does not match (a
  * truncated, corrupted or foreign file) is ignored and recomputed. Files are written to a
  * temporary name and renamed into place, so concurrent workers never read half a file.
  *
@@ -22,6 +24,8 @@ import * as path from 'path';
 import { initModelWeights } from './model-weights';
 import { cacheDirFromEnv } from '../util/cache-dir';
 import { writeFileAtomic } from '../util/fs';
+import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
+import { float32Sha256, forgetCheckedDigest, noteCheckedDigest } from '../util/array-digest';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
 export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
@@ -29,7 +33,7 @@ export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
 export const CACHE_MIN_PARAMS = 1_000_000;
 /** Entries kept per directory (oldest removed beyond that). */
 const MAX_ENTRIES = 8;
-const MAGIC = 'RCWEIGHTS2\n';
+const MAGIC = 'RCWEIGHTS3\n';
 const INIT_DIR = __dirname;
 /** This file is the cache, not the initializers: editing it does not change the weights. */
 const CACHE_SOURCE = path.basename(__filename);
@@ -37,7 +41,9 @@ const CACHE_SOURCE = path.basename(__filename);
 interface EntryHeader {
   key: string;
   source: string;
-  /** sha256 (hex) of the data bytes. */
+  /** sha256 (hex) of each tensor's data bytes, in the order of `tensors`. */
+  digests: string[];
+  /** sha256 (hex) of the concatenated `digests` (what a run's record of a checked file names). */
   checksum: string;
   /** Layer names in the order of the ModelWeights map (including layers with an empty list). */
   layers: string[];
@@ -91,21 +97,28 @@ function specKey(spec: ModelSpec): string {
 }
 
 /**
- * sha256 of the data bytes, over the tensors in order: native, a fraction of the FNV-1a loop in
- * JavaScript that version 1 files carried (docs/notes/2026-12-07-speed-caches.md).
+ * sha256 per tensor (native, a fraction of the FNV-1a loop in JavaScript that version 1 files
+ * carried: docs/notes/2026-12-07-speed-caches.md); per tensor so that the ONNX export cache can key
+ * a weight set by these digests (src/util/array-digest.ts) instead of hashing the bytes again.
  */
-function dataDigest(parts: Iterable<Uint8Array>): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
+function digestOfDigests(digests: readonly string[]): string {
+  return createHash('sha256').update(digests.join('')).digest('hex');
 }
 
-function tensorBytes(weights: ModelWeights): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const list of weights.values())
-    for (const w of list as WeightTensor[])
-      out.push(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+function tensorArrays(weights: ModelWeights): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const list of weights.values()) for (const w of list as WeightTensor[]) out.push(w.data);
   return out;
+}
+
+/**
+ * Whether every array's bytes still have the digest the entry records (recomputed now); notes the
+ * digests for the arrays when they do, forgets them when not.
+ */
+function checkArrays(arrays: readonly Float32Array[], digests: readonly string[]): boolean {
+  const ok = arrays.length === digests.length && arrays.every((a, i) => float32Sha256(a) === digests[i]);
+  arrays.forEach((a, i) => (ok ? noteCheckedDigest(a, digests[i]) : forgetCheckedDigest(a)));
+  return ok;
 }
 
 /** Parameter count from the layer shapes (Conv2D, Dense, BatchNormalization), without initializing. */
@@ -124,9 +137,9 @@ function paramCountOf(spec: ModelSpec): number | null {
 }
 
 function entryFile(dir: string, source: string, key: string): string {
-  // The format version in the name: a checkout still writing version 1 files into the same
+  // The format version in the name: a checkout still writing older versions into the same
   // node_modules/.cache does not overwrite this one's entry (nor this one its).
-  return path.join(dir, `${source.slice(0, 16)}-${key.slice(0, 32)}.v2.bin`);
+  return path.join(dir, `${source.slice(0, 16)}-${key.slice(0, 32)}.v3.bin`);
 }
 
 /** The entry header in `bytes` when it is one for this key and initializer source, else null. */
@@ -134,7 +147,12 @@ function headerFor(bytes: Uint8Array, source: string, key: string): EntryHeader 
   const header = JSON.parse(
     Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
   ) as EntryHeader;
-  return header.key === key && header.source === source && Array.isArray(header.tensors) && Array.isArray(header.layers)
+  return header.key === key &&
+    header.source === source &&
+    Array.isArray(header.tensors) &&
+    Array.isArray(header.layers) &&
+    Array.isArray(header.digests) &&
+    header.digests.length === header.tensors.length
     ? header
     : null;
 }
@@ -149,7 +167,7 @@ function dataBytes(header: EntryHeader): number {
  * of the same initial weights, and reading the file again (fresh pages, checksum) costs several
  * times re-checking the digest of the arrays already in memory.
  */
-let lastRead: { file: string; key: string; stamp: string; weights: ModelWeights; checksum: string } | undefined;
+let lastRead: { file: string; key: string; stamp: string; weights: ModelWeights; digests: string[] } | undefined;
 
 /** The file's identity and state (inode, size, modification time): a rewritten or damaged entry is read again. */
 function fileStamp(file: string): string | null {
@@ -161,13 +179,10 @@ function fileStamp(file: string): string | null {
   }
 }
 
-function readEntry(file: string, source: string, key: string): { weights: ModelWeights; checksum: string } | null {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return null;
-  }
+function readEntry(file: string, source: string, key: string): { weights: ModelWeights; digests: string[] } | null {
+  const read = readStamped(file);
+  if (!read) return null;
+  const buf = read.bytes;
   try {
     if (buf.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return null;
     const headerLen = buf.readUInt32LE(MAGIC.length);
@@ -176,7 +191,7 @@ function readEntry(file: string, source: string, key: string): { weights: ModelW
     if (!header || buf.length !== headerStart + headerLen + dataBytes(header)) return null;
     const dataStart = headerStart + headerLen;
     const data = buf.subarray(dataStart);
-    if (dataDigest([data]) !== header.checksum) return null;
+    if (digestOfDigests(header.digests) !== header.checksum) return null;
     const weights: ModelWeights = new Map(header.layers.map((l) => [l, []]));
     // Each tensor is its own Float32Array over a disjoint part of the file's buffer (no copy; the
     // data starts 8-byte aligned, every tensor a whole number of floats).
@@ -193,7 +208,14 @@ function readEntry(file: string, source: string, key: string): { weights: ModelW
       });
       off += t.length * 4;
     }
-    return { weights, checksum: header.checksum };
+    // Recomputed unless a worker of this run checked the file in this very state (src/util/verified-files.ts).
+    const arrays = tensorArrays(weights);
+    if (verifiedInRun(file, read, header.checksum)) arrays.forEach((a, i) => noteCheckedDigest(a, header.digests[i]));
+    else {
+      if (!checkArrays(arrays, header.digests)) return null;
+      recordVerified(file, read, header.checksum);
+    }
+    return { weights, digests: header.digests };
   } catch {
     return null;
   }
@@ -208,7 +230,18 @@ function writeEntry(dir: string, file: string, source: string, key: string, weig
       chunks.push(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
     }
   }
-  const header: EntryHeader = { key, source, checksum: dataDigest(chunks), layers: [...weights.keys()], tensors };
+  const arrays = tensorArrays(weights);
+  const digests = arrays.map(float32Sha256);
+  // the arrays handed out are those just hashed
+  arrays.forEach((a, i) => noteCheckedDigest(a, digests[i]));
+  const header: EntryHeader = {
+    key,
+    source,
+    digests,
+    checksum: digestOfDigests(digests),
+    layers: [...weights.keys()],
+    tensors,
+  };
   // Header padded with spaces so that the data starts 8-byte aligned (tensors are views, no copy).
   let headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - ((MAGIC.length + 4 + headerBytes.length) % 8)) % 8;
@@ -314,7 +347,7 @@ export function cachedInitModelWeights(spec: ModelSpec, opts: WeightCacheOptions
   if (kept) {
     // Handed out before: reused only while the file is the one read and the arrays' bytes still
     // match its digest (nothing wrote into them since), else read again.
-    if (fileStamp(e.file) === kept.stamp && dataDigest(tensorBytes(kept.weights)) === kept.checksum)
+    if (fileStamp(e.file) === kept.stamp && checkArrays(tensorArrays(kept.weights), kept.digests))
       return { weights: kept.weights, source: 'cache' };
     lastRead = undefined;
   }

@@ -10,10 +10,11 @@
  *   - the exporter's source (every file of src/onnx and src/model, and package.json whose version
  *     the model records: editing the exporter or the spec code never reads a stale entry),
  *   - the spec (JSON), the export options (BatchNormalization mode, capture list in order),
- *   - the weights: every tensor's layer, name, shape, trainable flag and float32 bytes,
+ *   - the weights: every tensor's layer, name, shape, trainable flag and the sha256 of its float32 bytes,
  * so other weights (the perturbed set, a stateful stream) are another entry. Each file records the
- * sha256 of its bytes, checked on every read; a file that does not match (truncated, corrupted,
- * foreign) is ignored and the model exported again. Files are written under a temporary name and
+ * sha256 of its bytes, checked on every read (by the first reader of the file in a run; the other
+ * workers of the run compare the file's stamp with that reader's record, src/util/verified-files.ts);
+ * a file that does not match (truncated, corrupted, foreign) is ignored and the model exported again. Files are written under a temporary name and
  * renamed into place, so concurrent workers never read half a file.
  *
  * Only large models are cached (a small block exports faster than a file is read).
@@ -27,6 +28,8 @@ import type { ModelSpec, ModelWeights } from '../model/types';
 import { cacheDirFromEnv } from '../util/cache-dir';
 import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
+import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
+import { checkedOrComputedSha256 } from '../util/array-digest';
 import { buildOnnxModel, type OnnxExportOptions, type OnnxModel } from './export';
 import { encodeModel } from './proto';
 
@@ -84,7 +87,12 @@ export function exporterSourceDigest(): string | null {
   return sourceDigestMemo;
 }
 
-/** Digest of the weights (per tensor: layer, name, shape, trainable, float32 bytes), memoized per weights object. */
+/**
+ * Digest of the weights (per tensor: layer, name, shape, trainable, sha256 of the float32 bytes),
+ * memoized per weights object. A tensor's sha256 is the one the weight cache checked when it handed
+ * the array out (src/util/array-digest.ts), else computed here: the notebook set read from the cache
+ * costs no hashing here, the perturbed set only that of its own new arrays.
+ */
 const weightDigests = new WeakMap<ModelWeights, string>();
 
 export function weightsDigest(weights: ModelWeights): string {
@@ -96,7 +104,7 @@ export function weightsDigest(weights: ModelWeights): string {
     for (const w of list) {
       h.update(`${JSON.stringify([w.name, w.shape, w.trainable, w.data.length])}\0`);
       // float32 bytes as the exporter writes them (it asserts a little-endian host)
-      h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+      h.update(`${checkedOrComputedSha256(w.data)}\0`);
     }
   }
   const d = h.digest('hex');
@@ -128,12 +136,9 @@ function entryKey(source: string, spec: ModelSpec, weights: ModelWeights, opts: 
 }
 
 function readEntry(file: string, key: string): OnnxExport | null {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch {
-    return null;
-  }
+  const read = readStamped(file);
+  if (!read) return null;
+  const buf = read.bytes;
   try {
     if (buf.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return null;
     const headerLen = buf.readUInt32LE(MAGIC.length);
@@ -141,7 +146,11 @@ function readEntry(file: string, key: string): OnnxExport | null {
     const header = JSON.parse(buf.subarray(start, start + headerLen).toString('utf8')) as EntryHeader;
     const bytes = buf.subarray(start + headerLen);
     if (header.key !== key || header.length !== bytes.length) return null;
-    if (createHash('sha256').update(bytes).digest('hex') !== header.sha256) return null;
+    // Recomputed unless a worker of this run checked the file in this very state (src/util/verified-files.ts).
+    if (!verifiedInRun(file, read, header.sha256)) {
+      if (createHash('sha256').update(bytes).digest('hex') !== header.sha256) return null;
+      recordVerified(file, read, header.sha256);
+    }
     return { ...header.io, bytes };
   } catch {
     return null;

@@ -16,6 +16,8 @@
  * The worker is forked with the adapter entry's `processEnv` added to this process's environment.
  */
 import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { AdapterCommandSource } from '../adapters/pool';
 import { PROGRAM_STDERR_ENV } from '../adapters/external/process';
@@ -26,6 +28,7 @@ import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { willRegress, type RegressionWatch } from './regression';
 import { workerLaunch } from '../workers/precompiled-worker';
 import { signalMeaning, stopChildren, terminateChild } from '../util/signals';
+import { VERIFIED_DIR_ENV } from '../util/verified-files';
 
 export interface AdapterJob {
   entry: AdapterEntry;
@@ -506,12 +509,19 @@ class AdapterState {
  * processes: one worker for all of them while nothing goes wrong; after a worker dies, a fresh one for
  * the cases and adapters left. Each adapter's budget starts when its turn comes.
  */
-async function runAdapterGroup(jobs: AdapterJob[], opts: OrchestratorOptions): Promise<AdapterRun[]> {
+async function runAdapterGroup(
+  jobs: AdapterJob[],
+  opts: OrchestratorOptions,
+  verifiedDir: string | null,
+): Promise<AdapterRun[]> {
   const states = jobs.map((j) => new AdapterState(j, opts));
   const byId = new Map(states.map((s) => [s.id, s]));
   // Members of one unit have the same processEnv (workerUnits).
   // --verbose: an external program's stderr is passed through by its worker (forwarded below).
   const env = opts.verbose ? { ...workerEnv(jobs[0].entry), [PROGRAM_STDERR_ENV]: '1' } : workerEnv(jobs[0].entry);
+  // This run's records of checked cache files (src/util/verified-files.ts); never one inherited from elsewhere.
+  if (verifiedDir) env[VERIFIED_DIR_ENV] = verifiedDir;
+  else delete env[VERIFIED_DIR_ENV];
   let at = 0; // the adapter whose turn it is
   while (at < states.length) {
     const current = () => states[at];
@@ -607,12 +617,23 @@ export async function runAdapterJobs(opts: OrchestratorOptions): Promise<Adapter
   const units = workerUnits(opts.jobs);
   const runs = new Map<AdapterJob, AdapterRun>();
   let next = 0;
+  // Created for this run and removed at its end: a check is trusted within one run only.
+  let verifiedDir: string | null = null;
+  try {
+    verifiedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'resnet-conformance-verified-'));
+  } catch {
+    /* without it every worker checks every cache file itself */
+  }
   const lane = async () => {
     while (next < units.length) {
       const unit = units[next++];
-      (await runAdapterGroup(unit, opts)).forEach((r, i) => runs.set(unit[i], r));
+      (await runAdapterGroup(unit, opts, verifiedDir)).forEach((r, i) => runs.set(unit[i], r));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, units.length) }, lane));
+  try {
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, units.length) }, lane));
+  } finally {
+    if (verifiedDir) fs.rmSync(verifiedDir, { recursive: true, force: true });
+  }
   return opts.jobs.map((j) => runs.get(j)!);
 }
