@@ -5,7 +5,8 @@
  * records it and goes on.
  *
  * A worker runs one adapter, or the adapters of one process group one after the other
- * (AdapterEntry.processGroup: the browser adapters share this process's Chromium, launched once).
+ * (AdapterEntry.processGroup: the browser adapters share this process's Chromium, launched once; the
+ * reference adapters its start-up, weight-cache read and compiled code).
  *
  * Cases are run grouped by model arguments (in first-appearance order), so each model is built once.
  * Then, unless turned off, every case that ended 'fail-numeric' (or passed but will be 'regressed'
