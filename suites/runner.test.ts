@@ -19,8 +19,8 @@ import { caseRows } from '../src/golden/run-case';
 import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason, workerUnits } from '../src/runner/orchestrator';
-import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
-import { loadManifest } from '../src/golden/load';
+import { CaseTensorCache, executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { loadCaseTensors, loadManifest } from '../src/golden/load';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import { ReferenceAdapter } from '../src/adapters/reference';
 import { ADAPTERS, ADAPTERS as REGISTRY, REFERENCE_PROCESS_GROUP } from '../src/adapters/registry';
@@ -1066,6 +1066,26 @@ describe('process groups (AdapterEntry.processGroup: one worker for several adap
     });
     for (const id of ids) expect(a(id).durationMs).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('case tensors of a process group (CaseTensorCache: read once per worker)', () => {
+  test('each load is a fresh copy; another digest for the case reads its files again', () => {
+    const manifest = loadManifest(fx);
+    const k = manifest.cases.find((c) => c.id === 'identity/inference')!;
+    const cache = new CaseTensorCache();
+    const a = cache.load(fx, k);
+    expect(a).toEqual(loadCaseTensors(fx, k));
+    // An adapter writing into its input (or anything) changes nothing for the next adapter.
+    const before = Float64Array.from(a.input.data);
+    a.input.data.fill(7);
+    a.output!.data.fill(7);
+    const b = cache.load(fx, k);
+    expect(Float64Array.from(b.input.data)).toEqual(before);
+    expect(b.output).toEqual(loadCaseTensors(fx, k).output);
+    // A manifest naming other bytes for the case is not answered from the cache: its files are checked.
+    const other: FixtureCase = { ...k, input: { ...k.input, sha256: '0'.repeat(64) } };
+    expect(() => cache.load(fx, other)).toThrow(/wrong digest/);
+  });
 });
 
 describe('one adapter.run per computation', () => {

@@ -20,7 +20,7 @@ import { adapterPool } from '../adapters/pool';
 import { BROWSER_PROCESS_GROUP, BrowserHost } from '../adapters/browser/host';
 import { diagnoseFailure } from './diagnose-failure';
 import { willRegress } from './regression';
-import { builtKeyOf, casesByModel, executeCase, type EvaluationContext } from './execute-case';
+import { builtKeyOf, CaseTensorCache, casesByModel, executeCase, type EvaluationContext } from './execute-case';
 import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
@@ -71,6 +71,8 @@ interface WorkerSetup {
   start: StartMessage;
   manifest: FixtureManifest;
   lookup(id: string): FixtureCase;
+  /** Kept only when several adapters run here (a process group): each case's files are read once. */
+  caseTensors?: CaseTensorCache;
 }
 
 /** One adapter's task: probe, its cases, the diagnoses of its numeric failures, dispose. */
@@ -82,7 +84,12 @@ async function runTask(entry: AdapterEntry, task: AdapterTask, loadSetup: () => 
   const { start } = setup;
   const cases = task.cases.map(setup.lookup);
   const toDiagnose = start.diagnose ? task.diagnoseAlso.map(setup.lookup) : [];
-  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest: setup.manifest, reuseRuns: true };
+  const ctx: EvaluationContext = {
+    fixturesDir: start.fixturesDir,
+    manifest: setup.manifest,
+    reuseRuns: true,
+    ...(setup.caseTensors ? { caseTensors: setup.caseTensors } : {}),
+  };
   for (const k of grouped(cases)) {
     await send({ type: 'case-start', adapter: id, case: k.id });
     const result = await executeCase(adapter, entry, k, ctx);
@@ -119,6 +126,7 @@ async function work(start: StartMessage): Promise<void> {
     loaded = {
       start,
       manifest,
+      ...(start.tasks.length > 1 ? { caseTensors: new CaseTensorCache() } : {}),
       lookup: (id) => {
         const k = byId.get(id);
         if (!k) throw new Error(`worker: case '${id}' is not in ${start.fixturesDir}/manifest.json`);
