@@ -273,7 +273,16 @@ function harnessCells(h: HarnessBreakdown): string[][] {
   });
 }
 
-const ADAPTER_PHASE_HEADER = ['adapter', 'cases', 'worker wall', 'build', 'inference', 'compare', 'outside cases'];
+const ADAPTER_PHASE_HEADER = [
+  'adapter',
+  'cases',
+  'worker wall',
+  'build',
+  'inference',
+  'compare',
+  'outside cases',
+  'of which probe + describe',
+];
 
 function adapterPhaseCells(h: HarnessBreakdown): string[][] {
   return h.byAdapter.map((a) => [
@@ -284,6 +293,7 @@ function adapterPhaseCells(h: HarnessBreakdown): string[][] {
     formatMs(a.inferenceMs),
     formatMs(a.compareMs),
     formatMs(a.outsideCasesMs),
+    a.probeMs === undefined ? 'not recorded' : formatMs(a.probeMs),
   ]);
 }
 

@@ -40,6 +40,7 @@ function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): Fix
 /** Probe and describe; false when the adapter is unavailable (its cases are not run). */
 async function probeAndDescribe(adapter: Adapter, id: string): Promise<boolean> {
   let probe: ProbeResult;
+  const tp = performance.now();
   try {
     probe = await adapter.probe({ dedicatedProcess: true });
   } catch (err) {
@@ -52,16 +53,20 @@ async function probeAndDescribe(adapter: Adapter, id: string): Promise<boolean> 
     reason: probe.reason,
     fix: probe.fix,
     ...(probe.knownCrash ? { knownCrash: probe.knownCrash } : {}),
+    ms: performance.now() - tp,
   });
   if (!probe.available) return false;
+  const td = performance.now();
   try {
-    await send({ type: 'describe', adapter: id, description: await adapter.describe() });
+    const description = await adapter.describe();
+    await send({ type: 'describe', adapter: id, description, ms: performance.now() - td });
   } catch (err) {
     await send({
       type: 'describe',
       adapter: id,
       description: null,
       error: err instanceof Error ? err.message : String(err),
+      ms: performance.now() - td,
     });
   }
   return true;
