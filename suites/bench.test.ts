@@ -1080,6 +1080,7 @@ describe('harness breakdown', () => {
         adapter: 'reference',
         durationMs: 9000,
         buildMs: 1000,
+        setupMs: 0,
         inferenceMs: 7000,
         compareMs: 300,
         outsideCasesMs: 9000 - 8500,
@@ -1091,8 +1092,17 @@ describe('harness breakdown', () => {
   test('with the proposed run timings and initMs: every phase is accounted for', () => {
     const r = conformanceOf(
       [
-        { buildMs: 1000, initMs: 300, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 },
-        { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, compareMs: 200, totalMs: 4300 },
+        {
+          buildMs: 1000,
+          initMs: 300,
+          setupMs: 0,
+          fixtureMs: 50,
+          runMs: 3000,
+          runSetupMs: 0,
+          compareMs: 100,
+          totalMs: 4200,
+        },
+        { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, runSetupMs: 0, compareMs: 200, totalMs: 4300 },
       ],
       { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 },
     );
@@ -1110,7 +1120,9 @@ describe('harness breakdown', () => {
   });
 
   test('the parent\'s weight-cache preparation (weightsMs) is weight init, not "other"', () => {
-    const cases = [{ buildMs: 1000, initMs: 70, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 }];
+    const cases = [
+      { buildMs: 1000, initMs: 70, setupMs: 0, fixtureMs: 50, runMs: 3000, compareMs: 100, totalMs: 4200 },
+    ];
     const without = harnessBreakdown(
       conformanceOf(cases, { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 }),
     );
@@ -1139,6 +1151,49 @@ describe('harness breakdown', () => {
     const a = harnessBreakdown(r).byAdapter[0];
     expect(a.probeMs).toBe(1300);
     expect(a.outsideCasesMs).toBe(9000 - 4200); // the probe is inside it, not subtracted again
+  });
+
+  test('runtime setup is taken out of build and inference, counted in the overhead, and reported apart', () => {
+    const r = conformanceOf(
+      [
+        // a build whose session creation took 600 of its 1000 ms, and a run that created a session (2000 of 3000 ms)
+        {
+          buildMs: 1000,
+          initMs: 300,
+          setupMs: 600,
+          fixtureMs: 50,
+          runMs: 3000,
+          runSetupMs: 2000,
+          compareMs: 100,
+          totalMs: 4200,
+        },
+        { buildMs: 0, initMs: 0, fixtureMs: 50, runMs: 4000, compareMs: 200, totalMs: 4300 },
+      ],
+      { startupMs: 150, fixturesMs: 200, adaptersMs: 9000, workerStartupMs: 400, reportMs: 120 },
+    );
+    const h = harnessBreakdown(r);
+    expect(h.phases.setupMs).toBe(2600);
+    expect(h.phases.inferenceMs).toBe(5000); // 7000 ran, 2000 of it creating a session
+    expect(h.phases.buildMs).toBe(100); // 1000 - init 300 - setup 600
+    expect(h.overheadMs).toBe(h.totalMs - 5000);
+    expect(h.ownOverheadMs).toBe(h.overheadMs - 2600);
+    expect(h.ownOverheadFraction).toBeCloseTo(h.ownOverheadMs! / h.totalMs, 12);
+    expect(h.missing).toEqual([]);
+    const sum = Object.values(h.phases).reduce<number>((s, v) => s + (v ?? 0), 0);
+    expect(sum).toBeCloseTo(h.totalMs, 9);
+    expect(h.byAdapter[0]).toMatchObject({ buildMs: 400, setupMs: 2600, inferenceMs: 5000 });
+    // a recorded setup larger than the phase it happened in is capped at it (never negative build or inference)
+    const capped = harnessBreakdown(
+      conformanceOf([{ buildMs: 100, setupMs: 500, runMs: 50, runSetupMs: 80, compareMs: 0, totalMs: 150 }]),
+    );
+    expect(capped.phases.buildMs).toBe(0);
+    expect(capped.phases.inferenceMs).toBe(0);
+    expect(capped.phases.setupMs).toBe(150);
+    // reports without it: listed as not recorded, no own-work figure
+    const none = harnessBreakdown(conformanceOf([{ buildMs: 100, runMs: 50, compareMs: 0, totalMs: 150 }]));
+    expect(none.phases.setupMs).toBeNull();
+    expect(none.ownOverheadMs).toBeNull();
+    expect(none.missing.join('; ')).toMatch(/runtime setup/);
   });
 
   test('parallel workers: shares are of busy time', () => {
@@ -1188,7 +1243,7 @@ describe('perf section rendering', () => {
     const html = perfHtml(s);
     expect(html).toContain('ort|&lt;b&gt;');
     expect(html).not.toContain('<b>');
-    expect(html.match(/<tr>/g)!.length).toBe(2 + 1 + 8 + 1 + 1 + 1); // bench rows + header, harness phases + header, per-adapter row + header
+    expect(html.match(/<tr>/g)!.length).toBe(2 + 1 + 9 + 1 + 1 + 1); // bench rows + header, harness phases + header, per-adapter row + header
     expect(perfText(benchDigest(report))).toMatch(/tfjs-node: unavailable/);
     expect(perfMarkdown(perfSection(null, null))).toContain('No performance data.');
     const forReport = perfForReport(conformanceOf([{ buildMs: 1, runMs: 8, compareMs: 1, totalMs: 10 }]), {

@@ -35,6 +35,11 @@ export class ObservedAdapter implements Adapter {
     const inner = this.inner;
     return inner.profileKernels ? (input, opts) => inner.profileKernels!(input, opts) : undefined;
   }
+  /** Present when the wrapped adapter has it. */
+  get runtimeSetupMs(): (() => number) | undefined {
+    const inner = this.inner;
+    return inner.runtimeSetupMs ? () => inner.runtimeSetupMs!() : undefined;
+  }
   run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     return this.observeRun(() => this.inner.run(input, opts));
   }

@@ -73,6 +73,13 @@ export interface Adapter {
    * warm-up), from the runtime's own profiler — never from a session the other methods use.
    */
   profileKernels?(input: Tensor, opts: { training: boolean; runs: number }): Promise<KernelProfile>;
+  /**
+   * Optional: milliseconds this instance has spent so far inside its runtime's own model or session
+   * creation (cumulative; ./setup-clock.ts). The runner splits it out of build and run times, so that a
+   * session created on a first run is not counted as inference, nor the runtime's own setup as the
+   * harness's. Adapters without it have their whole build counted as build and their runs as inference.
+   */
+  runtimeSetupMs?(): number;
 }
 
 /**

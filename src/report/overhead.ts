@@ -7,6 +7,8 @@
  *   results[].timings.{buildMs, runMs, compareMs, totalMs}            per case (always present)
  *   results[].timings.initMs     (optional) initModelWeights, part of buildMs
  *   results[].timings.fixtureMs  (optional) loading the case's expected tensors in the worker
+ *   results[].timings.setupMs, runSetupMs (optional) the runtime's own session/model creation inside
+ *                                the build and inside the runs (Adapter.runtimeSetupMs)
  *   parts[].timings              (optional, RunPhaseTimings below) the parent process's phases
  *                                (weightsMs, the parent's weight-cache preparation, counts as weight init)
  *   parts[].durationMs           the run's wall time without start-up and report writing
@@ -40,13 +42,14 @@ export interface RunPhaseTimings {
 }
 
 export type PhaseKey =
-  'startupMs' | 'fixturesMs' | 'initMs' | 'buildMs' | 'inferenceMs' | 'compareMs' | 'reportMs' | 'otherMs';
+  'startupMs' | 'fixturesMs' | 'initMs' | 'buildMs' | 'setupMs' | 'inferenceMs' | 'compareMs' | 'reportMs' | 'otherMs';
 
 export const HARNESS_PHASES: ReadonlyArray<{ key: PhaseKey; label: string }> = [
   { key: 'startupMs', label: 'process start-up (parent + workers)' },
   { key: 'fixturesMs', label: 'fixture loading' },
   { key: 'initMs', label: 'weight init' },
   { key: 'buildMs', label: 'model build' },
+  { key: 'setupMs', label: "runtime setup (the runtime's own session/model creation)" },
   { key: 'inferenceMs', label: 'inference' },
   { key: 'compareMs', label: 'comparison' },
   { key: 'reportMs', label: 'report writing' },
@@ -66,10 +69,20 @@ export interface HarnessBreakdown {
    */
   totalMs: number;
   phases: Record<PhaseKey, number | null>;
-  /** Everything but inference: totalMs − inferenceMs. */
+  /**
+   * Everything but inference: totalMs − inferenceMs. The runtime's own session/model creation
+   * (setupMs) counts here, as model build always did: it is what a run costs beyond computing.
+   */
   overheadMs: number;
   /** overheadMs / totalMs. */
   overheadFraction: number;
+  /**
+   * The harness's own work: overheadMs without the runtime setup that adapters recorded (null when
+   * none did): what the harness itself adds around the runtimes.
+   */
+  ownOverheadMs: number | null;
+  /** ownOverheadMs / totalMs (null with ownOverheadMs). */
+  ownOverheadFraction: number | null;
   /** Phases this report does not record. */
   missing: string[];
   cases: number;
@@ -81,7 +94,11 @@ export interface AdapterPhases {
   adapter: string;
   /** All of the adapter's workers, wall time (AdapterReport.durationMs). */
   durationMs: number;
+  /** Model build (weight init included) without the runtime setup. */
   buildMs: number;
+  /** Runtime setup recorded in builds and runs (0 when the adapter records none). */
+  setupMs: number;
+  /** Runs without the runtime setup recorded in them. */
   inferenceMs: number;
   compareMs: number;
   /** durationMs minus the case totals: worker start-up, imports, probe, fixture loading, IPC, exit. */
@@ -107,6 +124,8 @@ interface OptionalCaseTimings {
   totalMs?: number;
   initMs?: number;
   fixtureMs?: number;
+  setupMs?: number;
+  runSetupMs?: number;
 }
 
 function num(x: unknown): number | null {
@@ -118,6 +137,8 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
   let build = 0;
   let run = 0;
   let compare = 0;
+  let setup = 0;
+  let setupRecorded = false;
   let init: number | null = 0;
   let fixture: number | null = 0;
   let cases = 0;
@@ -128,6 +149,7 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
         adapter: a.id,
         durationMs: num(a.durationMs) ?? 0,
         buildMs: 0,
+        setupMs: 0,
         inferenceMs: 0,
         compareMs: 0,
         outsideCasesMs: num(a.durationMs) ?? 0,
@@ -140,16 +162,22 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
     const t = r.timings as OptionalCaseTimings | null;
     if (!t) continue;
     cases++;
+    // Runtime setup is taken out of the build and the runs it happened in (never more than they took).
+    const bs = Math.min(num(t.setupMs) ?? 0, num(t.buildMs) ?? 0);
+    const rs = Math.min(num(t.runSetupMs) ?? 0, num(t.runMs) ?? 0);
+    if (num(t.setupMs) !== null || num(t.runSetupMs) !== null) setupRecorded = true;
     const pa = per.get(r.adapter);
     if (pa) {
       pa.cases++;
-      pa.buildMs += num(t.buildMs) ?? 0;
-      pa.inferenceMs += num(t.runMs) ?? 0;
+      pa.buildMs += (num(t.buildMs) ?? 0) - bs;
+      pa.setupMs += bs + rs;
+      pa.inferenceMs += (num(t.runMs) ?? 0) - rs;
       pa.compareMs += num(t.compareMs) ?? 0;
       pa.outsideCasesMs -= num(t.totalMs) ?? 0;
     }
-    build += num(t.buildMs) ?? 0;
-    run += num(t.runMs) ?? 0;
+    build += (num(t.buildMs) ?? 0) - bs;
+    setup += bs + rs;
+    run += (num(t.runMs) ?? 0) - rs;
     compare += num(t.compareMs) ?? 0;
     const i = num(t.initMs);
     init = init === null || i === null ? null : init + i;
@@ -195,8 +223,14 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
   const parentInside = adaptersWall === null ? (parentFixtures ?? 0) : Math.max(0, partsWall - adaptersWall);
   let totalMs = (parentStartup ?? 0) + parentInside + workersBusy + (reportMs ?? 0);
   if (concurrency === 1 && ext.wallMs !== undefined) totalMs = Math.max(totalMs, ext.wallMs);
-  const known = [startup, fixtures, init, build, run, compare, reportMs].reduce<number>((s, v) => s + (v ?? 0), 0);
+  const known = [startup, fixtures, init, build, setup, run, compare, reportMs].reduce<number>(
+    (s, v) => s + (v ?? 0),
+    0,
+  );
   const overheadMs = Math.max(0, totalMs - run);
+  const ownOverheadMs = setupRecorded ? Math.max(0, overheadMs - setup) : null;
+  if (!setupRecorded && cases > 0)
+    missing.push('runtime setup (results[].timings.setupMs/runSetupMs; counted inside model build and inference)');
   return {
     wallMs,
     wallSource: ext.wallMs !== undefined ? 'measured' : 'report',
@@ -207,6 +241,7 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
       fixturesMs: fixtures,
       initMs: init,
       buildMs: build,
+      setupMs: setupRecorded ? setup : null,
       inferenceMs: run,
       compareMs: compare,
       reportMs,
@@ -214,6 +249,8 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
     },
     overheadMs,
     overheadFraction: totalMs > 0 ? overheadMs / totalMs : 0,
+    ownOverheadMs,
+    ownOverheadFraction: ownOverheadMs === null ? null : totalMs > 0 ? ownOverheadMs / totalMs : 0,
     missing,
     cases,
     byAdapter: [...per.values()],

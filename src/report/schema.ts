@@ -143,6 +143,16 @@ export interface CaseTimings {
   /** Loading the case's input and expected tensors in the worker (part of totalMs, not of buildMs). */
   fixtureMs?: number;
   /**
+   * The runtime's own model/session creation inside the build (part of buildMs), for adapters that
+   * record it (Adapter.runtimeSetupMs, src/adapters/setup-clock.ts).
+   */
+  setupMs?: number;
+  /**
+   * The runtime's own session creation inside this case's runs (part of runMs): sessions an adapter
+   * creates on the first run of a BatchNormalization mode or capture set. Absent when not recorded.
+   */
+  runSetupMs?: number;
+  /**
    * The adapter's own compute time for the case's runs, as an external program reports it (the
    * protocol's optional `computeMs` per run, docs/adapter-protocol.md): part of runMs, the rest being
    * the protocol's cost. Absent when the adapter does not report one for every run.
@@ -374,6 +384,8 @@ export const VOLATILE_KEYS: readonly string[] = [
   'timingsMs',
   'prepareMs',
   'programComputeMs',
+  'setupMs',
+  'runSetupMs',
 ];
 
 /** A result with nothing measured (not run, unavailable, crashed, not applicable...): status and reason only. */

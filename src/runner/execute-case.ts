@@ -26,6 +26,7 @@
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { adapterFaultStatus } from '../adapters/faults';
+import { runtimeSetupOf } from '../adapters/setup-clock';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
@@ -141,21 +142,27 @@ function errorText(err: unknown): string {
  * adds up the compute time an external program reports for each run (`computeMs` of the protocol,
  * CommandAdapter.lastComputeMs): undefined unless every run reported one.
  */
-function timedAdapter(
-  inner: Adapter,
-): ObservedAdapter & { runMs: number; outputShape: number[] | undefined; programComputeMs: number | undefined } {
+function timedAdapter(inner: Adapter): ObservedAdapter & {
+  runMs: number;
+  outputShape: number[] | undefined;
+  programComputeMs: number | undefined;
+  runSetupMs: number | undefined;
+} {
   let runs = 0;
   let reported = 0;
   let sum = 0;
   const timed = Object.assign(
     new ObservedAdapter(inner, async (call) => {
       const t = now();
+      const s0 = runtimeSetupOf(inner);
       try {
         const r = await call();
         timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
         return r;
       } finally {
         timed.runMs += now() - t;
+        const s1 = s0 === undefined ? undefined : runtimeSetupOf(inner);
+        if (s1 !== undefined) timed.runSetupMs = (timed.runSetupMs ?? 0) + Math.max(0, s1 - s0!);
         runs++;
         const c = (inner as { lastComputeMs?: unknown }).lastComputeMs;
         if (typeof c === 'number' && Number.isFinite(c) && c >= 0) {
@@ -165,7 +172,12 @@ function timedAdapter(
         timed.programComputeMs = reported === runs ? sum : undefined;
       }
     }),
-    { runMs: 0, outputShape: undefined as number[] | undefined, programComputeMs: undefined as number | undefined },
+    {
+      runMs: 0,
+      outputShape: undefined as number[] | undefined,
+      programComputeMs: undefined as number | undefined,
+      runSetupMs: undefined as number | undefined,
+    },
   );
   return timed;
 }
@@ -248,6 +260,8 @@ export interface BuildOutcome {
   buildMs: number;
   /** Obtaining the initial weights (part of buildMs). */
   initMs: number;
+  /** The runtime's own model/session creation inside adapter.build (part of buildMs; Adapter.runtimeSetupMs), when recorded. */
+  setupMs?: number;
   /** What build threw (ctx.built is then undefined). */
   error?: unknown;
 }
@@ -264,6 +278,11 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
   if (ctx.built?.key === key) return { reused: true, buildMs: 0, initMs: 0 };
   ctx.built = undefined;
   let initMs = 0;
+  const s0 = runtimeSetupOf(adapter);
+  const setup = (): { setupMs?: number } => {
+    const s1 = s0 === undefined ? undefined : runtimeSetupOf(adapter);
+    return s1 === undefined ? {} : { setupMs: Math.max(0, s1 - s0!) };
+  };
   const tb = now();
   try {
     const spec = buildModel(k.model, { bnEpsilon: k.weights?.bnEpsilon });
@@ -279,9 +298,9 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
     }
     ctx.built = { key, spec, paramCount, runs: [] };
   } catch (err) {
-    return { reused: false, buildMs: now() - tb, initMs, error: err };
+    return { reused: false, buildMs: now() - tb, initMs, ...setup(), error: err };
   }
-  return { reused: false, buildMs: now() - tb, initMs };
+  return { reused: false, buildMs: now() - tb, initMs, ...setup() };
 }
 
 /**
@@ -493,6 +512,7 @@ export async function executeCase(
 
   const b = await ensureBuilt(adapter, k, ctx);
   const { buildMs, initMs, reused } = b;
+  const setupMs = b.setupMs !== undefined ? { setupMs: b.setupMs } : {};
   if ('error' in b) {
     const r = result(
       entry.id,
@@ -501,7 +521,7 @@ export async function executeCase(
       `build failed: ${errorText(b.error)}`,
       tolerance,
     );
-    r.timings = { buildMs, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
+    r.timings = { buildMs, runMs: 0, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs, ...setupMs };
     return r;
   }
   const built = ctx.built!;
@@ -515,7 +535,16 @@ export async function executeCase(
     run = await runFixtureCase(memo, k, tensors, rows.rowFor);
   } catch (err) {
     const r = runFailure(entry.id, k, err, tensors.output?.shape, timed.outputShape, tolerance);
-    r.timings = { buildMs, runMs: timed.runMs, compareMs: 0, totalMs: now() - t0, initMs, fixtureMs };
+    r.timings = {
+      buildMs,
+      runMs: timed.runMs,
+      compareMs: 0,
+      totalMs: now() - t0,
+      initMs,
+      fixtureMs,
+      ...setupMs,
+      ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
+    };
     r.modelReused = reused;
     if (memo.reusedFrom !== undefined) r.runReusedFrom = memo.reusedFrom;
     return r;
@@ -540,6 +569,8 @@ export async function executeCase(
       totalMs: now() - t0,
       initMs,
       fixtureMs,
+      ...setupMs,
+      ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
       ...(timed.programComputeMs !== undefined ? { programComputeMs: timed.programComputeMs } : {}),
     },
     modelReused: reused,

@@ -111,15 +111,16 @@ export class PageOrtWebDriver implements OrtWebDriver {
     };
   }
 
-  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
+  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<number> {
     await this.ready();
     const id = this.client.offerBytes(model);
-    const r = await this.client.call<{ device: string }>('ortCreate', {
+    const r = await this.client.call<{ device: string; createMs: number }>('ortCreate', {
       key,
       model: id,
       graphOptimizationLevel: level,
     });
     this.sessionDevice = r.device;
+    return r.createMs;
   }
 
   async run(

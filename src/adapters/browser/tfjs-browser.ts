@@ -6,6 +6,7 @@
  * captures as fused.matMul + bias). A backend that does not come up (tf.setBackend false, or
  * tf.getBackend() another backend) makes the adapter unavailable: no run on a fallback backend.
  */
+import { SetupClock } from '../setup-clock';
 import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
@@ -71,6 +72,8 @@ interface InitResult {
 }
 
 export class TfjsBrowserAdapter implements Adapter {
+  /** Time building the tfjs-layers model in the page, as the page measured it (Adapter.runtimeSetupMs). */
+  private readonly setup = new SetupClock();
   readonly id: string;
   private readonly client: PageClient;
   private init: InitResult | undefined;
@@ -198,12 +201,13 @@ export class TfjsBrowserAdapter implements Adapter {
         index.push({ layer, name: w.name, trainable: w.trainable, key });
       }
     }
-    const r = await this.client.call<{ params: ParamCount }>('tfjsBuild', {
+    const r = await this.client.call<{ params: ParamCount; buildMs: number }>('tfjsBuild', {
       spec,
       weights: index,
       tensors: this.client.offer(tensors),
     });
     this.params = r.params;
+    this.setup.add(r.buildMs);
     this.builtEpoch = this.client.epoch;
   }
 
@@ -238,6 +242,10 @@ export class TfjsBrowserAdapter implements Adapter {
   async paramCount(): Promise<ParamCount> {
     await this.ensureBuilt();
     return { ...this.params! };
+  }
+
+  runtimeSetupMs(): number {
+    return this.setup.ms;
   }
 
   async dispose(): Promise<void> {

@@ -13,6 +13,7 @@
 import { checkInput } from '../input-check';
 import { decodeModel, onnxParamCount } from '../../onnx';
 import { ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import { SetupClock } from '../setup-clock';
 import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
@@ -28,7 +29,8 @@ export interface OrtWebDriver {
   describe(): Promise<
     Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }
   >;
-  create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void>;
+  /** Creates the session; resolves to the milliseconds spent inside ort.InferenceSession.create, where it ran. */
+  create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<number>;
   run(
     key: string,
     inputName: string,
@@ -47,6 +49,8 @@ interface Session {
 }
 
 export class OrtWebAdapter implements Adapter {
+  /** Time inside ort.InferenceSession.create, as the driver measured it (Adapter.runtimeSetupMs). */
+  private readonly setup = new SetupClock();
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
   private params: ParamCount | undefined;
@@ -106,7 +110,7 @@ export class OrtWebAdapter implements Adapter {
 
   private async createSession(key: string, model: OnnxExport, captures: Set<string>): Promise<Session> {
     this.sessions.delete(key);
-    await this.driver.create(key, model.bytes, this.level);
+    this.setup.add(await this.driver.create(key, model.bytes, this.level));
     const s: Session = {
       key,
       epoch: this.driver.epoch,
@@ -185,6 +189,10 @@ export class OrtWebAdapter implements Adapter {
   private async releaseSessions(): Promise<void> {
     this.sessions.clear();
     await this.driver.release().catch(() => undefined);
+  }
+
+  runtimeSetupMs(): number {
+    return this.setup.ms;
   }
 
   async dispose(): Promise<void> {

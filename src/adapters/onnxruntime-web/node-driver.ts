@@ -79,17 +79,18 @@ export class NodeOrtWebDriver implements OrtWebDriver {
     };
   }
 
-  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<void> {
+  async create(key: string, model: Uint8Array, level: OrtWebLevel): Promise<number> {
     const ort = this.ort();
     await this.release(key);
-    this.sessions.set(
-      key,
-      await ort.InferenceSession.create(model, {
-        executionProviders: ['wasm'],
-        graphOptimizationLevel: level,
-        executionMode: 'sequential',
-      }),
-    );
+    const t = performance.now();
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: level,
+      executionMode: 'sequential',
+    });
+    const ms = performance.now() - t;
+    this.sessions.set(key, session);
+    return ms;
   }
 
   async run(

@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
 import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
+import { SetupClock } from '../setup-clock';
 import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
 import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
@@ -76,6 +77,8 @@ export class OnnxRuntimeAdapter implements Adapter {
   /** Keyed by `plain|<training>` and `capture|<training>`. */
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private params: ParamCount | undefined;
+  /** Time inside ort.InferenceSession.create (Adapter.runtimeSetupMs). */
+  private readonly setup = new SetupClock();
 
   constructor(opts: OnnxRuntimeOptions) {
     if (opts.executionProvider === 'cuda' && opts.useTf32 === undefined) {
@@ -255,7 +258,7 @@ export class OnnxRuntimeAdapter implements Adapter {
       const ort = loadOrt();
       const model = make();
       const { bytes } = model;
-      const session = await ort.InferenceSession.create(bytes, this.sessionOptions());
+      const session = await this.setup.time(() => ort.InferenceSession.create(bytes, this.sessionOptions()));
       return {
         session,
         io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
@@ -451,6 +454,10 @@ export class OnnxRuntimeAdapter implements Adapter {
         // a session that failed to build has nothing to release
       }
     }
+  }
+
+  runtimeSetupMs(): number {
+    return this.setup.ms;
   }
 
   async dispose(): Promise<void> {

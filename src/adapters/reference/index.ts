@@ -3,6 +3,7 @@
  * It is the oracle other runtimes are measured against (fp64), a float32 CPU model (fp32)
  * and an emulator of NVIDIA TF32 convolutions (tf32) that explains GPU deviations.
  */
+import { SetupClock } from '../setup-clock';
 import { checkInput } from '../input-check';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -74,6 +75,8 @@ export class ReferenceAdapter implements Adapter {
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
   private executor: ReferenceExecutor | undefined;
+  /** Time preparing the executor (kernels packed, weights converted): this runtime's own setup (Adapter.runtimeSetupMs). */
+  private readonly setup = new SetupClock();
 
   constructor(opts: ReferenceOptions) {
     if (!isReferencePrecision(opts.precision)) {
@@ -127,13 +130,20 @@ export class ReferenceAdapter implements Adapter {
             spec.layers.filter((l) => l.className === 'Conv2D' || l.className === 'Dense').map((l) => l.name))
         : [],
     );
-    this.executor = new ReferenceExecutor(spec, weights, {
-      precision: this.precision,
-      tf32Layers: tf32,
-      override: this.override,
-    });
+    this.executor = this.setup.timeSync(
+      () =>
+        new ReferenceExecutor(spec, weights, {
+          precision: this.precision,
+          tf32Layers: tf32,
+          override: this.override,
+        }),
+    );
     this.spec = spec;
     this.weights = weights;
+  }
+
+  runtimeSetupMs(): number {
+    return this.setup.ms;
   }
 
   private built(): { spec: ModelSpec; weights: ModelWeights; executor: ReferenceExecutor } {

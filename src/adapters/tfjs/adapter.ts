@@ -3,6 +3,7 @@
  * selects its backend (tf.setBackend + tf.ready) before every build and run, and keeps
  * training-mode BatchNormalization from leaking moving-average updates into later runs.
  */
+import { SetupClock } from '../setup-clock';
 import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
@@ -30,6 +31,8 @@ export class TfjsAdapter implements Adapter {
   readonly id: string;
   readonly backend: TfjsBackendDef;
   private built: Built | undefined;
+  /** Time building the tfjs-layers model and its weights (Adapter.runtimeSetupMs). */
+  private readonly setup = new SetupClock();
 
   constructor(id: string) {
     this.backend = tfjsBackend(id);
@@ -129,8 +132,12 @@ export class TfjsAdapter implements Adapter {
     await this.dispose();
     const tf = await this.activate();
     this.assertBackend(tf);
-    const { model, outputs } = buildLayersModel(tf, spec, weights);
+    const { model, outputs } = this.setup.timeSync(() => buildLayersModel(tf, spec, weights));
     this.built = { spec, model, outputs, plans: new Map() };
+  }
+
+  runtimeSetupMs(): number {
+    return this.setup.ms;
   }
 
   private requireBuilt(): Built {

@@ -78,11 +78,13 @@ export async function ortCreate(p: {
   const bytes = await fetchBlob(p.model);
   await s.sessions.get(p.key)?.release();
   s.sessions.delete(p.key);
+  const t = performance.now();
   const session = await s.ort.InferenceSession.create(bytes, {
     executionProviders: [s.init.ep],
     graphOptimizationLevel: p.graphOptimizationLevel,
     executionMode: 'sequential',
   });
+  const createMs = performance.now() - t;
   s.sessions.set(p.key, session);
   let device = 'n/a';
   if (s.init.ep === 'webgpu') {
@@ -98,7 +100,7 @@ export async function ortCreate(p: {
       }
     } else device = `unknown (env.webgpu.device is ${typeof dev})`;
   }
-  return { inputNames: session.inputNames, outputNames: session.outputNames, device };
+  return { inputNames: session.inputNames, outputNames: session.outputNames, device, createMs };
 }
 
 export async function ortRun(p: {

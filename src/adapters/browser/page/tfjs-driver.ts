@@ -129,11 +129,18 @@ export async function tfjsBuild(p: {
     list.push({ name: w.name, shape: t.shape, data: t.data, trainable: w.trainable } satisfies WeightTensor);
     weights.set(w.layer, list);
   }
+  const t = performance.now();
   const { model, outputs } = buildLayersModel(tf, p.spec, weights);
+  const buildMs = performance.now() - t;
   s.model = model;
   s.outputs = outputs;
   s.spec = p.spec;
-  return { params: countParams(model), layers: model.layers.length, numTensors: tf.memory().numTensors };
+  return {
+    params: countParams(model),
+    layers: model.layers.length,
+    numTensors: tf.memory().numTensors,
+    buildMs,
+  };
 }
 
 function capturePlan(capture: string[]): CapturePlan {
