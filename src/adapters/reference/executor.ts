@@ -77,8 +77,11 @@ export class ReferenceExecutor {
     if (opts.tf32Layers.size > 0 && opts.precision !== 'tf32') {
       throw new Error(`tf32Layers only applies to precision 'tf32' (precision is '${opts.precision}')`);
     }
-    this.prepared = this.layers.map((l) => prepareLayer(l, weights, this.arithmeticOf(l)));
     const override = opts.override;
+    // Without an override nothing here modifies a prepared kernel, so kernels may be shared with
+    // other executors (./kernel-cache.ts); an override gets kernels of its own.
+    const share = override === undefined;
+    this.prepared = this.layers.map((l) => prepareLayer(l, weights, this.arithmeticOf(l), { share }));
     this.overridden = this.layers.map((l, i) =>
       override && i > 0 ? override(l, { spec, weights, prepared: this.prepared[i] }) : undefined,
     );

@@ -36,6 +36,7 @@ import {
   stored,
   type Arithmetic,
 } from './precision';
+import { sharedKernel } from './kernel-cache';
 import { markKernelConstant } from './simd-kernel';
 import { allFinite } from './weights';
 
@@ -117,16 +118,35 @@ function storedCopy(data: ArrayLike<number>, a: Arithmetic): Float64Array {
   return stored(raw, a);
 }
 
-/** Prepares `l`'s weights for arithmetic `a` (validated weights in Keras order). */
-export function prepareLayer(l: LayerSpec, weights: ModelWeights, a: Arithmetic): PreparedLayer {
+/** Conv2D/Dense kernel of `k` prepared for `a`: shared (./kernel-cache.ts) when allowed and cacheable. */
+function linearKernel(k: ArrayLike<number>, a: Arithmetic, share: boolean): { kernel: Float64Array; finite: boolean } {
+  if (share && k instanceof Float32Array && (a === 'fp64' || a === 'fp32' || a === 'tf32')) {
+    const s = sharedKernel(k, a);
+    if (s) return s;
+  }
+  const raw = new Float64Array(k);
+  const kernel = a === 'fp32' && isFloat32Exact(k) ? raw : operand(raw, a);
+  return { kernel, finite: allFinite(kernel) };
+}
+
+/**
+ * Prepares `l`'s weights for arithmetic `a` (validated weights in Keras order). `share`: the kernel
+ * may be one shared with other callers preparing the same weight array (./kernel-cache.ts); only
+ * for callers that never modify it nor hand it to code that might (the executor without overrides).
+ */
+export function prepareLayer(
+  l: LayerSpec,
+  weights: ModelWeights,
+  a: Arithmetic,
+  opts: { share?: boolean } = {},
+): PreparedLayer {
   if (l.className === 'Conv2D' || l.className === 'Dense') {
     const [k, b] = weightData(weights, l, 2);
-    const raw = new Float64Array(k);
-    const kernel = a === 'fp32' && isFloat32Exact(k) ? raw : operand(raw, a);
+    const { kernel, finite } = linearKernel(k, a, opts.share === true);
     // A prepared layer's kernel is never modified (overrides replace it with a new array), so the
     // SIMD path may keep a packed copy of it.
     markKernelConstant(kernel);
-    return { arithmetic: a, linear: { kernel, bias: storedCopy(b, a), kernelFinite: allFinite(kernel) } };
+    return { arithmetic: a, linear: { kernel, bias: storedCopy(b, a), kernelFinite: finite } };
   }
   if (l.className === 'BatchNormalization') {
     const [gamma, beta, movingMean, movingVariance] = weightData(weights, l, 4).map((d) => storedCopy(d, a));
