@@ -1144,6 +1144,15 @@ describe('harness breakdown', () => {
     expect(withW.missing).toEqual([]);
   });
 
+  test("an adapter's probe and describe (adapters[].probeMs) is shown as part of the time outside its cases", () => {
+    const r = conformanceOf([{ buildMs: 1000, runMs: 3000, compareMs: 100, totalMs: 4200 }]);
+    expect(harnessBreakdown(r).byAdapter[0].probeMs).toBeUndefined(); // not recorded: never guessed
+    (r.adapters[0] as { probeMs?: number }).probeMs = 1300;
+    const a = harnessBreakdown(r).byAdapter[0];
+    expect(a.probeMs).toBe(1300);
+    expect(a.outsideCasesMs).toBe(9000 - 4200); // the probe is inside it, not subtracted again
+  });
+
   test('runtime setup is taken out of build and inference, counted in the overhead, and reported apart', () => {
     const r = conformanceOf(
       [

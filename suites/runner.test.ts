@@ -19,11 +19,11 @@ import { caseRows } from '../src/golden/run-case';
 import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
 import { exitReason, workerUnits } from '../src/runner/orchestrator';
-import { executeCase, type EvaluationContext } from '../src/runner/execute-case';
-import { loadManifest } from '../src/golden/load';
+import { CaseTensorCache, executeCase, type EvaluationContext } from '../src/runner/execute-case';
+import { loadCaseTensors, loadManifest } from '../src/golden/load';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
 import { ReferenceAdapter } from '../src/adapters/reference';
-import { ADAPTERS, ADAPTERS as REGISTRY } from '../src/adapters/registry';
+import { ADAPTERS, ADAPTERS as REGISTRY, REFERENCE_PROCESS_GROUP } from '../src/adapters/registry';
 import { BROWSER_PROCESS_GROUP } from '../src/adapters/browser/host';
 import type { AdapterEntry } from '../src/adapters/types';
 import { historicalDurations, orderByHistory, typicalDurations } from '../src/runner/schedule';
@@ -1021,6 +1021,18 @@ describe('process groups (AdapterEntry.processGroup: one worker for several adap
     // The browser adapters are one group: one Chromium per run.
     const browser = ADAPTERS.filter((e) => e.processGroup === BROWSER_PROCESS_GROUP).map((e) => e.id);
     expect(browser).toEqual(expect.arrayContaining(['tfjs-wasm-browser', 'onnxruntime-web-wasm-browser']));
+    // The reference adapters are one worker; every other node adapter keeps its own (docs/performance.md,
+    // "Which adapters share a process": tfjs-core's global engine, one native library per process).
+    const grouped = (g: string) => ADAPTERS.filter((e) => e.processGroup === g).map((e) => e.id);
+    expect(grouped(REFERENCE_PROCESS_GROUP)).toEqual(['reference', 'reference-fp32', 'reference-tf32']);
+    const groups = new Set(ADAPTERS.map((e) => e.processGroup).filter((g) => g !== undefined));
+    expect([...groups].sort()).toEqual([BROWSER_PROCESS_GROUP, REFERENCE_PROCESS_GROUP].sort());
+    const units = workerUnits(ADAPTERS.filter((e) => e.outOfTheBox).map((entry) => ({ entry, cases: ['c'] })));
+    expect(units.map((u) => u.map((j) => j.entry.id))).toContainEqual([
+      'reference',
+      'reference-fp32',
+      'reference-tf32',
+    ]);
   });
 
   test('the members run one after the other in one worker; a crash of one leaves the others as they were', async () => {
@@ -1054,6 +1066,26 @@ describe('process groups (AdapterEntry.processGroup: one worker for several adap
     });
     for (const id of ids) expect(a(id).durationMs).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('case tensors of a process group (CaseTensorCache: read once per worker)', () => {
+  test('each load is a fresh copy; another digest for the case reads its files again', () => {
+    const manifest = loadManifest(fx);
+    const k = manifest.cases.find((c) => c.id === 'identity/inference')!;
+    const cache = new CaseTensorCache();
+    const a = cache.load(fx, k);
+    expect(a).toEqual(loadCaseTensors(fx, k));
+    // An adapter writing into its input (or anything) changes nothing for the next adapter.
+    const before = Float64Array.from(a.input.data);
+    a.input.data.fill(7);
+    a.output!.data.fill(7);
+    const b = cache.load(fx, k);
+    expect(Float64Array.from(b.input.data)).toEqual(before);
+    expect(b.output).toEqual(loadCaseTensors(fx, k).output);
+    // A manifest naming other bytes for the case is not answered from the cache: its files are checked.
+    const other: FixtureCase = { ...k, input: { ...k.input, sha256: '0'.repeat(64) } };
+    expect(() => cache.load(fx, other)).toThrow(/wrong digest/);
+  });
 });
 
 describe('one adapter.run per computation', () => {

@@ -13,6 +13,14 @@ import { tfjsDawnAdapter } from './dawn';
 import { withRuntimePackages } from './runtime-packages';
 import type { Adapter, AdapterEntry, AdapterHost } from './types';
 
+/**
+ * AdapterEntry.processGroup of the three reference adapters: our own TypeScript/wasm code, with no
+ * runtime of its own, so one worker runs them one after the other (one start-up, one read of the
+ * weight cache and the fixtures, code compiled once). Why other adapters keep their own process:
+ * docs/performance.md, "Which adapters share a process".
+ */
+export const REFERENCE_PROCESS_GROUP = 'reference';
+
 /** A registry entry states where its runtime executes. */
 export type RegistryEntry = AdapterEntry & { host: AdapterHost };
 
@@ -44,6 +52,7 @@ const LITERT_BROWSER = ['@litertjs/core', 'puppeteer-core'];
 const ENTRIES: readonly RegistryEntry[] = [
   {
     id: 'reference',
+    processGroup: REFERENCE_PROCESS_GROUP,
     summary: 'pure TypeScript oracle, float64 throughout',
     profile: 'fp64-reference',
     outOfTheBox: true,
@@ -53,6 +62,7 @@ const ENTRIES: readonly RegistryEntry[] = [
   },
   {
     id: 'reference-fp32',
+    processGroup: REFERENCE_PROCESS_GROUP,
     summary: 'TypeScript reference, every layer output rounded to float32',
     profile: 'fp32-cpu',
     outOfTheBox: true,
@@ -62,6 +72,7 @@ const ENTRIES: readonly RegistryEntry[] = [
   },
   {
     id: 'reference-tf32',
+    processGroup: REFERENCE_PROCESS_GROUP,
     summary: 'TypeScript reference emulating TF32 conv/dense operands (GPU emulator)',
     profile: 'tf32-gpu',
     outOfTheBox: true,

@@ -139,8 +139,10 @@ export interface AdapterEntry {
   /**
    * Adapters of one process group run one after the other in one runner worker instead of one
    * worker each, to share what the process sets up once: the browser adapters (BROWSER_PROCESS_GROUP,
-   * src/adapters/browser/host.ts) share one Chromium launch. Each keeps its own budget, results and
-   * worker record; a worker that dies is replaced for the adapters not finished yet.
+   * src/adapters/browser/host.ts) share one Chromium launch; the reference adapters
+   * (REFERENCE_PROCESS_GROUP, ./registry.ts) one start-up, weight-cache read and compiled code. Each
+   * keeps its own budget, results and worker record; a worker that dies is replaced for the adapters
+   * not finished yet. Who may share a process: docs/performance.md, "Which adapters share a process".
    */
   processGroup?: string;
   /**

@@ -17,7 +17,7 @@
 
 /** The fields of a conformance report (ConformanceReport, src/report/schema.ts) the breakdown reads. */
 export interface TimedReport {
-  adapters: ReadonlyArray<{ id: string; durationMs: number }>;
+  adapters: ReadonlyArray<{ id: string; durationMs: number; probeMs?: number }>;
   results: ReadonlyArray<{ adapter: string; timings: object | null }>;
   parts: ReadonlyArray<{ durationMs: number; timings?: RunPhaseTimings; options?: { jobs?: number } }>;
 }
@@ -101,8 +101,10 @@ export interface AdapterPhases {
   /** Runs without the runtime setup recorded in them. */
   inferenceMs: number;
   compareMs: number;
-  /** durationMs minus the case totals: worker start-up, imports, probe, fixture loading, IPC. */
+  /** durationMs minus the case totals: worker start-up, imports, probe, fixture loading, IPC, exit. */
   outsideCasesMs: number;
+  /** Of outsideCasesMs: adapter.probe() and describe() (absent when the report does not record it). */
+  probeMs?: number;
   cases: number;
 }
 
@@ -151,6 +153,7 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
         inferenceMs: 0,
         compareMs: 0,
         outsideCasesMs: num(a.durationMs) ?? 0,
+        ...(num(a.probeMs) !== null ? { probeMs: a.probeMs } : {}),
         cases: 0,
       },
     ]),

@@ -282,6 +282,7 @@ const ADAPTER_PHASE_HEADER = [
   'inference',
   'compare',
   'outside cases',
+  'of which probe + describe',
 ];
 
 function adapterPhaseCells(h: HarnessBreakdown): string[][] {
@@ -294,6 +295,7 @@ function adapterPhaseCells(h: HarnessBreakdown): string[][] {
     formatMs(a.inferenceMs),
     formatMs(a.compareMs),
     formatMs(a.outsideCasesMs),
+    a.probeMs === undefined ? 'not recorded' : formatMs(a.probeMs),
   ]);
 }
 

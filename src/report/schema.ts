@@ -259,6 +259,11 @@ export interface AdapterReport {
   runtimePackages?: RuntimePackageState[];
   worker: WorkerInfo | null;
   durationMs: number;
+  /**
+   * Of durationMs: adapter.probe() and describe() in its workers (loading the runtime, a smoke run, a
+   * browser launch). Absent in reports written before it was recorded.
+   */
+  probeMs?: number;
   counts: Record<CaseStatus, number>;
   /** Parts (shards) this adapter ran in. */
   parts: number[];
@@ -373,6 +378,7 @@ export const VOLATILE_KEYS: readonly string[] = [
   'weightsMs',
   'adaptersMs',
   'workerStartupMs',
+  'probeMs',
   'reportMs',
   'perf',
   'timingsMs',

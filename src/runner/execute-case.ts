@@ -31,7 +31,7 @@ import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
 import { metricRank } from '../compare/metrics';
-import { findSummary, loadCaseTensors } from '../golden/load';
+import { caseTensorRefs, findSummary, loadCaseTensors, type LoadedCaseTensors } from '../golden/load';
 import type { FixtureCase, FixtureManifest } from '../golden/manifest';
 import {
   caseRows,
@@ -92,6 +92,40 @@ export interface EvaluationContext {
    * runner's workers set it; not the pack judge, whose RecordedAdapter reads the selected case's files.
    */
   reuseRuns?: boolean;
+  /**
+   * The case tensors of this process (a worker running several adapters of a process group): read
+   * and checked once, each adapter given its own copy. Absent: every case reads its files.
+   */
+  caseTensors?: CaseTensorCache;
+}
+
+function copyTensor(t: Tensor): Tensor {
+  return { shape: [...t.shape], data: t.data.slice() };
+}
+
+/**
+ * A case's tensors loaded once (read, sha256 against the manifest, parsed) for the adapters that
+ * run one after the other in one worker. Each load hands out fresh copies, so an adapter that
+ * writes into its input cannot change what a later adapter gets. Keyed by the fixture folder, the
+ * case and the digests of its files: another manifest's version of the case is read anew.
+ */
+export class CaseTensorCache {
+  private readonly loaded = new Map<string, LoadedCaseTensors>();
+
+  load(dir: string, k: FixtureCase): LoadedCaseTensors {
+    const key = JSON.stringify([dir, k.id, caseTensorRefs(k).map((r) => [r.role, r.ref.file, r.ref.sha256])]);
+    let t = this.loaded.get(key);
+    if (!t) {
+      t = loadCaseTensors(dir, k);
+      this.loaded.set(key, t);
+    }
+    const out: LoadedCaseTensors = { input: copyTensor(t.input), intermediates: {} };
+    if (t.output) out.output = copyTensor(t.output);
+    if (t.resume) out.resume = copyTensor(t.resume);
+    if (t.view) out.view = copyTensor(t.view);
+    for (const [name, x] of Object.entries(t.intermediates)) out.intermediates[name] = copyTensor(x);
+    return out;
+  }
 }
 
 function now(): number {
@@ -470,7 +504,7 @@ export async function executeCase(
   let tensors;
   const tf = now();
   try {
-    tensors = loadCaseTensors(ctx.fixturesDir, k);
+    tensors = ctx.caseTensors ? ctx.caseTensors.load(ctx.fixturesDir, k) : loadCaseTensors(ctx.fixturesDir, k);
   } catch (err) {
     return result(entry.id, k, 'error', `fixture: ${errorText(err)}`, tolerance);
   }

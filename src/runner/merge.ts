@@ -139,6 +139,8 @@ export function mergeReports(
       } else {
         have.parts.push(...mapped);
         have.durationMs += a.durationMs;
+        if (have.probeMs !== undefined || a.probeMs !== undefined)
+          have.probeMs = have.probeMs === undefined || a.probeMs === undefined ? undefined : have.probeMs + a.probeMs;
         have.explicitlyRequested ||= a.explicitlyRequested;
         if (!have.available && a.available) {
           have.available = true;

@@ -82,6 +82,8 @@ export interface AdapterRun {
   durationMs: number;
   /** Fork to the worker's 'ready' message (Node, tsx, the worker's modules), summed over its workers. */
   workerStartupMs: number;
+  /** adapter.probe() and describe() in its workers (loading the runtime, a smoke run, a browser launch), summed. */
+  probeMs: number;
   /** One per requested case, in the requested order. */
   results: CaseResult[];
 }
@@ -276,6 +278,7 @@ class AdapterState {
       worker: { processes: 0, exits: [] },
       durationMs: 0,
       workerStartupMs: 0,
+      probeMs: 0,
       results: [],
     };
   }
@@ -340,6 +343,7 @@ class AdapterState {
   receive(m: WorkerMessage): void {
     if (m.type === 'probe') {
       this.probed = true;
+      this.run.probeMs += m.ms ?? 0;
       this.run.available = m.available;
       if (!m.available) {
         this.run.unavailableReason = m.reason ?? 'the probe gave no reason';
@@ -347,6 +351,7 @@ class AdapterState {
         if (m.knownCrash) this.run.knownCrash = m.knownCrash;
       }
     } else if (m.type === 'describe') {
+      this.run.probeMs += m.ms ?? 0;
       this.run.description = m.description;
       if (m.error) this.run.describeError = m.error;
     } else if (m.type === 'case-result') {

@@ -61,8 +61,11 @@ export type WorkerMessage =
       reason?: string;
       fix?: string;
       knownCrash?: KnownCrashReport;
+      /** Time adapter.probe() took (loading the runtime, a smoke run, a browser launch). */
+      ms?: number;
     }
-  | { type: 'describe'; adapter: string; description: AdapterDescription | null; error?: string }
+  /** `ms`: time adapter.describe() took. */
+  | { type: 'describe'; adapter: string; description: AdapterDescription | null; error?: string; ms?: number }
   | { type: 'case-start'; adapter: string; case: string }
   | { type: 'case-result'; adapter: string; result: CaseResult }
   /** The diagnosis of a case whose result was already sent begins (cases are never run after this). */

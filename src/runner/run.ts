@@ -222,6 +222,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
       description: r.description,
       worker: r.worker,
       durationMs: r.durationMs,
+      probeMs: r.probeMs,
       counts: countsFor(results, r.id),
       parts: [0],
     };

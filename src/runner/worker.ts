@@ -5,7 +5,8 @@
  * records it and goes on.
  *
  * A worker runs one adapter, or the adapters of one process group one after the other
- * (AdapterEntry.processGroup: the browser adapters share this process's Chromium, launched once).
+ * (AdapterEntry.processGroup: the browser adapters share this process's Chromium, launched once; the
+ * reference adapters its start-up, weight-cache read and compiled code).
  *
  * Cases are run grouped by model arguments (in first-appearance order), so each model is built once.
  * Then, unless turned off, every case that ended 'fail-numeric' (or passed but will be 'regressed'
@@ -19,7 +20,7 @@ import { adapterPool } from '../adapters/pool';
 import { BROWSER_PROCESS_GROUP, BrowserHost } from '../adapters/browser/host';
 import { diagnoseFailure } from './diagnose-failure';
 import { willRegress } from './regression';
-import { builtKeyOf, casesByModel, executeCase, type EvaluationContext } from './execute-case';
+import { builtKeyOf, CaseTensorCache, casesByModel, executeCase, type EvaluationContext } from './execute-case';
 import type { AdapterTask, StartMessage, WorkerMessage } from './protocol';
 import { workerChannel } from '../workers/worker-bootstrap';
 
@@ -39,6 +40,7 @@ function diagnosisOrder(cases: FixtureCase[], builtKey: string | undefined): Fix
 /** Probe and describe; false when the adapter is unavailable (its cases are not run). */
 async function probeAndDescribe(adapter: Adapter, id: string): Promise<boolean> {
   let probe: ProbeResult;
+  const tp = performance.now();
   try {
     probe = await adapter.probe({ dedicatedProcess: true });
   } catch (err) {
@@ -51,16 +53,20 @@ async function probeAndDescribe(adapter: Adapter, id: string): Promise<boolean> 
     reason: probe.reason,
     fix: probe.fix,
     ...(probe.knownCrash ? { knownCrash: probe.knownCrash } : {}),
+    ms: performance.now() - tp,
   });
   if (!probe.available) return false;
+  const td = performance.now();
   try {
-    await send({ type: 'describe', adapter: id, description: await adapter.describe() });
+    const description = await adapter.describe();
+    await send({ type: 'describe', adapter: id, description, ms: performance.now() - td });
   } catch (err) {
     await send({
       type: 'describe',
       adapter: id,
       description: null,
       error: err instanceof Error ? err.message : String(err),
+      ms: performance.now() - td,
     });
   }
   return true;
@@ -70,6 +76,8 @@ interface WorkerSetup {
   start: StartMessage;
   manifest: FixtureManifest;
   lookup(id: string): FixtureCase;
+  /** Kept only when several adapters run here (a process group): each case's files are read once. */
+  caseTensors?: CaseTensorCache;
 }
 
 /** One adapter's task: probe, its cases, the diagnoses of its numeric failures, dispose. */
@@ -81,7 +89,12 @@ async function runTask(entry: AdapterEntry, task: AdapterTask, loadSetup: () => 
   const { start } = setup;
   const cases = task.cases.map(setup.lookup);
   const toDiagnose = start.diagnose ? task.diagnoseAlso.map(setup.lookup) : [];
-  const ctx: EvaluationContext = { fixturesDir: start.fixturesDir, manifest: setup.manifest, reuseRuns: true };
+  const ctx: EvaluationContext = {
+    fixturesDir: start.fixturesDir,
+    manifest: setup.manifest,
+    reuseRuns: true,
+    ...(setup.caseTensors ? { caseTensors: setup.caseTensors } : {}),
+  };
   for (const k of grouped(cases)) {
     await send({ type: 'case-start', adapter: id, case: k.id });
     const result = await executeCase(adapter, entry, k, ctx);
@@ -118,6 +131,7 @@ async function work(start: StartMessage): Promise<void> {
     loaded = {
       start,
       manifest,
+      ...(start.tasks.length > 1 ? { caseTensors: new CaseTensorCache() } : {}),
       lookup: (id) => {
         const k = byId.get(id);
         if (!k) throw new Error(`worker: case '${id}' is not in ${start.fixturesDir}/manifest.json`);
