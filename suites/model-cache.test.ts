@@ -305,9 +305,10 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
     expect(verifiedInRun(file, readStamped(file)!, 'd')).toBe(false);
   });
 
-  it('ONNX export cache: a recorded entry changed in place afterwards (even with its mtime set back) is checked again and ignored', () => {
+  /** A small block's inference export stored in a fresh cache folder `name`: its inputs, the direct export's bytes and the entry's file. */
+  function storedExport(name: string) {
     const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
-    const dir = path.join(tmp, 'onnx-run');
+    const dir = path.join(tmp, name);
     const cache = { dir, minParams: 0 };
     const w = initModelWeights(spec);
     const direct = encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
@@ -316,6 +317,11 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
       dir,
       fs.readdirSync(dir).find((f) => f.endsWith('.onnxc'))!,
     );
+    return { spec, w, cache, direct, file };
+  }
+
+  it('ONNX export cache: a recorded entry changed in place afterwards (even with its mtime set back) is checked again and ignored', () => {
+    const { spec, w, cache, direct, file } = storedExport('onnx-run');
     const digest = createHash('sha256').update(direct).digest('hex');
     for (const keepMtime of [false, true]) {
       if (keepMtime) fs.utimesSync(file, MTIME, MTIME);
@@ -331,16 +337,7 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
   });
 
   it('ONNX export cache: a record from outside the run is not trusted', () => {
-    const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
-    const dir = path.join(tmp, 'onnx-foreign-record');
-    const cache = { dir, minParams: 0 };
-    const w = initModelWeights(spec);
-    const direct = encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
-    cachedOnnxExport(spec, w, { training: false }, cache);
-    const file = path.join(
-      dir,
-      fs.readdirSync(dir).find((f) => f.endsWith('.onnxc'))!,
-    );
+    const { spec, w, cache, direct, file } = storedExport('onnx-foreign-record');
     corruptInPlace(file, false);
     // planted: a record for the damaged state, left by another run (not this run's directory)
     record(file, createHash('sha256').update(direct).digest('hex'));

@@ -24,7 +24,8 @@ import * as path from 'path';
 import { initModelWeights } from './model-weights';
 import { cacheDirFromEnv } from '../util/cache-dir';
 import { writeFileAtomic } from '../util/fs';
-import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
+import { sourceDigest } from '../util/source-digest';
+import { fileStamp, readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
 import { float32Sha256, forgetCheckedDigest, noteCheckedDigest } from '../util/array-digest';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
@@ -72,23 +73,7 @@ let sourceDigestMemo: string | null | undefined;
 
 /** sha256 over the initializer sources (src/init/*, this file excepted), or null when they cannot be read (no caching then). */
 export function initSourceDigest(): string | null {
-  if (sourceDigestMemo !== undefined) return sourceDigestMemo;
-  try {
-    const files = fs
-      .readdirSync(INIT_DIR)
-      .filter((f) => /\.[cm]?[jt]s$/.test(f) && f !== CACHE_SOURCE)
-      .sort();
-    if (files.length === 0) throw new Error('no sources');
-    const h = createHash('sha256');
-    for (const f of files)
-      h.update(f)
-        .update('\0')
-        .update(fs.readFileSync(path.join(INIT_DIR, f)))
-        .update('\0');
-    sourceDigestMemo = h.digest('hex');
-  } catch {
-    sourceDigestMemo = null;
-  }
+  if (sourceDigestMemo === undefined) sourceDigestMemo = sourceDigest([INIT_DIR], { skip: CACHE_SOURCE });
   return sourceDigestMemo;
 }
 
@@ -169,17 +154,11 @@ function dataBytes(header: EntryHeader): number {
  */
 let lastRead: { file: string; key: string; stamp: string; weights: ModelWeights; digests: string[] } | undefined;
 
-/** The file's identity and state (inode, size, modification time): a rewritten or damaged entry is read again. */
-function fileStamp(file: string): string | null {
-  try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return null;
-  }
-}
-
-function readEntry(file: string, source: string, key: string): { weights: ModelWeights; digests: string[] } | null {
+function readEntry(
+  file: string,
+  source: string,
+  key: string,
+): { weights: ModelWeights; digests: string[]; stamp: string } | null {
   const read = readStamped(file);
   if (!read) return null;
   const buf = read.bytes;
@@ -215,7 +194,7 @@ function readEntry(file: string, source: string, key: string): { weights: ModelW
       if (!checkArrays(arrays, header.digests)) return null;
       recordVerified(file, read, header.checksum);
     }
-    return { weights, digests: header.digests };
+    return { weights, digests: header.digests, stamp: read.stamp };
   } catch {
     return null;
   }
@@ -351,10 +330,10 @@ export function cachedInitModelWeights(spec: ModelSpec, opts: WeightCacheOptions
       return { weights: kept.weights, source: 'cache' };
     lastRead = undefined;
   }
-  const stamp = fileStamp(e.file);
   const cached = readEntry(e.file, e.source, e.key);
   if (cached) {
-    if (stamp !== null) lastRead = { file: e.file, key: e.key, stamp, ...cached };
+    // the stamp of the state read (readStamped): a later rewrite, even in place, is read again
+    lastRead = { file: e.file, key: e.key, ...cached };
     return { weights: cached.weights, source: 'cache' };
   }
   const weights = initModelWeights(spec);

@@ -26,6 +26,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ModelSpec, ModelWeights } from '../model/types';
 import { cacheDirFromEnv } from '../util/cache-dir';
+import { sourceDigest } from '../util/source-digest';
 import { packageRoot } from '../util/package-root';
 import { writeFileAtomic } from '../util/fs';
 import { readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
@@ -65,25 +66,14 @@ export function onnxCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
 
 let sourceDigestMemo: string | null | undefined;
 
-/** sha256 over the exporter's and the model code's sources (this file excepted), or null when unreadable (no caching). */
+/** sha256 over the exporter's and the model code's sources (this file excepted) and package.json, or null when unreadable (no caching). */
 export function exporterSourceDigest(): string | null {
-  if (sourceDigestMemo !== undefined) return sourceDigestMemo;
-  try {
-    const h = createHash('sha256');
-    for (const dir of [__dirname, path.join(__dirname, '..', 'model')]) {
-      const files = fs
-        .readdirSync(dir)
-        .filter((f) => /\.[cm]?[jt]s$/.test(f) && !(dir === __dirname && f === CACHE_SOURCE))
-        .sort();
-      if (files.length === 0) throw new Error('no sources');
-      for (const f of files) h.update(`${path.basename(dir)}/${f}\0`).update(fs.readFileSync(path.join(dir, f)));
-    }
-    // the package version is the models' producerVersion
-    h.update(fs.readFileSync(path.join(packageRoot(), 'package.json')));
-    sourceDigestMemo = h.digest('hex');
-  } catch {
-    sourceDigestMemo = null;
-  }
+  // the package version is the models' producerVersion
+  if (sourceDigestMemo === undefined)
+    sourceDigestMemo = sourceDigest([__dirname, path.join(__dirname, '..', 'model')], {
+      skip: CACHE_SOURCE,
+      files: [path.join(packageRoot(), 'package.json')],
+    });
   return sourceDigestMemo;
 }
 

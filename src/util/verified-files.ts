@@ -40,6 +40,15 @@ function stampOf(st: fs.BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/** `file`'s stamp now (as StampedRead.stamp), or null when it cannot be read: a different stamp means a changed file. */
+export function fileStamp(file: string): string | null {
+  try {
+    return stampOf(fs.statSync(file, { bigint: true }));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * `file`'s whole content, read through one descriptor (one copy, no intermediate buffers), with its
  * stamp; null when it cannot be read or changed while being read.

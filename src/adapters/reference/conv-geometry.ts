@@ -1,7 +1,8 @@
 /**
  * The geometry of one NHWC convolution: input, kernel, strides, the 'same' padding's top/left share
  * (TensorFlow's rule: the extra row/column goes to the bottom/right) and the output size. Shared by
- * the JavaScript loops (./conv2d.ts) and the SIMD kernel (./simd-kernel.ts).
+ * the JavaScript loops (./conv2d.ts) and the SIMD kernel (./simd-kernel.ts); the window placement
+ * also by pooling (./pooling.ts).
  */
 import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
@@ -22,6 +23,24 @@ export interface ConvGeometry {
   ow: number;
 }
 
+/** Where a kh × kw window with strides sh, sw sits on an h × w input: the 'same' padding's top/left share and the output size. */
+export function windowPlacement(
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  padding: Padding,
+): { padTop: number; padLeft: number; oh: number; ow: number } {
+  return {
+    padTop: padding === 'same' ? samePadding(h, kh, sh)[0] : 0,
+    padLeft: padding === 'same' ? samePadding(w, kw, sw)[0] : 0,
+    oh: windowOutput(h, kh, sh, padding),
+    ow: windowOutput(w, kw, sw, padding),
+  };
+}
+
 export function convGeometry(
   input: { n: number; h: number; w: number; cin: number },
   kernel: { kh: number; kw: number; cout: number },
@@ -29,9 +48,5 @@ export function convGeometry(
   padding: Padding,
 ): ConvGeometry {
   const [sh, sw] = strides;
-  const oh = windowOutput(input.h, kernel.kh, sh, padding);
-  const ow = windowOutput(input.w, kernel.kw, sw, padding);
-  const padTop = padding === 'same' ? samePadding(input.h, kernel.kh, sh)[0] : 0;
-  const padLeft = padding === 'same' ? samePadding(input.w, kernel.kw, sw)[0] : 0;
-  return { ...input, ...kernel, sh, sw, padTop, padLeft, oh, ow };
+  return { ...input, ...kernel, sh, sw, ...windowPlacement(input.h, input.w, kernel.kh, kernel.kw, sh, sw, padding) };
 }

@@ -1,7 +1,7 @@
 /** NHWC max and average pooling (TF rules for 'valid' and 'same'). */
-import { samePadding, windowOutput } from '../../model/shapes';
 import type { Padding } from '../../model/types';
 import { outputBuffer } from './buffers';
+import { windowPlacement } from './conv-geometry';
 
 export interface PoolGeometry {
   n: number;
@@ -26,17 +26,7 @@ export function poolGeometry(
 ): PoolGeometry {
   const [ph, pw] = pool;
   const [sh, sw] = strides;
-  return {
-    ...input,
-    ph,
-    pw,
-    sh,
-    sw,
-    padTop: padding === 'same' ? samePadding(input.h, ph, sh)[0] : 0,
-    padLeft: padding === 'same' ? samePadding(input.w, pw, sw)[0] : 0,
-    oh: windowOutput(input.h, ph, sh, padding),
-    ow: windowOutput(input.w, pw, sw, padding),
-  };
+  return { ...input, ph, pw, sh, sw, ...windowPlacement(input.h, input.w, ph, pw, sh, sw, padding) };
 }
 
 /**
