@@ -73,18 +73,52 @@ describe('precompiled worker entries', () => {
     expect(JSON.parse(runLaunch(second).stdout).value).toBe(2);
   });
 
-  test('stack traces name the TypeScript source and line (linked source map, --enable-source-maps)', async () => {
+  test('stack traces name the TypeScript source and line (linked source map, read by the bundle when a stack is formatted)', async () => {
     write(
       'lib/boom.ts',
       "export function boom(): never {\n  // line 2\n  throw new Error('boom from the source');\n}\n",
     );
-    const entry = write('entry.ts', "import { boom } from './lib/boom';\nboom();\n");
+    const entry = write(
+      'entry.ts',
+      [
+        "import { boom } from './lib/boom';",
+        'try {',
+        '  boom();',
+        '} catch (err) {',
+        "  console.log(JSON.stringify({ caught: (err as Error).stack, elsewhere: new Error('x', { cause: 1 }).stack }));",
+        '}',
+        'boom();',
+        '',
+      ].join('\n'),
+    );
     const l = await prepare(entry);
     expect(l.mode).toBe('precompiled');
+    // Not Node's --enable-source-maps: it parses every loaded package's map at load time.
+    expect(l.execArgv).not.toContain('--enable-source-maps');
     const r = runLaunch(l);
+    const boomAt = `${path.join(srcDir, 'lib', 'boom.ts')}:3`;
+    // A stack read in the worker (what a fatal or error message carries) ...
+    const out = JSON.parse(r.stdout) as { caught: string; elsewhere: string };
+    expect(out.caught).toMatch(/^Error: boom from the source\n    at boom \(/);
+    expect(out.caught).toContain(boomAt);
+    expect(out.caught).toContain(`${entry}:3`);
+    expect(out.caught).not.toContain(l.file);
+    expect(out.elsewhere).toContain(`${entry}:5`);
+    // ... and the uncaught exception Node prints.
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('boom from the source');
-    expect(r.stderr).toContain(`${path.join(srcDir, 'lib', 'boom.ts')}:3`);
+    expect(r.stderr).toContain(boomAt);
+    expect(r.stderr).toContain(`${entry}:7`);
+  });
+
+  test('a bundle whose map cannot be read keeps its own locations in stack traces', async () => {
+    write('lib/boom.ts', "export function boom(): never {\n  throw new Error('no map');\n}\n");
+    const entry = write('entry.ts', "import { boom } from './lib/boom';\nboom();\n");
+    const l = await prepare(entry);
+    fs.rmSync(`${l.file}.map`);
+    const r = runLaunch(l);
+    expect(r.stderr).toContain('no map');
+    expect(r.stderr).toContain(`${l.file}:`);
   });
 
   test('falls back to tsx, with the reason: cache turned off, or a source that does not compile', async () => {

@@ -9,8 +9,11 @@
  *   - packages stay external (loaded from node_modules as usual; native addons untouched);
  *   - `__dirname` / `__filename` keep the value they have in the source file (each module's own,
  *     not the bundle's), so every path computed from them is unchanged;
- *   - a linked source map, and the worker runs with --enable-source-maps: stack traces in reports
- *     name the .ts sources and lines;
+ *   - a linked source map, read by the bundle itself (STACK_MAPPER, its first lines) only when a
+ *     stack trace is formatted: stack traces in reports name the .ts sources and lines. Not Node's
+ *     --enable-source-maps, which parses the map of every module loaded (ours and the packages',
+ *     @tensorflow/tfjs's included) at load time, needed or not: 0.3-0.7 s per tfjs worker
+ *     (docs/notes/2026-12-08-harness-share.md, f-workers);
  *   - the bundle is reused while every one of its input files has the content it was built from
  *     (sha256 of each input, checked at each use: cheap next to a start-up); an edit rebuilds it.
  *
@@ -46,6 +49,8 @@ export interface WorkerLaunch {
 interface InputsRecord {
   entry: string;
   esbuild: string;
+  /** sha256 of what the build adds besides the inputs (STACK_MAPPER): a bundle built without it is rebuilt. */
+  additions?: string;
   node: string;
   inputs: Record<string, string>;
 }
@@ -55,6 +60,50 @@ export function workerCacheDir(): string | null {
   if (v === 'off') return null;
   return v ? path.resolve(v) : path.join(REPO_ROOT, 'node_modules', '.cache', 'resnet-conformance', 'workers');
 }
+
+/**
+ * The bundle's first lines: frames in the bundle are given their .ts location from the bundle's
+ * map, parsed the first time a stack trace is formatted (most workers never do); frames elsewhere
+ * (Node, packages) are formatted as V8 does. A map that cannot be read leaves the bundle's own
+ * locations. Plain JavaScript, run before any module of the bundle.
+ */
+export const STACK_MAPPER = `(() => {
+  const bundle = __filename;
+  let map;
+  const find = (line, column) => {
+    if (map === undefined) {
+      try {
+        const { SourceMap } = require('module');
+        map = new SourceMap(JSON.parse(require('fs').readFileSync(bundle + '.map', 'utf8')));
+      } catch {
+        map = null;
+      }
+    }
+    if (!map || !(line >= 1 && column >= 1)) return null;
+    const e = map.findEntry(line - 1, column - 1);
+    if (!e || !e.originalSource || e.generatedLine !== line - 1) return null;
+    const file = require('path').resolve(require('path').dirname(bundle), e.originalSource);
+    return file + ':' + (e.originalLine + 1) + ':' + (e.originalColumn + 1);
+  };
+  const frame = (cs) => {
+    const text = String(cs);
+    if (cs.getFileName() !== bundle) return text;
+    const at = bundle + ':' + cs.getLineNumber() + ':' + cs.getColumnNumber();
+    const mapped = text.includes(at) ? find(cs.getLineNumber(), cs.getColumnNumber()) : null;
+    return mapped ? text.replace(at, mapped) : text;
+  };
+  Error.prepareStackTrace = (err, frames) => {
+    let head;
+    try {
+      head = Error.prototype.toString.call(err);
+    } catch {
+      head = 'Error';
+    }
+    return head + frames.map((f) => '\\n    at ' + frame(f)).join('');
+  };
+})();`;
+
+const ADDITIONS = sha256(STACK_MAPPER);
 
 function fileSha256(file: string): string {
   return sha256(fs.readFileSync(file));
@@ -71,7 +120,12 @@ function tsx(entryTs: string, reason: string, t0: number): WorkerLaunch {
 }
 
 function upToDate(record: InputsRecord, entryTs: string, esbuildVersion: string): boolean {
-  if (record.entry !== entryTs || record.esbuild !== esbuildVersion || record.node !== process.versions.node)
+  if (
+    record.entry !== entryTs ||
+    record.esbuild !== esbuildVersion ||
+    record.node !== process.versions.node ||
+    record.additions !== ADDITIONS
+  )
     return false;
   for (const [file, digest] of Object.entries(record.inputs)) {
     try {
@@ -114,7 +168,7 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
   const recordFile = path.join(dir, `${name}.inputs.json`);
   const launch = (built: boolean): WorkerLaunch => ({
     file: bundle,
-    execArgv: ['--enable-source-maps'],
+    execArgv: [],
     mode: 'precompiled',
     prepareMs: performance.now() - t0,
     built,
@@ -137,6 +191,7 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
       target: `node${process.versions.node.split('.')[0]}`,
       packages: 'external',
       sourcemap: 'linked',
+      banner: { js: STACK_MAPPER },
       absWorkingDir: REPO_ROOT,
       metafile: true,
       logLevel: 'silent',
@@ -167,7 +222,13 @@ export async function prepare(entryTs: string): Promise<WorkerLaunch> {
       .replace(/\/\/# sourceMappingURL=.*$/m, `//# sourceMappingURL=${path.basename(bundle)}.map`);
     fs.writeFileSync(tmp, code);
     fs.renameSync(tmp, bundle);
-    const record: InputsRecord = { entry: entryTs, esbuild: esbuild.version, node: process.versions.node, inputs };
+    const record: InputsRecord = {
+      entry: entryTs,
+      esbuild: esbuild.version,
+      node: process.versions.node,
+      additions: ADDITIONS,
+      inputs,
+    };
     writeFileAtomic(recordFile, JSON.stringify(record, null, 1));
     return launch(true);
   } catch (err) {
