@@ -283,6 +283,12 @@ describe('run against faulty adapters', () => {
     expect(h.missing).toEqual([]);
     expect(h.phases.reportMs).toBe(t.reportMs);
     expect(h.phases.startupMs).toBeCloseTo(t.startupMs + t.workerStartupMs, 6);
+    // The worker's exit is recorded for the adapter whose time runs to it; a worker that died sent no 'done'.
+    const ref = report.adapters.find((a) => a.id === 'reference')!;
+    expect(ref.exitMs).toBeGreaterThan(0);
+    expect(ref.exitMs!).toBeLessThan(ref.durationMs);
+    expect(h.byAdapter.find((a) => a.adapter === 'reference')!.exitMs).toBe(ref.exitMs);
+    expect(report.adapters.find((a) => a.id === 'faulty-segv')!.exitMs).toBe(0);
     expect(report.perf!.bench).toBeNull();
     // Without a bench, only the harness's own cost: closed, for the harness's developers.
     expect(fs.readFileSync(path.join(dir(), 'report.md'), 'utf8')).toContain('<details><summary>Harness overhead (');

@@ -17,7 +17,7 @@
 
 /** The fields of a conformance report (ConformanceReport, src/report/schema.ts) the breakdown reads. */
 export interface TimedReport {
-  adapters: ReadonlyArray<{ id: string; durationMs: number; probeMs?: number }>;
+  adapters: ReadonlyArray<{ id: string; durationMs: number; probeMs?: number; exitMs?: number }>;
   results: ReadonlyArray<{ adapter: string; timings: object | null }>;
   parts: ReadonlyArray<{ durationMs: number; timings?: RunPhaseTimings; options?: { jobs?: number } }>;
 }
@@ -105,6 +105,8 @@ export interface AdapterPhases {
   outsideCasesMs: number;
   /** Of outsideCasesMs: adapter.probe() and describe() (absent when the report does not record it). */
   probeMs?: number;
+  /** Of outsideCasesMs: its workers' exit (absent when the report does not record it). */
+  exitMs?: number;
   cases: number;
 }
 
@@ -154,6 +156,7 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
         compareMs: 0,
         outsideCasesMs: num(a.durationMs) ?? 0,
         ...(num(a.probeMs) !== null ? { probeMs: a.probeMs } : {}),
+        ...(num(a.exitMs) !== null ? { exitMs: a.exitMs } : {}),
         cases: 0,
       },
     ]),

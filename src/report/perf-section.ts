@@ -283,6 +283,7 @@ const ADAPTER_PHASE_HEADER = [
   'compare',
   'outside cases',
   'of which probe + describe',
+  'of which worker exit',
 ];
 
 function adapterPhaseCells(h: HarnessBreakdown): string[][] {
@@ -296,6 +297,7 @@ function adapterPhaseCells(h: HarnessBreakdown): string[][] {
     formatMs(a.compareMs),
     formatMs(a.outsideCasesMs),
     a.probeMs === undefined ? 'not recorded' : formatMs(a.probeMs),
+    a.exitMs === undefined ? 'not recorded' : formatMs(a.exitMs),
   ]);
 }
 

@@ -264,6 +264,11 @@ export interface AdapterReport {
    * browser launch). Absent in reports written before it was recorded.
    */
   probeMs?: number;
+  /**
+   * Of durationMs: the exit of the workers it was the last adapter of (the worker's last message to
+   * its exit: the kernel freeing the process's memory). Absent in reports written before it was recorded.
+   */
+  exitMs?: number;
   counts: Record<CaseStatus, number>;
   /** Parts (shards) this adapter ran in. */
   parts: number[];
@@ -379,6 +384,7 @@ export const VOLATILE_KEYS: readonly string[] = [
   'adaptersMs',
   'workerStartupMs',
   'probeMs',
+  'exitMs',
   'reportMs',
   'perf',
   'timingsMs',

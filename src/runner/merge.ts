@@ -141,6 +141,8 @@ export function mergeReports(
         have.durationMs += a.durationMs;
         if (have.probeMs !== undefined || a.probeMs !== undefined)
           have.probeMs = have.probeMs === undefined || a.probeMs === undefined ? undefined : have.probeMs + a.probeMs;
+        if (have.exitMs !== undefined || a.exitMs !== undefined)
+          have.exitMs = have.exitMs === undefined || a.exitMs === undefined ? undefined : have.exitMs + a.exitMs;
         have.explicitlyRequested ||= a.explicitlyRequested;
         if (!have.available && a.available) {
           have.available = true;

@@ -84,6 +84,11 @@ export interface AdapterRun {
   workerStartupMs: number;
   /** adapter.probe() and describe() in its workers (loading the runtime, a smoke run, a browser launch), summed. */
   probeMs: number;
+  /**
+   * The worker's exit (its 'done' message to its exit event: the kernel freeing its memory), in the
+   * workers whose exit ends this adapter's durationMs (the last adapter of a worker), summed.
+   */
+  exitMs: number;
   /** One per requested case, in the requested order. */
   results: CaseResult[];
 }
@@ -115,6 +120,8 @@ interface WorkerOutcome {
   spawnError?: string;
   /** Fork to the 'ready' message (absent when the worker never got that far). */
   startupMs?: number;
+  /** The 'done' message to the exit event (absent when the worker never sent 'done'). */
+  exitMs?: number;
 }
 
 function firstLine(s: string): string {
@@ -172,6 +179,7 @@ async function superviseWorker(
     };
     let child: ChildProcess;
     const forkedAt = performance.now();
+    let doneAt: number | undefined;
     const label = tasks.map((t) => t.adapter).join('+');
     try {
       child = fork(launch.file, [], {
@@ -215,7 +223,10 @@ async function superviseWorker(
       else if (m.type === 'diagnosis') outcome.diagnosing = undefined;
       else if (m.type === 'adapter-done') outcome.current = outcome.diagnosing = undefined;
       else if (m.type === 'fatal') outcome.fatal = m.error;
-      else if (m.type === 'done') outcome.done = true;
+      else if (m.type === 'done') {
+        outcome.done = true;
+        doneAt = performance.now();
+      }
       on(m);
       if (!outcome.timedOut && (m.type === 'adapter-start' || m.type === 'adapter-done')) arm();
     });
@@ -225,6 +236,7 @@ async function superviseWorker(
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       active.delete(child);
+      if (doneAt !== undefined) outcome.exitMs = performance.now() - doneAt;
       outcome.code = code;
       outcome.signal = signal;
       // Let stdio drain so the tail holds the last words.
@@ -279,6 +291,7 @@ class AdapterState {
       durationMs: 0,
       workerStartupMs: 0,
       probeMs: 0,
+      exitMs: 0,
       results: [],
     };
   }
@@ -566,6 +579,9 @@ async function runAdapterGroup(
       },
     );
     if (readyFor) readyFor.run.workerStartupMs += o.startupMs ?? 0;
+    // The last adapter's time runs to the worker's exit (no endedAt): the exit is part of it.
+    const last = finishedHere[finishedHere.length - 1];
+    if (last && last.endedAt === undefined) last.run.exitMs += o.exitMs ?? 0;
     const after = at < states.length && startedHere ? current().id : undefined;
     for (const s of finishedHere) {
       s.run.worker.exits.push(s.finishedIn(o, after));

@@ -223,6 +223,7 @@ export async function runConformance(cfg: RunConfig): Promise<ConformanceReport>
       worker: r.worker,
       durationMs: r.durationMs,
       probeMs: r.probeMs,
+      exitMs: r.exitMs,
       counts: countsFor(results, r.id),
       parts: [0],
     };
