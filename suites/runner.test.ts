@@ -18,7 +18,7 @@ import type { FixtureCase, FixtureManifest } from '../src/golden/manifest';
 import { caseRows } from '../src/golden/run-case';
 import { filterCases, nearMisses } from '../src/runner/case-filter';
 import { prepareSharedWeights } from '../src/runner/run';
-import { exitReason, workerUnits } from '../src/runner/orchestrator';
+import { exitReason, HUGE_PAGES_TUNABLE, workerEnv, workerUnits } from '../src/runner/orchestrator';
 import { CaseTensorCache, executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { loadCaseTensors, loadManifest } from '../src/golden/load';
 import { ObservedAdapter } from '../src/adapters/observed-adapter';
@@ -1017,6 +1017,20 @@ describe('per-layer diagnosis of failing cases', () => {
 });
 
 describe('process groups (AdapterEntry.processGroup: one worker for several adapters)', () => {
+  test("a worker's environment: this process's, the entry's processEnv, and huge pages for malloc unless told otherwise", () => {
+    expect(HUGE_PAGES_TUNABLE).toBe('glibc.malloc.hugetlb=1');
+    const env = workerEnv({ processEnv: { NVIDIA_TF32_OVERRIDE: '0' } }, { PATH: '/bin' });
+    expect(env).toEqual({ PATH: '/bin', NVIDIA_TF32_OVERRIDE: '0', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+    // Other tunables are kept; a hugetlb setting given (e.g. =0, off) is left as it is.
+    expect(workerEnv({}, { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1',
+    );
+    expect(workerEnv({}, { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }).GLIBC_TUNABLES).toBe('glibc.malloc.hugetlb=0');
+    expect(workerEnv({ processEnv: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' } }, {}).GLIBC_TUNABLES).toBe(
+      'glibc.malloc.hugetlb=0',
+    );
+  });
+
   test('workerUnits: members of a group (same processEnv) together where the first stands; others alone', () => {
     const job = (id: string, processGroup?: string, processEnv?: Record<string, string>) => ({
       entry: { id, processGroup, processEnv } as unknown as AdapterEntry,

@@ -129,9 +129,26 @@ function firstLine(s: string): string {
   return line.trim();
 }
 
+/**
+ * glibc's malloc backs its large blocks with transparent huge pages (madvise), in the worker and
+ * what it starts. On this kind of virtual machine a first touch of a 4 KB page is costly: a worker
+ * reading ResNet-50's 94 MB of weights spent 5/6 of it faulting pages in (0.5 s against 0.1 s:
+ * docs/notes/2026-12-08-harness-share.md, f-workers), and so does every other fresh array (fixtures,
+ * exports, outputs). Pages only: no value computed changes. Ignored by other C libraries; a
+ * GLIBC_TUNABLES that already sets glibc.malloc.hugetlb (e.g. =0) is left as it is.
+ */
+export const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
+
 /** The environment of an adapter's own process: this one's, plus what the adapter entry requires. */
-function workerEnv(entry: AdapterEntry): NodeJS.ProcessEnv {
-  return { ...process.env, ...entry.processEnv };
+export function workerEnv(
+  entry: Pick<AdapterEntry, 'processEnv'>,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const env = { ...base, ...entry.processEnv };
+  const t = env.GLIBC_TUNABLES;
+  if (!t) env.GLIBC_TUNABLES = HUGE_PAGES_TUNABLE;
+  else if (!/(^|:)glibc\.malloc\.hugetlb=/.test(t)) env.GLIBC_TUNABLES = `${t}:${HUGE_PAGES_TUNABLE}`;
+  return env;
 }
 
 /** Human reason for a worker that ended without finishing. */
