@@ -12,6 +12,7 @@
  *   parts[].timings              (optional, RunPhaseTimings below) the parent process's phases
  *                                (weightsMs, the parent's weight-cache preparation, counts as weight init)
  *   parts[].durationMs           the run's wall time without start-up and report writing
+ *   adapters[].probeMs, exitMs   (optional) of an adapter's worker time: probe + describe, the worker's exit
  * Whatever a report does not record is listed in `missing` and left out (never guessed).
  */
 
