@@ -12,7 +12,7 @@
 import { litertCompile, litertInit, litertRelease, litertRun } from './litert-driver';
 import { ortCreate, ortInit, ortRelease, ortRun } from './ort-driver';
 import { env, fault, g, info, receive, send } from './page-env';
-import { tfjsBuild, tfjsDisposeModel, tfjsInit, tfjsRun } from './tfjs-driver';
+import { tfjsBuild, tfjsDisposeModel, tfjsInit, tfjsRun, tfjsTamperHeld } from './tfjs-driver';
 import type { WireIndex, WireItem } from './wire';
 
 // ------------------------------------------------------------------------------------------------
@@ -42,6 +42,7 @@ const METHODS: Record<string, (p: never) => Promise<unknown>> = {
   litertRun,
   litertRelease,
   echo,
+  tfjsTamperHeld,
   /** Never answers (fault injection: the host's timeout). */
   hang: () => new Promise<never>(() => undefined),
   /** Reports a lost GPU device the way a real loss does (fault injection). */
