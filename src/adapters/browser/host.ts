@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromiumFlags, findChromium, gpuMode, type GpuMode } from './chromium';
-import { litertBundle, pageBundle } from './bundle';
+import { litertBundle, pageBundle, tfjsPageBundle } from './bundle';
 import { PageServer } from './server';
 
 type Puppeteer = typeof import('puppeteer-core');
@@ -182,6 +182,7 @@ export class BrowserHost {
     // in place (getBrowser() resolves after this function).
     const bundles = Promise.all([
       pageBundle(),
+      tfjsPageBundle(),
       // LiteRT.js is an optional package: without it /litert.js is a 404 and only the litertjs-* pages fail (they
       // are unavailable before that anyway: their registry entries name the package).
       litertBundle().catch(() => undefined),
@@ -200,14 +201,15 @@ export class BrowserHost {
       handleSIGHUP: true,
     });
     launching.catch(() => undefined); // awaited below, after the bundles
-    let page: string, litert: string | undefined;
+    let page: string, tfjs: string, litert: string | undefined;
     try {
-      [page, litert] = await bundles;
+      [page, tfjs, litert] = await bundles;
     } catch (err) {
       await launching.then((b) => b.close()).catch(() => undefined);
       throw err;
     }
     this.server.put('page.js', page, 'text/javascript; charset=utf-8');
+    this.server.put('page-tfjs.js', tfjs, 'text/javascript; charset=utf-8');
     if (litert) {
       this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
       this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
