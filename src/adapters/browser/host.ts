@@ -215,9 +215,6 @@ export class BrowserHost {
       this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
     }
     const browser = await launching;
-    // The tab Chromium opens at start-up: the first page uses it instead of creating one (a target less to make
-    // and attach to, measured 0.3-0.8 s here).
-    this.blank = (await browser.pages()).find((p) => p.url() === 'about:blank');
     this.launches++;
     this.executable = found.path;
     this.version = await browser.version();
@@ -240,16 +237,6 @@ export class BrowserHost {
   }
 
   private current: Browser | undefined;
-  /** Chromium's start-up tab, not yet used by a page. */
-  private blank: Page | undefined;
-
-  /** A fresh page of `browser`: its start-up tab the first time, then new ones. */
-  async newPage(browser: Browser): Promise<Page> {
-    const blank = this.blank;
-    this.blank = undefined;
-    if (blank && this.current === browser && !blank.isClosed() && blank.url() === 'about:blank') return blank;
-    return browser.newPage();
-  }
 
   /** The running browser (launched on demand; relaunched after it died). */
   async getBrowser(): Promise<Browser> {
@@ -280,7 +267,6 @@ export class BrowserHost {
     const b = this.browser;
     this.browser = undefined;
     this.current = undefined;
-    this.blank = undefined;
     if (b) {
       const browser = await b.catch(() => undefined);
       if (browser) {
@@ -353,7 +339,7 @@ export class HostPage {
 
   private async open(): Promise<Page> {
     const browser = await this.host.getBrowser();
-    const page = await this.host.newPage(browser);
+    const page = await browser.newPage();
     page.on('console', (m) => this.note(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.note(`[pageerror] ${(e as Error).message ?? String(e)}`));
     page.on('response', (r) => {
