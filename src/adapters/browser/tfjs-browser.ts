@@ -13,7 +13,7 @@ import { LOGITS_SUFFIX } from '../../model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
-import type { BrowserHost } from './host';
+import { BrowserHost } from './host';
 import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
 import { HELD_MISMATCH, type WireIndex, type WireTensor } from './page/wire';
 
@@ -101,7 +101,7 @@ export class TfjsBrowserAdapter implements Adapter {
     opts: { host?: BrowserHost } = {},
   ) {
     this.id = variant.id;
-    this.client = new PageClient(variant.id, opts.host);
+    this.client = new PageClient(variant.id, opts.host ?? BrowserHost.shared(), 'tfjs.html');
   }
 
   /** The page with tfjs on this backend (initialized again after the page was replaced). */
