@@ -17,6 +17,11 @@ import { BrowserHost } from './host';
 import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
 import { HELD_MISMATCH, type WireIndex, type WireTensor } from './page/wire';
 
+interface HeldSet {
+  bytes: number;
+  digests: Map<string, string>;
+}
+
 /** sha256 of a weight's shape and float32 bytes: the name under which the page keeps it between builds. */
 function weightDigest(shape: readonly number[], data: Float32Array): string {
   return createHash('sha256')
@@ -91,8 +96,11 @@ export class TfjsBrowserAdapter implements Adapter {
   private weights: ModelWeights | undefined;
   private builtEpoch = -1;
   private params: ParamCount | undefined;
-  /** The weights the page holds from its last build (key -> digest) and the page's epoch then. */
-  private held: { epoch: number; digests: Map<string, string> } | undefined;
+  /**
+   * The weights the page holds (key -> digest), by the page's rule (./page/tfjs-driver.ts): its last build's and its
+   * largest build's so far; and the page's epoch then.
+   */
+  private held: { epoch: number; last: HeldSet; largest: HeldSet } | undefined;
   /** Weights sent / kept by the page from the previous build, bytes sent, builds whose keeps the page refused (tests). */
   readonly transfers = { sent: 0, kept: 0, bytes: 0, keptRefused: 0 };
 
@@ -226,13 +234,14 @@ export class TfjsBrowserAdapter implements Adapter {
       }
     }
     const epoch = this.client.epoch;
-    const held = this.held?.epoch === epoch ? this.held.digests : undefined;
+    const held = this.held?.epoch === epoch ? this.held : undefined;
     this.held = undefined; // the page forgets what it holds when a build starts
-    // A weight whose shape and bytes the page received in its last build (same key, same sha256) is not sent again.
-    const attempt = async (keep: Map<string, string> | undefined) => {
+    // A weight whose shape and bytes the page holds from an earlier build (same key, same sha256) is not sent again.
+    const attempt = async (keep: typeof held) => {
       const send: WireTensor[] = [];
       const index = all.map(({ layer, name, trainable, key, digest, shape, data }) => {
-        const isHeld = keep?.get(key) === digest;
+        const isHeld =
+          keep !== undefined && (keep.last.digests.get(key) === digest || keep.largest.digests.get(key) === digest);
         if (!isHeld) send.push({ key, shape, data });
         return { layer, name, trainable, key, digest, ...(isHeld ? { held: true } : {}) };
       });
@@ -247,16 +256,26 @@ export class TfjsBrowserAdapter implements Adapter {
       return r;
     };
     let r: { params: ParamCount; buildMs: number } | undefined;
+    let refused = false;
     if (held) {
       try {
         r = await attempt(held);
       } catch (err) {
         if (!(err instanceof Error) || !err.message.includes(HELD_MISMATCH)) throw err;
         this.transfers.keptRefused++;
+        refused = true;
       }
     }
     r ??= await attempt(undefined);
-    this.held = { epoch: this.client.epoch, digests: new Map(all.map((t) => [t.key, t.digest])) };
+    const set: HeldSet = { bytes: 0, digests: new Map(all.map((t) => [t.key, t.digest])) };
+    for (const t of all) set.bytes += t.data.byteLength;
+    // after a refused keep the page held nothing before this build
+    const before = refused ? undefined : held;
+    this.held = {
+      epoch: this.client.epoch,
+      last: set,
+      largest: before && before.largest.bytes > set.bytes ? before.largest : set,
+    };
     this.params = r.params;
     this.setup.add(r.buildMs);
     this.builtEpoch = this.client.epoch;

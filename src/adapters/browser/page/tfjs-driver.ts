@@ -33,15 +33,27 @@ let tfjsState:
   | undefined;
 
 /**
- * The weights of the last build, by key, with the digest the host gave them (sha256 of shape and
- * bytes, computed in Node from the bytes it served): a later build names the ones it keeps by key and
+ * Weights of earlier builds, by key, with the digest the host gave them (sha256 of shape and bytes,
+ * computed in Node from the bytes it served): a later build names the ones it keeps by key and
  * digest instead of sending them again (the perturbed-parameters set shares every kernel with the
- * initial weights). Views of the fetched blobs, read only: the backends copy them into their own memory.
+ * initial weights). Two sets are kept: the last build's and the largest build's so far (a run builds
+ * small models between its two ResNet-50s); the host
+ * (../tfjs-browser.ts) mirrors the same rule.
+ * Views of the fetched blobs, read only: the backends copy them into their own memory.
  */
-let heldWeights = new Map<string, { digest: string; tensor: WireTensor }>();
+type HeldSet = { bytes: number; weights: Map<string, { digest: string; tensor: WireTensor }> };
+let held: { last?: HeldSet; largest?: HeldSet } = {};
+
+function heldWeight(sets: typeof held, key: string, digest: string): WireTensor | undefined {
+  for (const set of [sets.last, sets.largest]) {
+    const h = set?.weights.get(key);
+    if (h && h.digest === digest) return h.tensor;
+  }
+  return undefined;
+}
 
 export async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
-  heldWeights = new Map();
+  held = {};
   tf.env().set('PROD', true);
   for (const [k, v] of Object.entries(p.flags)) tf.env().set(k, v);
   if (p.backend === 'wasm') {
@@ -124,7 +136,7 @@ export function tfjsDisposeModel(): void {
 
 export async function tfjsBuild(p: {
   spec: ModelSpec;
-  /** `held`: not in the blob, kept from the previous build (where it had the same key and digest). */
+  /** `held`: not in the blob, kept from an earlier build (where it had the same key and digest). */
   weights: { layer: string; name: string; trainable: boolean; key: string; digest: string; held?: boolean }[];
   tensors: WireIndex;
 }): Promise<unknown> {
@@ -133,19 +145,15 @@ export async function tfjsBuild(p: {
   const t0 = performance.now();
   const got = await receive(p.tensors);
   const fetchMs = performance.now() - t0;
-  const prev = heldWeights;
-  heldWeights = new Map(); // a failed build keeps nothing: the next one is sent whole
+  const prev = held;
+  held = {}; // a failed build keeps nothing: the next one is sent whole
   const next = new Map<string, { digest: string; tensor: WireTensor }>();
   const weights: ModelWeights = new Map();
   for (const w of p.weights) {
     let t: WireTensor | undefined;
     if (w.held) {
-      const h = prev.get(w.key);
-      if (!h || h.digest !== w.digest)
-        throw new Error(
-          `${HELD_MISMATCH}: '${w.key}' ${h ? `is held with digest ${h.digest}` : 'is not held'}, expected ${w.digest}`,
-        );
-      t = h.tensor;
+      t = heldWeight(prev, w.key, w.digest);
+      if (!t) throw new Error(`${HELD_MISMATCH}: '${w.key}' is not held with digest ${w.digest}`);
     } else t = got.get(w.key);
     if (!t) throw new Error(`page: weight tensor '${w.key}' is missing from the blob`);
     next.set(w.key, { digest: w.digest, tensor: t });
@@ -156,7 +164,9 @@ export async function tfjsBuild(p: {
   const t = performance.now();
   const { model, outputs } = buildLayersModel(tf, p.spec, weights);
   const buildMs = performance.now() - t;
-  heldWeights = next;
+  const set: HeldSet = { bytes: 0, weights: next };
+  for (const w of next.values()) set.bytes += w.tensor.data.byteLength;
+  held = { last: set, largest: prev.largest && prev.largest.bytes > set.bytes ? prev.largest : set };
   s.model = model;
   s.outputs = outputs;
   s.spec = p.spec;
@@ -174,10 +184,11 @@ export async function tfjsBuild(p: {
  * page held another version of it than the host recorded).
  */
 export async function tfjsTamperHeld(p: { key: string; digest: string }): Promise<unknown> {
-  const h = heldWeights.get(p.key);
+  const h = held.last?.weights.get(p.key);
   if (!h) throw new Error(`page: no held weight '${p.key}'`);
-  const data = h.tensor.data.map((v) => v + 1);
-  heldWeights.set(p.key, { digest: p.digest, tensor: { ...h.tensor, data } });
+  const tampered = { digest: p.digest, tensor: { ...h.tensor, data: h.tensor.data.map((v) => v + 1) } };
+  held.last!.weights.set(p.key, tampered);
+  held.largest?.weights.set(p.key, tampered);
   return null;
 }
 
