@@ -11,7 +11,7 @@
  * run --adapters <browser adapters>` covers it.
  */
 import { ADAPTERS } from '../src/adapters/registry';
-import { initModelWeights } from '../src/init';
+import { initModelWeights, perturbModelWeights, PERTURB_RECIPE } from '../src/init';
 import { buildModel } from '../src/model/model-args';
 import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
 import {
@@ -136,6 +136,65 @@ if (!('path' in chromium)) {
       } finally {
         await driver.dispose();
         await whole.dispose();
+      }
+    }, 120_000);
+
+    test('tfjs-wasm-browser: a rebuild sends only the weights the page does not hold; a held weight of another digest is refused', async () => {
+      const spec = buildModel({
+        model: 'identity_block',
+        f: 3,
+        filters: [64, 64, 8],
+        inputShape: [4, 4, 8],
+        initializer: 'random_uniform',
+      } as never);
+      const a = initModelWeights(spec);
+      // every bias and BatchNorm parameter replaced, the kernels shared (the golden perturbed-parameters set)
+      const b = perturbModelWeights(a, { recipe: PERTURB_RECIPE, seed: 23 }).weights;
+      let changed = 0;
+      let total = 0;
+      for (const [layer, list] of b)
+        list.forEach((w, i) => {
+          total++;
+          if (w.data !== a.get(layer)![i].data) changed++;
+        });
+      expect(changed).toBeGreaterThan(0);
+      const x = { shape: [2, 4, 4, 8], data: Float32Array.from({ length: 256 }, (_, i) => Math.cos(i)) };
+      const bits = (t: { data: Float32Array | Float64Array }) => Buffer.from((t.data as Float32Array).buffer);
+      const kept = tfjsBrowserAdapter('tfjs-wasm-browser', { host });
+      const fresh = tfjsBrowserAdapter('tfjs-wasm-browser', { host });
+      try {
+        // a smaller model built in between (as in a run): the page still holds the larger build's weights
+        const small = buildModel({ model: 'identity_block', f: 2, filters: [2, 2, 3], inputShape: [3, 3, 3] } as never);
+        const smallWeights = initModelWeights(small);
+        const smallCount = [...smallWeights.values()].reduce((n, l) => n + l.length, 0);
+        await kept.build(spec, a);
+        await kept.build(small, smallWeights);
+        await kept.build(spec, b);
+        expect(kept.transfers).toMatchObject({
+          sent: total + smallCount + changed,
+          kept: total - changed,
+          keptRefused: 0,
+        });
+        await fresh.build(spec, b);
+        expect(bits((await kept.run(x, { training: false })).output)).toEqual(
+          bits((await fresh.run(x, { training: false })).output),
+        );
+        // planted: the page holds another version of a shared kernel than the host recorded: refused, all resent
+        const kernel = `${spec.layers.find((l) => l.className === 'Conv2D')!.name}/kernel`;
+        await kept['client'].call('tfjsTamperHeld', { key: kernel, digest: 'f'.repeat(64) });
+        await kept.build(spec, a);
+        expect(kept.transfers).toMatchObject({
+          kept: total - changed,
+          keptRefused: 1,
+          sent: 2 * total + smallCount + changed,
+        });
+        await fresh.build(spec, a);
+        expect(bits((await kept.run(x, { training: false })).output)).toEqual(
+          bits((await fresh.run(x, { training: false })).output),
+        );
+      } finally {
+        await kept.dispose();
+        await fresh.dispose();
       }
     }, 120_000);
 

@@ -1,6 +1,6 @@
 /**
- * Bundles the page code (./page/entry.ts with tfjs, its webgl/webgpu/wasm backends and the
- * project's tfjs-layers builder) with esbuild, once per process, and keeps the result on disk
+ * Bundles the page code (./page/entry.ts; ./page/tfjs-driver.ts with tfjs, its webgl/webgpu/wasm
+ * backends and the project's tfjs-layers builder apart) with esbuild, once per process, and keeps the result on disk
  * (node_modules/.cache/resnet-conformance/page, RESNET_CONFORMANCE_PAGE_CACHE=DIR|off): bundling
  * takes seconds, checking the cache a fraction of that.
  *
@@ -21,6 +21,7 @@ type BuildOptions = import('esbuild').BuildOptions;
 export const PAGE_CACHE_ENV = 'RESNET_CONFORMANCE_PAGE_CACHE';
 
 export const PAGE_ENTRY = path.join(__dirname, 'page', 'entry.ts');
+export const TFJS_PAGE_ENTRY = path.join(__dirname, 'page', 'tfjs-driver.ts');
 
 /** Bumped when the way a bundle is made changes in a way the options below do not show (e.g. a plugin's logic). */
 const RECIPE = 2;
@@ -145,25 +146,49 @@ async function cachedBuild(name: string, options: BuildOptions, plugin: string):
   return text;
 }
 
+const BROWSER_ESM: BuildOptions = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'chrome120',
+  define: { 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'silent',
+  legalComments: 'none',
+};
+
 let cached: Promise<string> | undefined;
 
+/**
+ * The page code every page loads (/page.js: ./page/entry.ts with the ONNX Runtime Web and LiteRT.js
+ * drivers, which load their runtimes from the packages' own files). tfjs is not in it: see
+ * tfjsPageBundle.
+ */
 export function pageBundle(): Promise<string> {
+  cached ??= cachedBuild('page', { ...BROWSER_ESM, entryPoints: [PAGE_ENTRY] }, '');
+  cached.catch(() => {
+    cached = undefined;
+  });
+  return cached;
+}
+
+let tfjsCached: Promise<string> | undefined;
+
+/**
+ * The tfjs driver (./page/tfjs-driver.ts with tfjs, its webgl/webgpu/wasm backends and the project's
+ * tfjs-layers builder; 3 MB) as its own ES module, /page-tfjs.js, imported by the page on the first
+ * tfjs call: the pages of the other adapters do not load and compile it.
+ */
+export function tfjsPageBundle(): Promise<string> {
   const tfjsWasmFesm = path.join(
     path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')),
     'dist',
     'tf-backend-wasm.fesm.js',
   );
-  cached ??= cachedBuild(
-    'page',
+  tfjsCached ??= cachedBuild(
+    'page-tfjs',
     {
-      entryPoints: [PAGE_ENTRY],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome120',
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'silent',
-      legalComments: 'none',
+      ...BROWSER_ESM,
+      entryPoints: [TFJS_PAGE_ENTRY],
       plugins: [
         {
           name: 'tfjs-backend-wasm-fesm',
@@ -178,10 +203,10 @@ export function pageBundle(): Promise<string> {
     },
     `@tensorflow/tfjs-backend-wasm -> ${tfjsWasmFesm}`,
   );
-  cached.catch(() => {
-    cached = undefined;
+  tfjsCached.catch(() => {
+    tfjsCached = undefined;
   });
-  return cached;
+  return tfjsCached;
 }
 
 let litertCached: Promise<string> | undefined;

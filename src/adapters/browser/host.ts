@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromiumFlags, findChromium, gpuMode, type GpuMode } from './chromium';
-import { litertBundle, pageBundle } from './bundle';
+import { litertBundle, pageBundle, tfjsPageBundle } from './bundle';
 import { PageServer } from './server';
 
 type Puppeteer = typeof import('puppeteer-core');
@@ -56,10 +56,21 @@ const LOG_LINES = 60;
 const CRASH_GRACE_MS = 500;
 const TAIL_LINES = 12;
 
-const INDEX_HTML = `<!doctype html><meta charset="utf-8"><title>resnet-conformance</title>
+/** A page document: the error hooks, then `modules` as module scripts (run in order, before the load event). */
+function pageHtml(modules: readonly string[]): string {
+  return `<!doctype html><meta charset="utf-8"><title>resnet-conformance</title>
 <script>addEventListener('error', (e) => { globalThis.__rcLoadError = String(e.message || e.error); });
 addEventListener('unhandledrejection', (e) => { globalThis.__rcLoadError ??= 'unhandled rejection: ' + String(e.reason && e.reason.message || e.reason); });</script>
-<script type="module" src="/page.js"></script>`;
+${modules.map((m) => `<script type="module" src="${m}"></script>`).join('\n')}`;
+}
+
+/**
+ * The documents a page can open: index.html (the page code) and tfjs.html, which loads the tfjs driver's module
+ * (/page-tfjs.js) with the document, so that Chromium fetches and compiles it while the page loads, as a module
+ * script of the document (measured faster than the page's own import() of it); the page code's import() of it
+ * then finds it loaded.
+ */
+export type PageDocument = 'index.html' | 'tfjs.html';
 
 /** `<package root>/<sub>`; the root is found from the package's entry file (some packages export no ./package.json). */
 export function packageDist(pkg: string, sub: string): string {
@@ -174,7 +185,8 @@ export class BrowserHost {
     const found = findChromium();
     if (!('path' in found)) throw new Error(`${found.reason}; fix: ${found.fix}`);
     await this.server.start();
-    this.server.put('index.html', INDEX_HTML, 'text/html; charset=utf-8');
+    this.server.put('index.html', pageHtml(['/page.js']), 'text/html; charset=utf-8');
+    this.server.put('tfjs.html', pageHtml(['/page-tfjs.js', '/page.js']), 'text/html; charset=utf-8');
     this.server.put('favicon.ico', '', 'image/x-icon');
     this.server.mount('tfjs-wasm', packageDist('@tensorflow/tfjs-backend-wasm', 'dist'));
     this.server.mount('ort', packageDist('onnxruntime-web', 'dist'));
@@ -182,6 +194,7 @@ export class BrowserHost {
     // in place (getBrowser() resolves after this function).
     const bundles = Promise.all([
       pageBundle(),
+      tfjsPageBundle(),
       // LiteRT.js is an optional package: without it /litert.js is a 404 and only the litertjs-* pages fail (they
       // are unavailable before that anyway: their registry entries name the package).
       litertBundle().catch(() => undefined),
@@ -200,14 +213,15 @@ export class BrowserHost {
       handleSIGHUP: true,
     });
     launching.catch(() => undefined); // awaited below, after the bundles
-    let page: string, litert: string | undefined;
+    let page: string, tfjs: string, litert: string | undefined;
     try {
-      [page, litert] = await bundles;
+      [page, tfjs, litert] = await bundles;
     } catch (err) {
       await launching.then((b) => b.close()).catch(() => undefined);
       throw err;
     }
     this.server.put('page.js', page, 'text/javascript; charset=utf-8');
+    this.server.put('page-tfjs.js', tfjs, 'text/javascript; charset=utf-8');
     if (litert) {
       this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
       this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
@@ -249,8 +263,8 @@ export class BrowserHost {
   }
 
   /** A page handle for one adapter (the page itself opens on the first call). */
-  page(label: string): HostPage {
-    const p = new HostPage(this, label);
+  page(label: string, document: PageDocument = 'index.html'): HostPage {
+    const p = new HostPage(this, label, document);
     this.pages.add(p);
     return p;
   }
@@ -304,6 +318,7 @@ export class HostPage {
   constructor(
     private readonly host: BrowserHost,
     readonly label: string,
+    readonly document: PageDocument = 'index.html',
   ) {}
 
   /** The last console / page-error lines of this page. */
@@ -356,7 +371,7 @@ export class HostPage {
       this.fail(new BrowserFault('device-lost', `${this.label}: ${what}: ${message}`));
     });
     // The blob token travels in the fragment, never sent to the server (./server.ts).
-    await page.goto(`${this.host.server.origin}/index.html#token=${this.host.server.token}`, {
+    await page.goto(`${this.host.server.origin}/${this.document}#token=${this.host.server.token}`, {
       waitUntil: 'load',
       timeout: PAGE_LOAD_TIMEOUT_MS,
     });

@@ -6,7 +6,7 @@
 import type { Tensor } from '../../tensor';
 import type { ProbeResult } from '../types';
 import { CHROMIUM_FIX, findChromium } from './chromium';
-import { BrowserHost, type CallOptions, type HostPage } from './host';
+import { BrowserHost, type CallOptions, type HostPage, type PageDocument } from './host';
 import { layoutTensors, unpackTensors, type WireIndex, type WireTensor } from './page/wire';
 
 /** The page itself (page method 'env'; no GPU API touched). */
@@ -45,6 +45,7 @@ export class PageClient {
   constructor(
     readonly label: string,
     private readonly host: BrowserHost = BrowserHost.shared(),
+    private readonly document: PageDocument = 'index.html',
   ) {}
 
   get browserHost(): BrowserHost {
@@ -58,7 +59,7 @@ export class PageClient {
         this.host.acquire();
         this.acquired = true;
       }
-      this.handle = this.host.page(this.label);
+      this.handle = this.host.page(this.label, this.document);
     }
     return this.handle;
   }

@@ -6,15 +6,29 @@
  * captures as fused.matMul + bias). A backend that does not come up (tf.setBackend false, or
  * tf.getBackend() another backend) makes the adapter unavailable: no run on a fallback backend.
  */
+import { createHash } from 'node:crypto';
 import { SetupClock } from '../setup-clock';
 import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
-import type { BrowserHost } from './host';
+import { BrowserHost } from './host';
 import { describeWebgpu, PageClient, probePage, softwareFallbackProblem, type PageInfo } from './page-client';
-import type { WireIndex, WireTensor } from './page/wire';
+import { HELD_MISMATCH, type WireIndex, type WireTensor } from './page/wire';
+
+interface HeldSet {
+  bytes: number;
+  digests: Map<string, string>;
+}
+
+/** sha256 of a weight's shape and float32 bytes: the name under which the page keeps it between builds. */
+function weightDigest(shape: readonly number[], data: Float32Array): string {
+  return createHash('sha256')
+    .update(`${shape.join('x')}:`)
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest('hex');
+}
 
 export interface TfjsBrowserVariant {
   id: string;
@@ -82,13 +96,20 @@ export class TfjsBrowserAdapter implements Adapter {
   private weights: ModelWeights | undefined;
   private builtEpoch = -1;
   private params: ParamCount | undefined;
+  /**
+   * The weights the page holds (key -> digest), by the page's rule (./page/tfjs-driver.ts): its last build's and its
+   * largest build's so far; and the page's epoch then.
+   */
+  private held: { epoch: number; last: HeldSet; largest: HeldSet } | undefined;
+  /** Weights sent / kept by the page from the previous build, bytes sent, builds whose keeps the page refused (tests). */
+  readonly transfers = { sent: 0, kept: 0, bytes: 0, keptRefused: 0 };
 
   constructor(
     readonly variant: TfjsBrowserVariant,
     opts: { host?: BrowserHost } = {},
   ) {
     this.id = variant.id;
-    this.client = new PageClient(variant.id, opts.host);
+    this.client = new PageClient(variant.id, opts.host ?? BrowserHost.shared(), 'tfjs.html');
   }
 
   /** The page with tfjs on this backend (initialized again after the page was replaced). */
@@ -198,20 +219,63 @@ export class TfjsBrowserAdapter implements Adapter {
 
   private async buildInPage(spec: ModelSpec, weights: ModelWeights): Promise<void> {
     await this.ready();
-    const tensors: WireTensor[] = [];
-    const index: { layer: string; name: string; trainable: boolean; key: string }[] = [];
+    const all: (WireTensor & { layer: string; name: string; trainable: boolean; digest: string })[] = [];
     for (const [layer, list] of weights) {
       for (const w of list) {
-        const key = `${layer}/${w.name}`;
-        tensors.push({ key, shape: w.shape, data: w.data });
-        index.push({ layer, name: w.name, trainable: w.trainable, key });
+        all.push({
+          key: `${layer}/${w.name}`,
+          shape: w.shape,
+          data: w.data,
+          layer,
+          name: w.name,
+          trainable: w.trainable,
+          digest: weightDigest(w.shape, w.data),
+        });
       }
     }
-    const r = await this.client.call<{ params: ParamCount; buildMs: number }>('tfjsBuild', {
-      spec,
-      weights: index,
-      tensors: this.client.offer(tensors),
-    });
+    const epoch = this.client.epoch;
+    const held = this.held?.epoch === epoch ? this.held : undefined;
+    this.held = undefined; // the page forgets what it holds when a build starts
+    // A weight whose shape and bytes the page holds from an earlier build (same key, same sha256) is not sent again.
+    const attempt = async (keep: typeof held) => {
+      const send: WireTensor[] = [];
+      const index = all.map(({ layer, name, trainable, key, digest, shape, data }) => {
+        const isHeld =
+          keep !== undefined && (keep.last.digests.get(key) === digest || keep.largest.digests.get(key) === digest);
+        if (!isHeld) send.push({ key, shape, data });
+        return { layer, name, trainable, key, digest, ...(isHeld ? { held: true } : {}) };
+      });
+      const r = await this.client.call<{ params: ParamCount; buildMs: number }>('tfjsBuild', {
+        spec,
+        weights: index,
+        tensors: this.client.offer(send),
+      });
+      this.transfers.sent += send.length;
+      this.transfers.kept += all.length - send.length;
+      for (const t of send) this.transfers.bytes += t.data.byteLength;
+      return r;
+    };
+    let r: { params: ParamCount; buildMs: number } | undefined;
+    let refused = false;
+    if (held) {
+      try {
+        r = await attempt(held);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.includes(HELD_MISMATCH)) throw err;
+        this.transfers.keptRefused++;
+        refused = true;
+      }
+    }
+    r ??= await attempt(undefined);
+    const set: HeldSet = { bytes: 0, digests: new Map(all.map((t) => [t.key, t.digest])) };
+    for (const t of all) set.bytes += t.data.byteLength;
+    // after a refused keep the page held nothing before this build
+    const before = refused ? undefined : held;
+    this.held = {
+      epoch: this.client.epoch,
+      last: set,
+      largest: before && before.largest.bytes > set.bytes ? before.largest : set,
+    };
     this.params = r.params;
     this.setup.add(r.buildMs);
     this.builtEpoch = this.client.epoch;
@@ -261,6 +325,7 @@ export class TfjsBrowserAdapter implements Adapter {
     this.init = undefined;
     this.initEpoch = -1;
     this.builtEpoch = -1;
+    this.held = undefined;
     await this.client.close();
   }
 }

@@ -85,7 +85,10 @@ export async function ortCreate(p: {
   delta?: BlobDelta;
 }): Promise<unknown> {
   const s = ortRequire();
+  const t0 = performance.now();
   const fetched = await fetchBlob(p.model);
+  const fetchMs = performance.now() - t0;
+  let rebuildMs = 0;
   const last = s.lastModel;
   s.lastModel = undefined;
   let bytes = fetched;
@@ -97,6 +100,7 @@ export async function ortCreate(p: {
     bytes = applyDelta(last, fetched, p.delta, into);
     // checked before ONNX Runtime sees the bytes (and apart from createMs, ONNX Runtime's own time)
     await verifyBlob(bytes, p.delta.sha256);
+    rebuildMs = performance.now() - t0 - fetchMs;
   }
   if (last) {
     const old = new Uint8Array(last.buffer);
@@ -127,7 +131,7 @@ export async function ortCreate(p: {
       }
     } else device = `unknown (env.webgpu.device is ${typeof dev})`;
   }
-  return { inputNames: session.inputNames, outputNames: session.outputNames, device, createMs };
+  return { inputNames: session.inputNames, outputNames: session.outputNames, device, createMs, fetchMs, rebuildMs };
 }
 
 export async function ortRun(p: {

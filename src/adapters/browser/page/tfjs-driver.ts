@@ -9,7 +9,7 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../../../model/types';
 import { buildCapturePlan, type CapturePlan } from '../../tfjs/capture-plan';
 import { buildLayersModel, countParams } from '../../tfjs/layers-model';
-import type { WireIndex, WireTensor } from './wire';
+import { HELD_MISMATCH, type WireIndex, type WireTensor } from './wire';
 import { fault, receive, send, watchDevice, type GpuDeviceLike, type WebGlLike } from './page-env';
 
 type LayersModel = tf.LayersModel;
@@ -32,7 +32,28 @@ let tfjsState:
     }
   | undefined;
 
+/**
+ * Weights of earlier builds, by key, with the digest the host gave them (sha256 of shape and bytes,
+ * computed in Node from the bytes it served): a later build names the ones it keeps by key and
+ * digest instead of sending them again (the perturbed-parameters set shares every kernel with the
+ * initial weights). Two sets are kept: the last build's and the largest build's so far (a run builds
+ * small models between its two ResNet-50s); the host
+ * (../tfjs-browser.ts) mirrors the same rule.
+ * Views of the fetched blobs, read only: the backends copy them into their own memory.
+ */
+type HeldSet = { bytes: number; weights: Map<string, { digest: string; tensor: WireTensor }> };
+let held: { last?: HeldSet; largest?: HeldSet } = {};
+
+function heldWeight(sets: typeof held, key: string, digest: string): WireTensor | undefined {
+  for (const set of [sets.last, sets.largest]) {
+    const h = set?.weights.get(key);
+    if (h && h.digest === digest) return h.tensor;
+  }
+  return undefined;
+}
+
 export async function tfjsInit(p: TfjsInit): Promise<Record<string, unknown>> {
+  held = {};
   tf.env().set('PROD', true);
   for (const [k, v] of Object.entries(p.flags)) tf.env().set(k, v);
   if (p.backend === 'wasm') {
@@ -115,16 +136,27 @@ export function tfjsDisposeModel(): void {
 
 export async function tfjsBuild(p: {
   spec: ModelSpec;
-  weights: { layer: string; name: string; trainable: boolean; key: string }[];
+  /** `held`: not in the blob, kept from an earlier build (where it had the same key and digest). */
+  weights: { layer: string; name: string; trainable: boolean; key: string; digest: string; held?: boolean }[];
   tensors: WireIndex;
 }): Promise<unknown> {
   const s = tfjsRequire();
   tfjsDisposeModel();
+  const t0 = performance.now();
   const got = await receive(p.tensors);
+  const fetchMs = performance.now() - t0;
+  const prev = held;
+  held = {}; // a failed build keeps nothing: the next one is sent whole
+  const next = new Map<string, { digest: string; tensor: WireTensor }>();
   const weights: ModelWeights = new Map();
   for (const w of p.weights) {
-    const t = got.get(w.key);
+    let t: WireTensor | undefined;
+    if (w.held) {
+      t = heldWeight(prev, w.key, w.digest);
+      if (!t) throw new Error(`${HELD_MISMATCH}: '${w.key}' is not held with digest ${w.digest}`);
+    } else t = got.get(w.key);
     if (!t) throw new Error(`page: weight tensor '${w.key}' is missing from the blob`);
+    next.set(w.key, { digest: w.digest, tensor: t });
     const list = weights.get(w.layer) ?? [];
     list.push({ name: w.name, shape: t.shape, data: t.data, trainable: w.trainable } satisfies WeightTensor);
     weights.set(w.layer, list);
@@ -132,6 +164,9 @@ export async function tfjsBuild(p: {
   const t = performance.now();
   const { model, outputs } = buildLayersModel(tf, p.spec, weights);
   const buildMs = performance.now() - t;
+  const set: HeldSet = { bytes: 0, weights: next };
+  for (const w of next.values()) set.bytes += w.tensor.data.byteLength;
+  held = { last: set, largest: prev.largest && prev.largest.bytes > set.bytes ? prev.largest : set };
   s.model = model;
   s.outputs = outputs;
   s.spec = p.spec;
@@ -140,7 +175,21 @@ export async function tfjsBuild(p: {
     layers: model.layers.length,
     numTensors: tf.memory().numTensors,
     buildMs,
+    fetchMs,
   };
+}
+
+/**
+ * Test hook: the page's held copy of weight `key` becomes other values under digest `digest` (as if the
+ * page held another version of it than the host recorded).
+ */
+export async function tfjsTamperHeld(p: { key: string; digest: string }): Promise<unknown> {
+  const h = held.last?.weights.get(p.key);
+  if (!h) throw new Error(`page: no held weight '${p.key}'`);
+  const tampered = { digest: p.digest, tensor: { ...h.tensor, data: h.tensor.data.map((v) => v + 1) } };
+  held.last!.weights.set(p.key, tampered);
+  held.largest?.weights.set(p.key, tampered);
+  return null;
 }
 
 function capturePlan(capture: string[]): CapturePlan {

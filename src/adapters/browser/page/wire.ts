@@ -5,6 +5,12 @@
  * Used by both sides: no Node or DOM API here.
  */
 
+/**
+ * The message of a build whose weights the page was told to keep from the previous build but does not
+ * hold under the digest named (the host then sends every weight).
+ */
+export const HELD_MISMATCH = 'the page does not hold the weights it was told to keep';
+
 export interface WireItem {
   key: string;
   shape: number[];
