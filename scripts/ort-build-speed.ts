@@ -5,6 +5,7 @@
  * inference only); then the same on the perturbed weights. Per build it prints
  *   own build = build + paramCount − runtime setup inside them,
  *   own in runs = first four runs − runtime setup inside them − the second four runs (inference),
+ *   recorded prep in runs = what the adapter records as its own preparation inside them (runPrepMs),
  * min and median over the repetitions. With --hash it prints the sha256 of every model handed to
  * InferenceSession.create instead (untimed), to compare the bytes of two versions of the code.
  *   npx tsx scripts/ort-build-speed.ts [--reps 5] [--adapters onnxruntime-cpu,onnxruntime-cpu-noopt,onnxruntime-web-wasm] [--hash]
@@ -14,7 +15,7 @@ import { createHash } from 'crypto';
 import { loadavg } from 'os';
 import { OnnxRuntimeAdapter } from '../src/adapters/onnxruntime';
 import { ortWebNodeAdapter } from '../src/adapters/onnxruntime-web';
-import { runtimeSetupOf } from '../src/adapters/setup-clock';
+import { harnessPrepOf, runtimeSetupOf } from '../src/adapters/setup-clock';
 import type { Adapter } from '../src/adapters/types';
 import { cachedInitModelWeights } from '../src/init/weight-cache';
 import { perturbModelWeights, PERTURB_RECIPE } from '../src/init/perturb';
@@ -56,12 +57,7 @@ async function main(): Promise<void> {
   const perturbed = perturbModelWeights(notebook, { recipe: PERTURB_RECIPE, seed: 1 }).weights;
   const x = { shape: [1, 64, 64, 3], data: Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => Math.sin(i)) };
   const capture = spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output);
-  const variants = [
-    { training: false },
-    { training: false, capture },
-    { training: true },
-    { training: true, capture },
-  ];
+  const variants = [{ training: false }, { training: false, capture }, { training: true }, { training: true, capture }];
   const own = new Map<string, number[]>();
   const add = (k: string, v: number) => own.set(k, [...(own.get(k) ?? []), v]);
   for (let r = 0; r < reps; r++) {
@@ -77,6 +73,7 @@ async function main(): Promise<void> {
         await a.paramCount();
         const t1 = performance.now();
         const s1 = runtimeSetupOf(a) ?? 0;
+        const p1 = harnessPrepOf(a);
         for (const v of variants) await a.run(x, v);
         const t2 = performance.now();
         const s2 = runtimeSetupOf(a) ?? 0;
@@ -85,6 +82,8 @@ async function main(): Promise<void> {
         add(`${id} ${set} own build`, t1 - t0 - (s1 - s0));
         add(`${id} ${set} own in runs`, t2 - t1 - (s2 - s1) - (t3 - t2));
         add(`${id} ${set} runtime setup`, s2 - s0);
+        const p2 = harnessPrepOf(a);
+        if (p1 !== undefined && p2 !== undefined) add(`${id} ${set} recorded prep in runs`, p2 - p1);
       }
       await a.dispose();
     }

@@ -38,17 +38,45 @@ export class OihwKernelMemo {
   };
 }
 
+/**
+ * Memory that serialized models are written into in turn, lent to one user at a time. Kept by an
+ * adapter across builds; grown with some headroom, as a capture graph is a little larger than the
+ * plain one (a few kB for ResNet-50's boundaries).
+ */
+export class ReusedModelBuffer {
+  private buffer: Buffer | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `use` once every earlier loan has settled, with `take` giving this buffer's first n bytes. */
+  lend<T>(use: (take: (n: number) => Uint8Array) => Promise<T>): Promise<T> {
+    const turn = this.queue.then(() => use((n) => this.take(n)));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  /** Drops the memory (the next loan allocates again). */
+  release(): void {
+    this.buffer = undefined;
+  }
+
+  private take(n: number): Uint8Array {
+    if (!this.buffer || this.buffer.length < n) this.buffer = Buffer.allocUnsafe(n + Math.ceil(n / 64));
+    return this.buffer.subarray(0, n);
+  }
+}
+
 export interface OnnxExporterOptions {
   /** Transposed kernels to share with other exporters (e.g. an adapter's successive builds). */
   kernels?: OihwKernelMemo;
+  /** The memory lend() writes into (default: the exporter's own). */
+  buffer?: ReusedModelBuffer;
   /** Told the milliseconds each export took (building the graph and serializing it). */
   onExport?: (ms: number) => void;
 }
 
 export class OnnxExporter {
-  private buffer: Buffer | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly kernels: OihwKernelMemo;
+  private readonly buffer: ReusedModelBuffer;
 
   constructor(
     readonly spec: ModelSpec,
@@ -56,6 +84,7 @@ export class OnnxExporter {
     private readonly opts: OnnxExporterOptions = {},
   ) {
     this.kernels = opts.kernels ?? new OihwKernelMemo();
+    this.buffer = opts.buffer ?? new ReusedModelBuffer();
   }
 
   /** The export in bytes of its own, which the caller may keep. */
@@ -64,24 +93,12 @@ export class OnnxExporter {
   }
 
   /**
-   * Calls `use` with the export written into this exporter's reused buffer. The bytes are valid only
-   * until `use` settles: `use` must not keep them, nor hand them to anything that keeps them past
-   * that (ONNX Runtime's InferenceSession.create copies what it needs). Loans run one at a time.
+   * Calls `use` with the export written into the reused buffer. The bytes are valid only until `use`
+   * settles: `use` must not keep them, nor hand them to anything that keeps them past that (ONNX
+   * Runtime's InferenceSession.create copies what it needs). Loans of one buffer run one at a time.
    */
   lend<T>(opts: OnnxExportOptions, use: (e: OnnxBytes) => Promise<T>): Promise<T> {
-    const turn = this.queue.then(() => use(this.make(opts, (n) => this.reuse(n))));
-    this.queue = turn.catch(() => undefined);
-    return turn;
-  }
-
-  /** Drops the reused buffer (the next loan allocates one again). */
-  releaseBuffer(): void {
-    this.buffer = undefined;
-  }
-
-  private reuse(n: number): Uint8Array {
-    if (!this.buffer || this.buffer.length < n) this.buffer = Buffer.allocUnsafe(n);
-    return this.buffer.subarray(0, n);
+    return this.buffer.lend((take) => use(this.make(opts, take)));
   }
 
   private make(opts: OnnxExportOptions, alloc: (n: number) => Uint8Array): OnnxBytes {

@@ -12,7 +12,7 @@ export {
 } from './export';
 export type { OnnxExportOptions, OnnxModel } from './export';
 export { onnxParamCount, inferenceModelParamCount } from './params';
-export { OnnxExporter, OihwKernelMemo } from './exporter';
+export { OnnxExporter, OihwKernelMemo, ReusedModelBuffer } from './exporter';
 export type { OnnxBytes } from './exporter';
 export { cachedOnnxExport, onnxCacheDir, ONNX_CACHE_ENV, weightsDigest } from './export-cache';
 export type { OnnxExport, OnnxCacheOptions } from './export-cache';

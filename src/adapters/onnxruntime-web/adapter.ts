@@ -14,7 +14,7 @@
  */
 import { checkInput } from '../input-check';
 import { ONNX_OPSET, type OnnxExportOptions, type OnnxModel } from '../../onnx/export';
-import { OihwKernelMemo, OnnxExporter, type OnnxBytes } from '../../onnx/exporter';
+import { OihwKernelMemo, OnnxExporter, ReusedModelBuffer, type OnnxBytes } from '../../onnx/exporter';
 import { SetupClock } from '../setup-clock';
 import { inferenceModelParamCount } from '../../onnx';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
@@ -62,6 +62,8 @@ export class OrtWebAdapter implements Adapter {
   private readonly prep = new SetupClock();
   /** Transposed Conv kernels, kept across builds (the perturbed set keeps the notebook set's kernels). */
   private readonly kernels = new OihwKernelMemo();
+  /** The memory exports are written into for session creation, kept across builds. */
+  private readonly modelBuffer = new ReusedModelBuffer();
   private exporter: OnnxExporter | undefined;
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
@@ -106,7 +108,11 @@ export class OrtWebAdapter implements Adapter {
     this.params = undefined;
     // The plain inference session is created here, so that spec/weight problems surface in build();
     // the parameters are counted from its model's bytes.
-    const exporter = new OnnxExporter(spec, weights, { kernels: this.kernels, onExport: (ms) => this.prep.add(ms) });
+    const exporter = new OnnxExporter(spec, weights, {
+      kernels: this.kernels,
+      buffer: this.modelBuffer,
+      onExport: (ms) => this.prep.add(ms),
+    });
     this.exporter = exporter;
     this.spec = spec;
     this.weights = weights;
@@ -236,5 +242,6 @@ export class OrtWebAdapter implements Adapter {
     this.weights = undefined;
     this.params = undefined;
     await this.driver.dispose();
+    this.modelBuffer.release();
   }
 }

@@ -30,7 +30,7 @@ import {
   type OnnxExportOptions,
   type OnnxModel,
 } from '../../onnx/export';
-import { OihwKernelMemo, OnnxExporter } from '../../onnx/exporter';
+import { OihwKernelMemo, OnnxExporter, ReusedModelBuffer } from '../../onnx/exporter';
 import { SetupClock } from '../setup-clock';
 import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
@@ -81,6 +81,8 @@ export class OnnxRuntimeAdapter implements Adapter {
   private exporter: OnnxExporter | undefined;
   /** Transposed Conv kernels, kept across builds (the perturbed set keeps the notebook set's kernels). */
   private readonly kernels = new OihwKernelMemo();
+  /** The memory exports are written into for session creation, kept across builds. */
+  private readonly modelBuffer = new ReusedModelBuffer();
   /** Keyed by `plain|<training>` and `capture|<training>`. */
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private params: ParamCount | undefined;
@@ -247,7 +249,11 @@ export class OnnxRuntimeAdapter implements Adapter {
     this.params = undefined;
     // Export eagerly (inference mode, no captures) so that spec/weight problems surface here, and
     // count the parameters from the bytes ONNX Runtime will be given.
-    const exporter = new OnnxExporter(spec, weights, { kernels: this.kernels, onExport: (ms) => this.prep.add(ms) });
+    const exporter = new OnnxExporter(spec, weights, {
+      kernels: this.kernels,
+      buffer: this.modelBuffer,
+      onExport: (ms) => this.prep.add(ms),
+    });
     this.params = await exporter.lend({ training: false }, async (e) =>
       inferenceModelParamCount(this.id, spec, e.bytes),
     );
@@ -458,6 +464,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     this.weights = undefined;
     this.exporter = undefined;
     this.params = undefined;
+    this.modelBuffer.release();
   }
 }
 
