@@ -5,6 +5,9 @@
  * exports and builds, and written into a reused buffer.
  */
 import { createHash } from 'crypto';
+import { OrtWebAdapter, type OrtWebDriver } from '../src/adapters/onnxruntime-web';
+import type { ProbeResult } from '../src/adapters/types';
+import { sizeOf, type Tensor } from '../src/tensor';
 import { initModelWeights } from '../src/init';
 import {
   buildOnnxModel,
@@ -15,6 +18,7 @@ import {
   inferenceModelParamCount,
   OihwKernelMemo,
   OnnxExporter,
+  ReusedModelBuffer,
   type ModelProto,
   type OnnxExportOptions,
 } from '../src/onnx';
@@ -174,5 +178,79 @@ describe('OnnxExporter', () => {
     e.export({ training: true });
     expect(seen).toHaveLength(2);
     for (const ms of seen) expect(ms).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/**
+ * A driver that keeps the bytes of its last model (as the page driver does, to send the next one as
+ * a delta) and checks, at every create, that they are still those it was given.
+ */
+class KeepsLastDriver implements OrtWebDriver {
+  readonly epoch = 0;
+  last: { bytes: Uint8Array; sha: string } | undefined;
+  intact: boolean[] = [];
+  models: string[] = [];
+  constructor(readonly keepsModelBytes: 'nothing' | 'last' | undefined) {}
+  async probe(): Promise<ProbeResult> {
+    return { available: true };
+  }
+  async describe() {
+    return { runtime: 'fake', version: '0', device: 'cpu', precision: 'float32', settings: {}, notes: [] };
+  }
+  async create(_key: string, model: Uint8Array): Promise<number> {
+    if (this.last) this.intact.push(sha(this.last.bytes) === this.last.sha);
+    await new Promise((r) => setImmediate(r));
+    this.last = { bytes: model, sha: sha(model) };
+    this.models.push(this.last.sha);
+    return 0;
+  }
+  async run(_key: string, _input: string, _x: unknown, fetches: string[]): Promise<Map<string, Tensor>> {
+    return new Map(fetches.map((f) => [f, { shape: [1], data: new Float32Array(1) }]));
+  }
+  async release(): Promise<void> {}
+  async dispose(): Promise<void> {}
+}
+
+describe('OrtWebAdapter: model memory by what the driver keeps', () => {
+  const spec = convolutionalBlock(2, [2, 4, 6], 2);
+  const w = initModelWeights(spec);
+  const input = {
+    shape: [1, ...spec.layers[0].outputShape],
+    data: new Float32Array(sizeOf([1, ...spec.layers[0].outputShape])),
+  };
+
+  // a block's only boundary is its output: the capture graphs are made for a layer asked for
+  const capture = [spec.layers[2].name];
+  const runs: OnnxExportOptions[] = [
+    { training: false },
+    { training: false, capture },
+    { training: true },
+    { training: true, capture },
+  ];
+
+  async function drive(d: KeepsLastDriver, slots?: 1 | 2, order = runs): Promise<void> {
+    const a = new OrtWebAdapter('fake', d);
+    // planted: force the buffer of a driver that keeps nothing onto one that keeps its last model
+    if (slots) (a as unknown as { modelBuffer: ReusedModelBuffer }).modelBuffer = new ReusedModelBuffer(slots);
+    await a.build(spec, w);
+    for (const opts of order) await a.run(input, opts);
+    expect(await a.paramCount()).toEqual(modelParamCount(spec));
+  }
+
+  test.each([['last' as const], ['nothing' as const], [undefined]])(
+    'keepsModelBytes %s: the driver gets the exporter bytes of every variant; a kept model stays intact',
+    async (keeps) => {
+      const d = new KeepsLastDriver(keeps);
+      await drive(d);
+      expect(d.models).toEqual(runs.map((o) => sha(whole(spec, w, o))));
+      if (keeps !== 'nothing') expect(d.intact).toEqual([true, true, true]);
+    },
+  );
+
+  test('planted: one reused buffer under a driver that keeps its last model overwrites it (caught)', async () => {
+    const d = new KeepsLastDriver('last');
+    // largest model first, so that the next one fits the buffer and is written over the kept one
+    await drive(d, 1, [...runs].reverse());
+    expect(d.intact).toContain(false);
   });
 });

@@ -41,27 +41,38 @@ export class OihwKernelMemo {
 /**
  * Memory that serialized models are written into in turn, lent to one user at a time. Kept by an
  * adapter across builds; grown with some headroom, as a capture graph is a little larger than the
- * plain one (a few kB for ResNet-50's boundaries).
+ * plain one (a few kB for ResNet-50's boundaries). With `slots` = 2 successive loans alternate
+ * between two buffers, so the bytes of a loan stay intact during the next one (for a consumer that
+ * keeps its last model, e.g. to send the next one as a delta against it).
  */
 export class ReusedModelBuffer {
-  private buffer: Buffer | undefined;
+  private readonly buffers: (Buffer | undefined)[];
+  private loans = 0;
   private queue: Promise<unknown> = Promise.resolve();
 
-  /** Runs `use` once every earlier loan has settled, with `take` giving this buffer's first n bytes. */
+  constructor(readonly slots: 1 | 2 = 1) {
+    this.buffers = new Array<Buffer | undefined>(slots).fill(undefined);
+  }
+
+  /** Runs `use` once every earlier loan has settled, with `take` giving the first n bytes of this loan's buffer. */
   lend<T>(use: (take: (n: number) => Uint8Array) => Promise<T>): Promise<T> {
-    const turn = this.queue.then(() => use((n) => this.take(n)));
+    const turn = this.queue.then(() => {
+      const slot = this.loans++ % this.slots;
+      return use((n) => this.take(slot, n));
+    });
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
   /** Drops the memory (the next loan allocates again). */
   release(): void {
-    this.buffer = undefined;
+    this.buffers.fill(undefined);
   }
 
-  private take(n: number): Uint8Array {
-    if (!this.buffer || this.buffer.length < n) this.buffer = Buffer.allocUnsafe(n + Math.ceil(n / 64));
-    return this.buffer.subarray(0, n);
+  private take(slot: number, n: number): Uint8Array {
+    let b = this.buffers[slot];
+    if (!b || b.length < n) this.buffers[slot] = b = Buffer.allocUnsafe(n + Math.ceil(n / 64));
+    return b.subarray(0, n);
   }
 }
 

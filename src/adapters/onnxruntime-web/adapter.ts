@@ -28,10 +28,13 @@ export interface OrtWebDriver {
   /** Changes when the driver lost its sessions (a browser page was replaced): sessions must be created again. */
   readonly epoch: number;
   /**
-   * create() keeps no reference to the model bytes once it resolves (it copies what it needs): the
-   * adapter may then write the next model into the same memory. Absent: the driver may keep them.
+   * What create() keeps of the model bytes it was given, once it has resolved: 'nothing' (it copied
+   * what it needs), 'last' (only those of its latest create, until the next create has resolved,
+   * e.g. to send the next model as a delta against them). The adapter then writes the models into
+   * memory it reuses (alternating between two buffers for 'last'). Absent: it may keep any, and each
+   * model gets memory of its own.
    */
-  readonly releasesModelBytes?: boolean;
+  readonly keepsModelBytes?: 'nothing' | 'last';
   probe(): Promise<ProbeResult>;
   describe(): Promise<
     Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }
@@ -63,7 +66,7 @@ export class OrtWebAdapter implements Adapter {
   /** Transposed Conv kernels, kept across builds (the perturbed set keeps the notebook set's kernels). */
   private readonly kernels = new OihwKernelMemo();
   /** The memory exports are written into for session creation, kept across builds. */
-  private readonly modelBuffer = new ReusedModelBuffer();
+  private readonly modelBuffer: ReusedModelBuffer;
   private exporter: OnnxExporter | undefined;
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
@@ -74,7 +77,9 @@ export class OrtWebAdapter implements Adapter {
     readonly id: string,
     private readonly driver: OrtWebDriver,
     private readonly level: OrtWebLevel = 'all',
-  ) {}
+  ) {
+    this.modelBuffer = new ReusedModelBuffer(driver.keepsModelBytes === 'last' ? 2 : 1);
+  }
 
   probe(_opts?: ProbeOptions): Promise<ProbeResult> {
     return this.driver.probe();
@@ -153,8 +158,8 @@ export class OrtWebAdapter implements Adapter {
         captures,
       };
     };
-    // A driver that may keep the bytes (a page driver diffing the next model against them) gets its own.
-    const s = this.driver.releasesModelBytes ? await exporter.lend(opts, create) : await create(exporter.export(opts));
+    // A driver that may keep any model it was given gets memory of its own for each.
+    const s = this.driver.keepsModelBytes ? await exporter.lend(opts, create) : await create(exporter.export(opts));
     this.sessions.set(key, s);
     return s;
   }
