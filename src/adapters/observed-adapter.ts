@@ -40,6 +40,11 @@ export class ObservedAdapter implements Adapter {
     const inner = this.inner;
     return inner.runtimeSetupMs ? () => inner.runtimeSetupMs!() : undefined;
   }
+  /** Present when the wrapped adapter has it. */
+  get harnessPrepMs(): (() => number) | undefined {
+    const inner = this.inner;
+    return inner.harnessPrepMs ? () => inner.harnessPrepMs!() : undefined;
+  }
   run(input: Tensor, opts: RunOptions): Promise<RunResult> {
     return this.observeRun(() => this.inner.run(input, opts));
   }

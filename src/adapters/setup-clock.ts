@@ -40,6 +40,13 @@ export class SetupClock {
   }
 }
 
+/** The adapter's cumulative own preparation time (Adapter.harnessPrepMs), or undefined when it does not record one. */
+export function harnessPrepOf(adapter: { harnessPrepMs?: () => number }): number | undefined {
+  if (typeof adapter.harnessPrepMs !== 'function') return undefined;
+  const v = adapter.harnessPrepMs();
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
 /** The adapter's cumulative runtime setup time, or undefined when it does not record one. */
 export function runtimeSetupOf(adapter: { runtimeSetupMs?: () => number }): number | undefined {
   if (typeof adapter.runtimeSetupMs !== 'function') return undefined;

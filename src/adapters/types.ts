@@ -80,6 +80,14 @@ export interface Adapter {
    * harness's. Adapters without it have their whole build counted as build and their runs as inference.
    */
   runtimeSetupMs?(): number;
+  /**
+   * Optional: milliseconds this instance has spent so far on its own preparation of models for its
+   * runtime (cumulative), e.g. exporting and serializing an ONNX model for a session. Such work in
+   * build() is build time anyway; the runner records the part spent inside run() (an export for a
+   * session created on a first run) as runPrepMs, the harness's own build work, not inference.
+   * Never overlaps runtimeSetupMs.
+   */
+  harnessPrepMs?(): number;
 }
 
 /**

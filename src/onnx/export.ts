@@ -194,13 +194,32 @@ function need4d(layer: LayerSpec, p: Produced): string {
   return p.name;
 }
 
-function emitConv(g: OnnxGraph, spec: ModelSpec, layer: Conv2DSpec, w: Map<string, WeightTensor>, x: string): string {
+/**
+ * Gives a Conv2D kernel as ONNX's [cout,cin,kh,kw] array: convKernelToOihw's result, possibly one made
+ * for an earlier export of the same weights (src/onnx/exporter.ts). The array is only read.
+ */
+export type OihwKernels = (kernel: WeightTensor) => Float32Array;
+
+/** Transposes the kernel now (no sharing). */
+export const transposeKernel: OihwKernels = (kernel) => {
+  const [kh, kw, cin, cout] = kernel.shape;
+  return convKernelToOihw(kernel.data, kh, kw, cin, cout);
+};
+
+function emitConv(
+  g: OnnxGraph,
+  spec: ModelSpec,
+  layer: Conv2DSpec,
+  w: Map<string, WeightTensor>,
+  x: string,
+  oihw: OihwKernels,
+): string {
   const kernel = w.get('kernel')!;
   const [kh, kw, cin, cout] = kernel.shape;
   const W = g.floatInitializer(
     `${layer.name}/kernel`,
     [cout, cin, kh, kw],
-    convKernelToOihw(kernel.data, kh, kw, cin, cout),
+    oihw(kernel),
     'Keras kernel [kh,kw,cin,cout] transposed to [cout,cin,kh,kw]',
     true,
   );
@@ -289,8 +308,16 @@ function emitDense(
   return { logits, out };
 }
 
-/** Builds the ONNX ModelProto for `spec` with `weights` (not yet serialized). */
-export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: OnnxExportOptions): OnnxModel {
+/**
+ * Builds the ONNX ModelProto for `spec` with `weights` (not yet serialized). `oihw` gives the Conv
+ * weights in ONNX layout (default: transposed now).
+ */
+export function buildOnnxModel(
+  spec: ModelSpec,
+  weights: ModelWeights,
+  opts: OnnxExportOptions,
+  oihw: OihwKernels = transposeKernel,
+): OnnxModel {
   const byName = new Map(spec.layers.map((l) => [l.name, l]));
   const captures = [...new Set(opts.capture ?? [])];
   const captureTargets = captures.map((c) => ({ name: c, layer: captureLayer(spec, byName, c) }));
@@ -327,7 +354,7 @@ export function buildOnnxModel(spec: ModelSpec, weights: ModelWeights, opts: Onn
       case 'Conv2D': {
         const x = need4d(layer, inboundOf(layer, produced));
         produced.set(layer.name, {
-          name: emitConv(g, spec, layer, checkWeights(spec, layer, weights), x),
+          name: emitConv(g, spec, layer, checkWeights(spec, layer, weights), x, oihw),
           layout: 'nchw',
         });
         break;

@@ -11,10 +11,12 @@ export {
   BATCH_DIM_PARAM,
 } from './export';
 export type { OnnxExportOptions, OnnxModel } from './export';
-export { onnxParamCount } from './params';
+export { onnxParamCount, inferenceModelParamCount } from './params';
+export { OnnxExporter, OihwKernelMemo, ReusedModelBuffer } from './exporter';
+export type { OnnxBytes } from './exporter';
 export { cachedOnnxExport, onnxCacheDir, ONNX_CACHE_ENV, weightsDigest } from './export-cache';
 export type { OnnxExport, OnnxCacheOptions } from './export-cache';
 export type { OnnxParamCount } from './params';
-export { encodeModel, decodeModel, DataType, AttributeType } from './proto';
+export { encodeModel, encodeModelWhole, decodeModel, decodeInitializers, DataType, AttributeType } from './proto';
 export type { ModelProto, GraphProto, NodeProto, TensorProto, AttributeProto, ValueInfoProto } from './proto';
 export { CONST_PREFIX } from './onnx-graph';

@@ -77,7 +77,8 @@ export class OnnxGraph {
 
   /**
    * A float32 initializer: a copy of `data` is stored, or `data` itself with `owned` (an array made
-   * for this graph that nobody else holds, e.g. a transposed kernel: no second 94 MB for ResNet-50).
+   * for the export that nobody writes to, e.g. a transposed kernel, which the exports of one model
+   * may share: no second 94 MB for ResNet-50).
    */
   floatInitializer(name: string, dims: number[], data: Float32Array, doc?: string, owned = false): string {
     assertLittleEndian();

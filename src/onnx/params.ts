@@ -11,9 +11,9 @@
  * statistics (a training-mode graph does not read them), so only it gives Keras's full count;
  * for a training-mode model `movingStatisticsPresent` is false.
  */
-import type { ParamCount } from '../model/types';
+import type { ModelSpec, ParamCount } from '../model/types';
 import { CONST_PREFIX } from './onnx-graph';
-import { DataType, type ModelProto } from './proto';
+import { DataType, decodeInitializers, type TensorProto } from './proto';
 
 const TRAINABLE = new Set(['kernel', 'bias', 'gamma', 'beta']);
 const NON_TRAINABLE = new Set(['moving_mean', 'moving_variance']);
@@ -27,7 +27,8 @@ export interface OnnxParamCount extends ParamCount {
 
 const BYTES: Record<number, number> = { [DataType.FLOAT]: 4, [DataType.INT64]: 8 };
 
-export function onnxParamCount(model: ModelProto): OnnxParamCount {
+/** `model`: a decoded ModelProto, or just its initializers (decodeInitializers). */
+export function onnxParamCount(model: { graph: { initializer?: TensorProto[] } }): OnnxParamCount {
   const out: OnnxParamCount = {
     total: 0,
     trainable: 0,
@@ -66,4 +67,17 @@ export function onnxParamCount(model: ModelProto): OnnxParamCount {
   }
   out.total = out.trainable + out.nonTrainable;
   return out;
+}
+
+/**
+ * Keras's parameter count of `spec` from the serialized inference-mode model (the one that holds
+ * every Keras weight), read from the initializers of the bytes a runtime is given (without copying
+ * their data). Throws when the model lacks the BatchNormalization moving statistics.
+ */
+export function inferenceModelParamCount(who: string, spec: ModelSpec, bytes: Uint8Array): ParamCount {
+  const c = onnxParamCount({ graph: { initializer: decodeInitializers(bytes) } });
+  if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
+    throw new Error(`${who}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
+  }
+  return { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
 }

@@ -9,6 +9,9 @@
  *   results[].timings.fixtureMs  (optional) loading the case's expected tensors in the worker
  *   results[].timings.setupMs, runSetupMs (optional) the runtime's own session/model creation inside
  *                                the build and inside the runs (Adapter.runtimeSetupMs)
+ *   results[].timings.runPrepMs  (optional) the adapter's own preparation inside the runs (exporting a
+ *                                model for a session made on a first run; Adapter.harnessPrepMs):
+ *                                model build, not inference
  *   parts[].timings              (optional, RunPhaseTimings below) the parent process's phases
  *                                (weightsMs, the parent's weight-cache preparation, counts as weight init)
  *   parts[].durationMs           the run's wall time without start-up and report writing
@@ -95,11 +98,11 @@ export interface AdapterPhases {
   adapter: string;
   /** All of the adapter's workers, wall time (AdapterReport.durationMs). */
   durationMs: number;
-  /** Model build (weight init included) without the runtime setup. */
+  /** Model build (weight init included) without the runtime setup, plus the adapter's own preparation inside runs (runPrepMs). */
   buildMs: number;
   /** Runtime setup recorded in builds and runs (0 when the adapter records none). */
   setupMs: number;
-  /** Runs without the runtime setup recorded in them. */
+  /** Runs without the runtime setup and the adapter's own preparation recorded in them. */
   inferenceMs: number;
   compareMs: number;
   /** durationMs minus the case totals: worker start-up, imports, probe, fixture loading, IPC, exit. */
@@ -129,6 +132,7 @@ interface OptionalCaseTimings {
   fixtureMs?: number;
   setupMs?: number;
   runSetupMs?: number;
+  runPrepMs?: number;
 }
 
 function num(x: unknown): number | null {
@@ -169,19 +173,21 @@ export function harnessBreakdown(report: TimedReport, ext: ExternalTimings = {})
     // Runtime setup is taken out of the build and the runs it happened in (never more than they took).
     const bs = Math.min(num(t.setupMs) ?? 0, num(t.buildMs) ?? 0);
     const rs = Math.min(num(t.runSetupMs) ?? 0, num(t.runMs) ?? 0);
+    // The adapter's own preparation inside the runs is build work (never more than the runs left).
+    const rp = Math.min(num(t.runPrepMs) ?? 0, (num(t.runMs) ?? 0) - rs);
     if (num(t.setupMs) !== null || num(t.runSetupMs) !== null) setupRecorded = true;
     const pa = per.get(r.adapter);
     if (pa) {
       pa.cases++;
-      pa.buildMs += (num(t.buildMs) ?? 0) - bs;
+      pa.buildMs += (num(t.buildMs) ?? 0) - bs + rp;
       pa.setupMs += bs + rs;
-      pa.inferenceMs += (num(t.runMs) ?? 0) - rs;
+      pa.inferenceMs += (num(t.runMs) ?? 0) - rs - rp;
       pa.compareMs += num(t.compareMs) ?? 0;
       pa.outsideCasesMs -= num(t.totalMs) ?? 0;
     }
-    build += (num(t.buildMs) ?? 0) - bs;
+    build += (num(t.buildMs) ?? 0) - bs + rp;
     setup += bs + rs;
-    run += (num(t.runMs) ?? 0) - rs;
+    run += (num(t.runMs) ?? 0) - rs - rp;
     compare += num(t.compareMs) ?? 0;
     const i = num(t.initMs);
     init = init === null || i === null ? null : init + i;

@@ -153,6 +153,12 @@ export interface CaseTimings {
    */
   runSetupMs?: number;
   /**
+   * The adapter's own preparation inside this case's runs (part of runMs; Adapter.harnessPrepMs):
+   * exporting and serializing the model for a session created on a first run. The harness's build
+   * work, not inference. Absent when not recorded.
+   */
+  runPrepMs?: number;
+  /**
    * The adapter's own compute time for the case's runs, as an external program reports it (the
    * protocol's optional `computeMs` per run, docs/adapter-protocol.md): part of runMs, the rest being
    * the protocol's cost. Absent when the adapter does not report one for every run.
@@ -392,6 +398,7 @@ export const VOLATILE_KEYS: readonly string[] = [
   'programComputeMs',
   'setupMs',
   'runSetupMs',
+  'runPrepMs',
 ];
 
 /** A result with nothing measured (not run, unavailable, crashed, not applicable...): status and reason only. */

@@ -26,7 +26,7 @@
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { adapterFaultStatus } from '../adapters/faults';
-import { runtimeSetupOf } from '../adapters/setup-clock';
+import { harnessPrepOf, runtimeSetupOf } from '../adapters/setup-clock';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
@@ -147,6 +147,7 @@ function timedAdapter(inner: Adapter): ObservedAdapter & {
   outputShape: number[] | undefined;
   programComputeMs: number | undefined;
   runSetupMs: number | undefined;
+  runPrepMs: number | undefined;
 } {
   let runs = 0;
   let reported = 0;
@@ -155,6 +156,7 @@ function timedAdapter(inner: Adapter): ObservedAdapter & {
     new ObservedAdapter(inner, async (call) => {
       const t = now();
       const s0 = runtimeSetupOf(inner);
+      const p0 = harnessPrepOf(inner);
       try {
         const r = await call();
         timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
@@ -163,6 +165,8 @@ function timedAdapter(inner: Adapter): ObservedAdapter & {
         timed.runMs += now() - t;
         const s1 = s0 === undefined ? undefined : runtimeSetupOf(inner);
         if (s1 !== undefined) timed.runSetupMs = (timed.runSetupMs ?? 0) + Math.max(0, s1 - s0!);
+        const p1 = p0 === undefined ? undefined : harnessPrepOf(inner);
+        if (p1 !== undefined) timed.runPrepMs = (timed.runPrepMs ?? 0) + Math.max(0, p1 - p0!);
         runs++;
         const c = (inner as { lastComputeMs?: unknown }).lastComputeMs;
         if (typeof c === 'number' && Number.isFinite(c) && c >= 0) {
@@ -177,6 +181,7 @@ function timedAdapter(inner: Adapter): ObservedAdapter & {
       outputShape: undefined as number[] | undefined,
       programComputeMs: undefined as number | undefined,
       runSetupMs: undefined as number | undefined,
+      runPrepMs: undefined as number | undefined,
     },
   );
   return timed;
@@ -544,6 +549,7 @@ export async function executeCase(
       fixtureMs,
       ...setupMs,
       ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
+      ...(timed.runPrepMs !== undefined ? { runPrepMs: timed.runPrepMs } : {}),
     };
     r.modelReused = reused;
     if (memo.reusedFrom !== undefined) r.runReusedFrom = memo.reusedFrom;
@@ -571,6 +577,7 @@ export async function executeCase(
       fixtureMs,
       ...setupMs,
       ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
+      ...(timed.runPrepMs !== undefined ? { runPrepMs: timed.runPrepMs } : {}),
       ...(timed.programComputeMs !== undefined ? { programComputeMs: timed.programComputeMs } : {}),
     },
     modelReused: reused,

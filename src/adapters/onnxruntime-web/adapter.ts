@@ -8,13 +8,15 @@
  *
  * Sessions per BatchNormalization mode, as in the onnxruntime-node adapter: a plain one (the model
  * output only; every output the caller gets comes from it) and, when intermediates are asked for, a
- * capture one (every block boundary plus anything asked for so far as extra outputs).
+ * capture one (every block boundary plus anything asked for so far as extra outputs). The exports
+ * share their transposed kernels (src/onnx/exporter.ts), and their memory where the driver keeps no
+ * model bytes; the time they take inside run() is the adapter's own preparation (Adapter.harnessPrepMs).
  */
 import { checkInput } from '../input-check';
-import { decodeModel, onnxParamCount } from '../../onnx';
-import { ONNX_OPSET, type OnnxModel } from '../../onnx/export';
+import { ONNX_OPSET, type OnnxExportOptions, type OnnxModel } from '../../onnx/export';
+import { OihwKernelMemo, OnnxExporter, ReusedModelBuffer, type OnnxBytes } from '../../onnx/exporter';
 import { SetupClock } from '../setup-clock';
-import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
+import { inferenceModelParamCount } from '../../onnx';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import { formatShape, sizeOf, type Tensor } from '../../tensor';
 import type { Adapter, AdapterDescription, ProbeOptions, ProbeResult, RunOptions, RunResult } from '../types';
@@ -25,6 +27,14 @@ export type OrtWebLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export interface OrtWebDriver {
   /** Changes when the driver lost its sessions (a browser page was replaced): sessions must be created again. */
   readonly epoch: number;
+  /**
+   * What create() keeps of the model bytes it was given, once it has resolved: 'nothing' (it copied
+   * what it needs), 'last' (only those of its latest create, until the next create has resolved,
+   * e.g. to send the next model as a delta against them). The adapter then writes the models into
+   * memory it reuses (alternating between two buffers for 'last'). Absent: it may keep any, and each
+   * model gets memory of its own.
+   */
+  readonly keepsModelBytes?: 'nothing' | 'last';
   probe(): Promise<ProbeResult>;
   describe(): Promise<
     Omit<AdapterDescription, 'settings' | 'notes'> & { settings: AdapterDescription['settings']; notes: string[] }
@@ -51,6 +61,13 @@ interface Session {
 export class OrtWebAdapter implements Adapter {
   /** Time inside ort.InferenceSession.create, as the driver measured it (Adapter.runtimeSetupMs). */
   private readonly setup = new SetupClock();
+  /** Time exporting models for sessions (Adapter.harnessPrepMs). */
+  private readonly prep = new SetupClock();
+  /** Transposed Conv kernels, kept across builds (the perturbed set keeps the notebook set's kernels). */
+  private readonly kernels = new OihwKernelMemo();
+  /** The memory exports are written into for session creation, kept across builds. */
+  private readonly modelBuffer: ReusedModelBuffer;
+  private exporter: OnnxExporter | undefined;
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
   private params: ParamCount | undefined;
@@ -60,7 +77,9 @@ export class OrtWebAdapter implements Adapter {
     readonly id: string,
     private readonly driver: OrtWebDriver,
     private readonly level: OrtWebLevel = 'all',
-  ) {}
+  ) {
+    this.modelBuffer = new ReusedModelBuffer(driver.keepsModelBytes === 'last' ? 2 : 1);
+  }
 
   probe(_opts?: ProbeOptions): Promise<ProbeResult> {
     return this.driver.probe();
@@ -90,33 +109,57 @@ export class OrtWebAdapter implements Adapter {
     await this.releaseSessions();
     this.spec = undefined;
     this.weights = undefined;
+    this.exporter = undefined;
     this.params = undefined;
-    // Export once here so that spec/weight problems surface in build(); count the parameters from it.
-    const model = cachedOnnxExport(spec, weights, { training: false });
-    const c = onnxParamCount(decodeModel(model.bytes));
-    if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
-      throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
-    }
+    // The plain inference session is created here, so that spec/weight problems surface in build();
+    // the parameters are counted from its model's bytes.
+    const exporter = new OnnxExporter(spec, weights, {
+      kernels: this.kernels,
+      buffer: this.modelBuffer,
+      onExport: (ms) => this.prep.add(ms),
+    });
+    this.exporter = exporter;
     this.spec = spec;
     this.weights = weights;
-    this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
-    await this.createSession(`plain|false`, model, new Set());
+    try {
+      await this.createSession(`plain|false`, { training: false }, new Set(), (bytes) => {
+        this.params = inferenceModelParamCount(this.id, spec, bytes);
+      });
+    } catch (err) {
+      this.spec = undefined;
+      this.weights = undefined;
+      this.exporter = undefined;
+      this.params = undefined;
+      throw err;
+    }
   }
 
-  private built(): { spec: ModelSpec; weights: ModelWeights } {
-    if (!this.spec || !this.weights) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
-    return { spec: this.spec, weights: this.weights };
+  private built(): { spec: ModelSpec; weights: ModelWeights; exporter: OnnxExporter } {
+    if (!this.spec || !this.weights || !this.exporter)
+      throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
+    return { spec: this.spec, weights: this.weights, exporter: this.exporter };
   }
 
-  private async createSession(key: string, model: OnnxExport, captures: Set<string>): Promise<Session> {
+  private async createSession(
+    key: string,
+    opts: OnnxExportOptions,
+    captures: Set<string>,
+    inspect?: (bytes: Uint8Array) => void,
+  ): Promise<Session> {
+    const { exporter } = this.built();
     this.sessions.delete(key);
-    this.setup.add(await this.driver.create(key, model.bytes, this.level));
-    const s: Session = {
-      key,
-      epoch: this.driver.epoch,
-      io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
-      captures,
+    const create = async (model: OnnxBytes): Promise<Session> => {
+      inspect?.(model.bytes);
+      this.setup.add(await this.driver.create(key, model.bytes, this.level));
+      return {
+        key,
+        epoch: this.driver.epoch,
+        io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
+        captures,
+      };
     };
+    // A driver that may keep any model it was given gets memory of its own for each.
+    const s = this.driver.keepsModelBytes ? await exporter.lend(opts, create) : await create(exporter.export(opts));
     this.sessions.set(key, s);
     return s;
   }
@@ -130,23 +173,21 @@ export class OrtWebAdapter implements Adapter {
     const key = `plain|${training}`;
     const have = this.live(key);
     if (have) return have;
-    const { spec, weights } = this.built();
-    return this.createSession(key, cachedOnnxExport(spec, weights, { training }), new Set());
+    return this.createSession(key, { training }, new Set());
   }
 
   private async captureSession(training: boolean, capture: string[]): Promise<Session> {
     const key = `capture|${training}`;
     const have = this.live(key);
     if (have && capture.every((c) => have.captures.has(c))) return have;
-    const { spec, weights } = this.built();
+    const { spec } = this.built();
     const captures = new Set([
       ...spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output),
       ...(have?.captures ?? []),
       ...capture,
     ]);
     if (have) await this.driver.release(key);
-    const model = cachedOnnxExport(spec, weights, { training, capture: [...captures] });
-    return this.createSession(key, model, captures);
+    return this.createSession(key, { training, capture: [...captures] }, captures);
   }
 
   async run(input: Tensor, opts: RunOptions): Promise<RunResult> {
@@ -195,11 +236,17 @@ export class OrtWebAdapter implements Adapter {
     return this.setup.ms;
   }
 
+  harnessPrepMs(): number {
+    return this.prep.ms;
+  }
+
   async dispose(): Promise<void> {
     this.sessions.clear();
+    this.exporter = undefined;
     this.spec = undefined;
     this.weights = undefined;
     this.params = undefined;
     await this.driver.dispose();
+    this.modelBuffer.release();
   }
 }

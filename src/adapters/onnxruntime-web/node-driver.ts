@@ -18,6 +18,8 @@ function loadOrtWeb(): OrtWeb {
 
 export class NodeOrtWebDriver implements OrtWebDriver {
   readonly epoch = 0;
+  /** onnxruntime-web copies the model into the wasm heap inside InferenceSession.create. */
+  readonly keepsModelBytes = 'nothing';
   private readonly sessions = new Map<string, Session>();
   private readonly threads: number;
 

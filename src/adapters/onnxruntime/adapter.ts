@@ -12,7 +12,9 @@
  *     lacks replaces it with one that has the union.
  * So a model costs at most four exports and session creations (each costly for ResNet-50; times in
  * docs/notes/2026-11-28-performance-investigations.md), however many capture sets the
- * cases ask for; a run with captures runs the model twice (plain + capture).
+ * cases ask for; a run with captures runs the model twice (plain + capture). The exports share
+ * their transposed kernels and their memory (src/onnx/exporter.ts); the time they take inside run()
+ * is the adapter's own preparation (Adapter.harnessPrepMs), not inference.
  *
  * Session options are part of the result and are reported by describe().settings.
  */
@@ -20,10 +22,16 @@ import { checkInput } from '../input-check';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeModel, encodeModel, onnxParamCount } from '../../onnx';
-import { buildOnnxModel, ONNX_OPSET, ONNX_OUTPUT_NAME, type OnnxModel } from '../../onnx/export';
+import { encodeModel, inferenceModelParamCount } from '../../onnx';
+import {
+  buildOnnxModel,
+  ONNX_OPSET,
+  ONNX_OUTPUT_NAME,
+  type OnnxExportOptions,
+  type OnnxModel,
+} from '../../onnx/export';
+import { OihwKernelMemo, OnnxExporter, ReusedModelBuffer } from '../../onnx/exporter';
 import { SetupClock } from '../setup-clock';
-import { cachedOnnxExport, type OnnxExport } from '../../onnx/export-cache';
 import { checkProbeOutput, PROBE_INPUT, probeModelBytes } from '../../onnx/probe-model';
 import type { ModelSpec, ModelWeights, ParamCount } from '../../model/types';
 import type { Tensor } from '../../tensor';
@@ -65,20 +73,23 @@ interface CachedSession {
   captures: Set<string>;
 }
 
-/** Serialized inference-mode model without captures, kept from build() for the plain inference session and paramCount(). */
-type PlainInferenceExport = OnnxExport;
-
 export class OnnxRuntimeAdapter implements Adapter {
   readonly id: string;
   private readonly opts: Required<Omit<OnnxRuntimeOptions, 'useTf32'>> & { useTf32?: boolean };
   private spec: ModelSpec | undefined;
   private weights: ModelWeights | undefined;
-  private plainExport: PlainInferenceExport | undefined;
+  private exporter: OnnxExporter | undefined;
+  /** Transposed Conv kernels, kept across builds (the perturbed set keeps the notebook set's kernels). */
+  private readonly kernels = new OihwKernelMemo();
+  /** The memory exports are written into for session creation, kept across builds. */
+  private readonly modelBuffer = new ReusedModelBuffer();
   /** Keyed by `plain|<training>` and `capture|<training>`. */
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private params: ParamCount | undefined;
   /** Time inside ort.InferenceSession.create (Adapter.runtimeSetupMs). */
   private readonly setup = new SetupClock();
+  /** Time exporting models for sessions (Adapter.harnessPrepMs). */
+  private readonly prep = new SetupClock();
 
   constructor(opts: OnnxRuntimeOptions) {
     if (opts.executionProvider === 'cuda' && opts.useTf32 === undefined) {
@@ -234,18 +245,27 @@ export class OnnxRuntimeAdapter implements Adapter {
     await this.releaseSessions();
     this.spec = undefined;
     this.weights = undefined;
-    this.plainExport = undefined;
+    this.exporter = undefined;
     this.params = undefined;
-    // Export eagerly (inference mode, no captures) so that spec/weight problems surface here; the
-    // result is the plain inference session's model and what paramCount() counts.
-    this.plainExport = cachedOnnxExport(spec, weights, { training: false });
+    // Export eagerly (inference mode, no captures) so that spec/weight problems surface here, and
+    // count the parameters from the bytes ONNX Runtime will be given.
+    const exporter = new OnnxExporter(spec, weights, {
+      kernels: this.kernels,
+      buffer: this.modelBuffer,
+      onExport: (ms) => this.prep.add(ms),
+    });
+    this.params = await exporter.lend({ training: false }, async (e) =>
+      inferenceModelParamCount(this.id, spec, e.bytes),
+    );
+    this.exporter = exporter;
     this.spec = spec;
     this.weights = weights;
   }
 
-  private built(): { spec: ModelSpec; weights: ModelWeights } {
-    if (!this.spec || !this.weights) throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
-    return { spec: this.spec, weights: this.weights };
+  private built(): { spec: ModelSpec; weights: ModelWeights; exporter: OnnxExporter } {
+    if (!this.spec || !this.weights || !this.exporter)
+      throw new Error(`${this.id}: build() must be called before run() or paramCount()`);
+    return { spec: this.spec, weights: this.weights, exporter: this.exporter };
   }
 
   /** Capture names the capture session always has: every block boundary of the spec but the output itself. */
@@ -253,18 +273,18 @@ export class OnnxRuntimeAdapter implements Adapter {
     return spec.boundaries.map((b) => b.layer).filter((l) => l !== spec.output);
   }
 
-  private createSession(key: string, make: () => OnnxExport, captures: Set<string>): Promise<CachedSession> {
-    const entry = (async () => {
-      const ort = loadOrt();
-      const model = make();
-      const { bytes } = model;
-      const session = await this.setup.time(() => ort.InferenceSession.create(bytes, this.sessionOptions()));
+  private createSession(key: string, opts: OnnxExportOptions, captures: Set<string>): Promise<CachedSession> {
+    const { exporter } = this.built();
+    const ort = loadOrt();
+    // The bytes are lent for the creation only: InferenceSession.create copies the model.
+    const entry = exporter.lend(opts, async (model) => {
+      const session = await this.setup.time(() => ort.InferenceSession.create(model.bytes, this.sessionOptions()));
       return {
         session,
         io: { inputName: model.inputName, outputName: model.outputName, captureOutputs: model.captureOutputs },
         captures,
       };
-    })();
+    });
     this.sessions.set(key, entry);
     entry.catch(() => {
       if (this.sessions.get(key) === entry) this.sessions.delete(key);
@@ -277,18 +297,7 @@ export class OnnxRuntimeAdapter implements Adapter {
     const key = `plain|${training}`;
     const have = this.sessions.get(key);
     if (have) return have;
-    const { spec, weights } = this.built();
-    return this.createSession(
-      key,
-      () => {
-        const kept = training ? undefined : this.plainExport;
-        // The serialized model (94 MB for ResNet-50) is only kept until paramCount() has read it too.
-        if (kept && this.params) this.plainExport = undefined;
-        if (kept) return kept;
-        return cachedOnnxExport(spec, weights, { training });
-      },
-      new Set(),
-    );
+    return this.createSession(key, { training }, new Set());
   }
 
   /** The graph with the block boundaries (and every capture asked for so far) as extra outputs. */
@@ -305,13 +314,9 @@ export class OnnxRuntimeAdapter implements Adapter {
         await s.session.release().catch(() => undefined);
       }
     }
-    const { spec, weights } = this.built();
+    const { spec } = this.built();
     const captures = new Set([...this.defaultCaptures(spec), ...previous, ...capture]);
-    return this.createSession(
-      key,
-      () => cachedOnnxExport(spec, weights, { training, capture: [...captures] }),
-      captures,
-    );
+    return this.createSession(key, { training, capture: [...captures] }, captures);
   }
 
   private checkInput(spec: ModelSpec, input: Tensor): void {
@@ -425,23 +430,12 @@ export class OnnxRuntimeAdapter implements Adapter {
   }
 
   /**
-   * Counted from the initializers of the serialized inference-mode model (the one that holds every
-   * Keras weight), decoded back from its bytes; see src/onnx/params.ts for the mapping.
+   * Counted in build() from the initializers of the serialized inference-mode model (the one that
+   * holds every Keras weight), read back from its bytes; see src/onnx/params.ts for the mapping.
    */
   async paramCount(): Promise<ParamCount> {
-    if (!this.params) {
-      const { spec, weights } = this.built();
-      const bytes = this.plainExport?.bytes ?? cachedOnnxExport(spec, weights, { training: false }).bytes;
-      const decoded = decodeModel(bytes);
-      const c = onnxParamCount(decoded);
-      if (!c.movingStatisticsPresent && spec.layers.some((l) => l.className === 'BatchNormalization')) {
-        throw new Error(`${this.id}: the inference-mode ONNX model lacks the BatchNormalization moving statistics`);
-      }
-      this.params = { total: c.total, trainable: c.trainable, nonTrainable: c.nonTrainable };
-      // Once the plain inference session exists too, nothing needs the serialized model any more.
-      if (this.sessions.has('plain|false')) this.plainExport = undefined;
-    }
-    return { ...this.params };
+    this.built();
+    return { ...this.params! };
   }
 
   private async releaseSessions(): Promise<void> {
@@ -460,12 +454,17 @@ export class OnnxRuntimeAdapter implements Adapter {
     return this.setup.ms;
   }
 
+  harnessPrepMs(): number {
+    return this.prep.ms;
+  }
+
   async dispose(): Promise<void> {
     await this.releaseSessions();
     this.spec = undefined;
     this.weights = undefined;
-    this.plainExport = undefined;
+    this.exporter = undefined;
     this.params = undefined;
+    this.modelBuffer.release();
   }
 }
 
