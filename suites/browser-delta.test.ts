@@ -52,6 +52,13 @@ describe('model deltas', () => {
     expect(encodeDelta(plain, perturbed)).toBeNull();
   });
 
+  test('a previous model under half the size of the next gives no delta at once, even when its bytes would do (no search)', () => {
+    // next is prev three times over: copies would cover all of it, but the encoder does not look
+    const small = plain.subarray(0, 1 << 20);
+    expect(encodeDelta(small, concat([small, small, small]))).toBeNull();
+    expect(encodeDelta(small, concat([small, small]))).not.toBeNull();
+  });
+
   test('rebuilt into a reused buffer (larger, holding old bytes): the same bytes; an input as output is refused', async () => {
     const d = encodeDelta(plain, capture)!;
     const spare = new Uint8Array(capture.length + 1000).fill(7);

@@ -6,7 +6,9 @@
  * It looks for `next`'s bytes in `prev` at the current shift first (an ONNX graph with a few nodes or
  * outputs more has its initializers at a shifted offset), and after a mismatch searches a 64-byte
  * probe within SEARCH_WINDOW of that shift. It gives up (null: send `next` whole) when `prev` is no
- * help: more than half of `next` would be literal, or too many probes in a row find nothing.
+ * help: more than half of `next` would be literal, or too many probes in a row find nothing, or at
+ * once when `prev` is less than half the size of `next` (e.g. a block model before a ResNet-50): the
+ * search would scan up to MAX_MISSES_IN_A_ROW windows of `prev` before giving up.
  */
 import { createHash } from 'node:crypto';
 import type { BlobDelta, DeltaOp } from './page/delta';
@@ -48,6 +50,7 @@ export interface EncodedDelta extends BlobDelta {
 }
 
 export function encodeDelta(prevU: Uint8Array, nextU: Uint8Array): EncodedDelta | null {
+  if (prevU.byteLength * 2 < nextU.byteLength) return null;
   const prev = buf(prevU);
   const next = buf(nextU);
   const ops: DeltaOp[] = [];

@@ -24,6 +24,8 @@ interface OrtInitResult {
 }
 
 export class PageOrtWebDriver implements OrtWebDriver {
+  /** create() holds on to its latest model only (`sent`, the base of the next delta); the page fetches a model within its create call. */
+  readonly keepsModelBytes = 'last' as const;
   private readonly client: PageClient;
   private initEpoch = -1;
   private init: OrtInitResult | undefined;
