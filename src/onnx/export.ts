@@ -115,8 +115,10 @@ export function convKernelToOihw(
   kw: number,
   cin: number,
   cout: number,
+  out: Float32Array = new Float32Array(kernel.length),
 ): Float32Array {
-  const out = new Float32Array(kernel.length);
+  if (out.length !== kernel.length)
+    throw new Error(`convKernelToOihw: output has ${out.length} values, the kernel ${kernel.length}`);
   // In tiles of TILE input × TILE output channels: a plain loop writes each value a whole output
   // row (cin·kh·kw floats) away from the last, a cache miss each for ResNet-50's large kernels.
   const TILE = 32;

@@ -5,7 +5,10 @@
  *
  *   - the Conv kernels transposed to ONNX's [cout,cin,kh,kw] (23.5 M values for ResNet-50): once per
  *     kernel array, kept in an OihwKernelMemo that outlives a build, so that the perturbed weight set,
- *     which keeps the notebook set's kernel arrays (src/init/perturb.ts), transposes nothing;
+ *     which keeps the notebook set's kernel arrays (src/init/perturb.ts), transposes nothing. A model's
+ *     kernels are transposed together into one allocation: one large block can be backed by huge
+ *     pages (the workers ask glibc's malloc for them, src/runner/orchestrator.ts), dozens of separate
+ *     arrays mostly cannot, and first touching memory is most of what a transpose costs;
  *   - the memory the model is serialized into: lend() writes every export into one buffer, reused.
  *     Memory touched for the first time is what a 94 MB export mostly costs on the machines measured
  *     (docs/notes/2026-12-08-harness-share.md), far more than copying into memory already touched.
@@ -18,7 +21,7 @@
  * its transposed copy is only read.
  */
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
-import { buildOnnxModel, transposeKernel, type OnnxExportOptions, type OnnxModel } from './export';
+import { buildOnnxModel, convKernelToOihw, transposeKernel, type OnnxExportOptions, type OnnxModel } from './export';
 import { encodeModel } from './proto';
 
 /** An export without its ModelProto: the graph's input/output names and the serialized bytes. */
@@ -36,6 +39,43 @@ export class OihwKernelMemo {
     this.memo.set(kernel.data, { shape, oihw });
     return oihw;
   };
+
+  /**
+   * Transposes those of `kernels` not held yet into one allocation, each one's copy a view of it (the
+   * block lives while any of its kernel arrays does). A kernel whose shape does not match its values
+   * is left to get() and the exporter's checks, which name it.
+   */
+  prepare(kernels: readonly WeightTensor[]): void {
+    const todo = new Map<Float32Array, WeightTensor>();
+    let total = 0;
+    for (const k of kernels) {
+      const n = k.shape.length === 4 ? k.shape.reduce((p, d) => p * d, 1) : -1;
+      if (n !== k.data.length || todo.has(k.data)) continue;
+      if (this.memo.get(k.data)?.shape === k.shape.join(',')) continue;
+      todo.set(k.data, k);
+      total += n;
+    }
+    if (todo.size < 2) return;
+    const block = new Float32Array(total);
+    let at = 0;
+    for (const k of todo.values()) {
+      const [kh, kw, cin, cout] = k.shape;
+      const oihw = convKernelToOihw(k.data, kh, kw, cin, cout, block.subarray(at, at + k.data.length));
+      this.memo.set(k.data, { shape: k.shape.join(','), oihw });
+      at += k.data.length;
+    }
+  }
+}
+
+/** The kernels of the spec's Conv2D layers in `weights` (those present; the exporter checks the rest). */
+function convKernels(spec: ModelSpec, weights: ModelWeights): WeightTensor[] {
+  const out: WeightTensor[] = [];
+  for (const l of spec.layers) {
+    if (l.className !== 'Conv2D') continue;
+    const k = weights.get(l.name)?.find((w) => w.name === 'kernel');
+    if (k) out.push(k);
+  }
+  return out;
 }
 
 /**
@@ -88,6 +128,7 @@ export interface OnnxExporterOptions {
 export class OnnxExporter {
   private readonly kernels: OihwKernelMemo;
   private readonly buffer: ReusedModelBuffer;
+  private prepared = false;
 
   constructor(
     readonly spec: ModelSpec,
@@ -115,6 +156,10 @@ export class OnnxExporter {
   private make(opts: OnnxExportOptions, alloc: (n: number) => Uint8Array): OnnxBytes {
     const t = performance.now();
     try {
+      if (!this.prepared) {
+        this.kernels.prepare(convKernels(this.spec, this.weights));
+        this.prepared = true;
+      }
       const { proto, ...io } = buildOnnxModel(this.spec, this.weights, opts, this.kernels.get);
       return { ...io, bytes: encodeModel(proto, alloc) };
     } finally {
