@@ -30,6 +30,17 @@ import { encodeDelta } from '../src/adapters/browser/delta';
 import { DELTA_MISMATCH } from '../src/adapters/browser/page/delta';
 import { exportOnnx } from '../src/onnx/export';
 
+/** An identity block whose weights are large next to its graph (a 3x3x64x64 kernel), as in ResNet-50. */
+function largeKernelBlock(): ReturnType<typeof buildModel> {
+  return buildModel({
+    model: 'identity_block',
+    f: 3,
+    filters: [64, 64, 8],
+    inputShape: [4, 4, 8],
+    initializer: 'random_uniform',
+  } as never);
+}
+
 const chromium = findChromium();
 // The inference-only browser adapters (litertjs-wasm-browser, litertjs-webgpu) are run by suites/litert.test.ts,
 // which judges their training cases not-applicable; here every case would run.
@@ -94,14 +105,7 @@ if (!('path' in chromium)) {
     }, 120_000);
 
     test("an ONNX model sent as a delta against the page's last one: rebuilt exactly, a mismatch refused", async () => {
-      // weights large next to the graph (a 3x3x64x64 kernel), as in ResNet-50
-      const spec = buildModel({
-        model: 'identity_block',
-        f: 3,
-        filters: [64, 64, 8],
-        inputShape: [4, 4, 8],
-        initializer: 'random_uniform',
-      } as never);
+      const spec = largeKernelBlock();
       const weights = initModelWeights(spec);
       const plain = exportOnnx(spec, weights, { training: false });
       const capture = exportOnnx(spec, weights, { training: false, capture: [spec.layers[2].name] });
@@ -142,13 +146,7 @@ if (!('path' in chromium)) {
     }, 120_000);
 
     test('tfjs-wasm-browser: a rebuild sends only the weights the page does not hold; a held weight of another digest is refused', async () => {
-      const spec = buildModel({
-        model: 'identity_block',
-        f: 3,
-        filters: [64, 64, 8],
-        inputShape: [4, 4, 8],
-        initializer: 'random_uniform',
-      } as never);
+      const spec = largeKernelBlock();
       const a = initModelWeights(spec);
       // every bias and BatchNorm parameter replaced, the kernels shared (the golden perturbed-parameters set)
       const b = perturbModelWeights(a, { recipe: PERTURB_RECIPE, seed: 23 }).weights;

@@ -2,10 +2,9 @@
  * What the runner reuses between cases and between adapter workers, and why it cannot make a false
  * PASS: the built model of a case group (one build per model and weight set, src/runner/execute-case
  * ensureBuilt), the weights the weight cache handed out before (src/init/weight-cache), the
- * serialized ONNX export shared by the ONNX Runtime adapters (src/onnx/export-cache), and the order
- * the workers start in (src/runner/schedule).
+ * run records of checked cache files (src/util/verified-files), and the order the workers start in
+ * (src/runner/schedule).
  */
-import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -13,13 +12,11 @@ import { ReferenceAdapter } from '../src/adapters/reference';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../src/adapters/types';
 import { loadManifest } from '../src/golden/load';
 import type { FixtureCase } from '../src/golden/manifest';
-import { initModelWeights, perturbModelWeights, PERTURB_RECIPE } from '../src/init';
+import { initModelWeights } from '../src/init';
 import { cachedInitModelWeights } from '../src/init/weight-cache';
-import { convolutionalBlock, identityBlock } from '../src/model/builders';
+import { convolutionalBlock } from '../src/model/builders';
 import type { ModelSpec, ModelWeights, ParamCount } from '../src/model/types';
-import { buildOnnxModel, convKernelToOihw } from '../src/onnx/export';
-import { cachedOnnxExport } from '../src/onnx/export-cache';
-import { encodeModel } from '../src/onnx/proto';
+import { convKernelToOihw } from '../src/onnx/export';
 import { casesByModel, executeCase, type EvaluationContext } from '../src/runner/execute-case';
 import { orderByHistory } from '../src/runner/schedule';
 import type { Tensor } from '../src/tensor';
@@ -158,42 +155,7 @@ describe('weight cache: the entry handed out before', () => {
   });
 });
 
-describe('ONNX export cache', () => {
-  const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
-  const direct = (w: ModelWeights, training: boolean, capture?: string[]) =>
-    encodeModel(buildOnnxModel(spec, w, { training, capture }).proto);
-
-  it('gives the exporter bytes, from the cache the second time, for the same spec, weights and options only', () => {
-    const dir = path.join(tmp, 'onnx');
-    const cache = { dir, minParams: 0 };
-    const w = initModelWeights(spec);
-    const a = cachedOnnxExport(spec, w, { training: false }, cache);
-    const b = cachedOnnxExport(spec, w, { training: false }, cache);
-    expect([a.source, b.source]).toEqual(['exported', 'cache']);
-    expect(Buffer.from(a.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
-    expect(Buffer.from(b.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
-    expect(b).toMatchObject({ inputName: a.inputName, outputName: a.outputName, training: false });
-
-    // another mode, other captures, other weight values: other entries
-    const t = cachedOnnxExport(spec, w, { training: true }, cache);
-    expect(t.source).toBe('exported');
-    expect(Buffer.from(t.bytes).equals(Buffer.from(direct(w, true)))).toBe(true);
-    const cap = [spec.boundaries[0].layer];
-    const c = cachedOnnxExport(spec, w, { training: false, capture: cap }, cache);
-    expect(c.source).toBe('exported');
-    expect(c.captureOutputs).toEqual(buildOnnxModel(spec, w, { training: false, capture: cap }).captureOutputs);
-    const w2: ModelWeights = new Map(
-      [...w].map(([layer, list]) => [
-        layer,
-        list.map((x) => (x.name === 'bias' ? { ...x, data: Float32Array.from(x.data, (v) => v + 0.5) } : x)),
-      ]),
-    );
-    const d = cachedOnnxExport(spec, w2, { training: false }, cache);
-    expect(d.source).toBe('exported');
-    expect(Buffer.from(d.bytes).equals(Buffer.from(direct(w2, false)))).toBe(true);
-    expect(Buffer.from(d.bytes).equals(Buffer.from(a.bytes))).toBe(false);
-  });
-
+describe('ONNX kernel transpose', () => {
   it('the tiled kernel transpose puts every value where [kh,kw,cin,cout] -> [cout,cin,kh,kw] says', () => {
     for (const [kh, kw, cin, cout] of [
       [3, 2, 37, 70],
@@ -209,30 +171,6 @@ describe('ONNX export cache', () => {
               expected[((o * cin + i) * kh + y) * kw + x] = k[((y * kw + x) * cin + i) * cout + o];
       expect(Array.from(convKernelToOihw(k, kh, kw, cin, cout))).toEqual(Array.from(expected));
     }
-  });
-
-  it('ignores a corrupted or truncated entry and exports again', () => {
-    const dir = path.join(tmp, 'onnx-bad');
-    const cache = { dir, minParams: 0 };
-    const w = initModelWeights(spec);
-    cachedOnnxExport(spec, w, { training: false }, cache);
-    const [file] = fs.readdirSync(dir).filter((f) => f.endsWith('.onnxc'));
-    const buf = fs.readFileSync(path.join(dir, file));
-    buf[buf.length - 10] ^= 0xff; // a flipped byte in a weight
-    fs.writeFileSync(path.join(dir, file), buf);
-    const again = cachedOnnxExport(spec, w, { training: false }, cache);
-    expect(again.source).toBe('exported');
-    expect(Buffer.from(again.bytes).equals(Buffer.from(direct(w, false)))).toBe(true);
-    fs.writeFileSync(path.join(dir, file), buf.subarray(0, buf.length - 100));
-    expect(cachedOnnxExport(spec, w, { training: false }, cache).source).toBe('exported');
-  });
-
-  it('is not used when off or for small models', () => {
-    const w = initModelWeights(spec);
-    expect(cachedOnnxExport(spec, w, { training: false }, { dir: null, minParams: 0 }).source).toBe('exported');
-    const dir = path.join(tmp, 'onnx-small');
-    cachedOnnxExport(spec, w, { training: false }, { dir });
-    expect(fs.existsSync(dir)).toBe(false);
   });
 });
 
@@ -305,46 +243,6 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
     expect(verifiedInRun(file, readStamped(file)!, 'd')).toBe(false);
   });
 
-  /** A small block's inference export stored in a fresh cache folder `name`: its inputs, the direct export's bytes and the entry's file. */
-  function storedExport(name: string) {
-    const spec = identityBlock(2, [4, 4, 3], { inputShape: [5, 5, 3] });
-    const dir = path.join(tmp, name);
-    const cache = { dir, minParams: 0 };
-    const w = initModelWeights(spec);
-    const direct = encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
-    cachedOnnxExport(spec, w, { training: false }, cache);
-    const file = path.join(
-      dir,
-      fs.readdirSync(dir).find((f) => f.endsWith('.onnxc'))!,
-    );
-    return { spec, w, cache, direct, file };
-  }
-
-  it('ONNX export cache: a recorded entry changed in place afterwards (even with its mtime set back) is checked again and ignored', () => {
-    const { spec, w, cache, direct, file } = storedExport('onnx-run');
-    const digest = createHash('sha256').update(direct).digest('hex');
-    for (const keepMtime of [false, true]) {
-      if (keepMtime) fs.utimesSync(file, MTIME, MTIME);
-      record(file, digest);
-      const hit = cachedOnnxExport(spec, w, { training: false }, cache);
-      expect(hit.source).toBe('cache');
-      expect(Buffer.from(hit.bytes).equals(Buffer.from(direct))).toBe(true);
-      corruptInPlace(file, keepMtime); // planted: bit rot after the first worker's check
-      const again = cachedOnnxExport(spec, w, { training: false }, cache);
-      expect(again.source).toBe('exported');
-      expect(Buffer.from(again.bytes).equals(Buffer.from(direct))).toBe(true);
-    }
-  });
-
-  it('ONNX export cache: a record from outside the run is not trusted', () => {
-    const { spec, w, cache, direct, file } = storedExport('onnx-foreign-record');
-    corruptInPlace(file, false);
-    // planted: a record for the damaged state, left by another run (not this run's directory)
-    record(file, createHash('sha256').update(direct).digest('hex'));
-    process.env[VERIFIED_DIR_ENV] = fs.mkdtempSync(path.join(tmp, 'run-'));
-    expect(cachedOnnxExport(spec, w, { training: false }, cache).source).toBe('exported');
-  });
-
   it('weight cache: a recorded entry changed in place afterwards is checked again and recomputed', () => {
     const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
     const dir = path.join(tmp, 'weights-run');
@@ -367,41 +265,5 @@ describe('run records of checked cache files (src/util/verified-files)', () => {
     const again = cachedInitModelWeights(spec, opts);
     expect(again.source).toBe('computed');
     expect(again.weights).toEqual(expected);
-  });
-});
-
-describe('ONNX export cache key from the digests the weight cache checked (src/util/array-digest)', () => {
-  const spec = convolutionalBlock(2, [2, 4, 6], 2, { inputShape: [5, 5, 3] });
-  const direct = (w: ModelWeights) => encodeModel(buildOnnxModel(spec, w, { training: false }).proto);
-
-  it('the notebook set from the cache and the perturbed set on it export bit-identical bytes, each its own entry', () => {
-    const opts = { dir: path.join(tmp, 'w-digest'), minParams: 0 };
-    const cache = { dir: path.join(tmp, 'onnx-digest'), minParams: 0 };
-    cachedInitModelWeights(spec, opts); // stored
-    const w = cachedInitModelWeights(spec, opts).weights; // read: digests checked and noted
-    const p = perturbModelWeights(w, { recipe: PERTURB_RECIPE, seed: 23 }).weights;
-    for (const ws of [w, p]) {
-      expect(cachedOnnxExport(spec, ws, { training: false }, cache).source).toBe('exported');
-      const hit = cachedOnnxExport(spec, ws, { training: false }, cache);
-      expect(hit.source).toBe('cache');
-      expect(Buffer.from(hit.bytes).equals(Buffer.from(direct(ws)))).toBe(true);
-    }
-  });
-
-  it('a digest noted for arrays later written into is dropped when the weight cache hands them out again', () => {
-    const opts = { dir: path.join(tmp, 'w-digest-2'), minParams: 0 };
-    const cache = { dir: path.join(tmp, 'onnx-digest-2'), minParams: 0 };
-    cachedInitModelWeights(spec, opts);
-    const w = cachedInitModelWeights(spec, opts).weights;
-    cachedOnnxExport(spec, w, { training: false }, cache);
-    // planted: something writes into a kernel it was handed, then the set is asked for again
-    const kernel = [...w.values()].flat().find((t) => t.name === 'kernel')!;
-    kernel.data[0] += 1;
-    expect(cachedInitModelWeights(spec, opts).weights).not.toBe(w);
-    // a new weight set over the written-into arrays is keyed by their bytes now, not by the old digest
-    const changed: ModelWeights = new Map([...w].map(([l, list]) => [l, [...list]]));
-    const got = cachedOnnxExport(spec, changed, { training: false }, cache);
-    expect(got.source).toBe('exported');
-    expect(Buffer.from(got.bytes).equals(Buffer.from(direct(changed)))).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ import { cacheDirFromEnv } from '../util/cache-dir';
 import { writeFileAtomic } from '../util/fs';
 import { sourceDigest } from '../util/source-digest';
 import { fileStamp, readStamped, recordVerified, verifiedInRun } from '../util/verified-files';
-import { float32Sha256, forgetCheckedDigest, noteCheckedDigest } from '../util/array-digest';
+import { float32Sha256 } from '../util/array-digest';
 import type { ModelSpec, ModelWeights, WeightTensor } from '../model/types';
 
 export const WEIGHT_CACHE_ENV = 'RESNET_CONFORMANCE_WEIGHT_CACHE';
@@ -83,8 +83,7 @@ function specKey(spec: ModelSpec): string {
 
 /**
  * sha256 per tensor (native, a fraction of the FNV-1a loop in JavaScript that version 1 files
- * carried: docs/notes/2026-12-07-speed-caches.md); per tensor so that the ONNX export cache can key
- * a weight set by these digests (src/util/array-digest.ts) instead of hashing the bytes again.
+ * carried: docs/notes/2026-12-07-speed-caches.md), and one over them for the whole entry.
  */
 function digestOfDigests(digests: readonly string[]): string {
   return createHash('sha256').update(digests.join('')).digest('hex');
@@ -96,14 +95,9 @@ function tensorArrays(weights: ModelWeights): Float32Array[] {
   return out;
 }
 
-/**
- * Whether every array's bytes still have the digest the entry records (recomputed now); notes the
- * digests for the arrays when they do, forgets them when not.
- */
+/** Whether every array's bytes still have the digest the entry records (recomputed now). */
 function checkArrays(arrays: readonly Float32Array[], digests: readonly string[]): boolean {
-  const ok = arrays.length === digests.length && arrays.every((a, i) => float32Sha256(a) === digests[i]);
-  arrays.forEach((a, i) => (ok ? noteCheckedDigest(a, digests[i]) : forgetCheckedDigest(a)));
-  return ok;
+  return arrays.length === digests.length && arrays.every((a, i) => float32Sha256(a) === digests[i]);
 }
 
 /** Parameter count from the layer shapes (Conv2D, Dense, BatchNormalization), without initializing. */
@@ -188,10 +182,8 @@ function readEntry(
       off += t.length * 4;
     }
     // Recomputed unless a worker of this run checked the file in this very state (src/util/verified-files.ts).
-    const arrays = tensorArrays(weights);
-    if (verifiedInRun(file, read, header.checksum)) arrays.forEach((a, i) => noteCheckedDigest(a, header.digests[i]));
-    else {
-      if (!checkArrays(arrays, header.digests)) return null;
+    if (!verifiedInRun(file, read, header.checksum)) {
+      if (!checkArrays(tensorArrays(weights), header.digests)) return null;
       recordVerified(file, read, header.checksum);
     }
     return { weights, digests: header.digests, stamp: read.stamp };
@@ -211,8 +203,6 @@ function writeEntry(dir: string, file: string, source: string, key: string, weig
   }
   const arrays = tensorArrays(weights);
   const digests = arrays.map(float32Sha256);
-  // the arrays handed out are those just hashed
-  arrays.forEach((a, i) => noteCheckedDigest(a, digests[i]));
   const header: EntryHeader = {
     key,
     source,

@@ -14,8 +14,6 @@ export type { OnnxExportOptions, OnnxModel } from './export';
 export { onnxParamCount, inferenceModelParamCount } from './params';
 export { OnnxExporter, OihwKernelMemo, ReusedModelBuffer } from './exporter';
 export type { OnnxBytes } from './exporter';
-export { cachedOnnxExport, onnxCacheDir, ONNX_CACHE_ENV, weightsDigest } from './export-cache';
-export type { OnnxExport, OnnxCacheOptions } from './export-cache';
 export type { OnnxParamCount } from './params';
 export { encodeModel, encodeModelWhole, decodeModel, decodeInitializers, DataType, AttributeType } from './proto';
 export type { ModelProto, GraphProto, NodeProto, TensorProto, AttributeProto, ValueInfoProto } from './proto';
