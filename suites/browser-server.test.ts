@@ -52,6 +52,25 @@ describe('browser page server (no Chromium needed)', () => {
     await server.close();
   });
 
+  test('a held name waits until its content is put (a page requested while its code is still bundled); else a 404', async () => {
+    let release!: () => void;
+    const until = new Promise<void>((r) => (release = r));
+    server.hold('page.js', until);
+    server.hold('missing.js', until);
+    let answered = false;
+    const page = request(origin, { path: '/page.js' }).then((r) => ((answered = true), r));
+    const missing = request(origin, { path: '/missing.js' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(false);
+    server.put('page.js', 'globalThis.x = 1;', 'text/javascript');
+    release();
+    await expect(page).resolves.toEqual({ status: 200, body: 'globalThis.x = 1;' });
+    expect((await missing).status).toBe(404);
+    // a failed bundle (rejected promise) ends the wait too
+    server.hold('other.js', Promise.reject(new Error('bundle failed')));
+    expect((await request(origin, { path: '/other.js' })).status).toBe(404);
+  });
+
   test('a malformed escape in the path is a 400, and the server goes on serving', async () => {
     for (const p of ['/%E0%A4%A', '/blob/%E0%A4%A', '/%', '/%zz/x']) {
       const r = await request(origin, { path: p });

@@ -10,7 +10,9 @@
  * ResNet-50 is not run here (software-GPU runs take minutes: docs/browser.md); `resnet-conformance
  * run --adapters <browser adapters>` covers it.
  */
+import * as fs from 'node:fs';
 import { ADAPTERS } from '../src/adapters/registry';
+import { PageServer } from '../src/adapters/browser/server';
 import { initModelWeights, perturbModelWeights, PERTURB_RECIPE } from '../src/init';
 import { buildModel } from '../src/model/model-args';
 import { blockCasesByModel, runBlockCases } from './helpers/block-cases';
@@ -268,6 +270,80 @@ if (!('path' in chromium)) {
       expect((e2 as Error).message).toContain('GPU device lost: injected: test');
       await expect(p.call('info', {})).resolves.toHaveProperty('crossOriginIsolated', true);
       await p.close();
+    }, 120_000);
+  });
+
+  describe("Chromium's start-up page (opened at launch, loading while Chromium starts)", () => {
+    test('the first page of a launch is the start-up page; it gets the blob token afterwards, and its blobs travel', async () => {
+      const host = new BrowserHost();
+      host.acquire();
+      const take = jest.spyOn(host, 'takeStartPage');
+      try {
+        const p = host.page('start-page', 'tfjs.html');
+        const data = new Float32Array([1, -0, 3.5, Number.NaN]);
+        const { bytes, items } = packTensors([{ key: 'x', shape: [4], data }]);
+        const idx = await p.call<WireIndex>('echo', { tensors: { blob: p.offer(bytes), items } });
+        const back = unpackTensors(new Uint8Array(p.take(idx.blob)), idx.items);
+        expect(Buffer.from(back[0].data.buffer).equals(Buffer.from(data.buffer))).toBe(true);
+        expect(take).toHaveBeenCalledTimes(1);
+        await expect(take.mock.results[0].value).resolves.toBeDefined(); // adopted, not a new tab
+        // Chromium's command line (readable by every local process) carries no token
+        const cmd = fs.readFileSync(`/proc/${(await host.getBrowser()).process()!.pid}/cmdline`, 'utf8');
+        expect(cmd).toContain('/tfjs.html');
+        expect(cmd).not.toContain(host.server.token);
+        // a second page of another document opens a tab
+        const q = host.page('second', 'index.html');
+        await q.call('env', {});
+        await expect(take.mock.results[1].value).resolves.toBeUndefined();
+        expect(host.launches).toBe(1);
+      } finally {
+        take.mockRestore();
+        await host.close();
+      }
+    }, 120_000);
+
+    test('a start-up page whose code fails to load: the probe is unavailable with the page error (planted)', async () => {
+      const host = new BrowserHost();
+      const put = PageServer.prototype.put;
+      const spy = jest.spyOn(PageServer.prototype, 'put').mockImplementation(function (
+        this: PageServer,
+        name,
+        body,
+        type,
+      ) {
+        put.call(this, name, name === 'page-tfjs.js' ? 'throw new Error("planted load failure");' : body, type);
+      });
+      const adapter = tfjsBrowserAdapter('tfjs-wasm-browser', { host });
+      try {
+        const r = await adapter.probe();
+        expect(r.available).toBe(false);
+        expect(r.reason).toContain('the page code did not load');
+        expect(r.reason).toContain('planted load failure');
+        expect(r.fix).toBeTruthy();
+      } finally {
+        spy.mockRestore();
+        await adapter.dispose();
+        await host.close();
+      }
+    }, 120_000);
+
+    test('a Chromium that fails to start (planted: CHROMIUM_BIN=/bin/false): the probe is unavailable with the reason', async () => {
+      const saved = process.env.CHROMIUM_BIN;
+      process.env.CHROMIUM_BIN = '/bin/false';
+      const host = new BrowserHost();
+      const adapter = tfjsBrowserAdapter('tfjs-wasm-browser', { host });
+      try {
+        const r = await adapter.probe();
+        expect(r.available).toBe(false);
+        expect(r.reason).toContain('Chromium (/bin/false) failed to start');
+        expect(r.fix).toBeTruthy();
+        expect(host.launches).toBe(0);
+      } finally {
+        if (saved === undefined) delete process.env.CHROMIUM_BIN;
+        else process.env.CHROMIUM_BIN = saved;
+        await adapter.dispose();
+        await host.close();
+      }
     }, 120_000);
   });
 

@@ -181,7 +181,24 @@ export class BrowserHost {
     return this.browser !== undefined;
   }
 
-  private async launch(): Promise<Browser> {
+  /**
+   * The page Chromium opened at its launch (`document`, loading while Chromium started), until a HostPage of that
+   * document takes it (takeStartPage).
+   */
+  private startPage: { browser: Browser; document: PageDocument } | undefined;
+
+  /** The URL of a document without the blob token (the token goes into the fragment later: HostPage.open). */
+  private documentUrl(document: PageDocument): string {
+    return `${this.server.origin}/${document}`;
+  }
+
+  /**
+   * `first`: the document of the page that asked for the browser. Chromium opens it as its start-up page, so the
+   * page's renderer start and load overlap Chromium's own start and the bundles' check (its code is held by the
+   * server until the bundles are in place); the page that asked then takes it (takeStartPage) instead of opening a
+   * new tab and navigating it.
+   */
+  private async launch(first?: PageDocument): Promise<Browser> {
     const found = findChromium();
     if (!('path' in found)) throw new Error(`${found.reason}; fix: ${found.fix}`);
     await this.server.start();
@@ -200,33 +217,38 @@ export class BrowserHost {
       litertBundle().catch(() => undefined),
     ]);
     bundles.catch(() => undefined); // awaited below; a launch failure must not leave it unhandled
+    const placed = bundles.then(([page, tfjs, litert]) => {
+      this.server.put('page.js', page, 'text/javascript; charset=utf-8');
+      this.server.put('page-tfjs.js', tfjs, 'text/javascript; charset=utf-8');
+      if (litert) {
+        this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
+        this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
+      }
+    });
+    placed.catch(() => undefined); // awaited below
+    for (const name of ['page.js', 'page-tfjs.js', 'litert.js']) this.server.hold(name, placed);
     const pp = loadPuppeteer();
     this.flags = chromiumFlags(this.mode, this.extraFlags);
     const launching = pp.launch({
       executablePath: found.path,
       headless: true,
       pipe: true,
-      args: this.flags,
+      args: first ? [...this.flags, this.documentUrl(first)] : this.flags,
       protocolTimeout: 24 * 3600_000, // calls have their own limits (HostPage.call)
       handleSIGINT: true,
       handleSIGTERM: true,
       handleSIGHUP: true,
     });
     launching.catch(() => undefined); // awaited below, after the bundles
-    let page: string, tfjs: string, litert: string | undefined;
     try {
-      [page, tfjs, litert] = await bundles;
+      await placed;
     } catch (err) {
       await launching.then((b) => b.close()).catch(() => undefined);
       throw err;
     }
-    this.server.put('page.js', page, 'text/javascript; charset=utf-8');
-    this.server.put('page-tfjs.js', tfjs, 'text/javascript; charset=utf-8');
-    if (litert) {
-      this.server.put('litert.js', litert, 'text/javascript; charset=utf-8');
-      this.server.mount('litert-wasm', packageDist('@litertjs/core', 'wasm'));
-    }
-    const browser = await launching;
+    const browser = await launching.catch((err: unknown) => {
+      throw new Error(`Chromium (${found.path}) failed to start: ${(err as Error)?.message ?? String(err)}`);
+    });
     this.launches++;
     this.executable = found.path;
     this.version = await browser.version();
@@ -245,15 +267,32 @@ export class BrowserHost {
       if (this.browser && this.current === browser) this.browser = undefined;
     });
     this.current = browser;
+    this.startPage = first ? { browser, document: first } : undefined;
     return browser;
+  }
+
+  /**
+   * The page Chromium opened at its launch, once, for the first HostPage of its document in that browser; undefined
+   * otherwise, or when the start-up tab is not on that document's URL: that HostPage opens a tab.
+   */
+  async takeStartPage(browser: Browser, document: PageDocument): Promise<Page | undefined> {
+    const s = this.startPage;
+    if (!s || s.browser !== browser || s.document !== document) return undefined;
+    this.startPage = undefined;
+    const url = this.documentUrl(document);
+    const pages = await browser.pages();
+    return pages.find((p) => p.url() === url);
   }
 
   private current: Browser | undefined;
 
-  /** The running browser (launched on demand; relaunched after it died). */
-  async getBrowser(): Promise<Browser> {
+  /**
+   * The running browser (launched on demand; relaunched after it died). `first`: the document of the page that
+   * asks, opened by Chromium as its start-up page when this call launches it (launch()).
+   */
+  async getBrowser(first?: PageDocument): Promise<Browser> {
     if (!this.browser) {
-      const p = this.launch();
+      const p = this.launch(first);
       this.browser = p;
       p.catch(() => {
         if (this.browser === p) this.browser = undefined;
@@ -279,6 +318,7 @@ export class BrowserHost {
     const b = this.browser;
     this.browser = undefined;
     this.current = undefined;
+    this.startPage = undefined;
     if (b) {
       const browser = await b.catch(() => undefined);
       if (browser) {
@@ -351,8 +391,10 @@ export class HostPage {
   }
 
   private async open(): Promise<Page> {
-    const browser = await this.host.getBrowser();
-    const page = await browser.newPage();
+    const browser = await this.host.getBrowser(this.document);
+    // The start-up page of a browser launched for this document has been loading meanwhile (BrowserHost.launch).
+    const started = await this.host.takeStartPage(browser, this.document);
+    const page = started ?? (await browser.newPage());
     page.on('console', (m) => this.note(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.note(`[pageerror] ${(e as Error).message ?? String(e)}`));
     page.on('response', (r) => {
@@ -364,24 +406,40 @@ export class HostPage {
       if (this.page === page)
         this.fail(new BrowserFault('crashed', `${this.label}: the page crashed (${(e as Error).message ?? e})`));
     });
-    await page.exposeFunction('__rcFault', (kind: string, message: string) => {
-      this.note(`[fault] ${kind}: ${message}`);
-      if (this.page !== page) return;
-      const what = kind === 'webgl-context-lost' ? 'WebGL context lost' : 'GPU device lost';
-      this.fail(new BrowserFault('device-lost', `${this.label}: ${what}: ${message}`));
-    });
-    // The blob token travels in the fragment, never sent to the server (./server.ts).
-    await page.goto(`${this.host.server.origin}/${this.document}#token=${this.host.server.token}`, {
-      waitUntil: 'load',
-      timeout: PAGE_LOAD_TIMEOUT_MS,
-    });
-    await page.waitForFunction('globalThis.__rcReady === true || globalThis.__rcLoadError !== undefined', {
-      timeout: PAGE_LOAD_TIMEOUT_MS,
-    });
-    const loadError = await page.evaluate('globalThis.__rcLoadError');
-    if (loadError !== undefined) {
+    const expose = (): Promise<void> =>
+      page.exposeFunction('__rcFault', (kind: string, message: string) => {
+        this.note(`[fault] ${kind}: ${message}`);
+        if (this.page !== page) return;
+        const what = kind === 'webgl-context-lost' ? 'WebGL context lost' : 'GPU device lost';
+        this.fail(new BrowserFault('device-lost', `${this.label}: ${what}: ${message}`));
+      });
+    const url = `${this.host.server.origin}/${this.document}`;
+    if (!started) {
+      await expose();
+      // The blob token travels in the fragment, never sent to the server (./server.ts).
+      await page.goto(`${url}#token=${this.host.server.token}`, { waitUntil: 'load', timeout: PAGE_LOAD_TIMEOUT_MS });
+    }
+    // A start-up page whose load failed shows an error page (another URL): that ends the wait too.
+    await page.waitForFunction(
+      `globalThis.__rcReady === true || globalThis.__rcLoadError !== undefined || (location.origin + location.pathname !== ${JSON.stringify(url)} && location.href !== 'about:blank')`,
+      { timeout: PAGE_LOAD_TIMEOUT_MS },
+    );
+    const [ready, loadError, at] = (await page.evaluate(
+      '[globalThis.__rcReady === true, globalThis.__rcLoadError, location.href]',
+    )) as [boolean, unknown, string];
+    if (loadError !== undefined && loadError !== null) {
       await page.close().catch(() => undefined);
       throw new Error(`${this.label}: the page code did not load: ${String(loadError)}${this.tail()}`);
+    }
+    if (!ready) {
+      await page.close().catch(() => undefined);
+      throw new Error(`${this.label}: the page did not load ${url} (it is at ${at})${this.tail()}`);
+    }
+    if (started) {
+      // Opened without the token (Chromium's command line is readable by every local process): it goes into the
+      // fragment now, where the page reads it for each blob request; the page calls __rcFault only during calls.
+      await page.evaluate(`history.replaceState(null, '', '#token=${this.host.server.token}')`); // hex: no quoting
+      await expose();
     }
     return page;
   }

@@ -66,6 +66,7 @@ export class PageServer {
   private server: http.Server | undefined;
   private readonly mounts = new Map<string, string>();
   private readonly memory = new Map<string, { type: string; body: Buffer | string }>();
+  private readonly held = new Map<string, Promise<void>>();
   /** Blobs for the page, as the parts they are sent in (one after another, not concatenated). */
   private readonly outgoing = new Map<string, readonly Uint8Array[]>();
   private readonly incoming = new Map<string, Buffer>();
@@ -85,6 +86,21 @@ export class PageServer {
   /** Serves `body` at `/<name>`. */
   put(name: string, body: Buffer | string, type: string): void {
     this.memory.set(name, { type, body });
+  }
+
+  /**
+   * Requests for `/<name>` wait until `until` settles, then get what was put by then (else a 404): a page
+   * requested while its code is still being bundled or checked (Chromium opens the first page at its launch).
+   */
+  hold(name: string, until: Promise<unknown>): void {
+    const settled = until.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held.set(name, settled);
+    void settled.then(() => {
+      if (this.held.get(name) === settled) this.held.delete(name);
+    });
   }
 
   /**
@@ -134,6 +150,7 @@ export class PageServer {
     this.outgoing.clear();
     this.incoming.clear();
     this.uploading.clear();
+    this.held.clear();
     if (s) {
       s.closeAllConnections();
       await new Promise<void>((resolve) => s.close(() => resolve()));
@@ -203,8 +220,14 @@ export class PageServer {
       return this.send(res, 405, 'text/plain', 'GET or POST');
     }
     if (req.method !== 'GET') return this.send(res, 405, 'text/plain', 'GET only');
-    const mem = this.memory.get(p.slice(1) || 'index.html');
+    const name = p.slice(1) || 'index.html';
+    const mem = this.memory.get(name);
     if (mem) return this.send(res, 200, mem.type, mem.body);
+    const held = this.held.get(name);
+    if (held) {
+      void held.then(() => this.handle(req, res)); // `hold` removed it first: served or a 404 now
+      return;
+    }
     const slash = p.indexOf('/', 1);
     const dir = slash > 0 ? this.mounts.get(p.slice(1, slash)) : undefined;
     if (!dir) return this.send(res, 404, 'text/plain', `not found: ${p}`);

@@ -61,11 +61,13 @@ export function watchDevice(dev: GpuDeviceLike, owner: string): void {
 
 /**
  * The server's token for /blob/ requests: the host puts it in the page URL's fragment (#token=...),
- * which the browser never sends to a server, so another local process cannot read it.
+ * which the browser never sends to a server, so another local process cannot read it. Read at each
+ * request: the page Chromium opens at its launch gets its fragment only afterwards (history.replaceState;
+ * a token on Chromium's command line would be readable by every local process).
  */
-const BLOB_HEADERS: Record<string, string> = {
-  'x-rc-token': new URLSearchParams(g.location.hash.slice(1)).get('token') ?? '',
-};
+function blobHeaders(): Record<string, string> {
+  return { 'x-rc-token': new URLSearchParams(g.location.hash.slice(1)).get('token') ?? '' };
+}
 
 function newId(): string {
   const b = g.crypto.getRandomValues(new Uint8Array(12));
@@ -73,7 +75,7 @@ function newId(): string {
 }
 
 export async function fetchBlob(id: string): Promise<Uint8Array> {
-  const r = await fetch(`/blob/${id}`, { headers: BLOB_HEADERS });
+  const r = await fetch(`/blob/${id}`, { headers: blobHeaders() });
   if (!r.ok) throw new Error(`page: GET /blob/${id}: HTTP ${r.status} ${await r.text()}`);
   // Through a Blob: for a 94 MB body about 20% faster than Response.arrayBuffer() in Chromium 156
   // (docs/notes/2026-12-08-harness-share.md); the same bytes.
@@ -92,7 +94,7 @@ export async function send(tensors: WireTensor[]): Promise<WireIndex> {
   const r = await fetch(`/blob/${blob}`, {
     method: 'POST',
     body: bytes,
-    headers: { 'Content-Type': 'application/octet-stream', ...BLOB_HEADERS },
+    headers: { 'Content-Type': 'application/octet-stream', ...blobHeaders() },
   });
   if (!r.ok) throw new Error(`page: POST /blob/${blob}: HTTP ${r.status} ${await r.text()}`);
   return { blob, items };
