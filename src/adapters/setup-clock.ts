@@ -40,16 +40,35 @@ export class SetupClock {
   }
 }
 
+type CumulativeMs = 'runtimeSetupMs' | 'harnessPrepMs';
+
+/** What the adapter's cumulative counter `name` says now; undefined when it has none or it says nothing usable. */
+function readCumulative(adapter: { [K in CumulativeMs]?: () => number }, name: CumulativeMs): number | undefined {
+  const read = adapter[name];
+  if (typeof read !== 'function') return undefined;
+  const v = read.call(adapter);
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
 /** The adapter's cumulative own preparation time (Adapter.harnessPrepMs), or undefined when it does not record one. */
 export function harnessPrepOf(adapter: { harnessPrepMs?: () => number }): number | undefined {
-  if (typeof adapter.harnessPrepMs !== 'function') return undefined;
-  const v = adapter.harnessPrepMs();
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+  return readCumulative(adapter, 'harnessPrepMs');
 }
 
 /** The adapter's cumulative runtime setup time, or undefined when it does not record one. */
 export function runtimeSetupOf(adapter: { runtimeSetupMs?: () => number }): number | undefined {
-  if (typeof adapter.runtimeSetupMs !== 'function') return undefined;
-  const v = adapter.runtimeSetupMs();
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+  return readCumulative(adapter, 'runtimeSetupMs');
+}
+
+/**
+ * How much a cumulative counter (runtimeSetupOf, harnessPrepOf) grew since this call: a function
+ * giving the growth so far, undefined when the counter was or is not recorded (never negative).
+ */
+export function growthSince(read: () => number | undefined): () => number | undefined {
+  const start = read();
+  return () => {
+    if (start === undefined) return undefined;
+    const now = read();
+    return now === undefined ? undefined : Math.max(0, now - start);
+  };
 }

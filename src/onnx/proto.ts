@@ -283,8 +283,7 @@ function initializerParts(t: OnnxTypes, initializers: TensorProto[]): Uint8Array
  */
 export function encodeModel(model: ModelProto, alloc: ModelBuffer = (n) => Buffer.allocUnsafe(n)): Uint8Array {
   const t = types();
-  const err = t.model.verify(model as unknown as Message);
-  if (err) throw new Error(`ONNX ModelProto does not match the schema: ${err}`);
+  checkModel(model);
   const graph = model.graph as GraphProto | undefined | null;
   if (graph === undefined || graph === null)
     return concat([t.model.encode(model as unknown as Message).finish()], alloc);
@@ -310,10 +309,16 @@ export function encodeModel(model: ModelProto, alloc: ModelBuffer = (n) => Buffe
 
 /** protobufjs's encoding of the whole message in one call: what encodeModel must equal (tests). */
 export function encodeModelWhole(model: ModelProto): Uint8Array {
-  const type = modelProtoType();
-  const err = type.verify(model as unknown as Message);
+  checkModel(model);
+  return modelProtoType()
+    .encode(model as unknown as Message)
+    .finish();
+}
+
+/** Throws when `model` does not match the ONNX schema. */
+function checkModel(model: ModelProto): void {
+  const err = modelProtoType().verify(model as unknown as Message);
   if (err) throw new Error(`ONNX ModelProto does not match the schema: ${err}`);
-  return type.encode(model as unknown as Message).finish();
 }
 
 /** Parses ONNX bytes into plain objects (int64 as numbers, bytes as Uint8Array views). */

@@ -26,7 +26,7 @@
  * (error > fail-shape > fail-numeric > unexpected-match > expected-divergence when several apply.)
  */
 import { adapterFaultStatus } from '../adapters/faults';
-import { harnessPrepOf, runtimeSetupOf } from '../adapters/setup-clock';
+import { growthSince, harnessPrepOf, runtimeSetupOf } from '../adapters/setup-clock';
 import { ObservedAdapter } from '../adapters/observed-adapter';
 import { notApplicableBecause } from '../adapters/inference-only';
 import type { Adapter, AdapterEntry, RunOptions, RunResult } from '../adapters/types';
@@ -155,18 +155,18 @@ function timedAdapter(inner: Adapter): ObservedAdapter & {
   const timed = Object.assign(
     new ObservedAdapter(inner, async (call) => {
       const t = now();
-      const s0 = runtimeSetupOf(inner);
-      const p0 = harnessPrepOf(inner);
+      const setupGrowth = growthSince(() => runtimeSetupOf(inner));
+      const prepGrowth = growthSince(() => harnessPrepOf(inner));
       try {
         const r = await call();
         timed.outputShape = r?.output?.shape ? [...r.output.shape] : undefined;
         return r;
       } finally {
         timed.runMs += now() - t;
-        const s1 = s0 === undefined ? undefined : runtimeSetupOf(inner);
-        if (s1 !== undefined) timed.runSetupMs = (timed.runSetupMs ?? 0) + Math.max(0, s1 - s0!);
-        const p1 = p0 === undefined ? undefined : harnessPrepOf(inner);
-        if (p1 !== undefined) timed.runPrepMs = (timed.runPrepMs ?? 0) + Math.max(0, p1 - p0!);
+        const s = setupGrowth();
+        if (s !== undefined) timed.runSetupMs = (timed.runSetupMs ?? 0) + s;
+        const p = prepGrowth();
+        if (p !== undefined) timed.runPrepMs = (timed.runPrepMs ?? 0) + p;
         runs++;
         const c = (inner as { lastComputeMs?: unknown }).lastComputeMs;
         if (typeof c === 'number' && Number.isFinite(c) && c >= 0) {
@@ -283,10 +283,10 @@ export async function ensureBuilt(adapter: Adapter, k: FixtureCase, ctx: Evaluat
   if (ctx.built?.key === key) return { reused: true, buildMs: 0, initMs: 0 };
   ctx.built = undefined;
   let initMs = 0;
-  const s0 = runtimeSetupOf(adapter);
+  const setupGrowth = growthSince(() => runtimeSetupOf(adapter));
   const setup = (): { setupMs?: number } => {
-    const s1 = s0 === undefined ? undefined : runtimeSetupOf(adapter);
-    return s1 === undefined ? {} : { setupMs: Math.max(0, s1 - s0!) };
+    const setupMs = setupGrowth();
+    return setupMs === undefined ? {} : { setupMs };
   };
   const tb = now();
   try {
@@ -534,23 +534,25 @@ export async function executeCase(
   // Timed inside the memo: a reused run calls nothing and takes 0 ms.
   const timed = timedAdapter(adapter);
   const memo = new MemoizedAdapter(timed, k, ctx.reuseRuns ? built.runs : null);
+  /** The timings of a case that got as far as its run. */
+  const caseTimings = (compareMs: number) => ({
+    buildMs,
+    runMs: timed.runMs,
+    compareMs,
+    totalMs: now() - t0,
+    initMs,
+    fixtureMs,
+    ...setupMs,
+    ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
+    ...(timed.runPrepMs !== undefined ? { runPrepMs: timed.runPrepMs } : {}),
+  });
   const tr = now();
   let run;
   try {
     run = await runFixtureCase(memo, k, tensors, rows.rowFor);
   } catch (err) {
     const r = runFailure(entry.id, k, err, tensors.output?.shape, timed.outputShape, tolerance);
-    r.timings = {
-      buildMs,
-      runMs: timed.runMs,
-      compareMs: 0,
-      totalMs: now() - t0,
-      initMs,
-      fixtureMs,
-      ...setupMs,
-      ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
-      ...(timed.runPrepMs !== undefined ? { runPrepMs: timed.runPrepMs } : {}),
-    };
+    r.timings = caseTimings(0);
     r.modelReused = reused;
     if (memo.reusedFrom !== undefined) r.runReusedFrom = memo.reusedFrom;
     return r;
@@ -569,15 +571,7 @@ export async function executeCase(
     metrics: headline?.metrics ?? null,
     checks,
     timings: {
-      buildMs,
-      runMs,
-      compareMs,
-      totalMs: now() - t0,
-      initMs,
-      fixtureMs,
-      ...setupMs,
-      ...(timed.runSetupMs !== undefined ? { runSetupMs: timed.runSetupMs } : {}),
-      ...(timed.runPrepMs !== undefined ? { runPrepMs: timed.runPrepMs } : {}),
+      ...caseTimings(compareMs),
       ...(timed.programComputeMs !== undefined ? { programComputeMs: timed.programComputeMs } : {}),
     },
     modelReused: reused,

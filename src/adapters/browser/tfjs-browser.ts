@@ -6,7 +6,7 @@
  * captures as fused.matMul + bias). A backend that does not come up (tf.setBackend false, or
  * tf.getBackend() another backend) makes the adapter unavailable: no run on a fallback backend.
  */
-import { createHash } from 'node:crypto';
+import { float32Sha256 } from '../../util/array-digest';
 import { SetupClock } from '../setup-clock';
 import { checkInput } from '../input-check';
 import { LOGITS_SUFFIX } from '../../model/builders';
@@ -22,12 +22,9 @@ interface HeldSet {
   digests: Map<string, string>;
 }
 
-/** sha256 of a weight's shape and float32 bytes: the name under which the page keeps it between builds. */
+/** A weight's shape and the sha256 of its float32 bytes: the name under which the page keeps it between builds. */
 function weightDigest(shape: readonly number[], data: Float32Array): string {
-  return createHash('sha256')
-    .update(`${shape.join('x')}:`)
-    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-    .digest('hex');
+  return `${shape.join('x')}:${float32Sha256(data)}`;
 }
 
 export interface TfjsBrowserVariant {

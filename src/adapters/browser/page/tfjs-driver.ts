@@ -33,7 +33,7 @@ let tfjsState:
   | undefined;
 
 /**
- * Weights of earlier builds, by key, with the digest the host gave them (sha256 of shape and bytes,
+ * Weights of earlier builds, by key, with the digest the host gave them (the shape and the sha256 of the bytes,
  * computed in Node from the bytes it served): a later build names the ones it keeps by key and
  * digest instead of sending them again (the perturbed-parameters set shares every kernel with the
  * initial weights). Two sets are kept: the last build's and the largest build's so far (a run builds
