@@ -50,6 +50,8 @@ export function defaultCallTimeoutMs(): number {
 
 const PAGE_LOAD_TIMEOUT_MS = 60_000;
 const CLOSE_TIMEOUT_MS = 5_000;
+/** How long a page waits for Chromium's start-up tab of its document to show before it opens a tab of its own. */
+const START_PAGE_WAIT_MS = 15_000;
 /** The browser stays up this long after its last user lets go (consecutive probes share one launch). */
 const IDLE_CLOSE_MS = 1_500;
 const LOG_LINES = 60;
@@ -280,8 +282,12 @@ export class BrowserHost {
     if (!s || s.browser !== browser || s.document !== document) return undefined;
     this.startPage = undefined;
     const url = this.documentUrl(document);
-    const pages = await browser.pages();
-    return pages.find((p) => p.url() === url);
+    // On a loaded machine the start-up tab may not be listed yet, or not yet on its URL, when this is asked:
+    // wait for it (bounded; then the caller opens a tab of its own).
+    const target = await browser
+      .waitForTarget((t) => t.type() === 'page' && t.url() === url, { timeout: START_PAGE_WAIT_MS })
+      .catch(() => undefined);
+    return (await target?.page()) ?? undefined;
   }
 
   private current: Browser | undefined;
